@@ -1,0 +1,37 @@
+"""A small TinkerPop-compatible graph, reached through gremlinpython's traversal API.
+
+    from gremlin_python.process.anonymous_traversal import traversal
+    import gremlin
+
+    g = traversal().with_remote(gremlin.connect("memory://"))
+
+``connect`` takes memory://, file:///dir (durable), or ws://host:port/gremlin (Gremlin Server,
+Amazon Neptune, or this package's own endpoint, ``python -m gremlin.server``).
+"""
+
+from __future__ import annotations
+
+from .connect import connect, describe, forget_graph, open_graph
+from .engine import Graph
+from .errors import (
+    AuthenticationError,
+    ConflictError,
+    ElementNotFound,
+    GremlinError,
+    GremlinSyntaxError,
+    InvalidArgumentError,
+    NeptuneProfileError,
+    ReadOnlyViolation,
+    ServerSerializationError,
+    TraversalError,
+    TraversalTimeout,
+    UnsupportedStepError,
+)
+from .storage import Store
+
+__all__ = [
+    "connect", "open_graph", "forget_graph", "describe", "Graph", "Store",
+    "GremlinError", "GremlinSyntaxError", "TraversalError", "UnsupportedStepError",
+    "InvalidArgumentError", "NeptuneProfileError", "ReadOnlyViolation", "ElementNotFound",
+    "ConflictError", "TraversalTimeout", "AuthenticationError", "ServerSerializationError",
+]

@@ -1,0 +1,142 @@
+"""The pieces every step is built from: Step, Traversal, the execution Context, the registry.
+
+A compiled traversal is a list of steps; running it chains each step's generator onto the
+previous one, so traversers are pulled lazily, one at a time, as TinkerPop's standard
+(OLTP) engine does. Barrier steps (order, group, fold...) consume their input first.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Iterator
+
+from ..errors import InvalidArgumentError, TraversalTimeout, UnsupportedStepError
+from ..storage import Store
+from .traverser import Traverser
+
+__all__ = ["Step", "Traversal", "Context", "register", "STEPS", "ElementFilters"]
+
+STEPS: dict[str, Callable[..., "Step"]] = {}
+
+
+def register(*names: str) -> Callable:
+    def decorate(factory: Callable) -> Callable:
+        for name in names:
+            STEPS[name] = factory
+        return factory
+    return decorate
+
+
+class ElementFilters:
+    """Which elements a traversal may see or must stamp (PartitionStrategy, SubgraphStrategy)."""
+
+    def __init__(self) -> None:
+        self.vertex: list[Callable[[Context, Any], bool]] = []
+        self.edge: list[Callable[[Context, Any], bool]] = []
+        self.vertex_property: list[Callable[[Context, Any], bool]] = []
+        self.write_properties: dict[str, Any] = {}
+        self.read_only = False
+        self.hidden_keys: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.vertex or self.edge or self.vertex_property)
+
+
+class Context:
+    """Everything one traversal's execution shares: the store, side effects, limits."""
+
+    def __init__(self, store: Store, *, profile: Any = None, deadline: float | None = None):
+        self.store = store
+        self.profile = profile
+        self.side_effects: dict[str, Any] = {}
+        self.side_effect_reducers: dict[str, Any] = {}
+        self.sack_initial: Any = None
+        self.sack_split: Any = None
+        self.sack_merge: Any = None
+        self.filters = ElementFilters()
+        self.deadline = deadline
+        self._ticks = 0
+
+    def tick(self) -> None:
+        """Called per traverser by the busiest steps; checks the evaluation timeout."""
+        self._ticks += 1
+        if self.deadline is not None and not self._ticks & 0xFF and time.monotonic() > self.deadline:
+            raise TraversalTimeout("A timeout occurred during traversal evaluation (evaluationTimeout exceeded)")
+
+    # element visibility -------------------------------------------------------------------
+    def vertex_visible(self, vertex: Any) -> bool:
+        return all(f(self, vertex) for f in self.filters.vertex)
+
+    def edge_visible(self, edge: Any) -> bool:
+        return all(f(self, edge) for f in self.filters.edge) and \
+            self.vertex_visible(edge.out_v) and self.vertex_visible(edge.in_v)
+
+    def vertex_property_visible(self, vp: Any) -> bool:
+        if vp.key in self.filters.hidden_keys:
+            return False
+        return all(f(self, vp) for f in self.filters.vertex_property)
+
+
+class Step:
+    """One step of a traversal. Subclasses implement ``run``; modulators arrive via ``modulate``."""
+
+    name = "step"
+
+    def modulate(self, name: str, args: tuple) -> None:
+        raise InvalidArgumentError(f"The {self.name}() step cannot be modulated by {name}()")
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        raise NotImplementedError
+
+    def children(self) -> Iterable["Traversal"]:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}"
+
+
+class Traversal:
+    """A compiled traversal: the steps, run as a chain of generators."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self, steps: list[Step]):
+        self.steps = steps
+
+    def run(self, ctx: Context, traversers: Iterable[Traverser]) -> Iterator[Traverser]:
+        stream: Iterator[Traverser] = iter(traversers)
+        for step in self.steps:
+            stream = step.run(ctx, stream)
+        return stream
+
+    def apply(self, ctx: Context, traverser: Traverser) -> Iterator[Traverser]:
+        """Run as a child on one traverser (a copy with bulk 1: children count their own)."""
+        return self.run(ctx, (traverser.copy(1),))
+
+    def values(self, ctx: Context, traverser: Traverser) -> Iterator[Any]:
+        for result in self.apply(ctx, traverser):
+            yield result.obj
+
+    def first(self, ctx: Context, traverser: Traverser, default: Any = None) -> Any:
+        for result in self.apply(ctx, traverser):
+            return result.obj
+        return default
+
+    def has_result(self, ctx: Context, traverser: Traverser) -> bool:
+        for _ in self.apply(ctx, traverser):
+            return True
+        return False
+
+    def is_identity(self) -> bool:
+        return not self.steps
+
+    def all_steps(self) -> Iterator[Step]:
+        for step in self.steps:
+            yield step
+            for child in step.children():
+                yield from child.all_steps()
+
+
+def unsupported(name: str, why: str = "") -> UnsupportedStepError:
+    detail = f": {why}" if why else ""
+    return UnsupportedStepError(f"The {name}() step is not supported by this engine{detail}")

@@ -1,0 +1,202 @@
+"""Helpers shared by many steps: element access, by() modulation, Gremlin tokens."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from gremlin_python.process.traversal import Column, T
+from gremlin_python.structure.graph import Edge as GEdge
+from gremlin_python.structure.graph import Element as GElement
+from gremlin_python.structure.graph import Vertex as GVertex
+
+from ..errors import InvalidArgumentError
+from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
+from .base import Context, Traversal
+from .traverser import Traverser
+from .values import MapEntry, PropertyValue
+
+__all__ = ["NOTHING", "Projection", "enum_name", "element_id", "is_element", "vertex_properties",
+           "property_values", "token_name", "resolve_vertex", "resolve_edge", "ids_of"]
+
+
+class _Nothing:
+    """What a by() that produced no value yields (a filter, not a null)."""
+
+    def __repr__(self) -> str:
+        return "NOTHING"
+
+
+NOTHING: Any = _Nothing()
+
+
+def is_element(value: Any) -> bool:
+    return isinstance(value, (VertexRecord, EdgeRecord, VertexPropertyRecord))
+
+
+def element_id(value: Any) -> Any:
+    """The id of an element (ours or gremlinpython's) or the value itself."""
+    if isinstance(value, (VertexRecord, EdgeRecord, VertexPropertyRecord, GElement)):
+        return value.id
+    return value
+
+
+def ids_of(args: tuple) -> list:
+    """Flatten V(1, [2, 3], v) style arguments into ids."""
+    out: list = []
+    for arg in args:
+        if isinstance(arg, (list, tuple, set)):
+            out.extend(element_id(a) for a in arg)
+        else:
+            out.append(element_id(arg))
+    return out
+
+
+def enum_name(value: Any) -> str:
+    """The Gremlin name of a gremlinpython enum member: Pop.all_ -> 'all', Merge.on_create -> 'onCreate'."""
+    name = value.name.rstrip("_")
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def token_name(value: Any) -> str | None:
+    """'id', 'label', 'key', 'value' for a T token (enum or its name)."""
+    if isinstance(value, T):
+        return value.name.rstrip("_")
+    return None
+
+
+def vertex_properties(ctx: Context, vertex: VertexRecord, keys: tuple = ()) -> Iterator[VertexPropertyRecord]:
+    if keys:
+        for key in keys:
+            for vp in vertex.props.get(key, ()):
+                if ctx.vertex_property_visible(vp):
+                    yield vp
+    else:
+        for bucket in list(vertex.props.values()):
+            for vp in bucket:
+                if ctx.vertex_property_visible(vp):
+                    yield vp
+
+
+def property_values(ctx: Context, element: Any, keys: tuple = ()) -> Iterator[Any]:
+    """properties(keys) of any element: VertexPropertyRecords or PropertyValues."""
+    if isinstance(element, VertexRecord):
+        yield from vertex_properties(ctx, element, keys)
+    elif isinstance(element, EdgeRecord):
+        table = element.props
+        for key in (keys or list(table)):
+            if key in table and key not in ctx.filters.hidden_keys:
+                yield PropertyValue(element, key, table[key])
+    elif isinstance(element, VertexPropertyRecord):
+        table = element.meta
+        for key in (keys or list(table)):
+            if key in table:
+                yield PropertyValue(element, key, table[key])
+    elif isinstance(element, dict):
+        raise InvalidArgumentError("properties() needs an element, not a map")
+    else:
+        raise InvalidArgumentError(f"The properties() step cannot be applied to {type(element).__name__}")
+
+
+def resolve_vertex(ctx: Context, ref: Any) -> VertexRecord:
+    from ..errors import ElementNotFound
+    if isinstance(ref, VertexRecord):
+        return ref
+    vid = element_id(ref)
+    vertex = ctx.store.vertices.get(vid)
+    if vertex is None:
+        raise ElementNotFound(f"Vertex with id {vid!r} does not exist")
+    return vertex
+
+
+def resolve_edge(ctx: Context, ref: Any) -> EdgeRecord | None:
+    if isinstance(ref, EdgeRecord):
+        return ref
+    return ctx.store.edges.get(element_id(ref))
+
+
+class Projection:
+    """A by() modulator: identity, a property key, a T token, a Column, or a child traversal."""
+
+    __slots__ = ("kind", "arg")
+
+    def __init__(self, arg: Any = None):
+        if arg is None:
+            self.kind, self.arg = "identity", None
+        elif isinstance(arg, Traversal):
+            self.kind, self.arg = ("identity", None) if arg.is_identity() else ("traversal", arg)
+        elif isinstance(arg, str):
+            self.kind, self.arg = "key", arg
+        elif isinstance(arg, T):
+            self.kind, self.arg = "token", token_name(arg)
+        elif isinstance(arg, Column):
+            self.kind, self.arg = "column", arg.name
+        else:
+            raise InvalidArgumentError(f"by() does not accept {arg!r}")
+
+    def __call__(self, ctx: Context, traverser: Traverser) -> Any:
+        """The projected value, or NOTHING when the modulator yields nothing."""
+        kind = self.kind
+        if kind == "identity":
+            return traverser.obj
+        if kind == "traversal":
+            return self.arg.first(ctx, traverser, NOTHING)
+        return project_value(ctx, traverser.obj, kind, self.arg)
+
+
+def project_value(ctx: Context, obj: Any, kind: str, arg: Any) -> Any:
+    if kind == "key":
+        if isinstance(obj, VertexRecord):
+            for vp in vertex_properties(ctx, obj, (arg,)):
+                return vp.value
+            return NOTHING
+        if isinstance(obj, EdgeRecord):
+            return obj.props.get(arg, NOTHING)
+        if isinstance(obj, VertexPropertyRecord):
+            return obj.meta.get(arg, NOTHING)
+        if isinstance(obj, dict):
+            return obj.get(arg, NOTHING)
+        raise InvalidArgumentError(
+            f"The by(\"{arg}\") modulator can only be applied to an element or a map, not {type(obj).__name__}")
+    if kind == "token":
+        return token_value(obj, arg)
+    if kind == "column":
+        if isinstance(obj, dict):
+            return list(obj.keys()) if arg == "keys" else list(obj.values())
+        if isinstance(obj, MapEntry):
+            return obj.key if arg == "keys" else obj.value
+        raise InvalidArgumentError(f"Column.{arg} needs a map, not {type(obj).__name__}")
+    raise AssertionError(kind)
+
+
+def token_value(obj: Any, name: str) -> Any:
+    if name == "id":
+        if isinstance(obj, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
+            return obj.id
+        raise InvalidArgumentError(f"T.id cannot be applied to {type(obj).__name__}")
+    if name == "label":
+        if isinstance(obj, (VertexRecord, EdgeRecord)):
+            return obj.label
+        if isinstance(obj, VertexPropertyRecord):
+            return obj.key
+        raise InvalidArgumentError(f"T.label cannot be applied to {type(obj).__name__}")
+    if name == "key":
+        if isinstance(obj, (VertexPropertyRecord, PropertyValue)):
+            return obj.key
+        if isinstance(obj, MapEntry):
+            return obj.key
+        raise InvalidArgumentError(f"T.key cannot be applied to {type(obj).__name__}")
+    if name == "value":
+        if isinstance(obj, (VertexPropertyRecord, PropertyValue)):
+            return obj.value
+        if isinstance(obj, MapEntry):
+            return obj.value
+        raise InvalidArgumentError(f"T.value cannot be applied to {type(obj).__name__}")
+    raise InvalidArgumentError(f"Unknown token T.{name}")
+
+
+def gremlin_element_ref(value: Any) -> Any:
+    """gremlinpython Vertex/Edge arguments become ids the store understands."""
+    if isinstance(value, (GVertex, GEdge)):
+        return value.id
+    return value

@@ -1,0 +1,91 @@
+"""Bytecode in, a runnable Traversal out.
+
+Modulators (by, times, until, emit, option, from, to, with) are not steps: they configure
+the step before them (until/emit/times may also come before repeat()). property() calls
+that follow addV()/addE() are folded into them so T.id can name the new element's id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gremlin_python.process.traversal import Bytecode
+from gremlin_python.process.traversal import Traversal as GTraversal
+
+from ..errors import InvalidArgumentError, UnsupportedStepError
+from . import steps_branch, steps_filter, steps_graph, steps_map, steps_mutate, steps_reduce  # noqa: F401
+from . import steps_extra  # noqa: F401
+from .base import STEPS, Step, Traversal
+
+__all__ = ["compile_bytecode", "compile_steps"]
+
+_MODULATORS = {"by", "times", "until", "emit", "option", "from", "to", "with", "read", "write"}
+_LOOP_MODULATORS = {"times", "until", "emit"}
+
+
+def is_cardinality_value(value: Any) -> bool:
+    return isinstance(value, Bytecode) and bool(value.source_instructions) and \
+        value.source_instructions[0][0] == "CardinalityValueTraversal"
+
+
+def convert_argument(value: Any) -> Any:
+    """Child bytecode becomes a compiled Traversal; lambdas are refused."""
+    if isinstance(value, GTraversal):
+        value = value.bytecode
+    if isinstance(value, Bytecode):
+        if is_cardinality_value(value):
+            return value
+        if value.source_instructions:
+            raise InvalidArgumentError("A child traversal cannot carry source instructions")
+        return compile_steps(value.step_instructions)
+    if callable(value) or type(value).__name__ == "Lambda":
+        raise UnsupportedStepError("Lambdas are not supported (Neptune rejects them too)")
+    if isinstance(value, dict):
+        return {convert_argument(k): convert_argument(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [convert_argument(v) for v in value]
+    return value
+
+
+def compile_bytecode(bytecode: Bytecode) -> Traversal:
+    return compile_steps(bytecode.step_instructions)
+
+
+def compile_steps(instructions: list) -> Traversal:
+    steps: list[Step] = []
+    pending: list[tuple[str, tuple]] = []
+    for instruction in instructions:
+        name, args = instruction[0], tuple(convert_argument(a) for a in instruction[1:])
+        if name in _MODULATORS:
+            _modulate(steps, pending, name, args)
+            continue
+        factory = STEPS.get(name)
+        if factory is None:
+            raise UnsupportedStepError(f"The {name}() step is not supported by this engine")
+        try:
+            step = factory(*args)
+        except TypeError as error:
+            raise InvalidArgumentError(f"{name}() was given arguments it does not accept: {error}") from None
+        if isinstance(step, steps_mutate.PropertyStep) and steps and \
+                isinstance(steps[-1], (steps_mutate.AddVertexStep, steps_mutate.AddEdgeStep)):
+            steps[-1].fold(step)
+            continue
+        if isinstance(step, steps_branch.RepeatStep):
+            for mod_name, mod_args in pending:
+                step.modulate(mod_name, mod_args, before=True)
+            pending.clear()
+        steps.append(step)
+    if pending:
+        raise InvalidArgumentError(f"{pending[0][0]}() must modulate a repeat() step")
+    return Traversal(steps)
+
+
+def _modulate(steps: list[Step], pending: list, name: str, args: tuple) -> None:
+    if name in _LOOP_MODULATORS and (not steps or not isinstance(steps[-1], steps_branch.RepeatStep)):
+        pending.append((name, args))
+        return
+    if not steps:
+        raise InvalidArgumentError(f"{name}() must follow the step it modulates")
+    if name in ("read", "write"):
+        raise UnsupportedStepError(f"The io() step's {name}() is not supported by this engine")
+    steps[-1].modulate(name, args)

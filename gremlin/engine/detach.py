@@ -1,0 +1,59 @@
+"""Turning engine values into gremlinpython values at the boundary.
+
+Results leave the engine detached: a caller never holds a live record, so later writes
+cannot change a result it already has, exactly as with a remote Gremlin Server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gremlin_python.structure.graph import Edge, Path, Property, Vertex, VertexProperty
+
+from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
+from .steps_graph import ROOT
+from .traverser import PathValue
+from .values import MapEntry, PropertyValue
+
+__all__ = ["detach"]
+
+
+def _vertex_ref(vertex: VertexRecord) -> Vertex:
+    return Vertex(vertex.id, vertex.label)
+
+
+def _vertex_property(vp: VertexPropertyRecord, materialize: bool) -> VertexProperty:
+    meta = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] if materialize else []
+    return VertexProperty(vp.id, vp.key, detach(vp.value, materialize), _vertex_ref(vp.vertex), meta)
+
+
+def detach(value: Any, materialize: bool = True) -> Any:
+    """A gremlinpython value for an engine value; ``materialize`` includes element properties
+    (Gremlin Server 3.7's default) rather than references (Neptune's)."""
+    if isinstance(value, (str, int, float, type(None))):
+        return value
+    if isinstance(value, VertexRecord):
+        if not materialize:
+            return _vertex_ref(value)
+        props = [_vertex_property(vp, True) for bucket in value.props.values() for vp in bucket]
+        return Vertex(value.id, value.label, props)
+    if isinstance(value, EdgeRecord):
+        props = [Property(k, detach(v, materialize), None) for k, v in value.props.items()] if materialize else []
+        return Edge(value.id, _vertex_ref(value.out_v), value.label, _vertex_ref(value.in_v), props)
+    if isinstance(value, VertexPropertyRecord):
+        return _vertex_property(value, materialize)
+    if isinstance(value, PropertyValue):
+        return Property(value.key, detach(value.value, materialize), None)
+    if isinstance(value, PathValue):
+        return Path([set(labels) for labels in value.labels], [detach(o, materialize) for o in value.objects])
+    if isinstance(value, MapEntry):
+        return {detach(value.key, materialize): detach(value.value, materialize)}
+    if isinstance(value, dict):
+        return {detach(k, materialize): detach(v, materialize) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [detach(v, materialize) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return {detach(v, materialize) for v in value}
+    if value is ROOT:
+        return None
+    return value

@@ -1,0 +1,33 @@
+"""Optimizations: rewrites that make a traversal faster without changing its answer.
+
+The engine is correct without them (every test passes with ``optimize=False``); they only
+let the store's indexes do work a scan would otherwise do.
+"""
+
+from __future__ import annotations
+
+from .base import Traversal
+from .common import NOTHING
+from .steps_filter import HasStep
+from .steps_graph import GraphStep
+
+__all__ = ["optimize"]
+
+
+def optimize(traversal: Traversal) -> Traversal:
+    """V().has(key, value): answer from the property index instead of scanning every vertex.
+
+    The has() step stays in place as the exact filter; the index only narrows the candidates."""
+    steps = traversal.steps
+    for position, step in enumerate(steps[:-1]):
+        follower = steps[position + 1]
+        if isinstance(step, GraphStep) and step.kind == "V" and step.ids is None \
+                and step.index_key is None and isinstance(follower, HasStep):
+            value = follower.index_value
+            if value is not NOTHING and isinstance(follower.key, str):
+                step.index_key = follower.key
+                step.index_value = value
+    for step in steps:
+        for child in step.children():
+            optimize(child)
+    return traversal

@@ -1,0 +1,69 @@
+"""Backend profiles: the rules of the graph a traversal will meet in production.
+
+The default profile is TinkerGraph's. The Neptune profile enforces Amazon Neptune's documented
+Gremlin differences, so that code which passes against the local engine passes on Neptune:
+
+- user-supplied ids must be strings (Neptune generates UUID strings itself);
+- vertex properties default to ``set`` cardinality and ``list`` cardinality is rejected;
+- no meta-properties (properties on vertex properties);
+- property values must be scalars: no maps, lists or sets as values;
+- no lambdas (rejected by the compiler for every profile);
+- elements come back as references: id and label, never materialized properties.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import NeptuneProfileError
+
+__all__ = ["Profile", "TINKERGRAPH", "NEPTUNE", "profile_named"]
+
+
+class Profile:
+    name = "tinkergraph"
+    default_cardinality = "single"
+    id_kind = "int"
+    references_only = False
+
+    def check_new_element(self, id: Any, label: Any) -> None:
+        return None
+
+    def check_property(self, element: Any, key: str, value: Any, cardinality: str | None, meta: dict) -> None:
+        return None
+
+
+class NeptuneProfile(Profile):
+    name = "neptune"
+    default_cardinality = "set"
+    id_kind = "uuid"
+    references_only = True
+
+    def check_new_element(self, id: Any, label: Any) -> None:
+        if id is not None and not isinstance(id, str):
+            raise NeptuneProfileError(
+                f"Neptune accepts only string ids; got {type(id).__name__} {id!r} (use str ids)")
+        if not isinstance(label, str) or not label:
+            raise NeptuneProfileError("Neptune needs a non-empty string label")
+
+    def check_property(self, element: Any, key: str, value: Any, cardinality: str | None, meta: dict) -> None:
+        from ..storage import VertexPropertyRecord
+        if cardinality == "list":
+            raise NeptuneProfileError("Neptune does not support list cardinality (use set or single)")
+        if meta or isinstance(element, VertexPropertyRecord):
+            raise NeptuneProfileError("Neptune does not support meta-properties")
+        if isinstance(value, (dict, list, set, tuple, frozenset)):
+            raise NeptuneProfileError(
+                f"Neptune does not support {type(value).__name__} property values (property {key!r})")
+
+
+TINKERGRAPH = Profile()
+NEPTUNE = NeptuneProfile()
+
+
+def profile_named(name: str | None) -> Profile:
+    if name in (None, "", "tinkergraph"):
+        return TINKERGRAPH
+    if name == "neptune":
+        return NEPTUNE
+    raise ValueError(f"Unknown graph profile {name!r}: expected 'tinkergraph' or 'neptune'")

@@ -1,0 +1,320 @@
+"""Branching steps: repeat (times/until/emit/loops), union, coalesce, choose, optional, local."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from gremlin_python.process.traversal import P, Pick
+
+from ..errors import InvalidArgumentError
+from .base import Context, Step, Traversal, register
+from .common import NOTHING, Projection, enum_name
+from .steps_graph import ROOT
+from .traverser import Traverser
+from .values import g_hash_key, test_predicate
+
+
+class RepeatStep(Step):
+    """repeat(body) with times(n), until(cond), emit([cond]); a modulator before repeat() is
+    checked before the first pass (while-do), after it once per pass (do-while)."""
+
+    name = "repeat"
+
+    def __init__(self, args: tuple):
+        if len(args) == 2:
+            self.loop_name, self.body = args
+        elif len(args) == 1:
+            self.loop_name, self.body = None, args[0]
+        else:
+            raise InvalidArgumentError("repeat() takes a traversal and an optional loop name")
+        if not isinstance(self.body, Traversal):
+            raise InvalidArgumentError("repeat() takes a traversal")
+        self.times: int | None = None
+        self.until: Traversal | None = None
+        self.until_first = False
+        self.emit: Traversal | None = None
+        self.emit_all = False
+        self.emit_first = False
+
+    def children(self) -> list:
+        return [t for t in (self.body, self.until, self.emit) if isinstance(t, Traversal)]
+
+    def modulate(self, name: str, args: tuple, before: bool = False) -> None:
+        if name == "times":
+            self.times = int(args[0])
+            self.until_first = self.until_first or before
+        elif name == "until":
+            self.until = _condition(args)
+            self.until_first = before
+        elif name == "emit":
+            if args:
+                self.emit = _condition(args)
+            else:
+                self.emit_all = True
+            self.emit_first = before
+        else:
+            super().modulate(name, args)
+
+    def _should_emit(self, ctx: Context, traverser: Traverser) -> bool:
+        if self.emit_all:
+            return True
+        return self.emit is not None and self.emit.has_result(ctx, traverser)
+
+    def _done(self, ctx: Context, traverser: Traverser) -> bool:
+        if self.times is not None and traverser.loop_count(self.loop_name) >= self.times:
+            return True
+        return self.until is not None and self.until.has_result(ctx, traverser)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            yield from self._loop(ctx, traverser)
+
+    def _loop(self, ctx: Context, start: Traverser) -> Iterator[Traverser]:
+        # Depth-first, as TinkerPop's standard engine: each traverser's subtree finishes first.
+        entered = Traverser(start.obj, start.bulk, start.path, start.loops + ((self.loop_name, 0),), start.sack)
+        stack: list[tuple[Traverser, bool]] = [(entered, True)]
+        while stack:
+            traverser, first = stack.pop()
+            ctx.tick()
+            if first:
+                if self.until_first or self.times == 0:
+                    if self._done(ctx, traverser):
+                        yield _exit(traverser)
+                        continue
+                if self.emit_first and self._should_emit(ctx, traverser):
+                    yield _exit(traverser)
+            results = list(self.body.run(ctx, (traverser,)))
+            pending = []
+            for result in results:
+                counted = _bump(result)
+                if self._done(ctx, counted):
+                    yield _exit(counted)
+                    continue
+                if self._should_emit(ctx, counted):
+                    yield _exit(counted)
+                pending.append((counted, False))
+            stack.extend(reversed(pending))
+
+
+def _bump(traverser: Traverser) -> Traverser:
+    name, count = traverser.loops[-1]
+    return Traverser(traverser.obj, traverser.bulk, traverser.path, traverser.loops[:-1] + ((name, count + 1),),
+                     traverser.sack)
+
+
+def _exit(traverser: Traverser) -> Traverser:
+    return Traverser(traverser.obj, traverser.bulk, traverser.path, traverser.loops[:-1], traverser.sack)
+
+
+def _condition(args: tuple) -> Traversal:
+    if not args:
+        raise InvalidArgumentError("until() needs a traversal or a predicate")
+    cond = args[0]
+    if isinstance(cond, Traversal):
+        return cond
+    if isinstance(cond, P):
+        return Traversal([_PredicateStep(cond)])
+    raise InvalidArgumentError("until()/emit() take a traversal or a predicate, not a lambda")
+
+
+class _PredicateStep(Step):
+    name = "is"
+
+    def __init__(self, predicate: P):
+        self.predicate = predicate
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            if test_predicate(self.predicate, traverser.obj):
+                yield traverser
+
+
+@register("repeat")
+def _repeat(*args: Any) -> Step:
+    return RepeatStep(args)
+
+
+class UnionStep(Step):
+    name = "union"
+
+    def __init__(self, branches: tuple):
+        for branch in branches:
+            if not isinstance(branch, Traversal):
+                raise InvalidArgumentError("union() takes traversals")
+        self.branches = branches
+
+    def children(self) -> tuple:
+        return self.branches
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            if traverser.obj is ROOT:  # g.union(...) as a start step
+                for branch in self.branches:
+                    yield from branch.run(ctx, (traverser,))
+                continue
+            for branch in self.branches:
+                yield from branch.run(ctx, (traverser,))
+
+
+@register("union")
+def _union(*branches: Any) -> Step:
+    return UnionStep(branches)
+
+
+class CoalesceStep(Step):
+    name = "coalesce"
+
+    def __init__(self, branches: tuple):
+        self.branches = branches
+
+    def children(self) -> tuple:
+        return self.branches
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            for branch in self.branches:
+                results = iter(branch.run(ctx, (traverser,)))
+                first = next(results, None)
+                if first is not None:
+                    yield first
+                    yield from results
+                    break
+
+
+@register("coalesce")
+def _coalesce(*branches: Any) -> Step:
+    return CoalesceStep(branches)
+
+
+class OptionalStep(Step):
+    name = "optional"
+
+    def __init__(self, child: Traversal):
+        self.child = child
+
+    def children(self) -> tuple:
+        return (self.child,)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            results = iter(self.child.run(ctx, (traverser,)))
+            first = next(results, None)
+            if first is None:
+                yield traverser
+            else:
+                yield first
+                yield from results
+
+
+@register("optional")
+def _optional(child: Any) -> Step:
+    return OptionalStep(child)
+
+
+class LocalStep(Step):
+    name = "local"
+
+    def __init__(self, child: Traversal):
+        self.child = child
+
+    def children(self) -> tuple:
+        return (self.child,)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            yield from self.child.run(ctx, (traverser,))
+
+
+@register("local")
+def _local(child: Any) -> Step:
+    return LocalStep(child)
+
+
+class ChooseStep(Step):
+    """choose(cond, true, false), choose(cond, true), or choose(selector).option(key, branch)."""
+
+    name = "choose"
+
+    def __init__(self, args: tuple):
+        self.options: list[tuple[Any, Traversal]] = []
+        self.predicate: Any = None
+        if len(args) in (2, 3):
+            self.condition = args[0] if isinstance(args[0], Traversal) else None
+            if isinstance(args[0], P):
+                self.predicate = args[0]
+            elif self.condition is None:
+                raise InvalidArgumentError("choose() takes a traversal or predicate as its condition")
+            self.true_branch = args[1]
+            self.false_branch = args[2] if len(args) == 3 else Traversal([])
+            self.selector: Projection | None = None
+        elif len(args) == 1:
+            self.condition = None
+            self.selector = Projection(args[0])
+        else:
+            raise InvalidArgumentError("choose() takes 1 to 3 arguments")
+
+    def children(self) -> list:
+        out = [t for _, t in self.options]
+        if self.selector is None:
+            out += [b for b in (self.condition, self.true_branch, self.false_branch) if isinstance(b, Traversal)]
+        return out
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "option" or self.selector is None:
+            super().modulate(name, args)
+        if len(args) != 2:
+            raise InvalidArgumentError("option() takes a key and a traversal")
+        key, branch = args
+        if not isinstance(branch, Traversal):
+            raise InvalidArgumentError("option() takes a traversal as its branch")
+        self.options.append((key, branch))
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            yield from self._choose(ctx, traverser)
+
+    def _choose(self, ctx: Context, traverser: Traverser) -> Iterator[Traverser]:
+        if self.selector is None:
+            if self.predicate is not None:
+                chosen = test_predicate(self.predicate, traverser.obj)
+            else:
+                chosen = self.condition.has_result(ctx, traverser)
+            branch = self.true_branch if chosen else self.false_branch
+            yield from branch.run(ctx, (traverser,))
+            return
+        key = self.selector(ctx, traverser)
+        matched = False
+        if key is not NOTHING:
+            for option, branch in self.options:
+                if _option_matches(option, key, ctx, traverser):
+                    matched = True
+                    yield from branch.run(ctx, (traverser,))
+                    break
+        for option, branch in self.options:
+            if isinstance(option, Pick) and (enum_name(option) == "any" or (option == Pick.none and not matched)):
+                yield from branch.run(ctx, (traverser,))
+                matched = True
+        if not matched and not any(o == Pick.none for o, _ in self.options):
+            yield traverser
+
+
+def _option_matches(option: Any, key: Any, ctx: Context, traverser: Traverser) -> bool:
+    if isinstance(option, Pick):
+        return False
+    if isinstance(option, P):
+        return test_predicate(option, key)
+    if isinstance(option, Traversal):
+        return option.has_result(ctx, traverser)
+    return g_hash_key(option) == g_hash_key(key)
+
+
+@register("choose")
+def _choose(*args: Any) -> Step:
+    return ChooseStep(args)
+
+
+@register("branch")
+def _branch(selector: Any) -> Step:
+    step = ChooseStep((selector,))
+    step.name = "branch"
+    return step

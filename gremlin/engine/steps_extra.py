@@ -1,0 +1,220 @@
+"""Smaller step families: sacks, strings and lists (TinkerPop 3.7 additions)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from gremlin_python.process.traversal import P, Scope
+
+from ..errors import InvalidArgumentError
+from .base import Context, Step, Traversal, register
+from .common import NOTHING, Projection
+from .steps_filter import FilterStep, _none
+from .steps_map import MapStep
+from .steps_reduce import apply_operator
+from .traverser import Traverser
+from .values import g_hash_key, test_predicate
+
+# -- sack -------------------------------------------------------------------------------------------
+
+
+class SackStep(Step):
+    """sack() reads the traverser's sack; sack(operator).by(...) folds a value into it."""
+
+    name = "sack"
+
+    def __init__(self, args: tuple):
+        self.operator = args[0] if args else None
+        self.by: Projection | None = None
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by" or self.operator is None:
+            super().modulate(name, args)
+        self.by = Projection(args[0] if args else None)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            if self.operator is None:
+                yield traverser.split(traverser.sack)
+                continue
+            value = self.by(ctx, traverser) if self.by is not None else traverser.obj
+            if value is NOTHING:
+                continue
+            updated = traverser.copy()
+            updated.sack = apply_operator(self.operator, traverser.sack, value)
+            yield updated
+
+
+@register("sack")
+def _sack(*args: Any) -> Step:
+    return SackStep(args)
+
+
+# -- strings --------------------------------------------------------------------------------------------
+
+def _string_step(name: str, fn: Callable[..., Any], *args: Any) -> Step:
+    scope = Scope.global_
+    if args and isinstance(args[0], Scope):
+        scope, args = args[0], args[1:]
+
+    def apply(ctx: Context, t: Traverser) -> Any:
+        value = t.obj
+        if scope == Scope.local and isinstance(value, list):
+            return [None if v is None else _string_arg(name, fn, v, args) for v in value]
+        if value is None:
+            return None
+        return _string_arg(name, fn, value, args)
+    return MapStep(name, apply)
+
+
+def _string_arg(name: str, fn: Callable, value: Any, args: tuple) -> Any:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"The {name}() step can only take string as argument, not {type(value).__name__}")
+    return fn(value, *args)
+
+
+def _substring(value: str, start: int, end: int | None = None) -> str:
+    n = len(value)
+    start = max(0, start + n if start < 0 else start)
+    if end is None:
+        return value[start:]
+    end = end + n if end < 0 else end
+    return value[start:end] if end > start else ""
+
+
+for _name, _fn in {
+    "toLower": str.lower, "toUpper": str.upper, "trim": lambda s: s.strip(),
+    "lTrim": lambda s: s.lstrip(), "rTrim": lambda s: s.rstrip(),
+    "length": len, "split": lambda s, sep=None: s.split(sep) if sep else s.split(),
+    "replace": lambda s, old, new: s.replace(old, new) if old is not None else s,
+    "substring": _substring,
+}.items():
+    register(_name)(lambda *args, _n=_name, _f=_fn: _string_step(_n, _f, *args))
+
+
+@register("asString")
+def _as_string(*args: Any) -> Step:
+    def as_string(ctx: Context, t: Traverser) -> Any:
+        if t.obj is None:
+            raise InvalidArgumentError("The asString() step cannot convert null")
+        return _gremlin_str(t.obj)
+    return MapStep("asString", as_string)
+
+
+def _gremlin_str(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@register("concat")
+def _concat(*args: Any) -> Step:
+    def concat(ctx: Context, t: Traverser) -> Any:
+        parts = [] if t.obj is None else [t.obj]
+        if t.obj is not None and not isinstance(t.obj, str):
+            raise InvalidArgumentError("The concat() step can only take string as argument")
+        for arg in args:
+            value = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
+            if value is not None:
+                parts.append(value if isinstance(value, str) else _gremlin_str(value))
+        return "".join(parts)
+    return MapStep("concat", concat)
+
+
+@register("reverse")
+def _reverse() -> Step:
+    def reverse(ctx: Context, t: Traverser) -> Any:
+        value = t.obj
+        if isinstance(value, str):
+            return value[::-1]
+        if isinstance(value, (list, tuple)):
+            return list(reversed(value))
+        return value
+    return MapStep("reverse", reverse)
+
+
+# -- lists ----------------------------------------------------------------------------------------------
+
+def _as_list(name: str, value: Any) -> list:
+    if isinstance(value, (list, tuple, set)):
+        return list(value)
+    raise InvalidArgumentError(f"The {name}() step can only take an array or an Iterable type for incoming traverser")
+
+
+@register("all")
+def _all(predicate: Any) -> Step:
+    return FilterStep("all", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and
+                      all(test_predicate(predicate, v) for v in t.obj))
+
+
+@register("any")
+def _any(predicate: Any) -> Step:
+    return FilterStep("any", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and
+                      any(test_predicate(predicate, v) for v in t.obj))
+
+
+@register("none")
+def _none_of(*args: Any) -> Step:
+    if not args:
+        return _none()
+    predicate = args[0]
+    if not isinstance(predicate, P):
+        raise InvalidArgumentError("none() takes a predicate")
+    return FilterStep("none", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and
+                      not any(test_predicate(predicate, v) for v in t.obj))
+
+
+def _list_arg(ctx: Context, t: Traverser, arg: Any, name: str) -> list:
+    value = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
+    if value is None:
+        raise InvalidArgumentError(f"The {name}() step needs a list argument, not null")
+    return _as_list(name, value)
+
+
+def _set_op(name: str, op: Callable[[dict, dict], dict]) -> Callable[[Any], Step]:
+    def factory(arg: Any) -> Step:
+        def apply(ctx: Context, t: Traverser) -> Any:
+            left = {g_hash_key(v): v for v in _as_list(name, t.obj)}
+            right = {g_hash_key(v): v for v in _list_arg(ctx, t, arg, name)}
+            return set(op(left, right).values())
+        return MapStep(name, apply)
+    return factory
+
+
+register("intersect")(_set_op("intersect", lambda a, b: {k: v for k, v in a.items() if k in b}))
+register("difference")(_set_op("difference", lambda a, b: {k: v for k, v in a.items() if k not in b}))
+register("disjunct")(_set_op("disjunct", lambda a, b: {**{k: v for k, v in a.items() if k not in b},
+                                                       **{k: v for k, v in b.items() if k not in a}}))
+
+
+@register("combine")
+def _combine(arg: Any) -> Step:
+    return MapStep("combine", lambda ctx, t: _as_list("combine", t.obj) + _list_arg(ctx, t, arg, "combine"))
+
+
+@register("merge")
+def _merge(arg: Any) -> Step:
+    def merge(ctx: Context, t: Traverser) -> Any:
+        if isinstance(t.obj, dict):
+            other = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
+            if not isinstance(other, dict):
+                raise InvalidArgumentError("The merge() step needs a map argument for a map traverser")
+            return {**t.obj, **other}
+        left = {g_hash_key(v): v for v in _as_list("merge", t.obj)}
+        left.update({g_hash_key(v): v for v in _list_arg(ctx, t, arg, "merge")})
+        return set(left.values())
+    return MapStep("merge", merge)
+
+
+@register("product")
+def _product(arg: Any) -> Step:
+    return MapStep("product", lambda ctx, t: [[a, b] for a in _as_list("product", t.obj)
+                                              for b in _list_arg(ctx, t, arg, "product")])
+
+
+@register("conjoin")
+def _conjoin(delimiter: Any) -> Step:
+    if not isinstance(delimiter, str):
+        raise InvalidArgumentError("conjoin() takes a string delimiter")
+    return MapStep("conjoin", lambda ctx, t: delimiter.join(_gremlin_str(v) for v in _as_list("conjoin", t.obj)
+                                                            if v is not None))

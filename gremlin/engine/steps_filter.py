@@ -1,0 +1,646 @@
+"""Filter steps: has*, is, where, not/and/or, dedup, ranges, paths, coin and sample."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable, Iterator
+
+from gremlin_python.process.traversal import P, Pop, Scope, T, TextP
+
+from ..errors import InvalidArgumentError
+from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
+from .base import Context, Step, Traversal, register
+from .common import NOTHING, Projection, token_name, vertex_properties
+from .traverser import Traverser
+from .values import PropertyValue, g_hash_key, test_predicate
+
+
+class FilterStep(Step):
+    """Keeps the traversers for which ``keep`` is true."""
+
+    def __init__(self, name: str, keep: Callable[[Context, Traverser], bool]):
+        self.name = name
+        self.keep = keep
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        keep = self.keep
+        for traverser in traversers:
+            if keep(ctx, traverser):
+                yield traverser
+
+
+# -- has() -------------------------------------------------------------------------------------
+
+def _property_matches(ctx: Context, element: Any, key: str, predicate: Any) -> bool:
+    if isinstance(element, VertexRecord):
+        return any(test_predicate(predicate, vp.value) for vp in vertex_properties(ctx, element, (key,)))
+    if isinstance(element, EdgeRecord):
+        return key in element.props and test_predicate(predicate, element.props[key])
+    if isinstance(element, VertexPropertyRecord):
+        return key in element.meta and test_predicate(predicate, element.meta[key])
+    return False
+
+
+def _has_key(ctx: Context, element: Any, key: str) -> bool:
+    if isinstance(element, VertexRecord):
+        return any(True for _ in vertex_properties(ctx, element, (key,)))
+    if isinstance(element, EdgeRecord):
+        return key in element.props
+    if isinstance(element, VertexPropertyRecord):
+        return key in element.meta
+    return False
+
+
+def _token_matches(element: Any, token: str, predicate: Any) -> bool:
+    if token == "id":
+        value = getattr(element, "id", NOTHING)
+    elif token == "label":
+        value = element.label if isinstance(element, (VertexRecord, EdgeRecord)) else \
+            element.key if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING
+    elif token == "key":
+        value = element.key if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING
+    else:
+        value = element.value if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING
+    return value is not NOTHING and test_predicate(predicate, value)
+
+
+def _predicate_of(value: Any) -> Any:
+    if isinstance(value, Traversal):
+        return value
+    return value
+
+
+class HasStep(FilterStep):
+    """has(key), has(key, value|P), has(label, key, value|P), has(T.x, value|P), has(key, traversal)."""
+
+    def __init__(self, args: tuple):
+        if not args:
+            raise InvalidArgumentError("has() needs at least a property key")
+        self.label: Any = None
+        if len(args) == 3:
+            label, key, predicate = args
+            self.label = label if isinstance(label, P) else P.eq(label)
+        elif len(args) == 2:
+            key, predicate = args
+        elif len(args) == 1:
+            key, predicate = args[0], NOTHING
+        else:
+            raise InvalidArgumentError(f"has() takes 1 to 3 arguments, not {len(args)}")
+        self.key = key
+        self.predicate = predicate
+        self.token = token_name(key)
+        if self.token is None and not isinstance(key, str):
+            raise InvalidArgumentError(f"has() needs a property key string or a T token, not {key!r}")
+        super().__init__("has", self._keep)
+
+    def _keep(self, ctx: Context, traverser: Traverser) -> bool:
+        element = traverser.obj
+        if self.label is not None and not _token_matches(element, "label", self.label):
+            return False
+        predicate = self.predicate
+        if self.token is not None:
+            if predicate is NOTHING:
+                return True
+            if isinstance(predicate, Traversal):
+                raise InvalidArgumentError("has(T, traversal) is not supported")
+            return _token_matches(element, self.token, predicate)
+        if predicate is NOTHING:
+            return _has_key(ctx, element, self.key)
+        if isinstance(predicate, Traversal):
+            for value in _raw_property_values(ctx, element, self.key):
+                if predicate.has_result(ctx, Traverser.start(value)):
+                    return True
+            return False
+        return _property_matches(ctx, element, self.key, predicate)
+
+    @property
+    def index_value(self) -> Any:
+        """An equality value the V() index can answer, or NOTHING."""
+        if self.label is not None or self.token is not None:
+            return NOTHING
+        predicate = self.predicate
+        if predicate is NOTHING or isinstance(predicate, (Traversal, TextP)):
+            return NOTHING
+        if isinstance(predicate, P):
+            return predicate.value if predicate.operator == "eq" else NOTHING
+        return predicate
+
+
+def _raw_property_values(ctx: Context, element: Any, key: str) -> Iterator[Any]:
+    if isinstance(element, VertexRecord):
+        for vp in vertex_properties(ctx, element, (key,)):
+            yield vp.value
+    elif isinstance(element, EdgeRecord) and key in element.props:
+        yield element.props[key]
+    elif isinstance(element, VertexPropertyRecord) and key in element.meta:
+        yield element.meta[key]
+
+
+@register("has")
+def _has(*args: Any) -> Step:
+    return HasStep(args)
+
+
+def _values_predicate(values: tuple) -> Any:
+    if len(values) == 1:
+        only = values[0]
+        if isinstance(only, P):
+            return only
+        if isinstance(only, (list, tuple, set)):
+            return P.within(list(only))
+        return P.eq(only)
+    flat: list = []
+    for value in values:
+        if isinstance(value, P):
+            raise InvalidArgumentError("Predicates can only be given alone")
+        flat.extend(value if isinstance(value, (list, tuple, set)) else [value])
+    return P.within(flat)
+
+
+@register("hasLabel")
+def _has_label(*labels: Any) -> Step:
+    if not labels:
+        raise InvalidArgumentError("hasLabel() needs at least one label")
+    predicate = _values_predicate(labels)
+    return FilterStep("hasLabel", lambda ctx, t: _token_matches(t.obj, "label", predicate))
+
+
+@register("hasId")
+def _has_id(*ids: Any) -> Step:
+    from .common import element_id
+    if not ids:
+        return FilterStep("hasId", lambda ctx, t: False)
+    ids = tuple(element_id(i) if not isinstance(i, (list, tuple, set, P)) else i for i in ids)
+    predicate = _values_predicate(ids)
+    return FilterStep("hasId", lambda ctx, t: _token_matches(t.obj, "id", predicate))
+
+
+@register("hasKey")
+def _has_key_step(*keys: Any) -> Step:
+    predicate = _values_predicate(keys)
+    return FilterStep("hasKey", lambda ctx, t: _token_matches(t.obj, "key", predicate))
+
+
+@register("hasValue")
+def _has_value(*values: Any) -> Step:
+    predicate = _values_predicate(values)
+
+    def keep(ctx: Context, t: Traverser) -> bool:
+        return isinstance(t.obj, (VertexPropertyRecord, PropertyValue)) and test_predicate(predicate, t.obj.value)
+    return FilterStep("hasValue", keep)
+
+
+@register("hasNot")
+def _has_not(key: Any) -> Step:
+    return FilterStep("hasNot", lambda ctx, t: not _has_key(ctx, t.obj, key))
+
+
+@register("is")
+def _is(value: Any) -> Step:
+    return FilterStep("is", lambda ctx, t: test_predicate(value, t.obj))
+
+
+# -- logical -------------------------------------------------------------------------------------
+
+@register("not")
+def _not(child: Traversal) -> Step:
+    return FilterStep("not", lambda ctx, t: not child.has_result(ctx, t))
+
+
+@register("and")
+def _and(*children: Traversal) -> Step:
+    return _Connective("and", children, all)
+
+
+@register("or")
+def _or(*children: Traversal) -> Step:
+    return _Connective("or", children, any)
+
+
+@register("filter")
+def _filter(child: Any) -> Step:
+    if not isinstance(child, Traversal):
+        raise InvalidArgumentError("filter() takes a traversal; lambdas are not supported")
+    return _Children("filter", (child,), lambda ctx, t: child.has_result(ctx, t))
+
+
+class _Children(FilterStep):
+    def __init__(self, name: str, children: tuple, keep: Callable):
+        super().__init__(name, keep)
+        self._children = children
+
+    def children(self) -> tuple:
+        return self._children
+
+
+class _Connective(_Children):
+    def __init__(self, name: str, children: tuple, combine: Callable):
+        super().__init__(name, children,
+                         lambda ctx, t: combine(c.has_result(ctx, t) for c in children))
+
+
+# -- where() -------------------------------------------------------------------------------------
+
+class WhereStep(Step):
+    """where(traversal), where(P) on the current object, where('a', P) on path labels, with by()."""
+
+    name = "where"
+
+    def __init__(self, args: tuple):
+        self.start_key: str | None = None
+        self.traversal: Traversal | None = None
+        self.predicate: Any = None
+        self.bys: list[Projection] = []
+        if len(args) == 1 and isinstance(args[0], Traversal):
+            self.traversal = args[0]
+        elif len(args) == 1 and isinstance(args[0], P):
+            self.predicate = args[0]
+        elif len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], P):
+            self.start_key, self.predicate = args
+        else:
+            raise InvalidArgumentError("where() takes a traversal, a predicate, or a label and a predicate")
+
+    def children(self) -> tuple:
+        return (self.traversal,) if self.traversal is not None else ()
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.bys.append(Projection(args[0] if args else None))
+
+    def _by(self, index: int) -> Projection:
+        if not self.bys:
+            return Projection()
+        return self.bys[index % len(self.bys)]
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        from .steps_map import select_value
+        for traverser in traversers:
+            if self.traversal is not None:
+                if _where_traversal(ctx, self.traversal, traverser):
+                    yield traverser
+                continue
+            if self.start_key is None:
+                left = self._by(0)(ctx, traverser)
+            else:
+                value = select_value(ctx, traverser, self.start_key, Pop.last)
+                if value is NOTHING:
+                    continue
+                left = self._by(0)(ctx, traverser.split(value))
+            if left is NOTHING:
+                continue
+            resolved = _resolve_predicate(ctx, traverser, self.predicate, self._by(1))
+            if resolved is NOTHING:
+                continue
+            if test_predicate(resolved, left):
+                yield traverser
+
+
+def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, by: Projection) -> Any:
+    """where(P.eq('a')): the predicate's argument names a path label or side effect."""
+    from .steps_map import select_value
+    if predicate.operator in ("and", "or"):
+        left = _resolve_predicate(ctx, traverser, predicate.value, by)
+        right = _resolve_predicate(ctx, traverser, predicate.other, by)
+        if left is NOTHING or right is NOTHING:
+            return NOTHING
+        return P(predicate.operator, left, right)
+    if predicate.operator == "not":
+        inner = _resolve_predicate(ctx, traverser, predicate.value, by)
+        return NOTHING if inner is NOTHING else P("not", inner)
+
+    def resolve(label: Any) -> Any:
+        value = select_value(ctx, traverser, label, Pop.last)
+        if value is NOTHING:
+            return NOTHING
+        return by(ctx, traverser.split(value))
+
+    if predicate.operator in ("within", "without"):
+        labels = predicate.value if isinstance(predicate.value, list) else [predicate.value]
+        values = [resolve(label) for label in labels]
+        if any(v is NOTHING for v in values):
+            return NOTHING
+        return P(predicate.operator, values)
+    value = resolve(predicate.value)
+    if value is NOTHING:
+        return NOTHING
+    if predicate.other is not None:
+        other = resolve(predicate.other)
+        return NOTHING if other is NOTHING else P(predicate.operator, value, other)
+    return P(predicate.operator, value)
+
+
+def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bool:
+    """A where() child that starts or ends with as('x') compares with the path's 'x'."""
+    from .steps_map import AsStep, select_value
+    steps = child.steps
+    start_label = steps[0].labels[0] if steps and isinstance(steps[0], AsStep) else None
+    end_label = steps[-1].labels[0] if len(steps) > 1 and isinstance(steps[-1], AsStep) else None
+    if start_label is None and end_label is None:
+        return child.has_result(ctx, traverser)
+    start = traverser
+    body = steps
+    if start_label is not None:
+        value = select_value(ctx, traverser, start_label, Pop.last)
+        if value is NOTHING:
+            return False
+        start = traverser.split(value)
+        body = body[1:]
+    if end_label is not None:
+        target = select_value(ctx, traverser, end_label, Pop.last)
+        if target is NOTHING:
+            return False
+        body = body[:-1]
+        from .values import g_equal
+        return any(g_equal(result.obj, target) for result in Traversal(body).apply(ctx, start))
+    return Traversal(body).has_result(ctx, start)
+
+
+@register("where")
+def _where(*args: Any) -> Step:
+    return WhereStep(args)
+
+
+# -- dedup, ranges ------------------------------------------------------------------------------
+
+class DedupStep(Step):
+    name = "dedup"
+
+    def __init__(self, args: tuple):
+        self.scope = Scope.global_
+        labels = list(args)
+        if labels and isinstance(labels[0], Scope):
+            self.scope = labels.pop(0)
+        self.labels = tuple(labels)
+        self.by: Projection | None = None
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.by = Projection(args[0] if args else None)
+
+    def _key(self, ctx: Context, traverser: Traverser) -> Any:
+        from .steps_map import select_value
+        if self.labels:
+            values = []
+            for label in self.labels:
+                value = select_value(ctx, traverser, label, Pop.last)
+                if value is NOTHING:
+                    return NOTHING
+                if self.by is not None:
+                    value = self.by(ctx, traverser.split(value))
+                values.append(g_hash_key(value))
+            return tuple(values)
+        value = self.by(ctx, traverser) if self.by is not None else traverser.obj
+        return NOTHING if value is NOTHING else g_hash_key(value)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.scope == Scope.local:
+            for traverser in traversers:
+                yield traverser.split(_dedup_local(traverser.obj))
+            return
+        seen: set = set()
+        for traverser in traversers:
+            key = self._key(ctx, traverser)
+            if key is NOTHING or key in seen:
+                continue
+            seen.add(key)
+            yield traverser.copy(1)
+
+
+def _dedup_local(collection: Any) -> Any:
+    if isinstance(collection, (list, tuple)):
+        seen: set = set()
+        out = []
+        for item in collection:
+            key = g_hash_key(item)
+            if key not in seen:
+                seen.add(key)
+                out.append(item)
+        return out
+    if isinstance(collection, set):
+        return list(collection)
+    return collection
+
+
+@register("dedup")
+def _dedup(*args: Any) -> Step:
+    return DedupStep(args)
+
+
+class RangeStep(Step):
+    """range/limit/skip with global scope counts traversers (by bulk); local slices a collection."""
+
+    def __init__(self, name: str, scope: Any, low: int, high: int):
+        if low < 0 or (high != -1 and high < low):
+            raise InvalidArgumentError(f"Not a legal range: [{low}, {high}]")
+        self.name = name
+        self.scope = scope
+        self.low = low
+        self.high = high
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.scope == Scope.local:
+            for traverser in traversers:
+                value = _slice_local(traverser.obj, self.low, self.high, self.name == "limit" or self.name == "range")
+                if value is not NOTHING:
+                    yield traverser.split(value)
+            return
+        seen = 0
+        low, high = self.low, self.high
+        if high == 0:
+            return
+        for traverser in traversers:
+            start, end = seen, seen + traverser.bulk
+            seen = end
+            if end <= low:
+                continue
+            keep_from = max(start, low)
+            keep_to = end if high == -1 else min(end, high)
+            if keep_to > keep_from:
+                yield traverser.copy(keep_to - keep_from)
+            if high != -1 and seen >= high:
+                return
+
+
+def _slice_local(value: Any, low: int, high: int, single_unwraps: bool) -> Any:
+    if isinstance(value, dict):
+        items = list(value.items())
+        sliced = items[low:] if high == -1 else items[low:high]
+        return dict(sliced)
+    if isinstance(value, (list, tuple, set)):
+        items = list(value)
+        sliced = items[low:] if high == -1 else items[low:high]
+        if high != -1 and high - low == 1 and single_unwraps:
+            return sliced[0] if sliced else NOTHING
+        return sliced
+    from .traverser import PathValue
+    if isinstance(value, PathValue):
+        items = list(value.objects)
+        sliced = items[low:] if high == -1 else items[low:high]
+        if high != -1 and high - low == 1 and single_unwraps:
+            return sliced[0] if sliced else NOTHING
+        return sliced
+    return value
+
+
+def _scoped(args: tuple) -> tuple[Any, tuple]:
+    if args and isinstance(args[0], Scope):
+        return args[0], args[1:]
+    return Scope.global_, args
+
+
+@register("range")
+def _range(*args: Any) -> Step:
+    scope, (low, high) = _scoped(args)
+    return RangeStep("range", scope, int(low), int(high))
+
+
+@register("limit")
+def _limit(*args: Any) -> Step:
+    scope, (n,) = _scoped(args)
+    return RangeStep("limit", scope, 0, int(n))
+
+
+@register("skip")
+def _skip(*args: Any) -> Step:
+    scope, (n,) = _scoped(args)
+    return RangeStep("skip", scope, int(n), -1)
+
+
+class TailStep(Step):
+    name = "tail"
+
+    def __init__(self, scope: Any, n: int):
+        self.scope = scope
+        self.n = n
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        n = self.n
+        if self.scope == Scope.local:
+            for traverser in traversers:
+                value = traverser.obj
+                if isinstance(value, dict):
+                    items = list(value.items())
+                    yield traverser.split(dict(items[len(items) - n:] if n else []))
+                elif isinstance(value, (list, tuple, set)):
+                    items = list(value)
+                    tail = items[len(items) - n:] if n else []
+                    if n == 1:
+                        if tail:
+                            yield traverser.split(tail[0])
+                    else:
+                        yield traverser.split(tail)
+                else:
+                    yield traverser
+            return
+        unrolled: list[Traverser] = []
+        for traverser in traversers:
+            for _ in range(traverser.bulk):
+                unrolled.append(traverser.copy(1))
+        yield from unrolled[len(unrolled) - n:] if n else []
+
+
+@register("tail")
+def _tail(*args: Any) -> Step:
+    scope, rest = _scoped(args)
+    return TailStep(scope, int(rest[0]) if rest else 1)
+
+
+# -- paths -----------------------------------------------------------------------------------
+
+class PathFilterStep(Step):
+    """simplePath()/cyclicPath(), optionally between from() and to() labels, by() values."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.from_label: str | None = None
+        self.to_label: str | None = None
+        self.bys: list[Projection] = []
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name == "from":
+            self.from_label = args[0]
+        elif name == "to":
+            self.to_label = args[0]
+        elif name == "by":
+            self.bys.append(Projection(args[0] if args else None))
+        else:
+            super().modulate(name, args)
+
+    def _objects(self, ctx: Context, traverser: Traverser) -> list:
+        nodes = traverser.path.nodes() if traverser.path is not None else []
+        if self.from_label is not None:
+            starts = [i for i, n in enumerate(nodes) if self.from_label in n.labels]
+            nodes = nodes[starts[0]:] if starts else []
+        if self.to_label is not None:
+            ends = [i for i, n in enumerate(nodes) if self.to_label in n.labels]
+            nodes = nodes[:ends[0] + 1] if ends else nodes
+        objects = [n.obj for n in nodes]
+        if self.bys:
+            projected = []
+            for i, obj in enumerate(objects):
+                value = self.bys[i % len(self.bys)](ctx, Traverser.start(obj))
+                projected.append(obj if value is NOTHING else value)
+            objects = projected
+        return objects
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        want_simple = self.name == "simplePath"
+        for traverser in traversers:
+            objects = self._objects(ctx, traverser)
+            simple = len({g_hash_key(o) for o in objects}) == len(objects)
+            if simple == want_simple:
+                yield traverser
+
+
+@register("simplePath")
+def _simple_path() -> Step:
+    return PathFilterStep("simplePath")
+
+
+@register("cyclicPath")
+def _cyclic_path() -> Step:
+    return PathFilterStep("cyclicPath")
+
+
+# -- randomness ----------------------------------------------------------------------------------
+
+@register("coin")
+def _coin(probability: float) -> Step:
+    return FilterStep("coin", lambda ctx, t: random.random() < probability)
+
+
+class SampleStep(Step):
+    name = "sample"
+
+    def __init__(self, scope: Any, n: int):
+        self.scope = scope
+        self.n = n
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.scope == Scope.local:
+            for traverser in traversers:
+                items = list(traverser.obj) if isinstance(traverser.obj, (list, set, tuple)) else [traverser.obj]
+                yield traverser.split(random.sample(items, min(self.n, len(items))))
+            return
+        pool = [t.copy(1) for t in traversers for _ in range(t.bulk)]
+        yield from random.sample(pool, min(self.n, len(pool)))
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+
+
+@register("sample")
+def _sample(*args: Any) -> Step:
+    scope, rest = _scoped(args)
+    return SampleStep(scope, int(rest[0]))
+
+
+@register("discard")
+def _none() -> Step:
+    return FilterStep("none", lambda ctx, t: False)
+
+
+_ = T  # T is re-exported through token_name's checks

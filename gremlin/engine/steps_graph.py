@@ -1,0 +1,196 @@
+"""Steps that reach into the graph: V(), E(), inject(), and moving along edges."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..errors import InvalidArgumentError
+from ..storage import EdgeRecord, VertexRecord
+from .base import Context, Step, register
+from .common import element_id, ids_of
+from .traverser import Traverser
+from .values import g_equal
+
+_DIRECTIONS = {"out": "out", "in": "in", "both": "both"}
+
+
+class GraphStep(Step):
+    """V(ids...) or E(ids...), at the start or in the middle of a traversal."""
+
+    def __init__(self, kind: str, args: tuple):
+        self.kind = kind
+        self.name = kind
+        self.ids = ids_of(args) if args else None
+        # has() steps right after V() are folded in by the optimizer to use the index.
+        self.index_key: str | None = None
+        self.index_value: Any = None
+
+    def elements(self, ctx: Context) -> Iterator[Any]:
+        table = ctx.store.vertices if self.kind == "V" else ctx.store.edges
+        visible = ctx.vertex_visible if self.kind == "V" else ctx.edge_visible
+        if self.ids is not None:
+            for id in self.ids:
+                element = table.get(id)
+                if element is None and isinstance(id, str) is False and id is not None:
+                    element = _lookup_coerced(table, id)
+                if element is not None and visible(element):
+                    yield element
+            return
+        if self.index_key is not None:
+            candidates = ctx.store.lookup(self.index_key, self.index_value)
+            if candidates is not None:
+                for vertex in candidates:
+                    if visible(vertex):
+                        yield vertex
+                return
+        for element in list(table.values()):
+            if visible(element):
+                yield element
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            for element in self.elements(ctx):
+                ctx.tick()
+                yield traverser.split(element)
+
+
+def _lookup_coerced(table: dict, id: Any) -> Any:
+    # Ids compare by value across numeric types, as TinkerGraph's ANY id manager does.
+    if isinstance(id, float) and id.is_integer():
+        return table.get(int(id))
+    return None
+
+
+class StartStep(Step):
+    """The implicit source of a traversal: one empty traverser that V()/inject() expand."""
+
+    name = "start"
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        return traversers
+
+
+@register("V")
+def _v(*args: Any) -> Step:
+    return GraphStep("V", args)
+
+
+@register("E")
+def _e(*args: Any) -> Step:
+    return GraphStep("E", args)
+
+
+class InjectStep(Step):
+    name = "inject"
+
+    def __init__(self, values: tuple):
+        self.values = values
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        injected = False
+        for traverser in traversers:
+            if not injected:
+                injected = True
+                for value in self.values:
+                    yield Traverser.start(value, sack=traverser.sack)
+            if traverser.obj is not _ROOT:
+                yield traverser
+
+
+class _Root:
+    def __repr__(self) -> str:
+        return "root"
+
+
+_ROOT: Any = _Root()
+ROOT = _ROOT
+
+
+@register("inject")
+def _inject(*args: Any) -> Step:
+    return InjectStep(args)
+
+
+class VertexStep(Step):
+    """out/in/both (to vertices) and outE/inE/bothE (to edges), by per-label adjacency."""
+
+    def __init__(self, name: str, direction: str, to_edges: bool, labels: tuple):
+        self.name = name
+        self.direction = direction
+        self.to_edges = to_edges
+        for label in labels:
+            if not isinstance(label, str):
+                raise InvalidArgumentError(f"{name}() takes edge labels as strings, not {label!r}")
+        self.labels = labels
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        direction, labels, to_edges = self.direction, self.labels, self.to_edges
+        filtered = bool(ctx.filters)
+        for traverser in traversers:
+            vertex = traverser.obj
+            if not isinstance(vertex, VertexRecord):
+                raise InvalidArgumentError(f"The {self.name}() step needs a vertex, not {_kind(vertex)}")
+            for edge in vertex.edges(direction, labels):
+                ctx.tick()
+                if filtered and not ctx.edge_visible(edge):
+                    continue
+                if to_edges:
+                    yield traverser.split(edge)
+                elif direction == "out":
+                    yield traverser.split(edge.in_v)
+                elif direction == "in":
+                    yield traverser.split(edge.out_v)
+                else:
+                    yield traverser.split(edge.in_v if edge.out_v is vertex else edge.out_v)
+                    if edge.out_v is vertex and edge.in_v is vertex:
+                        # A self-loop is both an out- and an in-edge, so both() meets it twice.
+                        yield traverser.split(vertex)
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__.replace("Record", "").lower()
+
+
+for _name, _dir in _DIRECTIONS.items():
+    register(_name)(lambda *labels, _n=_name, _d=_dir: VertexStep(_n, _d, False, labels))
+    register(_name + "E")(lambda *labels, _n=_name + "E", _d=_dir: VertexStep(_n, _d, True, labels))
+
+
+class EdgeVertexStep(Step):
+    """outV/inV/bothV/otherV."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        name = self.name
+        for traverser in traversers:
+            edge = traverser.obj
+            if not isinstance(edge, EdgeRecord):
+                raise InvalidArgumentError(f"The {name}() step needs an edge, not {_kind(edge)}")
+            if name == "outV":
+                yield traverser.split(edge.out_v)
+            elif name == "inV":
+                yield traverser.split(edge.in_v)
+            elif name == "bothV":
+                yield traverser.split(edge.out_v)
+                yield traverser.split(edge.in_v)
+            else:
+                previous = _previous_object(traverser)
+                if isinstance(previous, VertexRecord) and previous is edge.in_v:
+                    yield traverser.split(edge.out_v)
+                else:
+                    yield traverser.split(edge.in_v if previous is edge.out_v else edge.out_v)
+
+
+def _previous_object(traverser: Traverser) -> Any:
+    node = traverser.path.parent if traverser.path is not None else None
+    return node.obj if node is not None else None
+
+
+for _name in ("outV", "inV", "bothV", "otherV"):
+    register(_name)(lambda _n=_name: EdgeVertexStep(_n))
+
+
+def same_id(a: Any, b: Any) -> bool:
+    return g_equal(element_id(a), element_id(b))

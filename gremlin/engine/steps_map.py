@@ -1,0 +1,503 @@
+"""Map and flat-map steps: properties and their maps, labels and ids, as/select/project, path."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from gremlin_python.process.traversal import Column, Pop, T, WithOptions
+
+from ..errors import InvalidArgumentError
+from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
+from .base import Context, Step, Traversal, register
+from .common import NOTHING, Projection, property_values, token_value, vertex_properties
+from .traverser import PathValue, Traverser
+from .values import MapEntry, PropertyValue
+
+
+class MapStep(Step):
+    """One value out per traverser in; ``fn`` may return NOTHING to drop the traverser."""
+
+    def __init__(self, name: str, fn: Callable[[Context, Traverser], Any]):
+        self.name = name
+        self.fn = fn
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        fn = self.fn
+        for traverser in traversers:
+            value = fn(ctx, traverser)
+            if value is not NOTHING:
+                yield traverser.split(value)
+
+
+class FlatMapStep(Step):
+    def __init__(self, name: str, fn: Callable[[Context, Traverser], Iterator[Any]]):
+        self.name = name
+        self.fn = fn
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        fn = self.fn
+        for traverser in traversers:
+            for value in fn(ctx, traverser):
+                yield traverser.split(value)
+
+
+# -- ids, labels, properties -----------------------------------------------------------------------
+
+@register("id")
+def _id() -> Step:
+    return MapStep("id", lambda ctx, t: token_value(t.obj, "id"))
+
+
+@register("label")
+def _label() -> Step:
+    return MapStep("label", lambda ctx, t: token_value(t.obj, "label"))
+
+
+@register("key")
+def _key() -> Step:
+    return MapStep("key", lambda ctx, t: token_value(t.obj, "key"))
+
+
+@register("value")
+def _value() -> Step:
+    return MapStep("value", lambda ctx, t: token_value(t.obj, "value"))
+
+
+@register("identity")
+def _identity() -> Step:
+    return _Identity()
+
+
+class _Identity(Step):
+    name = "identity"
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        return traversers
+
+
+@register("constant")
+def _constant(value: Any) -> Step:
+    return MapStep("constant", lambda ctx, t: value)
+
+
+def _keys(keys: tuple) -> tuple:
+    for key in keys:
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"Property keys must be strings, not {key!r}")
+    return keys
+
+
+@register("properties")
+def _properties(*keys: Any) -> Step:
+    keys = _keys(keys)
+    return FlatMapStep("properties", lambda ctx, t: property_values(ctx, t.obj, keys))
+
+
+@register("values")
+def _values(*keys: Any) -> Step:
+    keys = _keys(keys)
+
+    def values(ctx: Context, t: Traverser) -> Iterator[Any]:
+        obj = t.obj
+        if isinstance(obj, dict):
+            for key in keys:
+                if key in obj:
+                    yield obj[key]
+            return
+        for prop in property_values(ctx, obj, keys):
+            yield prop.value
+    return FlatMapStep("values", values)
+
+
+class ElementMapStep(Step):
+    """valueMap()/propertyMap()/elementMap(), with(WithOptions.tokens) and by()."""
+
+    def __init__(self, name: str, args: tuple):
+        self.name = name
+        self.include_tokens = False
+        self.tokens_mask = 0
+        keys = list(args)
+        if keys and isinstance(keys[0], bool):
+            self.include_tokens = keys.pop(0)
+        self.keys = _keys(tuple(keys))
+        self.bys: list[Projection] = []
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name == "by" and self.name == "valueMap":
+            self.bys.append(Projection(args[0] if args else None))
+        elif name == "with" and args and args[0] in (WithOptions.tokens, "~tinkerpop.valueMap.tokens"):
+            self.include_tokens = True
+            self.tokens_mask = args[1] if len(args) > 1 else WithOptions.all
+        else:
+            super().modulate(name, args)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            yield traverser.split(self._map(ctx, traverser.obj))
+
+    def _map(self, ctx: Context, element: Any) -> dict:
+        out: dict = {}
+        if self.name == "elementMap":
+            out[T.id] = element.id
+            out[T.label] = element.label if not isinstance(element, VertexPropertyRecord) else element.key
+            if isinstance(element, VertexPropertyRecord):
+                out[T.value] = element.value
+            if isinstance(element, EdgeRecord):
+                out[_direction("OUT")] = {T.id: element.out_v.id, T.label: element.out_v.label}
+                out[_direction("IN")] = {T.id: element.in_v.id, T.label: element.in_v.label}
+        elif self.include_tokens:
+            mask = self.tokens_mask or WithOptions.all
+            if mask & WithOptions.ids:
+                out[T.id] = element.id
+            if mask & WithOptions.labels:
+                out[T.label] = element.label if not isinstance(element, VertexPropertyRecord) else element.key
+            if isinstance(element, VertexPropertyRecord):
+                if mask & WithOptions.keys:
+                    out[T.key] = element.key
+                if mask & WithOptions.values:
+                    out[T.value] = element.value
+        if not isinstance(element, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
+            raise InvalidArgumentError(f"The {self.name}() step needs an element, not {type(element).__name__}")
+        for prop in property_values(ctx, element, self.keys):
+            if self.name == "elementMap":
+                if isinstance(element, VertexRecord):
+                    out.setdefault(prop.key, prop.value)
+                else:
+                    out[prop.key] = prop.value
+            elif self.name == "propertyMap":
+                out.setdefault(prop.key, []).append(prop)
+            elif isinstance(element, VertexRecord):
+                out.setdefault(prop.key, []).append(prop.value)
+            else:
+                out[prop.key] = prop.value
+        if self.bys:
+            by = self.bys[0]
+            for key, value in list(out.items()):
+                if isinstance(key, T):
+                    continue
+                projected = by(ctx, Traverser.start(value))
+                if projected is NOTHING:
+                    del out[key]
+                else:
+                    out[key] = projected
+        return out
+
+
+def _direction(name: str) -> Any:
+    from gremlin_python.process.traversal import Direction
+    return getattr(Direction, name)
+
+
+@register("valueMap")
+def _value_map(*args: Any) -> Step:
+    return ElementMapStep("valueMap", args)
+
+
+@register("propertyMap")
+def _property_map(*args: Any) -> Step:
+    return ElementMapStep("propertyMap", args)
+
+
+@register("elementMap")
+def _element_map(*args: Any) -> Step:
+    return ElementMapStep("elementMap", args)
+
+
+# -- labels and selection ----------------------------------------------------------------------------
+
+class AsStep(Step):
+    name = "as"
+
+    def __init__(self, labels: tuple):
+        if not labels or not all(isinstance(label, str) for label in labels):
+            raise InvalidArgumentError("as() needs one or more string labels")
+        self.labels = labels
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        labels = self.labels
+        for traverser in traversers:
+            yield traverser.labelled(labels)
+
+
+@register("as")
+def _as(*labels: Any) -> Step:
+    return AsStep(labels)
+
+
+def select_value(ctx: Context, traverser: Traverser, key: Any, pop: Any) -> Any:
+    """A value named ``key``: a key of the current map, a side effect, or a path label."""
+    obj = traverser.obj
+    if isinstance(obj, dict) and key in obj:
+        return obj[key]
+    if isinstance(key, str) and key in ctx.side_effects:
+        return ctx.side_effects[key]
+    found = []
+    node = traverser.path
+    while node is not None:
+        if key in node.labels:
+            found.append(node.obj)
+            if pop == Pop.last:
+                return node.obj
+        node = node.parent
+    if not found:
+        return NOTHING
+    found.reverse()
+    if pop == Pop.first:
+        return found[0]
+    if pop == Pop.all_:
+        return found
+    if pop == Pop.mixed:
+        return found[0] if len(found) == 1 else found
+    return found[-1]
+
+
+class SelectStep(Step):
+    name = "select"
+
+    def __init__(self, args: tuple):
+        args = list(args)
+        self.pop = Pop.last
+        self.column: Any = None
+        self.traversal: Traversal | None = None
+        if args and isinstance(args[0], Pop):
+            self.pop = args.pop(0)
+        if len(args) == 1 and isinstance(args[0], Column):
+            self.column = args[0]
+        elif len(args) == 1 and isinstance(args[0], Traversal):
+            self.traversal = args[0]
+        elif not args:
+            raise InvalidArgumentError("select() needs at least one key")
+        self.keys = tuple(args)
+        self.bys: list[Projection] = []
+
+    def children(self) -> tuple:
+        return (self.traversal,) if self.traversal is not None else ()
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.bys.append(Projection(args[0] if args else None))
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            value = self._select(ctx, traverser)
+            if value is not NOTHING:
+                yield traverser.split(value)
+
+    def _select(self, ctx: Context, traverser: Traverser) -> Any:
+        if self.column is not None:
+            obj = traverser.obj
+            if isinstance(obj, dict):
+                return list(obj.keys()) if self.column == Column.keys else list(obj.values())
+            if isinstance(obj, MapEntry):
+                return obj.key if self.column == Column.keys else obj.value
+            if isinstance(obj, PathValue):
+                return [sorted(ls) for ls in obj.labels] if self.column == Column.keys else list(obj.objects)
+            raise InvalidArgumentError(f"select({self.column}) needs a map, not {type(obj).__name__}")
+        if self.traversal is not None:
+            key = self.traversal.first(ctx, traverser, NOTHING)
+            if key is NOTHING:
+                return NOTHING
+            value = select_value(ctx, traverser, key, self.pop)
+            return self._by(ctx, 0, value)
+        if len(self.keys) == 1:
+            value = select_value(ctx, traverser, self.keys[0], self.pop)
+            return NOTHING if value is NOTHING else self._by(ctx, 0, value)
+        out = {}
+        for i, key in enumerate(self.keys):
+            value = select_value(ctx, traverser, key, self.pop)
+            if value is NOTHING:
+                return NOTHING
+            value = self._by(ctx, i, value)
+            if value is NOTHING:
+                return NOTHING
+            out[key] = value
+        return out
+
+    def _by(self, ctx: Context, index: int, value: Any) -> Any:
+        if not self.bys:
+            return value
+        return self.bys[index % len(self.bys)](ctx, Traverser.start(value))
+
+
+@register("select")
+def _select(*args: Any) -> Step:
+    return SelectStep(args)
+
+
+class ProjectStep(Step):
+    name = "project"
+
+    def __init__(self, keys: tuple):
+        if not keys:
+            raise InvalidArgumentError("project() needs at least one key")
+        if len(set(keys)) != len(keys):
+            raise InvalidArgumentError("project() keys must be unique")
+        self.keys = keys
+        self.bys: list[Projection] = []
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.bys.append(Projection(args[0] if args else None))
+
+    def children(self) -> list:
+        return [b.arg for b in self.bys if b.kind == "traversal"]
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            out = {}
+            for i, key in enumerate(self.keys):
+                by = self.bys[i % len(self.bys)] if self.bys else Projection()
+                value = by(ctx, traverser)
+                if value is not NOTHING:
+                    out[key] = value
+            yield traverser.split(out)
+
+
+@register("project")
+def _project(*keys: Any) -> Step:
+    return ProjectStep(keys)
+
+
+class PathStep(Step):
+    name = "path"
+
+    def __init__(self) -> None:
+        self.bys: list[Projection] = []
+        self.from_label: str | None = None
+        self.to_label: str | None = None
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name == "by":
+            self.bys.append(Projection(args[0] if args else None))
+        elif name == "from":
+            self.from_label = args[0]
+        elif name == "to":
+            self.to_label = args[0]
+        else:
+            super().modulate(name, args)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            path = traverser.path_value()
+            labels, objects = path.labels, path.objects
+            if self.from_label is not None or self.to_label is not None:
+                lo = next((i for i, ls in enumerate(labels) if self.from_label in ls), 0) \
+                    if self.from_label else 0
+                hi = next((i for i, ls in enumerate(labels) if self.to_label in ls), len(labels) - 1) \
+                    if self.to_label else len(labels) - 1
+                labels, objects = labels[lo:hi + 1], objects[lo:hi + 1]
+            if self.bys:
+                projected = []
+                for i, obj in enumerate(objects):
+                    value = self.bys[i % len(self.bys)](ctx, Traverser.start(obj))
+                    if value is NOTHING:
+                        raise InvalidArgumentError(
+                            f"The path() by() modulator produced no value for {obj!r}")
+                    projected.append(value)
+                objects = projected
+            yield traverser.split(PathValue(labels, objects))
+
+
+@register("path")
+def _path() -> Step:
+    return PathStep()
+
+
+# -- child traversals as maps ------------------------------------------------------------------------
+
+class TraversalMapStep(Step):
+    """map(t): the first result of t; flatMap(t): every result (inner paths are not kept)."""
+
+    def __init__(self, name: str, child: Any):
+        if not isinstance(child, Traversal):
+            raise InvalidArgumentError(f"{name}() takes a traversal; lambdas are not supported")
+        self.name = name
+        self.child = child
+
+    def children(self) -> tuple:
+        return (self.child,)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            if self.name == "map":
+                value = self.child.first(ctx, traverser, NOTHING)
+                if value is not NOTHING:
+                    yield traverser.split(value)
+            else:
+                for value in self.child.values(ctx, traverser):
+                    yield traverser.split(value)
+
+
+@register("map")
+def _map(child: Any) -> Step:
+    return TraversalMapStep("map", child)
+
+
+@register("flatMap")
+def _flat_map(child: Any) -> Step:
+    return TraversalMapStep("flatMap", child)
+
+
+def unfold_value(value: Any) -> Iterator[Any]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield MapEntry(key, item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        yield from value
+    elif isinstance(value, PathValue):
+        yield from value.objects
+    else:
+        yield value
+
+
+@register("unfold")
+def _unfold() -> Step:
+    return FlatMapStep("unfold", lambda ctx, t: unfold_value(t.obj))
+
+
+@register("loops")
+def _loops(*name: Any) -> Step:
+    loop_name = name[0] if name else None
+    return MapStep("loops", lambda ctx, t: t.loop_count(loop_name))
+
+
+@register("element")
+def _element() -> Step:
+    def element(ctx: Context, t: Traverser) -> Any:
+        obj = t.obj
+        if isinstance(obj, VertexPropertyRecord):
+            return obj.vertex
+        if isinstance(obj, PropertyValue):
+            return obj.owner
+        raise InvalidArgumentError(f"element() needs a property, not {type(obj).__name__}")
+    return MapStep("element", element)
+
+
+@register("index")
+def _index() -> Step:
+    class IndexStep(Step):
+        name = "index"
+
+        def __init__(self) -> None:
+            self.as_map = False
+
+        def modulate(self, name: str, args: tuple) -> None:
+            if name == "with" and args and args[0] in (WithOptions.indexer, "~tinkerpop.index.indexer"):
+                self.as_map = args[1] == WithOptions.map
+            else:
+                super().modulate(name, args)
+
+        def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+            for traverser in traversers:
+                items = list(unfold_value(traverser.obj)) if isinstance(traverser.obj, (list, set, tuple)) \
+                    else [traverser.obj]
+                if self.as_map:
+                    yield traverser.split({i: v for i, v in enumerate(items)})
+                else:
+                    yield traverser.split([[v, i] for i, v in enumerate(items)])
+    return IndexStep()
+
+
+_ = vertex_properties

@@ -1,0 +1,498 @@
+"""Mutating steps: addV, addE, property, drop, mergeV, mergeE.
+
+Every write goes through the store's mutation methods (so a failing traversal is rolled
+back) and through the profile's checks (so code that passes here passes on Neptune).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from gremlin_python.process.traversal import Bytecode, Cardinality, Direction, Merge, T
+
+from ..errors import InvalidArgumentError, ReadOnlyViolation
+from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
+from .base import Context, Step, Traversal, register
+from .common import NOTHING, element_id, enum_name, resolve_vertex, token_name, vertex_properties
+from .steps_graph import ROOT
+from .steps_map import select_value
+from .traverser import Traverser
+from .values import PropertyValue, g_equal
+
+
+def _check_writable(ctx: Context) -> None:
+    if ctx.filters.read_only:
+        raise ReadOnlyViolation("The provided traversal has a mutating step and thus is not read only")
+
+
+def _value_of(ctx: Context, traverser: Traverser, value: Any) -> Any:
+    if isinstance(value, Traversal):
+        return value.first(ctx, traverser, NOTHING)
+    return value
+
+
+def _cardinality_name(value: Any) -> str:
+    return enum_name(value) if isinstance(value, Cardinality) else str(value)
+
+
+class PropertyArgs:
+    """The arguments of one property() call, already split into their parts."""
+
+    __slots__ = ("cardinality", "key", "value", "meta")
+
+    def __init__(self, args: tuple):
+        args = list(args)
+        self.cardinality = None
+        if args and isinstance(args[0], Cardinality):
+            self.cardinality = _cardinality_name(args.pop(0))
+        if len(args) == 1 and isinstance(args[0], dict):
+            self.key, self.value, self.meta = args[0], None, ()
+            return
+        if len(args) < 2 or len(args) % 2:
+            raise InvalidArgumentError("property() takes a key and a value, then key/value pairs of meta-properties")
+        self.key, self.value, self.meta = args[0], args[1], tuple(args[2:])
+
+
+def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Traverser | None) -> None:
+    """Apply one property() to an element, honouring cardinality and the profile."""
+    store = ctx.store
+    if isinstance(prop.key, dict):
+        for key, value in prop.key.items():
+            single = PropertyArgs((key, value))
+            single.cardinality = prop.cardinality
+            set_property(ctx, element, single, traverser)
+        return
+    key = prop.key
+    value = _value_of(ctx, traverser, prop.value) if traverser is not None else prop.value
+    if value is NOTHING:
+        raise InvalidArgumentError(f"The property() traversal for {key!r} produced no value")
+    token = token_name(key)
+    if token is not None:
+        if token in ("id", "label"):
+            raise InvalidArgumentError(f"T.{token} cannot be set on an existing element")
+        raise InvalidArgumentError(f"T.{token} is not a property key")
+    meta = {}
+    for i in range(0, len(prop.meta), 2):
+        meta_value = _value_of(ctx, traverser, prop.meta[i + 1]) if traverser is not None else prop.meta[i + 1]
+        meta[prop.meta[i]] = meta_value
+    profile = ctx.profile
+    if profile is not None:
+        profile.check_property(element, key, value, prop.cardinality, meta)
+    if isinstance(element, VertexRecord):
+        cardinality = prop.cardinality or (profile.default_cardinality if profile else "single")
+        if value is None:
+            for vp in list(element.props.get(key, ())):
+                store.remove_vertex_property(vp)
+            return
+        store.add_vertex_property(element, key, value, cardinality, meta)
+    elif isinstance(element, EdgeRecord):
+        if meta or prop.cardinality not in (None, "single"):
+            raise InvalidArgumentError("Edge properties have no cardinality and no meta-properties")
+        if value is None:
+            store.remove_edge_property(element, key)
+        else:
+            store.set_edge_property(element, key, value)
+    elif isinstance(element, VertexPropertyRecord):
+        if value is None:
+            store.remove_meta_property(element, key)
+        else:
+            store.set_meta_property(element, key, value)
+    else:
+        raise InvalidArgumentError(f"property() needs an element, not {type(element).__name__}")
+
+
+class PropertyStep(Step):
+    name = "property"
+
+    def __init__(self, args: tuple):
+        self.prop = PropertyArgs(args)
+
+    def children(self) -> list:
+        return [v for v in (self.prop.value,) + self.prop.meta if isinstance(v, Traversal)]
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        _check_writable(ctx)
+        for traverser in traversers:
+            set_property(ctx, traverser.obj, self.prop, traverser)
+            yield traverser
+
+
+@register("property")
+def _property(*args: Any) -> Step:
+    return PropertyStep(args)
+
+
+class AddVertexStep(Step):
+    """addV(label); property() steps that follow are folded in so that T.id can be given."""
+
+    name = "addV"
+
+    def __init__(self, args: tuple):
+        if len(args) > 1:
+            raise InvalidArgumentError("addV() takes at most one label")
+        self.label = args[0] if args else "vertex"
+        self.properties: list[PropertyArgs] = []
+
+    def children(self) -> list:
+        return [self.label] if isinstance(self.label, Traversal) else []
+
+    def fold(self, step: PropertyStep) -> bool:
+        self.properties.append(step.prop)
+        return True
+
+    def _create(self, ctx: Context, traverser: Traverser) -> VertexRecord:
+        label = _value_of(ctx, traverser, self.label)
+        if not isinstance(label, str):
+            raise InvalidArgumentError(f"A vertex label must be a string, not {label!r}")
+        id = None
+        rest = []
+        for prop in self.properties:
+            token = token_name(prop.key)
+            if token == "id":
+                id = _value_of(ctx, traverser, prop.value)
+            elif token == "label":
+                label = _value_of(ctx, traverser, prop.value)
+            else:
+                rest.append(prop)
+        if ctx.profile is not None:
+            ctx.profile.check_new_element(id, label)
+        vertex = ctx.store.add_vertex(label, id)
+        for key, value in ctx.filters.write_properties.items():
+            ctx.store.add_vertex_property(vertex, key, value, "single")
+        for prop in rest:
+            set_property(ctx, vertex, prop, traverser)
+        return vertex
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        _check_writable(ctx)
+        for traverser in traversers:
+            vertex = self._create(ctx, traverser)
+            yield Traverser.start(vertex) if traverser.obj is ROOT else traverser.split(vertex)
+
+
+@register("addV")
+def _add_v(*args: Any) -> Step:
+    return AddVertexStep(args)
+
+
+class AddEdgeStep(Step):
+    name = "addE"
+
+    def __init__(self, args: tuple):
+        if len(args) != 1:
+            raise InvalidArgumentError("addE() takes one label")
+        self.label = args[0]
+        self.from_: Any = NOTHING
+        self.to: Any = NOTHING
+        self.properties: list[PropertyArgs] = []
+
+    def children(self) -> list:
+        return [t for t in (self.label, self.from_, self.to) if isinstance(t, Traversal)]
+
+    def fold(self, step: PropertyStep) -> bool:
+        self.properties.append(step.prop)
+        return True
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name in ("from", "to") and len(args) == 1:
+            setattr(self, "from_" if name == "from" else "to", args[0])
+        else:
+            super().modulate(name, args)
+
+    def _endpoint(self, ctx: Context, traverser: Traverser, spec: Any) -> VertexRecord:
+        if spec is NOTHING:
+            if not isinstance(traverser.obj, VertexRecord):
+                raise InvalidArgumentError("addE() needs from() and to() when the traverser is not a vertex")
+            return traverser.obj
+        if isinstance(spec, Traversal):
+            value = spec.first(ctx, traverser, NOTHING)
+            if value is NOTHING:
+                raise InvalidArgumentError("The from()/to() traversal of addE() produced no vertex")
+        elif isinstance(spec, str):
+            value = select_value(ctx, traverser, spec, None)
+            if value is NOTHING:
+                raise InvalidArgumentError(f"addE() could not find a step labelled {spec!r}")
+        else:
+            value = spec
+        return resolve_vertex(ctx, value)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        _check_writable(ctx)
+        for traverser in traversers:
+            label = _value_of(ctx, traverser, self.label)
+            out_v = self._endpoint(ctx, traverser, self.from_)
+            in_v = self._endpoint(ctx, traverser, self.to)
+            id = None
+            rest = []
+            for prop in self.properties:
+                if token_name(prop.key) == "id":
+                    id = _value_of(ctx, traverser, prop.value)
+                else:
+                    rest.append(prop)
+            if ctx.profile is not None:
+                ctx.profile.check_new_element(id, label)
+            edge = ctx.store.add_edge(label, out_v, in_v, id)
+            for key, value in ctx.filters.write_properties.items():
+                ctx.store.set_edge_property(edge, key, value)
+            for prop in rest:
+                set_property(ctx, edge, prop, traverser)
+            yield Traverser.start(edge) if traverser.obj is ROOT else traverser.split(edge)
+
+
+@register("addE")
+def _add_e(*args: Any) -> Step:
+    return AddEdgeStep(args)
+
+
+class DropStep(Step):
+    name = "drop"
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        _check_writable(ctx)
+        store = ctx.store
+        for traverser in traversers:
+            obj = traverser.obj
+            if isinstance(obj, VertexRecord):
+                store.remove_vertex(obj)
+            elif isinstance(obj, EdgeRecord):
+                store.remove_edge(obj)
+            elif isinstance(obj, VertexPropertyRecord):
+                store.remove_vertex_property(obj)
+            elif isinstance(obj, PropertyValue):
+                if isinstance(obj.owner, EdgeRecord):
+                    store.remove_edge_property(obj.owner, obj.key)
+                else:
+                    store.remove_meta_property(obj.owner, obj.key)
+            else:
+                raise InvalidArgumentError(f"drop() cannot remove {type(obj).__name__}")
+        return
+        yield
+
+
+@register("drop")
+def _drop() -> Step:
+    return DropStep()
+
+
+# -- mergeV / mergeE -----------------------------------------------------------------------------------
+
+def _merge_name(value: Any) -> str | None:
+    return enum_name(value) if isinstance(value, Merge) else None
+
+
+class _MergeStep(Step):
+    def __init__(self, args: tuple):
+        if len(args) > 1:
+            raise InvalidArgumentError(f"{self.name}() takes at most one map or traversal")
+        self.search = args[0] if args else NOTHING
+        self.on_create: Any = NOTHING
+        self.on_match: Any = NOTHING
+        self.out_v: Any = NOTHING
+        self.in_v: Any = NOTHING
+
+    def children(self) -> list:
+        return [t for t in (self.search, self.on_create, self.on_match, self.out_v, self.in_v)
+                if isinstance(t, Traversal)]
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "option" or len(args) != 2:
+            super().modulate(name, args)
+        which = _merge_name(args[0])
+        attr = {"onCreate": "on_create", "onMatch": "on_match", "outV": "out_v", "inV": "in_v"}.get(which or "")
+        if attr is None or (attr in ("out_v", "in_v") and self.name != "mergeE"):
+            raise InvalidArgumentError(f"{self.name}() does not take option({args[0]!r})")
+        setattr(self, attr, args[1])
+
+    def _map(self, ctx: Context, traverser: Traverser, spec: Any, what: str) -> dict | None:
+        if spec is NOTHING:
+            if what == "search":
+                obj = traverser.obj
+                return obj if isinstance(obj, dict) else {}
+            return None
+        value = _value_of(ctx, traverser, spec)
+        if value is NOTHING or value is None:
+            return None if what != "search" else {}
+        if not isinstance(value, dict):
+            raise InvalidArgumentError(f"{self.name}() needs a map for {what}, not {type(value).__name__}")
+        return value
+
+
+def _props_match(ctx: Context, element: Any, props: dict) -> bool:
+    for key, value in props.items():
+        if isinstance(element, VertexRecord):
+            if not any(g_equal(vp.value, value) for vp in vertex_properties(ctx, element, (key,))):
+                return False
+        elif key not in element.props or not g_equal(element.props[key], value):
+            return False
+    return True
+
+
+def _split_tokens(spec: dict) -> tuple[dict, dict]:
+    tokens, props = {}, {}
+    for key, value in spec.items():
+        name = token_name(key) if isinstance(key, T) else None
+        if name is not None:
+            tokens[name] = value
+        elif isinstance(key, Direction):
+            tokens[key.name] = value
+        elif isinstance(key, str):
+            props[key] = value
+        else:
+            raise InvalidArgumentError(f"Merge maps take string keys, T.id, T.label or Direction, not {key!r}")
+    return tokens, props
+
+
+def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, match: bool) -> None:
+    for key, value in props.items():
+        cardinality = None
+        if isinstance(value, Bytecode) and value.source_instructions and \
+                value.source_instructions[0][0] == "CardinalityValueTraversal":
+            _, card, value = value.source_instructions[0]
+            cardinality = card
+        elif match and isinstance(element, VertexRecord):
+            cardinality = Cardinality.single
+        args = ((cardinality,) if cardinality is not None else ()) + (key, value)
+        set_property(ctx, element, PropertyArgs(args), traverser)
+
+
+class MergeVertexStep(_MergeStep):
+    name = "mergeV"
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        _check_writable(ctx)
+        for traverser in traversers:
+            search = self._map(ctx, traverser, self.search, "search")
+            tokens, props = _split_tokens(search)
+            if set(tokens) - {"id", "label"}:
+                raise InvalidArgumentError("mergeV() maps take T.id, T.label and property keys")
+            matches = self._find(ctx, tokens, props)
+            if matches:
+                on_match = self._map(ctx, traverser, self.on_match, "onMatch")
+                for vertex in matches:
+                    if on_match:
+                        m_tokens, m_props = _split_tokens(on_match)
+                        if m_tokens:
+                            raise InvalidArgumentError("mergeV() onMatch cannot change T.id or T.label")
+                        _apply_props(ctx, vertex, m_props, traverser, True)
+                    yield self._emit(traverser, vertex)
+                continue
+            on_create = self._map(ctx, traverser, self.on_create, "onCreate")
+            create_tokens, create_props = dict(tokens), dict(props)
+            if on_create:
+                c_tokens, c_props = _split_tokens(on_create)
+                for key, value in list(c_tokens.items()) + list(c_props.items()):
+                    existing = tokens.get(key, props.get(key, NOTHING))
+                    if existing is not NOTHING and not g_equal(existing, value):
+                        raise InvalidArgumentError(
+                            f"mergeV() onCreate cannot override the search value of {key!r}")
+                create_tokens.update(c_tokens)
+                create_props.update(c_props)
+            label = create_tokens.get("label", "vertex")
+            if ctx.profile is not None:
+                ctx.profile.check_new_element(create_tokens.get("id"), label)
+            vertex = ctx.store.add_vertex(label, create_tokens.get("id"))
+            for key, value in ctx.filters.write_properties.items():
+                ctx.store.add_vertex_property(vertex, key, value, "single")
+            _apply_props(ctx, vertex, create_props, traverser, False)
+            yield self._emit(traverser, vertex)
+
+    def _find(self, ctx: Context, tokens: dict, props: dict) -> list[VertexRecord]:
+        if "id" in tokens:
+            vertex = ctx.store.vertices.get(tokens["id"])
+            candidates = [vertex] if vertex is not None else []
+        elif props:
+            key, value = next(iter(props.items()))
+            found = ctx.store.lookup(key, value)
+            candidates = found if found is not None else list(ctx.store.vertices.values())
+        else:
+            candidates = list(ctx.store.vertices.values())
+        return [v for v in candidates if ctx.vertex_visible(v)
+                and ("label" not in tokens or v.label == tokens["label"]) and _props_match(ctx, v, props)]
+
+    @staticmethod
+    def _emit(traverser: Traverser, element: Any) -> Traverser:
+        return Traverser.start(element) if traverser.obj is ROOT else traverser.split(element)
+
+
+@register("mergeV")
+def _merge_v(*args: Any) -> Step:
+    return MergeVertexStep(args)
+
+
+class MergeEdgeStep(_MergeStep):
+    name = "mergeE"
+
+    def _endpoint(self, ctx: Context, traverser: Traverser, value: Any, which: str) -> Any:
+        if isinstance(value, Merge):
+            option = self.out_v if _merge_name(value) == "outV" else self.in_v
+            resolved = self._map(ctx, traverser, option, _merge_name(value))
+            if resolved is None:
+                raise InvalidArgumentError(f"mergeE() needs option(Merge.{_merge_name(value)}, ...)")
+            if isinstance(resolved, dict):
+                matches = MergeVertexStep._find(None, ctx, *_split_tokens(resolved))  # type: ignore[arg-type]
+                if not matches:
+                    raise InvalidArgumentError(f"mergeE() found no vertex for Merge.{_merge_name(value)}")
+                return matches[0]
+            return resolve_vertex(ctx, resolved)
+        return ctx.store.vertices.get(element_id(value)) if not isinstance(value, VertexRecord) else value
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        _check_writable(ctx)
+        for traverser in traversers:
+            search = self._map(ctx, traverser, self.search, "search")
+            tokens, props = _split_tokens(search)
+            out_v = self._endpoint(ctx, traverser, tokens["OUT"], "OUT") if "OUT" in tokens else NOTHING
+            in_v = self._endpoint(ctx, traverser, tokens["IN"], "IN") if "IN" in tokens else NOTHING
+            matches = self._find(ctx, tokens, props, out_v, in_v)
+            if matches:
+                on_match = self._map(ctx, traverser, self.on_match, "onMatch")
+                for edge in matches:
+                    if on_match:
+                        m_tokens, m_props = _split_tokens(on_match)
+                        if m_tokens:
+                            raise InvalidArgumentError("mergeE() onMatch cannot change T.id, T.label or Direction")
+                        _apply_props(ctx, edge, m_props, traverser, True)
+                    yield MergeVertexStep._emit(traverser, edge)
+                continue
+            on_create = self._map(ctx, traverser, self.on_create, "onCreate")
+            create_tokens, create_props = dict(tokens), dict(props)
+            if on_create:
+                c_tokens, c_props = _split_tokens(on_create)
+                create_tokens.update(c_tokens)
+                create_props.update(c_props)
+                if "OUT" in c_tokens:
+                    out_v = self._endpoint(ctx, traverser, c_tokens["OUT"], "OUT")
+                if "IN" in c_tokens:
+                    in_v = self._endpoint(ctx, traverser, c_tokens["IN"], "IN")
+            if out_v is NOTHING or in_v is NOTHING or out_v is None or in_v is None:
+                raise InvalidArgumentError("mergeE() needs existing Direction.OUT and Direction.IN vertices to create an edge")
+            label = create_tokens.get("label", "edge")
+            if ctx.profile is not None:
+                ctx.profile.check_new_element(create_tokens.get("id"), label)
+            edge = ctx.store.add_edge(label, out_v, in_v, create_tokens.get("id"))
+            for key, value in ctx.filters.write_properties.items():
+                ctx.store.set_edge_property(edge, key, value)
+            _apply_props(ctx, edge, create_props, traverser, False)
+            yield MergeVertexStep._emit(traverser, edge)
+
+    def _find(self, ctx: Context, tokens: dict, props: dict, out_v: Any, in_v: Any) -> list[EdgeRecord]:
+        if out_v is None or in_v is None:
+            return []
+        if "id" in tokens:
+            edge = ctx.store.edges.get(tokens["id"])
+            candidates = [edge] if edge is not None else []
+        elif out_v is not NOTHING:
+            candidates = list(out_v.edges("out", (tokens["label"],) if "label" in tokens else ()))
+        elif in_v is not NOTHING:
+            candidates = list(in_v.edges("in", (tokens["label"],) if "label" in tokens else ()))
+        else:
+            candidates = list(ctx.store.edges.values())
+        return [e for e in candidates if ctx.edge_visible(e)
+                and ("label" not in tokens or e.label == tokens["label"])
+                and (out_v is NOTHING or e.out_v is out_v) and (in_v is NOTHING or e.in_v is in_v)
+                and _props_match(ctx, e, props)]
+
+
+@register("mergeE")
+def _merge_e(*args: Any) -> Step:
+    return MergeEdgeStep(args)

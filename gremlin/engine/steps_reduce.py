@@ -1,0 +1,449 @@
+"""Barrier and reducing steps: count, fold, sum/min/max/mean, group, groupCount, order, side effects."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Iterator
+
+from gremlin_python.process.traversal import Operator, Order, Scope
+
+from ..errors import InvalidArgumentError
+from .base import Context, Step, Traversal, register
+from .common import NOTHING, Projection
+from .traverser import PathValue, Traverser
+from .values import MapEntry, g_hash_key, is_number, order_compare, order_key
+
+
+def _scope(args: tuple) -> tuple[Any, tuple]:
+    if args and isinstance(args[0], Scope):
+        return args[0], args[1:]
+    return Scope.global_, args
+
+
+def _local_items(value: Any) -> list:
+    if isinstance(value, dict):
+        return [MapEntry(k, v) for k, v in value.items()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, PathValue):
+        return list(value.objects)
+    return [value]
+
+
+class ReduceStep(Step):
+    """A reducing barrier; with Scope.local it reduces each traverser's collection instead."""
+
+    def __init__(self, name: str, scope: Any):
+        self.name = name
+        self.scope = scope
+
+    def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
+        raise NotImplementedError
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.scope == Scope.local:
+            for traverser in traversers:
+                value = self.reduce([(item, 1) for item in _local_items(traverser.obj)])
+                if value is not NOTHING:
+                    yield traverser.split(value)
+            return
+        pairs = [(t.obj, t.bulk) for t in traversers]
+        value = self.reduce(pairs)
+        if value is not NOTHING:
+            yield Traverser.start(value)
+
+
+class CountStep(ReduceStep):
+    def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
+        return sum(bulk for _, bulk in pairs)
+
+
+class SumStep(ReduceStep):
+    def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
+        numbers = [(v, b) for v, b in pairs if v is not None]
+        _require_numbers(self.name, [v for v, _ in numbers])
+        if not numbers:
+            return NOTHING
+        return sum(v * b for v, b in numbers)
+
+
+class MeanStep(ReduceStep):
+    def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
+        numbers = [(v, b) for v, b in pairs if v is not None]
+        _require_numbers(self.name, [v for v, _ in numbers])
+        total = sum(b for _, b in numbers)
+        if not total:
+            return NOTHING
+        return sum(v * b for v, b in numbers) / total
+
+
+class ExtremumStep(ReduceStep):
+    def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
+        values = [v for v, _ in pairs if v is not None]
+        if not values:
+            return None if pairs else NOTHING
+        if any(is_number(v) for v in values) and not all(is_number(v) for v in values):
+            raise InvalidArgumentError(f"{self.name}() cannot compare numbers with other types")
+        best = values[0]
+        for value in values[1:]:
+            c = order_compare(value, best)
+            if (c < 0) if self.name == "min" else (c > 0):
+                best = value
+        return best
+
+
+def _require_numbers(name: str, values: list) -> None:
+    for value in values:
+        if not is_number(value):
+            raise InvalidArgumentError(f"The {name}() step can only be applied to numbers, not {value!r}")
+
+
+@register("count")
+def _count(*args: Any) -> Step:
+    return CountStep("count", _scope(args)[0])
+
+
+@register("sum")
+def _sum(*args: Any) -> Step:
+    return SumStep("sum", _scope(args)[0])
+
+
+@register("mean")
+def _mean(*args: Any) -> Step:
+    return MeanStep("mean", _scope(args)[0])
+
+
+@register("min")
+def _min(*args: Any) -> Step:
+    return ExtremumStep("min", _scope(args)[0])
+
+
+@register("max")
+def _max(*args: Any) -> Step:
+    return ExtremumStep("max", _scope(args)[0])
+
+
+_OPERATORS = {
+    "sum": lambda a, b: a + b, "minus": lambda a, b: a - b, "mult": lambda a, b: a * b,
+    "div": lambda a, b: a / b, "min": lambda a, b: min(a, b), "max": lambda a, b: max(a, b),
+    "assign": lambda a, b: b, "and": lambda a, b: a and b, "or": lambda a, b: a or b,
+    "addAll": lambda a, b: (a | set(b)) if isinstance(a, set) else list(a) + list(b),
+    "sumLong": lambda a, b: a + b,
+}
+
+
+def apply_operator(operator: Any, a: Any, b: Any) -> Any:
+    from .common import enum_name
+    name = enum_name(operator) if isinstance(operator, Operator) else str(operator)
+    if name not in _OPERATORS:
+        raise InvalidArgumentError(f"Unknown operator: {name}")
+    if name == "div" and isinstance(a, int) and isinstance(b, int):
+        return a // b
+    return _OPERATORS[name](a, b)
+
+
+class FoldStep(Step):
+    name = "fold"
+
+    def __init__(self, args: tuple):
+        self.seeded = bool(args)
+        self.seed = args[0] if args else None
+        self.operator = args[1] if len(args) > 1 else None
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        if not self.seeded:
+            out = []
+            for traverser in traversers:
+                out.extend([traverser.obj] * traverser.bulk)
+            yield Traverser.start(out)
+            return
+        acc = self.seed
+        for traverser in traversers:
+            for _ in range(traverser.bulk):
+                acc = apply_operator(self.operator, acc, traverser.obj)
+        yield Traverser.start(acc)
+
+
+@register("fold")
+def _fold(*args: Any) -> Step:
+    return FoldStep(args)
+
+
+# -- group / groupCount -----------------------------------------------------------------------------
+
+class GroupStep(Step):
+    """group() / groupCount(): a barrier map, or with a label a side effect that passes traversers."""
+
+    def __init__(self, name: str, label: str | None):
+        self.name = name
+        self.label = label
+        self.bys: list[Projection] = []
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.bys.append(Projection(args[0] if args else None))
+
+    def children(self) -> list:
+        return [b.arg for b in self.bys if b.kind == "traversal"]
+
+    def _accumulate(self, ctx: Context, traversers: Iterator[Traverser], groups: dict) -> Iterator[Traverser]:
+        key_by = self.bys[0] if self.bys else Projection()
+        for traverser in traversers:
+            key = key_by(ctx, traverser)
+            if key is not NOTHING:
+                hk = g_hash_key(key)
+                entry = groups.get(hk)
+                if entry is None:
+                    entry = groups[hk] = [key, []]
+                entry[1].append(traverser)
+            if self.label is not None:
+                yield traverser
+
+    def _finish(self, ctx: Context, groups: dict) -> dict:
+        out = {}
+        for key, members in groups.values():
+            if self.name == "groupCount":
+                out[key] = sum(t.bulk for t in members)
+                continue
+            value_by = self.bys[1] if len(self.bys) > 1 else None
+            if value_by is None or value_by.kind == "identity":
+                out[key] = [t.obj for t in members for _ in range(t.bulk)]
+            elif value_by.kind == "traversal":
+                results = list(value_by.arg.run(ctx, (t.copy() for t in members)))
+                if _ends_with_reducer(value_by.arg):
+                    if results:
+                        out[key] = results[0].obj
+                else:
+                    out[key] = [r.obj for r in results for _ in range(r.bulk)]
+            else:
+                values = [value_by(ctx, t) for t in members for _ in range(t.bulk)]
+                out[key] = [v for v in values if v is not NOTHING]
+        return out
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        groups: dict = {}
+        if self.label is None:
+            for _ in self._accumulate(ctx, traversers, groups):
+                pass
+            yield Traverser.start(self._finish(ctx, groups))
+            return
+        yield from list(self._accumulate(ctx, traversers, groups))
+        merged = dict(ctx.side_effects.get(self.label) or {})
+        for key, value in self._finish(ctx, groups).items():
+            if self.name == "groupCount" and key in merged:
+                merged[key] += value
+            else:
+                merged[key] = value
+        ctx.side_effects[self.label] = merged
+
+
+def _ends_with_reducer(child: Traversal) -> bool:
+    if not child.steps:
+        return False
+    last = child.steps[-1]
+    return isinstance(last, (ReduceStep, FoldStep)) and getattr(last, "scope", Scope.global_) != Scope.local \
+        or (isinstance(last, GroupStep) and last.label is None)
+
+
+@register("group")
+def _group(*args: Any) -> Step:
+    return GroupStep("group", args[0] if args else None)
+
+
+@register("groupCount")
+def _group_count(*args: Any) -> Step:
+    return GroupStep("groupCount", args[0] if args else None)
+
+
+# -- order ---------------------------------------------------------------------------------------------
+
+class OrderStep(Step):
+    name = "order"
+
+    def __init__(self, args: tuple):
+        self.scope = _scope(args)[0]
+        self.bys: list[tuple[Projection, Any]] = []
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        if not args:
+            self.bys.append((Projection(), Order.asc))
+        elif len(args) == 1 and isinstance(args[0], Order):
+            self.bys.append((Projection(), args[0]))
+        elif len(args) == 1:
+            self.bys.append((Projection(args[0]), Order.asc))
+        else:
+            if not isinstance(args[1], Order):
+                raise InvalidArgumentError("order().by() takes an Order, not a comparator lambda")
+            self.bys.append((Projection(args[0]), args[1]))
+
+    def children(self) -> list:
+        return [p.arg for p, _ in self.bys if p.kind == "traversal"]
+
+    def _sort(self, ctx: Context, items: list[Traverser]) -> list[Traverser]:
+        bys = self.bys or [(Projection(), Order.asc)]
+        if any(order == Order.shuffle for _, order in bys):
+            random.shuffle(items)
+            return items
+        keyed = []
+        for t in items:
+            keys = []
+            for projection, _ in bys:
+                value = projection(ctx, t)
+                if value is NOTHING:
+                    break
+                keys.append(value)
+            else:
+                keyed.append((keys, t))
+        for index in range(len(bys) - 1, -1, -1):
+            descending = bys[index][1] in (Order.desc, getattr(Order, "decr", None))
+            keyed.sort(key=lambda kt: order_key(kt[0][index]), reverse=descending)
+        return [t for _, t in keyed]
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.scope == Scope.local:
+            for traverser in traversers:
+                obj = traverser.obj
+                if isinstance(obj, dict):
+                    entries = [Traverser.start(MapEntry(k, v)) for k, v in obj.items()]
+                    yield traverser.split({e.obj.key: e.obj.value for e in self._sort(ctx, entries)})
+                elif isinstance(obj, (list, tuple, set)):
+                    items = [Traverser.start(v) for v in obj]
+                    yield traverser.split([t.obj for t in self._sort(ctx, items)])
+                else:
+                    yield traverser
+            return
+        yield from self._sort(ctx, list(traversers))
+
+
+@register("order")
+def _order(*args: Any) -> Step:
+    return OrderStep(args)
+
+
+# -- side effects ---------------------------------------------------------------------------------------
+
+class AggregateStep(Step):
+    """aggregate('x') (a barrier: everything is collected before any traverser moves on),
+    aggregate(local, 'x') and store('x') (lazy)."""
+
+    def __init__(self, name: str, scope: Any, key: str):
+        self.name = name
+        self.scope = scope
+        self.key = key
+        self.by: Projection | None = None
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.by = Projection(args[0] if args else None)
+
+    def _add(self, ctx: Context, traverser: Traverser) -> None:
+        bag = ctx.side_effects.setdefault(self.key, [])
+        value = self.by(ctx, traverser) if self.by is not None else traverser.obj
+        if value is NOTHING:
+            return
+        if isinstance(bag, set):
+            bag.add(value)
+        else:
+            bag.extend([value] * traverser.bulk)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        ctx.side_effects.setdefault(self.key, [])
+        if self.scope == Scope.local:
+            for traverser in traversers:
+                self._add(ctx, traverser)
+                yield traverser
+            return
+        collected = list(traversers)
+        for traverser in collected:
+            self._add(ctx, traverser)
+        yield from collected
+
+
+@register("aggregate")
+def _aggregate(*args: Any) -> Step:
+    scope, rest = _scope(args)
+    return AggregateStep("aggregate", scope, rest[0])
+
+
+@register("store")
+def _store(key: str) -> Step:
+    return AggregateStep("store", Scope.local, key)
+
+
+class CapStep(Step):
+    name = "cap"
+
+    def __init__(self, keys: tuple):
+        self.keys = keys
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for _ in traversers:
+            pass
+        if len(self.keys) == 1:
+            yield Traverser.start(_side_effect_value(ctx, self.keys[0]))
+        else:
+            yield Traverser.start({k: _side_effect_value(ctx, k) for k in self.keys})
+
+
+def _side_effect_value(ctx: Context, key: str) -> Any:
+    if key not in ctx.side_effects:
+        raise InvalidArgumentError(f"The side effect {key!r} does not exist")
+    return ctx.side_effects[key]
+
+
+@register("cap")
+def _cap(*keys: str) -> Step:
+    return CapStep(keys)
+
+
+class SideEffectStep(Step):
+    name = "sideEffect"
+
+    def __init__(self, child: Any):
+        if not isinstance(child, Traversal):
+            raise InvalidArgumentError("sideEffect() takes a traversal; lambdas are not supported")
+        self.child = child
+
+    def children(self) -> tuple:
+        return (self.child,)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            for _ in self.child.apply(ctx, traverser):
+                pass
+            yield traverser
+
+
+@register("sideEffect")
+def _side_effect(child: Any) -> Step:
+    return SideEffectStep(child)
+
+
+class BarrierStep(Step):
+    """barrier(): collect everything, merging equal traversers into one with a larger bulk."""
+
+    name = "barrier"
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        merged: dict = {}
+        for traverser in traversers:
+            key = (g_hash_key(traverser.obj), id(traverser.path.parent) if traverser.path else None,
+                   traverser.loops)
+            if key in merged:
+                merged[key].bulk += traverser.bulk
+            else:
+                merged[key] = traverser.copy()
+        yield from merged.values()
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+
+
+@register("barrier")
+def _barrier(*args: Any) -> Step:
+    return BarrierStep()

@@ -1,0 +1,132 @@
+"""Source instructions: strategies, side effects, sacks and options sent in bytecode.
+
+Decoration strategies (PartitionStrategy, SubgraphStrategy, ReadOnlyStrategy) change what a
+traversal may see or write, so they are applied to the execution Context. Optimization
+strategies only make TinkerPop faster; this engine's answers do not depend on them, so they
+are accepted and ignored. Anything else is refused by name.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from gremlin_python.process.traversal import Bytecode, TraversalStrategy
+
+from ..errors import InvalidArgumentError, UnsupportedStepError
+from .base import Context, Traversal
+from .common import vertex_properties
+from .compiler import convert_argument
+from .traverser import Traverser
+from .values import test_predicate
+
+__all__ = ["apply_source_instructions"]
+
+_IGNORED = {
+    "AdjacentToIncidentStrategy", "ByModulatorOptimizationStrategy", "CountStrategy",
+    "EarlyLimitStrategy", "FilterRankingStrategy", "IdentityRemovalStrategy",
+    "IncidentToAdjacentStrategy", "InlineFilterStrategy", "LazyBarrierStrategy",
+    "MatchPredicateStrategy", "OrderLimitStrategy", "PathProcessorStrategy",
+    "PathRetractionStrategy", "RepeatUnrollStrategy", "GraphFilterStrategy",
+    "ProductiveByStrategy", "LambdaRestrictionStrategy", "ConnectiveStrategy",
+    "MessagePassingReductionStrategy", "TinkerGraphCountStrategy", "TinkerGraphStepStrategy",
+    "StandardVerificationStrategy", "ComputerVerificationStrategy",
+}
+
+
+def _strategy_name(strategy: Any) -> str:
+    if isinstance(strategy, TraversalStrategy):
+        return strategy.strategy_name
+    name = getattr(strategy, "__name__", None) or str(strategy)
+    return name.rsplit(".", 1)[-1]
+
+
+def apply_source_instructions(ctx: Context, bytecode: Bytecode, options: dict) -> None:
+    for instruction in bytecode.source_instructions:
+        name, args = instruction[0], instruction[1:]
+        if name == "withStrategies":
+            for strategy in args:
+                _apply_strategy(ctx, strategy, options)
+        elif name == "withoutStrategies":
+            continue
+        elif name == "withSideEffect":
+            if len(args) > 2:
+                raise UnsupportedStepError("withSideEffect() with a reducer is not supported")
+            ctx.side_effects[args[0]] = convert_argument(args[1])
+        elif name == "withSack":
+            if len(args) > 1:
+                raise UnsupportedStepError("withSack() with split or merge operators is not supported")
+            ctx.sack_initial = args[0]
+        elif name in ("withBulk", "withPath"):
+            continue
+        elif name == "with":
+            options[args[0]] = args[1] if len(args) > 1 else True
+        elif name == "withComputer":
+            raise UnsupportedStepError("withComputer(): this engine has no GraphComputer (OLAP)")
+        else:
+            raise UnsupportedStepError(f"The {name}() source step is not supported by this engine")
+
+
+def _apply_strategy(ctx: Context, strategy: Any, options: dict) -> None:
+    name = _strategy_name(strategy)
+    config = dict(getattr(strategy, "configuration", {}) or {})
+    if name == "PartitionStrategy":
+        _partition(ctx, config)
+    elif name == "SubgraphStrategy":
+        _subgraph(ctx, config)
+    elif name == "ReadOnlyStrategy":
+        ctx.filters.read_only = True
+    elif name == "OptionsStrategy":
+        options.update(config)
+    elif name == "SeedStrategy":
+        random.seed(config.get("seed"))
+    elif name in _IGNORED:
+        return
+    else:
+        raise UnsupportedStepError(f"The {name} strategy is not supported by this engine")
+
+
+def _partition(ctx: Context, config: dict) -> None:
+    key = config.get("partitionKey")
+    if not isinstance(key, str) or not key:
+        raise InvalidArgumentError("PartitionStrategy needs a partitionKey")
+    if config.get("includeMetaProperties"):
+        raise UnsupportedStepError("PartitionStrategy with includeMetaProperties is not supported")
+    write = config.get("writePartition")
+    reads = list(config.get("readPartitions") or [])
+    if write is not None:
+        ctx.filters.write_properties[key] = write
+
+    def vertex_in_partition(context: Context, vertex: Any) -> bool:
+        return any(vp.value in reads for vp in vertex.props.get(key, ()))
+
+    def edge_in_partition(context: Context, edge: Any) -> bool:
+        return edge.props.get(key) in reads
+
+    ctx.filters.vertex.append(vertex_in_partition)
+    ctx.filters.edge.append(edge_in_partition)
+
+
+def _subgraph(ctx: Context, config: dict) -> None:
+    def as_filter(value: Any) -> Traversal:
+        compiled = convert_argument(value)
+        if not isinstance(compiled, Traversal):
+            raise InvalidArgumentError("SubgraphStrategy filters must be traversals")
+        return compiled
+
+    # Filters are evaluated in a context without filters, or a filter that walks the graph
+    # would recurse into itself.
+    plain = Context(ctx.store, profile=ctx.profile, deadline=ctx.deadline)
+
+    def passes(child: Traversal) -> Any:
+        return lambda context, element: child.has_result(plain, Traverser.start(element))
+
+    if config.get("vertices") is not None:
+        ctx.filters.vertex.append(passes(as_filter(config["vertices"])))
+    if config.get("edges") is not None:
+        ctx.filters.edge.append(passes(as_filter(config["edges"])))
+    if config.get("vertexProperties") is not None:
+        ctx.filters.vertex_property.append(passes(as_filter(config["vertexProperties"])))
+
+
+_ = (vertex_properties, test_predicate)

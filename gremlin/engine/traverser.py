@@ -1,0 +1,117 @@
+"""Traversers and their paths.
+
+A path is a persistent linked list: extending it is one allocation and every traverser
+split from the same parent shares its history, so tracking paths always costs little.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+__all__ = ["Traverser", "PathNode", "PathValue"]
+
+
+class PathNode:
+    __slots__ = ("obj", "labels", "parent")
+
+    def __init__(self, obj: Any, labels: frozenset, parent: "PathNode | None"):
+        self.obj = obj
+        self.labels = labels
+        self.parent = parent
+
+    def nodes(self) -> list["PathNode"]:
+        out = []
+        node: PathNode | None = self
+        while node is not None:
+            out.append(node)
+            node = node.parent
+        out.reverse()
+        return out
+
+
+_NO_LABELS: frozenset = frozenset()
+
+
+class PathValue:
+    """A path as a value (the result of ``path()``): labels per step and the objects."""
+
+    __slots__ = ("labels", "objects")
+
+    def __init__(self, labels: list, objects: list):
+        self.labels = labels
+        self.objects = objects
+
+    @classmethod
+    def of(cls, node: PathNode | None) -> "PathValue":
+        nodes = node.nodes() if node is not None else []
+        return cls([set(n.labels) for n in nodes], [n.obj for n in nodes])
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.objects)
+
+    def __eq__(self, other: object) -> bool:
+        from .values import g_equal
+        return isinstance(other, PathValue) and g_equal(self.objects, other.objects) and \
+            self.labels == other.labels
+
+    def __hash__(self) -> int:
+        from .values import g_hash_key
+        return hash(g_hash_key(self.objects))
+
+    def __repr__(self) -> str:
+        return f"path{self.objects!r}"
+
+
+class Traverser:
+    __slots__ = ("obj", "bulk", "path", "loops", "sack")
+
+    def __init__(self, obj: Any, bulk: int = 1, path: PathNode | None = None,
+                 loops: tuple = (), sack: Any = None):
+        self.obj = obj
+        self.bulk = bulk
+        self.path = path
+        self.loops = loops
+        self.sack = sack
+
+    @classmethod
+    def start(cls, obj: Any, bulk: int = 1, sack: Any = None) -> "Traverser":
+        return cls(obj, bulk, PathNode(obj, _NO_LABELS, None), (), sack)
+
+    def split(self, obj: Any) -> "Traverser":
+        """A child traverser at ``obj`` whose path extends this one's."""
+        return Traverser(obj, self.bulk, PathNode(obj, _NO_LABELS, self.path), self.loops, self.sack)
+
+    def replace(self, obj: Any) -> "Traverser":
+        """Same history, new head object (the path's last entry is replaced)."""
+        parent = self.path.parent if self.path is not None else None
+        labels = self.path.labels if self.path is not None else _NO_LABELS
+        return Traverser(obj, self.bulk, PathNode(obj, labels, parent), self.loops, self.sack)
+
+    def copy(self, bulk: int | None = None) -> "Traverser":
+        return Traverser(self.obj, self.bulk if bulk is None else bulk, self.path, self.loops, self.sack)
+
+    def labelled(self, labels: tuple[str, ...]) -> "Traverser":
+        if self.path is None:
+            node = PathNode(self.obj, frozenset(labels), None)
+        else:
+            node = PathNode(self.path.obj, self.path.labels | frozenset(labels), self.path.parent)
+        return Traverser(self.obj, self.bulk, node, self.loops, self.sack)
+
+    def path_value(self) -> PathValue:
+        return PathValue.of(self.path)
+
+    def loop_count(self, name: str | None = None) -> int:
+        if not self.loops:
+            return 0
+        if name is None:
+            return self.loops[-1][1]
+        for loop_name, count in reversed(self.loops):
+            if loop_name == name:
+                return count
+        return 0
+
+    def __repr__(self) -> str:
+        return f"Traverser({self.obj!r}, bulk={self.bulk})"

@@ -1,0 +1,336 @@
+"""Gremlin's value semantics: equality, comparability, orderability, predicates, numbers.
+
+Gremlin does not use Python's rules: 1 == 1.0 but True != 1, comparing a string with a
+number is neither true nor false (a filter drops it), and ``order()`` needs a total order
+across types. Elements compare by id.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from gremlin_python.process.traversal import P, TextP
+
+from ..errors import InvalidArgumentError
+from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
+
+__all__ = ["is_number", "g_equal", "g_compare", "order_key", "test_predicate", "g_hash_key",
+           "PropertyValue", "MapEntry"]
+
+
+class PropertyValue:
+    """An edge or meta property seen as an element (``properties()`` on an edge)."""
+
+    __slots__ = ("owner", "key", "value")
+
+    def __init__(self, owner: Any, key: str, value: Any):
+        self.owner = owner
+        self.key = key
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, PropertyValue) and self.owner is other.owner
+                and self.key == other.key and g_equal(self.value, other.value))
+
+    def __hash__(self) -> int:
+        return hash((id(self.owner), self.key))
+
+    def __repr__(self) -> str:
+        return f"p[{self.key}->{self.value!r}]"
+
+
+class MapEntry:
+    """One key/value pair of a map, as ``unfold()`` yields it (Java's Map.Entry)."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key: Any, value: Any):
+        self.key = key
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MapEntry) and g_equal(self.key, other.key) and g_equal(self.value, other.value)
+
+    def __hash__(self) -> int:
+        return hash(("entry", g_hash_key(self.key), g_hash_key(self.value)))
+
+    def __repr__(self) -> str:
+        return f"{self.key!r}={self.value!r}"
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def g_equal(a: Any, b: Any) -> bool:
+    """Gremlin equality: numbers by value whatever their type, no bool/number confusion."""
+    if a is b:
+        return not _is_nan(a)
+    if is_number(a) and is_number(b):
+        if _is_nan(a) or _is_nan(b):
+            return False
+        return a == b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
+        return a is b or (type(a) is type(b) and a.id == b.id)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(g_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        if len(a) != len(b):
+            return False
+        keys = {g_hash_key(k): v for k, v in b.items()}
+        return all(g_hash_key(k) in keys and g_equal(v, keys[g_hash_key(k)]) for k, v in a.items())
+    if isinstance(a, (set, frozenset)) and isinstance(b, (set, frozenset)):
+        return len(a) == len(b) and {g_hash_key(x) for x in a} == {g_hash_key(x) for x in b}
+    try:
+        return type(a) is type(b) and a == b or (isinstance(a, str) and isinstance(b, str) and a == b)
+    except Exception:
+        return False
+
+
+def g_hash_key(value: Any) -> Any:
+    """A hashable key with Gremlin equality: for dedup, group, sets and map keys."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if is_number(value):
+        if _is_nan(value):
+            return ("nan",)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        return value
+    if isinstance(value, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
+        return (type(value).__name__, value.id)
+    if isinstance(value, MapEntry):
+        return ("entry", g_hash_key(value.key), g_hash_key(value.value))
+    if isinstance(value, PropertyValue):
+        return ("property", id(value.owner), value.key, g_hash_key(value.value))
+    if isinstance(value, (list, tuple)):
+        return ("list", tuple(g_hash_key(v) for v in value))
+    if isinstance(value, (set, frozenset)):
+        return ("set", frozenset(g_hash_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("map", frozenset((g_hash_key(k), g_hash_key(v)) for k, v in value.items()))
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return ("repr", repr(value))
+
+
+class Incomparable(Exception):
+    """Two values Gremlin cannot order by comparison (a string and a number)."""
+
+
+def _type_rank(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return 1
+    if is_number(value):
+        return 2
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return 3
+    if isinstance(value, str):
+        return 4
+    if isinstance(value, uuid.UUID):
+        return 5
+    if isinstance(value, VertexRecord):
+        return 6
+    if isinstance(value, EdgeRecord):
+        return 7
+    if isinstance(value, VertexPropertyRecord):
+        return 8
+    if isinstance(value, PropertyValue):
+        return 9
+    from .traverser import PathValue
+    if isinstance(value, PathValue):
+        return 10
+    if isinstance(value, (set, frozenset)):
+        return 11
+    if isinstance(value, (list, tuple)):
+        return 12
+    if isinstance(value, dict):
+        return 13
+    if isinstance(value, MapEntry):
+        return 13
+    return 14
+
+
+def g_compare(a: Any, b: Any) -> int:
+    """Comparability for P.lt/gt: raises Incomparable across types (filters drop those)."""
+    if is_number(a) and is_number(b):
+        if _is_nan(a) or _is_nan(b):
+            raise Incomparable()
+        return (a > b) - (a < b)
+    if a is None or b is None:
+        if a is None and b is None:
+            return 0
+        raise Incomparable()
+    ra, rb = _type_rank(a), _type_rank(b)
+    if ra != rb or ra >= 10:
+        raise Incomparable()
+    if ra in (6, 7, 8):
+        return g_compare(a.id, b.id) if type(a.id) is type(b.id) else _cmp(str(a.id), str(b.id))
+    if ra == 9:
+        raise Incomparable()
+    try:
+        return _cmp(a, b)
+    except TypeError:
+        raise Incomparable() from None
+
+
+def _cmp(a: Any, b: Any) -> int:
+    return (a > b) - (a < b)
+
+
+class _OrderKey:
+    """Total order over every Gremlin value, for ``order()``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __lt__(self, other: "_OrderKey") -> bool:
+        return order_compare(self.value, other.value) < 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _OrderKey) and order_compare(self.value, other.value) == 0
+
+
+def order_compare(a: Any, b: Any) -> int:
+    ra, rb = _type_rank(a), _type_rank(b)
+    if ra != rb:
+        return ra - rb
+    if ra == 0:
+        return 0
+    if ra == 2:
+        if _is_nan(a) or _is_nan(b):
+            return (0 if _is_nan(a) and _is_nan(b) else (1 if _is_nan(a) else -1))
+        return _cmp(a, b)
+    if ra in (6, 7, 8):
+        return order_compare(a.id, b.id)
+    if ra == 9:
+        return order_compare(a.key, b.key) or order_compare(a.value, b.value)
+    if ra == 10:
+        return order_compare(list(a.objects), list(b.objects))
+    if ra == 11:
+        return order_compare(sorted(a, key=_OrderKey), sorted(b, key=_OrderKey))
+    if ra == 12:
+        for x, y in zip(a, b):
+            c = order_compare(x, y)
+            if c:
+                return c
+        return len(a) - len(b)
+    if ra == 13:
+        if isinstance(a, MapEntry) or isinstance(b, MapEntry):
+            a = {a.key: a.value} if isinstance(a, MapEntry) else a
+            b = {b.key: b.value} if isinstance(b, MapEntry) else b
+        return order_compare(sorted(a.items(), key=lambda kv: _OrderKey(kv[0])),
+                             sorted(b.items(), key=lambda kv: _OrderKey(kv[0])))
+    if ra in (1, 3, 4, 5):
+        try:
+            return _cmp(a, b)
+        except TypeError:
+            return _cmp(str(a), str(b))
+    return _cmp(str(a), str(b))
+
+
+def order_key(value: Any) -> _OrderKey:
+    return _OrderKey(value)
+
+
+# -- predicates -----------------------------------------------------------------------------
+
+def _compare_op(op: str, a: Any, b: Any) -> bool:
+    try:
+        c = g_compare(a, b)
+    except Incomparable:
+        return False
+    return {"lt": c < 0, "lte": c <= 0, "gt": c > 0, "gte": c >= 0}[op]
+
+
+def _string_op(op: str, value: Any, arg: Any) -> bool:
+    if not isinstance(value, str) or not isinstance(arg, str):
+        if op.startswith("not") and isinstance(value, str) is False:
+            return False
+        return False
+    if op == "containing":
+        return arg in value
+    if op == "startingWith":
+        return value.startswith(arg)
+    if op == "endingWith":
+        return value.endswith(arg)
+    if op == "notContaining":
+        return arg not in value
+    if op == "notStartingWith":
+        return not value.startswith(arg)
+    if op == "notEndingWith":
+        return not value.endswith(arg)
+    if op == "regex":
+        return re.search(arg, value) is not None
+    if op == "notRegex":
+        return re.search(arg, value) is None
+    raise InvalidArgumentError(f"Unknown text predicate: {op}")
+
+
+def _collection(arg: Any) -> list:
+    if isinstance(arg, (list, tuple, set, frozenset)):
+        return list(arg)
+    return [arg]
+
+
+def test_predicate(predicate: Any, value: Any) -> bool:
+    """Evaluate a gremlinpython P or TextP against ``value``; a bare value means eq."""
+    if not isinstance(predicate, P):
+        return g_equal(value, predicate)
+    op, arg, other = predicate.operator, predicate.value, predicate.other
+    if op == "eq":
+        return g_equal(value, arg)
+    if op == "neq":
+        return not g_equal(value, arg)
+    if op in ("lt", "lte", "gt", "gte"):
+        return _compare_op(op, value, arg)
+    if op == "between":
+        return _compare_op("gte", value, arg) and _compare_op("lt", value, other)
+    if op == "inside":
+        return _compare_op("gt", value, arg) and _compare_op("lt", value, other)
+    if op == "outside":
+        return _compare_op("lt", value, arg) or _compare_op("gt", value, other)
+    if op == "within":
+        values = _within_args(arg, other)
+        return any(g_equal(value, v) for v in values)
+    if op == "without":
+        values = _within_args(arg, other)
+        return not any(g_equal(value, v) for v in values)
+    if op == "and":
+        return test_predicate(arg, value) and test_predicate(other, value)
+    if op == "or":
+        return test_predicate(arg, value) or test_predicate(other, value)
+    if op == "not":
+        return not test_predicate(arg, value)
+    if isinstance(predicate, TextP) or op in ("containing", "startingWith", "endingWith", "regex",
+                                                "notContaining", "notStartingWith", "notEndingWith",
+                                                "notRegex"):
+        if value is None:
+            return False
+        return _string_op(op, value, arg)
+    raise InvalidArgumentError(f"Unsupported predicate: {op}")
+
+
+def _within_args(arg: Any, other: Any) -> list:
+    if other is not None:
+        return [arg, other] if not isinstance(arg, (list, tuple, set)) else list(arg) + [other]
+    return _collection(arg) if arg is not None else [None]

@@ -1,0 +1,105 @@
+"""Errors raised by the graph engine and its backends.
+
+Every error carries the Gremlin Server status code a remote client would see, so the
+in-process backends and the WebSocket endpoint report failures the same way::
+
+    GremlinError                      base class, status 500 (server error)
+     +-- GremlinSyntaxError           Gremlin text that does not parse, 599 (script evaluation)
+     +-- TraversalError               a traversal that cannot run, 597 (evaluation)
+     |    +-- UnsupportedStepError    a step or token this engine does not implement
+     |    +-- InvalidArgumentError    a step given arguments it does not accept
+     |    +-- NeptuneProfileError     legal on TinkerGraph, rejected by Amazon Neptune
+     |    +-- ReadOnlyViolation       a write under ReadOnlyStrategy
+     |    +-- ElementNotFound         a mutation naming an element that is gone
+     |    +-- ConflictError           an id that is already taken
+     +-- TraversalTimeout             evaluationTimeout exceeded, 598
+     +-- AuthenticationError          bad credentials, 401 (Gremlin Server's status)
+     +-- ServerSerializationError     a request or result that cannot be (de)serialised, 599
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "GremlinError",
+    "GremlinSyntaxError",
+    "TraversalError",
+    "UnsupportedStepError",
+    "InvalidArgumentError",
+    "NeptuneProfileError",
+    "ReadOnlyViolation",
+    "ElementNotFound",
+    "ConflictError",
+    "TraversalTimeout",
+    "AuthenticationError",
+    "ServerSerializationError",
+]
+
+
+class GremlinError(Exception):
+    """Base class of every error raised by the gremlin package."""
+
+    status = 500
+    #: The Java exception class Gremlin Server would name, carried in the response's
+    #: ``exceptions`` attribute so clients that branch on it keep working.
+    exception_class = "org.apache.tinkerpop.gremlin.server.GremlinServerException"
+
+
+class GremlinSyntaxError(GremlinError):
+    """Gremlin text that does not parse; the message names line and column."""
+
+    status = 599
+    exception_class = "org.apache.tinkerpop.gremlin.language.grammar.GremlinParserException"
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        where = f" at line {line}, column {column}" if line is not None else ""
+        super().__init__(f"{message}{where}")
+        self.line = line
+        self.column = column
+
+
+class TraversalError(GremlinError):
+    """A traversal that cannot be evaluated."""
+
+    status = 597
+    exception_class = "java.lang.IllegalStateException"
+
+
+class UnsupportedStepError(TraversalError):
+    """A step, token or strategy this engine does not implement (never a wrong answer)."""
+
+    exception_class = "java.lang.UnsupportedOperationException"
+
+
+class InvalidArgumentError(TraversalError):
+    exception_class = "java.lang.IllegalArgumentException"
+
+
+class NeptuneProfileError(InvalidArgumentError):
+    """Legal on TinkerGraph but rejected by Amazon Neptune's documented rules."""
+
+
+class ReadOnlyViolation(TraversalError):
+    exception_class = "org.apache.tinkerpop.gremlin.process.traversal.verification.VerificationException"
+
+
+class ElementNotFound(TraversalError):
+    pass
+
+
+class ConflictError(TraversalError):
+    """An element id that is already in use (TinkerGraph: 'Vertex with id already exists')."""
+
+
+class TraversalTimeout(GremlinError):
+    status = 598
+    exception_class = "java.util.concurrent.TimeoutException"
+
+
+class AuthenticationError(GremlinError):
+    status = 401
+    exception_class = "org.apache.tinkerpop.gremlin.server.auth.AuthenticationException"
+
+
+class ServerSerializationError(GremlinError):
+    status = 599
+    exception_class = "org.apache.tinkerpop.gremlin.util.ser.SerializationException"

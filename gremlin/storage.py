@@ -1,0 +1,408 @@
+"""The graph store: elements, per-label adjacency, property indexes and transactions.
+
+The store knows nothing of traversals. The engine reads it directly and changes it only
+through the mutation methods, which record an undo entry and the ids they touched, so that a
+traversal that fails is rolled back whole and a durable journal learns exactly which
+elements to write when one succeeds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+from .errors import ConflictError, ElementNotFound, InvalidArgumentError
+
+__all__ = ["Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "Changes", "Journal"]
+
+
+class VertexPropertyRecord:
+    __slots__ = ("id", "key", "value", "vertex", "meta")
+
+    def __init__(self, id: Any, key: str, value: Any, vertex: "VertexRecord", meta: dict | None = None):
+        self.id = id
+        self.key = key
+        self.value = value
+        self.vertex = vertex
+        self.meta = meta if meta is not None else {}
+
+    def __repr__(self) -> str:
+        return f"vp[{self.key}->{self.value!r}]"
+
+
+class VertexRecord:
+    __slots__ = ("id", "label", "props", "out_edges", "in_edges", "__weakref__")
+
+    def __init__(self, id: Any, label: str):
+        self.id = id
+        self.label = label
+        self.props: dict[str, list[VertexPropertyRecord]] = {}
+        # Per-label adjacency: out('knows') is one dict look-up, not a scan of every edge.
+        self.out_edges: dict[str, dict[Any, EdgeRecord]] = {}
+        self.in_edges: dict[str, dict[Any, EdgeRecord]] = {}
+
+    def edges(self, direction: str, labels: tuple[str, ...] = ()) -> Iterator["EdgeRecord"]:
+        """Incident edges; ``direction`` is 'out', 'in' or 'both'."""
+        if direction == "both":
+            yield from self.edges("out", labels)
+            for edge in self.edges("in", labels):
+                if edge.out_v is not self:  # a self-loop was already given by 'out'
+                    yield edge
+            return
+        table = self.out_edges if direction == "out" else self.in_edges
+        if labels:
+            for label in labels:
+                bucket = table.get(label)
+                if bucket:
+                    yield from list(bucket.values())
+        else:
+            for bucket in list(table.values()):
+                yield from list(bucket.values())
+
+    def __repr__(self) -> str:
+        return f"v[{self.id}]"
+
+
+class EdgeRecord:
+    __slots__ = ("id", "label", "out_v", "in_v", "props", "__weakref__")
+
+    def __init__(self, id: Any, label: str, out_v: VertexRecord, in_v: VertexRecord):
+        self.id = id
+        self.label = label
+        self.out_v = out_v
+        self.in_v = in_v
+        self.props: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"e[{self.id}][{self.out_v.id}-{self.label}->{self.in_v.id}]"
+
+
+class Changes:
+    """What one committed transaction touched: the ids a journal must write or delete."""
+
+    __slots__ = ("vertices", "edges")
+
+    def __init__(self) -> None:
+        self.vertices: set = set()
+        self.edges: set = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.vertices or self.edges)
+
+
+class Journal:
+    """Durability seam: told of every committed change set, and asked to fill a new store.
+
+    ``commit`` must not return before the change is durable; if it raises, the store rolls
+    the transaction back, so memory never holds what the journal refused.
+    """
+
+    def load(self, store: "Store") -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def commit(self, store: "Store", changes: Changes) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _index_key(value: Any) -> Any:
+    # bool is an int in Python; keep True and 1 apart in the index.
+    return (bool, value) if isinstance(value, bool) else value
+
+
+class _Transaction:
+    __slots__ = ("undo", "changes", "writes")
+
+    def __init__(self) -> None:
+        self.undo: list[Callable[[], None]] = []
+        self.changes = Changes()
+        self.writes = 0
+
+
+class Store:
+    """An in-memory property graph with TinkerGraph's data model.
+
+    ``id_kind`` chooses generated ids: "int" (TinkerGraph's default counter) or "uuid"
+    (strings, as Neptune generates them). ``index_keys`` names the vertex property keys kept
+    in a value index (None indexes every key).
+    """
+
+    def __init__(self, *, id_kind: str = "int", index_keys: Iterable[str] | None = None,
+                 journal: Journal | None = None):
+        self.vertices: dict[Any, VertexRecord] = {}
+        self.edges: dict[Any, EdgeRecord] = {}
+        self.id_kind = id_kind
+        self.index_keys = None if index_keys is None else frozenset(index_keys)
+        self._index: dict[str, dict[Any, dict[Any, VertexRecord]]] = {}
+        self._counter = itertools.count(0)
+        self._lock = threading.RLock()
+        self._txn: _Transaction | None = None
+        self.journal = journal
+        if journal is not None:
+            with self._loading():
+                journal.load(self)
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        """Run a block atomically: every change is undone if it raises, and other
+        threads never see a partial write (one traversal holds the store at a time)."""
+        with self._lock:
+            if self._txn is not None:  # nested: join the outer transaction
+                yield self._txn
+                return
+            txn = self._txn = _Transaction()
+            try:
+                yield txn
+                if txn.changes and self.journal is not None:
+                    self.journal.commit(self, txn.changes)
+            except BaseException:
+                for undo in reversed(txn.undo):
+                    undo()
+                raise
+            finally:
+                self._txn = None
+
+    @contextmanager
+    def _loading(self) -> Iterator[None]:
+        with self._lock:
+            txn = self._txn = _Transaction()
+            try:
+                yield
+            finally:
+                self._txn = None
+            del txn
+
+    def _record(self, undo: Callable[[], None], vertex: Any = None, edge: Any = None) -> None:
+        txn = self._txn
+        if txn is None:
+            raise RuntimeError("graph mutations must run inside Store.transaction()")
+        txn.undo.append(undo)
+        txn.writes += 1
+        if vertex is not None:
+            txn.changes.vertices.add(vertex)
+        if edge is not None:
+            txn.changes.edges.add(edge)
+
+    # -- ids ------------------------------------------------------------------------------
+
+    def new_id(self) -> Any:
+        if self.id_kind == "uuid":
+            return str(uuid.uuid4())
+        while True:
+            candidate = next(self._counter)
+            if candidate not in self.vertices and candidate not in self.edges:
+                return candidate
+
+    def bump_counter(self, used: Any) -> None:
+        """After loading ids from elsewhere, generated ids continue past the largest int."""
+        if isinstance(used, int) and not isinstance(used, bool):
+            current = next(self._counter)
+            self._counter = itertools.count(max(current, used + 1))
+
+    # -- indexes ----------------------------------------------------------------------------
+
+    def _indexed(self, key: str) -> bool:
+        return self.index_keys is None or key in self.index_keys
+
+    def _index_add(self, vp: VertexPropertyRecord) -> None:
+        if self._indexed(vp.key) and _hashable(vp.value):
+            by_value = self._index.setdefault(vp.key, {})
+            by_value.setdefault(_index_key(vp.value), {})[vp.vertex.id] = vp.vertex
+
+    def _index_remove(self, vp: VertexPropertyRecord) -> None:
+        if self._indexed(vp.key) and _hashable(vp.value):
+            bucket = self._index.get(vp.key, {}).get(_index_key(vp.value))
+            if bucket is not None:
+                if not any(other is not vp and other.value == vp.value
+                           for other in vp.vertex.props.get(vp.key, ())):
+                    bucket.pop(vp.vertex.id, None)
+                if not bucket:
+                    del self._index[vp.key][_index_key(vp.value)]
+
+    def lookup(self, key: str, value: Any) -> list[VertexRecord] | None:
+        """Vertices whose ``key`` may equal ``value``; None when no index can answer.
+
+        Candidates only: the caller still applies Gremlin equality (29 == 29.0)."""
+        if not self._indexed(key) or not _hashable(value):
+            return None
+        bucket = self._index.get(key, {}).get(_index_key(value))
+        return list(bucket.values()) if bucket else []
+
+    # -- vertices -------------------------------------------------------------------------
+
+    def add_vertex(self, label: str, id: Any = None) -> VertexRecord:
+        if id is None:
+            id = self.new_id()
+        elif id in self.vertices:
+            raise ConflictError(f"Vertex with id already exists: {id}")
+        vertex = VertexRecord(id, label)
+        self.vertices[id] = vertex
+        self.bump_counter(id)
+        self._record(lambda: self.vertices.pop(id, None), vertex=id)
+        return vertex
+
+    def remove_vertex(self, vertex: VertexRecord) -> None:
+        if self.vertices.get(vertex.id) is not vertex:
+            return
+        for edge in list(vertex.edges("both")):
+            self.remove_edge(edge)
+        for props in list(vertex.props.values()):
+            for vp in list(props):
+                self.remove_vertex_property(vp)
+        del self.vertices[vertex.id]
+
+        def undo() -> None:
+            self.vertices[vertex.id] = vertex
+        self._record(undo, vertex=vertex.id)
+
+    def add_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
+                            cardinality: str = "single", meta: dict | None = None,
+                            id: Any = None) -> VertexPropertyRecord:
+        """Add a vertex property with ``cardinality`` 'single', 'list' or 'set'."""
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError("Property key must be a non-empty string")
+        existing = vertex.props.get(key, [])
+        if cardinality == "single":
+            for vp in list(existing):
+                self.remove_vertex_property(vp)
+        elif cardinality == "set":
+            for vp in existing:
+                if _same_value(vp.value, value):
+                    for meta_key, meta_value in (meta or {}).items():
+                        self.set_meta_property(vp, meta_key, meta_value)
+                    return vp
+        elif cardinality != "list":
+            raise InvalidArgumentError(f"Unknown cardinality: {cardinality}")
+        vp = VertexPropertyRecord(self.new_id() if id is None else id, key, value, vertex, dict(meta or {}))
+        vertex.props.setdefault(key, []).append(vp)
+        self.bump_counter(vp.id)
+        self._index_add(vp)
+
+        def undo() -> None:
+            bucket = vertex.props.get(key, [])
+            if vp in bucket:
+                self._index_remove(vp)
+                bucket.remove(vp)
+                if not bucket:
+                    vertex.props.pop(key, None)
+        self._record(undo, vertex=vertex.id)
+        return vp
+
+    def remove_vertex_property(self, vp: VertexPropertyRecord) -> None:
+        vertex = vp.vertex
+        bucket = vertex.props.get(vp.key)
+        if not bucket or vp not in bucket:
+            return
+        position = bucket.index(vp)
+        self._index_remove(vp)
+        bucket.remove(vp)
+        if not bucket:
+            del vertex.props[vp.key]
+
+        def undo() -> None:
+            vertex.props.setdefault(vp.key, []).insert(position, vp)
+            self._index_add(vp)
+        self._record(undo, vertex=vertex.id)
+
+    def set_meta_property(self, vp: VertexPropertyRecord, key: str, value: Any) -> None:
+        old = vp.meta.get(key, _MISSING)
+        vp.meta[key] = value
+        self._record(lambda: _restore(vp.meta, key, old), vertex=vp.vertex.id)
+
+    def remove_meta_property(self, vp: VertexPropertyRecord, key: str) -> None:
+        if key in vp.meta:
+            old = vp.meta.pop(key)
+            self._record(lambda: _restore(vp.meta, key, old), vertex=vp.vertex.id)
+
+    # -- edges ----------------------------------------------------------------------------
+
+    def add_edge(self, label: str, out_v: VertexRecord, in_v: VertexRecord, id: Any = None) -> EdgeRecord:
+        if id is None:
+            id = self.new_id()
+        elif id in self.edges:
+            raise ConflictError(f"Edge with id already exists: {id}")
+        if self.vertices.get(out_v.id) is not out_v or self.vertices.get(in_v.id) is not in_v:
+            raise ElementNotFound("Cannot add an edge to a vertex that has been removed")
+        edge = EdgeRecord(id, label, out_v, in_v)
+        self.edges[id] = edge
+        out_v.out_edges.setdefault(label, {})[id] = edge
+        in_v.in_edges.setdefault(label, {})[id] = edge
+        self.bump_counter(id)
+
+        def undo() -> None:
+            self.edges.pop(id, None)
+            _unlink(out_v.out_edges, label, id)
+            _unlink(in_v.in_edges, label, id)
+        self._record(undo, edge=id)
+        return edge
+
+    def remove_edge(self, edge: EdgeRecord) -> None:
+        if self.edges.get(edge.id) is not edge:
+            return
+        del self.edges[edge.id]
+        _unlink(edge.out_v.out_edges, edge.label, edge.id)
+        _unlink(edge.in_v.in_edges, edge.label, edge.id)
+
+        def undo() -> None:
+            self.edges[edge.id] = edge
+            edge.out_v.out_edges.setdefault(edge.label, {})[edge.id] = edge
+            edge.in_v.in_edges.setdefault(edge.label, {})[edge.id] = edge
+        self._record(undo, edge=edge.id)
+
+    def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError("Property key must be a non-empty string")
+        old = edge.props.get(key, _MISSING)
+        edge.props[key] = value
+        self._record(lambda: _restore(edge.props, key, old), edge=edge.id)
+
+    def remove_edge_property(self, edge: EdgeRecord, key: str) -> None:
+        if key in edge.props:
+            old = edge.props.pop(key)
+            self._record(lambda: _restore(edge.props, key, old), edge=edge.id)
+
+    def clear(self) -> None:
+        """Remove everything (used by tests and tenant purges on a private graph)."""
+        for vertex in list(self.vertices.values()):
+            self.remove_vertex(vertex)
+        for edge in list(self.edges.values()):
+            self.remove_edge(edge)
+
+
+_MISSING = object()
+
+
+def _restore(table: dict, key: str, old: Any) -> None:
+    if old is _MISSING:
+        table.pop(key, None)
+    else:
+        table[key] = old
+
+
+def _unlink(table: dict, label: str, id: Any) -> None:
+    bucket = table.get(label)
+    if bucket is not None:
+        bucket.pop(id, None)
+        if not bucket:
+            del table[label]
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b

@@ -1,0 +1,235 @@
+"""The graph's behaviour through the gremlinpython API: the same assertions on every backend.
+
+Ids are strings so that the tests hold on a real Gremlin Server and on Neptune as well.
+"""
+
+from __future__ import annotations
+
+import pytest
+from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.strategies import PartitionStrategy, ReadOnlyStrategy, SubgraphStrategy
+from gremlin_python.process.traversal import Cardinality, Merge, Order, P, Scope, T, TextP
+from gremlin_python.structure.graph import Edge, Path, Vertex
+
+from gremlin_python.driver.protocol import GremlinServerError
+
+from gremlin import GremlinError
+
+
+def load_modern(g) -> None:
+    """TinkerPop's 'modern' toy graph, with string ids."""
+    people = [("1", "marko", 29), ("2", "vadas", 27), ("4", "josh", 32), ("6", "peter", 35)]
+    software = [("3", "lop", "java"), ("5", "ripple", "java")]
+    t = g
+    for vid, name, age in people:
+        t = t.add_v("person").property(T.id, vid).property("name", name).property("age", age)
+    for vid, name, lang in software:
+        t = t.add_v("software").property(T.id, vid).property("name", name).property("lang", lang)
+    t.iterate()
+    for eid, out, label, inn, weight in [("7", "1", "knows", "2", 0.5), ("8", "1", "knows", "4", 1.0),
+                                         ("9", "1", "created", "3", 0.4), ("10", "4", "created", "5", 1.0),
+                                         ("11", "4", "created", "3", 0.4), ("12", "6", "created", "3", 0.2)]:
+        g.V(out).add_e(label).to(__.V(inn)).property(T.id, eid).property("weight", weight).iterate()
+
+
+@pytest.fixture
+def modern(g):
+    load_modern(g)
+    return g
+
+
+FAILURES = (GremlinError, GremlinServerError)
+
+
+def test_vertex_and_edge_counts(modern):
+    assert modern.V().count().next() == 6
+    assert modern.E().count().next() == 6
+    assert sorted(modern.V().label().dedup().to_list()) == ["person", "software"]
+
+
+def test_adjacency_by_label(modern):
+    assert sorted(modern.V("1").out("knows").values("name").to_list()) == ["josh", "vadas"]
+    assert sorted(modern.V("3").in_("created").values("name").to_list()) == ["josh", "marko", "peter"]
+    assert sorted(modern.V("4").both().values("name").to_list()) == ["lop", "marko", "ripple"]
+    assert modern.V("1").out_e("created").in_v().values("name").to_list() == ["lop"]
+    assert sorted(modern.V("1").both_e().other_v().values("name").to_list()) == ["josh", "lop", "vadas"]
+
+
+def test_has_and_predicates(modern):
+    assert modern.V().has("age", P.gt(30)).values("name").order().to_list() == ["josh", "peter"]
+    assert modern.V().has("person", "name", "marko").values("age").to_list() == [29]
+    assert modern.V().has("name", TextP.starting_with("ri")).values("name").to_list() == ["ripple"]
+    assert modern.V().has("age", P.within(27, 35)).count().next() == 2
+    assert modern.V().has("age", P.between(27, 32)).count().next() == 2
+    assert modern.V().has_not("age").count().next() == 2
+    assert modern.V().has_label("software").has("lang", "java").count().next() == 2
+    assert modern.V().has_id("1", "2").count().next() == 2
+    assert modern.V().values("age").is_(P.lte(29)).order().to_list() == [27, 29]
+    assert modern.V().has("age", P.gt(30).and_(P.lt(35))).values("name").to_list() == ["josh"]
+
+
+def test_bounded_multi_hop_resolution_shape(modern):
+    names = modern.V("2").repeat(__.both().simple_path()).times(3).emit().dedup().limit(200) \
+        .values("name").to_list()
+    assert sorted(names) == ["josh", "lop", "marko", "peter", "ripple"]
+    assert modern.V("2").repeat(__.both()).times(1).values("name").to_list() == ["marko"]
+    until = modern.V("1").repeat(__.out()).until(__.has_label("software")).values("name").to_list()
+    assert sorted(until) == ["lop", "lop", "ripple"]
+
+
+def test_loops_and_emit_with_condition(modern):
+    result = modern.V("1").repeat(__.out()).until(__.loops().is_(2)).values("name").to_list()
+    assert sorted(result) == ["lop", "ripple"]
+    emitted = modern.V("1").emit(__.has_label("person")).repeat(__.out()).times(2).values("name").to_list()
+    assert sorted(emitted) == ["josh", "lop", "marko", "ripple", "vadas"]  # times() exits emit too
+
+
+def test_path_select_project(modern):
+    paths = modern.V("1").out("knows").path().by("name").to_list()
+    assert sorted(p.objects for p in paths) == [["marko", "josh"], ["marko", "vadas"]]
+    assert all(isinstance(p, Path) for p in paths)
+    selected = modern.V("1").as_("a").out("created").as_("b").select("a", "b").by("name").to_list()
+    assert selected == [{"a": "marko", "b": "lop"}]
+    projected = modern.V("4").project("name", "knows").by("name").by(__.in_("knows").count()).next()
+    assert projected == {"name": "josh", "knows": 1}
+
+
+def test_group_order_fold(modern):
+    groups = modern.V().group().by(T.label).by(__.values("name").order().fold()).next()
+    assert groups == {"person": ["josh", "marko", "peter", "vadas"], "software": ["lop", "ripple"]}
+    assert modern.V().group_count().by(T.label).next() == {"person": 4, "software": 2}
+    ages = modern.V().has_label("person").order().by("age", Order.desc).values("age").to_list()
+    assert ages == [35, 32, 29, 27]
+    assert modern.V().values("age").fold().next() == modern.V().values("age").to_list()
+    assert modern.V().values("age").sum_().next() == 123
+    assert modern.V().values("age").max_().next() == 35
+    assert modern.V().values("age").min_().next() == 27
+    assert modern.V().values("age").mean().next() == pytest.approx(30.75)
+    assert modern.V().values("age").fold().count(Scope.local).next() == 4
+
+
+def test_branching(modern):
+    assert modern.V("1").union(__.out("knows").values("name"), __.values("age")).to_list().count(29) == 1
+    assert modern.V("2").coalesce(__.out("knows"), __.constant("none")).next() == "none"
+    chosen = modern.V().has_label("person").choose(__.has("age", P.gt(30)), __.constant("old"),
+                                                  __.constant("young")).to_list()
+    assert sorted(chosen) == ["old", "old", "young", "young"]
+    assert modern.V("2").optional(__.out()).id_().to_list() == ["2"]
+    assert modern.V("1").local(__.out().limit(1)).count().next() == 1
+    assert modern.V().where(__.out("created")).count().next() == 3
+    assert modern.V().not_(__.out()).count().next() == 3
+    assert modern.V().and_(__.out("knows"), __.out("created")).values("name").to_list() == ["marko"]
+    assert modern.V().or_(__.has("age", 27), __.has("lang")).count().next() == 3
+
+
+def test_ranges_and_dedup(modern):
+    assert modern.V().values("name").order().limit(2).to_list() == ["josh", "lop"]
+    assert modern.V().values("name").order().range_(1, 3).to_list() == ["lop", "marko"]
+    assert modern.V().values("name").order().skip(4).to_list() == ["ripple", "vadas"]
+    assert modern.V().values("name").order().tail(1).to_list() == ["vadas"]
+    assert modern.V().both().dedup().count().next() == 6
+    assert modern.V().values("lang").dedup().to_list() == ["java"]
+
+
+def test_value_maps_and_element_maps(modern):
+    assert modern.V("1").value_map("name").next() == {"name": ["marko"]}
+    element_map = modern.V("1").element_map().next()
+    assert element_map[T.id] == "1" and element_map[T.label] == "person" and element_map["age"] == 29
+    edge_map = modern.E("7").element_map().next()
+    assert edge_map["weight"] == 0.5
+
+
+def test_side_effects(modern):
+    assert sorted(modern.V("1").out().aggregate("x").cap("x").next(), key=lambda v: v.id) == \
+        [Vertex("2"), Vertex("3"), Vertex("4")]
+    assert modern.V().side_effect(__.property("seen", True)).count().next() == 6
+    assert modern.V().has("seen", True).count().next() == 6
+
+
+def test_results_are_gremlinpython_elements(modern):
+    vertex = modern.V("1").next()
+    edge = modern.E("7").next()
+    assert isinstance(vertex, Vertex) and vertex.id == "1" and vertex.label == "person"
+    assert isinstance(edge, Edge) and edge.outV.id == "1" and edge.inV.id == "2"
+
+
+def test_property_cardinality(g):
+    g.add_v("p").property(T.id, "a").property(Cardinality.list_, "tag", "x") \
+        .property(Cardinality.list_, "tag", "x").iterate()
+    assert g.V("a").values("tag").to_list() == ["x", "x"]
+    g.V("a").property(Cardinality.set_, "color", "red").property(Cardinality.set_, "color", "red").iterate()
+    assert g.V("a").values("color").to_list() == ["red"]
+    g.V("a").property(Cardinality.single, "tag", "y").iterate()
+    assert g.V("a").values("tag").to_list() == ["y"]
+
+
+def test_drop(modern):
+    modern.V("1").drop().iterate()
+    assert modern.V().count().next() == 5
+    assert modern.E().count().next() == 3
+    modern.V("4").properties("age").drop().iterate()
+    assert modern.V("4").values("age").to_list() == []
+
+
+def test_merge_v_and_merge_e_upsert(g):
+    created = g.merge_v({T.id: "u1", T.label: "user"}).option(Merge.on_create, {"n": 1}) \
+        .option(Merge.on_match, {"n": 2}).next()
+    assert created.id == "u1"
+    assert g.V("u1").values("n").next() == 1
+    g.merge_v({T.id: "u1", T.label: "user"}).option(Merge.on_create, {"n": 1}) \
+        .option(Merge.on_match, {"n": 2}).iterate()
+    assert g.V("u1").values("n").next() == 2
+    assert g.V().count().next() == 1
+    g.merge_v({T.id: "u2", T.label: "user"}).iterate()
+    from gremlin_python.process.traversal import Direction
+    for _ in range(2):
+        g.merge_e({T.label: "link", Direction.OUT: "u1", Direction.IN: "u2"}).iterate()
+    assert g.E().count().next() == 1
+
+
+def test_fold_coalesce_upsert_idiom(g):
+    for _ in range(3):
+        g.V("k").fold().coalesce(__.unfold(), __.add_v("key").property(T.id, "k")).iterate()
+    assert g.V().count().next() == 1
+
+
+def test_partition_strategy_isolates(g):
+    a = g.with_strategies(PartitionStrategy(partition_key="_p", write_partition="a", read_partitions=["a"]))
+    b = g.with_strategies(PartitionStrategy(partition_key="_p", write_partition="b", read_partitions=["b"]))
+    a.add_v("x").property(T.id, "xa").iterate()
+    b.add_v("x").property(T.id, "xb").iterate()
+    assert a.V().id_().to_list() == ["xa"]
+    assert b.V().id_().to_list() == ["xb"]
+    assert a.V("xb").to_list() == []
+    assert g.V().count().next() == 2
+
+
+def test_subgraph_strategy(modern):
+    sub = modern.with_strategies(SubgraphStrategy(vertices=__.has_label("person")))
+    assert sub.V().count().next() == 4
+    assert sub.V("1").out().count().next() == 2
+
+
+def test_read_only_strategy_refuses_writes(modern):
+    with pytest.raises(FAILURES):
+        modern.with_strategies(ReadOnlyStrategy()).add_v("x").iterate()
+    assert modern.V().count().next() == 6
+
+
+def test_failed_traversal_leaves_no_partial_write(g):
+    g.add_v("x").property(T.id, "taken").iterate()
+    with pytest.raises(FAILURES):
+        # the first addV succeeds, the second collides: the whole traversal must roll back
+        g.add_v("y").property(T.id, "new").add_v("y").property(T.id, "taken").iterate()
+    assert g.V("new").to_list() == []
+    assert g.V().count().next() == 1
+
+
+def test_unknown_step_is_an_error_not_a_wrong_answer(g):
+    from gremlin_python.process.graph_traversal import GraphTraversal
+    t = g.V()
+    t.bytecode.add_step("noSuchStep")
+    assert isinstance(t, GraphTraversal)
+    with pytest.raises(FAILURES) as info:
+        t.to_list()
+    assert "noSuchStep" in str(info.value)
