@@ -17,6 +17,7 @@ from .traverser import Traverser
 __all__ = ["Step", "Traversal", "Context", "register", "STEPS", "ElementFilters"]
 
 STEPS: dict[str, Callable[..., "Step"]] = {}
+_SEGMENT = 64
 
 
 def register(*names: str) -> Callable:
@@ -105,7 +106,12 @@ class Traversal:
 
     def run(self, ctx: Context, traversers: Iterable[Traverser]) -> Iterator[Traverser]:
         stream: Iterator[Traverser] = iter(traversers)
-        for step in self.steps:
+        for position, step in enumerate(self.steps):
+            if position and not position % _SEGMENT:
+                # Each chained generator is a Python stack frame per traverser pulled; a long
+                # traversal (a batch of 500 upserts) would overflow the stack, so it runs in
+                # lazy segments with a barrier between them.
+                stream = iter(list(stream))
             stream = step.run(ctx, stream)
         return stream
 

@@ -22,9 +22,13 @@ def _vertex_ref(vertex: VertexRecord) -> Vertex:
     return Vertex(vertex.id, vertex.label)
 
 
-def _vertex_property(vp: VertexPropertyRecord, materialize: bool) -> VertexProperty:
-    meta = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] if materialize else []
-    return VertexProperty(vp.id, vp.key, detach(vp.value, materialize), _vertex_ref(vp.vertex), meta)
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex | None = None) -> VertexProperty:
+    meta = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] if materialize and vp.meta else []
+    value = vp.value if type(vp.value) in _SCALARS else detach(vp.value, materialize)
+    return VertexProperty(vp.id, vp.key, value, owner or _vertex_ref(vp.vertex), meta)
 
 
 def detach(value: Any, materialize: bool = True) -> Any:
@@ -35,8 +39,9 @@ def detach(value: Any, materialize: bool = True) -> Any:
     if isinstance(value, VertexRecord):
         if not materialize:
             return _vertex_ref(value)
-        props = [_vertex_property(vp, True) for bucket in value.props.values() for vp in bucket]
-        return Vertex(value.id, value.label, props)
+        owner = _vertex_ref(value)
+        return Vertex(value.id, value.label,
+                      [_vertex_property(vp, True, owner) for bucket in value.props.values() for vp in bucket])
     if isinstance(value, EdgeRecord):
         props = [Property(k, detach(v, materialize), None) for k, v in value.props.items()] if materialize else []
         return Edge(value.id, _vertex_ref(value.out_v), value.label, _vertex_ref(value.in_v), props)

@@ -70,30 +70,28 @@ class RepeatStep(Step):
             yield from self._loop(ctx, traverser)
 
     def _loop(self, ctx: Context, start: Traverser) -> Iterator[Traverser]:
-        # Depth-first, as TinkerPop's standard engine: each traverser's subtree finishes first.
+        # Breadth first, as TinkerPop's standard engine feeds looped traversers back through a
+        # FIFO queue: nearer results come out first, so a limit() after repeat() keeps the
+        # closest ones. Lazy within a level, so a limit() stops the walk early.
         entered = Traverser(start.obj, start.bulk, start.path, start.loops + ((self.loop_name, 0),), start.sack)
-        stack: list[tuple[Traverser, bool]] = [(entered, True)]
-        while stack:
-            traverser, first = stack.pop()
-            ctx.tick()
-            if first:
-                if self.until_first or self.times == 0:
-                    if self._done(ctx, traverser):
-                        yield _exit(traverser)
-                        continue
-                if self.emit_first and self._should_emit(ctx, traverser):
-                    yield _exit(traverser)
-            results = list(self.body.run(ctx, (traverser,)))
-            pending = []
-            for result in results:
+        if (self.until_first or self.times == 0) and self._done(ctx, entered):
+            yield _exit(entered)
+            return
+        if self.emit_first and self._should_emit(ctx, entered):
+            yield _exit(entered)
+        frontier = [entered]
+        while frontier:
+            next_frontier = []
+            for result in self.body.run(ctx, iter(frontier)):
+                ctx.tick()
                 counted = _bump(result)
                 if self._done(ctx, counted):
                     yield _exit(counted)
                     continue
                 if self._should_emit(ctx, counted):
                     yield _exit(counted)
-                pending.append((counted, False))
-            stack.extend(reversed(pending))
+                next_frontier.append(counted)
+            frontier = next_frontier
 
 
 def _bump(traverser: Traverser) -> Traverser:

@@ -400,12 +400,13 @@ class DedupStep(Step):
                 yield traverser.split(_dedup_local(traverser.obj))
             return
         seen: set = set()
+        simple = not self.labels and self.by is None
         for traverser in traversers:
-            key = self._key(ctx, traverser)
+            key = g_hash_key(traverser.obj) if simple else self._key(ctx, traverser)
             if key is NOTHING or key in seen:
                 continue
             seen.add(key)
-            yield traverser.copy(1)
+            yield traverser if traverser.bulk == 1 else traverser.copy(1)
 
 
 def _dedup_local(collection: Any) -> Any:
@@ -458,7 +459,8 @@ class RangeStep(Step):
             keep_from = max(start, low)
             keep_to = end if high == -1 else min(end, high)
             if keep_to > keep_from:
-                yield traverser.copy(keep_to - keep_from)
+                kept = keep_to - keep_from
+                yield traverser if kept == traverser.bulk else traverser.copy(kept)
             if high != -1 and seen >= high:
                 return
 
@@ -587,11 +589,27 @@ class PathFilterStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         want_simple = self.name == "simplePath"
+        plain = self.from_label is None and self.to_label is None and not self.bys
         for traverser in traversers:
+            if plain:
+                if _simple(traverser.path) == want_simple:
+                    yield traverser
+                continue
             objects = self._objects(ctx, traverser)
             simple = len({g_hash_key(o) for o in objects}) == len(objects)
             if simple == want_simple:
                 yield traverser
+
+
+def _simple(node: Any) -> bool:
+    seen = set()
+    while node is not None:
+        key = g_hash_key(node.obj)
+        if key in seen:
+            return False
+        seen.add(key)
+        node = node.parent
+    return True
 
 
 @register("simplePath")

@@ -100,6 +100,11 @@ def g_equal(a: Any, b: Any) -> bool:
 
 def g_hash_key(value: Any) -> Any:
     """A hashable key with Gremlin equality: for dedup, group, sets and map keys."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is VertexRecord or kind is EdgeRecord:
+        return value  # the store holds one record per id, so identity is id equality
     if isinstance(value, bool):
         return ("bool", value)
     if is_number(value):
@@ -110,8 +115,8 @@ def g_hash_key(value: Any) -> Any:
         if isinstance(value, Decimal):
             return int(value) if value == value.to_integral_value() else float(value)
         return value
-    if isinstance(value, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
-        return (type(value).__name__, value.id)
+    if isinstance(value, VertexPropertyRecord):
+        return value
     if isinstance(value, MapEntry):
         return ("entry", g_hash_key(value.key), g_hash_key(value.value))
     if isinstance(value, PropertyValue):

@@ -1,0 +1,40 @@
+# Two commands do everything on a fresh machine with Python 3.9+ and make:
+#   make run    set up, then start the identity service on its embedded durable graph
+#   make test   set up, then run the whole test suite and the TinkerPop conformance gate
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFORMANCE_FLOOR := $(shell cat .ci/conformance-floor 2>/dev/null || echo 0)
+
+.PHONY: setup run test test-fast conformance gremlin-server console bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: setup
+	$(BIN)/identity serve
+
+test: setup
+	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory conformance
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not integration"
+
+conformance: setup
+	$(BIN)/python -m gremlin.conformance --url memory:// --floor $(CONFORMANCE_FLOOR)
+	$(BIN)/python -m gremlin.conformance --url endpoint --floor $(CONFORMANCE_FLOOR)
+
+gremlin-server: setup
+	$(BIN)/python -m gremlin.server
+
+console: setup
+	$(BIN)/python -m gremlin.console ws://127.0.0.1:8182/gremlin
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

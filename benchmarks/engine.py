@@ -1,0 +1,169 @@
+"""Graph engine throughput and memory, per backend, driven by one sequential gremlinpython client.
+
+    python benchmarks/engine.py                      # memory, durable, endpoint (both serializers)
+    python benchmarks/engine.py --url ws://host:8182/gremlin   # any Gremlin Server / Neptune too
+    python benchmarks/engine.py --big 1000000        # also the 3-hop traversal on a 1M-vertex graph
+
+Measures addV/s, addE/s, and `V(id).repeat(both().simplePath()).times(3).emit().dedup().limit(200)`
+traversals/s on a 1k-vertex / 3k-edge graph; memory per vertex and per edge for the in-process store.
+Writes docs/benchmarks-engine.json and prints a table. Figures compare within one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import platform
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Iterator
+
+from gremlin_python.process.anonymous_traversal import traversal
+from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.traversal import T
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import gremlin  # noqa: E402
+
+
+def _rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("inf")
+
+
+def build_graph(g, vertices: int, edges: int, seed: int = 7) -> dict:
+    rng = random.Random(seed)
+    start = time.perf_counter()
+    for i in range(vertices):
+        g.add_v("node").property(T.id, f"v{i}").property("name", f"n{i}").iterate()
+    add_v = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(edges):
+        a, b = rng.randrange(vertices), rng.randrange(vertices)
+        g.V(f"v{a}").add_e("link").to(__.V(f"v{b}")).property(T.id, f"e{i}").iterate()
+    add_e = time.perf_counter() - start
+    return {"addV_per_s": _rate(vertices, add_v), "addE_per_s": _rate(edges, add_e)}
+
+
+def three_hop(g, vertices: int, n: int, seed: int = 11) -> float:
+    rng = random.Random(seed)
+    start = time.perf_counter()
+    for _ in range(n):
+        g.V(f"v{rng.randrange(vertices)}").repeat(__.both().simple_path()).times(3).emit() \
+            .dedup().limit(200).to_list()
+    return _rate(n, time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def backend(kind: str, url: str | None) -> Iterator[str]:
+    if kind == "memory":
+        yield "memory://bench"
+        gremlin.forget_graph("memory://bench")
+    elif kind == "durable":
+        with tempfile.TemporaryDirectory() as tmp:
+            target = f"file://{tmp}/graph"
+            yield target
+            gremlin.forget_graph(target)
+    elif kind.startswith("endpoint"):
+        from gremlin.server import running_server
+        with running_server(gremlin.Graph()) as endpoint:
+            yield f"{endpoint}?serializer={kind.split('-', 1)[1]}"
+    else:
+        yield url or ""
+
+
+def memory_per_element(vertices: int, edges: int) -> dict:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    graph = gremlin.Graph()
+    g = traversal().with_remote(gremlin.remote.LocalRemoteConnection(graph))
+    batch = 500
+    for lo in range(0, vertices, batch):
+        t = g
+        for i in range(lo, min(lo + batch, vertices)):
+            t = t.add_v("node").property(T.id, f"v{i}").property("name", f"n{i}")
+        t.iterate()
+    after_vertices = tracemalloc.get_traced_memory()[0]
+    rng = random.Random(3)
+    for lo in range(0, edges, batch):
+        t = g.inject(1)
+        for i in range(lo, min(lo + batch, edges)):
+            t = t.V(f"v{rng.randrange(vertices)}").add_e("link").to(__.V(f"v{rng.randrange(vertices)}"))
+        t.iterate()
+    after_edges = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return {"bytes_per_vertex": (after_vertices - before) / vertices,
+            "bytes_per_edge": (after_edges - after_vertices) / edges}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="also measure this backend (ws://... Gremlin Server or Neptune)")
+    parser.add_argument("--backends", default="memory,durable,endpoint-graphbinary,endpoint-graphson")
+    parser.add_argument("--vertices", type=int, default=1000)
+    parser.add_argument("--edges", type=int, default=3000)
+    parser.add_argument("--traversals", type=int, default=300)
+    parser.add_argument("--memory-vertices", type=int, default=20000)
+    parser.add_argument("--big", type=int, default=0, help="vertices for the large-graph 3-hop run (0: skip)")
+    parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks-engine.json"))
+    args = parser.parse_args(argv)
+
+    kinds = [k for k in args.backends.split(",") if k]
+    if args.url:
+        kinds.append("url")
+    results: dict = {"machine": f"{platform.machine()} {platform.system()} python {platform.python_version()}",
+                     "command": "python benchmarks/engine.py " + " ".join(argv or sys.argv[1:]),
+                     "backends": {}}
+    print(f"{'backend':24} {'addV/s':>10} {'addE/s':>10} {'3-hop/s':>10}")
+    for kind in kinds:
+        with backend(kind, args.url) as url:
+            conn = gremlin.connect(url)
+            g = traversal().with_remote(conn)
+            g.V().drop().iterate()
+            row = build_graph(g, args.vertices, args.edges)
+            row["three_hop_per_s"] = three_hop(g, args.vertices, args.traversals)
+            conn.close()
+        results["backends"][kind if kind != "url" else gremlin.describe(args.url)] = row
+        print(f"{kind:24} {row['addV_per_s']:10.0f} {row['addE_per_s']:10.0f} {row['three_hop_per_s']:10.0f}")
+    memory = memory_per_element(args.memory_vertices, args.memory_vertices * 3)
+    results["memory"] = memory
+    print(f"memory: {memory['bytes_per_vertex']:.0f} B/vertex, {memory['bytes_per_edge']:.0f} B/edge (in-process store)")
+    if args.big:
+        graph = gremlin.Graph()
+        g = traversal().with_remote(gremlin.remote.LocalRemoteConnection(graph))
+        start = time.perf_counter()
+        memory_free_build(g, args.big)
+        build_s = time.perf_counter() - start
+        rate = three_hop(g, args.big, args.traversals)
+        results["big"] = {"vertices": args.big, "edges": args.big * 3, "build_s": build_s, "three_hop_per_s": rate}
+        print(f"big graph {args.big} vertices: built in {build_s:.0f}s, 3-hop {rate:.0f}/s")
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def memory_free_build(g, vertices: int) -> None:
+    rng = random.Random(5)
+    batch = 1000
+    for lo in range(0, vertices, batch):
+        t = g
+        for i in range(lo, min(lo + batch, vertices)):
+            t = t.add_v("node").property(T.id, f"v{i}")
+        t.iterate()
+    for lo in range(0, vertices * 3, batch):
+        t = g.inject(1)
+        for _ in range(lo, min(lo + batch, vertices * 3)):
+            t = t.V(f"v{rng.randrange(vertices)}").add_e("link").to(__.V(f"v{rng.randrange(vertices)}"))
+        t.iterate()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
