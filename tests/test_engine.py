@@ -233,3 +233,9 @@ def test_unknown_step_is_an_error_not_a_wrong_answer(g):
     with pytest.raises(FAILURES) as info:
         t.to_list()
     assert "noSuchStep" in str(info.value)
+
+
+def test_evaluation_timeout_stops_a_runaway_traversal(g):
+    with pytest.raises(FAILURES) as info:
+        g.with_("evaluationTimeout", 200).inject(1).repeat(__.constant(1)).times(10 ** 9).iterate()
+    assert "timeout" in str(info.value).lower()

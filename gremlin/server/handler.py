@@ -1,0 +1,164 @@
+"""The ``/gremlin`` WebSocket: one handler per connection, requests run off the event loop.
+
+A binary frame names its serializer by mime type and is answered in binary frames; a text
+frame is read as GraphSON v3 and answered in text frames. Requests on one connection run
+concurrently, each answered under its own request id, as Gremlin Server does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import tornado.websocket
+
+from ..errors import GremlinError, TraversalTimeout
+from .auth import parse_sasl_plain
+from .ops import prepare, run
+from .protocol import Codec, RequestDecodeError, RequestMessage, ResponseMessage, Status, error_response, split_mime
+
+if TYPE_CHECKING:
+    from .app import Endpoint
+
+__all__ = ["GremlinWebSocket"]
+
+log = logging.getLogger("gremlin.server")
+
+#: How long past evaluationTimeout the watchdog waits for the engine to report the timeout
+#: itself (and roll back) before answering 598 on its own.
+_WATCHDOG_SLACK_S = 0.25
+
+
+class GremlinWebSocket(tornado.websocket.WebSocketHandler):
+    endpoint: "Endpoint"
+
+    def initialize(self, endpoint: "Endpoint") -> None:
+        self.endpoint = endpoint
+        self.user: str | None = None
+        self._pending: list[tuple[RequestMessage, Codec, bool]] = []
+
+    def get_compression_options(self) -> dict[str, Any]:
+        return {}  # accept permessage-deflate when the client offers it
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        self.endpoint.connections.add(self)
+
+    def on_close(self) -> None:
+        self.endpoint.connections.discard(self)
+        if self.close_code == 1009:
+            log.warning("closed a connection that sent a frame over %d bytes", self.endpoint.max_frame_bytes)
+
+    async def on_message(self, message: str | bytes) -> None:
+        binary = isinstance(message, bytes)
+        codec: Codec = self.endpoint.codecs["text"]
+        try:
+            if binary:
+                mime, payload = split_mime(message)  # type: ignore[arg-type]
+                found = self.endpoint.codecs.get(mime)
+                if found is None:
+                    raise RequestDecodeError(f"No serializer for the requested mime type {mime!r}; this server "
+                                             f"speaks {', '.join(m for m in self.endpoint.codecs if m != 'text')}",
+                                             status=Status.SERIALIZATION_ERROR)
+                codec = found
+            else:
+                payload = message.encode("utf-8")  # type: ignore[union-attr]
+            request = codec.decode_request(payload)
+        except RequestDecodeError as error:
+            await self._send(codec, error_response(error.request_id, error), binary)
+            return
+        await self._route(request, codec, binary)
+
+    async def _route(self, request: RequestMessage, codec: Codec, binary: bool) -> None:
+        if request.op == "authentication":
+            await self._authenticate(request, codec, binary)
+        elif self.endpoint.credentials is not None and self.user is None:
+            # SASL challenge: the request waits until the client has authenticated.
+            self._pending.append((request, codec, binary))
+            await self._send(codec, ResponseMessage(request.request_id, Status.AUTHENTICATE), binary)
+        else:
+            self._dispatch(request, codec, binary)
+
+    async def _authenticate(self, request: RequestMessage, codec: Codec, binary: bool) -> None:
+        credentials = self.endpoint.credentials
+        if credentials is None:
+            await self._send(codec, ResponseMessage(request.request_id, Status.NO_CONTENT), binary)
+            return
+        pending, self._pending = self._pending, []
+        try:
+            user, password = parse_sasl_plain(request.args.get("sasl"))
+            loop = asyncio.get_running_loop()
+            try:
+                self.user = await loop.run_in_executor(self.endpoint.executor, credentials.authenticate,
+                                                       user, password)
+            except RuntimeError:  # the executor is shutting down
+                raise GremlinError("The server is shutting down and accepts no new requests") from None
+        except GremlinError as error:
+            log.info("authentication failed from %s", self.request.remote_ip)
+            await self._send(codec, error_response(request.request_id, error), binary)
+            for waiting, waiting_codec, waiting_binary in pending:
+                if waiting.request_id != request.request_id:
+                    await self._send(waiting_codec, error_response(waiting.request_id, error), waiting_binary)
+            return
+        for waiting in pending:
+            self._dispatch(*waiting)
+        if not pending:
+            await self._send(codec, ResponseMessage(request.request_id, Status.NO_CONTENT), binary)
+
+    def _dispatch(self, request: RequestMessage, codec: Codec, binary: bool) -> None:
+        task = asyncio.ensure_future(self._serve(request, codec, binary))
+        self.endpoint.track(task)
+
+    async def _serve(self, request: RequestMessage, codec: Codec, binary: bool) -> None:
+        try:
+            await self._serve_checked(request, codec, binary)
+        except Exception as error:  # never leave a client waiting for an answer
+            _log_unexpected(error)
+            await self._send(codec, error_response(request.request_id, error), binary)
+
+    async def _serve_checked(self, request: RequestMessage, codec: Codec, binary: bool) -> None:
+        if self.endpoint.draining:
+            await self._send(codec, error_response(request.request_id, GremlinError(
+                "The server is shutting down and accepts no new requests")), binary)
+            return
+        try:
+            plan = prepare(request, self.endpoint.settings)
+        except GremlinError as error:
+            await self._send(codec, error_response(request.request_id, error), binary)
+            return
+        try:
+            future = self.endpoint.executor.submit(run, self.endpoint.graph, plan, self.endpoint.settings, codec,
+                                                   _log_unexpected)
+        except RuntimeError:  # the executor is shutting down
+            await self._send(codec, error_response(request.request_id, GremlinError(
+                "The server is shutting down and accepts no new requests")), binary)
+            return
+        waiting = asyncio.wrap_future(future)
+        try:
+            if plan.timeout_ms:
+                frames = await asyncio.wait_for(waiting, plan.timeout_ms / 1000.0 + _WATCHDOG_SLACK_S)
+            else:
+                frames = await waiting
+        except asyncio.TimeoutError:
+            # The engine did not stop at its deadline; the thread runs on, but the client is
+            # answered now (a request still queued behind busy workers is cancelled).
+            frames = [codec.encode_response(error_response(request.request_id, TraversalTimeout(
+                f"A timeout occurred during traversal evaluation of request [{request.request_id}] - "
+                f"consider increasing the limit given to evaluationTimeout ({plan.timeout_ms} ms)")))]
+        for frame in frames:
+            if not await self._write(frame, binary):
+                return
+
+    async def _send(self, codec: Codec, response: ResponseMessage, binary: bool) -> None:
+        await self._write(codec.encode_response(response), binary)
+
+    async def _write(self, frame: bytes, binary: bool) -> bool:
+        try:
+            await self.write_message(frame if binary else frame.decode("utf-8"), binary=binary)
+            return True
+        except tornado.websocket.WebSocketClosedError:
+            return False
+
+
+def _log_unexpected(error: BaseException) -> None:
+    log.error("unexpected error while serving a request", exc_info=error)
