@@ -42,6 +42,9 @@ class GremlinWebSocket(tornado.websocket.WebSocketHandler):
         return {}  # accept permessage-deflate when the client offers it
 
     def open(self, *args: Any, **kwargs: Any) -> None:
+        # A response is several frames written back to back; with Nagle's algorithm each one
+        # after the first waits for the client's delayed ACK.
+        self.set_nodelay(True)
         self.endpoint.connections.add(self)
 
     def on_close(self) -> None:
