@@ -80,24 +80,25 @@ class RepeatStep(Step):
         if self.emit_first and self._should_emit(ctx, entered):
             yield _exit(entered)
         frontier = [entered]
+        outer_loops = start.loops
+        level = 0
+        times, until, emit_all = self.times, self.until, self.emit_all
         while frontier:
+            level += 1
+            # Every traverser of a level has looped the same number of times.
+            level_loops = outer_loops + ((self.loop_name, level),)
             next_frontier = []
             for result in self.body.run(ctx, iter(frontier)):
                 ctx.tick()
-                counted = _bump(result)
-                if self._done(ctx, counted):
-                    yield _exit(counted)
+                result.loops = level_loops
+                if (times is not None and level >= times) or \
+                        (until is not None and until.has_result(ctx, result)):
+                    yield Traverser(result.obj, result.bulk, result.path, outer_loops, result.sack)
                     continue
-                if self._should_emit(ctx, counted):
-                    yield _exit(counted)
-                next_frontier.append(counted)
+                if emit_all or (self.emit is not None and self.emit.has_result(ctx, result)):
+                    yield Traverser(result.obj, result.bulk, result.path, outer_loops, result.sack)
+                next_frontier.append(result)
             frontier = next_frontier
-
-
-def _bump(traverser: Traverser) -> Traverser:
-    name, count = traverser.loops[-1]
-    return Traverser(traverser.obj, traverser.bulk, traverser.path, traverser.loops[:-1] + ((name, count + 1),),
-                     traverser.sack)
 
 
 def _exit(traverser: Traverser) -> Traverser:
