@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gremlin_python.structure.graph import Edge, Path, Property, Vertex, VertexProperty
+from gremlin_python.structure.io.util import HashableDict
 
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .steps_graph import ROOT
@@ -52,13 +53,19 @@ def detach(value: Any, materialize: bool = True) -> Any:
     if isinstance(value, PathValue):
         return Path([set(labels) for labels in value.labels], [detach(o, materialize) for o in value.objects])
     if isinstance(value, MapEntry):
-        return {detach(value.key, materialize): detach(value.value, materialize)}
+        return {_key(value.key, materialize): detach(value.value, materialize)}
     if isinstance(value, dict):
-        return {detach(k, materialize): detach(v, materialize) for k, v in value.items()}
+        return {_key(k, materialize): detach(v, materialize) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [detach(v, materialize) for v in value]
     if isinstance(value, (set, frozenset)):
-        return {detach(v, materialize) for v in value}
+        return {_key(v, materialize) for v in value}
     if value is ROOT:
         return None
     return value
+
+
+def _key(value: Any, materialize: bool) -> Any:
+    """Map keys and set members must hash: lists become tuples and maps HashableDicts, as
+    gremlinpython's own GraphBinary reader makes them."""
+    return HashableDict.of(detach(value, materialize))

@@ -95,9 +95,7 @@ for _name, _fn in {
 @register("asString")
 def _as_string(*args: Any) -> Step:
     def as_string(ctx: Context, t: Traverser) -> Any:
-        if t.obj is None:
-            raise InvalidArgumentError("The asString() step cannot convert null")
-        return _gremlin_str(t.obj)
+        return None if t.obj is None else _gremlin_str(t.obj)
     return MapStep("asString", as_string)
 
 
@@ -136,7 +134,8 @@ def _reverse() -> Step:
 # -- lists ----------------------------------------------------------------------------------------------
 
 def _as_list(name: str, value: Any) -> list:
-    if isinstance(value, (list, tuple, set)):
+    from .traverser import PathValue
+    if isinstance(value, (list, tuple, set, PathValue)):
         return list(value)
     raise InvalidArgumentError(f"The {name}() step can only take an array or an Iterable type for incoming traverser")
 

@@ -89,12 +89,16 @@ class HasStep(FilterStep):
         self.key = key
         self.predicate = predicate
         self.token = token_name(key)
-        if self.token is None and not isinstance(key, str):
+        if key is None:
+            self.predicate = NOTHING
+        elif self.token is None and not isinstance(key, str):
             raise InvalidArgumentError(f"has() needs a property key string or a T token, not {key!r}")
         super().__init__("has", self._keep)
 
     def _keep(self, ctx: Context, traverser: Traverser) -> bool:
         element = traverser.obj
+        if self.key is None:
+            return False  # has(null) names no property
         if self.label is not None and not _token_matches(element, "label", self.label):
             return False
         predicate = self.predicate
@@ -102,7 +106,12 @@ class HasStep(FilterStep):
             if predicate is NOTHING:
                 return True
             if isinstance(predicate, Traversal):
-                raise InvalidArgumentError("has(T, traversal) is not supported")
+                from .common import token_value
+                try:
+                    value = token_value(element, self.token)
+                except InvalidArgumentError:
+                    return False
+                return predicate.has_result(ctx, Traverser.start(value))
             return _token_matches(element, self.token, predicate)
         if predicate is NOTHING:
             return _has_key(ctx, element, self.key)

@@ -81,6 +81,7 @@ def _constant(value: Any) -> Step:
 
 
 def _keys(keys: tuple) -> tuple:
+    keys = tuple(key for key in keys if key is not None)  # valueMap('a', null): null names nothing
     for key in keys:
         if not isinstance(key, str):
             raise InvalidArgumentError(f"Property keys must be strings, not {key!r}")
@@ -389,13 +390,9 @@ class PathStep(Step):
                     if self.to_label else len(labels) - 1
                 labels, objects = labels[lo:hi + 1], objects[lo:hi + 1]
             if self.bys:
-                projected = []
-                for i, obj in enumerate(objects):
-                    value = self.bys[i % len(self.bys)](ctx, Traverser.start(obj))
-                    if value is NOTHING:
-                        raise InvalidArgumentError(
-                            f"The path() by() modulator produced no value for {obj!r}")
-                    projected.append(value)
+                projected = [self.bys[i % len(self.bys)](ctx, Traverser.start(obj)) for i, obj in enumerate(objects)]
+                if any(value is NOTHING for value in projected):
+                    continue  # an unproductive by() filters the traverser
                 objects = projected
             yield traverser.split(PathValue(labels, objects))
 

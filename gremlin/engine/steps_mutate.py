@@ -289,14 +289,17 @@ class _MergeStep(Step):
         self.on_match: Any = NOTHING
         self.out_v: Any = NOTHING
         self.in_v: Any = NOTHING
+        self.option_cardinality: dict[str | None, Any] = {}
 
     def children(self) -> list:
         return [t for t in (self.search, self.on_create, self.on_match, self.out_v, self.in_v)
                 if isinstance(t, Traversal)]
 
     def modulate(self, name: str, args: tuple) -> None:
-        if name != "option" or len(args) != 2:
+        if name != "option" or len(args) not in (2, 3):
             super().modulate(name, args)
+        if len(args) == 3:  # option(Merge.x, map, Cardinality): the cardinality of every property
+            self.option_cardinality[_merge_name(args[0])] = args[2]
         which = _merge_name(args[0])
         attr = {"onCreate": "on_create", "onMatch": "on_match", "outV": "out_v", "inV": "in_v"}.get(which or "")
         if attr is None or (attr in ("out_v", "in_v") and self.name != "mergeE"):
@@ -342,14 +345,15 @@ def _split_tokens(spec: dict) -> tuple[dict, dict]:
     return tokens, props
 
 
-def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, match: bool) -> None:
+def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, match: bool,
+                 default: Any = None) -> None:
     for key, value in props.items():
-        cardinality = None
+        cardinality = default
         if isinstance(value, Bytecode) and value.source_instructions and \
                 value.source_instructions[0][0] == "CardinalityValueTraversal":
             _, card, value = value.source_instructions[0]
             cardinality = card
-        elif match and isinstance(element, VertexRecord):
+        elif cardinality is None and match and isinstance(element, VertexRecord):
             cardinality = Cardinality.single
         args = ((cardinality,) if cardinality is not None else ()) + (key, value)
         set_property(ctx, element, PropertyArgs(args), traverser)
@@ -373,7 +377,8 @@ class MergeVertexStep(_MergeStep):
                         m_tokens, m_props = _split_tokens(on_match)
                         if m_tokens:
                             raise InvalidArgumentError("mergeV() onMatch cannot change T.id or T.label")
-                        _apply_props(ctx, vertex, m_props, traverser, True)
+                        _apply_props(ctx, vertex, m_props, traverser, True,
+                                     self.option_cardinality.get("onMatch"))
                     yield self._emit(traverser, vertex)
                 continue
             on_create = self._map(ctx, traverser, self.on_create, "onCreate")
@@ -393,7 +398,7 @@ class MergeVertexStep(_MergeStep):
             vertex = ctx.store.add_vertex(label, create_tokens.get("id"))
             for key, value in ctx.filters.write_properties.items():
                 ctx.store.add_vertex_property(vertex, key, value, "single")
-            _apply_props(ctx, vertex, create_props, traverser, False)
+            _apply_props(ctx, vertex, create_props, traverser, False, self.option_cardinality.get("onCreate"))
             yield self._emit(traverser, vertex)
 
     def _find(self, ctx: Context, tokens: dict, props: dict) -> list[VertexRecord]:

@@ -7,6 +7,8 @@ from typing import Any, Iterator
 
 from gremlin_python.process.traversal import Operator, Order, Scope
 
+from gremlin_python.structure.io.util import HashableDict
+
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection
@@ -203,6 +205,7 @@ class GroupStep(Step):
     def _finish(self, ctx: Context, groups: dict) -> dict:
         out = {}
         for key, members in groups.values():
+            key = HashableDict.of(key)  # a list key (group by a fold) must hash
             if self.name == "groupCount":
                 out[key] = sum(t.bulk for t in members)
                 continue
