@@ -35,6 +35,10 @@ def _params(url: str) -> tuple[Any, dict[str, str]]:
     return parts, params
 
 
+def _file_path(parts: Any) -> str:
+    return os.path.abspath(unquote(parts.netloc + parts.path))
+
+
 def open_graph(url: str) -> Graph:
     """The in-process Graph a memory:// or file:// URL names (shared within the process)."""
     parts, params = _params(url)
@@ -49,7 +53,7 @@ def open_graph(url: str) -> Graph:
                 graph = _named_graphs[name] = Graph(profile=profile)
             return graph
     if parts.scheme == "file":
-        path = os.path.abspath(unquote(parts.netloc + parts.path) if parts.netloc else unquote(parts.path))
+        path = _file_path(parts)
         key = f"file:{path}"
         with _registry_lock:
             graph = _named_graphs.get(key)
@@ -68,7 +72,7 @@ def forget_graph(url: str) -> None:
     """Close and drop a shared in-process graph (tests, tenant purges)."""
     parts, _ = _params(url)
     key = (parts.netloc + parts.path).strip("/") if parts.scheme == "memory" else \
-        f"file:{os.path.abspath(unquote(parts.path))}"
+        f"file:{_file_path(parts)}"
     with _registry_lock:
         graph = _named_graphs.pop(key, None)
     if graph is not None:

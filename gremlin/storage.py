@@ -86,8 +86,9 @@ class Changes:
     __slots__ = ("vertices", "edges")
 
     def __init__(self) -> None:
-        self.vertices: set = set()
-        self.edges: set = set()
+        # dicts, not sets: a journal writes elements in the order they were first touched
+        self.vertices: dict = {}
+        self.edges: dict = {}
 
     def __bool__(self) -> bool:
         return bool(self.vertices or self.edges)
@@ -194,9 +195,9 @@ class Store:
         txn.undo.append(undo)
         txn.writes += 1
         if vertex is not None:
-            txn.changes.vertices.add(vertex)
+            txn.changes.vertices[vertex] = None
         if edge is not None:
-            txn.changes.edges.add(edge)
+            txn.changes.edges[edge] = None
 
     # -- ids ------------------------------------------------------------------------------
 

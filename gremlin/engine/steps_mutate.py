@@ -45,8 +45,8 @@ class PropertyArgs:
         self.cardinality = None
         if args and isinstance(args[0], Cardinality):
             self.cardinality = _cardinality_name(args.pop(0))
-        if len(args) == 1 and isinstance(args[0], dict):
-            self.key, self.value, self.meta = args[0], None, ()
+        if len(args) == 1 and (args[0] is None or isinstance(args[0], dict)):
+            self.key, self.value, self.meta = args[0] or {}, None, ()  # property(null): nothing to set
             return
         if len(args) < 2 or len(args) % 2:
             raise InvalidArgumentError("property() takes a key and a value, then key/value pairs of meta-properties")
