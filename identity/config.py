@@ -1,0 +1,146 @@
+"""Service configuration: defaults < TOML file < ``IDENTITY_*`` environment < command line.
+
+The file is TOML with flat keys named like the fields of ``Config``::
+
+    host = "0.0.0.0"
+    port = 8080
+    data_dir = "/var/lib/identity"
+    graph_url = "ws://neptune.example:8182/gremlin?auth=iam"
+    max_body_bytes = 1048576
+    rate_per_second = 100
+
+Every field has an environment override named ``IDENTITY_`` + the upper-cased field name
+(``IDENTITY_PORT=9000``), and ``IDENTITY_CONFIG`` names the file when ``--config`` is absent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["Config", "ConfigError", "load_config", "ENV_PREFIX"]
+
+ENV_PREFIX = "IDENTITY_"
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11: environment and flags still work
+    tomllib = None  # type: ignore[assignment]
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names its source and key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = "./data"
+    #: Empty: the durable embedded graph, ``file://<data_dir>/graph``.
+    graph_url: str = ""
+    #: The Gremlin endpoint for console exploration (in-process graphs only); port 0 picks a free one.
+    gremlin_enabled: bool = True
+    gremlin_host: str = "127.0.0.1"
+    gremlin_port: int = 8182
+    max_body_bytes: int = 1024 * 1024
+    #: Largest JSON-RPC batch, and most events in one ``ingest`` call.
+    max_batch: int = 1000
+    #: Per-tenant token bucket; 0 disables rate limiting.
+    rate_per_second: float = 50.0
+    rate_burst: float = 100.0
+    #: On SIGTERM/SIGINT, how long in-flight requests may finish.
+    grace_period: float = 10.0
+    #: Threads running graph work.
+    workers: int = 8
+    #: Create the ``dev`` tenant and print an admin key on first start.
+    dev_tenant: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def resolved_graph_url(self) -> str:
+        if self.graph_url:
+            return self.graph_url
+        return f"file://{Path(self.data_dir).resolve() / 'graph'}"
+
+    def replace(self, **changes: Any) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+
+def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None,
+                overrides: Mapping[str, Any] | None = None) -> Config:
+    """The effective configuration. ``overrides`` (command-line values) skip None entries."""
+    env = os.environ if env is None else env
+    path = path or env.get(f"{ENV_PREFIX}CONFIG") or None
+    values: dict[str, Any] = {}
+    if path:
+        values.update(_from_file(Path(path)))
+    values.update(_from_env(env))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    config = Config(**values)
+    _check(config)
+    return config
+
+
+def _types() -> dict[str, type]:
+    defaults = Config()
+    return {f.name: type(getattr(defaults, f.name)) for f in fields(Config)}
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    if tomllib is None:
+        raise ConfigError(f"{path}: configuration files need Python 3.11 or later (tomllib)")
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    types = _types()
+    values: dict[str, Any] = {}
+    for key, value in document.items():
+        if key not in types:
+            raise ConfigError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(types))})")
+        values[key] = _coerce(value, types[key], f"{path}: {key}")
+    return values
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, kind in _types().items():
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            values[name] = _coerce(raw, kind, ENV_PREFIX + name.upper())
+    return values
+
+
+def _coerce(value: Any, kind: type, where: str) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{where}: expected true or false")
+    if kind in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number")
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected {'an integer' if kind is int else 'a number'}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string")
+    return value
+
+
+def _check(config: Config) -> None:
+    if not 0 <= config.port <= 65535 or not 0 <= config.gremlin_port <= 65535:
+        raise ConfigError("port and gremlin_port must be between 0 and 65535")
+    for name in ("max_body_bytes", "max_batch", "workers"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    if config.rate_per_second < 0 or config.grace_period < 0:
+        raise ConfigError("rate_per_second and grace_period must not be negative")

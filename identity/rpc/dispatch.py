@@ -1,0 +1,129 @@
+"""JSON-RPC 2.0 request handling independent of HTTP: parse, plan, run, shape responses.
+
+    payload = parse(body)                          # RpcError(-32700) if not JSON
+    plan = make_plan(payload, table, max_batch)    # per-call errors are recorded, not raised
+    responses = await run(plan, context)           # None: nothing to send (only notifications)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from . import errors
+from .errors import RpcError
+from .methods import Context, Method
+from .schema import validate
+
+__all__ = ["Item", "Plan", "parse", "make_plan", "run", "response", "error_response"]
+
+_NO_ID = object()
+
+
+@dataclass
+class Item:
+    """One call of a (possibly batch) request; ``error`` is set when it must not run."""
+
+    id: Any = None
+    has_id: bool = False
+    method: Method | None = None
+    params: dict[str, Any] | None = None
+    error: RpcError | None = None
+
+
+@dataclass
+class Plan:
+    batch: bool
+    items: list[Item]
+
+    @property
+    def needs_admin(self) -> bool:
+        return any(item.method is not None and item.method.admin for item in self.items)
+
+
+def parse(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise RpcError(errors.PARSE_ERROR, "Parse error: the body is not valid JSON") from None
+
+
+def make_plan(payload: Any, table: dict[str, Method], max_batch: int) -> Plan:
+    """Raises RpcError only for a request that cannot be answered call by call (an empty or
+    oversized batch, a body that is not an object or array)."""
+    if isinstance(payload, list):
+        if not payload:
+            raise RpcError(errors.INVALID_REQUEST, "Invalid request: empty batch")
+        if len(payload) > max_batch:
+            raise RpcError(errors.INVALID_REQUEST, f"Invalid request: a batch may hold at most {max_batch} calls",
+                           {"max_batch": max_batch})
+        return Plan(True, [_item(entry, table) for entry in payload])
+    if isinstance(payload, dict):
+        return Plan(False, [_item(payload, table)])
+    raise RpcError(errors.INVALID_REQUEST, "Invalid request: expected a JSON object or array")
+
+
+def _item(entry: Any, table: dict[str, Method]) -> Item:
+    if not isinstance(entry, dict):
+        return Item(has_id=True, error=RpcError(errors.INVALID_REQUEST, "Invalid request: expected an object"))
+    raw_id = entry.get("id", _NO_ID)
+    valid_id = raw_id is _NO_ID or raw_id is None or (isinstance(raw_id, (str, int, float))
+                                                      and not isinstance(raw_id, bool))
+    item = Item(id=raw_id if valid_id and raw_id is not _NO_ID else None, has_id=raw_id is not _NO_ID)
+    problem = None
+    if not valid_id:
+        problem = "id must be a string, a number or null"
+    elif entry.get("jsonrpc") != "2.0":
+        problem = 'jsonrpc must be "2.0"'
+    elif not isinstance(entry.get("method"), str):
+        problem = "method must be a string"
+    elif "params" in entry and not isinstance(entry["params"], (dict, list)):
+        problem = "params must be an object"
+    if problem:  # an invalid request is always answered, even without an id (JSON-RPC 2.0, 5)
+        item.has_id = True
+        item.error = RpcError(errors.INVALID_REQUEST, f"Invalid request: {problem}")
+        return item
+    item.method = table.get(entry["method"])
+    if item.method is None:
+        item.error = RpcError(errors.METHOD_NOT_FOUND, "Method not found", {"methods": sorted(table)})
+        return item
+    params = entry.get("params", {})
+    if isinstance(params, list):
+        item.error = RpcError.invalid_params([{"field": "params", "reason": "must be an object (by-name)"}])
+        return item
+    problems = validate(params, item.method.params)
+    if problems:
+        item.error = RpcError.invalid_params([p.to_dict() for p in problems])
+    else:
+        item.params = params
+    return item
+
+
+async def run(plan: Plan, context: Context) -> Any:
+    """The response document: an object, an array, or None when every call was a notification."""
+    responses = []
+    for item in plan.items:
+        if item.error is None:
+            assert item.method is not None and item.params is not None
+            try:
+                result = await context.service.run(item.method.call, context, item.params)
+            except Exception as error:  # every failure becomes a JSON-RPC error object
+                item.error = errors.from_exception(error)
+            else:
+                if item.has_id:
+                    responses.append(response(item.id, result))
+                continue
+        if item.has_id:
+            responses.append(error_response(item.id, item.error))
+    if not responses:
+        return None
+    return responses if plan.batch else responses[0]
+
+
+def response(request_id: Any, result: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": error.to_dict()}

@@ -1,0 +1,147 @@
+"""JSON-RPC error codes and the shaping of every failure into a JSON-RPC error object.
+
+Standard codes (JSON-RPC 2.0): -32700 parse error, -32600 invalid request, -32601 method not
+found, -32602 invalid params, -32603 internal error. Server-defined codes (-32000..-32099):
+
+    -32000  identity error        the identity core refused the request
+    -32001  not found             an unknown tenant, key or identifier
+    -32002  graph unavailable     the graph backend is down or timed out: retry later
+    -32003  conflict              the tenant or key already exists
+    -32004  unauthorized          HTTP 401: no API key, or an unknown/revoked one
+    -32005  forbidden             HTTP 403: an admin method without the admin scope
+    -32006  rate limited          HTTP 429: the tenant's request budget is spent (see Retry-After)
+    -32007  request too large     HTTP 413: the body exceeds the configured maximum
+    -32008  shutting down         HTTP 503: the server is draining
+
+Messages never contain request values: they name fields and rules only, because identifier
+values are PII and error messages end up in client and server logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..tenants import RegistryError, TenantExists, UnknownKey, UnknownTenant
+
+__all__ = [
+    "RpcError", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS", "INTERNAL_ERROR",
+    "IDENTITY_ERROR", "NOT_FOUND", "GRAPH_UNAVAILABLE", "CONFLICT", "UNAUTHORIZED", "FORBIDDEN",
+    "RATE_LIMITED", "TOO_LARGE", "SHUTTING_DOWN", "SERVER_ERRORS", "HTTP_ERRORS", "from_exception",
+]
+
+log = logging.getLogger("identity.rpc")
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+
+IDENTITY_ERROR = -32000
+NOT_FOUND = -32001
+GRAPH_UNAVAILABLE = -32002
+CONFLICT = -32003
+UNAUTHORIZED = -32004
+FORBIDDEN = -32005
+RATE_LIMITED = -32006
+TOO_LARGE = -32007
+SHUTTING_DOWN = -32008
+
+#: The server-defined codes, published in the OpenRPC document and docs/api.md.
+SERVER_ERRORS: dict[int, str] = {
+    IDENTITY_ERROR: "Identity error: the identity core refused the request",
+    NOT_FOUND: "Not found: an unknown tenant, key or identifier",
+    GRAPH_UNAVAILABLE: "Graph unavailable: the graph backend is down or timed out; retry later",
+    CONFLICT: "Conflict: the tenant or key already exists",
+    UNAUTHORIZED: "Unauthorized (HTTP 401): missing, unknown or revoked API key",
+    FORBIDDEN: "Forbidden (HTTP 403): the method needs an API key with the admin scope",
+    RATE_LIMITED: "Rate limited (HTTP 429): retry after the number of seconds in Retry-After",
+    TOO_LARGE: "Request too large (HTTP 413): the body exceeds the configured maximum",
+    SHUTTING_DOWN: "Shutting down (HTTP 503): the server is draining; retry on another instance",
+}
+
+#: HTTP status -> (code, message) for failures decided before any JSON-RPC call runs.
+HTTP_ERRORS: dict[int, tuple[int, str]] = {
+    400: (INVALID_REQUEST, "Invalid request"),
+    401: (UNAUTHORIZED, "Unauthorized"),
+    403: (FORBIDDEN, "Forbidden"),
+    404: (INVALID_REQUEST, "Not found"),
+    405: (INVALID_REQUEST, "Method not allowed: use POST"),
+    413: (TOO_LARGE, "Request too large"),
+    429: (RATE_LIMITED, "Rate limited"),
+    503: (SHUTTING_DOWN, "Shutting down"),
+}
+
+
+class RpcError(Exception):
+    """A failure that becomes a JSON-RPC error object."""
+
+    def __init__(self, code: int, message: str, data: Any = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+    @classmethod
+    def invalid_params(cls, errors: list[dict[str, str]]) -> "RpcError":
+        return cls(INVALID_PARAMS, "Invalid params", {"errors": errors})
+
+
+def from_exception(error: BaseException) -> RpcError:
+    """The JSON-RPC error for anything a method raised. Unexpected exceptions are logged
+    (with their traceback, server side only) and reported as a bare internal error."""
+    if isinstance(error, RpcError):
+        return error
+    mapped = _from_identity_error(error) or _from_registry_error(error) or _from_graph_error(error)
+    if mapped is not None:
+        return mapped
+    log.error("internal error in a JSON-RPC method", exc_info=error)
+    return RpcError(INTERNAL_ERROR, "Internal error")
+
+
+def _from_identity_error(error: BaseException) -> RpcError | None:
+    try:
+        from .. import errors as core
+    except ImportError:  # the core is not installed alongside (never in a release)
+        return None
+    if isinstance(error, core.ValidationError):
+        field = str(getattr(error, "field", "") or "params")
+        reason = str(getattr(error, "reason", "") or "is invalid")
+        return RpcError.invalid_params([{"field": field, "reason": reason}])
+    if isinstance(error, core.NotFound):
+        return RpcError(NOT_FOUND, "Not found", {"reason": _safe_message(error)})
+    if isinstance(error, core.GraphUnavailable):
+        return RpcError(GRAPH_UNAVAILABLE, "Graph unavailable", {"retryable": True})
+    if isinstance(error, core.IdentityError):
+        return RpcError(IDENTITY_ERROR, "Identity error", {"reason": _safe_message(error)})
+    return None
+
+
+def _from_registry_error(error: BaseException) -> RpcError | None:
+    if isinstance(error, TenantExists):
+        return RpcError(CONFLICT, "Conflict", {"reason": str(error)})
+    if isinstance(error, (UnknownTenant, UnknownKey)):
+        return RpcError(NOT_FOUND, "Not found", {"reason": str(error)})
+    if isinstance(error, RegistryError):
+        return RpcError.invalid_params([{"field": error.field, "reason": error.reason}])
+    return None
+
+
+def _from_graph_error(error: BaseException) -> RpcError | None:
+    from gremlin.errors import TraversalTimeout
+    if isinstance(error, (TraversalTimeout, ConnectionError, TimeoutError)):
+        log.warning("graph unavailable: %s", type(error).__name__)
+        return RpcError(GRAPH_UNAVAILABLE, "Graph unavailable", {"retryable": True})
+    return None
+
+
+def _safe_message(error: BaseException) -> str:
+    """The core's own message: the contract guarantees it names fields, not values."""
+    return str(error)[:200]

@@ -1,0 +1,191 @@
+"""HTTP handlers: ``POST /rpc``, ``GET /openrpc.json``, ``GET /healthz``, ``GET /readyz``.
+
+Dependencies arrive through ``initialize()``; ``prepare()`` decides everything that does
+not need the body (draining, authentication, rate limit, declared size); ``write_error()``
+shapes every HTTP-level failure as a JSON-RPC error document. JSON-RPC-level errors (parse,
+invalid request, unknown method, invalid params, identity errors) are answered with 200, as
+they must be inside a batch; HTTP statuses are reserved for 401, 403, 413, 429 and 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import tornado.web
+
+from .. import auth
+from . import dispatch, errors
+from .errors import RpcError
+from .methods import Context, Method
+from .service import Service
+
+__all__ = ["RpcHandler", "OpenRpcHandler", "HealthHandler", "ReadyHandler", "HttpFailure"]
+
+log = logging.getLogger("identity.rpc")
+
+READINESS_TIMEOUT_S = 2.0
+#: An oversized body is read and discarded up to this multiple of the limit, so the client can
+#: read the 413; beyond it the connection is closed.
+_DRAIN_FACTOR = 4
+
+
+class HttpFailure(tornado.web.HTTPError):
+    """An HTTP error whose body is the JSON-RPC error ``rpc``, with extra response headers."""
+
+    def __init__(self, status: int, rpc: RpcError, headers: dict[str, str] | None = None):
+        super().__init__(status)
+        self.rpc = rpc
+        self.headers = headers or {}
+
+
+def _dumps(document: Any) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+class JsonHandler(tornado.web.RequestHandler):
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    def write_json(self, document: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(_dumps(document))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, HttpFailure):
+            rpc = error.rpc
+            for name, value in error.headers.items():
+                self.set_header(name, value)
+        else:
+            code, message = errors.HTTP_ERRORS.get(status_code, (errors.INTERNAL_ERROR, "Internal error"))
+            rpc = RpcError(code, message)
+        self.finish(_dumps(dispatch.error_response(None, rpc)))
+
+
+@tornado.web.stream_request_body
+class RpcHandler(JsonHandler):
+    def initialize(self, service: Service, table: dict[str, Method]) -> None:
+        self.service = service
+        self.table = table
+        self.principal: auth.Principal | None = None
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._too_large = False
+        self._tracked = False
+        self._running = False
+
+    def prepare(self) -> None:
+        if self.request.method != "POST":
+            return  # tornado answers 405 itself
+        if self.service.draining:
+            raise HttpFailure(503, RpcError(errors.SHUTTING_DOWN, "Shutting down"), {"Connection": "close"})
+        self.service.request_started()
+        self._tracked = True
+        try:
+            self.principal = auth.authenticate(self.service.registry, self.request.headers.get("Authorization"))
+        except auth.AuthenticationFailed as failure:
+            raise HttpFailure(401, RpcError(errors.UNAUTHORIZED, str(failure)),
+                              {"WWW-Authenticate": 'Bearer realm="identity"'}) from None
+        wait = self.service.limiter.check(self.principal.tenant)
+        if wait:
+            raise HttpFailure(429, RpcError(errors.RATE_LIMITED, "Rate limited", {"retry_after": wait}),
+                              {"Retry-After": str(wait)})
+        limit = self.service.limits.max_body_bytes
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            if int(declared) > limit * _DRAIN_FACTOR:
+                raise self._too_large_failure()
+            self._too_large = True
+        self.request.connection.set_max_body_size(limit * _DRAIN_FACTOR)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received > self.service.limits.max_body_bytes:
+            self._too_large = True
+            self._chunks.clear()
+        elif not self._too_large:
+            self._chunks.append(chunk)
+
+    def _too_large_failure(self) -> HttpFailure:
+        limit = self.service.limits.max_body_bytes
+        return HttpFailure(413, RpcError(errors.TOO_LARGE, f"Request too large: at most {limit} bytes",
+                                         {"max_body_bytes": limit}))
+
+    async def post(self) -> None:
+        self._running = True
+        try:
+            await self._answer()
+        finally:
+            self._untrack()
+
+    async def _answer(self) -> None:
+        if self._too_large:
+            raise self._too_large_failure()
+        try:
+            payload = dispatch.parse(b"".join(self._chunks))
+            plan = dispatch.make_plan(payload, self.table, self.service.limits.max_batch)
+        except RpcError as error:
+            self.write_json(dispatch.error_response(None, error))
+            return
+        assert self.principal is not None
+        if plan.needs_admin and not self.principal.is_admin:
+            raise HttpFailure(403, RpcError(errors.FORBIDDEN, "Forbidden: this method needs the admin scope"))
+        document = await dispatch.run(plan, Context(self.service, self.principal))
+        if document is None:
+            self.set_status(204)
+            self.clear_header("Content-Type")
+            self.finish()
+        else:
+            self.write_json(document)
+
+    def on_finish(self) -> None:
+        self._untrack()
+
+    def on_connection_close(self) -> None:
+        if not self._running:  # the client left while sending its body: post() will never run
+            self._untrack()
+
+    def _untrack(self) -> None:
+        if self._tracked:
+            self._tracked = False
+            self.service.request_finished()
+
+
+class OpenRpcHandler(JsonHandler):
+    def initialize(self, document: dict[str, Any]) -> None:
+        self.document = document
+
+    def get(self) -> None:
+        self.write_json(self.document)
+
+
+class HealthHandler(JsonHandler):
+    """Liveness: the process answers HTTP."""
+
+    def get(self) -> None:
+        self.write_json({"status": "ok"})
+
+
+class ReadyHandler(JsonHandler):
+    """Readiness: tenants loaded, graph reachable, not draining."""
+
+    def initialize(self, service: Service) -> None:
+        self.service = service
+
+    async def get(self) -> None:
+        checks = {"tenants": self.service.registry.loaded, "graph": await self._graph_reachable(),
+                  "accepting": not self.service.draining}
+        ready = all(checks.values())
+        self.write_json({"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
+
+    async def _graph_reachable(self) -> bool:
+        try:
+            await asyncio.wait_for(self.service.run(self.service.ping), READINESS_TIMEOUT_S)
+            return True
+        except Exception as error:  # any failure means "not ready"; the reason goes to the log only
+            log.warning("readiness: graph unreachable (%s)", type(error).__name__)
+            return False

@@ -1,0 +1,162 @@
+"""The JSON-RPC methods: one definition per method serves dispatch, parameter validation
+and the OpenRPC document (``GET /openrpc.json``), so the three cannot disagree.
+
+Parameters are by-name only (``params`` is an object). Implementations are plain blocking
+functions; the handler runs them on the worker pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .. import auth
+from ..tenants import REGION_PATTERN, TENANT_ID_PATTERN
+from .service import Service
+
+__all__ = ["Method", "Context", "method_table", "IDENTIFIER_SCHEMA", "event_schema"]
+
+
+@dataclass(frozen=True)
+class Context:
+    service: Service
+    principal: auth.Principal
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    summary: str
+    params: dict[str, Any]  # a JSON Schema object: properties, required, additionalProperties
+    result: dict[str, Any]
+    call: Callable[[Context, dict[str, Any]], Any]
+    admin: bool = False
+    description: str = ""
+
+
+IDENTIFIER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "value"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"type": "string", "minLength": 1, "maxLength": 64, "description": "email, phone, device_id, ..."},
+        "value": {"type": "string", "minLength": 1, "maxLength": 1024, "description": "the raw identifier (PII)"},
+    },
+}
+
+_SCALAR = {"type": ["string", "number", "boolean", "null"]}
+
+
+def event_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["type", "identifiers"],
+        "additionalProperties": False,
+        "properties": {
+            "event_id": {"type": "string", "minLength": 1, "maxLength": 256,
+                         "description": "idempotency key; derived from the content when absent"},
+            "type": {"type": "string", "minLength": 1, "maxLength": 128, "description": "event type, e.g. signup"},
+            "timestamp": {"type": ["string", "integer"], "description": "ISO-8601 or epoch milliseconds"},
+            "identifiers": {"type": "array", "minItems": 1, "maxItems": 100, "items": IDENTIFIER_SCHEMA},
+            "attributes": {"type": "object", "additionalProperties": _SCALAR},
+        },
+    }
+
+
+def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+
+
+_ANY_OBJECT: dict[str, Any] = {"type": "object"}
+_TENANT = {"type": "string", "pattern": TENANT_ID_PATTERN, "description": "tenant id"}
+_KEY_RESULT = _object({"key": {"type": "string", "description": "the API key: shown once, stored hashed"},
+                       "key_id": {"type": "string"}, "tenant": {"type": "string"},
+                       "scopes": {"type": "array", "items": {"type": "string"}},
+                       "created_at": {"type": "number"}, "revoked_at": {"type": ["number", "null"]}})
+
+
+# -- implementations ---------------------------------------------------------------------------
+
+def _ingest(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    results = ctx.service.identity(ctx.principal.tenant).ingest(params["events"])
+    return {"results": [result.to_dict() for result in results]}
+
+
+_RESOLVE_OPTIONS = ("max_hops", "max_identifiers", "max_fanout", "evidence", "as_of")
+
+
+def _resolve(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
+    options = {name: params[name] for name in _RESOLVE_OPTIONS if name in params}
+    resolution = ctx.service.identity(ctx.principal.tenant).resolve(params["type"], params["value"], **options)
+    return None if resolution is None else resolution.to_dict()
+
+
+def _unlink(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    a, b = params["a"], params["b"]
+    ctx.service.identity(ctx.principal.tenant).unlink((a["type"], a["value"]), (b["type"], b["value"]))
+    return {"unlinked": True}
+
+
+def _stats(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {"tenant": ctx.principal.tenant, **ctx.service.identity(ctx.principal.tenant).stats()}
+
+
+def _tenant_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return ctx.service.registry.create_tenant(params["tenant"], params["region"]).to_dict()
+
+
+def _tenant_list(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {"tenants": [tenant.to_dict() for tenant in ctx.service.registry.tenants()]}
+
+
+def _key_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return auth.issue_key(ctx.service.registry, params["tenant"], admin=params.get("admin", False)).to_dict()
+
+
+def _key_revoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return ctx.service.registry.revoke_key(params["key_id"]).to_dict()
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+def method_table(max_batch: int = 1000) -> dict[str, Method]:
+    """Every method, by name; ``max_batch`` bounds the events of one ``ingest`` call."""
+    methods = [
+        Method("ingest", "Ingest events: link their identifiers into customers",
+               _object({"events": {"type": "array", "minItems": 1, "maxItems": max_batch, "items": event_schema()}},
+                       ("events",)),
+               _object({"results": {"type": "array", "items": _ANY_OBJECT}}), _ingest,
+               description="One result per event, in order: event_id, customer_id, merged (customer ids merged "
+                           "into it), refused (links refused by guards, with reasons), duplicate."),
+        Method("resolve", "Resolve an identifier to its customer and the customer's identifiers",
+               _object({"type": IDENTIFIER_SCHEMA["properties"]["type"],
+                        "value": IDENTIFIER_SCHEMA["properties"]["value"],
+                        "evidence": {"type": "boolean", "description": "include the links that justify the answer"},
+                        "as_of": {"type": ["string", "number"], "description": "ISO-8601 or epoch seconds: the "
+                                                                                 "graph as it was then"},
+                        "max_hops": {"type": "integer", "minimum": 0, "maximum": 10},
+                        "max_identifiers": {"type": "integer", "minimum": 1, "maximum": 10000},
+                        "max_fanout": {"type": "integer", "minimum": 1, "maximum": 10000}},
+                       ("type", "value")),
+               {"type": ["object", "null"], "description": "null when the identifier is unknown"}, _resolve),
+        Method("unlink", "Remove the link between two identifiers (and keep it from being re-made)",
+               _object({"a": IDENTIFIER_SCHEMA, "b": IDENTIFIER_SCHEMA}, ("a", "b")),
+               _object({"unlinked": {"type": "boolean"}}), _unlink),
+        Method("stats", "Counts for the calling tenant's graph", _object({}), _ANY_OBJECT, _stats),
+        Method("tenant.create", "Create a tenant with its home region",
+               _object({"tenant": _TENANT, "region": {"type": "string", "pattern": REGION_PATTERN}},
+                       ("tenant", "region")),
+               _object({"tenant": {"type": "string"}, "region": {"type": "string"},
+                        "created_at": {"type": "number"}}), _tenant_create, admin=True),
+        Method("tenant.list", "List tenants", _object({}),
+               _object({"tenants": {"type": "array", "items": _ANY_OBJECT}}), _tenant_list, admin=True),
+        Method("key.create", "Create an API key for a tenant (returned once, stored hashed)",
+               _object({"tenant": _TENANT, "admin": {"type": "boolean", "description": "grant the admin scope"}},
+                       ("tenant",)),
+               _KEY_RESULT, _key_create, admin=True),
+        Method("key.revoke", "Revoke an API key by its key id",
+               _object({"key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}, ("key_id",)),
+               _object({k: v for k, v in _KEY_RESULT["properties"].items() if k != "key"}),
+               _key_revoke, admin=True),
+    ]
+    return {method.name: method for method in methods}

@@ -1,0 +1,142 @@
+"""Purpose-built pieces for the service tests: a fake identity core and a Service on it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tornado.testing import AsyncHTTPTestCase
+
+from identity import auth
+from identity.rpc import Limits, Service, make_app
+from identity.rpc.ratelimit import RateLimiter
+from identity.tenants import TenantRegistry
+
+
+@dataclass
+class FakeResult:
+    payload: dict[str, Any]
+    duplicate: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.payload)
+
+
+@dataclass
+class FakeIdentityGraph:
+    """Links every identifier of an event into one customer; enough to exercise the API."""
+
+    tenant: str
+    customers: dict[tuple[str, str], str] = field(default_factory=dict)
+    seen_events: set[str] = field(default_factory=set)
+    #: When set, ingest waits for it (tests of draining).
+    gate: threading.Event | None = None
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def ingest(self, events: list[dict]) -> list[FakeResult]:
+        if self.gate is not None:
+            self.gate.wait()
+        results = []
+        for event in events:
+            for index, identifier in enumerate(event["identifiers"]):
+                if identifier["type"] == "forbidden":
+                    from identity.errors import ValidationError
+                    raise ValidationError(f"identifiers[{index}].type", "is not a known identifier type")
+            event_id = event.get("event_id") or json.dumps(event, sort_keys=True)
+            keys = [(i["type"], i["value"]) for i in event["identifiers"]]
+            existing = sorted({self.customers[k] for k in keys if k in self.customers})
+            customer = existing[0] if existing else f"c{next(self._ids)}"
+            for key, value in list(self.customers.items()):
+                if value in existing:
+                    self.customers[key] = customer
+            for key in keys:
+                self.customers[key] = customer
+            duplicate = event_id in self.seen_events
+            self.seen_events.add(event_id)
+            results.append(FakeResult({"event_id": event_id, "customer_id": customer, "merged": existing[1:],
+                                       "refused": [], "duplicate": duplicate}, duplicate))
+        return results
+
+    def resolve(self, id_type: str, value: str, **options: Any) -> FakeResult | None:
+        customer = self.customers.get((id_type, value))
+        if customer is None:
+            return None
+        identifiers: dict[str, list[dict]] = {}
+        for (kind, item), owner in sorted(self.customers.items()):
+            if owner == customer:
+                identifiers.setdefault(kind, []).append({"value": item, "hops": 0, "generic": False})
+        return FakeResult({"customer_id": customer, "identifiers": identifiers,
+                           "evidence": [] if options.get("evidence") else None, "truncated": False})
+
+    def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+        if a not in self.customers or b not in self.customers:
+            from identity.errors import NotFound
+            raise NotFound("identifier not found")
+        self.customers[b] = f"c{next(self._ids)}"
+
+    def stats(self) -> dict:
+        return {"identifiers": len(self.customers), "customers": len(set(self.customers.values()))}
+
+
+@dataclass
+class Fixture:
+    service: Service
+    admin_key: str
+    user_key: str
+    graphs: dict[str, FakeIdentityGraph]
+
+
+def make_service(data_dir: Path, *, limits: Limits | None = None, limiter: RateLimiter | None = None,
+                 ping_fails: bool = False) -> Fixture:
+    registry = TenantRegistry(data_dir).load()
+    registry.create_tenant("acme", "eu-west-1")
+    admin_key = auth.issue_key(registry, "acme", admin=True).key
+    user_key = auth.issue_key(registry, "acme").key
+    graphs: dict[str, FakeIdentityGraph] = {}
+
+    def factory(tenant: str) -> FakeIdentityGraph:
+        return graphs.setdefault(tenant, FakeIdentityGraph(tenant))
+
+    def ping() -> None:
+        if ping_fails:
+            raise ConnectionError("graph down")
+
+    service = Service(registry=registry, identity_factory=factory, ping=ping, limits=limits or Limits(),
+                      limiter=limiter or RateLimiter(0, 1), workers=2)
+    return Fixture(service, admin_key, user_key, graphs)
+
+
+class ServiceTestCase(AsyncHTTPTestCase):
+    """An AsyncHTTPTestCase on a fake-core Service; ``self.tmp`` is a fresh directory."""
+
+    tmp: Path
+    limits: Limits | None = None
+    limiter: RateLimiter | None = None
+    ping_fails = False
+
+    def get_app(self):  # type: ignore[override]
+        self.fx = make_service(self.tmp, limits=self.limits, limiter=self.limiter, ping_fails=self.ping_fails)
+        return make_app(self.fx.service)
+
+    def tearDown(self) -> None:
+        super().tearDown()
+        self.fx.service.close()
+
+    def rpc(self, body: Any, key: str | None = "admin", raw: bytes | None = None, **kwargs: Any):
+        headers = {"Content-Type": "application/json"}
+        if key is not None:
+            headers["Authorization"] = "Bearer " + {"admin": self.fx.admin_key, "user": self.fx.user_key}.get(key, key)
+        data = raw if raw is not None else json.dumps(body).encode()
+        return self.fetch("/rpc", method="POST", body=data, headers=headers, raise_error=False, **kwargs)
+
+    def call(self, method: str, params: Any = None, key: str | None = "admin", request_id: Any = 1) -> dict:
+        body: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": request_id}
+        if params is not None:
+            body["params"] = params
+        response = self.rpc(body, key)
+        assert response.code == 200, (response.code, response.body)
+        return json.loads(response.body)

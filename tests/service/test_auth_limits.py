@@ -1,0 +1,104 @@
+"""Authentication (401/403) and limits (413, batch size, 429)."""
+
+from __future__ import annotations
+
+import json
+
+from service_support import ServiceTestCase
+
+from identity import auth
+from identity.rpc import Limits
+from identity.rpc.ratelimit import RateLimiter, TokenBucket
+
+STATS = {"jsonrpc": "2.0", "method": "stats", "id": 1}
+
+
+class Authentication(ServiceTestCase):
+    def test_missing_key_is_401_with_challenge(self) -> None:
+        response = self.rpc(STATS, key=None)
+        assert response.code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert json.loads(response.body)["error"]["code"] == -32004
+
+    def test_bad_keys_are_401(self) -> None:
+        forged = self.fx.user_key[:-4] + "AAAA"
+        for key in ("nonsense", "idk_0000000000000000_" + "A" * 43, forged):
+            assert self.rpc(STATS, key=key).code == 401, key
+        response = self.fetch("/rpc", method="POST", body=json.dumps(STATS),
+                              headers={"Authorization": "Basic " + self.fx.user_key}, raise_error=False)
+        assert response.code == 401
+
+    def test_admin_method_without_admin_scope_is_403(self) -> None:
+        response = self.rpc({"jsonrpc": "2.0", "method": "tenant.list", "id": 1}, key="user")
+        assert response.code == 403
+        assert json.loads(response.body)["error"]["code"] == -32005
+        batch = [STATS, {"jsonrpc": "2.0", "method": "key.create", "params": {"tenant": "acme"}, "id": 2}]
+        assert self.rpc(batch, key="user").code == 403
+        assert self.rpc(STATS, key="user").code == 200
+
+
+class BodyAndBatchLimits(ServiceTestCase):
+    limits = Limits(max_body_bytes=2048, max_batch=3)
+
+    def test_body_over_the_limit_is_413(self) -> None:
+        response = self.rpc(None, raw=b" " * 4096)
+        assert response.code == 413
+        assert json.loads(response.body)["error"]["data"] == {"max_body_bytes": 2048}
+
+    def test_body_far_over_the_limit_is_refused(self) -> None:
+        response = self.rpc(None, raw=b" " * (2048 * 4 + 1))
+        assert response.code in (413, 599)  # refused before reading; the connection may be closed early
+
+    def test_body_at_the_limit_is_accepted(self) -> None:
+        body = json.dumps(STATS).encode()
+        assert self.rpc(None, raw=body + b" " * (2048 - len(body))).code == 200
+
+    def test_batch_over_the_limit(self) -> None:
+        reply = json.loads(self.rpc([STATS] * 4).body)
+        assert reply["error"]["code"] == -32600 and reply["error"]["data"] == {"max_batch": 3}
+        assert len(json.loads(self.rpc([STATS] * 3).body)) == 3
+
+    def test_events_per_ingest_over_the_limit(self) -> None:
+        event = {"type": "t", "identifiers": [{"type": "email", "value": "a@b.c"}]}
+        reply = json.loads(self.rpc({"jsonrpc": "2.0", "method": "ingest", "params": {"events": [event] * 4},
+                                     "id": 1}).body)
+        assert reply["error"]["data"]["errors"] == [{"field": "params.events", "reason": "must have at most 3 items"}]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RateLimit(ServiceTestCase):
+    clock = FakeClock()
+    limiter = RateLimiter(rate=0.5, burst=2, clock=clock)
+
+    def test_429_with_retry_after_once_the_bucket_is_empty(self) -> None:
+        assert self.rpc(STATS).code == 200
+        assert self.rpc(STATS).code == 200
+        response = self.rpc(STATS)
+        assert response.code == 429
+        assert response.headers["Retry-After"] == "2"
+        assert json.loads(response.body)["error"]["code"] == -32006
+        self.clock.now += 2
+        assert self.rpc(STATS).code == 200
+
+
+def test_token_bucket_refills_at_its_rate() -> None:
+    bucket = TokenBucket(rate=2.0, burst=3.0, tokens=3.0, updated=0.0)
+    assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take(0.0) == 0.5
+    assert bucket.take(0.5) == 0.0
+    assert bucket.take(100.0) == 0.0 and bucket.tokens == 2.0  # capped at burst
+
+
+def test_keys_are_random_hashed_and_parsed() -> None:
+    key, key_id = auth.generate_key()
+    other, _ = auth.generate_key()
+    assert key != other and key.startswith("idk_") and auth.key_id_of(key) == key_id
+    assert auth.hash_key(key) != key and len(auth.hash_key(key)) == 64
+    assert auth.key_id_of("idk_short") is None

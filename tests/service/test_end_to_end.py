@@ -1,0 +1,59 @@
+"""ingest + resolve through HTTP on the real identity core, memory:// with the Neptune profile."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from tornado.testing import AsyncHTTPTestCase
+
+pytest.importorskip("identity.core")
+
+import gremlin  # noqa: E402
+from identity import auth  # noqa: E402
+from identity.config import Config  # noqa: E402
+from identity.rpc import build_service, make_app  # noqa: E402
+from identity.tenants import TenantRegistry  # noqa: E402
+
+
+class EndToEnd(AsyncHTTPTestCase):
+    tmp: object
+
+    def get_app(self):  # type: ignore[override]
+        self.url = f"memory://e2e-{uuid.uuid4().hex}?profile=neptune"
+        registry = TenantRegistry(self.tmp).load()
+        registry.create_tenant("acme", "eu-west-1")
+        registry.create_tenant("globex", "us-east-1")
+        self.keys = {t: auth.issue_key(registry, t).key for t in ("acme", "globex")}
+        self.service = build_service(Config(data_dir=str(self.tmp), graph_url=self.url, rate_per_second=0),
+                                     registry=registry)
+        return make_app(self.service)
+
+    def tearDown(self) -> None:
+        super().tearDown()
+        self.service.close()
+        gremlin.forget_graph(self.url)
+
+    def call(self, tenant: str, method: str, params: dict | None = None) -> dict:
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, **({"params": params} if params else {})}
+        response = self.fetch("/rpc", method="POST", body=json.dumps(body),
+                              headers={"Authorization": f"Bearer {self.keys[tenant]}"})
+        reply = json.loads(response.body)
+        assert "error" not in reply, reply
+        return reply["result"]
+
+    def test_ingest_then_resolve_links_identifiers_within_a_tenant_only(self) -> None:
+        events = [
+            {"event_id": "e1", "type": "signup", "timestamp": "2024-05-01T10:00:00Z",
+             "identifiers": [{"type": "email", "value": "ann@example.com"}, {"type": "phone", "value": "+15550100"}]},
+            {"event_id": "e2", "type": "login", "timestamp": "2024-05-02T10:00:00Z",
+             "identifiers": [{"type": "phone", "value": "+15550100"}, {"type": "device_id", "value": "dev-42"}]},
+        ]
+        results = self.call("acme", "ingest", {"events": events})["results"]
+        assert results[0]["customer_id"] == results[1]["customer_id"]
+        resolution = self.call("acme", "resolve", {"type": "device_id", "value": "dev-42"})
+        assert resolution["customer_id"] == results[0]["customer_id"]
+        assert [i["value"] for i in resolution["identifiers"]["email"]] == ["ann@example.com"]
+        assert self.call("globex", "resolve", {"type": "device_id", "value": "dev-42"}) is None
+        assert self.fetch("/readyz").code == 200

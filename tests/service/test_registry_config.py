@@ -1,0 +1,111 @@
+"""Tenant registry persistence, configuration precedence, and the CLI's admin commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from identity import auth, cli
+from identity.config import Config, ConfigError, load_config
+from identity.tenants import RegistryError, TenantExists, TenantRegistry
+
+
+def test_registry_round_trips_through_its_file(tmp_path: Path) -> None:
+    registry = TenantRegistry(tmp_path).load()
+    registry.create_tenant("acme", "eu-west-1")
+    issued = auth.issue_key(registry, "acme", admin=True)
+    again = TenantRegistry(tmp_path).load()
+    assert [t.id for t in again.tenants()] == ["acme"]
+    assert auth.authenticate(again, f"Bearer {issued.key}").is_admin
+    document = json.loads((tmp_path / "tenants.json").read_text())
+    assert issued.key not in json.dumps(document)  # only the hash is stored
+    assert document["keys"][issued.record.key_id]["hash"] == auth.hash_key(issued.key)
+    assert stat.S_IMODE(os.stat(tmp_path / "tenants.json").st_mode) == 0o600
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tenants-")]  # no temporary left
+
+
+def test_registry_sees_changes_made_by_another_process(tmp_path: Path) -> None:
+    server = TenantRegistry(tmp_path).load()
+    server.create_tenant("acme", "eu-west-1")
+    cli_side = TenantRegistry(tmp_path).load()
+    issued = auth.issue_key(cli_side, "acme")
+    assert auth.authenticate(server, f"Bearer {issued.key}").tenant == "acme"
+    cli_side.revoke_key(issued.record.key_id)
+    with pytest.raises(auth.AuthenticationFailed):
+        auth.authenticate(server, f"Bearer {issued.key}")
+    server.create_tenant("globex", "us-east-1")  # read-modify-write keeps the other side's edits
+    assert cli_side.keys("acme")[0].revoked_at is not None
+    assert [t.id for t in cli_side.tenants()] == ["acme", "globex"]
+
+
+def test_registry_validation(tmp_path: Path) -> None:
+    registry = TenantRegistry(tmp_path).load()
+    registry.create_tenant("acme", "eu-west-1")
+    with pytest.raises(TenantExists):
+        registry.create_tenant("acme", "eu-west-1")
+    with pytest.raises(RegistryError) as caught:
+        registry.create_tenant("Bad Name!", "eu-west-1")
+    assert caught.value.field == "tenant"
+
+
+def test_config_precedence(tmp_path: Path) -> None:
+    path = tmp_path / "identity.toml"
+    path.write_text('port = 9000\nhost = "0.0.0.0"\nrate_per_second = 5\n')
+    config = load_config(path, env={"IDENTITY_PORT": "9100", "IDENTITY_GREMLIN_ENABLED": "false"},
+                         overrides={"host": "::1", "data_dir": None})
+    assert (config.port, config.host, config.rate_per_second, config.gremlin_enabled) == (9100, "::1", 5.0, False)
+    assert config.data_dir == Config().data_dir
+
+
+def test_config_defaults_and_graph_url(tmp_path: Path) -> None:
+    config = load_config(env={"IDENTITY_DATA_DIR": str(tmp_path)})
+    assert (config.host, config.port, config.max_body_bytes, config.max_batch) == ("127.0.0.1", 8080, 1048576, 1000)
+    assert config.resolved_graph_url == f"file://{tmp_path.resolve() / 'graph'}"
+
+
+def test_config_errors_name_the_setting(tmp_path: Path) -> None:
+    path = tmp_path / "identity.toml"
+    path.write_text("colour = 1\n")
+    with pytest.raises(ConfigError, match="colour"):
+        load_config(path, env={})
+    with pytest.raises(ConfigError, match="IDENTITY_PORT"):
+        load_config(env={"IDENTITY_PORT": "eighty"})
+    with pytest.raises(ConfigError, match="no such"):
+        load_config(tmp_path / "missing.toml", env={})
+
+
+def test_cli_tenant_and_key_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    assert cli.main(["tenant", "create", "acme", "--region", "eu-west-1", *data]) == 0
+    assert cli.main(["key", "create", "acme", "--admin", *data]) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    principal = auth.authenticate(TenantRegistry(tmp_path).load(), f"Bearer {key}")
+    assert principal.tenant == "acme" and principal.is_admin
+    assert cli.main(["tenant", "create", "acme", "--region", "eu-west-1", *data]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert cli.main(["tenant", "list", *data]) == 0
+    assert capsys.readouterr().out == "acme\teu-west-1\n"
+
+
+def test_load_events_batches_and_reports_rejections() -> None:
+    errors = pytest.importorskip("identity.errors")
+    calls: list[int] = []
+
+    def ingest(events: list[dict]) -> list[object]:
+        calls.append(len(events))
+        for event in events:
+            if event.get("type") == "bad":
+                raise errors.ValidationError("type", "is not allowed")
+        return [object() for _ in events]
+
+    lines = ['{"type": "ok"}', "not json", '{"type": "bad"}', "", '{"type": "ok"}', "[1]", '{"type": "ok"}']
+    summary = cli.load_events(ingest, lines, batch_size=2)
+    assert (summary.read, summary.ingested, summary.rejected) == (6, 3, 3)
+    assert dict(summary.reasons) == {"not valid JSON": 1, "not a JSON object": 1,
+                                     str(errors.ValidationError("type", "is not allowed")): 1}
+    assert calls == [2, 1, 1, 2]  # the refused first batch was retried event by event
+    assert "line 2: not valid JSON" in summary.report()

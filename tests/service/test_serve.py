@@ -1,0 +1,68 @@
+"""``serve()``: startup banner data, dev tenant bootstrap, graceful drain on stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+
+from service_support import make_service
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.testing import AsyncTestCase, gen_test
+
+from identity import auth
+from identity.config import Config
+from identity.rpc.server import DEV_TENANT, ServerInfo, ensure_dev_tenant, serve, shared_graph_url
+from identity.tenants import TenantRegistry
+
+
+def test_dev_tenant_is_created_once(tmp_path: Path) -> None:
+    registry = TenantRegistry(tmp_path).load()
+    key = ensure_dev_tenant(registry)
+    assert key is not None and auth.authenticate(registry, f"Bearer {key}").is_admin
+    assert ensure_dev_tenant(registry) is None
+    assert registry.tenant(DEV_TENANT) is not None
+
+
+def test_anonymous_memory_url_gets_a_shared_name() -> None:
+    named = shared_graph_url("memory://?profile=neptune")
+    assert named.startswith("memory://identity-") and named.endswith("?profile=neptune")
+    assert shared_graph_url("memory://mine") == "memory://mine"
+    assert shared_graph_url("file:///var/x") == "file:///var/x"
+
+
+class GracefulShutdown(AsyncTestCase):
+    tmp: Path
+
+    @gen_test(timeout=30)
+    async def test_in_flight_request_finishes_after_stop(self) -> None:
+        fx = make_service(self.tmp)
+        gate = threading.Event()
+        fx.service.identity("acme").gate = gate  # type: ignore[attr-defined]
+        config = Config(port=0, data_dir=str(self.tmp), graph_url="memory://", gremlin_enabled=False,
+                        grace_period=20)
+        ready: list[ServerInfo] = []
+        stop = asyncio.Event()
+        server = asyncio.ensure_future(serve(config, stop=stop, on_ready=ready.append, handle_signals=False,
+                                             service=fx.service))
+        while not ready:
+            await asyncio.sleep(0.01)
+        info = ready[0]
+        assert info.dev_key is not None and info.gremlin_url is None
+        body = {"jsonrpc": "2.0", "method": "ingest", "id": 1,
+                "params": {"events": [{"type": "t", "identifiers": [{"type": "email", "value": "a@b.c"}]}]}}
+        request = HTTPRequest(info.url + "/rpc", method="POST", body=json.dumps(body),
+                              headers={"Authorization": f"Bearer {fx.admin_key}"}, request_timeout=25)
+        pending = asyncio.ensure_future(AsyncHTTPClient().fetch(request, raise_error=False))
+        while fx.service.inflight == 0:
+            await asyncio.sleep(0.01)
+        stop.set()
+        while not fx.service.draining:
+            await asyncio.sleep(0.01)
+        assert not server.done()  # waiting for the in-flight request
+        gate.set()
+        response = await pending
+        assert response.code == 200 and json.loads(response.body)["result"]["results"][0]["customer_id"]
+        await server
+        assert fx.service.executor._shutdown  # type: ignore[attr-defined]
