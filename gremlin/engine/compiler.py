@@ -76,7 +76,8 @@ def compile_steps(instructions: list) -> Traversal:
             pending.clear()
         steps.append(step)
     if pending:
-        raise InvalidArgumentError(f"{pending[0][0]}() must modulate a repeat() step")
+        raise InvalidArgumentError(
+            f"The repeat()-traversal was not defined: {pending[0][0]}() must modulate a repeat() step")
     return Traversal(steps)
 
 

@@ -74,7 +74,7 @@ class RepeatStep(Step):
         # FIFO queue: nearer results come out first, so a limit() after repeat() keeps the
         # closest ones. Lazy within a level, so a limit() stops the walk early.
         entered = Traverser(start.obj, start.bulk, start.path, start.loops + ((self.loop_name, 0),), start.sack)
-        if (self.until_first or self.times == 0) and self._done(ctx, entered):
+        if self.until_first and self._done(ctx, entered):
             yield _exit(entered)
             return
         if self.emit_first and self._should_emit(ctx, entered):
@@ -146,13 +146,11 @@ class UnionStep(Step):
         return self.branches
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        for traverser in traversers:
-            if traverser.obj is ROOT:  # g.union(...) as a start step
-                for branch in self.branches:
-                    yield from branch.run(ctx, (traverser,))
-                continue
-            for branch in self.branches:
-                yield from branch.run(ctx, (traverser,))
+        # Each branch sees every traverser, as in TinkerPop: a count() inside a branch counts
+        # all that reach it, not one traverser's share.
+        inputs = list(traversers)
+        for branch in self.branches:
+            yield from branch.run(ctx, (t.copy() for t in inputs))
 
 
 @register("union")
@@ -288,13 +286,9 @@ class ChooseStep(Step):
                 if _option_matches(option, key, ctx, traverser):
                     matched = True
                     yield from branch.run(ctx, (traverser,))
-                    break
         for option, branch in self.options:
             if isinstance(option, Pick) and (enum_name(option) == "any" or (option == Pick.none and not matched)):
                 yield from branch.run(ctx, (traverser,))
-                matched = True
-        if not matched and not any(o == Pick.none for o, _ in self.options):
-            yield traverser
 
 
 def _option_matches(option: Any, key: Any, ctx: Context, traverser: Traverser) -> bool:

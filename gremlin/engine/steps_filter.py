@@ -420,14 +420,9 @@ class DedupStep(Step):
 
 def _dedup_local(collection: Any) -> Any:
     if isinstance(collection, (list, tuple)):
-        seen: set = set()
-        out = []
-        for item in collection:
-            key = g_hash_key(item)
-            if key not in seen:
-                seen.add(key)
-                out.append(item)
-        return out
+        from gremlin_python.structure.io.util import HashableDict
+        unique = {g_hash_key(item): item for item in collection}
+        return {HashableDict.of(item) for item in unique.values()}
     if isinstance(collection, set):
         return list(collection)
     return collection
@@ -549,7 +544,7 @@ class TailStep(Step):
         for traverser in traversers:
             for _ in range(traverser.bulk):
                 unrolled.append(traverser.copy(1))
-        yield from unrolled[len(unrolled) - n:] if n else []
+        yield from unrolled[max(0, len(unrolled) - n):] if n else []
 
 
 @register("tail")
@@ -648,7 +643,10 @@ class SampleStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
             for traverser in traversers:
-                items = list(traverser.obj) if isinstance(traverser.obj, (list, set, tuple)) else [traverser.obj]
+                if not isinstance(traverser.obj, (list, set, tuple)):
+                    yield traverser
+                    continue
+                items = list(traverser.obj)
                 yield traverser.split(random.sample(items, min(self.n, len(items))))
             return
         pool = [t.copy(1) for t in traversers for _ in range(t.bulk)]

@@ -87,14 +87,13 @@ class InjectStep(Step):
         self.values = values
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        injected = False
+        sack = None
         for traverser in traversers:
-            if not injected:
-                injected = True
-                for value in self.values:
-                    yield Traverser.start(value, sack=traverser.sack)
+            sack = traverser.sack
             if traverser.obj is not _ROOT:
                 yield traverser
+        for value in self.values:
+            yield Traverser.start(value, sack=sack)
 
 
 class _Root:

@@ -129,7 +129,8 @@ _OPERATORS = {
     "sum": lambda a, b: a + b, "minus": lambda a, b: a - b, "mult": lambda a, b: a * b,
     "div": lambda a, b: a / b, "min": lambda a, b: min(a, b), "max": lambda a, b: max(a, b),
     "assign": lambda a, b: b, "and": lambda a, b: a and b, "or": lambda a, b: a or b,
-    "addAll": lambda a, b: (a | set(b)) if isinstance(a, set) else list(a) + list(b),
+    "addAll": lambda a, b: {**a, **b} if isinstance(a, dict) else (a | set(b)) if isinstance(a, set)
+    else list(a) + list(b),
     "sumLong": lambda a, b: a + b,
 }
 

@@ -34,11 +34,11 @@ class PropertyValue:
         self.value = value
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, PropertyValue) and self.owner is other.owner
-                and self.key == other.key and g_equal(self.value, other.value))
+        # TinkerPop: two properties are equal when their keys and values are.
+        return isinstance(other, PropertyValue) and self.key == other.key and g_equal(self.value, other.value)
 
     def __hash__(self) -> int:
-        return hash((id(self.owner), self.key))
+        return hash(("property", self.key, g_hash_key(self.value)))
 
     def __repr__(self) -> str:
         return f"p[{self.key}->{self.value!r}]"
@@ -120,7 +120,7 @@ def g_hash_key(value: Any) -> Any:
     if isinstance(value, MapEntry):
         return ("entry", g_hash_key(value.key), g_hash_key(value.value))
     if isinstance(value, PropertyValue):
-        return ("property", id(value.owner), value.key, g_hash_key(value.value))
+        return ("property", value.key, g_hash_key(value.value))
     if isinstance(value, (list, tuple)):
         return ("list", tuple(g_hash_key(v) for v in value))
     if isinstance(value, (set, frozenset)):

@@ -1,0 +1,23 @@
+"""identity: real-time customer identity resolution on a TinkerPop property graph.
+
+The core API (see docs/data-model.md for the graph it builds)::
+
+    from identity import IdentityGraph, TenantConfig
+    from identity.graph import open_traversal
+
+    ids = IdentityGraph(open_traversal("memory://"), "acme", config=TenantConfig())
+"""
+
+from __future__ import annotations
+
+from .core import IdentityGraph, identifier_vertex_id
+from .errors import GraphUnavailable, IdentityError, NotFound, ValidationError
+from .guards import TenantConfig
+from .ingest import IngestResult
+from .protect import DevelopmentProtector, Protector
+from .resolve import Resolution
+
+__all__ = [
+    "IdentityGraph", "identifier_vertex_id", "TenantConfig", "IngestResult", "Resolution",
+    "Protector", "DevelopmentProtector", "IdentityError", "ValidationError", "NotFound", "GraphUnavailable",
+]

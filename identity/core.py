@@ -1,0 +1,174 @@
+"""IdentityGraph: the identity service's API over one tenant's slice of a graph.
+
+    g = identity.graph.open_traversal("memory://")
+    ids = IdentityGraph(g, "acme")
+    ids.ingest([{"type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"}]}])
+    ids.resolve("email", "Ann@Example.com")
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from gremlin_python.process.graph_traversal import GraphTraversalSource, __
+from gremlin_python.process.traversal import Cardinality, Direction, Merge, P, T
+
+from . import model
+from .errors import NotFound, ValidationError
+from .graph import submit
+from .guards import TenantConfig
+from .identifiers import normalize, parse_timestamp
+from .ingest import IngestResult, ingest_event, prepare_batch
+from .protect import DevelopmentProtector, Protector
+from .resolve import Hood, Resolution, anchor_of, hood_traversal, iso, parse_hoods
+
+__all__ = ["IdentityGraph", "identifier_vertex_id", "CUSTOMER_LOOKUP_TYPE"]
+
+#: resolve("customer", "c-…") starts from a customer id, current or merged (an alias).
+CUSTOMER_LOOKUP_TYPE = "customer"
+_MAX_HOPS_LIMIT = 10
+
+
+def identifier_vertex_id(tenant: str, id_type: str, value: str, *, protector: Protector | None = None,
+                         config: TenantConfig | None = None) -> str:
+    """The vertex id an identifier has in ``tenant``'s graph (for a Gremlin console session)."""
+    config = config or TenantConfig()
+    normalized = normalize(id_type, value, config)
+    return model.identifier_id(tenant, id_type, (protector or DevelopmentProtector()).blind_index(id_type, normalized))
+
+
+class IdentityGraph:
+    def __init__(self, g: GraphTraversalSource, tenant: str, *, config: TenantConfig | None = None,
+                 protector: Protector | None = None, clock: Callable[[], float] = time.time):
+        if not isinstance(tenant, str) or not tenant or ":" in tenant:
+            raise ValidationError("tenant", "must be a non-empty string without ':'")
+        self.g = g
+        self.tenant = tenant
+        self.config = config or TenantConfig()
+        self.protector = protector or DevelopmentProtector()
+        self.clock = clock
+
+    # -- ingest ------------------------------------------------------------------------------
+    def ingest(self, events: list[dict]) -> list[IngestResult]:
+        """Link each event's identifiers; one result per event, in order. The whole batch is
+        validated first: an invalid event raises ValidationError and nothing is written."""
+        now_ms = int(self.clock() * 1000)
+        prepared = prepare_batch(events, self.tenant, self.config, self.protector, now_ms)
+        return [ingest_event(self.g, self.tenant, event, self.config, self.protector, self.clock)
+                for event in prepared]
+
+    # -- resolve -----------------------------------------------------------------------------
+    def resolve(self, id_type: str, value: str, *, max_hops: int | None = None, max_identifiers: int = 100,
+                max_fanout: int = 50, evidence: bool = False,
+                as_of: float | str | None = None) -> Resolution | None:
+        """The customer ``(id_type, value)`` belongs to and its identifiers within ``max_hops``
+        links, in one graph round trip; None when the identifier is unknown (as of ``as_of``)."""
+        max_hops = self.config.max_hops if max_hops is None else max_hops
+        _check_int("max_hops", max_hops, 0, _MAX_HOPS_LIMIT)
+        _check_int("max_identifiers", max_identifiers, 1, 1_000_000)
+        _check_int("max_fanout", max_fanout, 1, 1_000_000)
+        as_of_ms = None if as_of is None else parse_timestamp(as_of, field="as_of", epoch_unit_ms=False)
+        if id_type == CUSTOMER_LOOKUP_TYPE:
+            if not isinstance(value, str) or not value.startswith("c-"):
+                raise ValidationError("value", "is not a customer id")
+            start = self.g.V().has_label(model.IDENTIFIER).has("cid", value).has(model.TENANT, self.tenant).limit(1)
+        else:
+            start = self.g.V(self._vertex_id(id_type, value)).has_label(model.IDENTIFIER)
+        if as_of_ms is not None:
+            start = start.has("first_seen", P.lte(as_of_ms))
+        expand = min(self.config.generic_threshold, max_fanout)
+        query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=self.config.path_cap,
+                               as_of_ms=as_of_ms)
+        hoods = parse_hoods(submit(query)[0], self.config.path_cap)
+        if not hoods:
+            return None
+        return self._resolution(next(iter(hoods.values())), max_hops, max_identifiers, max_fanout, evidence)
+
+    def _resolution(self, hood: Hood, max_hops: int, max_identifiers: int, max_fanout: int,
+                    evidence: bool) -> Resolution:
+        threshold = self.config.generic_threshold
+        anchor = anchor_of(hood, threshold)
+        ordered = sorted(hood.paths, key=lambda v: (hood.hops(v), v))
+        listed = ordered[:max_identifiers]
+        truncated = hood.capped or len(ordered) > max_identifiers or any(
+            threshold >= hood.vertices[v]["degree"] > max_fanout and hood.hops(v) < max_hops for v in ordered)
+        values = {v: self._open(hood.vertices[v]) for v in listed}
+        identifiers: dict[str, list[dict]] = {}
+        for v in sorted(listed, key=lambda v: (hood.hops(v), values[v])):
+            props = hood.vertices[v]
+            identifiers.setdefault(props["type"], []).append(
+                {"value": values[v], "hops": hood.hops(v), "generic": props["degree"] > threshold})
+        aliases = sorted({hood.vertices[v]["cid"] for v in hood.paths
+                          if hood.vertices[v].get("founder") and hood.vertices[v]["degree"] <= threshold}
+                         - {anchor["cid"]})
+        proof = [self._evidence(hood, v, values) for v in listed] if evidence else None
+        return Resolution(anchor["cid"], identifiers, proof, truncated, aliases)
+
+    def _evidence(self, hood: Hood, vertex_id: str, values: dict[str, str]) -> dict:
+        path = hood.paths[vertex_id]
+        steps = []
+        for k in range(1, len(path), 2):
+            before, edge, after = path[k - 1], hood.edges[path[k]], path[k + 1]
+            steps.append({"from": self._describe(hood, before, values), "to": self._describe(hood, after, values),
+                          "first_seen": iso(edge["first_seen"]), "last_seen": iso(edge["last_seen"]),
+                          "count": edge["count"], "events": sorted({edge["first_event"], edge["last_event"]})})
+        props = hood.vertices[vertex_id]
+        return {"type": props["type"], "value": values[vertex_id], "hops": hood.hops(vertex_id), "path": steps}
+
+    def _describe(self, hood: Hood, vertex_id: str, values: dict[str, str]) -> dict:
+        props = hood.vertices[vertex_id]
+        value = values.get(vertex_id)
+        if value is None:
+            value = values[vertex_id] = self._open(props)
+        return {"type": props["type"], "value": value}
+
+    def _open(self, props: dict) -> str:
+        return self.protector.open(props["id"], "value", props["value"])
+
+    # -- unlink ------------------------------------------------------------------------------
+    def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+        """Remove the link between two identifiers and record a do-not-link rule, so that
+        replaying old events cannot link them (or merge their customers) again."""
+        va, vb = self._vertex_id(*a, field="a"), self._vertex_id(*b, field="b")
+        if va == vb:
+            raise ValidationError("b", "is the same identifier as a")
+        lid = model.link_id(self.tenant, va, vb)
+        state = submit(self.g.V(va, vb).has_label(model.IDENTIFIER)
+                       .project("id", "degree", "linked").by(T.id).by("degree")
+                       .by(__.both_e(model.LINK).has_id(lid).count()))
+        degrees = {row["id"]: row["degree"] for row in state}
+        if va not in degrees or vb not in degrees:
+            raise NotFound("identifier not found in this tenant's graph")
+        low, high = model.link_ends(va, vb)
+        t = self.g.V(va)
+        if state[0]["linked"]:
+            t = (t.side_effect(__.both_e(model.LINK).has_id(lid).drop())
+                 .property(Cardinality.single, "degree", max(0, degrees[va] - 1))
+                 .V(vb).property(Cardinality.single, "degree", max(0, degrees[vb] - 1)))
+        t = (t.merge_e({T.id: model.nolink_id(self.tenant, va, vb), T.label: model.NOLINK,
+                        Direction.OUT: low, Direction.IN: high})
+             .option(Merge.on_create, {model.TENANT: self.tenant, "created": int(self.clock() * 1000)}))
+        submit(t)
+
+    # -- stats -------------------------------------------------------------------------------
+    def stats(self) -> dict:
+        """Element counts for this tenant (a full scan: for operators, not hot paths)."""
+        row = submit(self.g.inject(0).project("vertices", "edges", "types")
+                     .by(__.V().has(model.TENANT, self.tenant).group_count().by(T.label))
+                     .by(__.E().has(model.TENANT, self.tenant).group_count().by(T.label))
+                     .by(__.V().has_label(model.IDENTIFIER).has(model.TENANT, self.tenant)
+                         .group_count().by("type")))[0]
+        vertices, edges = row["vertices"], row["edges"]
+        return {"identifiers": vertices.get(model.IDENTIFIER, 0), "events": vertices.get(model.EVENT, 0),
+                "links": edges.get(model.LINK, 0), "observations": edges.get(model.OBSERVED, 0),
+                "do_not_link_rules": edges.get(model.NOLINK, 0), "identifiers_by_type": dict(row["types"])}
+
+    def _vertex_id(self, id_type: str, value: str, field: str = "") -> str:
+        normalized = normalize(id_type, value, self.config, field=field)
+        return model.identifier_id(self.tenant, id_type, self.protector.blind_index(id_type, normalized))
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(name, f"must be an integer in {low}..{high}")

@@ -1,0 +1,252 @@
+"""Over-merge guards and the per-tenant settings that tune them.
+
+Users of identity products complain most about over-merging: one shared value (a test email, a
+household IP, an all-zero device id) fusing thousands of people into one "customer". The
+guards, applied at ingest by ``plan_links`` (a pure function, so the graph-backed core and the
+plain-Python reference share exactly the same decisions):
+
+- blocked values (exact, case-insensitive, or regex) are dropped from an event;
+- weak types (ip, cookie) attach to a customer but never bridge two customers that each hold
+  a strong identifier;
+- generic identifiers (linked to more than ``generic_threshold`` others) still get links but
+  never merge anything, and resolution does not expand them;
+- per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
+  are decided in ``type_priority`` order so that the most trusted types win;
+- do-not-link rules left by unlink() refuse any merge joining the two sides again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .identifiers import IDENTIFIER_TYPES, compact_phone
+
+__all__ = ["TenantConfig", "is_blocked", "Member", "Candidate", "LinkPlan", "plan_links"]
+
+_DEFAULT_BLOCKED: dict[str, tuple[str, ...]] = {
+    "email": ("test@test.com", "test@example.com", "email@email.com", "a@a.com", "none@none.com",
+              "null@null.com", "noemail@noemail.com", "user@example.com"),
+    "phone": ("0000000000", "1234567890", "+10000000000", "+11234567890", "+19999999999"),
+    "device_id": ("00000000-0000-0000-0000-000000000000", "unknown", "null", "undefined", "none"),
+    "ip": ("127.0.0.1", "0.0.0.0", "::1", "::", "255.255.255.255"),
+    "cookie": ("undefined", "null", "none", "0", "-", "(null)", "unknown"),
+    "partner_id": ("0", "-1", "null", "undefined", "none", "unknown", "anonymous", "guest", "test", "n/a"),
+    "hashed_email": ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",),  # sha256("")
+}
+_DEFAULT_PATTERNS: dict[str, tuple[str, ...]] = {
+    "email": (r"(no-?reply|do-?not-?reply|test|null|none)@.*",),
+    "phone": (r"\+\d{1,3}(\d)\1{6,}", r"\+?0+"),  # one digit repeated after the country code
+    "device_id": (r"[0-]+",),  # zeroed advertising ids (limit-ad-tracking)
+    "ip": (r"127\..*",),
+}
+_DEFAULT_LIMITS = {"partner_id": 1, "email": 5, "hashed_email": 5, "phone": 5, "payment_fingerprint": 10,
+                   "device_id": 20}
+_DEFAULT_PRIORITY = ("partner_id", "email", "hashed_email", "phone", "payment_fingerprint", "device_id",
+                     "cookie", "ip")
+
+
+@dataclass
+class TenantConfig:
+    """Per-tenant normalisation and guard settings; every default is meant for production."""
+
+    #: Country calling code given to national phone numbers (no + or 00 prefix).
+    default_country_code: str = "1"
+    #: Gmail ignores dots and +tags in the local part, and googlemail.com is gmail.com.
+    gmail_normalization: bool = True
+    #: Strip +tags from every email domain (many providers, not all, ignore them).
+    strip_plus_tags: bool = False
+    #: Accept only IDFA/GAID/UUID device ids (otherwise other vendor ids are kept, lower-cased).
+    strict_device_ids: bool = False
+    #: type -> values never linked (compared case-insensitively with the normalised value).
+    blocked_values: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(_DEFAULT_BLOCKED))
+    #: type -> regular expressions (full match against the normalised value) never linked.
+    blocked_patterns: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(_DEFAULT_PATTERNS))
+    #: Types that attach to a customer but never bridge two customers holding strong identifiers.
+    weak_types: frozenset[str] = frozenset({"ip", "cookie"})
+    #: An identifier linked to more than this many others is generic: it never merges and
+    #: resolution does not expand it.
+    generic_threshold: int = 50
+    #: type -> the most identifiers of that type one customer may hold.
+    type_limits: dict[str, int] = field(default_factory=lambda: dict(_DEFAULT_LIMITS))
+    #: Links between earlier types are decided first (they win when a limit binds).
+    type_priority: tuple[str, ...] = _DEFAULT_PRIORITY
+    #: The neighbourhood ingest examines around each identifier (and resolve's default).
+    max_hops: int = 3
+    #: Ingest does not expand identifiers with more links than this.
+    max_fanout: int = 50
+    #: The most paths one neighbourhood traversal may return (beyond it results are truncated).
+    path_cap: int = 10_000
+
+    def __post_init__(self) -> None:
+        if not (self.default_country_code.isdigit() and 1 <= len(self.default_country_code) <= 3
+                and not self.default_country_code.startswith("0")):
+            raise ValueError("default_country_code must be 1..3 digits, not starting with 0")
+        unknown = (set(self.weak_types) | set(self.type_limits) | set(self.blocked_values)
+                   | set(self.blocked_patterns)) - set(IDENTIFIER_TYPES)
+        if unknown:
+            raise ValueError(f"unknown identifier types in TenantConfig: {sorted(unknown)}")
+        if self.generic_threshold < 1 or self.max_hops < 0 or self.max_fanout < 1 or self.path_cap < 1:
+            raise ValueError("generic_threshold, max_fanout and path_cap must be positive, max_hops >= 0")
+        self._exact = {t: frozenset(v.lower() for v in values) for t, values in self.blocked_values.items()}
+        self._patterns = {t: tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+                          for t, patterns in self.blocked_patterns.items()}
+
+    def rank(self, id_type: str) -> int:
+        return self.type_priority.index(id_type) if id_type in self.type_priority else len(self.type_priority)
+
+
+def is_blocked(config: TenantConfig, id_type: str, normalized: str, raw: str = "") -> bool:
+    """True when the identifier matches one of the tenant's blocked values or patterns."""
+    exact = config._exact.get(id_type, frozenset())
+    forms = {normalized.lower()}
+    if raw:
+        forms.add(raw.strip().lower())
+        if id_type == "phone":
+            forms.add(compact_phone(raw).lower())
+    if forms & exact:
+        return True
+    return any(p.fullmatch(form) for p in config._patterns.get(id_type, ()) for form in forms)
+
+
+# -- planning an event's links ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Member:
+    """An identifier vertex as planning sees it."""
+
+    id: str
+    type: str
+    created: int
+    cid: str
+    nolinks: frozenset[str] = frozenset()
+    #: it minted the customer id it carries (customer ids only ever come from founders)
+    founder: bool = False
+
+    def anchor_key(self) -> tuple:
+        return (not self.founder, self.created, self.id)
+
+
+@dataclass
+class Candidate:
+    """One (non-blocked, de-duplicated) identifier of the event being ingested."""
+
+    index: int  # its position in the event's identifiers
+    member: Member
+    weak: bool
+    generic: bool = False
+    #: the identifiers already forming its customer (itself included); just itself when new
+    group: dict[str, Member] = field(default_factory=dict)
+    exists: bool = False
+
+
+@dataclass
+class LinkPlan:
+    links: list[tuple[int, int]]  # accepted pairs, as positions in the candidate list
+    refused: list[dict]
+    merged: list[str]  # customer ids absorbed into older ones
+    customer_id: str | None  # the customer of the event's first identifier
+    anchors: dict[str, str] = field(default_factory=dict)  # candidate id -> its customer's anchor id
+
+
+class _Group:
+    def __init__(self, members: dict[str, Member], weak_types: Iterable[str], existing: bool):
+        self.members = dict(members)
+        self.strong = any(m.type not in weak_types for m in members.values())
+        self.existing = existing
+
+    def anchor(self) -> Member:
+        return min(self.members.values(), key=Member.anchor_key)
+
+    def count(self, id_type: str) -> int:
+        return sum(1 for m in self.members.values() if m.type == id_type)
+
+
+def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
+    """Which pairs of the event's identifiers to link, which to refuse and which customers merge.
+    Deterministic: depends only on the candidates (in event order) and the config."""
+    groups: list[_Group] = []
+    owner: dict[str, _Group] = {}
+    for candidate in candidates:
+        if candidate.generic:
+            continue
+        mine = [owner[i] for i in candidate.group if i in owner]
+        if mine:  # two candidates already in the same customer share one group
+            owner[candidate.member.id] = mine[0]
+            mine[0].members.update(candidate.group)
+            continue
+        group = _Group(candidate.group or {candidate.member.id: candidate.member}, config.weak_types,
+                       candidate.exists)
+        groups.append(group)
+        for member_id in group.members:
+            owner.setdefault(member_id, group)
+        owner[candidate.member.id] = group
+
+    links: list[tuple[int, int]] = []
+    refused: list[dict] = []
+    merged: list[str] = []
+
+    def refuse(x: int, y: int, reason: str, detail: str) -> None:
+        a, b = candidates[x], candidates[y]
+        refused.append({"a": {"index": a.index, "type": a.member.type},
+                        "b": {"index": b.index, "type": b.member.type}, "reason": reason, "detail": detail})
+
+    for x, y in _pairs_in_priority_order(candidates, config):
+        a, b = candidates[x], candidates[y]
+        if b.member.id in a.member.nolinks:
+            refuse(x, y, "do_not_link", "these identifiers were unlinked")
+            continue
+        if a.generic or b.generic:
+            links.append((x, y))  # attach only: a generic identifier merges nothing
+            continue
+        ga, gb = owner[a.member.id], owner[b.member.id]
+        if ga is gb:
+            links.append((x, y))
+            continue
+        if any(other in gb.members for m in ga.members.values() for other in m.nolinks):
+            refuse(x, y, "do_not_link", "would join identifiers that were unlinked")
+            continue
+        if (a.weak or b.weak) and ga.strong and gb.strong:
+            refuse(x, y, "weak_bridge", "a weak identifier never bridges two customers")
+            continue
+        exceeded = _exceeded_limit(ga, gb, config)
+        if exceeded:
+            refuse(x, y, "type_limit", f"{exceeded}: at most {config.type_limits[exceeded]} per customer")
+            continue
+        survivor, absorbed = sorted((ga, gb), key=lambda g: g.anchor().anchor_key())
+        if survivor.existing and absorbed.existing:
+            merged.append(absorbed.anchor().cid)
+        survivor.members.update(absorbed.members)
+        survivor.strong = survivor.strong or absorbed.strong
+        survivor.existing = survivor.existing or absorbed.existing
+        for member_id, group in list(owner.items()):
+            if group is absorbed:
+                owner[member_id] = survivor
+        links.append((x, y))
+
+    anchors = {c.member.id: c.member if c.generic else owner[c.member.id].anchor() for c in candidates}
+    customer = anchors[candidates[0].member.id].cid if candidates else None
+    return LinkPlan(links, refused, merged, customer, {k: m.id for k, m in anchors.items()})
+
+
+def _pairs_in_priority_order(candidates: list[Candidate], config: TenantConfig) -> list[tuple[int, int]]:
+    def key(pair: tuple[int, int]) -> tuple:
+        a, b = candidates[pair[0]], candidates[pair[1]]
+        ranks = sorted((config.rank(a.member.type), config.rank(b.member.type)))
+        return (a.weak + b.weak, ranks[1], ranks[0], pair)
+    pairs = [(x, y) for x in range(len(candidates)) for y in range(x + 1, len(candidates))]
+    return sorted(pairs, key=key)
+
+
+def _exceeded_limit(ga: _Group, gb: _Group, config: TenantConfig) -> str | None:
+    types = {m.type for m in ga.members.values()} | {m.type for m in gb.members.values()}
+    for id_type in sorted(types, key=config.rank):
+        limit = config.type_limits.get(id_type)
+        if limit is None:
+            continue
+        before = max(ga.count(id_type), gb.count(id_type))
+        after = sum(1 for m in {**ga.members, **gb.members}.values() if m.type == id_type)
+        if after > limit and after > before:
+            return id_type
+    return None

@@ -1,0 +1,58 @@
+"""The graph model: labels, property names and deterministic element ids.
+
+Every id starts with the tenant and is built from hashes only (the Protector's blind index for
+identifiers), so an id never carries plaintext PII and the same input always names the same
+element, which is what makes ingest idempotent and upserts possible. See docs/data-model.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+__all__ = [
+    "IDENTIFIER", "EVENT", "OBSERVED", "LINK", "NOLINK", "TENANT",
+    "identifier_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "link_ends",
+]
+
+# vertex labels
+IDENTIFIER = "identifier"
+EVENT = "event"
+# edge labels
+OBSERVED = "observed"  # event -> identifier
+LINK = "link"          # identifier -- identifier (stored lesser id -> greater id)
+NOLINK = "nolink"      # identifier -- identifier: a do-not-link rule left by unlink()
+# the property every element carries (PartitionStrategy's partition key)
+TENANT = "tenant"
+
+_ID_DIGEST_CHARS = 32  # 128 bits: collisions are not a practical concern
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:_ID_DIGEST_CHARS]
+
+
+def identifier_id(tenant: str, id_type: str, blind_index: str) -> str:
+    return f"{tenant}:{id_type}:{blind_index[:_ID_DIGEST_CHARS]}"
+
+
+def event_vertex_id(tenant: str, event_id: str) -> str:
+    # the client's event id may be anything, so it is hashed too
+    return f"{tenant}:event:{_digest(tenant, event_id)}"
+
+
+def link_ends(a: str, b: str) -> tuple[str, str]:
+    """Links are undirected: always stored from the lesser id to the greater one."""
+    return (a, b) if a <= b else (b, a)
+
+
+def link_id(tenant: str, a: str, b: str) -> str:
+    return f"{tenant}:link:{_digest(*link_ends(a, b))}"
+
+
+def nolink_id(tenant: str, a: str, b: str) -> str:
+    return f"{tenant}:nolink:{_digest(*link_ends(a, b))}"
+
+
+def customer_id(tenant: str, identifier_vertex_id: str) -> str:
+    """The customer id an identifier mints when it anchors a customer: opaque, deterministic."""
+    return "c-" + _digest("customer", tenant, identifier_vertex_id)[:24]

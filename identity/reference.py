@@ -1,0 +1,149 @@
+"""A plain-Python reference implementation of the identity rules, for property-based tests.
+
+It keeps the graph in dictionaries and walks it breadth-first, so it shares no graph code with
+the service: what it shares are the rules that are pure functions already (validation and
+normalisation in ``ingest.prepare_batch``, link planning in ``guards.plan_links``). Random
+event streams resolved by both must agree (tests/identity/test_property_based.py).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import model
+from .guards import TenantConfig, plan_links
+from .identifiers import normalize, parse_timestamp
+from .ingest import IngestResult, PreparedEvent, candidates_from, prepare_batch
+from .protect import DevelopmentProtector, Protector
+from .resolve import Hood
+
+__all__ = ["ReferenceIdentity"]
+
+
+@dataclass
+class _Link:
+    first_seen: int
+    last_seen: int
+    count: int
+
+
+@dataclass
+class ReferenceIdentity:
+    tenant: str
+    config: TenantConfig = field(default_factory=TenantConfig)
+    protector: Protector = field(default_factory=DevelopmentProtector)
+    clock: Callable[[], float] = lambda: 0.0
+    identifiers: dict[str, dict] = field(default_factory=dict)  # vertex id -> properties
+    links: dict[frozenset, _Link] = field(default_factory=dict)
+    nolinks: set[frozenset] = field(default_factory=set)
+    events: set[str] = field(default_factory=set)
+
+    # -- graph walking ---------------------------------------------------------------------
+    def _neighbours(self, vertex: str, as_of_ms: int | None) -> list[str]:
+        found = []
+        for pair, link in self.links.items():
+            if vertex in pair and (as_of_ms is None or link.first_seen <= as_of_ms):
+                (other,) = pair - {vertex}
+                found.append(other)
+        return found
+
+    def hood(self, start: str, max_hops: int, expand_limit: int, as_of_ms: int | None = None) -> dict[str, int]:
+        """Identifier -> hop distance, expanding only identifiers with at most expand_limit links."""
+        hops = {start: 0}
+        queue = deque([start])
+        while queue:
+            vertex = queue.popleft()
+            if hops[vertex] == max_hops or self.identifiers[vertex]["degree"] > expand_limit:
+                continue
+            for other in self._neighbours(vertex, as_of_ms):
+                if other not in hops:
+                    hops[other] = hops[vertex] + 1
+                    queue.append(other)
+        return hops
+
+    def _as_hood(self, start: str, hops: dict[str, int]) -> Hood:
+        vertices = {v: {**self.identifiers[v], "nolinks": self._nolinks_of(v)} for v in hops}
+        paths = {v: [start] + ["-"] * (2 * h) for v, h in hops.items()}  # only the length matters here
+        return Hood(start, paths, vertices, {})
+
+    def _nolinks_of(self, vertex: str) -> frozenset[str]:
+        return frozenset(other for pair in self.nolinks if vertex in pair for other in pair - {vertex})
+
+    # -- the API ---------------------------------------------------------------------------
+    def ingest(self, events: list[dict]) -> list[IngestResult]:
+        now_ms = int(self.clock() * 1000)
+        prepared = prepare_batch(events, self.tenant, self.config, self.protector, now_ms)
+        return [self._ingest_one(event) for event in prepared]
+
+    def _ingest_one(self, event: PreparedEvent) -> IngestResult:
+        if not event.identifiers:
+            return IngestResult(event.event_id, None, [], list(event.blocked))
+        now_ms = int(self.clock() * 1000)
+        expand = min(self.config.generic_threshold, self.config.max_fanout)
+        hoods = {i.vertex_id: self._as_hood(i.vertex_id, self.hood(i.vertex_id, self.config.max_hops, expand))
+                 for i in event.identifiers if i.vertex_id in self.identifiers}
+        candidates = candidates_from(event, hoods, self.tenant, self.config, now_ms)
+        plan = plan_links(candidates, self.config)
+        if event.vertex_id in self.events:
+            return IngestResult(event.event_id, plan.customer_id, duplicate=True)
+        self.events.add(event.vertex_id)
+        ts = event.timestamp_ms
+        for position, candidate in enumerate(candidates):
+            member = candidate.member
+            props = self.identifiers.get(member.id)
+            if props is None:
+                self.identifiers[member.id] = {
+                    "id": member.id, "type": member.type, "value": event.identifiers[position].value,
+                    "created": member.created, "cid": member.cid, "degree": 0, "first_seen": ts,
+                    "last_seen": ts, "founder": plan.anchors[member.id] == member.id}
+            else:
+                props["first_seen"] = min(props["first_seen"], ts)
+                props["last_seen"] = max(props["last_seen"], ts)
+        for x, y in plan.links:
+            a, b = candidates[x].member.id, candidates[y].member.id
+            link = self.links.get(frozenset((a, b)))
+            if link is None:
+                self.links[frozenset((a, b))] = _Link(ts, ts, 1)
+                self.identifiers[a]["degree"] += 1
+                self.identifiers[b]["degree"] += 1
+            else:
+                link.first_seen, link.last_seen = min(link.first_seen, ts), max(link.last_seen, ts)
+                link.count += 1
+        return IngestResult(event.event_id, plan.customer_id, plan.merged, list(event.blocked) + plan.refused)
+
+    def resolve(self, id_type: str, value: str, *, max_hops: int | None = None, max_fanout: int = 50,
+                as_of: float | str | None = None) -> tuple[str, dict[str, list[tuple[str, int, bool]]]] | None:
+        """(customer id, type -> sorted [(value, hops, generic)]) or None."""
+        max_hops = self.config.max_hops if max_hops is None else max_hops
+        vertex = self._vertex_id(id_type, value)
+        as_of_ms = None if as_of is None else parse_timestamp(as_of, field="as_of", epoch_unit_ms=False)
+        props = self.identifiers.get(vertex)
+        if props is None or (as_of_ms is not None and props["first_seen"] > as_of_ms):
+            return None
+        threshold = self.config.generic_threshold
+        hops = self.hood(vertex, max_hops, min(threshold, max_fanout), as_of_ms)
+        if props["degree"] > threshold:
+            anchor = props
+        else:
+            anchor = min((self.identifiers[v] for v in hops if self.identifiers[v]["degree"] <= threshold),
+                         key=lambda p: (not p["founder"], p["created"], p["id"]))
+        grouped: dict[str, list[tuple[str, int, bool]]] = {}
+        for v, h in hops.items():
+            p = self.identifiers[v]
+            grouped.setdefault(p["type"], []).append((p["value"], h, p["degree"] > threshold))
+        return anchor["cid"], {t: sorted(items) for t, items in grouped.items()}
+
+    def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+        va, vb = self._vertex_id(*a), self._vertex_id(*b)
+        if va not in self.identifiers or vb not in self.identifiers:
+            raise KeyError("identifier not found")
+        if self.links.pop(frozenset((va, vb)), None) is not None:
+            self.identifiers[va]["degree"] -= 1
+            self.identifiers[vb]["degree"] -= 1
+        self.nolinks.add(frozenset((va, vb)))
+
+    def _vertex_id(self, id_type: str, value: str) -> str:
+        normalized = normalize(id_type, value, self.config)
+        return model.identifier_id(self.tenant, id_type, self.protector.blind_index(id_type, normalized))

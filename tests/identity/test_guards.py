@@ -1,0 +1,114 @@
+"""Over-merge guards: blocked values, weak types, generic values, type limits with priority."""
+
+from __future__ import annotations
+
+import pytest
+
+from identity import TenantConfig
+from identity.guards import is_blocked
+from identity_helpers import event
+
+ANN = ("email", "ann@example.com")
+BOB = ("email", "bob@example.com")
+
+
+@pytest.mark.parametrize("id_type, raw", [
+    ("email", "TEST@test.com"), ("email", "noreply@shop.example"), ("phone", "0000000000"),
+    ("phone", "+1 555 555 5555"), ("device_id", "00000000-0000-0000-0000-000000000000"),
+    ("ip", "127.0.0.1"), ("ip", "127.8.8.8"), ("cookie", "undefined"), ("partner_id", "NULL"),
+])
+def test_default_blocked_values(identity, id_type: str, raw: str) -> None:
+    result = identity.ingest([event("e1", ANN, (id_type, raw))])[0]
+    assert result.refused == [{"identifier": {"index": 1, "type": id_type}, "reason": "blocked",
+                               "detail": "a blocked value is never linked"}]
+    assert identity.stats()["identifiers"] == 1  # the blocked value is not stored at all
+
+
+def test_blocked_values_are_configurable(make_identity) -> None:
+    config = TenantConfig(blocked_values={"email": ("ann@example.com",)},
+                          blocked_patterns={"email": (r".*@spam\.example",)})
+    assert is_blocked(config, "email", "ann@example.com") and is_blocked(config, "email", "x@spam.example")
+    assert not is_blocked(config, "email", "test@test.com")  # defaults replaced
+    identity = make_identity(config=config)
+    result = identity.ingest([event("e1", ANN, BOB)])[0]
+    assert result.refused[0]["reason"] == "blocked" and identity.resolve(*ANN) is None
+
+
+def test_an_event_of_blocked_values_only_stores_nothing(identity) -> None:
+    result = identity.ingest([event("e1", ("email", "test@test.com"))])[0]
+    assert result.customer_id is None and identity.stats()["events"] == 0
+
+
+def test_weak_identifiers_never_bridge_two_customers(identity) -> None:
+    ip = ("ip", "203.0.113.9")
+    ann = identity.ingest([event("e1", ANN, ip)])[0].customer_id
+    bob = identity.ingest([event("e2", BOB, ip)])[0]
+    assert bob.customer_id != ann
+    assert bob.refused == [{"a": {"index": 0, "type": "email"}, "b": {"index": 1, "type": "ip"},
+                            "reason": "weak_bridge", "detail": "a weak identifier never bridges two customers"}]
+    assert set(identity.resolve(*ANN).identifiers) == {"email", "ip"}
+    assert set(identity.resolve(*BOB).identifiers) == {"email"}
+
+
+def test_an_anonymous_weak_customer_is_absorbed_by_a_known_one(identity, clock) -> None:
+    cookie = ("cookie", "anon-1")
+    anonymous = identity.ingest([event("e1", cookie)])[0].customer_id
+    clock.tick()
+    login = identity.ingest([event("e2", cookie, ANN)])[0]
+    assert login.refused == [] and login.customer_id == anonymous  # the older id survives
+    assert set(identity.resolve(*ANN).identifiers) == {"email", "cookie"}
+
+
+def test_weak_types_are_configurable(make_identity) -> None:
+    identity = make_identity(config=TenantConfig(weak_types=frozenset()))
+    ip = ("ip", "203.0.113.9")
+    ann = identity.ingest([event("e1", ANN, ip)])[0].customer_id
+    bob = identity.ingest([event("e2", BOB, ip)])[0]
+    assert bob.customer_id == ann and bob.refused == []
+
+
+def test_generic_identifiers_stop_expanding_and_merge_nothing(make_identity) -> None:
+    identity = make_identity(config=TenantConfig(generic_threshold=2))
+    shared = ("phone", "+15550100999")
+    results = [identity.ingest([event(f"e{n}", (("email", f"p{n}@example.com")), shared)])[0]
+               for n in range(4)]
+    # the third person's event found the phone already linked to 2 others: generic from then on
+    assert results[0].customer_id == results[1].customer_id
+    assert results[2].customer_id == results[1].customer_id  # phone had 2 links: not generic yet
+    assert results[3].customer_id != results[0].customer_id and results[3].merged == []
+    hub = identity.resolve(*shared)
+    assert set(hub.identifiers) == {"phone"} and hub.identifiers["phone"][0]["generic"]
+    p3 = identity.resolve("email", "p3@example.com")
+    assert p3.identifiers["phone"] == [{"value": "+15550100999", "hops": 1, "generic": True}]
+    assert "p0@example.com" not in str(p3.identifiers)
+
+
+def test_type_limits_refuse_the_link_that_exceeds_them(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig(type_limits={"email": 2}))
+    phone = ("phone", "+15550100200")
+    identity.ingest([event("e1", ANN, phone)])
+    clock.tick()
+    identity.ingest([event("e2", BOB, phone)])
+    clock.tick()
+    third = identity.ingest([event("e3", ("email", "cy@example.com"), phone)])[0]
+    assert third.refused[0]["reason"] == "type_limit" and third.refused[0]["detail"].startswith("email")
+    assert len(identity.resolve(*phone).identifiers["email"]) == 2
+
+
+def test_type_priority_decides_which_link_wins(make_identity) -> None:
+    # one event, two partner ids: the limit (1) lets only the first-decided pair through
+    config = TenantConfig(type_limits={"partner_id": 1})
+    identity = make_identity(config=config)
+    result = identity.ingest([event("e1", ("device_id", "dev-1"), ("partner_id", "p-1"), ("partner_id", "p-2"))])[0]
+    reasons = {(r["a"]["index"], r["b"]["index"]): r["reason"] for r in result.refused}
+    assert reasons == {(1, 2): "type_limit", (0, 2): "type_limit"}
+    assert identity.resolve("device_id", "dev-1").identifiers["partner_id"] == [
+        {"value": "p-1", "hops": 1, "generic": False}]
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ValueError):
+        TenantConfig(default_country_code="0")
+    with pytest.raises(ValueError):
+        TenantConfig(weak_types=frozenset({"shoe_size"}))
+    assert TenantConfig().rank("partner_id") < TenantConfig().rank("email") < TenantConfig().rank("ip")

@@ -1,0 +1,150 @@
+"""Ingest: idempotence, validation before any write, merges, PII-free ids, tenant isolation."""
+
+from __future__ import annotations
+
+import pytest
+from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.traversal import T
+
+from identity import ValidationError
+
+from identity_helpers import event
+
+ANN = ("email", "ann@example.com")
+PHONE = ("phone", "+15550100200")
+DEVICE = ("device_id", "6d92078a-8246-4ba4-ae5b-76104861e7dc")
+BOB = ("email", "bob@example.com")
+
+
+def _counts(g) -> tuple[int, int]:
+    return g.V().count().next(), g.E().count().next()
+
+
+def test_the_same_event_twice_changes_nothing(identity, g) -> None:
+    first = identity.ingest([event("e1", ANN, PHONE)])[0]
+    before = _counts(g)
+    again = identity.ingest([event("e1", ANN, PHONE)])[0]
+    assert again.duplicate and not first.duplicate
+    assert again.customer_id == first.customer_id
+    assert _counts(g) == before == (3, 3)  # event + 2 identifiers; 2 observed + 1 link
+
+
+def test_events_without_ids_get_deterministic_ones(identity, g) -> None:
+    a = identity.ingest([event(None, ANN, PHONE)])[0]
+    b = identity.ingest([event(None, ANN, PHONE)])[0]
+    c = identity.ingest([event(None, ANN, PHONE, ts=1)])[0]
+    assert a.event_id == b.event_id and b.duplicate and a.event_id != c.event_id
+    assert "ann" not in a.event_id
+
+
+def test_an_invalid_event_writes_nothing_from_the_batch(identity, g) -> None:
+    with pytest.raises(ValidationError) as caught:
+        identity.ingest([event("ok", ANN, PHONE), event("bad", BOB, ("phone", "12"))])
+    assert caught.value.field == "events[1].identifiers[1].value"
+    assert _counts(g) == (0, 0)
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"type": "x", "identifiers": []}, "events[0].identifiers"),
+    ({"type": "x", "identifiers": [{"type": "email"}]}, "events[0].identifiers[0]"),
+    ({"identifiers": [{"type": "email", "value": "a@b.com"}]}, "events[0].type"),
+    ({"type": "x", "timestamp": "soon", "identifiers": [{"type": "email", "value": "a@b.com"}]},
+     "events[0].timestamp"),
+    ({"type": "x", "colour": 1, "identifiers": [{"type": "email", "value": "a@b.com"}]}, "events[0].colour"),
+    ({"type": "x", "attributes": {"k": [1]}, "identifiers": [{"type": "email", "value": "a@b.com"}]},
+     "events[0].attributes.k"),
+])
+def test_validation_names_the_field(identity, bad: dict, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        identity.ingest([bad])
+    assert caught.value.field == field
+
+
+def test_events_sharing_an_identifier_form_one_customer(identity) -> None:
+    a, b = identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
+    assert a.customer_id == b.customer_id and b.merged == []
+
+
+def test_a_merge_keeps_the_older_customer_id(identity, clock) -> None:
+    ann = identity.ingest([event("e1", ANN)])[0].customer_id
+    clock.tick()
+    bob = identity.ingest([event("e2", BOB)])[0].customer_id
+    clock.tick()
+    merged = identity.ingest([event("e3", BOB, PHONE, ANN)])[0]
+    assert merged.customer_id == ann and merged.merged == [bob]
+    assert identity.resolve(*BOB).customer_id == ann
+    # new links never change it
+    clock.tick()
+    identity.ingest([event("e4", PHONE, DEVICE)])
+    assert identity.resolve(*DEVICE).customer_id == ann
+    # the absorbed id keeps resolving, as an alias of the survivor
+    alias = identity.resolve("customer", bob)
+    assert alias.customer_id == ann and bob in alias.aliases
+
+
+def test_ids_and_properties_hold_no_plaintext_pii(identity, g) -> None:
+    identity.ingest([event("e1", ANN, PHONE, attributes={"plan": "gold", "name": "Ann Smith"})])
+    ids = g.V().id_().to_list() + g.E().id_().to_list()
+    values = [str(v) for v in g.V().properties().value().to_list() + g.E().properties().value().to_list()]
+    for secret in ("ann", "5550100200", "Ann Smith", "gold"):
+        assert not any(secret in str(i) for i in ids)
+        assert not any(secret in v for v in values)
+
+
+def test_every_element_carries_its_tenant(make_identity, g) -> None:
+    make_identity("acme").ingest([event("e1", ANN, PHONE)])
+    make_identity("globex").ingest([event("e1", ANN, DEVICE)])
+    assert set(g.V().values("tenant").to_list()) == {"acme", "globex"}
+    assert g.V().not_(__.has("tenant")).count().next() == 0
+    assert g.E().not_(__.has("tenant")).count().next() == 0
+    assert all(i.startswith(("acme:", "globex:")) for i in g.V().id_().to_list())
+
+
+def test_tenants_are_isolated(make_identity) -> None:
+    acme, globex = make_identity("acme"), make_identity("globex")
+    acme.ingest([event("e1", ANN, PHONE)])
+    globex.ingest([event("e1", ANN, DEVICE)])
+    assert set(acme.resolve(*ANN).identifiers) == {"email", "phone"}
+    assert set(globex.resolve(*ANN).identifiers) == {"email", "device_id"}
+    assert globex.resolve(*PHONE) is None
+
+
+def test_link_edges_keep_first_seen_last_seen_count_and_last_event(identity, g) -> None:
+    identity.ingest([event("e1", ANN, PHONE, ts=2_000)])
+    identity.ingest([event("e2", ANN, PHONE, ts=3_000), event("e0", PHONE, ANN, ts=1_000)])
+    link = g.E().has_label("link").element_map().next()
+    assert (link["first_seen"], link["last_seen"], link["count"]) == (1_000, 3_000, 3)
+    assert (link["first_event"], link["last_event"]) == ("e0", "e2")
+    degrees = g.V().has_label("identifier").values("degree").to_list()
+    assert degrees == [1, 1]
+
+
+def test_each_event_is_written_by_one_traversal(identity, connection) -> None:
+    identity.ingest([event("e0", BOB)])
+    before = connection.submits
+    identity.ingest([event("e1", ANN, PHONE, DEVICE)])
+    assert connection.submits - before == 2  # one read, one write
+    identity.ingest([event("e1", ANN, PHONE, DEVICE)])
+    assert connection.submits - before == 3  # a duplicate is only read
+
+
+def test_stats(identity) -> None:
+    identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
+    stats = identity.stats()
+    assert stats["identifiers"] == 3 and stats["events"] == 2 and stats["links"] == 2
+    assert stats["identifiers_by_type"] == {"email": 1, "phone": 1, "device_id": 1}
+
+
+def test_results_are_json_ready(identity) -> None:
+    import json
+    result = identity.ingest([event("e1", ANN, ("email", "test@test.com"))])[0].to_dict()
+    assert json.loads(json.dumps(result))["refused"][0]["reason"] == "blocked"
+    assert set(result) == {"event_id", "customer_id", "merged", "refused", "duplicate"}
+
+
+def test_vertex_ids_are_built_from_the_blind_index(identity, g) -> None:
+    from identity import identifier_vertex_id
+    identity.ingest([event("e1", ANN)])
+    assert g.V(identifier_vertex_id("acme", "email", " ANN@example.com")).count().next() == 1
+    assert g.V().has_label("identifier").id_().next().startswith("acme:email:")
+    assert g.V().has(T.label, "identifier").count().next() == 1

@@ -1,0 +1,94 @@
+"""Random event streams: the graph-backed core and the plain-Python reference must agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from gremlin_python.process.anonymous_traversal import traversal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gremlin
+from identity import IdentityGraph, NotFound, TenantConfig
+from identity.reference import ReferenceIdentity
+
+PROFILES = ["memory://", "memory://?profile=neptune"]
+POOL = ([("email", f"user{n}@example.com") for n in range(4)] + [("email", "test@test.com")]
+        + [("phone", f"+1555010{n:04d}") for n in range(3)] + [("device_id", f"dev-{n}") for n in range(3)]
+        + [("cookie", f"ck-{n}") for n in range(2)] + [("ip", f"203.0.113.{n}") for n in range(2)]
+        + [("partner_id", f"crm-{n}") for n in range(3)])
+TIMESTAMPS = [1_714_550_400_000 + n * 3_600_000 for n in range(6)]
+AS_OF = [None, TIMESTAMPS[1] / 1000, TIMESTAMPS[3] / 1000]
+
+
+def _config() -> TenantConfig:
+    return TenantConfig(generic_threshold=3, type_limits={"email": 2, "partner_id": 1}, max_hops=3)
+
+
+identifier = st.sampled_from(POOL)
+ingest_op = st.tuples(st.just("ingest"), st.one_of(st.none(), st.sampled_from([f"e{n}" for n in range(6)])),
+                      st.lists(identifier, min_size=1, max_size=4), st.sampled_from(TIMESTAMPS))
+unlink_op = st.tuples(st.just("unlink"), identifier, identifier)
+streams = st.lists(st.one_of(ingest_op, ingest_op, ingest_op, unlink_op), min_size=1, max_size=25)
+
+
+class Clock:
+    now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _event(event_id: Any, identifiers: list, ts: int) -> dict:
+    body = {"type": "t", "timestamp": ts, "identifiers": [{"type": t, "value": v} for t, v in identifiers]}
+    if event_id is not None:
+        body["event_id"] = event_id
+    return body
+
+
+def _service_view(resolution: Any) -> Any:
+    if resolution is None:
+        return None
+    return resolution.customer_id, {t: sorted((i["value"], i["hops"], i["generic"]) for i in items)
+                                    for t, items in resolution.identifiers.items()}
+
+
+def _replay(url: str, stream: list) -> tuple[IdentityGraph, ReferenceIdentity]:
+    clock = Clock()
+    service = IdentityGraph(traversal().with_remote(gremlin.connect(url)), "acme", config=_config(), clock=clock)
+    reference = ReferenceIdentity("acme", config=_config(), clock=clock)
+    for op in stream:
+        clock.now += 1
+        if op[0] == "ingest":
+            events = [_event(op[1], op[2], op[3])]
+            assert [r.to_dict() for r in service.ingest(events)] == [r.to_dict() for r in reference.ingest(events)]
+        elif op[1] != op[2]:
+            try:
+                reference.unlink(op[1], op[2])
+            except KeyError:
+                with pytest.raises(NotFound):
+                    service.unlink(op[1], op[2])
+            else:
+                service.unlink(op[1], op[2])
+    return service, reference
+
+
+@pytest.mark.parametrize("url", PROFILES, ids=["tinkergraph", "neptune"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=streams)
+def test_service_and_reference_agree(url: str, stream: list) -> None:
+    service, reference = _replay(url, stream)
+    for id_type, value in POOL:
+        for hops in (1, 3):
+            for as_of in AS_OF:
+                expected = reference.resolve(id_type, value, max_hops=hops, as_of=as_of)
+                assert _service_view(service.resolve(id_type, value, max_hops=hops, as_of=as_of)) == expected
+
+
+def test_the_comparison_can_fail() -> None:
+    """A reference that forgets a link must be caught by the same comparison."""
+    stream = [("ingest", "e1", [POOL[0], POOL[5]], TIMESTAMPS[0])]
+    service, reference = _replay("memory://", stream)
+    reference.links.clear()
+    assert _service_view(service.resolve(*POOL[0])) != reference.resolve(*POOL[0])
