@@ -75,10 +75,44 @@ def compile_steps(instructions: list) -> Traversal:
                 step.modulate(mod_name, mod_args, before=True)
             pending.clear()
         steps.append(step)
+    steps = _infix_connectives(steps)
     if pending:
         raise InvalidArgumentError(
             f"The repeat()-traversal was not defined: {pending[0][0]}() must modulate a repeat() step")
     return Traversal(steps)
+
+
+def _infix_connectives(steps: list[Step]) -> list[Step]:
+    """a.or().b is or(a, b) and a.and().b is and(a, b), and() binding tighter (TinkerPop's
+    ConnectiveStrategy). The left side is every step back to the traversal's start step."""
+    if not any(isinstance(s, steps_filter.InfixMarker) for s in steps):
+        return steps
+    head: list[Step] = []
+    body = steps
+    if body and isinstance(body[0], steps_graph.GraphStep):
+        head, body = [body[0]], body[1:]
+    or_parts: list[list[Step]] = [[]]
+    for step in body:
+        if isinstance(step, steps_filter.InfixMarker) and step.kind == "or":
+            or_parts.append([])
+        else:
+            or_parts[-1].append(step)
+
+    def and_group(part: list[Step]) -> list[Step]:
+        if not any(isinstance(s, steps_filter.InfixMarker) for s in part):
+            return part
+        and_parts: list[list[Step]] = [[]]
+        for step in part:
+            if isinstance(step, steps_filter.InfixMarker):
+                and_parts.append([])
+            else:
+                and_parts[-1].append(step)
+        return [steps_filter._and(*(Traversal(p) for p in and_parts))]
+
+    grouped = [and_group(part) for part in or_parts]
+    if len(grouped) == 1:
+        return head + grouped[0]
+    return head + [steps_filter._or(*(Traversal(p) for p in grouped))]
 
 
 def _modulate(steps: list[Step], pending: list, name: str, args: tuple) -> None:

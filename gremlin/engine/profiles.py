@@ -23,6 +23,8 @@ __all__ = ["Profile", "TINKERGRAPH", "NEPTUNE", "profile_named"]
 class Profile:
     name = "tinkergraph"
     default_cardinality = "single"
+    #: addV().property(k, v1).property(k, v2): TinkerGraph attaches addV's properties as a list
+    add_vertex_cardinality = "list"
     id_kind = "int"
     references_only = False
 
@@ -36,6 +38,7 @@ class Profile:
 class NeptuneProfile(Profile):
     name = "neptune"
     default_cardinality = "set"
+    add_vertex_cardinality = "set"
     id_kind = "uuid"
     references_only = True
 

@@ -61,7 +61,12 @@ def _token_matches(element: Any, token: str, predicate: Any) -> bool:
         value = element.key if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING
     else:
         value = element.value if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING
-    return value is not NOTHING and test_predicate(predicate, value)
+    if value is NOTHING:
+        return False
+    if token == "id" and type(value) is int and not test_predicate(predicate, value):
+        # Numeric ids also match their string form, as TinkerGraph's numeric id managers do.
+        return test_predicate(predicate, str(value))
+    return test_predicate(predicate, value)
 
 
 def _predicate_of(value: Any) -> Any:
@@ -216,13 +221,28 @@ def _not(child: Traversal) -> Step:
     return FilterStep("not", lambda ctx, t: not child.has_result(ctx, t))
 
 
+class InfixMarker(Step):
+    """A bare and()/or() between steps; the compiler rewrites it into a connective step."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.name = kind
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        raise AssertionError("infix connectives are rewritten at compile time")
+
+
 @register("and")
 def _and(*children: Traversal) -> Step:
+    if not children:
+        return InfixMarker("and")
     return _Connective("and", children, all)
 
 
 @register("or")
 def _or(*children: Traversal) -> Step:
+    if not children:
+        return InfixMarker("or")
     return _Connective("or", children, any)
 
 
@@ -329,6 +349,8 @@ def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, by: Pro
         values = [resolve(label) for label in labels]
         if any(v is NOTHING for v in values):
             return NOTHING
+        if len(values) == 1 and isinstance(values[0], (list, set, tuple)):
+            values = list(values[0])  # within('x') where x is a collection
         return P(predicate.operator, values)
     value = resolve(predicate.value)
     if value is NOTHING:

@@ -31,8 +31,8 @@ class GraphStep(Step):
         if self.ids is not None:
             for id in self.ids:
                 element = table.get(id)
-                if element is None and isinstance(id, str) is False and id is not None:
-                    element = _lookup_coerced(table, id)
+                if element is None and id is not None:
+                    element = _lookup_numeric_string(table, id) if isinstance(id, str) else _lookup_coerced(table, id)
                 if element is not None and visible(element):
                     yield element
             return
@@ -59,6 +59,12 @@ def _lookup_coerced(table: dict, id: Any) -> Any:
     if isinstance(id, float) and id.is_integer():
         return table.get(int(id))
     return None
+
+
+def _lookup_numeric_string(table: dict, id: str) -> Any:
+    # V("1") finds a vertex with the numeric id 1, as TinkerGraph's numeric id managers do.
+    digits = id[1:] if id[:1] == "-" else id
+    return table.get(int(id)) if digits.isdigit() else None
 
 
 class StartStep(Step):

@@ -62,7 +62,7 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
             single.cardinality = prop.cardinality
             set_property(ctx, element, single, traverser)
         return
-    key = prop.key
+    key = _value_of(ctx, traverser, prop.key) if traverser is not None else prop.key
     value = _value_of(ctx, traverser, prop.value) if traverser is not None else prop.value
     if value is NOTHING:
         raise InvalidArgumentError(f"The property() traversal for {key!r} produced no value")
@@ -99,6 +99,12 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
             store.set_meta_property(element, key, value)
     else:
         raise InvalidArgumentError(f"property() needs an element, not {type(element).__name__}")
+
+
+def _with_cardinality(prop: PropertyArgs, cardinality: str) -> PropertyArgs:
+    copy = PropertyArgs((prop.key, prop.value) + prop.meta)
+    copy.cardinality = cardinality
+    return copy
 
 
 class PropertyStep(Step):
@@ -159,7 +165,10 @@ class AddVertexStep(Step):
         vertex = ctx.store.add_vertex(label, id)
         for key, value in ctx.filters.write_properties.items():
             ctx.store.add_vertex_property(vertex, key, value, "single")
+        default = ctx.profile.add_vertex_cardinality if ctx.profile is not None else "list"
         for prop in rest:
+            if prop.cardinality is None and not isinstance(prop.key, dict):
+                prop = _with_cardinality(prop, default)
             set_property(ctx, vertex, prop, traverser)
         return vertex
 
