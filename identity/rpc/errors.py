@@ -135,8 +135,8 @@ def _from_registry_error(error: BaseException) -> RpcError | None:
 
 
 def _from_graph_error(error: BaseException) -> RpcError | None:
-    from gremlin.errors import TraversalTimeout
-    if isinstance(error, (TraversalTimeout, ConnectionError, TimeoutError)):
+    from ..graph import unavailable
+    if unavailable(error):
         log.warning("graph unavailable: %s", type(error).__name__)
         return RpcError(GRAPH_UNAVAILABLE, "Graph unavailable", {"retryable": True})
     return None

@@ -65,17 +65,12 @@ def ensure_dev_tenant(registry: TenantRegistry) -> str | None:
 
 
 def _gremlin_app(graph_url: str) -> tornado.web.Application | None:
-    try:
-        from gremlin import open_graph
-        from gremlin.server import make_app as make_gremlin_app
-    except ImportError:
-        log.warning("the Gremlin console endpoint is unavailable (gremlin.server is not installed)")
-        return None
+    from ..graph import console_endpoint_app
     if urlsplit(graph_url).scheme not in _IN_PROCESS:
         log.info("no Gremlin console endpoint: the graph is remote (%s); use its own endpoint",
                  urlsplit(graph_url).scheme)
         return None
-    return make_gremlin_app(open_graph(graph_url))
+    return console_endpoint_app(graph_url)
 
 
 def _listen(app: tornado.web.Application, port: int, host: str) -> tuple[tornado.httpserver.HTTPServer, int]:
@@ -125,9 +120,8 @@ async def _shutdown(config: Config, service: Service, http_server: tornado.https
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(server.close_all_connections(), timeout=1.0)
     service.close()
-    if urlsplit(config.resolved_graph_url).scheme in _IN_PROCESS:
-        import gremlin
-        gremlin.forget_graph(config.resolved_graph_url)  # flushes and closes a durable store
+    from ..graph import release
+    release(config.resolved_graph_url)  # flushes and closes a durable store
 
 
 def _install_signals(stop: asyncio.Event) -> list[signal.Signals]:
