@@ -47,10 +47,10 @@ class VertexRecord:
     def edges(self, direction: str, labels: tuple[str, ...] = ()) -> Iterator["EdgeRecord"]:
         """Incident edges; ``direction`` is 'out', 'in' or 'both'."""
         if direction == "both":
+            # A self-loop is both an out- and an in-edge, so both()/bothE() meet it twice,
+            # as in TinkerGraph.
             yield from self.edges("out", labels)
-            for edge in self.edges("in", labels):
-                if edge.out_v is not self:  # a self-loop was already given by 'out'
-                    yield edge
+            yield from self.edges("in", labels)
             return
         table = self.out_edges if direction == "out" else self.in_edges
         if labels:

@@ -55,6 +55,7 @@ class Context:
         self.sack_split: Any = None
         self.sack_merge: Any = None
         self.filters = ElementFilters()
+        self.productive_by = False
         self.deadline = deadline
         self._ticks = 0
 

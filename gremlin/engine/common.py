@@ -140,8 +140,12 @@ class Projection:
         if kind == "identity":
             return traverser.obj
         if kind == "traversal":
-            return self.arg.first(ctx, traverser, NOTHING)
-        return project_value(ctx, traverser.obj, kind, self.arg)
+            value = self.arg.first(ctx, traverser, NOTHING)
+        else:
+            value = project_value(ctx, traverser.obj, kind, self.arg)
+        if value is NOTHING and ctx.productive_by:
+            return None  # ProductiveByStrategy: an unproductive by() yields null, not a filter
+        return value
 
 
 def project_value(ctx: Context, obj: Any, kind: str, arg: Any) -> Any:

@@ -127,6 +127,9 @@ def _reverse() -> Step:
             return value[::-1]
         if isinstance(value, (list, tuple)):
             return list(reversed(value))
+        from .traverser import PathValue
+        if isinstance(value, PathValue):
+            return list(reversed(value.objects))
         return value
     return MapStep("reverse", reverse)
 

@@ -134,7 +134,7 @@ class VertexStep(Step):
         for traverser in traversers:
             vertex = traverser.obj
             if not isinstance(vertex, VertexRecord):
-                raise InvalidArgumentError(f"The {self.name}() step needs a vertex, not {_kind(vertex)}")
+                vertex = _attach(ctx, vertex, self.name)
             for edge in vertex.edges(direction, labels):
                 ctx.tick()
                 if filtered and not ctx.edge_visible(edge):
@@ -147,9 +147,16 @@ class VertexStep(Step):
                     yield traverser.split(edge.out_v)
                 else:
                     yield traverser.split(edge.in_v if edge.out_v is vertex else edge.out_v)
-                    if edge.out_v is vertex and edge.in_v is vertex:
-                        # A self-loop is both an out- and an in-edge, so both() meets it twice.
-                        yield traverser.split(vertex)
+
+
+def _attach(ctx: Context, value: Any, step: str) -> VertexRecord:
+    """A detached vertex (g.inject(v)) stands for the graph's vertex with its id."""
+    from gremlin_python.structure.graph import Vertex as DetachedVertex
+    if isinstance(value, DetachedVertex):
+        found = ctx.store.vertices.get(value.id)
+        if found is not None:
+            return found
+    raise InvalidArgumentError(f"The {step}() step needs a vertex, not {_kind(value)}")
 
 
 def _kind(value: Any) -> str:

@@ -342,6 +342,9 @@ def _props_match(ctx: Context, element: Any, props: dict) -> bool:
 def _split_tokens(spec: dict) -> tuple[dict, dict]:
     tokens, props = {}, {}
     for key, value in spec.items():
+        if (isinstance(key, str) and key.startswith("~")) or (isinstance(value, str) and value.startswith("~")
+                                                              and key in (T.label, T.id)):
+            raise InvalidArgumentError(f"Merge maps cannot use the hidden namespace ('~'): {key!r}")
         name = token_name(key) if isinstance(key, T) else None
         if name is not None:
             tokens[name] = value
@@ -439,8 +442,8 @@ class MergeEdgeStep(_MergeStep):
     def _endpoint(self, ctx: Context, traverser: Traverser, value: Any, which: str) -> Any:
         if isinstance(value, Merge):
             option = self.out_v if _merge_name(value) == "outV" else self.in_v
-            resolved = self._map(ctx, traverser, option, _merge_name(value))
-            if resolved is None:
+            resolved = None if option is NOTHING else _value_of(ctx, traverser, option)
+            if resolved is None or resolved is NOTHING:
                 raise InvalidArgumentError(f"mergeE() needs option(Merge.{_merge_name(value)}, ...)")
             if isinstance(resolved, dict):
                 matches = MergeVertexStep._find(None, ctx, *_split_tokens(resolved))  # type: ignore[arg-type]

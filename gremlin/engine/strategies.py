@@ -28,7 +28,7 @@ _IGNORED = {
     "IncidentToAdjacentStrategy", "InlineFilterStrategy", "LazyBarrierStrategy",
     "MatchPredicateStrategy", "OrderLimitStrategy", "PathProcessorStrategy",
     "PathRetractionStrategy", "RepeatUnrollStrategy", "GraphFilterStrategy",
-    "ProductiveByStrategy", "LambdaRestrictionStrategy", "ConnectiveStrategy",
+    "LambdaRestrictionStrategy", "ConnectiveStrategy",
     "MessagePassingReductionStrategy", "TinkerGraphCountStrategy", "TinkerGraphStepStrategy",
     "StandardVerificationStrategy", "ComputerVerificationStrategy",
 }
@@ -78,6 +78,8 @@ def _apply_strategy(ctx: Context, strategy: Any, options: dict) -> None:
         ctx.filters.read_only = True
     elif name == "OptionsStrategy":
         options.update(config)
+    elif name == "ProductiveByStrategy":
+        ctx.productive_by = True
     elif name == "SeedStrategy":
         random.seed(config.get("seed"))
     elif name in _IGNORED:
