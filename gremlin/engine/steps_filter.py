@@ -63,10 +63,20 @@ def _token_matches(element: Any, token: str, predicate: Any) -> bool:
         value = element.value if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING
     if value is NOTHING:
         return False
-    if token == "id" and type(value) is int and not test_predicate(predicate, value):
-        # Numeric ids also match their string form, as TinkerGraph's numeric id managers do.
-        return test_predicate(predicate, str(value))
+    if token == "id" and type(value) is int and _names_strings(predicate):
+        # A numeric id also matches its string form ("1" finds id 1), as TinkerGraph's
+        # numeric id managers convert; only when the predicate was given strings.
+        return test_predicate(predicate, str(value)) or test_predicate(predicate, value)
     return test_predicate(predicate, value)
+
+
+def _names_strings(predicate: Any) -> bool:
+    if isinstance(predicate, str):
+        return True
+    if isinstance(predicate, P):
+        values = predicate.value if isinstance(predicate.value, (list, tuple, set)) else [predicate.value]
+        return any(_names_strings(v) for v in values) or _names_strings(predicate.other)
+    return False
 
 
 def _predicate_of(value: Any) -> Any:
@@ -606,11 +616,7 @@ class PathFilterStep(Step):
             nodes = nodes[:ends[0] + 1] if ends else nodes
         objects = [n.obj for n in nodes]
         if self.bys:
-            projected = []
-            for i, obj in enumerate(objects):
-                value = self.bys[i % len(self.bys)](ctx, Traverser.start(obj))
-                projected.append(obj if value is NOTHING else value)
-            objects = projected
+            objects = [self.bys[i % len(self.bys)](ctx, Traverser.start(obj)) for i, obj in enumerate(objects)]
         return objects
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
@@ -622,6 +628,8 @@ class PathFilterStep(Step):
                     yield traverser
                 continue
             objects = self._objects(ctx, traverser)
+            if any(o is NOTHING for o in objects):
+                continue  # an unproductive by() filters the traverser
             simple = len({g_hash_key(o) for o in objects}) == len(objects)
             if simple == want_simple:
                 yield traverser

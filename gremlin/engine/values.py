@@ -15,6 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from gremlin_python.process.traversal import P, TextP
+from gremlin_python.structure.graph import Edge as GEdge
+from gremlin_python.structure.graph import Element as GElement
+from gremlin_python.structure.graph import Vertex as GVertex
 
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
@@ -81,8 +84,10 @@ def g_equal(a: Any, b: Any) -> bool:
         return a == b
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
-    if isinstance(a, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
-        return a is b or (type(a) is type(b) and a.id == b.id)
+    if isinstance(a, (VertexRecord, EdgeRecord, VertexPropertyRecord, GElement)) and \
+            isinstance(b, (VertexRecord, EdgeRecord, VertexPropertyRecord, GElement)):
+        # a detached element (a side effect, an injected vertex) equals the stored one by id
+        return a is b or (_element_kind(a) == _element_kind(b) and a.id == b.id)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(g_equal(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -96,6 +101,14 @@ def g_equal(a: Any, b: Any) -> bool:
         return type(a) is type(b) and a == b or (isinstance(a, str) and isinstance(b, str) and a == b)
     except Exception:
         return False
+
+
+def _element_kind(element: Any) -> str:
+    if isinstance(element, (VertexRecord, GVertex)):
+        return "vertex"
+    if isinstance(element, (EdgeRecord, GEdge)):
+        return "edge"
+    return "property"
 
 
 def g_hash_key(value: Any) -> Any:
