@@ -99,7 +99,8 @@ def _driver_connection(parts: Any, params: dict[str, str], source: str, options:
     clean_url = f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}{parts.path or '/gremlin'}"
     kind = params.get("serializer", "graphbinary").lower()
     if kind == "graphbinary":
-        options.setdefault("message_serializer", serializer.GraphBinarySerializersV1())
+        from .server.graphbinary import client_writer
+        options.setdefault("message_serializer", serializer.GraphBinarySerializersV1(writer=client_writer()))
     elif kind in ("graphson", "graphsonv3"):
         options.setdefault("message_serializer", serializer.GraphSONSerializersV3d0())
     else:

@@ -78,8 +78,19 @@ def _is_sequence(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and not isinstance(value, SetValue)
 
 
+def from_wire(value: Any) -> Any:
+    """gremlinpython reads a GraphBinary BigDecimal as statics.BigDecimal; compare it as a Decimal."""
+    from decimal import Decimal
+
+    from gremlin_python.statics import BigDecimal
+    if isinstance(value, BigDecimal):
+        return Decimal(value.unscaled_value).scaleb(-value.scale)
+    return value
+
+
 def equivalent(expected: Any, actual: Any) -> bool:
     """Whether ``actual`` (a result) is the value ``expected`` (parsed notation) denotes."""
+    actual = from_wire(actual)
     if expected is None or actual is None:
         return expected is None and actual is None
     if isinstance(expected, bool) or isinstance(actual, bool):

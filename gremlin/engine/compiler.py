@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from decimal import Decimal
+
 from gremlin_python.process.traversal import Bytecode
+from gremlin_python.statics import BigDecimal
 from gremlin_python.process.traversal import Traversal as GTraversal
 
 from ..errors import InvalidArgumentError, UnsupportedStepError
@@ -38,6 +41,8 @@ def convert_argument(value: Any) -> Any:
         if value.source_instructions:
             raise InvalidArgumentError("A child traversal cannot carry source instructions")
         return compile_steps(value.step_instructions)
+    if isinstance(value, BigDecimal):  # as gremlinpython reads a GraphBinary BigDecimal
+        return Decimal(value.unscaled_value).scaleb(-value.scale)
     if callable(value) or type(value).__name__ == "Lambda":
         raise UnsupportedStepError("Lambdas are not supported (Neptune rejects them too)")
     if isinstance(value, dict):

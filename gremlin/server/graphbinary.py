@@ -243,6 +243,11 @@ class _DecimalWriter:
         return to_extend
 
 
+def client_writer() -> gb.GraphBinaryWriter:
+    """gremlinpython's writer plus decimal.Decimal (BigDecimal), which it cannot send itself."""
+    return gb.GraphBinaryWriter({Decimal: _DecimalWriter})
+
+
 class _StrictWriter(gb.GraphBinaryWriter):
     """gremlinpython's writer silently writes nothing for a type it does not know, which
     corrupts the rest of the frame; this one refuses instead."""
