@@ -90,7 +90,6 @@ def from_wire(value: Any) -> Any:
 
 def equivalent(expected: Any, actual: Any) -> bool:
     """Whether ``actual`` (a result) is the value ``expected`` (parsed notation) denotes."""
-    actual = from_wire(actual)
     if expected is None or actual is None:
         return expected is None and actual is None
     if isinstance(expected, bool) or isinstance(actual, bool):

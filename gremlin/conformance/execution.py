@@ -16,6 +16,7 @@ from gremlin_python.process.strategies import OptionsStrategy
 from gremlin_python.process.traversal import Bytecode
 
 from ..errors import GremlinError, UnsupportedStepError
+from .compare import from_wire
 
 __all__ = [
     "UNSUPPORTED", "RAISED", "UNEXPECTED", "classify_error", "error_message", "submit", "writes_to_graph",
@@ -101,7 +102,7 @@ def submit(connection: RemoteConnection, bytecode: Bytecode, *, first_only: bool
     remote = connection.submit(bytecode)
     results: list[Any] = []
     for traverser in remote.traversers:
-        obj = getattr(traverser, "object", traverser)
+        obj = from_wire(getattr(traverser, "object", traverser))
         if first_only:
             return [obj]
         bulk = getattr(traverser, "bulk", 1) or 1
