@@ -9,7 +9,6 @@ from gremlin_python.process.traversal import P, Pick
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, enum_name
-from .steps_graph import ROOT
 from .traverser import Traverser
 from .values import g_hash_key, test_predicate
 

@@ -1,0 +1,137 @@
+"""where(): filtering by a child traversal, or by a predicate over path labels and side effects."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from gremlin_python.process.traversal import P, Pop
+
+from ..errors import InvalidArgumentError
+from .base import Context, Step, Traversal, register
+from .common import NOTHING, Projection
+from .traverser import Traverser
+from .values import test_predicate
+
+
+class WhereStep(Step):
+    """where(traversal), where(P) on the current object, where('a', P) on path labels, with by()."""
+
+    name = "where"
+
+    def __init__(self, args: tuple):
+        self.start_key: str | None = None
+        self.traversal: Traversal | None = None
+        self.predicate: Any = None
+        self.bys: list[Projection] = []
+        if len(args) == 1 and isinstance(args[0], Traversal):
+            self.traversal = args[0]
+        elif len(args) == 1 and isinstance(args[0], P):
+            self.predicate = args[0]
+        elif len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], P):
+            self.start_key, self.predicate = args
+        else:
+            raise InvalidArgumentError("where() takes a traversal, a predicate, or a label and a predicate")
+
+    def children(self) -> tuple:
+        return (self.traversal,) if self.traversal is not None else ()
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.bys.append(Projection(args[0] if args else None))
+
+    def _by(self, index: int) -> Projection:
+        if not self.bys:
+            return Projection()
+        return self.bys[index % len(self.bys)]
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        from .steps_map import select_value
+        for traverser in traversers:
+            if self.traversal is not None:
+                if _where_traversal(ctx, self.traversal, traverser):
+                    yield traverser
+                continue
+            if self.start_key is None:
+                left = self._by(0)(ctx, traverser)
+            else:
+                value = select_value(ctx, traverser, self.start_key, Pop.last)
+                if value is NOTHING:
+                    continue
+                left = self._by(0)(ctx, traverser.split(value))
+            if left is NOTHING:
+                continue
+            resolved = _resolve_predicate(ctx, traverser, self.predicate, self._by(1))
+            if resolved is NOTHING:
+                continue
+            if test_predicate(resolved, left):
+                yield traverser
+
+
+def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, by: Projection) -> Any:
+    """where(P.eq('a')): the predicate's argument names a path label or side effect."""
+    from .steps_map import select_value
+    if predicate.operator in ("and", "or"):
+        left = _resolve_predicate(ctx, traverser, predicate.value, by)
+        right = _resolve_predicate(ctx, traverser, predicate.other, by)
+        if left is NOTHING or right is NOTHING:
+            return NOTHING
+        return P(predicate.operator, left, right)
+    if predicate.operator == "not":
+        inner = _resolve_predicate(ctx, traverser, predicate.value, by)
+        return NOTHING if inner is NOTHING else P("not", inner)
+
+    def resolve(label: Any) -> Any:
+        value = select_value(ctx, traverser, label, Pop.last)
+        if value is NOTHING:
+            return NOTHING
+        return by(ctx, traverser.split(value))
+
+    if predicate.operator in ("within", "without"):
+        labels = predicate.value if isinstance(predicate.value, list) else [predicate.value]
+        values = [resolve(label) for label in labels]
+        if any(v is NOTHING for v in values):
+            return NOTHING
+        if len(values) == 1 and isinstance(values[0], (list, set, tuple)):
+            values = list(values[0])  # within('x') where x is a collection
+        return P(predicate.operator, values)
+    value = resolve(predicate.value)
+    if value is NOTHING:
+        return NOTHING
+    if predicate.other is not None:
+        other = resolve(predicate.other)
+        return NOTHING if other is NOTHING else P(predicate.operator, value, other)
+    return P(predicate.operator, value)
+
+
+def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bool:
+    """A where() child that starts or ends with as('x') compares with the path's 'x'."""
+    from .steps_map import AsStep, select_value
+    steps = child.steps
+    start_label = steps[0].labels[0] if steps and isinstance(steps[0], AsStep) else None
+    end_label = steps[-1].labels[0] if len(steps) > 1 and isinstance(steps[-1], AsStep) else None
+    if start_label is None and end_label is None:
+        return child.has_result(ctx, traverser)
+    start = traverser
+    body = steps
+    if start_label is not None:
+        value = select_value(ctx, traverser, start_label, Pop.last)
+        if value is NOTHING:
+            return False
+        start = traverser.split(value)
+        body = body[1:]
+    if end_label is not None:
+        target = select_value(ctx, traverser, end_label, Pop.last)
+        if target is NOTHING:
+            return False
+        body = body[:-1]
+        from .values import g_equal
+        return any(g_equal(result.obj, target) for result in Traversal(body).apply(ctx, start))
+    return Traversal(body).has_result(ctx, start)
+
+
+@register("where")
+def _where(*args: Any) -> Step:
+    return WhereStep(args)
+
+
