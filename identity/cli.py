@@ -243,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _config(args)
         logging.basicConfig(level=config.log_level.upper(), stream=sys.stderr,
                             format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        # the driver announces every traversal source it creates at INFO
+        logging.getLogger("gremlinpython").setLevel(max(logging.WARNING, logging.getLogger().level))
         if args.command == "serve":
             return _serve(config)
         registry = TenantRegistry(config.data_dir).load()
