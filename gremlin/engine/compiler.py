@@ -11,7 +11,7 @@ from typing import Any
 
 from decimal import Decimal
 
-from gremlin_python.process.traversal import Bytecode
+from gremlin_python.process.traversal import Bytecode, Direction
 from gremlin_python.statics import BigDecimal
 from gremlin_python.process.traversal import Traversal as GTraversal
 
@@ -61,6 +61,10 @@ def compile_steps(instructions: list) -> Traversal:
     pending: list[tuple[str, tuple]] = []
     for instruction in instructions:
         name, args = instruction[0], tuple(convert_argument(a) for a in instruction[1:])
+        if name == "to" and args and isinstance(args[0], Direction):
+            # to(Direction, labels...) is a vertex step (out/in/both), not addE's modulator
+            steps.append(STEPS[args[0].name.lower()](*args[1:]))
+            continue
         if name in _MODULATORS:
             _modulate(steps, pending, name, args)
             continue

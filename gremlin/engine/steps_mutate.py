@@ -405,6 +405,8 @@ class MergeVertexStep(_MergeStep):
                 create_tokens.update(c_tokens)
                 create_props.update(c_props)
             label = create_tokens.get("label", "vertex")
+            if not isinstance(label, str):
+                raise InvalidArgumentError(f"mergeV() needs a string label, not {label!r}")
             if ctx.profile is not None:
                 ctx.profile.check_new_element(create_tokens.get("id"), label)
             vertex = ctx.store.add_vertex(label, create_tokens.get("id"))
