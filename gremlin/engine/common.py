@@ -11,7 +11,7 @@ from gremlin_python.structure.graph import Vertex as GVertex
 
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
-from .base import Context, Traversal
+from .base import Context, Step, Traversal
 from .traverser import Traverser
 from .values import MapEntry, PropertyValue
 
@@ -146,6 +146,17 @@ class Projection:
         if value is NOTHING and ctx.productive_by:
             return None  # ProductiveByStrategy: an unproductive by() yields null, not a filter
         return value
+
+
+class ByModulatedStep(Step):
+    """A step whose by() modulators accumulate, in order, as Projections in ``self.bys``."""
+
+    bys: list[Projection]
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name != "by":
+            super().modulate(name, args)
+        self.bys.append(Projection(args[0] if args else None))
 
 
 def project_value(ctx: Context, obj: Any, kind: str, arg: Any) -> Any:

@@ -9,7 +9,7 @@ from gremlin_python.process.traversal import Column, Pop, T, WithOptions
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection, property_values, token_value, vertex_properties
+from .common import ByModulatedStep, NOTHING, Projection, property_values, token_value, vertex_properties
 from .traverser import PathValue, Traverser
 from .values import MapEntry, PropertyValue
 
@@ -252,7 +252,7 @@ def select_value(ctx: Context, traverser: Traverser, key: Any, pop: Any) -> Any:
     return found[-1]
 
 
-class SelectStep(Step):
+class SelectStep(ByModulatedStep):
     name = "select"
 
     def __init__(self, args: tuple):
@@ -273,11 +273,6 @@ class SelectStep(Step):
 
     def children(self) -> tuple:
         return (self.traversal,) if self.traversal is not None else ()
-
-    def modulate(self, name: str, args: tuple) -> None:
-        if name != "by":
-            super().modulate(name, args)
-        self.bys.append(Projection(args[0] if args else None))
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:
@@ -326,7 +321,7 @@ def _select(*args: Any) -> Step:
     return SelectStep(args)
 
 
-class ProjectStep(Step):
+class ProjectStep(ByModulatedStep):
     name = "project"
 
     def __init__(self, keys: tuple):
@@ -336,11 +331,6 @@ class ProjectStep(Step):
             raise InvalidArgumentError("project() keys must be unique")
         self.keys = keys
         self.bys: list[Projection] = []
-
-    def modulate(self, name: str, args: tuple) -> None:
-        if name != "by":
-            super().modulate(name, args)
-        self.bys.append(Projection(args[0] if args else None))
 
     def children(self) -> list:
         return [b.arg for b in self.bys if b.kind == "traversal"]

@@ -11,7 +11,7 @@ from gremlin_python.structure.io.util import HashableDict
 
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection
+from .common import ByModulatedStep, NOTHING, Projection
 from .traverser import PathValue, Traverser
 from .values import MapEntry, g_hash_key, is_number, order_compare, order_key
 
@@ -174,18 +174,13 @@ def _fold(*args: Any) -> Step:
 
 # -- group / groupCount -----------------------------------------------------------------------------
 
-class GroupStep(Step):
+class GroupStep(ByModulatedStep):
     """group() / groupCount(): a barrier map, or with a label a side effect that passes traversers."""
 
     def __init__(self, name: str, label: str | None):
         self.name = name
         self.label = label
         self.bys: list[Projection] = []
-
-    def modulate(self, name: str, args: tuple) -> None:
-        if name != "by":
-            super().modulate(name, args)
-        self.bys.append(Projection(args[0] if args else None))
 
     def children(self) -> list:
         return [b.arg for b in self.bys if b.kind == "traversal"]

@@ -8,12 +8,12 @@ from gremlin_python.process.traversal import P, Pop
 
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection
+from .common import ByModulatedStep, NOTHING, Projection
 from .traverser import Traverser
 from .values import test_predicate
 
 
-class WhereStep(Step):
+class WhereStep(ByModulatedStep):
     """where(traversal), where(P) on the current object, where('a', P) on path labels, with by()."""
 
     name = "where"
@@ -34,11 +34,6 @@ class WhereStep(Step):
 
     def children(self) -> tuple:
         return (self.traversal,) if self.traversal is not None else ()
-
-    def modulate(self, name: str, args: tuple) -> None:
-        if name != "by":
-            super().modulate(name, args)
-        self.bys.append(Projection(args[0] if args else None))
 
     def _by(self, index: int) -> Projection:
         if not self.bys:
