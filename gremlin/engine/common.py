@@ -51,6 +51,13 @@ def ids_of(args: tuple) -> list:
     return out
 
 
+def is_cardinality_value(value: Any) -> bool:
+    """gremlinpython's CardinalityValue (mergeV's Cardinality.set(x)) is Bytecode in disguise."""
+    from gremlin_python.process.traversal import Bytecode
+    return isinstance(value, Bytecode) and bool(value.source_instructions) and \
+        value.source_instructions[0][0] == "CardinalityValueTraversal"
+
+
 def enum_name(value: Any) -> str:
     """The Gremlin name of a gremlinpython enum member: Pop.all_ -> 'all', Merge.on_create -> 'onCreate'."""
     name = value.name.rstrip("_")

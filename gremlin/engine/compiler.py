@@ -19,16 +19,12 @@ from ..errors import InvalidArgumentError, UnsupportedStepError
 from . import steps_branch, steps_filter, steps_graph, steps_map, steps_mutate, steps_reduce  # noqa: F401
 from . import steps_extra, steps_where  # noqa: F401
 from .base import STEPS, Step, Traversal
+from .common import is_cardinality_value
 
 __all__ = ["compile_bytecode", "compile_steps"]
 
 _MODULATORS = {"by", "times", "until", "emit", "option", "from", "to", "with", "read", "write"}
 _LOOP_MODULATORS = {"times", "until", "emit"}
-
-
-def is_cardinality_value(value: Any) -> bool:
-    return isinstance(value, Bytecode) and bool(value.source_instructions) and \
-        value.source_instructions[0][0] == "CardinalityValueTraversal"
 
 
 def convert_argument(value: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Iterator
 
-from gremlin_python.process.traversal import P, Pop, Scope, T, TextP
+from gremlin_python.process.traversal import P, Pop, Scope, TextP
 
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
@@ -77,12 +77,6 @@ def _names_strings(predicate: Any) -> bool:
         values = predicate.value if isinstance(predicate.value, (list, tuple, set)) else [predicate.value]
         return any(_names_strings(v) for v in values) or _names_strings(predicate.other)
     return False
-
-
-def _predicate_of(value: Any) -> Any:
-    if isinstance(value, Traversal):
-        return value
-    return value
 
 
 class HasStep(FilterStep):
@@ -573,5 +567,3 @@ def _sample(*args: Any) -> Step:
 def _none() -> Step:
     return FilterStep("none", lambda ctx, t: False)
 
-
-_ = T  # T is re-exported through token_name's checks

@@ -9,7 +9,7 @@ from gremlin_python.process.traversal import Column, Pop, T, WithOptions
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import ByModulatedStep, NOTHING, Projection, property_values, token_value, vertex_properties
+from .common import NOTHING, ByModulatedStep, Projection, property_values, token_value
 from .traverser import PathValue, Traverser
 from .values import MapEntry, PropertyValue
 
@@ -462,29 +462,30 @@ def _element() -> Step:
     return MapStep("element", element)
 
 
+class IndexStep(Step):
+    """index(): each item with its position, as [item, i] pairs or (with(indexer, map)) a map."""
+
+    name = "index"
+
+    def __init__(self) -> None:
+        self.as_map = False
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name == "with" and args and args[0] == WithOptions.indexer:
+            self.as_map = len(args) > 1 and args[1] == WithOptions.map
+        else:
+            super().modulate(name, args)
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            items = list(traverser.obj) if isinstance(traverser.obj, (list, set, tuple)) else [traverser.obj]
+            if self.as_map:
+                yield traverser.split(dict(enumerate(items)))
+            else:
+                yield traverser.split([[v, i] for i, v in enumerate(items)])
+
+
 @register("index")
 def _index() -> Step:
-    class IndexStep(Step):
-        name = "index"
-
-        def __init__(self) -> None:
-            self.as_map = False
-
-        def modulate(self, name: str, args: tuple) -> None:
-            if name == "with" and args and args[0] in (WithOptions.indexer, "~tinkerpop.index.indexer"):
-                self.as_map = args[1] == WithOptions.map
-            else:
-                super().modulate(name, args)
-
-        def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-            for traverser in traversers:
-                items = list(unfold_value(traverser.obj)) if isinstance(traverser.obj, (list, set, tuple)) \
-                    else [traverser.obj]
-                if self.as_map:
-                    yield traverser.split({i: v for i, v in enumerate(items)})
-                else:
-                    yield traverser.split([[v, i] for i, v in enumerate(items)])
     return IndexStep()
 
-
-_ = vertex_properties

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from gremlin_python.process.traversal import Bytecode, Cardinality, Direction, Merge, T
+from gremlin_python.process.traversal import Cardinality, Direction, Merge, T
 
 from ..errors import InvalidArgumentError, ReadOnlyViolation
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, element_id, enum_name, resolve_vertex, token_name, vertex_properties
+from .common import (NOTHING, element_id, enum_name, is_cardinality_value, resolve_vertex, token_name,
+                     vertex_properties)
 from .steps_graph import ROOT
 from .steps_map import select_value
 from .traverser import Traverser
@@ -361,8 +362,7 @@ def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, 
                  default: Any = None) -> None:
     for key, value in props.items():
         cardinality = default
-        if isinstance(value, Bytecode) and value.source_instructions and \
-                value.source_instructions[0][0] == "CardinalityValueTraversal":
+        if is_cardinality_value(value):
             _, card, value = value.source_instructions[0]
             cardinality = card
         elif cardinality is None and match and isinstance(element, VertexRecord):

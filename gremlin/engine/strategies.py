@@ -15,10 +15,8 @@ from gremlin_python.process.traversal import Bytecode, TraversalStrategy
 
 from ..errors import InvalidArgumentError, UnsupportedStepError
 from .base import Context, Traversal
-from .common import vertex_properties
 from .compiler import convert_argument
 from .traverser import Traverser
-from .values import test_predicate
 
 __all__ = ["apply_source_instructions"]
 
@@ -130,5 +128,3 @@ def _subgraph(ctx: Context, config: dict) -> None:
     if config.get("vertexProperties") is not None:
         ctx.filters.vertex_property.append(passes(as_filter(config["vertexProperties"])))
 
-
-_ = (vertex_properties, test_predicate)

@@ -98,7 +98,7 @@ def g_equal(a: Any, b: Any) -> bool:
     if isinstance(a, (set, frozenset)) and isinstance(b, (set, frozenset)):
         return len(a) == len(b) and {g_hash_key(x) for x in a} == {g_hash_key(x) for x in b}
     try:
-        return type(a) is type(b) and a == b or (isinstance(a, str) and isinstance(b, str) and a == b)
+        return type(a) is type(b) and a == b
     except Exception:
         return False
 
@@ -282,9 +282,7 @@ def _compare_op(op: str, a: Any, b: Any) -> bool:
 
 def _string_op(op: str, value: Any, arg: Any) -> bool:
     if not isinstance(value, str) or not isinstance(arg, str):
-        if op.startswith("not") and isinstance(value, str) is False:
-            return False
-        return False
+        return False  # text predicates hold only between strings
     if op == "containing":
         return arg in value
     if op == "startingWith":
