@@ -59,6 +59,10 @@ class Config:
     #: Create the ``dev`` tenant and print an admin key on first start.
     dev_tenant: bool = True
     log_level: str = "INFO"
+    #: AWS KMS key (id, ARN or alias) wrapping the tenants' key rings; empty: a local key file,
+    #: ``<data_dir>/kek.key``, created on first start.
+    kms_key_id: str = ""
+    kms_region: str = ""
 
     @property
     def resolved_graph_url(self) -> str:

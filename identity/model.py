@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 __all__ = [
-    "IDENTIFIER", "EVENT", "OBSERVED", "LINK", "NOLINK", "TENANT",
+    "IDENTIFIER", "EVENT", "OBSERVED", "LINK", "NOLINK", "TENANT", "SEALED_PROPERTIES",
     "identifier_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "link_ends",
 ]
 
@@ -23,6 +23,8 @@ LINK = "link"          # identifier -- identifier (stored lesser id -> greater i
 NOLINK = "nolink"      # identifier -- identifier: a do-not-link rule left by unlink()
 # the property every element carries (PartitionStrategy's partition key)
 TENANT = "tenant"
+#: The properties holding sealed PII, by vertex label (see identity.protect).
+SEALED_PROPERTIES = {IDENTIFIER: "value", EVENT: "attributes"}
 
 _ID_DIGEST_CHARS = 32  # 128 bits: collisions are not a practical concern
 

@@ -15,16 +15,16 @@ may edit the file while a server runs; readers notice such edits through ``refre
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+from .files import exclusive_lock, file_stamp, write_private
 
 __all__ = [
     "Tenant", "KeyRecord", "TenantRegistry", "RegistryError", "TenantExists", "UnknownTenant", "UnknownKey",
@@ -172,22 +172,14 @@ class TenantRegistry:
     def _editing(self) -> Iterator[_State]:
         """Read-modify-write under both the thread lock and the cross-process file lock."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.data_dir / _LOCK_NAME, "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                self._read()
-                yield self._state
-                self._write()
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with self._lock, exclusive_lock(self.data_dir / _LOCK_NAME):
+            self._read()
+            yield self._state
+            self._write()
 
     # -- the file ------------------------------------------------------------------------
     def _file_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            info = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (info.st_ino, info.st_mtime_ns, info.st_size)  # every write renames a new inode in
+        return file_stamp(self.path)
 
     def _read(self) -> None:
         stamp = self._file_stamp()
@@ -209,18 +201,7 @@ class TenantRegistry:
                                 "created_at": k.created_at, "revoked_at": k.revoked_at}
                      for k in self._state.keys.values()},
         }
-        fd, temporary = tempfile.mkstemp(prefix=".tenants-", suffix=".json", dir=self.data_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp creates it 0600
-                json.dump(document, out, indent=2, sort_keys=True)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-        _fsync_directory(self.data_dir)
+        write_private(self.path, json.dumps(document, indent=2, sort_keys=True))
         self._stamp = self._file_stamp()
 
 
@@ -228,11 +209,3 @@ def _check(field_name: str, value: str, pattern: str) -> None:
     if not isinstance(value, str) or not re.match(pattern, value):
         raise RegistryError(field_name, f"must match {pattern}")
 
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,0 +1,68 @@
+"""Re-encryption after a data-key rotation: re-seal every cell sealed with an older version.
+
+Resumable by construction rather than by checkpoint: each batch asks the graph for cells whose
+sealed value does *not* start with the current version's prefix ("v3:"), so an interrupted run
+simply continues where it stopped, and a run after completion finds nothing. Each write is a
+compare-and-set (the cell is replaced only if it still holds the value that was read), so a
+concurrent writer is never overwritten with stale data. Two round trips per batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from gremlin_python.process.graph_traversal import GraphTraversalSource, __
+from gremlin_python.process.traversal import Cardinality, T, TextP
+
+from .. import model
+from ..graph import submit
+from ..protect import EnvelopeProtector, SealedValueError, version_prefix
+
+__all__ = ["ReencryptProgress", "reencrypt", "DEFAULT_BATCH"]
+
+DEFAULT_BATCH = 500
+
+
+@dataclass
+class ReencryptProgress:
+    tenant: str
+    version: int = 0   # the version cells were re-sealed with (the latest seen)
+    resealed: int = 0
+    batches: int = 0
+    label: str = ""    # the vertex label of the last batch
+
+
+def reencrypt(g: GraphTraversalSource, tenant: str, protector: EnvelopeProtector, *, batch: int = DEFAULT_BATCH,
+              progress: Callable[[ReencryptProgress], None] | None = None,
+              max_batches: int | None = None) -> ReencryptProgress:
+    """Re-seal ``tenant``'s cells that an older data-key version sealed, ``batch`` cells per
+    round; stops after ``max_batches`` if given (the next call resumes)."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError("batch must be a positive integer")
+    done = ReencryptProgress(tenant)
+    for label, prop in model.SEALED_PROPERTIES.items():
+        while max_batches is None or done.batches < max_batches:
+            # read the version every batch: a rotation during the run moves the target along
+            version = protector.keys.current_data_key()[0]
+            rows = submit(g.V().has_label(label).has(model.TENANT, tenant)
+                          .has(prop, TextP.not_starting_with(version_prefix(version))).limit(batch)
+                          .project("id", "sealed").by(T.id).by(prop))
+            if not rows:
+                break
+            write = g.inject(0)
+            for row in rows:
+                try:
+                    plaintext = protector.open(row["id"], prop, row["sealed"])
+                except SealedValueError as error:
+                    raise SealedValueError(f"{label} {row['id']}: {error}") from None
+                resealed = protector.seal(row["id"], prop, plaintext)
+                write = write.side_effect(__.V(row["id"]).has(prop, row["sealed"])
+                                          .property(Cardinality.single, prop, resealed))
+            submit(write)
+            done.version, done.label = version, label
+            done.resealed += len(rows)
+            done.batches += 1
+            if progress is not None:
+                progress(done)
+    return done
