@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from identity import auth  # noqa: E402
 from identity.config import Config  # noqa: E402
+from identity.keys import Keyring, LocalKeyFileProvider  # noqa: E402
 from identity.rpc import build_service, make_app  # noqa: E402
 from identity.rpc.errors import SERVER_ERRORS  # noqa: E402
 from identity.tenants import TenantRegistry  # noqa: E402
@@ -57,6 +58,8 @@ CALLS: list[tuple[str, str, Any, str]] = [
     ("tenant.list", "List tenants (admin)", None, "admin"),
     ("key.create", "Create an API key (admin)", {"tenant": "globex", "admin": False}, "admin"),
     ("key.revoke", "Revoke an API key (admin)", {"key_id": "<KEY_ID>"}, "admin"),
+    ("datakey.status", "A tenant's data-key versions (admin)", {"tenant": "acme"}, "admin"),
+    ("datakey.rotate", "Rotate a tenant's data key (admin)", {"tenant": "acme"}, "admin"),
 ]
 
 #: Failure examples: (title, raw body or None, params-less call, key).
@@ -89,10 +92,14 @@ class Recorder:
         return response.code, response.body.decode()
 
     def stable(self, text: str) -> str:
-        """Replace keys and key ids by placeholders numbered in order of appearance."""
+        """Replace keys, key ids and customer ids by placeholders numbered in order of appearance."""
         def key(match: re.Match) -> str:
             return self._name(match.group(0), "idk_{}_<secret shown once>", match.group(1))
         text = re.sub(r"idk_([0-9a-f]{16})_[A-Za-z0-9_-]{43}", key, text)
+        # customer ids derive from the tenant's random blind-index key: number them instead
+        text = re.sub(r"\bc-[0-9a-f]{24}\b", lambda m: "c-" + self._name(m.group(0), "{}", m.group(0)).rjust(24, "0"),
+                      text)
+        text = re.sub(r"local:[0-9a-f]{16}", "local:<KEK fingerprint>", text)
         for real, fake in list(self.placeholders.items()):
             text = text.replace(real, fake)
         return text
@@ -130,7 +137,9 @@ async def record() -> str:
         keys = {"admin": auth.issue_key(registry, "acme", admin=True).key,
                 "user": auth.issue_key(registry, "acme").key}
         config = Config(data_dir=data_dir, graph_url="memory://docs-examples?profile=neptune", rate_per_second=0)
-        service = build_service(config, registry=registry)
+        keyring = Keyring(Path(data_dir) / "keys", LocalKeyFileProvider(Path(data_dir) / "kek.key", create=True),
+                          clock=lambda: FIXED_TIME)
+        service = build_service(config, registry=registry, keyring=keyring)
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         server = tornado.httpserver.HTTPServer(make_app(service))
         server.add_sockets(sockets)

@@ -3,8 +3,12 @@
     identity serve [--host H] [--port P] [--graph-url URL] [--data-dir DIR] [--config FILE]
     identity tenant create NAME --region REGION
     identity tenant list
+    identity tenant offboard NAME --yes      # crypto-shred: destroy its keys, revoke its API keys
+    identity tenant purge NAME [--batch N]   # then delete its graph elements in batches
     identity key create TENANT [--admin]
     identity key revoke KEY_ID
+    identity datakey status|rotate TENANT    # the tenant's data-key versions / a new version
+    identity datakey reencrypt TENANT [--batch N]   # re-seal old cells with the current version
     identity token TYPE VALUE --tenant T      # the vertex id of an identifier (for a Gremlin console)
     identity load FILE --tenant T             # JSON Lines events through the core
 
@@ -24,7 +28,11 @@ from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 from . import auth
 from .config import Config, ConfigError, load_config
-from .tenants import RegistryError, TenantRegistry
+from .errors import IdentityError
+from .keys import keyring_for
+from .keys.reencrypt import DEFAULT_BATCH as DEFAULT_REENCRYPT_BATCH
+from .offboarding import DEFAULT_PURGE_BATCH
+from .tenants import RegistryError, TenantRegistry, UnknownTenant
 
 __all__ = ["main", "load_events", "LoadSummary"]
 
@@ -57,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--region", required=True, help="home region, e.g. eu-west-1")
     _common(create)
     _common(tenant.add_parser("list", help="list tenants"))
+    offboard = tenant.add_parser("offboard", help="destroy a tenant's keys (irreversible) and revoke its API keys")
+    offboard.add_argument("name")
+    offboard.add_argument("--yes", action="store_true", help="confirm: the tenant's data becomes unreadable")
+    _common(offboard)
+    purge = tenant.add_parser("purge", help="delete an offboarded tenant's graph elements in batches")
+    purge.add_argument("name")
+    purge.add_argument("--batch", type=_positive, default=DEFAULT_PURGE_BATCH)
+    _common(purge)
 
     key = commands.add_parser("key", help="manage API keys").add_subparsers(dest="action", required=True)
     key_create = key.add_parser("create", help="create an API key (printed once)")
@@ -66,6 +82,17 @@ def _parser() -> argparse.ArgumentParser:
     key_revoke = key.add_parser("revoke", help="revoke an API key")
     key_revoke.add_argument("key_id")
     _common(key_revoke)
+
+    datakey = commands.add_parser("datakey", help="manage a tenant's data-encryption keys").add_subparsers(
+        dest="action", required=True)
+    for action, summary in (("status", "show the tenant's data-key versions"),
+                            ("rotate", "add a data-key version that seals new writes"),
+                            ("reencrypt", "re-seal cells sealed with an older version (resumable)")):
+        command = datakey.add_parser(action, help=summary)
+        command.add_argument("tenant")
+        if action == "reencrypt":
+            command.add_argument("--batch", type=_positive, default=DEFAULT_REENCRYPT_BATCH)
+        _common(command)
 
     token = commands.add_parser("token", help="print the vertex id of an identifier")
     token.add_argument("type")
@@ -79,6 +106,16 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--batch-size", type=int, default=DEFAULT_LOAD_BATCH)
     _common(load)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -106,10 +143,27 @@ def _serve(config: Config) -> int:
     return 0
 
 
-def _tenant(args: argparse.Namespace, registry: TenantRegistry) -> int:
+def _tenant(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
     if args.action == "create":
         tenant = registry.create_tenant(args.name, args.region)
         print(f"created tenant {tenant.id} (region {tenant.region})")
+    elif args.action == "offboard":
+        if not args.yes:
+            print(f"identity: offboarding destroys the keys of tenant {args.name}: none of its data can be read "
+                  "afterwards. Re-run with --yes to confirm.", file=sys.stderr)
+            return 2
+        from .offboarding import offboard
+        revoked = offboard(registry, keyring_for(config), args.name)
+        print(f"offboarded tenant {args.name}: keys destroyed, {len(revoked)} API key(s) revoked; "
+              f"run `identity tenant purge {args.name}` to delete its graph elements")
+    elif args.action == "purge":
+        from .offboarding import purge
+        _known(registry, args.name)
+        keyring = keyring_for(config)
+        done = _with_graph(config, lambda g: purge(g, args.name, keyring=keyring, batch=args.batch, progress=lambda p:
+                           _progress(f"{p.edges} edges, {p.vertices} vertices deleted")))
+        print(file=sys.stderr)
+        print(f"purged tenant {args.name}: {done.edges} edges, {done.vertices} vertices deleted")
     else:
         for tenant in registry.tenants():
             print(f"{tenant.id}\t{tenant.region}")
@@ -128,34 +182,78 @@ def _key(args: argparse.Namespace, registry: TenantRegistry) -> int:
     return 0
 
 
+def _datakey(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
+    _known(registry, args.tenant)
+    keyring = keyring_for(config)
+    if args.action == "rotate":
+        print(f"tenant {args.tenant}: data key version {keyring.rotate(args.tenant)} now seals new writes; "
+              f"run `identity datakey reencrypt {args.tenant}` to migrate older cells")
+    elif args.action == "reencrypt":
+        from .keys import reencrypt
+        protector = keyring.protector(args.tenant)
+        done = _with_graph(config, lambda g: reencrypt(g, args.tenant, protector, batch=args.batch, progress=lambda p:
+                           _progress(f"{p.resealed} cells re-sealed with version {p.version}")))
+        print(file=sys.stderr)
+        print(f"tenant {args.tenant}: {done.resealed} cells re-sealed in {done.batches} batches; every cell now "
+              f"uses data key version {keyring.current_version(args.tenant)}")
+    else:
+        if keyring.status(args.tenant) is None:
+            keyring.ensure(args.tenant)
+        status = keyring.status(args.tenant)
+        if status.destroyed_at is not None:
+            print(f"tenant {args.tenant}: offboarded, keys destroyed at {status.destroyed_at:.0f}")
+        else:
+            print(f"tenant {args.tenant}: current version {status.current}, key-encryption key {status.kek}")
+            for version, created_at in sorted(status.versions.items()):
+                print(f"  v{version}\tcreated {created_at:.0f}")
+    return 0
+
+
+def _known(registry: TenantRegistry, tenant: str) -> None:
+    if registry.tenant(tenant) is None:
+        raise UnknownTenant(tenant)
+
+
+def _with_graph(config: Config, work: Callable[[Any], Any]) -> Any:
+    """``work(g)`` on the configured graph; connections closed (and a local store flushed) after."""
+    from .graph import close_all, open_traversal, release
+    try:
+        return work(open_traversal(config.resolved_graph_url))
+    finally:
+        close_all()
+        release(config.resolved_graph_url)
+
+
+def _progress(line: str) -> None:
+    print(f"\r{line}", end="", file=sys.stderr, flush=True)
+
+
 def _token(args: argparse.Namespace, config: Config) -> int:
     from .core import identifier_vertex_id
-    print(identifier_vertex_id(args.tenant, args.type, args.value))
+    print(identifier_vertex_id(args.tenant, args.type, args.value, protector=keyring_for(config).protector(args.tenant)))
     return 0
 
 
 def _load(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
-    if registry.tenant(args.tenant) is None:
-        raise RegistryError("tenant", f"'{args.tenant}' does not exist")
+    _known(registry, args.tenant)
     from .core import IdentityGraph
-    from .graph import close_all, open_traversal
 
-    identity = IdentityGraph(open_traversal(config.resolved_graph_url), args.tenant)
+    protector = keyring_for(config).protector(args.tenant)
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     try:
-        summary = load_events(identity.ingest, source, batch_size=args.batch_size, progress=_progress_line)
+        summary = _with_graph(config, lambda g: load_events(
+            IdentityGraph(g, args.tenant, protector=protector).ingest, source, batch_size=args.batch_size,
+            progress=_progress_line))
     finally:
         if source is not sys.stdin:
             source.close()
-        close_all()
     print(file=sys.stderr)
     print(summary.report(), file=sys.stderr)
     return 0 if not summary.rejected else 1
 
 
 def _progress_line(summary: "LoadSummary") -> None:
-    print(f"\r{summary.read} read, {summary.ingested} ingested, {summary.rejected} rejected",
-          end="", file=sys.stderr, flush=True)
+    _progress(f"{summary.read} read, {summary.ingested} ingested, {summary.rejected} rejected")
 
 
 # -- bulk loading ----------------------------------------------------------------------------
@@ -249,13 +347,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(config)
         registry = TenantRegistry(config.data_dir).load()
         if args.command == "tenant":
-            return _tenant(args, registry)
+            return _tenant(args, config, registry)
         if args.command == "key":
             return _key(args, registry)
+        if args.command == "datakey":
+            return _datakey(args, config, registry)
         if args.command == "token":
             return _token(args, config)
         return _load(args, config, registry)
-    except (ConfigError, RegistryError, OSError) as error:
+    except (ConfigError, RegistryError, IdentityError, OSError) as error:
         print(f"identity: {error}", file=sys.stderr)
         return 2
 

@@ -41,16 +41,20 @@ def make_app(service: Service, **settings: Any) -> tornado.web.Application:
     return app
 
 
-def build_service(config: Config, *, registry: TenantRegistry | None = None) -> Service:
-    """A Service on the identity core, reaching the graph at ``config.resolved_graph_url``."""
+def build_service(config: Config, *, registry: TenantRegistry | None = None, keyring: Any = None) -> Service:
+    """A Service on the identity core, reaching the graph at ``config.resolved_graph_url``, with
+    each tenant's data protected by its key ring (``keyring``, by default the data dir's)."""
     from ..core import IdentityGraph
     from ..graph import close_all, open_traversal
+    from ..keys import keyring_for
 
     g = open_traversal(config.resolved_graph_url)
     registry = registry if registry is not None else TenantRegistry(config.data_dir).load()
+    if keyring is None:
+        keyring = keyring_for(config)  # creates the local KEK file in the data dir on first start
 
     def identity_factory(tenant: str) -> IdentityGraph:
-        return IdentityGraph(g, tenant)
+        return IdentityGraph(g, tenant, protector=keyring.protector(tenant))
 
     def ping() -> None:
         g.V().limit(1).count().next()
@@ -58,4 +62,4 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None) -> 
     return Service(registry=registry, identity_factory=identity_factory, ping=ping,
                    limits=Limits(config.max_body_bytes, config.max_batch),
                    limiter=RateLimiter(config.rate_per_second, config.rate_burst),
-                   workers=config.workers, on_close=close_all)
+                   workers=config.workers, on_close=close_all, keyring=keyring)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import auth
-from ..tenants import REGION_PATTERN, TENANT_ID_PATTERN
+from ..errors import IdentityError
+from ..tenants import REGION_PATTERN, TENANT_ID_PATTERN, UnknownTenant
 from .service import Service
 
 __all__ = ["Method", "Context", "method_table", "IDENTIFIER_SCHEMA", "event_schema"]
@@ -69,6 +70,11 @@ def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[
 
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 _TENANT = {"type": "string", "pattern": TENANT_ID_PATTERN, "description": "tenant id"}
+_DATAKEY_STATUS = _object({
+    "tenant": {"type": "string"}, "kek": {"type": "string", "description": "the key-encryption key's name"},
+    "current": {"type": "integer", "description": "the data-key version sealing new writes"},
+    "versions": {"type": "array", "items": _object({"version": {"type": "integer"}, "created_at": {"type": "number"}})},
+    "destroyed_at": {"type": ["number", "null"], "description": "when the tenant was offboarded"}})
 _KEY_RESULT = _object({"key": {"type": "string", "description": "the API key: shown once, stored hashed"},
                        "key_id": {"type": "string"}, "tenant": {"type": "string"},
                        "scopes": {"type": "array", "items": {"type": "string"}},
@@ -117,6 +123,27 @@ def _key_revoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return ctx.service.registry.revoke_key(params["key_id"]).to_dict()
 
 
+def _keyring(ctx: Context, tenant: str) -> Any:
+    if ctx.service.keyring is None:
+        raise IdentityError("this service has no key ring")
+    if ctx.service.registry.tenant(tenant) is None:
+        raise UnknownTenant(tenant)
+    return ctx.service.keyring
+
+
+def _datakey_status(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    keyring = _keyring(ctx, params["tenant"])
+    if keyring.status(params["tenant"]) is None:
+        keyring.ensure(params["tenant"])
+    return keyring.status(params["tenant"]).to_dict()
+
+
+def _datakey_rotate(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    keyring = _keyring(ctx, params["tenant"])
+    keyring.rotate(params["tenant"])
+    return keyring.status(params["tenant"]).to_dict()
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 def method_table(max_batch: int = 1000) -> dict[str, Method]:
@@ -158,5 +185,11 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                _object({"key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}, ("key_id",)),
                _object({k: v for k, v in _KEY_RESULT["properties"].items() if k != "key"}),
                _key_revoke, admin=True),
+        Method("datakey.status", "A tenant's data-key versions (never key material)",
+               _object({"tenant": _TENANT}, ("tenant",)), _DATAKEY_STATUS, _datakey_status, admin=True),
+        Method("datakey.rotate", "Rotate a tenant's data key: new writes use a new version",
+               _object({"tenant": _TENANT}, ("tenant",)), _DATAKEY_STATUS, _datakey_rotate, admin=True,
+               description="Old versions keep decrypting; `identity datakey reencrypt TENANT` migrates old "
+                           "cells to the new version in resumable batches."),
     ]
     return {method.name: method for method in methods}

@@ -43,6 +43,8 @@ class Service:
     workers: int = 8
     #: Called once at shutdown, after requests drained (closes graph connections).
     on_close: Callable[[], None] = lambda: None
+    #: The tenants' key rings (identity.keys.Keyring), for the data-key admin methods.
+    keyring: Any = None
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="identity-worker")
