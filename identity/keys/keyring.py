@@ -12,7 +12,8 @@ The blind-index key is derived (HKDF) from ``index_secret`` and never rotates: v
 built from it. Data keys rotate: the current version seals new cells, older versions keep
 opening theirs. Destroying a ring (offboarding) replaces the file with a tombstone that holds no
 key material, after which every use fails with KeysDestroyed. Unwrapped keys live only in
-memory. Readers notice another process's edits by the file's stamp (one stat per use).
+memory. Readers notice another process's edits by the file's stamp (a stat at most once a
+second on the hot path; a data-key version not yet seen forces one).
 """
 
 from __future__ import annotations
@@ -34,11 +35,15 @@ from ..protect import EnvelopeProtector, SealedValueError, derive_key
 from ..tenants import TENANT_ID_PATTERN
 from .provider import KeyProvider, KeyProviderError
 
-__all__ = ["Keyring", "TenantKeys", "KeysDestroyed", "KeyringStatus"]
+__all__ = ["Keyring", "TenantKeys", "KeysDestroyed", "KeyringStatus", "RECHECK_AFTER_S"]
 
 _FORMAT = 1
 _SECRET_BYTES = 32
 _LOCK_NAME = ".keys.lock"
+#: How long the hot path (seal, open, blind index) trusts a ring before looking at its file
+#: again: another process's rotation or offboarding reaches a running server within this time.
+#: Management calls (ensure, rotate, status, destroy) always look.
+RECHECK_AFTER_S = 1.0
 
 
 class KeysDestroyed(IdentityError):
@@ -68,6 +73,7 @@ class _Ring:
     """One tenant's ring as read from disk (still wrapped), with its file stamp."""
     document: dict[str, Any]
     stamp: tuple[int, int, int] | None
+    checked: float  # time.monotonic() of the last stat
     unwrapped: dict[str, bytes] = field(default_factory=dict)  # purpose -> key, in memory only
 
 
@@ -75,8 +81,9 @@ class Keyring:
     """Every tenant's key ring under ``directory``, wrapped by ``provider``'s KEK."""
 
     def __init__(self, directory: str | os.PathLike, provider: KeyProvider, *,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, recheck_after: float = RECHECK_AFTER_S):
         self.directory = Path(directory)
+        self.recheck_after = recheck_after
         self.provider = provider
         self._clock = clock
         self._lock = threading.RLock()
@@ -136,19 +143,14 @@ class Keyring:
     def key(self, tenant: str, purpose: str) -> bytes:
         """``tenant``'s blind-index key (purpose "index") or data key ("data:<version>")."""
         with self._lock:
-            self._load(tenant)
-            ring = self._rings.get(tenant)
-            if ring is None:
-                raise IdentityError(f"tenant '{tenant}' has no key ring")
+            ring = self._ring(tenant, fresh=False)
+            if purpose.startswith("data:") and purpose[5:] not in ring.document["data_keys"]:
+                ring = self._ring(tenant, fresh=True)  # perhaps rotated by another process a moment ago
             secret = ring.unwrapped.get(purpose)
             if secret is None:
-                if purpose == "index":
-                    wrapped = ring.document["index_secret"]
-                else:
-                    entry = ring.document["data_keys"].get(purpose.split(":", 1)[1])
-                    if entry is None:
-                        raise SealedValueError(f"tenant '{tenant}' has no data key {purpose}")
-                    wrapped = entry["wrapped"]
+                wrapped = _wrapped(ring.document, purpose)
+                if wrapped is None:
+                    raise SealedValueError(f"tenant '{tenant}' has no key {purpose}")
                 secret = self._unwrap(tenant, purpose, wrapped, ring.document)
                 if purpose == "index":
                     secret = derive_key(secret, f"identity/blind-index/{tenant}")
@@ -157,28 +159,45 @@ class Keyring:
 
     def current_version(self, tenant: str) -> int:
         with self._lock:
-            self._load(tenant)
-            return self._rings[tenant].document["current"]
+            return self._ring(tenant, fresh=False).document["current"]
+
+    def _ring(self, tenant: str, *, fresh: bool) -> _Ring:
+        if self._load(tenant, fresh=fresh) is None:
+            raise IdentityError(f"tenant '{tenant}' has no key ring")
+        return self._rings[tenant]
 
     # -- the files -------------------------------------------------------------------------
     def _path(self, tenant: str) -> Path:
         return self.directory / f"{tenant}.json"
 
-    def _load(self, tenant: str, *, allow_destroyed: bool = False) -> dict[str, Any] | None:
-        """The tenant's current document (re-read if the file changed), None if absent."""
+    def _load(self, tenant: str, *, allow_destroyed: bool = False, fresh: bool = True) -> dict[str, Any] | None:
+        """The tenant's document, None if absent. Re-read if the file changed; unless ``fresh``,
+        a ring checked less than ``recheck_after`` seconds ago is trusted without a stat."""
         _check_tenant(tenant)
         with self._lock:
-            path = self._path(tenant)
-            stamp = file_stamp(path)
             ring = self._rings.get(tenant)
+            now = time.monotonic()
+            path = self._path(tenant)
+            if not fresh and ring is not None and now - ring.checked < self.recheck_after:
+                stamp = ring.stamp
+            else:
+                stamp = file_stamp(path)
+                if ring is not None:
+                    ring.checked = now
             if ring is None or ring.stamp != stamp:
                 if stamp is None:
                     self._rings.pop(tenant, None)
                     return None
-                document = json.loads(path.read_text(encoding="utf-8"))
-                # a reloaded ring keeps the secrets it already unwrapped (rotation only adds keys)
-                kept = ring.unwrapped if ring is not None and "destroyed_at" not in document else {}
-                ring = self._rings[tenant] = _Ring(document, stamp, kept)
+                try:
+                    document = json.loads(path.read_text(encoding="utf-8"))
+                except ValueError:  # e.g. zeroed by a destroy() that crashed before its tombstone
+                    raise IdentityError(f"the key ring of tenant '{tenant}' is unreadable ({path})") from None
+                # a reloaded ring keeps the secrets it already unwrapped, if still the same ones
+                kept = {} if ring is None else {
+                    purpose: key for purpose, key in ring.unwrapped.items()
+                    if _wrapped(document, purpose) is not None
+                    and _wrapped(document, purpose) == _wrapped(ring.document, purpose)}
+                ring = self._rings[tenant] = _Ring(document, stamp, now, kept)
             if "destroyed_at" in ring.document:
                 ring.unwrapped.clear()
                 if not allow_destroyed:
@@ -227,6 +246,14 @@ class TenantKeys:
 
     def data_key(self, version: int) -> bytes:
         return self.keyring.key(self.tenant, f"data:{version}")
+
+
+def _wrapped(document: dict[str, Any], purpose: str) -> str | None:
+    """The wrapped secret ``purpose`` names in a ring document, None if it holds none."""
+    if purpose == "index":
+        return document.get("index_secret")
+    entry = document.get("data_keys", {}).get(purpose.partition(":")[2])
+    return None if entry is None else entry["wrapped"]
 
 
 def _check_tenant(tenant: str) -> None:

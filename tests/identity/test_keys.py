@@ -16,7 +16,7 @@ from identity.errors import IdentityError
 from identity.keys import (Keyring, KeyProviderError, KeysDestroyed, KmsKeyProvider, LocalKeyFileProvider,
                            reencrypt)
 from identity.offboarding import offboard, purge
-from identity.protect import SealedValueError, sealed_version
+from identity.protect import EnvelopeProtector, SealedValueError, sealed_version
 from identity.tenants import TenantRegistry
 
 from identity_helpers import event
@@ -97,6 +97,14 @@ def test_a_sealed_value_opens_only_in_its_own_cell_and_tenant(keyring: Keyring) 
         acme.open("acme:email:1", "value", "ann@example.com")  # never stored plaintext
 
 
+def test_the_associated_data_binds_the_tenant_even_under_the_same_key(keyring: Keyring) -> None:
+    keys = keyring.protector("acme").keys
+    sealed = EnvelopeProtector("acme", keys).seal("x:email:1", "value", "ann")
+    assert EnvelopeProtector("acme", keys).open("x:email:1", "value", sealed) == "ann"
+    with pytest.raises(SealedValueError):
+        EnvelopeProtector("globex", keys).open("x:email:1", "value", sealed)
+
+
 def test_tenants_have_unrelated_blind_indexes(keyring: Keyring) -> None:
     acme, globex = keyring.protector("acme"), keyring.protector("globex")
     assert acme.blind_index(*ANN) == keyring.protector("acme").blind_index(*ANN)
@@ -165,12 +173,34 @@ def test_reencrypt_leaves_other_tenants_alone(g, keyring: Keyring, clock) -> Non
     assert globex.resolve(*ANN).identifiers["email"][0]["value"] == "ann@example.com"
 
 
+def _server_keyring(directory: Path, recheck_after: float) -> Keyring:
+    """The key rings as a running service in another process sees them."""
+    return Keyring(directory / "keys", LocalKeyFileProvider(directory / "kek.key"), recheck_after=recheck_after)
+
+
 def test_another_process_sees_a_rotation(tmp_path: Path, keyring: Keyring) -> None:
-    server = _keyring(tmp_path).protector("acme")  # e.g. the running service
-    keyring.rotate("acme")                         # e.g. `identity key rotate acme`
+    keyring.ensure("acme")
+    server = _server_keyring(tmp_path, recheck_after=3600).protector("acme")
+    assert sealed_version(server.seal("y", "value", "bob")) == 1
+    keyring.rotate("acme")  # e.g. `identity datakey rotate acme`
     sealed = keyring.protector("acme").seal("x", "value", "ann")
+    # a version it has not seen yet makes the server look at once, however recently it looked
     assert sealed_version(sealed) == 2 and server.open("x", "value", sealed) == "ann"
     assert sealed_version(server.seal("y", "value", "bob")) == 2
+    assert server.open("y", "value", server.seal("y", "value", "bob")) == "bob"
+
+
+def test_the_hot_path_looks_at_the_ring_file_again_after_recheck_after(tmp_path: Path, keyring: Keyring) -> None:
+    keyring.ensure("acme")
+    trusting, checking = (_server_keyring(tmp_path, s).protector("acme") for s in (3600, 0))
+    for protector in (trusting, checking):
+        protector.blind_index(*ANN)
+    keyring.rotate("acme")
+    assert sealed_version(trusting.seal("x", "value", "ann")) == 1  # within its window
+    assert sealed_version(checking.seal("x", "value", "ann")) == 2
+    keyring.destroy("acme")
+    with pytest.raises(KeysDestroyed):
+        checking.blind_index(*ANN)
 
 
 # -- shredding and purge --------------------------------------------------------------------------
@@ -290,3 +320,10 @@ def test_kms_without_boto3_says_how_to_install_it(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(builtins, "__import__", no_boto3)
     with pytest.raises(KeyProviderError, match=r"identity\[kms\]"):
         KmsKeyProvider("alias/identity").wrap(b"k", {"tenant": "acme", "purpose": "index"})
+
+
+def test_an_unreadable_ring_is_a_clear_error(tmp_path: Path, keyring: Keyring) -> None:
+    keyring.ensure("acme")
+    (tmp_path / "keys" / "acme.json").write_bytes(b"\0" * 10)
+    with pytest.raises(IdentityError, match="unreadable"):
+        _keyring(tmp_path).protector("acme")
