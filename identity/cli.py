@@ -228,7 +228,8 @@ def _progress(line: str) -> None:
     print(f"\r{line}", end="", file=sys.stderr, flush=True)
 
 
-def _token(args: argparse.Namespace, config: Config) -> int:
+def _token(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
+    _known(registry, args.tenant)  # never create a key ring for a mistyped tenant
     from .core import identifier_vertex_id
     print(identifier_vertex_id(args.tenant, args.type, args.value, protector=keyring_for(config).protector(args.tenant)))
     return 0
@@ -353,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "datakey":
             return _datakey(args, config, registry)
         if args.command == "token":
-            return _token(args, config)
+            return _token(args, config, registry)
         return _load(args, config, registry)
     except (ConfigError, RegistryError, IdentityError, OSError) as error:
         print(f"identity: {error}", file=sys.stderr)

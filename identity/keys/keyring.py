@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import json
 import os
 import re
@@ -206,10 +207,11 @@ class Keyring:
 
     @contextlib.contextmanager
     def _editing(self, tenant: str, *, allow_destroyed: bool = False) -> Iterator[dict[str, Any] | None]:
-        """The tenant's document, read under the thread lock and the cross-process file lock."""
+        """A copy of the tenant's document, read under the thread lock and the cross-process file
+        lock (a copy: an edit whose write fails must not leave the cached ring changed)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock, exclusive_lock(self.directory / _LOCK_NAME):
-            yield self._load(tenant, allow_destroyed=allow_destroyed)
+            yield copy.deepcopy(self._load(tenant, allow_destroyed=allow_destroyed))
 
     def _store(self, tenant: str, document: dict[str, Any]) -> None:
         path = self._path(tenant)

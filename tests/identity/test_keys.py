@@ -327,3 +327,16 @@ def test_an_unreadable_ring_is_a_clear_error(tmp_path: Path, keyring: Keyring) -
     (tmp_path / "keys" / "acme.json").write_bytes(b"\0" * 10)
     with pytest.raises(IdentityError, match="unreadable"):
         _keyring(tmp_path).protector("acme")
+
+
+def test_a_rotation_that_cannot_be_written_changes_nothing(keyring: Keyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    protector = keyring.protector("acme")
+    import identity.keys.keyring as keyring_module
+
+    def disk_full(path: Path, text: str) -> None:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(keyring_module, "write_private", disk_full)
+    with pytest.raises(OSError):
+        keyring.rotate("acme")
+    assert sealed_version(protector.seal("x", "value", "ann")) == 1 and keyring.current_version("acme") == 1

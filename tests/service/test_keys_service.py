@@ -116,6 +116,8 @@ def test_cli_rotation_reencryption_offboarding_and_purge(tmp_path: Path,
     assert acme.resolve("email", "u3@example.com").identifiers["email"][0]["value"] == "u3@example.com"
     token = _run(capsys, "token", "email", "u3@example.com", "--tenant", "acme", *data)[1].strip()
     assert token == acme._vertex_id("email", "u3@example.com")
+    assert _run(capsys, "token", "email", "u3@example.com", "--tenant", "acmee", *data)[0] == 2
+    assert not (tmp_path / "keys" / "acmee.json").exists()
     gremlin.forget_graph(url)
 
     assert _run(capsys, "tenant", "purge", "acme", *data)[0] == 2  # keys still live: refused
