@@ -57,9 +57,12 @@ class LocalKeyFileProvider(KeyProvider):
         if create and not self.path.exists():
             self._create()
         try:
+            mode = self.path.stat().st_mode
             kek = self.path.read_bytes()
         except FileNotFoundError:
             raise KeyProviderError(f"no key-encryption key file at {self.path}") from None
+        if mode & 0o077:
+            raise KeyProviderError(f"{self.path} is accessible to other users: chmod 600 it")
         if len(kek) != _KEK_BYTES:
             raise KeyProviderError(f"{self.path} is not a {_KEK_BYTES}-byte key-encryption key")
         self._aead = AESGCM(kek)
@@ -111,20 +114,14 @@ class KmsKeyProvider(KeyProvider):
         return self._client
 
     def wrap(self, plaintext: bytes, context: Mapping[str, str]) -> bytes:
-        try:
-            answer = self.client.encrypt(KeyId=self.key_id, Plaintext=plaintext, EncryptionContext=dict(context))
-        except KeyProviderError:
-            raise
-        except Exception as error:  # botocore's errors are not importable without the extra
-            raise KeyProviderError(f"KMS refused to wrap key material ({type(error).__name__})") from None
-        return answer["CiphertextBlob"]
+        return self._call("encrypt", "wrap", Plaintext=plaintext, EncryptionContext=dict(context))["CiphertextBlob"]
 
     def unwrap(self, wrapped: bytes, context: Mapping[str, str]) -> bytes:
-        try:
-            answer = self.client.decrypt(KeyId=self.key_id, CiphertextBlob=wrapped, EncryptionContext=dict(context))
-        except KeyProviderError:
-            raise
-        except Exception as error:
-            raise KeyProviderError(f"KMS refused to unwrap key material ({type(error).__name__})") from None
-        return answer["Plaintext"]
+        return self._call("decrypt", "unwrap", CiphertextBlob=wrapped, EncryptionContext=dict(context))["Plaintext"]
 
+    def _call(self, operation: str, verb: str, **arguments: Any) -> dict:
+        client = self.client
+        try:
+            return getattr(client, operation)(KeyId=self.key_id, **arguments)
+        except Exception as error:  # botocore's errors are not importable without the extra
+            raise KeyProviderError(f"KMS refused to {verb} key material ({type(error).__name__})") from None

@@ -68,6 +68,9 @@ def test_the_kek_file_is_created_once(tmp_path: Path) -> None:
     assert first.name == again.name
     with pytest.raises(KeyProviderError):
         LocalKeyFileProvider(tmp_path / "absent.key")
+    (tmp_path / "kek.key").chmod(0o644)
+    with pytest.raises(KeyProviderError, match="chmod 600"):
+        LocalKeyFileProvider(tmp_path / "kek.key")
 
 
 def test_a_ring_opens_only_with_its_kek(tmp_path: Path, keyring: Keyring) -> None:
