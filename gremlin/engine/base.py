@@ -33,14 +33,18 @@ class ElementFilters:
 
     def __init__(self) -> None:
         self.vertex: list[Callable[[Context, Any], bool]] = []
+        #: edges a step returns (E(), outE(), ...)
         self.edge: list[Callable[[Context, Any], bool]] = []
+        #: edges out()/in()/both() walk over: SubgraphStrategy filters them, PartitionStrategy
+        #: (like TinkerPop's) only checks the vertex reached
+        self.crossed_edge: list[Callable[[Context, Any], bool]] = []
         self.vertex_property: list[Callable[[Context, Any], bool]] = []
         self.write_properties: dict[str, Any] = {}
         self.read_only = False
         self.hidden_keys: set[str] = set()
 
     def __bool__(self) -> bool:
-        return bool(self.vertex or self.edge or self.vertex_property)
+        return bool(self.vertex or self.edge or self.crossed_edge or self.vertex_property)
 
 
 class Context:
@@ -70,8 +74,11 @@ class Context:
         return all(f(self, vertex) for f in self.filters.vertex)
 
     def edge_visible(self, edge: Any) -> bool:
-        return all(f(self, edge) for f in self.filters.edge) and \
-            self.vertex_visible(edge.out_v) and self.vertex_visible(edge.in_v)
+        return all(f(self, edge) for f in self.filters.edge)
+
+    def crossing_visible(self, edge: Any, vertex: Any) -> bool:
+        """May out()/in()/both() walk over ``edge`` to ``vertex``?"""
+        return all(f(self, edge) for f in self.filters.crossed_edge) and self.vertex_visible(vertex)
 
     def vertex_property_visible(self, vp: Any) -> bool:
         if vp.key in self.filters.hidden_keys:

@@ -137,16 +137,18 @@ class VertexStep(Step):
                 vertex = _attach(ctx, vertex, self.name)
             for edge in vertex.edges(direction, labels):
                 ctx.tick()
-                if filtered and not ctx.edge_visible(edge):
-                    continue
                 if to_edges:
-                    yield traverser.split(edge)
-                elif direction == "out":
-                    yield traverser.split(edge.in_v)
+                    if not filtered or ctx.edge_visible(edge):
+                        yield traverser.split(edge)
+                    continue
+                if direction == "out":
+                    other = edge.in_v
                 elif direction == "in":
-                    yield traverser.split(edge.out_v)
+                    other = edge.out_v
                 else:
-                    yield traverser.split(edge.in_v if edge.out_v is vertex else edge.out_v)
+                    other = edge.in_v if edge.out_v is vertex else edge.out_v
+                if not filtered or ctx.crossing_visible(edge, other):
+                    yield traverser.split(other)
 
 
 def _attach(ctx: Context, value: Any, step: str) -> VertexRecord:
@@ -176,23 +178,27 @@ class EdgeVertexStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         name = self.name
+        filtered = bool(ctx.filters)
         for traverser in traversers:
             edge = traverser.obj
             if not isinstance(edge, EdgeRecord):
                 raise InvalidArgumentError(f"The {name}() step needs an edge, not {_kind(edge)}")
-            if name == "outV":
-                yield traverser.split(edge.out_v)
-            elif name == "inV":
-                yield traverser.split(edge.in_v)
-            elif name == "bothV":
-                yield traverser.split(edge.out_v)
-                yield traverser.split(edge.in_v)
-            else:
-                previous = _previous_object(traverser)
-                if isinstance(previous, VertexRecord) and previous is edge.in_v:
-                    yield traverser.split(edge.out_v)
-                else:
-                    yield traverser.split(edge.in_v if previous is edge.out_v else edge.out_v)
+            for vertex in self._ends(traverser, edge):
+                if not filtered or ctx.vertex_visible(vertex):
+                    yield traverser.split(vertex)
+
+    def _ends(self, traverser: Traverser, edge: EdgeRecord) -> tuple:
+        name = self.name
+        if name == "outV":
+            return (edge.out_v,)
+        if name == "inV":
+            return (edge.in_v,)
+        if name == "bothV":
+            return (edge.out_v, edge.in_v)
+        previous = _previous_object(traverser)
+        if isinstance(previous, VertexRecord) and previous is edge.in_v:
+            return (edge.out_v,)
+        return (edge.in_v if previous is edge.out_v else edge.out_v,)
 
 
 def _previous_object(traverser: Traverser) -> Any:

@@ -121,10 +121,26 @@ def _subgraph(ctx: Context, config: dict) -> None:
     def passes(child: Traversal) -> Any:
         return lambda context, element: child.has_result(plain, Traverser.start(element))
 
-    if config.get("vertices") is not None:
-        ctx.filters.vertex.append(passes(as_filter(config["vertices"])))
+    vertex_filter = passes(as_filter(config["vertices"])) if config.get("vertices") is not None else None
+    edge_filters = []
     if config.get("edges") is not None:
-        ctx.filters.edge.append(passes(as_filter(config["edges"])))
+        edge_filters.append(passes(as_filter(config["edges"])))
+    if vertex_filter is not None:
+        ctx.filters.vertex.append(vertex_filter)
+        if _check_adjacent_vertices(config):
+            edge_filters.append(lambda context, edge: vertex_filter(context, edge.out_v)
+                                and vertex_filter(context, edge.in_v))
+    # TinkerPop rewrites out() as outE().filter(edges).inV() here, so walks are filtered too
+    ctx.filters.edge.extend(edge_filters)
+    ctx.filters.crossed_edge.extend(edge_filters)
     if config.get("vertexProperties") is not None:
         ctx.filters.vertex_property.append(passes(as_filter(config["vertexProperties"])))
 
+
+def _check_adjacent_vertices(config: dict) -> bool:
+    # gremlinpython 3.7 files the option under checkAdjacentProperties; Gremlin text uses the
+    # Java name. TinkerPop's default is to check.
+    for key in ("checkAdjacentVertices", "checkAdjacentProperties"):
+        if config.get(key) is not None:
+            return bool(config[key])
+    return True
