@@ -12,18 +12,19 @@ import time
 from typing import Any, Callable
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
+from gremlin_python.process.strategies import PartitionStrategy
 from gremlin_python.process.traversal import Cardinality, Direction, Merge, P, T
 
-from . import model
+from . import model, privacy
 from .errors import NotFound, ValidationError
 from .graph import submit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
 from .ingest import IngestResult, ingest_event, prepare_batch
 from .protect import DevelopmentProtector, Protector
-from .resolve import Hood, Resolution, anchor_of, hood_traversal, iso, parse_hoods
+from .resolve import Hood, Resolution, anchor_of, hood_traversal, iso, open_value, parse_hoods
 
-__all__ = ["IdentityGraph", "identifier_vertex_id", "CUSTOMER_LOOKUP_TYPE"]
+__all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "CUSTOMER_LOOKUP_TYPE"]
 
 #: resolve("customer", "c-…") starts from a customer id, current or merged (an alias).
 CUSTOMER_LOOKUP_TYPE = "customer"
@@ -38,12 +39,19 @@ def identifier_vertex_id(tenant: str, id_type: str, value: str, *, protector: Pr
     return model.identifier_id(tenant, id_type, (protector or DevelopmentProtector()).blind_index(id_type, normalized))
 
 
+def tenant_scoped(g: GraphTraversalSource, tenant: str) -> GraphTraversalSource:
+    """``g`` restricted to ``tenant``'s partition: every element read must carry ``tenant=<tenant>``
+    and every element written gets it. The first of two walls; tenant-prefixed ids are the second."""
+    return g.with_strategies(PartitionStrategy(partition_key=model.TENANT, write_partition=tenant,
+                                               read_partitions=[tenant]))
+
+
 class IdentityGraph:
     def __init__(self, g: GraphTraversalSource, tenant: str, *, config: TenantConfig | None = None,
                  protector: Protector | None = None, clock: Callable[[], float] = time.time):
         if not isinstance(tenant, str) or not tenant or ":" in tenant:
             raise ValidationError("tenant", "must be a non-empty string without ':'")
-        self.g = g
+        self.g = tenant_scoped(g, tenant)
         self.tenant = tenant
         self.config = config or TenantConfig()
         self.protector = protector or DevelopmentProtector()
@@ -69,21 +77,28 @@ class IdentityGraph:
         _check_int("max_identifiers", max_identifiers, 1, 1_000_000)
         _check_int("max_fanout", max_fanout, 1, 1_000_000)
         as_of_ms = None if as_of is None else parse_timestamp(as_of, field="as_of", epoch_unit_ms=False)
+        hood = self.hood(id_type, value, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms)
+        if hood is None:
+            return None
+        return self._resolution(hood, max_hops, max_identifiers, max_fanout, evidence)
+
+    def hood(self, id_type: str, value: str, *, max_hops: int, max_fanout: int,
+             as_of_ms: int | None = None) -> Hood | None:
+        """The neighbourhood resolve() reads (one round trip); None for an unknown start."""
         if id_type == CUSTOMER_LOOKUP_TYPE:
             if not isinstance(value, str) or not value.startswith("c-"):
                 raise ValidationError("value", "is not a customer id")
+            # the customer id is not tenant-prefixed: the explicit tenant filter backs the partition
             start = self.g.V().has_label(model.IDENTIFIER).has("cid", value).has(model.TENANT, self.tenant).limit(1)
         else:
-            start = self.g.V(self._vertex_id(id_type, value)).has_label(model.IDENTIFIER)
+            start = self.g.V(self.vertex_id(id_type, value)).has_label(model.IDENTIFIER)
         if as_of_ms is not None:
             start = start.has("first_seen", P.lte(as_of_ms))
         expand = min(self.config.generic_threshold, max_fanout)
         query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=self.config.path_cap,
                                as_of_ms=as_of_ms)
         hoods = parse_hoods(submit(query)[0], self.config.path_cap)
-        if not hoods:
-            return None
-        return self._resolution(next(iter(hoods.values())), max_hops, max_identifiers, max_fanout, evidence)
+        return next(iter(hoods.values()), None)
 
     def _resolution(self, hood: Hood, max_hops: int, max_identifiers: int, max_fanout: int,
                     evidence: bool) -> Resolution:
@@ -124,13 +139,13 @@ class IdentityGraph:
         return {"type": props["type"], "value": value}
 
     def _open(self, props: dict) -> str:
-        return self.protector.open(props["id"], "value", props["value"])
+        return open_value(self.protector, props)
 
     # -- unlink ------------------------------------------------------------------------------
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
         """Remove the link between two identifiers and record a do-not-link rule, so that
         replaying old events cannot link them (or merge their customers) again."""
-        va, vb = self._vertex_id(*a, field="a"), self._vertex_id(*b, field="b")
+        va, vb = self.vertex_id(*a, field="a"), self.vertex_id(*b, field="b")
         if va == vb:
             raise ValidationError("b", "is the same identifier as a")
         lid = model.link_id(self.tenant, va, vb)
@@ -151,6 +166,17 @@ class IdentityGraph:
              .option(Merge.on_create, {model.TENANT: self.tenant, "created": int(self.clock() * 1000)}))
         submit(t)
 
+    # -- GDPR ------------------------------------------------------------------------------
+    def forget(self, id_type: str, value: str) -> dict:
+        """Erase an identifier, or (type "customer") every identifier of a customer, with their
+        links and the events left without identifiers; suppress them so they are never stored
+        again. See identity.privacy."""
+        return privacy.forget(self, id_type, value)
+
+    def export(self, id_type: str, value: str) -> dict:
+        """Everything stored about an identifier or a customer, decrypted (identity.privacy)."""
+        return privacy.export(self, id_type, value)
+
     # -- stats -------------------------------------------------------------------------------
     def stats(self) -> dict:
         """Element counts for this tenant (a full scan: for operators, not hot paths)."""
@@ -164,7 +190,8 @@ class IdentityGraph:
                 "links": edges.get(model.LINK, 0), "observations": edges.get(model.OBSERVED, 0),
                 "do_not_link_rules": edges.get(model.NOLINK, 0), "identifiers_by_type": dict(row["types"])}
 
-    def _vertex_id(self, id_type: str, value: str, field: str = "") -> str:
+    def vertex_id(self, id_type: str, value: str, field: str = "") -> str:
+        """The vertex id of an identifier in this tenant's graph (ValidationError if invalid)."""
         normalized = normalize(id_type, value, self.config, field=field)
         return model.identifier_id(self.tenant, id_type, self.protector.blind_index(id_type, normalized))
 

@@ -9,7 +9,7 @@ event vertex again, so a duplicate delivered concurrently writes nothing either.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
@@ -21,7 +21,7 @@ from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
-from .resolve import Hood, hood_traversal, parse_hoods
+from .resolve import Hood, hood_traversal, members_of, parse_hoods
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_event",
            "candidates_from"]
@@ -137,10 +137,20 @@ def _read(g: GraphTraversalSource, tenant: str, event: PreparedEvent, config: Te
     expand = min(config.generic_threshold, config.max_fanout)
     links = (__.V(*ids).both_e(model.LINK).has_id(P.within(link_ids)).dedup().element_map().fold()
              if link_ids else __.constant([]))
+    suppressed = __.V(*[model.suppression_id(i) for i in ids]).id_().fold()
     query = hood_traversal(g.V(*ids).has_label(model.IDENTIFIER), max_hops=config.max_hops,
                            expand_limit=expand, path_cap=config.path_cap,
-                           extra={"event": __.V(event.vertex_id).count(), "links": links})
+                           extra={"event": __.V(event.vertex_id).count(), "links": links, "suppressed": suppressed})
     return submit(query)[0]
+
+
+def _without_suppressed(event: PreparedEvent, suppressed: set[str]) -> PreparedEvent:
+    """The event minus identifiers forgotten on request, each reported as refused."""
+    kept = [i for i in event.identifiers if model.suppression_id(i.vertex_id) not in suppressed]
+    refused = [{"identifier": {"index": i.index, "type": i.type}, "reason": "suppressed",
+                "detail": "this identifier was forgotten on request and is never stored again"}
+               for i in event.identifiers if model.suppression_id(i.vertex_id) in suppressed]
+    return replace(event, identifiers=kept, blocked=event.blocked + refused)
 
 
 def candidates_from(event: PreparedEvent, hoods: dict[str, Hood], tenant: str, config: TenantConfig,
@@ -154,11 +164,7 @@ def candidates_from(event: PreparedEvent, hoods: dict[str, Hood], tenant: str, c
                             model.customer_id(tenant, identifier.vertex_id))
             candidates.append(Candidate(identifier.index, member, identifier.weak, group={member.id: member}))
             continue
-        members = {}
-        for vertex_id in hood.paths:
-            props = hood.vertices[vertex_id]
-            if props["degree"] <= config.generic_threshold:
-                members[vertex_id] = _member(props)
+        members = {v: _member(hood.vertices[v]) for v in members_of(hood, config.generic_threshold)}
         member = _member(hood.vertices[identifier.vertex_id])
         start = hood.vertices[identifier.vertex_id]
         candidates.append(Candidate(identifier.index, member, identifier.weak,
@@ -178,6 +184,10 @@ def ingest_event(g: GraphTraversalSource, tenant: str, event: PreparedEvent, con
         return IngestResult(event.event_id, None, [], list(event.blocked))
     now_ms = int(clock() * 1000)
     state = _read(g, tenant, event, config)
+    if state["suppressed"]:
+        event = _without_suppressed(event, set(state["suppressed"]))
+        if not event.identifiers:
+            return IngestResult(event.event_id, None, [], list(event.blocked))
     hoods = parse_hoods(state, config.path_cap)
     candidates = candidates_from(event, hoods, tenant, config, now_ms)
     plan = plan_links(candidates, config)

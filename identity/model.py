@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 
 __all__ = [
-    "IDENTIFIER", "EVENT", "OBSERVED", "LINK", "NOLINK", "TENANT", "SEALED_PROPERTIES",
-    "identifier_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "link_ends",
+    "IDENTIFIER", "EVENT", "SUPPRESSED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SEALED_PROPERTIES",
+    "identifier_id", "suppression_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "link_ends",
 ]
 
 # vertex labels
 IDENTIFIER = "identifier"
 EVENT = "event"
+SUPPRESSED = "suppressed"  # an identifier forgotten on request: ingest refuses it from then on
 # edge labels
 OBSERVED = "observed"  # event -> identifier
 LINK = "link"          # identifier -- identifier (stored lesser id -> greater id)
@@ -35,6 +36,13 @@ def _digest(*parts: str) -> str:
 
 def identifier_id(tenant: str, id_type: str, blind_index: str) -> str:
     return f"{tenant}:{id_type}:{blind_index[:_ID_DIGEST_CHARS]}"
+
+
+def suppression_id(identifier_vertex_id: str) -> str:
+    """The suppression entry of a forgotten identifier: named, like the identifier's vertex,
+    by tenant, type and blind index only."""
+    tenant, rest = identifier_vertex_id.split(":", 1)
+    return f"{tenant}:{SUPPRESSED}:{rest}"
 
 
 def event_vertex_id(tenant: str, event_id: str) -> str:

@@ -21,11 +21,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gremlin_python.process.graph_traversal import GraphTraversal, __
-from gremlin_python.process.traversal import P, T
+from gremlin_python.process.traversal import Direction, P, T
 
 from . import model
 
-__all__ = ["Hood", "Resolution", "hood_traversal", "parse_hoods", "anchor_of"]
+__all__ = ["Hood", "Resolution", "hood_traversal", "parse_hoods", "anchor_of", "members_of", "open_value", "plain"]
 
 
 @dataclass
@@ -65,14 +65,19 @@ def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, p
     return result
 
 
-def _plain(element_map: dict) -> dict[str, Any]:
-    """Element map with T.id/T.label as 'id'/'label' and edge ends dropped."""
+def plain(element_map: dict) -> dict[str, Any]:
+    """Element map with string keys: T.id/T.label as 'id'/'label', an edge's ends as 'out'/'in'
+    (their ids)."""
     out: dict[str, Any] = {}
     for key, value in element_map.items():
         if key == T.id:
             out["id"] = value
         elif key == T.label:
             out["label"] = value
+        elif key == Direction.OUT:
+            out["out"] = value[T.id]
+        elif key == Direction.IN:
+            out["in"] = value[T.id]
         elif isinstance(key, str):
             out[key] = value
     return out
@@ -83,7 +88,7 @@ def parse_hoods(result: dict, path_cap: int) -> dict[str, Hood]:
     vertices: dict[str, dict] = {}
     edges: dict[str, dict] = {}
     for entry in result.get("elements", []):
-        props = _plain(entry["m"])
+        props = plain(entry["m"])
         if props.get("label") == model.IDENTIFIER:
             props["nolinks"] = frozenset(entry.get("nl", ()))
             vertices[props["id"]] = props
@@ -112,8 +117,18 @@ def anchor_of(hood: Hood, generic_threshold: int) -> dict:
     start = hood.vertices[hood.start]
     if start["degree"] > generic_threshold:
         return start
-    members = [hood.vertices[v] for v in hood.paths if hood.vertices[v]["degree"] <= generic_threshold]
+    members = [hood.vertices[v] for v in members_of(hood, generic_threshold)]
     return min(members, key=lambda v: (not v.get("founder"), v["created"], v["id"]))
+
+
+def members_of(hood: Hood, generic_threshold: int) -> list[str]:
+    """The identifiers that make up the customer: those reached that are not generic."""
+    return [v for v in hood.paths if hood.vertices[v]["degree"] <= generic_threshold]
+
+
+def open_value(protector: Any, props: dict) -> str:
+    """An identifier vertex's plaintext value (``props`` as parsed: with its id and sealed value)."""
+    return protector.open(props["id"], "value", props["value"])
 
 
 @dataclass

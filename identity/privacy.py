@@ -1,0 +1,141 @@
+"""GDPR: forget a person and export what is stored about them.
+
+A *subject* is one identifier (``("email", "ann@example.com")``) or a whole customer
+(``("customer", "c-…")``: the customer's non-generic identifiers, as resolve() finds them with
+the tenant's max_hops). Generic identifiers (a shared IP) belong to many people and are neither
+forgotten nor exported with a customer; ask for them by value to forget them.
+
+forget removes the subject's identifier vertices with every edge they have (links, do-not-link
+rules, observations), removes the events left observing no identifier (their sealed attributes
+are personal data), lowers the link degree of the identifiers they were linked to, and records
+one *suppression* vertex per identifier, named by tenant, type and blind index only, never
+plaintext. Ingest reads the suppression entries in its one read traversal and refuses those
+identifiers ("suppressed"), so replaying old events cannot bring the person back. Two round
+trips: one read, one write.
+
+export returns every stored fact about the subject as JSON-ready data, with identifier values
+and event attributes decrypted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merge, P, T
+
+from . import model
+from .errors import NotFound
+from .graph import submit
+from .resolve import iso, members_of, open_value, plain
+
+if TYPE_CHECKING:
+    from .core import IdentityGraph
+
+__all__ = ["forget", "export", "subject_vertices"]
+
+
+def subject_vertices(identity: "IdentityGraph", id_type: str, value: str) -> list[str]:
+    """The identifier vertex ids of the subject. A customer id the tenant does not hold raises
+    NotFound; an identifier is named by its value, stored or not."""
+    from .core import CUSTOMER_LOOKUP_TYPE
+    if id_type != CUSTOMER_LOOKUP_TYPE:
+        return [identity.vertex_id(id_type, value)]
+    threshold = identity.config.generic_threshold
+    hood = identity.hood(id_type, value, max_hops=identity.config.max_hops, max_fanout=threshold)
+    if hood is None:
+        raise NotFound("customer not found in this tenant's graph")
+    # never empty (an empty g.V() would read the whole graph): a generic start is its own customer
+    return sorted(members_of(hood, threshold)) or [hood.start]
+
+
+def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int]:
+    """Erase the subject and suppress its identifiers; returns what was removed (counts)."""
+    ids = subject_vertices(identity, id_type, value)
+    rows = submit(identity.g.V(*ids).has_label(model.IDENTIFIER).project("id", "links", "neighbours", "events")
+                  .by(T.id)
+                  .by(__.both_e(model.LINK).project("id", "ends").by(T.id).by(__.both_v().id_().fold()).fold())
+                  .by(__.both(model.LINK).project("id", "degree").by(T.id).by("degree").fold())
+                  .by(__.in_(model.OBSERVED).project("id", "others")
+                      .by(T.id).by(__.out(model.OBSERVED).has_id(P.without(ids)).count()).fold()))
+    stored = [row["id"] for row in rows]
+    forgotten = set(ids)
+    links = {link["id"]: link["ends"] for row in rows for link in row["links"]}
+    lost = Counter(end for ends in links.values() for end in set(ends) if end not in forgotten)
+    degrees = {n["id"]: n["degree"] for row in rows for n in row["neighbours"]}
+    orphans = sorted({e["id"] for row in rows for e in row["events"] if e["others"] == 0})
+    t = identity.g.inject(0)
+    for neighbour, count in sorted(lost.items()):
+        t = t.side_effect(__.V(neighbour).property(Cardinality.single, "degree",
+                                                   max(0, degrees[neighbour] - count)))
+    if orphans:
+        t = t.side_effect(__.V(*orphans).drop())
+    if stored:
+        t = t.side_effect(__.V(*stored).drop())  # drops their links, rules and observations
+    now_ms = int(identity.clock() * 1000)
+    for vertex_id in ids:
+        t = (t.merge_v({T.id: model.suppression_id(vertex_id), T.label: model.SUPPRESSED})
+             .option(Merge.on_create, {model.TENANT: CardinalityValue.single(identity.tenant),
+                                       "created": CardinalityValue.single(now_ms)}))
+    submit(t.id_())
+    return {"identifiers": len(stored), "links": len(links), "events": len(orphans), "suppressed": len(ids)}
+
+
+def export(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, Any]:
+    """Every stored fact about the subject: identifiers, links with their evidence, do-not-link
+    rules and events, decrypted. NotFound when nothing is stored."""
+    ids = subject_vertices(identity, id_type, value)
+    rows = submit(identity.g.V(*ids).has_label(model.IDENTIFIER).project("identifier", "links", "rules", "events")
+                  .by(__.element_map())
+                  .by(__.both_e(model.LINK).element_map().fold())
+                  .by(__.both_e(model.NOLINK).element_map().fold())
+                  .by(__.in_(model.OBSERVED).element_map().fold()))
+    if not rows:
+        raise NotFound("identifier not found in this tenant's graph")
+    protector = identity.protector
+    identifiers = {}
+    for row in rows:
+        props = plain(row["identifier"])
+        identifiers[props["id"]] = {
+            "type": props["type"], "value": open_value(protector, props), "customer_id": props["cid"],
+            "created": iso(props["created"] // 1000), "first_seen": iso(props["first_seen"]),
+            "last_seen": iso(props["last_seen"])}
+
+    def describe(vertex_id: str) -> dict[str, Any]:
+        # an end outside the subject may be someone else's: its type only
+        found = identifiers.get(vertex_id)
+        return {"type": found["type"], "value": found["value"]} if found else {"type": _type_of(vertex_id)}
+
+    links, rules, events = {}, {}, {}
+    for row in rows:
+        for edge in row["links"]:
+            props = plain(edge)
+            links[props["id"]] = {
+                "a": describe(props["out"]), "b": describe(props["in"]), "first_seen": iso(props["first_seen"]),
+                "last_seen": iso(props["last_seen"]), "count": props["count"],
+                "events": sorted({props["first_event"], props["last_event"]})}
+        for edge in row["rules"]:
+            props = plain(edge)
+            rules[props["id"]] = {"a": describe(props["out"]), "b": describe(props["in"]),
+                                  "created": iso(props.get("created"))}
+        observer = describe(plain(row["identifier"])["id"])
+        for vertex in row["events"]:
+            props = plain(vertex)
+            event = events.get(props["id"])
+            if event is None:
+                sealed = props.get("attributes")
+                event = events[props["id"]] = {
+                    "event_id": props["event_id"], "type": props["type"], "timestamp": iso(props["ts"]),
+                    "ingested_at": iso(props.get("ingested_at")), "identifiers": [],
+                    "attributes": json.loads(protector.open(props["id"], "attributes", sealed)) if sealed else {}}
+            event["identifiers"].append(observer)
+    return {"tenant": identity.tenant,
+            "identifiers": sorted(identifiers.values(), key=lambda i: (i["type"], i["value"])),
+            "links": [links[k] for k in sorted(links)], "do_not_link": [rules[k] for k in sorted(rules)],
+            "events": sorted(events.values(), key=lambda e: (e["timestamp"], e["event_id"]))}
+
+
+def _type_of(identifier_vertex_id: str) -> str:
+    return identifier_vertex_id.split(":")[1]
