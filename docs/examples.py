@@ -53,6 +53,9 @@ CALLS: list[tuple[str, str, Any, str]] = [
     ("resolve", "Resolve with evidence", {"type": "device_id", "value": "dev-42", "evidence": True}, "user"),
     ("unlink", "Unlink two identifiers",
      {"a": {"type": "phone", "value": "+1 555 0100"}, "b": {"type": "device_id", "value": "dev-42"}}, "user"),
+    ("export", "Export everything stored about a customer",
+     {"type": "customer", "value": "<CUSTOMER_ID>"}, "user"),
+    ("forget", "Forget an identifier (GDPR erasure)", {"type": "device_id", "value": "dev-42"}, "user"),
     ("stats", "Counts for the calling tenant", None, "user"),
     ("tenant.create", "Create a tenant (admin)", {"tenant": "globex", "region": "us-east-1"}, "admin"),
     ("tenant.list", "List tenants (admin)", None, "admin"),
@@ -140,6 +143,7 @@ async def record() -> str:
         keyring = Keyring(Path(data_dir) / "keys", LocalKeyFileProvider(Path(data_dir) / "kek.key", create=True),
                           clock=lambda: FIXED_TIME)
         service = build_service(config, registry=registry, keyring=keyring)
+        service.identity_factory = _with_fixed_clock(service.identity_factory)
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         server = tornado.httpserver.HTTPServer(make_app(service))
         server.add_sockets(sockets)
@@ -152,20 +156,33 @@ async def record() -> str:
             service.close()
 
 
+def _with_fixed_clock(factory: Any) -> Any:
+    """Identity graphs whose clock stands still, so stored times do not churn the document."""
+    def make(tenant: str) -> Any:
+        graph = factory(tenant)
+        graph.clock = lambda: FIXED_TIME
+        return graph
+    return make
+
+
 async def _sections(recorder: Recorder) -> str:
     lines = ["## Methods", ""]
-    current, created_key_id = None, ""
+    current, created_key_id, customer_id = None, "", ""
     for request_id, (method, title, params, key) in enumerate(CALLS, 1):
         if method != current:
             lines += [f"### `{method}`", ""]
             current = method
         if params == {"key_id": "<KEY_ID>"}:
             params = {"key_id": created_key_id}
+        if params and params.get("value") == "<CUSTOMER_ID>":
+            params = {**params, "value": customer_id}
         call = {"jsonrpc": "2.0", "id": request_id, "method": method, **({"params": params} if params else {})}
         body = json.dumps(call, ensure_ascii=False)
         status, reply = await recorder.post(body, key)
         if method == "key.create":
             created_key_id = json.loads(reply)["result"]["key_id"]
+        if method == "ingest" and not customer_id:
+            customer_id = json.loads(reply)["result"]["results"][0]["customer_id"]
         lines += [f"{title}:", "", *block(recorder, body, key, status, reply)]
     lines += ["## Errors", "", "| code | meaning |", "|---|---|"]
     lines += [f"| {code} | {meaning} |" for code, meaning in sorted(SERVER_ERRORS.items(), reverse=True)]

@@ -11,6 +11,8 @@
     identity datakey reencrypt TENANT [--batch N]   # re-seal old cells with the current version
     identity token TYPE VALUE --tenant T      # the vertex id of an identifier (for a Gremlin console)
     identity load FILE --tenant T             # JSON Lines events through the core
+    identity forget TYPE VALUE --tenant T     # GDPR erasure (TYPE 'customer': a customer id)
+    identity export TYPE VALUE --tenant T     # GDPR access: everything stored, as JSON
 
 Every command reads the same configuration (file, ``IDENTITY_*`` environment, flags).
 """
@@ -99,6 +101,14 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("value")
     token.add_argument("--tenant", required=True)
     _common(token)
+
+    for name, summary in (("forget", "erase an identifier (or 'customer' ID) and suppress it (GDPR)"),
+                          ("export", "print everything stored about an identifier (or 'customer' ID) as JSON")):
+        subject = commands.add_parser(name, help=summary)
+        subject.add_argument("type", help="identifier type, or 'customer'")
+        subject.add_argument("value", help="identifier value, or customer id")
+        subject.add_argument("--tenant", required=True)
+        _common(subject)
 
     load = commands.add_parser("load", help="ingest JSON Lines events from FILE ('-': stdin)")
     load.add_argument("file")
@@ -235,6 +245,21 @@ def _token(args: argparse.Namespace, config: Config, registry: TenantRegistry) -
     return 0
 
 
+def _subject(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
+    """forget / export one identifier or customer (errors name fields, never values)."""
+    _known(registry, args.tenant)
+    from .core import IdentityGraph
+
+    protector = keyring_for(config).protector(args.tenant)
+
+    def run(g: Any) -> dict:
+        identity = IdentityGraph(g, args.tenant, protector=protector)
+        return (identity.forget if args.command == "forget" else identity.export)(args.type, args.value)
+
+    print(json.dumps(_with_graph(config, run), indent=2, ensure_ascii=False))
+    return 0
+
+
 def _load(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
     _known(registry, args.tenant)
     from .core import IdentityGraph
@@ -355,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _datakey(args, config, registry)
         if args.command == "token":
             return _token(args, config, registry)
+        if args.command in ("forget", "export"):
+            return _subject(args, config, registry)
         return _load(args, config, registry)
     except (ConfigError, RegistryError, IdentityError, OSError) as error:
         print(f"identity: {error}", file=sys.stderr)

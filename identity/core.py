@@ -188,7 +188,8 @@ class IdentityGraph:
         vertices, edges = row["vertices"], row["edges"]
         return {"identifiers": vertices.get(model.IDENTIFIER, 0), "events": vertices.get(model.EVENT, 0),
                 "links": edges.get(model.LINK, 0), "observations": edges.get(model.OBSERVED, 0),
-                "do_not_link_rules": edges.get(model.NOLINK, 0), "identifiers_by_type": dict(row["types"])}
+                "do_not_link_rules": edges.get(model.NOLINK, 0), "suppressed": vertices.get(model.SUPPRESSED, 0),
+                "identifiers_by_type": dict(row["types"])}
 
     def vertex_id(self, id_type: str, value: str, field: str = "") -> str:
         """The vertex id of an identifier in this tenant's graph (ValidationError if invalid)."""

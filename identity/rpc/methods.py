@@ -81,6 +81,14 @@ _KEY_RESULT = _object({"key": {"type": "string", "description": "the API key: sh
                        "created_at": {"type": "number"}, "revoked_at": {"type": ["number", "null"]}})
 
 
+_SUBJECT = _object({"type": {**IDENTIFIER_SCHEMA["properties"]["type"],
+                             "description": "an identifier type, or 'customer' for a customer id"},
+                    "value": {**IDENTIFIER_SCHEMA["properties"]["value"],
+                              "description": "the raw identifier (PII) or the customer id"}},
+                   ("type", "value"))
+_FORGOTTEN = ("identifiers", "links", "events", "suppressed")
+_EXPORTED = ("identifiers", "links", "do_not_link", "events")
+
 # -- implementations ---------------------------------------------------------------------------
 
 def _ingest(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +109,14 @@ def _unlink(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     a, b = params["a"], params["b"]
     ctx.service.identity(ctx.principal.tenant).unlink((a["type"], a["value"]), (b["type"], b["value"]))
     return {"unlinked": True}
+
+
+def _forget(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {"forgotten": ctx.service.identity(ctx.principal.tenant).forget(params["type"], params["value"])}
+
+
+def _export(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return ctx.service.identity(ctx.principal.tenant).export(params["type"], params["value"])
 
 
 def _stats(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +185,21 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
         Method("unlink", "Remove the link between two identifiers (and keep it from being re-made)",
                _object({"a": IDENTIFIER_SCHEMA, "b": IDENTIFIER_SCHEMA}, ("a", "b")),
                _object({"unlinked": {"type": "boolean"}}), _unlink),
+        Method("forget", "Erase an identifier or a whole customer and never store it again (GDPR erasure)",
+               _SUBJECT, _object({"forgotten": _object({name: {"type": "integer"} for name in _FORGOTTEN})}),
+               _forget,
+               description="Removes the identifier(s), their links, do-not-link rules and observations, and "
+                           "the events left without identifiers; records a suppression entry (a blind index, "
+                           "never the value) so ingest refuses the identifier from then on (reason "
+                           "'suppressed'). type 'customer' with a customer id forgets the customer's "
+                           "non-generic identifiers. Forgetting an identifier never seen suppresses it."),
+        Method("export", "Everything stored about an identifier or a customer, decrypted (GDPR access)",
+               _SUBJECT, _object({"tenant": {"type": "string"},
+                                  **{name: {"type": "array", "items": _ANY_OBJECT} for name in _EXPORTED}}),
+               _export,
+               description="Identifiers with their values, links with their evidence, do-not-link rules and "
+                           "events with their attributes. A linked identifier outside the subject is shown by "
+                           "type only. type 'customer' with a customer id exports the whole customer."),
         Method("stats", "Counts for the calling tenant's graph", _object({}), _ANY_OBJECT, _stats),
         Method("tenant.create", "Create a tenant with its home region",
                _object({"tenant": _TENANT, "region": {"type": "string", "pattern": REGION_PATTERN}},

@@ -88,6 +88,7 @@ def test_another_tenants_values_name_nothing_to_unlink_forget_or_export(two, g) 
     assert a.ingest([event("e3", ANN)])[0].refused == []
     assert b.ingest([event("e3", ANN)])[0].refused[0]["reason"] == "suppressed"
     assert b.stats()["identifiers"] == 0 and a.stats()["identifiers"] == 3
+    assert (a.stats()["suppressed"], b.stats()["suppressed"]) == (0, 1)
 
 
 def test_tenant_names_cannot_reach_into_another_tenants_ids(g) -> None:
