@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import tornado.web
+from tornado.log import access_log
 
 from ..config import Config
 from ..tenants import TenantRegistry
@@ -35,10 +36,22 @@ def make_app(service: Service, **settings: Any) -> tornado.web.Application:
         (r"/openrpc.json", OpenRpcHandler, {"document": openrpc_document(table)}),
         (r"/healthz", HealthHandler),
         (r"/readyz", ReadyHandler, {"service": service}),
-    ], **settings)
+    ], **{"log_function": _access_log, **settings})
     app.service = service  # type: ignore[attr-defined]
     app.methods = table  # type: ignore[attr-defined]
     return app
+
+
+_ROUTES = frozenset({"/rpc", "/openrpc.json", "/healthz", "/readyz"})
+
+
+def _access_log(handler: tornado.web.RequestHandler) -> None:
+    """tornado's access log line without the query string, and without paths we do not serve:
+    a client may put anything there, PII included."""
+    status, request = handler.get_status(), handler.request
+    path = request.path if request.path in _ROUTES else "(other path)"
+    write = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
+    write("%d %s %s (%s) %.2fms", status, request.method, path, request.remote_ip, 1000.0 * request.request_time())
 
 
 def build_service(config: Config, *, registry: TenantRegistry | None = None, keyring: Any = None) -> Service:

@@ -20,6 +20,7 @@ values are PII and error messages end up in client and server logs.
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from ..tenants import RegistryError, TenantExists, UnknownKey, UnknownTenant
@@ -96,13 +97,15 @@ class RpcError(Exception):
 
 def from_exception(error: BaseException) -> RpcError:
     """The JSON-RPC error for anything a method raised. Unexpected exceptions are logged
-    (with their traceback, server side only) and reported as a bare internal error."""
+    (type and traceback, server side only) and reported as a bare internal error."""
     if isinstance(error, RpcError):
         return error
     mapped = _from_identity_error(error) or _from_registry_error(error) or _from_graph_error(error)
     if mapped is not None:
         return mapped
-    log.error("internal error in a JSON-RPC method", exc_info=error)
+    # the type and the stack, never the message: a library's message may quote its input (PII)
+    log.error("internal error in a JSON-RPC method: %s\n%s", type(error).__name__,
+              "".join(traceback.format_tb(error.__traceback__)).rstrip())
     return RpcError(INTERNAL_ERROR, "Internal error")
 
 
