@@ -24,7 +24,7 @@ from .protect import Protector
 from .resolve import Hood, hood_traversal, members_of, parse_hoods
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_event",
-           "candidates_from"]
+           "candidates_from", "without_suppressed"]
 
 _EVENT_KEYS = {"event_id", "type", "timestamp", "identifiers", "attributes"}
 _MAX_IDENTIFIERS = 100
@@ -144,8 +144,9 @@ def _read(g: GraphTraversalSource, tenant: str, event: PreparedEvent, config: Te
     return submit(query)[0]
 
 
-def _without_suppressed(event: PreparedEvent, suppressed: set[str]) -> PreparedEvent:
-    """The event minus identifiers forgotten on request, each reported as refused."""
+def without_suppressed(event: PreparedEvent, suppressed: set[str]) -> PreparedEvent:
+    """The event minus identifiers forgotten on request (``suppressed``: suppression entry ids),
+    each reported as refused."""
     kept = [i for i in event.identifiers if model.suppression_id(i.vertex_id) not in suppressed]
     refused = [{"identifier": {"index": i.index, "type": i.type}, "reason": "suppressed",
                 "detail": "this identifier was forgotten on request and is never stored again"}
@@ -185,7 +186,7 @@ def ingest_event(g: GraphTraversalSource, tenant: str, event: PreparedEvent, con
     now_ms = int(clock() * 1000)
     state = _read(g, tenant, event, config)
     if state["suppressed"]:
-        event = _without_suppressed(event, set(state["suppressed"]))
+        event = without_suppressed(event, set(state["suppressed"]))
         if not event.identifiers:
             return IngestResult(event.event_id, None, [], list(event.blocked))
     hoods = parse_hoods(state, config.path_cap)

@@ -15,7 +15,7 @@ from typing import Callable
 from . import model
 from .guards import TenantConfig, plan_links
 from .identifiers import normalize, parse_timestamp
-from .ingest import IngestResult, PreparedEvent, candidates_from, prepare_batch
+from .ingest import IngestResult, PreparedEvent, candidates_from, prepare_batch, without_suppressed
 from .protect import DevelopmentProtector, Protector
 from .resolve import Hood
 
@@ -38,7 +38,8 @@ class ReferenceIdentity:
     identifiers: dict[str, dict] = field(default_factory=dict)  # vertex id -> properties
     links: dict[frozenset, _Link] = field(default_factory=dict)
     nolinks: set[frozenset] = field(default_factory=set)
-    events: set[str] = field(default_factory=set)
+    events: dict[str, set[str]] = field(default_factory=dict)  # event vertex id -> identifiers observed
+    suppressed: set[str] = field(default_factory=set)  # suppression entry ids
 
     # -- graph walking ---------------------------------------------------------------------
     def _neighbours(self, vertex: str, as_of_ms: int | None) -> list[str]:
@@ -80,6 +81,9 @@ class ReferenceIdentity:
     def _ingest_one(self, event: PreparedEvent) -> IngestResult:
         if not event.identifiers:
             return IngestResult(event.event_id, None, [], list(event.blocked))
+        event = without_suppressed(event, self.suppressed)
+        if not event.identifiers:
+            return IngestResult(event.event_id, None, [], list(event.blocked))
         now_ms = int(self.clock() * 1000)
         expand = min(self.config.generic_threshold, self.config.max_fanout)
         hoods = {i.vertex_id: self._as_hood(i.vertex_id, self.hood(i.vertex_id, self.config.max_hops, expand))
@@ -88,7 +92,7 @@ class ReferenceIdentity:
         plan = plan_links(candidates, self.config)
         if event.vertex_id in self.events:
             return IngestResult(event.event_id, plan.customer_id, duplicate=True)
-        self.events.add(event.vertex_id)
+        self.events[event.vertex_id] = {candidate.member.id for candidate in candidates}
         ts = event.timestamp_ms
         for position, candidate in enumerate(candidates):
             member = candidate.member
@@ -143,6 +147,24 @@ class ReferenceIdentity:
             self.identifiers[va]["degree"] -= 1
             self.identifiers[vb]["degree"] -= 1
         self.nolinks.add(frozenset((va, vb)))
+
+    def forget(self, id_type: str, value: str) -> dict[str, int]:
+        """Forget one identifier (not a customer): the counts IdentityGraph.forget returns."""
+        vertex = self._vertex_id(id_type, value)
+        stored = self.identifiers.pop(vertex, None) is not None
+        pairs = [pair for pair in self.links if vertex in pair]
+        for pair in pairs:
+            del self.links[pair]
+            (other,) = pair - {vertex}
+            self.identifiers[other]["degree"] -= 1
+        self.nolinks = {pair for pair in self.nolinks if vertex not in pair}
+        orphans = [e for e, observed in self.events.items() if observed == {vertex}]
+        for event in orphans:
+            del self.events[event]
+        for observed in self.events.values():
+            observed.discard(vertex)
+        self.suppressed.add(model.suppression_id(vertex))
+        return {"identifiers": int(stored), "links": len(pairs), "events": len(orphans), "suppressed": 1}
 
     def _vertex_id(self, id_type: str, value: str) -> str:
         normalized = normalize(id_type, value, self.config)

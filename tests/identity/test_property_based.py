@@ -30,7 +30,8 @@ identifier = st.sampled_from(POOL)
 ingest_op = st.tuples(st.just("ingest"), st.one_of(st.none(), st.sampled_from([f"e{n}" for n in range(6)])),
                       st.lists(identifier, min_size=1, max_size=4), st.sampled_from(TIMESTAMPS))
 unlink_op = st.tuples(st.just("unlink"), identifier, identifier)
-streams = st.lists(st.one_of(ingest_op, ingest_op, ingest_op, unlink_op), min_size=1, max_size=25)
+forget_op = st.tuples(st.just("forget"), identifier)
+streams = st.lists(st.one_of(ingest_op, ingest_op, ingest_op, unlink_op, forget_op), min_size=1, max_size=25)
 
 
 class Clock:
@@ -63,6 +64,8 @@ def _replay(url: str, stream: list) -> tuple[IdentityGraph, ReferenceIdentity]:
         if op[0] == "ingest":
             events = [_event(op[1], op[2], op[3])]
             assert [r.to_dict() for r in service.ingest(events)] == [r.to_dict() for r in reference.ingest(events)]
+        elif op[0] == "forget":
+            assert service.forget(*op[1]) == reference.forget(*op[1])
         elif op[1] != op[2]:
             try:
                 reference.unlink(op[1], op[2])
