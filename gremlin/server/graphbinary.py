@@ -244,8 +244,10 @@ class _DecimalWriter:
 
 
 def client_writer() -> gb.GraphBinaryWriter:
-    """gremlinpython's writer plus decimal.Decimal (BigDecimal), which it cannot send itself."""
-    return gb.GraphBinaryWriter({Decimal: _DecimalWriter})
+    """gremlinpython's writer plus decimal.Decimal (BigDecimal), which it cannot send itself,
+    and Python ints sized by magnitude: gremlinpython packs a plain int as a 32-bit Int and
+    fails on anything larger (an epoch-milliseconds timestamp)."""
+    return gb.GraphBinaryWriter({Decimal: _DecimalWriter, int: _IntegerWriter})
 
 
 class _StrictWriter(gb.GraphBinaryWriter):
