@@ -7,7 +7,10 @@ The last tests take the second wall away (B computes A's ids) to show the first 
 from __future__ import annotations
 
 import pytest
+from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
+
+import gremlin
 
 from identity import IdentityGraph, NotFound, ValidationError, model
 from identity.core import tenant_scoped
@@ -125,3 +128,23 @@ def test_the_partition_alone_keeps_writes_off_another_tenants_elements(two, g, m
     assert _snapshot(g, "acme") == before
     assert g.V().has("tenant", "bravo").has_label(model.IDENTIFIER).count().next() == 0
     assert g.E().has("tenant", "bravo").where(__.both_v().has("tenant", "acme")).count().next() == 0
+
+
+def test_isolation_and_forget_hold_on_every_backend(backend_url: str) -> None:
+    """The partition travels in the bytecode: the same answers over both wire formats, the
+    durable store and a real Gremlin Server (GREMLIN_SERVER_URL)."""
+    connection = gremlin.connect(backend_url)
+    try:
+        g = traversal().with_remote(connection)
+        a, b = IdentityGraph(g, "acme"), IdentityGraph(g, "bravo")
+        cid = a.ingest([event("e1", ANN, PHONE, attributes={"note": "private"})])[0].customer_id
+        assert b.ingest([event("e1", ANN)])[0].customer_id != cid
+        assert b.resolve("customer", cid) is None and b.resolve(*PHONE) is None
+        assert a.export("customer", cid)["events"][0]["attributes"] == {"note": "private"}
+        assert b.forget(*PHONE)["identifiers"] == 0
+        assert a.resolve(*PHONE).customer_id == cid
+        assert a.forget(*ANN) == {"identifiers": 1, "links": 1, "events": 0, "suppressed": 1}
+        assert a.ingest([event("e2", ANN, PHONE)])[0].refused[0]["reason"] == "suppressed"
+        assert b.resolve(*ANN) is not None
+    finally:
+        connection.close()
