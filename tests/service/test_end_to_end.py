@@ -57,3 +57,19 @@ class EndToEnd(AsyncHTTPTestCase):
         assert [i["value"] for i in resolution["identifiers"]["email"]] == ["ann@example.com"]
         assert self.call("globex", "resolve", {"type": "device_id", "value": "dev-42"}) is None
         assert self.fetch("/readyz").code == 200
+
+    def test_forget_and_export_act_on_the_callers_tenant_only(self) -> None:
+        ann = {"type": "email", "value": "ann@example.com"}
+        event = {"event_id": "e1", "type": "signup", "identifiers": [ann, {"type": "phone", "value": "+15550100"}],
+                 "attributes": {"plan": "pro"}}
+        acme = self.call("acme", "ingest", {"events": [event]})["results"][0]["customer_id"]
+        self.call("globex", "ingest", {"events": [event]})
+        exported = self.call("acme", "export", {"type": "customer", "value": acme})
+        assert [i["value"] for i in exported["identifiers"]] == ["ann@example.com", "+15550100"]
+        assert exported["events"][0]["attributes"] == {"plan": "pro"}
+        assert self.call("acme", "forget", ann) == {
+            "forgotten": {"identifiers": 1, "links": 1, "events": 0, "suppressed": 1}}
+        assert self.call("acme", "resolve", ann) is None
+        assert self.call("globex", "resolve", ann)["identifiers"]["email"][0]["value"] == "ann@example.com"
+        refused = self.call("acme", "ingest", {"events": [{**event, "event_id": "e2"}]})["results"][0]["refused"]
+        assert [r["reason"] for r in refused] == ["suppressed"]
