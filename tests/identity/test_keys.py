@@ -116,7 +116,7 @@ def test_tenants_have_unrelated_blind_indexes(keyring: Keyring) -> None:
 
 def test_a_ciphertext_copied_onto_another_vertex_does_not_open(acme: IdentityGraph, g) -> None:
     acme.ingest([event("e1", ANN), event("e2", BOB)])
-    ann_id, bob_id = acme._vertex_id(*ANN), acme._vertex_id(*BOB)
+    ann_id, bob_id = acme.vertex_id(*ANN), acme.vertex_id(*BOB)
     ann_sealed = g.V(ann_id).values("value").next()
     g.V(bob_id).property(Cardinality.single, "value", ann_sealed).iterate()
     assert acme.resolve(*ANN).identifiers == {"email": [{"value": "ann@example.com", "hops": 0, "generic": False}]}
@@ -139,12 +139,12 @@ def test_the_stored_graph_holds_no_plaintext_pii(acme: IdentityGraph, g) -> None
 def test_rotation_seals_new_writes_with_the_new_version_and_old_ones_still_open(
         acme: IdentityGraph, keyring: Keyring, g) -> None:
     acme.ingest([event("e1", ANN, PHONE, attributes={"plan": "gold"})])
-    ann_id = acme._vertex_id(*ANN)
+    ann_id = acme.vertex_id(*ANN)
     assert keyring.rotate("acme") == 2
-    assert acme._vertex_id(*ANN) == ann_id  # the blind index does not rotate
+    assert acme.vertex_id(*ANN) == ann_id  # the blind index does not rotate
     acme.ingest([event("e2", BOB, attributes={"plan": "free"})])
     versions = {cell: sealed_version(sealed) for cell, sealed in _sealed_cells(g).items()}
-    assert versions[(acme._vertex_id(*BOB), "value")] == 2 and versions[(ann_id, "value")] == 1
+    assert versions[(acme.vertex_id(*BOB), "value")] == 2 and versions[(ann_id, "value")] == 1
     assert sorted(versions.values()) == [1, 1, 1, 2, 2]
     assert acme.resolve(*PHONE).identifiers["email"][0]["value"] == "ann@example.com"
 

@@ -115,7 +115,7 @@ def test_cli_rotation_reencryption_offboarding_and_purge(tmp_path: Path,
     acme = IdentityGraph(g, "acme", protector=keyring.protector("acme"))
     assert acme.resolve("email", "u3@example.com").identifiers["email"][0]["value"] == "u3@example.com"
     token = _run(capsys, "token", "email", "u3@example.com", "--tenant", "acme", *data)[1].strip()
-    assert token == acme._vertex_id("email", "u3@example.com")
+    assert token == acme.vertex_id("email", "u3@example.com")
     assert _run(capsys, "token", "email", "u3@example.com", "--tenant", "acmee", *data)[0] == 2
     assert not (tmp_path / "keys" / "acmee.json").exists()
     gremlin.forget_graph(url)
