@@ -140,3 +140,32 @@ class ServiceTestCase(AsyncHTTPTestCase):
         response = self.rpc(body, key)
         assert response.code == 200, (response.code, response.body)
         return json.loads(response.body)
+
+
+class RealCoreTestCase(AsyncHTTPTestCase):
+    """The service on the real identity core over a fresh memory:// graph with Neptune's rules:
+    tenant acme, its ``user`` and ``admin`` keys in ``self.keys``, key rings in ``self.tmp``."""
+
+    tmp: Path
+
+    def get_app(self):  # type: ignore[override]
+        import uuid
+
+        from identity.config import Config
+        from identity.rpc import build_service
+
+        self.url = f"memory://{type(self).__name__}-{uuid.uuid4().hex}?profile=neptune"
+        self.registry = TenantRegistry(self.tmp).load()
+        self.registry.create_tenant("acme", "eu-west-1")
+        self.keys = {"user": auth.issue_key(self.registry, "acme").key,
+                     "admin": auth.issue_key(self.registry, "acme", admin=True).key}
+        self.config = Config(data_dir=str(self.tmp), graph_url=self.url, rate_per_second=0)
+        self.service = build_service(self.config, registry=self.registry)
+        return make_app(self.service)
+
+    def tearDown(self) -> None:
+        import gremlin
+
+        super().tearDown()
+        self.service.close()
+        gremlin.forget_graph(self.url)

@@ -5,46 +5,27 @@ from __future__ import annotations
 
 import json
 import stat
-import uuid
 from pathlib import Path
 
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
-from tornado.testing import AsyncHTTPTestCase
 
 pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
-from identity import IdentityGraph, auth, cli  # noqa: E402
+from identity import IdentityGraph, cli  # noqa: E402
 from identity.config import Config  # noqa: E402
 from identity.core import identifier_vertex_id  # noqa: E402
 from identity.keys import KeysDestroyed, keyring_for  # noqa: E402
 from identity.protect import DevelopmentProtector, SealedValueError, sealed_version  # noqa: E402
-from identity.rpc import build_service, make_app  # noqa: E402
-from identity.tenants import TenantRegistry  # noqa: E402
+
+from service_support import RealCoreTestCase  # noqa: E402
 
 EVENTS = [{"event_id": "e1", "type": "signup", "attributes": {"plan": "gold"},
            "identifiers": [{"type": "email", "value": "ann@example.com"}, {"type": "phone", "value": "+15550100"}]}]
 
 
-class KeyedService(AsyncHTTPTestCase):
-    tmp: Path
-
-    def get_app(self):  # type: ignore[override]
-        self.url = f"memory://keys-{uuid.uuid4().hex}?profile=neptune"
-        self.registry = TenantRegistry(self.tmp).load()
-        self.registry.create_tenant("acme", "eu-west-1")
-        self.keys = {"user": auth.issue_key(self.registry, "acme").key,
-                     "admin": auth.issue_key(self.registry, "acme", admin=True).key}
-        self.config = Config(data_dir=str(self.tmp), graph_url=self.url, rate_per_second=0)
-        self.service = build_service(self.config, registry=self.registry)
-        return make_app(self.service)
-
-    def tearDown(self) -> None:
-        super().tearDown()
-        self.service.close()
-        gremlin.forget_graph(self.url)
-
+class KeyedService(RealCoreTestCase):
     def rpc(self, key: str, method: str, params: dict | None = None) -> dict:
         body = {"jsonrpc": "2.0", "id": 1, "method": method, **({"params": params} if params else {})}
         response = self.fetch("/rpc", method="POST", body=json.dumps(body),

@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
 from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
-from tornado.testing import AsyncHTTPTestCase
 
 pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
-from identity import IdentityGraph, auth, cli  # noqa: E402
-from identity.config import Config  # noqa: E402
+from identity import IdentityGraph, cli  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
 from identity.graph import open_traversal  # noqa: E402
 from identity.protect import DevelopmentProtector  # noqa: E402
-from identity.rpc import build_service, make_app  # noqa: E402
-from identity.tenants import TenantRegistry  # noqa: E402
+
+from service_support import RealCoreTestCase  # noqa: E402
 
 EMAIL = "Planted.Secret+tag@Example.ORG"
 PHONE = "+1 (555) 765-4321"
@@ -151,25 +148,7 @@ SUCCEEDING: list[tuple[str, Any]] = [
 ]
 
 
-class PiiLeak(AsyncHTTPTestCase):
-    tmp: object
-
-    def get_app(self):  # type: ignore[override]
-        self.url = f"memory://pii-{uuid.uuid4().hex}?profile=neptune"
-        self.registry = TenantRegistry(self.tmp).load()
-        self.registry.create_tenant("acme", "eu-west-1")
-        self.keys = {"user": auth.issue_key(self.registry, "acme").key,
-                     "admin": auth.issue_key(self.registry, "acme", admin=True).key}
-        self.service = build_service(Config(data_dir=str(self.tmp), graph_url=self.url, rate_per_second=0),
-                                     registry=self.registry)
-        self.factories: dict[str, Callable[[str], Any]] = {"real": self.service.identity_factory}
-        return make_app(self.service)
-
-    def tearDown(self) -> None:
-        super().tearDown()
-        self.service.close()
-        gremlin.forget_graph(self.url)
-
+class PiiLeak(RealCoreTestCase):
     def use(self, identities: Callable[[str], Any]) -> None:
         self.service.identity_factory = identities
         self.service._identities.clear()  # the service caches one core per tenant
