@@ -1,8 +1,8 @@
 """GDPR: forget a person and export what is stored about them.
 
 A *subject* is one identifier (``("email", "ann@example.com")``) or a whole customer
-(``("customer", "c-…")``: the customer's non-generic identifiers, as resolve() finds them with
-the tenant's max_hops). Generic identifiers (a shared IP) belong to many people and are neither
+(``("customer", "c-…")``: the customer's non-generic identifiers, as ingest sees them: within
+the tenant's max_hops and fan-out bound). Generic identifiers (a shared IP) belong to many people and are neither
 forgotten nor exported with a customer; ask for them by value to forget them.
 
 forget removes the subject's identifier vertices with every edge they have (links, do-not-link
@@ -43,8 +43,10 @@ def subject_vertices(identity: "IdentityGraph", id_type: str, value: str) -> lis
     from .core import CUSTOMER_LOOKUP_TYPE
     if id_type != CUSTOMER_LOOKUP_TYPE:
         return [identity.vertex_id(id_type, value)]
-    threshold = identity.config.generic_threshold
-    hood = identity.hood(id_type, value, max_hops=identity.config.max_hops, max_fanout=threshold)
+    config = identity.config
+    threshold = config.generic_threshold
+    # the customer as ingest sees it (the same hops and fan-out bound)
+    hood = identity.hood(id_type, value, max_hops=config.max_hops, max_fanout=config.max_fanout)
     if hood is None:
         raise NotFound("customer not found in this tenant's graph")
     # never empty (an empty g.V() would read the whole graph): a generic start is its own customer
