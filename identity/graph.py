@@ -1,8 +1,12 @@
 """The one module that knows where the graph is: a URL in, a GraphTraversalSource out.
 
     g = open_traversal("memory://")      # or file:///dir, ws://host:8182/gremlin, ...
+    endpoints = open_endpoints("eu-west-1", writer_url, reader_url)   # endpoints.writer / .reader
     ...
     close_all()
+
+Every connection is a ResilientConnection (identity/resilience.py): retried, reconnected after
+a failure, behind a circuit breaker; a reader falls back to its writer.
 
 Everything else in identity/ speaks gremlinpython only, so it runs unchanged on the local
 engine, a Gremlin Server or Amazon Neptune. ``unavailable`` tells the rest of the package
@@ -12,7 +16,9 @@ which failures mean "the backend is down" without it importing backend error cla
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
@@ -20,19 +26,62 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource
 
 import gremlin
 from gremlin.errors import TraversalTimeout
+from gremlin.remote import LocalRemoteConnection
 
-__all__ = ["open_traversal", "close_all", "unavailable", "submit", "console_endpoint_app", "release"]
+from .resilience import ResilientConnection, RetryPolicy
 
+__all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "submit",
+           "console_endpoint_app", "release"]
+
+_IN_PROCESS = ("memory", "file")
 _connections: list[RemoteConnection] = []
 _lock = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Endpoints:
+    """A region's graph: writes and read-your-writes reads on ``writer``; other reads on
+    ``reader`` (the writer itself when no reader is configured)."""
+
+    name: str
+    writer: GraphTraversalSource
+    reader: GraphTraversalSource
+    writer_connection: ResilientConnection
+    reader_connection: ResilientConnection
+
+
 def open_traversal(url: str, **driver_options: Any) -> GraphTraversalSource:
     """A traversal source on the graph at ``url`` (see gremlin.connect for the schemes)."""
-    connection = gremlin.connect(url, **driver_options)
+    return traversal().with_remote(_resilient(url, gremlin.describe(url), None, driver_options))
+
+
+def open_endpoints(name: str, writer_url: str, reader_url: str = "", *, policy: RetryPolicy | None = None,
+                   **driver_options: Any) -> Endpoints:
+    """The writer (and reader, falling back to the writer) of the graph named ``name``."""
+    writer = _resilient(writer_url, f"{name}/writer", policy, driver_options)
+    reader = writer
+    if reader_url and reader_url != writer_url:
+        reader = _resilient(reader_url, f"{name}/reader", policy, driver_options, fallback=writer)
+    return Endpoints(name, traversal().with_remote(writer), traversal().with_remote(reader), writer, reader)
+
+
+def _resilient(url: str, name: str, policy: RetryPolicy | None, driver_options: dict,
+               fallback: ResilientConnection | None = None) -> ResilientConnection:
+    opener = _opener(url, driver_options)
+    connection = ResilientConnection(opener, name=name, is_outage=unavailable, policy=policy or RetryPolicy(),
+                                     fallback=fallback)
     with _lock:
         _connections.append(connection)
-    return traversal().with_remote(connection)
+    return connection
+
+
+def _opener(url: str, driver_options: dict) -> Any:
+    """Makes a fresh connection to ``url``. An in-process graph is opened once: reconnecting to
+    a bare memory:// must not start an empty graph."""
+    if urlsplit(url).scheme not in _IN_PROCESS:
+        return lambda: gremlin.connect(url, **dict(driver_options))
+    first = gremlin.connect(url)
+    return lambda: LocalRemoteConnection(first.graph, url=url, traversal_source=first.traversal_source)
 
 
 def close_all() -> None:

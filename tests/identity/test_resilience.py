@@ -1,0 +1,224 @@
+"""Retries, reconnection, the circuit breaker, the deadline and the reader's fallback
+(identity/resilience.py), on a fake connection that fails on cue and on a real endpoint that
+is stopped and restarted."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Callable
+
+import pytest
+import tenacity
+from gremlin_python.driver.protocol import GremlinServerError
+from gremlin_python.driver.remote_connection import RemoteConnection
+from gremlin_python.process.anonymous_traversal import traversal
+
+import gremlin
+from gremlin.server.app import ServerThread
+from identity import IdentityGraph
+from identity.errors import GraphUnavailable
+from identity.graph import open_endpoints, unavailable
+from identity.resilience import (
+    CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpen, ResilientConnection, RetryPolicy, deadline,
+    transient_server_error,
+)
+
+EVENT = {"event_id": "e1", "type": "signup", "identifiers": [
+    {"type": "email", "value": "ann@example.com"}, {"type": "phone", "value": "+14155550100"}]}
+
+
+def server_error(code: int, message: str) -> GremlinServerError:
+    return GremlinServerError({"code": code, "message": message, "attributes": {}})
+
+
+CONFLICT = server_error(500, "{\"code\":\"ConcurrentModificationException\",\"detailedMessage\":\"Failed\"}")
+
+
+class Flaky(RemoteConnection):
+    """Delegates to ``inner``; the next ``failures`` submits raise ``error`` instead, before
+    the graph sees them or, with ``after_commit``, after the graph ran them (a lost answer)."""
+
+    def __init__(self, inner: RemoteConnection, error: BaseException | None = None, failures: int = 0,
+                 after_commit: bool = False):
+        super().__init__("flaky", "g")
+        self.inner, self.error, self.failures, self.after_commit = inner, error, failures, after_commit
+        self.submits = 0
+        self.closed = False
+
+    def submit(self, bytecode: Any) -> Any:
+        self.submits += 1
+        if self.failures > 0 and self.error is not None:
+            self.failures -= 1
+            if self.after_commit:
+                list(self.inner.submit(bytecode))
+            raise self.error
+        return self.inner.submit(bytecode)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def resilient(opener: Callable[[], RemoteConnection], **options: Any) -> ResilientConnection:
+    options.setdefault("policy", RetryPolicy(attempts=4, initial=0.0, maximum=0.0))
+    return ResilientConnection(opener, name="test", is_outage=unavailable, sleep=lambda s: None, **options)
+
+
+@pytest.fixture
+def graph_connection() -> RemoteConnection:
+    return gremlin.connect("memory://?profile=neptune")
+
+
+def ingest_twice_stats(connection: RemoteConnection) -> dict:
+    ids = IdentityGraph(traversal().with_remote(connection), "acme")
+    ids.ingest([EVENT])
+    return ids.stats()
+
+
+def test_a_concurrent_modification_is_retried_and_the_write_lands_once(graph_connection: RemoteConnection) -> None:
+    flaky = Flaky(graph_connection, CONFLICT, failures=2)
+    ids = IdentityGraph(traversal().with_remote(resilient(lambda: flaky)), "acme")
+    [result] = ids.ingest([EVENT])
+    assert result.customer_id.startswith("c-")
+    assert flaky.submits > 2
+    assert ids.stats()["identifiers"] == 2 and ids.stats()["links"] == 1
+
+
+def test_a_retry_after_the_graph_committed_is_not_a_duplicate_write(graph_connection: RemoteConnection) -> None:
+    clean = IdentityGraph(traversal().with_remote(gremlin.connect("memory://?profile=neptune")), "acme")
+    clean.ingest([EVENT])
+    flaky = Flaky(graph_connection, ConnectionResetError("reset by peer"), failures=3, after_commit=True)
+    ids = IdentityGraph(traversal().with_remote(resilient(lambda: flaky)), "acme")
+    ids.ingest([EVENT])
+    assert flaky.submits > 3  # every write ran twice: once lost, once answered
+    assert ids.stats() == clean.stats()
+
+
+def test_a_bad_request_is_not_retried_and_does_not_trip_the_breaker(graph_connection: RemoteConnection) -> None:
+    flaky = Flaky(graph_connection, server_error(597, "The provided traversal is invalid"), failures=10)
+    connection = resilient(lambda: flaky, breaker=CircuitBreaker("test", threshold=1))
+    with pytest.raises(GremlinServerError):
+        traversal().with_remote(connection).V().count().next()
+    assert flaky.submits == 1
+    assert connection.breaker.state == CLOSED
+
+
+@pytest.mark.parametrize("error, retried", [
+    (CONFLICT, True), (server_error(429, "Too many requests"), True), (server_error(503, "unavailable"), True),
+    (server_error(500, "ThrottlingException: rate exceeded"), True),
+    (server_error(500, "ReadOnlyViolationException: the writer failed over"), True),
+    (server_error(597, "Cannot add a vertex"), False), (server_error(500, "NullPointerException"), False),
+    (ValueError("bad"), False)])
+def test_which_server_errors_are_transient(error: BaseException, retried: bool) -> None:
+    assert transient_server_error(error) is retried
+
+
+def test_a_connection_failure_opens_a_fresh_connection(graph_connection: RemoteConnection) -> None:
+    opened: list[Flaky] = []
+
+    def opener() -> RemoteConnection:
+        opened.append(Flaky(graph_connection, ConnectionRefusedError("refused"), failures=1 if not opened else 0))
+        return opened[-1]
+
+    g = traversal().with_remote(resilient(opener))
+    assert g.V().count().next() == 0
+    assert len(opened) == 2 and opened[0].closed and not opened[1].closed
+
+
+def test_retries_end_at_the_policy_limit_with_graph_unavailable(graph_connection: RemoteConnection) -> None:
+    flaky = Flaky(graph_connection, TimeoutError(), failures=100)
+    ids = IdentityGraph(traversal().with_remote(resilient(lambda: flaky)), "acme")
+    with pytest.raises(GraphUnavailable):
+        ids.stats()
+    assert flaky.submits == 4
+
+
+class SteadyPolicy(RetryPolicy):
+    def wait(self) -> Any:
+        return tenacity.wait_fixed(self.initial)
+
+
+def test_the_deadline_bounds_the_retries(graph_connection: RemoteConnection) -> None:
+    flaky = Flaky(graph_connection, TimeoutError(), failures=100)
+    connection = resilient(lambda: flaky, policy=SteadyPolicy(attempts=50, initial=1.0, maximum=1.0))
+    with deadline(0.5), pytest.raises(TimeoutError):
+        traversal().with_remote(connection).V().count().next()
+    assert flaky.submits == 1  # the first backoff would already pass the deadline
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_breaker_opens_fails_fast_and_closes_after_a_good_trial(graph_connection: RemoteConnection) -> None:
+    clock = FakeClock()
+    flaky = Flaky(graph_connection, OSError("down"), failures=2 * 4)
+    breaker = CircuitBreaker("test", threshold=2, reset_after=10.0, clock=clock)
+    g = traversal().with_remote(resilient(lambda: flaky, breaker=breaker))
+    for _ in range(2):
+        with pytest.raises(OSError):
+            g.V().count().next()
+    assert breaker.state == OPEN
+    sent = flaky.submits
+    with pytest.raises(CircuitOpen) as raised:
+        g.V().count().next()
+    assert flaky.submits == sent and raised.value.retry_after == pytest.approx(10.0)
+    assert isinstance(raised.value, GraphUnavailable)
+    clock.now = 10.0
+    assert breaker.state == HALF_OPEN
+    assert g.V().count().next() == 0
+    assert breaker.state == CLOSED
+
+
+def test_a_failed_trial_opens_the_breaker_again(graph_connection: RemoteConnection) -> None:
+    clock = FakeClock()
+    flaky = Flaky(graph_connection, OSError("down"), failures=100)
+    breaker = CircuitBreaker("test", threshold=1, reset_after=5.0, clock=clock)
+    g = traversal().with_remote(resilient(lambda: flaky, breaker=breaker, policy=RetryPolicy(1, 0.0, 0.0)))
+    with pytest.raises(OSError):
+        g.V().count().next()
+    clock.now = 5.0
+    with pytest.raises(OSError):
+        g.V().count().next()
+    assert breaker.state == OPEN and breaker.retry_after() == pytest.approx(5.0)
+
+
+def test_reads_fall_back_to_the_writer_when_the_reader_is_down() -> None:
+    endpoints = open_endpoints("test", "memory://resilience-writer", "memory://resilience-reader")
+    endpoints.writer.add_v("person").property("name", "ann").iterate()
+    assert endpoints.reader.V().count().next() == 0  # the reader is its own graph here
+    reader = endpoints.reader_connection
+    reader.breaker.record_failure()
+    for _ in range(reader.breaker.threshold):
+        reader.breaker.record_failure()
+    assert reader.breaker.state == OPEN
+    assert endpoints.reader.V().count().next() == 1  # answered by the writer
+    gremlin.forget_graph("memory://resilience-writer")
+    gremlin.forget_graph("memory://resilience-reader")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.integration
+def test_a_restarted_endpoint_is_reached_through_a_fresh_connection() -> None:
+    graph, port = gremlin.open_graph("memory://"), _free_port()
+    server = ServerThread(graph, port=port).start()
+    url = f"ws://127.0.0.1:{port}/gremlin"
+    connection = ResilientConnection(lambda: gremlin.connect(url), name="restart", is_outage=unavailable,
+                                     policy=RetryPolicy(attempts=6, initial=0.1, maximum=0.5))
+    g = traversal().with_remote(connection)
+    try:
+        g.add_v("person").iterate()
+        server.stop()
+        server = ServerThread(graph, port=port).start()
+        assert g.V().count().next() == 1
+    finally:
+        connection.close()
+        server.stop()
