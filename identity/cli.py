@@ -148,7 +148,13 @@ def _serve(config: Config) -> int:
         if info.dev_key:
             print(f"dev tenant API key (shown once): {info.dev_key}", flush=True)
 
-    asyncio.run(serve(config, on_ready=banner))
+    from . import telemetry
+    configured = telemetry.from_environment()
+    telemetry.install(configured)
+    try:
+        asyncio.run(serve(config, on_ready=banner))
+    finally:
+        configured.shutdown()  # flushes exporters
     print("identity stopped", flush=True)
     return 0
 

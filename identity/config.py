@@ -9,7 +9,12 @@ The file is TOML with flat keys named like the fields of ``Config``::
     max_body_bytes = 1048576
     rate_per_second = 100
 
-Every field has an environment override named ``IDENTITY_`` + the upper-cased field name
+    [regions.eu-west-1]                      # data residency: one graph per home region
+    writer = "wss://eu-cluster.example:8182/gremlin"
+    reader = "wss://eu-cluster-ro.example:8182/gremlin"   # optional
+
+Without ``[regions]`` one region (``local``) serves every tenant from ``graph_url`` (and
+``graph_reader_url``). Every flat field has an environment override named ``IDENTITY_`` + the upper-cased field name
 (``IDENTITY_PORT=9000``), and ``IDENTITY_CONFIG`` names the file when ``--config`` is absent.
 """
 
@@ -20,6 +25,8 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
+
+from .regions import DEFAULT_REGION, Region, RegionRouter
 
 __all__ = ["Config", "ConfigError", "load_config", "ENV_PREFIX"]
 
@@ -42,6 +49,13 @@ class Config:
     data_dir: str = "./data"
     #: Empty: the durable embedded graph, ``file://<data_dir>/graph``.
     graph_url: str = ""
+    #: A read replica of ``graph_url`` for resolve and stats (empty: read from the writer).
+    graph_reader_url: str = ""
+    #: Regions and their graphs (from the ``[regions.NAME]`` tables); empty: one region,
+    #: ``local``, on ``graph_url`` serving every tenant.
+    regions: tuple[Region, ...] = ()
+    #: A request's graph work, retries included, ends after this many seconds.
+    request_timeout: float = 10.0
     #: The Gremlin endpoint for console exploration (in-process graphs only); port 0 picks a free one.
     gremlin_enabled: bool = True
     gremlin_host: str = "127.0.0.1"
@@ -69,6 +83,12 @@ class Config:
         if self.graph_url:
             return self.graph_url
         return f"file://{Path(self.data_dir).resolve() / 'graph'}"
+
+    def region_router(self) -> RegionRouter:
+        """The graphs this deployment serves, by region."""
+        if self.regions:
+            return RegionRouter(self.regions)
+        return RegionRouter((), fallback=Region(DEFAULT_REGION, self.resolved_graph_url, self.graph_reader_url))
 
     def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **changes)
@@ -106,15 +126,38 @@ def _from_file(path: Path) -> dict[str, Any]:
     types = _types()
     values: dict[str, Any] = {}
     for key, value in document.items():
-        if key not in types:
+        if key == "regions":
+            values[key] = _regions(value, f"{path}: regions")
+        elif key not in types:
             raise ConfigError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(types))})")
-        values[key] = _coerce(value, types[key], f"{path}: {key}")
+        else:
+            values[key] = _coerce(value, types[key], f"{path}: {key}")
     return values
+
+
+def _regions(tables: Any, where: str) -> tuple[Region, ...]:
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{where}: expected tables [regions.NAME] with writer and reader")
+    regions = []
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}.{name}: expected a table with writer and reader")
+        unknown = set(table) - {"writer", "reader"}
+        if unknown:
+            raise ConfigError(f"{where}.{name}: unknown setting(s) {', '.join(sorted(unknown))} "
+                              "(known: reader, writer)")
+        try:
+            regions.append(Region(name, table.get("writer", ""), table.get("reader", "")))
+        except ValueError as error:
+            raise ConfigError(f"{where}.{name}: {error}") from None
+    return tuple(regions)
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, kind in _types().items():
+        if kind is tuple:  # [regions] come from the file only
+            continue
         raw = env.get(ENV_PREFIX + name.upper())
         if raw is not None:
             values[name] = _coerce(raw, kind, ENV_PREFIX + name.upper())
@@ -146,5 +189,7 @@ def _check(config: Config) -> None:
     for name in ("max_body_bytes", "max_batch", "workers"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
+    if config.request_timeout <= 0:
+        raise ConfigError("request_timeout must be positive")
     if config.rate_per_second < 0 or config.grace_period < 0:
         raise ConfigError("rate_per_second and grace_period must not be negative")

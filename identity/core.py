@@ -48,10 +48,14 @@ def tenant_scoped(g: GraphTraversalSource, tenant: str) -> GraphTraversalSource:
 
 class IdentityGraph:
     def __init__(self, g: GraphTraversalSource, tenant: str, *, config: TenantConfig | None = None,
-                 protector: Protector | None = None, clock: Callable[[], float] = time.time):
+                 protector: Protector | None = None, clock: Callable[[], float] = time.time,
+                 reader: GraphTraversalSource | None = None):
         if not isinstance(tenant, str) or not tenant or ":" in tenant:
             raise ValidationError("tenant", "must be a non-empty string without ':'")
         self.g = tenant_scoped(g, tenant)
+        #: resolve and stats read here (a read replica may lag the writer ``g`` slightly);
+        #: ingest and unlink read their own writes on ``g``.
+        self.reader = tenant_scoped(reader, tenant) if reader is not None else self.g
         self.tenant = tenant
         self.config = config or TenantConfig()
         self.protector = protector or DevelopmentProtector()
@@ -89,9 +93,10 @@ class IdentityGraph:
             if not isinstance(value, str) or not value.startswith("c-"):
                 raise ValidationError("value", "is not a customer id")
             # the customer id is not tenant-prefixed: the explicit tenant filter backs the partition
-            start = self.g.V().has_label(model.IDENTIFIER).has("cid", value).has(model.TENANT, self.tenant).limit(1)
+            start = (self.reader.V().has_label(model.IDENTIFIER).has("cid", value)
+                     .has(model.TENANT, self.tenant).limit(1))
         else:
-            start = self.g.V(self.vertex_id(id_type, value)).has_label(model.IDENTIFIER)
+            start = self.reader.V(self.vertex_id(id_type, value)).has_label(model.IDENTIFIER)
         if as_of_ms is not None:
             start = start.has("first_seen", P.lte(as_of_ms))
         expand = min(self.config.generic_threshold, max_fanout)
@@ -180,7 +185,7 @@ class IdentityGraph:
     # -- stats -------------------------------------------------------------------------------
     def stats(self) -> dict:
         """Element counts for this tenant (a full scan: for operators, not hot paths)."""
-        row = submit(self.g.inject(0).project("vertices", "edges", "types")
+        row = submit(self.reader.inject(0).project("vertices", "edges", "types")
                      .by(__.V().has(model.TENANT, self.tenant).group_count().by(T.label))
                      .by(__.E().has(model.TENANT, self.tenant).group_count().by(T.label))
                      .by(__.V().has_label(model.IDENTIFIER).has(model.TENANT, self.tenant)

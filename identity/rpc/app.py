@@ -15,8 +15,9 @@ import tornado.web
 from tornado.log import access_log
 
 from ..config import Config
-from ..tenants import TenantRegistry
-from .handlers import HealthHandler, OpenRpcHandler, ReadyHandler, RpcHandler
+from ..regions import RegionNotServed
+from ..tenants import TenantRegistry, UnknownTenant
+from .handlers import HealthHandler, MetricsHandler, OpenRpcHandler, ReadyHandler, RpcHandler
 from .methods import method_table
 from .openrpc import openrpc_document
 from .ratelimit import RateLimiter
@@ -36,13 +37,14 @@ def make_app(service: Service, **settings: Any) -> tornado.web.Application:
         (r"/openrpc.json", OpenRpcHandler, {"document": openrpc_document(table)}),
         (r"/healthz", HealthHandler),
         (r"/readyz", ReadyHandler, {"service": service}),
+        (r"/metrics", MetricsHandler),
     ], **{"log_function": _access_log, **settings})
     app.service = service  # type: ignore[attr-defined]
     app.methods = table  # type: ignore[attr-defined]
     return app
 
 
-_ROUTES = frozenset({"/rpc", "/openrpc.json", "/healthz", "/readyz"})
+_ROUTES = frozenset({"/rpc", "/openrpc.json", "/healthz", "/readyz", "/metrics"})
 
 
 def _access_log(handler: tornado.web.RequestHandler) -> None:
@@ -55,24 +57,42 @@ def _access_log(handler: tornado.web.RequestHandler) -> None:
 
 
 def build_service(config: Config, *, registry: TenantRegistry | None = None, keyring: Any = None) -> Service:
-    """A Service on the identity core, reaching the graph at ``config.resolved_graph_url``, with
-    each tenant's data protected by its key ring (``keyring``, by default the data dir's)."""
+    """A Service on the identity core: each tenant's data in its home region's graph
+    (``config.region_router()``), protected by its key ring (``keyring``, by default the data
+    dir's)."""
     from ..core import IdentityGraph
-    from ..graph import close_all, open_traversal
+    from ..graph import close_all
     from ..keys import keyring_for
 
-    g = open_traversal(config.resolved_graph_url)
+    router = config.region_router()
     registry = registry if registry is not None else TenantRegistry(config.data_dir).load()
     if keyring is None:
         keyring = keyring_for(config)  # creates the local KEK file in the data dir on first start
 
+    def endpoints(tenant_id: str) -> Any:
+        tenant = registry.tenant(tenant_id)
+        if tenant is None:
+            raise UnknownTenant(tenant_id)
+        return router.endpoints(tenant.region)
+
     def identity_factory(tenant: str) -> IdentityGraph:
-        return IdentityGraph(g, tenant, protector=keyring.protector(tenant))
+        region = endpoints(tenant)
+        return IdentityGraph(region.writer, tenant, reader=region.reader, protector=keyring.protector(tenant))
 
     def ping() -> None:
-        g.V().limit(1).count().next()
+        for region in router.served():
+            router.endpoints(region).writer.V().limit(1).count().next()
 
-    return Service(registry=registry, identity_factory=identity_factory, ping=ping,
-                   limits=Limits(config.max_body_bytes, config.max_batch),
-                   limiter=RateLimiter(config.rate_per_second, config.rate_burst),
-                   workers=config.workers, on_close=close_all, keyring=keyring)
+    def circuit_wait(tenant: str) -> float:
+        try:
+            return endpoints(tenant).writer_connection.breaker.retry_after()
+        except (UnknownTenant, RegionNotServed):  # answered by the call itself
+            return 0.0
+
+    service = Service(registry=registry, identity_factory=identity_factory, ping=ping,
+                      limits=Limits(config.max_body_bytes, config.max_batch),
+                      limiter=RateLimiter(config.rate_per_second, config.rate_burst),
+                      workers=config.workers, request_timeout=config.request_timeout, circuit_wait=circuit_wait,
+                      on_close=close_all, keyring=keyring)
+    service.router = router  # type: ignore[attr-defined]
+    return service

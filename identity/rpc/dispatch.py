@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .. import telemetry
 from . import errors
 from .errors import RpcError
 from .methods import Context, Method
@@ -106,11 +107,13 @@ async def run(plan: Plan, context: Context) -> Any:
     for item in plan.items:
         if item.error is None:
             assert item.method is not None and item.params is not None
-            try:
-                result = await context.service.run(item.method.call, context, item.params)
-            except Exception as error:  # every failure becomes a JSON-RPC error object
-                item.error = errors.from_exception(error)
-            else:
+            with telemetry.current().rpc(item.method.name) as span:
+                try:
+                    result = await context.service.run(item.method.call, context, item.params)
+                except Exception as error:  # every failure becomes a JSON-RPC error object
+                    item.error = errors.from_exception(error)
+                    telemetry.current().rpc_failed(span, item.error.code)
+            if item.error is None:
                 if item.has_id:
                     responses.append(response(item.id, result))
                 continue

@@ -12,6 +12,7 @@ found, -32602 invalid params, -32603 internal error. Server-defined codes (-3200
     -32006  rate limited          HTTP 429: the tenant's request budget is spent (see Retry-After)
     -32007  request too large     HTTP 413: the body exceeds the configured maximum
     -32008  shutting down         HTTP 503: the server is draining
+    -32009  region not served     the tenant's home region is not served by this deployment
 
 Messages never contain request values: they name fields and rules only, because identifier
 values are PII and error messages end up in client and server logs.
@@ -20,15 +21,18 @@ values are PII and error messages end up in client and server logs.
 from __future__ import annotations
 
 import logging
+import math
 import traceback
 from typing import Any
 
+from ..regions import RegionNotServed
 from ..tenants import RegistryError, TenantExists, UnknownKey, UnknownTenant
 
 __all__ = [
     "RpcError", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS", "INTERNAL_ERROR",
     "IDENTITY_ERROR", "NOT_FOUND", "GRAPH_UNAVAILABLE", "CONFLICT", "UNAUTHORIZED", "FORBIDDEN",
-    "RATE_LIMITED", "TOO_LARGE", "SHUTTING_DOWN", "SERVER_ERRORS", "HTTP_ERRORS", "from_exception",
+    "RATE_LIMITED", "TOO_LARGE", "SHUTTING_DOWN", "REGION_NOT_SERVED", "SERVER_ERRORS", "HTTP_ERRORS", "from_exception",
+    "graph_unavailable",
 ]
 
 log = logging.getLogger("identity.rpc")
@@ -48,6 +52,7 @@ FORBIDDEN = -32005
 RATE_LIMITED = -32006
 TOO_LARGE = -32007
 SHUTTING_DOWN = -32008
+REGION_NOT_SERVED = -32009
 
 #: The server-defined codes, published in the OpenRPC document and docs/api.md.
 SERVER_ERRORS: dict[int, str] = {
@@ -60,6 +65,7 @@ SERVER_ERRORS: dict[int, str] = {
     RATE_LIMITED: "Rate limited (HTTP 429): retry after the number of seconds in Retry-After",
     TOO_LARGE: "Request too large (HTTP 413): the body exceeds the configured maximum",
     SHUTTING_DOWN: "Shutting down (HTTP 503): the server is draining; retry on another instance",
+    REGION_NOT_SERVED: "Region not served: the tenant's home region is served by another deployment",
 }
 
 #: HTTP status -> (code, message) for failures decided before any JSON-RPC call runs.
@@ -121,7 +127,9 @@ def _from_identity_error(error: BaseException) -> RpcError | None:
     if isinstance(error, core.NotFound):
         return RpcError(NOT_FOUND, "Not found", {"reason": _safe_message(error)})
     if isinstance(error, core.GraphUnavailable):
-        return RpcError(GRAPH_UNAVAILABLE, "Graph unavailable", {"retryable": True})
+        return graph_unavailable(getattr(error, "retry_after", None))
+    if isinstance(error, RegionNotServed):
+        return RpcError(REGION_NOT_SERVED, "Region not served", {"reason": _safe_message(error)})
     if isinstance(error, core.IdentityError):
         return RpcError(IDENTITY_ERROR, "Identity error", {"reason": _safe_message(error)})
     return None
@@ -141,8 +149,17 @@ def _from_graph_error(error: BaseException) -> RpcError | None:
     from ..graph import unavailable
     if unavailable(error):
         log.warning("graph unavailable: %s", type(error).__name__)
-        return RpcError(GRAPH_UNAVAILABLE, "Graph unavailable", {"retryable": True})
+        return graph_unavailable()
     return None
+
+
+def graph_unavailable(retry_after: float | None = None) -> RpcError:
+    """The retryable "graph unavailable" error; ``retry_after`` (seconds, rounded up) when the
+    circuit breaker is open."""
+    data: dict[str, Any] = {"retryable": True}
+    if retry_after:
+        data["retry_after"] = math.ceil(retry_after)
+    return RpcError(GRAPH_UNAVAILABLE, "Graph unavailable", data)
 
 
 def _safe_message(error: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""HTTP handlers: ``POST /rpc``, ``GET /openrpc.json``, ``GET /healthz``, ``GET /readyz``.
+"""HTTP handlers: ``POST /rpc``, ``GET /openrpc.json``, ``GET /healthz``, ``GET /readyz``,
+``GET /metrics``.
 
 Dependencies arrive through ``initialize()``; ``prepare()`` decides everything that does
 not need the body (draining, authentication, rate limit, declared size); ``write_error()``
@@ -16,13 +17,13 @@ from typing import Any
 
 import tornado.web
 
-from .. import auth
+from .. import auth, telemetry
 from . import dispatch, errors
 from .errors import RpcError
 from .methods import Context, Method
 from .service import Service
 
-__all__ = ["RpcHandler", "OpenRpcHandler", "HealthHandler", "ReadyHandler", "HttpFailure"]
+__all__ = ["RpcHandler", "OpenRpcHandler", "HealthHandler", "ReadyHandler", "MetricsHandler", "HttpFailure"]
 
 log = logging.getLogger("identity.rpc")
 
@@ -94,6 +95,7 @@ class RpcHandler(JsonHandler):
         if wait:
             raise HttpFailure(429, RpcError(errors.RATE_LIMITED, "Rate limited", {"retry_after": wait}),
                               {"Retry-After": str(wait)})
+        self._refuse_while_circuit_open(self.service.circuit_wait(self.principal.tenant))
         limit = self.service.limits.max_body_bytes
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -101,6 +103,13 @@ class RpcHandler(JsonHandler):
                 raise self._too_large_failure()
             self._too_large = True
         self.request.connection.set_max_body_size(limit * _DRAIN_FACTOR)
+
+    @staticmethod
+    def _refuse_while_circuit_open(wait: float) -> None:
+        """The graph is known to be down: 503 + Retry-After, without touching it."""
+        if wait > 0:
+            rpc = errors.graph_unavailable(wait)
+            raise HttpFailure(503, rpc, {"Retry-After": str(rpc.data["retry_after"])})
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
@@ -135,6 +144,10 @@ class RpcHandler(JsonHandler):
         if plan.needs_admin and not self.principal.is_admin:
             raise HttpFailure(403, RpcError(errors.FORBIDDEN, "Forbidden: this method needs the admin scope"))
         document = await dispatch.run(plan, Context(self.service, self.principal))
+        if not plan.batch and isinstance(document, dict):  # a lone call the open circuit refused
+            retry_after = document.get("error", {}).get("data", {}).get("retry_after")
+            if document.get("error", {}).get("code") == errors.GRAPH_UNAVAILABLE and retry_after:
+                self._refuse_while_circuit_open(retry_after)
         if document is None:
             self.set_status(204)
             self.clear_header("Content-Type")
@@ -168,6 +181,17 @@ class HealthHandler(JsonHandler):
 
     def get(self) -> None:
         self.write_json({"status": "ok"})
+
+
+class MetricsHandler(tornado.web.RequestHandler):
+    """Prometheus scrape endpoint: the service's OpenTelemetry metrics in the text format."""
+
+    def get(self) -> None:
+        reader = telemetry.current().prometheus
+        if reader is None:
+            raise tornado.web.HTTPError(404)
+        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.finish(telemetry.render_prometheus(reader))
 
 
 class ReadyHandler(JsonHandler):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .. import auth
+from .. import auth, telemetry
 from ..errors import IdentityError
 from ..tenants import REGION_PATTERN, TENANT_ID_PATTERN, UnknownTenant
 from .service import Service
@@ -102,7 +102,12 @@ _RESOLVE_OPTIONS = ("max_hops", "max_identifiers", "max_fanout", "evidence", "as
 def _resolve(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
     options = {name: params[name] for name in _RESOLVE_OPTIONS if name in params}
     resolution = ctx.service.identity(ctx.principal.tenant).resolve(params["type"], params["value"], **options)
-    return None if resolution is None else resolution.to_dict()
+    if resolution is None:
+        return None
+    document = resolution.to_dict()
+    found = [identifier for group in document["identifiers"].values() for identifier in group]
+    telemetry.current().resolved(len(found), max((identifier["hops"] for identifier in found), default=0))
+    return document
 
 
 def _unlink(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:

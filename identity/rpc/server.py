@@ -121,7 +121,8 @@ async def _shutdown(config: Config, service: Service, http_server: tornado.https
                 await asyncio.wait_for(server.close_all_connections(), timeout=1.0)
     service.close()
     from ..graph import release
-    release(config.resolved_graph_url)  # flushes and closes a durable store
+    for url in {config.resolved_graph_url, *(region.writer for region in config.regions)}:
+        release(url)  # flushes and closes a durable store
 
 
 def _install_signals(stop: asyncio.Event) -> list[signal.Signals]:

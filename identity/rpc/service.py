@@ -5,11 +5,13 @@ worker pool and the bookkeeping for graceful shutdown. Passed to every handler t
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from ..resilience import deadline
 from ..tenants import TenantRegistry
 from .ratelimit import RateLimiter
 
@@ -43,6 +45,10 @@ class Service:
     limits: Limits = field(default_factory=Limits)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     workers: int = 8
+    #: A call's graph work, retries included, is bounded by this many seconds.
+    request_timeout: float = 10.0
+    #: tenant id -> seconds until its graph takes requests again (0: now); the circuit breaker.
+    circuit_wait: Callable[[str], float] = lambda tenant: 0.0
     #: Called once at shutdown, after requests drained (closes graph connections).
     on_close: Callable[[], None] = lambda: None
     #: The tenants' key rings (identity.keys.Keyring), for the data-key admin methods.
@@ -64,8 +70,15 @@ class Service:
             return graph
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Blocking graph work off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+        """Blocking graph work off the event loop, in the caller's context (its span) and
+        under the request deadline."""
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self.executor, context.run, self._bounded,
+                                                                function, *args)
+
+    def _bounded(self, function: Callable[..., Any], *args: Any) -> Any:
+        with deadline(self.request_timeout):
+            return function(*args)
 
     # -- graceful shutdown -----------------------------------------------------------------
     def request_started(self) -> None:

@@ -1,0 +1,127 @@
+"""Residency: a tenant's data is written to and read from its home region's graph only; a
+region this deployment does not serve is a clear error. Several in-process graphs stand for
+the regions. Also: the open circuit breaker answers 503 + Retry-After and /readyz says so."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from gremlin_python.process.anonymous_traversal import traversal
+from tornado.testing import AsyncHTTPTestCase
+
+pytest.importorskip("identity.core")
+
+import gremlin  # noqa: E402
+from identity import auth  # noqa: E402
+from identity.config import Config, ConfigError, load_config  # noqa: E402
+from identity.regions import Region  # noqa: E402
+from identity.rpc import build_service, make_app  # noqa: E402
+from identity.rpc.errors import GRAPH_UNAVAILABLE, REGION_NOT_SERVED  # noqa: E402
+from identity.tenants import TenantRegistry  # noqa: E402
+
+EVENT = {"event_id": "e1", "type": "signup",
+         "identifiers": [{"type": "email", "value": "ann@example.com"}, {"type": "phone", "value": "+15550100"}]}
+
+
+def count(url: str) -> int:
+    return traversal().with_remote(gremlin.connect(url)).V().count().next()
+
+
+class Regions(AsyncHTTPTestCase):
+    tmp: Path
+
+    def get_app(self):  # type: ignore[override]
+        suffix = uuid.uuid4().hex
+        self.urls = {"eu-west-1": f"memory://eu-{suffix}?profile=neptune",
+                     "us-east-1": f"memory://us-{suffix}?profile=neptune"}
+        registry = TenantRegistry(self.tmp).load()
+        self.keys = {}
+        for tenant, region in (("acme", "eu-west-1"), ("globex", "us-east-1"), ("initech", "ap-south-1")):
+            registry.create_tenant(tenant, region)
+            self.keys[tenant] = auth.issue_key(registry, tenant).key
+        regions = tuple(Region(name, url) for name, url in self.urls.items())
+        self.service = build_service(Config(data_dir=str(self.tmp), regions=regions, rate_per_second=0),
+                                     registry=registry)
+        return make_app(self.service)
+
+    def tearDown(self) -> None:
+        super().tearDown()
+        self.service.close()
+        for url in self.urls.values():
+            gremlin.forget_graph(url)
+
+    def post(self, tenant: str, method: str, params: dict | None = None):
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, **({"params": params} if params else {})}
+        return self.fetch("/rpc", method="POST", body=json.dumps(body), raise_error=False,
+                          headers={"Authorization": f"Bearer {self.keys[tenant]}"})
+
+    def test_each_tenant_writes_to_and_reads_from_its_home_region_only(self) -> None:
+        assert "error" not in json.loads(self.post("acme", "ingest", {"events": [EVENT]}).body)
+        assert count(self.urls["eu-west-1"]) > 0 and count(self.urls["us-east-1"]) == 0
+        eu_vertices = count(self.urls["eu-west-1"])
+        assert "error" not in json.loads(self.post("globex", "ingest", {"events": [EVENT]}).body)
+        assert count(self.urls["eu-west-1"]) == eu_vertices and count(self.urls["us-east-1"]) > 0
+        found = json.loads(self.post("acme", "resolve", {"type": "email", "value": "ann@example.com"}).body)
+        assert found["result"]["customer_id"].startswith("c-")
+
+    def test_a_tenant_of_a_region_not_served_gets_a_clear_error_and_nothing_is_written(self) -> None:
+        before = {name: count(url) for name, url in self.urls.items()}
+        for method, params in (("ingest", {"events": [EVENT]}), ("resolve", {"type": "email", "value": "a@b.c"}),
+                               ("stats", None)):
+            reply = json.loads(self.post("initech", method, params).body)
+            assert reply["error"]["code"] == REGION_NOT_SERVED, reply
+            assert "ap-south-1" in reply["error"]["data"]["reason"]
+        assert {name: count(url) for name, url in self.urls.items()} == before
+
+    def test_an_open_circuit_answers_503_with_retry_after_and_readiness_fails(self) -> None:
+        assert self.fetch("/readyz").code == 200
+        self.post("acme", "stats")  # opens eu-west-1's connections
+        [eu] = [e for e in self.service_endpoints() if e.name == "eu-west-1"]
+        for _ in range(eu.writer_connection.breaker.threshold):
+            eu.writer_connection.breaker.record_failure()
+        response = self.post("acme", "stats")
+        assert response.code == 503 and int(response.headers["Retry-After"]) >= 1
+        assert json.loads(response.body)["error"]["code"] == GRAPH_UNAVAILABLE
+        assert self.post("globex", "stats").code == 200  # another region is unaffected
+        assert self.fetch("/readyz", raise_error=False).code == 503
+        eu.writer_connection.breaker.record_success()
+        assert self.post("acme", "stats").code == 200
+
+    def service_endpoints(self) -> list:
+        return self.service.router.opened()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="configuration files need tomllib")
+def test_regions_come_from_the_toml_file(tmp_path: Path) -> None:
+    path = tmp_path / "identity.toml"
+    path.write_text('[regions.eu-west-1]\nwriter = "ws://eu:8182/gremlin"\nreader = "ws://eu-ro:8182/gremlin"\n'
+                    '[regions.us-east-1]\nwriter = "ws://us:8182/gremlin"\n')
+    config = load_config(path, env={})
+    assert config.regions == (Region("eu-west-1", "ws://eu:8182/gremlin", "ws://eu-ro:8182/gremlin"),
+                              Region("us-east-1", "ws://us:8182/gremlin"))
+    assert config.region_router().served() == ["eu-west-1", "us-east-1"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="configuration files need tomllib")
+@pytest.mark.parametrize("text, message", [
+    ('[regions.eu-west-1]\nreader = "ws://eu-ro:8182/gremlin"\n', "writer must be a graph URL"),
+    ('[regions.eu-west-1]\nwriter = "ws://eu:8182/gremlin"\nprimary = "x"\n', "unknown setting(s) primary"),
+    ('[regions.EU]\nwriter = "ws://eu:8182/gremlin"\n', "region name 'EU'"),
+    ('regions = "eu-west-1"\n', "expected tables"),
+])
+def test_bad_region_settings_name_the_region_and_the_setting(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "identity.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="regions") as raised:
+        load_config(path, env={})
+    assert message in str(raised.value)
+
+
+def test_without_regions_one_local_region_serves_every_tenant(tmp_path: Path) -> None:
+    router = Config(data_dir=str(tmp_path), graph_url="memory://solo").region_router()
+    assert router.served() == ["local"]
+    assert router.region("eu-west-1").writer == "memory://solo"
