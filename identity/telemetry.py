@@ -33,6 +33,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.trace import Span, Status, StatusCode
 
+from .config import ConfigError
+
 __all__ = ["Telemetry", "current", "install", "watch_circuit", "from_environment", "render_prometheus", "CIRCUIT_STATES"]
 
 #: circuit state -> the gauge's value
@@ -179,9 +181,9 @@ def _span_exporter(name: str) -> Any:
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError:
-            raise ValueError("OTEL_TRACES_EXPORTER=otlp needs the otlp extra: pip install 'identity[otlp]'") from None
+            raise ConfigError("OTEL_TRACES_EXPORTER=otlp needs the otlp extra: pip install 'identity[otlp]'") from None
         return OTLPSpanExporter()
-    raise ValueError(f"OTEL_TRACES_EXPORTER: unknown exporter {name!r} (expected none, console or otlp)")
+    raise ConfigError(f"OTEL_TRACES_EXPORTER: unknown exporter {name!r} (expected none, console or otlp)")
 
 
 def _metric_exporter(name: str) -> Any:
@@ -191,9 +193,9 @@ def _metric_exporter(name: str) -> Any:
         try:
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         except ImportError:
-            raise ValueError("OTEL_METRICS_EXPORTER=otlp needs the otlp extra: pip install 'identity[otlp]'") from None
+            raise ConfigError("OTEL_METRICS_EXPORTER=otlp needs the otlp extra: pip install 'identity[otlp]'") from None
         return OTLPMetricExporter()
-    raise ValueError(f"OTEL_METRICS_EXPORTER: unknown exporter {name!r} (expected none, prometheus, console or otlp)")
+    raise ConfigError(f"OTEL_METRICS_EXPORTER: unknown exporter {name!r} (expected none, prometheus, console or otlp)")
 
 
 # -- Prometheus text format (version 0.0.4) ----------------------------------------------------
