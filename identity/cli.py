@@ -10,7 +10,8 @@
     identity datakey status|rotate TENANT    # the tenant's data-key versions / a new version
     identity datakey reencrypt TENANT [--batch N]   # re-seal old cells with the current version
     identity token TYPE VALUE --tenant T      # the vertex id of an identifier (for a Gremlin console)
-    identity load FILE --tenant T             # JSON Lines events through the core
+    identity load FILE --tenant T             # JSON Lines events through the core (progress bar)
+    identity export-neptune-csv DIR [--tenant T]   # vertices.csv + edges.csv for Neptune's bulk loader
     identity forget TYPE VALUE --tenant T     # GDPR erasure (TYPE 'customer': a customer id)
     identity export TYPE VALUE --tenant T     # GDPR access: everything stored, as JSON
 
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -115,6 +117,12 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--tenant", required=True)
     load.add_argument("--batch-size", type=int, default=DEFAULT_LOAD_BATCH)
     _common(load)
+
+    export = commands.add_parser("export-neptune-csv",
+                                 help="write the graph as Neptune bulk-loader CSV (vertices.csv, edges.csv)")
+    export.add_argument("directory")
+    export.add_argument("--tenant", help="only this tenant's elements (default: all)")
+    _common(export)
     return parser
 
 
@@ -272,10 +280,11 @@ def _load(args: argparse.Namespace, config: Config, registry: TenantRegistry) ->
 
     protector = keyring_for(config).protector(args.tenant)
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
+    total = None if source is sys.stdin else os.fstat(source.fileno()).st_size
     try:
         summary = _with_graph(config, lambda g: load_events(
             IdentityGraph(g, args.tenant, protector=protector).ingest, source, batch_size=args.batch_size,
-            progress=_progress_line))
+            progress=lambda summary: _progress_line(summary, total)))
     finally:
         if source is not sys.stdin:
             source.close()
@@ -284,8 +293,33 @@ def _load(args: argparse.Namespace, config: Config, registry: TenantRegistry) ->
     return 0 if not summary.rejected else 1
 
 
-def _progress_line(summary: "LoadSummary") -> None:
-    _progress(f"{summary.read} read, {summary.ingested} ingested, {summary.rejected} rejected")
+_BAR_WIDTH = 30
+
+
+def _progress_line(summary: "LoadSummary", total_bytes: int | None = None) -> None:
+    """A bar and a percentage when the file's size is known, then the counts."""
+    bar = ""
+    if total_bytes:
+        done = min(1.0, summary.bytes_read / total_bytes)
+        filled = int(done * _BAR_WIDTH)
+        bar = f"[{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] {done:4.0%} "
+    _progress(f"{bar}{summary.read} read, {summary.ingested} ingested, {summary.rejected} rejected")
+
+
+def _export(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
+    if args.tenant is not None:
+        _known(registry, args.tenant)
+    from pathlib import Path
+
+    from .export import export_neptune_csv
+
+    summary = _with_graph(config, lambda g: export_neptune_csv(
+        g, Path(args.directory), tenant=args.tenant,
+        progress=lambda vertices, edges: _progress(f"{vertices} vertices, {edges} edges")))
+    print(file=sys.stderr)
+    print(f"wrote {summary.vertices} vertices to {summary.vertex_file} and {summary.edges} edges to "
+          f"{summary.edge_file}")
+    return 0
 
 
 # -- bulk loading ----------------------------------------------------------------------------
@@ -293,6 +327,8 @@ def _progress_line(summary: "LoadSummary") -> None:
 @dataclass
 class LoadSummary:
     read: int = 0
+    #: UTF-8 bytes of the lines read so far (for the progress bar)
+    bytes_read: int = 0
     ingested: int = 0
     duplicates: int = 0
     rejected: int = 0
@@ -316,6 +352,7 @@ class LoadSummary:
 
 def _parsed(lines: Iterable[str], summary: LoadSummary) -> Iterator[tuple[int, dict]]:
     for number, line in enumerate(lines, 1):
+        summary.bytes_read += len(line.encode("utf-8"))
         if not line.strip():
             continue
         summary.read += 1
@@ -388,6 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token(args, config, registry)
         if args.command in ("forget", "export"):
             return _subject(args, config, registry)
+        if args.command == "export-neptune-csv":
+            return _export(args, config, registry)
         return _load(args, config, registry)
     except (ConfigError, RegistryError, IdentityError, OSError) as error:
         print(f"identity: {error}", file=sys.stderr)
