@@ -34,6 +34,11 @@ __all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavai
            "console_endpoint_app", "release"]
 
 _IN_PROCESS = ("memory", "file")
+try:  # the driver's transport: a dropped WebSocket is not always an OSError
+    from aiohttp import ClientConnectionError as _TransportError
+except ImportError:  # pragma: no cover - aiohttp comes with gremlinpython
+    _TransportError = OSError  # type: ignore[misc,assignment]
+_OUTAGES = (TraversalTimeout, ConnectionError, TimeoutError, OSError, _TransportError)
 _connections: list[RemoteConnection] = []
 _lock = threading.Lock()
 
@@ -98,7 +103,7 @@ def close_all() -> None:
 
 def unavailable(error: BaseException) -> bool:
     """True when ``error`` means the backend is unreachable or timed out (worth a retry)."""
-    return isinstance(error, (TraversalTimeout, ConnectionError, TimeoutError, OSError))
+    return isinstance(error, _OUTAGES)
 
 
 def submit(traversal: Any) -> list:

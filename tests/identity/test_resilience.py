@@ -93,6 +93,23 @@ def test_a_retry_after_the_graph_committed_is_not_a_duplicate_write(graph_connec
     assert ids.stats() == clean.stats()
 
 
+def test_a_batch_cut_short_acknowledges_nothing_and_resending_it_adds_nothing_twice(
+        graph_connection: RemoteConnection) -> None:
+    second = dict(EVENT, event_id="e2", identifiers=[{"type": "email", "value": "bob@example.com"},
+                                                     {"type": "phone", "value": "+14155550100"}])
+    clean = IdentityGraph(traversal().with_remote(gremlin.connect("memory://?profile=neptune")), "acme")
+    expected = clean.ingest([EVENT, second])
+    flaky = Flaky(graph_connection)
+    ids = IdentityGraph(traversal().with_remote(resilient(lambda: flaky)), "acme")
+    ids.ingest([EVENT])  # the first event of the batch committed, then the graph went away
+    flaky.error, flaky.failures = ConnectionResetError("reset"), 100
+    with pytest.raises(GraphUnavailable):
+        ids.ingest([EVENT, second])
+    flaky.failures = 0
+    assert [r.customer_id for r in ids.ingest([EVENT, second])] == [r.customer_id for r in expected]
+    assert ids.stats() == clean.stats()
+
+
 def test_a_bad_request_is_not_retried_and_does_not_trip_the_breaker(graph_connection: RemoteConnection) -> None:
     flaky = Flaky(graph_connection, server_error(597, "The provided traversal is invalid"), failures=10)
     connection = resilient(lambda: flaky, breaker=CircuitBreaker("test", threshold=1))
