@@ -35,11 +35,24 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from .config import ConfigError
 
-__all__ = ["Telemetry", "current", "install", "watch_circuit", "from_environment", "render_prometheus", "CIRCUIT_STATES"]
+__all__ = ["Telemetry", "RpcCall", "current", "install", "watch_circuit", "from_environment", "render_prometheus", "CIRCUIT_STATES"]
 
 #: circuit state -> the gauge's value
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
 _SCOPE = "identity"
+
+
+class RpcCall:
+    """One JSON-RPC call being traced: ``failed(code)`` marks its span and its duration sample."""
+
+    def __init__(self, span: Span):
+        self.span = span
+        self.outcome = "ok"
+
+    def failed(self, code: int) -> None:
+        self.outcome = str(code)
+        self.span.set_attribute("rpc.jsonrpc.error_code", code)
+        self.span.set_status(Status(StatusCode.ERROR))
 
 
 class Telemetry:
@@ -70,25 +83,16 @@ class Telemetry:
 
     # -- traces ------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def rpc(self, method: str) -> Iterator[Span]:
-        """A span and a duration sample for one JSON-RPC call; set ``span.outcome`` via
-        ``rpc_outcome`` (an error code) when it fails."""
+    def rpc(self, method: str) -> Iterator["RpcCall"]:
+        """A server span and a duration sample for one JSON-RPC call."""
         started = time.perf_counter()
-        outcome = {"code": "ok"}
         with self.tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER, attributes={
                 "rpc.system": "jsonrpc", "rpc.method": method, "rpc.jsonrpc.version": "2.0"}) as span:
-            span.outcome = outcome  # type: ignore[attr-defined]
+            call = RpcCall(span)
             try:
-                yield span
+                yield call
             finally:
-                self.rpc_duration.record(time.perf_counter() - started,
-                                         {"rpc.method": method, "outcome": outcome["code"]})
-
-    @staticmethod
-    def rpc_failed(span: Span, code: int) -> None:
-        span.outcome["code"] = str(code)  # type: ignore[attr-defined]
-        span.set_attribute("rpc.jsonrpc.error_code", code)
-        span.set_status(Status(StatusCode.ERROR))
+                self.rpc_duration.record(time.perf_counter() - started, {"rpc.method": method, "outcome": call.outcome})
 
     @contextlib.contextmanager
     def graph_request(self, endpoint: str, operation: str) -> Iterator[Span]:

@@ -107,12 +107,12 @@ async def run(plan: Plan, context: Context) -> Any:
     for item in plan.items:
         if item.error is None:
             assert item.method is not None and item.params is not None
-            with telemetry.current().rpc(item.method.name) as span:
+            with telemetry.current().rpc(item.method.name) as call:
                 try:
                     result = await context.service.run(item.method.call, context, item.params)
                 except Exception as error:  # every failure becomes a JSON-RPC error object
                     item.error = errors.from_exception(error)
-                    telemetry.current().rpc_failed(span, item.error.code)
+                    call.failed(item.error.code)
             if item.error is None:
                 if item.has_id:
                     responses.append(response(item.id, result))
