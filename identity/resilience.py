@@ -21,7 +21,6 @@ import contextvars
 import logging
 import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -198,7 +197,8 @@ class ResilientConnection(RemoteConnection):
     ``open_connection`` makes the underlying connection (called again after a connection
     failure); ``is_outage`` says which errors mean "the backend is unreachable" (the engine's
     and the socket's; server-side transient errors are known here). ``fallback`` (a reader's
-    writer) serves a request this connection could not."""
+    writer) serves a request this connection could not. No ``submit_async``: the identity core
+    runs blocking traversals on worker threads and never uses ``promise()``."""
 
     def __init__(self, open_connection: Callable[[], RemoteConnection], *, name: str,
                  is_outage: Callable[[BaseException], bool], policy: RetryPolicy = RetryPolicy(),
@@ -231,14 +231,6 @@ class ResilientConnection(RemoteConnection):
                 log.warning("graph %s unavailable (%s): using %s", self.name, type(error).__name__,
                             self.fallback.name)
                 return self.fallback.submit(bytecode)
-
-    def submit_async(self, bytecode: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(self.submit(bytecode))
-        except BaseException as error:  # delivered through the future, as the driver does
-            future.set_exception(error)
-        return future
 
     def is_closed(self) -> bool:
         return self._closed

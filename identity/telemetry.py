@@ -15,6 +15,7 @@ never identifier values, event attributes or anything else a caller sent (PII).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
 import os
 import threading
@@ -168,38 +169,35 @@ def from_environment(env: Mapping[str, str] | None = None) -> Telemetry:
     traces = env.get("OTEL_TRACES_EXPORTER", "none").strip().lower()
     for name in filter(None, (n.strip() for n in traces.split(","))):
         if name != "none":
-            tracer_provider.add_span_processor(BatchSpanProcessor(_span_exporter(name)))
+            tracer_provider.add_span_processor(BatchSpanProcessor(_exporter("traces", name)))
     prometheus = InMemoryMetricReader()
     readers: list[MetricReader] = [prometheus]
     exported = env.get("OTEL_METRICS_EXPORTER", "none").strip().lower()
     for name in filter(None, (n.strip() for n in exported.split(","))):
         if name not in ("none", "prometheus"):  # prometheus: the /metrics endpoint, always on
-            readers.append(PeriodicExportingMetricReader(_metric_exporter(name)))
+            readers.append(PeriodicExportingMetricReader(_exporter("metrics", name)))
     return Telemetry(tracer_provider, MeterProvider(resource=resource, metric_readers=readers), prometheus)
 
 
-def _span_exporter(name: str) -> Any:
-    if name == "console":
-        return ConsoleSpanExporter()
-    if name == "otlp":
-        try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        except ImportError:
-            raise ConfigError("OTEL_TRACES_EXPORTER=otlp needs the otlp extra: pip install 'identity[otlp]'") from None
-        return OTLPSpanExporter()
-    raise ConfigError(f"OTEL_TRACES_EXPORTER: unknown exporter {name!r} (expected none, console or otlp)")
+#: signal -> (environment variable, console exporter, OTLP exporter module and class)
+_EXPORTERS = {
+    "traces": ("OTEL_TRACES_EXPORTER", ConsoleSpanExporter,
+               "opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
+    "metrics": ("OTEL_METRICS_EXPORTER", ConsoleMetricExporter,
+                "opentelemetry.exporter.otlp.proto.http.metric_exporter", "OTLPMetricExporter"),
+}
 
 
-def _metric_exporter(name: str) -> Any:
+def _exporter(signal: str, name: str) -> Any:
+    variable, console, module, cls = _EXPORTERS[signal]
     if name == "console":
-        return ConsoleMetricExporter()
+        return console()
     if name == "otlp":
         try:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+            return getattr(importlib.import_module(module), cls)()
         except ImportError:
-            raise ConfigError("OTEL_METRICS_EXPORTER=otlp needs the otlp extra: pip install 'identity[otlp]'") from None
-        return OTLPMetricExporter()
-    raise ConfigError(f"OTEL_METRICS_EXPORTER: unknown exporter {name!r} (expected none, prometheus, console or otlp)")
+            raise ConfigError(f"{variable}=otlp needs the otlp extra: pip install 'identity[otlp]'") from None
+    raise ConfigError(f"{variable}: unknown exporter {name!r} (expected none, console or otlp)")
 
 
 # -- Prometheus text format (version 0.0.4) ----------------------------------------------------

@@ -142,6 +142,30 @@ class ServiceTestCase(AsyncHTTPTestCase):
         return json.loads(response.body)
 
 
+@dataclass
+class RealService:
+    service: Service
+    config: Any
+    #: tenant id -> its API key
+    keys: dict[str, str]
+
+
+def real_service(data_dir: Path, graph_url: str, tenants: dict[str, str], *, admin: bool = False,
+                 **settings: Any) -> RealService:
+    """A Service on the real identity core over ``graph_url``; ``tenants`` maps tenant ids to
+    home regions, each given one API key (with the admin scope when ``admin``)."""
+    from identity.config import Config
+    from identity.rpc import build_service
+
+    registry = TenantRegistry(data_dir).load()
+    keys = {}
+    for tenant, region in tenants.items():
+        registry.create_tenant(tenant, region)
+        keys[tenant] = auth.issue_key(registry, tenant, admin=admin).key
+    config = Config(data_dir=str(data_dir), **{"rate_per_second": 0, "graph_url": graph_url, **settings})
+    return RealService(build_service(config, registry=registry), config, keys)
+
+
 class RealCoreTestCase(AsyncHTTPTestCase):
     """The service on the real identity core over a fresh memory:// graph with Neptune's rules:
     tenant acme, its ``user`` and ``admin`` keys in ``self.keys``, key rings in ``self.tmp``."""
@@ -151,16 +175,10 @@ class RealCoreTestCase(AsyncHTTPTestCase):
     def get_app(self):  # type: ignore[override]
         import uuid
 
-        from identity.config import Config
-        from identity.rpc import build_service
-
         self.url = f"memory://{type(self).__name__}-{uuid.uuid4().hex}?profile=neptune"
-        self.registry = TenantRegistry(self.tmp).load()
-        self.registry.create_tenant("acme", "eu-west-1")
-        self.keys = {"user": auth.issue_key(self.registry, "acme").key,
-                     "admin": auth.issue_key(self.registry, "acme", admin=True).key}
-        self.config = Config(data_dir=str(self.tmp), graph_url=self.url, rate_per_second=0)
-        self.service = build_service(self.config, registry=self.registry)
+        real = real_service(self.tmp, self.url, {"acme": "eu-west-1"})
+        self.service, self.config, self.registry = real.service, real.config, real.service.registry
+        self.keys = {"user": real.keys["acme"], "admin": auth.issue_key(self.registry, "acme", admin=True).key}
         return make_app(self.service)
 
     def tearDown(self) -> None:

@@ -20,13 +20,11 @@ from tornado.httpclient import AsyncHTTPClient
 pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
-from identity import auth  # noqa: E402
 from identity.client import AsyncIdentityClient, ClientError, IdentityClient, Unavailable  # noqa: E402
-from identity.config import Config  # noqa: E402
 from identity.resilience import RetryPolicy  # noqa: E402
-from identity.rpc import build_service, make_app  # noqa: E402
+from identity.rpc import make_app  # noqa: E402
 from identity.rpc.errors import INVALID_PARAMS, UNAUTHORIZED  # noqa: E402
-from identity.tenants import TenantRegistry  # noqa: E402
+from service_support import real_service  # noqa: E402
 
 FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05)
 EVENTS = [{"event_id": "e1", "type": "signup", "identifiers": [
@@ -58,11 +56,8 @@ class Flaky(tornado.web.RequestHandler):
 class Server:
     def __init__(self, tmp: Path):
         self.graph_url = f"memory://client-{uuid.uuid4().hex}"
-        registry = TenantRegistry(tmp).load()
-        registry.create_tenant("acme", "eu-west-1")
-        self.key = auth.issue_key(registry, "acme", admin=True).key
-        self.service = build_service(Config(data_dir=str(tmp), graph_url=self.graph_url, rate_per_second=0),
-                                     registry=registry)
+        real = real_service(tmp, self.graph_url, {"acme": "eu-west-1"}, admin=True)
+        self.service, self.key = real.service, real.keys["acme"]
         self.flaky = {"failures": 0, "seen": 0}
         self.app = make_app(self.service)
         self.app.add_handlers(r".*", [(r"/flaky/rpc", Flaky, {"state": self.flaky})])

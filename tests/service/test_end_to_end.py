@@ -11,10 +11,8 @@ from tornado.testing import AsyncHTTPTestCase
 pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
-from identity import auth  # noqa: E402
-from identity.config import Config  # noqa: E402
-from identity.rpc import build_service, make_app  # noqa: E402
-from identity.tenants import TenantRegistry  # noqa: E402
+from identity.rpc import make_app  # noqa: E402
+from service_support import real_service  # noqa: E402
 
 
 class EndToEnd(AsyncHTTPTestCase):
@@ -22,12 +20,8 @@ class EndToEnd(AsyncHTTPTestCase):
 
     def get_app(self):  # type: ignore[override]
         self.url = f"memory://e2e-{uuid.uuid4().hex}?profile=neptune"
-        registry = TenantRegistry(self.tmp).load()
-        registry.create_tenant("acme", "eu-west-1")
-        registry.create_tenant("globex", "us-east-1")
-        self.keys = {t: auth.issue_key(registry, t).key for t in ("acme", "globex")}
-        self.service = build_service(Config(data_dir=str(self.tmp), graph_url=self.url, rate_per_second=0),
-                                     registry=registry)
+        real = real_service(self.tmp, self.url, {"acme": "eu-west-1", "globex": "us-east-1"})
+        self.service, self.keys = real.service, real.keys
         return make_app(self.service)
 
     def tearDown(self) -> None:

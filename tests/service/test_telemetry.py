@@ -20,12 +20,12 @@ from tornado.testing import AsyncHTTPTestCase
 pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
-from identity import auth, telemetry  # noqa: E402
-from identity.config import Config, ConfigError  # noqa: E402
+from identity import telemetry  # noqa: E402
+from identity.config import ConfigError  # noqa: E402
 from identity.graph import unavailable  # noqa: E402
 from identity.resilience import ResilientConnection, RetryPolicy  # noqa: E402
-from identity.rpc import build_service, make_app  # noqa: E402
-from identity.tenants import TenantRegistry  # noqa: E402
+from identity.rpc import make_app  # noqa: E402
+from service_support import real_service  # noqa: E402
 
 PLANTED = ("planted-7f3a@example.com", "+15559876543", "planted-device-9c1e", "planted-attribute-4b2d")
 EVENT = {"event_id": "planted-event-id-5e6f", "type": "signup",
@@ -58,11 +58,8 @@ class Telemetry(AsyncHTTPTestCase):
         self.telemetry, self.spans, self.reader = recording()
         self.previous = telemetry.install(self.telemetry)
         self.url = f"memory://telemetry-{uuid.uuid4().hex}?profile=neptune"
-        registry = TenantRegistry(self.tmp).load()
-        registry.create_tenant("acme", "eu-west-1")
-        self.key = auth.issue_key(registry, "acme").key
-        self.service = build_service(Config(data_dir=str(self.tmp), graph_url=self.url, rate_per_second=0),
-                                     registry=registry)
+        real = real_service(self.tmp, self.url, {"acme": "eu-west-1"})
+        self.service, self.key = real.service, real.keys["acme"]
         return make_app(self.service)
 
     def tearDown(self) -> None:
