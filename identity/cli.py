@@ -11,7 +11,7 @@
     identity datakey reencrypt TENANT [--batch N]   # re-seal old cells with the current version
     identity token TYPE VALUE --tenant T      # the vertex id of an identifier (for a Gremlin console)
     identity load FILE --tenant T             # JSON Lines events through the core (progress bar)
-    identity export-neptune-csv DIR [--tenant T]   # vertices.csv + edges.csv for Neptune's bulk loader
+    identity export-neptune-csv DIR [--tenant T | --region R]   # CSV for Neptune's bulk loader
     identity forget TYPE VALUE --tenant T     # GDPR erasure (TYPE 'customer': a customer id)
     identity export TYPE VALUE --tenant T     # GDPR access: everything stored, as JSON
 
@@ -121,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-neptune-csv",
                                  help="write the graph as Neptune bulk-loader CSV (vertices.csv, edges.csv)")
     export.add_argument("directory")
-    export.add_argument("--tenant", help="only this tenant's elements (default: all)")
+    export.add_argument("--tenant", help="only this tenant's elements, from its home region (default: all)")
+    export.add_argument("--region", help="the region whose graph to export (default: the one served)")
     _common(export)
     return parser
 
@@ -184,8 +185,9 @@ def _tenant(args: argparse.Namespace, config: Config, registry: TenantRegistry) 
         from .offboarding import purge
         _known(registry, args.name)
         keyring = keyring_for(config)
-        done = _with_graph(config, lambda g: purge(g, args.name, keyring=keyring, batch=args.batch, progress=lambda p:
-                           _progress(f"{p.edges} edges, {p.vertices} vertices deleted")))
+        done = _with_graph(config, registry, lambda g: purge(
+            g, args.name, keyring=keyring, batch=args.batch,
+            progress=lambda p: _progress(f"{p.edges} edges, {p.vertices} vertices deleted")), tenant=args.name)
         print(file=sys.stderr)
         print(f"purged tenant {args.name}: {done.edges} edges, {done.vertices} vertices deleted")
     else:
@@ -215,8 +217,9 @@ def _datakey(args: argparse.Namespace, config: Config, registry: TenantRegistry)
     elif args.action == "reencrypt":
         from .keys import reencrypt
         protector = keyring.protector(args.tenant)
-        done = _with_graph(config, lambda g: reencrypt(g, args.tenant, protector, batch=args.batch, progress=lambda p:
-                           _progress(f"{p.resealed} cells re-sealed with version {p.version}")))
+        done = _with_graph(config, registry, lambda g: reencrypt(
+            g, args.tenant, protector, batch=args.batch,
+            progress=lambda p: _progress(f"{p.resealed} cells re-sealed with version {p.version}")), tenant=args.tenant)
         print(file=sys.stderr)
         print(f"tenant {args.tenant}: {done.resealed} cells re-sealed in {done.batches} batches; every cell now "
               f"uses data key version {keyring.current_version(args.tenant)}")
@@ -238,14 +241,26 @@ def _known(registry: TenantRegistry, tenant: str) -> None:
         raise UnknownTenant(tenant)
 
 
-def _with_graph(config: Config, work: Callable[[Any], Any]) -> Any:
-    """``work(g)`` on the configured graph; connections closed (and a local store flushed) after."""
-    from .graph import close_all, open_traversal, release
+def _with_graph(config: Config, registry: TenantRegistry, work: Callable[[Any], Any], *,
+                tenant: str | None = None, region: str | None = None) -> Any:
+    """``work(g)`` on the graph of ``tenant``'s home region (or of ``region``, or of the only
+    region served): CLI commands obey residency as the service does. Connections are closed,
+    and a local store flushed, after."""
+    from .graph import close_all, release
+    if tenant is not None:
+        _known(registry, tenant)
+        region = registry.tenant(tenant).region
+    router = config.region_router()
+    if region is None:
+        if len(router.served()) != 1:
+            raise RegistryError("--region", f"must name one of the regions served: {', '.join(router.served())}")
+        region = router.served()[0]
+    home = router.region(region)
     try:
-        return work(open_traversal(config.resolved_graph_url))
+        return work(router.endpoints(region).writer)
     finally:
         close_all()
-        release(config.resolved_graph_url)
+        release(home.writer)
 
 
 def _progress(line: str) -> None:
@@ -270,7 +285,7 @@ def _subject(args: argparse.Namespace, config: Config, registry: TenantRegistry)
         identity = IdentityGraph(g, args.tenant, protector=protector)
         return (identity.forget if args.command == "forget" else identity.export)(args.type, args.value)
 
-    print(json.dumps(_with_graph(config, run), indent=2, ensure_ascii=False))
+    print(json.dumps(_with_graph(config, registry, run, tenant=args.tenant), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -282,9 +297,9 @@ def _load(args: argparse.Namespace, config: Config, registry: TenantRegistry) ->
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     total = None if source is sys.stdin else os.fstat(source.fileno()).st_size
     try:
-        summary = _with_graph(config, lambda g: load_events(
+        summary = _with_graph(config, registry, lambda g: load_events(
             IdentityGraph(g, args.tenant, protector=protector).ingest, source, batch_size=args.batch_size,
-            progress=lambda summary: _progress_line(summary, total)))
+            progress=lambda summary: _progress_line(summary, total)), tenant=args.tenant)
     finally:
         if source is not sys.stdin:
             source.close()
@@ -313,9 +328,10 @@ def _export(args: argparse.Namespace, config: Config, registry: TenantRegistry) 
 
     from .export import export_neptune_csv
 
-    summary = _with_graph(config, lambda g: export_neptune_csv(
+    summary = _with_graph(config, registry, lambda g: export_neptune_csv(
         g, Path(args.directory), tenant=args.tenant,
-        progress=lambda vertices, edges: _progress(f"{vertices} vertices, {edges} edges")))
+        progress=lambda vertices, edges: _progress(f"{vertices} vertices, {edges} edges")),
+        tenant=args.tenant, region=args.region)
     print(file=sys.stderr)
     print(f"wrote {summary.vertices} vertices to {summary.vertex_file} and {summary.edges} edges to "
           f"{summary.edge_file}")

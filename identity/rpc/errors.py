@@ -5,7 +5,8 @@ found, -32602 invalid params, -32603 internal error. Server-defined codes (-3200
 
     -32000  identity error        the identity core refused the request
     -32001  not found             an unknown tenant, key or identifier
-    -32002  graph unavailable     the graph backend is down or timed out: retry later
+    -32002  graph unavailable     the graph backend is down or timed out: retry later (HTTP 503
+                                  + Retry-After while the graph's circuit breaker is open)
     -32003  conflict              the tenant or key already exists
     -32004  unauthorized          HTTP 401: no API key, or an unknown/revoked one
     -32005  forbidden             HTTP 403: an admin method without the admin scope
@@ -58,7 +59,8 @@ REGION_NOT_SERVED = -32009
 SERVER_ERRORS: dict[int, str] = {
     IDENTITY_ERROR: "Identity error: the identity core refused the request",
     NOT_FOUND: "Not found: an unknown tenant, key or identifier",
-    GRAPH_UNAVAILABLE: "Graph unavailable: the graph backend is down or timed out; retry later",
+    GRAPH_UNAVAILABLE: "Graph unavailable: the graph backend is down or timed out; retry later (HTTP 503 "
+                       "with Retry-After while its circuit breaker is open)",
     CONFLICT: "Conflict: the tenant or key already exists",
     UNAUTHORIZED: "Unauthorized (HTTP 401): missing, unknown or revoked API key",
     FORBIDDEN: "Forbidden (HTTP 403): the method needs an API key with the admin scope",

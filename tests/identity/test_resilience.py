@@ -129,11 +129,14 @@ def test_which_server_errors_are_transient(error: BaseException, retried: bool) 
     assert transient_server_error(error) is retried
 
 
-def test_a_connection_failure_opens_a_fresh_connection(graph_connection: RemoteConnection) -> None:
+@pytest.mark.parametrize("error", [
+    ConnectionRefusedError("refused"), server_error(500, "ReadOnlyViolationException: the writer failed over")])
+def test_a_connection_failure_or_failover_opens_a_fresh_connection(graph_connection: RemoteConnection,
+                                                                   error: BaseException) -> None:
     opened: list[Flaky] = []
 
     def opener() -> RemoteConnection:
-        opened.append(Flaky(graph_connection, ConnectionRefusedError("refused"), failures=1 if not opened else 0))
+        opened.append(Flaky(graph_connection, error, failures=1 if not opened else 0))
         return opened[-1]
 
     g = traversal().with_remote(resilient(opener))
@@ -228,14 +231,23 @@ def test_a_restarted_endpoint_is_reached_through_a_fresh_connection() -> None:
     graph, port = gremlin.open_graph("memory://"), _free_port()
     server = ServerThread(graph, port=port).start()
     url = f"ws://127.0.0.1:{port}/gremlin"
-    connection = ResilientConnection(lambda: gremlin.connect(url), name="restart", is_outage=unavailable,
-                                     policy=RetryPolicy(attempts=6, initial=0.1, maximum=0.5))
+    opened: list[RemoteConnection] = []
+
+    def opener() -> RemoteConnection:
+        opened.append(gremlin.connect(url))
+        return opened[-1]
+
+    connection = ResilientConnection(opener, name="restart", is_outage=unavailable,
+                                     policy=RetryPolicy(attempts=2, initial=0.01, maximum=0.01))
     g = traversal().with_remote(connection)
     try:
         g.add_v("person").iterate()
         server.stop()
+        with pytest.raises(OSError):  # down: every attempt fails, each on a fresh connection
+            g.V().count().next()
         server = ServerThread(graph, port=port).start()
         assert g.V().count().next() == 1
+        assert len(opened) == 3 and all(c.is_closed() for c in opened[:2])
     finally:
         connection.close()
         server.stop()

@@ -125,3 +125,29 @@ def test_without_regions_one_local_region_serves_every_tenant(tmp_path: Path) ->
     router = Config(data_dir=str(tmp_path), graph_url="memory://solo").region_router()
     assert router.served() == ["local"]
     assert router.region("eu-west-1").writer == "memory://solo"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="configuration files need tomllib")
+def test_the_cli_loads_and_exports_in_the_tenants_home_region(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from identity import cli
+    urls = {"eu-west-1": f"file://{tmp_path}/eu-graph", "us-east-1": f"file://{tmp_path}/us-graph"}
+    config = tmp_path / "identity.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n' + "".join(
+        f'[regions.{name}]\nwriter = "{url}"\n' for name, url in urls.items()))
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps(EVENT) + "\n")
+    common = ["--config", str(config)]
+    try:  # each command opens its region's durable graph and flushes it when done
+        assert cli.main(["tenant", "create", "acme", "--region", "us-east-1", *common]) == 0
+        assert cli.main(["tenant", "create", "initech", "--region", "ap-south-1", *common]) == 0
+        assert cli.main(["load", str(events), "--tenant", "acme", *common]) == 0
+        assert count(urls["us-east-1"]) > 0 and count(urls["eu-west-1"]) == 0
+        assert cli.main(["load", str(events), "--tenant", "initech", *common]) == 2
+        assert "region 'ap-south-1' is not served" in capsys.readouterr().err
+        assert cli.main(["export-neptune-csv", str(tmp_path / "out"), *common]) == 2  # which region?
+        assert cli.main(["export-neptune-csv", str(tmp_path / "out"), "--region", "us-east-1", *common]) == 0
+        assert (tmp_path / "out" / "vertices.csv").read_text().count("\n") == count(urls["us-east-1"]) + 1
+    finally:
+        for url in urls.values():
+            gremlin.forget_graph(url)
