@@ -97,16 +97,24 @@ class RetryPolicy:
         return tenacity.wait_random_exponential(multiplier=self.initial, max=self.maximum)
 
 
-def _out_of_time(state: tenacity.RetryCallState) -> bool:
-    left = remaining()
-    return left is not None and left <= (state.upcoming_sleep or 0.0)
-
-
 def retry_call(function: Callable[[], Any], *, policy: RetryPolicy, retryable: Callable[[BaseException], bool],
                before_retry: Callable[[BaseException], None] = lambda error: None,
                sleep: Callable[[float], None] = time.sleep) -> Any:
     """``function()``, retried on ``retryable`` failures under ``policy`` and the current
     deadline; the last failure is re-raised as it was."""
+    try:
+        return function()  # the common case pays nothing for the retry machinery
+    except Exception as error:
+        if not retryable(error) or policy.attempts <= 1:
+            raise
+        seen = [error]
+
+    def attempt() -> Any:
+        # tenacity's first attempt replays the failure already seen, so that the backoff, the
+        # attempt limit and the deadline all count it
+        if seen:
+            raise seen.pop()
+        return function()
 
     def notify(state: tenacity.RetryCallState) -> None:
         before_retry(state.outcome.exception())
@@ -115,12 +123,15 @@ def retry_call(function: Callable[[], Any], *, policy: RetryPolicy, retryable: C
         stop=tenacity.stop_after_attempt(policy.attempts) | _DeadlineStop(),
         wait=policy.wait(), retry=tenacity.retry_if_exception(retryable), before_sleep=notify,
         sleep=sleep, reraise=True)
-    return retrying(function)
+    return retrying(attempt)
 
 
 class _DeadlineStop(tenacity.stop.stop_base):
+    """Stop when the next backoff would end past the request's deadline."""
+
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return _out_of_time(retry_state)
+        left = remaining()
+        return left is not None and left <= (retry_state.upcoming_sleep or 0.0)
 
 
 class CircuitOpen(GraphUnavailable):
