@@ -56,6 +56,12 @@ class Config:
     regions: tuple[Region, ...] = ()
     #: A request's graph work, retries included, ends after this many seconds.
     request_timeout: float = 10.0
+    #: Attempts per graph request (1: no retries), with exponential backoff and jitter.
+    graph_attempts: int = 4
+    #: A graph endpoint's circuit opens after this many consecutive failed requests ...
+    circuit_threshold: int = 5
+    #: ... and lets a trial request through after this many seconds.
+    circuit_reset_after: float = 10.0
     #: The Gremlin endpoint for console exploration (in-process graphs only); port 0 picks a free one.
     gremlin_enabled: bool = True
     gremlin_host: str = "127.0.0.1"
@@ -86,9 +92,13 @@ class Config:
 
     def region_router(self) -> RegionRouter:
         """The graphs this deployment serves, by region."""
+        from .resilience import RetryPolicy  # resilience -> telemetry -> config: import on use
+        options = {"policy": RetryPolicy(attempts=self.graph_attempts), "breaker_threshold": self.circuit_threshold,
+                   "breaker_reset_after": self.circuit_reset_after}
         if self.regions:
-            return RegionRouter(self.regions)
-        return RegionRouter((), fallback=Region(DEFAULT_REGION, self.resolved_graph_url, self.graph_reader_url))
+            return RegionRouter(self.regions, **options)
+        return RegionRouter((), fallback=Region(DEFAULT_REGION, self.resolved_graph_url, self.graph_reader_url),
+                            **options)
 
     def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **changes)
@@ -186,10 +196,10 @@ def _coerce(value: Any, kind: type, where: str) -> Any:
 def _check(config: Config) -> None:
     if not 0 <= config.port <= 65535 or not 0 <= config.gremlin_port <= 65535:
         raise ConfigError("port and gremlin_port must be between 0 and 65535")
-    for name in ("max_body_bytes", "max_batch", "workers"):
+    for name in ("max_body_bytes", "max_batch", "workers", "graph_attempts", "circuit_threshold"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
-    if config.request_timeout <= 0:
-        raise ConfigError("request_timeout must be positive")
+    if config.request_timeout <= 0 or config.circuit_reset_after <= 0:
+        raise ConfigError("request_timeout and circuit_reset_after must be positive")
     if config.rate_per_second < 0 or config.grace_period < 0:
         raise ConfigError("rate_per_second and grace_period must not be negative")

@@ -28,7 +28,7 @@ import gremlin
 from gremlin.errors import TraversalTimeout
 from gremlin.remote import LocalRemoteConnection
 
-from .resilience import ResilientConnection, RetryPolicy
+from .resilience import CircuitBreaker, ResilientConnection, RetryPolicy
 
 __all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "submit",
            "console_endpoint_app", "release"]
@@ -61,20 +61,25 @@ def open_traversal(url: str, **driver_options: Any) -> GraphTraversalSource:
 
 
 def open_endpoints(name: str, writer_url: str, reader_url: str = "", *, policy: RetryPolicy | None = None,
-                   **driver_options: Any) -> Endpoints:
-    """The writer (and reader, falling back to the writer) of the graph named ``name``."""
-    writer = _resilient(writer_url, f"{name}/writer", policy, driver_options)
-    reader = writer
+                   breaker_threshold: int = 5, breaker_reset_after: float = 10.0, **driver_options: Any) -> Endpoints:
+    """The writer (and reader, falling back to the writer) of the graph named ``name``, each
+    retried under ``policy`` behind its own circuit breaker."""
+    def connection(url: str, role: str, fallback: ResilientConnection | None = None) -> ResilientConnection:
+        breaker = CircuitBreaker(f"{name}/{role}", threshold=breaker_threshold, reset_after=breaker_reset_after)
+        return _resilient(url, breaker.name, policy, driver_options, fallback=fallback, breaker=breaker)
+
+    writer = reader = connection(writer_url, "writer")
     if reader_url and reader_url != writer_url:
-        reader = _resilient(reader_url, f"{name}/reader", policy, driver_options, fallback=writer)
+        reader = connection(reader_url, "reader", writer)
     return Endpoints(name, traversal().with_remote(writer), traversal().with_remote(reader), writer, reader)
 
 
 def _resilient(url: str, name: str, policy: RetryPolicy | None, driver_options: dict,
-               fallback: ResilientConnection | None = None) -> ResilientConnection:
+               fallback: ResilientConnection | None = None, breaker: CircuitBreaker | None = None
+               ) -> ResilientConnection:
     opener = _opener(url, driver_options)
     connection = ResilientConnection(opener, name=name, is_outage=unavailable, policy=policy or RetryPolicy(),
-                                     fallback=fallback)
+                                     fallback=fallback, breaker=breaker)
     with _lock:
         _connections.append(connection)
     return connection

@@ -55,10 +55,11 @@ class RegionRouter:
     """The graphs of the regions this deployment serves. ``fallback`` (the single-region
     deployment) serves tenants of any region not listed."""
 
-    def __init__(self, regions: Iterable[Region], *, fallback: Region | None = None, **driver_options: Any):
+    def __init__(self, regions: Iterable[Region], *, fallback: Region | None = None, **endpoint_options: Any):
         self.regions = {region.name: region for region in regions}
         self.fallback = fallback
-        self._driver_options = driver_options
+        #: for identity.graph.open_endpoints: policy, breaker_threshold, breaker_reset_after, ...
+        self._endpoint_options = endpoint_options
         self._open: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -79,7 +80,7 @@ class RegionRouter:
             if endpoints is None:
                 from .graph import open_endpoints
                 endpoints = self._open[region.name] = open_endpoints(region.name, region.writer, region.reader,
-                                                                     **self._driver_options)
+                                                                     **self._endpoint_options)
             return endpoints
 
     def opened(self) -> list[Any]:

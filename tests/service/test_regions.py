@@ -151,3 +151,17 @@ def test_the_cli_loads_and_exports_in_the_tenants_home_region(tmp_path: Path,
     finally:
         for url in urls.values():
             gremlin.forget_graph(url)
+
+
+def test_retry_and_breaker_settings_reach_every_endpoint(tmp_path: Path) -> None:
+    config = load_config(env={"IDENTITY_GRAPH_ATTEMPTS": "2", "IDENTITY_CIRCUIT_THRESHOLD": "3",
+                              "IDENTITY_CIRCUIT_RESET_AFTER": "7.5"},
+                         overrides={"data_dir": str(tmp_path), "graph_url": f"memory://settings-{uuid.uuid4().hex}",
+                                    "graph_reader_url": f"memory://settings-ro-{uuid.uuid4().hex}"})
+    endpoints = config.region_router().endpoints("eu-west-1")
+    for connection in (endpoints.writer_connection, endpoints.reader_connection):
+        assert connection.policy.attempts == 2
+        assert (connection.breaker.threshold, connection.breaker.reset_after) == (3, 7.5)
+    assert endpoints.reader_connection.fallback is endpoints.writer_connection
+    with pytest.raises(ConfigError, match="graph_attempts"):
+        load_config(env={"IDENTITY_GRAPH_ATTEMPTS": "0"})
