@@ -28,9 +28,9 @@ import gremlin
 from gremlin.errors import TraversalTimeout
 from gremlin.remote import LocalRemoteConnection
 
-from .resilience import CircuitBreaker, ResilientConnection, RetryPolicy
+from .resilience import CircuitBreaker, ResilientConnection, RetryPolicy, transient_server_error
 
-__all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "submit",
+__all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "temporary", "submit",
            "console_endpoint_app", "release"]
 
 _IN_PROCESS = ("memory", "file")
@@ -107,8 +107,15 @@ def close_all() -> None:
 
 
 def unavailable(error: BaseException) -> bool:
-    """True when ``error`` means the backend is unreachable or timed out (worth a retry)."""
+    """True when ``error`` means the backend is unreachable or timed out (worth a retry, on a
+    fresh connection)."""
     return isinstance(error, _OUTAGES)
+
+
+def temporary(error: BaseException) -> bool:
+    """True when a later attempt may succeed: an outage, or a transient server-side refusal
+    (throttling, a concurrent modification, a failover in progress)."""
+    return unavailable(error) or transient_server_error(error)
 
 
 def submit(traversal: Any) -> list:
@@ -118,7 +125,7 @@ def submit(traversal: Any) -> list:
     try:
         return traversal.to_list()
     except Exception as error:
-        if unavailable(error):
+        if temporary(error):  # still failing after the connection's retries
             raise GraphUnavailable(f"graph backend unavailable ({type(error).__name__})") from error
         raise
 

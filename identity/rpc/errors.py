@@ -148,8 +148,8 @@ def _from_registry_error(error: BaseException) -> RpcError | None:
 
 
 def _from_graph_error(error: BaseException) -> RpcError | None:
-    from ..graph import unavailable
-    if unavailable(error):
+    from ..graph import temporary
+    if temporary(error):
         log.warning("graph unavailable: %s", type(error).__name__)
         return graph_unavailable()
     return None

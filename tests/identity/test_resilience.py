@@ -144,8 +144,10 @@ def test_a_connection_failure_or_failover_opens_a_fresh_connection(graph_connect
     assert len(opened) == 2 and opened[0].closed and not opened[1].closed
 
 
-def test_retries_end_at_the_policy_limit_with_graph_unavailable(graph_connection: RemoteConnection) -> None:
-    flaky = Flaky(graph_connection, TimeoutError(), failures=100)
+@pytest.mark.parametrize("error", [TimeoutError(), server_error(429, "Too many requests"), CONFLICT])
+def test_retries_end_at_the_policy_limit_with_graph_unavailable(graph_connection: RemoteConnection,
+                                                                 error: BaseException) -> None:
+    flaky = Flaky(graph_connection, error, failures=100)
     ids = IdentityGraph(traversal().with_remote(resilient(lambda: flaky)), "acme")
     with pytest.raises(GraphUnavailable):
         ids.stats()
