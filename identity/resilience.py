@@ -248,6 +248,7 @@ class ResilientConnection(RemoteConnection):
 
     def close(self) -> None:
         self._closed = True
+        telemetry.forget_circuit(self.breaker)
         with self._connection_lock:
             connection, self._connection = self._connection, None
         if connection is not None:

@@ -36,7 +36,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from .config import ConfigError
 
-__all__ = ["Telemetry", "RpcCall", "current", "install", "watch_circuit", "from_environment", "render_prometheus", "CIRCUIT_STATES"]
+__all__ = ["Telemetry", "RpcCall", "current", "install", "watch_circuit", "forget_circuit", "from_environment", "render_prometheus", "CIRCUIT_STATES"]
 
 #: circuit state -> the gauge's value
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
@@ -143,6 +143,12 @@ def watch_circuit(breaker: Any) -> None:
     """Report ``breaker.state`` (keyed by ``breaker.name``) in the circuit-state gauge."""
     with _breakers_lock:
         _breakers.add(breaker)
+
+
+def forget_circuit(breaker: Any) -> None:
+    """Stop reporting ``breaker`` (its connection was closed)."""
+    with _breakers_lock:
+        _breakers.discard(breaker)
 
 
 _current = Telemetry()

@@ -111,6 +111,10 @@ class Telemetry(AsyncHTTPTestCase):
         assert "# TYPE identity_rpc_duration_seconds histogram" in text
         assert 'identity_rpc_duration_seconds_bucket{rpc_method="ingest",outcome="ok",le="+Inf"} 1' in text
         assert 'identity_graph_circuit_state{endpoint="local/writer"} 0' in text
+        breaker = self.service.router.endpoints("local").writer_connection.breaker
+        for _ in range(breaker.threshold):
+            breaker.record_failure()
+        assert 'identity_graph_circuit_state{endpoint="local/writer"} 2' in self.fetch("/metrics").body.decode()
 
     def test_no_planted_pii_in_spans_attributes_events_or_metric_labels(self) -> None:
         self.exercise()
