@@ -36,7 +36,8 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from .config import ConfigError
 
-__all__ = ["Telemetry", "RpcCall", "current", "install", "watch_circuit", "forget_circuit", "from_environment", "render_prometheus", "CIRCUIT_STATES"]
+__all__ = ["Telemetry", "RpcCall", "current", "install", "watch_circuit", "forget_circuit", "from_environment",
+           "render_prometheus", "CIRCUIT_STATES"]
 
 #: circuit state -> the gauge's value
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}

@@ -148,7 +148,8 @@ def test_graph_retries_are_counted_by_endpoint_and_error_class() -> None:
     finally:
         telemetry.install(previous)
     [retry] = metric_points(reader)["identity.graph.retries"]
-    assert retry.value == 1 and dict(retry.attributes) == {"endpoint": "eu/writer", "error.type": "ConnectionResetError"}
+    assert retry.value == 1
+    assert dict(retry.attributes) == {"endpoint": "eu/writer", "error.type": "ConnectionResetError"}
 
 
 def test_exporters_come_from_the_standard_environment() -> None:
