@@ -253,3 +253,20 @@ def test_a_restarted_endpoint_is_reached_through_a_fresh_connection() -> None:
     finally:
         connection.close()
         server.stop()
+
+
+@pytest.mark.integration
+def test_reads_fall_back_to_the_writer_when_the_reader_endpoint_refuses_connections() -> None:
+    writer_url = f"memory://fallback-{_free_port()}"
+    endpoints = open_endpoints("test", writer_url, f"ws://127.0.0.1:{_free_port()}/gremlin",
+                               policy=RetryPolicy(attempts=2, initial=0.0, maximum=0.0))
+    try:
+        endpoints.writer.add_v("person").iterate()
+        for _ in range(endpoints.reader_connection.breaker.threshold):
+            assert endpoints.reader.V().count().next() == 1
+        assert endpoints.reader_connection.breaker.state == OPEN  # now straight to the writer
+        assert endpoints.reader.V().count().next() == 1
+    finally:
+        endpoints.reader_connection.close()
+        endpoints.writer_connection.close()
+        gremlin.forget_graph(writer_url)
