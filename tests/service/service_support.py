@@ -187,3 +187,61 @@ class RealCoreTestCase(AsyncHTTPTestCase):
         super().tearDown()
         self.service.close()
         gremlin.forget_graph(self.url)
+
+
+class TelemetryRecorder:
+    """Installs a Telemetry that keeps spans and metrics in memory (``with`` block), and
+    renders everything recorded as text for PII scans."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        from identity import telemetry
+
+        self.spans = InMemorySpanExporter()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
+        self.reader = InMemoryMetricReader()
+        self.telemetry = telemetry.Telemetry(tracer_provider, MeterProvider(metric_readers=[self.reader]),
+                                             self.reader)
+
+    def install(self) -> "TelemetryRecorder":
+        from identity import telemetry
+        self._previous = telemetry.install(self.telemetry)
+        return self
+
+    def restore(self) -> None:
+        from identity import telemetry
+        telemetry.install(self._previous)
+
+    def __enter__(self) -> "TelemetryRecorder":
+        return self.install()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.restore()
+
+    def points(self) -> dict[str, list[Any]]:
+        """metric name -> its data points"""
+        points: dict[str, list[Any]] = {}
+        for resource in self.reader.get_metrics_data().resource_metrics:
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    points.setdefault(metric.name, []).extend(metric.data.data_points)
+        return points
+
+    def texts(self) -> list[str]:
+        """Span names, attributes and event attributes; metric names and labels; /metrics."""
+        from identity import telemetry
+
+        seen: list[str] = []
+        for span in self.spans.get_finished_spans():
+            seen += [span.name, *map(str, span.attributes.values())]
+            seen += [str(v) for event in span.events for v in event.attributes.values()]
+        for name, points in self.points().items():
+            seen += [name, *(str(v) for p in points for v in p.attributes.values())]
+        seen.append(telemetry.render_prometheus(self.reader))
+        return seen

@@ -26,7 +26,7 @@ from identity.errors import IdentityError  # noqa: E402
 from identity.graph import open_traversal  # noqa: E402
 from identity.protect import DevelopmentProtector  # noqa: E402
 
-from service_support import RealCoreTestCase  # noqa: E402
+from service_support import RealCoreTestCase, TelemetryRecorder  # noqa: E402
 
 EMAIL = "Planted.Secret+tag@Example.ORG"
 PHONE = "+1 (555) 765-4321"
@@ -170,7 +170,7 @@ class PiiLeak(RealCoreTestCase):
 
     def test_no_planted_value_reaches_logs_errors_or_exceptions(self) -> None:
         captured = Captured()
-        with LogCapture(captured):
+        with LogCapture(captured), TelemetryRecorder() as recorded:
             for method, params in SUCCEEDING:
                 reply = self.call(captured, method, params, scan_reply=False)
                 assert "result" in reply, (method, reply)
@@ -195,6 +195,10 @@ class PiiLeak(RealCoreTestCase):
             self.use(lambda tenant: IdentityGraph(open_traversal(self.url), tenant, protector=LeakyProtector()))
             reply = self.call(captured, "ingest", {"events": [_event("e9", ("email", "planted.secret@example.net"))]})
             assert reply["error"]["message"] == "Internal error"
+            captured.add(self.fetch("/metrics").body)
+        spans = recorded.spans.get_finished_spans()
+        assert {"ingest", "resolve"} <= {s.name for s in spans} and any(s.name.startswith("gremlin ") for s in spans)
+        captured.add(*recorded.texts())
         assert_no_pii(captured)
 
     def test_the_scan_finds_a_planted_value(self) -> None:

@@ -10,11 +10,6 @@ from typing import Any
 
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tornado.testing import AsyncHTTPTestCase
 
 pytest.importorskip("identity.core")
@@ -25,7 +20,7 @@ from identity.config import ConfigError  # noqa: E402
 from identity.graph import unavailable  # noqa: E402
 from identity.resilience import ResilientConnection, RetryPolicy  # noqa: E402
 from identity.rpc import make_app  # noqa: E402
-from service_support import real_service  # noqa: E402
+from service_support import TelemetryRecorder, real_service  # noqa: E402
 
 PLANTED = ("planted-7f3a@example.com", "+15559876543", "planted-device-9c1e", "planted-attribute-4b2d")
 EVENT = {"event_id": "planted-event-id-5e6f", "type": "signup",
@@ -34,29 +29,12 @@ EVENT = {"event_id": "planted-event-id-5e6f", "type": "signup",
          "attributes": {"note": PLANTED[3]}}
 
 
-def recording() -> tuple[telemetry.Telemetry, InMemorySpanExporter, InMemoryMetricReader]:
-    spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
-    reader = InMemoryMetricReader()
-    return telemetry.Telemetry(tracer_provider, MeterProvider(metric_readers=[reader]), reader), spans, reader
-
-
-def metric_points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
-    points: dict[str, list[Any]] = {}
-    for resource in reader.get_metrics_data().resource_metrics:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                points.setdefault(metric.name, []).extend(metric.data.data_points)
-    return points
-
-
 class Telemetry(AsyncHTTPTestCase):
     tmp: Path
 
     def get_app(self):  # type: ignore[override]
-        self.telemetry, self.spans, self.reader = recording()
-        self.previous = telemetry.install(self.telemetry)
+        self.recorder = TelemetryRecorder().install()
+        self.spans, self.reader = self.recorder.spans, self.recorder.reader
         self.url = f"memory://telemetry-{uuid.uuid4().hex}?profile=neptune"
         real = real_service(self.tmp, self.url, {"acme": "eu-west-1"})
         self.service, self.key = real.service, real.keys["acme"]
@@ -65,7 +43,7 @@ class Telemetry(AsyncHTTPTestCase):
     def tearDown(self) -> None:
         super().tearDown()
         self.service.close()
-        telemetry.install(self.previous)
+        self.recorder.restore()
         gremlin.forget_graph(self.url)
 
     def call(self, method: str, params: dict) -> dict:
@@ -93,7 +71,7 @@ class Telemetry(AsyncHTTPTestCase):
 
     def test_the_metrics_record_calls_graph_requests_and_resolved_customers(self) -> None:
         self.exercise()
-        points = metric_points(self.reader)
+        points = self.recorder.points()
         methods = {(p.attributes["rpc.method"], p.attributes["outcome"]) for p in points["identity.rpc.duration"]}
         assert methods == {("ingest", "ok"), ("resolve", "ok"), ("resolve", "-32602")}
         assert sum(p.count for p in points["identity.graph.duration"]) >= 3
@@ -118,20 +96,12 @@ class Telemetry(AsyncHTTPTestCase):
 
     def test_no_planted_pii_in_spans_attributes_events_or_metric_labels(self) -> None:
         self.exercise()
-        seen: list[str] = []
-        for span in self.spans.get_finished_spans():
-            seen += [span.name, *map(str, span.attributes.values())]
-            seen += [str(v) for event in span.events for v in event.attributes.values()]
-        for name, points in metric_points(self.reader).items():
-            seen += [name, *(str(v) for p in points for v in p.attributes.values())]
-        seen.append(self.fetch("/metrics").body.decode())
+        seen = self.recorder.texts() + [self.fetch("/metrics").body.decode()]
         for value in PLANTED + ("planted-event-id",):
             assert not any(value in text for text in seen), value
 
 
 def test_graph_retries_are_counted_by_endpoint_and_error_class() -> None:
-    recorder, _, reader = recording()
-    previous = telemetry.install(recorder)
     failures = [ConnectionResetError()]
     inner = gremlin.connect("memory://")
 
@@ -141,13 +111,11 @@ def test_graph_retries_are_counted_by_endpoint_and_error_class() -> None:
                 raise failures.pop()
             return super().submit(bytecode)
 
-    try:
+    with TelemetryRecorder() as recorder:
         connection = ResilientConnection(lambda: FailOnce(inner.graph), name="eu/writer", is_outage=unavailable,
                                          policy=RetryPolicy(3, 0.0, 0.0))
         assert traversal().with_remote(connection).V().count().next() == 0
-    finally:
-        telemetry.install(previous)
-    [retry] = metric_points(reader)["identity.graph.retries"]
+    [retry] = recorder.points()["identity.graph.retries"]
     assert retry.value == 1
     assert dict(retry.attributes) == {"endpoint": "eu/writer", "error.type": "ConnectionResetError"}
 
