@@ -69,7 +69,8 @@ def test_serve_ingest_resolve_and_sigterm(tmp_path: Path) -> None:
                                     "params": {"type": "phone", "value": "+15550100"}})
         assert resolved["result"]["customer_id"] == customer
         with urllib.request.urlopen(url + "/metrics", timeout=30) as response:  # telemetry from OTEL_* env
-            assert 'identity_rpc_duration_seconds_count{rpc_method="resolve",outcome="ok"} 1' in response.read().decode()
+            metrics = response.read().decode()
+        assert 'identity_rpc_duration_seconds_count{rpc_method="resolve",outcome="ok"} 1' in metrics
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
         assert "identity stopped" in _wait_for(lines, "identity stopped", seen)
