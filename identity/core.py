@@ -14,13 +14,14 @@ from typing import Any, Callable
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.strategies import PartitionStrategy
 from gremlin_python.process.traversal import Cardinality, Direction, Merge, P, T
+from gremlin_python.statics import long
 
 from . import model, privacy
 from .errors import NotFound, ValidationError
 from .graph import submit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
-from .ingest import IngestResult, ingest_event, prepare_batch
+from .ingest import IngestResult, increment, ingest_batch, prepare_batch
 from .protect import DevelopmentProtector, Protector
 from .resolve import Hood, Resolution, anchor_of, hood_traversal, iso, open_value, parse_hoods
 
@@ -63,12 +64,13 @@ class IdentityGraph:
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(self, events: list[dict]) -> list[IngestResult]:
-        """Link each event's identifiers; one result per event, in order. The whole batch is
-        validated first: an invalid event raises ValidationError and nothing is written."""
+        """Link each event's identifiers; one result per event, in order, as if the events were
+        ingested one at a time. The whole batch is validated first: an invalid event raises
+        ValidationError and nothing is written. One read and one write traversal per batch (per
+        chunk of identity.ingest.MAX_WRITES_PER_TRAVERSAL element writes for large batches)."""
         now_ms = int(self.clock() * 1000)
         prepared = prepare_batch(events, self.tenant, self.config, self.protector, now_ms)
-        return [ingest_event(self.g, self.tenant, event, self.config, self.protector, self.clock)
-                for event in prepared]
+        return ingest_batch(self.g, self.tenant, prepared, self.config, self.protector, self.clock)
 
     # -- resolve -----------------------------------------------------------------------------
     def resolve(self, id_type: str, value: str, *, max_hops: int | None = None, max_identifiers: int = 100,
@@ -98,7 +100,7 @@ class IdentityGraph:
         else:
             start = self.reader.V(self.vertex_id(id_type, value)).has_label(model.IDENTIFIER)
         if as_of_ms is not None:
-            start = start.has("first_seen", P.lte(as_of_ms))
+            start = start.has("first_seen", P.lte(long(as_of_ms)))
         expand = min(self.config.generic_threshold, max_fanout)
         query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=self.config.path_cap,
                                as_of_ms=as_of_ms)
@@ -154,21 +156,18 @@ class IdentityGraph:
         if va == vb:
             raise ValidationError("b", "is the same identifier as a")
         lid = model.link_id(self.tenant, va, vb)
-        state = submit(self.g.V(va, vb).has_label(model.IDENTIFIER)
-                       .project("id", "degree", "linked").by(T.id).by("degree")
-                       .by(__.both_e(model.LINK).has_id(lid).count()))
-        degrees = {row["id"]: row["degree"] for row in state}
-        if va not in degrees or vb not in degrees:
+        found = submit(self.g.V(va, vb).has_label(model.IDENTIFIER).count())[0]
+        if found != 2:
             raise NotFound("identifier not found in this tenant's graph")
         low, high = model.link_ends(va, vb)
-        t = self.g.V(va)
-        if state[0]["linked"]:
-            t = (t.side_effect(__.both_e(model.LINK).has_id(lid).drop())
-                 .property(Cardinality.single, "degree", max(0, degrees[va] - 1))
-                 .V(vb).property(Cardinality.single, "degree", max(0, degrees[vb] - 1)))
-        t = (t.merge_e({T.id: model.nolink_id(self.tenant, va, vb), T.label: model.NOLINK,
-                        Direction.OUT: low, Direction.IN: high})
-             .option(Merge.on_create, {model.TENANT: self.tenant, "created": int(self.clock() * 1000)}))
+        # the link is dropped and the degrees lowered in the same traversal, only if it is there
+        # then: a concurrent ingest cannot make the degrees disagree with the links
+        t = (self.g.V(low).side_effect(
+                 __.out_e(model.LINK).has_id(lid).side_effect(__.drop())
+                 .V(low, high).property(Cardinality.single, "degree", increment("degree", -1)))
+             .merge_e({T.id: model.nolink_id(self.tenant, va, vb), T.label: model.NOLINK,
+                       Direction.OUT: low, Direction.IN: high})
+             .option(Merge.on_create, {model.TENANT: self.tenant, "created": long(int(self.clock() * 1000))}))
         submit(t)
 
     # -- GDPR ------------------------------------------------------------------------------

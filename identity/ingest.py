@@ -1,35 +1,56 @@
-"""Ingest: validate a whole batch, then per event one read traversal and one write traversal.
+"""Ingest: validate a whole batch, read it once, plan every event in order, write in chunks.
 
-The read fetches, in one round trip, whether the event is already stored, the neighbourhood of
-each of its identifiers and the links already between them. ``guards.plan_links`` decides. The
-write is one traversal (atomic on the local engine and on Neptune) that starts by checking the
-event vertex again, so a duplicate delivered concurrently writes nothing either.
+1. ``prepare_batch`` validates and normalises every event (nothing is written from a batch with
+   an invalid event).
+2. One read traversal fetches which of the batch's events are stored already, the bounded
+   neighbourhood of every identifier in the batch (the walk resolve uses) and the links already
+   between the identifiers of each event. The client keeps it as a ``_View``.
+3. Events are planned in order with ``guards.plan_links`` against the view, and each plan is
+   applied to the view, so later events see the identifiers and links planned by earlier ones.
+4. The writes of consecutive events are gathered into chunks of at most ``max_writes`` element
+   writes (an event is never split); each chunk is ONE write traversal, so a batch of 100 events
+   costs two round trips. The traversal first re-checks what the plans depended on (the degree
+   of every identifier they saw, the absence of the identifiers and events they create): if a
+   concurrent writer changed any of it, the traversal writes nothing, and the rest of the batch
+   is read again and re-planned (optimistic concurrency). Counters are written as increments
+   computed in the traversal (``degree`` + n, ``count`` + n, ``first_seen`` min, ``last_seen``
+   max), so writers that touch the same link without changing any plan never lose an update.
+
+Why and what it guarantees: docs/data-model.md ("Ingest").
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
-from gremlin_python.process.graph_traversal import GraphTraversalSource, __
+from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, CardinalityValue, Direction, Merge, P, T
+from gremlin_python.statics import long
 
 from . import model
-from .errors import ValidationError
+from .errors import GraphUnavailable, ValidationError
 from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
-from .resolve import Hood, hood_traversal, members_of, parse_hoods
+from .resolve import identifier_props, identifier_row, members_of
 
-__all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_event",
-           "candidates_from", "without_suppressed"]
+__all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_batch",
+           "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
 
 _EVENT_KEYS = {"event_id", "type", "timestamp", "identifiers", "attributes"}
 _MAX_IDENTIFIERS = 100
 _MAX_ATTRIBUTES = 100
 _SINGLE = Cardinality.single
+#: The most element writes one write traversal carries (an event is never split across two):
+#: keeps a request far below Gremlin Server's and Neptune's frame limits (docs/data-model.md).
+MAX_WRITES_PER_TRAVERSAL = 1000
+#: The identifier properties planning reads (not the sealed value).
+_PLANNED_KEYS = ("type", "created", "cid", "founder", "degree", "first_seen", "last_seen")
+#: How often a batch is read again and re-planned after conflicting writes before giving up.
+_MAX_CONFLICTS = 25
 
 
 @dataclass
@@ -128,22 +149,6 @@ def _prepare(event: Any, where: str, tenant: str, config: TenantConfig, protecto
                          blocked, attributes)
 
 
-# -- one event -------------------------------------------------------------------------------------
-
-def _read(g: GraphTraversalSource, tenant: str, event: PreparedEvent, config: TenantConfig) -> dict:
-    ids = [i.vertex_id for i in event.identifiers]
-    link_ids = [model.link_id(tenant, a, b)
-                for n, a in enumerate(ids) for b in ids[n + 1:]]
-    expand = min(config.generic_threshold, config.max_fanout)
-    links = (__.V(*ids).both_e(model.LINK).has_id(P.within(link_ids)).dedup().element_map().fold()
-             if link_ids else __.constant([]))
-    suppressed = __.V(*[model.suppression_id(i) for i in ids]).id_().fold()
-    query = hood_traversal(g.V(*ids).has_label(model.IDENTIFIER), max_hops=config.max_hops,
-                           expand_limit=expand, path_cap=config.path_cap,
-                           extra={"event": __.V(event.vertex_id).count(), "links": links, "suppressed": suppressed})
-    return submit(query)[0]
-
-
 def without_suppressed(event: PreparedEvent, suppressed: set[str]) -> PreparedEvent:
     """The event minus identifiers forgotten on request (``suppressed``: suppression entry ids),
     each reported as refused."""
@@ -154,21 +159,22 @@ def without_suppressed(event: PreparedEvent, suppressed: set[str]) -> PreparedEv
     return replace(event, identifiers=kept, blocked=event.blocked + refused)
 
 
-def candidates_from(event: PreparedEvent, hoods: dict[str, Hood], tenant: str, config: TenantConfig,
-                    now_ms: int) -> list[Candidate]:
-    """The planner's view of the event: existing identifiers with their customers, new ones alone."""
+def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], vertices: Mapping[str, dict],
+                    tenant: str, config: TenantConfig, now_ms: int) -> list[Candidate]:
+    """The planner's view of the event: existing identifiers with their customers, new ones alone.
+    ``reach`` maps each existing identifier to the identifiers its neighbourhood reaches (itself
+    included); ``vertices`` holds their properties (with ``nolinks``)."""
     candidates = []
     for position, identifier in enumerate(event.identifiers):
-        hood = hoods.get(identifier.vertex_id)
-        if hood is None:
+        reached = reach.get(identifier.vertex_id)
+        if reached is None:
             member = Member(identifier.vertex_id, identifier.type, now_ms * 1000 + position,
                             model.customer_id(tenant, identifier.vertex_id))
             candidates.append(Candidate(identifier.index, member, identifier.weak, group={member.id: member}))
             continue
-        members = {v: _member(hood.vertices[v]) for v in members_of(hood, config.generic_threshold)}
-        member = _member(hood.vertices[identifier.vertex_id])
-        start = hood.vertices[identifier.vertex_id]
-        candidates.append(Candidate(identifier.index, member, identifier.weak,
+        members = {v: _member(vertices[v]) for v in members_of(reached, vertices, config.generic_threshold)}
+        start = vertices[identifier.vertex_id]
+        candidates.append(Candidate(identifier.index, _member(start), identifier.weak,
                                     generic=start["degree"] > config.generic_threshold,
                                     group=members, exists=True))
     return candidates
@@ -179,74 +185,364 @@ def _member(props: dict) -> Member:
                   bool(props.get("founder")))
 
 
-def ingest_event(g: GraphTraversalSource, tenant: str, event: PreparedEvent, config: TenantConfig,
-                 protector: Protector, clock: Callable[[], float]) -> IngestResult:
+class _View:
+    """What the batch read, plus what the events planned so far would write: identifier
+    properties, the links among them and the stored events."""
+
+    def __init__(self, vertices: dict[str, dict], adjacency: dict[str, set[str]],
+                 links: dict[str, list[int]], events: set[str], suppressed: set[str]):
+        self.vertices = vertices
+        self.adjacency = adjacency
+        self.links = links  # link id -> [first_seen, last_seen]
+        self.events = events
+        self.suppressed = suppressed  # suppression entries of the batch's identifiers
+
+    def reach(self, start: str, max_hops: int, expand_limit: int) -> dict[str, int]:
+        """Identifier -> hops, by the rules of the neighbourhood walk (resolve.hood_traversal):
+        only identifiers with at most ``expand_limit`` links are expanded."""
+        hops = {start: 0}
+        frontier = [start]
+        for hop in range(1, max_hops + 1):
+            following = []
+            for vertex in frontier:
+                if self.vertices[vertex]["degree"] > expand_limit:
+                    continue
+                for other in self.adjacency.get(vertex, ()):
+                    if other not in hops:
+                        hops[other] = hop
+                        following.append(other)
+            frontier = following
+        return hops
+
+    def link(self, a: str, b: str) -> None:
+        self.adjacency.setdefault(a, set()).add(b)
+        self.adjacency.setdefault(b, set()).add(a)
+
+
+def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], config: TenantConfig) -> _View:
+    """One round trip: the identifiers within ``max_hops`` of any identifier of ``events`` and the
+    links the walk crossed, which of the events are stored, which links already join two
+    identifiers of one event, and which of the identifiers were forgotten (suppressed).
+
+    The walk is breadth-first over the whole batch at once (``aggregate`` is a barrier, so every
+    hop completes before the next, and each identifier is expanded at its smallest distance from
+    the batch). That is all the subgraph a per-identifier walk could see, and _View.reach
+    walks each start's own neighbourhood in it, by the same rules, on the client."""
+    ids = list(dict.fromkeys(i.vertex_id for event in events for i in event.identifiers))
+    if not ids:
+        return _View({}, {}, {}, set(), set())
+    pairs = {}  # link id -> its ends, for every two identifiers of one event
+    for event in events:
+        event_ids = [i.vertex_id for i in event.identifiers]
+        for n, a in enumerate(event_ids):
+            for b in event_ids[n + 1:]:
+                pairs[model.link_id(tenant, a, b)] = model.link_ends(a, b)
+    edge_row = (__.project("id", "out", "in", "first_seen", "last_seen").by(T.id).by(__.out_v().id_())
+                .by(__.in_v().id_()).by("first_seen").by("last_seen"))
+    expand = min(config.generic_threshold, config.max_fanout)
+    # the walk crosses every link of an identifier it expands: only links between two that it
+    # does not expand (more than ``expand`` links each) need looking up
+    lows = __.V(*sorted({low for low, _ in pairs.values()}))
+    if config.max_hops > 0:
+        lows = lows.has("degree", P.gt(expand))
+    links = (lows.out_e(model.LINK).has_id(P.within(list(pairs))).local(edge_row).fold()
+             if pairs else __.constant([]))
+    # both collections start with a placeholder (0) so that they exist even when nothing is found
+    walk = (g.inject(0).aggregate("seen").aggregate("crossed")
+            .V(*ids).has_label(model.IDENTIFIER).aggregate("seen"))
+    if config.max_hops > 0:
+        # dedup() is one step across all hops: an identifier goes on from the first (smallest)
+        # hop that reaches it only (a start reached again is expanded twice, which is harmless)
+        walk = walk.repeat(__.has("degree", P.lte(expand)).both_e(model.LINK).aggregate("crossed").other_v()
+                           .dedup().limit(config.path_cap).aggregate("seen")).times(config.max_hops)
+    query = (walk.fold().project("vertices", "edges", "events", "links", "suppressed")
+             .by(__.select("seen").unfold().is_(P.neq(0)).dedup().local(identifier_row(*_PLANNED_KEYS)).fold())
+             .by(__.select("crossed").unfold().is_(P.neq(0)).dedup().local(edge_row).fold())
+             .by(__.V(*dict.fromkeys(e.vertex_id for e in events if e.identifiers)).id_().fold())
+             .by(links)
+             .by(__.V(*[model.suppression_id(i) for i in ids]).id_().fold()))
+    state = submit(query)[0]
+    vertices = {}
+    for row in state["vertices"]:
+        props = identifier_props(row)
+        vertices[props["id"]] = props
+    view = _View(vertices, {}, {}, set(state["events"]), set(state["suppressed"]))
+    for row in state["edges"] + state["links"]:
+        view.link(row["out"], row["in"])
+        view.links[row["id"]] = [row["first_seen"], row["last_seen"]]
+    return view
+
+
+# -- one chunk: the writes of consecutive events and what their plans depended on --------------
+
+@dataclass
+class _LinkWrite:
+    low: str
+    high: str
+    new: bool
+    count: int = 0
+    first: tuple[float, str] = (float("inf"), "")
+    last: tuple[float, str] = (float("-inf"), "")
+
+    lowers_first: bool = False  # whether first_seen/last_seen may change: stored values
+    raises_last: bool = False   # only ever fall/rise, so the view's tell when they cannot
+
+    def observe(self, ts: int, event_id: str, seen: list[int]) -> None:
+        # the same tie-breaks as one event at a time: the earliest event keeps first_event,
+        # the latest takes last_event
+        self.count += 1
+        if ts < self.first[0]:
+            self.first = (ts, event_id)
+        if ts >= self.last[0]:
+            self.last = (ts, event_id)
+        self.lowers_first = self.lowers_first or ts < seen[0]
+        self.raises_last = self.raises_last or ts >= seen[1]
+        seen[0], seen[1] = min(seen[0], ts), max(seen[1], ts)
+
+
+@dataclass
+class _Touch:
+    """An identifier that existed before the chunk: what the chunk changes on it."""
+
+    degree: int = 0
+    first_seen: int | None = None
+    last_seen: int | None = None
+
+
+class _Chunk:
+    def __init__(self, tenant: str, config: TenantConfig):
+        self.tenant = tenant
+        self.config = config
+        self.created: dict[str, str] = {}  # new identifier -> its sealed value
+        self.touched: dict[str, _Touch] = {}
+        self.links: dict[str, _LinkWrite] = {}
+        self.events: list[tuple[PreparedEvent, list[str], int]] = []  # event, its identifiers, ingest time
+        #: (predicate name, argument) -> identifiers whose degree must still satisfy it
+        self.expected: dict[tuple, set[str]] = {}
+        self.absent: set[str] = set()  # identifiers and events the chunk creates
+        self.absent_links: set[str] = set()  # new links between two generic identifiers
+
+    @property
+    def writes(self) -> int:
+        return (len(self.created) + len(self.touched) + len(self.links)
+                + sum(1 + len(ids) for _, ids, _ in self.events))
+
+    def depend(self, view: _View, reach: dict[str, int], candidate_ids: set[str]) -> None:
+        """Record what a plan read about the identifiers it reached, as of the chunk's start.
+        Identifiers whose links matter (expanded ones, the event's own) must keep their exact
+        degree; the others only their side of the thresholds the plan compared them with."""
+        threshold, max_hops = self.config.generic_threshold, self.config.max_hops
+        expand = min(threshold, self.config.max_fanout)
+        for vertex, hops in reach.items():
+            if vertex in self.absent:
+                continue
+            touch = self.touched.get(vertex)
+            degree = view.vertices[vertex]["degree"] - (touch.degree if touch else 0)
+            if touch and touch.degree or (degree > threshold):
+                key = ("eq", degree) if touch and touch.degree else ("gt", threshold)
+            elif (hops < max_hops and degree <= expand) or vertex in candidate_ids:
+                key = ("eq", degree)
+            elif hops < max_hops:
+                key = ("between", (expand + 1, threshold + 1))
+            else:
+                key = ("lte", threshold)
+            self.expected.setdefault(key, set()).add(vertex)
+
+    def touch(self, vertex: str) -> _Touch:
+        return self.touched.setdefault(vertex, _Touch())
+
+    def guard(self) -> list[GraphTraversal]:
+        """Checks that all hold when nothing the chunk's plans depended on has changed."""
+        checks = []
+        for (name, argument), vertices in sorted(self.expected.items(), key=lambda item: str(item[0])):
+            predicate = P.between(*argument) if name == "between" else getattr(P, name)(argument)
+            checks.append(__.V(*sorted(vertices)).has("degree", predicate).count().is_(len(vertices)))
+        if self.absent:
+            checks.append(__.V(*sorted(self.absent)).count().is_(0))
+        for lid in sorted(self.absent_links):
+            write = self.links[lid]
+            checks.append(__.V(write.low).out_e(model.LINK).has_id(lid).count().is_(0))
+        return checks
+
+    def traversal(self, g: GraphTraversalSource, view: _View, protector: Protector) -> GraphTraversal:
+        """The chunk's one write traversal: the guard, then every write. It returns one value
+        when it wrote and nothing when the guard failed (then it wrote nothing)."""
+        tenant, single = self.tenant, CardinalityValue.single
+        t = g.inject(0)
+        checks = self.guard()
+        if checks:
+            t = t.and_(*checks)
+        # times are sent as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int
+        for vertex, sealed in self.created.items():
+            props = view.vertices[vertex]
+            on_create = {model.TENANT: single(tenant), "type": single(props["type"]), "value": single(sealed),
+                         "created": single(long(props["created"])), "cid": single(props["cid"]),
+                         "founder": single(props["founder"]), "first_seen": single(long(props["first_seen"])),
+                         "last_seen": single(long(props["last_seen"])), "degree": single(props["degree"])}
+            t = t.side_effect(__.merge_v({T.id: vertex, T.label: model.IDENTIFIER}).option(Merge.on_create, on_create))
+        for vertex, touch in self.touched.items():
+            update = __.V(vertex)
+            if touch.degree:
+                update = update.property(_SINGLE, "degree", increment("degree", touch.degree))
+            # conditional, not computed from the read: a concurrent writer may have moved them
+            if touch.first_seen is not None:
+                first_seen = long(touch.first_seen)
+                update = update.side_effect(__.has("first_seen", P.gt(first_seen))
+                                            .property(_SINGLE, "first_seen", first_seen))
+            if touch.last_seen is not None:
+                last_seen = long(touch.last_seen)
+                update = update.side_effect(__.has("last_seen", P.lt(last_seen))
+                                            .property(_SINGLE, "last_seen", last_seen))
+            t = t.side_effect(update)
+        for lid, link in self.links.items():
+            first_seen, last_seen = long(link.first[0]), long(link.last[0])
+            if link.new:
+                on_create = {model.TENANT: tenant, "count": link.count,
+                             "first_seen": first_seen, "first_event": link.first[1],
+                             "last_seen": last_seen, "last_event": link.last[1]}
+                t = t.side_effect(__.merge_e({T.id: lid, T.label: model.LINK, Direction.OUT: link.low,
+                                              Direction.IN: link.high}).option(Merge.on_create, on_create))
+            else:
+                update = __.V(link.low).out_e(model.LINK).has_id(lid).property("count", increment("count", link.count))
+                if link.lowers_first:
+                    update = update.side_effect(__.has("first_seen", P.gt(first_seen)).property(
+                        "first_seen", first_seen).property("first_event", link.first[1]))
+                if link.raises_last:
+                    update = update.side_effect(__.has("last_seen", P.lte(last_seen)).property(
+                        "last_seen", last_seen).property("last_event", link.last[1]))
+                t = t.side_effect(update)
+        for event, identifier_ids, ingested_at in self.events:
+            on_create = {model.TENANT: single(tenant), "event_id": single(event.event_id),
+                         "type": single(event.type), "ts": single(long(event.timestamp_ms)),
+                         "ingested_at": single(long(ingested_at))}
+            if event.attributes:
+                on_create["attributes"] = single(protector.seal(
+                    event.vertex_id, "attributes", json.dumps(event.attributes, sort_keys=True)))
+            t = t.side_effect(__.merge_v({T.id: event.vertex_id, T.label: model.EVENT})
+                              .option(Merge.on_create, on_create).as_("ev").V(*identifier_ids)
+                              .add_e(model.OBSERVED).from_("ev").property(model.TENANT, tenant))
+        return t
+
+
+def increment(key: str, amount: int) -> GraphTraversal:
+    """``key`` + ``amount``, computed by the graph when it writes (so concurrent writers never
+    lose an update); sum() keeps integers integral, math() would not."""
+    return __.union(__.values(key), __.constant(amount)).sum_()
+
+
+# -- the batch ------------------------------------------------------------------------------------
+
+def ingest_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], config: TenantConfig,
+                 protector: Protector, clock: Callable[[], float]) -> list[IngestResult]:
+    """Ingest prepared events in order: one read, then one write per chunk of at most
+    MAX_WRITES_PER_TRAVERSAL element writes."""
+    max_writes = MAX_WRITES_PER_TRAVERSAL
+    results: list[IngestResult] = []
+    conflicts = 0
+    while len(results) < len(events):
+        pending = events[len(results):]
+        view = _read(g, tenant, pending, config)
+        written = _plan_and_write(g, tenant, pending, view, config, protector, clock, max_writes)
+        results.extend(written)
+        if len(written) < len(pending):
+            conflicts += 1
+            if conflicts > _MAX_CONFLICTS:
+                raise GraphUnavailable("concurrent writes kept conflicting with this batch; it can be retried")
+    return results
+
+
+def _plan_and_write(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], view: _View,
+                    config: TenantConfig, protector: Protector, clock: Callable[[], float],
+                    max_writes: int) -> list[IngestResult]:
+    """Plan events in order against ``view``, committing a chunk whenever it is full. Returns the
+    results of the committed events: fewer than ``events`` when a chunk's guard failed."""
+    committed: list[IngestResult] = []
+    planned: list[IngestResult] = []
+    chunk = _Chunk(tenant, config)
+    for position, event in enumerate(events):
+        planned.append(_plan(event, view, chunk, tenant, config, protector, clock))
+        if chunk.writes >= max_writes or position == len(events) - 1:
+            if not _commit(g, chunk, view, protector):
+                return committed
+            committed += planned
+            planned = []
+            chunk = _Chunk(tenant, config)
+    return committed
+
+
+def _commit(g: GraphTraversalSource, chunk: _Chunk, view: _View, protector: Protector) -> bool:
+    if not chunk.writes:
+        return True
+    # a write the backend refuses for a concurrent modification (Neptune) is retried by the
+    # connection (identity.resilience); its guard makes the retry safe
+    return bool(submit(chunk.traversal(g, view, protector)))
+
+
+def _plan(event: PreparedEvent, view: _View, chunk: _Chunk, tenant: str, config: TenantConfig,
+          protector: Protector, clock: Callable[[], float]) -> IngestResult:
     if not event.identifiers:  # every identifier was blocked: keep nothing
         return IngestResult(event.event_id, None, [], list(event.blocked))
     now_ms = int(clock() * 1000)
-    state = _read(g, tenant, event, config)
-    if state["suppressed"]:
-        event = without_suppressed(event, set(state["suppressed"]))
+    if view.suppressed:
+        event = without_suppressed(event, view.suppressed)
         if not event.identifiers:
             return IngestResult(event.event_id, None, [], list(event.blocked))
-    hoods = parse_hoods(state, config.path_cap)
-    candidates = candidates_from(event, hoods, tenant, config, now_ms)
+    expand = min(config.generic_threshold, config.max_fanout)
+    reach = {i.vertex_id: view.reach(i.vertex_id, config.max_hops, expand)
+             for i in event.identifiers if i.vertex_id in view.vertices}
+    candidates = candidates_from(event, reach, view.vertices, tenant, config, now_ms)
     plan = plan_links(candidates, config)
-    if state["event"]:
+    if event.vertex_id in view.events:
         return IngestResult(event.event_id, plan.customer_id, duplicate=True)
-    links = {props[T.id]: props for props in state["links"]}
-    written = submit(_write(g, tenant, event, candidates, hoods, plan, links, protector, now_ms))
-    if not written:  # a concurrent delivery of the same event won the race
-        return IngestResult(event.event_id, plan.customer_id, duplicate=True)
+    candidate_ids = {c.member.id for c in candidates}
+    for reached in reach.values():
+        chunk.depend(view, reached, candidate_ids)
+    _apply(event, candidates, plan, view, chunk, tenant, protector, now_ms)
     return IngestResult(event.event_id, plan.customer_id, plan.merged, list(event.blocked) + plan.refused)
 
 
-def _write(g: GraphTraversalSource, tenant: str, event: PreparedEvent, candidates: list[Candidate],
-           hoods: dict[str, Hood], plan: LinkPlan, links: dict[str, dict], protector: Protector,
-           now_ms: int) -> Any:
+def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, view: _View, chunk: _Chunk,
+           tenant: str, protector: Protector, now_ms: int) -> None:
+    """Record the event's writes in the chunk and its effects in the view."""
     ts = event.timestamp_ms
-    new_links = [(x, y) for x, y in plan.links
-                 if model.link_id(tenant, candidates[x].member.id, candidates[y].member.id) not in links]
-    added = [0] * len(candidates)
-    for x, y in new_links:
-        added[x] += 1
-        added[y] += 1
-    t = (g.V(event.vertex_id).fold().filter_(__.unfold().count().is_(0))
-         .add_v(model.EVENT).property(T.id, event.vertex_id)
-         .property(_SINGLE, model.TENANT, tenant).property(_SINGLE, "event_id", event.event_id)
-         .property(_SINGLE, "type", event.type).property(_SINGLE, "ts", ts)
-         .property(_SINGLE, "ingested_at", now_ms))
-    if event.attributes:
-        sealed = protector.seal(event.vertex_id, "attributes", json.dumps(event.attributes, sort_keys=True))
-        t = t.property(_SINGLE, "attributes", sealed)
-    t = t.as_("ev")
+    view.events.add(event.vertex_id)
+    chunk.absent.add(event.vertex_id)
+    # a forget between the read and the write must not see its identifiers written again
+    chunk.absent.update(model.suppression_id(c.member.id) for c in candidates)
     for position, candidate in enumerate(candidates):
         member = candidate.member
-        old = hoods[member.id].vertices[member.id] if candidate.exists else None
-        single = CardinalityValue.single
-        on_create = {model.TENANT: single(tenant), "type": single(member.type),
-                     "value": single(protector.seal(member.id, "value", event.identifiers[position].value)),
-                     "created": single(member.created), "cid": single(member.cid),
-                     "founder": single(plan.anchors[member.id] == member.id),
-                     "first_seen": single(ts), "last_seen": single(ts), "degree": single(added[position])}
-        on_match = {} if old is None else {
-            "first_seen": single(min(old["first_seen"], ts)), "last_seen": single(max(old["last_seen"], ts)),
-            "degree": single(old["degree"] + added[position])}
-        t = (t.merge_v({T.id: member.id, T.label: model.IDENTIFIER})
-             .option(Merge.on_create, on_create).option(Merge.on_match, on_match).as_(f"i{position}"))
-    for position in range(len(candidates)):
-        t = t.add_e(model.OBSERVED).from_("ev").to(f"i{position}").property(model.TENANT, tenant)
+        props = view.vertices.get(member.id)
+        if props is None:
+            view.vertices[member.id] = {
+                "id": member.id, "type": member.type, "created": member.created, "cid": member.cid,
+                "founder": plan.anchors[member.id] == member.id, "first_seen": ts, "last_seen": ts,
+                "degree": 0, "nolinks": frozenset()}
+            chunk.created[member.id] = protector.seal(member.id, "value", event.identifiers[position].value)
+            chunk.absent.add(member.id)
+            continue
+        if ts < props["first_seen"]:
+            props["first_seen"] = ts
+            if member.id not in chunk.created:
+                chunk.touch(member.id).first_seen = ts
+        if ts > props["last_seen"]:
+            props["last_seen"] = ts
+            if member.id not in chunk.created:
+                chunk.touch(member.id).last_seen = ts
     for x, y in plan.links:
-        low, high = model.link_ends(candidates[x].member.id, candidates[y].member.id)
+        a, b = candidates[x], candidates[y]
+        low, high = model.link_ends(a.member.id, b.member.id)
         lid = model.link_id(tenant, low, high)
-        old = links.get(lid)
-        on_create = {model.TENANT: tenant, "first_seen": ts, "last_seen": ts, "count": 1,
-                     "first_event": event.event_id, "last_event": event.event_id}
-        on_match = {} if old is None else {
-            "first_seen": min(old["first_seen"], ts), "count": old["count"] + 1,
-            "last_seen": max(old["last_seen"], ts),
-            "first_event": event.event_id if ts < old["first_seen"] else old["first_event"],
-            "last_event": event.event_id if ts >= old["last_seen"] else old["last_event"]}
-        t = (t.merge_e({T.id: lid, T.label: model.LINK, Direction.OUT: low, Direction.IN: high})
-             .option(Merge.on_create, on_create).option(Merge.on_match, on_match))
-    return t.select("ev").id_()
+        write = chunk.links.get(lid)
+        if write is None:
+            write = chunk.links[lid] = _LinkWrite(low, high, new=lid not in view.links)
+            if write.new and a.generic and b.generic:
+                chunk.absent_links.add(lid)
+        if lid not in view.links:
+            view.links[lid] = [ts, ts]
+            view.link(low, high)
+            for vertex in (low, high):
+                view.vertices[vertex]["degree"] += 1
+                if vertex not in chunk.created:
+                    chunk.touch(vertex).degree += 1
+        write.observe(ts, event.event_id, view.links[lid])
+    chunk.events.append((event, [c.member.id for c in candidates], now_ms))

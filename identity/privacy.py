@@ -50,7 +50,7 @@ def subject_vertices(identity: "IdentityGraph", id_type: str, value: str) -> lis
     if hood is None:
         raise NotFound("customer not found in this tenant's graph")
     # never empty (an empty g.V() would read the whole graph): a generic start is its own customer
-    return sorted(members_of(hood, threshold)) or [hood.start]
+    return sorted(members_of(hood.paths, hood.vertices, threshold)) or [hood.start]
 
 
 def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int]:

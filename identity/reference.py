@@ -17,7 +17,6 @@ from .guards import TenantConfig, plan_links
 from .identifiers import normalize, parse_timestamp
 from .ingest import IngestResult, PreparedEvent, candidates_from, prepare_batch, without_suppressed
 from .protect import DevelopmentProtector, Protector
-from .resolve import Hood
 
 __all__ = ["ReferenceIdentity"]
 
@@ -64,11 +63,6 @@ class ReferenceIdentity:
                     queue.append(other)
         return hops
 
-    def _as_hood(self, start: str, hops: dict[str, int]) -> Hood:
-        vertices = {v: {**self.identifiers[v], "nolinks": self._nolinks_of(v)} for v in hops}
-        paths = {v: [start] + ["-"] * (2 * h) for v, h in hops.items()}  # only the length matters here
-        return Hood(start, paths, vertices, {})
-
     def _nolinks_of(self, vertex: str) -> frozenset[str]:
         return frozenset(other for pair in self.nolinks if vertex in pair for other in pair - {vertex})
 
@@ -86,9 +80,10 @@ class ReferenceIdentity:
             return IngestResult(event.event_id, None, [], list(event.blocked))
         now_ms = int(self.clock() * 1000)
         expand = min(self.config.generic_threshold, self.config.max_fanout)
-        hoods = {i.vertex_id: self._as_hood(i.vertex_id, self.hood(i.vertex_id, self.config.max_hops, expand))
+        reach = {i.vertex_id: self.hood(i.vertex_id, self.config.max_hops, expand)
                  for i in event.identifiers if i.vertex_id in self.identifiers}
-        candidates = candidates_from(event, hoods, self.tenant, self.config, now_ms)
+        vertices = {v: {**self.identifiers[v], "nolinks": self._nolinks_of(v)} for hops in reach.values() for v in hops}
+        candidates = candidates_from(event, reach, vertices, self.tenant, self.config, now_ms)
         plan = plan_links(candidates, self.config)
         if event.vertex_id in self.events:
             return IngestResult(event.event_id, plan.customer_id, duplicate=True)

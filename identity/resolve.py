@@ -18,14 +18,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, __
 from gremlin_python.process.traversal import Direction, P, T
+from gremlin_python.statics import long
 
 from . import model
 
-__all__ = ["Hood", "Resolution", "hood_traversal", "parse_hoods", "anchor_of", "members_of", "open_value", "plain"]
+__all__ = ["Hood", "Resolution", "hood_traversal", "parse_hoods", "anchor_of", "members_of", "open_value", "plain",
+           "identifier_row", "identifier_props"]
 
 
 @dataclass
@@ -49,20 +51,32 @@ def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, p
     result map, each computed by an anonymous traversal (same round trip)."""
     step = __.has("degree", P.lte(expand_limit)).both_e(model.LINK)
     if as_of_ms is not None:
-        step = step.has("first_seen", P.lte(as_of_ms))
+        step = step.has("first_seen", P.lte(long(as_of_ms)))
     step = step.other_v().simple_path()
     walk = start.emit().repeat(step).times(max_hops) if max_hops > 0 else start
-    identifier_props = __.project("m", "nl").by(__.element_map()).by(__.both(model.NOLINK).id_().fold())
     extra = extra or {}
     result = (walk.limit(path_cap).path().fold()
               .project("paths", "elements", *extra)
               .by(__.unfold().local(__.unfold().id_().fold()).fold())
               .by(__.unfold().unfold().dedup()
-                  .choose(__.has_label(model.IDENTIFIER), identifier_props, __.project("m").by(__.element_map()))
+                  .choose(__.has_label(model.IDENTIFIER), identifier_row(), __.project("m").by(__.element_map()))
                   .fold()))
     for traversal in extra.values():
         result = result.by(traversal)
     return result
+
+
+def identifier_row(*keys: str) -> GraphTraversal:
+    """An identifier vertex's properties (``keys`` only, when given) and its do-not-link
+    partners, as identifier_props reads them."""
+    return __.project("m", "nl").by(__.element_map(*keys)).by(__.both(model.NOLINK).id_().fold())
+
+
+def identifier_props(row: dict) -> dict[str, Any]:
+    """identifier_row()'s result as plain properties: 'id', 'label', ..., 'nolinks'."""
+    props = plain(row["m"])
+    props["nolinks"] = frozenset(row.get("nl", ()))
+    return props
 
 
 def plain(element_map: dict) -> dict[str, Any]:
@@ -88,11 +102,11 @@ def parse_hoods(result: dict, path_cap: int) -> dict[str, Hood]:
     vertices: dict[str, dict] = {}
     edges: dict[str, dict] = {}
     for entry in result.get("elements", []):
-        props = plain(entry["m"])
-        if props.get("label") == model.IDENTIFIER:
-            props["nolinks"] = frozenset(entry.get("nl", ()))
+        if "nl" in entry:
+            props = identifier_props(entry)
             vertices[props["id"]] = props
         else:
+            props = plain(entry["m"])
             edges[props["id"]] = props
     raw_paths = result.get("paths", [])
     hoods: dict[str, Hood] = {}
@@ -117,13 +131,13 @@ def anchor_of(hood: Hood, generic_threshold: int) -> dict:
     start = hood.vertices[hood.start]
     if start["degree"] > generic_threshold:
         return start
-    members = [hood.vertices[v] for v in members_of(hood, generic_threshold)]
+    members = [hood.vertices[v] for v in members_of(hood.paths, hood.vertices, generic_threshold)]
     return min(members, key=lambda v: (not v.get("founder"), v["created"], v["id"]))
 
 
-def members_of(hood: Hood, generic_threshold: int) -> list[str]:
+def members_of(reached: Iterable[str], vertices: Mapping[str, dict], generic_threshold: int) -> list[str]:
     """The identifiers that make up the customer: those reached that are not generic."""
-    return [v for v in hood.paths if hood.vertices[v]["degree"] <= generic_threshold]
+    return [v for v in reached if vertices[v]["degree"] <= generic_threshold]
 
 
 def open_value(protector: Any, props: dict) -> str:

@@ -1,15 +1,7 @@
-"""Backends every graph test runs against.
-
-- memory: the in-process engine;
-- durable: the in-process engine on a SQLite directory;
-- endpoint-graphbinary / endpoint-graphson: our WebSocket endpoint through the stock driver;
-- gremlin-server: a real Apache TinkerPop Gremlin Server, when GREMLIN_SERVER_URL is set.
-"""
+"""Backends every graph test runs against (see tests/backends.py)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -17,10 +9,10 @@ import pytest
 from gremlin_python.process.anonymous_traversal import traversal
 
 import gremlin
+from tests.backends import GREMLIN_SERVER_URL, empty_graph
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-GREMLIN_SERVER_URL = os.environ.get("GREMLIN_SERVER_URL")
 
 BACKENDS = ["memory", "durable", "endpoint-graphbinary", "endpoint-graphson", "gremlin-server"]
 
@@ -47,38 +39,11 @@ def endpoint_url() -> Iterator[str]:
         yield url
 
 
-def _clear(conn) -> None:
-    traversal().with_remote(conn).V().drop().iterate()
-
-
 @pytest.fixture(params=BACKENDS)
 def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL naming an empty graph on each backend."""
-    kind = request.param
-    if kind == "memory":
-        url = f"memory://test-{uuid.uuid4().hex}"
+    with empty_graph(request.param, request, tmp_path) as url:
         yield url
-        gremlin.forget_graph(url)
-    elif kind == "durable":
-        url = f"file://{tmp_path / 'graph'}"
-        yield url
-        gremlin.forget_graph(url)
-    elif kind.startswith("endpoint"):
-        request.node.add_marker(pytest.mark.integration)
-        url = request.getfixturevalue("endpoint_url")
-        serializer = kind.split("-", 1)[1]
-        full = f"{url}?serializer={serializer}"
-        conn = gremlin.connect(full)
-        _clear(conn)
-        conn.close()
-        yield full
-    else:
-        if not GREMLIN_SERVER_URL:
-            pytest.skip("set GREMLIN_SERVER_URL=ws://host:8182/gremlin to run against a real Gremlin Server")
-        conn = gremlin.connect(GREMLIN_SERVER_URL)
-        _clear(conn)
-        conn.close()
-        yield GREMLIN_SERVER_URL
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
 """Fixtures for the identity core tests: every graph test runs on the local engine with the
-TinkerGraph rules and with Amazon Neptune's (memory://?profile=neptune)."""
+TinkerGraph rules and with Amazon Neptune's (memory://?profile=neptune), on the durable engine
+(file://), on our endpoint through the stock driver, and on a real Gremlin Server when
+GREMLIN_SERVER_URL is set (tests/backends.py)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 from gremlin_python.driver.remote_connection import RemoteConnection
@@ -11,8 +14,11 @@ from gremlin_python.process.anonymous_traversal import traversal
 
 import gremlin
 from identity import IdentityGraph, TenantConfig
+from tests.backends import empty_graph
 
-PROFILES = ["memory://", "memory://?profile=neptune"]
+#: fixture id -> the in-process URL (a new private graph per connection) or a tests/backends.py kind
+BACKENDS = {"tinkergraph": "memory://", "neptune": "memory://?profile=neptune", "durable": "durable",
+            "endpoint": "endpoint-graphbinary", "gremlin-server": "gremlin-server"}
 
 
 class CountingConnection(RemoteConnection):
@@ -44,9 +50,14 @@ class Clock:
         self.now += seconds
 
 
-@pytest.fixture(params=PROFILES, ids=["tinkergraph", "neptune"])
-def url(request: pytest.FixtureRequest) -> str:
-    return request.param
+@pytest.fixture(params=list(BACKENDS.values()), ids=list(BACKENDS))
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL naming an empty graph on each backend."""
+    if request.param.startswith("memory://"):
+        yield request.param
+        return
+    with empty_graph(request.param, request, tmp_path) as named:
+        yield named
 
 
 @pytest.fixture

@@ -128,6 +128,34 @@ def test_each_event_is_written_by_one_traversal(identity, connection) -> None:
     assert connection.submits - before == 3  # a duplicate is only read
 
 
+def test_a_batch_is_read_once_and_written_once(identity, connection) -> None:
+    results = identity.ingest([event(f"e{n}", ("email", f"u{n % 7}@example.com"), ("phone", f"+1555010{n:04d}"))
+                               for n in range(50)])
+    assert connection.submits == 2
+    assert len({r.customer_id for r in results}) == 7
+
+
+def test_large_batches_are_written_in_chunks_with_the_same_results(identity, connection, clock,
+                                                                    monkeypatch) -> None:
+    from identity import ingest
+    from identity.reference import ReferenceIdentity
+    bodies = [event(f"e{n}", ("email", f"u{n % 5}@example.com"), ("phone", f"+1555010{n % 9:04d}"),
+                    ("device_id", f"dev-{n % 4}"), ts=1_714_550_400_000 + n) for n in range(30)]
+    bodies.append(bodies[3])  # a duplicate, planned after the chunk that writes the original
+    monkeypatch.setattr(ingest, "MAX_WRITES_PER_TRAVERSAL", 20)
+    results = identity.ingest(bodies)
+    chunks = connection.submits - 1
+    # an event writes 7 to 10 elements here: two or three events per chunk, never one or all
+    assert 30 // 3 <= chunks <= 30 // 2
+    reference = ReferenceIdentity("acme", clock=clock)
+    assert [r.to_dict() for r in results] == [r.to_dict() for r in reference.ingest(bodies)]
+    assert results[-1].duplicate
+    for n in range(5):
+        expected = reference.resolve("email", f"u{n}@example.com")
+        found = identity.resolve("email", f"u{n}@example.com")
+        assert (found.customer_id, sorted(found.identifiers)) == (expected[0], sorted(expected[1]))
+
+
 def test_stats(identity) -> None:
     identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
     stats = identity.stats()

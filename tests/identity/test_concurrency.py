@@ -1,0 +1,168 @@
+"""Concurrent writers on one tenant: every ingest is planned on what it read, and a write whose
+plan went stale writes nothing and is planned again, so the graph ends as some one-at-a-time
+order would leave it; counters are increments computed by the graph, so none is lost."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from typing import Any, Callable, Iterator
+
+import pytest
+from gremlin_python.driver.remote_connection import RemoteConnection
+from gremlin_python.process.anonymous_traversal import traversal
+from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.traversal import T
+
+import gremlin
+from identity import IdentityGraph, TenantConfig
+from identity.reference import ReferenceIdentity
+from tests.backends import GREMLIN_SERVER_URL
+
+from identity_helpers import event
+
+PHONE = ("phone", "+15550100200")
+ANN = ("email", "ann@example.com")
+BOB = ("email", "bob@example.com")
+SHARED_DEVICE = ("device_id", "shared-device")
+
+
+@pytest.fixture
+def shared_url(url: str) -> Iterator[str]:
+    """``url``, made a graph every connection shares (memory:// is private to one connection)."""
+    if not url.startswith("memory://"):
+        yield url
+        return
+    named = url.replace("memory://", f"memory://shared-{uuid.uuid4().hex}", 1)
+    yield named
+    gremlin.forget_graph(named)
+
+
+class BeforeSubmit(RemoteConnection):
+    """Runs ``action`` once, just before the ``n``-th traversal this connection submits."""
+
+    def __init__(self, inner: RemoteConnection, n: int, action: Callable[[], None]):
+        super().__init__(inner.url, inner.traversal_source)
+        self.inner, self.n, self.action, self.submits = inner, n, action, 0
+
+    def submit(self, bytecode: Any) -> Any:
+        self.submits += 1
+        if self.submits == self.n:
+            self.action()
+        return self.inner.submit(bytecode)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_write_whose_plan_went_stale_is_planned_again(shared_url: str, clock) -> None:
+    config = TenantConfig(type_limits={"email": 1})
+    other = gremlin.connect(shared_url)
+    bob_first = IdentityGraph(traversal().with_remote(other), "acme", config=config, clock=clock)
+    bob_first.ingest([event("e0", PHONE)])
+    clock.tick()
+    # Ann's event reads the phone alone; Bob's event links the phone to an email before Ann's write
+    racing = BeforeSubmit(gremlin.connect(shared_url), 2, lambda: bob_first.ingest([event("e1", PHONE, BOB)]))
+    ann = IdentityGraph(traversal().with_remote(racing), "acme", config=config, clock=clock)
+    try:
+        result = ann.ingest([event("e2", PHONE, ANN)])[0]
+        assert racing.submits == 4  # read, stale write (nothing written), read again, write
+        assert [r["reason"] for r in result.refused] == ["type_limit"]
+        assert ann.resolve(*PHONE).identifiers["email"] == [{"value": "bob@example.com", "hops": 1, "generic": False}]
+        reference = ReferenceIdentity("acme", config=config, clock=clock)
+        for body in (event("e0", PHONE), event("e1", PHONE, BOB), event("e2", PHONE, ANN)):
+            expected = reference.ingest([body])[0]
+        assert result.to_dict() == expected.to_dict()
+    finally:
+        racing.close()
+        other.close()
+
+
+def _people_events(people: int) -> list[dict]:
+    """Each person's events start with their email; the even ones share a device that is older
+    than all of them. Every event has its own timestamp. Whatever order these are ingested in, the
+    links, counts, degrees and customer ids come out the same."""
+    rng = random.Random(4)
+    bodies, ts = [], 1_714_550_400_000
+    for n in range(people):
+        email, phone, device = ("email", f"p{n}@example.com"), ("phone", f"+1555020{n:04d}"), ("device_id", f"d-{n}")
+        groups = [(email, phone), (email, device), (email, phone, device), (email, phone)]
+        if n % 2 == 0:
+            groups += [(email, SHARED_DEVICE), (email, device, SHARED_DEVICE)]
+        for k, group in enumerate(groups):
+            ts += rng.randrange(1, 5000)
+            bodies.append(event(f"p{n}-e{k}", *group, ts=ts))
+    return bodies
+
+
+def _snapshot(url: str, identity: IdentityGraph, people: int) -> dict:
+    conn = gremlin.connect(url)
+    try:
+        g = traversal().with_remote(conn)
+        vertices = {row["id"]: (row["degree"], row["first_seen"], row["last_seen"]) for row in
+                    g.V().has_label("identifier").project("id", "degree", "first_seen", "last_seen")
+                    .by(T.id).by("degree").by("first_seen").by("last_seen").to_list()}
+        links = {row["id"]: (row["count"], row["first"], row["last"]) for row in
+                 g.E().has_label("link").project("id", "count", "first", "last").by(T.id)
+                 .by("count").by(__.values("first_seen", "first_event").fold())
+                 .by(__.values("last_seen", "last_event").fold()).to_list()}
+        counts = (g.V().has_label("event").count().next(), g.E().has_label("observed").count().next())
+    finally:
+        conn.close()
+    customers = {}
+    for n in range(people):
+        for identifier in (("email", f"p{n}@example.com"), ("phone", f"+1555020{n:04d}"), ("device_id", f"d-{n}")):
+            customers[identifier] = identity.resolve(*identifier).customer_id
+    return {"vertices": vertices, "links": links, "counts": counts, "customers": customers}
+
+
+def test_concurrent_overlapping_ingests_end_as_one_at_a_time(shared_url: str, clock) -> None:
+    if shared_url == GREMLIN_SERVER_URL:
+        pytest.skip("TinkerGraph in Gremlin Server does not isolate concurrent traversals (Neptune and "
+                    "the local engine run each one as a transaction)")
+    people = 8
+    bodies = _people_events(people)
+
+    def ingest_all(url: str, threads: int) -> tuple[dict, list]:
+        connections = [gremlin.connect(url) for _ in range(threads)]
+        identities = [IdentityGraph(traversal().with_remote(c), "acme", clock=clock) for c in connections]
+        identities[0].ingest([event("d0", SHARED_DEVICE, ts=1_714_550_000_000)])
+        clock.tick()
+        errors: list[BaseException] = []
+
+        def deliver(identity: IdentityGraph, seed: int) -> None:
+            rng = random.Random(seed)
+            mine = list(bodies)
+            rng.shuffle(mine)  # every thread delivers every event: duplicates race too
+            try:
+                while mine:
+                    size = rng.randrange(1, 8)
+                    identity.ingest(mine[:size])
+                    del mine[:size]
+            except BaseException as error:  # reported below, in the test's thread
+                errors.append(error)
+
+        workers = [threading.Thread(target=deliver, args=(identity, seed)) for seed, identity in enumerate(identities)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        try:
+            return _snapshot(url, identities[0], people), errors
+        finally:
+            for connection in connections:
+                connection.close()
+
+    concurrent, errors = ingest_all(shared_url, threads=4)
+    assert errors == []
+    sequential_url = f"memory://sequential-{uuid.uuid4().hex}"
+    try:
+        sequential, _ = ingest_all(sequential_url, threads=1)
+    finally:
+        gremlin.forget_graph(sequential_url)
+    assert concurrent == sequential
+    assert concurrent["counts"] == (len(bodies) + 1, sum(len(b["identifiers"]) for b in bodies) + 1)
+    shared = concurrent["customers"][("email", "p0@example.com")]
+    assert [concurrent["customers"][("email", f"p{n}@example.com")] == shared for n in range(people)] == \
+        [n % 2 == 0 for n in range(people)]
