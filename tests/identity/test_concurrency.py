@@ -166,3 +166,19 @@ def test_concurrent_overlapping_ingests_end_as_one_at_a_time(shared_url: str, cl
     shared = concurrent["customers"][("email", "p0@example.com")]
     assert [concurrent["customers"][("email", f"p{n}@example.com")] == shared for n in range(people)] == \
         [n % 2 == 0 for n in range(people)]
+
+
+def test_an_identifier_forgotten_between_read_and_write_is_not_stored(shared_url: str, clock) -> None:
+    other = gremlin.connect(shared_url)
+    forgetting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
+    racing = BeforeSubmit(gremlin.connect(shared_url), 2, lambda: forgetting.forget(*BOB))
+    identity = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
+    try:
+        result = identity.ingest([event("e1", BOB, PHONE)])[0]
+        assert [r["reason"] for r in result.refused] == ["suppressed"]
+        assert identity.resolve(*BOB) is None
+        assert identity.resolve(*PHONE).identifiers == {
+            "phone": [{"value": "+15550100200", "hops": 0, "generic": False}]}
+    finally:
+        racing.close()
+        other.close()
