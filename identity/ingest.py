@@ -2,19 +2,21 @@
 
 1. ``prepare_batch`` validates and normalises every event (nothing is written from a batch with
    an invalid event).
-2. One read traversal fetches which of the batch's events are stored already, the bounded
-   neighbourhood of every identifier in the batch (the walk resolve uses) and the links already
-   between the identifiers of each event. The client keeps it as a ``_View``.
-3. Events are planned in order with ``guards.plan_links`` against the view, and each plan is
-   applied to the view, so later events see the identifiers and links planned by earlier ones.
-4. The writes of consecutive events are gathered into chunks of at most ``max_writes`` element
-   writes (an event is never split); each chunk is ONE write traversal, so a batch of 100 events
-   costs two round trips. The traversal first re-checks what the plans depended on (the degree
-   of every identifier they saw, the absence of the identifiers and events they create): if a
-   concurrent writer changed any of it, the traversal writes nothing, and the rest of the batch
-   is read again and re-planned (optimistic concurrency). Counters are written as increments
-   computed in the traversal (``degree`` + n, ``count`` + n, ``first_seen`` min, ``last_seen``
-   max), so writers that touch the same link without changing any plan never lose an update.
+2. One read traversal fetches which of the batch's events are stored already, which of its
+   identifiers were forgotten, every identifier within ``max_hops`` of the batch's identifiers
+   with the links between them (one breadth-first walk for the whole batch), and the links
+   already joining two identifiers of one event. The client keeps it as a ``_View``.
+3. Events are planned in order with ``guards.plan_links`` against the view (each identifier's
+   neighbourhood walked again in the view, by resolve's rules), and each plan is applied to the
+   view, so later events see the identifiers and links planned by earlier ones.
+4. The writes of consecutive events are gathered into chunks of at most
+   ``MAX_WRITES_PER_TRAVERSAL`` element writes (an event is never split); each chunk is ONE
+   write traversal, so a batch of 100 events costs a handful of round trips. The traversal first
+   re-checks what the plans depended on (the degrees of the identifiers they saw, the absence of
+   what they create): if a concurrent writer changed any of it, the traversal writes nothing,
+   and the rest of the batch is read again and planned again (optimistic concurrency). Counters
+   are increments computed by the graph (``degree`` + n, ``count`` + n) and times conditional
+   writes, so writers that touch the same link without changing any plan never lose an update.
 
 Why and what it guarantees: docs/data-model.md ("Ingest").
 """
@@ -46,7 +48,7 @@ _MAX_ATTRIBUTES = 100
 _SINGLE = Cardinality.single
 #: The most element writes one write traversal carries (an event is never split across two):
 #: keeps a request far below Gremlin Server's and Neptune's frame limits (docs/data-model.md).
-MAX_WRITES_PER_TRAVERSAL = 1000
+MAX_WRITES_PER_TRAVERSAL = 200
 #: The identifier properties planning reads (not the sealed value).
 _PLANNED_KEYS = ("type", "created", "cid", "founder", "degree", "first_seen", "last_seen")
 #: How often a batch is read again and re-planned after conflicting writes before giving up.
@@ -252,9 +254,10 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
             .V(*ids).has_label(model.IDENTIFIER).aggregate("seen"))
     if config.max_hops > 0:
         # dedup() is one step across all hops: an identifier goes on from the first (smallest)
-        # hop that reaches it only (a start reached again is expanded twice, which is harmless)
+        # hop that reaches it only (a start reached again is expanded twice, which is harmless);
+        # limit() bounds the walk as path_cap bounds each start's walk in resolve
         walk = walk.repeat(__.has("degree", P.lte(expand)).both_e(model.LINK).aggregate("crossed").other_v()
-                           .dedup().limit(config.path_cap).aggregate("seen")).times(config.max_hops)
+                           .dedup().limit(config.path_cap * len(ids)).aggregate("seen")).times(config.max_hops)
     query = (walk.fold().project("vertices", "edges", "events", "links", "suppressed")
              .by(__.select("seen").unfold().is_(P.neq(0)).dedup().local(identifier_row(*_PLANNED_KEYS)).fold())
              .by(__.select("crossed").unfold().is_(P.neq(0)).dedup().local(edge_row).fold())
@@ -268,8 +271,9 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
         vertices[props["id"]] = props
     view = _View(vertices, {}, {}, set(state["events"]), set(state["suppressed"]))
     for row in state["edges"] + state["links"]:
-        view.link(row["out"], row["in"])
         view.links[row["id"]] = [row["first_seen"], row["last_seen"]]
+        if row["out"] in vertices and row["in"] in vertices:  # else the walk's limit cut it off
+            view.link(row["out"], row["in"])
     return view
 
 

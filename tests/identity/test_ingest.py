@@ -130,7 +130,7 @@ def test_each_event_is_written_by_one_traversal(identity, connection) -> None:
 
 def test_a_batch_is_read_once_and_written_once(identity, connection) -> None:
     results = identity.ingest([event(f"e{n}", ("email", f"u{n % 7}@example.com"), ("phone", f"+1555010{n:04d}"))
-                               for n in range(50)])
+                               for n in range(25)])
     assert connection.submits == 2
     assert len({r.customer_id for r in results}) == 7
 
