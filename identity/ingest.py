@@ -51,7 +51,8 @@ _SINGLE = Cardinality.single
 MAX_WRITES_PER_TRAVERSAL = 200
 #: The identifier properties planning reads (not the sealed value).
 _PLANNED_KEYS = ("type", "created", "cid", "founder", "degree", "first_seen", "last_seen")
-#: How often a batch is read again and re-planned after conflicting writes before giving up.
+#: How often in a row a batch is read again and re-planned after conflicting writes (without any
+#: chunk getting through) before giving up.
 _MAX_CONFLICTS = 25
 
 
@@ -449,7 +450,7 @@ def ingest_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEven
         written = _plan_and_write(g, tenant, pending, view, config, protector, clock, max_writes)
         results.extend(written)
         if len(written) < len(pending):
-            conflicts += 1
+            conflicts = 0 if written else conflicts + 1  # counted while no chunk gets through
             if conflicts > _MAX_CONFLICTS:
                 raise GraphUnavailable("concurrent writes kept conflicting with this batch; it can be retried")
     return results
