@@ -239,3 +239,24 @@ def test_evaluation_timeout_stops_a_runaway_traversal(g):
     with pytest.raises(FAILURES) as info:
         g.with_("evaluationTimeout", 200).inject(1).repeat(__.constant(1)).times(10 ** 9).iterate()
     assert "timeout" in str(info.value).lower()
+
+
+@pytest.mark.parametrize("step", ["combine", "difference", "disjunct", "intersect", "product"])
+def test_list_steps_name_what_is_not_a_list(modern, step):
+    with pytest.raises(FAILURES) as info:
+        getattr(modern.inject(None), step)(__.inject(1)).to_list()
+    assert f"Incoming traverser for {step} step can't be null" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        getattr(modern.V().values("name").fold(), step)(__.constant(None)).to_list()
+    assert f"traversal argument for {step} step must yield an iterable type, not null" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        getattr(modern.V().values("name"), step)(__.V().fold()).to_list()
+    assert f"{step} step can only take an array or an Iterable type for incoming traversers" in str(info.value)
+
+
+def test_as_string_uses_gremlin_notation(modern):
+    assert modern.inject([1, 2]).as_string(Scope.local).to_list() == [["1", "2"]]
+    assert modern.V("1").value_map("name").as_string().to_list() == ["{name=[marko]}"]
+    assert modern.V("1").properties("name").as_string().to_list() == ["vp[name->marko]"]
+    assert modern.inject(True, 0.5).as_string().to_list() == ["true", "0.5"]
+    assert modern.inject(None).concat().to_list() == [None]

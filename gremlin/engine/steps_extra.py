@@ -12,6 +12,7 @@ from .common import NOTHING, Projection
 from .steps_filter import FilterStep, _none
 from .steps_map import MapStep
 from .steps_reduce import apply_operator
+from .tostring import gremlin_str
 from .traverser import Traverser
 from .values import g_hash_key, test_predicate
 
@@ -59,17 +60,22 @@ def _string_step(name: str, fn: Callable[..., Any], *args: Any) -> Step:
 
     def apply(ctx: Context, t: Traverser) -> Any:
         value = t.obj
-        if scope == Scope.local and isinstance(value, list):
-            return [None if v is None else _string_arg(name, fn, v, args) for v in value]
+        if scope == Scope.local:
+            if isinstance(value, list):
+                return [None if v is None else _string_arg(name, fn, v, args, local=True) for v in value]
+            return None if value is None else _string_arg(name, fn, value, args, local=True)
         if value is None:
             return None
         return _string_arg(name, fn, value, args)
     return MapStep(name, apply)
 
 
-def _string_arg(name: str, fn: Callable, value: Any, args: tuple) -> Any:
+def _string_arg(name: str, fn: Callable, value: Any, args: tuple, local: bool = False) -> Any:
     if not isinstance(value, str):
-        raise InvalidArgumentError(f"The {name}() step can only take string as argument, not {type(value).__name__}")
+        if local:
+            raise InvalidArgumentError(f"The {name}(local) step can only take string or list of strings, "
+                                       f"not {_kind(value)}")
+        raise InvalidArgumentError(f"The {name}() step can only take string as argument, not {_kind(value)}")
     return fn(value, *args)
 
 
@@ -94,15 +100,13 @@ for _name, _fn in {
 
 @register("asString")
 def _as_string(*args: Any) -> Step:
+    local = bool(args) and args[0] == Scope.local
+
     def as_string(ctx: Context, t: Traverser) -> Any:
-        return None if t.obj is None else _gremlin_str(t.obj)
+        if local and isinstance(t.obj, list):
+            return [None if v is None else gremlin_str(v) for v in t.obj]
+        return None if t.obj is None else gremlin_str(t.obj)
     return MapStep("asString", as_string)
-
-
-def _gremlin_str(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 @register("concat")
@@ -110,12 +114,13 @@ def _concat(*args: Any) -> Step:
     def concat(ctx: Context, t: Traverser) -> Any:
         parts = [] if t.obj is None else [t.obj]
         if t.obj is not None and not isinstance(t.obj, str):
-            raise InvalidArgumentError("The concat() step can only take string as argument")
+            raise InvalidArgumentError(f"String concat() can only take string as argument, not {_kind(t.obj)}")
         for arg in args:
             value = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
             if value is not None:
-                parts.append(value if isinstance(value, str) else _gremlin_str(value))
-        return "".join(parts)
+                parts.append(value if isinstance(value, str) else gremlin_str(value))
+        # null concatenated with nothing but nulls stays null
+        return None if t.obj is None and len(parts) == 0 else "".join(parts)
     return MapStep("concat", concat)
 
 
@@ -136,11 +141,23 @@ def _reverse() -> Step:
 
 # -- lists ----------------------------------------------------------------------------------------------
 
-def _as_list(name: str, value: Any) -> list:
+def _kind(value: Any) -> str:
+    return type(value).__name__.replace("Record", "")
+
+
+def _is_list_like(value: Any) -> bool:
     from .traverser import PathValue
-    if isinstance(value, (list, tuple, set, PathValue)):
-        return list(value)
-    raise InvalidArgumentError(f"The {name}() step can only take an array or an Iterable type for incoming traverser")
+    return isinstance(value, (list, tuple, set, PathValue))
+
+
+def _as_list(name: str, value: Any) -> list:
+    """The incoming traverser of a list step, which must be a collection."""
+    if value is None:
+        raise InvalidArgumentError(f"Incoming traverser for {name} step can't be null")
+    if not _is_list_like(value):
+        raise InvalidArgumentError(f"{name} step can only take an array or an Iterable type for incoming "
+                                   f"traversers, encountered {_kind(value)}")
+    return list(value)
 
 
 @register("all")
@@ -166,15 +183,31 @@ def _none_of(*args: Any) -> Step:
                       not any(test_predicate(predicate, v) for v in t.obj))
 
 
+def _check_list_arg(name: str, arg: Any) -> None:
+    """A list step's literal argument is checked once, when the step is built."""
+    if arg is None:
+        raise InvalidArgumentError(f"Argument provided for {name} step can't be null")
+    if not isinstance(arg, Traversal) and not _is_list_like(arg):
+        raise InvalidArgumentError(f"{name} step can only take an array or an Iterable as an argument, "
+                                   f"encountered {_kind(arg)}")
+
+
 def _list_arg(ctx: Context, t: Traverser, arg: Any, name: str) -> list:
-    value = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
+    if not isinstance(arg, Traversal):
+        return list(arg)
+    value = arg.first(ctx, t, None)
     if value is None:
-        raise InvalidArgumentError(f"The {name}() step needs a list argument, not null")
-    return _as_list(name, value)
+        raise InvalidArgumentError(f"traversal argument for {name} step must yield an iterable type, not null")
+    if not _is_list_like(value):
+        raise InvalidArgumentError(f"traversal argument for {name} step must yield an iterable type, "
+                                   f"encountered {_kind(value)}")
+    return list(value)
 
 
 def _set_op(name: str, op: Callable[[dict, dict], dict]) -> Callable[[Any], Step]:
     def factory(arg: Any) -> Step:
+        _check_list_arg(name, arg)
+
         def apply(ctx: Context, t: Traverser) -> Any:
             left = {g_hash_key(v): v for v in _as_list(name, t.obj)}
             right = {g_hash_key(v): v for v in _list_arg(ctx, t, arg, name)}
@@ -191,16 +224,21 @@ register("disjunct")(_set_op("disjunct", lambda a, b: {**{k: v for k, v in a.ite
 
 @register("combine")
 def _combine(arg: Any) -> Step:
+    _check_list_arg("combine", arg)
     return MapStep("combine", lambda ctx, t: _as_list("combine", t.obj) + _list_arg(ctx, t, arg, "combine"))
 
 
 @register("merge")
 def _merge(arg: Any) -> Step:
+    if arg is None:
+        raise InvalidArgumentError("Argument provided for merge step can't be null")
+
     def merge(ctx: Context, t: Traverser) -> Any:
         if isinstance(t.obj, dict):
             other = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
             if not isinstance(other, dict):
-                raise InvalidArgumentError("The merge() step needs a map argument for a map traverser")
+                raise InvalidArgumentError("merge step expected provided argument to evaluate to a Map, "
+                                           f"encountered {_kind(other)}")
             return {**t.obj, **other}
         left = {g_hash_key(v): v for v in _as_list("merge", t.obj)}
         left.update({g_hash_key(v): v for v in _list_arg(ctx, t, arg, "merge")})
@@ -210,13 +248,18 @@ def _merge(arg: Any) -> Step:
 
 @register("product")
 def _product(arg: Any) -> Step:
-    return MapStep("product", lambda ctx, t: [[a, b] for a in _as_list("product", t.obj)
-                                              for b in _list_arg(ctx, t, arg, "product")])
+    _check_list_arg("product", arg)
+
+    def product(ctx: Context, t: Traverser) -> list:
+        left = _as_list("product", t.obj)
+        right = _list_arg(ctx, t, arg, "product")
+        return [[a, b] for a in left for b in right]
+    return MapStep("product", product)
 
 
 @register("conjoin")
 def _conjoin(delimiter: Any) -> Step:
     if not isinstance(delimiter, str):
         raise InvalidArgumentError("conjoin() takes a string delimiter")
-    return MapStep("conjoin", lambda ctx, t: delimiter.join(_gremlin_str(v) for v in _as_list("conjoin", t.obj)
+    return MapStep("conjoin", lambda ctx, t: delimiter.join(gremlin_str(v) for v in _as_list("conjoin", t.obj)
                                                             if v is not None))
