@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.strategies import PartitionStrategy, ReadOnlyStrategy, SubgraphStrategy
-from gremlin_python.process.traversal import Cardinality, Merge, Order, P, Scope, T, TextP
+from gremlin_python.process.traversal import Cardinality, Direction, Merge, Order, P, Scope, T, TextP
 from gremlin_python.structure.graph import Edge, Path, Vertex
 
 from gremlin_python.driver.protocol import GremlinServerError
@@ -260,3 +260,35 @@ def test_as_string_uses_gremlin_notation(modern):
     assert modern.V("1").properties("name").as_string().to_list() == ["vp[name->marko]"]
     assert modern.inject(True, 0.5).as_string().to_list() == ["true", "0.5"]
     assert modern.inject(None).concat().to_list() == [None]
+
+
+def test_merge_maps_follow_tinkerpop_rules(modern):
+    with pytest.raises(FAILURES) as info:
+        modern.merge_v({}).option(Merge.on_match, {"~label": "x"}).to_list()
+    assert "Property key can not be a hidden key: ~label" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        modern.merge_v({"name": "nobody"}).option(Merge.on_create, {T.label: "~vertex"}).to_list()
+    assert "Label can not be a hidden key: ~vertex" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        modern.merge_v({"name": "nobody"}).option(Merge.on_create, {"name": "else"}).to_list()
+    assert "option(onCreate) cannot override values from merge() argument" in str(info.value)
+    assert modern.V().has("name", "nobody").count().next() == 0
+
+
+def test_merge_e_names_what_it_cannot_create(modern):
+    with pytest.raises(FAILURES) as info:
+        modern.merge_e({"weight": 99}).to_list()
+    assert "Out Vertex not specified" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        modern.merge_e({T.label: "knows", Direction.OUT: "1", Direction.IN: "404"}).to_list()
+    assert "Vertex id could not be resolved from mergeE" in str(info.value)
+    # a mid-traversal onMatch traversal may not run on an incoming element
+    with pytest.raises(FAILURES) as info:
+        (modern.V("1").merge_e({T.label: "knows", Direction.OUT: "1", Direction.IN: "2"})
+         .option(Merge.on_match, __.constant({"weight": 0})).to_list())
+    assert "The incoming traverser for MergeEdgeStep cannot be an Element" in str(info.value)
+    assert modern.E("7").values("weight").next() == 0.5
+    # a start step's onMatch traversal sees the matched element
+    (modern.merge_v({T.id: "1"})
+     .option(Merge.on_match, __.sideEffect(__.properties("age").drop()).constant({"age": 30})).iterate())
+    assert modern.V("1").values("age").to_list() == [30]
