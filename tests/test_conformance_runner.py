@@ -23,11 +23,12 @@ from gremlin.conformance.__main__ import main
 from gremlin.conformance.compare import (
     check_count, check_empty, check_error, check_of, check_ordered, check_unordered, equivalent,
 )
-from gremlin.conformance.coresteps import steps_used, uses_only_core_steps
+from gremlin.conformance.coresteps import uses_only_core_steps
 from gremlin.conformance.execution import RAISED, UNEXPECTED, UNSUPPORTED, classify_error, writes_to_graph
 from gremlin.conformance.gherkin import GherkinError, Scenario, parse_feature
 from gremlin.conformance.graphs import Lookups, read_graphson
 from gremlin.conformance.notation import Float32, LambdaNotation, NotationError, SetValue, parse_value, split_items
+from gremlin.engine.compiler import step_names
 from gremlin.errors import GremlinError, InvalidArgumentError, UnsupportedStepError
 from gremlin.language import parse
 
@@ -385,7 +386,7 @@ def test_core_steps_are_found_in_child_traversals_and_strategies() -> None:
     assert uses_only_core_steps(_scenario_of('g.withStrategies(ReadOnlyStrategy).V().has("age", P.gt(30))'))
     assert not uses_only_core_steps(_scenario_of('g.V().where(__.out().map(__.identity()))'))
     assert not uses_only_core_steps(_scenario_of('g.withStrategies(SeedStrategy(seed: 1)).V().count()'))
-    assert steps_used(parse('g.V().union(__.out("a"), __.match(__.as("x")))')) == {"V", "union", "out", "match", "as"}
+    assert step_names(parse('g.V().union(__.out("a"), __.match(__.as("x")))')) == {"V", "union", "out", "match", "as"}
 
 
 def test_cli_reports_core_step_pass_rate_and_fixed_known_failures(tmp_path: Path,

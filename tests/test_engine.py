@@ -292,3 +292,36 @@ def test_merge_e_names_what_it_cannot_create(modern):
     (modern.merge_v({T.id: "1"})
      .option(Merge.on_match, __.sideEffect(__.properties("age").drop()).constant({"age": 30})).iterate())
     assert modern.V("1").values("age").to_list() == [30]
+
+
+MODERN_EDGES = [("1", "2"), ("1", "4"), ("1", "3"), ("4", "5"), ("4", "3"), ("6", "3")]
+
+
+def _walks(start: str, length: int) -> int:
+    """How many walks of ``length`` steps over both() leave ``start`` in the modern graph."""
+    counts = {start: 1}
+    for _ in range(length):
+        following: dict[str, int] = {}
+        for vertex, count in counts.items():
+            for a, b in MODERN_EDGES:
+                for here, there in ((a, b), (b, a)):
+                    if here == vertex:
+                        following[there] = following.get(there, 0) + count
+        counts = following
+    return sum(counts.values())
+
+
+def test_repeat_counts_every_walk_with_or_without_paths(modern):
+    expected = _walks("1", 6)
+    assert modern.V("1").repeat(__.both()).times(6).count().next() == expected
+    assert modern.V("1").as_("a").repeat(__.both()).times(6).select("a").count().next() == expected
+    assert modern.V("1").repeat(__.both()).times(6).path().count().next() == expected
+    assert modern.V("1").repeat(__.both()).until(__.loops().is_(6)).count().next() == expected
+    assert modern.V().repeat(__.both()).times(6).count().next() == sum(_walks(v, 6) for v in "123456")
+
+
+def test_dedup_in_repeat_remembers_every_pass(modern):
+    assert modern.V().repeat(__.dedup()).times(2).count().next() == 0
+    # each vertex is reached once however many walks lead to it
+    reached = modern.V("1").repeat(__.both().dedup()).times(3).emit().id_().to_list()
+    assert sorted(reached) == ["1", "2", "3", "4", "5", "6"]

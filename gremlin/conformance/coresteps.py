@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
 
-from gremlin_python.process.traversal import Bytecode, TraversalStrategy
-
+from ..engine.compiler import step_names
 from ..errors import GremlinSyntaxError
 from ..language import parse
 from .gherkin import Scenario
 
-__all__ = ["CORE_STEPS", "CORE_STRATEGIES", "steps_used", "uses_only_core_steps"]
+__all__ = ["CORE_STEPS", "CORE_STRATEGIES", "uses_only_core_steps"]
 
 #: Step (and modulator) names as they appear in bytecode; CardinalityValueTraversal is a property
 #: value with its cardinality (``Cardinality.single(x)``) in a mergeV() map.
@@ -31,33 +29,6 @@ CORE_STRATEGIES = frozenset({"PartitionStrategy", "SubgraphStrategy", "ReadOnlyS
 _PARAMETER = re.compile(r'^using the parameter (\w+) ')
 
 
-def _instructions(bytecode: Bytecode) -> Iterator[list]:
-    yield from bytecode.source_instructions
-    yield from bytecode.step_instructions
-
-
-def steps_used(bytecode: Bytecode) -> set[str]:
-    """Every step and strategy name in ``bytecode``, child traversals included."""
-    names: set[str] = set()
-    pending: list[Any] = [bytecode]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, Bytecode):
-            for operator, *args in _instructions(value):
-                names.add(operator)
-                pending.extend(args)
-        elif hasattr(value, "bytecode") and isinstance(value.bytecode, Bytecode):
-            pending.append(value.bytecode)
-        elif isinstance(value, TraversalStrategy):
-            names.add(value.strategy_name)
-        elif isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, (list, tuple, set)):
-            pending.extend(value)
-    return names
-
-
 def uses_only_core_steps(scenario: Scenario) -> bool:
     """True when the scenario's traversal parses and names nothing outside the core steps."""
     text = next((step.doc_string for step in scenario.steps
@@ -68,7 +39,7 @@ def uses_only_core_steps(scenario: Scenario) -> bool:
     bindings = {match.group(1): None for step in scenario.steps
                 if (match := _PARAMETER.match(step.text)) is not None}
     try:
-        names = steps_used(parse(text, bindings))
+        names = step_names(parse(text, bindings))
     except GremlinSyntaxError:
         return False
     strategies = {name for name in names if name.endswith("Strategy")}

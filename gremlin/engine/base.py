@@ -62,6 +62,12 @@ class Context:
         self.productive_by = False
         self.deadline = deadline
         self._ticks = 0
+        #: Whether some step reads whole paths (path(), simplePath(), cyclicPath()); when none does,
+        #: repeat() may merge traversers that differ only in unlabelled history into one bulk.
+        self.reads_paths = True
+        #: State of the steps of the repeat() body being built, shared by every pass through it
+        #: (TinkerPop runs one instance of the body); None outside one. See Traversal.apply.
+        self.loop_state: dict | None = None
 
     def tick(self) -> None:
         """Called per traverser by the busiest steps; checks the evaluation timeout."""
@@ -124,8 +130,13 @@ class Traversal:
         return stream
 
     def apply(self, ctx: Context, traverser: Traverser) -> Iterator[Traverser]:
-        """Run as a child on one traverser (a copy with bulk 1: children count their own)."""
-        return self.run(ctx, (traverser.copy(1),))
+        """Run as a child on one traverser (a copy with bulk 1: children count their own), with
+        fresh step state, as TinkerPop resets a local child for each traverser."""
+        outer, ctx.loop_state = ctx.loop_state, None
+        try:
+            return self.run(ctx, (traverser.copy(1),))
+        finally:
+            ctx.loop_state = outer
 
     def values(self, ctx: Context, traverser: Traverser) -> Iterator[Any]:
         for result in self.apply(ctx, traverser):

@@ -65,39 +65,103 @@ class RepeatStep(Step):
         return self.until is not None and self.until.has_result(ctx, traverser)
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        for traverser in traversers:
-            yield from self._loop(ctx, traverser)
+        # One body serves every pass and every traverser, so its steps' state (dedup()'s seen
+        # values) is shared; a repeat() nested in another's body shares the outer one's.
+        state = {} if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), {})
+        if self._unrollable(ctx):
+            # repeat(x).times(n) is x n times over (TinkerPop unrolls it, with barriers that
+            # bulk the traversers of every start together): walk a batch of starts at once
+            return (result for batch in _batches(traversers, _UNROLL_BATCH)
+                    for result in self._loop(ctx, batch, state))
+        return (result for traverser in traversers for result in self._loop(ctx, [traverser], state))
 
-    def _loop(self, ctx: Context, start: Traverser) -> Iterator[Traverser]:
+    def _unrollable(self, ctx: Context) -> bool:
+        return self.times is not None and self.until is None and self.emit is None and not self.emit_all \
+            and not ctx.reads_paths
+
+    def _loop(self, ctx: Context, starts: list[Traverser], state: dict) -> Iterator[Traverser]:
         # Breadth first, as TinkerPop's standard engine feeds looped traversers back through a
         # FIFO queue: nearer results come out first, so a limit() after repeat() keeps the
         # closest ones. Lazy within a level, so a limit() stops the walk early.
-        entered = Traverser(start.obj, start.bulk, start.path, start.loops + ((self.loop_name, 0),), start.sack)
-        if self.until_first and self._done(ctx, entered):
-            yield _exit(entered)
-            return
-        if self.emit_first and self._should_emit(ctx, entered):
-            yield _exit(entered)
-        frontier = [entered]
-        outer_loops = start.loops
+        frontier = []
+        for start in starts:
+            entered = Traverser(start.obj, start.bulk, start.path, start.loops + ((self.loop_name, 0),),
+                                start.sack)
+            if self.until_first and self._done(ctx, entered):
+                yield _exit(entered)
+                continue
+            if self.emit_first and self._should_emit(ctx, entered):
+                yield _exit(entered)
+            frontier.append(entered)
         level = 0
         times, until, emit_all = self.times, self.until, self.emit_all
         while frontier:
             level += 1
             # Every traverser of a level has looped the same number of times.
-            level_loops = outer_loops + ((self.loop_name, level),)
+            counted: dict = {}
             next_frontier = []
-            for result in self.body.run(ctx, iter(frontier)):
+            outer_state, ctx.loop_state = ctx.loop_state, state
+            try:
+                results = self.body.run(ctx, iter(frontier))
+            finally:
+                ctx.loop_state = outer_state
+            for result in results:
                 ctx.tick()
-                result.loops = level_loops
+                loops = counted.get(result.loops)
+                if loops is None:
+                    loops = counted[result.loops] = result.loops[:-1] + ((self.loop_name, level),)
+                result.loops = loops
                 if (times is not None and level >= times) or \
                         (until is not None and until.has_result(ctx, result)):
-                    yield Traverser(result.obj, result.bulk, result.path, outer_loops, result.sack)
+                    yield _exit(result)
                     continue
                 if emit_all or (self.emit is not None and self.emit.has_result(ctx, result)):
-                    yield Traverser(result.obj, result.bulk, result.path, outer_loops, result.sack)
+                    yield _exit(result)
                 next_frontier.append(result)
-            frontier = next_frontier
+            frontier = next_frontier if ctx.reads_paths else _bulked(next_frontier)
+
+
+#: How many starts an unrolled repeat() walks together.
+_UNROLL_BATCH = 1000
+
+
+def _batches(traversers: Iterator[Traverser], size: int) -> Iterator[list[Traverser]]:
+    batch: list[Traverser] = []
+    for traverser in traversers:
+        batch.append(traverser)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _bulked(traversers: list[Traverser]) -> list[Traverser]:
+    """Traversers at the same object with the same labelled history and sack, as one traverser
+    with their summed bulk: what keeps repeat() linear in the graph rather than in its paths
+    (TinkerPop's barriers bulk the same way). Only valid when no step reads whole paths."""
+    if len(traversers) < 2:
+        return traversers
+    merged: dict = {}
+    for traverser in traversers:
+        key = (g_hash_key(traverser.obj), traverser.loops, _labelled_history(traverser),
+               g_hash_key(traverser.sack))
+        found = merged.get(key)
+        if found is None:
+            merged[key] = traverser.copy()
+        else:
+            found.bulk += traverser.bulk
+    return list(merged.values())
+
+
+def _labelled_history(traverser: Traverser) -> tuple:
+    history = []
+    node = traverser.path
+    while node is not None:
+        if node.labels:
+            history.append((node.labels, g_hash_key(node.obj)))
+        node = node.parent
+    return tuple(history)
 
 
 def _exit(traverser: Traverser) -> Traverser:

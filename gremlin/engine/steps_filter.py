@@ -222,7 +222,7 @@ def _is(value: Any) -> Step:
 
 @register("not")
 def _not(child: Traversal) -> Step:
-    return FilterStep("not", lambda ctx, t: not child.has_result(ctx, t))
+    return _Children("not", (child,), lambda ctx, t: not child.has_result(ctx, t))
 
 
 class InfixMarker(Step):
@@ -307,10 +307,13 @@ class DedupStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
-            for traverser in traversers:
-                yield traverser.split(_dedup_local(traverser.obj))
-            return
-        seen: set = set()
+            return (traverser.split(_dedup_local(traverser.obj)) for traverser in traversers)
+        # inside repeat() every pass shares what has been seen: repeat(dedup()) lets each value
+        # through once over all the loops, as in TinkerPop
+        seen: set = set() if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), set())
+        return self._dedup(ctx, traversers, seen)
+
+    def _dedup(self, ctx: Context, traversers: Iterator[Traverser], seen: set) -> Iterator[Traverser]:
         simple = not self.labels and self.by is None
         for traverser in traversers:
             key = g_hash_key(traverser.obj) if simple else self._key(ctx, traverser)
