@@ -325,3 +325,20 @@ def test_dedup_in_repeat_remembers_every_pass(modern):
     # each vertex is reached once however many walks lead to it
     reached = modern.V("1").repeat(__.both().dedup()).times(3).emit().id_().to_list()
     assert sorted(reached) == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_where_connectives_keep_as_patterns(modern):
+    # people who created something that has a creator, and who did not create ripple
+    t = (modern.V().as_("a").out("created").as_("b")
+         .where(__.and_(__.as_("b").in_("created"), __.not_(__.as_("a").out("created").has("name", "ripple"))))
+         .select("a").by("name"))
+    assert sorted(t.to_list()) == ["marko", "peter"]
+
+
+def test_where_by_modulators_go_round_the_predicate_labels(modern):
+    # a's age against b's age, c's weight (by rounds: age, age, weight)
+    t = (modern.V().as_("a").out_e("created").as_("c").in_v().in_("created").as_("b")
+         .where("a", P.gt("b").and_(P.neq("c"))).by("age").by("age").by("weight")
+         .select("a", "b").by("name"))
+    assert sorted((r["a"], r["b"]) for r in t.to_list()) == [
+        ("josh", "marko"), ("peter", "josh"), ("peter", "marko")]
