@@ -342,3 +342,22 @@ def test_where_by_modulators_go_round_the_predicate_labels(modern):
          .select("a", "b").by("name"))
     assert sorted((r["a"], r["b"]) for r in t.to_list()) == [
         ("josh", "marko"), ("peter", "josh"), ("peter", "marko")]
+
+
+def test_group_side_effect_spans_every_pass_and_keeps_first_values(modern):
+    counted = modern.V().repeat(__.out().group("a").by("name").by(__.count())).times(2).cap("a").next()
+    assert counted == {"ripple": 2, "vadas": 1, "josh": 1, "lop": 4}
+    # a value traversal without a reducing step gives its first result; no result, no key
+    knowers = modern.V().group("m").by("name").by(__.in_("knows").values("name")).cap("m").next()
+    assert knowers == {"vadas": "marko", "josh": "marko"}
+
+
+def test_group_count_side_effect_is_complete_for_the_next_step(modern):
+    t = (modern.inject(10, 20, 10).group_count("x").dedup().as_("y")
+         .project("a", "b").by().by(__.select("x").select(__.select("y"))))
+    assert sorted(t.to_list(), key=lambda m: m["a"]) == [{"a": 10, "b": 2}, {"a": 20, "b": 1}]
+
+
+def test_dedup_by_labels_drops_unproductive_traversers(modern):
+    t = modern.V("1").as_("a").both().as_("b").dedup("a", "b").by("age").select("b").by("name")
+    assert sorted(t.to_list()) == ["josh", "vadas"]

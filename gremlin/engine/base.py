@@ -68,6 +68,8 @@ class Context:
         #: State of the steps of the repeat() body being built, shared by every pass through it
         #: (TinkerPop runs one instance of the body); None outside one. See Traversal.apply.
         self.loop_state: dict | None = None
+        #: State a step keeps for the whole execution (a group() side effect's members), by id(step).
+        self.step_state: dict = {}
 
     def tick(self) -> None:
         """Called per traverser by the busiest steps; checks the evaluation timeout."""

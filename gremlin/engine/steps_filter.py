@@ -300,6 +300,8 @@ class DedupStep(Step):
                     return NOTHING
                 if self.by is not None:
                     value = self.by(ctx, traverser.split(value))
+                    if value is NOTHING:  # unproductive by(): the traverser is filtered
+                        return NOTHING
                 values.append(g_hash_key(value))
             return tuple(values)
         value = self.by(ctx, traverser) if self.by is not None else traverser.obj

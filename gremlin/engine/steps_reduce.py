@@ -209,40 +209,37 @@ class GroupStep(ByModulatedStep):
             if value_by is None or value_by.kind == "identity":
                 out[key] = [t.obj for t in members for _ in range(t.bulk)]
             elif value_by.kind == "traversal":
-                results = list(value_by.arg.run(ctx, (t.copy() for t in members)))
-                if _ends_with_reducer(value_by.arg):
-                    if results:
-                        out[key] = results[0].obj
-                else:
-                    out[key] = [r.obj for r in results for _ in range(r.bulk)]
+                # the value traversal sees every member of the group and its first result is
+                # the value (a reducing step makes that the whole group's); no result, no entry
+                for result in value_by.arg.run(ctx, (t.copy() for t in members)):
+                    out[key] = result.obj
+                    break
             else:
                 values = [value_by(ctx, t) for t in members for _ in range(t.bulk)]
                 out[key] = [v for v in values if v is not NOTHING]
         return out
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        groups: dict = {}
         if self.label is None:
+            groups: dict = {}
             for _ in self._accumulate(ctx, traversers, groups):
                 pass
             yield Traverser.start(self._finish(ctx, groups))
             return
-        yield from list(self._accumulate(ctx, traversers, groups))
-        merged = dict(ctx.side_effects.get(self.label) or {})
+        # the side effect's values are those of every traverser so far (over every pass of a
+        # repeat()), laid over what the side effect held before this step first ran; it is
+        # complete before any traverser moves on, so later steps can read it
+        arrived = list(traversers)  # upstream steps write the side effect too: let them run first
+        initial, groups = ctx.step_state.setdefault(id(self), (dict(ctx.side_effects.get(self.label) or {}), {}))
+        passing = list(self._accumulate(ctx, iter(arrived), groups))
+        merged = dict(initial)
         for key, value in self._finish(ctx, groups).items():
             if self.name == "groupCount" and key in merged:
                 merged[key] += value
             else:
                 merged[key] = value
         ctx.side_effects[self.label] = merged
-
-
-def _ends_with_reducer(child: Traversal) -> bool:
-    if not child.steps:
-        return False
-    last = child.steps[-1]
-    return isinstance(last, (ReduceStep, FoldStep)) and getattr(last, "scope", Scope.global_) != Scope.local \
-        or (isinstance(last, GroupStep) and last.label is None)
+        yield from passing
 
 
 @register("group")
