@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.strategies import PartitionStrategy, ReadOnlyStrategy, SubgraphStrategy
-from gremlin_python.process.traversal import Cardinality, Direction, Merge, Order, P, Scope, T, TextP
+from gremlin_python.process.traversal import Cardinality, Column, Direction, Merge, Order, P, Scope, T, TextP
 from gremlin_python.structure.graph import Edge, Path, Vertex
 
 from gremlin_python.driver.protocol import GremlinServerError
@@ -361,3 +361,18 @@ def test_group_count_side_effect_is_complete_for_the_next_step(modern):
 def test_dedup_by_labels_drops_unproductive_traversers(modern):
     t = modern.V("1").as_("a").both().as_("b").dedup("a", "b").by("age").select("b").by("name")
     assert sorted(t.to_list()) == ["josh", "vadas"]
+
+
+def test_element_map_keys_order_with_tokens_by_name(modern):
+    entries = modern.V("1").element_map().order(Scope.local).by(Column.keys, Order.asc).unfold().to_list()
+    assert [next(iter(entry)) for entry in entries] == ["age", T.id, T.label, "name"]
+
+
+def test_value_map_by_modulators_go_round_the_keys(modern):
+    assert modern.V("1").value_map("name", "age").by(__.unfold()).by().to_list() == [{"name": "marko", "age": [29]}]
+
+
+def test_numeric_reductions_of_nulls_are_null(modern):
+    assert modern.inject(None, None).sum_().to_list() == [None]
+    assert modern.inject(None).mean().to_list() == [None]
+    assert modern.V().has("name", "nobody").values("age").sum_().to_list() == []

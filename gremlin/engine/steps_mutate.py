@@ -85,7 +85,9 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
             for vp in list(element.props.get(key, ())):
                 store.remove_vertex_property(vp)
             return
-        store.add_vertex_property(element, key, value, cardinality, meta)
+        # property(k, v, T.id, x) names the vertex property's id, as TinkerGraph allows
+        vp_id = meta.pop(T.id, None)
+        store.add_vertex_property(element, key, value, cardinality, meta, id=vp_id)
     elif isinstance(element, EdgeRecord):
         if meta or prop.cardinality not in (None, "single"):
             raise InvalidArgumentError("Edge properties have no cardinality and no meta-properties")

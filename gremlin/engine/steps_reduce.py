@@ -65,7 +65,7 @@ class SumStep(ReduceStep):
         numbers = [(v, b) for v, b in pairs if v is not None]
         _require_numbers(self.name, [v for v, _ in numbers])
         if not numbers:
-            return NOTHING
+            return _all_null(pairs)
         return sum(v * b for v, b in numbers)
 
 
@@ -75,7 +75,7 @@ class MeanStep(ReduceStep):
         _require_numbers(self.name, [v for v, _ in numbers])
         total = sum(b for _, b in numbers)
         if not total:
-            return NOTHING
+            return _all_null(pairs)
         return sum(v * b for v, b in numbers) / total
 
 
@@ -83,7 +83,7 @@ class ExtremumStep(ReduceStep):
     def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
         values = [v for v, _ in pairs if v is not None]
         if not values:
-            return None if pairs else NOTHING
+            return _all_null(pairs)
         if any(is_number(v) for v in values) and not all(is_number(v) for v in values):
             raise InvalidArgumentError(f"{self.name}() cannot compare numbers with other types")
         best = values[0]
@@ -92,6 +92,11 @@ class ExtremumStep(ReduceStep):
             if (c < 0) if self.name == "min" else (c > 0):
                 best = value
         return best
+
+
+def _all_null(pairs: list) -> Any:
+    """What a numeric reduction of no numbers gives: null when it saw nulls, nothing when it saw nothing."""
+    return None if pairs else NOTHING
 
 
 def _require_numbers(name: str, values: list) -> None:

@@ -14,7 +14,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from gremlin_python.process.traversal import P, TextP
+from gremlin_python.process.traversal import P, T, TextP
 from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Element as GElement
 from gremlin_python.structure.graph import Vertex as GVertex
@@ -229,6 +229,11 @@ class _OrderKey:
 
 
 def order_compare(a: Any, b: Any) -> int:
+    # T tokens (elementMap() keys) order by their names among the string keys
+    if isinstance(a, T):
+        a = a.name.rstrip("_")
+    if isinstance(b, T):
+        b = b.name.rstrip("_")
     ra, rb = _type_rank(a), _type_rank(b)
     if ra != rb:
         return ra - rb
