@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.strategies import PartitionStrategy, ReadOnlyStrategy, SubgraphStrategy
-from gremlin_python.process.traversal import Cardinality, Column, Direction, Merge, Order, P, Scope, T, TextP
+from gremlin_python.process.traversal import (Cardinality, CardinalityValue, Column, Direction, Merge, Order, P, Scope,
+                                             T, TextP)
 from gremlin_python.structure.graph import Edge, Path, Vertex
 
 from gremlin_python.driver.protocol import GremlinServerError
@@ -376,3 +377,19 @@ def test_numeric_reductions_of_nulls_are_null(modern):
     assert modern.inject(None, None).sum_().to_list() == [None]
     assert modern.inject(None).mean().to_list() == [None]
     assert modern.V().has("name", "nobody").values("age").sum_().to_list() == []
+
+
+def test_branch_options_reduce_every_traverser_sent_to_them(modern):
+    t = (modern.V().branch(__.identity())
+         .option(__.has_label("software"), __.in_("created").values("name").order().fold())
+         .option(P.neq(123), __.both_e().count()))
+    assert t.to_list() == [["josh", "josh", "marko", "peter"], 12]
+    # choose() branches are one traversal each too
+    assert modern.V().choose(__.has_label("person"), __.out().count(), __.constant("x")).to_list() == [6, "x", "x"]
+
+
+def test_property_map_values_may_name_their_cardinality(g):
+    g.add_v("thing").property(T.id, "t1").property(Cardinality.single, "name", "foo").property("age", 42).iterate()
+    g.V("t1").property(Cardinality.set_, {"name": "bar", "age": CardinalityValue.single(43)}).iterate()
+    assert sorted(g.V("t1").values("name").to_list()) == ["bar", "foo"]
+    assert g.V("t1").values("age").to_list() == [43]

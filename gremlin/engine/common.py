@@ -58,6 +58,14 @@ def is_cardinality_value(value: Any) -> bool:
         value.source_instructions[0][0] == "CardinalityValueTraversal"
 
 
+def split_cardinality_value(value: Any, default: Any) -> tuple[Any, Any]:
+    """(cardinality, value) of a property value that may name its own cardinality."""
+    if is_cardinality_value(value):
+        _, cardinality, inner = value.source_instructions[0]
+        return cardinality, inner
+    return default, value
+
+
 def enum_name(value: Any) -> str:
     """The Gremlin name of a gremlinpython enum member: Pop.all_ -> 'all', Merge.on_create -> 'onCreate'."""
     name = value.name.rstrip("_")

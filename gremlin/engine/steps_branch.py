@@ -9,6 +9,7 @@ from gremlin_python.process.traversal import P, Pick
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, enum_name
+from .steps_reduce import is_barrier
 from .traverser import Traverser
 from .values import g_hash_key, test_predicate
 
@@ -330,28 +331,39 @@ class ChooseStep(Step):
         self.options.append((key, branch))
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        for traverser in traversers:
-            yield from self._choose(ctx, traverser)
+        branches = [t for _, t in self.options] if self.selector is not None else \
+            [b for b in (self.true_branch, self.false_branch) if isinstance(b, Traversal)]
+        if not any(is_barrier(step) for branch in branches for step in branch.steps):
+            return (result for traverser in traversers for branch in self._route(ctx, traverser)
+                    for result in branch.run(ctx, (traverser,)))
+        return self._run_together(ctx, traversers, branches)
 
-    def _choose(self, ctx: Context, traverser: Traverser) -> Iterator[Traverser]:
+    def _run_together(self, ctx: Context, traversers: Iterator[Traverser], branches: list) -> Iterator[Traverser]:
+        """A branch with a barrier (fold(), count()) reduces every traverser sent to it, as
+        TinkerPop's branches are one traversal each: route them all, then run each branch once."""
+        routed: dict[int, list[Traverser]] = {}
+        for traverser in traversers:
+            for branch in self._route(ctx, traverser):
+                routed.setdefault(id(branch), []).append(traverser)
+        for branch in dict.fromkeys(branches):
+            if id(branch) in routed:
+                yield from branch.run(ctx, iter(routed[id(branch)]))
+
+    def _route(self, ctx: Context, traverser: Traverser) -> list[Traversal]:
+        """The branches ``traverser`` goes down."""
         if self.selector is None:
             if self.predicate is not None:
                 chosen = test_predicate(self.predicate, traverser.obj)
             else:
                 chosen = self.condition.has_result(ctx, traverser)
-            branch = self.true_branch if chosen else self.false_branch
-            yield from branch.run(ctx, (traverser,))
-            return
+            return [self.true_branch if chosen else self.false_branch]
         key = self.selector(ctx, traverser)
-        matched = False
-        if key is not NOTHING:
-            for option, branch in self.options:
-                if _option_matches(option, key, ctx, traverser):
-                    matched = True
-                    yield from branch.run(ctx, (traverser,))
-        for option, branch in self.options:
-            if isinstance(option, Pick) and (enum_name(option) == "any" or (option == Pick.none and not matched)):
-                yield from branch.run(ctx, (traverser,))
+        chosen = [branch for option, branch in self.options
+                  if key is not NOTHING and _option_matches(option, key, ctx, traverser)]
+        matched = bool(chosen)
+        chosen += [branch for option, branch in self.options
+                   if isinstance(option, Pick) and (enum_name(option) == "any" or (option == Pick.none and not matched))]
+        return chosen
 
 
 def _option_matches(option: Any, key: Any, ctx: Context, traverser: Traverser) -> bool:

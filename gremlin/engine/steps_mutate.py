@@ -13,8 +13,8 @@ from gremlin_python.process.traversal import Cardinality, Direction, Merge, T
 from ..errors import InvalidArgumentError, ReadOnlyViolation
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import (NOTHING, element_id, enum_name, is_cardinality_value, is_element, resolve_vertex,
-                     token_name, vertex_properties)
+from .common import (NOTHING, element_id, enum_name, is_element, resolve_vertex,
+                     split_cardinality_value, token_name, vertex_properties)
 from .steps_graph import ROOT
 from .steps_map import select_value
 from .traverser import Traverser
@@ -59,8 +59,9 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
     store = ctx.store
     if isinstance(prop.key, dict):
         for key, value in prop.key.items():
+            cardinality, value = split_cardinality_value(value, prop.cardinality)
             single = PropertyArgs((key, value))
-            single.cardinality = prop.cardinality
+            single.cardinality = None if cardinality is None else _cardinality_name(cardinality)
             set_property(ctx, element, single, traverser)
         return
     key = _value_of(ctx, traverser, prop.key) if traverser is not None else prop.key
@@ -415,11 +416,8 @@ def _split_tokens(spec: dict) -> tuple[dict, dict]:
 def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, match: bool,
                  default: Any = None) -> None:
     for key, value in props.items():
-        cardinality = default
-        if is_cardinality_value(value):
-            _, card, value = value.source_instructions[0]
-            cardinality = card
-        elif cardinality is None and match and isinstance(element, VertexRecord):
+        cardinality, value = split_cardinality_value(value, default)
+        if cardinality is None and match and isinstance(element, VertexRecord):
             cardinality = Cardinality.single
         args = ((cardinality,) if cardinality is not None else ()) + (key, value)
         set_property(ctx, element, PropertyArgs(args), traverser)

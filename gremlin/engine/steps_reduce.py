@@ -448,3 +448,12 @@ class BarrierStep(Step):
 @register("barrier")
 def _barrier(*args: Any) -> Step:
     return BarrierStep()
+
+
+def is_barrier(step: Step) -> bool:
+    """Whether ``step`` sees every traverser before it emits any (TinkerPop's Barrier steps)."""
+    if isinstance(step, (ReduceStep, FoldStep, OrderStep, AggregateStep)):
+        return getattr(step, "scope", Scope.global_) != Scope.local
+    if isinstance(step, GroupStep):
+        return step.label is None
+    return isinstance(step, (CapStep, BarrierStep))
