@@ -401,3 +401,11 @@ def test_cli_reports_core_step_pass_rate_and_fixed_known_failures(tmp_path: Path
     known.write_text("count_people_ordered  # recorded\n")
     assert main(passing) == 0
     assert "count_people_ordered" in capsys.readouterr().err
+
+
+def test_scenarios_with_lambdas_are_not_core() -> None:
+    feature = parse_feature('Feature: f\n  Scenario: s\n    Given the modern graph\n'
+                            '    And using the parameter l1 defined as "c[it.get()]"\n'
+                            '    And the traversal of\n      """\n      g.V().order().by(l1)\n      """\n')
+    assert not uses_only_core_steps(feature.scenarios[0])
+    assert uses_only_core_steps(_scenario_of("g.V(vid1).out()", "vid1"))
