@@ -150,14 +150,19 @@ def _is_list_like(value: Any) -> bool:
     return isinstance(value, (list, tuple, set, PathValue))
 
 
+def _require_list(value: Any, if_null: str, otherwise: str) -> list:
+    """``value`` as a list, or the error TinkerPop gives for a null or a non-collection there."""
+    if value is None:
+        raise InvalidArgumentError(if_null)
+    if not _is_list_like(value):
+        raise InvalidArgumentError(f"{otherwise}, encountered {_kind(value)}")
+    return list(value)
+
+
 def _as_list(name: str, value: Any) -> list:
     """The incoming traverser of a list step, which must be a collection."""
-    if value is None:
-        raise InvalidArgumentError(f"Incoming traverser for {name} step can't be null")
-    if not _is_list_like(value):
-        raise InvalidArgumentError(f"{name} step can only take an array or an Iterable type for incoming "
-                                   f"traversers, encountered {_kind(value)}")
-    return list(value)
+    return _require_list(value, f"Incoming traverser for {name} step can't be null",
+                         f"{name} step can only take an array or an Iterable type for incoming traversers")
 
 
 @register("all")
@@ -185,23 +190,17 @@ def _none_of(*args: Any) -> Step:
 
 def _check_list_arg(name: str, arg: Any) -> None:
     """A list step's literal argument is checked once, when the step is built."""
-    if arg is None:
-        raise InvalidArgumentError(f"Argument provided for {name} step can't be null")
-    if not isinstance(arg, Traversal) and not _is_list_like(arg):
-        raise InvalidArgumentError(f"{name} step can only take an array or an Iterable as an argument, "
-                                   f"encountered {_kind(arg)}")
+    if not isinstance(arg, Traversal):
+        _require_list(arg, f"Argument provided for {name} step can't be null",
+                      f"{name} step can only take an array or an Iterable as an argument")
 
 
 def _list_arg(ctx: Context, t: Traverser, arg: Any, name: str) -> list:
     if not isinstance(arg, Traversal):
         return list(arg)
-    value = arg.first(ctx, t, None)
-    if value is None:
-        raise InvalidArgumentError(f"traversal argument for {name} step must yield an iterable type, not null")
-    if not _is_list_like(value):
-        raise InvalidArgumentError(f"traversal argument for {name} step must yield an iterable type, "
-                                   f"encountered {_kind(value)}")
-    return list(value)
+    return _require_list(arg.first(ctx, t, None),
+                         f"traversal argument for {name} step must yield an iterable type, not null",
+                         f"traversal argument for {name} step must yield an iterable type")
 
 
 def _set_op(name: str, op: Callable[[dict, dict], dict]) -> Callable[[Any], Step]:
