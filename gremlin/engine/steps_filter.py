@@ -12,7 +12,7 @@ from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, token_name, vertex_properties
 from .traverser import Traverser
-from .values import PropertyValue, g_hash_key, test_predicate
+from .values import PropertyValue, g_hash_key, is_number, test_predicate
 
 
 class FilterStep(Step):
@@ -539,11 +539,16 @@ def _coin(probability: float) -> Step:
 
 
 class SampleStep(Step):
+    """sample(n): n traversers at random, weighted by a by() modulator (one without a weight is left
+    out, one weighing zero is never drawn), all of them in order when there are no more than n;
+    sample(local, n) samples each collection."""
+
     name = "sample"
 
     def __init__(self, scope: Any, n: int):
         self.scope = scope
         self.n = n
+        self.by: Projection | None = None
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
@@ -552,14 +557,43 @@ class SampleStep(Step):
                     yield traverser
                     continue
                 items = list(traverser.obj)
-                yield traverser.split(random.sample(items, min(self.n, len(items))))
+                yield traverser.split(items if len(items) <= self.n else random.sample(items, self.n))
             return
-        pool = [t.copy(1) for t in traversers for _ in range(t.bulk)]
-        yield from random.sample(pool, min(self.n, len(pool)))
+        weighed = [(t.copy(1), 1.0 if self.by is None else self._weight(ctx, t))
+                   for t in traversers for _ in range(t.bulk)]
+        pool = [(t, weight) for t, weight in weighed if weight is not NOTHING]
+        if len(pool) <= self.n:
+            yield from (t for t, _ in pool)
+            return
+        yield from (pool[i][0] for i in _weighted_sample([weight for _, weight in pool], self.n))
+
+    def _weight(self, ctx: Context, traverser: Traverser) -> Any:
+        """The traverser's weight, or NOTHING when by() gives none (it is then left out)."""
+        weight = self.by(ctx, traverser)
+        if weight is not NOTHING and not is_number(weight):
+            raise InvalidArgumentError(f"sample().by() needs a number as the weight, not {weight!r}")
+        return weight if weight is NOTHING else float(weight)
 
     def modulate(self, name: str, args: tuple) -> None:
         if name != "by":
             super().modulate(name, args)
+        self.by = Projection(args[0] if args else None)
+
+
+def _weighted_sample(weights: list[float], n: int) -> list[int]:
+    """Up to ``n`` distinct positions, each drawn with probability proportional to its weight (a
+    weight of zero is never drawn)."""
+    left = {i: w for i, w in enumerate(weights) if w > 0}
+    chosen = []
+    while left and len(chosen) < n:
+        point = random.random() * sum(left.values())
+        for i, weight in left.items():
+            point -= weight
+            if point < 0:
+                break
+        chosen.append(i)
+        del left[i]
+    return chosen
 
 
 @register("sample")
