@@ -402,3 +402,12 @@ def test_sample_is_weighted_by_its_by_modulator(modern):
     # asking for all of them keeps their order
     assert modern.V("1").out().order().by("name").values("name").fold().sample(Scope.local, 5).next() == [
         "josh", "lop", "vadas"]
+
+
+def test_not_keeps_an_undecidable_comparison_undecided(modern):
+    # gt(NaN) is neither true nor false (TinkerPop's ERROR): not() of it drops the traverser
+    assert modern.inject(1.0).not_(__.is_(P.gt(float("nan")))).to_list() == []
+    assert modern.inject(1.0).not_(__.is_(P.lt(0))).to_list() == [1.0]
+    assert modern.inject("a").not_(__.is_(P.gt(1))).to_list() == []
+    assert modern.inject(1.0).is_(P.gt(float("nan")).or_(P.gt(0))).to_list() == [1.0]
+    assert sorted(modern.V().not_(__.has("age", P.lt("x"))).values("name").to_list()) == ["lop", "ripple"]

@@ -68,6 +68,9 @@ class Context:
         #: State of the steps of the repeat() body being built, shared by every pass through it
         #: (TinkerPop runs one instance of the body); None outside one. See Traversal.apply.
         self.loop_state: dict | None = None
+        #: How many not() steps are evaluating their child right now: under one, a predicate that
+        #: cannot decide (TinkerPop's ERROR) must reach the not() rather than read as false.
+        self.negations = 0
         #: State a step keeps for the whole execution (a group() side effect's members), by id(step).
         self.step_state: dict = {}
 

@@ -12,7 +12,7 @@ from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, token_name, vertex_properties
 from .traverser import Traverser
-from .values import PropertyValue, g_hash_key, is_number, test_predicate
+from .values import PropertyValue, g_hash_key, is_number, predicate_truth, test_predicate
 
 
 class FilterStep(Step):
@@ -31,13 +31,26 @@ class FilterStep(Step):
 
 # -- has() -------------------------------------------------------------------------------------
 
+class PredicateError(Exception):
+    """A predicate that could not decide (TinkerPop's ERROR), on its way up to a not()."""
+
+
+def _holds(ctx: Context, predicate: Any, value: Any) -> bool:
+    """Whether ``value`` passes ``predicate``; ERROR filters like false, except under a not(),
+    which must see it: not(ERROR) is ERROR, so not(is(gt(NaN))) drops the traverser too."""
+    truth = predicate_truth(predicate, value)
+    if truth is None and ctx.negations:
+        raise PredicateError()
+    return truth is True
+
+
 def _property_matches(ctx: Context, element: Any, key: str, predicate: Any) -> bool:
     if isinstance(element, VertexRecord):
-        return any(test_predicate(predicate, vp.value) for vp in vertex_properties(ctx, element, (key,)))
+        return any(_holds(ctx, predicate, vp.value) for vp in vertex_properties(ctx, element, (key,)))
     if isinstance(element, EdgeRecord):
-        return key in element.props and test_predicate(predicate, element.props[key])
+        return key in element.props and _holds(ctx, predicate, element.props[key])
     if isinstance(element, VertexPropertyRecord):
-        return key in element.meta and test_predicate(predicate, element.meta[key])
+        return key in element.meta and _holds(ctx, predicate, element.meta[key])
     return False
 
 
@@ -215,14 +228,24 @@ def _has_not(key: Any) -> Step:
 
 @register("is")
 def _is(value: Any) -> Step:
-    return FilterStep("is", lambda ctx, t: test_predicate(value, t.obj))
+    return FilterStep("is", lambda ctx, t: _holds(ctx, value, t.obj))
 
 
 # -- logical -------------------------------------------------------------------------------------
 
 @register("not")
 def _not(child: Traversal) -> Step:
-    return _Children("not", (child,), lambda ctx, t: not child.has_result(ctx, t))
+    def keep(ctx: Context, traverser: Traverser) -> bool:
+        ctx.negations += 1
+        try:
+            return not child.has_result(ctx, traverser)
+        except PredicateError:
+            if ctx.negations > 1:
+                raise  # not(not(ERROR)) is still ERROR
+            return False
+        finally:
+            ctx.negations -= 1
+    return _Children("not", (child,), keep)
 
 
 class InfixMarker(Step):
