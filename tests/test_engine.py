@@ -411,3 +411,16 @@ def test_not_keeps_an_undecidable_comparison_undecided(modern):
     assert modern.inject("a").not_(__.is_(P.gt(1))).to_list() == []
     assert modern.inject(1.0).is_(P.gt(float("nan")).or_(P.gt(0))).to_list() == [1.0]
     assert sorted(modern.V().not_(__.has("age", P.lt("x"))).values("name").to_list()) == ["lop", "ripple"]
+
+
+def test_with_side_effect_reducer_folds_aggregated_values(modern):
+    from gremlin_python.process.traversal import Operator
+    assert modern.with_side_effect("a", 1, Operator.sum_).V().aggregate("a").by("age").cap("a").next() == 124
+    assert modern.with_side_effect("a", 100, Operator.min_).V().aggregate("a").by("age").cap("a").next() == 27
+
+
+def test_fail_raises_with_its_message(modern):
+    with pytest.raises(FAILURES) as info:
+        modern.V().fail("stop here").to_list()
+    assert "stop here" in str(info.value)
+    assert modern.V().has("name", "nobody").fail("never reached").to_list() == []

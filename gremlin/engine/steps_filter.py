@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import P, Pop, Scope, TextP
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, token_name, vertex_properties
@@ -623,6 +623,15 @@ def _weighted_sample(weights: list[float], n: int) -> list[int]:
 def _sample(*args: Any) -> Step:
     scope, rest = _scoped(args)
     return SampleStep(scope, int(rest[0]))
+
+
+@register("fail")
+def _fail(*message: str) -> Step:
+    text = f"fail() step triggered: {message[0]}" if message else "fail() step triggered"
+
+    def fail(ctx: Context, traverser: Traverser) -> bool:
+        raise TraversalError(text)
+    return FilterStep("fail", fail)
 
 
 @register("discard")

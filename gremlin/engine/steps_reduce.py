@@ -346,7 +346,12 @@ class AggregateStep(Step):
         value = self.by(ctx, traverser) if self.by is not None else traverser.obj
         if value is NOTHING:
             return
-        if isinstance(bag, set):
+        reducer = ctx.side_effect_reducers.get(self.key)
+        if reducer is not None:  # withSideEffect(key, initial, Operator): fold each value in
+            for _ in range(traverser.bulk):
+                bag = apply_operator(reducer, bag, value)
+            ctx.side_effects[self.key] = bag
+        elif isinstance(bag, set):
             bag.add(value)
         else:
             bag.extend([value] * traverser.bulk)
