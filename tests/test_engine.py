@@ -424,3 +424,10 @@ def test_fail_raises_with_its_message(modern):
         modern.V().fail("stop here").to_list()
     assert "stop here" in str(info.value)
     assert modern.V().has("name", "nobody").fail("never reached").to_list() == []
+
+
+def test_format_fills_properties_labels_and_by_values(modern):
+    assert sorted(modern.V().format_("%{name} is %{age}").to_list()) == [
+        "josh is 32", "marko is 29", "peter is 35", "vadas is 27"]
+    assert modern.V("1").values("name").as_("p").V("3").format_("%{name} by %{p}").to_list() == ["lop by marko"]
+    assert modern.V("1").format_("%{_}: %{_}").by("name").by(__.out().count()).to_list() == ["marko: 3"]

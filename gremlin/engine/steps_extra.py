@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterator
 
-from gremlin_python.process.traversal import P, Scope
+from gremlin_python.process.traversal import P, Pop, Scope
 
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection
+from .common import NOTHING, ByModulatedStep, Projection, is_element, property_values
 from .steps_filter import FilterStep, _none
-from .steps_map import MapStep
+from .steps_map import MapStep, select_value
 from .steps_reduce import apply_operator
 from .tostring import gremlin_str
 from .traverser import Traverser
@@ -122,6 +123,60 @@ def _concat(*args: Any) -> Step:
         # null concatenated with nothing but nulls stays null
         return None if t.obj is None and len(parts) == 0 else "".join(parts)
     return MapStep("concat", concat)
+
+
+class FormatStep(ByModulatedStep):
+    """format("%{name} is %{_}"): each %{key} is the element's property, the map's entry, or the
+    path label or side effect of that name; each %{_} is the next by() modulator's value. A
+    traverser with a value missing is filtered out."""
+
+    name = "format"
+
+    def __init__(self, template: Any):
+        if not isinstance(template, str):
+            raise InvalidArgumentError("format() takes a string")
+        self.template = template
+        self.bys: list[Projection] = []
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            text = self._format(ctx, traverser)
+            if text is not NOTHING:
+                yield traverser.split(text)
+
+    def _format(self, ctx: Context, traverser: Traverser) -> Any:
+        parts: list[str] = []
+        position = 0
+        positional = 0
+        for match in _FORMAT_VARIABLE.finditer(self.template):
+            if match.group(1) == "_":
+                if not self.bys:
+                    return NOTHING
+                value = self.bys[positional % len(self.bys)](ctx, traverser)
+                positional += 1
+            else:
+                value = self._variable(ctx, traverser, match.group(1))
+            if value is NOTHING:
+                return NOTHING
+            parts += [self.template[position:match.start()], gremlin_str(value)]
+            position = match.end()
+        parts.append(self.template[position:])
+        return "".join(parts)
+
+    @staticmethod
+    def _variable(ctx: Context, traverser: Traverser, name: str) -> Any:
+        if is_element(traverser.obj):
+            for prop in property_values(ctx, traverser.obj, (name,)):
+                return prop.value
+        return select_value(ctx, traverser, name, Pop.last)
+
+
+_FORMAT_VARIABLE = re.compile(r"%\{(.*?)\}")
+
+
+@register("format")
+def _format(template: Any) -> Step:
+    return FormatStep(template)
 
 
 @register("reverse")
