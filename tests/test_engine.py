@@ -431,3 +431,11 @@ def test_format_fills_properties_labels_and_by_values(modern):
         "josh is 32", "marko is 29", "peter is 35", "vadas is 27"]
     assert modern.V("1").values("name").as_("p").V("3").format_("%{name} by %{p}").to_list() == ["lop by marko"]
     assert modern.V("1").format_("%{_}: %{_}").by("name").by(__.out().count()).to_list() == ["marko: 3"]
+
+
+def test_math_takes_by_values_in_the_order_variables_appear(modern):
+    assert sorted(modern.V().as_("a").out("knows").as_("b").math("a + b").by("age").to_list()) == [56.0, 61.0]
+    assert modern.V("1").as_("a").out("created").as_("b").math("b * 10 - a").by(__.in_("created").count()).by(
+        "age").to_list() == [1.0]
+    assert modern.inject(4).math("sqrt _ + 2 ^ 3 / 0").to_list() == [float("inf")]
+    assert modern.V().math("_ + 1").by("age").count().next() == 4
