@@ -18,7 +18,7 @@ from gremlin_python.process.traversal import Traverser as GTraverser
 from ..errors import GremlinError, TraversalError
 from ..storage import Store
 from .base import Context
-from .compiler import compile_bytecode, step_names
+from .compiler import compile_bytecode
 from .detach import detach
 from .optimize import optimize
 from .profiles import Profile, profile_named
@@ -27,9 +27,6 @@ from .strategies import apply_source_instructions
 from .traverser import Traverser
 
 __all__ = ["Graph", "Profile", "profile_named"]
-
-#: Steps whose answer depends on a traverser's whole history, not just its labelled part.
-_PATH_READERS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
 
 
 class Graph:
@@ -50,7 +47,7 @@ class Graph:
         if timeout_ms:
             ctx.deadline = time.monotonic() + float(timeout_ms) / 1000.0
         traversal = compile_bytecode(bytecode)
-        ctx.reads_paths = bool(step_names(bytecode) & _PATH_READERS)
+        ctx.bytecode = bytecode
         if self.optimize:
             optimize(traversal)
         materialize = not self.profile.references_only and options.get("materializeProperties", "all") != "tokens"

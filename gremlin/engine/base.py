@@ -47,6 +47,10 @@ class ElementFilters:
         return bool(self.vertex or self.edge or self.crossed_edge or self.vertex_property)
 
 
+#: Steps whose answer depends on a traverser's whole history, not just its labelled part.
+_PATH_READERS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
+
+
 class Context:
     """Everything one traversal's execution shares: the store, side effects, limits."""
 
@@ -62,9 +66,9 @@ class Context:
         self.productive_by = False
         self.deadline = deadline
         self._ticks = 0
-        #: Whether some step reads whole paths (path(), simplePath(), cyclicPath()); when none does,
-        #: repeat() may merge traversers that differ only in unlabelled history into one bulk.
-        self.reads_paths = True
+        #: The bytecode being run, if known (see reads_paths).
+        self.bytecode: Any = None
+        self._reads_paths: bool | None = None
         #: State of the steps of the repeat() body being built, shared by every pass through it
         #: (TinkerPop runs one instance of the body); None outside one. See Traversal.apply.
         self.loop_state: dict | None = None
@@ -79,6 +83,16 @@ class Context:
         self._ticks += 1
         if self.deadline is not None and not self._ticks & 0xFF and time.monotonic() > self.deadline:
             raise TraversalTimeout("A timeout occurred during traversal evaluation (evaluationTimeout exceeded)")
+
+    @property
+    def reads_paths(self) -> bool:
+        """Whether some step reads whole paths (path(), simplePath(), cyclicPath()); when none does,
+        repeat() may merge traversers that differ only in unlabelled history into one bulk. Found
+        from the bytecode the first time a repeat() asks, so other traversals never pay for it."""
+        if self._reads_paths is None:
+            from .compiler import step_names
+            self._reads_paths = self.bytecode is None or bool(step_names(self.bytecode) & _PATH_READERS)
+        return self._reads_paths
 
     # element visibility -------------------------------------------------------------------
     def vertex_visible(self, vertex: Any) -> bool:
