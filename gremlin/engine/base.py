@@ -151,7 +151,10 @@ class Traversal:
     def apply(self, ctx: Context, traverser: Traverser) -> Iterator[Traverser]:
         """Run as a child on one traverser (a copy with bulk 1: children count their own), with
         fresh step state, as TinkerPop resets a local child for each traverser."""
-        outer, ctx.loop_state = ctx.loop_state, None
+        outer = ctx.loop_state
+        if outer is None:  # the common case: not inside a repeat() body being built
+            return self.run(ctx, (traverser.copy(1),))
+        ctx.loop_state = None
         try:
             return self.run(ctx, (traverser.copy(1),))
         finally:
