@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.strategies import PartitionStrategy, ReadOnlyStrategy, SubgraphStrategy
-from gremlin_python.process.traversal import (Cardinality, CardinalityValue, Column, Direction, Merge, Order, P, Scope,
-                                             T, TextP)
+from gremlin_python.process.traversal import (
+    Cardinality, CardinalityValue, Column, Direction, Merge, Order, P, Scope, T, TextP)
 from gremlin_python.structure.graph import Edge, Path, Vertex
 
 from gremlin_python.driver.protocol import GremlinServerError
@@ -439,3 +439,18 @@ def test_math_takes_by_values_in_the_order_variables_appear(modern):
         "age").to_list() == [1.0]
     assert modern.inject(4).math("sqrt _ + 2 ^ 3 / 0").to_list() == [float("inf")]
     assert modern.V().math("_ + 1").by("age").count().next() == 4
+
+
+def test_date_steps(modern):
+    from datetime import datetime, timezone
+    from gremlin_python.process.traversal import DT
+    start = datetime(2023, 8, 2, tzinfo=timezone.utc)
+    added = modern.inject(start).date_add(DT.hour, 2).next()
+    assert added.replace(tzinfo=added.tzinfo or timezone.utc) == datetime(2023, 8, 2, 2, tzinfo=timezone.utc)
+    assert modern.inject(start).date_diff(datetime(2023, 8, 9, tzinfo=timezone.utc)).next() == -604800
+    parsed = modern.inject(1694017707000).as_date().next()
+    expected = datetime(2023, 9, 6, 16, 28, 27, tzinfo=timezone.utc)
+    assert parsed.replace(tzinfo=parsed.tzinfo or timezone.utc) == expected
+    with pytest.raises(FAILURES) as info:
+        modern.inject("not a date").as_date().to_list()
+    assert "Can't parse" in str(info.value)

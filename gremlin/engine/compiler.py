@@ -17,7 +17,7 @@ from gremlin_python.process.traversal import Traversal as GTraversal
 
 from ..errors import InvalidArgumentError, UnsupportedStepError
 from . import steps_branch, steps_filter, steps_graph, steps_map, steps_mutate, steps_reduce  # noqa: F401
-from . import steps_extra, steps_math, steps_where  # noqa: F401
+from . import steps_date, steps_extra, steps_math, steps_where  # noqa: F401
 from .base import STEPS, Step, Traversal
 from .common import is_cardinality_value
 

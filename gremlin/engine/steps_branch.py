@@ -360,9 +360,9 @@ class ChooseStep(Step):
         key = self.selector(ctx, traverser)
         chosen = [branch for option, branch in self.options
                   if key is not NOTHING and _option_matches(option, key, ctx, traverser)]
-        matched = bool(chosen)
+        picks = {"any"} if chosen else {"any", "none"}
         chosen += [branch for option, branch in self.options
-                   if isinstance(option, Pick) and (enum_name(option) == "any" or (option == Pick.none and not matched))]
+                   if isinstance(option, Pick) and enum_name(option) in picks]
         return chosen
 
 
