@@ -454,3 +454,13 @@ def test_date_steps(modern):
     with pytest.raises(FAILURES) as info:
         modern.inject("not a date").as_date().to_list()
     assert "Can't parse" in str(info.value)
+
+
+def test_limit_in_repeat_counts_over_passes_unless_unrolled(g):
+    (g.add_v("n").property(T.id, "a").as_("a").add_v("n").property(T.id, "b").as_("b")
+     .add_v("n").property(T.id, "c").as_("c")
+     .add_e("x").from_("a").to("b").add_e("x").from_("b").to("c").add_e("x").from_("a").to("c").iterate())
+    # times(n) alone is the body n times over, each pass with its own limit
+    assert g.V("a").repeat(__.out().limit(2)).times(2).id_().to_list() == ["c"]
+    # with emit() one body serves every pass: the limit is spent on the first
+    assert sorted(g.V("a").repeat(__.out().limit(2)).emit().id_().to_list()) == ["b", "c"]

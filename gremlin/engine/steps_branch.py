@@ -67,20 +67,23 @@ class RepeatStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         # One body serves every pass and every traverser, so its steps' state (dedup()'s seen
-        # values) is shared; a repeat() nested in another's body shares the outer one's.
+        # values, limit()'s count) is shared; a repeat() nested in another's body shares the
+        # outer one's. TinkerPop unrolls repeat(x).times(n) into x n times over (not when x has
+        # dedup() or loops()), so there each pass has a fresh x and the starts go together, in
+        # batches, through barriers that bulk them.
         state = {} if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), {})
-        if self._unrollable(ctx):
-            # repeat(x).times(n) is x n times over (TinkerPop unrolls it, with barriers that
-            # bulk the traversers of every start together): walk a batch of starts at once
-            return (result for batch in _batches(traversers, _UNROLL_BATCH)
-                    for result in self._loop(ctx, batch, state))
+        if self._unrolled():
+            batches = _batches(traversers, _UNROLL_BATCH) if not ctx.reads_paths else ([t] for t in traversers)
+            return (result for batch in batches for result in self._loop(ctx, batch, state, per_pass=True))
         return (result for traverser in traversers for result in self._loop(ctx, [traverser], state))
 
-    def _unrollable(self, ctx: Context) -> bool:
+    def _unrolled(self) -> bool:
         return self.times is not None and self.until is None and self.emit is None and not self.emit_all \
-            and not ctx.reads_paths
+            and not any(step.name in ("dedup", "loops") for step in self.body.all_steps())
 
-    def _loop(self, ctx: Context, starts: list[Traverser], state: dict) -> Iterator[Traverser]:
+    def _loop(self, ctx: Context, starts: list[Traverser], state: dict,
+              per_pass: bool = False) -> Iterator[Traverser]:
+        """The walk of ``starts``; ``state`` holds the body's step state, one per pass if ``per_pass``."""
         # Breadth first, as TinkerPop's standard engine feeds looped traversers back through a
         # FIFO queue: nearer results come out first, so a limit() after repeat() keeps the
         # closest ones. Lazy within a level, so a limit() stops the walk early.
@@ -101,7 +104,7 @@ class RepeatStep(Step):
             # Every traverser of a level has looped the same number of times.
             counted: dict = {}
             next_frontier = []
-            outer_state, ctx.loop_state = ctx.loop_state, state
+            outer_state, ctx.loop_state = ctx.loop_state, (state.setdefault(level, {}) if per_pass else state)
             try:
                 results = self.body.run(ctx, iter(frontier))
             finally:

@@ -376,18 +376,24 @@ class RangeStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
-            for traverser in traversers:
-                value = _slice_local(traverser.obj, self.low, self.high, self.name == "limit" or self.name == "range")
-                if value is not NOTHING:
-                    yield traverser.split(value)
-            return
-        seen = 0
+            return self._slices(traversers)
+        # inside repeat() every pass counts on from the last, as dedup() remembers (one body)
+        counted = [0] if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), [0])
+        return self._range(traversers, counted)
+
+    def _slices(self, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            value = _slice_local(traverser.obj, self.low, self.high, self.name == "limit" or self.name == "range")
+            if value is not NOTHING:
+                yield traverser.split(value)
+
+    def _range(self, traversers: Iterator[Traverser], counted: list[int]) -> Iterator[Traverser]:
         low, high = self.low, self.high
-        if high == 0:
+        if high == 0 or (high != -1 and counted[0] >= high):
             return
         for traverser in traversers:
-            start, end = seen, seen + traverser.bulk
-            seen = end
+            start, end = counted[0], counted[0] + traverser.bulk
+            counted[0] = end
             if end <= low:
                 continue
             keep_from = max(start, low)
@@ -395,7 +401,7 @@ class RangeStep(Step):
             if keep_to > keep_from:
                 kept = keep_to - keep_from
                 yield traverser if kept == traverser.bulk else traverser.copy(kept)
-            if high != -1 and seen >= high:
+            if high != -1 and counted[0] >= high:
                 return
 
 
