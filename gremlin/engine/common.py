@@ -168,6 +168,9 @@ class ByModulatedStep(Step):
 
     bys: list[Projection]
 
+    def children(self) -> list:
+        return [b.arg for b in self.bys if b.kind == "traversal"]
+
     def modulate(self, name: str, args: tuple) -> None:
         if name != "by":
             super().modulate(name, args)

@@ -332,9 +332,6 @@ class ProjectStep(ByModulatedStep):
         self.keys = keys
         self.bys: list[Projection] = []
 
-    def children(self) -> list:
-        return [b.arg for b in self.bys if b.kind == "traversal"]
-
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:
             out = {}

@@ -187,9 +187,6 @@ class GroupStep(ByModulatedStep):
         self.label = label
         self.bys: list[Projection] = []
 
-    def children(self) -> list:
-        return [b.arg for b in self.bys if b.kind == "traversal"]
-
     def _accumulate(self, ctx: Context, traversers: Iterator[Traverser], groups: dict) -> Iterator[Traverser]:
         key_by = self.bys[0] if self.bys else Projection()
         for traverser in traversers:
