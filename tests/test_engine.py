@@ -463,3 +463,12 @@ def test_limit_in_repeat_counts_over_passes_unless_unrolled(g):
     assert g.V("a").repeat(__.out().limit(2)).times(2).id_().to_list() == ["c"]
     # with emit() one body serves every pass: the limit is spent on the first
     assert sorted(g.V("a").repeat(__.out().limit(2)).emit().id_().to_list()) == ["b", "c"]
+
+
+def test_seeded_samples_draw_as_a_gremlin_server_does(modern):
+    from gremlin_python.process.strategies import SeedStrategy
+    seeded = modern.with_strategies(SeedStrategy(seed=999999))
+    weights = [0.2, 0.4, 0.4, 0.5, 0.5, 1.0, 1.0, 1.0]
+    assert seeded.inject(weights).sample(Scope.local, 5).next() == [0.5, 1.0, 0.4, 0.2, 1.0]
+    assert seeded.inject(0.2, 0.4, 0.4, 1.0).sample(2).to_list() == [1.0, 0.4]
+    assert seeded.V().coin(0.5).count().next() == seeded.V().coin(0.5).count().next()

@@ -75,6 +75,8 @@ class Context:
         #: How many not() steps are evaluating their child right now: under one, a predicate that
         #: cannot decide (TinkerPop's ERROR) must reach the not() rather than read as false.
         self.negations = 0
+        #: SeedStrategy's seed: coin(), sample() and shuffles draw from java.util.Random with it.
+        self.seed: int | None = None
         #: State a step keeps for the whole execution (a group() side effect's members), by id(step).
         self.step_state: dict = {}
 

@@ -8,7 +8,7 @@ from gremlin_python.process.traversal import P, Pick
 
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection, enum_name
+from .common import NOTHING, Projection, enum_name, merge_bulks
 from .steps_reduce import is_barrier
 from .traverser import Traverser
 from .values import g_hash_key, test_predicate
@@ -122,7 +122,7 @@ class RepeatStep(Step):
                 if emit_all or (self.emit is not None and self.emit.has_result(ctx, result)):
                     yield _exit(result)
                 next_frontier.append(result)
-            frontier = next_frontier if ctx.reads_paths else _bulked(next_frontier)
+            frontier = next_frontier if ctx.reads_paths else merge_bulks(next_frontier)
 
 
 #: How many starts an unrolled repeat() walks together.
@@ -138,34 +138,6 @@ def _batches(traversers: Iterator[Traverser], size: int) -> Iterator[list[Traver
             batch = []
     if batch:
         yield batch
-
-
-def _bulked(traversers: list[Traverser]) -> list[Traverser]:
-    """Traversers at the same object with the same labelled history and sack, as one traverser
-    with their summed bulk: what keeps repeat() linear in the graph rather than in its paths
-    (TinkerPop's barriers bulk the same way). Only valid when no step reads whole paths."""
-    if len(traversers) < 2:
-        return traversers
-    merged: dict = {}
-    for traverser in traversers:
-        key = (g_hash_key(traverser.obj), traverser.loops, _labelled_history(traverser),
-               g_hash_key(traverser.sack))
-        found = merged.get(key)
-        if found is None:
-            merged[key] = traverser.copy()
-        else:
-            found.bulk += traverser.bulk
-    return list(merged.values())
-
-
-def _labelled_history(traverser: Traverser) -> tuple:
-    history = []
-    node = traverser.path
-    while node is not None:
-        if node.labels:
-            history.append((node.labels, g_hash_key(node.obj)))
-        node = node.parent
-    return tuple(history)
 
 
 def _exit(traverser: Traverser) -> Traverser:

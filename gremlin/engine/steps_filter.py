@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import P, Pop, Scope, TextP
@@ -10,7 +9,8 @@ from gremlin_python.process.traversal import P, Pop, Scope, TextP
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection, token_name, vertex_properties
+from .common import NOTHING, Projection, merge_bulks, token_name, vertex_properties
+from .randomness import step_random
 from .traverser import Traverser
 from .values import PropertyValue, g_hash_key, is_number, predicate_truth, test_predicate
 
@@ -562,15 +562,35 @@ def _cyclic_path() -> Step:
 
 # -- randomness ----------------------------------------------------------------------------------
 
+class CoinStep(Step):
+    """coin(p): each unit of a traverser's bulk passes with probability p (TinkerPop rounds for
+    bulks of 100 and more)."""
+
+    name = "coin"
+
+    def __init__(self, probability: float):
+        self.probability = probability
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        rng = step_random(ctx, self)
+        for traverser in traversers:
+            if traverser.bulk < 100:
+                kept = sum(1 for _ in range(traverser.bulk) if self.probability >= rng.next_double())
+            else:
+                kept = round(self.probability * traverser.bulk)
+            if kept:
+                yield traverser if kept == traverser.bulk else traverser.copy(kept)
+
+
 @register("coin")
 def _coin(probability: float) -> Step:
-    return FilterStep("coin", lambda ctx, t: random.random() < probability)
+    return CoinStep(probability)
 
 
 class SampleStep(Step):
-    """sample(n): n traversers at random, weighted by a by() modulator (one without a weight is left
-    out, one weighing zero is never drawn), all of them in order when there are no more than n;
-    sample(local, n) samples each collection."""
+    """sample(n): n traversers drawn as TinkerPop draws them (equal traversers are one, with a bulk;
+    a by() modulator weighs them, and one without a weight is left out), all of them when there are
+    no more than n; sample(local, n) draws n items of each collection."""
 
     name = "sample"
 
@@ -580,21 +600,25 @@ class SampleStep(Step):
         self.by: Projection | None = None
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        rng = step_random(ctx, self)
         if self.scope == Scope.local:
             for traverser in traversers:
                 if not isinstance(traverser.obj, (list, set, tuple)):
                     yield traverser
                     continue
                 items = list(traverser.obj)
-                yield traverser.split(items if len(items) <= self.n else random.sample(items, self.n))
+                drawn = items if len(items) <= self.n else \
+                    [items.pop(rng.next_int(len(items))) for _ in range(self.n)]
+                yield traverser.split(drawn)
             return
-        weighed = [(t.copy(1), 1.0 if self.by is None else self._weight(ctx, t))
-                   for t in traversers for _ in range(t.bulk)]
+        arrived = list(traversers)
+        weighed = [(t, 1.0 if self.by is None else self._weight(ctx, t))
+                   for t in (arrived if ctx.reads_paths else merge_bulks(arrived))]
         pool = [(t, weight) for t, weight in weighed if weight is not NOTHING]
-        if len(pool) <= self.n:
+        if sum(t.bulk for t, _ in pool) <= self.n:
             yield from (t for t, _ in pool)
             return
-        yield from (pool[i][0] for i in _weighted_sample([weight for _, weight in pool], self.n))
+        yield from _draw(rng, pool, self.n)
 
     def _weight(self, ctx: Context, traverser: Traverser) -> Any:
         """The traverser's weight, or NOTHING when by() gives none (it is then left out)."""
@@ -609,20 +633,27 @@ class SampleStep(Step):
         self.by = Projection(args[0] if args else None)
 
 
-def _weighted_sample(weights: list[float], n: int) -> list[int]:
-    """Up to ``n`` distinct positions, each drawn with probability proportional to its weight (a
-    weight of zero is never drawn)."""
-    left = {i: w for i, w in enumerate(weights) if w > 0}
-    chosen = []
-    while left and len(chosen) < n:
-        point = random.random() * sum(left.values())
-        for i, weight in left.items():
-            point -= weight
-            if point < 0:
+def _draw(rng: Any, pool: list[tuple[Traverser, float]], n: int) -> Iterator[Traverser]:
+    """TinkerPop's weighted draw: passes over the pool, each unit of bulk taken with probability
+    weight / (weight still in play), one take per pass, until n are taken."""
+    total = sum(weight * t.bulk for t, weight in pool)
+    taken: dict[int, int] = {}
+    count = 0
+    while count < n and any(weight > 0 and taken.get(i, 0) < t.bulk for i, (t, weight) in enumerate(pool)):
+        running = total
+        for i, (traverser, weight) in enumerate(pool):
+            took = False
+            for _ in range(traverser.bulk - taken.get(i, 0)):
+                if running > 0 and rng.next_double() <= weight / running:
+                    taken[i] = taken.get(i, 0) + 1
+                    count += 1
+                    took = True
+                    break
+                running -= weight
+            if took or count >= n:
                 break
-        chosen.append(i)
-        del left[i]
-    return chosen
+    for i, kept in taken.items():
+        yield pool[i][0].copy(kept)
 
 
 @register("sample")

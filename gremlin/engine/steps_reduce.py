@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any, Iterator
 
 from gremlin_python.process.traversal import Operator, Order, Scope
@@ -12,6 +11,7 @@ from gremlin_python.structure.io.util import HashableDict
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .common import ByModulatedStep, NOTHING, Projection
+from .randomness import step_random
 from .traverser import PathValue, Traverser
 from .values import MapEntry, g_hash_key, is_number, order_compare, order_key
 
@@ -283,7 +283,7 @@ class OrderStep(Step):
     def _sort(self, ctx: Context, items: list[Traverser]) -> list[Traverser]:
         bys = self.bys or [(Projection(), Order.asc)]
         if any(order == Order.shuffle for _, order in bys):
-            random.shuffle(items)
+            step_random(ctx, self).shuffle(items)
             return items
         keyed = []
         for t in items:

@@ -8,7 +8,6 @@ are accepted and ignored. Anything else is refused by name.
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from gremlin_python.process.traversal import Bytecode, Operator, TraversalStrategy
@@ -81,7 +80,7 @@ def _apply_strategy(ctx: Context, strategy: Any, options: dict) -> None:
     elif name == "ProductiveByStrategy":
         ctx.productive_by = True
     elif name == "SeedStrategy":
-        random.seed(config.get("seed"))
+        ctx.seed = int(config.get("seed") or 0)
     elif name in _IGNORED:
         return
     else:
