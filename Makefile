@@ -27,9 +27,9 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not integration"
 
 conformance: setup
-	$(BIN)/python -m gremlin.conformance --url memory:// --floor $(CONFORMANCE_FLOOR) \
+	$(BIN)/python -m gremlin.conformance --url memory:// --core-steps --floor $(CONFORMANCE_FLOOR) \
 		--known-failures .ci/conformance-known-failures
-	$(BIN)/python -m gremlin.conformance --url endpoint --floor $(CONFORMANCE_FLOOR) \
+	$(BIN)/python -m gremlin.conformance --url endpoint --core-steps --floor $(CONFORMANCE_FLOOR) \
 		--known-failures .ci/conformance-known-failures
 
 gremlin-server: setup

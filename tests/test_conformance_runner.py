@@ -23,10 +23,12 @@ from gremlin.conformance.__main__ import main
 from gremlin.conformance.compare import (
     check_count, check_empty, check_error, check_of, check_ordered, check_unordered, equivalent,
 )
+from gremlin.conformance.coresteps import uses_only_core_steps
 from gremlin.conformance.execution import RAISED, UNEXPECTED, UNSUPPORTED, classify_error, writes_to_graph
-from gremlin.conformance.gherkin import GherkinError, parse_feature
+from gremlin.conformance.gherkin import GherkinError, Scenario, parse_feature
 from gremlin.conformance.graphs import Lookups, read_graphson
 from gremlin.conformance.notation import Float32, LambdaNotation, NotationError, SetValue, parse_value, split_items
+from gremlin.engine.compiler import step_names
 from gremlin.errors import GremlinError, InvalidArgumentError, UnsupportedStepError
 from gremlin.language import parse
 
@@ -370,3 +372,40 @@ def test_passing_fixture_through_the_websocket_endpoint() -> None:
     failures = [(r.name, r.reason) for r in report.results if r.outcome == "failed"]
     assert failures == []
     assert report.passed >= 15
+
+
+def _scenario_of(traversal: str, *parameters: str) -> Scenario:
+    lines = [f'    And using the parameter {name} defined as "v[marko].id"' for name in parameters]
+    feature = parse_feature("Feature: f\n  Scenario: s\n    Given the modern graph\n" + "\n".join(lines) +
+                            '\n    And the traversal of\n      """\n      ' + traversal + '\n      """\n')
+    return feature.scenarios[0]
+
+
+def test_core_steps_are_found_in_child_traversals_and_strategies() -> None:
+    assert uses_only_core_steps(_scenario_of('g.V(vid1).repeat(__.out()).times(2).values("name")', "vid1"))
+    assert uses_only_core_steps(_scenario_of('g.withStrategies(ReadOnlyStrategy).V().has("age", P.gt(30))'))
+    assert not uses_only_core_steps(_scenario_of('g.V().where(__.out().map(__.identity()))'))
+    assert not uses_only_core_steps(_scenario_of('g.withStrategies(SeedStrategy(seed: 1)).V().count()'))
+    assert step_names(parse('g.V().union(__.out("a"), __.match(__.as("x")))')) == {"V", "union", "out", "match", "as"}
+
+
+def test_cli_reports_core_step_pass_rate_and_fixed_known_failures(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    known = tmp_path / "known"
+    known.write_text("wrong_count  # recorded\n")
+    passing = [str(FIXTURES / "passing"), "--data", str(DATA), "--core-steps", "--known-failures", str(known)]
+    assert main(passing) == 0
+    out = capsys.readouterr().out
+    core = [line for line in out.splitlines() if line.startswith("core-step scenarios: ")]
+    assert len(core) == 1 and " passed of " in core[0]
+    known.write_text("count_people_ordered  # recorded\n")
+    assert main(passing) == 0
+    assert "count_people_ordered" in capsys.readouterr().err
+
+
+def test_scenarios_with_lambdas_are_not_core() -> None:
+    feature = parse_feature('Feature: f\n  Scenario: s\n    Given the modern graph\n'
+                            '    And using the parameter l1 defined as "c[it.get()]"\n'
+                            '    And the traversal of\n      """\n      g.V().order().by(l1)\n      """\n')
+    assert not uses_only_core_steps(feature.scenarios[0])
+    assert uses_only_core_steps(_scenario_of("g.V(vid1).out()", "vid1"))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.strategies import PartitionStrategy, ReadOnlyStrategy, SubgraphStrategy
-from gremlin_python.process.traversal import Cardinality, Merge, Order, P, Scope, T, TextP
+from gremlin_python.process.traversal import (
+    Cardinality, CardinalityValue, Column, Direction, Merge, Order, P, Scope, T, TextP)
 from gremlin_python.structure.graph import Edge, Path, Vertex
 
 from gremlin_python.driver.protocol import GremlinServerError
@@ -239,3 +240,235 @@ def test_evaluation_timeout_stops_a_runaway_traversal(g):
     with pytest.raises(FAILURES) as info:
         g.with_("evaluationTimeout", 200).inject(1).repeat(__.constant(1)).times(10 ** 9).iterate()
     assert "timeout" in str(info.value).lower()
+
+
+@pytest.mark.parametrize("step", ["combine", "difference", "disjunct", "intersect", "product"])
+def test_list_steps_name_what_is_not_a_list(modern, step):
+    with pytest.raises(FAILURES) as info:
+        getattr(modern.inject(None), step)(__.inject(1)).to_list()
+    assert f"Incoming traverser for {step} step can't be null" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        getattr(modern.V().values("name").fold(), step)(__.constant(None)).to_list()
+    assert f"traversal argument for {step} step must yield an iterable type, not null" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        getattr(modern.V().values("name"), step)(__.V().fold()).to_list()
+    assert f"{step} step can only take an array or an Iterable type for incoming traversers" in str(info.value)
+
+
+def test_as_string_uses_gremlin_notation(modern):
+    assert modern.inject([1, 2]).as_string(Scope.local).to_list() == [["1", "2"]]
+    assert modern.V("1").value_map("name").as_string().to_list() == ["{name=[marko]}"]
+    assert modern.V("1").properties("name").as_string().to_list() == ["vp[name->marko]"]
+    assert modern.inject(True, 0.5).as_string().to_list() == ["true", "0.5"]
+    assert modern.inject(None).concat().to_list() == [None]
+
+
+def test_merge_maps_follow_tinkerpop_rules(modern):
+    with pytest.raises(FAILURES) as info:
+        modern.merge_v({}).option(Merge.on_match, {"~label": "x"}).to_list()
+    assert "Property key can not be a hidden key: ~label" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        modern.merge_v({"name": "nobody"}).option(Merge.on_create, {T.label: "~vertex"}).to_list()
+    assert "Label can not be a hidden key: ~vertex" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        modern.merge_v({"name": "nobody"}).option(Merge.on_create, {"name": "else"}).to_list()
+    assert "option(onCreate) cannot override values from merge() argument" in str(info.value)
+    assert modern.V().has("name", "nobody").count().next() == 0
+
+
+def test_merge_e_names_what_it_cannot_create(modern):
+    with pytest.raises(FAILURES) as info:
+        modern.merge_e({"weight": 99}).to_list()
+    assert "Out Vertex not specified" in str(info.value)
+    with pytest.raises(FAILURES) as info:
+        modern.merge_e({T.label: "knows", Direction.OUT: "1", Direction.IN: "404"}).to_list()
+    assert "Vertex id could not be resolved from mergeE" in str(info.value)
+    # a mid-traversal onMatch traversal may not run on an incoming element
+    with pytest.raises(FAILURES) as info:
+        (modern.V("1").merge_e({T.label: "knows", Direction.OUT: "1", Direction.IN: "2"})
+         .option(Merge.on_match, __.constant({"weight": 0})).to_list())
+    assert "The incoming traverser for MergeEdgeStep cannot be an Element" in str(info.value)
+    assert modern.E("7").values("weight").next() == 0.5
+    # a start step's onMatch traversal sees the matched element
+    (modern.merge_v({T.id: "1"})
+     .option(Merge.on_match, __.sideEffect(__.properties("age").drop()).constant({"age": 30})).iterate())
+    assert modern.V("1").values("age").to_list() == [30]
+
+
+MODERN_EDGES = [("1", "2"), ("1", "4"), ("1", "3"), ("4", "5"), ("4", "3"), ("6", "3")]
+
+
+def _walks(start: str, length: int) -> int:
+    """How many walks of ``length`` steps over both() leave ``start`` in the modern graph."""
+    counts = {start: 1}
+    for _ in range(length):
+        following: dict[str, int] = {}
+        for vertex, count in counts.items():
+            for a, b in MODERN_EDGES:
+                for here, there in ((a, b), (b, a)):
+                    if here == vertex:
+                        following[there] = following.get(there, 0) + count
+        counts = following
+    return sum(counts.values())
+
+
+def test_repeat_counts_every_walk_with_or_without_paths(modern):
+    expected = _walks("1", 6)
+    assert modern.V("1").repeat(__.both()).times(6).count().next() == expected
+    assert modern.V("1").as_("a").repeat(__.both()).times(6).select("a").count().next() == expected
+    assert modern.V("1").repeat(__.both()).times(6).path().count().next() == expected
+    assert modern.V("1").repeat(__.both()).until(__.loops().is_(6)).count().next() == expected
+    assert modern.V().repeat(__.both()).times(6).count().next() == sum(_walks(v, 6) for v in "123456")
+
+
+def test_dedup_in_repeat_remembers_every_pass(modern):
+    assert modern.V().repeat(__.dedup()).times(2).count().next() == 0
+    # each vertex is reached once however many walks lead to it
+    reached = modern.V("1").repeat(__.both().dedup()).times(3).emit().id_().to_list()
+    assert sorted(reached) == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_where_connectives_keep_as_patterns(modern):
+    # people who created something that has a creator, and who did not create ripple
+    t = (modern.V().as_("a").out("created").as_("b")
+         .where(__.and_(__.as_("b").in_("created"), __.not_(__.as_("a").out("created").has("name", "ripple"))))
+         .select("a").by("name"))
+    assert sorted(t.to_list()) == ["marko", "peter"]
+
+
+def test_where_by_modulators_go_round_the_predicate_labels(modern):
+    # a's age against b's age, c's weight (by rounds: age, age, weight)
+    t = (modern.V().as_("a").out_e("created").as_("c").in_v().in_("created").as_("b")
+         .where("a", P.gt("b").and_(P.neq("c"))).by("age").by("age").by("weight")
+         .select("a", "b").by("name"))
+    assert sorted((r["a"], r["b"]) for r in t.to_list()) == [
+        ("josh", "marko"), ("peter", "josh"), ("peter", "marko")]
+
+
+def test_group_side_effect_spans_every_pass_and_keeps_first_values(modern):
+    counted = modern.V().repeat(__.out().group("a").by("name").by(__.count())).times(2).cap("a").next()
+    assert counted == {"ripple": 2, "vadas": 1, "josh": 1, "lop": 4}
+    # a value traversal without a reducing step gives its first result; no result, no key
+    knowers = modern.V().group("m").by("name").by(__.in_("knows").values("name")).cap("m").next()
+    assert knowers == {"vadas": "marko", "josh": "marko"}
+
+
+def test_group_count_side_effect_is_complete_for_the_next_step(modern):
+    t = (modern.inject(10, 20, 10).group_count("x").dedup().as_("y")
+         .project("a", "b").by().by(__.select("x").select(__.select("y"))))
+    assert sorted(t.to_list(), key=lambda m: m["a"]) == [{"a": 10, "b": 2}, {"a": 20, "b": 1}]
+
+
+def test_dedup_by_labels_drops_unproductive_traversers(modern):
+    t = modern.V("1").as_("a").both().as_("b").dedup("a", "b").by("age").select("b").by("name")
+    assert sorted(t.to_list()) == ["josh", "vadas"]
+
+
+def test_element_map_keys_order_with_tokens_by_name(modern):
+    entries = modern.V("1").element_map().order(Scope.local).by(Column.keys, Order.asc).unfold().to_list()
+    assert [next(iter(entry)) for entry in entries] == ["age", T.id, T.label, "name"]
+
+
+def test_value_map_by_modulators_go_round_the_keys(modern):
+    assert modern.V("1").value_map("name", "age").by(__.unfold()).by().to_list() == [{"name": "marko", "age": [29]}]
+
+
+def test_numeric_reductions_of_nulls_are_null(modern):
+    assert modern.inject(None, None).sum_().to_list() == [None]
+    assert modern.inject(None).mean().to_list() == [None]
+    assert modern.V().has("name", "nobody").values("age").sum_().to_list() == []
+
+
+def test_branch_options_reduce_every_traverser_sent_to_them(modern):
+    t = (modern.V().branch(__.identity())
+         .option(__.has_label("software"), __.in_("created").values("name").order().fold())
+         .option(P.neq(123), __.both_e().count()))
+    assert t.to_list() == [["josh", "josh", "marko", "peter"], 12]
+    # choose() branches are one traversal each too
+    assert modern.V().choose(__.has_label("person"), __.out().count(), __.constant("x")).to_list() == [6, "x", "x"]
+
+
+def test_property_map_values_may_name_their_cardinality(g):
+    g.add_v("thing").property(T.id, "t1").property(Cardinality.single, "name", "foo").property("age", 42).iterate()
+    g.V("t1").property(Cardinality.set_, {"name": "bar", "age": CardinalityValue.single(43)}).iterate()
+    assert sorted(g.V("t1").values("name").to_list()) == ["bar", "foo"]
+    assert g.V("t1").values("age").to_list() == [43]
+
+
+def test_sample_is_weighted_by_its_by_modulator(modern):
+    for _ in range(5):  # software has no age: it must never be picked
+        assert modern.V().sample(1).by("age").label().to_list() == ["person"]
+    # asking for all of them keeps their order
+    assert modern.V("1").out().order().by("name").values("name").fold().sample(Scope.local, 5).next() == [
+        "josh", "lop", "vadas"]
+
+
+def test_not_keeps_an_undecidable_comparison_undecided(modern):
+    # gt(NaN) is neither true nor false (TinkerPop's ERROR): not() of it drops the traverser
+    assert modern.inject(1.0).not_(__.is_(P.gt(float("nan")))).to_list() == []
+    assert modern.inject(1.0).not_(__.is_(P.lt(0))).to_list() == [1.0]
+    assert modern.inject("a").not_(__.is_(P.gt(1))).to_list() == []
+    assert modern.inject(1.0).is_(P.gt(float("nan")).or_(P.gt(0))).to_list() == [1.0]
+    assert sorted(modern.V().not_(__.has("age", P.lt("x"))).values("name").to_list()) == ["lop", "ripple"]
+
+
+def test_with_side_effect_reducer_folds_aggregated_values(modern):
+    from gremlin_python.process.traversal import Operator
+    assert modern.with_side_effect("a", 1, Operator.sum_).V().aggregate("a").by("age").cap("a").next() == 124
+    assert modern.with_side_effect("a", 100, Operator.min_).V().aggregate("a").by("age").cap("a").next() == 27
+
+
+def test_fail_raises_with_its_message(modern):
+    with pytest.raises(FAILURES) as info:
+        modern.V().fail("stop here").to_list()
+    assert "stop here" in str(info.value)
+    assert modern.V().has("name", "nobody").fail("never reached").to_list() == []
+
+
+def test_format_fills_properties_labels_and_by_values(modern):
+    assert sorted(modern.V().format_("%{name} is %{age}").to_list()) == [
+        "josh is 32", "marko is 29", "peter is 35", "vadas is 27"]
+    assert modern.V("1").values("name").as_("p").V("3").format_("%{name} by %{p}").to_list() == ["lop by marko"]
+    assert modern.V("1").format_("%{_}: %{_}").by("name").by(__.out().count()).to_list() == ["marko: 3"]
+
+
+def test_math_takes_by_values_in_the_order_variables_appear(modern):
+    assert sorted(modern.V().as_("a").out("knows").as_("b").math("a + b").by("age").to_list()) == [56.0, 61.0]
+    assert modern.V("1").as_("a").out("created").as_("b").math("b * 10 - a").by(__.in_("created").count()).by(
+        "age").to_list() == [1.0]
+    assert modern.inject(4).math("sqrt _ + 2 ^ 3 / 0").to_list() == [float("inf")]
+    assert modern.V().math("_ + 1").by("age").count().next() == 4
+
+
+def test_date_steps(modern):
+    from datetime import datetime, timezone
+    from gremlin_python.process.traversal import DT
+    start = datetime(2023, 8, 2, tzinfo=timezone.utc)
+    added = modern.inject(start).date_add(DT.hour, 2).next()
+    assert added.replace(tzinfo=added.tzinfo or timezone.utc) == datetime(2023, 8, 2, 2, tzinfo=timezone.utc)
+    assert modern.inject(start).date_diff(datetime(2023, 8, 9, tzinfo=timezone.utc)).next() == -604800
+    parsed = modern.inject(1694017707000).as_date().next()
+    expected = datetime(2023, 9, 6, 16, 28, 27, tzinfo=timezone.utc)
+    assert parsed.replace(tzinfo=parsed.tzinfo or timezone.utc) == expected
+    with pytest.raises(FAILURES) as info:
+        modern.inject("not a date").as_date().to_list()
+    assert "Can't parse" in str(info.value)
+
+
+def test_limit_in_repeat_counts_over_passes_unless_unrolled(g):
+    (g.add_v("n").property(T.id, "a").as_("a").add_v("n").property(T.id, "b").as_("b")
+     .add_v("n").property(T.id, "c").as_("c")
+     .add_e("x").from_("a").to("b").add_e("x").from_("b").to("c").add_e("x").from_("a").to("c").iterate())
+    # times(n) alone is the body n times over, each pass with its own limit
+    assert g.V("a").repeat(__.out().limit(2)).times(2).id_().to_list() == ["c"]
+    # with emit() one body serves every pass: the limit is spent on the first
+    assert sorted(g.V("a").repeat(__.out().limit(2)).emit().id_().to_list()) == ["b", "c"]
+
+
+def test_seeded_samples_draw_as_a_gremlin_server_does(modern):
+    from gremlin_python.process.strategies import SeedStrategy
+    seeded = modern.with_strategies(SeedStrategy(seed=999999))
+    weights = [0.2, 0.4, 0.4, 0.5, 0.5, 1.0, 1.0, 1.0]
+    assert seeded.inject(weights).sample(Scope.local, 5).next() == [0.5, 1.0, 0.4, 0.2, 1.0]
+    assert seeded.inject(0.2, 0.4, 0.4, 1.0).sample(2).to_list() == [1.0, 0.4]
+    assert seeded.V().coin(0.5).count().next() == seeded.V().coin(0.5).count().next()

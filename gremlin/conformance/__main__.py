@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="scenario names (one per line, '#' comments) whose failure is already recorded; "
                              "only a failure not listed there fails the run")
     parser.add_argument("--json", metavar="FILE", help="write every scenario's outcome and reason to FILE")
+    parser.add_argument("--core-steps", action="store_true",
+                        help="also report the pass rate over scenarios that use only the core steps "
+                             "(the steps every backend of the identity service must support)")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                         help="evaluationTimeout of each traversal (default 30; 0 for none)")
     return parser
@@ -67,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(report.to_json() + "\n", encoding="utf-8")
     print(report.summary())
+    if args.core_steps:
+        print(report.core_summary())
     known = _known_failures(args.known_failures)
     unexpected = [r for r in report.results if r.outcome == "failed" and r.name not in known]
     if unexpected:
@@ -75,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for result in unexpected:
                 print(f"  {result.file}: {result.name}: {result.reason}", file=sys.stderr)
         return 1
+    fixed = sorted({r.name for r in report.results if r.outcome == "passed"} & known)
+    if fixed:
+        print(f"{len(fixed)} scenarios in {args.known_failures} pass now; remove them from it:", file=sys.stderr)
+        for name in fixed:
+            print(f"  {name}", file=sys.stderr)
     if args.floor is not None and report.passed < args.floor:
         print(f"only {report.passed} passed, below the floor of {args.floor}", file=sys.stderr)
         return 1

@@ -76,7 +76,7 @@ class Backend:
         data = self.graph_data(name)
         g = traversal().with_remote(connection)
         try:
-            load_graph(g, data, string_ids=bool(self._string_ids))
+            load_graph(g, data, string_ids=bool(self._string_ids), vertex_property_ids=not self._string_ids)
         except Exception as error:
             if self._string_ids is not None or classify_error(error) == UNEXPECTED:
                 raise

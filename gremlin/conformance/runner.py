@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .backends import open_backend
+from .coresteps import uses_only_core_steps
 from .gherkin import GherkinError, parse_feature_file
 from .scenario import FAILED, PASSED, SKIPPED, ScenarioRunner
 
@@ -29,6 +30,8 @@ class ScenarioResult:
     outcome: str
     reason: str = ""
     line: int = 0
+    #: whether the traversal uses only the core steps (see coresteps.py)
+    core: bool = False
 
 
 @dataclass
@@ -59,8 +62,18 @@ class Report:
     def summary(self) -> str:
         return f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
 
+    def core_summary(self) -> str:
+        """The pass rate over the scenarios whose traversal uses only the core steps."""
+        core = outcome_counts([r for r in self.results if r.core])
+        total = sum(core.values())
+        rate = f"{100 * core[PASSED] / total:.1f}%" if total else "n/a"
+        return (f"core-step scenarios: {core[PASSED]} passed of {total} ({rate}); "
+                f"{core[FAILED]} failed, {core[SKIPPED]} skipped")
+
     def to_json(self) -> str:
+        core = [r for r in self.results if r.core]
         return json.dumps({"passed": self.passed, "failed": self.failed, "skipped": self.skipped,
+                           "core_passed": sum(1 for r in core if r.outcome == PASSED), "core_total": len(core),
                            "scenarios": [asdict(r) for r in self.results]}, indent=2)
 
 
@@ -108,7 +121,7 @@ def run(features_dir: str | Path = DEFAULT_FEATURES_DIR, url: str = "memory://",
                         continue
                     outcome = runner.run(scenario)
                     results.append(ScenarioResult(scenario.name, name, outcome.outcome, outcome.reason,
-                                                  scenario.line))
+                                                  scenario.line, uses_only_core_steps(scenario)))
             report.results.extend(results)
             if on_file is not None and results:
                 on_file(name, results)

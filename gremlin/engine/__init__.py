@@ -47,6 +47,7 @@ class Graph:
         if timeout_ms:
             ctx.deadline = time.monotonic() + float(timeout_ms) / 1000.0
         traversal = compile_bytecode(bytecode)
+        ctx.bytecode = bytecode
         if self.optimize:
             optimize(traversal)
         materialize = not self.profile.references_only and options.get("materializeProperties", "all") != "tokens"

@@ -47,6 +47,10 @@ class ElementFilters:
         return bool(self.vertex or self.edge or self.crossed_edge or self.vertex_property)
 
 
+#: Steps whose answer depends on a traverser's whole history, not just its labelled part.
+_PATH_READERS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
+
+
 class Context:
     """Everything one traversal's execution shares: the store, side effects, limits."""
 
@@ -62,12 +66,35 @@ class Context:
         self.productive_by = False
         self.deadline = deadline
         self._ticks = 0
+        #: The bytecode being run, if known (see reads_paths).
+        self.bytecode: Any = None
+        self._reads_paths: bool | None = None
+        #: State of the steps of the repeat() body being built, shared by every pass through it
+        #: (TinkerPop runs one instance of the body); None outside one. See Traversal.apply.
+        self.loop_state: dict | None = None
+        #: How many not() steps are evaluating their child right now: under one, a predicate that
+        #: cannot decide (TinkerPop's ERROR) must reach the not() rather than read as false.
+        self.negations = 0
+        #: SeedStrategy's seed: coin(), sample() and shuffles draw from java.util.Random with it.
+        self.seed: int | None = None
+        #: State a step keeps for the whole execution (a group() side effect's members), by id(step).
+        self.step_state: dict = {}
 
     def tick(self) -> None:
         """Called per traverser by the busiest steps; checks the evaluation timeout."""
         self._ticks += 1
         if self.deadline is not None and not self._ticks & 0xFF and time.monotonic() > self.deadline:
             raise TraversalTimeout("A timeout occurred during traversal evaluation (evaluationTimeout exceeded)")
+
+    @property
+    def reads_paths(self) -> bool:
+        """Whether some step reads whole paths (path(), simplePath(), cyclicPath()); when none does,
+        repeat() may merge traversers that differ only in unlabelled history into one bulk. Found
+        from the bytecode the first time a repeat() asks, so other traversals never pay for it."""
+        if self._reads_paths is None:
+            from .compiler import step_names
+            self._reads_paths = self.bytecode is None or bool(step_names(self.bytecode) & _PATH_READERS)
+        return self._reads_paths
 
     # element visibility -------------------------------------------------------------------
     def vertex_visible(self, vertex: Any) -> bool:
@@ -124,8 +151,16 @@ class Traversal:
         return stream
 
     def apply(self, ctx: Context, traverser: Traverser) -> Iterator[Traverser]:
-        """Run as a child on one traverser (a copy with bulk 1: children count their own)."""
-        return self.run(ctx, (traverser.copy(1),))
+        """Run as a child on one traverser (a copy with bulk 1: children count their own), with
+        fresh step state, as TinkerPop resets a local child for each traverser."""
+        outer = ctx.loop_state
+        if outer is None:  # the common case: not inside a repeat() body being built
+            return self.run(ctx, (traverser.copy(1),))
+        ctx.loop_state = None
+        try:
+            return self.run(ctx, (traverser.copy(1),))
+        finally:
+            ctx.loop_state = outer
 
     def values(self, ctx: Context, traverser: Traverser) -> Iterator[Any]:
         for result in self.apply(ctx, traverser):

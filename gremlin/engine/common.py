@@ -13,7 +13,7 @@ from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal
 from .traverser import Traverser
-from .values import MapEntry, PropertyValue
+from .values import MapEntry, PropertyValue, g_hash_key
 
 __all__ = ["NOTHING", "Projection", "enum_name", "element_id", "is_element", "vertex_properties",
            "property_values", "token_name", "resolve_vertex", "resolve_edge", "ids_of"]
@@ -56,6 +56,14 @@ def is_cardinality_value(value: Any) -> bool:
     from gremlin_python.process.traversal import Bytecode
     return isinstance(value, Bytecode) and bool(value.source_instructions) and \
         value.source_instructions[0][0] == "CardinalityValueTraversal"
+
+
+def split_cardinality_value(value: Any, default: Any) -> tuple[Any, Any]:
+    """(cardinality, value) of a property value that may name its own cardinality."""
+    if is_cardinality_value(value):
+        _, cardinality, inner = value.source_instructions[0]
+        return cardinality, inner
+    return default, value
 
 
 def enum_name(value: Any) -> str:
@@ -160,6 +168,9 @@ class ByModulatedStep(Step):
 
     bys: list[Projection]
 
+    def children(self) -> list:
+        return [b.arg for b in self.bys if b.kind == "traversal"]
+
     def modulate(self, name: str, args: tuple) -> None:
         if name != "by":
             super().modulate(name, args)
@@ -222,3 +233,32 @@ def gremlin_element_ref(value: Any) -> Any:
     if isinstance(value, (GVertex, GEdge)):
         return value.id
     return value
+
+
+def merge_bulks(traversers: list[Traverser]) -> list[Traverser]:
+    """Traversers at the same object with the same loops, labelled history and sack, as one
+    traverser with their summed bulk, in order of first arrival (TinkerPop's TraverserSet): what
+    keeps repeat() linear in the graph rather than in its paths. Only valid when no step reads
+    whole paths (Context.reads_paths)."""
+    if len(traversers) < 2:
+        return traversers
+    merged: dict = {}
+    for traverser in traversers:
+        key = (g_hash_key(traverser.obj), traverser.loops, _labelled_history(traverser),
+               g_hash_key(traverser.sack))
+        found = merged.get(key)
+        if found is None:
+            merged[key] = traverser.copy()
+        else:
+            found.bulk += traverser.bulk
+    return list(merged.values())
+
+
+def _labelled_history(traverser: Traverser) -> tuple:
+    history = []
+    node = traverser.path
+    while node is not None:
+        if node.labels:
+            history.append((node.labels, g_hash_key(node.obj)))
+        node = node.parent
+    return tuple(history)

@@ -11,20 +11,42 @@ from typing import Any
 
 from decimal import Decimal
 
-from gremlin_python.process.traversal import Bytecode, Direction
+from gremlin_python.process.traversal import Bytecode, Direction, TraversalStrategy
 from gremlin_python.statics import BigDecimal
 from gremlin_python.process.traversal import Traversal as GTraversal
 
 from ..errors import InvalidArgumentError, UnsupportedStepError
 from . import steps_branch, steps_filter, steps_graph, steps_map, steps_mutate, steps_reduce  # noqa: F401
-from . import steps_extra, steps_where  # noqa: F401
+from . import steps_date, steps_extra, steps_math, steps_where  # noqa: F401
 from .base import STEPS, Step, Traversal
 from .common import is_cardinality_value
 
-__all__ = ["compile_bytecode", "compile_steps"]
+__all__ = ["compile_bytecode", "compile_steps", "step_names"]
 
 _MODULATORS = {"by", "times", "until", "emit", "option", "from", "to", "with", "read", "write"}
 _LOOP_MODULATORS = {"times", "until", "emit"}
+
+
+def step_names(bytecode: Bytecode) -> set[str]:
+    """Every instruction and strategy name in ``bytecode``, child traversals included."""
+    names: set[str] = set()
+    pending: list[Any] = [bytecode]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Bytecode):
+            for operator, *args in value.source_instructions + value.step_instructions:
+                names.add(operator)
+                pending.extend(args)
+        elif isinstance(value, GTraversal):
+            pending.append(value.bytecode)
+        elif isinstance(value, TraversalStrategy):
+            names.add(value.strategy_name)
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple, set)):
+            pending.extend(value)
+    return names
 
 
 def convert_argument(value: Any) -> Any:

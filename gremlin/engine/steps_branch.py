@@ -8,7 +8,8 @@ from gremlin_python.process.traversal import P, Pick
 
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection, enum_name
+from .common import NOTHING, Projection, enum_name, merge_bulks
+from .steps_reduce import is_barrier
 from .traverser import Traverser
 from .values import g_hash_key, test_predicate
 
@@ -65,39 +66,78 @@ class RepeatStep(Step):
         return self.until is not None and self.until.has_result(ctx, traverser)
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        for traverser in traversers:
-            yield from self._loop(ctx, traverser)
+        # One body serves every pass and every traverser, so its steps' state (dedup()'s seen
+        # values, limit()'s count) is shared; a repeat() nested in another's body shares the
+        # outer one's. TinkerPop unrolls repeat(x).times(n) into x n times over (not when x has
+        # dedup() or loops()), so there each pass has a fresh x and the starts go together, in
+        # batches, through barriers that bulk them.
+        state = {} if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), {})
+        if self._unrolled():
+            batches = _batches(traversers, _UNROLL_BATCH) if not ctx.reads_paths else ([t] for t in traversers)
+            return (result for batch in batches for result in self._loop(ctx, batch, state, per_pass=True))
+        return (result for traverser in traversers for result in self._loop(ctx, [traverser], state))
 
-    def _loop(self, ctx: Context, start: Traverser) -> Iterator[Traverser]:
+    def _unrolled(self) -> bool:
+        return self.times is not None and self.until is None and self.emit is None and not self.emit_all \
+            and not any(step.name in ("dedup", "loops") for step in self.body.all_steps())
+
+    def _loop(self, ctx: Context, starts: list[Traverser], state: dict,
+              per_pass: bool = False) -> Iterator[Traverser]:
+        """The walk of ``starts``; ``state`` holds the body's step state, one per pass if ``per_pass``."""
         # Breadth first, as TinkerPop's standard engine feeds looped traversers back through a
         # FIFO queue: nearer results come out first, so a limit() after repeat() keeps the
         # closest ones. Lazy within a level, so a limit() stops the walk early.
-        entered = Traverser(start.obj, start.bulk, start.path, start.loops + ((self.loop_name, 0),), start.sack)
-        if self.until_first and self._done(ctx, entered):
-            yield _exit(entered)
-            return
-        if self.emit_first and self._should_emit(ctx, entered):
-            yield _exit(entered)
-        frontier = [entered]
-        outer_loops = start.loops
+        frontier = []
+        for start in starts:
+            entered = Traverser(start.obj, start.bulk, start.path, start.loops + ((self.loop_name, 0),),
+                                start.sack)
+            if self.until_first and self._done(ctx, entered):
+                yield _exit(entered)
+                continue
+            if self.emit_first and self._should_emit(ctx, entered):
+                yield _exit(entered)
+            frontier.append(entered)
         level = 0
         times, until, emit_all = self.times, self.until, self.emit_all
         while frontier:
             level += 1
             # Every traverser of a level has looped the same number of times.
-            level_loops = outer_loops + ((self.loop_name, level),)
+            counted: dict = {}
             next_frontier = []
-            for result in self.body.run(ctx, iter(frontier)):
+            outer_state, ctx.loop_state = ctx.loop_state, (state.setdefault(level, {}) if per_pass else state)
+            try:
+                results = self.body.run(ctx, iter(frontier))
+            finally:
+                ctx.loop_state = outer_state
+            for result in results:
                 ctx.tick()
-                result.loops = level_loops
+                loops = counted.get(result.loops)
+                if loops is None:
+                    loops = counted[result.loops] = result.loops[:-1] + ((self.loop_name, level),)
+                result.loops = loops
                 if (times is not None and level >= times) or \
                         (until is not None and until.has_result(ctx, result)):
-                    yield Traverser(result.obj, result.bulk, result.path, outer_loops, result.sack)
+                    yield _exit(result)
                     continue
                 if emit_all or (self.emit is not None and self.emit.has_result(ctx, result)):
-                    yield Traverser(result.obj, result.bulk, result.path, outer_loops, result.sack)
+                    yield _exit(result)
                 next_frontier.append(result)
-            frontier = next_frontier
+            frontier = next_frontier if ctx.reads_paths else merge_bulks(next_frontier)
+
+
+#: How many starts an unrolled repeat() walks together.
+_UNROLL_BATCH = 1000
+
+
+def _batches(traversers: Iterator[Traverser], size: int) -> Iterator[list[Traverser]]:
+    batch: list[Traverser] = []
+    for traverser in traversers:
+        batch.append(traverser)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _exit(traverser: Traverser) -> Traverser:
@@ -266,28 +306,39 @@ class ChooseStep(Step):
         self.options.append((key, branch))
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        for traverser in traversers:
-            yield from self._choose(ctx, traverser)
+        branches = [t for _, t in self.options] if self.selector is not None else \
+            [b for b in (self.true_branch, self.false_branch) if isinstance(b, Traversal)]
+        if not any(is_barrier(step) for branch in branches for step in branch.steps):
+            return (result for traverser in traversers for branch in self._route(ctx, traverser)
+                    for result in branch.run(ctx, (traverser,)))
+        return self._run_together(ctx, traversers, branches)
 
-    def _choose(self, ctx: Context, traverser: Traverser) -> Iterator[Traverser]:
+    def _run_together(self, ctx: Context, traversers: Iterator[Traverser], branches: list) -> Iterator[Traverser]:
+        """A branch with a barrier (fold(), count()) reduces every traverser sent to it, as
+        TinkerPop's branches are one traversal each: route them all, then run each branch once."""
+        routed: dict[int, list[Traverser]] = {}
+        for traverser in traversers:
+            for branch in self._route(ctx, traverser):
+                routed.setdefault(id(branch), []).append(traverser)
+        for branch in dict.fromkeys(branches):
+            if id(branch) in routed:
+                yield from branch.run(ctx, iter(routed[id(branch)]))
+
+    def _route(self, ctx: Context, traverser: Traverser) -> list[Traversal]:
+        """The branches ``traverser`` goes down."""
         if self.selector is None:
             if self.predicate is not None:
                 chosen = test_predicate(self.predicate, traverser.obj)
             else:
                 chosen = self.condition.has_result(ctx, traverser)
-            branch = self.true_branch if chosen else self.false_branch
-            yield from branch.run(ctx, (traverser,))
-            return
+            return [self.true_branch if chosen else self.false_branch]
         key = self.selector(ctx, traverser)
-        matched = False
-        if key is not NOTHING:
-            for option, branch in self.options:
-                if _option_matches(option, key, ctx, traverser):
-                    matched = True
-                    yield from branch.run(ctx, (traverser,))
-        for option, branch in self.options:
-            if isinstance(option, Pick) and (enum_name(option) == "any" or (option == Pick.none and not matched)):
-                yield from branch.run(ctx, (traverser,))
+        chosen = [branch for option, branch in self.options
+                  if key is not NOTHING and _option_matches(option, key, ctx, traverser)]
+        picks = {"any"} if chosen else {"any", "none"}
+        chosen += [branch for option, branch in self.options
+                   if isinstance(option, Pick) and enum_name(option) in picks]
+        return chosen
 
 
 def _option_matches(option: Any, key: Any, ctx: Context, traverser: Traverser) -> bool:

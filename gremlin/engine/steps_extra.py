@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterator
 
-from gremlin_python.process.traversal import P, Scope
+from gremlin_python.process.traversal import P, Pop, Scope
 
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection
+from .common import NOTHING, ByModulatedStep, Projection, is_element, property_values
 from .steps_filter import FilterStep, _none
-from .steps_map import MapStep
+from .steps_map import MapStep, select_value
 from .steps_reduce import apply_operator
+from .tostring import gremlin_str
 from .traverser import Traverser
 from .values import g_hash_key, test_predicate
 
@@ -59,17 +61,22 @@ def _string_step(name: str, fn: Callable[..., Any], *args: Any) -> Step:
 
     def apply(ctx: Context, t: Traverser) -> Any:
         value = t.obj
-        if scope == Scope.local and isinstance(value, list):
-            return [None if v is None else _string_arg(name, fn, v, args) for v in value]
+        if scope == Scope.local:
+            if isinstance(value, list):
+                return [None if v is None else _string_arg(name, fn, v, args, local=True) for v in value]
+            return None if value is None else _string_arg(name, fn, value, args, local=True)
         if value is None:
             return None
         return _string_arg(name, fn, value, args)
     return MapStep(name, apply)
 
 
-def _string_arg(name: str, fn: Callable, value: Any, args: tuple) -> Any:
+def _string_arg(name: str, fn: Callable, value: Any, args: tuple, local: bool = False) -> Any:
     if not isinstance(value, str):
-        raise InvalidArgumentError(f"The {name}() step can only take string as argument, not {type(value).__name__}")
+        if local:
+            raise InvalidArgumentError(f"The {name}(local) step can only take string or list of strings, "
+                                       f"not {_kind(value)}")
+        raise InvalidArgumentError(f"The {name}() step can only take string as argument, not {_kind(value)}")
     return fn(value, *args)
 
 
@@ -94,15 +101,13 @@ for _name, _fn in {
 
 @register("asString")
 def _as_string(*args: Any) -> Step:
+    local = bool(args) and args[0] == Scope.local
+
     def as_string(ctx: Context, t: Traverser) -> Any:
-        return None if t.obj is None else _gremlin_str(t.obj)
+        if local and isinstance(t.obj, list):
+            return [None if v is None else gremlin_str(v) for v in t.obj]
+        return None if t.obj is None else gremlin_str(t.obj)
     return MapStep("asString", as_string)
-
-
-def _gremlin_str(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 @register("concat")
@@ -110,13 +115,68 @@ def _concat(*args: Any) -> Step:
     def concat(ctx: Context, t: Traverser) -> Any:
         parts = [] if t.obj is None else [t.obj]
         if t.obj is not None and not isinstance(t.obj, str):
-            raise InvalidArgumentError("The concat() step can only take string as argument")
+            raise InvalidArgumentError(f"String concat() can only take string as argument, not {_kind(t.obj)}")
         for arg in args:
             value = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
             if value is not None:
-                parts.append(value if isinstance(value, str) else _gremlin_str(value))
-        return "".join(parts)
+                parts.append(value if isinstance(value, str) else gremlin_str(value))
+        # null concatenated with nothing but nulls stays null
+        return None if t.obj is None and len(parts) == 0 else "".join(parts)
     return MapStep("concat", concat)
+
+
+class FormatStep(ByModulatedStep):
+    """format("%{name} is %{_}"): each %{key} is the element's property, the map's entry, or the
+    path label or side effect of that name; each %{_} is the next by() modulator's value. A
+    traverser with a value missing is filtered out."""
+
+    name = "format"
+
+    def __init__(self, template: Any):
+        if not isinstance(template, str):
+            raise InvalidArgumentError("format() takes a string")
+        self.template = template
+        self.bys: list[Projection] = []
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            text = self._format(ctx, traverser)
+            if text is not NOTHING:
+                yield traverser.split(text)
+
+    def _format(self, ctx: Context, traverser: Traverser) -> Any:
+        parts: list[str] = []
+        position = 0
+        positional = 0
+        for match in _FORMAT_VARIABLE.finditer(self.template):
+            if match.group(1) == "_":
+                if not self.bys:
+                    return NOTHING
+                value = self.bys[positional % len(self.bys)](ctx, traverser)
+                positional += 1
+            else:
+                value = self._variable(ctx, traverser, match.group(1))
+            if value is NOTHING:
+                return NOTHING
+            parts += [self.template[position:match.start()], gremlin_str(value)]
+            position = match.end()
+        parts.append(self.template[position:])
+        return "".join(parts)
+
+    @staticmethod
+    def _variable(ctx: Context, traverser: Traverser, name: str) -> Any:
+        if is_element(traverser.obj):
+            for prop in property_values(ctx, traverser.obj, (name,)):
+                return prop.value
+        return select_value(ctx, traverser, name, Pop.last)
+
+
+_FORMAT_VARIABLE = re.compile(r"%\{(.*?)\}")
+
+
+@register("format")
+def _format(template: Any) -> Step:
+    return FormatStep(template)
 
 
 @register("reverse")
@@ -136,11 +196,28 @@ def _reverse() -> Step:
 
 # -- lists ----------------------------------------------------------------------------------------------
 
-def _as_list(name: str, value: Any) -> list:
+def _kind(value: Any) -> str:
+    return type(value).__name__.replace("Record", "")
+
+
+def _is_list_like(value: Any) -> bool:
     from .traverser import PathValue
-    if isinstance(value, (list, tuple, set, PathValue)):
-        return list(value)
-    raise InvalidArgumentError(f"The {name}() step can only take an array or an Iterable type for incoming traverser")
+    return isinstance(value, (list, tuple, set, PathValue))
+
+
+def _require_list(value: Any, if_null: str, otherwise: str) -> list:
+    """``value`` as a list, or the error TinkerPop gives for a null or a non-collection there."""
+    if value is None:
+        raise InvalidArgumentError(if_null)
+    if not _is_list_like(value):
+        raise InvalidArgumentError(f"{otherwise}, encountered {_kind(value)}")
+    return list(value)
+
+
+def _as_list(name: str, value: Any) -> list:
+    """The incoming traverser of a list step, which must be a collection."""
+    return _require_list(value, f"Incoming traverser for {name} step can't be null",
+                         f"{name} step can only take an array or an Iterable type for incoming traversers")
 
 
 @register("all")
@@ -166,15 +243,25 @@ def _none_of(*args: Any) -> Step:
                       not any(test_predicate(predicate, v) for v in t.obj))
 
 
+def _check_list_arg(name: str, arg: Any) -> None:
+    """A list step's literal argument is checked once, when the step is built."""
+    if not isinstance(arg, Traversal):
+        _require_list(arg, f"Argument provided for {name} step can't be null",
+                      f"{name} step can only take an array or an Iterable as an argument")
+
+
 def _list_arg(ctx: Context, t: Traverser, arg: Any, name: str) -> list:
-    value = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
-    if value is None:
-        raise InvalidArgumentError(f"The {name}() step needs a list argument, not null")
-    return _as_list(name, value)
+    if not isinstance(arg, Traversal):
+        return list(arg)
+    return _require_list(arg.first(ctx, t, None),
+                         f"traversal argument for {name} step must yield an iterable type, not null",
+                         f"traversal argument for {name} step must yield an iterable type")
 
 
 def _set_op(name: str, op: Callable[[dict, dict], dict]) -> Callable[[Any], Step]:
     def factory(arg: Any) -> Step:
+        _check_list_arg(name, arg)
+
         def apply(ctx: Context, t: Traverser) -> Any:
             left = {g_hash_key(v): v for v in _as_list(name, t.obj)}
             right = {g_hash_key(v): v for v in _list_arg(ctx, t, arg, name)}
@@ -191,16 +278,21 @@ register("disjunct")(_set_op("disjunct", lambda a, b: {**{k: v for k, v in a.ite
 
 @register("combine")
 def _combine(arg: Any) -> Step:
+    _check_list_arg("combine", arg)
     return MapStep("combine", lambda ctx, t: _as_list("combine", t.obj) + _list_arg(ctx, t, arg, "combine"))
 
 
 @register("merge")
 def _merge(arg: Any) -> Step:
+    if arg is None:
+        raise InvalidArgumentError("Argument provided for merge step can't be null")
+
     def merge(ctx: Context, t: Traverser) -> Any:
         if isinstance(t.obj, dict):
             other = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
             if not isinstance(other, dict):
-                raise InvalidArgumentError("The merge() step needs a map argument for a map traverser")
+                raise InvalidArgumentError("merge step expected provided argument to evaluate to a Map, "
+                                           f"encountered {_kind(other)}")
             return {**t.obj, **other}
         left = {g_hash_key(v): v for v in _as_list("merge", t.obj)}
         left.update({g_hash_key(v): v for v in _list_arg(ctx, t, arg, "merge")})
@@ -210,13 +302,18 @@ def _merge(arg: Any) -> Step:
 
 @register("product")
 def _product(arg: Any) -> Step:
-    return MapStep("product", lambda ctx, t: [[a, b] for a in _as_list("product", t.obj)
-                                              for b in _list_arg(ctx, t, arg, "product")])
+    _check_list_arg("product", arg)
+
+    def product(ctx: Context, t: Traverser) -> list:
+        left = _as_list("product", t.obj)
+        right = _list_arg(ctx, t, arg, "product")
+        return [[a, b] for a in left for b in right]
+    return MapStep("product", product)
 
 
 @register("conjoin")
 def _conjoin(delimiter: Any) -> Step:
     if not isinstance(delimiter, str):
         raise InvalidArgumentError("conjoin() takes a string delimiter")
-    return MapStep("conjoin", lambda ctx, t: delimiter.join(_gremlin_str(v) for v in _as_list("conjoin", t.obj)
+    return MapStep("conjoin", lambda ctx, t: delimiter.join(gremlin_str(v) for v in _as_list("conjoin", t.obj)
                                                             if v is not None))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import P, Pop, Scope, TextP
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection, token_name, vertex_properties
+from .common import NOTHING, Projection, merge_bulks, token_name, vertex_properties
+from .randomness import step_random
 from .traverser import Traverser
-from .values import PropertyValue, g_hash_key, test_predicate
+from .values import PropertyValue, g_hash_key, is_number, predicate_truth, test_predicate
 
 
 class FilterStep(Step):
@@ -31,13 +31,26 @@ class FilterStep(Step):
 
 # -- has() -------------------------------------------------------------------------------------
 
+class PredicateError(Exception):
+    """A predicate that could not decide (TinkerPop's ERROR), on its way up to a not()."""
+
+
+def _holds(ctx: Context, predicate: Any, value: Any) -> bool:
+    """Whether ``value`` passes ``predicate``; ERROR filters like false, except under a not(),
+    which must see it: not(ERROR) is ERROR, so not(is(gt(NaN))) drops the traverser too."""
+    truth = predicate_truth(predicate, value)
+    if truth is None and ctx.negations:
+        raise PredicateError()
+    return truth is True
+
+
 def _property_matches(ctx: Context, element: Any, key: str, predicate: Any) -> bool:
     if isinstance(element, VertexRecord):
-        return any(test_predicate(predicate, vp.value) for vp in vertex_properties(ctx, element, (key,)))
+        return any(_holds(ctx, predicate, vp.value) for vp in vertex_properties(ctx, element, (key,)))
     if isinstance(element, EdgeRecord):
-        return key in element.props and test_predicate(predicate, element.props[key])
+        return key in element.props and _holds(ctx, predicate, element.props[key])
     if isinstance(element, VertexPropertyRecord):
-        return key in element.meta and test_predicate(predicate, element.meta[key])
+        return key in element.meta and _holds(ctx, predicate, element.meta[key])
     return False
 
 
@@ -215,14 +228,24 @@ def _has_not(key: Any) -> Step:
 
 @register("is")
 def _is(value: Any) -> Step:
-    return FilterStep("is", lambda ctx, t: test_predicate(value, t.obj))
+    return FilterStep("is", lambda ctx, t: _holds(ctx, value, t.obj))
 
 
 # -- logical -------------------------------------------------------------------------------------
 
 @register("not")
 def _not(child: Traversal) -> Step:
-    return FilterStep("not", lambda ctx, t: not child.has_result(ctx, t))
+    def keep(ctx: Context, traverser: Traverser) -> bool:
+        ctx.negations += 1
+        try:
+            return not child.has_result(ctx, traverser)
+        except PredicateError:
+            if ctx.negations > 1:
+                raise  # not(not(ERROR)) is still ERROR
+            return False
+        finally:
+            ctx.negations -= 1
+    return _Children("not", (child,), keep)
 
 
 class InfixMarker(Step):
@@ -300,6 +323,8 @@ class DedupStep(Step):
                     return NOTHING
                 if self.by is not None:
                     value = self.by(ctx, traverser.split(value))
+                    if value is NOTHING:  # unproductive by(): the traverser is filtered
+                        return NOTHING
                 values.append(g_hash_key(value))
             return tuple(values)
         value = self.by(ctx, traverser) if self.by is not None else traverser.obj
@@ -307,10 +332,13 @@ class DedupStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
-            for traverser in traversers:
-                yield traverser.split(_dedup_local(traverser.obj))
-            return
-        seen: set = set()
+            return (traverser.split(_dedup_local(traverser.obj)) for traverser in traversers)
+        # inside repeat() every pass shares what has been seen: repeat(dedup()) lets each value
+        # through once over all the loops, as in TinkerPop
+        seen: set = set() if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), set())
+        return self._dedup(ctx, traversers, seen)
+
+    def _dedup(self, ctx: Context, traversers: Iterator[Traverser], seen: set) -> Iterator[Traverser]:
         simple = not self.labels and self.by is None
         for traverser in traversers:
             key = g_hash_key(traverser.obj) if simple else self._key(ctx, traverser)
@@ -348,18 +376,24 @@ class RangeStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
-            for traverser in traversers:
-                value = _slice_local(traverser.obj, self.low, self.high, self.name == "limit" or self.name == "range")
-                if value is not NOTHING:
-                    yield traverser.split(value)
-            return
-        seen = 0
+            return self._slices(traversers)
+        # inside repeat() every pass counts on from the last, as dedup() remembers (one body)
+        counted = [0] if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), [0])
+        return self._range(traversers, counted)
+
+    def _slices(self, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        for traverser in traversers:
+            value = _slice_local(traverser.obj, self.low, self.high, self.name == "limit" or self.name == "range")
+            if value is not NOTHING:
+                yield traverser.split(value)
+
+    def _range(self, traversers: Iterator[Traverser], counted: list[int]) -> Iterator[Traverser]:
         low, high = self.low, self.high
-        if high == 0:
+        if high == 0 or (high != -1 and counted[0] >= high):
             return
         for traverser in traversers:
-            start, end = seen, seen + traverser.bulk
-            seen = end
+            start, end = counted[0], counted[0] + traverser.bulk
+            counted[0] = end
             if end <= low:
                 continue
             keep_from = max(start, low)
@@ -367,7 +401,7 @@ class RangeStep(Step):
             if keep_to > keep_from:
                 kept = keep_to - keep_from
                 yield traverser if kept == traverser.bulk else traverser.copy(kept)
-            if high != -1 and seen >= high:
+            if high != -1 and counted[0] >= high:
                 return
 
 
@@ -528,39 +562,113 @@ def _cyclic_path() -> Step:
 
 # -- randomness ----------------------------------------------------------------------------------
 
+class CoinStep(Step):
+    """coin(p): each unit of a traverser's bulk passes with probability p (TinkerPop rounds for
+    bulks of 100 and more)."""
+
+    name = "coin"
+
+    def __init__(self, probability: float):
+        self.probability = probability
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        rng = step_random(ctx, self)
+        for traverser in traversers:
+            if traverser.bulk < 100:
+                kept = sum(1 for _ in range(traverser.bulk) if self.probability >= rng.next_double())
+            else:
+                kept = round(self.probability * traverser.bulk)
+            if kept:
+                yield traverser if kept == traverser.bulk else traverser.copy(kept)
+
+
 @register("coin")
 def _coin(probability: float) -> Step:
-    return FilterStep("coin", lambda ctx, t: random.random() < probability)
+    return CoinStep(probability)
 
 
 class SampleStep(Step):
+    """sample(n): n traversers drawn as TinkerPop draws them (equal traversers are one, with a bulk;
+    a by() modulator weighs them, and one without a weight is left out), all of them when there are
+    no more than n; sample(local, n) draws n items of each collection."""
+
     name = "sample"
 
     def __init__(self, scope: Any, n: int):
         self.scope = scope
         self.n = n
+        self.by: Projection | None = None
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        rng = step_random(ctx, self)
         if self.scope == Scope.local:
             for traverser in traversers:
                 if not isinstance(traverser.obj, (list, set, tuple)):
                     yield traverser
                     continue
                 items = list(traverser.obj)
-                yield traverser.split(random.sample(items, min(self.n, len(items))))
+                drawn = items if len(items) <= self.n else \
+                    [items.pop(rng.next_int(len(items))) for _ in range(self.n)]
+                yield traverser.split(drawn)
             return
-        pool = [t.copy(1) for t in traversers for _ in range(t.bulk)]
-        yield from random.sample(pool, min(self.n, len(pool)))
+        arrived = list(traversers)
+        weighed = [(t, 1.0 if self.by is None else self._weight(ctx, t))
+                   for t in (arrived if ctx.reads_paths else merge_bulks(arrived))]
+        pool = [(t, weight) for t, weight in weighed if weight is not NOTHING]
+        if sum(t.bulk for t, _ in pool) <= self.n:
+            yield from (t for t, _ in pool)
+            return
+        yield from _draw(rng, pool, self.n)
+
+    def _weight(self, ctx: Context, traverser: Traverser) -> Any:
+        """The traverser's weight, or NOTHING when by() gives none (it is then left out)."""
+        weight = self.by(ctx, traverser)
+        if weight is not NOTHING and not is_number(weight):
+            raise InvalidArgumentError(f"sample().by() needs a number as the weight, not {weight!r}")
+        return weight if weight is NOTHING else float(weight)
 
     def modulate(self, name: str, args: tuple) -> None:
         if name != "by":
             super().modulate(name, args)
+        self.by = Projection(args[0] if args else None)
+
+
+def _draw(rng: Any, pool: list[tuple[Traverser, float]], n: int) -> Iterator[Traverser]:
+    """TinkerPop's weighted draw: passes over the pool, each unit of bulk taken with probability
+    weight / (weight still in play), one take per pass, until n are taken."""
+    total = sum(weight * t.bulk for t, weight in pool)
+    taken: dict[int, int] = {}
+    count = 0
+    while count < n and any(weight > 0 and taken.get(i, 0) < t.bulk for i, (t, weight) in enumerate(pool)):
+        running = total
+        for i, (traverser, weight) in enumerate(pool):
+            took = False
+            for _ in range(traverser.bulk - taken.get(i, 0)):
+                if running > 0 and rng.next_double() <= weight / running:
+                    taken[i] = taken.get(i, 0) + 1
+                    count += 1
+                    took = True
+                    break
+                running -= weight
+            if took or count >= n:
+                break
+    for i, kept in taken.items():
+        yield pool[i][0].copy(kept)
 
 
 @register("sample")
 def _sample(*args: Any) -> Step:
     scope, rest = _scoped(args)
     return SampleStep(scope, int(rest[0]))
+
+
+@register("fail")
+def _fail(*message: str) -> Step:
+    text = f"fail() step triggered: {message[0]}" if message else "fail() step triggered"
+
+    def fail(ctx: Context, traverser: Traverser) -> bool:
+        raise TraversalError(text)
+    return FilterStep("fail", fail)
 
 
 @register("discard")

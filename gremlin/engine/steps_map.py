@@ -172,11 +172,11 @@ class ElementMapStep(Step):
             else:
                 out[prop.key] = prop.value
         if self.bys:
-            by = self.bys[0]
-            for key, value in list(out.items()):
-                if isinstance(key, T):
-                    continue
-                projected = by(ctx, Traverser.start(value))
+            # the by() modulators go round the property keys in order, afresh for each element
+            keys = [key for key in out if not isinstance(key, T)]
+            for index, key in enumerate(keys):
+                value = out[key]
+                projected = self.bys[index % len(self.bys)](ctx, Traverser.start(value))
                 if projected is NOTHING:
                     del out[key]
                 else:
@@ -331,9 +331,6 @@ class ProjectStep(ByModulatedStep):
             raise InvalidArgumentError("project() keys must be unique")
         self.keys = keys
         self.bys: list[Projection] = []
-
-    def children(self) -> list:
-        return [b.arg for b in self.bys if b.kind == "traversal"]
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:

@@ -13,8 +13,8 @@ from gremlin_python.process.traversal import Cardinality, Direction, Merge, T
 from ..errors import InvalidArgumentError, ReadOnlyViolation
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import (NOTHING, element_id, enum_name, is_cardinality_value, resolve_vertex, token_name,
-                     vertex_properties)
+from .common import (NOTHING, element_id, enum_name, is_element, resolve_vertex,
+                     split_cardinality_value, token_name, vertex_properties)
 from .steps_graph import ROOT
 from .steps_map import select_value
 from .traverser import Traverser
@@ -59,8 +59,9 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
     store = ctx.store
     if isinstance(prop.key, dict):
         for key, value in prop.key.items():
+            cardinality, value = split_cardinality_value(value, prop.cardinality)
             single = PropertyArgs((key, value))
-            single.cardinality = prop.cardinality
+            single.cardinality = None if cardinality is None else _cardinality_name(cardinality)
             set_property(ctx, element, single, traverser)
         return
     key = _value_of(ctx, traverser, prop.key) if traverser is not None else prop.key
@@ -85,7 +86,9 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
             for vp in list(element.props.get(key, ())):
                 store.remove_vertex_property(vp)
             return
-        store.add_vertex_property(element, key, value, cardinality, meta)
+        # property(k, v, T.id, x) names the vertex property's id, as TinkerGraph allows
+        vp_id = meta.pop(T.id, None)
+        store.add_vertex_property(element, key, value, cardinality, meta, id=vp_id)
     elif isinstance(element, EdgeRecord):
         if meta or prop.cardinality not in (None, "single"):
             raise InvalidArgumentError("Edge properties have no cardinality and no meta-properties")
@@ -291,6 +294,11 @@ def _merge_name(value: Any) -> str | None:
 
 
 class _MergeStep(Step):
+    #: the Java class TinkerPop names in its errors
+    java_name = "MergeStep"
+    #: the T and Direction keys a search or onCreate map may hold
+    tokens: tuple = (T.id, T.label)
+
     def __init__(self, args: tuple):
         if len(args) > 1:
             raise InvalidArgumentError(f"{self.name}() takes at most one map or traversal")
@@ -327,7 +335,59 @@ class _MergeStep(Step):
             return None if what != "search" else {}
         if not isinstance(value, dict):
             raise InvalidArgumentError(f"{self.name}() needs a map for {what}, not {type(value).__name__}")
+        self._validate(value, what)
         return value
+
+    def _validate(self, spec: dict, what: str) -> None:
+        """TinkerPop's rules for merge maps: onMatch sets properties only; the search and onCreate maps
+        may also name the element's tokens; nothing may use the hidden ('~') namespace."""
+        for key, value in spec.items():
+            if what == "onMatch" and not isinstance(key, str):
+                raise InvalidArgumentError(f"option(onMatch) expects keys in Map to be of String - check: {key}")
+            if isinstance(key, str):
+                if key.startswith("~"):
+                    raise InvalidArgumentError(f"Property key can not be a hidden key: {key}")
+            elif key not in self.tokens:
+                raise InvalidArgumentError(f"{self.name}() and option(onCreate) args expect keys in Map to be "
+                                           f"either String or T.id, T.label or Direction - check: {key}")
+            elif key == T.label:
+                if not isinstance(value, str):
+                    raise InvalidArgumentError(f"{self.name}() and option(onCreate) args expect T.label value "
+                                               f"to be of String - found: {type(value).__name__}")
+                if value.startswith("~"):
+                    raise InvalidArgumentError(f"Label can not be a hidden key: {value}")
+
+    def _check_constant_on_match(self) -> None:
+        """A literal onMatch map is checked whether or not anything matches, as TinkerPop does."""
+        if isinstance(self.on_match, dict):
+            self._validate(self.on_match, "onMatch")
+
+    def _on_match(self, ctx: Context, traverser: Traverser, element: Any) -> dict | None:
+        """The onMatch map for one matched element. A start step's onMatch traversal sees the element;
+        a mid-traversal one sees the incoming traverser, which must not be an element (TinkerPop refuses
+        so that g.V().mergeE() cannot mutate the graph by accident)."""
+        source = traverser
+        if isinstance(self.on_match, Traversal):
+            if traverser.obj is ROOT:
+                source = self._emit(traverser, element)
+            elif is_element(traverser.obj):
+                raise InvalidArgumentError(f"The incoming traverser for {self.java_name} cannot be an Element")
+        return self._map(ctx, source, self.on_match, "onMatch")
+
+    def _create_map(self, ctx: Context, traverser: Traverser, search: dict) -> dict:
+        """The search map with onCreate's additions; onCreate may not change what the search named."""
+        on_create = self._map(ctx, traverser, self.on_create, "onCreate")
+        if not on_create:
+            return search
+        for key, value in on_create.items():
+            if key in search and not g_equal(search[key], value):
+                raise InvalidArgumentError(
+                    f"option(onCreate) cannot override values from merge() argument: ({key}, {value})")
+        return {**on_create, **search}
+
+    @staticmethod
+    def _emit(traverser: Traverser, element: Any) -> Traverser:
+        return Traverser.start(element) if traverser.obj is ROOT else traverser.split(element)
 
 
 def _props_match(ctx: Context, element: Any, props: dict) -> bool:
@@ -341,31 +401,23 @@ def _props_match(ctx: Context, element: Any, props: dict) -> bool:
 
 
 def _split_tokens(spec: dict) -> tuple[dict, dict]:
+    """A validated merge map as its tokens (by name: id, label, OUT, IN) and its properties."""
     tokens, props = {}, {}
     for key, value in spec.items():
-        if (isinstance(key, str) and key.startswith("~")) or (isinstance(value, str) and value.startswith("~")
-                                                              and key in (T.label, T.id)):
-            raise InvalidArgumentError(f"Merge maps cannot use the hidden namespace ('~'): {key!r}")
-        name = token_name(key) if isinstance(key, T) else None
-        if name is not None:
-            tokens[name] = value
+        if isinstance(key, str):
+            props[key] = value
         elif isinstance(key, Direction):
             tokens[key.name] = value
-        elif isinstance(key, str):
-            props[key] = value
         else:
-            raise InvalidArgumentError(f"Merge maps take string keys, T.id, T.label or Direction, not {key!r}")
+            tokens[token_name(key)] = value
     return tokens, props
 
 
 def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, match: bool,
                  default: Any = None) -> None:
     for key, value in props.items():
-        cardinality = default
-        if is_cardinality_value(value):
-            _, card, value = value.source_instructions[0]
-            cardinality = card
-        elif cardinality is None and match and isinstance(element, VertexRecord):
+        cardinality, value = split_cardinality_value(value, default)
+        if cardinality is None and match and isinstance(element, VertexRecord):
             cardinality = Cardinality.single
         args = ((cardinality,) if cardinality is not None else ()) + (key, value)
         set_property(ctx, element, PropertyArgs(args), traverser)
@@ -373,46 +425,30 @@ def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, 
 
 class MergeVertexStep(_MergeStep):
     name = "mergeV"
+    java_name = "MergeVertexStep"
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         _check_writable(ctx)
         for traverser in traversers:
             search = self._map(ctx, traverser, self.search, "search")
-            tokens, props = _split_tokens(search)
-            if set(tokens) - {"id", "label"}:
-                raise InvalidArgumentError("mergeV() maps take T.id, T.label and property keys")
-            matches = self._find(ctx, tokens, props)
+            self._check_constant_on_match()
+            matches = self._find(ctx, *_split_tokens(search))
             if matches:
-                on_match = self._map(ctx, traverser, self.on_match, "onMatch")
                 for vertex in matches:
+                    on_match = self._on_match(ctx, traverser, vertex)
                     if on_match:
-                        m_tokens, m_props = _split_tokens(on_match)
-                        if m_tokens:
-                            raise InvalidArgumentError("mergeV() onMatch cannot change T.id or T.label")
-                        _apply_props(ctx, vertex, m_props, traverser, True,
+                        _apply_props(ctx, vertex, on_match, traverser, True,
                                      self.option_cardinality.get("onMatch"))
                     yield self._emit(traverser, vertex)
                 continue
-            on_create = self._map(ctx, traverser, self.on_create, "onCreate")
-            create_tokens, create_props = dict(tokens), dict(props)
-            if on_create:
-                c_tokens, c_props = _split_tokens(on_create)
-                for key, value in list(c_tokens.items()) + list(c_props.items()):
-                    existing = tokens.get(key, props.get(key, NOTHING))
-                    if existing is not NOTHING and not g_equal(existing, value):
-                        raise InvalidArgumentError(
-                            f"mergeV() onCreate cannot override the search value of {key!r}")
-                create_tokens.update(c_tokens)
-                create_props.update(c_props)
-            label = create_tokens.get("label", "vertex")
-            if not isinstance(label, str):
-                raise InvalidArgumentError(f"mergeV() needs a string label, not {label!r}")
+            tokens, props = _split_tokens(self._create_map(ctx, traverser, search))
+            label = tokens.get("label", "vertex")
             if ctx.profile is not None:
-                ctx.profile.check_new_element(create_tokens.get("id"), label)
-            vertex = ctx.store.add_vertex(label, create_tokens.get("id"))
+                ctx.profile.check_new_element(tokens.get("id"), label)
+            vertex = ctx.store.add_vertex(label, tokens.get("id"))
             for key, value in ctx.filters.write_properties.items():
                 ctx.store.add_vertex_property(vertex, key, value, "single")
-            _apply_props(ctx, vertex, create_props, traverser, False, self.option_cardinality.get("onCreate"))
+            _apply_props(ctx, vertex, props, traverser, False, self.option_cardinality.get("onCreate"))
             yield self._emit(traverser, vertex)
 
     def _find(self, ctx: Context, tokens: dict, props: dict) -> list[VertexRecord]:
@@ -428,10 +464,6 @@ class MergeVertexStep(_MergeStep):
         return [v for v in candidates if ctx.vertex_visible(v)
                 and ("label" not in tokens or v.label == tokens["label"]) and _props_match(ctx, v, props)]
 
-    @staticmethod
-    def _emit(traverser: Traverser, element: Any) -> Traverser:
-        return Traverser.start(element) if traverser.obj is ROOT else traverser.split(element)
-
 
 @register("mergeV")
 def _merge_v(*args: Any) -> Step:
@@ -440,18 +472,23 @@ def _merge_v(*args: Any) -> Step:
 
 class MergeEdgeStep(_MergeStep):
     name = "mergeE"
+    java_name = "MergeEdgeStep"
+    tokens = (T.id, T.label, Direction.OUT, Direction.IN)
 
-    def _endpoint(self, ctx: Context, traverser: Traverser, value: Any, which: str) -> Any:
+    def _endpoint(self, ctx: Context, traverser: Traverser, value: Any) -> VertexRecord | None:
+        """The vertex a Direction names (a vertex, an id, or Merge.outV/inV and its option), or None
+        when no such vertex exists."""
         if isinstance(value, Merge):
-            option = self.out_v if _merge_name(value) == "outV" else self.in_v
-            resolved = None if option is NOTHING else _value_of(ctx, traverser, option)
-            if resolved is None or resolved is NOTHING:
-                raise InvalidArgumentError(f"mergeE() needs option(Merge.{_merge_name(value)}, ...)")
+            which = _merge_name(value)
+            option = self.out_v if which == "outV" else self.in_v
+            if option is NOTHING:
+                raise InvalidArgumentError(f"option(Merge.{which}) must be specified if it is used in mergeE()")
+            resolved = _value_of(ctx, traverser, option)
             if isinstance(resolved, dict):
                 matches = MergeVertexStep._find(None, ctx, *_split_tokens(resolved))  # type: ignore[arg-type]
-                if not matches:
-                    raise InvalidArgumentError(f"mergeE() found no vertex for Merge.{_merge_name(value)}")
-                return matches[0]
+                resolved = matches[0] if matches else None
+            if resolved is None or resolved is NOTHING:
+                raise InvalidArgumentError(f"Could not resolve vertex for option(Merge.{which})")
             return resolve_vertex(ctx, resolved)
         return ctx.store.vertices.get(element_id(value)) if not isinstance(value, VertexRecord) else value
 
@@ -459,40 +496,34 @@ class MergeEdgeStep(_MergeStep):
         _check_writable(ctx)
         for traverser in traversers:
             search = self._map(ctx, traverser, self.search, "search")
+            self._check_constant_on_match()
             tokens, props = _split_tokens(search)
-            out_v = self._endpoint(ctx, traverser, tokens["OUT"], "OUT") if "OUT" in tokens else NOTHING
-            in_v = self._endpoint(ctx, traverser, tokens["IN"], "IN") if "IN" in tokens else NOTHING
-            matches = self._find(ctx, tokens, props, out_v, in_v)
+            ends = {d: self._endpoint(ctx, traverser, tokens[d]) for d in ("OUT", "IN") if d in tokens}
+            matches = self._find(ctx, tokens, props, ends.get("OUT", NOTHING), ends.get("IN", NOTHING))
             if matches:
-                on_match = self._map(ctx, traverser, self.on_match, "onMatch")
                 for edge in matches:
+                    on_match = self._on_match(ctx, traverser, edge)
                     if on_match:
-                        m_tokens, m_props = _split_tokens(on_match)
-                        if m_tokens:
-                            raise InvalidArgumentError("mergeE() onMatch cannot change T.id, T.label or Direction")
-                        _apply_props(ctx, edge, m_props, traverser, True)
-                    yield MergeVertexStep._emit(traverser, edge)
+                        _apply_props(ctx, edge, on_match, traverser, True)
+                    yield self._emit(traverser, edge)
                 continue
-            on_create = self._map(ctx, traverser, self.on_create, "onCreate")
-            create_tokens, create_props = dict(tokens), dict(props)
-            if on_create:
-                c_tokens, c_props = _split_tokens(on_create)
-                create_tokens.update(c_tokens)
-                create_props.update(c_props)
-                if "OUT" in c_tokens:
-                    out_v = self._endpoint(ctx, traverser, c_tokens["OUT"], "OUT")
-                if "IN" in c_tokens:
-                    in_v = self._endpoint(ctx, traverser, c_tokens["IN"], "IN")
-            if out_v is NOTHING or in_v is NOTHING or out_v is None or in_v is None:
-                raise InvalidArgumentError("mergeE() needs existing Direction.OUT and Direction.IN vertices to create an edge")
-            label = create_tokens.get("label", "edge")
+            tokens, props = _split_tokens(self._create_map(ctx, traverser, search))
+            for direction, name in (("OUT", "Out"), ("IN", "In")):
+                if direction not in tokens:
+                    raise InvalidArgumentError(f"{name} Vertex not specified in onCreate - edge cannot be created")
+                if direction not in ends:
+                    ends[direction] = self._endpoint(ctx, traverser, tokens[direction])
+                if ends[direction] is None:
+                    raise InvalidArgumentError(
+                        f"Vertex id could not be resolved from mergeE: {element_id(tokens[direction])}")
+            label = tokens.get("label", "edge")
             if ctx.profile is not None:
-                ctx.profile.check_new_element(create_tokens.get("id"), label)
-            edge = ctx.store.add_edge(label, out_v, in_v, create_tokens.get("id"))
+                ctx.profile.check_new_element(tokens.get("id"), label)
+            edge = ctx.store.add_edge(label, ends["OUT"], ends["IN"], tokens.get("id"))
             for key, value in ctx.filters.write_properties.items():
                 ctx.store.set_edge_property(edge, key, value)
-            _apply_props(ctx, edge, create_props, traverser, False)
-            yield MergeVertexStep._emit(traverser, edge)
+            _apply_props(ctx, edge, props, traverser, False)
+            yield self._emit(traverser, edge)
 
     def _find(self, ctx: Context, tokens: dict, props: dict, out_v: Any, in_v: Any) -> list[EdgeRecord]:
         if out_v is None or in_v is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any, Iterator
 
 from gremlin_python.process.traversal import Operator, Order, Scope
@@ -12,6 +11,7 @@ from gremlin_python.structure.io.util import HashableDict
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .common import ByModulatedStep, NOTHING, Projection
+from .randomness import step_random
 from .traverser import PathValue, Traverser
 from .values import MapEntry, g_hash_key, is_number, order_compare, order_key
 
@@ -65,7 +65,7 @@ class SumStep(ReduceStep):
         numbers = [(v, b) for v, b in pairs if v is not None]
         _require_numbers(self.name, [v for v, _ in numbers])
         if not numbers:
-            return NOTHING
+            return _all_null(pairs)
         return sum(v * b for v, b in numbers)
 
 
@@ -75,7 +75,7 @@ class MeanStep(ReduceStep):
         _require_numbers(self.name, [v for v, _ in numbers])
         total = sum(b for _, b in numbers)
         if not total:
-            return NOTHING
+            return _all_null(pairs)
         return sum(v * b for v, b in numbers) / total
 
 
@@ -83,7 +83,7 @@ class ExtremumStep(ReduceStep):
     def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
         values = [v for v, _ in pairs if v is not None]
         if not values:
-            return None if pairs else NOTHING
+            return _all_null(pairs)
         if any(is_number(v) for v in values) and not all(is_number(v) for v in values):
             raise InvalidArgumentError(f"{self.name}() cannot compare numbers with other types")
         best = values[0]
@@ -92,6 +92,11 @@ class ExtremumStep(ReduceStep):
             if (c < 0) if self.name == "min" else (c > 0):
                 best = value
         return best
+
+
+def _all_null(pairs: list) -> Any:
+    """What a numeric reduction of no numbers gives: null when it saw nulls, nothing when it saw nothing."""
+    return None if pairs else NOTHING
 
 
 def _require_numbers(name: str, values: list) -> None:
@@ -182,9 +187,6 @@ class GroupStep(ByModulatedStep):
         self.label = label
         self.bys: list[Projection] = []
 
-    def children(self) -> list:
-        return [b.arg for b in self.bys if b.kind == "traversal"]
-
     def _accumulate(self, ctx: Context, traversers: Iterator[Traverser], groups: dict) -> Iterator[Traverser]:
         key_by = self.bys[0] if self.bys else Projection()
         for traverser in traversers:
@@ -209,40 +211,37 @@ class GroupStep(ByModulatedStep):
             if value_by is None or value_by.kind == "identity":
                 out[key] = [t.obj for t in members for _ in range(t.bulk)]
             elif value_by.kind == "traversal":
-                results = list(value_by.arg.run(ctx, (t.copy() for t in members)))
-                if _ends_with_reducer(value_by.arg):
-                    if results:
-                        out[key] = results[0].obj
-                else:
-                    out[key] = [r.obj for r in results for _ in range(r.bulk)]
+                # the value traversal sees every member of the group and its first result is
+                # the value (a reducing step makes that the whole group's); no result, no entry
+                for result in value_by.arg.run(ctx, (t.copy() for t in members)):
+                    out[key] = result.obj
+                    break
             else:
                 values = [value_by(ctx, t) for t in members for _ in range(t.bulk)]
                 out[key] = [v for v in values if v is not NOTHING]
         return out
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        groups: dict = {}
         if self.label is None:
+            groups: dict = {}
             for _ in self._accumulate(ctx, traversers, groups):
                 pass
             yield Traverser.start(self._finish(ctx, groups))
             return
-        yield from list(self._accumulate(ctx, traversers, groups))
-        merged = dict(ctx.side_effects.get(self.label) or {})
+        # the side effect's values are those of every traverser so far (over every pass of a
+        # repeat()), laid over what the side effect held before this step first ran; it is
+        # complete before any traverser moves on, so later steps can read it
+        arrived = list(traversers)  # upstream steps write the side effect too: let them run first
+        initial, groups = ctx.step_state.setdefault(id(self), (dict(ctx.side_effects.get(self.label) or {}), {}))
+        passing = list(self._accumulate(ctx, iter(arrived), groups))
+        merged = dict(initial)
         for key, value in self._finish(ctx, groups).items():
             if self.name == "groupCount" and key in merged:
                 merged[key] += value
             else:
                 merged[key] = value
         ctx.side_effects[self.label] = merged
-
-
-def _ends_with_reducer(child: Traversal) -> bool:
-    if not child.steps:
-        return False
-    last = child.steps[-1]
-    return isinstance(last, (ReduceStep, FoldStep)) and getattr(last, "scope", Scope.global_) != Scope.local \
-        or (isinstance(last, GroupStep) and last.label is None)
+        yield from passing
 
 
 @register("group")
@@ -284,7 +283,7 @@ class OrderStep(Step):
     def _sort(self, ctx: Context, items: list[Traverser]) -> list[Traverser]:
         bys = self.bys or [(Projection(), Order.asc)]
         if any(order == Order.shuffle for _, order in bys):
-            random.shuffle(items)
+            step_random(ctx, self).shuffle(items)
             return items
         keyed = []
         for t in items:
@@ -344,7 +343,12 @@ class AggregateStep(Step):
         value = self.by(ctx, traverser) if self.by is not None else traverser.obj
         if value is NOTHING:
             return
-        if isinstance(bag, set):
+        reducer = ctx.side_effect_reducers.get(self.key)
+        if reducer is not None:  # withSideEffect(key, initial, Operator): fold each value in
+            for _ in range(traverser.bulk):
+                bag = apply_operator(reducer, bag, value)
+            ctx.side_effects[self.key] = bag
+        elif isinstance(bag, set):
             bag.add(value)
         else:
             bag.extend([value] * traverser.bulk)
@@ -446,3 +450,12 @@ class BarrierStep(Step):
 @register("barrier")
 def _barrier(*args: Any) -> Step:
     return BarrierStep()
+
+
+def is_barrier(step: Step) -> bool:
+    """Whether ``step`` sees every traverser before it emits any (TinkerPop's Barrier steps)."""
+    if isinstance(step, (ReduceStep, FoldStep, OrderStep, AggregateStep)):
+        return getattr(step, "scope", Scope.global_) != Scope.local
+    if isinstance(step, GroupStep):
+        return step.label is None
+    return isinstance(step, (CapStep, BarrierStep))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import itertools
+from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import P, Pop
 
@@ -56,27 +57,32 @@ class WhereStep(ByModulatedStep):
                 left = self._by(0)(ctx, traverser.split(value))
             if left is NOTHING:
                 continue
-            resolved = _resolve_predicate(ctx, traverser, self.predicate, self._by(1))
+            # by() modulators go round: the first for the left side, the next for each label the
+            # predicate names, in order
+            ring = itertools.count(1)
+            resolved = _resolve_predicate(ctx, traverser, self.predicate, lambda: self._by(next(ring)))
             if resolved is NOTHING:
                 continue
             if test_predicate(resolved, left):
                 yield traverser
 
 
-def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, by: Projection) -> Any:
-    """where(P.eq('a')): the predicate's argument names a path label or side effect."""
+def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, next_by: Callable[[], Projection]) -> Any:
+    """where(P.eq('a')): the predicate's argument names a path label or side effect; each label is
+    projected by the next by() modulator (``next_by``)."""
     from .steps_map import select_value
     if predicate.operator in ("and", "or"):
-        left = _resolve_predicate(ctx, traverser, predicate.value, by)
-        right = _resolve_predicate(ctx, traverser, predicate.other, by)
+        left = _resolve_predicate(ctx, traverser, predicate.value, next_by)
+        right = _resolve_predicate(ctx, traverser, predicate.other, next_by)
         if left is NOTHING or right is NOTHING:
             return NOTHING
         return P(predicate.operator, left, right)
     if predicate.operator == "not":
-        inner = _resolve_predicate(ctx, traverser, predicate.value, by)
+        inner = _resolve_predicate(ctx, traverser, predicate.value, next_by)
         return NOTHING if inner is NOTHING else P("not", inner)
 
     def resolve(label: Any) -> Any:
+        by = next_by()
         value = select_value(ctx, traverser, label, Pop.last)
         if value is NOTHING:
             return NOTHING
@@ -99,10 +105,17 @@ def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, by: Pro
     return P(predicate.operator, value)
 
 
+#: Connectives whose children keep where()'s as() pattern semantics, and how they combine.
+_CONNECTIVES = {"and": all, "or": any, "not": lambda results: not next(iter(results))}
+
+
 def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bool:
-    """A where() child that starts or ends with as('x') compares with the path's 'x'."""
+    """A where() child that starts or ends with as('x') compares with the path's 'x'; so do the
+    children of an and(), or() or not() that is all of a where() child."""
     from .steps_map import AsStep, select_value
     steps = child.steps
+    if len(steps) == 1 and steps[0].name in _CONNECTIVES and steps[0].children():
+        return _CONNECTIVES[steps[0].name](_where_traversal(ctx, c, traverser) for c in steps[0].children())
     start_label = steps[0].labels[0] if steps and isinstance(steps[0], AsStep) else None
     end_label = steps[-1].labels[0] if len(steps) > 1 and isinstance(steps[-1], AsStep) else None
     if start_label is None and end_label is None:

@@ -8,10 +8,9 @@ are accepted and ignored. Anything else is refused by name.
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
-from gremlin_python.process.traversal import Bytecode, TraversalStrategy
+from gremlin_python.process.traversal import Bytecode, Operator, TraversalStrategy
 
 from ..errors import InvalidArgumentError, UnsupportedStepError
 from .base import Context, Traversal
@@ -49,7 +48,9 @@ def apply_source_instructions(ctx: Context, bytecode: Bytecode, options: dict) -
             continue
         elif name == "withSideEffect":
             if len(args) > 2:
-                raise UnsupportedStepError("withSideEffect() with a reducer is not supported")
+                if not isinstance(args[2], Operator):
+                    raise UnsupportedStepError("withSideEffect() takes an Operator as its reducer, not a lambda")
+                ctx.side_effect_reducers[args[0]] = args[2]
             ctx.side_effects[args[0]] = convert_argument(args[1])
         elif name == "withSack":
             if len(args) > 1:
@@ -79,7 +80,7 @@ def _apply_strategy(ctx: Context, strategy: Any, options: dict) -> None:
     elif name == "ProductiveByStrategy":
         ctx.productive_by = True
     elif name == "SeedStrategy":
-        random.seed(config.get("seed"))
+        ctx.seed = int(config.get("seed") or 0)
     elif name in _IGNORED:
         return
     else:

@@ -14,7 +14,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from gremlin_python.process.traversal import P, TextP
+from gremlin_python.process.traversal import P, T, TextP
 from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Element as GElement
 from gremlin_python.structure.graph import Vertex as GVertex
@@ -22,7 +22,7 @@ from gremlin_python.structure.graph import Vertex as GVertex
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 
-__all__ = ["is_number", "g_equal", "g_compare", "order_key", "test_predicate", "g_hash_key",
+__all__ = ["is_number", "g_equal", "g_compare", "order_key", "test_predicate", "predicate_truth", "g_hash_key",
            "PropertyValue", "MapEntry"]
 
 
@@ -229,6 +229,11 @@ class _OrderKey:
 
 
 def order_compare(a: Any, b: Any) -> int:
+    # T tokens (elementMap() keys) order by their names among the string keys
+    if isinstance(a, T):
+        a = a.name.rstrip("_")
+    if isinstance(b, T):
+        b = b.name.rstrip("_")
     ra, rb = _type_rank(a), _type_rank(b)
     if ra != rb:
         return ra - rb
@@ -272,12 +277,25 @@ def order_key(value: Any) -> _OrderKey:
 
 # -- predicates -----------------------------------------------------------------------------
 
-def _compare_op(op: str, a: Any, b: Any) -> bool:
+def _compare_op(op: str, a: Any, b: Any) -> bool | None:
+    """A comparison, or None (TinkerPop's ERROR) for values that do not compare (NaN, mixed types)."""
     try:
         c = g_compare(a, b)
     except Incomparable:
-        return False
+        return None
     return {"lt": c < 0, "lte": c <= 0, "gt": c > 0, "gte": c >= 0}[op]
+
+
+def _and(a: bool | None, b: bool | None) -> bool | None:
+    if a is False or b is False:
+        return False
+    return None if a is None or b is None else True
+
+
+def _or(a: bool | None, b: bool | None) -> bool | None:
+    if a is True or b is True:
+        return True
+    return None if a is None or b is None else False
 
 
 def _string_op(op: str, value: Any, arg: Any) -> bool:
@@ -310,6 +328,12 @@ def _collection(arg: Any) -> list:
 
 def test_predicate(predicate: Any, value: Any) -> bool:
     """Evaluate a gremlinpython P or TextP against ``value``; a bare value means eq."""
+    return predicate_truth(predicate, value) is True
+
+
+def predicate_truth(predicate: Any, value: Any) -> bool | None:
+    """TinkerPop's ternary logic: True, False, or None for ERROR (a comparison of values that do not
+    compare), which not() keeps as ERROR, and() and or() resolve when the other side decides."""
     if not isinstance(predicate, P):
         return g_equal(value, predicate)
     op, arg, other = predicate.operator, predicate.value, predicate.other
@@ -320,11 +344,11 @@ def test_predicate(predicate: Any, value: Any) -> bool:
     if op in ("lt", "lte", "gt", "gte"):
         return _compare_op(op, value, arg)
     if op == "between":
-        return _compare_op("gte", value, arg) and _compare_op("lt", value, other)
+        return _and(_compare_op("gte", value, arg), _compare_op("lt", value, other))
     if op == "inside":
-        return _compare_op("gt", value, arg) and _compare_op("lt", value, other)
+        return _and(_compare_op("gt", value, arg), _compare_op("lt", value, other))
     if op == "outside":
-        return _compare_op("lt", value, arg) or _compare_op("gt", value, other)
+        return _or(_compare_op("lt", value, arg), _compare_op("gt", value, other))
     if op == "within":
         values = _within_args(arg, other)
         return any(g_equal(value, v) for v in values)
@@ -332,11 +356,12 @@ def test_predicate(predicate: Any, value: Any) -> bool:
         values = _within_args(arg, other)
         return not any(g_equal(value, v) for v in values)
     if op == "and":
-        return test_predicate(arg, value) and test_predicate(other, value)
+        return _and(predicate_truth(arg, value), predicate_truth(other, value))
     if op == "or":
-        return test_predicate(arg, value) or test_predicate(other, value)
+        return _or(predicate_truth(arg, value), predicate_truth(other, value))
     if op == "not":
-        return not test_predicate(arg, value)
+        truth = predicate_truth(arg, value)
+        return None if truth is None else not truth
     if isinstance(predicate, TextP) or op in ("containing", "startingWith", "endingWith", "regex",
                                                 "notContaining", "notStartingWith", "notEndingWith",
                                                 "notRegex"):
