@@ -1,0 +1,119 @@
+"""What every benchmark script shares: progress bars, percentiles, the machine description and
+saving results as JSON under docs/benchmarks/ (docs/benchmarks.md is rendered from them)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, TypeVar
+
+__all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "latency_summary", "machine",
+           "save_results", "command_line"]
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "docs" / "benchmarks"
+T = TypeVar("T")
+
+
+class Progress:
+    """A one-line progress bar on stderr (redrawn at most 5 times a second; silent when quiet)."""
+
+    def __init__(self, label: str, total: int | None, quiet: bool = False):
+        self.label, self.total, self.quiet = label, total, quiet
+        self.done = 0
+        self.started = self._drawn = time.perf_counter()
+
+    def advance(self, count: int = 1) -> None:
+        self.done += count
+        now = time.perf_counter()
+        if not self.quiet and (now - self._drawn > 0.2 or self.done == self.total):
+            self._drawn = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        rate = self.done / max(now - self.started, 1e-9)
+        if self.total:
+            filled = int(30 * self.done / self.total)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
+        else:
+            bar = str(self.done)
+        sys.stderr.write(f"\r{self.label:24s} {bar} {rate:,.0f}/s ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if not self.quiet:
+            self._draw(time.perf_counter())
+            sys.stderr.write("\n")
+
+
+def progress(items: Iterable[T], label: str, total: int | None = None, quiet: bool = False) -> Iterator[T]:
+    bar = Progress(label, total, quiet)
+    for item in items:
+        yield item
+        bar.advance()
+    bar.close()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The nearest-rank q-quantile (0 < q <= 1) of a non-empty sample."""
+    ordered = sorted(samples)
+    rank = math.ceil(round(q * len(ordered), 6))  # rounded first: 0.95 * 100 is 95.00000000000001
+    return ordered[min(len(ordered), max(1, rank)) - 1]
+
+
+def latency_summary(latencies_ms: list[float], seconds: float) -> dict[str, float]:
+    return {"requests": len(latencies_ms), "seconds": round(seconds, 3),
+            "throughput": round(len(latencies_ms) / seconds, 1) if seconds > 0 else 0.0,
+            "p50_ms": round(percentile(latencies_ms, 0.50), 3), "p95_ms": round(percentile(latencies_ms, 0.95), 3),
+            "p99_ms": round(percentile(latencies_ms, 0.99), 3), "max_ms": round(max(latencies_ms), 3)}
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = None
+    try:
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": memory_gb, "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}", "commit": _commit(),
+            "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None}
+
+
+def _commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def command_line() -> str:
+    return "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+
+
+def save_results(name: str, results: dict[str, Any], out_dir: Path | None = None) -> Path:
+    """Write ``<out_dir>/<name>.json`` with the machine, the command and the time added."""
+    out_dir = RESULTS if out_dir is None else out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = {"benchmark": name, "command": command_line(), "machine": machine(),
+                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), **results}
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path

@@ -1,0 +1,88 @@
+"""Ingest throughput end to end: a population's events sent to ``identity serve`` as JSON-RPC
+``ingest`` calls by concurrent clients, per backend; events/s, call latency percentiles, and the
+service's resident memory per identifier stored.
+
+    python benchmarks/ingest.py                                   # memory, durable, endpoint
+    python benchmarks/ingest.py --backends durable --people 20000 --concurrency 2 4
+    python benchmarks/ingest.py --gremlin-url ws://localhost:8182/gremlin   # adds that backend
+
+The events are split into one consecutive slice per concurrency level, loaded in order into one
+service per backend (so later levels run on a bigger graph). Memory per identifier is the growth
+of the service process's RSS from start to the end of the load, divided by the identifiers stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import save_results  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
+from benchmarks.service import BACKENDS, RpcClient, backend_names, run_load, running_service  # noqa: E402
+
+__all__ = ["main", "ingest_calls"]
+
+
+def ingest_calls(events: list[dict], batch: int) -> list[tuple[str, dict]]:
+    return [("ingest", {"events": events[i:i + batch]}) for i in range(0, len(events), batch)]
+
+
+def events_in(params: dict) -> int:
+    return len(params["events"])
+
+
+def measure_backend(backend: str, events: list[dict], args: argparse.Namespace) -> dict:
+    levels = args.concurrency
+    size = -(-len(events) // len(levels))
+    with running_service(backend, gremlin_url=args.gremlin_url) as server:
+        rss_start = server.rss_bytes()
+        rows = []
+        for n, concurrency in enumerate(levels):
+            calls = ingest_calls(events[n * size:(n + 1) * size], args.batch)
+            row = run_load(server, calls, concurrency, label=f"{backend} ingest x{concurrency}", quiet=args.quiet,
+                           weight=events_in)
+            rows.append({**row, "events_per_second": row["units_per_second"]})
+        rss_end = server.rss_bytes()
+        client = RpcClient(server)
+        stats = client.call("stats")
+        client.close()
+    identifiers = stats["identifiers"]
+    grown = max(0, rss_end - rss_start)
+    return {"levels": rows, "stats": stats, "rss_start_bytes": rss_start, "rss_end_bytes": rss_end,
+            "bytes_per_identifier": round(grown / identifiers, 1) if identifiers else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_mix_arguments(parser, people=1000)
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), help=f"of {', '.join(BACKENDS)}")
+    parser.add_argument("--gremlin-url", help="also measure this Gremlin Server (ws://host:port/gremlin)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8], help="client threads per level")
+    parser.add_argument("--batch", type=int, default=20, help="events per ingest call")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--no-save", dest="save", action="store_false", help="do not write docs/benchmarks/")
+    parser.add_argument("--out", type=Path, default=None, help="directory for ingest.json")
+    args = parser.parse_args(argv)
+    mix = mix_from_args(args)
+    events = [labelled.event for labelled in generate(mix)]
+    results = {"population": asdict(mix), "events": len(events),
+               "batch": args.batch, "backends": {}}
+    for backend in backend_names(args.backends, args.gremlin_url):
+        results["backends"][backend] = measured = measure_backend(backend, events, args)
+        for row in measured["levels"]:
+            print(f"{backend:9s} clients {row['concurrency']:3d}  {row['events_per_second']:8,.0f} events/s  "
+                  f"call p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms"
+                  f"  errors {row['errors']}")
+        print(f"{backend:9s} {measured['stats']['identifiers']} identifiers, "
+              f"{measured['bytes_per_identifier']} bytes RSS growth per identifier")
+    if args.save:
+        print(f"wrote {save_results('ingest', results, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,146 @@
+"""Resolve latency end to end: JSON-RPC ``resolve`` calls from concurrent clients to
+``identity serve`` on each backend, after loading a population; closed-loop concurrency levels,
+a fixed-rate run (default 200 requests/s), and the single-traversal resolve beside a client-side
+walk that makes one round trip per hop.
+
+    python benchmarks/resolve.py                                  # memory, durable, endpoint
+    python benchmarks/resolve.py --backends durable --people 20000 --rate 200
+    python benchmarks/resolve.py --gremlin-url ws://localhost:8182/gremlin
+
+The walk comparison runs in this process through gremlinpython against a Gremlin endpoint on the
+same graph (the service's console endpoint for in-process graphs), so both sides pay the same
+network and serialisation per round trip: the single traversal pays it once, the walk once per
+hop plus one to fetch the identifiers found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gremlin_python.process.traversal import P  # noqa: E402
+
+from benchmarks.harness import Progress, latency_summary, save_results  # noqa: E402
+from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
+from benchmarks.service import BACKENDS, Server, backend_names, run_load, running_service  # noqa: E402
+from identity import IdentityGraph, model  # noqa: E402
+from identity.core import identifier_vertex_id  # noqa: E402
+from identity.graph import close_all, open_traversal  # noqa: E402
+from identity.guards import TenantConfig  # noqa: E402
+from identity.rpc.server import DEV_TENANT  # noqa: E402
+
+__all__ = ["client_walk", "main"]
+
+
+def client_walk(g, start: str, max_hops: int, expand_limit: int) -> tuple[list[dict], int] | None:
+    """The neighbourhood the way a client without repeat() would find it: one round trip to
+    check the start, one per hop for the next frontier, one for the identifiers' properties.
+    Returns (element maps, round trips), or None for an unknown identifier."""
+    if not g.V(start).has_label(model.IDENTIFIER).id_().to_list():
+        return None
+    trips, seen, frontier = 1, {start}, [start]
+    for _ in range(max_hops):
+        if not frontier:
+            break
+        reached = g.V(*frontier).has("degree", P.lte(expand_limit)).both(model.LINK).id_().dedup().to_list()
+        trips += 1
+        frontier = [v for v in reached if v not in seen]
+        seen.update(frontier)
+    found = g.V(*seen).element_map().to_list()
+    return found, trips + 1
+
+
+def compare_walk(server: Server, keys: list[tuple[str, str]], hops: int, quiet: bool) -> dict:
+    config = TenantConfig()
+    g = open_traversal(server.gremlin_url)
+    identity = IdentityGraph(g, DEV_TENANT)
+    expand = min(config.generic_threshold, 50)
+    single, walk, trips = [], [], []
+    bar = Progress(f"{server.backend} walk vs single", len(keys), quiet)
+    started = time.perf_counter()
+    for id_type, value in keys:
+        began = time.perf_counter()
+        identity.resolve(id_type, value, max_hops=hops)
+        middle = time.perf_counter()
+        answer = client_walk(g, identifier_vertex_id(DEV_TENANT, id_type, value), hops, expand)
+        ended = time.perf_counter()
+        single.append((middle - began) * 1000)
+        walk.append((ended - middle) * 1000)
+        if answer is not None:
+            trips.append(answer[1])
+        bar.advance()
+    bar.close()
+    seconds = time.perf_counter() - started
+    close_all()
+    return {"hops": hops, "via": server.gremlin_url.split("?")[0].rsplit(":", 1)[0] + ":…",
+            "single_traversal": latency_summary(single, seconds), "client_walk": latency_summary(walk, seconds),
+            "walk_round_trips_mean": round(sum(trips) / len(trips), 2) if trips else None}
+
+
+def measure_backend(backend: str, events: list[dict], keys: list[tuple[str, str]], args: argparse.Namespace) -> dict:
+    rng = random.Random(args.seed + 1)
+    with running_service(backend, gremlin_url=args.gremlin_url) as server:
+        run_load(server, ingest_calls(events, 50), 2, label=f"{backend} load", quiet=args.quiet, weight=events_in)
+
+        def calls(count: int) -> list[tuple[str, dict]]:
+            return [("resolve", {"type": t, "value": v, "max_hops": args.hops})
+                    for t, v in (rng.choice(keys) for _ in range(count))]
+
+        levels = [run_load(server, calls(args.requests), c, label=f"{backend} resolve x{c}", quiet=args.quiet)
+                  for c in args.concurrency]
+        fixed = None
+        if args.rate:
+            fixed = run_load(server, calls(int(args.rate * args.rate_seconds)), args.rate_clients, rate=args.rate,
+                             label=f"{backend} resolve @{args.rate:g}/s", quiet=args.quiet)
+        walk = compare_walk(server, [rng.choice(keys) for _ in range(args.walk_samples)], args.hops, args.quiet) \
+            if args.walk_samples and server.gremlin_url else None
+    return {"levels": levels, "fixed_rate": fixed, "walk": walk}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_mix_arguments(parser, people=1000)
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), help=f"of {', '.join(BACKENDS)}")
+    parser.add_argument("--gremlin-url", help="also measure this Gremlin Server (ws://host:port/gremlin)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 32], help="client threads per level")
+    parser.add_argument("--requests", type=int, default=1000, help="resolve calls per concurrency level")
+    parser.add_argument("--rate", type=float, default=200, help="the fixed-rate run's requests/s (0: skip it)")
+    parser.add_argument("--rate-seconds", type=float, default=10, help="how long the fixed-rate run lasts")
+    parser.add_argument("--rate-clients", type=int, default=16, help="client threads in the fixed-rate run")
+    parser.add_argument("--walk-samples", type=int, default=300, help="resolves in the walk comparison (0: skip)")
+    parser.add_argument("--hops", type=int, default=TenantConfig().max_hops, help="max_hops of every resolve")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--no-save", dest="save", action="store_false", help="do not write docs/benchmarks/")
+    parser.add_argument("--out", type=Path, default=None, help="directory for resolve.json")
+    args = parser.parse_args(argv)
+    mix = mix_from_args(args)
+    labelled = list(generate(mix))
+    events = [item.event for item in labelled]
+    # what clients look up: identifiers one person owns, as the events wrote them
+    keys = sorted({(i["type"], i["value"]) for item in labelled
+                   for i, owner in zip(item.event["identifiers"], item.owners) if owner.startswith("p-")})
+    results = {"population": asdict(mix), "events": len(events), "hops": args.hops, "backends": {}}
+    for backend in backend_names(args.backends, args.gremlin_url):
+        results["backends"][backend] = measured = measure_backend(backend, events, keys, args)
+        for row in measured["levels"] + ([measured["fixed_rate"]] if measured["fixed_rate"] else []):
+            load = f"@{row['target_rate']:g}/s x{row['concurrency']}" if row["target_rate"] else f"x{row['concurrency']}"
+            print(f"{backend:9s} {load:12s} {row['throughput']:8,.0f} req/s  p50 {row['p50_ms']:7.2f} ms  "
+                  f"p95 {row['p95_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms  errors {row['errors']}")
+        walk = measured["walk"]
+        if walk:
+            print(f"{backend:9s} single traversal p50 {walk['single_traversal']['p50_ms']:.2f} ms vs client walk "
+                  f"p50 {walk['client_walk']['p50_ms']:.2f} ms ({walk['walk_round_trips_mean']} round trips)")
+    if args.save:
+        print(f"wrote {save_results('resolve', results, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,219 @@
+"""The identity service as the RPC benchmarks see it: a real ``identity serve`` process on a
+chosen backend, a keep-alive JSON-RPC client, and a load runner with concurrent clients.
+
+Backends: ``memory`` (memory://), ``durable`` (file:// in a temporary directory), ``endpoint``
+(our Gremlin endpoint as a separate process, reached over WebSocket with GraphSON: with
+GraphBinary gremlinpython 3.7 writes a plain Python int as a 32-bit Int, which millisecond
+timestamps overflow, so ingest fails there; see docs/benchmarks.md) and
+``gremlin`` (any Gremlin Server given by ``--gremlin-url``, e.g. Apache TinkerPop's or Neptune).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+from urllib.parse import urlsplit
+
+from benchmarks.harness import ROOT, Progress, latency_summary
+
+__all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "backend_names"]
+
+BACKENDS = ("memory", "durable", "endpoint")
+_START_TIMEOUT_S = 120
+
+
+def backend_names(requested: Sequence[str], gremlin_url: str | None) -> list[str]:
+    names = list(requested)
+    if gremlin_url and "gremlin" not in names:
+        names.append("gremlin")
+    unknown = set(names) - set(BACKENDS) - {"gremlin"}
+    if unknown:
+        raise SystemExit(f"unknown backends {sorted(unknown)} (known: {', '.join(BACKENDS)}, or --gremlin-url)")
+    return names
+
+
+@dataclass
+class Server:
+    url: str
+    key: str
+    pid: int
+    backend: str
+    #: a Gremlin endpoint on the same graph (for the client-side walk), when there is one
+    gremlin_url: str | None
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the service process (Linux /proc; 0 where unavailable)."""
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+
+def _lines(stream: Any, into: queue.Queue) -> None:
+    for line in stream:
+        into.put(line.rstrip("\n"))
+    into.put(None)
+
+
+def _wait_for(lines: queue.Queue, prefix: str, process: subprocess.Popen) -> str:
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if line is None:
+            raise RuntimeError(f"{process.args[:4]} exited (status {process.wait()}) before printing {prefix!r}")
+        if line.startswith(prefix):
+            return line
+    raise RuntimeError(f"{process.args[:4]} printed no {prefix!r} within {_START_TIMEOUT_S}s")
+
+
+@contextlib.contextmanager
+def _process(command: list[str], env: dict[str, str], cwd: Path) -> Iterator[tuple[subprocess.Popen, queue.Queue]]:
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=None if os.environ.get("BENCH_SERVER_LOGS") else subprocess.DEVNULL,
+                               text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
+    try:
+        yield process, lines
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _env() -> dict[str, str]:
+    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDENTITY_")}
+    return {**env, "PYTHONPATH": python_path}
+
+
+@contextlib.contextmanager
+def running_service(backend: str, *, gremlin_url: str | None = None, workers: int = 8) -> Iterator[Server]:
+    """``identity serve`` on ``backend`` (a fresh, empty graph; rate limit off), until the block ends."""
+    with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp, contextlib.ExitStack() as stack:
+        work = Path(tmp)
+        env = _env()
+        if backend == "memory":
+            graph_url = "memory://"
+        elif backend == "durable":
+            graph_url = (work / "graph").as_uri()
+        elif backend == "endpoint":
+            process, lines = stack.enter_context(_process(
+                [sys.executable, "-m", "gremlin.server", "--port", "0"], env, work))
+            graph_url = _wait_for(lines, "gremlin server listening on ", process).split()[4] + "?serializer=graphson"
+        elif backend == "gremlin":
+            if not gremlin_url:
+                raise ValueError("the gremlin backend needs --gremlin-url")
+            graph_url = gremlin_url
+        else:
+            raise ValueError(f"unknown backend {backend!r}")
+        env.update({"IDENTITY_DATA_DIR": str(work / "data"), "IDENTITY_GRAPH_URL": graph_url,
+                    "IDENTITY_RATE_PER_SECOND": "0", "IDENTITY_WORKERS": str(workers),
+                    "IDENTITY_LOG_LEVEL": "WARNING"})
+        process, lines = stack.enter_context(_process(
+            [sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"], env, work))
+        url = _wait_for(lines, "identity listening on ", process).split()[3]
+        console = None
+        if urlsplit(graph_url).scheme in ("memory", "file"):
+            console = _wait_for(lines, "gremlin console endpoint on ", process).split()[-1]
+        key = _wait_for(lines, "dev tenant API key", process).split()[-1]
+        walk_url = console if console else graph_url
+        yield Server(url, key, process.pid, backend, walk_url)
+
+
+class RpcClient:
+    """JSON-RPC over one keep-alive HTTP connection (one per client thread)."""
+
+    def __init__(self, server: Server, timeout: float = 120):
+        parts = urlsplit(server.url)
+        self._connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        self._headers = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/json"}
+        self._ids = 0
+
+    def call(self, method: str, params: dict | None = None) -> Any:
+        self._ids += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params or {}})
+        self._connection.request("POST", "/rpc", body=body, headers=self._headers)
+        response = self._connection.getresponse()
+        payload = json.loads(response.read())
+        if response.status != 200 or "error" in payload:
+            raise RuntimeError(f"{method}: HTTP {response.status} {payload.get('error')}")
+        return payload["result"]
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def run_load(server: Server, calls: Sequence[tuple[str, dict]], concurrency: int, *, rate: float | None = None,
+             label: str = "", quiet: bool = False, weight: Callable[[dict], int] = lambda params: 1) -> dict:
+    """Send ``calls`` from ``concurrency`` client threads, each on its own connection. Closed loop
+    (next call as soon as the last answers) unless ``rate`` (calls/s over all clients): then each
+    call has a planned start and its latency counts from then, so a slow server cannot hide
+    queueing by slowing the clients down (coordinated omission). ``weight`` counts the units
+    a call carries (events in an ingest) for the throughput figure."""
+    work: queue.Queue = queue.Queue()
+    for n, call in enumerate(calls):
+        work.put((n, call))
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    bar = Progress(label, sum(weight(params) for _, params in calls), quiet)
+    started = time.perf_counter()
+
+    def client() -> None:
+        rpc = RpcClient(server)
+        try:
+            while True:
+                try:
+                    n, (method, params) = work.get_nowait()
+                except queue.Empty:
+                    return
+                planned = started + n / rate if rate else time.perf_counter()
+                delay = planned - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                try:
+                    rpc.call(method, params)
+                except Exception as error:  # counted and reported, the load goes on
+                    with lock:
+                        errors.append(str(error)[:200])
+                    continue
+                finished = time.perf_counter()
+                with lock:
+                    latencies.append((finished - planned) * 1000)
+                    bar.advance(weight(params))
+        finally:
+            rpc.close()
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    bar.close()
+    if not latencies:
+        raise RuntimeError(f"every call failed: {errors[:3]}")
+    summary = latency_summary(latencies, seconds)
+    units = sum(weight(params) for _, params in calls)
+    return {"concurrency": concurrency, "target_rate": rate, **summary,
+            "units_per_second": round(units / seconds, 1), "errors": len(errors), "error_samples": errors[:3]}
