@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=200, help="events per ingest call")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--no-save", dest="save", action="store_false", help="do not write docs/benchmarks/")
-    parser.add_argument("--out", type=Path, default=None, help="directory for accuracy.json")
+    parser.add_argument("--out", type=Path, default=None, help="directory for the results (default docs/benchmarks)")
+    parser.add_argument("--name", default="accuracy", help="results file name, without .json")
     args = parser.parse_args(argv)
     results = run(args)
     print_table(results)
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target (default guards, hops {TenantConfig().max_hops}: precision >= 0.99, recall >= 0.95): "
               f"{'met' if met else 'MISSED'}")
     if args.save:
-        print(f"wrote {save_results('accuracy', results, args.out)}")
+        print(f"wrote {save_results(args.name, results, args.out)}")
     return 0
 
 

@@ -105,7 +105,13 @@ def _commit() -> str | None:
 
 
 def command_line() -> str:
-    return "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    """How this run was started (without --out, which only says where the JSON went)."""
+    args, kept = sys.argv[1:], []
+    for n, arg in enumerate(args):
+        if arg == "--out" or (n and args[n - 1] == "--out") or arg.startswith("--out="):
+            continue
+        kept.append(arg)
+    return "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT), *kept])
 
 
 def save_results(name: str, results: dict[str, Any], out_dir: Path | None = None) -> Path:

@@ -1,0 +1,129 @@
+"""The benchmark scripts: scoring is right on hand-made examples, and each script runs end to
+end on a tiny population and writes results of the documented shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import accuracy, ingest, population, render, resolve
+from benchmarks.harness import percentile
+from identity import IdentityGraph
+from identity.graph import close_all, open_traversal
+
+TINY = ["--people", "12", "--seed", "3", "--quiet"]
+
+
+def test_pairwise_scores_count_pairs_from_the_contingency_table() -> None:
+    truth = {"a": 1, "b": 1, "c": 1, "d": 2, "e": 2}
+    predicted = {"a": "X", "b": "X", "c": "Y", "d": "Y", "e": "Y"}
+    scores = accuracy.pairwise_scores(truth, predicted)
+    # true pairs ab ac bc de; predicted pairs ab cd ce de; both: ab de
+    assert (scores.true_pairs, scores.predicted_pairs, scores.correct_pairs) == (4, 4, 2)
+    assert scores.precision == scores.recall == scores.f1 == 0.5
+
+
+def test_unresolved_items_are_alone_and_a_perfect_clustering_scores_one() -> None:
+    truth = {"a": 1, "b": 1, "c": 2}
+    scores = accuracy.pairwise_scores(truth, {"a": "X"})  # b and c unknown to the service
+    assert (scores.precision, scores.recall, scores.predicted_pairs) == (1.0, 0.0, 0)
+    perfect = accuracy.pairwise_scores(truth, {"a": "P", "b": "P", "c": "Q"})
+    assert (perfect.precision, perfect.recall, perfect.f1) == (1.0, 1.0, 1.0)
+
+
+def test_one_cluster_for_everyone_has_full_recall_and_poor_precision() -> None:
+    truth = {n: n // 3 for n in range(9)}  # three people with three identifiers each
+    scores = accuracy.pairwise_scores(truth, {n: "all" for n in range(9)})
+    assert scores.recall == 1.0 and scores.precision == pytest.approx(9 / 36)
+
+
+def test_connected_components_join_identifiers_that_share_events() -> None:
+    components = accuracy.connected_components([[("e", "a"), ("p", "1")], [("p", "1"), ("d", "x")], [("e", "b")]])
+    assert components[("e", "a")] == components[("d", "x")] != components[("e", "b")]
+
+
+def test_percentile_is_nearest_rank() -> None:
+    samples = [float(n) for n in range(1, 101)]
+    assert (percentile(samples, 0.5), percentile(samples, 0.95), percentile(samples, 0.99)) == (50.0, 95.0, 99.0)
+    assert percentile([7.0], 0.99) == 7.0
+
+
+def test_population_is_seeded_labelled_and_accepted_by_the_service() -> None:
+    mix = population.Mix(people=40, seed=5, junk_rate=0.3)
+    first = [item.to_json() for item in population.generate(mix)]
+    assert first == [item.to_json() for item in population.generate(mix)]
+    assert first != [item.to_json() for item in population.generate(population.Mix(people=40, seed=6))]
+    items = list(population.generate(mix))
+    assert all(len(item.owners) == len(item.event["identifiers"]) for item in items)
+    owners = {owner[0] for item in items for owner in item.owners}
+    assert owners == {"p", "h", "s"}  # people, households, shared
+    assert {item.event["type"] for item in items} == {"login", "purchase", "page_view"}
+    identity = IdentityGraph(open_traversal("memory://"), "t")
+    try:
+        results = identity.ingest([item.event for item in items])  # raises on any invalid event
+    finally:
+        close_all()
+    blocked = sum(1 for r in results for refusal in r.refused if refusal.get("reason") == "blocked")
+    assert blocked > 0  # the junk is there and the default guards drop it
+
+
+def test_population_rejects_impossible_mixes() -> None:
+    with pytest.raises(ValueError):
+        population.Mix(wifi_use=1.5)
+    with pytest.raises(ValueError):
+        population.Mix(people=0)
+
+
+def test_guards_off_resolution_is_connected_components() -> None:
+    """What accuracy.py reports for 'guards off' is what the service resolves with no guards."""
+    mix = population.Mix(people=6, seed=2, events_per_person=3, wifi_use=0, tablet_share=0, junk_rate=0,
+                         placeholder_use=0)
+    truth = accuracy.truth_of(population.generate(mix))
+    identity = IdentityGraph(open_traversal("memory://"), "t", config=accuracy.guards_off())
+    try:
+        identity.ingest(truth.events)
+        customers = accuracy.resolve_all(identity, truth.owner, 10, "", quiet=True)
+    finally:
+        close_all()
+    components = accuracy.connected_components(truth.keys)
+    same = accuracy.pairwise_scores(components, customers)
+    assert (same.precision, same.recall) == (1.0, 1.0) and same.true_pairs > 0
+
+
+def test_accuracy_script_writes_scores_per_guard_and_hop(tmp_path: Path) -> None:
+    assert accuracy.main([*TINY, "--hops", "1", "3", "--no-ablations", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "accuracy.json").read_text())
+    assert [(r["guards"], r["hops"]) for r in result["runs"]] == [("off", None), ("default", 1), ("default", 3)]
+    for row in result["runs"]:
+        assert 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1 and row["largest_customer"] >= 1
+    off = result["runs"][0]
+    assert off["recall"] == 1.0 or off["true_pairs"] == 0  # components never split a person
+    assert result["command"].startswith("python ")
+    assert result["machine"]["cores"] >= 1
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_ingest_and_resolve_scripts_measure_a_real_service_and_render(tmp_path: Path) -> None:
+    assert ingest.main([*TINY, "--backends", "memory", "--concurrency", "1", "2", "--batch", "5",
+                        "--out", str(tmp_path)]) == 0
+    measured = json.loads((tmp_path / "ingest.json").read_text())["backends"]["memory"]
+    assert [row["concurrency"] for row in measured["levels"]] == [1, 2]
+    assert all(row["errors"] == 0 and row["events_per_second"] > 0 for row in measured["levels"])
+    assert measured["stats"]["identifiers"] > 0
+    assert resolve.main([*TINY, "--backends", "memory", "--concurrency", "1", "3", "--requests", "12",
+                         "--rate", "20", "--rate-seconds", "0.5", "--walk-samples", "4", "--out", str(tmp_path)]) == 0
+    measured = json.loads((tmp_path / "resolve.json").read_text())["backends"]["memory"]
+    assert [row["requests"] for row in measured["levels"]] == [12, 12]
+    assert measured["fixed_rate"]["target_rate"] == 20 and measured["fixed_rate"]["errors"] == 0
+    assert measured["walk"]["walk_round_trips_mean"] >= 2
+    accuracy.main([*TINY, "--hops", "3", "--no-ablations", "--out", str(tmp_path)])
+    page = tmp_path / "page.md"
+    page.write_text(f"intro\n{render.BEGIN}\nold\n{render.END}\noutro\n")
+    render.render(page, tmp_path, plots=False)
+    text = page.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
+    for heading in ("### Accuracy", "### Ingest through RPC", "### Resolve through RPC"):
+        assert heading in text
