@@ -27,7 +27,7 @@ from typing import Hashable, Iterable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import Progress, save_results  # noqa: E402
+from benchmarks.harness import Progress, add_output_arguments, finish  # noqa: E402
 from benchmarks.population import SHARED, LabelledEvent, add_mix_arguments, generate, mix_from_args  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
 from identity.errors import ValidationError  # noqa: E402
@@ -213,10 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ablations", dest="ablations", action="store_false",
                         help="skip the runs with one guard switched off")
     parser.add_argument("--batch", type=int, default=200, help="events per ingest call")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--no-save", dest="save", action="store_false", help="do not write docs/benchmarks/")
-    parser.add_argument("--out", type=Path, default=None, help="directory for the results (default docs/benchmarks)")
-    parser.add_argument("--name", default="accuracy", help="results file name, without .json")
+    add_output_arguments(parser, "accuracy")
     args = parser.parse_args(argv)
     results = run(args)
     print_table(results)
@@ -226,9 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         met = default["precision"] >= 0.99 and default["recall"] >= 0.95
         print(f"target (default guards, hops {TenantConfig().max_hops}: precision >= 0.99, recall >= 0.95): "
               f"{'met' if met else 'MISSED'}")
-    if args.save:
-        print(f"wrote {save_results(args.name, results, args.out)}")
-    return 0
+    return finish(args, results)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ saving results as JSON under docs/benchmarks/ (docs/benchmarks.md is rendered fr
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -15,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
-__all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "latency_summary", "machine",
-           "save_results", "command_line"]
+__all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "latency_summary", "latency_line", "machine",
+           "save_results", "command_line", "add_output_arguments", "finish"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "benchmarks"
@@ -76,6 +77,11 @@ def latency_summary(latencies_ms: list[float], seconds: float) -> dict[str, floa
             "p99_ms": round(percentile(latencies_ms, 0.99), 3), "max_ms": round(max(latencies_ms), 3)}
 
 
+def latency_line(row: dict[str, float], digits: int = 2) -> str:
+    return (f"p50 {row['p50_ms']:7.{digits}f} ms  p95 {row['p95_ms']:7.{digits}f} ms  "
+            f"p99 {row['p99_ms']:7.{digits}f} ms  errors {row.get('errors', 0)}")
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     cpu = platform.processor() or platform.machine()
@@ -123,3 +129,17 @@ def save_results(name: str, results: dict[str, Any], out_dir: Path | None = None
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """The flags every benchmark shares: progress bars and where the results go."""
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--no-save", dest="save", action="store_false", help="do not write the results JSON")
+    parser.add_argument("--out", type=Path, default=None, help="directory for the results (default docs/benchmarks)")
+    parser.add_argument("--name", default=name, help=f"results file name without .json (default {name})")
+
+
+def finish(args: argparse.Namespace, results: dict[str, Any]) -> int:
+    if args.save:
+        print(f"wrote {save_results(args.name, results, args.out)}")
+    return 0

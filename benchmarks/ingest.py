@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import save_results  # noqa: E402
+from benchmarks.harness import add_output_arguments, finish, latency_line  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
-from benchmarks.service import BACKENDS, RpcClient, backend_names, run_load, running_service  # noqa: E402
+from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 
 __all__ = ["main", "ingest_calls"]
 
@@ -59,13 +59,10 @@ def measure_backend(backend: str, events: list[dict], args: argparse.Namespace) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser, people=1000)
-    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), help=f"of {', '.join(BACKENDS)}")
-    parser.add_argument("--gremlin-url", help="also measure this Gremlin Server (ws://host:port/gremlin)")
+    add_backend_arguments(parser)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8], help="client threads per level")
     parser.add_argument("--batch", type=int, default=20, help="events per ingest call")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--no-save", dest="save", action="store_false", help="do not write docs/benchmarks/")
-    parser.add_argument("--out", type=Path, default=None, help="directory for ingest.json")
+    add_output_arguments(parser, "ingest")
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
     events = [labelled.event for labelled in generate(mix)]
@@ -75,13 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         results["backends"][backend] = measured = measure_backend(backend, events, args)
         for row in measured["levels"]:
             print(f"{backend:9s} clients {row['concurrency']:3d}  {row['events_per_second']:8,.0f} events/s  "
-                  f"call p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms"
-                  f"  errors {row['errors']}")
+                  f"call {latency_line(row, 1)}")
         print(f"{backend:9s} {measured['stats']['identifiers']} identifiers, "
               f"{measured['bytes_per_identifier']} bytes RSS growth per identifier")
-    if args.save:
-        print(f"wrote {save_results('ingest', results, args.out)}")
-    return 0
+    return finish(args, results)
 
 
 if __name__ == "__main__":

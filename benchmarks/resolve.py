@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gremlin_python.process.traversal import P  # noqa: E402
 
-from benchmarks.harness import Progress, latency_summary, save_results  # noqa: E402
+from benchmarks.harness import Progress, add_output_arguments, finish, latency_line, latency_summary  # noqa: E402
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
-from benchmarks.service import BACKENDS, Server, backend_names, run_load, running_service  # noqa: E402
+from benchmarks.service import Server, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 from identity import IdentityGraph, model  # noqa: E402
 from identity.core import identifier_vertex_id  # noqa: E402
 from identity.graph import close_all, open_traversal  # noqa: E402
@@ -107,8 +107,7 @@ def measure_backend(backend: str, events: list[dict], keys: list[tuple[str, str]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser, people=1000)
-    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), help=f"of {', '.join(BACKENDS)}")
-    parser.add_argument("--gremlin-url", help="also measure this Gremlin Server (ws://host:port/gremlin)")
+    add_backend_arguments(parser)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 32], help="client threads per level")
     parser.add_argument("--requests", type=int, default=1000, help="resolve calls per concurrency level")
     parser.add_argument("--rate", type=float, default=200, help="the fixed-rate run's requests/s (0: skip it)")
@@ -116,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-clients", type=int, default=16, help="client threads in the fixed-rate run")
     parser.add_argument("--walk-samples", type=int, default=300, help="resolves in the walk comparison (0: skip)")
     parser.add_argument("--hops", type=int, default=TenantConfig().max_hops, help="max_hops of every resolve")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--no-save", dest="save", action="store_false", help="do not write docs/benchmarks/")
-    parser.add_argument("--out", type=Path, default=None, help="directory for resolve.json")
+    add_output_arguments(parser, "resolve")
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
     labelled = list(generate(mix))
@@ -131,15 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         results["backends"][backend] = measured = measure_backend(backend, events, keys, args)
         for row in measured["levels"] + ([measured["fixed_rate"]] if measured["fixed_rate"] else []):
             load = f"@{row['target_rate']:g}/s x{row['concurrency']}" if row["target_rate"] else f"x{row['concurrency']}"
-            print(f"{backend:9s} {load:12s} {row['throughput']:8,.0f} req/s  p50 {row['p50_ms']:7.2f} ms  "
-                  f"p95 {row['p95_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms  errors {row['errors']}")
+            print(f"{backend:9s} {load:12s} {row['throughput']:8,.0f} req/s  {latency_line(row)}")
         walk = measured["walk"]
         if walk:
             print(f"{backend:9s} single traversal p50 {walk['single_traversal']['p50_ms']:.2f} ms vs client walk "
                   f"p50 {walk['client_walk']['p50_ms']:.2f} ms ({walk['walk_round_trips_mean']} round trips)")
-    if args.save:
-        print(f"wrote {save_results('resolve', results, args.out)}")
-    return 0
+    return finish(args, results)
 
 
 if __name__ == "__main__":

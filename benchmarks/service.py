@@ -10,6 +10,7 @@ timestamps overflow, so ingest fails there; see docs/benchmarks.md) and
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import json
@@ -27,10 +28,16 @@ from urllib.parse import urlsplit
 
 from benchmarks.harness import ROOT, Progress, latency_summary
 
-__all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "backend_names"]
+__all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "backend_names",
+           "add_backend_arguments"]
 
 BACKENDS = ("memory", "durable", "endpoint")
 _START_TIMEOUT_S = 120
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), help=f"of {', '.join(BACKENDS)}")
+    parser.add_argument("--gremlin-url", help="also measure this Gremlin Server (ws://host:port/gremlin)")
 
 
 def backend_names(requested: Sequence[str], gremlin_url: str | None) -> list[str]:
