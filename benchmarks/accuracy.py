@@ -23,11 +23,11 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Hashable, Iterable
+from typing import Callable, Hashable, Iterable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import Progress, add_output_arguments, finish  # noqa: E402
+from benchmarks.harness import Progress, add_output_arguments, finish, save_results  # noqa: E402
 from benchmarks.population import SHARED, LabelledEvent, add_mix_arguments, generate, mix_from_args  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
 from identity.errors import ValidationError  # noqa: E402
@@ -177,24 +177,29 @@ def evaluate(truth: Truth, customers: dict[Key, Hashable], guards: str, hops: in
             "customers": len(sizes)}
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace, checkpoint: Callable[[dict], None] = lambda results: None) -> dict:
+    """Score every requested guard setting; ``checkpoint`` gets the results so far after each."""
     mix = mix_from_args(args)
     truth = truth_of(generate(mix))
     people = sum(1 for owner in set(truth.owner.values()) if owner.startswith("p-"))
     print(f"population: {mix.people} people, {len(truth.events)} events, {len(truth.owner)} distinct identifiers "
           f"({len(truth.person_owned)} owned by one person)", file=sys.stderr)
-    rows = [evaluate(truth, connected_components(truth.keys), "off", None)]
-    ingest_seconds = {}
+    results = {"population": asdict(mix), "events": len(truth.events), "identifiers": len(truth.owner),
+               "person_owned_identifiers": len(truth.person_owned), "people_seen": people,
+               "ingest_seconds": {}, "runs": []}
     variants = guard_variants()
-    for name in ["default"] + ([n for n in variants if n != "default"] if args.ablations else []):
+    for name in args.guards:
+        if name == "off":
+            results["runs"].append(evaluate(truth, connected_components(truth.keys), "off", None))
+            continue
         identity = IdentityGraph(open_traversal("memory://"), _TENANT, config=variants[name])
-        ingest_seconds[name] = round(ingest_all(identity, truth.events, args.batch, name, args.quiet), 2)
+        results["ingest_seconds"][name] = round(ingest_all(identity, truth.events, args.batch, name, args.quiet), 2)
         for hops in (args.hops if name == "default" else [variants[name].max_hops]):
-            rows.append(evaluate(truth, resolve_all(identity, truth.owner, hops, name, args.quiet), name, hops))
+            customers = resolve_all(identity, truth.owner, hops, name, args.quiet)
+            results["runs"].append(evaluate(truth, customers, name, hops))
+            checkpoint(results)
         close_all()
-    return {"population": asdict(mix), "events": len(truth.events), "identifiers": len(truth.owner),
-            "person_owned_identifiers": len(truth.person_owned), "people_seen": people,
-            "ingest_seconds": ingest_seconds, "runs": rows}
+    return results
 
 
 def print_table(results: dict) -> None:
@@ -210,12 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser)
     parser.add_argument("--hops", type=int, nargs="+", default=[1, 2, 3, 4], help="hop limits for the default guards")
-    parser.add_argument("--no-ablations", dest="ablations", action="store_false",
-                        help="skip the runs with one guard switched off")
+    choices = ["off", *guard_variants()]
+    parser.add_argument("--guards", nargs="+", default=choices, choices=choices, metavar="GUARDS",
+                        help=f"guard settings to score, of: {', '.join(repr(c) for c in choices)} (default all)")
     parser.add_argument("--batch", type=int, default=200, help="events per ingest call")
     add_output_arguments(parser, "accuracy")
     args = parser.parse_args(argv)
-    results = run(args)
+    results = run(args, lambda partial: args.save and save_results(args.name, partial, args.out))
     print_table(results)
     default = next((r for r in results["runs"] if r["guards"] == "default" and r["hops"] == TenantConfig().max_hops),
                    None)

@@ -30,12 +30,30 @@ def _load(directory: Path, name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _accuracy(directory: Path) -> dict | None:
+    """accuracy.json with the runs of accuracy-*.json on the same population appended (guard
+    settings scored by separate processes, in parallel)."""
+    result = _load(directory, "accuracy")
+    if result is None:
+        return None
+    result["parts"] = [result]
+    for path in sorted(directory.glob("accuracy-*.json")):
+        part = json.loads(path.read_text())
+        if part.get("population") == result["population"]:
+            result["runs"] = result["runs"] + part["runs"]
+            result["parts"].append(part)
+    return result
+
+
 def _provenance(result: dict) -> list[str]:
-    m = result["machine"]
-    load = ", ".join(str(x) for x in m.get("load_average") or [])
-    return [f"Run {result['finished']} on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}, "
-            f"{m['system']}, commit {m['commit']} (load average at the end: {load}):", "",
-            "```sh", result["command"], "```", ""]
+    lines = []
+    for part in result.get("parts", [result]):
+        m = part["machine"]
+        load = ", ".join(str(x) for x in m.get("load_average") or [])
+        lines += [f"Run {part['finished']} on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, "
+                  f"Python {m['python']}, {m['system']}, commit {m['commit']} (load average at the end: {load}):", "",
+                  "```sh", part["command"], "```", ""]
+    return lines
 
 
 def _population(result: dict) -> str:
@@ -183,7 +201,10 @@ def plot_all(results: dict[str, dict], directory: Path) -> dict[str, str]:
 
 
 def generated_section(directory: Path, plots: bool) -> str:
-    results = {name: r for name in ("accuracy", "ingest", "resolve") if (r := _load(directory, name))}
+    results = {name: r for name in ("ingest", "resolve") if (r := _load(directory, name))}
+    accuracy = _accuracy(directory)
+    if accuracy:
+        results["accuracy"] = accuracy
     made = plot_all(results, directory) if plots and results else {}
     lines: list[str] = []
     for name, section in (("accuracy", accuracy_section), ("ingest", ingest_section), ("resolve", resolve_section)):

@@ -93,7 +93,7 @@ def test_guards_off_resolution_is_connected_components() -> None:
 
 
 def test_accuracy_script_writes_scores_per_guard_and_hop(tmp_path: Path) -> None:
-    assert accuracy.main([*TINY, "--hops", "1", "3", "--no-ablations", "--out", str(tmp_path)]) == 0
+    assert accuracy.main([*TINY, "--hops", "1", "3", "--guards", "off", "default", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "accuracy.json").read_text())
     assert [(r["guards"], r["hops"]) for r in result["runs"]] == [("off", None), ("default", 1), ("default", 3)]
     for row in result["runs"]:
@@ -119,7 +119,7 @@ def test_ingest_and_resolve_scripts_measure_a_real_service_and_render(tmp_path: 
     assert [row["requests"] for row in measured["levels"]] == [12, 12]
     assert measured["fixed_rate"]["target_rate"] == 20 and measured["fixed_rate"]["errors"] == 0
     assert measured["walk"]["walk_round_trips_mean"] >= 2
-    accuracy.main([*TINY, "--hops", "3", "--no-ablations", "--out", str(tmp_path)])
+    accuracy.main([*TINY, "--hops", "3", "--guards", "off", "default", "--out", str(tmp_path)])
     page = tmp_path / "page.md"
     page.write_text(f"intro\n{render.BEGIN}\nold\n{render.END}\noutro\n")
     render.render(page, tmp_path, plots=False)
