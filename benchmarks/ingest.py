@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import add_output_arguments, finish, latency_line  # noqa: E402
+from benchmarks.harness import add_output_arguments, finish, latency_line, save_results  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                "batch": args.batch, "backends": {}}
     for backend in backend_names(args.backends, args.gremlin_url):
         results["backends"][backend] = measured = measure_backend(backend, events, args)
+        if args.save:  # after each backend, so a long run interrupted later keeps what it measured
+            save_results(args.name, results, args.out)
         for row in measured["levels"]:
             print(f"{backend:9s} clients {row['concurrency']:3d}  {row['events_per_second']:8,.0f} events/s  "
                   f"call {latency_line(row, 1)}")

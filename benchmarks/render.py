@@ -30,18 +30,24 @@ def _load(directory: Path, name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _accuracy(directory: Path) -> dict | None:
-    """accuracy.json with the runs of accuracy-*.json on the same population appended (guard
-    settings scored by separate processes, in parallel)."""
-    result = _load(directory, "accuracy")
+def _merged(directory: Path, name: str) -> dict | None:
+    """<name>.json with what <name>-*.json add (parts measured by separate processes, in
+    parallel): accuracy parts on the same population add runs; ingest and resolve parts add
+    backends (each backend's population is given with it)."""
+    result = _load(directory, name)
     if result is None:
         return None
     result["parts"] = [result]
-    for path in sorted(directory.glob("accuracy-*.json")):
+    for path in sorted(directory.glob(f"{name}-*.json")):
         part = json.loads(path.read_text())
-        if part.get("population") == result["population"]:
+        if "runs" in result and part.get("population") == result["population"]:
             result["runs"] = result["runs"] + part["runs"]
-            result["parts"].append(part)
+        elif "backends" in result:
+            for backend, measured in part["backends"].items():
+                result["backends"].setdefault(backend, {**measured, "part": _population(part)})
+        else:
+            continue
+        result["parts"].append(part)
     return result
 
 
@@ -61,6 +67,10 @@ def _population(result: dict) -> str:
     return (f"{p['people']:,} people (seed {p['seed']}), {result['events']:,} events"
             + (f", {result['identifiers']:,} distinct identifiers, {result['person_owned_identifiers']:,} of them "
                f"owned by one person" if "identifiers" in result else ""))
+
+
+def _label(backend: str, measured: dict) -> str:
+    return f"{backend} ({measured['part']})" if "part" in measured else backend
 
 
 def accuracy_section(result: dict, plots: dict[str, str]) -> list[str]:
@@ -85,14 +95,15 @@ def ingest_section(result: dict, plots: dict[str, str]) -> list[str]:
              "|---|---:|---:|---:|---:|---:|---:|"]
     for backend, measured in result["backends"].items():
         for row in measured["levels"]:
-            lines.append(f"| {backend} | {row['concurrency']} | {row['events_per_second']:,.0f} | {row['p50_ms']:.1f} "
-                         f"| {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |")
+            lines.append(f"| {_label(backend, measured)} | {row['concurrency']} | {row['events_per_second']:,.0f} "
+                         f"| {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |")
     lines += ["", "| backend | identifiers | links | service RSS start → end | RSS growth per identifier |",
               "|---|---:|---:|---|---:|"]
     for backend, measured in result["backends"].items():
         stats = measured["stats"]
-        lines.append(f"| {backend} | {stats['identifiers']:,} | {stats['links']:,} | "
-                     f"{measured['rss_start_bytes'] / 2 ** 20:.0f} MB → {measured['rss_end_bytes'] / 2 ** 20:.0f} MB | "
+        lines.append(f"| {_label(backend, measured)} | {stats['identifiers']:,} | {stats['links']:,} | "
+                     f"{measured['rss_start_bytes'] / 2 ** 20:.0f} MB → "
+                     f"{measured['rss_end_bytes'] / 2 ** 20:.0f} MB | "
                      f"{measured['bytes_per_identifier'] or 0:,.0f} B |")
     lines.append("")
     if "ingest" in plots:
@@ -103,14 +114,15 @@ def ingest_section(result: dict, plots: dict[str, str]) -> list[str]:
 def resolve_section(result: dict, plots: dict[str, str]) -> list[str]:
     lines = ["### Resolve through RPC", "", f"{_population(result)}; every resolve has `max_hops` {result['hops']}.",
              "", *_provenance(result),
-             "| backend | load | requests/s | p50 ms | p95 ms | p99 ms | errors |", "|---|---|---:|---:|---:|---:|---:|"]
+             "| backend | load | requests/s | p50 ms | p95 ms | p99 ms | errors |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for backend, measured in result["backends"].items():
         rows = measured["levels"] + ([measured["fixed_rate"]] if measured.get("fixed_rate") else [])
         for row in rows:
             load = (f"fixed {row['target_rate']:g}/s, {row['concurrency']} clients" if row["target_rate"]
                     else f"{row['concurrency']} clients, closed loop")
-            lines.append(f"| {backend} | {load} | {row['throughput']:,.0f} | {row['p50_ms']:.2f} | {row['p95_ms']:.2f} "
-                         f"| {row['p99_ms']:.2f} | {row['errors']} |")
+            lines.append(f"| {_label(backend, measured)} | {load} | {row['throughput']:,.0f} | {row['p50_ms']:.2f} "
+                         f"| {row['p95_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} |")
     lines += ["", "Single traversal (what `resolve` runs) beside a client-side walk with one round trip per hop, "
               "both through gremlinpython over the WebSocket endpoint on the same graph:", "",
               "| backend | single p50 ms | p99 ms | walk p50 ms | p99 ms | walk round trips (mean) |",
@@ -153,7 +165,8 @@ def plot_all(results: dict[str, dict], directory: Path) -> dict[str, str]:
         off = next((r for r in accuracy["runs"] if r["guards"] == "off"), None)
         fig, ax = plt.subplots(figsize=(6, 4))
         for metric, style in (("precision", "o-"), ("recall", "s-"), ("f1", "^-")):
-            ax.plot([r["hops"] for r in default], [r[metric] for r in default], style, label=f"{metric} (default guards)")
+            ax.plot([r["hops"] for r in default], [r[metric] for r in default], style,
+                    label=f"{metric} (default guards)")
         if off:
             ax.axhline(off["precision"], color="grey", linestyle="--", label="precision, guards off")
         ax.set_xlabel("max_hops of resolve")
@@ -201,10 +214,7 @@ def plot_all(results: dict[str, dict], directory: Path) -> dict[str, str]:
 
 
 def generated_section(directory: Path, plots: bool) -> str:
-    results = {name: r for name in ("ingest", "resolve") if (r := _load(directory, name))}
-    accuracy = _accuracy(directory)
-    if accuracy:
-        results["accuracy"] = accuracy
+    results = {name: r for name in ("accuracy", "ingest", "resolve") if (r := _merged(directory, name))}
     made = plot_all(results, directory) if plots and results else {}
     lines: list[str] = []
     for name, section in (("accuracy", accuracy_section), ("ingest", ingest_section), ("resolve", resolve_section)):

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     for backend in backend_names(args.backends, args.gremlin_url):
         results["backends"][backend] = measured = measure_backend(backend, events, keys, args)
         for row in measured["levels"] + ([measured["fixed_rate"]] if measured["fixed_rate"] else []):
-            load = f"@{row['target_rate']:g}/s x{row['concurrency']}" if row["target_rate"] else f"x{row['concurrency']}"
+            load = (f"@{row['target_rate']:g}/s " if row["target_rate"] else "") + f"x{row['concurrency']}"
             print(f"{backend:9s} {load:12s} {row['throughput']:8,.0f} req/s  {latency_line(row)}")
         walk = measured["walk"]
         if walk:

@@ -92,8 +92,9 @@ def _wait_for(lines: queue.Queue, prefix: str, process: subprocess.Popen) -> str
 
 @contextlib.contextmanager
 def _process(command: list[str], env: dict[str, str], cwd: Path) -> Iterator[tuple[subprocess.Popen, queue.Queue]]:
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=None if os.environ.get("BENCH_SERVER_LOGS") else subprocess.DEVNULL,
-                               text=True)
+    # BENCH_SERVER_LOGS=1 shows the servers' logs (to see why calls fail)
+    logs = None if os.environ.get("BENCH_SERVER_LOGS") else subprocess.DEVNULL
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=logs, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
     try:
