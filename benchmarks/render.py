@@ -169,6 +169,8 @@ def plot_all(results: dict[str, dict], directory: Path) -> dict[str, str]:
                     label=f"{metric} (default guards)")
         if off:
             ax.axhline(off["precision"], color="grey", linestyle="--", label="precision, guards off")
+        for target, color in ((0.99, "tab:blue"), (0.95, "tab:orange")):  # the precision and recall targets
+            ax.axhline(target, color=color, linestyle=":", linewidth=1)
         ax.set_xlabel("max_hops of resolve")
         ax.set_ylabel("pairwise score")
         ax.set_ylim(0, 1.02)
@@ -178,7 +180,8 @@ def plot_all(results: dict[str, dict], directory: Path) -> dict[str, str]:
         save(fig, "accuracy_hops")
         fig, ax = plt.subplots(figsize=(6, 4))
         rows = [r for r in accuracy["runs"] if r["guards"] != "default" or r["hops"] == 3]
-        ax.barh([r["guards"] for r in rows], [r["largest_customer"] for r in rows], color="tab:blue")
+        bars = ax.barh([r["guards"] for r in rows], [r["largest_customer"] for r in rows], color="tab:blue")
+        ax.bar_label(bars, [f"{r['largest_customer']:,}" for r in rows], padding=3, fontsize=8)
         ax.set_xscale("log")
         ax.set_xlabel("identifiers in the largest resolved customer (log)")
         ax.set_title("Largest customer against guards")
