@@ -191,12 +191,13 @@ def plot_all(results: dict[str, dict], directory: Path) -> dict[str, str]:
         fig, ax = plt.subplots(figsize=(6, 4))
         for backend, measured in resolve["backends"].items():
             rows = measured["levels"]
-            x = [r["throughput"] for r in rows]
+            x = [r["concurrency"] for r in rows]
             line, = ax.plot(x, [r["p99_ms"] for r in rows], "o-", label=f"{backend} p99")
             ax.plot(x, [r["p95_ms"] for r in rows], "s:", color=line.get_color(), label=f"{backend} p95")
             ax.plot(x, [r["p50_ms"] for r in rows], "^--", color=line.get_color(), label=f"{backend} p50")
         ax.set_yscale("log")
-        ax.set_xlabel("achieved resolve requests/s (closed loop; points are 1..N clients)")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("concurrent clients (closed loop)")
         ax.set_ylabel("latency ms (log)")
         ax.legend(fontsize=7, ncol=3)
         ax.set_title("Resolve latency against load")
