@@ -31,9 +31,11 @@ from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from benchmarks.service import Server, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 from identity import IdentityGraph, model  # noqa: E402
+from identity.config import Config  # noqa: E402
 from identity.core import identifier_vertex_id  # noqa: E402
 from identity.graph import close_all, open_traversal  # noqa: E402
 from identity.guards import TenantConfig  # noqa: E402
+from identity.keys import keyring_for  # noqa: E402
 from identity.rpc.server import DEV_TENANT  # noqa: E402
 
 __all__ = ["client_walk", "main"]
@@ -60,7 +62,8 @@ def client_walk(g, start: str, max_hops: int, expand_limit: int) -> tuple[list[d
 def compare_walk(server: Server, keys: list[tuple[str, str]], hops: int, quiet: bool) -> dict:
     config = TenantConfig()
     g = open_traversal(server.gremlin_url)
-    identity = IdentityGraph(g, DEV_TENANT)
+    protector = keyring_for(Config(data_dir=str(server.data_dir))).protector(DEV_TENANT)
+    identity = IdentityGraph(g, DEV_TENANT, protector=protector)
     expand = min(config.generic_threshold, 50)
     single, walk, trips = [], [], []
     bar = Progress(f"{server.backend} walk vs single", len(keys), quiet)
@@ -69,7 +72,7 @@ def compare_walk(server: Server, keys: list[tuple[str, str]], hops: int, quiet: 
         began = time.perf_counter()
         identity.resolve(id_type, value, max_hops=hops)
         middle = time.perf_counter()
-        answer = client_walk(g, identifier_vertex_id(DEV_TENANT, id_type, value), hops, expand)
+        answer = client_walk(g, identifier_vertex_id(DEV_TENANT, id_type, value, protector=protector), hops, expand)
         ended = time.perf_counter()
         single.append((middle - began) * 1000)
         walk.append((ended - middle) * 1000)

@@ -58,6 +58,8 @@ class Server:
     backend: str
     #: a Gremlin endpoint on the same graph (for the client-side walk), when there is one
     gremlin_url: str | None
+    #: the service's data directory (its tenants' key rings: what identifier vertex ids are keyed with)
+    data_dir: Path
 
     def rss_bytes(self) -> int:
         """Resident memory of the service process (Linux /proc; 0 where unavailable)."""
@@ -145,7 +147,7 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
             console = _wait_for(lines, "gremlin console endpoint on ", process).split()[-1]
         key = _wait_for(lines, "dev tenant API key", process).split()[-1]
         walk_url = console if console else graph_url
-        yield Server(url, key, process.pid, backend, walk_url)
+        yield Server(url, key, process.pid, backend, walk_url, work / "data")
 
 
 class RpcClient:
