@@ -148,6 +148,62 @@ def _pyplot():
     return plt
 
 
+def _figure(plt, title: str, xlabel: str, ylabel: str | None = None, *, log2_x: bool = False):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if log2_x:
+        ax.set_xscale("log", base=2)
+    return fig, ax
+
+
+def _plot_accuracy(plt, accuracy: dict, save) -> None:
+    default = [r for r in accuracy["runs"] if r["guards"] == "default"]
+    off = next((r for r in accuracy["runs"] if r["guards"] == "off"), None)
+    fig, ax = _figure(plt, "Accuracy against hops", "max_hops of resolve", "pairwise score")
+    for metric, style in (("precision", "o-"), ("recall", "s-"), ("f1", "^-")):
+        ax.plot([r["hops"] for r in default], [r[metric] for r in default], style, label=f"{metric} (default guards)")
+    if off:
+        ax.axhline(off["precision"], color="grey", linestyle="--", label="precision, guards off")
+    for target, color in ((0.99, "tab:blue"), (0.95, "tab:orange")):  # the precision and recall targets
+        ax.axhline(target, color=color, linestyle=":", linewidth=1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xticks([r["hops"] for r in default])
+    ax.legend(loc="lower right", fontsize=8)
+    save(fig, "accuracy_hops")
+    fig, ax = _figure(plt, "Largest customer against guards", "identifiers in the largest resolved customer (log)")
+    rows = [r for r in accuracy["runs"] if r["guards"] != "default" or r["hops"] == 3]
+    bars = ax.barh([r["guards"] for r in rows], [r["largest_customer"] for r in rows], color="tab:blue")
+    ax.bar_label(bars, [f"{r['largest_customer']:,}" for r in rows], padding=3, fontsize=8)
+    ax.set_xscale("log")
+    save(fig, "largest_customer")
+
+
+def _plot_resolve(plt, resolve: dict, save) -> None:
+    fig, ax = _figure(plt, "Resolve latency against load", "concurrent clients (closed loop)", "latency ms (log)",
+                      log2_x=True)
+    for backend, measured in resolve["backends"].items():
+        rows = measured["levels"]
+        x = [r["concurrency"] for r in rows]
+        line, = ax.plot(x, [r["p99_ms"] for r in rows], "o-", label=f"{backend} p99")
+        ax.plot(x, [r["p95_ms"] for r in rows], "s:", color=line.get_color(), label=f"{backend} p95")
+        ax.plot(x, [r["p50_ms"] for r in rows], "^--", color=line.get_color(), label=f"{backend} p50")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7, ncol=3)
+    save(fig, "resolve")
+
+
+def _plot_ingest(plt, ingest: dict, save) -> None:
+    fig, ax = _figure(plt, "Ingest throughput through RPC", "concurrent clients", "events/s", log2_x=True)
+    for backend, measured in ingest["backends"].items():
+        rows = measured["levels"]
+        ax.plot([r["concurrency"] for r in rows], [r["events_per_second"] for r in rows], "o-", label=backend)
+    ax.legend(fontsize=8)
+    save(fig, "ingest")
+
+
 def plot_all(results: dict[str, dict], directory: Path) -> dict[str, str]:
     """Write the PNGs next to the JSON; name -> path relative to docs/."""
     plt = _pyplot()
@@ -159,61 +215,9 @@ def plot_all(results: dict[str, dict], directory: Path) -> dict[str, str]:
         plt.close(fig)
         made[name] = f"benchmarks/{name}.png"
 
-    accuracy = results.get("accuracy")
-    if accuracy:
-        default = [r for r in accuracy["runs"] if r["guards"] == "default"]
-        off = next((r for r in accuracy["runs"] if r["guards"] == "off"), None)
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for metric, style in (("precision", "o-"), ("recall", "s-"), ("f1", "^-")):
-            ax.plot([r["hops"] for r in default], [r[metric] for r in default], style,
-                    label=f"{metric} (default guards)")
-        if off:
-            ax.axhline(off["precision"], color="grey", linestyle="--", label="precision, guards off")
-        for target, color in ((0.99, "tab:blue"), (0.95, "tab:orange")):  # the precision and recall targets
-            ax.axhline(target, color=color, linestyle=":", linewidth=1)
-        ax.set_xlabel("max_hops of resolve")
-        ax.set_ylabel("pairwise score")
-        ax.set_ylim(0, 1.02)
-        ax.set_xticks([r["hops"] for r in default])
-        ax.legend(loc="lower right", fontsize=8)
-        ax.set_title("Accuracy against hops")
-        save(fig, "accuracy_hops")
-        fig, ax = plt.subplots(figsize=(6, 4))
-        rows = [r for r in accuracy["runs"] if r["guards"] != "default" or r["hops"] == 3]
-        bars = ax.barh([r["guards"] for r in rows], [r["largest_customer"] for r in rows], color="tab:blue")
-        ax.bar_label(bars, [f"{r['largest_customer']:,}" for r in rows], padding=3, fontsize=8)
-        ax.set_xscale("log")
-        ax.set_xlabel("identifiers in the largest resolved customer (log)")
-        ax.set_title("Largest customer against guards")
-        save(fig, "largest_customer")
-    resolve = results.get("resolve")
-    if resolve:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for backend, measured in resolve["backends"].items():
-            rows = measured["levels"]
-            x = [r["concurrency"] for r in rows]
-            line, = ax.plot(x, [r["p99_ms"] for r in rows], "o-", label=f"{backend} p99")
-            ax.plot(x, [r["p95_ms"] for r in rows], "s:", color=line.get_color(), label=f"{backend} p95")
-            ax.plot(x, [r["p50_ms"] for r in rows], "^--", color=line.get_color(), label=f"{backend} p50")
-        ax.set_yscale("log")
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("concurrent clients (closed loop)")
-        ax.set_ylabel("latency ms (log)")
-        ax.legend(fontsize=7, ncol=3)
-        ax.set_title("Resolve latency against load")
-        save(fig, "resolve")
-    ingest = results.get("ingest")
-    if ingest:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for backend, measured in ingest["backends"].items():
-            rows = measured["levels"]
-            ax.plot([r["concurrency"] for r in rows], [r["events_per_second"] for r in rows], "o-", label=backend)
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("concurrent clients")
-        ax.set_ylabel("events/s")
-        ax.legend(fontsize=8)
-        ax.set_title("Ingest throughput through RPC")
-        save(fig, "ingest")
+    for name, plot in (("accuracy", _plot_accuracy), ("resolve", _plot_resolve), ("ingest", _plot_ingest)):
+        if name in results:
+            plot(plt, results[name], save)
     return made
 
 
