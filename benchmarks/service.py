@@ -2,9 +2,8 @@
 chosen backend, a keep-alive JSON-RPC client, and a load runner with concurrent clients.
 
 Backends: ``memory`` (memory://), ``durable`` (file:// in a temporary directory), ``endpoint``
-(our Gremlin endpoint as a separate process, reached over WebSocket with GraphSON: with
-GraphBinary gremlinpython 3.7 writes a plain Python int as a 32-bit Int, which millisecond
-timestamps overflow, so ingest fails there; see docs/benchmarks.md) and
+(our Gremlin endpoint as a separate process, reached over WebSocket with GraphSON, the
+serializer the recorded results used) and
 ``gremlin`` (any Gremlin Server given by ``--gremlin-url``, e.g. Apache TinkerPop's or Neptune).
 """
 
