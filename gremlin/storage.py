@@ -44,23 +44,26 @@ class VertexRecord:
         self.out_edges: dict[str, dict[Any, EdgeRecord]] = {}
         self.in_edges: dict[str, dict[Any, EdgeRecord]] = {}
 
-    def edges(self, direction: str, labels: tuple[str, ...] = ()) -> Iterator["EdgeRecord"]:
-        """Incident edges; ``direction`` is 'out', 'in' or 'both'."""
+    def edges(self, direction: str, labels: tuple[str, ...] = ()) -> list["EdgeRecord"]:
+        """Incident edges, as a snapshot a caller may hold while it changes the graph;
+        ``direction`` is 'out', 'in' or 'both'."""
         if direction == "both":
             # A self-loop is both an out- and an in-edge, so both()/bothE() meet it twice,
             # as in TinkerGraph.
-            yield from self.edges("out", labels)
-            yield from self.edges("in", labels)
-            return
-        table = self.out_edges if direction == "out" else self.in_edges
-        if labels:
-            for label in labels:
-                bucket = table.get(label)
-                if bucket:
-                    yield from list(bucket.values())
+            tables: tuple = (self.out_edges, self.in_edges)
         else:
-            for bucket in list(table.values()):
-                yield from list(bucket.values())
+            tables = (self.out_edges,) if direction == "out" else (self.in_edges,)
+        found: list[EdgeRecord] = []
+        for table in tables:
+            if labels:
+                for label in labels:
+                    bucket = table.get(label)
+                    if bucket:
+                        found.extend(bucket.values())
+            else:
+                for bucket in table.values():
+                    found.extend(bucket.values())
+        return found
 
     def __repr__(self) -> str:
         return f"v[{self.id}]"
@@ -260,7 +263,7 @@ class Store:
     def remove_vertex(self, vertex: VertexRecord) -> None:
         if self.vertices.get(vertex.id) is not vertex:
             return
-        for edge in list(vertex.edges("both")):
+        for edge in vertex.edges("both"):
             self.remove_edge(edge)
         for props in list(vertex.props.values()):
             for vp in list(props):

@@ -32,17 +32,24 @@ def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex 
     return VertexProperty(vp.id, vp.key, value, owner or _vertex_ref(vp.vertex), meta)
 
 
+def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
+    if not materialize:
+        return _vertex_ref(vertex)
+    owner = _vertex_ref(vertex)
+    return Vertex(vertex.id, vertex.label,
+                  [_vertex_property(vp, True, owner) for bucket in vertex.props.values() for vp in bucket])
+
+
 def detach(value: Any, materialize: bool = True) -> Any:
     """A gremlinpython value for an engine value; ``materialize`` includes element properties
     (Gremlin Server 3.7's default) rather than references (Neptune's)."""
-    if isinstance(value, (str, int, float, type(None))):
+    kind = type(value)
+    if kind in _SCALARS:
         return value
-    if isinstance(value, VertexRecord):
-        if not materialize:
-            return _vertex_ref(value)
-        owner = _vertex_ref(value)
-        return Vertex(value.id, value.label,
-                      [_vertex_property(vp, True, owner) for bucket in value.props.values() for vp in bucket])
+    if kind is VertexRecord:
+        return _vertex(value, materialize)
+    if isinstance(value, (str, int, float)):  # their subclasses, such as an IntEnum
+        return value
     if isinstance(value, EdgeRecord):
         props = [Property(k, detach(v, materialize), None) for k, v in value.props.items()] if materialize else []
         return Edge(value.id, _vertex_ref(value.out_v), value.label, _vertex_ref(value.in_v), props)

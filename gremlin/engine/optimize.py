@@ -1,24 +1,29 @@
 """Optimizations: rewrites that make a traversal faster without changing its answer.
 
 The engine is correct without them (every test passes with ``optimize=False``); they only
-let the store's indexes do work a scan would otherwise do.
+let the store's indexes do work a scan would otherwise do, or fold a filter into the step
+before it.
 """
 
 from __future__ import annotations
 
 from .base import Traversal
 from .common import NOTHING
-from .steps_filter import HasStep
-from .steps_graph import GraphStep
+from .steps_filter import HasStep, PathFilterStep
+from .steps_graph import GraphStep, VertexStep
 
 __all__ = ["optimize"]
 
 
 def optimize(traversal: Traversal) -> Traversal:
     """V().has(key, value): answer from the property index instead of scanning every vertex.
+    The has() step stays in place as the exact filter; the index only narrows the candidates.
 
-    The has() step stays in place as the exact filter; the index only narrows the candidates."""
+    both().simplePath() (any vertex step): the vertex step skips neighbours already on the
+    path instead of making traversers for simplePath() to drop, the inner step of a
+    repeat(both().simplePath()) walk."""
     steps = traversal.steps
+    _fold_simple_path(steps)
     for position, step in enumerate(steps[:-1]):
         follower = steps[position + 1]
         if isinstance(step, GraphStep) and step.kind == "V" and step.ids is None \
@@ -31,3 +36,13 @@ def optimize(traversal: Traversal) -> Traversal:
         for child in step.children():
             optimize(child)
     return traversal
+
+
+def _fold_simple_path(steps: list) -> None:
+    position = 0
+    while position < len(steps) - 1:
+        step, follower = steps[position], steps[position + 1]
+        if isinstance(step, VertexStep) and isinstance(follower, PathFilterStep) and follower.is_plain_simple():
+            step.simple_path = True
+            del steps[position + 1]
+        position += 1

@@ -11,7 +11,7 @@ from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, merge_bulks, token_name, vertex_properties
 from .randomness import step_random
-from .traverser import Traverser
+from .traverser import Traverser, is_simple
 from .values import PropertyValue, g_hash_key, is_number, predicate_truth, test_predicate
 
 
@@ -510,6 +510,10 @@ class PathFilterStep(Step):
         else:
             super().modulate(name, args)
 
+    def is_plain_simple(self) -> bool:
+        """simplePath() over the whole path, by the objects themselves."""
+        return self.name == "simplePath" and self.from_label is None and self.to_label is None and not self.bys
+
     def _objects(self, ctx: Context, traverser: Traverser) -> list:
         nodes = traverser.path.nodes() if traverser.path is not None else []
         if self.from_label is not None:
@@ -528,7 +532,7 @@ class PathFilterStep(Step):
         plain = self.from_label is None and self.to_label is None and not self.bys
         for traverser in traversers:
             if plain:
-                if _simple(traverser.path) == want_simple:
+                if is_simple(traverser.path) == want_simple:
                     yield traverser
                 continue
             objects = self._objects(ctx, traverser)
@@ -537,17 +541,6 @@ class PathFilterStep(Step):
             simple = len({g_hash_key(o) for o in objects}) == len(objects)
             if simple == want_simple:
                 yield traverser
-
-
-def _simple(node: Any) -> bool:
-    seen = set()
-    while node is not None:
-        key = g_hash_key(node.obj)
-        if key in seen:
-            return False
-        seen.add(key)
-        node = node.parent
-    return True
 
 
 @register("simplePath")

@@ -8,7 +8,7 @@ from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexRecord
 from .base import Context, Step, register
 from .common import element_id, ids_of
-from .traverser import Traverser
+from .traverser import NO_LABELS, PathNode, Traverser, is_simple, on_path
 from .values import g_equal
 
 _DIRECTIONS = {"out": "out", "in": "in", "both": "both"}
@@ -117,7 +117,10 @@ def _inject(*args: Any) -> Step:
 
 
 class VertexStep(Step):
-    """out/in/both (to vertices) and outE/inE/bothE (to edges), by per-label adjacency."""
+    """out/in/both (to vertices) and outE/inE/bothE (to edges), by per-label adjacency.
+
+    ``simple_path``: the optimizer folds a following plain simplePath() in, so a neighbour
+    already on the path is skipped before a traverser is made for it."""
 
     def __init__(self, name: str, direction: str, to_edges: bool, labels: tuple):
         self.name = name
@@ -127,28 +130,39 @@ class VertexStep(Step):
             if not isinstance(label, str):
                 raise InvalidArgumentError(f"{name}() takes edge labels as strings, not {label!r}")
         self.labels = labels
+        self.simple_path = False
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        direction, labels, to_edges = self.direction, self.labels, self.to_edges
+        direction, labels, to_edges, simple_path = self.direction, self.labels, self.to_edges, self.simple_path
         filtered = bool(ctx.filters)
+        tick = ctx.tick
         for traverser in traversers:
             vertex = traverser.obj
             if not isinstance(vertex, VertexRecord):
                 vertex = _attach(ctx, vertex, self.name)
+            path = traverser.path
+            if simple_path and not is_simple(path):
+                continue  # no extension of a path that repeats itself is simple
+            # Traverser.split() inlined: this loop makes most of a walk's traversers.
+            bulk, loops, sack = traverser.bulk, traverser.loops, traverser.sack
             for edge in vertex.edges(direction, labels):
-                ctx.tick()
+                tick()
                 if to_edges:
-                    if not filtered or ctx.edge_visible(edge):
-                        yield traverser.split(edge)
-                    continue
-                if direction == "out":
-                    other = edge.in_v
-                elif direction == "in":
-                    other = edge.out_v
+                    if filtered and not ctx.edge_visible(edge):
+                        continue
+                    target: Any = edge
                 else:
-                    other = edge.in_v if edge.out_v is vertex else edge.out_v
-                if not filtered or ctx.crossing_visible(edge, other):
-                    yield traverser.split(other)
+                    if direction == "out":
+                        target = edge.in_v
+                    elif direction == "in":
+                        target = edge.out_v
+                    else:
+                        target = edge.in_v if edge.out_v is vertex else edge.out_v
+                    if filtered and not ctx.crossing_visible(edge, target):
+                        continue
+                if simple_path and on_path(path, target):
+                    continue
+                yield Traverser(target, bulk, PathNode(target, NO_LABELS, path), loops, sack)
 
 
 def _attach(ctx: Context, value: Any, step: str) -> VertexRecord:

@@ -532,9 +532,9 @@ class MergeEdgeStep(_MergeStep):
             edge = ctx.store.edges.get(tokens["id"])
             candidates = [edge] if edge is not None else []
         elif out_v is not NOTHING:
-            candidates = list(out_v.edges("out", (tokens["label"],) if "label" in tokens else ()))
+            candidates = out_v.edges("out", (tokens["label"],) if "label" in tokens else ())
         elif in_v is not NOTHING:
-            candidates = list(in_v.edges("in", (tokens["label"],) if "label" in tokens else ()))
+            candidates = in_v.edges("in", (tokens["label"],) if "label" in tokens else ())
         else:
             candidates = list(ctx.store.edges.values())
         return [e for e in candidates if ctx.edge_visible(e)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-__all__ = ["Traverser", "PathNode", "PathValue"]
+from ..storage import EdgeRecord, VertexRecord
+from .values import g_equal, g_hash_key
+
+__all__ = ["Traverser", "PathNode", "PathValue", "is_simple", "on_path", "NO_LABELS"]
 
 
 class PathNode:
@@ -29,7 +32,35 @@ class PathNode:
         return out
 
 
-_NO_LABELS: frozenset = frozenset()
+NO_LABELS: frozenset = frozenset()
+
+# The store holds one record per id, so a record is its own Gremlin equality key: the path
+# checks below skip g_hash_key for them, the common case on the hot path.
+_OWN_KEY = (VertexRecord, EdgeRecord)
+
+
+def is_simple(node: PathNode | None) -> bool:
+    """No object occurs twice on the path (simplePath())."""
+    seen = set()
+    while node is not None:
+        obj = node.obj
+        key = obj if type(obj) in _OWN_KEY else g_hash_key(obj)
+        if key in seen:
+            return False
+        seen.add(key)
+        node = node.parent
+    return True
+
+
+def on_path(node: PathNode | None, obj: Any) -> bool:
+    """``obj`` already occurs on the path: extending the path by it would not be simple."""
+    key = obj if type(obj) in _OWN_KEY else g_hash_key(obj)
+    while node is not None:
+        other = node.obj
+        if other is key or (other if type(other) in _OWN_KEY else g_hash_key(other)) == key:
+            return True
+        node = node.parent
+    return False
 
 
 class PathValue:
@@ -53,12 +84,10 @@ class PathValue:
         return iter(self.objects)
 
     def __eq__(self, other: object) -> bool:
-        from .values import g_equal
         return isinstance(other, PathValue) and g_equal(self.objects, other.objects) and \
             self.labels == other.labels
 
     def __hash__(self) -> int:
-        from .values import g_hash_key
         return hash(g_hash_key(self.objects))
 
     def __repr__(self) -> str:
@@ -78,16 +107,16 @@ class Traverser:
 
     @classmethod
     def start(cls, obj: Any, bulk: int = 1, sack: Any = None) -> "Traverser":
-        return cls(obj, bulk, PathNode(obj, _NO_LABELS, None), (), sack)
+        return cls(obj, bulk, PathNode(obj, NO_LABELS, None), (), sack)
 
     def split(self, obj: Any) -> "Traverser":
         """A child traverser at ``obj`` whose path extends this one's."""
-        return Traverser(obj, self.bulk, PathNode(obj, _NO_LABELS, self.path), self.loops, self.sack)
+        return Traverser(obj, self.bulk, PathNode(obj, NO_LABELS, self.path), self.loops, self.sack)
 
     def replace(self, obj: Any) -> "Traverser":
         """Same history, new head object (the path's last entry is replaced)."""
         parent = self.path.parent if self.path is not None else None
-        labels = self.path.labels if self.path is not None else _NO_LABELS
+        labels = self.path.labels if self.path is not None else NO_LABELS
         return Traverser(obj, self.bulk, PathNode(obj, labels, parent), self.loops, self.sack)
 
     def copy(self, bulk: int | None = None) -> "Traverser":

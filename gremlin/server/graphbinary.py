@@ -120,12 +120,41 @@ _READERS: dict[Any, Any] = {
 
 
 # ---- writers: Gremlin Server 3.7 shapes ------------------------------------------------------
+# A response is mostly traversers of elements, their ids, labels and property values: those
+# writers spell their bytes out rather than take gremlinpython's generic path, whose type
+# codes are enum look-ups, for that is most of a traversal's serialization time.
 
-def _prefix(code: DataType, to_extend: bytearray, as_value: bool, nullable: bool) -> None:
+_INT32_PACK = struct.Struct(">i").pack
+_INT64_PACK = struct.Struct(">q").pack
+_CODE = {name: getattr(DataType, name).value for name in (
+    "int", "long", "biginteger", "string", "list", "vertex", "edge", "vertexproperty", "property",
+    "traverser", "bigdecimal")}
+
+
+def _prefix(code: int, to_extend: bytearray, as_value: bool, nullable: bool) -> None:
     if not as_value:
-        to_extend.append(code.value)
+        to_extend.append(code)
     if nullable:
         to_extend.append(0x00)
+
+
+def _bare(text: str, to_extend: bytearray) -> None:
+    """A string's bytes without type code or null flag, as labels and keys are written."""
+    data = text.encode("utf-8")
+    to_extend += _INT32_PACK(len(data))
+    to_extend += data
+
+
+_STRING_PREFIX = bytes([_CODE["string"], 0x00])
+
+
+def _write_value(value: Any, writer: Any, to_extend: bytearray) -> None:
+    """writer.to_dict(value), with the usual id and property value, a string, inline."""
+    if type(value) is str:
+        to_extend += _STRING_PREFIX
+        _bare(value, to_extend)
+    else:
+        writer.to_dict(value, to_extend)
 
 
 def _write_properties(properties: Any, writer: Any, to_extend: bytearray) -> None:
@@ -133,7 +162,27 @@ def _write_properties(properties: Any, writer: Any, to_extend: bytearray) -> Non
     if properties is None:
         to_extend.extend(_NULL)
     else:
-        writer.to_dict(list(properties), to_extend)
+        _ListWriter.dictify(properties, writer, to_extend)
+
+
+class _StringWriter:
+    @classmethod
+    def dictify(cls, obj: str, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        _prefix(_CODE["string"], to_extend, as_value, nullable)
+        _bare(obj, to_extend)
+        return to_extend
+
+
+class _ListWriter:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        _prefix(_CODE["list"], to_extend, as_value, nullable)
+        to_extend += _INT32_PACK(len(obj))
+        for item in obj:
+            writer.to_dict(item, to_extend)
+        return to_extend
 
 
 class _IntegerWriter:
@@ -143,13 +192,13 @@ class _IntegerWriter:
     def dictify(cls, obj: int, writer: Any, to_extend: bytearray, as_value: bool = False,
                 nullable: bool = True) -> bytearray:
         if _INT32[0] <= obj <= _INT32[1]:
-            _prefix(DataType.int, to_extend, as_value, nullable)
-            to_extend.extend(struct.pack(">i", obj))
+            _prefix(_CODE["int"], to_extend, as_value, nullable)
+            to_extend += _INT32_PACK(obj)
         elif _INT64[0] <= obj <= _INT64[1]:
-            _prefix(DataType.long, to_extend, as_value, nullable)
-            to_extend.extend(struct.pack(">q", obj))
+            _prefix(_CODE["long"], to_extend, as_value, nullable)
+            to_extend += _INT64_PACK(obj)
         else:
-            _prefix(DataType.biginteger, to_extend, as_value, nullable)
+            _prefix(_CODE["biginteger"], to_extend, as_value, nullable)
             gb.BigIntIO.write_bigint(obj, to_extend)
         return to_extend
 
@@ -158,9 +207,9 @@ class _VertexWriter:
     @classmethod
     def dictify(cls, obj: Vertex, writer: Any, to_extend: bytearray, as_value: bool = False,
                 nullable: bool = True) -> bytearray:
-        _prefix(DataType.vertex, to_extend, as_value, nullable)
-        writer.to_dict(obj.id, to_extend)
-        gb.StringIO.dictify(obj.label, writer, to_extend, True, False)
+        _prefix(_CODE["vertex"], to_extend, as_value, nullable)
+        _write_value(obj.id, writer, to_extend)
+        _bare(obj.label, to_extend)
         _write_properties(obj.properties, writer, to_extend)
         return to_extend
 
@@ -169,14 +218,14 @@ class _EdgeWriter:
     @classmethod
     def dictify(cls, obj: Edge, writer: Any, to_extend: bytearray, as_value: bool = False,
                 nullable: bool = True) -> bytearray:
-        _prefix(DataType.edge, to_extend, as_value, nullable)
-        writer.to_dict(obj.id, to_extend)
-        gb.StringIO.dictify(obj.label, writer, to_extend, True, False)
-        writer.to_dict(obj.inV.id, to_extend)
-        gb.StringIO.dictify(obj.inV.label, writer, to_extend, True, False)
-        writer.to_dict(obj.outV.id, to_extend)
-        gb.StringIO.dictify(obj.outV.label, writer, to_extend, True, False)
-        to_extend.extend(_NULL)  # parent
+        _prefix(_CODE["edge"], to_extend, as_value, nullable)
+        _write_value(obj.id, writer, to_extend)
+        _bare(obj.label, to_extend)
+        _write_value(obj.inV.id, writer, to_extend)
+        _bare(obj.inV.label, to_extend)
+        _write_value(obj.outV.id, writer, to_extend)
+        _bare(obj.outV.label, to_extend)
+        to_extend += _NULL  # parent
         _write_properties(obj.properties, writer, to_extend)
         return to_extend
 
@@ -185,11 +234,11 @@ class _VertexPropertyWriter:
     @classmethod
     def dictify(cls, obj: VertexProperty, writer: Any, to_extend: bytearray, as_value: bool = False,
                 nullable: bool = True) -> bytearray:
-        _prefix(DataType.vertexproperty, to_extend, as_value, nullable)
-        writer.to_dict(obj.id, to_extend)
-        gb.StringIO.dictify(obj.label, writer, to_extend, True, False)
-        writer.to_dict(obj.value, to_extend)
-        to_extend.extend(_NULL)  # parent
+        _prefix(_CODE["vertexproperty"], to_extend, as_value, nullable)
+        _write_value(obj.id, writer, to_extend)
+        _bare(obj.label, to_extend)
+        _write_value(obj.value, writer, to_extend)
+        to_extend += _NULL  # parent
         _write_properties(obj.properties, writer, to_extend)
         return to_extend
 
@@ -198,10 +247,10 @@ class _PropertyWriter:
     @classmethod
     def dictify(cls, obj: Property, writer: Any, to_extend: bytearray, as_value: bool = False,
                 nullable: bool = True) -> bytearray:
-        _prefix(DataType.property, to_extend, as_value, nullable)
-        gb.StringIO.dictify(obj.key, writer, to_extend, True, False)
-        writer.to_dict(obj.value, to_extend)
-        to_extend.extend(_NULL)  # parent
+        _prefix(_CODE["property"], to_extend, as_value, nullable)
+        _bare(obj.key, to_extend)
+        _write_value(obj.value, writer, to_extend)
+        to_extend += _NULL  # parent
         return to_extend
 
 
@@ -209,9 +258,9 @@ class _TraverserWriter:
     @classmethod
     def dictify(cls, obj: Traverser, writer: Any, to_extend: bytearray, as_value: bool = False,
                 nullable: bool = True) -> bytearray:
-        _prefix(DataType.traverser, to_extend, as_value, nullable)
-        to_extend.extend(struct.pack(">q", int(obj.bulk)))
-        writer.to_dict(obj.object, to_extend)
+        _prefix(_CODE["traverser"], to_extend, as_value, nullable)
+        to_extend += _INT64_PACK(int(obj.bulk))
+        _write_value(obj.object, writer, to_extend)
         return to_extend
 
 
@@ -219,7 +268,7 @@ class _TupleWriter:
     @classmethod
     def dictify(cls, obj: tuple, writer: Any, to_extend: bytearray, as_value: bool = False,
                 nullable: bool = True) -> bytearray:
-        return gb.ListIO.dictify(list(obj), writer, to_extend, as_value, nullable)
+        return _ListWriter.dictify(obj, writer, to_extend, as_value, nullable)
 
 
 class _FrozenSetWriter:
@@ -237,7 +286,7 @@ class _DecimalWriter:
         if not isinstance(exponent, int):
             raise ServerSerializationError(f"{obj} has no BigDecimal representation")
         unscaled = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
-        _prefix(DataType.bigdecimal, to_extend, as_value, nullable)
+        _prefix(_CODE["bigdecimal"], to_extend, as_value, nullable)
         to_extend.extend(struct.pack(">i", -exponent))
         gb.BigIntIO.write_bigint(unscaled, to_extend)
         return to_extend
@@ -271,7 +320,7 @@ class _StrictWriter(gb.GraphBinaryWriter):
 
 
 _WRITERS: dict[type, Any] = {
-    int: _IntegerWriter, Decimal: _DecimalWriter, Vertex: _VertexWriter, Edge: _EdgeWriter, VertexProperty: _VertexPropertyWriter,
+    str: _StringWriter, list: _ListWriter, int: _IntegerWriter, Decimal: _DecimalWriter, Vertex: _VertexWriter, Edge: _EdgeWriter, VertexProperty: _VertexPropertyWriter,
     Property: _PropertyWriter, Traverser: _TraverserWriter, tuple: _TupleWriter, frozenset: _FrozenSetWriter,
 }
 
@@ -322,7 +371,7 @@ class GraphBinaryCodec:
             out.append(0x00)
             out.extend(response.request_id.bytes)
         out.extend(struct.pack(">i", response.code))
-        gb.StringIO.dictify(response.message or "", self._writer, out, True, True)
+        _StringWriter.dictify(response.message or "", self._writer, out, True, True)
         try:
             gb.MapIO.dictify(response.attributes, self._writer, out, True, False)
             gb.MapIO.dictify(response.meta, self._writer, out, True, False)

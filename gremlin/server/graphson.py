@@ -185,6 +185,15 @@ class _FrozenSetWriter:
         return writer.to_dict(set(obj))
 
 
+class _PlainWriter:
+    """Strings and null are JSON as they are; without a writer of their own, gremlinpython
+    tries every other writer first, most of the time a response takes to write."""
+
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        return obj
+
+
 class _V2MapWriter:
     """GraphSON 2 maps are JSON objects, so keys become strings, as Gremlin Server does."""
 
@@ -206,7 +215,7 @@ def _key_string(key: Any) -> str:
 _WRITERS: dict[type, Any] = {
     Vertex: _VertexWriter, Edge: _EdgeWriter, VertexProperty: _VertexPropertyWriter,
     Property: _PropertyWriter, Path: _PathWriter, Traverser: _TraverserWriter,
-    tuple: _TupleWriter, frozenset: _FrozenSetWriter,
+    tuple: _TupleWriter, frozenset: _FrozenSetWriter, str: _PlainWriter, type(None): _PlainWriter,
 }
 
 
