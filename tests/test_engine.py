@@ -78,6 +78,16 @@ def test_bounded_multi_hop_resolution_shape(modern):
     assert sorted(until) == ["lop", "lop", "ripple"]
 
 
+def test_simple_path_right_after_a_vertex_step(modern):
+    # A path that already repeats itself stays rejected whatever the last step adds.
+    assert modern.V("1").out("knows").in_("knows").both().simple_path().count().next() == 0
+    assert sorted(modern.V("1").both().both().simple_path().values("name").to_list()) == \
+        ["josh", "lop", "peter", "ripple"]
+    assert sorted(modern.V("1").out_e().in_v().in_e().simple_path().id_().to_list()) == ["11", "12"]
+    assert modern.V("1").both().both().cyclic_path().count().next() == 3
+    assert modern.V("1").both().simple_path().by(T.label).count().next() == 1
+
+
 def test_loops_and_emit_with_condition(modern):
     result = modern.V("1").repeat(__.out()).until(__.loops().is_(2)).values("name").to_list()
     assert sorted(result) == ["lop", "ripple"]
