@@ -7,6 +7,10 @@
 Measures addV/s, addE/s, and `V(id).repeat(both().simplePath()).times(3).emit().dedup().limit(200)`
 traversals/s on a 1k-vertex / 3k-edge graph; memory per vertex and per edge for the in-process store.
 Writes docs/benchmarks-engine.json and prints a table. Figures compare within one run only.
+
+The endpoint backends run `python -m gremlin.server` in its own process, as a Gremlin Server
+runs in its own JVM: a server thread inside the benchmark's process would make the client and
+the server take turns on one interpreter lock.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import gc
 import json
 import platform
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import gremlin  # noqa: E402
+import gremlin.remote  # noqa: E402
 
 
 def _rate(n: int, seconds: float) -> float:
@@ -72,11 +78,25 @@ def backend(kind: str, url: str | None) -> Iterator[str]:
             yield target
             gremlin.forget_graph(target)
     elif kind.startswith("endpoint"):
-        from gremlin.server import running_server
-        with running_server(gremlin.Graph()) as endpoint:
+        with server_process() as endpoint:
             yield f"{endpoint}?serializer={kind.split('-', 1)[1]}"
     else:
         yield url or ""
+
+
+@contextlib.contextmanager
+def server_process() -> Iterator[str]:
+    """`python -m gremlin.server` serving a fresh memory:// graph on a free port."""
+    process = subprocess.Popen([sys.executable, "-m", "gremlin.server", "--port", "0"], cwd=REPO,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        if "listening on " not in line:
+            raise RuntimeError(f"the endpoint did not start: {line!r}")
+        yield line.split("listening on ", 1)[1].split()[0]
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def memory_per_element(vertices: int, edges: int) -> dict:

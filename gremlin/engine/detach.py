@@ -26,18 +26,19 @@ def _vertex_ref(vertex: VertexRecord) -> Vertex:
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex | None = None) -> VertexProperty:
+def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex | None) -> VertexProperty:
     meta = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] if materialize and vp.meta else []
     value = vp.value if type(vp.value) in _SCALARS else detach(vp.value, materialize)
-    return VertexProperty(vp.id, vp.key, value, owner or _vertex_ref(vp.vertex), meta)
+    return VertexProperty(vp.id, vp.key, value, owner, meta)
 
 
 def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
     if not materialize:
         return _vertex_ref(vertex)
-    owner = _vertex_ref(vertex)
+    # A vertex's own properties name no owner vertex, as the stock driver reads them from
+    # Gremlin Server (GraphBinary and GraphSON alike).
     return Vertex(vertex.id, vertex.label,
-                  [_vertex_property(vp, True, owner) for bucket in vertex.props.values() for vp in bucket])
+                  [_vertex_property(vp, True, None) for bucket in vertex.props.values() for vp in bucket])
 
 
 def detach(value: Any, materialize: bool = True) -> Any:
@@ -54,7 +55,7 @@ def detach(value: Any, materialize: bool = True) -> Any:
         props = [Property(k, detach(v, materialize), None) for k, v in value.props.items()] if materialize else []
         return Edge(value.id, _vertex_ref(value.out_v), value.label, _vertex_ref(value.in_v), props)
     if isinstance(value, VertexPropertyRecord):
-        return _vertex_property(value, materialize)
+        return _vertex_property(value, materialize, _vertex_ref(value.vertex))
     if isinstance(value, PropertyValue):
         return Property(value.key, detach(value.value, materialize), None)
     if isinstance(value, PathValue):
