@@ -80,10 +80,12 @@ class Context:
         #: State a step keeps for the whole execution (a group() side effect's members), by id(step).
         self.step_state: dict = {}
 
-    def tick(self) -> None:
-        """Called per traverser by the busiest steps; checks the evaluation timeout."""
-        self._ticks += 1
-        if self.deadline is not None and not self._ticks & 0xFF and time.monotonic() > self.deadline:
+    def tick(self, count: int = 1) -> None:
+        """Called per traverser (or once for ``count`` of them) by the busiest steps; checks
+        the evaluation timeout every 256 traversers."""
+        before = self._ticks
+        self._ticks = before + count
+        if self.deadline is not None and before >> 8 != self._ticks >> 8 and time.monotonic() > self.deadline:
             raise TraversalTimeout("A timeout occurred during traversal evaluation (evaluationTimeout exceeded)")
 
     @property

@@ -396,11 +396,13 @@ class RangeStep(Step):
             counted[0] = end
             if end <= low:
                 continue
-            keep_from = max(start, low)
-            keep_to = end if high == -1 else min(end, high)
-            if keep_to > keep_from:
-                kept = keep_to - keep_from
-                yield traverser if kept == traverser.bulk else traverser.copy(kept)
+            if start >= low and (high == -1 or end <= high):
+                yield traverser  # wholly inside the range, the usual case
+            else:
+                keep_to = end if high == -1 else min(end, high)
+                kept = keep_to - max(start, low)
+                if kept > 0:
+                    yield traverser.copy(kept)
             if high != -1 and counted[0] >= high:
                 return
 

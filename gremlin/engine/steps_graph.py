@@ -133,7 +133,7 @@ class VertexStep(Step):
         self.simple_path = False
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        direction, labels, to_edges, simple_path = self.direction, self.labels, self.to_edges, self.simple_path
+        simple_path = self.simple_path
         filtered = bool(ctx.filters)
         tick = ctx.tick
         for traverser in traversers:
@@ -143,26 +143,28 @@ class VertexStep(Step):
             path = traverser.path
             if simple_path and not is_simple(path):
                 continue  # no extension of a path that repeats itself is simple
+            targets = self._targets(ctx, vertex, filtered)
+            tick(len(targets))
             # Traverser.split() inlined: this loop makes most of a walk's traversers.
             bulk, loops, sack = traverser.bulk, traverser.loops, traverser.sack
-            for edge in vertex.edges(direction, labels):
-                tick()
-                if to_edges:
-                    if filtered and not ctx.edge_visible(edge):
-                        continue
-                    target: Any = edge
-                else:
-                    if direction == "out":
-                        target = edge.in_v
-                    elif direction == "in":
-                        target = edge.out_v
-                    else:
-                        target = edge.in_v if edge.out_v is vertex else edge.out_v
-                    if filtered and not ctx.crossing_visible(edge, target):
-                        continue
+            for target in targets:
                 if simple_path and on_path(path, target):
                     continue
                 yield Traverser(target, bulk, PathNode(target, NO_LABELS, path), loops, sack)
+
+    def _targets(self, ctx: Context, vertex: VertexRecord, filtered: bool) -> list:
+        edges = vertex.edges(self.direction, self.labels)
+        if self.to_edges:
+            return [edge for edge in edges if ctx.edge_visible(edge)] if filtered else edges
+        if self.direction == "out":
+            targets = [edge.in_v for edge in edges]
+        elif self.direction == "in":
+            targets = [edge.out_v for edge in edges]
+        else:
+            targets = [edge.in_v if edge.out_v is vertex else edge.out_v for edge in edges]
+        if filtered:
+            return [other for edge, other in zip(edges, targets) if ctx.crossing_visible(edge, other)]
+        return targets
 
 
 def _attach(ctx: Context, value: Any, step: str) -> VertexRecord:
