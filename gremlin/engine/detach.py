@@ -37,8 +37,11 @@ def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
         return _vertex_ref(vertex)
     # A vertex's own properties name no owner vertex, as the stock driver reads them from
     # Gremlin Server (GraphBinary and GraphSON alike).
-    return Vertex(vertex.id, vertex.label,
-                  [_vertex_property(vp, True, None) for bucket in vertex.props.values() for vp in bucket])
+    properties = []
+    for bucket in vertex.props.values():
+        for vp in bucket:
+            properties.append(_vertex_property(vp, True, None))
+    return Vertex(vertex.id, vertex.label, properties)
 
 
 def detach(value: Any, materialize: bool = True) -> Any:
