@@ -146,13 +146,20 @@ def _bare(text: str, to_extend: bytearray) -> None:
 
 
 _STRING_PREFIX = bytes([_CODE["string"], 0x00])
+_INT_PREFIX = bytes([_CODE["int"], 0x00])
+_EMPTY_LIST = bytes([_CODE["list"], 0x00]) + _INT32_PACK(0)
 
 
 def _write_value(value: Any, writer: Any, to_extend: bytearray) -> None:
-    """writer.to_dict(value), with the usual id and property value, a string, inline."""
-    if type(value) is str:
+    """writer.to_dict(value), with the usual ids and property values (strings, small ints)
+    written here rather than through the writer's dispatch."""
+    kind = type(value)
+    if kind is str:
         to_extend += _STRING_PREFIX
         _bare(value, to_extend)
+    elif kind is int and _INT32[0] <= value <= _INT32[1]:
+        to_extend += _INT_PREFIX
+        to_extend += _INT32_PACK(value)
     else:
         writer.to_dict(value, to_extend)
 
@@ -160,9 +167,19 @@ def _write_value(value: Any, writer: Any, to_extend: bytearray) -> None:
 def _write_properties(properties: Any, writer: Any, to_extend: bytearray) -> None:
     # None means "not materialized" (references only), which the format writes as null.
     if properties is None:
-        to_extend.extend(_NULL)
+        to_extend += _NULL
+    elif not properties:
+        to_extend += _EMPTY_LIST
     else:
-        _ListWriter.dictify(properties, writer, to_extend)
+        to_extend.append(_CODE["list"])
+        to_extend.append(0x00)
+        to_extend += _INT32_PACK(len(properties))
+        for item in properties:
+            # a vertex's properties straight to their writer, not through the dispatch
+            if type(item) is VertexProperty:
+                _VertexPropertyWriter.dictify(item, writer, to_extend)
+            else:
+                writer.to_dict(item, to_extend)
 
 
 class _StringWriter:
