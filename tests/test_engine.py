@@ -174,6 +174,16 @@ def test_property_cardinality(g):
     assert g.V("a").values("tag").to_list() == ["y"]
 
 
+def test_vertex_property_id_from_t_id(g):
+    g.add_v("person").property(T.id, "v1").property(Cardinality.single, "name", "ann", T.id, "name-1", "since", 2020) \
+        .iterate()
+    assert g.V("v1").properties("name").id_().to_list() == ["name-1"]
+    assert g.V("v1").properties("name").properties().key().to_list() == ["since"]  # T.id is no meta-property
+    g.V("v1").property(Cardinality.list_, "alias", "a", T.id, "alias-1").iterate()
+    g.V("v1").property(Cardinality.list_, "alias", "b", T.id, "alias-2").iterate()
+    assert g.V("v1").properties("alias").has_id("alias-2").value().to_list() == ["b"]
+
+
 def test_drop(modern):
     modern.V("1").drop().iterate()
     assert modern.V().count().next() == 5

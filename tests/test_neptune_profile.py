@@ -45,6 +45,11 @@ def test_meta_properties_rejected(neptune):
         neptune.add_v("person").property(Cardinality.single, "name", "x", "since", 2020).iterate()
 
 
+def test_vertex_property_ids_rejected(neptune):
+    with pytest.raises(NeptuneProfileError, match="vertex property ids"):
+        neptune.add_v("person").property(Cardinality.single, "name", "x", T.id, "p1").iterate()
+
+
 @pytest.mark.parametrize("value", [{"a": 1}, [1, 2], {1, 2}])
 def test_collection_values_rejected(neptune, value):
     with pytest.raises(NeptuneProfileError):

@@ -5,7 +5,7 @@ Gremlin differences, so that code which passes against the local engine passes o
 
 - user-supplied ids must be strings (Neptune generates UUID strings itself);
 - vertex properties default to ``set`` cardinality and ``list`` cardinality is rejected;
-- no meta-properties (properties on vertex properties);
+- no meta-properties (properties on vertex properties), no user-supplied vertex property ids;
 - property values must be scalars: no maps, lists or sets as values;
 - no lambdas (rejected by the compiler for every profile);
 - elements come back as references: id and label, never materialized properties.
@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import NeptuneProfileError
+from .common import token_name
 
 __all__ = ["Profile", "TINKERGRAPH", "NEPTUNE", "profile_named"]
 
@@ -53,6 +54,8 @@ class NeptuneProfile(Profile):
         from ..storage import VertexPropertyRecord
         if cardinality == "list":
             raise NeptuneProfileError("Neptune does not support list cardinality (use set or single)")
+        if any(token_name(meta_key) == "id" for meta_key in meta):
+            raise NeptuneProfileError("Neptune does not support user-supplied vertex property ids")
         if meta or isinstance(element, VertexPropertyRecord):
             raise NeptuneProfileError("Neptune does not support meta-properties")
         if isinstance(value, (dict, list, set, tuple, frozenset)):
