@@ -3,6 +3,7 @@
     python benchmarks/engine.py                      # memory, durable, endpoint (both serializers)
     python benchmarks/engine.py --url ws://host:8182/gremlin   # any Gremlin Server / Neptune too
     python benchmarks/engine.py --big 1000000        # also the 3-hop traversal on a 1M-vertex graph
+    python benchmarks/engine.py --compare /tmp/main  # before/after: that checkout's engine vs this one
 
 Measures addV/s, addE/s, and `V(id).repeat(both().simplePath()).times(3).emit().dedup().limit(200)`
 traversals/s on a 1k-vertex / 3k-edge graph; memory per vertex and per edge for the in-process store.
@@ -11,6 +12,10 @@ Writes docs/benchmarks-engine.json and prints a table. Figures compare within on
 The endpoint backends run `python -m gremlin.server` in its own process, as a Gremlin Server
 runs in its own JVM: a server thread inside the benchmark's process would make the client and
 the server take turns on one interpreter lock.
+
+``--code DIR`` measures the gremlin package of another checkout with this same script;
+``--compare DIR`` runs this checkout and DIR alternately (``--rounds`` times each, best figure
+kept, as the machine may be shared) and records both and their ratios: a before/after in one run.
 """
 
 from __future__ import annotations
@@ -34,7 +39,20 @@ from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import T
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+
+
+def _code_dir(argv: list[str]) -> Path:
+    """--code DIR, read before the engine is imported, since it chooses which engine."""
+    for position, arg in enumerate(argv):
+        if arg == "--code" and position + 1 < len(argv):
+            return Path(argv[position + 1]).resolve()
+        if arg.startswith("--code="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return REPO
+
+
+CODE = _code_dir(sys.argv[1:])
+sys.path.insert(0, str(CODE))
 
 import gremlin  # noqa: E402
 import gremlin.remote  # noqa: E402
@@ -87,7 +105,7 @@ def backend(kind: str, url: str | None) -> Iterator[str]:
 @contextlib.contextmanager
 def server_process() -> Iterator[str]:
     """`python -m gremlin.server` serving a fresh memory:// graph on a free port."""
-    process = subprocess.Popen([sys.executable, "-m", "gremlin.server", "--port", "0"], cwd=REPO,
+    process = subprocess.Popen([sys.executable, "-m", "gremlin.server", "--port", "0"], cwd=CODE,
                                stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline() if process.stdout else ""
@@ -134,7 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-vertices", type=int, default=20000)
     parser.add_argument("--big", type=int, default=0, help="vertices for the large-graph 3-hop run (0: skip)")
     parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks-engine.json"))
+    parser.add_argument("--code", default=str(REPO), help="checkout whose gremlin package to measure")
+    parser.add_argument("--compare", metavar="DIR", help="also measure the checkout DIR; record both and ratios")
+    parser.add_argument("--rounds", type=int, default=2, help="with --compare: runs of each, best kept")
     args = parser.parse_args(argv)
+    if args.compare:
+        return compare(args, argv if argv is not None else sys.argv[1:])
 
     kinds = [k for k in args.backends.split(",") if k]
     if args.url:
@@ -166,6 +189,61 @@ def main(argv: list[str] | None = None) -> int:
         results["big"] = {"vertices": args.big, "edges": args.big * 3, "build_s": build_s, "three_hop_per_s": rate}
         print(f"big graph {args.big} vertices: built in {build_s:.0f}s, 3-hop {rate:.0f}/s")
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _without(argv: list[str], option: str) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == option:
+            skip = True
+        elif not arg.startswith(option + "="):
+            out.append(arg)
+    return out
+
+
+_LOWER_IS_BETTER = ("bytes_per_vertex", "bytes_per_edge", "build_s")
+
+
+def _best(runs: list, key: str = "") -> object:
+    """Per figure, the best of several runs: the highest rate, the lowest memory or time."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {k: _best([r[k] for r in runs if k in r], k) for k in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return min(runs) if key in _LOWER_IS_BETTER else max(runs)
+    return first
+
+
+def _ratios(after: object, before: object) -> object:
+    if isinstance(after, dict) and isinstance(before, dict):
+        return {key: _ratios(after[key], before[key]) for key in after if key in before
+                and not isinstance(after[key], str)}
+    return round(after / before, 2) if before else None
+
+
+def compare(args: argparse.Namespace, argv: list[str]) -> int:
+    """This checkout and ``args.compare`` alternately, each in its own interpreter."""
+    base = _without(_without(_without(_without(argv, "--compare"), "--out"), "--code"), "--rounds")
+    runs: dict[str, list] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(args.rounds):
+            for side, code in (("before", args.compare), ("after", args.code)):
+                out = Path(tmp) / f"{side}-{round_}.json"
+                print(f"-- {side} ({code}), round {round_ + 1}")
+                subprocess.run([sys.executable, __file__, *base, "--code", code, "--out", str(out)], check=True)
+                runs[side].append(json.loads(out.read_text()))
+    before, after = _best(runs["before"]), _best(runs["after"])
+    assert isinstance(before, dict) and isinstance(after, dict)
+    result = {**after, "command": "python benchmarks/engine.py " + " ".join(argv),
+              "before": {"code": str(Path(args.compare).resolve()), **before},
+              "after_over_before": _ratios({k: after[k] for k in ("backends", "memory", "big") if k in after},
+                                           {k: before[k] for k in ("backends", "memory", "big") if k in before})}
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["after_over_before"], indent=2))
     print(f"wrote {args.out}")
     return 0
 
