@@ -12,11 +12,18 @@ import itertools
 import threading
 import uuid
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import ConflictError, ElementNotFound, InvalidArgumentError
 
 __all__ = ["Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "Changes", "Journal"]
+
+
+# Most vertex properties have no meta-properties and most edges no properties: they share this
+# read-only empty table instead of holding an empty dict each (64 bytes apiece); the store
+# gives an element its own dict on the first write (_writable).
+NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
 
 
 class VertexPropertyRecord:
@@ -27,7 +34,7 @@ class VertexPropertyRecord:
         self.key = key
         self.value = value
         self.vertex = vertex
-        self.meta = meta if meta is not None else {}
+        self.meta: Mapping[str, Any] = meta if meta else NO_PROPERTIES
 
     def __repr__(self) -> str:
         return f"vp[{self.key}->{self.value!r}]"
@@ -77,7 +84,7 @@ class EdgeRecord:
         self.label = label
         self.out_v = out_v
         self.in_v = in_v
-        self.props: dict[str, Any] = {}
+        self.props: Mapping[str, Any] = NO_PROPERTIES
 
     def __repr__(self) -> str:
         return f"e[{self.id}][{self.out_v.id}-{self.label}->{self.in_v.id}]"
@@ -292,7 +299,7 @@ class Store:
                     return vp
         elif cardinality != "list":
             raise InvalidArgumentError(f"Unknown cardinality: {cardinality}")
-        vp = VertexPropertyRecord(self.new_id() if id is None else id, key, value, vertex, dict(meta or {}))
+        vp = VertexPropertyRecord(self.new_id() if id is None else id, key, value, vertex, dict(meta) if meta else None)
         vertex.props.setdefault(key, []).append(vp)
         self.bump_counter(vp.id)
         self._index_add(vp)
@@ -324,9 +331,10 @@ class Store:
         self._record(undo, vertex=vertex.id)
 
     def set_meta_property(self, vp: VertexPropertyRecord, key: str, value: Any) -> None:
-        old = vp.meta.get(key, _MISSING)
-        vp.meta[key] = value
-        self._record(lambda: _restore(vp.meta, key, old), vertex=vp.vertex.id)
+        meta = vp.meta = _writable(vp.meta)
+        old = meta.get(key, _MISSING)
+        meta[key] = value
+        self._record(lambda: _restore(meta, key, old), vertex=vp.vertex.id)
 
     def remove_meta_property(self, vp: VertexPropertyRecord, key: str) -> None:
         if key in vp.meta:
@@ -371,9 +379,10 @@ class Store:
     def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
             raise InvalidArgumentError("Property key must be a non-empty string")
-        old = edge.props.get(key, _MISSING)
-        edge.props[key] = value
-        self._record(lambda: _restore(edge.props, key, old), edge=edge.id)
+        props = edge.props = _writable(edge.props)
+        old = props.get(key, _MISSING)
+        props[key] = value
+        self._record(lambda: _restore(props, key, old), edge=edge.id)
 
     def remove_edge_property(self, edge: EdgeRecord, key: str) -> None:
         if key in edge.props:
@@ -389,6 +398,10 @@ class Store:
 
 
 _MISSING = object()
+
+
+def _writable(table: Mapping[str, Any]) -> dict:
+    return {} if table is NO_PROPERTIES else table  # type: ignore[return-value]
 
 
 def _restore(table: dict, key: str, old: Any) -> None:

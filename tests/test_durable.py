@@ -61,14 +61,16 @@ def typed(value: Any) -> Any:
 
 def snapshot(store: Store) -> dict:
     """Every element of ``store``, typed. Property order within a vertex is kept; element
-    order is not (one transaction's change set is unordered; see test_creation_order...)."""
+    order is not (one transaction's change set is unordered; see test_creation_order...).
+    Property tables are compared as dicts: an element without properties may share the
+    store's read-only empty table."""
     vertices = {
-        repr(typed(v.id)): (v.label, [(key, typed(vp.id), typed(vp.value), typed(vp.meta))
+        repr(typed(v.id)): (v.label, [(key, typed(vp.id), typed(vp.value), typed(dict(vp.meta)))
                                       for key, vps in v.props.items() for vp in vps])
         for v in store.vertices.values()
     }
     edges = {
-        repr(typed(e.id)): (e.label, typed(e.out_v.id), typed(e.in_v.id), typed(e.props))
+        repr(typed(e.id)): (e.label, typed(e.out_v.id), typed(e.in_v.id), typed(dict(e.props)))
         for e in store.edges.values()
     }
     adjacency = {

@@ -184,6 +184,19 @@ def test_vertex_property_id_from_t_id(g):
     assert g.V("v1").properties("alias").has_id("alias-2").value().to_list() == ["b"]
 
 
+def test_properties_written_on_one_element_only(g):
+    g.add_v("p").property(T.id, "a").add_v("p").property(T.id, "b").iterate()
+    g.V("a").add_e("x").to(__.V("b")).property(T.id, "e1").iterate()
+    g.V("b").add_e("x").to(__.V("a")).property(T.id, "e2").iterate()
+    g.add_v("p").property(T.id, "c").property("name", "c1").property("name", "c2").iterate()
+    g.E("e1").property("w", 1).iterate()
+    g.V("c").properties("name").has_value("c1").property("since", 1).iterate()
+    assert g.E("e2").properties().count().next() == 0
+    assert g.E("e1").values("w").to_list() == [1]
+    assert g.V("c").properties("name").has_value("c2").properties().count().next() == 0
+    assert g.V("c").properties("name").has_value("c1").values("since").to_list() == [1]
+
+
 def test_drop(modern):
     modern.V("1").drop().iterate()
     assert modern.V().count().next() == 5
