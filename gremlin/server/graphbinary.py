@@ -151,8 +151,8 @@ _EMPTY_LIST = bytes([_CODE["list"], 0x00]) + _INT32_PACK(0)
 
 
 def _write_value(value: Any, writer: Any, to_extend: bytearray) -> None:
-    """writer.to_dict(value), with the usual ids and property values (strings, small ints)
-    written here rather than through the writer's dispatch."""
+    """writer.to_dict(value), with the hot types written here rather than through the
+    writer's dispatch: ids and property values (strings, small ints), a vertex's properties."""
     kind = type(value)
     if kind is str:
         to_extend += _STRING_PREFIX
@@ -160,6 +160,8 @@ def _write_value(value: Any, writer: Any, to_extend: bytearray) -> None:
     elif kind is int and _INT32[0] <= value <= _INT32[1]:
         to_extend += _INT_PREFIX
         to_extend += _INT32_PACK(value)
+    elif kind is VertexProperty:
+        _VertexPropertyWriter.dictify(value, writer, to_extend)
     else:
         writer.to_dict(value, to_extend)
 
@@ -171,15 +173,7 @@ def _write_properties(properties: Any, writer: Any, to_extend: bytearray) -> Non
     elif not properties:
         to_extend += _EMPTY_LIST
     else:
-        to_extend.append(_CODE["list"])
-        to_extend.append(0x00)
-        to_extend += _INT32_PACK(len(properties))
-        for item in properties:
-            # a vertex's properties straight to their writer, not through the dispatch
-            if type(item) is VertexProperty:
-                _VertexPropertyWriter.dictify(item, writer, to_extend)
-            else:
-                writer.to_dict(item, to_extend)
+        _ListWriter.dictify(properties, writer, to_extend)
 
 
 class _StringWriter:
@@ -198,7 +192,7 @@ class _ListWriter:
         _prefix(_CODE["list"], to_extend, as_value, nullable)
         to_extend += _INT32_PACK(len(obj))
         for item in obj:
-            writer.to_dict(item, to_extend)
+            _write_value(item, writer, to_extend)
         return to_extend
 
 
