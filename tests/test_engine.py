@@ -78,6 +78,20 @@ def test_bounded_multi_hop_resolution_shape(modern):
     assert sorted(until) == ["lop", "lop", "ripple"]
 
 
+def test_repeat_over_converging_paths(g):
+    # a -> b -> d -> e and a -> c -> d -> e: two walks meet at d, and count as two all the way
+    g.add_v("n").property(T.id, "a").add_v("n").property(T.id, "b").add_v("n").property(T.id, "c") \
+        .add_v("n").property(T.id, "d").add_v("n").property(T.id, "e").iterate()
+    for out, inn in [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("d", "e")]:
+        g.V(out).add_e("x").to(__.V(inn)).iterate()
+    assert g.V("a").repeat(__.out()).times(3).count().next() == 2
+    assert g.V().repeat(__.out()).times(2).count().next() == 4
+    assert g.V("a").repeat(__.out()).times(3).limit(1).count().next() == 1
+    assert g.V("a").repeat(__.out()).times(3).dedup().count().next() == 1
+    assert g.V("a").repeat(__.out()).times(3).id_().to_list() == ["e", "e"]
+    assert sorted(p.objects[1].id for p in g.V("a").repeat(__.out()).times(3).path().to_list()) == ["b", "c"]
+
+
 def test_simple_path_right_after_a_vertex_step(modern):
     # A path that already repeats itself stays rejected whatever the last step adds.
     assert modern.V("1").out("knows").in_("knows").both().simple_path().count().next() == 0
