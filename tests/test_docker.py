@@ -51,3 +51,15 @@ def test_real_gremlin_server_accepts_the_services_traversals(gremlin_server_url)
         assert g.V("t1:email:abc").values("tenant").next() == "t1"
     finally:
         conn.close()
+
+
+def test_the_identity_core_ingests_and_resolves_on_the_real_gremlin_server(gremlin_server_url):
+    from identity import IdentityGraph
+    from identity.graph import open_traversal
+
+    ids = IdentityGraph(open_traversal(gremlin_server_url), "docker-test")
+    results = ids.ingest([{"event_id": "e1", "type": "login", "identifiers": [
+        {"type": "email", "value": "ann@example.com"}, {"type": "phone", "value": "+1 415 555 0100"}]}])
+    resolution = ids.resolve("phone", "+14155550100")
+    assert resolution.customer_id == results[0].customer_id
+    assert [i["value"] for i in resolution.identifiers["email"]] == ["ann@example.com"]
