@@ -23,7 +23,7 @@ from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
 from .ingest import IngestResult, increment, ingest_batch, prepare_batch
 from .protect import DevelopmentProtector, Protector
-from .resolve import Hood, Resolution, anchor_of, hood_traversal, iso, open_value, parse_hoods
+from .resolve import Hood, Resolution, anchor_of, hood_traversal, iso, open_value, parse_hoods, walk_source
 
 __all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "CUSTOMER_LOOKUP_TYPE"]
 
@@ -95,16 +95,16 @@ class IdentityGraph:
             if not isinstance(value, str) or not value.startswith("c-"):
                 raise ValidationError("value", "is not a customer id")
             # the customer id is not tenant-prefixed: the explicit tenant filter backs the partition
-            start = (self.reader.V().has_label(model.IDENTIFIER).has("cid", value)
+            start = (walk_source(self.reader).V().has_label(model.IDENTIFIER).has("cid", value)
                      .has(model.TENANT, self.tenant).limit(1))
         else:
-            start = self.reader.V(self.vertex_id(id_type, value)).has_label(model.IDENTIFIER)
+            start = walk_source(self.reader).V(self.vertex_id(id_type, value)).has_label(model.IDENTIFIER)
         if as_of_ms is not None:
             start = start.has("first_seen", P.lte(long(as_of_ms)))
         expand = min(self.config.generic_threshold, max_fanout)
         query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=self.config.path_cap,
                                as_of_ms=as_of_ms)
-        hoods = parse_hoods(submit(query)[0], self.config.path_cap)
+        hoods = parse_hoods(submit(query)[0], max_hops=max_hops, expand_limit=expand)
         return next(iter(hoods.values()), None)
 
     def _resolution(self, hood: Hood, max_hops: int, max_identifiers: int, max_fanout: int,

@@ -37,7 +37,8 @@ from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
-from .resolve import identifier_props, identifier_row, members_of
+from .resolve import (collected, identifier_props, identifier_row, members_of, neighbourhood_walk, shortest_paths,
+                      walk_source)
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_batch",
            "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
@@ -192,7 +193,7 @@ class _View:
     """What the batch read, plus what the events planned so far would write: identifier
     properties, the links among them and the stored events."""
 
-    def __init__(self, vertices: dict[str, dict], adjacency: dict[str, set[str]],
+    def __init__(self, vertices: dict[str, dict], adjacency: dict[str, dict[str, str]],
                  links: dict[str, list[int]], events: set[str], suppressed: set[str]):
         self.vertices = vertices
         self.adjacency = adjacency
@@ -201,25 +202,13 @@ class _View:
         self.suppressed = suppressed  # suppression entries of the batch's identifiers
 
     def reach(self, start: str, max_hops: int, expand_limit: int) -> dict[str, int]:
-        """Identifier -> hops, by the rules of the neighbourhood walk (resolve.hood_traversal):
-        only identifiers with at most ``expand_limit`` links are expanded."""
-        hops = {start: 0}
-        frontier = [start]
-        for hop in range(1, max_hops + 1):
-            following = []
-            for vertex in frontier:
-                if self.vertices[vertex]["degree"] > expand_limit:
-                    continue
-                for other in self.adjacency.get(vertex, ()):
-                    if other not in hops:
-                        hops[other] = hop
-                        following.append(other)
-            frontier = following
-        return hops
+        """Identifier -> hops, by the rules of the neighbourhood walk (resolve.shortest_paths)."""
+        paths = shortest_paths(start, self.vertices, self.adjacency, max_hops, expand_limit)
+        return {vertex: len(path) // 2 for vertex, path in paths.items()}
 
-    def link(self, a: str, b: str) -> None:
-        self.adjacency.setdefault(a, set()).add(b)
-        self.adjacency.setdefault(b, set()).add(a)
+    def link(self, a: str, b: str, link_id: str) -> None:
+        self.adjacency.setdefault(a, {})[b] = link_id
+        self.adjacency.setdefault(b, {})[a] = link_id
 
 
 def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], config: TenantConfig) -> _View:
@@ -227,10 +216,10 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
     links the walk crossed, which of the events are stored, which links already join two
     identifiers of one event, and which of the identifiers were forgotten (suppressed).
 
-    The walk is breadth-first over the whole batch at once (``aggregate`` is a barrier, so every
-    hop completes before the next, and each identifier is expanded at its smallest distance from
-    the batch). That is all the subgraph a per-identifier walk could see, and _View.reach
-    walks each start's own neighbourhood in it, by the same rules, on the client."""
+    The walk is resolve's (resolve.neighbourhood_walk) from all the batch's identifiers at once:
+    each identifier is expanded at its smallest distance from the batch, so it holds all the
+    subgraph a per-identifier walk could see, and _View.reach walks each start's own
+    neighbourhood in it, by the same rules, on the client. ``cap`` is ``path_cap`` per start."""
     ids = list(dict.fromkeys(i.vertex_id for event in events for i in event.identifiers))
     if not ids:
         return _View({}, {}, {}, set(), set())
@@ -250,18 +239,11 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
         lows = lows.has("degree", P.gt(expand))
     links = (lows.out_e(model.LINK).has_id(P.within(list(pairs))).local(edge_row).fold()
              if pairs else __.constant([]))
-    # both collections start with a placeholder (0) so that they exist even when nothing is found
-    walk = (g.inject(0).aggregate("seen").aggregate("crossed")
-            .V(*ids).has_label(model.IDENTIFIER).aggregate("seen"))
-    if config.max_hops > 0:
-        # dedup() is one step across all hops: an identifier goes on from the first (smallest)
-        # hop that reaches it only (a start reached again is expanded twice, which is harmless);
-        # limit() bounds the walk as path_cap bounds each start's walk in resolve
-        walk = walk.repeat(__.has("degree", P.lte(expand)).both_e(model.LINK).aggregate("crossed").other_v()
-                           .dedup().limit(config.path_cap * len(ids)).aggregate("seen")).times(config.max_hops)
+    walk = neighbourhood_walk(walk_source(g).V(*ids).has_label(model.IDENTIFIER), max_hops=config.max_hops,
+                              expand_limit=expand, cap=config.path_cap * len(ids))
     query = (walk.fold().project("vertices", "edges", "events", "links", "suppressed")
-             .by(__.select("seen").unfold().is_(P.neq(0)).dedup().local(identifier_row(*_PLANNED_KEYS)).fold())
-             .by(__.select("crossed").unfold().is_(P.neq(0)).dedup().local(edge_row).fold())
+             .by(collected("seen", identifier_row(*_PLANNED_KEYS)))
+             .by(collected("crossed", edge_row))
              .by(__.V(*dict.fromkeys(e.vertex_id for e in events if e.identifiers)).id_().fold())
              .by(links)
              .by(__.V(*[model.suppression_id(i) for i in ids]).id_().fold()))
@@ -274,7 +256,7 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
     for row in state["edges"] + state["links"]:
         view.links[row["id"]] = [row["first_seen"], row["last_seen"]]
         if row["out"] in vertices and row["in"] in vertices:  # else the walk's limit cut it off
-            view.link(row["out"], row["in"])
+            view.link(row["out"], row["in"], row["id"])
     return view
 
 
@@ -544,7 +526,7 @@ def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, vi
                 chunk.absent_links.add(lid)
         if lid not in view.links:
             view.links[lid] = [ts, ts]
-            view.link(low, high)
+            view.link(low, high, lid)
             for vertex in (low, high):
                 view.vertices[vertex]["degree"] += 1
                 if vertex not in chunk.created:

@@ -1,17 +1,26 @@
 """Bounded neighbourhoods in one graph round trip, and the Resolution built from them.
 
-One traversal walks ``link`` edges from the start identifier(s)::
+The walk (``walk_source`` + ``neighbourhood_walk``) goes out from the start identifier(s) one hop
+at a time, unrolled (``max_hops`` is small), never building paths::
 
-    g.V(start).emit()
-     .repeat(has('degree', lte(L)).both_e('link')[.has('first_seen', lte(T))].otherV().simplePath())
-     .times(max_hops).limit(path_cap).path().fold()
-     .project('paths', 'elements').by(<ids of each path>).by(<element maps of distinct elements>)
+    g.inject(0).aggregate('starts').aggregate('seen').aggregate('crossed').aggregate('reached').
+      V(start).aggregate('starts').aggregate('seen').                            // hop 0
+      has('degree', lte(L)).bothE('link')[.has('first_seen', lte(T))].aggregate('crossed').
+        otherV().where(without('seen')).dedup().aggregate('reached').limit(cap).aggregate('seen').
+      ...                                                                        // up to max_hops
 
+``aggregate`` is a barrier: every traverser of hop k is in ``seen`` before the first one goes on
+to hop k+1, so ``where(without('seen'))`` lets through only identifiers no earlier hop reached,
+whatever order the engine runs traversers in within a hop. Each identifier is expanded once and
+each link crossed once from each expanded end: the work is proportional to what is reached.
 ``L`` is the fan-out bound: an identifier with more links than L is reported but not expanded
-(that is how generic values stop spreading). Every simple path up to ``max_hops`` is returned
-once, as ids; each element's properties come once in ``elements``. The shortest path to each
-identifier gives its hop distance and its evidence. No client-side walking, whatever the engine's
-repeat() order (breadth- or depth-first): the minimum is taken here.
+(that is how generic values stop spreading); ``cap`` bounds the identifiers one hop adds.
+
+The client gets the identifiers and the links crossed, and walks them again level by level
+(``shortest_paths``): hop distances, and for each identifier the smallest (length, ids) path as
+its evidence. When a hop found more than ``cap`` new identifiers (``reached`` counts them before
+the cut), the neighbourhood is marked truncated: what came back is still walked by the rules, but
+hop distances beyond the cut may be too long and identifiers missing.
 """
 
 from __future__ import annotations
@@ -20,13 +29,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
-from gremlin_python.process.graph_traversal import GraphTraversal, __
+from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
 from gremlin_python.process.traversal import Direction, P, T
 from gremlin_python.statics import long
 
 from . import model
 
-__all__ = ["Hood", "Resolution", "hood_traversal", "parse_hoods", "anchor_of", "members_of", "open_value", "plain",
+__all__ = ["Hood", "Resolution", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods",
+           "shortest_paths", "anchor_of", "members_of", "open_value", "plain",
            "identifier_row", "identifier_props"]
 
 
@@ -44,23 +54,47 @@ class Hood:
         return len(self.paths[vertex_id]) // 2
 
 
+def walk_source(g: GraphTraversalSource) -> GraphTraversal:
+    """A traversal to start a neighbourhood walk from (then ``.V(...)``): its collections start with
+    a placeholder (0) so that they exist even when the start is not found."""
+    return g.inject(0).aggregate("starts").aggregate("seen").aggregate("crossed").aggregate("reached")
+
+
+def neighbourhood_walk(start: GraphTraversal, *, max_hops: int, expand_limit: int, cap: int,
+                       as_of_ms: int | None = None) -> GraphTraversal:
+    """Append the walk (module docstring) to ``start``, a ``walk_source`` traversal positioned on
+    the start identifiers. It leaves ``starts``, ``seen`` (identifiers reached), ``crossed``
+    (links crossed) and ``reached`` (what each hop found new, before ``cap``); with several starts, one identifier is expanded once, at its smallest
+    distance from any of them (a superset of what each start's own walk reaches)."""
+    walk = start.aggregate("starts").aggregate("seen")
+    for _ in range(max_hops):
+        walk = walk.has("degree", P.lte(expand_limit)).both_e(model.LINK)
+        if as_of_ms is not None:
+            walk = walk.has("first_seen", P.lte(long(as_of_ms)))
+        walk = (walk.aggregate("crossed").other_v().where(P.without("seen"))
+                .dedup().aggregate("reached").limit(cap).aggregate("seen"))
+    return walk
+
+
+def collected(key: str, row: GraphTraversal | None = None) -> GraphTraversal:
+    """A walk collection without its placeholder, each element as ``row`` (if given), folded."""
+    elements = __.select(key).unfold().is_(P.neq(0)).dedup()
+    return (elements.local(row) if row is not None else elements).fold()
+
+
 def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, path_cap: int,
                    as_of_ms: int | None = None, extra: dict[str, GraphTraversal] | None = None) -> GraphTraversal:
-    """Append the neighbourhood walk to ``start`` (a traversal positioned on identifier vertices,
-    from the traversal source: paths must begin at the start). ``extra`` adds keys to the single
-    result map, each computed by an anonymous traversal (same round trip)."""
-    step = __.has("degree", P.lte(expand_limit)).both_e(model.LINK)
-    if as_of_ms is not None:
-        step = step.has("first_seen", P.lte(long(as_of_ms)))
-    step = step.other_v().simple_path()
-    walk = start.emit().repeat(step).times(max_hops) if max_hops > 0 else start
+    """The neighbourhood of one start identifier as a single result map (parse_hoods reads it):
+    ``start`` is a ``walk_source`` traversal positioned on it. ``extra`` adds keys to the map,
+    each computed by an anonymous traversal (same round trip)."""
+    walk = neighbourhood_walk(start, max_hops=max_hops, expand_limit=expand_limit, cap=path_cap,
+                              as_of_ms=as_of_ms)
     extra = extra or {}
-    result = (walk.limit(path_cap).path().fold()
-              .project("paths", "elements", *extra)
-              .by(__.unfold().local(__.unfold().id_().fold()).fold())
-              .by(__.unfold().unfold().dedup()
-                  .choose(__.has_label(model.IDENTIFIER), identifier_row(), __.project("m").by(__.element_map()))
-                  .fold()))
+    result = (walk.fold().project("starts", "reached", "vertices", "edges", *extra)
+              .by(collected("starts", __.id_()))
+              .by(__.select("reached").unfold().is_(P.neq(0)).count())
+              .by(collected("seen", identifier_row()))
+              .by(collected("crossed", __.element_map())))
     for traversal in extra.values():
         result = result.by(traversal)
     return result
@@ -97,31 +131,48 @@ def plain(element_map: dict) -> dict[str, Any]:
     return out
 
 
-def parse_hoods(result: dict, path_cap: int) -> dict[str, Hood]:
-    """The traversal's single result -> one Hood per start identifier."""
-    vertices: dict[str, dict] = {}
+def parse_hoods(result: dict, *, max_hops: int, expand_limit: int) -> dict[str, Hood]:
+    """The traversal's single result -> one Hood per start identifier (none if it was not found)."""
+    vertices = {}
+    for row in result.get("vertices", []):
+        props = identifier_props(row)
+        vertices[props["id"]] = props
     edges: dict[str, dict] = {}
-    for entry in result.get("elements", []):
-        if "nl" in entry:
-            props = identifier_props(entry)
-            vertices[props["id"]] = props
-        else:
-            props = plain(entry["m"])
-            edges[props["id"]] = props
-    raw_paths = result.get("paths", [])
-    hoods: dict[str, Hood] = {}
-    for path in raw_paths:
-        hood = hoods.get(path[0])
-        if hood is None:
-            hood = hoods[path[0]] = Hood(path[0], {}, vertices, edges)
-        end = path[-1]
-        known = hood.paths.get(end)
-        if known is None or (len(path), path) < (len(known), known):
-            hood.paths[end] = path
-    if len(raw_paths) >= path_cap:
-        for hood in hoods.values():
-            hood.capped = True
-    return hoods
+    links: dict[str, dict[str, str]] = {}
+    for element_map in result.get("edges", []):
+        props = plain(element_map)
+        edges[props["id"]] = props
+        if props["out"] in vertices and props["in"] in vertices:  # else the far end was cut at ``cap``
+            links.setdefault(props["out"], {})[props["in"]] = props["id"]
+            links.setdefault(props["in"], {})[props["out"]] = props["id"]
+    starts = result.get("starts", [])
+    # every identifier a hop found new either went on or was cut at ``cap``
+    capped = result.get("reached", 0) > len(vertices) - len(starts)
+    return {start: Hood(start, shortest_paths(start, vertices, links, max_hops, expand_limit), vertices, edges, capped)
+            for start in starts if start in vertices}
+
+
+def shortest_paths(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mapping[str, str]],
+                   max_hops: int, expand_limit: int) -> dict[str, list[str]]:
+    """Identifier -> its smallest (length, ids) path from ``start`` (ids: v, e, v, ...), walking
+    ``links`` (identifier -> neighbour -> link id) hop by hop, expanding only identifiers with at
+    most ``expand_limit`` links, as the graph walk does. All paths to one hop have one length, so
+    the smallest path to an identifier extends the smallest path to one of its parents."""
+    paths = {start: [start]}
+    frontier = [start]
+    for _ in range(max_hops):
+        reached: dict[str, list[str]] = {}
+        for vertex in frontier:
+            if vertices[vertex]["degree"] > expand_limit:
+                continue
+            for other, link in links.get(vertex, {}).items():
+                if other not in paths:
+                    path = paths[vertex] + [link, other]
+                    if other not in reached or path < reached[other]:
+                        reached[other] = path
+        paths.update(reached)
+        frontier = list(reached)
+    return paths
 
 
 def anchor_of(hood: Hood, generic_threshold: int) -> dict:

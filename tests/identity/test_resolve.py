@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from identity import NotFound, ValidationError
+from identity import NotFound, TenantConfig, ValidationError, model
+from identity.resolve import shortest_paths
 from identity_helpers import event
 
 ANN = ("email", "ann@example.com")
@@ -56,6 +57,46 @@ def test_max_fanout_stops_expanding_busy_identifiers(identity) -> None:
     resolution = identity.resolve(*DEVICE, max_fanout=2)
     assert set(_hops(resolution)["email"]) == {("ann@example.com", 1)}  # ann (4 links) is not expanded
     assert resolution.truncated
+
+
+def test_shortest_paths_take_the_smallest_path_and_expand_only_the_unbusy() -> None:
+    # a - b - d and a - c - d tie at two hops: the path through the smaller link wins; c is busy
+    # (3 links > 2), so e is reached from d only, at three hops; f lies beyond max_hops
+    vertices = {v: {"degree": d} for v, d in [("a", 2), ("b", 2), ("c", 3), ("d", 3), ("e", 2), ("f", 1)]}
+    links = {"a": {"b": "ab", "c": "ac"}, "b": {"a": "ab", "d": "bd"}, "c": {"a": "ac", "d": "cd", "e": "ce"},
+             "d": {"b": "bd", "c": "cd", "e": "de"}, "e": {"c": "ce", "d": "de", "f": "ef"}, "f": {"e": "ef"}}
+    vertices["d"]["degree"] = 2
+    paths = shortest_paths("a", vertices, links, 3, 2)
+    assert paths == {"a": ["a"], "b": ["a", "ab", "b"], "c": ["a", "ac", "c"], "d": ["a", "ab", "b", "bd", "d"],
+                     "e": ["a", "ab", "b", "bd", "d", "de", "e"]}
+    assert shortest_paths("a", vertices, links, 3, 5)["e"] == ["a", "ac", "c", "ce", "e"]
+    assert shortest_paths("a", vertices, links, 0, 5) == {"a": ["a"]}
+
+
+def test_a_dense_cluster_gives_shortest_hops_and_one_deterministic_path(identity) -> None:
+    # phone, device, ann2 and cookie all linked to one another (many simple paths), ann linked to
+    # phone and device, partner to ann2: cookie and ann2 are two hops from ann, partner three,
+    # each with the smallest of its tied paths as evidence (the first link decides the tie)
+    ann2 = ("email", "ann2@example.com")
+    identity.ingest([event("e1", PHONE, DEVICE, ann2, COOKIE), event("e2", ANN, PHONE), event("e3", ANN, DEVICE),
+                     event("e4", ann2, PARTNER)])
+    resolution = identity.resolve(*ANN, evidence=True)
+    hops = {(i["value"], i["hops"]) for items in resolution.identifiers.values() for i in items}
+    assert hops == {(ANN[1], 0), (PHONE[1], 1), (DEVICE[1], 1), (ann2[1], 2), (COOKIE[1], 2), (PARTNER[1], 3)}
+    ann = identity.vertex_id(*ANN)
+    first = min((PHONE, DEVICE), key=lambda i: model.link_id("acme", ann, identity.vertex_id(*i)))
+    by_value = {item["value"]: item for item in resolution.evidence}
+    assert [(s["from"]["value"], s["to"]["value"]) for s in by_value[PARTNER[1]]["path"]] == [
+        (ANN[1], first[1]), (first[1], ann2[1]), (ann2[1], PARTNER[1])]
+    assert [s["to"]["value"] for s in by_value[COOKIE[1]]["path"]] == [first[1], COOKIE[1]]
+
+
+def test_a_hop_cut_at_path_cap_is_truncated(make_identity) -> None:
+    identity = make_identity(config=TenantConfig(path_cap=2))
+    identity.ingest([event("e1", ANN, PHONE, DEVICE, COOKIE)])
+    resolution = identity.resolve(*ANN)
+    assert resolution.truncated  # ann's three links exceed path_cap at hop one
+    assert not make_identity(config=TenantConfig(path_cap=3)).resolve(*ANN).truncated
 
 
 def test_unknown_identifiers_resolve_to_none(identity) -> None:
