@@ -37,7 +37,7 @@ from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
-from .resolve import (collected, identifier_props, identifier_row, members_of, neighbourhood_walk, shortest_paths,
+from .resolve import (collected, identifier_props, identifier_row, members_of, nearest, neighbourhood_walk,
                       walk_source)
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_batch",
@@ -202,9 +202,9 @@ class _View:
         self.suppressed = suppressed  # suppression entries of the batch's identifiers
 
     def reach(self, start: str, max_hops: int, expand_limit: int) -> dict[str, int]:
-        """Identifier -> hops, by the rules of the neighbourhood walk (resolve.shortest_paths)."""
-        paths = shortest_paths(start, self.vertices, self.adjacency, max_hops, expand_limit)
-        return {vertex: len(path) // 2 for vertex, path in paths.items()}
+        """Identifier -> hops, by the rules of the neighbourhood walk (resolve.nearest)."""
+        return {vertex: step[0] for vertex, step in nearest(start, self.vertices, self.adjacency, max_hops,
+                                                             expand_limit).items()}
 
     def link(self, a: str, b: str, link_id: str) -> None:
         self.adjacency.setdefault(a, {})[b] = link_id

@@ -36,7 +36,7 @@ from gremlin_python.statics import long
 from . import model
 
 __all__ = ["Hood", "Resolution", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods",
-           "shortest_paths", "anchor_of", "members_of", "open_value", "plain",
+           "nearest", "shortest_paths", "anchor_of", "members_of", "open_value", "plain",
            "identifier_row", "identifier_props"]
 
 
@@ -152,26 +152,44 @@ def parse_hoods(result: dict, *, max_hops: int, expand_limit: int) -> dict[str, 
             for start in starts if start in vertices}
 
 
-def shortest_paths(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mapping[str, str]],
-                   max_hops: int, expand_limit: int) -> dict[str, list[str]]:
-    """Identifier -> its smallest (length, ids) path from ``start`` (ids: v, e, v, ...), walking
-    ``links`` (identifier -> neighbour -> link id) hop by hop, expanding only identifiers with at
-    most ``expand_limit`` links, as the graph walk does. All paths to one hop have one length, so
-    the smallest path to an identifier extends the smallest path to one of its parents."""
-    paths = {start: [start]}
-    frontier = [start]
-    for _ in range(max_hops):
-        reached: dict[str, list[str]] = {}
-        for vertex in frontier:
+def nearest(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mapping[str, str]],
+            max_hops: int, expand_limit: int) -> dict[str, tuple[int, str, str]]:
+    """Identifier -> (hops, parent, link to the parent) on its smallest (length, ids) path from
+    ``start``, walking ``links`` (identifier -> neighbour -> link id) hop by hop and expanding only
+    identifiers with at most ``expand_limit`` links, as the graph walk does. The start maps to
+    (0, "", "")."""
+    found = {start: (0, "", "")}
+    frontier = [start]  # one hop's identifiers, in the order of their smallest paths
+    for hop in range(1, max_hops + 1):
+        # all paths to one hop have one length: a path is smaller by its parent's path, then its
+        # last link (the parent's rank in ``frontier`` stands for its path)
+        best: dict[str, tuple[int, str, str]] = {}
+        for rank, vertex in enumerate(frontier):
             if vertices[vertex]["degree"] > expand_limit:
                 continue
             for other, link in links.get(vertex, {}).items():
-                if other not in paths:
-                    path = paths[vertex] + [link, other]
-                    if other not in reached or path < reached[other]:
-                        reached[other] = path
-        paths.update(reached)
-        frontier = list(reached)
+                if other not in found and (other not in best or (rank, link) < best[other][:2]):
+                    best[other] = (rank, link, vertex)
+        for other, (_, link, parent) in best.items():
+            found[other] = (hop, parent, link)
+        frontier = sorted(best, key=lambda v: best[v][:2])
+    return found
+
+
+def shortest_paths(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mapping[str, str]],
+                   max_hops: int, expand_limit: int) -> dict[str, list[str]]:
+    """Identifier -> its smallest (length, ids) path from ``start`` (ids: v, e, v, ...), by ``nearest``."""
+    steps = nearest(start, vertices, links, max_hops, expand_limit)
+    paths = {start: [start]}
+
+    def path_to(vertex: str) -> list[str]:
+        if vertex not in paths:
+            _, parent, link = steps[vertex]
+            paths[vertex] = path_to(parent) + [link, vertex]
+        return paths[vertex]
+
+    for vertex in steps:
+        path_to(vertex)
     return paths
 
 
