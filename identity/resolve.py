@@ -17,7 +17,7 @@ each link crossed once from each expanded end: the work is proportional to what 
 (that is how generic values stop spreading); ``cap`` bounds the identifiers one hop adds.
 
 The client gets the identifiers and the links crossed, and walks them again level by level
-(``shortest_paths``): hop distances, and for each identifier the smallest (length, ids) path as
+(``nearest``, ``shortest_paths``): hop distances, and for each identifier the smallest (length, ids) path as
 its evidence. When a hop found more than ``cap`` new identifiers (``reached`` counts them before
 the cut), the neighbourhood is marked truncated: what came back is still walked by the rules, but
 hop distances beyond the cut may be too long and identifiers missing.
@@ -64,8 +64,9 @@ def neighbourhood_walk(start: GraphTraversal, *, max_hops: int, expand_limit: in
                        as_of_ms: int | None = None) -> GraphTraversal:
     """Append the walk (module docstring) to ``start``, a ``walk_source`` traversal positioned on
     the start identifiers. It leaves ``starts``, ``seen`` (identifiers reached), ``crossed``
-    (links crossed) and ``reached`` (what each hop found new, before ``cap``); with several starts, one identifier is expanded once, at its smallest
-    distance from any of them (a superset of what each start's own walk reaches)."""
+    (links crossed) and ``reached`` (what each hop found new, before ``cap``). With several
+    starts, an identifier is expanded once, at its smallest distance from any of them: a
+    superset of what each start's own walk reaches."""
     walk = start.aggregate("starts").aggregate("seen")
     for _ in range(max_hops):
         walk = walk.has("degree", P.lte(expand_limit)).both_e(model.LINK)
