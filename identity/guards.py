@@ -76,7 +76,8 @@ class TenantConfig:
     max_hops: int = 3
     #: Ingest does not expand identifiers with more links than this.
     max_fanout: int = 50
-    #: The most paths one neighbourhood traversal may return (beyond it results are truncated).
+    #: The most new identifiers one hop of a neighbourhood walk may add (beyond it results are
+    #: truncated; ingest allows this many per identifier of the batch).
     path_cap: int = 10_000
 
     def __post_init__(self) -> None:
