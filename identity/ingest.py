@@ -250,7 +250,9 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
         lows = lows.has("degree", P.gt(expand))
     links = (lows.out_e(model.LINK).has_id(P.within(list(pairs))).local(edge_row).fold()
              if pairs else __.constant([]))
-    # both collections start with a placeholder (0) so that they exist even when nothing is found
+    # both collections start with a placeholder (0) so that they exist even when nothing is found:
+    # TinkerPop (and our engine) register a side effect when the traversal is built, but Amazon
+    # Neptune's own engine is not documented to, and "crossed" is written inside repeat() only
     walk = (g.inject(0).aggregate("seen").aggregate("crossed")
             .V(*ids).has_label(model.IDENTIFIER).aggregate("seen"))
     if config.max_hops > 0:
