@@ -56,7 +56,7 @@ class Flaky(tornado.web.RequestHandler):
 class Server:
     def __init__(self, tmp: Path):
         self.graph_url = f"memory://client-{uuid.uuid4().hex}"
-        real = real_service(tmp, self.graph_url, {"acme": "eu-west-1"}, admin=True)
+        real = real_service(tmp, self.graph_url, {"acme": "eu-west-1"}, admin=True, operator=True)
         self.service, self.key = real.service, real.keys["acme"]
         self.flaky = {"failures": 0, "seen": 0}
         self.app = make_app(self.service)
