@@ -57,10 +57,13 @@ CALLS: list[tuple[str, str, Any, str]] = [
      {"type": "customer", "value": "<CUSTOMER_ID>"}, "user"),
     ("forget", "Forget an identifier (GDPR erasure)", {"type": "device_id", "value": "dev-42"}, "user"),
     ("stats", "Counts for the calling tenant", None, "user"),
-    ("tenant.create", "Create a tenant (admin)", {"tenant": "globex", "region": "us-east-1"}, "admin"),
-    ("tenant.list", "List tenants (admin)", None, "admin"),
-    ("key.create", "Create an API key (admin)", {"tenant": "globex", "admin": False}, "admin"),
-    ("key.revoke", "Revoke an API key (admin)", {"key_id": "<KEY_ID>"}, "admin"),
+    ("tenant.create", "Create a tenant (operator)", {"tenant": "globex", "region": "us-east-1"}, "operator"),
+    ("tenant.list", "List tenants (operator)", None, "operator"),
+    ("key.create", "Create an API key for another tenant (operator)", {"tenant": "globex", "admin": True},
+     "operator"),
+    ("key.create", "Create an API key for the caller's own tenant (admin)", {"tenant": "acme", "admin": False},
+     "admin"),
+    ("key.revoke", "Revoke an API key of the caller's own tenant (admin)", {"key_id": "<KEY_ID>"}, "admin"),
     ("datakey.status", "A tenant's data-key versions (admin)", {"tenant": "acme"}, "admin"),
     ("datakey.rotate", "Rotate a tenant's data key (admin)", {"tenant": "acme"}, "admin"),
 ]
@@ -75,7 +78,11 @@ ERRORS: list[tuple[str, str, str]] = [
     ("Batch with a notification", json.dumps([{"jsonrpc": "2.0", "id": 1, "method": "stats"},
                                               {"jsonrpc": "2.0", "method": "stats"}]), "user"),
     ("Admin method without the admin scope (HTTP 403)",
-     json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tenant.list"}), "user"),
+     json.dumps({"jsonrpc": "2.0", "id": 1, "method": "key.create", "params": {"tenant": "acme"}}), "user"),
+    ("A tenant admin acting on another tenant (HTTP 403)",
+     json.dumps({"jsonrpc": "2.0", "id": 1, "method": "key.create", "params": {"tenant": "globex"}}), "admin"),
+    ("Operator method without the operator scope (HTTP 403)",
+     json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tenant.list"}), "admin"),
     ("Missing or bad API key (HTTP 401)", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "stats"}), "none"),
 ]
 
@@ -115,7 +122,8 @@ class Recorder:
 
 def curl(body: str, key: str) -> str:
     auth_header = {"user": '-H "Authorization: Bearer $IDENTITY_KEY" ',
-                   "admin": '-H "Authorization: Bearer $IDENTITY_ADMIN_KEY" ', "none": ""}[key]
+                   "admin": '-H "Authorization: Bearer $IDENTITY_ADMIN_KEY" ',
+                   "operator": '-H "Authorization: Bearer $IDENTITY_OPERATOR_KEY" ', "none": ""}[key]
     pretty = body
     try:
         pretty = json.dumps(json.loads(body), indent=2)
@@ -138,7 +146,8 @@ async def record() -> str:
         registry = TenantRegistry(data_dir, clock=lambda: FIXED_TIME).load()
         registry.create_tenant("acme", "eu-west-1")
         keys = {"admin": auth.issue_key(registry, "acme", admin=True).key,
-                "user": auth.issue_key(registry, "acme").key}
+                "user": auth.issue_key(registry, "acme").key,
+                "operator": auth.issue_key(registry, "acme", operator=True).key}
         config = Config(data_dir=data_dir, graph_url="memory://docs-examples?profile=neptune", rate_per_second=0)
         keyring = Keyring(Path(data_dir) / "keys", LocalKeyFileProvider(Path(data_dir) / "kek.key", create=True),
                           clock=lambda: FIXED_TIME)
@@ -148,7 +157,8 @@ async def record() -> str:
         server = tornado.httpserver.HTTPServer(make_app(service))
         server.add_sockets(sockets)
         recorder = Recorder(f"http://127.0.0.1:{sockets[0].getsockname()[1]}", keys)
-        recorder.stable(keys["admin"]), recorder.stable(keys["user"])
+        for key in keys.values():
+            recorder.stable(key)
         try:
             return await _sections(recorder)
         finally:

@@ -19,7 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from .tenants import ADMIN_SCOPE, KeyRecord, TenantRegistry
+from .tenants import ADMIN_SCOPE, OPERATOR_SCOPE, KeyRecord, TenantRegistry
 
 __all__ = ["KEY_PREFIX", "Principal", "IssuedKey", "AuthenticationFailed", "generate_key", "hash_key",
            "key_id_of", "issue_key", "authenticate"]
@@ -48,6 +48,15 @@ class Principal:
     def is_admin(self) -> bool:
         return ADMIN_SCOPE in self.scopes
 
+    @property
+    def is_operator(self) -> bool:
+        return OPERATOR_SCOPE in self.scopes
+
+    def administers(self, tenant: str | None) -> bool:
+        """May this key manage ``tenant`` (None: no such tenant or key)? A tenant admin manages
+        its own tenant only; an operator every tenant."""
+        return self.is_operator or (self.is_admin and tenant is not None and tenant == self.tenant)
+
 
 @dataclass(frozen=True)
 class IssuedKey:
@@ -75,10 +84,11 @@ def key_id_of(key: str) -> str | None:
     return match.group(1) if match else None
 
 
-def issue_key(registry: TenantRegistry, tenant: str, *, admin: bool = False) -> IssuedKey:
+def issue_key(registry: TenantRegistry, tenant: str, *, admin: bool = False, operator: bool = False) -> IssuedKey:
     """Create and store (hashed) a key for ``tenant``; the plaintext is in the result only."""
     key, key_id = generate_key()
-    record = registry.add_key(tenant, key_id, hash_key(key), (ADMIN_SCOPE,) if admin else ())
+    scopes = (ADMIN_SCOPE,) * admin + (OPERATOR_SCOPE,) * operator
+    record = registry.add_key(tenant, key_id, hash_key(key), scopes)
     return IssuedKey(key, record)
 
 

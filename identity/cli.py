@@ -5,7 +5,7 @@
     identity tenant list
     identity tenant offboard NAME --yes      # crypto-shred: destroy its keys, revoke its API keys
     identity tenant purge NAME [--batch N]   # then delete its graph elements in batches
-    identity key create TENANT [--admin]
+    identity key create TENANT [--admin] [--operator]
     identity key revoke KEY_ID
     identity datakey status|rotate TENANT    # the tenant's data-key versions / a new version
     identity datakey reencrypt TENANT [--batch N]   # re-seal old cells with the current version
@@ -81,7 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     key = commands.add_parser("key", help="manage API keys").add_subparsers(dest="action", required=True)
     key_create = key.add_parser("create", help="create an API key (printed once)")
     key_create.add_argument("tenant")
-    key_create.add_argument("--admin", action="store_true", help="grant the admin scope")
+    key_create.add_argument("--admin", action="store_true",
+                            help="grant the admin scope: manage this tenant's API keys and data keys")
+    key_create.add_argument("--operator", action="store_true",
+                            help="grant the operator scope: create tenants and manage every tenant")
     _common(key_create)
     key_revoke = key.add_parser("revoke", help="revoke an API key")
     key_revoke.add_argument("key_id")
@@ -198,7 +201,7 @@ def _tenant(args: argparse.Namespace, config: Config, registry: TenantRegistry) 
 
 def _key(args: argparse.Namespace, registry: TenantRegistry) -> int:
     if args.action == "create":
-        issued = auth.issue_key(registry, args.tenant, admin=args.admin)
+        issued = auth.issue_key(registry, args.tenant, admin=args.admin, operator=args.operator)
         scopes = ",".join(issued.record.scopes) or "-"
         print(f"API key for tenant {args.tenant} (key id {issued.record.key_id}, scopes {scopes}; shown once):")
         print(issued.key)

@@ -20,7 +20,6 @@ and event attributes decrypted.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from gremlin_python.process.graph_traversal import __
@@ -29,6 +28,7 @@ from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merg
 from . import model
 from .errors import NotFound
 from .graph import submit
+from .ingest import increment
 from .resolve import iso, members_of, open_value, plain
 
 if TYPE_CHECKING:
@@ -56,22 +56,22 @@ def subject_vertices(identity: "IdentityGraph", id_type: str, value: str) -> lis
 def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int]:
     """Erase the subject and suppress its identifiers; returns what was removed (counts)."""
     ids = subject_vertices(identity, id_type, value)
-    rows = submit(identity.g.V(*ids).has_label(model.IDENTIFIER).project("id", "links", "neighbours", "events")
+    rows = submit(identity.g.V(*ids).has_label(model.IDENTIFIER).project("id", "links", "events")
                   .by(T.id)
-                  .by(__.both_e(model.LINK).project("id", "ends").by(T.id).by(__.both_v().id_().fold()).fold())
-                  .by(__.both(model.LINK).project("id", "degree").by(T.id).by("degree").fold())
+                  .by(__.both_e(model.LINK).id_().fold())
                   .by(__.in_(model.OBSERVED).project("id", "others")
                       .by(T.id).by(__.out(model.OBSERVED).has_id(P.without(ids)).count()).fold()))
     stored = [row["id"] for row in rows]
-    forgotten = set(ids)
-    links = {link["id"]: link["ends"] for row in rows for link in row["links"]}
-    lost = Counter(end for ends in links.values() for end in set(ends) if end not in forgotten)
-    degrees = {n["id"]: n["degree"] for row in rows for n in row["neighbours"]}
+    links = {link for row in rows for link in row["links"]}
     orphans = sorted({e["id"] for row in rows for e in row["events"] if e["others"] == 0})
     t = identity.g.inject(0)
-    for neighbour, count in sorted(lost.items()):
-        t = t.side_effect(__.V(neighbour).property(Cardinality.single, "degree",
-                                                   max(0, degrees[neighbour] - count)))
+    if stored:
+        # the links are those the write finds, and each lowers its other end's degree by one
+        # computed by the graph: a link or degree change that a concurrent ingest made after
+        # the read above is neither missed nor overwritten
+        t = t.side_effect(__.V(*stored).both_e(model.LINK).dedup().side_effect(
+            __.both_v().has_id(P.without(ids))
+            .property(Cardinality.single, "degree", increment("degree", -1))))
     if orphans:
         t = t.side_effect(__.V(*orphans).drop())
     if stored:

@@ -28,10 +28,14 @@ from .files import exclusive_lock, file_stamp, write_private
 
 __all__ = [
     "Tenant", "KeyRecord", "TenantRegistry", "RegistryError", "TenantExists", "UnknownTenant", "UnknownKey",
-    "ADMIN_SCOPE", "TENANT_ID_PATTERN", "REGION_PATTERN",
+    "ADMIN_SCOPE", "OPERATOR_SCOPE", "TENANT_ID_PATTERN", "REGION_PATTERN",
 ]
 
+#: A tenant administrator: manages its own tenant's API keys and data keys, no other tenant.
 ADMIN_SCOPE = "admin"
+#: The platform operator: creates and lists tenants and manages every tenant's keys. Granted only
+#: by ``identity key create TENANT --operator`` on the service host, never over the API.
+OPERATOR_SCOPE = "operator"
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 REGION_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
 _FILE_NAME = "tenants.json"

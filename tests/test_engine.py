@@ -171,6 +171,17 @@ def test_side_effects(modern):
     assert modern.V().has("seen", True).count().next() == 6
 
 
+def test_a_side_effect_exists_before_any_traverser_reaches_its_step(g):
+    # registered when the traversal is built, as TinkerPop does: cap() reads it empty
+    assert g.V().has("nope").aggregate("x").cap("x").to_list() == [[]]
+    assert g.inject(1).is_(2).side_effect(__.aggregate("x")).cap("x").to_list() == [[]]
+    assert g.inject(1).side_effect(__.is_(2).group_count("y")).cap("y").to_list() == [{}]
+    assert g.inject(1).union(__.is_(2).store("x"), __.is_(3).group("y")).cap("x", "y").to_list() == \
+        [{"x": [], "y": {}}]
+    assert g.with_side_effect("x", [5]).inject(1).is_(2).side_effect(__.aggregate("x")).cap("x").to_list() == \
+        [[5]]
+
+
 def test_results_are_gremlinpython_elements(modern):
     vertex = modern.V("1").next()
     edge = modern.E("7").next()
@@ -457,6 +468,23 @@ def test_not_keeps_an_undecidable_comparison_undecided(modern):
     assert modern.inject("a").not_(__.is_(P.gt(1))).to_list() == []
     assert modern.inject(1.0).is_(P.gt(float("nan")).or_(P.gt(0))).to_list() == [1.0]
     assert sorted(modern.V().not_(__.has("age", P.lt("x"))).values("name").to_list()) == ["lop", "ripple"]
+
+
+def test_not_sees_and_or_resolve_an_undecided_comparison_as_tinkerpop_does(g):
+    # 1 > NaN is neither true nor false (ERROR): not(ERROR) is ERROR and drops the traverser,
+    # but and() with a false child is false, or() with a true child true, and filter()/where()
+    # read an ERROR from their child as false
+    nan = float("nan")
+    undecided = __.is_(P.gt(nan))
+    assert g.inject(1).not_(undecided).to_list() == []
+    assert g.inject(1).not_(__.and_(undecided, __.is_(2))).to_list() == [1]
+    assert g.inject(1).not_(__.and_(undecided, __.is_(1))).to_list() == []
+    assert g.inject(1).not_(__.or_(undecided, __.is_(1))).to_list() == []
+    assert g.inject(1).not_(__.or_(undecided, __.is_(2))).to_list() == []
+    assert g.inject(1).not_(__.filter_(undecided)).to_list() == [1]
+    assert g.inject(1).not_(__.where(undecided)).to_list() == [1]
+    assert g.inject(1).where(__.not_(undecided)).to_list() == []
+    assert g.inject(1).not_(__.not_(undecided)).to_list() == []
 
 
 def test_with_side_effect_reducer_folds_aggregated_values(modern):

@@ -47,6 +47,7 @@ class Graph:
         if timeout_ms:
             ctx.deadline = time.monotonic() + float(timeout_ms) / 1000.0
         traversal = compile_bytecode(bytecode)
+        traversal.declare_side_effects(ctx.side_effects)
         ctx.bytecode = bytecode
         if self.optimize:
             optimize(traversal)

@@ -129,6 +129,11 @@ class Step:
     def children(self) -> Iterable["Traversal"]:
         return ()
 
+    def declare_side_effects(self, side_effects: dict[str, Any]) -> None:
+        """Register the side effect this step writes, empty, before anything runs: TinkerPop
+        registers it when the traversal is built, so cap() and select() find it even when the
+        step (or the child traversal holding it) never receives a traverser."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}"
 
@@ -180,6 +185,10 @@ class Traversal:
 
     def is_identity(self) -> bool:
         return not self.steps
+
+    def declare_side_effects(self, side_effects: dict[str, Any]) -> None:
+        for step in self.all_steps():
+            step.declare_side_effects(side_effects)
 
     def all_steps(self) -> Iterator[Step]:
         for step in self.steps:

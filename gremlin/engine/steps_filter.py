@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from gremlin_python.process.traversal import P, Pop, Scope, TextP
 
@@ -33,6 +33,31 @@ class FilterStep(Step):
 
 class PredicateError(Exception):
     """A predicate that could not decide (TinkerPop's ERROR), on its way up to a not()."""
+
+
+def combine_ternary(outcomes: Iterable[Callable[[], bool]], decisive: bool) -> bool:
+    """and() (``decisive`` False) or or() (True) over child filters, in TinkerPop's ternary logic:
+    a child that cannot decide (ERROR, only raised under a not()) is held until the end, as a
+    false child of and() or a true child of or() still decides; otherwise the ERROR goes on up."""
+    undecided = False
+    for outcome in outcomes:
+        try:
+            if outcome() is decisive:
+                return decisive
+        except PredicateError:
+            undecided = True
+    if undecided:
+        raise PredicateError()
+    return not decisive
+
+
+def reduce_ternary(outcome: Callable[[], bool]) -> bool:
+    """filter() and where(traversal) read an ERROR from their child as false (TinkerPop's
+    BinaryReductionStep), so not(filter(is(gt(NaN)))) keeps the traverser."""
+    try:
+        return outcome()
+    except PredicateError:
+        return False
 
 
 def _holds(ctx: Context, predicate: Any, value: Any) -> bool:
@@ -233,19 +258,22 @@ def _is(value: Any) -> Step:
 
 # -- logical -------------------------------------------------------------------------------------
 
+def negate(ctx: Context, outcome: Callable[[], bool]) -> bool:
+    """not() over a child filter: not(ERROR) is ERROR, which reads as false at the outermost not()."""
+    ctx.negations += 1
+    try:
+        return not outcome()
+    except PredicateError:
+        if ctx.negations > 1:
+            raise  # not(not(ERROR)) is still ERROR
+        return False
+    finally:
+        ctx.negations -= 1
+
+
 @register("not")
 def _not(child: Traversal) -> Step:
-    def keep(ctx: Context, traverser: Traverser) -> bool:
-        ctx.negations += 1
-        try:
-            return not child.has_result(ctx, traverser)
-        except PredicateError:
-            if ctx.negations > 1:
-                raise  # not(not(ERROR)) is still ERROR
-            return False
-        finally:
-            ctx.negations -= 1
-    return _Children("not", (child,), keep)
+    return _Children("not", (child,), lambda ctx, t: negate(ctx, lambda: child.has_result(ctx, t)))
 
 
 class InfixMarker(Step):
@@ -263,21 +291,21 @@ class InfixMarker(Step):
 def _and(*children: Traversal) -> Step:
     if not children:
         return InfixMarker("and")
-    return _Connective("and", children, all)
+    return _Connective("and", children, False)
 
 
 @register("or")
 def _or(*children: Traversal) -> Step:
     if not children:
         return InfixMarker("or")
-    return _Connective("or", children, any)
+    return _Connective("or", children, True)
 
 
 @register("filter")
 def _filter(child: Any) -> Step:
     if not isinstance(child, Traversal):
         raise InvalidArgumentError("filter() takes a traversal; lambdas are not supported")
-    return _Children("filter", (child,), lambda ctx, t: child.has_result(ctx, t))
+    return _Children("filter", (child,), lambda ctx, t: reduce_ternary(lambda: child.has_result(ctx, t)))
 
 
 class _Children(FilterStep):
@@ -290,9 +318,9 @@ class _Children(FilterStep):
 
 
 class _Connective(_Children):
-    def __init__(self, name: str, children: tuple, combine: Callable):
-        super().__init__(name, children,
-                         lambda ctx, t: combine(c.has_result(ctx, t) for c in children))
+    def __init__(self, name: str, children: tuple, decisive: bool):
+        super().__init__(name, children, lambda ctx, t: combine_ternary(
+            (lambda c=c: c.has_result(ctx, t) for c in children), decisive))
 
 
 # -- dedup, ranges ------------------------------------------------------------------------------

@@ -221,6 +221,10 @@ class GroupStep(ByModulatedStep):
                 out[key] = [v for v in values if v is not NOTHING]
         return out
 
+    def declare_side_effects(self, side_effects: dict[str, Any]) -> None:
+        if self.label is not None:
+            side_effects.setdefault(self.label, {})
+
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.label is None:
             groups: dict = {}
@@ -353,8 +357,10 @@ class AggregateStep(Step):
         else:
             bag.extend([value] * traverser.bulk)
 
+    def declare_side_effects(self, side_effects: dict[str, Any]) -> None:
+        side_effects.setdefault(self.key, [])
+
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        ctx.side_effects.setdefault(self.key, [])
         if self.scope == Scope.local:
             for traverser in traversers:
                 self._add(ctx, traverser)

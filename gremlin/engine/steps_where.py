@@ -10,6 +10,7 @@ from gremlin_python.process.traversal import P, Pop
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .common import ByModulatedStep, NOTHING, Projection
+from .steps_filter import combine_ternary, negate, reduce_ternary
 from .traverser import Traverser
 from .values import test_predicate
 
@@ -45,7 +46,7 @@ class WhereStep(ByModulatedStep):
         from .steps_map import select_value
         for traverser in traversers:
             if self.traversal is not None:
-                if _where_traversal(ctx, self.traversal, traverser):
+                if reduce_ternary(lambda: _where_traversal(ctx, self.traversal, traverser)):
                     yield traverser
                 continue
             if self.start_key is None:
@@ -106,7 +107,10 @@ def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, next_by
 
 
 #: Connectives whose children keep where()'s as() pattern semantics, and how they combine.
-_CONNECTIVES = {"and": all, "or": any, "not": lambda results: not next(iter(results))}
+_CONNECTIVES: dict[str, Callable[[Context, Iterator[Callable[[], bool]]], bool]] = {
+    "and": lambda ctx, outcomes: combine_ternary(outcomes, False),
+    "or": lambda ctx, outcomes: combine_ternary(outcomes, True),
+    "not": lambda ctx, outcomes: negate(ctx, next(outcomes))}
 
 
 def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bool:
@@ -115,7 +119,8 @@ def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bo
     from .steps_map import AsStep, select_value
     steps = child.steps
     if len(steps) == 1 and steps[0].name in _CONNECTIVES and steps[0].children():
-        return _CONNECTIVES[steps[0].name](_where_traversal(ctx, c, traverser) for c in steps[0].children())
+        return _CONNECTIVES[steps[0].name](
+            ctx, (lambda c=c: _where_traversal(ctx, c, traverser) for c in steps[0].children()))
     start_label = steps[0].labels[0] if steps and isinstance(steps[0], AsStep) else None
     end_label = steps[-1].labels[0] if len(steps) > 1 and isinstance(steps[-1], AsStep) else None
     if start_label is None and end_label is None:

@@ -2,6 +2,7 @@
 
     payload = parse(body)                          # RpcError(-32700) if not JSON
     plan = make_plan(payload, table, max_batch)    # per-call errors are recorded, not raised
+    forbidden = refusal(plan, context)             # RpcError(-32005) for HTTP 403, or None
     responses = await run(plan, context)           # None: nothing to send (only notifications)
 """
 
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import telemetry
+from ..tenants import OPERATOR_SCOPE
 from . import errors
 from .errors import RpcError
 from .methods import Context, Method
 from .schema import validate
 
-__all__ = ["Item", "Plan", "parse", "make_plan", "run", "response", "error_response"]
+__all__ = ["Item", "Plan", "parse", "make_plan", "refusal", "run", "response", "error_response"]
 
 _NO_ID = object()
 
@@ -38,9 +40,6 @@ class Plan:
     batch: bool
     items: list[Item]
 
-    @property
-    def needs_admin(self) -> bool:
-        return any(item.method is not None and item.method.admin for item in self.items)
 
 
 def parse(body: bytes) -> Any:
@@ -99,6 +98,25 @@ def _item(entry: Any, table: dict[str, Method]) -> Item:
     else:
         item.params = params
     return item
+
+
+def refusal(plan: Plan, context: Context) -> RpcError | None:
+    """The 403 error when some call of the request needs a scope the key does not hold for the
+    tenant the call acts on (then nothing in the request runs), else None."""
+    principal = context.principal
+    for item in plan.items:
+        method = item.method
+        if method is None or method.scope is None:
+            continue
+        if item.params is None:  # invalid params: it will not run, and needs some admin scope anyway
+            allowed = principal.is_admin or principal.is_operator
+        else:
+            allowed = method.permits(context, item.params)
+        if not allowed:
+            needs = "the operator scope" if method.scope == OPERATOR_SCOPE else \
+                "the admin scope of the tenant it acts on (or the operator scope)"
+            return RpcError(errors.FORBIDDEN, f"Forbidden: {method.name} needs {needs}")
+    return None
 
 
 async def run(plan: Plan, context: Context) -> Any:

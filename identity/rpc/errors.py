@@ -63,7 +63,8 @@ SERVER_ERRORS: dict[int, str] = {
                        "with Retry-After while its circuit breaker is open)",
     CONFLICT: "Conflict: the tenant or key already exists",
     UNAUTHORIZED: "Unauthorized (HTTP 401): missing, unknown or revoked API key",
-    FORBIDDEN: "Forbidden (HTTP 403): the method needs an API key with the admin scope",
+    FORBIDDEN: "Forbidden (HTTP 403): the method needs the admin scope of the tenant it acts on, or the "
+               "operator scope",
     RATE_LIMITED: "Rate limited (HTTP 429): retry after the number of seconds in Retry-After",
     TOO_LARGE: "Request too large (HTTP 413): the body exceeds the configured maximum",
     SHUTTING_DOWN: "Shutting down (HTTP 503): the server is draining; retry on another instance",

@@ -141,9 +141,11 @@ class RpcHandler(JsonHandler):
             self.write_json(dispatch.error_response(None, error))
             return
         assert self.principal is not None
-        if plan.needs_admin and not self.principal.is_admin:
-            raise HttpFailure(403, RpcError(errors.FORBIDDEN, "Forbidden: this method needs the admin scope"))
-        document = await dispatch.run(plan, Context(self.service, self.principal))
+        context = Context(self.service, self.principal)
+        forbidden = dispatch.refusal(plan, context)
+        if forbidden is not None:
+            raise HttpFailure(403, forbidden)
+        document = await dispatch.run(plan, context)
         if not plan.batch and isinstance(document, dict):  # a lone call the open circuit refused
             retry_after = document.get("error", {}).get("data", {}).get("retry_after")
             if document.get("error", {}).get("code") == errors.GRAPH_UNAVAILABLE and retry_after:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from .. import auth, telemetry
 from ..errors import IdentityError
-from ..tenants import REGION_PATTERN, TENANT_ID_PATTERN, UnknownTenant
+from ..tenants import ADMIN_SCOPE, OPERATOR_SCOPE, REGION_PATTERN, TENANT_ID_PATTERN, UnknownTenant
 from .service import Service
 
 __all__ = ["Method", "Context", "method_table", "IDENTIFIER_SCHEMA", "event_schema"]
@@ -31,8 +31,20 @@ class Method:
     params: dict[str, Any]  # a JSON Schema object: properties, required, additionalProperties
     result: dict[str, Any]
     call: Callable[[Context, dict[str, Any]], Any]
-    admin: bool = False
+    #: None: any key of the tenant; ADMIN_SCOPE: an admin of the tenant the call acts on (or an
+    #: operator); OPERATOR_SCOPE: an operator only.
+    scope: str | None = None
+    #: The tenant an admin call acts on, from its params (None when it names none that exists).
+    acts_on: Callable[[Context, dict[str, Any]], str | None] = lambda ctx, params: params["tenant"]
     description: str = ""
+
+    def permits(self, ctx: Context, params: dict[str, Any]) -> bool:
+        principal = ctx.principal
+        if self.scope is None:
+            return True
+        if self.scope == OPERATOR_SCOPE:
+            return principal.is_operator
+        return principal.administers(self.acts_on(ctx, params))
 
 
 IDENTIFIER_SCHEMA: dict[str, Any] = {
@@ -140,6 +152,11 @@ def _key_create(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return auth.issue_key(ctx.service.registry, params["tenant"], admin=params.get("admin", False)).to_dict()
 
 
+def _key_owner(ctx: Context, params: dict[str, Any]) -> str | None:
+    record = ctx.service.registry.key(params["key_id"])
+    return record.tenant if record is not None else None
+
+
 def _key_revoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return ctx.service.registry.revoke_key(params["key_id"]).to_dict()
 
@@ -210,21 +227,21 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                _object({"tenant": _TENANT, "region": {"type": "string", "pattern": REGION_PATTERN}},
                        ("tenant", "region")),
                _object({"tenant": {"type": "string"}, "region": {"type": "string"},
-                        "created_at": {"type": "number"}}), _tenant_create, admin=True),
+                        "created_at": {"type": "number"}}), _tenant_create, scope=OPERATOR_SCOPE),
         Method("tenant.list", "List tenants", _object({}),
-               _object({"tenants": {"type": "array", "items": _ANY_OBJECT}}), _tenant_list, admin=True),
+               _object({"tenants": {"type": "array", "items": _ANY_OBJECT}}), _tenant_list, scope=OPERATOR_SCOPE),
         Method("key.create", "Create an API key for a tenant (returned once, stored hashed)",
                _object({"tenant": _TENANT, "admin": {"type": "boolean", "description": "grant the admin scope"}},
                        ("tenant",)),
-               _KEY_RESULT, _key_create, admin=True),
+               _KEY_RESULT, _key_create, scope=ADMIN_SCOPE),
         Method("key.revoke", "Revoke an API key by its key id",
                _object({"key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}, ("key_id",)),
                _object({k: v for k, v in _KEY_RESULT["properties"].items() if k != "key"}),
-               _key_revoke, admin=True),
+               _key_revoke, scope=ADMIN_SCOPE, acts_on=_key_owner),
         Method("datakey.status", "A tenant's data-key versions (never key material)",
-               _object({"tenant": _TENANT}, ("tenant",)), _DATAKEY_STATUS, _datakey_status, admin=True),
+               _object({"tenant": _TENANT}, ("tenant",)), _DATAKEY_STATUS, _datakey_status, scope=ADMIN_SCOPE),
         Method("datakey.rotate", "Rotate a tenant's data key: new writes use a new version",
-               _object({"tenant": _TENANT}, ("tenant",)), _DATAKEY_STATUS, _datakey_rotate, admin=True,
+               _object({"tenant": _TENANT}, ("tenant",)), _DATAKEY_STATUS, _datakey_rotate, scope=ADMIN_SCOPE,
                description="Old versions keep decrypting; `identity datakey reencrypt TENANT` migrates old "
                            "cells to the new version in resumable batches."),
     ]

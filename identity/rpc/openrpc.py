@@ -40,5 +40,5 @@ def _method(method: Method, errors: list[dict[str, Any]]) -> dict[str, Any]:
                    for name, property_schema in schema.get("properties", {}).items()],
         "result": {"name": f"{method.name}.result", "schema": method.result},
         "errors": errors,
-        "x-admin": method.admin,
+        "x-scope": method.scope,
     }

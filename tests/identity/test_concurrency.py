@@ -182,3 +182,29 @@ def test_an_identifier_forgotten_between_read_and_write_is_not_stored(shared_url
     finally:
         racing.close()
         other.close()
+
+
+def test_forget_lowers_the_degrees_the_graph_holds_when_it_writes(shared_url: str, clock) -> None:
+    other = gremlin.connect(shared_url)
+    ingesting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
+    ingesting.ingest([event("e0", ANN, PHONE)])
+    clock.tick()
+
+    def link_more() -> None:  # after forget read the graph: a new neighbour for each end
+        ingesting.ingest([event("e1", PHONE, BOB), event("e2", ANN, SHARED_DEVICE)])
+
+    racing = BeforeSubmit(gremlin.connect(shared_url), 2, link_more)
+    forgetting = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
+    try:
+        forgetting.forget(*ANN)
+        assert racing.submits == 2  # read, write
+        g = traversal().with_remote(other)
+        rows = (g.V().has_label("identifier").project("id", "degree", "links")
+                .by(T.id).by("degree").by(__.both_e("link").count()).to_list())
+        degrees = {row["id"]: row["degree"] for row in rows}
+        assert degrees == {row["id"]: row["links"] for row in rows}
+        assert degrees[forgetting.vertex_id(*PHONE)] == 1  # its link to Bob, made during the forget
+        assert degrees[forgetting.vertex_id(*SHARED_DEVICE)] == 0  # its link to Ann went with Ann
+    finally:
+        racing.close()
+        other.close()

@@ -4,7 +4,7 @@ is stopped and restarted."""
 
 from __future__ import annotations
 
-import socket
+import uuid
 from typing import Any, Callable
 
 import pytest
@@ -22,6 +22,7 @@ from identity.resilience import (
     CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpen, ResilientConnection, RetryPolicy, deadline,
     transient_server_error,
 )
+from tests.ports import refused_port
 
 EVENT = {"event_id": "e1", "type": "signup", "identifiers": [
     {"type": "email", "value": "ann@example.com"}, {"type": "phone", "value": "+14155550100"}]}
@@ -222,16 +223,11 @@ def test_reads_fall_back_to_the_writer_when_the_reader_is_down() -> None:
     gremlin.forget_graph("memory://resilience-reader")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.integration
 def test_a_restarted_endpoint_is_reached_through_a_fresh_connection() -> None:
-    graph, port = gremlin.open_graph("memory://"), _free_port()
-    server = ServerThread(graph, port=port).start()
+    graph = gremlin.open_graph("memory://")
+    server = ServerThread(graph).start()
+    port = server.port
     url = f"ws://127.0.0.1:{port}/gremlin"
     opened: list[RemoteConnection] = []
 
@@ -245,9 +241,10 @@ def test_a_restarted_endpoint_is_reached_through_a_fresh_connection() -> None:
     try:
         g.add_v("person").iterate()
         server.stop()
-        with pytest.raises(OSError):  # down: every attempt fails, each on a fresh connection
-            g.V().count().next()
-        server = ServerThread(graph, port=port).start()
+        with refused_port(port):  # while it is down, no other process may listen on its port
+            with pytest.raises(OSError):  # down: every attempt fails, each on a fresh connection
+                g.V().count().next()
+            server = ServerThread(graph, port=port).start()
         assert g.V().count().next() == 1
         assert len(opened) == 3 and all(c.is_closed() for c in opened[:2])
     finally:
@@ -257,16 +254,17 @@ def test_a_restarted_endpoint_is_reached_through_a_fresh_connection() -> None:
 
 @pytest.mark.integration
 def test_reads_fall_back_to_the_writer_when_the_reader_endpoint_refuses_connections() -> None:
-    writer_url = f"memory://fallback-{_free_port()}"
-    endpoints = open_endpoints("test", writer_url, f"ws://127.0.0.1:{_free_port()}/gremlin",
-                               policy=RetryPolicy(attempts=2, initial=0.0, maximum=0.0))
-    try:
-        endpoints.writer.add_v("person").iterate()
-        for _ in range(endpoints.reader_connection.breaker.threshold):
+    writer_url = f"memory://fallback-{uuid.uuid4().hex}"
+    with refused_port() as port:  # held: no other process can start listening on it meanwhile
+        endpoints = open_endpoints("test", writer_url, f"ws://127.0.0.1:{port}/gremlin",
+                                   policy=RetryPolicy(attempts=2, initial=0.0, maximum=0.0))
+        try:
+            endpoints.writer.add_v("person").iterate()
+            for _ in range(endpoints.reader_connection.breaker.threshold):
+                assert endpoints.reader.V().count().next() == 1
+            assert endpoints.reader_connection.breaker.state == OPEN  # now straight to the writer
             assert endpoints.reader.V().count().next() == 1
-        assert endpoints.reader_connection.breaker.state == OPEN  # now straight to the writer
-        assert endpoints.reader.V().count().next() == 1
-    finally:
-        endpoints.reader_connection.close()
-        endpoints.writer_connection.close()
-        gremlin.forget_graph(writer_url)
+        finally:
+            endpoints.reader_connection.close()
+            endpoints.writer_connection.close()
+            gremlin.forget_graph(writer_url)

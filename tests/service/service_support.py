@@ -87,6 +87,7 @@ class Fixture:
     service: Service
     admin_key: str
     user_key: str
+    operator_key: str
     graphs: dict[str, FakeIdentityGraph]
 
 
@@ -96,6 +97,7 @@ def make_service(data_dir: Path, *, limits: Limits | None = None, limiter: RateL
     registry.create_tenant("acme", "eu-west-1")
     admin_key = auth.issue_key(registry, "acme", admin=True).key
     user_key = auth.issue_key(registry, "acme").key
+    operator_key = auth.issue_key(registry, "acme", operator=True).key
     graphs: dict[str, FakeIdentityGraph] = {}
 
     def factory(tenant: str) -> FakeIdentityGraph:
@@ -107,7 +109,7 @@ def make_service(data_dir: Path, *, limits: Limits | None = None, limiter: RateL
 
     service = Service(registry=registry, identity_factory=factory, ping=ping, limits=limits or Limits(),
                       limiter=limiter or RateLimiter(0, 1), workers=2)
-    return Fixture(service, admin_key, user_key, graphs)
+    return Fixture(service, admin_key, user_key, operator_key, graphs)
 
 
 class ServiceTestCase(AsyncHTTPTestCase):
@@ -129,7 +131,8 @@ class ServiceTestCase(AsyncHTTPTestCase):
     def rpc(self, body: Any, key: str | None = "admin", raw: bytes | None = None, **kwargs: Any):
         headers = {"Content-Type": "application/json"}
         if key is not None:
-            headers["Authorization"] = "Bearer " + {"admin": self.fx.admin_key, "user": self.fx.user_key}.get(key, key)
+            headers["Authorization"] = "Bearer " + {"admin": self.fx.admin_key, "user": self.fx.user_key,
+                                                "operator": self.fx.operator_key}.get(key, key)
         data = raw if raw is not None else json.dumps(body).encode()
         return self.fetch("/rpc", method="POST", body=data, headers=headers, raise_error=False, **kwargs)
 
@@ -151,9 +154,9 @@ class RealService:
 
 
 def real_service(data_dir: Path, graph_url: str, tenants: dict[str, str], *, admin: bool = False,
-                 **settings: Any) -> RealService:
+                 operator: bool = False, **settings: Any) -> RealService:
     """A Service on the real identity core over ``graph_url``; ``tenants`` maps tenant ids to
-    home regions, each given one API key (with the admin scope when ``admin``)."""
+    home regions, each given one API key (with the admin and operator scopes when asked)."""
     from identity.config import Config
     from identity.rpc import build_service
 
@@ -161,7 +164,7 @@ def real_service(data_dir: Path, graph_url: str, tenants: dict[str, str], *, adm
     keys = {}
     for tenant, region in tenants.items():
         registry.create_tenant(tenant, region)
-        keys[tenant] = auth.issue_key(registry, tenant, admin=admin).key
+        keys[tenant] = auth.issue_key(registry, tenant, admin=admin, operator=operator).key
     config = Config(data_dir=str(data_dir), **{"rate_per_second": 0, "graph_url": graph_url, **settings})
     return RealService(build_service(config, registry=registry), config, keys)
 

@@ -37,6 +37,58 @@ class Authentication(ServiceTestCase):
         assert self.rpc(STATS, key="user").code == 200
 
 
+class CrossTenantAdministration(ServiceTestCase):
+    """A tenant's admin key manages that tenant only; the platform-wide methods and every other
+    tenant need the operator scope (issue #5 item 1, issue #6 item 2)."""
+
+    def _other_tenant(self) -> str:
+        self.fx.service.registry.create_tenant("globex", "us-east-1")
+        return auth.issue_key(self.fx.service.registry, "globex", admin=True).record.key_id
+
+    def _forbidden(self, method: str, params: dict, key: str = "admin") -> None:
+        response = self.rpc({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}, key=key)
+        assert response.code == 403, (method, params)
+        assert json.loads(response.body)["error"]["code"] == -32005
+
+    def test_every_cross_tenant_admin_call_is_403_and_changes_nothing(self) -> None:
+        globex_key_id = self._other_tenant()
+        registry = self.fx.service.registry
+        keys_before = {record.key_id for record in registry.keys()}
+        self._forbidden("key.create", {"tenant": "globex"})
+        self._forbidden("key.create", {"tenant": "globex", "admin": True})
+        self._forbidden("key.revoke", {"key_id": globex_key_id})
+        self._forbidden("datakey.status", {"tenant": "globex"})
+        self._forbidden("datakey.rotate", {"tenant": "globex"})
+        self._forbidden("tenant.create", {"tenant": "initech", "region": "us-east-1"})
+        self._forbidden("tenant.list", {})
+        # an unknown key id or tenant answers the same as another tenant's: nothing to learn
+        self._forbidden("key.revoke", {"key_id": "0" * 16})
+        self._forbidden("key.create", {"tenant": "nobody"})
+        # one forbidden call forbids the whole batch: the allowed call in it does not run either
+        batch = [{"jsonrpc": "2.0", "method": "key.create", "params": {"tenant": "acme"}, "id": 1},
+                 {"jsonrpc": "2.0", "method": "key.revoke", "params": {"key_id": globex_key_id}, "id": 2}]
+        assert self.rpc(batch).code == 403
+        assert {record.key_id for record in registry.keys()} == keys_before
+        assert registry.key(globex_key_id).active
+        assert [tenant.id for tenant in registry.tenants()] == ["acme", "globex"]
+
+    def test_a_key_without_a_scope_administers_nothing_not_even_its_own_tenant(self) -> None:
+        self._other_tenant()
+        for method, params in (("key.create", {"tenant": "acme"}), ("datakey.status", {"tenant": "acme"}),
+                               ("key.revoke", {"key_id": "0" * 16}), ("tenant.list", {})):
+            self._forbidden(method, params, key="user")
+
+    def test_operator_scope_is_not_granted_over_the_api(self) -> None:
+        reply = self.call("key.create", {"tenant": "acme", "operator": True}, key="operator")
+        assert reply["error"]["code"] == -32602  # no such parameter: only `identity key create --operator`
+
+    def test_the_operator_manages_every_tenant(self) -> None:
+        globex_key_id = self._other_tenant()
+        assert self.call("key.create", {"tenant": "globex"}, key="operator")["result"]["tenant"] == "globex"
+        assert self.call("key.revoke", {"key_id": globex_key_id}, key="operator")["result"]["revoked_at"]
+        assert len(self.call("tenant.list", key="operator")["result"]["tenants"]) == 2
+
+
 class BodyAndBatchLimits(ServiceTestCase):
     limits = Limits(max_body_bytes=2048, max_batch=3)
 

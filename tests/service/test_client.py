@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import uuid
 from pathlib import Path
@@ -25,6 +24,7 @@ from identity.resilience import RetryPolicy  # noqa: E402
 from identity.rpc import make_app  # noqa: E402
 from identity.rpc.errors import INVALID_PARAMS, UNAUTHORIZED  # noqa: E402
 from service_support import real_service  # noqa: E402
+from tests.ports import refused_port  # noqa: E402
 
 FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05)
 EVENTS = [{"event_id": "e1", "type": "signup", "identifiers": [
@@ -56,7 +56,7 @@ class Flaky(tornado.web.RequestHandler):
 class Server:
     def __init__(self, tmp: Path):
         self.graph_url = f"memory://client-{uuid.uuid4().hex}"
-        real = real_service(tmp, self.graph_url, {"acme": "eu-west-1"}, admin=True)
+        real = real_service(tmp, self.graph_url, {"acme": "eu-west-1"}, admin=True, operator=True)
         self.service, self.key = real.service, real.keys["acme"]
         self.flaky = {"failures": 0, "seen": 0}
         self.app = make_app(self.service)
@@ -148,15 +148,9 @@ def test_an_open_circuit_is_waited_out_through_retry_after(server: Server) -> No
     assert breaker.state == "closed"
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_an_unreachable_service_is_unavailable_after_the_retries() -> None:
-    with pytest.raises(Unavailable):
-        IdentityClient(f"http://127.0.0.1:{_closed_port()}", "idk_x", policy=FAST).stats()
+    with refused_port() as port, pytest.raises(Unavailable):
+        IdentityClient(f"http://127.0.0.1:{port}", "idk_x", policy=FAST).stats()
 
 
 def test_the_async_client_round_trips_and_retries(server: Server) -> None:
@@ -169,7 +163,7 @@ def test_the_async_client_round_trips_and_retries(server: Server) -> None:
             with pytest.raises(ClientError) as raised:
                 await client.resolve("email", "x", max_hops=99)
             assert raised.value.code == INVALID_PARAMS
-        with pytest.raises(Unavailable):
-            await AsyncIdentityClient(f"http://127.0.0.1:{_closed_port()}", "idk_x", policy=FAST).stats()
+        with refused_port() as port, pytest.raises(Unavailable):
+            await AsyncIdentityClient(f"http://127.0.0.1:{port}", "idk_x", policy=FAST).stats()
 
     asyncio.run(scenario())

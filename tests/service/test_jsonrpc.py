@@ -110,19 +110,29 @@ class JsonRpcShapes(ServiceTestCase):
         assert reply["error"]["code"] == -32602  # no such parameter
         assert self.call("stats")["result"]["tenant"] == "acme"
 
-    def test_admin_methods(self) -> None:
-        assert self.call("tenant.create", {"tenant": "globex", "region": "us-east-1"})["result"]["tenant"] == "globex"
-        assert self.call("tenant.create", {"tenant": "globex", "region": "us-east-1"})["error"]["code"] == -32003
-        key = self.call("key.create", {"tenant": "globex"})["result"]
+    def test_operator_methods(self) -> None:
+        op = "operator"
+        created = self.call("tenant.create", {"tenant": "globex", "region": "us-east-1"}, key=op)
+        assert created["result"]["tenant"] == "globex"
+        assert self.call("tenant.create", {"tenant": "globex", "region": "us-east-1"}, key=op)["error"]["code"] == -32003
+        key = self.call("key.create", {"tenant": "globex"}, key=op)["result"]
         assert key["key"].startswith("idk_") and key["scopes"] == []
         reply = self.call("stats", key=key["key"])
         assert reply["result"]["tenant"] == "globex"
-        tenants = [t["tenant"] for t in self.call("tenant.list")["result"]["tenants"]]
+        tenants = [t["tenant"] for t in self.call("tenant.list", key=op)["result"]["tenants"]]
         assert tenants == ["acme", "globex"]
-        revoked = self.call("key.revoke", {"key_id": key["key_id"]})["result"]
+        revoked = self.call("key.revoke", {"key_id": key["key_id"]}, key=op)["result"]
         assert revoked["revoked_at"] is not None and "key" not in revoked
         assert self.rpc({"jsonrpc": "2.0", "method": "stats", "id": 1}, key=key["key"]).code == 401
-        assert self.call("key.create", {"tenant": "nobody"})["error"]["code"] == -32001
+        assert self.call("key.create", {"tenant": "nobody"}, key=op)["error"]["code"] == -32001
+        assert self.call("key.revoke", {"key_id": "0" * 16}, key=op)["error"]["code"] == -32001
+
+    def test_a_tenant_admin_manages_its_own_tenants_keys(self) -> None:
+        key = self.call("key.create", {"tenant": "acme", "admin": True})["result"]
+        assert key["tenant"] == "acme" and key["scopes"] == ["admin"]
+        assert self.call("stats", key=key["key"])["result"]["tenant"] == "acme"
+        revoked = self.call("key.revoke", {"key_id": key["key_id"]})["result"]
+        assert revoked["tenant"] == "acme" and revoked["revoked_at"] is not None
 
     def test_get_on_rpc_is_405_in_json(self) -> None:
         response = self.fetch("/rpc", raise_error=False)

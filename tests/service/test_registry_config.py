@@ -84,7 +84,11 @@ def test_cli_tenant_and_key_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert cli.main(["key", "create", "acme", "--admin", *data]) == 0
     key = capsys.readouterr().out.strip().splitlines()[-1]
     principal = auth.authenticate(TenantRegistry(tmp_path).load(), f"Bearer {key}")
-    assert principal.tenant == "acme" and principal.is_admin
+    assert principal.tenant == "acme" and principal.is_admin and not principal.is_operator
+    assert cli.main(["key", "create", "acme", "--operator", *data]) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    principal = auth.authenticate(TenantRegistry(tmp_path).load(), f"Bearer {key}")
+    assert principal.is_operator and not principal.is_admin
     assert cli.main(["tenant", "create", "acme", "--region", "eu-west-1", *data]) == 2
     assert "already exists" in capsys.readouterr().err
     assert cli.main(["tenant", "list", *data]) == 0

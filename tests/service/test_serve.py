@@ -20,7 +20,9 @@ from identity.tenants import TenantRegistry
 def test_dev_tenant_is_created_once(tmp_path: Path) -> None:
     registry = TenantRegistry(tmp_path).load()
     key = ensure_dev_tenant(registry)
-    assert key is not None and auth.authenticate(registry, f"Bearer {key}").is_admin
+    assert key is not None
+    principal = auth.authenticate(registry, f"Bearer {key}")
+    assert principal.is_admin and not principal.is_operator  # dev's own admin, no platform rights
     assert ensure_dev_tenant(registry) is None
     assert registry.tenant(DEV_TENANT) is not None
 
