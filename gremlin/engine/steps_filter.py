@@ -12,7 +12,7 @@ from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, merge_bulks, token_name, vertex_properties
 from .randomness import step_random
 from .traverser import Traverser, is_simple
-from .values import PropertyValue, g_hash_key, is_number, predicate_truth, test_predicate
+from .values import PropertyValue, g_hash_key, indexed, is_number, predicate_truth, test_predicate
 
 
 class FilterStep(Step):
@@ -134,7 +134,7 @@ class HasStep(FilterStep):
         else:
             raise InvalidArgumentError(f"has() takes 1 to 3 arguments, not {len(args)}")
         self.key = key
-        self.predicate = predicate
+        self.predicate = indexed(predicate)
         self.token = token_name(key)
         if key is None:
             self.predicate = NOTHING
@@ -198,6 +198,10 @@ def _has(*args: Any) -> Step:
 
 
 def _values_predicate(values: tuple) -> Any:
+    return indexed(_values_as_predicate(values))
+
+
+def _values_as_predicate(values: tuple) -> Any:
     if len(values) == 1:
         only = values[0]
         if isinstance(only, P):
@@ -253,7 +257,8 @@ def _has_not(key: Any) -> Step:
 
 @register("is")
 def _is(value: Any) -> Step:
-    return FilterStep("is", lambda ctx, t: _holds(ctx, value, t.obj))
+    predicate = indexed(value)
+    return FilterStep("is", lambda ctx, t: _holds(ctx, predicate, t.obj))
 
 
 # -- logical -------------------------------------------------------------------------------------

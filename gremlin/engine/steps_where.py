@@ -12,7 +12,7 @@ from .base import Context, Step, Traversal, register
 from .common import ByModulatedStep, NOTHING, Projection
 from .steps_filter import combine_ternary, negate, reduce_ternary
 from .traverser import Traverser
-from .values import test_predicate
+from .values import Members, test_predicate
 
 
 class WhereStep(ByModulatedStep):
@@ -95,7 +95,7 @@ def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, next_by
         if any(v is NOTHING for v in values):
             return NOTHING
         if len(values) == 1 and isinstance(values[0], (list, set, tuple)):
-            values = list(values[0])  # within('x') where x is a collection
+            return P(predicate.operator, _members(ctx, values[0]))  # within('x') where x is a collection
         return P(predicate.operator, values)
     value = resolve(predicate.value)
     if value is NOTHING:
@@ -148,3 +148,13 @@ def _where(*args: Any) -> Step:
     return WhereStep(args)
 
 
+
+
+def _members(ctx: Context, collection: Any) -> Members:
+    """The collection as Members, indexed once per traversal while it does not grow (a side
+    effect such as aggregate('seen') is tested by every traverser of a walk)."""
+    key = ("members", id(collection))
+    cached = ctx.step_state.get(key)
+    if cached is None or cached[0] is not collection or cached[1] != len(collection):
+        cached = ctx.step_state[key] = (collection, len(collection), Members(collection))
+    return cached[2]

@@ -22,7 +22,7 @@ from gremlin_python.structure.graph import Vertex as GVertex
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 
-__all__ = ["is_number", "g_equal", "g_compare", "order_key", "test_predicate", "predicate_truth", "g_hash_key",
+__all__ = ["Members", "indexed", "is_number", "g_equal", "g_compare", "order_key", "test_predicate", "predicate_truth", "g_hash_key",
            "PropertyValue", "MapEntry"]
 
 
@@ -101,6 +101,64 @@ def g_equal(a: Any, b: Any) -> bool:
         return type(a) is type(b) and a == b
     except Exception:
         return False
+
+
+_UNKEYED = object()
+#: Below this many values a plain scan is as fast as building an index.
+_INDEXED_MEMBERS = 8
+
+
+def _member_key(value: Any) -> Any:
+    """A hashable key such that equal keys mean g_equal values, for the kinds within() meets
+    most (strings, numbers, booleans, null, elements); _UNKEYED for anything else."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if is_number(value):
+        if _is_nan(value) or (isinstance(value, Decimal) and value != value.to_integral_value()):
+            return _UNKEYED  # g_equal compares a fractional Decimal exactly, unlike its float key
+        return g_hash_key(value)
+    if isinstance(value, (VertexRecord, EdgeRecord, VertexPropertyRecord, GElement)):
+        return (_element_kind(value), value.id)
+    return _UNKEYED
+
+
+class Members(list):
+    """within()/without()'s values with a hashed index built once, so that testing many
+    traversers against a long list (a has_id() of many ids, a where(without('seen')) over a
+    walk's collection) costs one look-up each; a value of another kind is compared one by one."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, values: Any):
+        super().__init__(values)
+        keys: set | None = set()
+        for value in self:
+            key = _member_key(value)
+            if key is _UNKEYED:
+                keys = None
+                break
+            keys.add(key)
+        self.keys = keys
+
+    def contains(self, value: Any) -> bool:
+        if self.keys is not None:
+            key = _member_key(value)
+            if key is not _UNKEYED:
+                return key in self.keys
+        return any(g_equal(value, member) for member in self)
+
+
+def indexed(predicate: Any) -> Any:
+    """``predicate`` with a long within()/without() list replaced by its Members (else as is)."""
+    if (isinstance(predicate, P) and predicate.operator in ("within", "without") and predicate.other is None
+            and type(predicate.value) in (list, tuple, set) and len(predicate.value) >= _INDEXED_MEMBERS):
+        return P(predicate.operator, Members(predicate.value))
+    return predicate
 
 
 def _element_kind(element: Any) -> str:
@@ -349,6 +407,11 @@ def predicate_truth(predicate: Any, value: Any) -> bool | None:
         return _and(_compare_op("gt", value, arg), _compare_op("lt", value, other))
     if op == "outside":
         return _or(_compare_op("lt", value, arg), _compare_op("gt", value, other))
+    if type(arg) is Members and other is None:
+        if op == "within":
+            return arg.contains(value)
+        if op == "without":
+            return not arg.contains(value)
     if op == "within":
         values = _within_args(arg, other)
         return any(g_equal(value, v) for v in values)
