@@ -68,3 +68,57 @@ class GracefulShutdown(AsyncTestCase):
         assert response.code == 200 and json.loads(response.body)["result"]["results"][0]["customer_id"]
         await server
         assert fx.service.executor._shutdown  # type: ignore[attr-defined]
+
+    @gen_test(timeout=30)
+    async def test_ingests_queued_behind_the_writer_are_written_before_shutdown(self) -> None:
+        import uuid
+
+        import gremlin
+        from service_support import real_service
+
+        graph_url = f"memory://drain-{uuid.uuid4().hex}"
+        real = real_service(self.tmp, graph_url, {"acme": "local"})
+        writer = real.service.identity("acme")._ingest_writer  # type: ignore[attr-defined]
+        write_batch, entered, gate, batches = writer._write_batch, threading.Event(), threading.Event(), []
+
+        def held_write(items: list) -> list:
+            entered.set()
+            assert gate.wait(25)
+            batches.append(len(items))
+            return write_batch(items)
+
+        writer._write_batch = held_write
+        config = Config(port=0, data_dir=str(self.tmp), graph_url=graph_url, gremlin_enabled=False, grace_period=20)
+        ready: list[ServerInfo] = []
+        stop = asyncio.Event()
+        server = asyncio.ensure_future(serve(config, stop=stop, on_ready=ready.append, handle_signals=False,
+                                             service=real.service))
+        while not ready:
+            await asyncio.sleep(0.01)
+
+        def ingest(n: int) -> asyncio.Future:
+            body = {"jsonrpc": "2.0", "method": "ingest", "id": n, "params": {"events": [
+                {"event_id": f"e{n}", "type": "t", "identifiers": [{"type": "email", "value": f"p{n}@example.com"}]}]}}
+            return asyncio.ensure_future(AsyncHTTPClient().fetch(HTTPRequest(
+                ready[0].url + "/rpc", method="POST", body=json.dumps(body), request_timeout=25,
+                headers={"Authorization": f"Bearer {real.keys['acme']}"}), raise_error=False))
+
+        try:
+            calls = [ingest(0)]
+            while not entered.is_set():
+                await asyncio.sleep(0.01)
+            calls += [ingest(1), ingest(2)]
+            while writer.waiting < 2:
+                await asyncio.sleep(0.01)
+            stop.set()
+            while not real.service.draining:
+                await asyncio.sleep(0.01)
+            assert not server.done()  # waiting for the writer and the callers queued behind it
+            gate.set()
+            responses = await asyncio.gather(*calls)
+            await server
+        finally:
+            gate.set()
+            gremlin.forget_graph(graph_url)
+        assert [json.loads(r.body)["result"]["results"][0]["event_id"] for r in responses] == ["e0", "e1", "e2"]
+        assert batches == [1, 2]  # the two queued calls were written together
