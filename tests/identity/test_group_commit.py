@@ -180,3 +180,30 @@ def test_a_writer_that_loses_results_fails_its_callers() -> None:
     with pytest.raises(RuntimeError, match="returned 1 results for 2 items"):
         commit.submit([1, 2])
     assert commit.submit([]) == []
+
+
+def test_a_group_is_written_in_the_context_of_its_first_caller() -> None:
+    import contextvars
+
+    caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="none")
+    gate, seen = Gate(), []
+
+    def write(items: list[int]) -> list[int]:
+        gate.hold()
+        seen.append(caller.get())
+        return items
+
+    commit: GroupCommit[int, int] = GroupCommit(write)
+
+    def submit_as(name: str, item: int) -> list[int]:
+        caller.set(name)
+        return commit.submit([item])
+
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(submit_as, "first", 1)
+        assert gate.entered.wait(_WAIT_S)
+        queued = queue_in_order(pool, lambda: commit.waiting, [lambda: submit_as("second", 2),
+                                                                lambda: submit_as("third", 3)])
+        gate.open()
+        assert [f.result(_WAIT_S) for f in [first, *queued]] == [[1], [2], [3]]
+    assert seen == ["first", "second"]  # the second and third were one group, in the second's context
