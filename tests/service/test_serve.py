@@ -14,6 +14,7 @@ from tornado.testing import AsyncTestCase, gen_test
 from identity import auth
 from identity.config import Config
 from identity.rpc.server import DEV_TENANT, ServerInfo, ensure_dev_tenant, serve, shared_graph_url
+from identity.rpc.service import Service
 from identity.tenants import TenantRegistry
 
 
@@ -34,6 +35,19 @@ def test_anonymous_memory_url_gets_a_shared_name() -> None:
     assert shared_graph_url("file:///var/x") == "file:///var/x"
 
 
+async def start_serving(service: Service, data_dir: Path, graph_url: str) -> tuple[asyncio.Future, asyncio.Event,
+                                                                                   ServerInfo]:
+    """serve() on a free port (20 s grace period), once it is ready: its task, its stop event, its info."""
+    config = Config(port=0, data_dir=str(data_dir), graph_url=graph_url, gremlin_enabled=False, grace_period=20)
+    ready: list[ServerInfo] = []
+    stop = asyncio.Event()
+    server = asyncio.ensure_future(serve(config, stop=stop, on_ready=ready.append, handle_signals=False,
+                                         service=service))
+    while not ready:
+        await asyncio.sleep(0.01)
+    return server, stop, ready[0]
+
+
 class GracefulShutdown(AsyncTestCase):
     tmp: Path
 
@@ -42,15 +56,7 @@ class GracefulShutdown(AsyncTestCase):
         fx = make_service(self.tmp)
         gate = threading.Event()
         fx.service.identity("acme").gate = gate  # type: ignore[attr-defined]
-        config = Config(port=0, data_dir=str(self.tmp), graph_url="memory://", gremlin_enabled=False,
-                        grace_period=20)
-        ready: list[ServerInfo] = []
-        stop = asyncio.Event()
-        server = asyncio.ensure_future(serve(config, stop=stop, on_ready=ready.append, handle_signals=False,
-                                             service=fx.service))
-        while not ready:
-            await asyncio.sleep(0.01)
-        info = ready[0]
+        server, stop, info = await start_serving(fx.service, self.tmp, "memory://")
         assert info.dev_key is not None and info.gremlin_url is None
         body = {"jsonrpc": "2.0", "method": "ingest", "id": 1,
                 "params": {"events": [{"type": "t", "identifiers": [{"type": "email", "value": "a@b.c"}]}]}}
@@ -88,19 +94,13 @@ class GracefulShutdown(AsyncTestCase):
             return write_batch(items)
 
         writer._write_batch = held_write
-        config = Config(port=0, data_dir=str(self.tmp), graph_url=graph_url, gremlin_enabled=False, grace_period=20)
-        ready: list[ServerInfo] = []
-        stop = asyncio.Event()
-        server = asyncio.ensure_future(serve(config, stop=stop, on_ready=ready.append, handle_signals=False,
-                                             service=real.service))
-        while not ready:
-            await asyncio.sleep(0.01)
+        server, stop, info = await start_serving(real.service, self.tmp, graph_url)
 
         def ingest(n: int) -> asyncio.Future:
             body = {"jsonrpc": "2.0", "method": "ingest", "id": n, "params": {"events": [
                 {"event_id": f"e{n}", "type": "t", "identifiers": [{"type": "email", "value": f"p{n}@example.com"}]}]}}
             return asyncio.ensure_future(AsyncHTTPClient().fetch(HTTPRequest(
-                ready[0].url + "/rpc", method="POST", body=json.dumps(body), request_timeout=25,
+                info.url + "/rpc", method="POST", body=json.dumps(body), request_timeout=25,
                 headers={"Authorization": f"Bearer {real.keys['acme']}"}), raise_error=False))
 
         try:
