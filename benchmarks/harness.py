@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
-__all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "latency_summary", "latency_line", "machine",
+__all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "process_cpu_seconds", "latency_summary", "latency_line", "machine",
            "save_results", "command_line", "add_output_arguments", "finish"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +80,16 @@ def latency_summary(latencies_ms: list[float], seconds: float) -> dict[str, floa
 def latency_line(row: dict[str, float], digits: int = 2) -> str:
     return (f"p50 {row['p50_ms']:7.{digits}f} ms  p95 {row['p95_ms']:7.{digits}f} ms  "
             f"p99 {row['p99_ms']:7.{digits}f} ms  errors {row.get('errors', 0)}")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc; 0.0 elsewhere).
+    On a shared machine CPU per unit of work is steadier than throughput."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> dict[str, Any]:

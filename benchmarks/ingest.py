@@ -9,6 +9,8 @@ service's resident memory per identifier stored.
 The events are split into one consecutive slice per concurrency level, loaded in order into one
 service per backend (so later levels run on a bigger graph). Memory per identifier is the growth
 of the service process's RSS from start to the end of the load, divided by the identifiers stored.
+Service CPU per event (user + system time of the service process over a level, divided by its
+events) is the figure to compare on a shared machine: throughput there depends on the load.
 """
 
 from __future__ import annotations
@@ -43,9 +45,12 @@ def measure_backend(backend: str, events: list[dict], args: argparse.Namespace) 
         rows = []
         for n, concurrency in enumerate(levels):
             calls = ingest_calls(events[n * size:(n + 1) * size], args.batch)
+            cpu = server.cpu_seconds()
             row = run_load(server, calls, concurrency, label=f"{backend} ingest x{concurrency}", quiet=args.quiet,
                            weight=events_in)
-            rows.append({**row, "events_per_second": row["units_per_second"]})
+            cpu_ms = 1000.0 * (server.cpu_seconds() - cpu) / max(1, sum(events_in(params) for _, params in calls))
+            rows.append({**row, "events_per_second": row["units_per_second"],
+                         "service_cpu_ms_per_event": round(cpu_ms, 3)})
         rss_end = server.rss_bytes()
         client = RpcClient(server)
         stats = client.call("stats")
@@ -74,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             save_results(args.name, results, args.out)
         for row in measured["levels"]:
             print(f"{backend:9s} clients {row['concurrency']:3d}  {row['events_per_second']:8,.0f} events/s  "
-                  f"call {latency_line(row, 1)}")
+                  f"service CPU {row['service_cpu_ms_per_event']:5.2f} ms/event  call {latency_line(row, 1)}")
         print(f"{backend:9s} {measured['stats']['identifiers']} identifiers, "
               f"{measured['bytes_per_identifier']} bytes RSS growth per identifier")
     return finish(args, results)

@@ -91,12 +91,13 @@ def accuracy_section(result: dict, plots: dict[str, str]) -> list[str]:
 def ingest_section(result: dict, plots: dict[str, str]) -> list[str]:
     lines = ["### Ingest through RPC", "", f"{_population(result)}, {result['batch']} events per `ingest` call.", "",
              *_provenance(result),
-             "| backend | clients | events/s | call p50 ms | p95 ms | p99 ms | errors |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "| backend | clients | events/s | service CPU ms/event | call p50 ms | p95 ms | p99 ms | errors |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for backend, measured in result["backends"].items():
         for row in measured["levels"]:
+            cpu = row.get("service_cpu_ms_per_event")  # not in results measured before it was
             lines.append(f"| {_label(backend, measured)} | {row['concurrency']} | {row['events_per_second']:,.0f} "
-                         f"| {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |")
+                         f"| {'' if cpu is None else f'{cpu:.2f}'} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |")
     lines += ["", "| backend | identifiers | links | service RSS start → end | RSS growth per identifier |",
               "|---|---:|---:|---|---:|"]
     for backend, measured in result["backends"].items():

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
-from benchmarks.harness import ROOT, Progress, latency_summary
+from benchmarks.harness import ROOT, Progress, latency_summary, process_cpu_seconds
 
 __all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "backend_names",
            "add_backend_arguments"]
@@ -59,6 +59,10 @@ class Server:
     gremlin_url: str | None
     #: the service's data directory (its tenants' key rings: what identifier vertex ids are keyed with)
     data_dir: Path
+
+    def cpu_seconds(self) -> float:
+        """CPU the service process has used so far."""
+        return process_cpu_seconds(self.pid)
 
     def rss_bytes(self) -> int:
         """Resident memory of the service process (Linux /proc; 0 where unavailable)."""

@@ -19,9 +19,10 @@ from gremlin_python.statics import long
 from . import model, privacy
 from .errors import NotFound, ValidationError
 from .graph import submit
+from .group_commit import GroupCommit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
-from .ingest import IngestResult, increment, ingest_batch, prepare_batch
+from .ingest import IngestResult, PreparedEvent, increment, ingest_batch, prepare_batch
 from .protect import DevelopmentProtector, Protector
 from .resolve import Hood, Resolution, anchor_of, hood_traversal, iso, open_value, parse_hoods, walk_source
 
@@ -61,15 +62,22 @@ class IdentityGraph:
         self.config = config or TenantConfig()
         self.protector = protector or DevelopmentProtector()
         self.clock = clock
+        #: this tenant's ingests in this process, queued behind one writer (identity.group_commit)
+        self._ingest_writer: GroupCommit[PreparedEvent, IngestResult] = GroupCommit(self._ingest_prepared)
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(self, events: list[dict]) -> list[IngestResult]:
         """Link each event's identifiers; one result per event, in order, as if the events were
         ingested one at a time. The whole batch is validated first: an invalid event raises
         ValidationError and nothing is written. One read and one write traversal per batch (per
-        chunk of identity.ingest.MAX_WRITES_PER_TRAVERSAL element writes for large batches)."""
+        chunk of identity.ingest.MAX_WRITES_PER_TRAVERSAL element writes for large batches).
+        Concurrent calls on this object are written together, by one of them, as one batch: the
+        results are those of the calls made one after another, in the order they were queued."""
         now_ms = int(self.clock() * 1000)
         prepared = prepare_batch(events, self.tenant, self.config, self.protector, now_ms)
+        return self._ingest_writer.submit(prepared)
+
+    def _ingest_prepared(self, prepared: list[PreparedEvent]) -> list[IngestResult]:
         return ingest_batch(self.g, self.tenant, prepared, self.config, self.protector, self.clock)
 
     # -- resolve -----------------------------------------------------------------------------

@@ -112,6 +112,7 @@ def test_ingest_and_resolve_scripts_measure_a_real_service_and_render(tmp_path: 
     measured = json.loads((tmp_path / "ingest.json").read_text())["backends"]["memory"]
     assert [row["concurrency"] for row in measured["levels"]] == [1, 2]
     assert all(row["errors"] == 0 and row["events_per_second"] > 0 for row in measured["levels"])
+    assert all(row["service_cpu_ms_per_event"] > 0 for row in measured["levels"])
     assert measured["stats"]["identifiers"] > 0
     assert resolve.main([*TINY, "--backends", "memory", "--concurrency", "1", "3", "--requests", "12",
                          "--rate", "20", "--rate-seconds", "0.5", "--walk-samples", "4", "--out", str(tmp_path)]) == 0

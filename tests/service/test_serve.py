@@ -14,6 +14,7 @@ from tornado.testing import AsyncTestCase, gen_test
 from identity import auth
 from identity.config import Config
 from identity.rpc.server import DEV_TENANT, ServerInfo, ensure_dev_tenant, serve, shared_graph_url
+from identity.rpc.service import Service
 from identity.tenants import TenantRegistry
 
 
@@ -34,6 +35,19 @@ def test_anonymous_memory_url_gets_a_shared_name() -> None:
     assert shared_graph_url("file:///var/x") == "file:///var/x"
 
 
+async def start_serving(service: Service, data_dir: Path, graph_url: str) -> tuple[asyncio.Future, asyncio.Event,
+                                                                                   ServerInfo]:
+    """serve() on a free port (20 s grace period), once it is ready: its task, its stop event, its info."""
+    config = Config(port=0, data_dir=str(data_dir), graph_url=graph_url, gremlin_enabled=False, grace_period=20)
+    ready: list[ServerInfo] = []
+    stop = asyncio.Event()
+    server = asyncio.ensure_future(serve(config, stop=stop, on_ready=ready.append, handle_signals=False,
+                                         service=service))
+    while not ready:
+        await asyncio.sleep(0.01)
+    return server, stop, ready[0]
+
+
 class GracefulShutdown(AsyncTestCase):
     tmp: Path
 
@@ -42,15 +56,7 @@ class GracefulShutdown(AsyncTestCase):
         fx = make_service(self.tmp)
         gate = threading.Event()
         fx.service.identity("acme").gate = gate  # type: ignore[attr-defined]
-        config = Config(port=0, data_dir=str(self.tmp), graph_url="memory://", gremlin_enabled=False,
-                        grace_period=20)
-        ready: list[ServerInfo] = []
-        stop = asyncio.Event()
-        server = asyncio.ensure_future(serve(config, stop=stop, on_ready=ready.append, handle_signals=False,
-                                             service=fx.service))
-        while not ready:
-            await asyncio.sleep(0.01)
-        info = ready[0]
+        server, stop, info = await start_serving(fx.service, self.tmp, "memory://")
         assert info.dev_key is not None and info.gremlin_url is None
         body = {"jsonrpc": "2.0", "method": "ingest", "id": 1,
                 "params": {"events": [{"type": "t", "identifiers": [{"type": "email", "value": "a@b.c"}]}]}}
@@ -68,3 +74,51 @@ class GracefulShutdown(AsyncTestCase):
         assert response.code == 200 and json.loads(response.body)["result"]["results"][0]["customer_id"]
         await server
         assert fx.service.executor._shutdown  # type: ignore[attr-defined]
+
+    @gen_test(timeout=30)
+    async def test_ingests_queued_behind_the_writer_are_written_before_shutdown(self) -> None:
+        import uuid
+
+        import gremlin
+        from service_support import real_service
+
+        graph_url = f"memory://drain-{uuid.uuid4().hex}"
+        real = real_service(self.tmp, graph_url, {"acme": "local"})
+        writer = real.service.identity("acme")._ingest_writer  # type: ignore[attr-defined]
+        write_batch, entered, gate, batches = writer._write_batch, threading.Event(), threading.Event(), []
+
+        def held_write(items: list) -> list:
+            entered.set()
+            assert gate.wait(25)
+            batches.append(len(items))
+            return write_batch(items)
+
+        writer._write_batch = held_write
+        server, stop, info = await start_serving(real.service, self.tmp, graph_url)
+
+        def ingest(n: int) -> asyncio.Future:
+            body = {"jsonrpc": "2.0", "method": "ingest", "id": n, "params": {"events": [
+                {"event_id": f"e{n}", "type": "t", "identifiers": [{"type": "email", "value": f"p{n}@example.com"}]}]}}
+            return asyncio.ensure_future(AsyncHTTPClient().fetch(HTTPRequest(
+                info.url + "/rpc", method="POST", body=json.dumps(body), request_timeout=25,
+                headers={"Authorization": f"Bearer {real.keys['acme']}"}), raise_error=False))
+
+        try:
+            calls = [ingest(0)]
+            while not entered.is_set():
+                await asyncio.sleep(0.01)
+            calls += [ingest(1), ingest(2)]
+            while writer.waiting < 2:
+                await asyncio.sleep(0.01)
+            stop.set()
+            while not real.service.draining:
+                await asyncio.sleep(0.01)
+            assert not server.done()  # waiting for the writer and the callers queued behind it
+            gate.set()
+            responses = await asyncio.gather(*calls)
+            await server
+        finally:
+            gate.set()
+            gremlin.forget_graph(graph_url)
+        assert [json.loads(r.body)["result"]["results"][0]["event_id"] for r in responses] == ["e0", "e1", "e2"]
+        assert batches == [1, 2]  # the two queued calls were written together
