@@ -9,7 +9,7 @@ import pytest
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.strategies import SubgraphStrategy
-from gremlin_python.process.traversal import T
+from gremlin_python.process.traversal import P, T
 
 from gremlin import Graph
 from gremlin.remote import LocalRemoteConnection
@@ -45,17 +45,9 @@ SHAPES = [
                   .dedup().path(),
     lambda g, s: g.V(s).local(__.repeat(__.both().simple_path()).times(2).emit().dedup().fold()),
     lambda g, s: g.V(s).repeat(__.both().simple_path()).times(1).emit().dedup().values("kind"),
-    lambda g, s: g.with_strategies(SubgraphStrategy(edges=__.has("w", P_LT_3))).V(s)
+    lambda g, s: g.with_strategies(SubgraphStrategy(edges=__.has("w", P.lt(3)))).V(s)
                   .repeat(__.both().simple_path()).times(3).emit().dedup().path(),
 ]
-
-
-def _lt3():
-    from gremlin_python.process.traversal import P
-    return P.lt(3)
-
-
-P_LT_3 = _lt3()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
