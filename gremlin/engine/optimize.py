@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from .base import Traversal
 from .common import NOTHING
-from .steps_filter import HasStep, PathFilterStep
+from .steps_branch import RepeatStep
+from .steps_filter import DedupStep, HasStep, PathFilterStep
 from .steps_graph import GraphStep, VertexStep
 
 __all__ = ["optimize"]
@@ -21,7 +22,8 @@ def optimize(traversal: Traversal) -> Traversal:
 
     both().simplePath() (any vertex step): the vertex step skips neighbours already on the
     path instead of making traversers for simplePath() to drop, the inner step of a
-    repeat(both().simplePath()) walk."""
+    repeat(both().simplePath()) walk; and such a walk followed by dedup() becomes a
+    breadth-first search."""
     steps = traversal.steps
     _fold_simple_path(steps)
     for position, step in enumerate(steps[:-1]):
@@ -35,7 +37,21 @@ def optimize(traversal: Traversal) -> Traversal:
     for step in steps:
         for child in step.children():
             optimize(child)
+    _search_nearest_first(steps)
     return traversal
+
+
+def _search_nearest_first(steps: list) -> None:
+    """repeat(<vertex step>.simplePath()).times(n).emit().dedup(), with nothing more on the
+    repeat(): a breadth-first search gives dedup() the same traversers (nearest_first.py)."""
+    for step, follower in zip(steps, steps[1:]):
+        if isinstance(step, RepeatStep) and isinstance(follower, DedupStep) and follower.is_plain() \
+                and step.times is not None and step.times >= 1 and step.emit_all and not step.emit_first \
+                and step.until is None and not step.until_first and step.emit is None \
+                and len(step.body.steps) == 1:
+            walk = step.body.steps[0]
+            if isinstance(walk, VertexStep) and walk.simple_path and not walk.to_edges:
+                step.nearest_first_by = walk
 
 
 def _fold_simple_path(steps: list) -> None:

@@ -8,6 +8,7 @@ from gremlin_python.process.traversal import P, Pick
 
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
+from .nearest_first import nearest_first, walkable
 from .common import NOTHING, Projection, enum_name, merge_bulks
 from .steps_reduce import is_barrier
 from .traverser import Traverser
@@ -35,6 +36,9 @@ class RepeatStep(Step):
         self.emit: Traversal | None = None
         self.emit_all = False
         self.emit_first = False
+        #: The body's vertex step, when the optimizer found this repeat() can be a breadth-first
+        #: search (nearest_first.py).
+        self.nearest_first_by: Any = None
 
     def children(self) -> list:
         return [t for t in (self.body, self.until, self.emit) if isinstance(t, Traversal)]
@@ -72,10 +76,17 @@ class RepeatStep(Step):
         # dedup() or loops()), so there each pass has a fresh x and the starts go together, in
         # batches, through barriers that bulk them.
         state = {} if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), {})
+        if self.nearest_first_by is not None:
+            return (result for traverser in traversers for result in self._nearest_first(ctx, traverser, state))
         if self._unrolled():
             batches = _batches(traversers, _UNROLL_BATCH) if not ctx.reads_paths else ([t] for t in traversers)
             return (result for batch in batches for result in self._loop(ctx, batch, state, per_pass=True))
         return (result for traverser in traversers for result in self._loop(ctx, [traverser], state))
+
+    def _nearest_first(self, ctx: Context, traverser: Traverser, state: dict) -> Iterator[Traverser]:
+        if walkable(traverser):
+            return nearest_first(ctx, self.nearest_first_by, self.times, traverser)
+        return self._loop(ctx, [traverser], state)
 
     def _unrolled(self) -> bool:
         return self.times is not None and self.until is None and self.emit is None and not self.emit_all \

@@ -346,6 +346,10 @@ class DedupStep(Step):
             super().modulate(name, args)
         self.by = Projection(args[0] if args else None)
 
+    def is_plain(self) -> bool:
+        """dedup() of whole traversers' objects, across all of them."""
+        return self.scope == Scope.global_ and not self.labels and self.by is None
+
     def _key(self, ctx: Context, traverser: Traverser) -> Any:
         from .steps_map import select_value
         if self.labels:

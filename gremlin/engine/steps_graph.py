@@ -143,7 +143,7 @@ class VertexStep(Step):
             path = traverser.path
             if simple_path and not is_simple(path):
                 continue  # no extension of a path that repeats itself is simple
-            targets = self._targets(ctx, vertex, filtered)
+            targets = self.targets(ctx, vertex, filtered)
             tick(len(targets))
             # Traverser.split() inlined: this loop makes most of a walk's traversers.
             bulk, loops, sack = traverser.bulk, traverser.loops, traverser.sack
@@ -152,7 +152,7 @@ class VertexStep(Step):
                     continue
                 yield Traverser(target, bulk, PathNode(target, NO_LABELS, path), loops, sack)
 
-    def _targets(self, ctx: Context, vertex: VertexRecord, filtered: bool) -> list:
+    def targets(self, ctx: Context, vertex: VertexRecord, filtered: bool) -> list:
         edges = vertex.edges(self.direction, self.labels)
         if self.to_edges:
             return [edge for edge in edges if ctx.edge_visible(edge)] if filtered else edges
