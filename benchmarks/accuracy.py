@@ -74,9 +74,9 @@ def pairwise_scores(truth: dict[Hashable, Hashable], predicted: dict[Hashable, H
 
 
 def guards_off() -> TenantConfig:
-    """No blocked values, no weak types, no generic identifiers, no type limits."""
-    return TenantConfig(blocked_values={}, blocked_patterns={}, weak_types=frozenset(), generic_threshold=10 ** 9,
-                        max_fanout=10 ** 9, type_limits={}, max_hops=10)
+    """No blocked values, no weak or shareable types, no generic identifiers, no type limits."""
+    return TenantConfig(blocked_values={}, blocked_patterns={}, weak_types=frozenset(), shareable_types=frozenset(),
+                        generic_threshold=10 ** 9, max_fanout=10 ** 9, type_limits={}, max_hops=10)
 
 
 def guard_variants() -> dict[str, TenantConfig]:
@@ -84,6 +84,7 @@ def guard_variants() -> dict[str, TenantConfig]:
     return {"default": TenantConfig(),
             "no blocked values": TenantConfig(blocked_values={}, blocked_patterns={}),
             "no weak types": TenantConfig(weak_types=frozenset()),
+            "no shareable types": TenantConfig(shareable_types=frozenset()),
             "no generic threshold": TenantConfig(generic_threshold=10 ** 9, max_fanout=10 ** 9),
             "no type limits": TenantConfig(type_limits={})}
 

@@ -8,6 +8,10 @@ plain-Python reference share exactly the same decisions):
 - blocked values (exact, case-insensitive, or regex) are dropped from an event;
 - weak types (ip, cookie) attach to a customer but never bridge two customers that each hold
   a strong identifier;
+- shareable types (device_id: a family tablet; email: a store's placeholder or a family address)
+  bridge two customers only when those do not each hold a different identifier of one personal
+  type (two emails, two phones, two partner ids): two people behind one tablet or one typed-in
+  address are likelier than one person adding a second email or phone through it;
 - generic identifiers (linked to more than ``generic_threshold`` others) still get links but
   never merge anything, and resolution does not expand them;
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
@@ -65,6 +69,12 @@ class TenantConfig:
     blocked_patterns: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(_DEFAULT_PATTERNS))
     #: Types that attach to a customer but never bridge two customers holding strong identifiers.
     weak_types: frozenset[str] = frozenset({"ip", "cookie"})
+    #: Types several people may use (a family tablet, a store's placeholder email): such an
+    #: identifier never bridges two customers that each hold a different identifier of one
+    #: personal type (the bridge itself does not count).
+    shareable_types: frozenset[str] = frozenset({"device_id", "email"})
+    #: Types that name one person: two sides each holding one (a different one) are two people.
+    personal_types: frozenset[str] = frozenset({"partner_id", "email", "hashed_email", "phone"})
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -84,7 +94,8 @@ class TenantConfig:
         if not (self.default_country_code.isdigit() and 1 <= len(self.default_country_code) <= 3
                 and not self.default_country_code.startswith("0")):
             raise ValueError("default_country_code must be 1..3 digits, not starting with 0")
-        unknown = (set(self.weak_types) | set(self.type_limits) | set(self.blocked_values)
+        unknown = (set(self.weak_types) | set(self.shareable_types) | set(self.personal_types)
+                   | set(self.type_limits) | set(self.blocked_values)
                    | set(self.blocked_patterns)) - set(IDENTIFIER_TYPES)
         if unknown:
             raise ValueError(f"unknown identifier types in TenantConfig: {sorted(unknown)}")
@@ -215,6 +226,10 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         if exceeded:
             refuse(x, y, "type_limit", f"{exceeded}: at most {config.type_limits[exceeded]} per customer")
             continue
+        shared = _shared_bridge(a.member, ga, gb, config) or _shared_bridge(b.member, gb, ga, config)
+        if shared:
+            refuse(x, y, "shared_bridge", f"a shared {shared[0]} never joins two holders of different {shared[1]}s")
+            continue
         survivor, absorbed = sorted((ga, gb), key=lambda g: g.anchor().anchor_key())
         if survivor.existing and absorbed.existing:
             merged.append(absorbed.anchor().cid)
@@ -238,6 +253,19 @@ def _pairs_in_priority_order(candidates: list[Candidate], config: TenantConfig) 
         return (a.weak + b.weak, ranks[1], ranks[0], pair)
     pairs = [(x, y) for x in range(len(candidates)) for y in range(x + 1, len(candidates))]
     return sorted(pairs, key=key)
+
+
+def _shared_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig) -> tuple[str, str] | None:
+    """(bridge type, personal type) when ``bridge``, of a shareable type, would join its customer
+    ``own`` to ``other`` although both already hold an identifier of one personal type. The
+    bridge itself does not count on its own side, the other side's identifiers all do: a new
+    email arriving on a tablet whose customer has an email is a second person, not a merge."""
+    if bridge.type not in config.shareable_types:
+        return None
+    mine = {m.type for m in own.members.values() if m.id != bridge.id}
+    theirs = {m.type for m in other.members.values()}
+    conflicts = mine & theirs & config.personal_types
+    return (bridge.type, min(conflicts, key=config.rank)) if conflicts else None
 
 
 def _exceeded_limit(ga: _Group, gb: _Group, config: TenantConfig) -> str | None:

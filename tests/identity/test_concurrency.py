@@ -126,7 +126,10 @@ def test_concurrent_overlapping_ingests_end_as_one_at_a_time(shared_url: str, cl
 
     def ingest_all(url: str, threads: int) -> tuple[dict, list]:
         connections = [gremlin.connect(url) for _ in range(threads)]
-        identities = [IdentityGraph(traversal().with_remote(c), "acme", clock=clock) for c in connections]
+        # the shared device must merge everyone whatever the order: no shareable-type guard here
+        config = TenantConfig(shareable_types=frozenset())
+        identities = [IdentityGraph(traversal().with_remote(c), "acme", config=config, clock=clock)
+                      for c in connections]
         identities[0].ingest([event("d0", SHARED_DEVICE, ts=1_714_550_000_000)])
         clock.tick()
         errors: list[BaseException] = []

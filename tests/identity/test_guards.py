@@ -1,4 +1,4 @@
-"""Over-merge guards: blocked values, weak types, generic values, type limits with priority."""
+"""Over-merge guards: blocked values, weak types, shareable types, generic values, type limits."""
 
 from __future__ import annotations
 
@@ -67,6 +67,62 @@ def test_weak_types_are_configurable(make_identity) -> None:
     assert bob.customer_id == ann and bob.refused == []
 
 
+TABLET = ("device_id", "3f2c1a9e-0b7d-4e8a-9c61-5d2f0e4b7a10")
+
+
+def test_a_shared_device_never_joins_two_people_holding_different_emails(identity, clock) -> None:
+    ann = identity.ingest([event("e1", ANN, TABLET)])[0].customer_id
+    clock.tick()
+    bob = identity.ingest([event("e2", BOB, TABLET)])[0]  # bob's first event, on the family tablet
+    assert bob.customer_id != ann and bob.merged == []
+    assert bob.refused == [{"a": {"index": 0, "type": "email"}, "b": {"index": 1, "type": "device_id"},
+                            "reason": "shared_bridge",
+                            "detail": "a shared device_id never joins two holders of different emails"}]
+    assert identity.resolve(*TABLET).customer_id == ann  # the tablet stays with its first customer
+    assert "device_id" not in identity.resolve(*BOB).identifiers
+
+
+def test_a_shared_device_never_joins_two_customers_holding_different_phones(identity, clock) -> None:
+    identity.ingest([event("e1", ("phone", "+15550100201"), TABLET)])
+    clock.tick()
+    other = identity.ingest([event("e2", ("phone", "+15550100202"), ("device_id", "own-phone-2"))])[0]
+    clock.tick()
+    bridge = identity.ingest([event("e3", ("device_id", "own-phone-2"), TABLET)])[0]
+    assert bridge.customer_id == other.customer_id and bridge.merged == []
+    assert [r["reason"] for r in bridge.refused] == ["shared_bridge"]
+
+
+def test_a_persons_new_device_and_new_phone_still_join_them(identity, clock) -> None:
+    ann = identity.ingest([event("e1", ANN, TABLET)])[0].customer_id
+    clock.tick()
+    phone = ("phone", "+15550100300")
+    second = identity.ingest([event("e2", ANN, ("device_id", "ann-laptop"), phone)])[0]
+    assert second.customer_id == ann and second.refused == []
+    clock.tick()
+    assert identity.ingest([event("e3", phone, TABLET)])[0].refused == []  # same customer already
+    assert set(identity.resolve(*TABLET).identifiers) == {"email", "device_id", "phone"}
+
+
+def test_a_shared_placeholder_email_never_joins_two_phone_holders(identity, clock) -> None:
+    placeholder = ("email", "walkin@store.example.com")
+    ann = identity.ingest([event("e1", placeholder, ("phone", "+15550100401"))])[0].customer_id
+    clock.tick()
+    bob = identity.ingest([event("e2", ("phone", "+15550100402"), placeholder)])[0]
+    assert bob.customer_id != ann
+    assert bob.refused[0]["reason"] == "shared_bridge" and bob.refused[0]["detail"].endswith("phones")
+
+
+def test_shareable_types_are_configurable(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig(shareable_types=frozenset()))
+    ann = identity.ingest([event("e1", ANN, TABLET)])[0].customer_id
+    clock.tick()
+    bob = identity.ingest([event("e2", BOB, TABLET)])[0]
+    assert bob.customer_id == ann and bob.refused == []
+    strict = make_identity("other", config=TenantConfig(personal_types=frozenset({"partner_id"})))
+    strict.ingest([event("e1", ANN, TABLET)])
+    assert strict.ingest([event("e2", BOB, TABLET)])[0].refused == []  # two emails no longer conflict
+
+
 def test_generic_identifiers_stop_expanding_and_merge_nothing(make_identity) -> None:
     identity = make_identity(config=TenantConfig(generic_threshold=2))
     shared = ("phone", "+15550100999")
@@ -111,4 +167,8 @@ def test_config_is_validated() -> None:
         TenantConfig(default_country_code="0")
     with pytest.raises(ValueError):
         TenantConfig(weak_types=frozenset({"shoe_size"}))
+    with pytest.raises(ValueError):
+        TenantConfig(shareable_types=frozenset({"shoe_size"}))
+    with pytest.raises(ValueError):
+        TenantConfig(personal_types=frozenset({"shoe_size"}))
     assert TenantConfig().rank("partner_id") < TenantConfig().rank("email") < TenantConfig().rank("ip")
