@@ -24,7 +24,9 @@ from identity_helpers import event
 ANN = ("email", "ann@example.com")
 PHONE = ("phone", "+1 555 0100 200")
 BOB = ("email", "bob@example.com")
-SECRETS = ("ann", "bob", "5550100200", "Ann Smith", "gold")
+#: Each holds a character base64 never produces ('@', ' ', '"') or is long enough, so random
+#: ciphertext cannot contain one by chance.
+SECRETS = ("ann@", "bob@", "5550100200", "Ann Smith", '"gold"')
 
 
 def _keyring(directory: Path) -> Keyring:
