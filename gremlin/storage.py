@@ -299,9 +299,12 @@ class Store:
                     return vp
         elif cardinality != "list":
             raise InvalidArgumentError(f"Unknown cardinality: {cardinality}")
-        vp = VertexPropertyRecord(self.new_id() if id is None else id, key, value, vertex, dict(meta) if meta else None)
+        if id is None:
+            id = self.new_id()
+        else:  # generated ids are past the counter already
+            self.bump_counter(id)
+        vp = VertexPropertyRecord(id, key, value, vertex, dict(meta) if meta else None)
         vertex.props.setdefault(key, []).append(vp)
-        self.bump_counter(vp.id)
         self._index_add(vp)
 
         def undo() -> None:

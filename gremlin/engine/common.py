@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from gremlin_python.process.traversal import Column, T
+from gremlin_python.process.traversal import Bytecode, Column, T
 from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Element as GElement
 from gremlin_python.structure.graph import Vertex as GVertex
@@ -53,7 +53,6 @@ def ids_of(args: tuple) -> list:
 
 def is_cardinality_value(value: Any) -> bool:
     """gremlinpython's CardinalityValue (mergeV's Cardinality.set(x)) is Bytecode in disguise."""
-    from gremlin_python.process.traversal import Bytecode
     return isinstance(value, Bytecode) and bool(value.source_instructions) and \
         value.source_instructions[0][0] == "CardinalityValueTraversal"
 
@@ -66,11 +65,17 @@ def split_cardinality_value(value: Any, default: Any) -> tuple[Any, Any]:
     return default, value
 
 
+#: enum member -> its Gremlin name: the members are few, and mutating steps ask once per write
+_ENUM_NAMES: dict[Any, str] = {}
+
+
 def enum_name(value: Any) -> str:
     """The Gremlin name of a gremlinpython enum member: Pop.all_ -> 'all', Merge.on_create -> 'onCreate'."""
-    name = value.name.rstrip("_")
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+    name = _ENUM_NAMES.get(value)
+    if name is None:
+        head, *rest = value.name.rstrip("_").split("_")
+        name = _ENUM_NAMES[value] = head + "".join(part[:1].upper() + part[1:] for part in rest)
+    return name
 
 
 def token_name(value: Any) -> str | None:

@@ -25,6 +25,9 @@ __all__ = ["compile_bytecode", "compile_steps", "step_names"]
 
 _MODULATORS = {"by", "times", "until", "emit", "option", "from", "to", "with", "read", "write"}
 _LOOP_MODULATORS = {"times", "until", "emit"}
+#: argument types that need no conversion (exact types: bool/int subclasses such as gremlinpython's
+#: long still take the full path, which returns them unchanged too)
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def step_names(bytecode: Bytecode) -> set[str]:
@@ -51,6 +54,8 @@ def step_names(bytecode: Bytecode) -> set[str]:
 
 def convert_argument(value: Any) -> Any:
     """Child bytecode becomes a compiled Traversal; lambdas are refused."""
+    if type(value) in _PLAIN:  # most arguments of a long write: keys, ids, values
+        return value
     if isinstance(value, GTraversal):
         value = value.bytecode
     if isinstance(value, Bytecode):
