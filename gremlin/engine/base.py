@@ -99,11 +99,18 @@ class Context:
         return self._reads_paths
 
     # element visibility -------------------------------------------------------------------
+    # asked for every element a traversal touches: plain loops, no generator per call
     def vertex_visible(self, vertex: Any) -> bool:
-        return all(f(self, vertex) for f in self.filters.vertex)
+        for passes in self.filters.vertex:
+            if not passes(self, vertex):
+                return False
+        return True
 
     def edge_visible(self, edge: Any) -> bool:
-        return all(f(self, edge) for f in self.filters.edge)
+        for passes in self.filters.edge:
+            if not passes(self, edge):
+                return False
+        return True
 
     def crossing_visible(self, edge: Any, vertex: Any) -> bool:
         """May out()/in()/both() walk over ``edge`` to ``vertex``?"""
@@ -112,7 +119,10 @@ class Context:
     def vertex_property_visible(self, vp: Any) -> bool:
         if vp.key in self.filters.hidden_keys:
             return False
-        return all(f(self, vp) for f in self.filters.vertex_property)
+        for passes in self.filters.vertex_property:
+            if not passes(self, vp):
+                return False
+        return True
 
 
 class Step:

@@ -83,7 +83,9 @@ def compile_steps(instructions: list) -> Traversal:
     steps: list[Step] = []
     pending: list[tuple[str, tuple]] = []
     for instruction in instructions:
-        name, args = instruction[0], tuple(convert_argument(a) for a in instruction[1:])
+        name = instruction[0]
+        # the plain-argument test inlined: a long write has tens of thousands of arguments
+        args = tuple([a if type(a) in _PLAIN else convert_argument(a) for a in instruction[1:]])
         if name == "to" and args and isinstance(args[0], Direction):
             # to(Direction, labels...) is a vertex step (out/in/both), not addE's modulator
             steps.append(STEPS[args[0].name.lower()](*args[1:]))

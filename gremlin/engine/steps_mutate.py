@@ -53,6 +53,15 @@ class PropertyArgs:
             raise InvalidArgumentError("property() takes a key and a value, then key/value pairs of meta-properties")
         self.key, self.value, self.meta = args[0], args[1], tuple(args[2:])
 
+    @classmethod
+    def plain(cls, cardinality: Any, key: Any, value: Any) -> PropertyArgs:
+        """One key and value without meta-properties, as a merge map holds them (built directly:
+        a merge writes several per element)."""
+        prop = cls.__new__(cls)
+        prop.cardinality = None if cardinality is None else _cardinality_name(cardinality)
+        prop.key, prop.value, prop.meta = key, value, ()
+        return prop
+
 
 def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Traverser | None) -> None:
     """Apply one property() to an element, honouring cardinality and the profile."""
@@ -60,9 +69,7 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
     if isinstance(prop.key, dict):
         for key, value in prop.key.items():
             cardinality, value = split_cardinality_value(value, prop.cardinality)
-            single = PropertyArgs((key, value))
-            single.cardinality = None if cardinality is None else _cardinality_name(cardinality)
-            set_property(ctx, element, single, traverser)
+            set_property(ctx, element, PropertyArgs.plain(cardinality, key, value), traverser)
         return
     key = _value_of(ctx, traverser, prop.key) if traverser is not None else prop.key
     value = _value_of(ctx, traverser, prop.value) if traverser is not None else prop.value
@@ -419,8 +426,7 @@ def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, 
         cardinality, value = split_cardinality_value(value, default)
         if cardinality is None and match and isinstance(element, VertexRecord):
             cardinality = Cardinality.single
-        args = ((cardinality,) if cardinality is not None else ()) + (key, value)
-        set_property(ctx, element, PropertyArgs(args), traverser)
+        set_property(ctx, element, PropertyArgs.plain(cardinality, key, value), traverser)
 
 
 class MergeVertexStep(_MergeStep):
