@@ -366,37 +366,38 @@ class _Chunk:
                          "founder": single(props["founder"]), "first_seen": single(long(props["first_seen"])),
                          "last_seen": single(long(props["last_seen"])), "degree": single(props["degree"])}
             t = t.side_effect(__.merge_v({T.id: vertex, T.label: model.IDENTIFIER}).option(Merge.on_create, on_create))
-        for vertex, touch in self.touched.items():
-            update = __.V(vertex)
-            if touch.degree:
-                update = update.property(_SINGLE, "degree", increment("degree", touch.degree))
-            # conditional, not computed from the read: a concurrent writer may have moved them
-            if touch.first_seen is not None:
-                first_seen = long(touch.first_seen)
-                update = update.side_effect(__.has("first_seen", P.gt(first_seen))
-                                            .property(_SINGLE, "first_seen", first_seen))
-            if touch.last_seen is not None:
-                last_seen = long(touch.last_seen)
-                update = update.side_effect(__.has("last_seen", P.lt(last_seen))
-                                            .property(_SINGLE, "last_seen", last_seen))
-            t = t.side_effect(update)
+        # elements that get the same change share one write step (V(ids)/E(ids)): a chunk's
+        # events mostly move the links and identifiers they touch to the same time
+        touched = self.touched.items()
+        for amount, vertices in _grouped((touch.degree, v) for v, touch in touched if touch.degree).items():
+            t = t.side_effect(__.V(*vertices).property(_SINGLE, "degree", increment("degree", amount)))
+        # conditional, not computed from the read: a concurrent writer may have moved them
+        for first_seen, vertices in _grouped((long(touch.first_seen), v) for v, touch in touched
+                                             if touch.first_seen is not None).items():
+            t = t.side_effect(__.V(*vertices).has("first_seen", P.gt(first_seen))
+                              .property(_SINGLE, "first_seen", first_seen))
+        for last_seen, vertices in _grouped((long(touch.last_seen), v) for v, touch in touched
+                                            if touch.last_seen is not None).items():
+            t = t.side_effect(__.V(*vertices).has("last_seen", P.lt(last_seen))
+                              .property(_SINGLE, "last_seen", last_seen))
+        stored = [(lid, link) for lid, link in self.links.items() if not link.new]
         for lid, link in self.links.items():
-            first_seen, last_seen = long(link.first[0]), long(link.last[0])
             if link.new:
                 on_create = {model.TENANT: tenant, "count": link.count,
-                             "first_seen": first_seen, "first_event": link.first[1],
-                             "last_seen": last_seen, "last_event": link.last[1]}
+                             "first_seen": long(link.first[0]), "first_event": link.first[1],
+                             "last_seen": long(link.last[0]), "last_event": link.last[1]}
                 t = t.side_effect(__.merge_e({T.id: lid, T.label: model.LINK, Direction.OUT: link.low,
                                               Direction.IN: link.high}).option(Merge.on_create, on_create))
-            else:
-                update = __.E(lid).property("count", increment("count", link.count))
-                if link.lowers_first:
-                    update = update.side_effect(__.has("first_seen", P.gt(first_seen)).property(
-                        "first_seen", first_seen).property("first_event", link.first[1]))
-                if link.raises_last:
-                    update = update.side_effect(__.has("last_seen", P.lte(last_seen)).property(
-                        "last_seen", last_seen).property("last_event", link.last[1]))
-                t = t.side_effect(update)
+        for amount, lids in _grouped((link.count, lid) for lid, link in stored).items():
+            t = t.side_effect(__.E(*lids).property("count", increment("count", amount)))
+        for (first_seen, first_event), lids in _grouped(((long(link.first[0]), link.first[1]), lid)
+                                                        for lid, link in stored if link.lowers_first).items():
+            t = t.side_effect(__.E(*lids).has("first_seen", P.gt(first_seen)).property(
+                "first_seen", first_seen).property("first_event", first_event))
+        for (last_seen, last_event), lids in _grouped(((long(link.last[0]), link.last[1]), lid)
+                                                      for lid, link in stored if link.raises_last).items():
+            t = t.side_effect(__.E(*lids).has("last_seen", P.lte(last_seen)).property(
+                "last_seen", last_seen).property("last_event", last_event))
         for event, identifier_ids, ingested_at in self.events:
             on_create = {model.TENANT: single(tenant), "event_id": single(event.event_id),
                          "type": single(event.type), "ts": single(long(event.timestamp_ms)),
@@ -408,6 +409,14 @@ class _Chunk:
                               .option(Merge.on_create, on_create).as_("ev").V(*identifier_ids)
                               .add_e(model.OBSERVED).from_("ev").property(model.TENANT, tenant))
         return t
+
+
+def _grouped(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
+    """(change, element id) pairs as change -> the ids of the elements it applies to."""
+    groups: dict[Any, list[str]] = {}
+    for change, element in pairs:
+        groups.setdefault(change, []).append(element)
+    return groups
 
 
 def increment(key: str, amount: int) -> GraphTraversal:
