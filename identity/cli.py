@@ -266,6 +266,14 @@ def _with_graph(config: Config, registry: TenantRegistry, work: Callable[[Any], 
         release(home.writer)
 
 
+def _with_identity(config: Config, registry: TenantRegistry, tenant: str, work: Callable[[Any], Any]) -> Any:
+    """``work(identity)`` on ``tenant``'s IdentityGraph in its home region, sealed with its key ring."""
+    from .core import IdentityGraph
+    _known(registry, tenant)  # never create a key ring for a mistyped tenant
+    protector = keyring_for(config).protector(tenant)
+    return _with_graph(config, registry, lambda g: work(IdentityGraph(g, tenant, protector=protector)), tenant=tenant)
+
+
 def _progress(line: str) -> None:
     print(f"\r{line}", end="", file=sys.stderr, flush=True)
 
@@ -279,30 +287,21 @@ def _token(args: argparse.Namespace, config: Config, registry: TenantRegistry) -
 
 def _subject(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
     """forget / export one identifier or customer (errors name fields, never values)."""
-    _known(registry, args.tenant)
-    from .core import IdentityGraph
-
-    protector = keyring_for(config).protector(args.tenant)
-
-    def run(g: Any) -> dict:
-        identity = IdentityGraph(g, args.tenant, protector=protector)
+    def run(identity: Any) -> dict:
         return (identity.forget if args.command == "forget" else identity.export)(args.type, args.value)
 
-    print(json.dumps(_with_graph(config, registry, run, tenant=args.tenant), indent=2, ensure_ascii=False))
+    print(json.dumps(_with_identity(config, registry, args.tenant, run), indent=2, ensure_ascii=False))
     return 0
 
 
 def _load(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
-    _known(registry, args.tenant)
-    from .core import IdentityGraph
-
-    protector = keyring_for(config).protector(args.tenant)
+    _known(registry, args.tenant)  # before opening the file
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     total = None if source is sys.stdin else os.fstat(source.fileno()).st_size
     try:
-        summary = _with_graph(config, registry, lambda g: load_events(
-            IdentityGraph(g, args.tenant, protector=protector).ingest, source, batch_size=args.batch_size,
-            progress=lambda summary: _progress_line(summary, total)), tenant=args.tenant)
+        summary = _with_identity(config, registry, args.tenant, lambda identity: load_events(
+            identity.ingest, source, batch_size=args.batch_size,
+            progress=lambda summary: _progress_line(summary, total)))
     finally:
         if source is not sys.stdin:
             source.close()
