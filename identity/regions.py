@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .errors import IdentityError
+from .tenants import REGION_PATTERN
 
 __all__ = ["Region", "RegionRouter", "RegionNotServed", "DEFAULT_REGION"]
 
 DEFAULT_REGION = "local"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")  # tenants.REGION_PATTERN
+_NAME = re.compile(REGION_PATTERN)  # the names a tenant's home region may take
 
 
 class RegionNotServed(IdentityError):
