@@ -227,9 +227,7 @@ def _datakey(args: argparse.Namespace, config: Config, registry: TenantRegistry)
         print(f"tenant {args.tenant}: {done.resealed} cells re-sealed in {done.batches} batches; every cell now "
               f"uses data key version {keyring.current_version(args.tenant)}")
     else:
-        if keyring.status(args.tenant) is None:
-            keyring.ensure(args.tenant)
-        status = keyring.status(args.tenant)
+        status = keyring.status(args.tenant, create=True)
         if status.destroyed_at is not None:
             print(f"tenant {args.tenant}: offboarded, keys destroyed at {status.destroyed_at:.0f}")
         else:

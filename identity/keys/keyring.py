@@ -118,9 +118,13 @@ class Keyring:
             self._store(tenant, document)
         return version
 
-    def status(self, tenant: str) -> KeyringStatus | None:
-        """The tenant's key versions (never key material); None if it has no ring yet."""
+    def status(self, tenant: str, *, create: bool = False) -> KeyringStatus | None:
+        """The tenant's key versions (never key material); None if it has no ring yet (unless
+        ``create``: then its ring is made first). An offboarded tenant's status says when."""
         document = self._load(tenant, allow_destroyed=True)
+        if document is None and create:
+            self.ensure(tenant)
+            document = self._load(tenant, allow_destroyed=True)
         if document is None:
             return None
         if "destroyed_at" in document:

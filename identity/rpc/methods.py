@@ -170,10 +170,7 @@ def _keyring(ctx: Context, tenant: str) -> Any:
 
 
 def _datakey_status(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    keyring = _keyring(ctx, params["tenant"])
-    if keyring.status(params["tenant"]) is None:
-        keyring.ensure(params["tenant"])
-    return keyring.status(params["tenant"]).to_dict()
+    return _keyring(ctx, params["tenant"]).status(params["tenant"], create=True).to_dict()
 
 
 def _datakey_rotate(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:

@@ -151,6 +151,17 @@ def test_rotation_seals_new_writes_with_the_new_version_and_old_ones_still_open(
     assert acme.resolve(*PHONE).identifiers["email"][0]["value"] == "ann@example.com"
 
 
+def test_status_creates_a_ring_only_when_asked_and_reports_an_offboarded_tenant(keyring: Keyring) -> None:
+    assert keyring.status("acme") is None
+    assert not (keyring.directory / "acme.json").exists()
+    status = keyring.status("acme", create=True)
+    assert status is not None and status.current == 1 and list(status.versions) == [1]
+    keyring.destroy("acme")
+    gone = keyring.status("acme", create=True)  # a tombstone is not replaced by a new ring
+    assert gone is not None and gone.destroyed_at is not None and gone.current == 0
+    assert keyring.destroyed("acme")
+
+
 def test_reencrypt_migrates_old_cells_in_batches_and_resumes(acme: IdentityGraph, keyring: Keyring, g) -> None:
     acme.ingest([event(f"e{n}", ("email", f"user{n}@example.com"), attributes={"n": n}) for n in range(5)])
     keyring.rotate("acme")
