@@ -89,10 +89,8 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
         except (UnknownTenant, RegionNotServed):  # answered by the call itself
             return 0.0
 
-    service = Service(registry=registry, identity_factory=identity_factory, ping=ping,
-                      limits=Limits(config.max_body_bytes, config.max_batch),
-                      limiter=RateLimiter(config.rate_per_second, config.rate_burst),
-                      workers=config.workers, request_timeout=config.request_timeout, circuit_wait=circuit_wait,
-                      on_close=close_all, keyring=keyring)
-    service.router = router  # type: ignore[attr-defined]
-    return service
+    return Service(registry=registry, identity_factory=identity_factory, ping=ping,
+                   limits=Limits(config.max_body_bytes, config.max_batch),
+                   limiter=RateLimiter(config.rate_per_second, config.rate_burst),
+                   workers=config.workers, request_timeout=config.request_timeout, circuit_wait=circuit_wait,
+                   on_close=close_all, keyring=keyring, router=router)

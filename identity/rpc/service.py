@@ -53,6 +53,8 @@ class Service:
     on_close: Callable[[], None] = lambda: None
     #: The tenants' key rings (identity.keys.Keyring), for the data-key admin methods.
     keyring: Any = None
+    #: The regions' graphs (identity.regions.RegionRouter), for inspecting connections and circuits.
+    router: Any = None
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="identity-worker")
