@@ -37,7 +37,7 @@ from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
-from .resolve import (collected, identifier_props, identifier_row, members_of, nearest, neighbourhood_walk,
+from .resolve import (collected, identifier_row, identifier_vertices, members_of, nearest, neighbourhood_walk,
                       walk_source)
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_batch",
@@ -248,10 +248,7 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
              .by(links)
              .by(__.V(*[model.suppression_id(i) for i in ids]).id_().fold()))
     state = submit(query)[0]
-    vertices = {}
-    for row in state["vertices"]:
-        props = identifier_props(row)
-        vertices[props["id"]] = props
+    vertices = identifier_vertices(state["vertices"])
     view = _View(vertices, {}, {}, set(state["events"]), set(state["suppressed"]))
     for row in state["edges"] + state["links"]:
         view.links[row["id"]] = [row["first_seen"], row["last_seen"]]

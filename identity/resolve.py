@@ -37,7 +37,7 @@ from . import model
 
 __all__ = ["Hood", "Resolution", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods",
            "nearest", "shortest_paths", "anchor_of", "members_of", "open_value", "plain",
-           "identifier_row", "identifier_props"]
+           "identifier_row", "identifier_vertices"]
 
 
 @dataclass
@@ -103,15 +103,18 @@ def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, p
 
 def identifier_row(*keys: str) -> GraphTraversal:
     """An identifier vertex's properties (``keys`` only, when given) and its do-not-link
-    partners, as identifier_props reads them."""
+    partners, as identifier_vertices reads them."""
     return __.project("m", "nl").by(__.element_map(*keys)).by(__.both(model.NOLINK).id_().fold())
 
 
-def identifier_props(row: dict) -> dict[str, Any]:
-    """identifier_row()'s result as plain properties: 'id', 'label', ..., 'nolinks'."""
-    props = plain(row["m"])
-    props["nolinks"] = frozenset(row.get("nl", ()))
-    return props
+def identifier_vertices(rows: Iterable[dict]) -> dict[str, dict[str, Any]]:
+    """identifier_row() results by vertex id, each as plain properties: 'id', 'label', ..., 'nolinks'."""
+    vertices = {}
+    for row in rows:
+        props = plain(row["m"])
+        props["nolinks"] = frozenset(row.get("nl", ()))
+        vertices[props["id"]] = props
+    return vertices
 
 
 def plain(element_map: dict) -> dict[str, Any]:
@@ -134,10 +137,7 @@ def plain(element_map: dict) -> dict[str, Any]:
 
 def parse_hoods(result: dict, *, max_hops: int, expand_limit: int) -> dict[str, Hood]:
     """The traversal's single result -> one Hood per start identifier (none if it was not found)."""
-    vertices = {}
-    for row in result.get("vertices", []):
-        props = identifier_props(row)
-        vertices[props["id"]] = props
+    vertices = identifier_vertices(result.get("vertices", []))
     edges: dict[str, dict] = {}
     links: dict[str, dict[str, str]] = {}
     for element_map in result.get("edges", []):
