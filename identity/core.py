@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.strategies import PartitionStrategy
@@ -17,7 +17,7 @@ from gremlin_python.process.traversal import Cardinality, Direction, Merge, P, T
 from gremlin_python.statics import long
 
 from . import model, privacy
-from .errors import NotFound, ValidationError
+from .errors import NotFound, ValidationError, check_int
 from .graph import submit
 from .group_commit import GroupCommit
 from .guards import TenantConfig
@@ -87,9 +87,9 @@ class IdentityGraph:
         """The customer ``(id_type, value)`` belongs to and its identifiers within ``max_hops``
         links, in one graph round trip; None when the identifier is unknown (as of ``as_of``)."""
         max_hops = self.config.max_hops if max_hops is None else max_hops
-        _check_int("max_hops", max_hops, 0, _MAX_HOPS_LIMIT)
-        _check_int("max_identifiers", max_identifiers, 1, 1_000_000)
-        _check_int("max_fanout", max_fanout, 1, 1_000_000)
+        check_int("max_hops", max_hops, 0, _MAX_HOPS_LIMIT)
+        check_int("max_identifiers", max_identifiers, 1, 1_000_000)
+        check_int("max_fanout", max_fanout, 1, 1_000_000)
         as_of_ms = None if as_of is None else parse_timestamp(as_of, field="as_of", epoch_unit_ms=False)
         hood = self.hood(id_type, value, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms)
         if hood is None:
@@ -207,8 +207,3 @@ class IdentityGraph:
         """The vertex id of an identifier in this tenant's graph (ValidationError if invalid)."""
         normalized = normalize(id_type, value, self.config, field=field)
         return model.identifier_id(self.tenant, id_type, self.protector.blind_index(id_type, normalized))
-
-
-def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationError(name, f"must be an integer in {low}..{high}")

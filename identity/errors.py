@@ -11,7 +11,9 @@ end up in client and server logs::
 
 from __future__ import annotations
 
-__all__ = ["IdentityError", "ValidationError", "NotFound", "GraphUnavailable"]
+from typing import Any
+
+__all__ = ["IdentityError", "ValidationError", "NotFound", "GraphUnavailable", "check_int"]
 
 
 class IdentityError(Exception):
@@ -35,3 +37,10 @@ class GraphUnavailable(IdentityError):
     """The graph backend could not be reached or timed out; the request can be retried."""
 
     retryable = True
+
+
+def check_int(field: str, value: Any, low: int, high: int | None = None) -> None:
+    """ValidationError unless ``value`` is an integer (not a bool) in ``low..high`` (no upper
+    bound when ``high`` is None)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        raise ValidationError(field, f"must be an integer in {low}..{'' if high is None else high}")

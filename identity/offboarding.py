@@ -18,7 +18,7 @@ from typing import Callable
 from gremlin_python.process.graph_traversal import GraphTraversalSource
 
 from . import model
-from .errors import IdentityError
+from .errors import IdentityError, check_int
 from .graph import submit
 from .keys import Keyring
 from .tenants import TenantRegistry, UnknownTenant
@@ -49,8 +49,7 @@ def purge(g: GraphTraversalSource, tenant: str, *, keyring: Keyring, batch: int 
           max_batches: int | None = None) -> PurgeProgress:
     """Delete every edge, then every vertex, whose ``tenant`` property is ``tenant``, ``batch``
     at a time (stopping after ``max_batches`` if given; the next call resumes)."""
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError("batch must be a positive integer")
+    check_int("batch", batch, 1)
     if not keyring.destroyed(tenant):
         raise IdentityError(f"tenant '{tenant}' still has its keys: offboard it before purging")
     done = PurgeProgress(tenant)

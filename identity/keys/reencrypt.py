@@ -16,6 +16,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, T, TextP
 
 from .. import model
+from ..errors import check_int
 from ..graph import submit
 from ..protect import EnvelopeProtector, SealedValueError, version_prefix
 
@@ -38,8 +39,7 @@ def reencrypt(g: GraphTraversalSource, tenant: str, protector: EnvelopeProtector
               max_batches: int | None = None) -> ReencryptProgress:
     """Re-seal ``tenant``'s cells that an older data-key version sealed, ``batch`` cells per
     round; stops after ``max_batches`` if given (the next call resumes)."""
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError("batch must be a positive integer")
+    check_int("batch", batch, 1)
     done = ReencryptProgress(tenant)
     for label, prop in model.SEALED_PROPERTIES.items():
         while max_batches is None or done.batches < max_batches:

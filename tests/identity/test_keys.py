@@ -12,7 +12,7 @@ import pytest
 from gremlin_python.process.traversal import Cardinality, T
 
 from identity import IdentityGraph, auth
-from identity.errors import IdentityError
+from identity.errors import IdentityError, ValidationError
 from identity.keys import (Keyring, KeyProviderError, KeysDestroyed, KmsKeyProvider, LocalKeyFileProvider,
                            reencrypt)
 from identity.offboarding import offboard, purge
@@ -252,6 +252,21 @@ def test_offboarding_shreds_the_keys(acme: IdentityGraph, keyring: Keyring, regi
     assert fresh.destroyed("acme") and fresh.status("acme").current == 0
     document = json.loads((tmp_path / "keys" / "acme.json").read_text())
     assert set(document) == {"format", "tenant", "destroyed_at"}
+
+
+@pytest.mark.parametrize("batch", [0, -1, True, 2.5, "10"])
+def test_purge_and_reencrypt_refuse_a_batch_that_is_not_a_positive_integer(
+        acme: IdentityGraph, keyring: Keyring, g, batch) -> None:
+    acme.ingest([event("e1", ANN)])
+    keyring.rotate("acme")
+    before = _sealed_cells(g)
+    with pytest.raises(ValidationError, match="^batch: "):
+        reencrypt(g, "acme", keyring.protector("acme"), batch=batch)
+    assert _sealed_cells(g) == before
+    keyring.destroy("acme")
+    with pytest.raises(ValidationError, match="^batch: "):
+        purge(g, "acme", keyring=keyring, batch=batch)
+    assert g.V().count().next() == 2
 
 
 def test_purge_refuses_a_tenant_that_still_has_keys(acme: IdentityGraph, keyring: Keyring, g) -> None:
