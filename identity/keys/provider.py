@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -70,15 +71,23 @@ class LocalKeyFileProvider(KeyProvider):
         self.name = "local:" + hashlib.sha256(b"identity-kek-id\x00" + kek).hexdigest()[:16]
 
     def _create(self) -> None:
+        # Written whole under a temporary name, then linked into place: a process starting at
+        # the same moment sees either no key file or a complete one, never an empty one, and
+        # link() refuses to replace a key another process placed first (theirs is used).
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=".kek-", dir=self.path.parent)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return
-        with os.fdopen(fd, "wb") as out:
-            out.write(os.urandom(_KEK_BYTES))
-            out.flush()
-            os.fsync(out.fileno())
+            with os.fdopen(fd, "wb") as out:
+                os.fchmod(out.fileno(), 0o600)
+                out.write(os.urandom(_KEK_BYTES))
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(temporary, self.path)
+            except FileExistsError:
+                return
+        finally:
+            os.unlink(temporary)
 
     def wrap(self, plaintext: bytes, context: Mapping[str, str]) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)

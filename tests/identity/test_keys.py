@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -73,6 +74,31 @@ def test_the_kek_file_is_created_once(tmp_path: Path) -> None:
     (tmp_path / "kek.key").chmod(0o644)
     with pytest.raises(KeyProviderError, match="chmod 600"):
         LocalKeyFileProvider(tmp_path / "kek.key")
+
+
+def test_the_kek_file_appears_whole_and_a_racing_creator_keeps_the_first(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "kek.key"
+    link = os.link
+    seen = []
+
+    def watched_link(source, target):
+        seen.append((path.exists(), len(Path(source).read_bytes()), oct(Path(source).stat().st_mode & 0o777)))
+        link(source, target)
+
+    monkeypatch.setattr(os, "link", watched_link)
+    first = LocalKeyFileProvider(path, create=True)
+    assert seen == [(False, 32, "0o600")]  # never visible before it is complete
+
+    def another_process_won(source, target):
+        Path(target).write_bytes(b"k" * 32)  # placed between our check and our link
+        Path(target).chmod(0o600)
+        raise FileExistsError(target)
+
+    path.unlink()
+    monkeypatch.setattr(os, "link", another_process_won)
+    second = LocalKeyFileProvider(path, create=True)
+    assert second.name != first.name and path.read_bytes() == b"k" * 32  # theirs, not ours
+    assert [p.name for p in tmp_path.iterdir()] == ["kek.key"]  # no temporary file left
 
 
 def test_a_ring_opens_only_with_its_kek(tmp_path: Path, keyring: Keyring) -> None:
