@@ -161,6 +161,8 @@ def _serve(config: Config) -> int:
             print(f"dev tenant API key (shown once): {info.dev_key}", flush=True)
 
     from . import telemetry
+    from .graph import settle_heap
+    settle_heap()  # before any graph loads: its records stay out of the collector's walks
     configured = telemetry.from_environment()
     telemetry.install(configured)
     try:

@@ -31,7 +31,7 @@ from gremlin.remote import LocalRemoteConnection
 from .resilience import CircuitBreaker, ResilientConnection, RetryPolicy, transient_server_error
 
 __all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "temporary", "submit",
-           "console_endpoint_app", "release"]
+           "console_endpoint_app", "release", "settle_heap"]
 
 _IN_PROCESS = ("memory", "file")
 try:  # the driver's transport: a dropped WebSocket is not always an OSError
@@ -135,6 +135,13 @@ def console_endpoint_app(url: str) -> Any:
     (for a Gremlin console next to the service), so the service need not import the engine."""
     from gremlin.server import make_app
     return make_app(gremlin.open_graph(url))
+
+
+def settle_heap() -> Any:
+    """Keep the garbage collector off the in-process graph for the rest of this process
+    (gremlin.heap explains why and what it costs). For entry points that own the process."""
+    from gremlin.heap import HeapSettler
+    return HeapSettler().install()
 
 
 def release(url: str) -> None:

@@ -72,9 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     from .. import open_graph  # the engine is imported only when serving
+    from ..heap import HeapSettler
 
     graph_url = _graph_url(args.url, args.profile)
     credentials = Credentials.from_file(args.credentials) if args.credentials else None
+    HeapSettler().install()  # before the graph loads: its records stay out of the collector's walks
     graph = open_graph(graph_url)
     label = _describe(args.url, args.profile)
 
