@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import accuracy, ingest, population, render, resolve
+from benchmarks import accuracy, collector, ingest, population, render, resolve
 from benchmarks.harness import percentile
 from identity import IdentityGraph
 from identity.graph import close_all, open_traversal
@@ -128,3 +128,14 @@ def test_ingest_and_resolve_scripts_measure_a_real_service_and_render(tmp_path: 
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
     for heading in ("### Accuracy", "### Ingest through RPC", "### Resolve through RPC"):
         assert heading in text
+
+
+@pytest.mark.slow
+def test_collector_script_compares_the_settler_in_processes_of_their_own(tmp_path: Path) -> None:
+    assert collector.main([*TINY, "--resolves", "30", "--rounds", "1", "--out", str(tmp_path)]) == 0
+    runs = json.loads((tmp_path / "collector.json").read_text())["runs"]
+    assert [run["setting"] for run in runs] == ["plain", "settled"]
+    plain, settled = runs
+    assert plain["objects_frozen"] == 0 and "freezes" not in plain
+    assert settled["freezes"] >= 1 and settled["objects_frozen"] > settled["objects_walked"]
+    assert all(run["p50_ms"] <= run["p99_ms"] <= run["max_ms"] for run in runs)
