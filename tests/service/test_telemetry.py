@@ -127,3 +127,20 @@ def test_exporters_come_from_the_standard_environment() -> None:
     configured.shutdown()
     with pytest.raises(ConfigError, match="OTEL_TRACES_EXPORTER"):
         telemetry.from_environment({"OTEL_TRACES_EXPORTER": "zipkin"})
+
+
+def test_spans_are_recorded_only_when_they_have_somewhere_to_go() -> None:
+    quiet = telemetry.from_environment({"OTEL_TRACES_EXPORTER": "none"})
+    exported = telemetry.from_environment({"OTEL_TRACES_EXPORTER": "console"})
+    try:
+        with quiet.rpc("resolve") as call:
+            assert not call.span.is_recording()
+            assert call.span.get_span_context().trace_id != 0  # still propagates an id
+        with exported.rpc("resolve") as call:
+            assert call.span.is_recording()
+        # the duration metric is kept either way: /metrics does not depend on tracing
+        text = telemetry.render_prometheus(quiet.prometheus)
+        assert 'identity_rpc_duration_seconds_count{rpc_method="resolve",outcome="ok"} 1' in text
+    finally:
+        quiet.shutdown()
+        exported.shutdown()
