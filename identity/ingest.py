@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
-from gremlin_python.process.traversal import Cardinality, CardinalityValue, Direction, Merge, P, T
+from gremlin_python.process.traversal import Cardinality, Direction, Merge, P, T
 from gremlin_python.statics import long
 
 from . import model
@@ -350,7 +350,7 @@ class _Chunk:
     def traversal(self, g: GraphTraversalSource, view: _View, protector: Protector) -> GraphTraversal:
         """The chunk's one write traversal: the guard, then every write. It returns one value
         when it wrote and nothing when the guard failed (then it wrote nothing)."""
-        tenant, single = self.tenant, CardinalityValue.single
+        tenant = self.tenant
         t = g.inject(0)
         checks = self.guard()
         if checks:
@@ -358,11 +358,12 @@ class _Chunk:
         # times are sent as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int
         for vertex, sealed in self.created.items():
             props = view.vertices[vertex]
-            on_create = {model.TENANT: single(tenant), "type": single(props["type"]), "value": single(sealed),
-                         "created": single(long(props["created"])), "cid": single(props["cid"]),
-                         "founder": single(props["founder"]), "first_seen": single(long(props["first_seen"])),
-                         "last_seen": single(long(props["last_seen"])), "degree": single(props["degree"])}
-            t = t.side_effect(__.merge_v({T.id: vertex, T.label: model.IDENTIFIER}).option(Merge.on_create, on_create))
+            on_create = {model.TENANT: tenant, "type": props["type"], "value": sealed,
+                         "created": long(props["created"]), "cid": props["cid"], "founder": props["founder"],
+                         "first_seen": long(props["first_seen"]), "last_seen": long(props["last_seen"]),
+                         "degree": props["degree"]}
+            t = t.side_effect(__.merge_v({T.id: vertex, T.label: model.IDENTIFIER})
+                              .option(Merge.on_create, on_create, _SINGLE))
         # elements that get the same change share one write step (V(ids)/E(ids)): a chunk's
         # events mostly move the links and identifiers they touch to the same time
         touched = self.touched.items()
@@ -396,14 +397,13 @@ class _Chunk:
             t = t.side_effect(__.E(*lids).has("last_seen", P.lte(last_seen)).property(
                 "last_seen", last_seen).property("last_event", last_event))
         for event, identifier_ids, ingested_at in self.events:
-            on_create = {model.TENANT: single(tenant), "event_id": single(event.event_id),
-                         "type": single(event.type), "ts": single(long(event.timestamp_ms)),
-                         "ingested_at": single(long(ingested_at))}
+            on_create = {model.TENANT: tenant, "event_id": event.event_id, "type": event.type,
+                         "ts": long(event.timestamp_ms), "ingested_at": long(ingested_at)}
             if event.attributes:
-                on_create["attributes"] = single(protector.seal(
-                    event.vertex_id, "attributes", json.dumps(event.attributes, sort_keys=True)))
+                on_create["attributes"] = protector.seal(event.vertex_id, "attributes",
+                                                         json.dumps(event.attributes, sort_keys=True))
             t = t.side_effect(__.merge_v({T.id: event.vertex_id, T.label: model.EVENT})
-                              .option(Merge.on_create, on_create).as_("ev").V(*identifier_ids)
+                              .option(Merge.on_create, on_create, _SINGLE).as_("ev").V(*identifier_ids)
                               .add_e(model.OBSERVED).from_("ev").property(model.TENANT, tenant))
         return t
 
