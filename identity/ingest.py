@@ -37,8 +37,7 @@ from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
-from .resolve import (collected, identifier_row, identifier_vertices, members_of, nearest, neighbourhood_walk,
-                      walk_source)
+from .resolve import collected, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_batch",
            "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
@@ -213,13 +212,18 @@ class _View:
 
 def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], config: TenantConfig) -> _View:
     """One round trip: the identifiers within ``max_hops`` of any identifier of ``events`` and the
-    links the walk crossed, which of the events are stored, which links already join two
-    identifiers of one event, and which of the identifiers were forgotten (suppressed).
+    links among them, which of the events are stored, which links already join two identifiers
+    of one event, and which of the identifiers were forgotten (suppressed).
 
     The walk is resolve's (resolve.neighbourhood_walk) from all the batch's identifiers at once:
     each identifier is expanded at its smallest distance from the batch, so it holds all the
     subgraph a per-identifier walk could see, and _View.reach walks each start's own
-    neighbourhood in it, by the same rules, on the client. ``cap`` is ``path_cap`` per start."""
+    neighbourhood in it, by the same rules, on the client. ``cap`` is ``path_cap`` per start.
+
+    What comes back is kept small, for the graph builds a map per row: identifiers as element
+    maps, the links of each expanded identifier as its neighbours' ids (a link's id follows from
+    its ends, model.link_id), do-not-link edges among them as pairs, and times only for the links
+    an event of the batch may write (those joining two of its identifiers)."""
     ids = list(dict.fromkeys(i.vertex_id for event in events for i in event.identifiers))
     if not ids:
         return _View({}, {}, {}, set(), set())
@@ -229,31 +233,42 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
         for n, a in enumerate(event_ids):
             for b in event_ids[n + 1:]:
                 pairs[model.link_id(tenant, a, b)] = model.link_ends(a, b)
-    edge_row = (__.project("id", "out", "in", "first_seen", "last_seen").by(T.id).by(__.out_v().id_())
-                .by(__.in_v().id_()).by("first_seen").by("last_seen"))
     expand = min(config.generic_threshold, config.max_fanout)
-    # the walk crosses every link of an identifier it expands: only links between two that it
-    # does not expand (more than ``expand`` links each) need looking up
-    lows = __.V(*sorted({low for low, _ in pairs.values()}))
-    if config.max_hops > 0:
-        lows = lows.has("degree", P.gt(expand))
-    links = (lows.out_e(model.LINK).has_id(P.within(list(pairs))).local(edge_row).fold()
-             if pairs else __.constant([]))
-    walk = neighbourhood_walk(walk_source(g).V(*ids).has_label(model.IDENTIFIER), max_hops=config.max_hops,
-                              expand_limit=expand, cap=config.path_cap * len(ids))
-    query = (walk.fold().project("vertices", "edges", "events", "links", "suppressed")
-             .by(collected("seen", identifier_row(*_PLANNED_KEYS)))
-             .by(collected("crossed", edge_row))
+    walk = neighbourhood_walk(walk_source(g).aggregate("expanded").V(*ids).has_label(model.IDENTIFIER),
+                              max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids),
+                              expanded="expanded")
+    seen = __.select("seen").unfold().is_(P.neq(0))
+    query = (walk.fold().project("vertices", "neighbours", "nolinks", "links", "events", "suppressed")
+             .by(collected("seen", __.element_map(*_PLANNED_KEYS)))
+             .by(collected("expanded", __.union(__.id_(), __.both(model.LINK).id_()).fold()))
+             .by(seen.both_e(model.NOLINK).dedup().local(__.both_v().id_().fold()).fold())
+             .by(__.E(*pairs).project("id", "first_seen", "last_seen").by(T.id).by("first_seen").by("last_seen")
+                 .fold() if pairs else __.constant([]))
              .by(__.V(*dict.fromkeys(e.vertex_id for e in events if e.identifiers)).id_().fold())
-             .by(links)
              .by(__.V(*[model.suppression_id(i) for i in ids]).id_().fold()))
     state = submit(query)[0]
-    vertices = identifier_vertices(state["vertices"])
+    vertices = {}
+    for row in state["vertices"]:
+        props = plain(row)
+        props["nolinks"] = set()
+        vertices[props["id"]] = props
+    for a, b in state["nolinks"]:
+        if a in vertices and b in vertices:
+            vertices[a]["nolinks"].add(b)
+            vertices[b]["nolinks"].add(a)
+    for props in vertices.values():
+        props["nolinks"] = frozenset(props["nolinks"])
     view = _View(vertices, {}, {}, set(state["events"]), set(state["suppressed"]))
-    for row in state["edges"] + state["links"]:
+    for vertex, *neighbours in state["neighbours"]:
+        for other in neighbours:
+            # else the walk's limit cut it off; a link between two expanded identifiers comes twice
+            if other in vertices and other not in view.adjacency.get(vertex, ()):
+                view.link(vertex, other, model.link_id(tenant, vertex, other))
+    for row in state["links"]:
         view.links[row["id"]] = [row["first_seen"], row["last_seen"]]
-        if row["out"] in vertices and row["in"] in vertices:  # else the walk's limit cut it off
-            view.link(row["out"], row["in"], row["id"])
+        low, high = pairs[row["id"]]
+        if low in vertices and high in vertices:
+            view.link(low, high, row["id"])
     return view
 
 

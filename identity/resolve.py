@@ -61,15 +61,19 @@ def walk_source(g: GraphTraversalSource) -> GraphTraversal:
 
 
 def neighbourhood_walk(start: GraphTraversal, *, max_hops: int, expand_limit: int, cap: int,
-                       as_of_ms: int | None = None) -> GraphTraversal:
+                       as_of_ms: int | None = None, expanded: str | None = None) -> GraphTraversal:
     """Append the walk (module docstring) to ``start``, a ``walk_source`` traversal positioned on
     the start identifiers. It leaves ``starts``, ``seen`` (identifiers reached), ``crossed``
-    (links crossed) and ``reached`` (what each hop found new, before ``cap``). With several
-    starts, an identifier is expanded once, at its smallest distance from any of them: a
+    (links crossed) and ``reached`` (what each hop found new, before ``cap``), and, when
+    ``expanded`` names a collection ``start`` opened, the identifiers whose links it crossed. With
+    several starts, an identifier is expanded once, at its smallest distance from any of them: a
     superset of what each start's own walk reaches."""
     walk = start.aggregate("starts").aggregate("seen")
     for _ in range(max_hops):
-        walk = walk.has("degree", P.lte(expand_limit)).both_e(model.LINK)
+        walk = walk.has("degree", P.lte(expand_limit))
+        if expanded is not None:
+            walk = walk.aggregate(expanded)
+        walk = walk.both_e(model.LINK)
         if as_of_ms is not None:
             walk = walk.has("first_seen", P.lte(long(as_of_ms)))
         walk = (walk.aggregate("crossed").other_v().where(P.without("seen"))
