@@ -12,7 +12,7 @@ from typing import Any
 from decimal import Decimal
 
 from gremlin_python.process.traversal import Bytecode, Direction, TraversalStrategy
-from gremlin_python.statics import BigDecimal
+from gremlin_python.statics import BigDecimal, long
 from gremlin_python.process.traversal import Traversal as GTraversal
 
 from ..errors import InvalidArgumentError, UnsupportedStepError
@@ -25,9 +25,9 @@ __all__ = ["compile_bytecode", "compile_steps", "step_names"]
 
 _MODULATORS = {"by", "times", "until", "emit", "option", "from", "to", "with", "read", "write"}
 _LOOP_MODULATORS = {"times", "until", "emit"}
-#: argument types that need no conversion (exact types: bool/int subclasses such as gremlinpython's
-#: long still take the full path, which returns them unchanged too)
-_PLAIN = frozenset({str, int, float, bool, type(None)})
+#: argument types that need no conversion (exact types: other bool/int subclasses still take the
+#: full path, which returns them unchanged too); gremlinpython's long is every time a write sends
+_PLAIN = frozenset({str, int, float, bool, long, type(None)})
 
 
 def step_names(bytecode: Bytecode) -> set[str]:

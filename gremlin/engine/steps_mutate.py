@@ -6,7 +6,7 @@ back) and through the profile's checks (so code that passes here passes on Neptu
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import Cardinality, Direction, Merge, T
 
@@ -252,7 +252,8 @@ class AddEdgeStep(Step):
             if ctx.profile is not None:
                 ctx.profile.check_new_element(id, label)
             edge = ctx.store.add_edge(label, out_v, in_v, id)
-            for key, value in ctx.filters.write_properties.items():
+            keys = {prop.key for prop in rest if isinstance(prop.key, str)}
+            for key, value in _partition_properties(ctx, keys.__contains__):  # an edge key has one value
                 ctx.store.set_edge_property(edge, key, value)
             for prop in rest:
                 set_property(ctx, edge, prop, traverser)
@@ -429,6 +430,26 @@ def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, 
         set_property(ctx, element, PropertyArgs.plain(cardinality, key, value), traverser)
 
 
+def _partition_properties(ctx: Context, replaced: Callable[[str], bool]) -> Iterator[tuple[str, Any]]:
+    """The write partition's properties for a new element, but for those the step writes itself
+    with a value that replaces them (``replaced``): writing them first would be undone at once."""
+    for key, value in ctx.filters.write_properties.items():
+        if not replaced(key):
+            yield key, value
+
+
+def _replaces_vertex_property(ctx: Context, props: dict, default: Any) -> Callable[[str], bool]:
+    """Whether ``props`` (a merge map) writes a key of a new vertex with single cardinality."""
+    def replaced(key: str) -> bool:
+        if key not in props:
+            return False
+        cardinality, _ = split_cardinality_value(props[key], default)
+        if cardinality is None:
+            return ctx.profile is None or ctx.profile.default_cardinality == "single"
+        return _cardinality_name(cardinality) == "single"
+    return replaced
+
+
 class MergeVertexStep(_MergeStep):
     name = "mergeV"
     java_name = "MergeVertexStep"
@@ -452,9 +473,10 @@ class MergeVertexStep(_MergeStep):
             if ctx.profile is not None:
                 ctx.profile.check_new_element(tokens.get("id"), label)
             vertex = ctx.store.add_vertex(label, tokens.get("id"))
-            for key, value in ctx.filters.write_properties.items():
+            cardinality = self.option_cardinality.get("onCreate")
+            for key, value in _partition_properties(ctx, _replaces_vertex_property(ctx, props, cardinality)):
                 ctx.store.add_vertex_property(vertex, key, value, "single")
-            _apply_props(ctx, vertex, props, traverser, False, self.option_cardinality.get("onCreate"))
+            _apply_props(ctx, vertex, props, traverser, False, cardinality)
             yield self._emit(traverser, vertex)
 
     def _find(self, ctx: Context, tokens: dict, props: dict) -> list[VertexRecord]:
@@ -526,7 +548,7 @@ class MergeEdgeStep(_MergeStep):
             if ctx.profile is not None:
                 ctx.profile.check_new_element(tokens.get("id"), label)
             edge = ctx.store.add_edge(label, ends["OUT"], ends["IN"], tokens.get("id"))
-            for key, value in ctx.filters.write_properties.items():
+            for key, value in _partition_properties(ctx, props.__contains__):  # an edge key has one value
                 ctx.store.set_edge_property(edge, key, value)
             _apply_props(ctx, edge, props, traverser, False)
             yield self._emit(traverser, edge)
