@@ -263,6 +263,20 @@ def test_partition_strategy_isolates(g):
     assert g.V().count().next() == 2
 
 
+def test_partition_strategy_writes_its_key_once_on_new_elements(g):
+    a = g.with_strategies(PartitionStrategy(partition_key="_p", write_partition="a", read_partitions=["a"]))
+    a.merge_v({T.id: "named"}).option(Merge.on_create, {"_p": "a", "k": 1}, Cardinality.single).iterate()
+    a.merge_v({T.id: "unnamed"}).option(Merge.on_create, {"k": 1}, Cardinality.single).iterate()
+    a.merge_e({T.id: "e1", T.label: "x", Direction.OUT: "named", Direction.IN: "unnamed"}).option(
+        Merge.on_create, {"_p": "a"}).iterate()
+    a.merge_e({T.id: "e2", T.label: "x", Direction.OUT: "unnamed", Direction.IN: "named"}).iterate()
+    a.V("named").add_e("x").to(__.V("unnamed")).property(T.id, "e3").property("_p", "a").iterate()
+    a.V("named").add_e("x").to(__.V("unnamed")).property(T.id, "e4").iterate()
+    for vertex in ("named", "unnamed"):
+        assert g.V(vertex).properties("_p").value().to_list() == ["a"]
+    assert sorted(g.E().has("_p", "a").id_().to_list()) == ["e1", "e2", "e3", "e4"]
+
+
 def test_subgraph_strategy(modern):
     sub = modern.with_strategies(SubgraphStrategy(vertices=__.has_label("person")))
     assert sub.V().count().next() == 4
