@@ -126,7 +126,9 @@ def plain(element_map: dict) -> dict[str, Any]:
     (their ids)."""
     out: dict[str, Any] = {}
     for key, value in element_map.items():
-        if key == T.id:
+        if isinstance(key, str):  # first: comparing a string with an enum member is slow (aenum)
+            out[key] = value
+        elif key == T.id:
             out["id"] = value
         elif key == T.label:
             out["label"] = value
@@ -134,8 +136,6 @@ def plain(element_map: dict) -> dict[str, Any]:
             out["out"] = value[T.id]
         elif key == Direction.IN:
             out["in"] = value[T.id]
-        elif isinstance(key, str):
-            out[key] = value
     return out
 
 
