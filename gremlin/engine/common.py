@@ -80,6 +80,8 @@ def enum_name(value: Any) -> str:
 
 def token_name(value: Any) -> str | None:
     """'id', 'label', 'key', 'value' for a T token (enum or its name)."""
+    if type(value) is str:  # a property key, as most writes ask: cheaper than isinstance() with T
+        return None
     if isinstance(value, T):
         return value.name.rstrip("_")
     return None

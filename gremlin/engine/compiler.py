@@ -68,8 +68,9 @@ def convert_argument(value: Any) -> Any:
         return Decimal(value.unscaled_value).scaleb(-value.scale)
     if callable(value) or type(value).__name__ == "Lambda":
         raise UnsupportedStepError("Lambdas are not supported (Neptune rejects them too)")
-    if isinstance(value, dict):
-        return {convert_argument(k): convert_argument(v) for k, v in value.items()}
+    if isinstance(value, dict):  # a merge map: mostly plain keys and values
+        return {k if type(k) in _PLAIN else convert_argument(k): v if type(v) in _PLAIN else convert_argument(v)
+                for k, v in value.items()}
     if isinstance(value, list):
         return [convert_argument(v) for v in value]
     return value
