@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from decimal import Decimal
+from enum import Enum
 
 from gremlin_python.process.traversal import Bytecode, Direction, TraversalStrategy
 from gremlin_python.statics import BigDecimal, long
@@ -25,6 +26,7 @@ __all__ = ["compile_bytecode", "compile_steps", "step_names"]
 
 _MODULATORS = {"by", "times", "until", "emit", "option", "from", "to", "with", "read", "write"}
 _LOOP_MODULATORS = {"times", "until", "emit"}
+_CONNECTIVES = {"and", "or"}
 #: argument types that need no conversion (exact types: other bool/int subclasses still take the
 #: full path, which returns them unchanged too); gremlinpython's long is every time a write sends
 _PLAIN = frozenset({str, int, float, bool, long, type(None)})
@@ -54,7 +56,7 @@ def step_names(bytecode: Bytecode) -> set[str]:
 
 def convert_argument(value: Any) -> Any:
     """Child bytecode becomes a compiled Traversal; lambdas are refused."""
-    if type(value) in _PLAIN:  # most arguments of a long write: keys, ids, values
+    if type(value) in _PLAIN or isinstance(value, Enum):  # keys, ids, values, tokens (T.id)
         return value
     if isinstance(value, GTraversal):
         value = value.bytecode
@@ -83,8 +85,10 @@ def compile_bytecode(bytecode: Bytecode) -> Traversal:
 def compile_steps(instructions: list) -> Traversal:
     steps: list[Step] = []
     pending: list[tuple[str, tuple]] = []
+    connectives = False  # whether an and()/or() may be infix: most traversals have none to look for
     for instruction in instructions:
         name = instruction[0]
+        connectives = connectives or name in _CONNECTIVES
         # the plain-argument test inlined: a long write has tens of thousands of arguments
         args = tuple([a if type(a) in _PLAIN else convert_argument(a) for a in instruction[1:]])
         if name == "to" and args and isinstance(args[0], Direction):
@@ -110,7 +114,8 @@ def compile_steps(instructions: list) -> Traversal:
                 step.modulate(mod_name, mod_args, before=True)
             pending.clear()
         steps.append(step)
-    steps = _infix_connectives(steps)
+    if connectives:
+        steps = _infix_connectives(steps)
     if pending:
         raise InvalidArgumentError(
             f"The repeat()-traversal was not defined: {pending[0][0]}() must modulate a repeat() step")
