@@ -94,7 +94,7 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
                 store.remove_vertex_property(vp)
             return
         # property(k, v, T.id, x) names the vertex property's id, as TinkerGraph allows
-        vp_id = meta.pop(T.id, None)
+        vp_id = meta.pop(T.id, None) if meta else None  # hashing T.id is not free: most writes have no meta
         store.add_vertex_property(element, key, value, cardinality, meta, id=vp_id)
     elif isinstance(element, EdgeRecord):
         if meta or prop.cardinality not in (None, "single"):
@@ -358,7 +358,7 @@ class _MergeStep(Step):
             elif key not in self.tokens:
                 raise InvalidArgumentError(f"{self.name}() and option(onCreate) args expect keys in Map to be "
                                            f"either String or T.id, T.label or Direction - check: {key}")
-            elif key == T.label:
+            elif key is T.label:  # tokens are singletons: no need for the enum's __eq__
                 if not isinstance(value, str):
                     raise InvalidArgumentError(f"{self.name}() and option(onCreate) args expect T.label value "
                                                f"to be of String - found: {type(value).__name__}")
