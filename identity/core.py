@@ -24,7 +24,8 @@ from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
 from .ingest import IngestResult, PreparedEvent, increment, ingest_batch, prepare_batch
 from .protect import DevelopmentProtector, Protector
-from .resolve import Hood, Resolution, anchor_of, hood_traversal, iso, open_value, parse_hoods, walk_source
+from .resolve import (Hood, Resolution, anchor_of, hood_traversal, is_generic, iso, open_value, parse_hoods,
+                      walk_source)
 
 __all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "CUSTOMER_LOOKUP_TYPE"]
 
@@ -122,15 +123,16 @@ class IdentityGraph:
         ordered = sorted(hood.paths, key=lambda v: (hood.hops(v), v))
         listed = ordered[:max_identifiers]
         truncated = hood.capped or len(ordered) > max_identifiers or any(
-            threshold >= hood.vertices[v]["degree"] > max_fanout and hood.hops(v) < max_hops for v in ordered)
+            not is_generic(hood.vertices[v], threshold) and hood.vertices[v]["degree"] > max_fanout
+            and hood.hops(v) < max_hops for v in ordered)
         values = {v: self._open(hood.vertices[v]) for v in listed}
         identifiers: dict[str, list[dict]] = {}
         for v in sorted(listed, key=lambda v: (hood.hops(v), values[v])):
             props = hood.vertices[v]
             identifiers.setdefault(props["type"], []).append(
-                {"value": values[v], "hops": hood.hops(v), "generic": props["degree"] > threshold})
+                {"value": values[v], "hops": hood.hops(v), "generic": is_generic(props, threshold)})
         aliases = sorted({hood.vertices[v]["cid"] for v in hood.paths
-                          if hood.vertices[v].get("founder") and hood.vertices[v]["degree"] <= threshold}
+                          if hood.vertices[v].get("founder") and not is_generic(hood.vertices[v], threshold)}
                          - {anchor["cid"]})
         proof = [self._evidence(hood, v, values) for v in listed] if evidence else None
         return Resolution(anchor["cid"], identifiers, proof, truncated, aliases)

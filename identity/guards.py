@@ -14,6 +14,10 @@ plain-Python reference share exactly the same decisions):
   address are likelier than one person adding a second email or phone through it;
 - generic identifiers (linked to more than ``generic_threshold`` others) still get links but
   never merge anything, and resolution does not expand them;
+- an identifier of a ``shared_on_conflict`` type (email) that the shareable-type rule refused
+  as the bridge to an established customer whose own competing identifier the event carries is
+  marked *shared* (a store placeholder, a family address): from then on it is treated as a
+  generic one, however few links it has;
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -75,6 +79,10 @@ class TenantConfig:
     shareable_types: frozenset[str] = frozenset({"device_id", "email"})
     #: Types that name one person: two sides each holding one (a different one) are two people.
     personal_types: frozenset[str] = frozenset({"partner_id", "email", "hashed_email", "phone"})
+    #: Shareable types whose identifier is marked shared (then treated as generic) once it is
+    #: refused as the bridge between its customer and an established customer that the event
+    #: identifies by a different identifier of one personal type: several people use it.
+    shared_on_conflict: frozenset[str] = frozenset({"email"})
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -95,6 +103,7 @@ class TenantConfig:
                 and not self.default_country_code.startswith("0")):
             raise ValueError("default_country_code must be 1..3 digits, not starting with 0")
         unknown = (set(self.weak_types) | set(self.shareable_types) | set(self.personal_types)
+                   | set(self.shared_on_conflict)
                    | set(self.type_limits) | set(self.blocked_values)
                    | set(self.blocked_patterns)) - set(IDENTIFIER_TYPES)
         if unknown:
@@ -160,6 +169,8 @@ class LinkPlan:
     merged: list[str]  # customer ids absorbed into older ones
     customer_id: str | None  # the customer of the event's first identifier
     anchors: dict[str, str] = field(default_factory=dict)  # candidate id -> its customer's anchor id
+    #: identifiers this event revealed as used by several people (to mark shared)
+    shared: list[str] = field(default_factory=list)
 
 
 class _Group:
@@ -198,6 +209,8 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
     links: list[tuple[int, int]] = []
     refused: list[dict] = []
     merged: list[str] = []
+    shared: list[str] = []
+    in_event = {c.member.id for c in candidates}
 
     def refuse(x: int, y: int, reason: str, detail: str) -> None:
         a, b = candidates[x], candidates[y]
@@ -226,9 +239,11 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         if exceeded:
             refuse(x, y, "type_limit", f"{exceeded}: at most {config.type_limits[exceeded]} per customer")
             continue
-        shared = _shared_bridge(a.member, ga, gb, config) or _shared_bridge(b.member, gb, ga, config)
-        if shared:
-            refuse(x, y, "shared_bridge", f"a shared {shared[0]} never joins two holders of different {shared[1]}s")
+        conflict = _shared_bridge(a.member, ga, gb, config) or _shared_bridge(b.member, gb, ga, config)
+        if conflict:
+            refuse(x, y, "shared_bridge", f"a shared {conflict[0]} never joins two holders of different {conflict[1]}s")
+            shared += [bridge.id for bridge, own, other in ((a.member, ga, gb), (b.member, gb, ga))
+                       if bridge.id not in shared and _revealed_shared(bridge, own, other, in_event, config)]
             continue
         survivor, absorbed = sorted((ga, gb), key=lambda g: g.anchor().anchor_key())
         if survivor.existing and absorbed.existing:
@@ -243,7 +258,7 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
 
     anchors = {c.member.id: c.member if c.generic else owner[c.member.id].anchor() for c in candidates}
     customer = anchors[candidates[0].member.id].cid if candidates else None
-    return LinkPlan(links, refused, merged, customer, {k: m.id for k, m in anchors.items()})
+    return LinkPlan(links, refused, merged, customer, {k: m.id for k, m in anchors.items()}, shared)
 
 
 def _pairs_in_priority_order(candidates: list[Candidate], config: TenantConfig) -> list[tuple[int, int]]:
@@ -266,6 +281,21 @@ def _shared_bridge(bridge: Member, own: _Group, other: _Group, config: TenantCon
     theirs = {m.type for m in other.members.values()}
     conflicts = mine & theirs & config.personal_types
     return (bridge.type, min(conflicts, key=config.rank)) if conflicts else None
+
+
+def _revealed_shared(bridge: Member, own: _Group, other: _Group, in_event: set[str], config: TenantConfig) -> bool:
+    """Whether refusing ``bridge`` (already refused as a shared bridge from ``own`` to ``other``)
+    shows that several people use it: it is of a ``shared_on_conflict`` type, ``other`` is an
+    established customer (not only the event's new identifiers), and the event itself carries
+    ``other``'s competing personal identifier. That is a known person typing an email that
+    belongs to a customer holding a different email or phone: a store's placeholder or a family
+    address. A new second email on a person's own device is not (its side is new), nor is a
+    person's own email typed on a family tablet (the tablet side's competing identifiers are not
+    in the event)."""
+    if bridge.type not in config.shared_on_conflict & config.shareable_types or not other.existing:
+        return False
+    mine = {m.type for m in own.members.values() if m.id != bridge.id} & config.personal_types
+    return any(m.id in in_event and m.type in mine for m in other.members.values())
 
 
 def _exceeded_limit(ga: _Group, gb: _Group, config: TenantConfig) -> str | None:

@@ -37,7 +37,7 @@ from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
-from .resolve import collected, members_of, nearest, neighbourhood_walk, plain, walk_source
+from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_batch",
            "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
@@ -50,7 +50,7 @@ _SINGLE = Cardinality.single
 #: keeps a request far below Gremlin Server's and Neptune's frame limits (docs/data-model.md).
 MAX_WRITES_PER_TRAVERSAL = 200
 #: The identifier properties planning reads (not the sealed value).
-_PLANNED_KEYS = ("type", "created", "cid", "founder", "degree", "first_seen", "last_seen")
+_PLANNED_KEYS = ("type", "created", "cid", "founder", "degree", "first_seen", "last_seen", model.SHARED)
 #: How often in a row a batch is read again and re-planned after conflicting writes (without any
 #: chunk getting through) before giving up.
 _MAX_CONFLICTS = 25
@@ -178,7 +178,7 @@ def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], ve
         members = {v: _member(vertices[v]) for v in members_of(reached, vertices, config.generic_threshold)}
         start = vertices[identifier.vertex_id]
         candidates.append(Candidate(identifier.index, _member(start), identifier.weak,
-                                    generic=start["degree"] > config.generic_threshold,
+                                    generic=is_generic(start, config.generic_threshold),
                                     group=members, exists=True))
     return candidates
 
@@ -314,6 +314,7 @@ class _Chunk:
         self.config = config
         self.created: dict[str, str] = {}  # new identifier -> its sealed value
         self.touched: dict[str, _Touch] = {}
+        self.shared: set[str] = set()  # stored identifiers the chunk marks shared
         self.links: dict[str, _LinkWrite] = {}
         self.events: list[tuple[PreparedEvent, list[str], int]] = []  # event, its identifiers, ingest time
         #: (predicate name, argument) -> identifiers whose degree must still satisfy it
@@ -323,7 +324,7 @@ class _Chunk:
 
     @property
     def writes(self) -> int:
-        return (len(self.created) + len(self.touched) + len(self.links)
+        return (len(self.created) + len(self.touched) + len(self.links) + len(self.shared)
                 + sum(1 + len(ids) for _, ids, _ in self.events))
 
     def depend(self, view: _View, reach: dict[str, int], candidate_ids: set[str]) -> None:
@@ -377,6 +378,8 @@ class _Chunk:
                          "created": long(props["created"]), "cid": props["cid"], "founder": props["founder"],
                          "first_seen": long(props["first_seen"]), "last_seen": long(props["last_seen"]),
                          "degree": props["degree"]}
+            if props.get(model.SHARED):
+                on_create[model.SHARED] = True
             t = t.side_effect(__.merge_v({T.id: vertex, T.label: model.IDENTIFIER})
                               .option(Merge.on_create, on_create, _SINGLE))
         # elements that get the same change share one write step (V(ids)/E(ids)): a chunk's
@@ -393,6 +396,8 @@ class _Chunk:
                                             if touch.last_seen is not None).items():
             t = t.side_effect(__.V(*vertices).has("last_seen", P.lt(last_seen))
                               .property(_SINGLE, "last_seen", last_seen))
+        if self.shared:
+            t = t.side_effect(__.V(*sorted(self.shared)).property(_SINGLE, model.SHARED, True))
         stored = [(lid, link) for lid, link in self.links.items() if not link.new]
         for lid, link in self.links.items():
             if link.new:
@@ -535,6 +540,10 @@ def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, vi
             props["last_seen"] = ts
             if member.id not in chunk.created:
                 chunk.touch(member.id).last_seen = ts
+    for vertex in plan.shared:  # only ever set: a concurrent plan that did not see it yet came first
+        view.vertices[vertex][model.SHARED] = True
+        if vertex not in chunk.created:
+            chunk.shared.add(vertex)
     for x, y in plan.links:
         a, b = candidates[x], candidates[y]
         low, high = model.link_ends(a.member.id, b.member.id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 __all__ = [
-    "IDENTIFIER", "EVENT", "SUPPRESSED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SEALED_PROPERTIES",
+    "IDENTIFIER", "EVENT", "SUPPRESSED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SHARED", "SEALED_PROPERTIES",
     "identifier_id", "suppression_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "link_ends",
 ]
 
@@ -24,6 +24,9 @@ LINK = "link"          # identifier -- identifier (stored lesser id -> greater i
 NOLINK = "nolink"      # identifier -- identifier: a do-not-link rule left by unlink()
 # the property every element carries (PartitionStrategy's partition key)
 TENANT = "tenant"
+#: An identifier property, true once ingest found several people using it (identity.guards):
+#: then it is treated as generic. Absent otherwise.
+SHARED = "shared"
 #: The properties holding sealed PII, by vertex label (see identity.protect).
 SEALED_PROPERTIES = {IDENTIFIER: "value", EVENT: "attributes"}
 

@@ -17,6 +17,7 @@ from .guards import TenantConfig, plan_links
 from .identifiers import normalize, parse_timestamp
 from .ingest import IngestResult, PreparedEvent, candidates_from, prepare_batch, without_suppressed
 from .protect import DevelopmentProtector, Protector
+from .resolve import is_generic
 
 __all__ = ["ReferenceIdentity"]
 
@@ -55,7 +56,7 @@ class ReferenceIdentity:
         queue = deque([start])
         while queue:
             vertex = queue.popleft()
-            if hops[vertex] == max_hops or self.identifiers[vertex]["degree"] > expand_limit:
+            if hops[vertex] == max_hops or is_generic(self.identifiers[vertex], expand_limit):
                 continue
             for other in self._neighbours(vertex, as_of_ms):
                 if other not in hops:
@@ -100,6 +101,8 @@ class ReferenceIdentity:
             else:
                 props["first_seen"] = min(props["first_seen"], ts)
                 props["last_seen"] = max(props["last_seen"], ts)
+        for vertex in plan.shared:
+            self.identifiers[vertex][model.SHARED] = True
         for x, y in plan.links:
             a, b = candidates[x].member.id, candidates[y].member.id
             link = self.links.get(frozenset((a, b)))
@@ -123,15 +126,15 @@ class ReferenceIdentity:
             return None
         threshold = self.config.generic_threshold
         hops = self.hood(vertex, max_hops, min(threshold, max_fanout), as_of_ms)
-        if props["degree"] > threshold:
+        if is_generic(props, threshold):
             anchor = props
         else:
-            anchor = min((self.identifiers[v] for v in hops if self.identifiers[v]["degree"] <= threshold),
+            anchor = min((self.identifiers[v] for v in hops if not is_generic(self.identifiers[v], threshold)),
                          key=lambda p: (not p["founder"], p["created"], p["id"]))
         grouped: dict[str, list[tuple[str, int, bool]]] = {}
         for v, h in hops.items():
             p = self.identifiers[v]
-            grouped.setdefault(p["type"], []).append((p["value"], h, p["degree"] > threshold))
+            grouped.setdefault(p["type"], []).append((p["value"], h, is_generic(p, threshold)))
         return anchor["cid"], {t: sorted(items) for t, items in grouped.items()}
 
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:

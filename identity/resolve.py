@@ -14,7 +14,8 @@ to hop k+1, so ``where(without('seen'))`` lets through only identifiers no earli
 whatever order the engine runs traversers in within a hop. Each identifier is expanded once and
 each link crossed once from each expanded end: the work is proportional to what is reached.
 ``L`` is the fan-out bound: an identifier with more links than L is reported but not expanded
-(that is how generic values stop spreading); ``cap`` bounds the identifiers one hop adds.
+(that is how generic values stop spreading), and so is one marked ``shared`` (several people use
+it: identity.guards); ``cap`` bounds the identifiers one hop adds.
 
 The client gets the identifiers and the links crossed, and walks them again level by level
 (``nearest``, ``shortest_paths``): hop distances, and for each identifier the smallest (length, ids) path as
@@ -36,7 +37,7 @@ from gremlin_python.statics import long
 from . import model
 
 __all__ = ["Hood", "Resolution", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods",
-           "nearest", "shortest_paths", "anchor_of", "members_of", "open_value", "plain",
+           "nearest", "shortest_paths", "anchor_of", "members_of", "is_generic", "open_value", "plain",
            "identifier_row", "identifier_vertices"]
 
 
@@ -70,7 +71,7 @@ def neighbourhood_walk(start: GraphTraversal, *, max_hops: int, expand_limit: in
     superset of what each start's own walk reaches."""
     walk = start.aggregate("starts").aggregate("seen")
     for _ in range(max_hops):
-        walk = walk.has("degree", P.lte(expand_limit))
+        walk = walk.has("degree", P.lte(expand_limit)).has_not(model.SHARED)
         if expanded is not None:
             walk = walk.aggregate(expanded)
         walk = walk.both_e(model.LINK)
@@ -161,7 +162,7 @@ def nearest(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mappin
             max_hops: int, expand_limit: int) -> dict[str, tuple[int, str, str]]:
     """Identifier -> (hops, parent, link to the parent) on its smallest (length, ids) path from
     ``start``, walking ``links`` (identifier -> neighbour -> link id) hop by hop and expanding only
-    identifiers with at most ``expand_limit`` links, as the graph walk does. The start maps to
+    identifiers with at most ``expand_limit`` links and not marked shared, as the graph walk does. The start maps to
     (0, "", "")."""
     found = {start: (0, "", "")}
     frontier = [start]  # one hop's identifiers, in the order of their smallest paths
@@ -170,7 +171,7 @@ def nearest(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mappin
         # last link (the parent's rank in ``frontier`` stands for its path)
         best: dict[str, tuple[int, str, str]] = {}
         for rank, vertex in enumerate(frontier):
-            if vertices[vertex]["degree"] > expand_limit:
+            if is_generic(vertices[vertex], expand_limit):
                 continue
             for other, link in links.get(vertex, {}).items():
                 if other not in found and (other not in best or (rank, link) < best[other][:2]):
@@ -198,12 +199,18 @@ def shortest_paths(start: str, vertices: Mapping[str, dict], links: Mapping[str,
     return paths
 
 
+def is_generic(props: Mapping[str, Any], generic_threshold: int) -> bool:
+    """An identifier that is part of no customer (it merges nothing and is not expanded): linked
+    to more than ``generic_threshold`` others, or marked shared by ingest."""
+    return props["degree"] > generic_threshold or bool(props.get(model.SHARED))
+
+
 def anchor_of(hood: Hood, generic_threshold: int) -> dict:
     """The vertex whose customer id the neighbourhood carries: among non-generic identifiers the
     oldest founder (one that minted a customer id), else the oldest; ties by id. A generic start
     anchors only itself."""
     start = hood.vertices[hood.start]
-    if start["degree"] > generic_threshold:
+    if is_generic(start, generic_threshold):
         return start
     members = [hood.vertices[v] for v in members_of(hood.paths, hood.vertices, generic_threshold)]
     return min(members, key=lambda v: (not v.get("founder"), v["created"], v["id"]))
@@ -211,7 +218,7 @@ def anchor_of(hood: Hood, generic_threshold: int) -> dict:
 
 def members_of(reached: Iterable[str], vertices: Mapping[str, dict], generic_threshold: int) -> list[str]:
     """The identifiers that make up the customer: those reached that are not generic."""
-    return [v for v in reached if vertices[v]["degree"] <= generic_threshold]
+    return [v for v in reached if not is_generic(vertices[v], generic_threshold)]
 
 
 def open_value(protector: Any, props: dict) -> str:

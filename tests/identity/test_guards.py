@@ -112,6 +112,73 @@ def test_a_shared_placeholder_email_never_joins_two_phone_holders(identity, cloc
     assert bob.refused[0]["reason"] == "shared_bridge" and bob.refused[0]["detail"].endswith("phones")
 
 
+PLACEHOLDER = ("email", "walkin@store.example.com")
+ANN_PHONE, BOB_PHONE = ("phone", "+15550100501"), ("phone", "+15550100502")
+
+
+def _placeholder_typed_by_a_known_customer(identity, clock, batched: bool) -> list:
+    """Ann checks out with the store's placeholder email; Bob, known by his own email and phone,
+    then types it at checkout with his phone; then a new walk-in customer types it too."""
+    events = [event("e1", PLACEHOLDER, ANN_PHONE), event("e2", BOB, BOB_PHONE),
+              event("e3", BOB_PHONE, PLACEHOLDER), event("e4", PLACEHOLDER, ("phone", "+15550100503"))]
+    if batched:
+        return identity.ingest(events)
+    results = []
+    for item in events:
+        results += identity.ingest([item])
+        clock.tick()
+    return results
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_an_email_typed_by_a_known_customer_holding_another_phone_is_marked_shared(identity, clock,
+                                                                                    batched: bool) -> None:
+    ann, bob, typed, walk_in = _placeholder_typed_by_a_known_customer(identity, clock, batched)
+    assert [r["reason"] for r in typed.refused] == ["shared_bridge"] and typed.customer_id == bob.customer_id
+    # from then on the placeholder is generic: it merges nothing and resolution stops at it
+    assert walk_in.merged == [] and walk_in.refused == []
+    assert identity.resolve(*PLACEHOLDER).identifiers == {
+        "email": [{"value": PLACEHOLDER[1], "hops": 0, "generic": True}]}
+    ann_now = identity.resolve(*ANN_PHONE)
+    assert ann_now.identifiers == {"phone": [{"value": ANN_PHONE[1], "hops": 0, "generic": False}],
+                                   "email": [{"value": PLACEHOLDER[1], "hops": 1, "generic": True}]}
+    walk_in_now = identity.resolve("phone", "+15550100503")
+    assert walk_in_now.customer_id not in (ann_now.customer_id, bob.customer_id)
+    assert set(identity.resolve(*BOB).identifiers) == {"email", "phone"}
+
+
+def test_a_new_second_email_on_a_persons_device_does_not_mark_anything_shared(identity, clock) -> None:
+    identity.ingest([event("e1", ANN, TABLET)])
+    clock.tick()
+    second = identity.ingest([event("e2", ("email", "ann.work@example.com"), TABLET)])[0]
+    assert [r["reason"] for r in second.refused] == ["shared_bridge"]
+    for email in (ANN, ("email", "ann.work@example.com")):
+        assert not identity.resolve(*email).identifiers["email"][0]["generic"]
+    assert not identity.resolve(*ANN).identifiers["device_id"][0]["generic"]
+
+
+def test_a_persons_own_email_typed_on_a_family_tablet_is_not_marked_shared(identity, clock) -> None:
+    identity.ingest([event("e1", ANN, ANN_PHONE, TABLET)])
+    clock.tick()
+    identity.ingest([event("e2", BOB, BOB_PHONE)])
+    clock.tick()
+    on_tablet = identity.ingest([event("e3", BOB, TABLET)])[0]  # the tablet's customer's email is not Bob's
+    assert [r["reason"] for r in on_tablet.refused] == ["shared_bridge"]
+    assert identity.resolve(*BOB).identifiers["email"] == [{"value": BOB[1], "hops": 0, "generic": False}]
+    assert identity.resolve(*ANN).identifiers["device_id"][0]["generic"] is False
+
+
+def test_marking_shared_emails_is_configurable(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig(shared_on_conflict=frozenset()))
+    ann, bob, typed, walk_in = _placeholder_typed_by_a_known_customer(identity, clock, batched=False)
+    assert [r["reason"] for r in typed.refused] == ["shared_bridge"]
+    placeholder = identity.resolve(*PLACEHOLDER)
+    assert placeholder.customer_id == ann.customer_id and not placeholder.identifiers["email"][0]["generic"]
+    assert [p["value"] for p in placeholder.identifiers["phone"]] == [ANN_PHONE[1]]
+    with pytest.raises(ValueError):
+        TenantConfig(shared_on_conflict=frozenset({"shoe_size"}))
+
+
 def test_shareable_types_are_configurable(make_identity, clock) -> None:
     identity = make_identity(config=TenantConfig(shareable_types=frozenset()))
     ann = identity.ingest([event("e1", ANN, TABLET)])[0].customer_id
