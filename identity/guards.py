@@ -14,6 +14,10 @@ plain-Python reference share exactly the same decisions):
   address are likelier than one person adding a second email or phone through it;
 - generic identifiers (linked to more than ``generic_threshold`` others) still get links but
   never merge anything, and resolution does not expand them;
+- a shareable identifier that names no person (a device) and whose customer holds an account id
+  never bridges to an established customer holding personal identifiers but no account id: a
+  known guest checking out on an account holder's device is a household member, not the
+  account holder (who would be signed in);
 - an identifier of a ``shared_on_conflict`` type (email) that the shareable-type rule refused
   as the bridge to an established customer whose own competing identifier the event carries is
   marked *shared* (a store placeholder, a family address): from then on it is treated as a
@@ -79,6 +83,10 @@ class TenantConfig:
     shareable_types: frozenset[str] = frozenset({"device_id", "email"})
     #: Types that name one person: two sides each holding one (a different one) are two people.
     personal_types: frozenset[str] = frozenset({"partner_id", "email", "hashed_email", "phone"})
+    #: Types that name a signed-in account: a shareable identifier of no personal type (a
+    #: device) whose customer holds one never bridges to an established customer that holds
+    #: personal identifiers but none of these (a known guest).
+    account_types: frozenset[str] = frozenset({"partner_id"})
     #: Shareable types whose identifier is marked shared (then treated as generic) once it is
     #: refused as the bridge between its customer and an established customer that the event
     #: identifies by a different identifier of one personal type: several people use it.
@@ -103,7 +111,7 @@ class TenantConfig:
                 and not self.default_country_code.startswith("0")):
             raise ValueError("default_country_code must be 1..3 digits, not starting with 0")
         unknown = (set(self.weak_types) | set(self.shareable_types) | set(self.personal_types)
-                   | set(self.shared_on_conflict)
+                   | set(self.shared_on_conflict) | set(self.account_types)
                    | set(self.type_limits) | set(self.blocked_values)
                    | set(self.blocked_patterns)) - set(IDENTIFIER_TYPES)
         if unknown:
@@ -245,6 +253,10 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
             shared += [bridge.id for bridge, own, other in ((a.member, ga, gb), (b.member, gb, ga))
                        if bridge.id not in shared and _revealed_shared(bridge, own, other, in_event, config)]
             continue
+        guest = _guest_bridge(a.member, ga, gb, config) or _guest_bridge(b.member, gb, ga, config)
+        if guest:
+            refuse(x, y, "account_bridge", f"an account holder's {guest} never joins a known guest")
+            continue
         survivor, absorbed = sorted((ga, gb), key=lambda g: g.anchor().anchor_key())
         if survivor.existing and absorbed.existing:
             merged.append(absorbed.anchor().cid)
@@ -281,6 +293,22 @@ def _shared_bridge(bridge: Member, own: _Group, other: _Group, config: TenantCon
     theirs = {m.type for m in other.members.values()}
     conflicts = mine & theirs & config.personal_types
     return (bridge.type, min(conflicts, key=config.rank)) if conflicts else None
+
+
+def _guest_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig) -> str | None:
+    """The bridge's type when ``bridge``, shareable and of no personal type (a device), would join
+    its customer ``own``, which holds an account id, to ``other``, an established customer with
+    personal identifiers and no account id. The other way round (an account signing in on a
+    device a guest used) is how guests become account holders, and a new email or phone on the
+    account holder's device is theirs until an event says otherwise: both still join."""
+    if (bridge.type not in config.shareable_types or bridge.type in config.personal_types
+            or not other.existing):
+        return None
+    mine = {m.type for m in own.members.values() if m.id != bridge.id}
+    theirs = {m.type for m in other.members.values()}
+    if mine & config.account_types and not theirs & config.account_types and theirs & config.personal_types:
+        return bridge.type
+    return None
 
 
 def _revealed_shared(bridge: Member, own: _Group, other: _Group, in_event: set[str], config: TenantConfig) -> bool:

@@ -112,6 +112,51 @@ def test_a_shared_placeholder_email_never_joins_two_phone_holders(identity, cloc
     assert bob.refused[0]["reason"] == "shared_bridge" and bob.refused[0]["detail"].endswith("phones")
 
 
+ACCOUNT = ("partner_id", "crm-1001")
+
+
+def test_a_known_guest_on_an_account_holders_device_stays_apart(identity, clock) -> None:
+    holder = identity.ingest([event("e1", ACCOUNT, TABLET)])[0].customer_id  # signed in on the tablet
+    clock.tick()
+    guest = identity.ingest([event("e2", BOB, ("phone", "+15550100601"))])[0].customer_id
+    clock.tick()
+    checkout = identity.ingest([event("e3", BOB, TABLET)])[0]  # Bob checks out as a guest on it
+    assert checkout.customer_id == guest and checkout.merged == []
+    assert checkout.refused == [{"a": {"index": 0, "type": "email"}, "b": {"index": 1, "type": "device_id"},
+                                 "reason": "account_bridge",
+                                 "detail": "an account holder's device_id never joins a known guest"}]
+    assert identity.resolve(*TABLET).customer_id == holder
+    assert "partner_id" not in identity.resolve(*BOB).identifiers
+
+
+def test_a_new_email_on_an_account_holders_device_and_an_account_on_a_guests_device_still_join(
+        identity, clock) -> None:
+    holder = identity.ingest([event("e1", ACCOUNT, TABLET)])[0].customer_id
+    clock.tick()
+    first_checkout = identity.ingest([event("e2", ANN, TABLET)])[0]  # nothing known of this email yet
+    assert first_checkout.customer_id == holder and first_checkout.refused == []
+    clock.tick()
+    laptop = ("device_id", "bob-laptop")
+    guest = identity.ingest([event("e3", BOB, laptop)])[0].customer_id
+    clock.tick()
+    identity.ingest([event("e4", ("partner_id", "crm-1002"), ("device_id", "bob-phone"))])  # an app sign-up
+    clock.tick()
+    signed_in = identity.ingest([event("e5", ("partner_id", "crm-1002"), laptop)])[0]  # signed in on the laptop
+    assert signed_in.customer_id == guest and signed_in.refused == [] and len(signed_in.merged) == 1
+
+
+def test_account_types_are_configurable(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig(account_types=frozenset()))
+    holder = identity.ingest([event("e1", ACCOUNT, TABLET)])[0].customer_id
+    clock.tick()
+    identity.ingest([event("e2", BOB, ("phone", "+15550100601"))])
+    clock.tick()
+    checkout = identity.ingest([event("e3", BOB, TABLET)])[0]
+    assert checkout.refused == [] and checkout.customer_id == holder
+    with pytest.raises(ValueError):
+        TenantConfig(account_types=frozenset({"shoe_size"}))
+
+
 PLACEHOLDER = ("email", "walkin@store.example.com")
 ANN_PHONE, BOB_PHONE = ("phone", "+15550100501"), ("phone", "+15550100502")
 
