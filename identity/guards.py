@@ -14,10 +14,12 @@ plain-Python reference share exactly the same decisions):
   address are likelier than one person adding a second email or phone through it;
 - generic identifiers (linked to more than ``generic_threshold`` others) still get links but
   never merge anything, and resolution does not expand them;
-- a shareable identifier that names no person (a device) and whose customer holds an account id
-  never bridges to an established customer holding personal identifiers but no account id: a
-  known guest checking out on an account holder's device is a household member, not the
-  account holder (who would be signed in);
+- a shareable identifier that names no person (a device) never joins a customer holding an
+  account id to one holding personal identifiers but no account id when the side it does not
+  belong to is established already: a known guest checking out on an account holder's device,
+  or a known account signing in on a guest's device, is a household member; the account holder
+  would be signed in, and an event carrying both the account id and the guest's identifier
+  still joins them;
 - an identifier of a ``shared_on_conflict`` type (email) that the shareable-type rule refused
   as the bridge to an established customer whose own competing identifier the event carries is
   marked *shared* (a store placeholder, a family address): from then on it is treated as a
@@ -84,8 +86,8 @@ class TenantConfig:
     #: Types that name one person: two sides each holding one (a different one) are two people.
     personal_types: frozenset[str] = frozenset({"partner_id", "email", "hashed_email", "phone"})
     #: Types that name a signed-in account: a shareable identifier of no personal type (a
-    #: device) whose customer holds one never bridges to an established customer that holds
-    #: personal identifiers but none of these (a known guest).
+    #: device) never joins a customer holding one to a customer holding personal identifiers
+    #: but none of these (a guest) when the other side than its own is established already.
     account_types: frozenset[str] = frozenset({"partner_id"})
     #: Shareable types whose identifier is marked shared (then treated as generic) once it is
     #: refused as the bridge between its customer and an established customer that the event
@@ -255,7 +257,7 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
             continue
         guest = _guest_bridge(a.member, ga, gb, config) or _guest_bridge(b.member, gb, ga, config)
         if guest:
-            refuse(x, y, "account_bridge", f"an account holder's {guest} never joins a known guest")
+            refuse(x, y, "account_bridge", f"a shared {guest} never joins an account holder and a known guest")
             continue
         survivor, absorbed = sorted((ga, gb), key=lambda g: g.anchor().anchor_key())
         if survivor.existing and absorbed.existing:
@@ -297,17 +299,19 @@ def _shared_bridge(bridge: Member, own: _Group, other: _Group, config: TenantCon
 
 def _guest_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig) -> str | None:
     """The bridge's type when ``bridge``, shareable and of no personal type (a device), would join
-    its customer ``own``, which holds an account id, to ``other``, an established customer with
-    personal identifiers and no account id. The other way round (an account signing in on a
-    device a guest used) is how guests become account holders, and a new email or phone on the
-    account holder's device is theirs until an event says otherwise: both still join."""
+    its customer ``own`` to ``other``, an established customer, when one of the two holds an
+    account id and the other personal identifiers but no account id. What still joins: a new
+    email or phone on an account holder's device (theirs until an event says otherwise), a new
+    account signing in on a guest's device (a guest signing up), and any event that carries
+    the account id and the guest's identifier together (they are then not bridged by the device)."""
     if (bridge.type not in config.shareable_types or bridge.type in config.personal_types
             or not other.existing):
         return None
     mine = {m.type for m in own.members.values() if m.id != bridge.id}
     theirs = {m.type for m in other.members.values()}
-    if mine & config.account_types and not theirs & config.account_types and theirs & config.personal_types:
-        return bridge.type
+    for account, guest in ((mine, theirs), (theirs, mine)):
+        if account & config.account_types and not guest & config.account_types and guest & config.personal_types:
+            return bridge.type
     return None
 
 

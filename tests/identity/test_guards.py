@@ -124,12 +124,27 @@ def test_a_known_guest_on_an_account_holders_device_stays_apart(identity, clock)
     assert checkout.customer_id == guest and checkout.merged == []
     assert checkout.refused == [{"a": {"index": 0, "type": "email"}, "b": {"index": 1, "type": "device_id"},
                                  "reason": "account_bridge",
-                                 "detail": "an account holder's device_id never joins a known guest"}]
+                                 "detail": "a shared device_id never joins an account holder and a known guest"}]
     assert identity.resolve(*TABLET).customer_id == holder
     assert "partner_id" not in identity.resolve(*BOB).identifiers
 
 
-def test_a_new_email_on_an_account_holders_device_and_an_account_on_a_guests_device_still_join(
+def test_a_known_account_signing_in_on_a_guests_device_stays_apart(identity, clock) -> None:
+    laptop = ("device_id", "bob-laptop")
+    guest = identity.ingest([event("e1", BOB, laptop)])[0].customer_id  # a guest checkout
+    clock.tick()
+    holder = identity.ingest([event("e2", ACCOUNT, ("device_id", "ann-phone"))])[0].customer_id
+    clock.tick()
+    signed_in = identity.ingest([event("e3", ACCOUNT, laptop)])[0]  # Ann signs in on Bob's laptop
+    assert signed_in.customer_id == holder and signed_in.merged == []
+    assert [r["reason"] for r in signed_in.refused] == ["account_bridge"]
+    assert identity.resolve(*BOB).customer_id == guest
+    clock.tick()
+    both = identity.ingest([event("e4", ACCOUNT, BOB)])[0]  # a signed-in checkout with Bob's email
+    assert both.refused == [] and both.merged  # an event carrying both is evidence enough
+
+
+def test_a_new_email_on_an_account_holders_device_and_a_new_account_on_a_guests_device_still_join(
         identity, clock) -> None:
     holder = identity.ingest([event("e1", ACCOUNT, TABLET)])[0].customer_id
     clock.tick()
@@ -139,10 +154,8 @@ def test_a_new_email_on_an_account_holders_device_and_an_account_on_a_guests_dev
     laptop = ("device_id", "bob-laptop")
     guest = identity.ingest([event("e3", BOB, laptop)])[0].customer_id
     clock.tick()
-    identity.ingest([event("e4", ("partner_id", "crm-1002"), ("device_id", "bob-phone"))])  # an app sign-up
-    clock.tick()
-    signed_in = identity.ingest([event("e5", ("partner_id", "crm-1002"), laptop)])[0]  # signed in on the laptop
-    assert signed_in.customer_id == guest and signed_in.refused == [] and len(signed_in.merged) == 1
+    signed_up = identity.ingest([event("e4", ("partner_id", "crm-1002"), laptop)])[0]  # a new account
+    assert signed_up.customer_id == guest and signed_up.refused == []
 
 
 def test_account_types_are_configurable(make_identity, clock) -> None:
