@@ -74,7 +74,8 @@ def pairwise_scores(truth: dict[Hashable, Hashable], predicted: dict[Hashable, H
 
 
 def guards_off() -> TenantConfig:
-    """No blocked values, no weak or shareable types, no generic identifiers, no type limits."""
+    """No blocked values, no weak or shareable types (so no account bridge or shared marking
+    either), no generic identifiers, no type limits."""
     return TenantConfig(blocked_values={}, blocked_patterns={}, weak_types=frozenset(), shareable_types=frozenset(),
                         generic_threshold=10 ** 9, max_fanout=10 ** 9, type_limits={}, max_hops=10)
 
@@ -85,6 +86,8 @@ def guard_variants() -> dict[str, TenantConfig]:
             "no blocked values": TenantConfig(blocked_values={}, blocked_patterns={}),
             "no weak types": TenantConfig(weak_types=frozenset()),
             "no shareable types": TenantConfig(shareable_types=frozenset()),
+            "no account bridge": TenantConfig(account_types=frozenset()),
+            "no shared marking": TenantConfig(shared_on_conflict=frozenset()),
             "no generic threshold": TenantConfig(generic_threshold=10 ** 9, max_fanout=10 ** 9),
             "no type limits": TenantConfig(type_limits={})}
 
