@@ -88,6 +88,7 @@ def guard_variants() -> dict[str, TenantConfig]:
             "no shareable types": TenantConfig(shareable_types=frozenset()),
             "no account bridge": TenantConfig(account_types=frozenset()),
             "no shared marking": TenantConfig(shared_on_conflict=frozenset()),
+            "no conflict count": TenantConfig(shared_after_conflicts=0),
             "no generic threshold": TenantConfig(generic_threshold=10 ** 9, max_fanout=10 ** 9),
             "no type limits": TenantConfig(type_limits={})}
 

@@ -23,7 +23,8 @@ plain-Python reference share exactly the same decisions):
 - an identifier of a ``shared_on_conflict`` type (email) that the shareable-type rule refused
   as the bridge to an established customer whose own competing identifier the event carries is
   marked *shared* (a store placeholder, a family address): from then on it is treated as a
-  generic one, however few links it has;
+  generic one, however few links it has; so is one refused ``shared_after_conflicts`` times as
+  the bridge to a new competing identifier the event carries (once is a person's new phone);
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -93,6 +94,10 @@ class TenantConfig:
     #: refused as the bridge between its customer and an established customer that the event
     #: identifies by a different identifier of one personal type: several people use it.
     shared_on_conflict: frozenset[str] = frozenset({"email"})
+    #: ... and once it has been refused this many times as the bridge to a *new* competing
+    #: identifier that the event carries (a person changing phone does that once; a store
+    #: placeholder typed by one new customer after another, again and again). 0: never.
+    shared_after_conflicts: int = 2
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -118,8 +123,10 @@ class TenantConfig:
                    | set(self.blocked_patterns)) - set(IDENTIFIER_TYPES)
         if unknown:
             raise ValueError(f"unknown identifier types in TenantConfig: {sorted(unknown)}")
-        if self.generic_threshold < 1 or self.max_hops < 0 or self.max_fanout < 1 or self.path_cap < 1:
-            raise ValueError("generic_threshold, max_fanout and path_cap must be positive, max_hops >= 0")
+        if (self.generic_threshold < 1 or self.max_hops < 0 or self.max_fanout < 1 or self.path_cap < 1
+                or self.shared_after_conflicts < 0):
+            raise ValueError("generic_threshold, max_fanout and path_cap must be positive, max_hops and "
+                             "shared_after_conflicts >= 0")
         self._exact = {t: frozenset(v.lower() for v in values) for t, values in self.blocked_values.items()}
         self._patterns = {t: tuple(re.compile(p, re.IGNORECASE) for p in patterns)
                           for t, patterns in self.blocked_patterns.items()}
@@ -154,6 +161,8 @@ class Member:
     nolinks: frozenset[str] = frozenset()
     #: it minted the customer id it carries (customer ids only ever come from founders)
     founder: bool = False
+    #: how often it was refused as a shareable bridge to a new competing identifier
+    conflicts: int = 0
 
     def anchor_key(self) -> tuple:
         return (not self.founder, self.created, self.id)
@@ -181,6 +190,8 @@ class LinkPlan:
     anchors: dict[str, str] = field(default_factory=dict)  # candidate id -> its customer's anchor id
     #: identifiers this event revealed as used by several people (to mark shared)
     shared: list[str] = field(default_factory=list)
+    #: identifiers whose conflict count this event raises by one
+    conflicts: list[str] = field(default_factory=list)
 
 
 class _Group:
@@ -220,6 +231,7 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
     refused: list[dict] = []
     merged: list[str] = []
     shared: list[str] = []
+    conflicts: list[str] = []
     in_event = {c.member.id for c in candidates}
 
     def refuse(x: int, y: int, reason: str, detail: str) -> None:
@@ -252,8 +264,13 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         conflict = _shared_bridge(a.member, ga, gb, config) or _shared_bridge(b.member, gb, ga, config)
         if conflict:
             refuse(x, y, "shared_bridge", f"a shared {conflict[0]} never joins two holders of different {conflict[1]}s")
-            shared += [bridge.id for bridge, own, other in ((a.member, ga, gb), (b.member, gb, ga))
-                       if bridge.id not in shared and _revealed_shared(bridge, own, other, in_event, config)]
+            for bridge, own, other in ((a.member, ga, gb), (b.member, gb, ga)):
+                revealed = _revealed_shared(bridge, own, other, in_event, config)
+                if revealed == "new" and bridge.id not in conflicts:
+                    conflicts.append(bridge.id)
+                    revealed = 0 < config.shared_after_conflicts <= bridge.conflicts + 1
+                if revealed and bridge.id not in shared:
+                    shared.append(bridge.id)
             continue
         guest = _guest_bridge(a.member, ga, gb, config) or _guest_bridge(b.member, gb, ga, config)
         if guest:
@@ -272,7 +289,7 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
 
     anchors = {c.member.id: c.member if c.generic else owner[c.member.id].anchor() for c in candidates}
     customer = anchors[candidates[0].member.id].cid if candidates else None
-    return LinkPlan(links, refused, merged, customer, {k: m.id for k, m in anchors.items()}, shared)
+    return LinkPlan(links, refused, merged, customer, {k: m.id for k, m in anchors.items()}, shared, conflicts)
 
 
 def _pairs_in_priority_order(candidates: list[Candidate], config: TenantConfig) -> list[tuple[int, int]]:
@@ -315,19 +332,22 @@ def _guest_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConf
     return None
 
 
-def _revealed_shared(bridge: Member, own: _Group, other: _Group, in_event: set[str], config: TenantConfig) -> bool:
-    """Whether refusing ``bridge`` (already refused as a shared bridge from ``own`` to ``other``)
-    shows that several people use it: it is of a ``shared_on_conflict`` type, ``other`` is an
-    established customer (not only the event's new identifiers), and the event itself carries
-    ``other``'s competing personal identifier. That is a known person typing an email that
-    belongs to a customer holding a different email or phone: a store's placeholder or a family
-    address. A new second email on a person's own device is not (its side is new), nor is a
-    person's own email typed on a family tablet (the tablet side's competing identifiers are not
-    in the event)."""
-    if bridge.type not in config.shared_on_conflict & config.shareable_types or not other.existing:
+def _revealed_shared(bridge: Member, own: _Group, other: _Group, in_event: set[str],
+                     config: TenantConfig) -> bool | str:
+    """What refusing ``bridge`` (already refused as a shared bridge from ``own`` to ``other``)
+    shows, when it is of a ``shared_on_conflict`` type and the event itself carries ``other``'s
+    competing personal identifier: True (several people use it) when ``other`` is an established
+    customer: a known person typing an email that belongs to a customer holding a different
+    email or phone is what a store's placeholder or a family address looks like; "new" when
+    ``other`` is only the event's new identifiers (a person's new phone, or the next walk-in
+    customer: counted, see ``shared_after_conflicts``); else False. A person's own email typed on
+    a family tablet is neither (the tablet side's competing identifiers are not in the event)."""
+    if bridge.type not in config.shared_on_conflict & config.shareable_types:
         return False
     mine = {m.type for m in own.members.values() if m.id != bridge.id} & config.personal_types
-    return any(m.id in in_event and m.type in mine for m in other.members.values())
+    if not any(m.id in in_event and m.type in mine for m in other.members.values()):
+        return False
+    return True if other.existing else "new"
 
 
 def _exceeded_limit(ga: _Group, gb: _Group, config: TenantConfig) -> str | None:

@@ -50,7 +50,8 @@ _SINGLE = Cardinality.single
 #: keeps a request far below Gremlin Server's and Neptune's frame limits (docs/data-model.md).
 MAX_WRITES_PER_TRAVERSAL = 200
 #: The identifier properties planning reads (not the sealed value).
-_PLANNED_KEYS = ("type", "created", "cid", "founder", "degree", "first_seen", "last_seen", model.SHARED)
+_PLANNED_KEYS = ("type", "created", "cid", "founder", "degree", "first_seen", "last_seen", model.SHARED,
+                 model.CONFLICTS)
 #: How often in a row a batch is read again and re-planned after conflicting writes (without any
 #: chunk getting through) before giving up.
 _MAX_CONFLICTS = 25
@@ -185,7 +186,7 @@ def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], ve
 
 def _member(props: dict) -> Member:
     return Member(props["id"], props["type"], props["created"], props["cid"], props["nolinks"],
-                  bool(props.get("founder")))
+                  bool(props.get("founder")), props.get(model.CONFLICTS, 0))
 
 
 class _View:
@@ -315,6 +316,7 @@ class _Chunk:
         self.created: dict[str, str] = {}  # new identifier -> its sealed value
         self.touched: dict[str, _Touch] = {}
         self.shared: set[str] = set()  # stored identifiers the chunk marks shared
+        self.conflicts: dict[str, int] = {}  # stored identifier -> how much its conflict count rises
         self.links: dict[str, _LinkWrite] = {}
         self.events: list[tuple[PreparedEvent, list[str], int]] = []  # event, its identifiers, ingest time
         #: (predicate name, argument) -> identifiers whose degree must still satisfy it
@@ -324,7 +326,7 @@ class _Chunk:
 
     @property
     def writes(self) -> int:
-        return (len(self.created) + len(self.touched) + len(self.links) + len(self.shared)
+        return (len(self.created) + len(self.touched) + len(self.links) + len(self.shared) + len(self.conflicts)
                 + sum(1 + len(ids) for _, ids, _ in self.events))
 
     def depend(self, view: _View, reach: dict[str, int], candidate_ids: set[str]) -> None:
@@ -380,6 +382,8 @@ class _Chunk:
                          "degree": props["degree"]}
             if props.get(model.SHARED):
                 on_create[model.SHARED] = True
+            if props.get(model.CONFLICTS):
+                on_create[model.CONFLICTS] = props[model.CONFLICTS]
             t = t.side_effect(__.merge_v({T.id: vertex, T.label: model.IDENTIFIER})
                               .option(Merge.on_create, on_create, _SINGLE))
         # elements that get the same change share one write step (V(ids)/E(ids)): a chunk's
@@ -398,6 +402,8 @@ class _Chunk:
                               .property(_SINGLE, "last_seen", last_seen))
         if self.shared:
             t = t.side_effect(__.V(*sorted(self.shared)).property(_SINGLE, model.SHARED, True))
+        for amount, vertices in _grouped((n, v) for v, n in sorted(self.conflicts.items())).items():
+            t = t.side_effect(__.V(*vertices).property(_SINGLE, model.CONFLICTS, increment(model.CONFLICTS, amount)))
         stored = [(lid, link) for lid, link in self.links.items() if not link.new]
         for lid, link in self.links.items():
             if link.new:
@@ -544,6 +550,11 @@ def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, vi
         view.vertices[vertex][model.SHARED] = True
         if vertex not in chunk.created:
             chunk.shared.add(vertex)
+    for vertex in plan.conflicts:  # an increment, like degree: concurrent writers add up
+        props = view.vertices[vertex]
+        props[model.CONFLICTS] = props.get(model.CONFLICTS, 0) + 1
+        if vertex not in chunk.created:
+            chunk.conflicts[vertex] = chunk.conflicts.get(vertex, 0) + 1
     for x, y in plan.links:
         a, b = candidates[x], candidates[y]
         low, high = model.link_ends(a.member.id, b.member.id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 __all__ = [
-    "IDENTIFIER", "EVENT", "SUPPRESSED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SHARED", "SEALED_PROPERTIES",
+    "IDENTIFIER", "EVENT", "SUPPRESSED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SHARED", "CONFLICTS", "SEALED_PROPERTIES",
     "identifier_id", "suppression_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "link_ends",
 ]
 
@@ -27,6 +27,9 @@ TENANT = "tenant"
 #: An identifier property, true once ingest found several people using it (identity.guards):
 #: then it is treated as generic. Absent otherwise.
 SHARED = "shared"
+#: An identifier property: how often ingest refused it as a shareable bridge to a new competing
+#: identifier (identity.guards, ``shared_after_conflicts``). Absent until the first time.
+CONFLICTS = "conflicts"
 #: The properties holding sealed PII, by vertex label (see identity.protect).
 SEALED_PROPERTIES = {IDENTIFIER: "value", EVENT: "attributes"}
 

@@ -103,6 +103,9 @@ class ReferenceIdentity:
                 props["last_seen"] = max(props["last_seen"], ts)
         for vertex in plan.shared:
             self.identifiers[vertex][model.SHARED] = True
+        for vertex in plan.conflicts:
+            props = self.identifiers[vertex]
+            props[model.CONFLICTS] = props.get(model.CONFLICTS, 0) + 1
         for x, y in plan.links:
             a, b = candidates[x].member.id, candidates[y].member.id
             link = self.links.get(frozenset((a, b)))

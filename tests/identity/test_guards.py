@@ -205,6 +205,42 @@ def test_an_email_typed_by_a_known_customer_holding_another_phone_is_marked_shar
     assert set(identity.resolve(*BOB).identifiers) == {"email", "phone"}
 
 
+def _walk_ins(identity, clock, batched: bool) -> list:
+    """Three walk-in customers, each new, type the store's placeholder with their own new phone;
+    then a fourth types it on their own phone (a device)."""
+    events = [event(f"e{n}", PLACEHOLDER, ("phone", f"+1555010070{n}")) for n in range(3)]
+    events.append(event("e3", PLACEHOLDER, ("device_id", "walk-in-4-phone")))
+    if batched:
+        return identity.ingest(events)
+    results = []
+    for item in events:
+        results += identity.ingest([item])
+        clock.tick()
+    return results
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_an_email_refused_again_and_again_with_new_competing_identifiers_is_marked_shared(
+        identity, clock, batched: bool) -> None:
+    first, second, third, fourth = _walk_ins(identity, clock, batched)
+    assert [r["reason"] for r in second.refused] == ["shared_bridge"] == [r["reason"] for r in third.refused]
+    placeholder = identity.resolve(*PLACEHOLDER)
+    assert placeholder.identifiers["email"] == [{"value": PLACEHOLDER[1], "hops": 0, "generic": True}]
+    assert fourth.merged == [] and fourth.refused == []
+    walk_in = identity.resolve("device_id", "walk-in-4-phone")
+    assert set(walk_in.identifiers) == {"device_id", "email"}  # the first walk-in's phone is not reached
+    assert walk_in.customer_id != identity.resolve("phone", "+15550100700").customer_id
+
+
+def test_one_new_competing_identifier_does_not_mark_an_email_shared(identity, clock) -> None:
+    identity.ingest([event("e1", ANN, ANN_PHONE)])
+    clock.tick()
+    new_phone = identity.ingest([event("e2", ANN, ("phone", "+15550100799"))])[0]  # Ann's new number
+    assert [r["reason"] for r in new_phone.refused] == ["shared_bridge"]
+    assert identity.resolve(*ANN).identifiers["email"] == [{"value": ANN[1], "hops": 0, "generic": False}]
+    assert [p["value"] for p in identity.resolve(*ANN).identifiers["phone"]] == [ANN_PHONE[1]]
+
+
 def test_a_new_second_email_on_a_persons_device_does_not_mark_anything_shared(identity, clock) -> None:
     identity.ingest([event("e1", ANN, TABLET)])
     clock.tick()
@@ -235,6 +271,14 @@ def test_marking_shared_emails_is_configurable(make_identity, clock) -> None:
     assert [p["value"] for p in placeholder.identifiers["phone"]] == [ANN_PHONE[1]]
     with pytest.raises(ValueError):
         TenantConfig(shared_on_conflict=frozenset({"shoe_size"}))
+    counted = make_identity("other", config=TenantConfig(shared_after_conflicts=0))
+    _walk_ins(counted, clock, batched=False)
+    assert not counted.resolve(*PLACEHOLDER).identifiers["email"][0]["generic"]
+    # without the mark the fourth walk-in joins the first one's customer
+    assert (counted.resolve("device_id", "walk-in-4-phone").customer_id
+            == counted.resolve("phone", "+15550100700").customer_id)
+    with pytest.raises(ValueError):
+        TenantConfig(shared_after_conflicts=-1)
 
 
 def test_shareable_types_are_configurable(make_identity, clock) -> None:
