@@ -265,11 +265,11 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         if conflict:
             refuse(x, y, "shared_bridge", f"a shared {conflict[0]} never joins two holders of different {conflict[1]}s")
             for bridge, own, other in ((a.member, ga, gb), (b.member, gb, ga)):
-                revealed = _revealed_shared(bridge, own, other, in_event, config)
-                if revealed == "new" and bridge.id not in conflicts:
+                competitor = _competitor_in_event(bridge, own, other, in_event, config)
+                if competitor == "new" and bridge.id not in conflicts:
                     conflicts.append(bridge.id)
-                    revealed = 0 < config.shared_after_conflicts <= bridge.conflicts + 1
-                if revealed and bridge.id not in shared:
+                counted_out = competitor == "new" and 0 < config.shared_after_conflicts <= bridge.conflicts + 1
+                if (competitor == "known" or counted_out) and bridge.id not in shared:
                     shared.append(bridge.id)
             continue
         guest = _guest_bridge(a.member, ga, gb, config) or _guest_bridge(b.member, gb, ga, config)
@@ -332,22 +332,22 @@ def _guest_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConf
     return None
 
 
-def _revealed_shared(bridge: Member, own: _Group, other: _Group, in_event: set[str],
-                     config: TenantConfig) -> bool | str:
-    """What refusing ``bridge`` (already refused as a shared bridge from ``own`` to ``other``)
-    shows, when it is of a ``shared_on_conflict`` type and the event itself carries ``other``'s
-    competing personal identifier: True (several people use it) when ``other`` is an established
-    customer: a known person typing an email that belongs to a customer holding a different
-    email or phone is what a store's placeholder or a family address looks like; "new" when
-    ``other`` is only the event's new identifiers (a person's new phone, or the next walk-in
-    customer: counted, see ``shared_after_conflicts``); else False. A person's own email typed on
-    a family tablet is neither (the tablet side's competing identifiers are not in the event)."""
+def _competitor_in_event(bridge: Member, own: _Group, other: _Group, in_event: set[str],
+                         config: TenantConfig) -> str | None:
+    """Who typed ``bridge`` (of a ``shared_on_conflict`` type, just refused as a shared bridge
+    from ``own`` to ``other``) when the event itself carries ``other``'s competing personal
+    identifier: "known" when ``other`` is an established customer (a known person typing an
+    email that belongs to a customer holding a different email or phone: what a store's
+    placeholder or a family address looks like; it is marked shared), "new" when ``other`` is
+    only the event's new identifiers (a person's new phone, or the next walk-in customer:
+    counted, see ``shared_after_conflicts``); else None. A person's own email typed on a family
+    tablet is neither (the tablet side's competing identifiers are not in the event)."""
     if bridge.type not in config.shared_on_conflict & config.shareable_types:
-        return False
+        return None
     mine = {m.type for m in own.members.values() if m.id != bridge.id} & config.personal_types
     if not any(m.id in in_event and m.type in mine for m in other.members.values()):
-        return False
-    return True if other.existing else "new"
+        return None
+    return "known" if other.existing else "new"
 
 
 def _exceeded_limit(ga: _Group, gb: _Group, config: TenantConfig) -> str | None:
