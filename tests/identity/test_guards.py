@@ -174,11 +174,8 @@ PLACEHOLDER = ("email", "walkin@store.example.com")
 ANN_PHONE, BOB_PHONE = ("phone", "+15550100501"), ("phone", "+15550100502")
 
 
-def _placeholder_typed_by_a_known_customer(identity, clock, batched: bool) -> list:
-    """Ann checks out with the store's placeholder email; Bob, known by his own email and phone,
-    then types it at checkout with his phone; then a new walk-in customer types it too."""
-    events = [event("e1", PLACEHOLDER, ANN_PHONE), event("e2", BOB, BOB_PHONE),
-              event("e3", BOB_PHONE, PLACEHOLDER), event("e4", PLACEHOLDER, ("phone", "+15550100503"))]
+def _ingest(identity, clock, events: list[dict], batched: bool) -> list:
+    """The events as one batch, or one call each with the clock moving between them."""
     if batched:
         return identity.ingest(events)
     results = []
@@ -186,6 +183,14 @@ def _placeholder_typed_by_a_known_customer(identity, clock, batched: bool) -> li
         results += identity.ingest([item])
         clock.tick()
     return results
+
+
+def _placeholder_typed_by_a_known_customer(identity, clock, batched: bool) -> list:
+    """Ann checks out with the store's placeholder email; Bob, known by his own email and phone,
+    then types it at checkout with his phone; then a new walk-in customer types it too."""
+    events = [event("e1", PLACEHOLDER, ANN_PHONE), event("e2", BOB, BOB_PHONE),
+              event("e3", BOB_PHONE, PLACEHOLDER), event("e4", PLACEHOLDER, ("phone", "+15550100503"))]
+    return _ingest(identity, clock, events, batched)
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
@@ -210,13 +215,7 @@ def _walk_ins(identity, clock, batched: bool) -> list:
     then a fourth types it on their own phone (a device)."""
     events = [event(f"e{n}", PLACEHOLDER, ("phone", f"+1555010070{n}")) for n in range(3)]
     events.append(event("e3", PLACEHOLDER, ("device_id", "walk-in-4-phone")))
-    if batched:
-        return identity.ingest(events)
-    results = []
-    for item in events:
-        results += identity.ingest([item])
-        clock.tick()
-    return results
+    return _ingest(identity, clock, events, batched)
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
