@@ -6,30 +6,63 @@ cannot change a result it already has, exactly as with a remote Gremlin Server.
 
 from __future__ import annotations
 
-from typing import Any
+from itertools import chain
+from typing import Any, Iterable
 
+from gremlin_python.process.traversal import Traverser as GTraverser
 from gremlin_python.structure.graph import Edge, Path, Property, Vertex, VertexProperty
 from gremlin_python.structure.io.util import HashableDict
 
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .steps_graph import ROOT
-from .traverser import PathValue
+from .traverser import PathValue, Traverser
 from .values import MapEntry, PropertyValue
 
-__all__ = ["detach"]
+__all__ = ["detach", "detach_traversers"]
+
+
+# gremlinpython's Traverser, Vertex and VertexProperty made without their constructors: a class call runs
+# two __init__ frames (the class's, then Element's), about half the cost of detaching a
+# materialized vertex. The attributes are set in the constructors' order, so the instances share
+# their class's attribute-key table as constructed ones do; tests/test_detach.py checks that they
+# hold the same attributes as constructed ones.
+_new = object.__new__
+_chain = chain.from_iterable
+
+
+def _vertex_value(id: Any, label: str, properties: list | None) -> Vertex:
+    vertex = _new(Vertex)
+    vertex.id = id
+    vertex.label = label
+    vertex.properties = properties
+    return vertex
 
 
 def _vertex_ref(vertex: VertexRecord) -> Vertex:
-    return Vertex(vertex.id, vertex.label)
+    return _vertex_value(vertex.id, vertex.label, None)
 
 
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex | None) -> VertexProperty:
-    meta = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] if materialize and vp.meta else []
-    value = vp.value if type(vp.value) in _SCALARS else detach(vp.value, materialize)
-    return VertexProperty(vp.id, vp.key, value, owner, meta)
+def _vertex_properties(records: Iterable[VertexPropertyRecord], materialize: bool,
+                       owner: Vertex | None) -> list[VertexProperty]:
+    """Many at a time: a materialized vertex makes one call here, not one per property."""
+    made_all = []
+    for vp in records:
+        value = vp.value
+        if type(value) not in _SCALARS:
+            value = detach(value, materialize)
+        made = _new(VertexProperty)
+        made.id = vp.id
+        made.label = vp.key
+        made.properties = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] \
+            if materialize and vp.meta else []
+        made.value = value
+        made.key = vp.key
+        made.vertex = owner
+        made_all.append(made)
+    return made_all
 
 
 def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
@@ -37,11 +70,23 @@ def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
         return _vertex_ref(vertex)
     # A vertex's own properties name no owner vertex, as the stock driver reads them from
     # Gremlin Server (GraphBinary and GraphSON alike).
-    properties = []
-    for bucket in vertex.props.values():
-        for vp in bucket:
-            properties.append(_vertex_property(vp, True, None))
-    return Vertex(vertex.id, vertex.label, properties)
+    return _vertex_value(vertex.id, vertex.label, _vertex_properties(_chain(vertex.props.values()), True, None))
+
+
+def detach_traversers(traversers: Iterable[Traverser], materialize: bool) -> list[GTraverser]:
+    """The results of a traversal as gremlinpython Traversers (one per engine traverser, its bulk
+    kept), leaving out the start of a traversal that has no start step."""
+    results = []
+    append = results.append
+    for traverser in traversers:
+        value = traverser.obj
+        if value is ROOT:
+            continue
+        made = _new(GTraverser)
+        made.object = detach(value, materialize)
+        made.bulk = traverser.bulk
+        append(made)
+    return results
 
 
 def detach(value: Any, materialize: bool = True) -> Any:
@@ -58,7 +103,7 @@ def detach(value: Any, materialize: bool = True) -> Any:
         props = [Property(k, detach(v, materialize), None) for k, v in value.props.items()] if materialize else []
         return Edge(value.id, _vertex_ref(value.out_v), value.label, _vertex_ref(value.in_v), props)
     if isinstance(value, VertexPropertyRecord):
-        return _vertex_property(value, materialize, _vertex_ref(value.vertex))
+        return _vertex_properties((value,), materialize, _vertex_ref(value.vertex))[0]
     if isinstance(value, PropertyValue):
         return Property(value.key, detach(value.value, materialize), None)
     if isinstance(value, PathValue):
