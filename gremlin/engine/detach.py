@@ -6,7 +6,6 @@ cannot change a result it already has, exactly as with a remote Gremlin Server.
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any, Iterable
 
 from gremlin_python.process.traversal import Traverser as GTraverser
@@ -21,56 +20,51 @@ from .values import MapEntry, PropertyValue
 __all__ = ["detach", "detach_traversers"]
 
 
-# gremlinpython's Traverser, Vertex and VertexProperty made without their constructors: a class call runs
-# two __init__ frames (the class's, then Element's), about half the cost of detaching a
-# materialized vertex. The attributes are set in the constructors' order, so the instances share
-# their class's attribute-key table as constructed ones do; tests/test_detach.py checks that they
-# hold the same attributes as constructed ones.
+# gremlinpython's Traverser, Vertex and VertexProperty made without their constructors: a class
+# call runs two __init__ frames (the class's, then Element's), about half the cost of detaching
+# a materialized vertex. The attributes are set in the constructors' order, so the instances
+# share their class's attribute-key table as constructed ones do; tests/test_detach.py checks
+# that they hold the same attributes as constructed ones. Loops, not comprehensions: on this
+# Python a comprehension is one more call per vertex.
 _new = object.__new__
-_chain = chain.from_iterable
-
-
-def _vertex_value(id: Any, label: str, properties: list | None) -> Vertex:
-    vertex = _new(Vertex)
-    vertex.id = id
-    vertex.label = label
-    vertex.properties = properties
-    return vertex
-
-
-def _vertex_ref(vertex: VertexRecord) -> Vertex:
-    return _vertex_value(vertex.id, vertex.label, None)
-
 
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _vertex_properties(records: Iterable[VertexPropertyRecord], materialize: bool,
-                       owner: Vertex | None) -> list[VertexProperty]:
-    """Many at a time: a materialized vertex makes one call here, not one per property."""
-    made_all = []
-    for vp in records:
-        value = vp.value
-        if type(value) not in _SCALARS:
-            value = detach(value, materialize)
-        made = _new(VertexProperty)
-        made.id = vp.id
-        made.label = vp.key
-        made.properties = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] \
-            if materialize and vp.meta else []
-        made.value = value
-        made.key = vp.key
-        made.vertex = owner
-        made_all.append(made)
-    return made_all
-
-
 def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
-    if not materialize:
-        return _vertex_ref(vertex)
-    # A vertex's own properties name no owner vertex, as the stock driver reads them from
-    # Gremlin Server (GraphBinary and GraphSON alike).
-    return _vertex_value(vertex.id, vertex.label, _vertex_properties(_chain(vertex.props.values()), True, None))
+    made = _new(Vertex)
+    made.id = vertex.id
+    made.label = vertex.label
+    if materialize:
+        # A vertex's own properties name no owner vertex, as the stock driver reads them from
+        # Gremlin Server (GraphBinary and GraphSON alike).
+        properties = []
+        for bucket in vertex.props.values():
+            for vp in bucket:
+                properties.append(_vertex_property(vp, True, None))
+        made.properties = properties
+    else:
+        made.properties = None
+    return made
+
+
+def _vertex_ref(vertex: VertexRecord) -> Vertex:
+    return _vertex(vertex, False)
+
+
+def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex | None) -> VertexProperty:
+    value = vp.value
+    if type(value) not in _SCALARS:
+        value = detach(value, materialize)
+    made = _new(VertexProperty)
+    made.id = vp.id
+    made.label = vp.key
+    made.properties = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] \
+        if materialize and vp.meta else []
+    made.value = value
+    made.key = vp.key
+    made.vertex = owner
+    return made
 
 
 def detach_traversers(traversers: Iterable[Traverser], materialize: bool) -> list[GTraverser]:
@@ -80,10 +74,14 @@ def detach_traversers(traversers: Iterable[Traverser], materialize: bool) -> lis
     append = results.append
     for traverser in traversers:
         value = traverser.obj
-        if value is ROOT:
+        if type(value) is VertexRecord:  # the usual result, without detach()'s dispatch
+            value = _vertex(value, materialize)
+        elif value is ROOT:
             continue
+        else:
+            value = detach(value, materialize)
         made = _new(GTraverser)
-        made.object = detach(value, materialize)
+        made.object = value
         made.bulk = traverser.bulk
         append(made)
     return results
@@ -103,7 +101,7 @@ def detach(value: Any, materialize: bool = True) -> Any:
         props = [Property(k, detach(v, materialize), None) for k, v in value.props.items()] if materialize else []
         return Edge(value.id, _vertex_ref(value.out_v), value.label, _vertex_ref(value.in_v), props)
     if isinstance(value, VertexPropertyRecord):
-        return _vertex_properties((value,), materialize, _vertex_ref(value.vertex))[0]
+        return _vertex_property(value, materialize, _vertex_ref(value.vertex))
     if isinstance(value, PropertyValue):
         return Property(value.key, detach(value.value, materialize), None)
     if isinstance(value, PathValue):
