@@ -62,10 +62,16 @@ def nearest_first(ctx: Context, vertex_step, times: int, start: Traverser) -> It
                 # PathNode(target, NO_LABELS, here) and Traverser(target, bulk, reached, loops,
                 # sack) without their __init__ calls: the search makes two per vertex it reaches
                 reached = new(PathNode)
-                reached.obj, reached.labels, reached.parent = target, NO_LABELS, here
+                reached.obj = target
+                reached.labels = NO_LABELS
+                reached.parent = here
                 reached_level.append(reached)
                 made = new(Traverser)
-                made.obj, made.bulk, made.path, made.loops, made.sack = target, bulk, reached, loops, sack
+                made.obj = target
+                made.bulk = bulk
+                made.path = reached
+                made.loops = loops
+                made.sack = sack
                 yield made
         if not reached_level:
             return
