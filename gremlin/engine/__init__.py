@@ -19,7 +19,7 @@ from ..errors import GremlinError, TraversalError
 from ..storage import Store
 from .base import Context
 from .compiler import compile_bytecode
-from .detach import detach
+from .detach import detach_traversers
 from .optimize import optimize
 from .profiles import Profile, profile_named
 from .steps_graph import ROOT
@@ -55,8 +55,7 @@ class Graph:
         root = Traverser(ROOT, 1, None, (), ctx.sack_initial)
         with self.store.transaction():
             try:
-                results = [GTraverser(detach(t.obj, materialize), t.bulk)
-                           for t in traversal.run(ctx, (root,)) if t.obj is not ROOT]
+                results = detach_traversers(traversal.run(ctx, (root,)), materialize)
             except GremlinError:
                 raise
             except RecursionError:

@@ -6,42 +6,85 @@ cannot change a result it already has, exactly as with a remote Gremlin Server.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
+from gremlin_python.process.traversal import Traverser as GTraverser
 from gremlin_python.structure.graph import Edge, Path, Property, Vertex, VertexProperty
 from gremlin_python.structure.io.util import HashableDict
 
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .steps_graph import ROOT
-from .traverser import PathValue
+from .traverser import PathValue, Traverser
 from .values import MapEntry, PropertyValue
 
-__all__ = ["detach"]
+__all__ = ["detach", "detach_traversers"]
 
 
-def _vertex_ref(vertex: VertexRecord) -> Vertex:
-    return Vertex(vertex.id, vertex.label)
-
+# gremlinpython's Traverser, Vertex and VertexProperty made without their constructors: a class
+# call runs two __init__ frames (the class's, then Element's), about half the cost of detaching
+# a materialized vertex. The attributes are set in the constructors' order, so the instances
+# share their class's attribute-key table as constructed ones do; tests/test_detach.py checks
+# that they hold the same attributes as constructed ones. Loops, not comprehensions: on this
+# Python a comprehension is one more call per vertex.
+_new = object.__new__
 
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex | None) -> VertexProperty:
-    meta = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] if materialize and vp.meta else []
-    value = vp.value if type(vp.value) in _SCALARS else detach(vp.value, materialize)
-    return VertexProperty(vp.id, vp.key, value, owner, meta)
-
-
 def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
-    if not materialize:
-        return _vertex_ref(vertex)
-    # A vertex's own properties name no owner vertex, as the stock driver reads them from
-    # Gremlin Server (GraphBinary and GraphSON alike).
-    properties = []
-    for bucket in vertex.props.values():
-        for vp in bucket:
-            properties.append(_vertex_property(vp, True, None))
-    return Vertex(vertex.id, vertex.label, properties)
+    made = _new(Vertex)
+    made.id = vertex.id
+    made.label = vertex.label
+    if materialize:
+        # A vertex's own properties name no owner vertex, as the stock driver reads them from
+        # Gremlin Server (GraphBinary and GraphSON alike).
+        properties = []
+        for bucket in vertex.props.values():
+            for vp in bucket:
+                properties.append(_vertex_property(vp, True, None))
+        made.properties = properties
+    else:
+        made.properties = None
+    return made
+
+
+def _vertex_ref(vertex: VertexRecord) -> Vertex:
+    return _vertex(vertex, False)
+
+
+def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex | None) -> VertexProperty:
+    value = vp.value
+    if type(value) not in _SCALARS:
+        value = detach(value, materialize)
+    made = _new(VertexProperty)
+    made.id = vp.id
+    made.label = vp.key
+    made.properties = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] \
+        if materialize and vp.meta else []
+    made.value = value
+    made.key = vp.key
+    made.vertex = owner
+    return made
+
+
+def detach_traversers(traversers: Iterable[Traverser], materialize: bool) -> list[GTraverser]:
+    """The results of a traversal as gremlinpython Traversers (one per engine traverser, its bulk
+    kept), leaving out the start of a traversal that has no start step."""
+    results = []
+    append = results.append
+    for traverser in traversers:
+        value = traverser.obj
+        if type(value) is VertexRecord:  # the usual result, without detach()'s dispatch
+            value = _vertex(value, materialize)
+        elif value is ROOT:
+            continue
+        else:
+            value = detach(value, materialize)
+        made = _new(GTraverser)
+        made.object = value
+        made.bulk = traverser.bulk
+        append(made)
+    return results
 
 
 def detach(value: Any, materialize: bool = True) -> Any:

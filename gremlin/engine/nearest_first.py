@@ -47,7 +47,7 @@ def nearest_first(ctx: Context, vertex_step, times: int, start: Traverser) -> It
             visited.add(node.obj)
         node = node.parent
     filtered = bool(ctx.filters)
-    targets_of, tick = vertex_step.targets, ctx.tick
+    targets_of, tick, new = vertex_step.targets, ctx.tick, object.__new__
     bulk, loops, sack = start.bulk, start.loops, start.sack
     frontier = [start.path]
     for _ in range(times):
@@ -59,9 +59,20 @@ def nearest_first(ctx: Context, vertex_step, times: int, start: Traverser) -> It
                 if target in visited:
                     continue
                 visited.add(target)
-                reached = PathNode(target, NO_LABELS, here)
+                # PathNode(target, NO_LABELS, here) and Traverser(target, bulk, reached, loops,
+                # sack) without their __init__ calls: the search makes two per vertex it reaches
+                reached = new(PathNode)
+                reached.obj = target
+                reached.labels = NO_LABELS
+                reached.parent = here
                 reached_level.append(reached)
-                yield Traverser(target, bulk, reached, loops, sack)
+                made = new(Traverser)
+                made.obj = target
+                made.bulk = bulk
+                made.path = reached
+                made.loops = loops
+                made.sack = sack
+                yield made
         if not reached_level:
             return
         frontier = reached_level

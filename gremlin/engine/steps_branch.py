@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any, Iterator
 
 from gremlin_python.process.traversal import P, Pick
@@ -77,7 +78,8 @@ class RepeatStep(Step):
         # batches, through barriers that bulk them.
         state = {} if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), {})
         if self.nearest_first_by is not None:
-            return (result for traverser in traversers for result in self._nearest_first(ctx, traverser, state))
+            # chained, not re-yielded: a search yields hundreds of traversers per start
+            return chain.from_iterable(self._nearest_first(ctx, traverser, state) for traverser in traversers)
         if self._unrolled():
             batches = _batches(traversers, _UNROLL_BATCH) if not ctx.reads_paths else ([t] for t in traversers)
             return (result for batch in batches for result in self._loop(ctx, batch, state, per_pass=True))

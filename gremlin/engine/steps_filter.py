@@ -11,7 +11,7 @@ from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, merge_bulks, token_name, vertex_properties
 from .randomness import step_random
-from .traverser import Traverser, is_simple
+from .traverser import OWN_KEY, Traverser, is_simple
 from .values import PropertyValue, g_hash_key, indexed, is_number, predicate_truth, test_predicate
 
 
@@ -378,7 +378,12 @@ class DedupStep(Step):
     def _dedup(self, ctx: Context, traversers: Iterator[Traverser], seen: set) -> Iterator[Traverser]:
         simple = not self.labels and self.by is None
         for traverser in traversers:
-            key = g_hash_key(traverser.obj) if simple else self._key(ctx, traverser)
+            if simple:
+                key = traverser.obj
+                if type(key) not in OWN_KEY:
+                    key = g_hash_key(key)
+            else:
+                key = self._key(ctx, traverser)
             if key is NOTHING or key in seen:
                 continue
             seen.add(key)

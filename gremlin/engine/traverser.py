@@ -11,7 +11,7 @@ from typing import Any, Iterator
 from ..storage import EdgeRecord, VertexRecord
 from .values import g_equal, g_hash_key
 
-__all__ = ["Traverser", "PathNode", "PathValue", "is_simple", "on_path", "NO_LABELS"]
+__all__ = ["Traverser", "PathNode", "PathValue", "is_simple", "on_path", "NO_LABELS", "OWN_KEY"]
 
 
 class PathNode:
@@ -36,7 +36,7 @@ NO_LABELS: frozenset = frozenset()
 
 # The store holds one record per id, so a record is its own Gremlin equality key: the path
 # checks below skip g_hash_key for them, the common case on the hot path.
-_OWN_KEY = (VertexRecord, EdgeRecord)
+OWN_KEY = (VertexRecord, EdgeRecord)
 
 
 def is_simple(node: PathNode | None) -> bool:
@@ -44,7 +44,7 @@ def is_simple(node: PathNode | None) -> bool:
     seen = set()
     while node is not None:
         obj = node.obj
-        key = obj if type(obj) in _OWN_KEY else g_hash_key(obj)
+        key = obj if type(obj) in OWN_KEY else g_hash_key(obj)
         if key in seen:
             return False
         seen.add(key)
@@ -54,10 +54,10 @@ def is_simple(node: PathNode | None) -> bool:
 
 def on_path(node: PathNode | None, obj: Any) -> bool:
     """``obj`` already occurs on the path: extending the path by it would not be simple."""
-    key = obj if type(obj) in _OWN_KEY else g_hash_key(obj)
+    key = obj if type(obj) in OWN_KEY else g_hash_key(obj)
     while node is not None:
         other = node.obj
-        if other is key or (other if type(other) in _OWN_KEY else g_hash_key(other)) == key:
+        if other is key or (other if type(other) in OWN_KEY else g_hash_key(other)) == key:
             return True
         node = node.parent
     return False
