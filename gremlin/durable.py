@@ -128,16 +128,15 @@ def row_key(id: Any) -> str:
 def _vertex_body(vertex: VertexRecord) -> str:
     to_json = codec.to_json
     properties = []
-    for key, values in vertex.props.items():
-        for vp in values:
-            if vp.meta:
-                meta = []
-                for meta_key, meta_value in vp.meta.items():
-                    meta.append(meta_key)
-                    meta.append(to_json(meta_value))
-                properties.append([key, to_json(vp.id), to_json(vp.value), meta])
-            else:
-                properties.append([key, to_json(vp.id), to_json(vp.value)])
+    for vp in vertex.property_records():
+        if vp.meta:
+            meta = []
+            for meta_key, meta_value in vp.meta.items():
+                meta.append(meta_key)
+                meta.append(to_json(meta_value))
+            properties.append([vp.key, to_json(vp.id), to_json(vp.value), meta])
+        else:
+            properties.append([vp.key, to_json(vp.id), to_json(vp.value)])
     return codec.dumps_encoded([to_json(vertex.id), vertex.label, properties])
 
 

@@ -9,6 +9,7 @@ elements to write when one succeeds.
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import uuid
 from contextlib import contextmanager
@@ -22,8 +23,10 @@ __all__ = ["Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "Chang
 
 # Most vertex properties have no meta-properties and most edges no properties: they share this
 # read-only empty table instead of holding an empty dict each (64 bytes apiece); the store
-# gives an element its own dict on the first write (_writable).
+# gives an element its own dict on the first write (_writable). Vertices without edges in one
+# direction share NO_EDGES the same way.
 NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
+NO_EDGES: Mapping[str, Any] = MappingProxyType({})
 
 
 class VertexPropertyRecord:
@@ -46,10 +49,29 @@ class VertexRecord:
     def __init__(self, id: Any, label: str):
         self.id = id
         self.label = label
-        self.props: dict[str, list[VertexPropertyRecord]] = {}
+        # key -> its one VertexPropertyRecord, or a tuple of two or more (list and set
+        # cardinality): most keys hold one value, and a list per key cost 88 bytes apiece.
+        # Read them with properties_of() and property_records().
+        self.props: dict[str, VertexPropertyRecord | tuple[VertexPropertyRecord, ...]] = {}
         # Per-label adjacency: out('knows') is one dict look-up, not a scan of every edge.
-        self.out_edges: dict[str, dict[Any, EdgeRecord]] = {}
-        self.in_edges: dict[str, dict[Any, EdgeRecord]] = {}
+        self.out_edges: Mapping[str, dict[Any, EdgeRecord]] = NO_EDGES
+        self.in_edges: Mapping[str, dict[Any, EdgeRecord]] = NO_EDGES
+
+    def properties_of(self, key: str) -> tuple[VertexPropertyRecord, ...]:
+        held = self.props.get(key)
+        if held is None:
+            return ()
+        return held if type(held) is tuple else (held,)  # type: ignore[return-value]
+
+    def property_records(self) -> list[VertexPropertyRecord]:
+        """Every vertex property, key by key, as a snapshot."""
+        found: list[VertexPropertyRecord] = []
+        for held in self.props.values():
+            if type(held) is tuple:
+                found.extend(held)  # type: ignore[arg-type]
+            else:
+                found.append(held)  # type: ignore[arg-type]
+        return found
 
     def edges(self, direction: str, labels: tuple[str, ...] = ()) -> list["EdgeRecord"]:
         """Incident edges, as a snapshot a caller may hold while it changes the graph;
@@ -147,8 +169,10 @@ class Store:
     """An in-memory property graph with TinkerGraph's data model.
 
     ``id_kind`` chooses generated ids: "int" (TinkerGraph's default counter) or "uuid"
-    (strings, as Neptune generates them). ``index_keys`` names the vertex property keys kept
-    in a value index (None indexes every key).
+    (strings, as Neptune generates them). ``index_keys`` names the vertex property keys that
+    may be kept in a value index (None: any key). A key's index is built by the first lookup
+    that needs it and kept up to date from then on, so keys no traversal looks up by value
+    (timestamps, sealed values) cost no memory.
     """
 
     def __init__(self, *, id_kind: str = "int", index_keys: Iterable[str] | None = None,
@@ -157,6 +181,7 @@ class Store:
         self.edges: dict[Any, EdgeRecord] = {}
         self.id_kind = id_kind
         self.index_keys = None if index_keys is None else frozenset(index_keys)
+        # key -> value -> {vertex id: vertex}, only for keys looked up so far
         self._index: dict[str, dict[Any, dict[Any, VertexRecord]]] = {}
         self._counter = itertools.count(0)
         self._lock = threading.RLock()
@@ -227,32 +252,45 @@ class Store:
 
     # -- indexes ----------------------------------------------------------------------------
 
-    def _indexed(self, key: str) -> bool:
+    def _indexable(self, key: str) -> bool:
         return self.index_keys is None or key in self.index_keys
 
     def _index_add(self, vp: VertexPropertyRecord) -> None:
-        if self._indexed(vp.key) and _hashable(vp.value):
-            by_value = self._index.setdefault(vp.key, {})
+        by_value = self._index.get(vp.key)
+        if by_value is not None and _hashable(vp.value):
             by_value.setdefault(_index_key(vp.value), {})[vp.vertex.id] = vp.vertex
 
     def _index_remove(self, vp: VertexPropertyRecord) -> None:
-        if self._indexed(vp.key) and _hashable(vp.value):
-            bucket = self._index.get(vp.key, {}).get(_index_key(vp.value))
+        by_value = self._index.get(vp.key)
+        if by_value is not None and _hashable(vp.value):
+            bucket = by_value.get(_index_key(vp.value))
             if bucket is not None:
                 if not any(other is not vp and other.value == vp.value
-                           for other in vp.vertex.props.get(vp.key, ())):
+                           for other in vp.vertex.properties_of(vp.key)):
                     bucket.pop(vp.vertex.id, None)
                 if not bucket:
-                    del self._index[vp.key][_index_key(vp.value)]
+                    del by_value[_index_key(vp.value)]
 
     def lookup(self, key: str, value: Any) -> list[VertexRecord] | None:
         """Vertices whose ``key`` may equal ``value``; None when no index can answer.
 
         Candidates only: the caller still applies Gremlin equality (29 == 29.0)."""
-        if not self._indexed(key) or not _hashable(value):
+        if not self._indexable(key) or not _hashable(value):
             return None
-        bucket = self._index.get(key, {}).get(_index_key(value))
+        by_value = self._index.get(key)
+        if by_value is None:
+            by_value = self._build_index(key)
+        bucket = by_value.get(_index_key(value))
         return list(bucket.values()) if bucket else []
+
+    def _build_index(self, key: str) -> dict[Any, dict[Any, VertexRecord]]:
+        # one scan, which the lookup would otherwise have done itself; kept current from now on
+        by_value: dict[Any, dict[Any, VertexRecord]] = {}
+        self._index[key] = by_value
+        for vertex in self.vertices.values():
+            for vp in vertex.properties_of(key):
+                self._index_add(vp)
+        return by_value
 
     # -- vertices -------------------------------------------------------------------------
 
@@ -261,7 +299,7 @@ class Store:
             id = self.new_id()
         elif id in self.vertices:
             raise ConflictError(f"Vertex with id already exists: {id}")
-        vertex = VertexRecord(id, label)
+        vertex = VertexRecord(id, _shared(label))
         self.vertices[id] = vertex
         self.bump_counter(id)
         self._record(lambda: self.vertices.pop(id, None), vertex=id)
@@ -272,9 +310,8 @@ class Store:
             return
         for edge in vertex.edges("both"):
             self.remove_edge(edge)
-        for props in list(vertex.props.values()):
-            for vp in list(props):
-                self.remove_vertex_property(vp)
+        for vp in vertex.property_records():
+            self.remove_vertex_property(vp)
         del self.vertices[vertex.id]
 
         def undo() -> None:
@@ -287,9 +324,9 @@ class Store:
         """Add a vertex property with ``cardinality`` 'single', 'list' or 'set'."""
         if not isinstance(key, str) or not key:
             raise InvalidArgumentError("Property key must be a non-empty string")
-        existing = vertex.props.get(key, [])
+        existing = vertex.properties_of(key)
         if cardinality == "single":
-            for vp in list(existing):
+            for vp in existing:
                 self.remove_vertex_property(vp)
         elif cardinality == "set":
             for vp in existing:
@@ -303,38 +340,35 @@ class Store:
             id = self.new_id()
         else:  # generated ids are past the counter already
             self.bump_counter(id)
-        vp = VertexPropertyRecord(id, key, value, vertex, dict(meta) if meta else None)
-        vertex.props.setdefault(key, []).append(vp)
+        key = _shared(key)
+        vp = VertexPropertyRecord(id, key, value, vertex, _shared_keys(meta) if meta else None)
+        _hold(vertex, key, (*existing, vp) if cardinality != "single" else (vp,))
         self._index_add(vp)
 
         def undo() -> None:
-            bucket = vertex.props.get(key, [])
-            if vp in bucket:
+            held = vertex.properties_of(key)
+            if vp in held:
                 self._index_remove(vp)
-                bucket.remove(vp)
-                if not bucket:
-                    vertex.props.pop(key, None)
+                _hold(vertex, key, tuple(other for other in held if other is not vp))
         self._record(undo, vertex=vertex.id)
         return vp
 
     def remove_vertex_property(self, vp: VertexPropertyRecord) -> None:
         vertex = vp.vertex
-        bucket = vertex.props.get(vp.key)
-        if not bucket or vp not in bucket:
+        held = vertex.properties_of(vp.key)
+        if vp not in held:
             return
-        position = bucket.index(vp)
         self._index_remove(vp)
-        bucket.remove(vp)
-        if not bucket:
-            del vertex.props[vp.key]
+        _hold(vertex, vp.key, tuple(other for other in held if other is not vp))
 
         def undo() -> None:
-            vertex.props.setdefault(vp.key, []).insert(position, vp)
+            _hold(vertex, vp.key, held)
             self._index_add(vp)
         self._record(undo, vertex=vertex.id)
 
     def set_meta_property(self, vp: VertexPropertyRecord, key: str, value: Any) -> None:
         meta = vp.meta = _writable(vp.meta)
+        key = _shared(key)
         old = meta.get(key, _MISSING)
         meta[key] = value
         self._record(lambda: _restore(meta, key, old), vertex=vp.vertex.id)
@@ -353,16 +387,14 @@ class Store:
             raise ConflictError(f"Edge with id already exists: {id}")
         if self.vertices.get(out_v.id) is not out_v or self.vertices.get(in_v.id) is not in_v:
             raise ElementNotFound("Cannot add an edge to a vertex that has been removed")
-        edge = EdgeRecord(id, label, out_v, in_v)
+        edge = EdgeRecord(id, _shared(label), out_v, in_v)
         self.edges[id] = edge
-        out_v.out_edges.setdefault(label, {})[id] = edge
-        in_v.in_edges.setdefault(label, {})[id] = edge
+        _attach(edge)
         self.bump_counter(id)
 
         def undo() -> None:
             self.edges.pop(id, None)
-            _unlink(out_v.out_edges, label, id)
-            _unlink(in_v.in_edges, label, id)
+            _detach(edge)
         self._record(undo, edge=id)
         return edge
 
@@ -370,19 +402,18 @@ class Store:
         if self.edges.get(edge.id) is not edge:
             return
         del self.edges[edge.id]
-        _unlink(edge.out_v.out_edges, edge.label, edge.id)
-        _unlink(edge.in_v.in_edges, edge.label, edge.id)
+        _detach(edge)
 
         def undo() -> None:
             self.edges[edge.id] = edge
-            edge.out_v.out_edges.setdefault(edge.label, {})[edge.id] = edge
-            edge.in_v.in_edges.setdefault(edge.label, {})[edge.id] = edge
+            _attach(edge)
         self._record(undo, edge=edge.id)
 
     def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
             raise InvalidArgumentError("Property key must be a non-empty string")
         props = edge.props = _writable(edge.props)
+        key = _shared(key)
         old = props.get(key, _MISSING)
         props[key] = value
         self._record(lambda: _restore(props, key, old), edge=edge.id)
@@ -404,7 +435,7 @@ _MISSING = object()
 
 
 def _writable(table: Mapping[str, Any]) -> dict:
-    return {} if table is NO_PROPERTIES else table  # type: ignore[return-value]
+    return {} if table is NO_PROPERTIES or table is NO_EDGES else table  # type: ignore[return-value]
 
 
 def _restore(table: dict, key: str, old: Any) -> None:
@@ -414,12 +445,46 @@ def _restore(table: dict, key: str, old: Any) -> None:
         table[key] = old
 
 
-def _unlink(table: dict, label: str, id: Any) -> None:
+def _shared(name: str) -> str:
+    # Keys and labels arrive as new strings with every request: one shared copy of each
+    # instead of one per element (sys.intern keeps only strings something still refers to).
+    return sys.intern(name) if type(name) is str else name
+
+
+def _shared_keys(table: dict) -> dict:
+    return {_shared(key): value for key, value in table.items()}
+
+
+def _hold(vertex: VertexRecord, key: str, records: tuple[VertexPropertyRecord, ...]) -> None:
+    """Make ``records`` the vertex's properties under ``key`` (see VertexRecord.props)."""
+    if not records:
+        vertex.props.pop(key, None)
+    else:
+        vertex.props[key] = records[0] if len(records) == 1 else records
+
+
+def _attach(edge: EdgeRecord) -> None:
+    out_v, in_v = edge.out_v, edge.in_v
+    out_edges = out_v.out_edges = _writable(out_v.out_edges)
+    out_edges.setdefault(edge.label, {})[edge.id] = edge
+    in_edges = in_v.in_edges = _writable(in_v.in_edges)
+    in_edges.setdefault(edge.label, {})[edge.id] = edge
+
+
+def _detach(edge: EdgeRecord) -> None:
+    out_v, in_v = edge.out_v, edge.in_v
+    out_v.out_edges = _unlink(out_v.out_edges, edge.label, edge.id)
+    in_v.in_edges = _unlink(in_v.in_edges, edge.label, edge.id)
+
+
+def _unlink(table: Mapping[str, dict], label: str, id: Any) -> Mapping[str, dict]:
+    """``table`` without the edge ``id``: NO_EDGES once it holds none."""
     bucket = table.get(label)
     if bucket is not None:
         bucket.pop(id, None)
         if not bucket:
-            del table[label]
+            del table[label]  # type: ignore[attr-defined]
+    return table if table else NO_EDGES
 
 
 def _same_value(a: Any, b: Any) -> bool:

@@ -90,14 +90,13 @@ def token_name(value: Any) -> str | None:
 def vertex_properties(ctx: Context, vertex: VertexRecord, keys: tuple = ()) -> Iterator[VertexPropertyRecord]:
     if keys:
         for key in keys:
-            for vp in vertex.props.get(key, ()):
+            for vp in vertex.properties_of(key):
                 if ctx.vertex_property_visible(vp):
                     yield vp
     else:
-        for bucket in list(vertex.props.values()):
-            for vp in bucket:
-                if ctx.vertex_property_visible(vp):
-                    yield vp
+        for vp in vertex.property_records():
+            if ctx.vertex_property_visible(vp):
+                yield vp
 
 
 def property_values(ctx: Context, element: Any, keys: tuple = ()) -> Iterator[Any]:

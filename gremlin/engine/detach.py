@@ -39,9 +39,8 @@ def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
         # A vertex's own properties name no owner vertex, as the stock driver reads them from
         # Gremlin Server (GraphBinary and GraphSON alike).
         properties = []
-        for bucket in vertex.props.values():
-            for vp in bucket:
-                properties.append(_vertex_property(vp, True, None))
+        for vp in vertex.property_records():
+            properties.append(_vertex_property(vp, True, None))
         made.properties = properties
     else:
         made.properties = None

@@ -90,7 +90,7 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
     if isinstance(element, VertexRecord):
         cardinality = prop.cardinality or (profile.default_cardinality if profile else "single")
         if value is None:
-            for vp in list(element.props.get(key, ())):
+            for vp in element.properties_of(key):
                 store.remove_vertex_property(vp)
             return
         # property(k, v, T.id, x) names the vertex property's id, as TinkerGraph allows
