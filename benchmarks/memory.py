@@ -183,22 +183,27 @@ def load(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     identity = IdentityGraph(traversal().with_remote(connection), TENANT)
     store = open_graph(url).store
     before = settled_rss()
-    started, events, samples = time.perf_counter(), 0, []
+    started, events, samples, stopped = time.perf_counter(), 0, [], None
     next_report = args.report_every
-    for batch in batches((labelled.event for labelled in generate(mix)), args.batch):
-        identity.ingest(batch)
-        events += len(batch)
-        if events >= next_report:
-            next_report += args.report_every
-            samples.append(_sample(store, events, started, directory))
-            print(_sample_line(samples[-1]), flush=True)
-            if samples[-1]["rss_bytes"] > args.max_rss_gb * 2 ** 30:
-                print(f"RSS passed {args.max_rss_gb} GB: stopping the load here", flush=True)
-                break
+    try:
+        for batch in batches((labelled.event for labelled in generate(mix)), args.batch):
+            identity.ingest(batch)
+            events += len(batch)
+            if events >= next_report:
+                next_report += args.report_every
+                samples.append(_sample(store, events, started, directory))
+                print(_sample_line(samples[-1]), flush=True)
+                if samples[-1]["rss_bytes"] > args.max_rss_gb * 2 ** 30:
+                    stopped = f"RSS passed {args.max_rss_gb} GB"
+                    break
+    except KeyboardInterrupt:  # SIGINT: measure what was loaded so far (the last batch is whole or absent)
+        stopped = "interrupted"
+    if stopped:
+        print(f"{stopped}: the load stopped after {events:,d} events", flush=True)
     seconds = time.perf_counter() - started
     results = _measure(store, before, directory, args.census)
     results.update({"population": asdict(mix), "events": events, "batch": args.batch, "load_seconds": round(seconds, 1),
-                    "events_per_second": round(events / seconds, 1), "samples": samples})
+                    "events_per_second": round(events / seconds, 1), "stopped": stopped, "samples": samples})
     connection.close()
     gremlin.forget_graph(url)
     return results

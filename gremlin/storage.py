@@ -17,27 +17,29 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import ConflictError, ElementNotFound, InvalidArgumentError
+from .property_table import EMPTY, PropertyTable
 
 __all__ = ["Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "Changes", "Journal"]
 
 
-# Most vertex properties have no meta-properties and most edges no properties: they share this
-# read-only empty table instead of holding an empty dict each (64 bytes apiece); the store
-# gives an element its own dict on the first write (_writable). Vertices without edges in one
-# direction share NO_EDGES the same way.
-NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
+# Edge properties and meta-properties are PropertyTables (read-only: the store replaces an
+# element's table to change it); most vertex properties have no meta-properties and many
+# edges no properties, and they share one empty table.
+NO_PROPERTIES: PropertyTable = EMPTY
+# Vertices without edges in one direction share this read-only empty table instead of holding
+# an empty dict each (64 bytes apiece); the first edge gives them their own (_writable).
 NO_EDGES: Mapping[str, Any] = MappingProxyType({})
 
 
 class VertexPropertyRecord:
     __slots__ = ("id", "key", "value", "vertex", "meta")
 
-    def __init__(self, id: Any, key: str, value: Any, vertex: "VertexRecord", meta: dict | None = None):
+    def __init__(self, id: Any, key: str, value: Any, vertex: "VertexRecord", meta: Mapping | None = None):
         self.id = id
         self.key = key
         self.value = value
         self.vertex = vertex
-        self.meta: Mapping[str, Any] = meta if meta else NO_PROPERTIES
+        self.meta: PropertyTable = PropertyTable.of(meta) if meta else NO_PROPERTIES
 
     def __repr__(self) -> str:
         return f"vp[{self.key}->{self.value!r}]"
@@ -106,7 +108,7 @@ class EdgeRecord:
         self.label = label
         self.out_v = out_v
         self.in_v = in_v
-        self.props: Mapping[str, Any] = NO_PROPERTIES
+        self.props: PropertyTable = NO_PROPERTIES
 
     def __repr__(self) -> str:
         return f"e[{self.id}][{self.out_v.id}-{self.label}->{self.in_v.id}]"
@@ -367,16 +369,13 @@ class Store:
         self._record(undo, vertex=vertex.id)
 
     def set_meta_property(self, vp: VertexPropertyRecord, key: str, value: Any) -> None:
-        meta = vp.meta = _writable(vp.meta)
-        key = _shared(key)
-        old = meta.get(key, _MISSING)
-        meta[key] = value
-        self._record(lambda: _restore(meta, key, old), vertex=vp.vertex.id)
+        before, vp.meta = vp.meta, vp.meta.with_(_shared(key), value)
+        self._record(lambda: setattr(vp, "meta", before), vertex=vp.vertex.id)
 
     def remove_meta_property(self, vp: VertexPropertyRecord, key: str) -> None:
         if key in vp.meta:
-            old = vp.meta.pop(key)
-            self._record(lambda: _restore(vp.meta, key, old), vertex=vp.vertex.id)
+            before, vp.meta = vp.meta, vp.meta.without(key)
+            self._record(lambda: setattr(vp, "meta", before), vertex=vp.vertex.id)
 
     # -- edges ----------------------------------------------------------------------------
 
@@ -412,16 +411,13 @@ class Store:
     def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
             raise InvalidArgumentError("Property key must be a non-empty string")
-        props = edge.props = _writable(edge.props)
-        key = _shared(key)
-        old = props.get(key, _MISSING)
-        props[key] = value
-        self._record(lambda: _restore(props, key, old), edge=edge.id)
+        before, edge.props = edge.props, edge.props.with_(_shared(key), value)
+        self._record(lambda: setattr(edge, "props", before), edge=edge.id)
 
     def remove_edge_property(self, edge: EdgeRecord, key: str) -> None:
         if key in edge.props:
-            old = edge.props.pop(key)
-            self._record(lambda: _restore(edge.props, key, old), edge=edge.id)
+            before, edge.props = edge.props, edge.props.without(key)
+            self._record(lambda: setattr(edge, "props", before), edge=edge.id)
 
     def clear(self) -> None:
         """Remove everything (used by tests and tenant purges on a private graph)."""
@@ -431,18 +427,8 @@ class Store:
             self.remove_edge(edge)
 
 
-_MISSING = object()
-
-
 def _writable(table: Mapping[str, Any]) -> dict:
-    return {} if table is NO_PROPERTIES or table is NO_EDGES else table  # type: ignore[return-value]
-
-
-def _restore(table: dict, key: str, old: Any) -> None:
-    if old is _MISSING:
-        table.pop(key, None)
-    else:
-        table[key] = old
+    return {} if table is NO_EDGES else table  # type: ignore[return-value]
 
 
 def _shared(name: str) -> str:
