@@ -146,7 +146,8 @@ def census(store: Store) -> dict[str, dict[str, int]]:
             c.add("adjacency tables", table)
             for label, bucket in table.items():
                 c.value(label)
-                c.add("adjacency buckets", bucket)
+                if isinstance(bucket, dict):  # a label's only edge is held directly
+                    c.add("adjacency buckets", bucket)
     for edge in store.edges.values():
         c.add("edge records", edge)
         c.value(edge.id)

@@ -1,10 +1,12 @@
-"""PropertyTable: the properties of an edge or the meta-properties of a vertex property.
+"""PropertyTable: a small read-only mapping for the store's per-element tables.
 
-A read-only mapping stored as one flat tuple ``(key, value, key, value, ...)``. Elements hold
-a few properties each and millions of elements are held at once: a dict costs 184 bytes with
-one entry and 272 with six, this table 56 and 136. A change builds a new table (``with_``,
-``without``), which also makes undoing it a matter of putting the old table back. Look-ups
-scan the keys, which for a handful of keys costs about what hashing does.
+An edge's properties, a vertex property's meta-properties, a vertex's property records by key
+and its adjacency by label. Stored as one flat tuple ``(key, value, key, value, ...)``: each
+element holds a few entries and millions of elements are held at once, and a dict costs 184
+bytes with one entry and 272 with six, this table 56 and 136. A change builds a new table
+(``with_``, ``without``), which also makes undoing it a matter of putting the old table back.
+Look-ups scan the tuple in C (tuple.index), which for a handful of keys costs about what
+hashing does; tables with many keys are not what it is for.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ class PropertyTable(tuple):
 
     def _find(self, key: Any) -> int:
         """The position of ``key``'s value, or -1."""
-        for position in range(0, tuple.__len__(self), 2):
-            stored = tuple.__getitem__(self, position)
-            if stored is key or stored == key:
-                return position + 1
-        return -1
+        position = -1
+        try:
+            position = tuple.index(self, key)
+            while position % 2:  # a value equal to the key: look on among the keys
+                position = tuple.index(self, key, position + 1)
+        except ValueError:
+            return -1
+        return position + 1
 
     def get(self, key: Any, default: Any = None) -> Any:
         position = self._find(key)

@@ -13,7 +13,6 @@ import sys
 import threading
 import uuid
 from contextlib import contextmanager
-from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import ConflictError, ElementNotFound, InvalidArgumentError
@@ -22,13 +21,11 @@ from .property_table import EMPTY, PropertyTable
 __all__ = ["Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "Changes", "Journal"]
 
 
-# Edge properties and meta-properties are PropertyTables (read-only: the store replaces an
-# element's table to change it); most vertex properties have no meta-properties and many
-# edges no properties, and they share one empty table.
+# An element's tables (properties, meta-properties, adjacency by label) are PropertyTables,
+# read-only: the store replaces an element's table to change it. Elements with none share
+# one empty table (most vertex properties have no meta-properties, many edges no properties).
 NO_PROPERTIES: PropertyTable = EMPTY
-# Vertices without edges in one direction share this read-only empty table instead of holding
-# an empty dict each (64 bytes apiece); the first edge gives them their own (_writable).
-NO_EDGES: Mapping[str, Any] = MappingProxyType({})
+NO_EDGES: PropertyTable = EMPTY
 
 
 class VertexPropertyRecord:
@@ -54,10 +51,12 @@ class VertexRecord:
         # key -> its one VertexPropertyRecord, or a tuple of two or more (list and set
         # cardinality): most keys hold one value, and a list per key cost 88 bytes apiece.
         # Read them with properties_of() and property_records().
-        self.props: dict[str, VertexPropertyRecord | tuple[VertexPropertyRecord, ...]] = {}
+        self.props: PropertyTable = NO_PROPERTIES
         # Per-label adjacency: out('knows') is one dict look-up, not a scan of every edge.
-        self.out_edges: Mapping[str, dict[Any, EdgeRecord]] = NO_EDGES
-        self.in_edges: Mapping[str, dict[Any, EdgeRecord]] = NO_EDGES
+        # label -> the one edge of that label, or {edge id: edge} for two or more (a dict
+        # per label and vertex cost 184 bytes, and most vertices have one edge of a label).
+        self.out_edges: PropertyTable = NO_EDGES
+        self.in_edges: PropertyTable = NO_EDGES
 
     def properties_of(self, key: str) -> tuple[VertexPropertyRecord, ...]:
         held = self.props.get(key)
@@ -86,14 +85,12 @@ class VertexRecord:
             tables = (self.out_edges,) if direction == "out" else (self.in_edges,)
         found: list[EdgeRecord] = []
         for table in tables:
-            if labels:
-                for label in labels:
-                    bucket = table.get(label)
-                    if bucket:
-                        found.extend(bucket.values())
-            else:
-                for bucket in table.values():
+            buckets = [table.get(label) for label in labels] if labels else table.values()
+            for bucket in buckets:
+                if type(bucket) is dict:
                     found.extend(bucket.values())
+                elif bucket is not None:
+                    found.append(bucket)
         return found
 
     def __repr__(self) -> str:
@@ -427,10 +424,6 @@ class Store:
             self.remove_edge(edge)
 
 
-def _writable(table: Mapping[str, Any]) -> dict:
-    return {} if table is NO_EDGES else table  # type: ignore[return-value]
-
-
 def _shared(name: str) -> str:
     # Keys and labels arrive as new strings with every request: one shared copy of each
     # instead of one per element (sys.intern keeps only strings something still refers to).
@@ -444,33 +437,43 @@ def _shared_keys(table: dict) -> dict:
 def _hold(vertex: VertexRecord, key: str, records: tuple[VertexPropertyRecord, ...]) -> None:
     """Make ``records`` the vertex's properties under ``key`` (see VertexRecord.props)."""
     if not records:
-        vertex.props.pop(key, None)
+        vertex.props = vertex.props.without(key)
     else:
-        vertex.props[key] = records[0] if len(records) == 1 else records
+        vertex.props = vertex.props.with_(key, records[0] if len(records) == 1 else records)
 
 
 def _attach(edge: EdgeRecord) -> None:
     out_v, in_v = edge.out_v, edge.in_v
-    out_edges = out_v.out_edges = _writable(out_v.out_edges)
-    out_edges.setdefault(edge.label, {})[edge.id] = edge
-    in_edges = in_v.in_edges = _writable(in_v.in_edges)
-    in_edges.setdefault(edge.label, {})[edge.id] = edge
+    out_v.out_edges = _link(out_v.out_edges, edge)
+    in_v.in_edges = _link(in_v.in_edges, edge)
 
 
 def _detach(edge: EdgeRecord) -> None:
     out_v, in_v = edge.out_v, edge.in_v
-    out_v.out_edges = _unlink(out_v.out_edges, edge.label, edge.id)
-    in_v.in_edges = _unlink(in_v.in_edges, edge.label, edge.id)
+    out_v.out_edges = _unlink(out_v.out_edges, edge)
+    in_v.in_edges = _unlink(in_v.in_edges, edge)
 
 
-def _unlink(table: Mapping[str, dict], label: str, id: Any) -> Mapping[str, dict]:
-    """``table`` without the edge ``id``: NO_EDGES once it holds none."""
-    bucket = table.get(label)
-    if bucket is not None:
-        bucket.pop(id, None)
-        if not bucket:
-            del table[label]  # type: ignore[attr-defined]
-    return table if table else NO_EDGES
+def _link(table: PropertyTable, edge: EdgeRecord) -> PropertyTable:
+    """``table`` with ``edge`` added last under its label (see VertexRecord.out_edges)."""
+    bucket = table.get(edge.label)
+    if bucket is None:
+        return table.with_(edge.label, edge)
+    if type(bucket) is dict:
+        bucket[edge.id] = edge
+        return table
+    return table.with_(edge.label, {bucket.id: bucket, edge.id: edge})
+
+
+def _unlink(table: PropertyTable, edge: EdgeRecord) -> PropertyTable:
+    """``table`` without ``edge``."""
+    bucket = table.get(edge.label)
+    if type(bucket) is dict:
+        bucket.pop(edge.id, None)
+        if len(bucket) == 1:
+            return table.with_(edge.label, next(iter(bucket.values())))
+        return table
+    return table.without(edge.label) if bucket is edge else table
 
 
 def _same_value(a: Any, b: Any) -> bool:

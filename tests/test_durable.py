@@ -74,8 +74,8 @@ def snapshot(store: Store) -> dict:
         for e in store.edges.values()
     }
     adjacency = {
-        repr(typed(v.id)): ({label: sorted(map(repr, bucket)) for label, bucket in v.out_edges.items()},
-                            {label: sorted(map(repr, bucket)) for label, bucket in v.in_edges.items()})
+        repr(typed(v.id)): ({label: sorted(repr(e.id) for e in v.edges("out", (label,))) for label in v.out_edges},
+                            {label: sorted(repr(e.id) for e in v.edges("in", (label,))) for label in v.in_edges})
         for v in store.vertices.values()
     }
     return {"vertices": vertices, "edges": edges, "adjacency": adjacency}
@@ -90,8 +90,8 @@ def assert_consistent(store: Store) -> None:
     for edge in store.edges.values():
         assert store.vertices.get(edge.out_v.id) is edge.out_v
         assert store.vertices.get(edge.in_v.id) is edge.in_v
-        assert edge.out_v.out_edges[edge.label][edge.id] is edge
-        assert edge.in_v.in_edges[edge.label][edge.id] is edge
+        assert [e for e in edge.out_v.edges("out", (edge.label,)) if e.id == edge.id] == [edge]
+        assert [e for e in edge.in_v.edges("in", (edge.label,)) if e.id == edge.id] == [edge]
 
 
 @pytest.fixture
