@@ -154,6 +154,13 @@ def _pairs(flat: list) -> Iterable[tuple[Any, Any]]:
     return zip(flat[0::2], flat[1::2])
 
 
+def _share(value: Any, shared: dict[str, str]) -> Any:
+    """One string object per distinct string value of a load: each row is parsed on its own,
+    and without this every element held its own copy of the values they repeat (a tenant,
+    a type, an event id named by several links)."""
+    return shared.setdefault(value, value) if type(value) is str else value
+
+
 # -- the journal -------------------------------------------------------------------------------
 
 class SqliteJournal(Journal):
@@ -222,15 +229,16 @@ class SqliteJournal(Journal):
             conn = self._connection()
             try:
                 conn.execute("BEGIN")  # one snapshot for both scans
+                shared: dict[str, str] = {}
                 try:
-                    self._load_vertices(store, conn)
-                    self._load_edges(store, conn)
+                    self._load_vertices(store, conn, shared)
+                    self._load_edges(store, conn, shared)
                 finally:
                     conn.execute("COMMIT")
             except sqlite3.Error as error:
                 raise DurableStoreError(f"cannot read {self.directory / DATABASE_NAME}: {error}") from error
 
-    def _load_vertices(self, store: Store, conn: sqlite3.Connection) -> None:
+    def _load_vertices(self, store: Store, conn: sqlite3.Connection, shared: dict[str, str]) -> None:
         loads = codec.loads
         add_vertex, add_property = store.add_vertex, store.add_vertex_property
         for key, body in conn.execute("SELECT key, body FROM vertices ORDER BY rowid"):
@@ -238,12 +246,12 @@ class SqliteJournal(Journal):
                 id, label, properties = loads(body)
                 vertex = add_vertex(label, id)
                 for entry in properties:
-                    meta = dict(_pairs(entry[3])) if len(entry) > 3 else None
-                    add_property(vertex, entry[0], entry[2], "list", meta, entry[1])
+                    meta = {name: _share(value, shared) for name, value in _pairs(entry[3])} if len(entry) > 3 else None
+                    add_property(vertex, entry[0], _share(entry[2], shared), "list", meta, entry[1])
             except (ValueError, TypeError, IndexError, KeyError, GremlinError) as error:
                 raise self._unreadable("vertex", key, error) from error
 
-    def _load_edges(self, store: Store, conn: sqlite3.Connection) -> None:
+    def _load_edges(self, store: Store, conn: sqlite3.Connection, shared: dict[str, str]) -> None:
         loads = codec.loads
         vertices = store.vertices
         add_edge, set_property = store.add_edge, store.set_edge_property
@@ -252,7 +260,7 @@ class SqliteJournal(Journal):
                 id, label, out_id, in_id, properties = loads(body)
                 edge = add_edge(label, vertices[out_id], vertices[in_id], id)
                 for name, value in _pairs(properties):
-                    set_property(edge, name, value)
+                    set_property(edge, name, _share(value, shared))
             except (ValueError, TypeError, IndexError, KeyError, GremlinError) as error:
                 raise self._unreadable("edge", key, error) from error
 

@@ -156,12 +156,15 @@ def _index_key(value: Any) -> Any:
 
 
 class _Transaction:
-    __slots__ = ("undo", "changes", "writes")
+    __slots__ = ("undo", "changes", "writes", "recording")
 
-    def __init__(self) -> None:
+    def __init__(self, recording: bool = True) -> None:
         self.undo: list[Callable[[], None]] = []
         self.changes = Changes()
         self.writes = 0
+        #: False while a journal loads the store: nothing to undo or journal, and keeping an
+        #: undo entry per element until the load ends made its peak several times the graph
+        self.recording = recording
 
 
 class Store:
@@ -215,17 +218,18 @@ class Store:
     @contextmanager
     def _loading(self) -> Iterator[None]:
         with self._lock:
-            txn = self._txn = _Transaction()
+            self._txn = _Transaction(recording=False)
             try:
                 yield
             finally:
                 self._txn = None
-            del txn
 
     def _record(self, undo: Callable[[], None], vertex: Any = None, edge: Any = None) -> None:
         txn = self._txn
         if txn is None:
             raise RuntimeError("graph mutations must run inside Store.transaction()")
+        if not txn.recording:
+            return
         txn.undo.append(undo)
         txn.writes += 1
         if vertex is not None:
