@@ -119,6 +119,13 @@ class _Census:
                 self.value(item)
 
 
+def _table(c: _Census, structure: str, table: Any) -> None:
+    c.add(structure, table)
+    for key, value in table.items():
+        c.value(key)
+        c.value(value)
+
+
 def census(store: Store) -> dict[str, dict[str, int]]:
     """Bytes and objects per store structure (sys.getsizeof, each object counted once)."""
     c = _Census()
@@ -131,17 +138,13 @@ def census(store: Store) -> dict[str, dict[str, int]]:
         c.add("vertex property tables", vertex.props)
         for key, held in vertex.props.items():
             c.value(key)
-            properties = held if isinstance(held, list) else [held]
-            if isinstance(held, list):
-                c.add("vertex property lists", held)
-            for vp in properties:
-                c.add("vertex property records", vp)
-                c.value(vp.id)
-                c.value(vp.value)
-                c.add("meta-property tables", vp.meta)
-                for meta_key, meta_value in vp.meta.items():
-                    c.value(meta_key)
-                    c.value(meta_value)
+            if type(held) is tuple:  # two or more values under one key
+                c.add("multi-value tuples", held)
+        for vp in vertex.property_records():
+            c.add("vertex property records", vp)
+            c.value(vp.id)
+            c.value(vp.value)
+            _table(c, "meta-property tables", vp.meta)
         for table in (vertex.out_edges, vertex.in_edges):
             c.add("adjacency tables", table)
             for label, bucket in table.items():
@@ -152,10 +155,7 @@ def census(store: Store) -> dict[str, dict[str, int]]:
         c.add("edge records", edge)
         c.value(edge.id)
         c.value(edge.label)
-        c.add("edge property tables", edge.props)
-        for key, value in edge.props.items():
-            c.value(key)
-            c.value(value)
+        _table(c, "edge property tables", edge.props)
     for key, by_value in store._index.items():
         c.add("indexes", by_value)
         for value, bucket in by_value.items():

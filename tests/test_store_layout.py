@@ -1,0 +1,93 @@
+"""The store's compact record layout: PropertyTable, one record per single-valued key, labels
+holding one edge without a dict, value indexes built on first lookup, and what a load shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gremlin.durable import open_store
+from gremlin.property_table import EMPTY, PropertyTable
+from gremlin.storage import Store
+
+
+def test_property_table_reads_like_a_dict() -> None:
+    table = EMPTY.with_("name", "marko").with_("age", 29).with_("name", "josh")
+    assert table == {"name": "josh", "age": 29} and table != {"name": "josh"}
+    assert list(table) == ["name", "age"] and table.items() == [("name", "josh"), ("age", 29)]
+    assert table["age"] == 29 and table.get("weight", 0.5) == 0.5 and len(table) == 2
+    with pytest.raises(KeyError):
+        table["weight"]
+    assert table.without("name") == {"age": 29} and table.without("age").without("name") is EMPTY
+    assert EMPTY.with_("a", 1) == PropertyTable.of({"a": 1}) and not EMPTY
+
+
+def test_property_table_finds_a_key_that_is_also_a_value() -> None:
+    table = EMPTY.with_("a", "b").with_("b", "a")
+    assert table["b"] == "a" and table["a"] == "b"
+    assert "b" in table and "c" not in table and table.with_("c", "b").get("c") == "b"
+    assert table.without("b") == {"a": "b"}
+
+
+def test_store_undoes_table_changes_exactly() -> None:
+    store = Store()
+    with store.transaction():
+        a, b = store.add_vertex("v", "a"), store.add_vertex("v", "b")
+        edge = store.add_edge("e", a, b, "ab")
+        store.set_edge_property(edge, "w", 1)
+        vp = store.add_vertex_property(a, "name", "x")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.set_edge_property(edge, "w", 2)
+            store.set_edge_property(edge, "z", 3)
+            store.remove_edge_property(edge, "w")
+            store.set_meta_property(vp, "m", 1)
+            store.add_vertex_property(a, "name", "y", "list")
+            store.add_edge("e", a, b, "ab2")
+            raise RuntimeError
+    assert edge.props == {"w": 1} and vp.meta == {} and [p.value for p in a.properties_of("name")] == ["x"]
+    assert a.edges("out") == [edge] and b.edges("in", ("e",)) == [edge]
+
+
+def test_a_label_s_edges_stay_in_order_as_they_come_and_go() -> None:
+    store = Store()
+    with store.transaction():
+        a, b = store.add_vertex("v", "a"), store.add_vertex("v", "b")
+        first, second, third = (store.add_edge("e", a, b, name) for name in ("1", "2", "3"))
+        store.remove_edge(second)
+        store.remove_edge(first)
+        assert a.edges("out", ("e",)) == [third] and b.edges("in") == [third]
+        fourth = store.add_edge("e", a, b, "4")
+        assert a.edges("out", ("e",)) == [third, fourth]
+        store.remove_edge(third)
+        store.remove_edge(fourth)
+    assert a.edges("both") == [] and a.out_edges == {} and b.in_edges == {}
+
+
+def test_a_value_index_is_built_by_its_first_lookup_and_kept_current() -> None:
+    store = Store()
+    with store.transaction():
+        a = store.add_vertex("v", "a")
+        store.add_vertex_property(a, "name", "x")
+    assert store._index == {}  # nothing looked up yet: nothing indexed
+    assert store.lookup("name", "x") == [a]
+    with store.transaction():
+        b = store.add_vertex("v", "b")
+        store.add_vertex_property(b, "name", "x")
+        store.add_vertex_property(a, "name", "y")  # single cardinality: replaces "x"
+    assert store.lookup("name", "x") == [b] and store.lookup("name", "y") == [a]
+    assert list(store._index) == ["name"]
+
+
+def test_a_load_shares_repeated_strings(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "graph")
+    with store.transaction():
+        for name in ("a", "b"):
+            vertex = store.add_vertex("v", name)
+            store.add_vertex_property(vertex, "tenant", "acme-" + "corp")
+    store.journal.close()
+    store = open_store(tmp_path / "graph")
+    a, b = (store.vertices[name].properties_of("tenant")[0].value for name in ("a", "b"))
+    assert a == "acme-corp" and a is b
+    store.journal.close()
