@@ -149,7 +149,7 @@ def census(store: Store) -> dict[str, dict[str, int]]:
             c.add("adjacency tables", table)
             for label, bucket in table.items():
                 c.value(label)
-                if isinstance(bucket, dict):  # a label's only edge is held directly
+                if isinstance(bucket, (dict, tuple)):  # a label's only edge is held directly
                     c.add("adjacency buckets", bucket)
     for edge in store.edges.values():
         c.add("edge records", edge)

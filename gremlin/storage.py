@@ -43,7 +43,7 @@ class VertexPropertyRecord:
 
 
 class VertexRecord:
-    __slots__ = ("id", "label", "props", "out_edges", "in_edges", "__weakref__")
+    __slots__ = ("id", "label", "props", "out_edges", "in_edges")
 
     def __init__(self, id: Any, label: str):
         self.id = id
@@ -53,8 +53,9 @@ class VertexRecord:
         # Read them with properties_of() and property_records().
         self.props: PropertyTable = NO_PROPERTIES
         # Per-label adjacency: out('knows') is one dict look-up, not a scan of every edge.
-        # label -> the one edge of that label, or {edge id: edge} for two or more (a dict
-        # per label and vertex cost 184 bytes, and most vertices have one edge of a label).
+        # label -> the one edge of that label, a tuple of up to SMALL_BUCKET edges, or
+        # {edge id: edge} beyond: a dict per label and vertex cost 184 to 360 bytes, and most
+        # vertices have a few edges of a label. Read them with edges().
         self.out_edges: PropertyTable = NO_EDGES
         self.in_edges: PropertyTable = NO_EDGES
 
@@ -87,7 +88,9 @@ class VertexRecord:
         for table in tables:
             buckets = [table.get(label) for label in labels] if labels else table.values()
             for bucket in buckets:
-                if type(bucket) is dict:
+                if type(bucket) is tuple:
+                    found.extend(bucket)
+                elif type(bucket) is dict:
                     found.extend(bucket.values())
                 elif bucket is not None:
                     found.append(bucket)
@@ -98,7 +101,7 @@ class VertexRecord:
 
 
 class EdgeRecord:
-    __slots__ = ("id", "label", "out_v", "in_v", "props", "__weakref__")
+    __slots__ = ("id", "label", "out_v", "in_v", "props")
 
     def __init__(self, id: Any, label: str, out_v: VertexRecord, in_v: VertexRecord):
         self.id = id
@@ -458,26 +461,42 @@ def _detach(edge: EdgeRecord) -> None:
     in_v.in_edges = _unlink(in_v.in_edges, edge)
 
 
+#: The most edges of one label a vertex holds in a tuple (scanned to remove one) before a dict.
+SMALL_BUCKET = 8
+
+
 def _link(table: PropertyTable, edge: EdgeRecord) -> PropertyTable:
     """``table`` with ``edge`` added last under its label (see VertexRecord.out_edges)."""
     bucket = table.get(edge.label)
-    if bucket is None:
-        return table.with_(edge.label, edge)
     if type(bucket) is dict:
         bucket[edge.id] = edge
         return table
-    return table.with_(edge.label, {bucket.id: bucket, edge.id: edge})
+    edges = () if bucket is None else bucket if type(bucket) is tuple else (bucket,)
+    if len(edges) < SMALL_BUCKET:
+        return table.with_(edge.label, (*edges, edge) if edges else edge)
+    bigger = {other.id: other for other in edges}
+    bigger[edge.id] = edge
+    return table.with_(edge.label, bigger)
 
 
 def _unlink(table: PropertyTable, edge: EdgeRecord) -> PropertyTable:
     """``table`` without ``edge``."""
     bucket = table.get(edge.label)
     if type(bucket) is dict:
-        bucket.pop(edge.id, None)
-        if len(bucket) == 1:
-            return table.with_(edge.label, next(iter(bucket.values())))
+        if bucket.get(edge.id) is edge:
+            del bucket[edge.id]
+            if len(bucket) <= SMALL_BUCKET // 2:  # not at SMALL_BUCKET: one edge coming and going would flip it
+                return table.with_(edge.label, _small_bucket(tuple(bucket.values())))
         return table
-    return table.without(edge.label) if bucket is edge else table
+    if bucket is edge:
+        return table.without(edge.label)
+    if type(bucket) is tuple and edge in bucket:
+        return table.with_(edge.label, _small_bucket(tuple(other for other in bucket if other is not edge)))
+    return table
+
+
+def _small_bucket(edges: tuple[EdgeRecord, ...]) -> EdgeRecord | tuple[EdgeRecord, ...]:
+    return edges[0] if len(edges) == 1 else edges
 
 
 def _same_value(a: Any, b: Any) -> bool:

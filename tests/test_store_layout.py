@@ -50,19 +50,22 @@ def test_store_undoes_table_changes_exactly() -> None:
     assert a.edges("out") == [edge] and b.edges("in", ("e",)) == [edge]
 
 
-def test_a_label_s_edges_stay_in_order_as_they_come_and_go() -> None:
+@pytest.mark.parametrize("count", [3, 20])  # held in a tuple, and in a dict
+def test_a_label_s_edges_stay_in_order_as_they_come_and_go(count: int) -> None:
     store = Store()
     with store.transaction():
         a, b = store.add_vertex("v", "a"), store.add_vertex("v", "b")
-        first, second, third = (store.add_edge("e", a, b, name) for name in ("1", "2", "3"))
-        store.remove_edge(second)
-        store.remove_edge(first)
-        assert a.edges("out", ("e",)) == [third] and b.edges("in") == [third]
-        fourth = store.add_edge("e", a, b, "4")
-        assert a.edges("out", ("e",)) == [third, fourth]
-        store.remove_edge(third)
-        store.remove_edge(fourth)
-    assert a.edges("both") == [] and a.out_edges == {} and b.in_edges == {}
+        edges = [store.add_edge("e", a, b, str(n)) for n in range(count)]
+        store.add_edge("f", b, a, "other")
+        for edge in edges[1:]:
+            store.remove_edge(edge)
+        assert a.edges("out", ("e",)) == edges[:1] and b.edges("in") == edges[:1]
+        later = store.add_edge("e", a, b, "later")
+        assert a.edges("out", ("e",)) == [edges[0], later] and b.edges("in", ("e",)) == [edges[0], later]
+        for edge in edges[:1] + [later]:
+            store.remove_edge(edge)
+    assert a.edges("out") == [] and a.out_edges == {} and b.in_edges == {}
+    assert [edge.id for edge in a.edges("both")] == ["other"]
 
 
 def test_a_value_index_is_built_by_its_first_lookup_and_kept_current() -> None:
