@@ -18,6 +18,8 @@ from typing import Any, Iterator
 __all__ = ["PropertyTable", "EMPTY"]
 
 _absent = object()
+# tuple's own methods, bound once: PropertyTable overrides the mapping-facing ones
+_contains, _index, _item = tuple.__contains__, tuple.index, tuple.__getitem__
 
 
 class PropertyTable(tuple):
@@ -28,19 +30,28 @@ class PropertyTable(tuple):
         return cls(item for pair in table.items() for item in pair) if table else EMPTY
 
     def _find(self, key: Any) -> int:
-        """The position of ``key``'s value, or -1."""
-        position = -1
-        try:
-            position = tuple.index(self, key)
-            while position % 2:  # a value equal to the key: look on among the keys
-                position = tuple.index(self, key, position + 1)
-        except ValueError:
+        """The position of ``key``'s value, or -1 (reads are hot: C scans, no exceptions
+        unless a value equals the key)."""
+        if not _contains(self, key):
             return -1
+        position = _index(self, key)
+        if position & 1:  # a value equal to the key: look on among the keys
+            try:
+                while position & 1:
+                    position = _index(self, key, position + 1)
+            except ValueError:
+                return -1
         return position + 1
 
     def get(self, key: Any, default: Any = None) -> Any:
-        position = self._find(key)
-        return default if position < 0 else tuple.__getitem__(self, position)
+        if not _contains(self, key):
+            return default
+        position = _index(self, key)
+        if position & 1:
+            position = self._find(key) - 1
+            if position < 0:
+                return default
+        return _item(self, position + 1)
 
     def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
         value = self.get(key, _absent)
