@@ -43,7 +43,7 @@ class VertexPropertyRecord:
 
 
 class VertexRecord:
-    __slots__ = ("id", "label", "props", "out_edges", "in_edges")
+    __slots__ = ("id", "label", "props", "out_edges", "in_edges", "__weakref__")
 
     def __init__(self, id: Any, label: str):
         self.id = id
@@ -101,7 +101,7 @@ class VertexRecord:
 
 
 class EdgeRecord:
-    __slots__ = ("id", "label", "out_v", "in_v", "props")
+    __slots__ = ("id", "label", "out_v", "in_v", "props", "__weakref__")
 
     def __init__(self, id: Any, label: str, out_v: VertexRecord, in_v: VertexRecord):
         self.id = id
