@@ -26,6 +26,7 @@ import argparse
 import ctypes
 import gc
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -184,6 +185,9 @@ def load(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     identity = IdentityGraph(traversal().with_remote(connection), TENANT)
     store = open_graph(url).store
     before = settled_rss()
+    # a shell starts background jobs with SIGINT ignored: take it back, so `kill -INT` stops a
+    # long load and still measures what it loaded
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started, events, samples, stopped = time.perf_counter(), 0, [], None
     next_report = args.report_every
     try:
