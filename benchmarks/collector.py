@@ -26,10 +26,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import add_output_arguments, finish, percentile  # noqa: E402
-from population import add_mix_arguments, generate, mix_from_args  # noqa: E402
+from benchmarks.harness import add_output_arguments, finish, percentile  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 
 SETTINGS = ("plain", "settled")
 

@@ -82,6 +82,17 @@ def latency_line(row: dict[str, float], digits: int = 2) -> str:
             f"p99 {row['p99_ms']:7.{digits}f} ms  errors {row.get('errors', 0)}")
 
 
+def process_rss_bytes(pid: int | str = "self") -> int:
+    """Resident memory of process ``pid`` (default this one; Linux /proc; 0 elsewhere)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def process_cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc; 0.0 elsewhere).
     On a shared machine CPU per unit of work is steadier than throughput."""

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gremlin_python.process.anonymous_traversal import traversal  # noqa: E402
 
 import gremlin  # noqa: E402
-from benchmarks.harness import add_output_arguments, finish  # noqa: E402
+from benchmarks.harness import add_output_arguments, finish, process_rss_bytes  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from gremlin.connect import open_graph  # noqa: E402
 from gremlin.durable import DATABASE_NAME  # noqa: E402
@@ -56,13 +56,7 @@ TENANT = "bench"
 
 def rss_bytes() -> int:
     """This process's resident memory (Linux /proc; 0 elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return process_rss_bytes()
 
 
 def settled_rss(trim: bool = False) -> int:

@@ -29,11 +29,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import add_output_arguments, finish, latency_line  # noqa: E402
-from population import add_mix_arguments, generate, mix_from_args  # noqa: E402
-from service import Server, run_load  # noqa: E402
+from benchmarks.harness import add_output_arguments, finish, latency_line  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
+from benchmarks.service import Server, run_load  # noqa: E402
 
 TENANT = "bench"  # the tenant benchmarks/memory.py loads
 
@@ -70,13 +69,6 @@ def serve(graph: Path) -> None:
     asyncio.run(main())
 
 
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser, people=159_000)
@@ -107,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"the service did not start (exit code {child.poll()})")
         url, key, identifiers = line[1], line[2], int(line[3])
         server = Server(url, key, child.pid, "durable", None, args.graph)
-        rss = rss_bytes(child.pid)
+        rss = server.rss_bytes()
         print(f"graph: {identifiers:,} identifiers; service RSS {rss / 2**20:,.0f} MiB", flush=True)
         rng = random.Random(args.seed + 1)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
-from benchmarks.harness import ROOT, Progress, latency_summary, process_cpu_seconds
+from benchmarks.harness import ROOT, Progress, latency_summary, process_cpu_seconds, process_rss_bytes
 
 __all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "backend_names",
            "add_backend_arguments"]
@@ -66,13 +66,7 @@ class Server:
 
     def rss_bytes(self) -> int:
         """Resident memory of the service process (Linux /proc; 0 where unavailable)."""
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        return 0
+        return process_rss_bytes(self.pid)
 
 
 def _lines(stream: Any, into: queue.Queue) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import accuracy, collector, ingest, population, render, resolve
+from benchmarks import accuracy, collector, ingest, memory, population, render, resolve, resolve_at_scale
 from benchmarks.harness import percentile
 from identity import IdentityGraph
 from identity.graph import close_all, open_traversal
@@ -139,3 +139,19 @@ def test_collector_script_compares_the_settler_in_processes_of_their_own(tmp_pat
     assert plain["objects_frozen"] == 0 and "freezes" not in plain
     assert settled["freezes"] >= 1 and settled["objects_frozen"] > settled["objects_walked"]
     assert all(run["p50_ms"] <= run["p99_ms"] <= run["max_ms"] for run in runs)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_resolve_at_scale_serves_the_graph_memory_kept(tmp_path: Path) -> None:
+    graph = tmp_path / "graph"
+    assert memory.main([*TINY, "--keep", str(graph), "--out", str(tmp_path)]) == 0
+    kept = json.loads((tmp_path / "memory.json").read_text())
+    assert kept["identifiers"] > 0 and kept["sqlite_bytes_per_identifier"] > 0
+    assert resolve_at_scale.main([*TINY, "--graph", str(graph), "--requests", "20", "--rate", "20",
+                                  "--rate-seconds", "0.5", "--out", str(tmp_path)]) == 0
+    measured = json.loads((tmp_path / "resolve-at-scale.json").read_text())
+    assert measured["identifiers"] == kept["identifiers"]
+    # every identifier asked for is one the graph holds: none of the resolves fails
+    assert measured["closed_loop"]["requests"] == 20 and measured["closed_loop"]["errors"] == 0
+    assert measured["fixed_rate"]["errors"] == 0 and measured["service_rss_bytes"] > 0
