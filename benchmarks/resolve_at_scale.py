@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-clients", type=int, default=16, help="client threads in the fixed-rate run")
     parser.add_argument("--hops", type=int, default=3, help="max_hops of every resolve")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
-    add_output_arguments(parser, "resolve-at-scale")
+    add_output_arguments(parser, "resolve_at_scale")
     args = parser.parse_args(argv)
     if args.serve:
         serve(args.serve)

@@ -150,7 +150,7 @@ def test_resolve_at_scale_serves_the_graph_memory_kept(tmp_path: Path) -> None:
     assert kept["identifiers"] > 0 and kept["sqlite_bytes_per_identifier"] > 0
     assert resolve_at_scale.main([*TINY, "--graph", str(graph), "--requests", "20", "--rate", "20",
                                   "--rate-seconds", "0.5", "--out", str(tmp_path)]) == 0
-    measured = json.loads((tmp_path / "resolve-at-scale.json").read_text())
+    measured = json.loads((tmp_path / "resolve_at_scale.json").read_text())
     assert measured["identifiers"] == kept["identifiers"]
     # every identifier asked for is one the graph holds: none of the resolves fails
     assert measured["closed_loop"]["requests"] == 20 and measured["closed_loop"]["errors"] == 0
