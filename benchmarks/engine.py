@@ -165,16 +165,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--code", default=str(REPO), help="checkout whose gremlin package to measure")
     parser.add_argument("--compare", metavar="DIR", help="also measure the checkout DIR; record both and ratios")
     parser.add_argument("--rounds", type=int, default=2, help="with --compare: runs of each, best kept")
+    parser.add_argument("--heap-settler", action="store_true",
+                        help="run the in-process backends as identity serve and gremlin-server do: with "
+                             "gremlin.heap.HeapSettler installed (the endpoint's own process always has it)")
     args = parser.parse_args(argv)
     if args.compare:
         return compare(args, argv if argv is not None else sys.argv[1:])
+    if args.heap_settler:
+        from gremlin.heap import HeapSettler
+        HeapSettler().install()
 
     kinds = [k for k in args.backends.split(",") if k]
     if args.url:
         kinds.append("url")
     results: dict = {"machine": f"{platform.machine()} {platform.system()} python {platform.python_version()}",
                      "command": "python benchmarks/engine.py " + " ".join(argv or sys.argv[1:]),
-                     "backends": {}}
+                     "heap_settler": args.heap_settler, "backends": {}}
     print(f"{'backend':24} {'addV/s':>10} {'addE/s':>10} {'3-hop/s':>10} {'3-hop CPU ms':>13}")
     for kind in kinds:
         with backend(kind, args.url) as (url, server_cpu):

@@ -3,11 +3,14 @@ collector (the property that makes freezing them safe)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import weakref
 
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
+from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.traversal import T
 
 from gremlin import Graph
 from gremlin.heap import HeapSettler
@@ -74,5 +77,66 @@ def test_dropped_records_are_freed_without_the_collector():
     try:
         g.V().drop().iterate()
         assert [r for r in records if r() is not None] == []
+    finally:
+        gc.enable()
+
+
+def _graph_with_edges() -> tuple[Graph, object]:
+    graph = Graph()
+    g = traversal().with_remote(LocalRemoteConnection(graph))
+    for n in range(30):
+        g.add_v("p").property(T.id, str(n)).property("name", f"n{n}").iterate()
+    for n in range(30):
+        g.V(str(n)).add_e("k").to(__.V(str((n * 7 + 1) % 30))).iterate()
+    return graph, g
+
+
+@pytest.mark.parametrize("run", [
+    lambda g: g.V("1").repeat(__.both().simple_path()).times(3).emit().dedup().limit(20).to_list(),
+    lambda g: g.V().repeat(__.both()).times(2).path().to_list(),
+    lambda g: g.V().group().by("name").by(__.both().count()).next(),
+    lambda g: g.V().as_("a").out().as_("b").select("a", "b").by("name").to_list(),
+    lambda g: g.V().both().fail("stop").to_list(),
+], ids=["nearest-first", "paths", "group", "select", "failing"])
+def test_traversals_leave_no_cyclic_garbage(run):
+    """What makes pausing the collector during a traversal safe: reference counting frees all of
+    a traversal's garbage, so nothing piles up while the collector is paused."""
+    graph, g = _graph_with_edges()
+    gc.collect()
+    gc.disable()
+    try:
+        with contextlib.suppress(Exception):
+            run(g)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_the_settler_pauses_the_collector_only_while_a_traversal_runs(settler):
+    graph, g = _graph_with_edges()
+    seen: list[bool] = []
+    original = graph.store.transaction
+
+    @contextlib.contextmanager
+    def watched():
+        with original() as txn:
+            yield txn
+            seen.append(gc.isenabled())
+
+    graph.store.transaction = watched  # type: ignore[method-assign]
+    g.V().count().next()
+    settler(10**9)
+    g.V().count().next()
+    assert seen == [True, False]
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_by_the_host_stays_off(settler):
+    graph, g = _graph_with_edges()
+    settler(10**9)
+    gc.disable()
+    try:
+        g.V().count().next()
+        assert not gc.isenabled()
     finally:
         gc.enable()

@@ -16,6 +16,7 @@ from gremlin_python.process.traversal import Bytecode
 from gremlin_python.process.traversal import Traverser as GTraverser
 
 from ..errors import GremlinError, TraversalError
+from ..heap import paused_for_traversal
 from ..storage import Store
 from .base import Context
 from .compiler import compile_bytecode
@@ -53,7 +54,7 @@ class Graph:
             optimize(traversal)
         materialize = not self.profile.references_only and options.get("materializeProperties", "all") != "tokens"
         root = Traverser(ROOT, 1, None, (), ctx.sack_initial)
-        with self.store.transaction():
+        with paused_for_traversal(), self.store.transaction():
             try:
                 results = detach_traversers(traversal.run(ctx, (root,)), materialize)
             except GremlinError:
