@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import add_output_arguments, finish, percentile  # noqa: E402
-from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
 
 SETTINGS = ("plain", "settled")
 
@@ -54,8 +54,7 @@ def child(setting: str, args: argparse.Namespace) -> dict:
 
     settler = HeapSettler().install() if setting == "settled" else None
     labelled = list(generate(mix_from_args(args)))
-    keys = sorted({(i["type"], i["value"]) for item in labelled
-                   for i, owner in zip(item.event["identifiers"], item.owners) if owner.startswith("p-")})
+    keys = person_owned_keys(labelled)
     events = [item.event for item in labelled]
     loaded = int(len(events) * 0.8)
     with tempfile.TemporaryDirectory(prefix="identity-collector-") as tmp:

@@ -29,10 +29,10 @@ import sys
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Iterable, Iterator
 
-__all__ = ["Mix", "Person", "Household", "LabelledEvent", "generate", "add_mix_arguments", "mix_from_args",
-           "SHARED"]
+__all__ = ["Mix", "Person", "Household", "LabelledEvent", "generate", "person_owned_keys", "add_mix_arguments",
+           "mix_from_args", "SHARED"]
 
 #: The owner of identifiers no single person or household owns.
 SHARED = "shared"
@@ -292,6 +292,13 @@ def generate(mix: Mix) -> Iterator[LabelledEvent]:
         events = block.events(next_event)
         next_event += len(events)
         yield from events
+
+
+def person_owned_keys(labelled: Iterable[LabelledEvent]) -> list[tuple[str, str]]:
+    """Each (type, value) that one person owns, as the events wrote it, sorted: what a
+    benchmark's clients look up."""
+    return sorted({(i["type"], i["value"]) for item in labelled
+                   for i, owner in zip(item.event["identifiers"], item.owners) if owner.startswith("p-")})
 
 
 def add_mix_arguments(parser: argparse.ArgumentParser, **defaults: object) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import add_output_arguments, finish, latency_line  # noqa: E402
-from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
 from benchmarks.service import Server, run_load  # noqa: E402
 
 TENANT = "bench"  # the tenant benchmarks/memory.py loads
@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.graph or not args.graph.is_dir():
         parser.error("--graph must name the durable graph directory benchmarks/memory.py kept")
-    keys = sorted({(i["type"], i["value"])
-                   for item in itertools.islice(generate(mix_from_args(args)), args.events)
-                   for i, owner in zip(item.event["identifiers"], item.owners) if owner.startswith("p-")})
+    keys = person_owned_keys(itertools.islice(generate(mix_from_args(args)), args.events))
     child = subprocess.Popen([sys.executable, __file__, "--serve", str(args.graph)], stdout=subprocess.PIPE,
                              text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     try:
