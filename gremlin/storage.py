@@ -332,8 +332,8 @@ class Store:
             raise InvalidArgumentError("Property key must be a non-empty string")
         existing = vertex.properties_of(key)
         if cardinality == "single":
-            for vp in existing:
-                self.remove_vertex_property(vp)
+            if existing:
+                return self._replace_vertex_property(vertex, key, value, existing, meta, id)
         elif cardinality == "set":
             for vp in existing:
                 if _same_value(vp.value, value):
@@ -356,6 +356,33 @@ class Store:
             if vp in held:
                 self._index_remove(vp)
                 _hold(vertex, key, tuple(other for other in held if other is not vp))
+        self._record(undo, vertex=vertex.id)
+        return vp
+
+    def _replace_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
+                                 existing: tuple[VertexPropertyRecord, ...], meta: dict | None,
+                                 id: Any) -> VertexPropertyRecord:
+        """A single-cardinality write over ``existing``: what removing each and adding one does,
+        with one table change and one undo entry (updating a stored value is most writes)."""
+        if id is None:
+            id = self.new_id()
+        else:
+            self.bump_counter(id)
+        key = _shared(key)
+        vp = VertexPropertyRecord(id, key, value, vertex, _shared_keys(meta) if meta else None)
+        _hold(vertex, key, (vp,))
+        if key in self._index:  # only keys something looked up by value have one
+            for old in existing:
+                self._index_remove(old)
+            self._index_add(vp)
+
+        def undo() -> None:
+            held = vertex.properties_of(key)
+            if len(held) == 1 and held[0] is vp:
+                self._index_remove(vp)
+                _hold(vertex, key, existing)
+                for old in existing:
+                    self._index_add(old)
         self._record(undo, vertex=vertex.id)
         return vp
 

@@ -577,6 +577,14 @@ def test_where_without_a_walk_collection_skips_what_was_seen(modern):
     reached = (g.V().has("name", "marko").aggregate("seen").both().where(P.without("seen")).aggregate("seen")
                .both().where(P.without("seen")).dedup().values("name").order().to_list())
     assert reached == ["peter", "ripple"]  # two hops from marko, not one
+    # one path label, not a collection: the element it names, compared like eq/neq
+    assert g.V().has("name", "marko").as_("a").both().both().where(P.without("a")).dedup().values(
+        "name").order().to_list() == ["josh", "lop", "peter", "ripple"]
+    assert g.V().has("name", "marko").as_("a").both().both().where(P.within("a")).dedup().values(
+        "name").to_list() == ["marko"]
+    # with by(): each side projected (lop has no age, so it is not compared at all)
+    assert g.V().has("name", "marko").as_("a").both().where(P.without("a")).by("age").values(
+        "name").order().to_list() == ["josh", "vadas"]
     many = [f"nope{i}" for i in range(20)] + ["1", "2"]
     assert sorted(g.V().has_id(P.within(many)).id_().to_list(), key=str) == sorted(
         g.V().has_id(P.within(["1", "2"])).id_().to_list(), key=str)

@@ -83,6 +83,30 @@ def test_a_value_index_is_built_by_its_first_lookup_and_kept_current() -> None:
     assert list(store._index) == ["name"]
 
 
+@pytest.mark.parametrize("indexed", [False, True])
+def test_replacing_single_values_is_undone_with_the_index(indexed: bool) -> None:
+    store = Store()
+    with store.transaction():
+        a = store.add_vertex("v", "a")
+        store.add_vertex_property(a, "name", "x", "list")
+        store.add_vertex_property(a, "name", "y", "list")
+    if indexed:
+        assert store.lookup("name", "x") == [a]
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.add_vertex_property(a, "name", "x")  # single: replaces both, keeps "x"
+            assert [p.value for p in a.properties_of("name")] == ["x"]
+            if indexed:
+                assert store.lookup("name", "x") == [a] and store.lookup("name", "y") == []
+            store.add_vertex_property(a, "name", "z")
+            if indexed:
+                assert store.lookup("name", "x") == [] and store.lookup("name", "z") == [a]
+            raise RuntimeError
+    assert [p.value for p in a.properties_of("name")] == ["x", "y"]
+    assert store.lookup("name", "x") == [a] and store.lookup("name", "y") == [a]
+    assert store.lookup("name", "z") == []
+
+
 def test_a_load_shares_repeated_strings(tmp_path: Path) -> None:
     store = open_store(tmp_path / "graph")
     with store.transaction():

@@ -33,6 +33,15 @@ class WhereStep(ByModulatedStep):
             self.start_key, self.predicate = args
         else:
             raise InvalidArgumentError("where() takes a traversal, a predicate, or a label and a predicate")
+        #: where(within('x')) / where(without('x')): a walk tests each traverser against what it
+        #: collected so far, so this shape skips building a predicate per traverser
+        self.membership_label: str | None = None
+        if (self.start_key is None and self.predicate is not None and self.predicate.other is None
+                and self.predicate.operator in ("within", "without")):
+            labels = self.predicate.value
+            labels = labels if isinstance(labels, list) else [labels]
+            if len(labels) == 1 and isinstance(labels[0], str):
+                self.membership_label = labels[0]
 
     def children(self) -> tuple:
         return (self.traversal,) if self.traversal is not None else ()
@@ -44,6 +53,9 @@ class WhereStep(ByModulatedStep):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         from .steps_map import select_value
+        if self.membership_label is not None and not self.bys:
+            yield from self._run_membership(ctx, traversers, self.membership_label)
+            return
         for traverser in traversers:
             if self.traversal is not None:
                 if reduce_ternary(lambda: _where_traversal(ctx, self.traversal, traverser)):
@@ -65,6 +77,22 @@ class WhereStep(ByModulatedStep):
             if resolved is NOTHING:
                 continue
             if test_predicate(resolved, left):
+                yield traverser
+
+    def _run_membership(self, ctx: Context, traversers: Iterator[Traverser], label: str) -> Iterator[Traverser]:
+        """What run() does for the current object tested by within/without against one label
+        (a collection is indexed once while it does not grow, see _members)."""
+        from .steps_map import select_value
+        operator = self.predicate.operator
+        keep_members = operator == "within"
+        for traverser in traversers:
+            value = select_value(ctx, traverser, label, Pop.last)
+            if value is NOTHING:
+                continue
+            if isinstance(value, (list, set, tuple)):
+                if _members(ctx, value).contains(traverser.obj) is keep_members:
+                    yield traverser
+            elif test_predicate(P(operator, [value]), traverser.obj):
                 yield traverser
 
 
