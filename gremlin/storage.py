@@ -359,6 +359,31 @@ class Store:
         self._record(undo, vertex=vertex.id)
         return vp
 
+    def add_first_vertex_properties(self, vertex: VertexRecord, props: Mapping[str, Any]) -> None:
+        """Give a vertex that holds no property yet one single value per key of ``props``, as
+        add_vertex_property() for each would, with one table and one undo entry (a new element's
+        merge map sets several at once)."""
+        if vertex.props:
+            raise InvalidArgumentError("add_first_vertex_properties() needs a vertex without properties")
+        flat: list[Any] = []
+        for key, value in props.items():
+            if not isinstance(key, str) or not key:
+                raise InvalidArgumentError("Property key must be a non-empty string")
+            key = _shared(key)
+            flat += (key, VertexPropertyRecord(self.new_id(), key, value, vertex, None))
+        if not flat:
+            return
+        vertex.props = PropertyTable(flat)
+        indexed = [vp for vp in flat[1::2] if vp.key in self._index]
+        for vp in indexed:
+            self._index_add(vp)
+
+        def undo() -> None:
+            for vp in indexed:
+                self._index_remove(vp)
+            vertex.props = NO_PROPERTIES
+        self._record(undo, vertex=vertex.id)
+
     def _replace_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
                                  existing: tuple[VertexPropertyRecord, ...], meta: dict | None,
                                  id: Any) -> VertexPropertyRecord:
@@ -444,6 +469,20 @@ class Store:
             raise InvalidArgumentError("Property key must be a non-empty string")
         before, edge.props = edge.props, edge.props.with_(_shared(key), value)
         self._record(lambda: setattr(edge, "props", before), edge=edge.id)
+
+    def add_first_edge_properties(self, edge: EdgeRecord, props: Mapping[str, Any]) -> None:
+        """Give an edge that holds no property yet ``props``, with one table and one undo entry."""
+        if edge.props:
+            raise InvalidArgumentError("add_first_edge_properties() needs an edge without properties")
+        flat: list[Any] = []
+        for key, value in props.items():
+            if not isinstance(key, str) or not key:
+                raise InvalidArgumentError("Property key must be a non-empty string")
+            flat += (_shared(key), value)
+        if not flat:
+            return
+        edge.props = PropertyTable(flat)
+        self._record(lambda: setattr(edge, "props", NO_PROPERTIES), edge=edge.id)
 
     def remove_edge_property(self, edge: EdgeRecord, key: str) -> None:
         if key in edge.props:

@@ -289,6 +289,25 @@ def test_read_only_strategy_refuses_writes(modern):
     assert modern.V().count().next() == 6
 
 
+def test_merge_maps_on_create_write_every_property_or_none(g):
+    from gremlin_python.process.traversal import Direction
+    g.add_v("x").property(T.id, "taken").iterate()
+    assert g.V().has("name", "zed").count().next() == 0  # a look-up by value before the writes
+
+    def merged():
+        return (g.merge_v({T.id: "m1", T.label: "y"}).option(Merge.on_create, {"name": "zed", "n": 1})
+                .merge_e({T.id: "e1", T.label: "z", Direction.OUT: "m1", Direction.IN: "taken"})
+                .option(Merge.on_create, {"w": 0.5, "k": "v"}))
+    with pytest.raises(FAILURES):
+        merged().add_v("y").property(T.id, "taken").iterate()  # collides: all of it is rolled back
+    assert g.V("m1").to_list() == [] and g.E("e1").to_list() == []
+    assert g.V().has("name", "zed").count().next() == 0
+    merged().iterate()
+    assert g.V().has("name", "zed").id_().to_list() == ["m1"]
+    assert g.V("m1").value_map().next() == {"name": ["zed"], "n": [1]}
+    assert g.E("e1").value_map().next() == {"w": 0.5, "k": "v"}
+
+
 def test_failed_traversal_leaves_no_partial_write(g):
     g.add_v("x").property(T.id, "taken").iterate()
     with pytest.raises(FAILURES):

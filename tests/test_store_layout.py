@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gremlin.durable import open_store
+from gremlin.errors import InvalidArgumentError
 from gremlin.property_table import EMPTY, PropertyTable
 from gremlin.storage import Store
 
@@ -105,6 +106,28 @@ def test_replacing_single_values_is_undone_with_the_index(indexed: bool) -> None
     assert [p.value for p in a.properties_of("name")] == ["x", "y"]
     assert store.lookup("name", "x") == [a] and store.lookup("name", "y") == [a]
     assert store.lookup("name", "z") == []
+
+
+def test_first_properties_are_written_as_one_and_undone_with_the_index() -> None:
+    store = Store()
+    with store.transaction():
+        store.add_vertex_property(store.add_vertex("v", "other"), "name", "x")
+    assert store.lookup("name", "x") == [store.vertices["other"]]
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            a, b = store.add_vertex("v", "a"), store.add_vertex("v", "b")
+            store.add_first_vertex_properties(a, {"name": "x", "n": 1})
+            edge = store.add_edge("e", a, b, "ab")
+            store.add_first_edge_properties(edge, {"w": 1, "k": "v"})
+            assert a.props.keys() == ["name", "n"] and edge.props == {"w": 1, "k": "v"}
+            assert len(store.lookup("name", "x")) == 2
+            raise RuntimeError
+    assert store.lookup("name", "x") == [store.vertices["other"]] and "a" not in store.vertices
+    with store.transaction():
+        with pytest.raises(InvalidArgumentError):  # only a vertex without properties
+            store.add_first_vertex_properties(store.vertices["other"], {"n": 1})
+        with pytest.raises(InvalidArgumentError):
+            store.add_first_vertex_properties(store.add_vertex("v", "c"), {"": 1})
 
 
 def test_a_load_shares_repeated_strings(tmp_path: Path) -> None:

@@ -430,6 +430,29 @@ def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, 
         set_property(ctx, element, PropertyArgs.plain(cardinality, key, value), traverser)
 
 
+def _created_properties(ctx: Context, element: Any, props: dict, default: Any, partition: dict) -> dict | None:
+    """Every property a new element gets (its write partition's, then its merge map's), when each
+    is a plain value under its own key, as a merge map mostly holds: the store writes them as one.
+    None when one needs property()'s rules (a traversal, a null, a key written twice)."""
+    if partition.keys() & props.keys():
+        return None
+    created = dict(partition)
+    profile = ctx.profile
+    edge = isinstance(element, EdgeRecord)
+    for key, value in props.items():
+        cardinality, value = split_cardinality_value(value, default)
+        if value is None or isinstance(value, Traversal):
+            return None
+        if cardinality is not None:
+            cardinality = _cardinality_name(cardinality)
+            if edge and cardinality != "single":
+                return None  # property() refuses it
+        if profile is not None:
+            profile.check_property(element, key, value, cardinality, {})
+        created[key] = value
+    return created
+
+
 def _partition_properties(ctx: Context, replaced: Callable[[str], bool]) -> Iterator[tuple[str, Any]]:
     """The write partition's properties for a new element, but for those the step writes itself
     with a value that replaces them (``replaced``): writing them first would be undone at once."""
@@ -474,9 +497,14 @@ class MergeVertexStep(_MergeStep):
                 ctx.profile.check_new_element(tokens.get("id"), label)
             vertex = ctx.store.add_vertex(label, tokens.get("id"))
             cardinality = self.option_cardinality.get("onCreate")
-            for key, value in _partition_properties(ctx, _replaces_vertex_property(ctx, props, cardinality)):
-                ctx.store.add_vertex_property(vertex, key, value, "single")
-            _apply_props(ctx, vertex, props, traverser, False, cardinality)
+            partition = dict(_partition_properties(ctx, _replaces_vertex_property(ctx, props, cardinality)))
+            created = _created_properties(ctx, vertex, props, cardinality, partition)
+            if created is not None:
+                ctx.store.add_first_vertex_properties(vertex, created)
+            else:
+                for key, value in partition.items():
+                    ctx.store.add_vertex_property(vertex, key, value, "single")
+                _apply_props(ctx, vertex, props, traverser, False, cardinality)
             yield self._emit(traverser, vertex)
 
     def _find(self, ctx: Context, tokens: dict, props: dict) -> list[VertexRecord]:
@@ -548,9 +576,14 @@ class MergeEdgeStep(_MergeStep):
             if ctx.profile is not None:
                 ctx.profile.check_new_element(tokens.get("id"), label)
             edge = ctx.store.add_edge(label, ends["OUT"], ends["IN"], tokens.get("id"))
-            for key, value in _partition_properties(ctx, props.__contains__):  # an edge key has one value
-                ctx.store.set_edge_property(edge, key, value)
-            _apply_props(ctx, edge, props, traverser, False)
+            partition = dict(_partition_properties(ctx, props.__contains__))  # an edge key has one value
+            created = _created_properties(ctx, edge, props, None, partition)
+            if created is not None:
+                ctx.store.add_first_edge_properties(edge, created)
+            else:
+                for key, value in partition.items():
+                    ctx.store.set_edge_property(edge, key, value)
+                _apply_props(ctx, edge, props, traverser, False)
             yield self._emit(traverser, edge)
 
     def _find(self, ctx: Context, tokens: dict, props: dict, out_v: Any, in_v: Any) -> list[EdgeRecord]:
