@@ -363,13 +363,8 @@ class Store:
         """Give a vertex that holds no property yet one single value per key of ``props``, as
         add_vertex_property() for each would, with one table and one undo entry (a new element's
         merge map sets several at once)."""
-        if vertex.props:
-            raise InvalidArgumentError("add_first_vertex_properties() needs a vertex without properties")
         flat: list[Any] = []
-        for key, value in props.items():
-            if not isinstance(key, str) or not key:
-                raise InvalidArgumentError("Property key must be a non-empty string")
-            key = _shared(key)
+        for key, value in _first_properties(vertex, props):
             flat += (key, VertexPropertyRecord(self.new_id(), key, value, vertex, None))
         if not flat:
             return
@@ -472,13 +467,7 @@ class Store:
 
     def add_first_edge_properties(self, edge: EdgeRecord, props: Mapping[str, Any]) -> None:
         """Give an edge that holds no property yet ``props``, with one table and one undo entry."""
-        if edge.props:
-            raise InvalidArgumentError("add_first_edge_properties() needs an edge without properties")
-        flat: list[Any] = []
-        for key, value in props.items():
-            if not isinstance(key, str) or not key:
-                raise InvalidArgumentError("Property key must be a non-empty string")
-            flat += (_shared(key), value)
+        flat = [part for pair in _first_properties(edge, props) for part in pair]
         if not flat:
             return
         edge.props = PropertyTable(flat)
@@ -505,6 +494,18 @@ def _shared(name: str) -> str:
 
 def _shared_keys(table: dict) -> dict:
     return {_shared(key): value for key, value in table.items()}
+
+
+def _first_properties(element: VertexRecord | EdgeRecord, props: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``props`` for an element that holds no property yet, each key checked and shared."""
+    if element.props:
+        raise InvalidArgumentError(f"{element!r} holds properties already: these would not be its first")
+    items = []
+    for key, value in props.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError("Property key must be a non-empty string")
+        items.append((_shared(key), value))
+    return items
 
 
 def _hold(vertex: VertexRecord, key: str, records: tuple[VertexPropertyRecord, ...]) -> None:
