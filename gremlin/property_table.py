@@ -20,6 +20,7 @@ __all__ = ["PropertyTable", "EMPTY"]
 _absent = object()
 # tuple's own methods, bound once: PropertyTable overrides the mapping-facing ones
 _contains, _index, _item = tuple.__contains__, tuple.index, tuple.__getitem__
+_VALUES = slice(1, None, 2)
 
 
 class PropertyTable(tuple):
@@ -71,8 +72,10 @@ class PropertyTable(tuple):
     def keys(self) -> list[str]:
         return list(self)
 
-    def values(self) -> list[Any]:
-        return list(islice(tuple.__iter__(self), 1, None, 2))
+    def values(self) -> tuple[Any, ...]:
+        """The values in order, as a tuple: one slice in C (reading a vertex's properties and
+        adjacency calls this for every vertex a traversal meets)."""
+        return _item(self, _VALUES)
 
     def items(self) -> list[tuple[str, Any]]:
         flat = tuple.__iter__(self)

@@ -29,6 +29,8 @@ __all__ = ["detach", "detach_traversers"]
 _new = object.__new__
 
 _SCALARS = (str, int, float, bool, type(None))
+# a meta-property table's emptiness read in C: its own __len__ is a Python frame per property
+_table_size = tuple.__len__
 
 
 def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
@@ -59,7 +61,7 @@ def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex 
     made.id = vp.id
     made.label = vp.key
     made.properties = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] \
-        if materialize and vp.meta else []
+        if materialize and _table_size(vp.meta) else []
     made.value = value
     made.key = vp.key
     made.vertex = owner
