@@ -7,10 +7,12 @@ before it.
 
 from __future__ import annotations
 
+from gremlin_python.process.traversal import Scope
+
 from .base import Traversal
 from .common import NOTHING
 from .steps_branch import RepeatStep
-from .steps_filter import DedupStep, HasStep, PathFilterStep
+from .steps_filter import DedupStep, HasStep, PathFilterStep, RangeStep
 from .steps_graph import GraphStep, VertexStep
 
 __all__ = ["optimize"]
@@ -23,7 +25,10 @@ def optimize(traversal: Traversal) -> Traversal:
     both().simplePath() (any vertex step): the vertex step skips neighbours already on the
     path instead of making traversers for simplePath() to drop, the inner step of a
     repeat(both().simplePath()) walk; and such a walk followed by dedup() becomes a
-    breadth-first search."""
+    breadth-first search.
+
+    dedup().limit(n) (any global range after a global dedup()): the range counts traversers of
+    bulk 1, so it is a slice."""
     steps = traversal.steps
     _fold_simple_path(steps)
     for position, step in enumerate(steps[:-1]):
@@ -34,6 +39,9 @@ def optimize(traversal: Traversal) -> Traversal:
             if value is not NOTHING and isinstance(follower.key, str):
                 step.index_key = follower.key
                 step.index_value = value
+        if isinstance(step, DedupStep) and step.scope == Scope.global_ \
+                and isinstance(follower, RangeStep) and follower.scope == Scope.global_:
+            follower.unit_bulks = True
     for step in steps:
         for child in step.children():
             optimize(child)

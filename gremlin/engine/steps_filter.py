@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
 from gremlin_python.process.traversal import P, Pop, Scope, TextP
@@ -415,10 +416,17 @@ class RangeStep(Step):
         self.scope = scope
         self.low = low
         self.high = high
+        #: Set by the optimizer when every traverser reaching this step has bulk 1 (it follows
+        #: a global dedup()): then each counts one and the range is a plain slice.
+        self.unit_bulks = False
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
             return self._slices(traversers)
+        if self.unit_bulks and ctx.loop_state is None:
+            # cut in C, one generator frame less per traverser; like _range it pulls no
+            # traverser past the high end
+            return islice(traversers, self.low, None if self.high == -1 else self.high)
         # inside repeat() every pass counts on from the last, as dedup() remembers (one body)
         counted = [0] if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), [0])
         return self._range(traversers, counted)
