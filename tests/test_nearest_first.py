@@ -47,6 +47,10 @@ SHAPES = [
     lambda g, s: g.V(s).repeat(__.both().simple_path()).times(1).emit().dedup().values("kind"),
     lambda g, s: g.with_strategies(SubgraphStrategy(edges=__.has("w", P.lt(3)))).V(s)
                   .repeat(__.both().simple_path()).times(3).emit().dedup().path(),
+    lambda g, s: g.V(s).both().both().barrier().repeat(__.both().simple_path()).times(2).emit().dedup()
+                  .range_(3, 40).path(),
+    lambda g, s: g.V(s).repeat(__.repeat(__.both().simple_path()).times(2).emit().dedup()).times(2).path(),
+    lambda g, s: g.V(s).out().path().unfold().repeat(__.both().simple_path()).times(2).emit().dedup(),
 ]
 
 

@@ -35,9 +35,11 @@ def walkable(start: Traverser) -> bool:
     return type(start.obj) is VertexRecord and path is not None and path.obj is start.obj
 
 
-def nearest_first(ctx: Context, vertex_step, times: int, start: Traverser) -> Iterator[Traverser]:
+def nearest_first(ctx: Context, vertex_step, times: int, start: Traverser, seen: set) -> Iterator[Traverser]:
     """Every vertex a simple walk of 1 to ``times`` steps of ``vertex_step`` reaches from
-    ``start``, once, in the order of the first walk to reach it."""
+    ``start``, once, in the order of the first walk to reach it, as the dedup() after the walk
+    lets it out: one traverser of bulk 1 per vertex not yet in that dedup()'s ``seen``, which
+    it joins. (The search still walks on from a vertex a search from an earlier start reached.)"""
     if not is_simple(start.path):
         return  # no extension of a path that repeats itself is simple
     visited = set()
@@ -48,7 +50,7 @@ def nearest_first(ctx: Context, vertex_step, times: int, start: Traverser) -> It
         node = node.parent
     filtered = bool(ctx.filters)
     targets_of, tick, new = vertex_step.targets, ctx.tick, object.__new__
-    bulk, loops, sack = start.bulk, start.loops, start.sack
+    loops, sack = start.loops, start.sack
     frontier = [start.path]
     for _ in range(times):
         reached_level = []
@@ -59,16 +61,19 @@ def nearest_first(ctx: Context, vertex_step, times: int, start: Traverser) -> It
                 if target in visited:
                     continue
                 visited.add(target)
-                # PathNode(target, NO_LABELS, here) and Traverser(target, bulk, reached, loops,
+                # PathNode(target, NO_LABELS, here) and Traverser(target, 1, reached, loops,
                 # sack) without their __init__ calls: the search makes two per vertex it reaches
                 reached = new(PathNode)
                 reached.obj = target
                 reached.labels = NO_LABELS
                 reached.parent = here
                 reached_level.append(reached)
+                if target in seen:
+                    continue
+                seen.add(target)
                 made = new(Traverser)
                 made.obj = target
-                made.bulk = bulk
+                made.bulk = 1
                 made.path = reached
                 made.loops = loops
                 made.sack = sack

@@ -40,6 +40,8 @@ class RepeatStep(Step):
         #: The body's vertex step, when the optimizer found this repeat() can be a breadth-first
         #: search (nearest_first.py).
         self.nearest_first_by: Any = None
+        #: The plain dedup() after such a repeat(): the search dedups for it.
+        self.nearest_first_dedup: Any = None
 
     def children(self) -> list:
         return [t for t in (self.body, self.until, self.emit) if isinstance(t, Traversal)]
@@ -79,16 +81,17 @@ class RepeatStep(Step):
         state = {} if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), {})
         if self.nearest_first_by is not None:
             # chained, not re-yielded: a search yields hundreds of traversers per start
-            return chain.from_iterable(self._nearest_first(ctx, traverser, state) for traverser in traversers)
+            seen = self.nearest_first_dedup.seen(ctx)
+            return chain.from_iterable(self._nearest_first(ctx, traverser, state, seen) for traverser in traversers)
         if self._unrolled():
             batches = _batches(traversers, _UNROLL_BATCH) if not ctx.reads_paths else ([t] for t in traversers)
             return (result for batch in batches for result in self._loop(ctx, batch, state, per_pass=True))
         return (result for traverser in traversers for result in self._loop(ctx, [traverser], state))
 
-    def _nearest_first(self, ctx: Context, traverser: Traverser, state: dict) -> Iterator[Traverser]:
+    def _nearest_first(self, ctx: Context, traverser: Traverser, state: dict, seen: set) -> Iterator[Traverser]:
         if walkable(traverser):
-            return nearest_first(ctx, self.nearest_first_by, self.times, traverser)
-        return self._loop(ctx, [traverser], state)
+            return nearest_first(ctx, self.nearest_first_by, self.times, traverser, seen)
+        return self.nearest_first_dedup.deduped(ctx, self._loop(ctx, [traverser], state), seen)
 
     def _unrolled(self) -> bool:
         return self.times is not None and self.until is None and self.emit is None and not self.emit_all \

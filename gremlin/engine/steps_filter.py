@@ -341,6 +341,9 @@ class DedupStep(Step):
             self.scope = labels.pop(0)
         self.labels = tuple(labels)
         self.by: Projection | None = None
+        #: Set by the optimizer when the repeat() before this step dedups for it (a
+        #: breadth-first search tests each vertex it reaches against seen() itself).
+        self.done_before = False
 
     def modulate(self, name: str, args: tuple) -> None:
         if name != "by":
@@ -371,12 +374,17 @@ class DedupStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
             return (traverser.split(_dedup_local(traverser.obj)) for traverser in traversers)
+        if self.done_before:
+            return traversers
+        return self.deduped(ctx, traversers, self.seen(ctx))
+
+    def seen(self, ctx: Context) -> set:
+        """The keys this step has let through in this run."""
         # inside repeat() every pass shares what has been seen: repeat(dedup()) lets each value
         # through once over all the loops, as in TinkerPop
-        seen: set = set() if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), set())
-        return self._dedup(ctx, traversers, seen)
+        return set() if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), set())
 
-    def _dedup(self, ctx: Context, traversers: Iterator[Traverser], seen: set) -> Iterator[Traverser]:
+    def deduped(self, ctx: Context, traversers: Iterator[Traverser], seen: set) -> Iterator[Traverser]:
         simple = not self.labels and self.by is None
         for traverser in traversers:
             if simple:
