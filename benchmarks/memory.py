@@ -283,8 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reopen", type=Path, default=None, help="measure loading this existing graph directory")
     parser.add_argument("--report-every", type=int, default=50_000, help="print a sample every this many events")
     parser.add_argument("--max-rss-gb", type=float, default=12.0, help="stop loading when RSS passes this")
+    parser.add_argument("--heap-settler", action="store_true",
+                        help="install gremlin.heap.HeapSettler first, as identity serve does (a large load "
+                             "otherwise spends much of its time in full collections over the graph)")
     add_output_arguments(parser, "memory")
     args = parser.parse_args(argv)
+    if args.heap_settler:
+        from gremlin.heap import HeapSettler
+        HeapSettler().install()
     if args.reopen is not None:
         results = {"mode": "reopen", **reopen(args, args.reopen.absolute())}
     else:
