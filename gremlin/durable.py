@@ -38,16 +38,15 @@ writers interleave commits against two diverging in-memory graphs.
 
 from __future__ import annotations
 
-import gc
 import os
 import sqlite3
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from . import codec
 from .errors import GremlinError
+from .heap import collector_paused, graph_loaded
 from .storage import Changes, EdgeRecord, Journal, Store, VertexRecord
 
 __all__ = ["SqliteJournal", "open_store", "DurableStoreError", "GraphInUseError", "DATABASE_NAME"]
@@ -225,7 +224,7 @@ class SqliteJournal(Journal):
 
         The cyclic garbage collector is paused meanwhile: loading allocates only live
         objects, and letting it rescan the growing graph made a 100k-vertex load 5x slower."""
-        with self._mutex, _gc_paused():
+        with self._mutex, collector_paused():
             conn = self._connection()
             try:
                 conn.execute("BEGIN")  # one snapshot for both scans
@@ -237,6 +236,7 @@ class SqliteJournal(Journal):
                     conn.execute("COMMIT")
             except sqlite3.Error as error:
                 raise DurableStoreError(f"cannot read {self.directory / DATABASE_NAME}: {error}") from error
+        graph_loaded()
 
     def _load_vertices(self, store: Store, conn: sqlite3.Connection, shared: dict[str, str]) -> None:
         loads = codec.loads
@@ -332,15 +332,6 @@ def _split(ids: Iterable[Any], live: dict, body: Any) -> tuple[list[tuple[str, s
     return rows, gone
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

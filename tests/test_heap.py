@@ -140,3 +140,20 @@ def test_a_collector_switched_off_by_the_host_stays_off(settler):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_durable_graph_loaded_with_the_collector_paused_is_frozen_by_an_installed_settler(tmp_path, settler):
+    from gremlin import connect, forget_graph
+    url = (tmp_path / "graph").as_uri()
+    g = traversal().with_remote(connect(url))
+    for n in range(200):
+        g.add_v("p").property(T.id, str(n)).property("name", f"n{n}").iterate()
+    forget_graph(url)  # closes it: the next connect loads it from disk
+    hs = settler(10**9)
+    gc.collect()  # nothing of the old graph left to count
+    frozen_before = gc.get_freeze_count()
+    g = traversal().with_remote(connect(url))
+    assert g.V().count().next() == 200
+    assert hs.freezes == 2  # install, then the load
+    assert gc.get_freeze_count() >= frozen_before + 200
+    forget_graph(url)
