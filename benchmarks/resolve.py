@@ -64,7 +64,7 @@ def compare_walk(server: Server, keys: list[tuple[str, str]], hops: int, quiet: 
     g = open_traversal(server.gremlin_url)
     protector = keyring_for(Config(data_dir=str(server.data_dir))).protector(DEV_TENANT)
     identity = IdentityGraph(g, DEV_TENANT, protector=protector)
-    expand = min(config.generic_threshold, 50)
+    expand = config.expand_limit  # what resolve expands with its default max_fanout
     single, walk, trips = [], [], []
     bar = Progress(f"{server.backend} walk vs single", len(keys), quiet)
     started = time.perf_counter()

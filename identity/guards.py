@@ -134,6 +134,12 @@ class TenantConfig:
     def rank(self, id_type: str) -> int:
         return self.type_priority.index(id_type) if id_type in self.type_priority else len(self.type_priority)
 
+    @property
+    def expand_limit(self) -> int:
+        """The most links an identifier may have for ingest to walk through it: a generic one is
+        never expanded, nor one past the fan-out bound."""
+        return min(self.generic_threshold, self.max_fanout)
+
 
 def is_blocked(config: TenantConfig, id_type: str, normalized: str, raw: str = "") -> bool:
     """True when the identifier matches one of the tenant's blocked values or patterns."""

@@ -234,7 +234,7 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
         for n, a in enumerate(event_ids):
             for b in event_ids[n + 1:]:
                 pairs[model.link_id(tenant, a, b)] = model.link_ends(a, b)
-    expand = min(config.generic_threshold, config.max_fanout)
+    expand = config.expand_limit
     walk = neighbourhood_walk(walk_source(g).aggregate("expanded").V(*ids).has_label(model.IDENTIFIER),
                               max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids),
                               expanded="expanded")
@@ -334,7 +334,7 @@ class _Chunk:
         Identifiers whose links matter (expanded ones, the event's own) must keep their exact
         degree; the others only their side of the thresholds the plan compared them with."""
         threshold, max_hops = self.config.generic_threshold, self.config.max_hops
-        expand = min(threshold, self.config.max_fanout)
+        expand = self.config.expand_limit
         for vertex, hops in reach.items():
             if vertex in self.absent:
                 continue
@@ -505,7 +505,7 @@ def _plan(event: PreparedEvent, view: _View, chunk: _Chunk, tenant: str, config:
         event = without_suppressed(event, view.suppressed)
         if not event.identifiers:
             return IngestResult(event.event_id, None, [], list(event.blocked))
-    expand = min(config.generic_threshold, config.max_fanout)
+    expand = config.expand_limit
     reach = {i.vertex_id: view.reach(i.vertex_id, config.max_hops, expand)
              for i in event.identifiers if i.vertex_id in view.vertices}
     candidates = candidates_from(event, reach, view.vertices, tenant, config, now_ms)

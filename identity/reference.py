@@ -80,7 +80,7 @@ class ReferenceIdentity:
         if not event.identifiers:
             return IngestResult(event.event_id, None, [], list(event.blocked))
         now_ms = int(self.clock() * 1000)
-        expand = min(self.config.generic_threshold, self.config.max_fanout)
+        expand = self.config.expand_limit
         reach = {i.vertex_id: self.hood(i.vertex_id, self.config.max_hops, expand)
                  for i in event.identifiers if i.vertex_id in self.identifiers}
         vertices = {v: {**self.identifiers[v], "nolinks": self._nolinks_of(v)} for hops in reach.values() for v in hops}
