@@ -6,8 +6,10 @@ the tenant's max_hops and fan-out bound). Generic identifiers (a shared IP) belo
 forgotten nor exported with a customer; ask for them by value to forget them.
 
 forget removes the subject's identifier vertices with every edge they have (links, do-not-link
-rules, observations), removes the events left observing no identifier (their sealed attributes
-are personal data), lowers the link degree of the identifiers they were linked to, and records
+rules, observations), removes the events left observing no identifier, erases the sealed
+attributes of the events that also observed someone or something else (a shared IP, a family
+tablet: the attributes describe what the subject did, so they go; the event stays as the other
+identifiers' evidence), lowers the link degree of the identifiers they were linked to, and records
 one *suppression* vertex per identifier, named by tenant, type and blind index only, never
 plaintext. Ingest reads the suppression entries in its one read traversal and refuses those
 identifiers ("suppressed"), so replaying old events cannot bring the person back. Two round
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["forget", "export", "subject_vertices"]
 
+_ATTRIBUTES = model.SEALED_PROPERTIES[model.EVENT]
+
 
 def subject_vertices(identity: "IdentityGraph", id_type: str, value: str) -> list[str]:
     """The identifier vertex ids of the subject. A customer id the tenant does not hold raises
@@ -59,11 +63,14 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
     rows = submit(identity.g.V(*ids).has_label(model.IDENTIFIER).project("id", "links", "events")
                   .by(T.id)
                   .by(__.both_e(model.LINK).id_().fold())
-                  .by(__.in_(model.OBSERVED).project("id", "others")
-                      .by(T.id).by(__.out(model.OBSERVED).has_id(P.without(ids)).count()).fold()))
+                  .by(__.in_(model.OBSERVED).project("id", "others", "sealed")
+                      .by(T.id).by(__.out(model.OBSERVED).has_id(P.without(ids)).count())
+                      .by(__.properties(_ATTRIBUTES).count()).fold()))
     stored = [row["id"] for row in rows]
     links = {link for row in rows for link in row["links"]}
-    orphans = sorted({e["id"] for row in rows for e in row["events"] if e["others"] == 0})
+    events = {e["id"]: e for row in rows for e in row["events"]}
+    orphans = sorted(vertex for vertex, e in events.items() if e["others"] == 0)
+    erased = sorted(vertex for vertex, e in events.items() if e["others"] and e["sealed"])
     t = identity.g.inject(0)
     if stored:
         # the links are those the write finds, and each lowers its other end's degree by one
@@ -74,6 +81,8 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
             .property(Cardinality.single, "degree", increment("degree", -1))))
     if orphans:
         t = t.side_effect(__.V(*orphans).drop())
+    if erased:
+        t = t.side_effect(__.V(*erased).properties(_ATTRIBUTES).drop())
     if stored:
         t = t.side_effect(__.V(*stored).drop())  # drops their links, rules and observations
     now_ms = int(identity.clock() * 1000)
@@ -82,7 +91,8 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
              .option(Merge.on_create, {model.TENANT: CardinalityValue.single(identity.tenant),
                                        "created": CardinalityValue.single(now_ms)}))
     submit(t.id_())
-    return {"identifiers": len(stored), "links": len(links), "events": len(orphans), "suppressed": len(ids)}
+    return {"identifiers": len(stored), "links": len(links), "events": len(orphans),
+            "event_attributes": len(erased), "suppressed": len(ids)}
 
 
 def export(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, Any]:

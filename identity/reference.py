@@ -39,6 +39,7 @@ class ReferenceIdentity:
     links: dict[frozenset, _Link] = field(default_factory=dict)
     nolinks: set[frozenset] = field(default_factory=set)
     events: dict[str, set[str]] = field(default_factory=dict)  # event vertex id -> identifiers observed
+    sealed_events: set[str] = field(default_factory=set)  # event vertex ids holding sealed attributes
     suppressed: set[str] = field(default_factory=set)  # suppression entry ids
 
     # -- graph walking ---------------------------------------------------------------------
@@ -89,6 +90,8 @@ class ReferenceIdentity:
         if event.vertex_id in self.events:
             return IngestResult(event.event_id, plan.customer_id, duplicate=True)
         self.events[event.vertex_id] = {candidate.member.id for candidate in candidates}
+        if event.attributes:
+            self.sealed_events.add(event.vertex_id)
         ts = event.timestamp_ms
         for position, candidate in enumerate(candidates):
             member = candidate.member
@@ -162,10 +165,14 @@ class ReferenceIdentity:
         orphans = [e for e, observed in self.events.items() if observed == {vertex}]
         for event in orphans:
             del self.events[event]
+            self.sealed_events.discard(event)
+        erased = [e for e, observed in self.events.items() if vertex in observed and e in self.sealed_events]
+        self.sealed_events.difference_update(erased)
         for observed in self.events.values():
             observed.discard(vertex)
         self.suppressed.add(model.suppression_id(vertex))
-        return {"identifiers": int(stored), "links": len(pairs), "events": len(orphans), "suppressed": 1}
+        return {"identifiers": int(stored), "links": len(pairs), "events": len(orphans),
+                "event_attributes": len(erased), "suppressed": 1}
 
     def _vertex_id(self, id_type: str, value: str) -> str:
         normalized = normalize(id_type, value, self.config)

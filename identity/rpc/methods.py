@@ -98,7 +98,7 @@ _SUBJECT = _object({"type": {**IDENTIFIER_SCHEMA["properties"]["type"],
                     "value": {**IDENTIFIER_SCHEMA["properties"]["value"],
                               "description": "the raw identifier (PII) or the customer id"}},
                    ("type", "value"))
-_FORGOTTEN = ("identifiers", "links", "events", "suppressed")
+_FORGOTTEN = ("identifiers", "links", "events", "event_attributes", "suppressed")
 _EXPORTED = ("identifiers", "links", "do_not_link", "events")
 
 # -- implementations ---------------------------------------------------------------------------
@@ -208,7 +208,8 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                _SUBJECT, _object({"forgotten": _object({name: {"type": "integer"} for name in _FORGOTTEN})}),
                _forget,
                description="Removes the identifier(s), their links, do-not-link rules and observations, and "
-                           "the events left without identifiers; records a suppression entry (a blind index, "
+                           "the events left without identifiers, and erases the attributes of the events that also "
+                           "observed other identifiers (counted as 'event_attributes'); records a suppression entry (a blind index, "
                            "never the value) so ingest refuses the identifier from then on (reason "
                            "'suppressed'). type 'customer' with a customer id forgets the customer's "
                            "non-generic identifiers. Forgetting an identifier never seen suppresses it."),

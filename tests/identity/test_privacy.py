@@ -32,12 +32,13 @@ def _link_counts(g) -> dict[str, int]:
 def test_forgetting_an_identifier_removes_it_its_edges_and_its_own_events(identity, g) -> None:
     identity.ingest([event("e1", ANN, PHONE, attributes={"name": "Ann"}), event("e2", ANN)])
     removed = identity.forget(*ANN)
-    assert removed == {"identifiers": 1, "links": 1, "events": 1, "suppressed": 1}
+    assert removed == {"identifiers": 1, "links": 1, "events": 1, "event_attributes": 1, "suppressed": 1}
     assert identity.resolve(*ANN) is None
     remaining = identity.resolve(*PHONE)
     assert remaining.identifiers == {"phone": [{"value": "+15550100200", "hops": 0, "generic": False}]}
-    # e2 observed only ann: gone with its sealed attributes; e1 still observes the phone
+    # e2 observed only ann: gone; e1 still observes the phone, without what Ann did in it
     assert g.V().has_label("event").values("event_id").to_list() == ["e1"]
+    assert g.V().has_label("event").has("attributes").count().next() == 0
     assert _degrees(g) == _link_counts(g)
 
 
@@ -57,7 +58,7 @@ def test_forgotten_identifiers_are_refused_when_events_are_replayed(identity, g)
 
 
 def test_an_identifier_never_seen_can_be_suppressed_in_advance(identity) -> None:
-    assert identity.forget(*BOB) == {"identifiers": 0, "links": 0, "events": 0, "suppressed": 1}
+    assert identity.forget(*BOB) == {"identifiers": 0, "links": 0, "events": 0, "event_attributes": 0, "suppressed": 1}
     result = identity.ingest([event("e1", BOB, PHONE)])[0]
     assert [r["reason"] for r in result.refused] == ["suppressed"]
     assert identity.resolve(*BOB) is None
@@ -81,7 +82,7 @@ def test_forgetting_a_customer_removes_all_its_identifiers_but_not_shared_ones(m
     identity.ingest([event("e4", people[3], DEVICE)])
     before = _degrees(g)[identity.vertex_id(*shared)]
     removed = identity.forget("customer", cid)
-    assert removed == {"identifiers": 2, "links": 2, "events": 1, "suppressed": 2}
+    assert removed == {"identifiers": 2, "links": 2, "events": 1, "event_attributes": 0, "suppressed": 2}
     assert identity.resolve(*people[3]) is None and identity.resolve(*DEVICE) is None
     assert identity.resolve(*shared) is not None and identity.resolve(*people[0]) is not None
     assert _degrees(g)[identity.vertex_id(*shared)] == before - 1
@@ -90,6 +91,21 @@ def test_forgetting_a_customer_removes_all_its_identifiers_but_not_shared_ones(m
     assert sorted(g.V().has_label("event").values("event_id").to_list()) == ["e0", "e1", "e2", "e3"]
     with pytest.raises(NotFound):
         identity.forget("customer", cid)
+
+
+def test_forgetting_a_customer_erases_the_attributes_of_its_events_that_stay(identity, g) -> None:
+    cafe = ("ip", "203.0.113.7")  # Bob's customer holds it; Ann's visit there is refused as a weak bridge
+    identity.ingest([event("b1", BOB, cafe, attributes={"basket": "tea"}),
+                     event("b2", BOB_PHONE, cafe, attributes={"basket": "mugs"})])
+    cid = identity.ingest([event("a1", ANN, PHONE, attributes={"basket": "shoes"}),
+                           event("a2", ANN, cafe, attributes={"basket": "socks"})])[1].customer_id
+    removed = identity.forget("customer", cid)
+    assert removed == {"identifiers": 2, "links": 1, "events": 1, "event_attributes": 1, "suppressed": 2}
+    # a2 stays as an observation of the cafe's IP, but what Ann bought there is gone; Bob's stay
+    sealed = {row["event_id"]: row["sealed"] for row in g.V().has_label("event").project("event_id", "sealed")
+              .by("event_id").by(__.properties("attributes").count()).to_list()}
+    assert sealed == {"a2": 0, "b1": 1, "b2": 1}
+    assert identity.export(*BOB)["events"][0]["attributes"] == {"basket": "tea"}
 
 
 def test_forgetting_a_generic_customer_forgets_only_its_anchor(make_identity, g) -> None:

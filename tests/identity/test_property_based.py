@@ -28,7 +28,8 @@ def _config() -> TenantConfig:
 
 identifier = st.sampled_from(POOL)
 ingest_op = st.tuples(st.just("ingest"), st.one_of(st.none(), st.sampled_from([f"e{n}" for n in range(6)])),
-                      st.lists(identifier, min_size=1, max_size=4), st.sampled_from(TIMESTAMPS))
+                      st.lists(identifier, min_size=1, max_size=4), st.sampled_from(TIMESTAMPS),
+                      st.booleans())  # with attributes: forget must erase them where the event stays
 unlink_op = st.tuples(st.just("unlink"), identifier, identifier)
 forget_op = st.tuples(st.just("forget"), identifier)
 streams = st.lists(st.one_of(ingest_op, ingest_op, ingest_op, unlink_op, forget_op), min_size=1, max_size=25)
@@ -41,8 +42,10 @@ class Clock:
         return self.now
 
 
-def _event(event_id: Any, identifiers: list, ts: int) -> dict:
+def _event(event_id: Any, identifiers: list, ts: int, with_attributes: bool = False) -> dict:
     body = {"type": "t", "timestamp": ts, "identifiers": [{"type": t, "value": v} for t, v in identifiers]}
+    if with_attributes:
+        body["attributes"] = {"basket": 3}
     if event_id is not None:
         body["event_id"] = event_id
     return body
@@ -82,7 +85,7 @@ def _replay(url: str, stream: list, batch: int = 1) -> tuple[IdentityGraph, Refe
         if op[0] == "ingest":
             if not pending:  # one clock reading per batch (per event when batch == 1)
                 clock.now += 1
-            pending.append(_event(op[1], op[2], op[3]))
+            pending.append(_event(*op[1:]))
             if len(pending) == batch:
                 flush()
             continue
@@ -103,6 +106,8 @@ def _replay(url: str, stream: list, batch: int = 1) -> tuple[IdentityGraph, Refe
 
 
 def _assert_agree(service: IdentityGraph, reference: ReferenceIdentity) -> None:
+    sealed = service.g.V().has_label("event").has("attributes").id_().to_list()
+    assert sorted(sealed) == sorted(reference.sealed_events)
     for id_type, value in POOL:
         for hops in (1, 3):
             for as_of in AS_OF:

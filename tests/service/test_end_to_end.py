@@ -62,7 +62,7 @@ class EndToEnd(AsyncHTTPTestCase):
         assert [i["value"] for i in exported["identifiers"]] == ["ann@example.com", "+15550100"]
         assert exported["events"][0]["attributes"] == {"plan": "pro"}
         assert self.call("acme", "forget", ann) == {
-            "forgotten": {"identifiers": 1, "links": 1, "events": 0, "suppressed": 1}}
+            "forgotten": {"identifiers": 1, "links": 1, "events": 0, "event_attributes": 1, "suppressed": 1}}
         assert self.call("acme", "resolve", ann) is None
         assert self.call("globex", "resolve", ann)["identifiers"]["email"][0]["value"] == "ann@example.com"
         refused = self.call("acme", "ingest", {"events": [{**event, "event_id": "e2"}]})["results"][0]["refused"]
