@@ -11,16 +11,20 @@ no plaintext PII. Load them with the loader's ``updateSingleCardinalityPropertie
 target cluster already holds some of these vertices (the service writes single cardinality).
 
 Elements are read in pages of ids (``g.V(id, ...)``), so an export does not hold one huge
-result; rows are staged in the process until the header (every key and its type) is known.
+result. The header (every key and its type) is known only after the last row, so rows are
+staged in a temporary file beside the output while they are typed, then written as CSV: the
+process holds one page of rows and the element ids, not the whole tenant.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import pickle
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import T
@@ -78,18 +82,18 @@ def export_neptune_csv(g: GraphTraversalSource, directory: Path, *, tenant: str 
     directory.mkdir(parents=True, exist_ok=True)
     vertices = g.V() if tenant is None else g.V().has(model.TENANT, tenant)
     edges = g.E() if tenant is None else g.E().has(model.TENANT, tenant)
-    vertex_rows = list(_pages(submit(vertices.id_()), lambda ids: g.V(*ids).project("~id", "~label", "props")
-                              .by(T.id).by(T.label).by(__.value_map())))
-    if progress is not None:
-        progress(len(vertex_rows), 0)
-    edge_rows = list(_pages(submit(edges.id_()), lambda ids: g.E(*ids).project("~id", "~from", "~to", "~label", "props")
-                            .by(T.id).by(__.out_v().id_()).by(__.in_v().id_()).by(T.label).by(__.value_map())))
-    if progress is not None:
-        progress(len(vertex_rows), len(edge_rows))
     vertex_file, edge_file = directory / VERTEX_FILE, directory / EDGE_FILE
-    _write(vertex_file, ("~id", "~label"), vertex_rows)
-    _write(edge_file, ("~id", "~from", "~to", "~label"), edge_rows)
-    return ExportSummary(len(vertex_rows), len(edge_rows), vertex_file, edge_file)
+    vertex_count = _write(vertex_file, ("~id", "~label"), _pages(
+        submit(vertices.id_()), lambda ids: g.V(*ids).project("~id", "~label", "props")
+        .by(T.id).by(T.label).by(__.value_map())))
+    if progress is not None:
+        progress(vertex_count, 0)
+    edge_count = _write(edge_file, ("~id", "~from", "~to", "~label"), _pages(
+        submit(edges.id_()), lambda ids: g.E(*ids).project("~id", "~from", "~to", "~label", "props")
+        .by(T.id).by(__.out_v().id_()).by(__.in_v().id_()).by(T.label).by(__.value_map())))
+    if progress is not None:
+        progress(vertex_count, edge_count)
+    return ExportSummary(vertex_count, edge_count, vertex_file, edge_file)
 
 
 def _pages(ids: list, page: Callable[[list], Any]) -> Iterator[dict]:
@@ -102,17 +106,29 @@ def _single(value: Any) -> Any:
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
-def _write(path: Path, system: tuple[str, ...], rows: Iterable[dict]) -> None:
-    rows = list(rows)
+def _write(path: Path, system: tuple[str, ...], rows: Iterable[dict]) -> int:
+    """Stage and type the rows, then write them as CSV; returns how many were written."""
     types: dict[str, str] = {}
-    for row in rows:
-        for key, value in row["props"].items():
-            types[key] = _wider(types.get(key), neptune_type(_single(value)))
-    keys = sorted(types)
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow([*system, *(f"{key.replace(':', chr(92) + ':')}:{types[key]}" for key in keys)])
+    count = 0
+    with tempfile.TemporaryFile(dir=path.parent) as staged:
         for row in rows:
-            props = row["props"]
-            writer.writerow([*(str(row[name]) for name in system),
-                             *(_cell(_single(props.get(key)), types[key]) for key in keys)])
+            for key, value in row["props"].items():
+                types[key] = _wider(types.get(key), neptune_type(_single(value)))
+            pickle.dump(row, staged, protocol=pickle.HIGHEST_PROTOCOL)
+            count += 1
+        staged.seek(0)
+        keys = sorted(types)
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow([*system, *(f"{key.replace(':', chr(92) + ':')}:{types[key]}" for key in keys)])
+            for row in _unstaged(staged, count):
+                props = row["props"]
+                writer.writerow([*(str(row[name]) for name in system),
+                                 *(_cell(_single(props.get(key)), types[key]) for key in keys)])
+    return count
+
+
+def _unstaged(staged: IO[bytes], count: int) -> Iterator[dict]:
+    # the file is this process's own, written just above: unpickling it trusts nothing outside
+    for _ in range(count):
+        yield pickle.load(staged)
