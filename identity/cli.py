@@ -9,6 +9,8 @@
     identity key revoke KEY_ID
     identity datakey status|rotate TENANT    # the tenant's data-key versions / a new version
     identity datakey reencrypt TENANT [--batch N]   # re-seal old cells with the current version
+    identity datakey retire TENANT VERSION   # drop an old version once no cell uses it
+    identity datakey rewrap TENANT|--all     # move rings to the configured KEK (from previous_kek)
     identity token TYPE VALUE --tenant T      # the vertex id of an identifier (for a Gremlin console)
     identity load FILE --tenant T             # JSON Lines events through the core (progress bar)
     identity export-neptune-csv DIR [--tenant T | --region R]   # CSV for Neptune's bulk loader
@@ -94,11 +96,20 @@ def _parser() -> argparse.ArgumentParser:
         dest="action", required=True)
     for action, summary in (("status", "show the tenant's data-key versions"),
                             ("rotate", "add a data-key version that seals new writes"),
-                            ("reencrypt", "re-seal cells sealed with an older version (resumable)")):
+                            ("reencrypt", "re-seal cells sealed with an older version (resumable)"),
+                            ("retire", "remove an old data-key version once no cell uses it"),
+                            ("rewrap", "wrap rings with the configured KEK instead of previous_kek")):
         command = datakey.add_parser(action, help=summary)
-        command.add_argument("tenant")
+        if action == "rewrap":
+            which = command.add_mutually_exclusive_group(required=True)
+            which.add_argument("tenant", nargs="?")
+            which.add_argument("--all", action="store_true", help="every tenant's ring")
+        else:
+            command.add_argument("tenant")
         if action == "reencrypt":
             command.add_argument("--batch", type=_positive, default=DEFAULT_REENCRYPT_BATCH)
+        if action == "retire":
+            command.add_argument("version", type=_positive)
         _common(command)
 
     token = commands.add_parser("token", help="print the vertex id of an identifier")
@@ -214,9 +225,24 @@ def _key(args: argparse.Namespace, registry: TenantRegistry) -> int:
 
 
 def _datakey(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
-    _known(registry, args.tenant)
     keyring = keyring_for(config)
-    if args.action == "rotate":
+    if args.action == "rewrap":
+        tenants = keyring.tenants() if args.all else [args.tenant]
+        for tenant in tenants:
+            if not args.all:
+                _known(registry, tenant)
+            if keyring.destroyed(tenant):
+                continue
+            moved = keyring.rewrap(tenant)
+            print(f"tenant {tenant}: {'rewrapped with' if moved else 'already wrapped by'} {keyring.provider.name}")
+        return 0
+    _known(registry, args.tenant)
+    if args.action == "retire":
+        from .keys import retire_data_key
+        _with_graph(config, registry, lambda g: retire_data_key(g, keyring, args.tenant, args.version),
+                    tenant=args.tenant)
+        print(f"tenant {args.tenant}: data key version {args.version} retired")
+    elif args.action == "rotate":
         print(f"tenant {args.tenant}: data key version {keyring.rotate(args.tenant)} now seals new writes; "
               f"run `identity datakey reencrypt {args.tenant}` to migrate older cells")
     elif args.action == "reencrypt":

@@ -83,6 +83,9 @@ class Config:
     #: ``<data_dir>/kek.key``, created on first start.
     kms_key_id: str = ""
     kms_region: str = ""
+    #: The KEK that wrapped the key rings before a KEK change: ``local`` (``<data_dir>/kek.key``)
+    #: or ``kms:<key id>``. Rings it wraps keep opening; ``identity datakey rewrap`` moves them.
+    previous_kek: str = ""
 
     @property
     def resolved_graph_url(self) -> str:
@@ -201,5 +204,8 @@ def _check(config: Config) -> None:
             raise ConfigError(f"{name} must be at least 1")
     if config.request_timeout <= 0 or config.circuit_reset_after <= 0:
         raise ConfigError("request_timeout and circuit_reset_after must be positive")
+    if config.previous_kek and not (config.previous_kek == "local" or
+                                    (config.previous_kek.startswith("kms:") and len(config.previous_kek) > 4)):
+        raise ConfigError("previous_kek must be 'local' or 'kms:<key id>'")
     if config.rate_per_second < 0 or config.grace_period < 0:
         raise ConfigError("rate_per_second and grace_period must not be negative")

@@ -36,7 +36,7 @@ from ..protect import EnvelopeProtector, SealedValueError, derive_key
 from ..tenants import TENANT_ID_PATTERN
 from .provider import KeyProvider, KeyProviderError
 
-__all__ = ["Keyring", "TenantKeys", "KeysDestroyed", "KeyringStatus", "RECHECK_AFTER_S"]
+__all__ = ["Keyring", "TenantKeys", "KeysDestroyed", "KeyringStatus", "RECHECK_AFTER_S", "RETIRE_AFTER_S"]
 
 _FORMAT = 1
 _SECRET_BYTES = 32
@@ -45,6 +45,9 @@ _LOCK_NAME = ".keys.lock"
 #: again: another process's rotation or offboarding reaches a running server within this time.
 #: Management calls (ensure, rotate, status, destroy) always look.
 RECHECK_AFTER_S = 1.0
+#: A data-key version is retired only once it has not been current for this long: a server
+#: that has not looked at the ring since the rotation may still be sealing with it.
+RETIRE_AFTER_S = 60.0
 
 
 class KeysDestroyed(IdentityError):
@@ -79,13 +82,17 @@ class _Ring:
 
 
 class Keyring:
-    """Every tenant's key ring under ``directory``, wrapped by ``provider``'s KEK."""
+    """Every tenant's key ring under ``directory``, wrapped by ``provider``'s KEK. Rings still
+    wrapped by one of the ``previous`` KEKs keep opening (while a KEK change is rolled out);
+    ``rewrap`` moves a ring to ``provider``."""
 
     def __init__(self, directory: str | os.PathLike, provider: KeyProvider, *,
+                 previous: tuple[KeyProvider, ...] = (),
                  clock: Callable[[], float] = time.time, recheck_after: float = RECHECK_AFTER_S):
         self.directory = Path(directory)
         self.recheck_after = recheck_after
         self.provider = provider
+        self.previous = previous
         self._clock = clock
         self._lock = threading.RLock()
         self._rings: dict[str, _Ring] = {}
@@ -117,6 +124,45 @@ class Keyring:
             document["current"] = version
             self._store(tenant, document)
         return version
+
+    def retire(self, tenant: str, version: int) -> None:
+        """Remove an old data-key version: cells it sealed no longer open, here or in any copy
+        of the graph. The caller checks the graph first (``identity.keys.retire_data_key``)."""
+        with self._editing(tenant) as document:
+            if document is None:
+                raise IdentityError(f"tenant '{tenant}' has no key ring")
+            keys = document["data_keys"]
+            if str(version) not in keys:
+                raise IdentityError(f"tenant '{tenant}' has no data key version {version}")
+            if version == document["current"]:
+                raise IdentityError(f"data key version {version} is the current one: rotate first")
+            successor = min(int(v) for v in keys if int(v) > version)
+            if self._clock() - keys[str(successor)]["created_at"] < RETIRE_AFTER_S:
+                raise IdentityError(f"data key version {version} was current less than {RETIRE_AFTER_S:.0f} s ago: "
+                                    "a server may still be sealing with it")
+            del keys[str(version)]
+            self._store(tenant, document)
+
+    def rewrap(self, tenant: str) -> bool:
+        """Wrap the tenant's secrets with ``provider`` if a previous KEK wraps them; the secrets
+        themselves (and so every sealed cell and vertex id) stay the same. False if already done."""
+        with self._editing(tenant) as document:
+            if document is None:
+                raise IdentityError(f"tenant '{tenant}' has no key ring")
+            if document["kek"] == self.provider.name:
+                return False
+            document["index_secret"] = self._wrap(
+                tenant, "index", self._unwrap(tenant, "index", document["index_secret"], document))
+            for version, entry in document["data_keys"].items():
+                purpose = f"data:{version}"
+                entry["wrapped"] = self._wrap(tenant, purpose, self._unwrap(tenant, purpose, entry["wrapped"], document))
+            document["kek"] = self.provider.name
+            self._store(tenant, document)
+        return True
+
+    def tenants(self) -> list[str]:
+        """The tenants that have a ring here (offboarded ones included)."""
+        return sorted(path.stem for path in self.directory.glob("*.json") if re.fullmatch(TENANT_ID_PATTERN, path.stem))
 
     def status(self, tenant: str, *, create: bool = False) -> KeyringStatus | None:
         """The tenant's key versions (never key material); None if it has no ring yet (unless
@@ -230,10 +276,11 @@ class Keyring:
         return base64.b64encode(self.provider.wrap(secret, {"tenant": tenant, "purpose": purpose})).decode()
 
     def _unwrap(self, tenant: str, purpose: str, wrapped: str, document: dict[str, Any]) -> bytes:
-        if document.get("kek") != self.provider.name:
+        provider = next((p for p in (self.provider, *self.previous) if p.name == document.get("kek")), None)
+        if provider is None:
             raise KeyProviderError(f"tenant '{tenant}''s key ring is wrapped by {document.get('kek')}, "
                                    f"not by the configured {self.provider.name}")
-        return self.provider.unwrap(base64.b64decode(wrapped), {"tenant": tenant, "purpose": purpose})
+        return provider.unwrap(base64.b64decode(wrapped), {"tenant": tenant, "purpose": purpose})
 
 
 class TenantKeys:

@@ -1,4 +1,5 @@
-"""Re-encryption after a data-key rotation: re-seal every cell sealed with an older version.
+"""Re-encryption after a data-key rotation: re-seal every cell sealed with an older version;
+then, optionally, retire a version no cell uses any more.
 
 Resumable by construction rather than by checkpoint: each batch asks the graph for cells whose
 sealed value does *not* start with the current version's prefix ("v3:"), so an interrupted run
@@ -10,17 +11,20 @@ concurrent writer is never overwritten with stale data. Two round trips per batc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, T, TextP
 
 from .. import model
-from ..errors import check_int
+from ..errors import IdentityError, check_int
 from ..graph import submit
 from ..protect import EnvelopeProtector, SealedValueError, version_prefix
 
-__all__ = ["ReencryptProgress", "reencrypt", "DEFAULT_BATCH"]
+if TYPE_CHECKING:
+    from .keyring import Keyring
+
+__all__ = ["ReencryptProgress", "reencrypt", "cells_sealed_with", "retire_data_key", "DEFAULT_BATCH"]
 
 DEFAULT_BATCH = 500
 
@@ -66,3 +70,21 @@ def reencrypt(g: GraphTraversalSource, tenant: str, protector: EnvelopeProtector
             if progress is not None:
                 progress(done)
     return done
+
+
+def cells_sealed_with(g: GraphTraversalSource, tenant: str, version: int) -> int:
+    """How many of ``tenant``'s cells data-key ``version`` sealed."""
+    return sum(submit(g.V().has_label(label).has(model.TENANT, tenant)
+                      .has(prop, TextP.starting_with(version_prefix(version))).count())[0]
+               for label, prop in model.SEALED_PROPERTIES.items())
+
+
+def retire_data_key(g: GraphTraversalSource, keyring: "Keyring", tenant: str, version: int) -> None:
+    """Remove ``version`` from the tenant's ring once no cell in the graph uses it (run
+    ``reencrypt`` first). Copies of the graph made before the re-encryption (backups, the
+    durable journal's old pages) keep cells that no key opens any more: that is the point."""
+    remaining = cells_sealed_with(g, tenant, version)
+    if remaining:
+        raise IdentityError(f"{remaining} cells of tenant '{tenant}' are still sealed with data key version "
+                            f"{version}: re-encrypt them first")
+    keyring.retire(tenant, version)

@@ -20,6 +20,7 @@ from identity.offboarding import offboard, purge
 from identity.protect import EnvelopeProtector, SealedValueError, sealed_version
 from identity.tenants import TenantRegistry
 
+from fakes import FakeKms
 from identity_helpers import event
 
 ANN = ("email", "ann@example.com")
@@ -321,27 +322,6 @@ def test_purge_deletes_only_the_tenant_in_resumable_batches(g, keyring: Keyring,
 
 
 # -- KMS -------------------------------------------------------------------------------------------
-
-class FakeKms:
-    """Stands in for a boto3 KMS client: Encrypt/Decrypt with an encryption context."""
-
-    def __init__(self) -> None:
-        self.blobs: dict[bytes, tuple[bytes, dict]] = {}
-        self.calls: list[str] = []
-
-    def encrypt(self, KeyId: str, Plaintext: bytes, EncryptionContext: dict) -> dict:
-        self.calls.append("encrypt")
-        blob = f"blob-{len(self.blobs)}".encode()
-        self.blobs[blob] = (Plaintext, dict(EncryptionContext), KeyId)
-        return {"CiphertextBlob": blob, "KeyId": KeyId}
-
-    def decrypt(self, CiphertextBlob: bytes, EncryptionContext: dict, KeyId: str) -> dict:
-        self.calls.append("decrypt")
-        plaintext, context, key_id = self.blobs[CiphertextBlob]
-        if context != EncryptionContext or key_id != KeyId:
-            raise RuntimeError("InvalidCiphertextException")
-        return {"Plaintext": plaintext, "KeyId": KeyId}
-
 
 def test_kms_provider_wraps_the_ring(tmp_path: Path) -> None:
     kms = FakeKms()

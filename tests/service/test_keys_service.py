@@ -120,3 +120,45 @@ def test_cli_rotation_reencryption_offboarding_and_purge(tmp_path: Path,
         assert globex.resolve("email", "u1@example.com") is not None
     finally:
         gremlin.forget_graph(url)
+
+
+def test_cli_retire_after_reencryption_and_rewrap_every_ring_to_kms(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from identity import keys
+    from fakes import FakeKms
+    data = ["--data-dir", str(tmp_path), "--graph-url", f"file://{tmp_path / 'graph'}"]
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps(EVENTS[0]) + "\n")
+    for tenant in ("acme", "globex"):
+        assert _run(capsys, "tenant", "create", tenant, "--region", "eu-west-1", *data)[0] == 0
+        assert _run(capsys, "load", str(events), "--tenant", tenant, *data)[0] == 0
+    assert _run(capsys, "datakey", "rotate", "acme", *data)[0] == 0
+    code, _, err = _run(capsys, "datakey", "retire", "acme", "1", *data)
+    assert code == 2 and "still sealed with data key version 1" in err
+    assert _run(capsys, "datakey", "reencrypt", "acme", *data)[0] == 0
+    code, _, err = _run(capsys, "datakey", "retire", "acme", "1", *data)
+    assert code == 2 and "a server may still be sealing with it" in err
+    monkeypatch.setattr("identity.keys.keyring.RETIRE_AFTER_S", 0.0)
+    code, out, _ = _run(capsys, "datakey", "retire", "acme", "1", *data)
+    assert code == 0 and "version 1 retired" in out
+    assert "v1" not in _run(capsys, "datakey", "status", "acme", *data)[1]
+
+    kms = FakeKms()
+    real_kms = keys.KmsKeyProvider
+    monkeypatch.setattr(keys, "KmsKeyProvider", lambda key_id, region: real_kms(key_id, client=kms))
+    moving = [*data, "--config", str(tmp_path / "kms.toml")]
+    (tmp_path / "kms.toml").write_text('kms_key_id = "alias/identity"\nprevious_kek = "local"\n')
+    code, out, _ = _run(capsys, "datakey", "rewrap", "--all", *moving)
+    assert code == 0 and out.splitlines() == ["tenant acme: rewrapped with kms:alias/identity",
+                                              "tenant globex: rewrapped with kms:alias/identity"]
+    assert "already wrapped by" in _run(capsys, "datakey", "rewrap", "acme", *moving)[1]
+    (tmp_path / "kms.toml").write_text('kms_key_id = "alias/identity"\n')  # the local KEK is gone from the config
+    url = f"file://{tmp_path / 'graph'}"
+    g = traversal().with_remote(gremlin.connect(url))
+    try:
+        keyring = keyring_for(Config(data_dir=str(tmp_path), kms_key_id="alias/identity"))
+        for tenant in ("acme", "globex"):
+            found = IdentityGraph(g, tenant, protector=keyring.protector(tenant)).resolve("email", "ann@example.com")
+            assert found.identifiers["email"][0]["value"] == "ann@example.com"
+    finally:
+        gremlin.forget_graph(url)
