@@ -79,9 +79,8 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
         region = endpoints(tenant)
         return IdentityGraph(region.writer, tenant, reader=region.reader, protector=keyring.protector(tenant))
 
-    def ping() -> None:
-        for region in router.served():
-            router.endpoints(region).writer.V().limit(1).count().next()
+    def ping(region: str) -> None:
+        router.endpoints(region).writer.V().limit(1).count().next()
 
     def circuit_wait(tenant: str) -> float:
         try:
@@ -93,4 +92,4 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
                    limits=Limits(config.max_body_bytes, config.max_batch),
                    limiter=RateLimiter(config.rate_per_second, config.rate_burst),
                    workers=config.workers, request_timeout=config.request_timeout, circuit_wait=circuit_wait,
-                   on_close=close_all, keyring=keyring, router=router)
+                   on_close=close_all, keyring=keyring, router=router, served_regions=router.served)

@@ -197,21 +197,27 @@ class MetricsHandler(tornado.web.RequestHandler):
 
 
 class ReadyHandler(JsonHandler):
-    """Readiness: tenants loaded, graph reachable, not draining."""
+    """Readiness: tenants loaded, a graph reachable, not draining. One region's graph down
+    leaves the instance ready ("degraded", the region listed): every instance shares that
+    graph, so taking them all out of the load balancer would stop the other regions too,
+    while the circuit breaker already answers that region's requests at once with 503."""
 
     def initialize(self, service: Service) -> None:
         self.service = service
 
     async def get(self) -> None:
-        checks = {"tenants": self.service.registry.loaded, "graph": await self._graph_reachable(),
+        regions = list(self.service.served_regions())
+        reachable = dict(zip(regions, await asyncio.gather(*(self._reachable(region) for region in regions))))
+        checks = {"tenants": self.service.registry.loaded, "graph": any(reachable.values()),
                   "accepting": not self.service.draining}
         ready = all(checks.values())
-        self.write_json({"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
+        status = "unavailable" if not ready else "ready" if all(reachable.values()) else "degraded"
+        self.write_json({"status": status, "checks": checks, "regions": reachable}, 200 if ready else 503)
 
-    async def _graph_reachable(self) -> bool:
+    async def _reachable(self, region: str) -> bool:
         try:
-            await asyncio.wait_for(self.service.run(self.service.ping), READINESS_TIMEOUT_S)
+            await asyncio.wait_for(self.service.run(self.service.ping, region), READINESS_TIMEOUT_S)
             return True
-        except Exception as error:  # any failure means "not ready"; the reason goes to the log only
-            log.warning("readiness: graph unreachable (%s)", type(error).__name__)
+        except Exception as error:  # any failure means "not reachable"; the reason goes to the log only
+            log.warning("readiness: graph of region %s unreachable (%s)", region, type(error).__name__)
             return False

@@ -9,7 +9,7 @@ import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from ..resilience import deadline
 from ..tenants import TenantRegistry
@@ -40,8 +40,8 @@ class Service:
     registry: TenantRegistry
     #: tenant id -> its IdentityGraph (called once per tenant; the result is cached).
     identity_factory: Callable[[str], IdentityLike]
-    #: Raises if the graph is unreachable (the readiness probe).
-    ping: Callable[[], None]
+    #: region -> raises if that region's writer graph is unreachable (the readiness probe).
+    ping: Callable[[str], None]
     limits: Limits = field(default_factory=Limits)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     workers: int = 8
@@ -55,6 +55,8 @@ class Service:
     keyring: Any = None
     #: The regions' graphs (identity.regions.RegionRouter), for inspecting connections and circuits.
     router: Any = None
+    #: The regions this instance serves: the readiness probe pings each.
+    served_regions: Callable[[], Sequence[str]] = lambda: ("default",)
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="identity-worker")

@@ -103,12 +103,12 @@ def make_service(data_dir: Path, *, limits: Limits | None = None, limiter: RateL
     def factory(tenant: str) -> FakeIdentityGraph:
         return graphs.setdefault(tenant, FakeIdentityGraph(tenant))
 
-    def ping() -> None:
+    def ping(region: str) -> None:
         if ping_fails:
             raise ConnectionError("graph down")
 
     service = Service(registry=registry, identity_factory=factory, ping=ping, limits=limits or Limits(),
-                      limiter=limiter or RateLimiter(0, 1), workers=2)
+                      limiter=limiter or RateLimiter(0, 1), workers=2, served_regions=lambda: ("eu-west-1",))
     return Fixture(service, admin_key, user_key, operator_key, graphs)
 
 

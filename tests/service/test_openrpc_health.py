@@ -60,6 +60,6 @@ class HealthWithGraphDown(ServiceTestCase):
     def test_readyz_reports_the_graph(self) -> None:
         response = self.fetch("/readyz", raise_error=False)
         assert response.code == 503
-        assert json.loads(response.body) == {"status": "unavailable",
+        assert json.loads(response.body) == {"status": "unavailable", "regions": {"eu-west-1": False},
                                              "checks": {"tenants": True, "graph": False, "accepting": True}}
         assert self.fetch("/healthz").code == 200

@@ -77,7 +77,7 @@ class Regions(AsyncHTTPTestCase):
             assert "ap-south-1" in reply["error"]["data"]["reason"]
         assert {name: count(url) for name, url in self.urls.items()} == before
 
-    def test_an_open_circuit_answers_503_with_retry_after_and_readiness_fails(self) -> None:
+    def test_an_open_circuit_answers_503_with_retry_after_and_readiness_names_the_region(self) -> None:
         assert self.fetch("/readyz").code == 200
         self.post("acme", "stats")  # opens eu-west-1's connections
         [eu] = [e for e in self.service_endpoints() if e.name == "eu-west-1"]
@@ -87,9 +87,13 @@ class Regions(AsyncHTTPTestCase):
         assert response.code == 503 and int(response.headers["Retry-After"]) >= 1
         assert json.loads(response.body)["error"]["code"] == GRAPH_UNAVAILABLE
         assert self.post("globex", "stats").code == 200  # another region is unaffected
-        assert self.fetch("/readyz", raise_error=False).code == 503
+        # the other region still serves: the instance stays in the load balancer, degraded
+        ready = self.fetch("/readyz")
+        assert ready.code == 200 and json.loads(ready.body)["status"] == "degraded"
+        assert json.loads(ready.body)["regions"] == {"eu-west-1": False, "us-east-1": True}
         eu.writer_connection.breaker.record_success()
         assert self.post("acme", "stats").code == 200
+        assert json.loads(self.fetch("/readyz").body)["status"] == "ready"
 
     def service_endpoints(self) -> list:
         return self.service.router.opened()
