@@ -45,7 +45,7 @@ from benchmarks.harness import add_output_arguments, finish, process_rss_bytes  
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from gremlin.connect import open_graph  # noqa: E402
 from gremlin.durable import DATABASE_NAME  # noqa: E402
-from gremlin.storage import Store  # noqa: E402
+from gremlin.storage import Store, VertexPropertyRecord  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
 from identity import model  # noqa: E402
 
@@ -135,11 +135,17 @@ def census(store: Store) -> dict[str, dict[str, int]]:
             c.value(key)
             if type(held) is tuple:  # two or more values under one key
                 c.add("multi-value tuples", held)
-        for vp in vertex.property_records():
-            c.add("vertex property records", vp)
-            c.value(vp.id)
-            c.value(vp.value)
-            _table(c, "meta-property tables", vp.meta)
+                records = held
+            elif type(held) is VertexPropertyRecord:
+                records = (held,)
+            else:  # a value held without a record
+                c.value(held)
+                records = ()
+            for vp in records:
+                c.add("vertex property records", vp)
+                c.value(vp.id)
+                c.value(vp.value)
+                _table(c, "meta-property tables", vp.meta)
         for table in (vertex.out_edges, vertex.in_edges):
             c.add("adjacency tables", table)
             for label, bucket in table.items():

@@ -12,6 +12,10 @@ the element's current state as one tagged-JSON array (see :mod:`gremlin.codec`):
     vertex: [id, label, [[key, vp_id, value], [key, vp_id, value, [meta_key, meta_value, ...]], ...]]
     edge:   [id, label, out_id, in_id, [key, value, key, value, ...]]
 
+``vp_id`` is null for a vertex property whose id nothing has read yet: the store gives one
+only when a traversal asks for the property as an element (see ``Store.vertex_properties``),
+and that write is journaled like any other, so an id once read survives a reopen.
+
 Why this shape: the store reports which element ids a transaction touched, not how, so a
 commit writes the current state of each touched element (or deletes its row); one row per
 element makes that a single upsert with no diffing. Reopening is two sequential scans with
@@ -47,7 +51,7 @@ from typing import Any, Iterable
 from . import codec
 from .errors import GremlinError
 from .heap import collector_paused, graph_loaded
-from .storage import Changes, EdgeRecord, Journal, Store, VertexRecord
+from .storage import Changes, EdgeRecord, Journal, Store, VertexPropertyRecord, VertexRecord
 
 __all__ = ["SqliteJournal", "open_store", "DurableStoreError", "GraphInUseError", "DATABASE_NAME"]
 
@@ -126,17 +130,18 @@ def row_key(id: Any) -> str:
 
 def _vertex_body(vertex: VertexRecord) -> str:
     to_json = codec.to_json
-    properties = []
-    for vp in vertex.property_records():
-        if vp.meta:
-            meta = []
-            for meta_key, meta_value in vp.meta.items():
-                meta.append(meta_key)
-                meta.append(to_json(meta_value))
-            properties.append([vp.key, to_json(vp.id), to_json(vp.value), meta])
-        else:
-            properties.append([vp.key, to_json(vp.id), to_json(vp.value)])
+    properties = [_property_entry(vp, to_json) for vp in vertex.stored_properties()]
     return codec.dumps_encoded([to_json(vertex.id), vertex.label, properties])
+
+
+def _property_entry(vp: VertexPropertyRecord, to_json: Any) -> list:
+    if not vp.meta:
+        return [vp.key, to_json(vp.id), to_json(vp.value)]
+    meta = []
+    for meta_key, meta_value in vp.meta.items():
+        meta.append(meta_key)
+        meta.append(to_json(meta_value))
+    return [vp.key, to_json(vp.id), to_json(vp.value), meta]
 
 
 def _edge_body(edge: EdgeRecord) -> str:

@@ -26,6 +26,7 @@ __all__ = ["Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "Chang
 # one empty table (most vertex properties have no meta-properties, many edges no properties).
 NO_PROPERTIES: PropertyTable = EMPTY
 NO_EDGES: PropertyTable = EMPTY
+_ABSENT = object()
 
 
 class VertexPropertyRecord:
@@ -42,15 +43,23 @@ class VertexPropertyRecord:
         return f"vp[{self.key}->{self.value!r}]"
 
 
+# Values a vertex cannot hold as themselves, as they would read as its record or records.
+_HELD_AS_RECORDS = (VertexPropertyRecord, tuple)
+
+
 class VertexRecord:
     __slots__ = ("id", "label", "props", "out_edges", "in_edges", "__weakref__")
 
     def __init__(self, id: Any, label: str):
         self.id = id
         self.label = label
-        # key -> its one VertexPropertyRecord, or a tuple of two or more (list and set
-        # cardinality): most keys hold one value, and a list per key cost 88 bytes apiece.
-        # Read them with properties_of() and property_records().
+        # key -> what the vertex holds under it, one of:
+        # - the value itself: one value with no meta-property whose id nothing has asked for
+        #   yet (most: a record apiece cost 72 bytes and an int id 28 more, per property);
+        # - its one VertexPropertyRecord, once the property is an element something saw (its
+        #   id, meta-properties; see Store.vertex_properties());
+        # - a tuple of two or more records (list and set cardinality).
+        # Read values with values_of() and property_items(), elements through the store.
         self.props: PropertyTable = NO_PROPERTIES
         # Per-label adjacency: out('knows') is one dict look-up, not a scan of every edge.
         # label -> the one edge of that label, a tuple of up to SMALL_BUCKET edges, or
@@ -59,20 +68,38 @@ class VertexRecord:
         self.out_edges: PropertyTable = NO_EDGES
         self.in_edges: PropertyTable = NO_EDGES
 
-    def properties_of(self, key: str) -> tuple[VertexPropertyRecord, ...]:
-        held = self.props.get(key)
-        if held is None:
-            return ()
-        return held if type(held) is tuple else (held,)  # type: ignore[return-value]
+    def values_of(self, key: str) -> tuple:
+        """The values the vertex holds under ``key``, in order."""
+        return _values(self.props.get(key, _ABSENT))
 
-    def property_records(self) -> list[VertexPropertyRecord]:
-        """Every vertex property, key by key, as a snapshot."""
+    def property_items(self, keys: Iterable[str] = ()) -> list[tuple[str, Any]]:
+        """(key, value) of every vertex property under ``keys`` (all when empty), key by key."""
+        props = self.props
+        found: list[tuple[str, Any]] = []
+        for key in (keys or props):
+            held = props.get(key, _ABSENT)
+            kind = type(held)
+            if kind is VertexPropertyRecord:
+                found.append((key, held.value))  # type: ignore[union-attr]
+            elif kind is tuple:
+                found.extend((key, vp.value) for vp in held)  # type: ignore[union-attr]
+            elif held is not _ABSENT:
+                found.append((key, held))
+        return found
+
+    def stored_properties(self) -> list["VertexPropertyRecord"]:
+        """Every vertex property as it is stored, key by key, for a journal or a test to read:
+        a value held without a record shows as a new record with id None, not an element a
+        traversal may see (those come from Store.vertex_properties())."""
         found: list[VertexPropertyRecord] = []
-        for held in self.props.values():
-            if type(held) is tuple:
-                found.extend(held)  # type: ignore[arg-type]
+        for key, held in self.props.items():
+            kind = type(held)
+            if kind is VertexPropertyRecord:
+                found.append(held)
+            elif kind is tuple:
+                found.extend(held)
             else:
-                found.append(held)  # type: ignore[arg-type]
+                found.append(VertexPropertyRecord(None, key, held, self))
         return found
 
     def edges(self, direction: str, labels: tuple[str, ...] = ()) -> list["EdgeRecord"]:
@@ -261,21 +288,28 @@ class Store:
     def _indexable(self, key: str) -> bool:
         return self.index_keys is None or key in self.index_keys
 
-    def _index_add(self, vp: VertexPropertyRecord) -> None:
-        by_value = self._index.get(vp.key)
-        if by_value is not None and _hashable(vp.value):
-            by_value.setdefault(_index_key(vp.value), {})[vp.vertex.id] = vp.vertex
+    def _index_values(self, vertex: VertexRecord, by_value: dict, values: Iterable[Any]) -> None:
+        for value in values:
+            if _hashable(value):
+                by_value.setdefault(_index_key(value), {})[vertex.id] = vertex
 
-    def _index_remove(self, vp: VertexPropertyRecord) -> None:
-        by_value = self._index.get(vp.key)
-        if by_value is not None and _hashable(vp.value):
-            bucket = by_value.get(_index_key(vp.value))
-            if bucket is not None:
-                if not any(other is not vp and other.value == vp.value
-                           for other in vp.vertex.properties_of(vp.key)):
-                    bucket.pop(vp.vertex.id, None)
-                if not bucket:
-                    del by_value[_index_key(vp.value)]
+    def _reindex(self, vertex: VertexRecord, before: PropertyTable, after: PropertyTable) -> None:
+        """Bring the value indexes in line with a vertex's properties going from ``before`` to
+        ``after`` (a vertex stays in a value's bucket while it holds that value under the key)."""
+        for key, by_value in self._index.items():
+            old, new = before.get(key, _ABSENT), after.get(key, _ABSENT)
+            if old is new:
+                continue
+            new_values = _values(new)
+            kept = {_index_key(value) for value in new_values if _hashable(value)}
+            for value in _values(old):
+                if _hashable(value) and _index_key(value) not in kept:
+                    bucket = by_value.get(_index_key(value))
+                    if bucket is not None:
+                        bucket.pop(vertex.id, None)
+                        if not bucket:
+                            del by_value[_index_key(value)]
+            self._index_values(vertex, by_value, new_values)
 
     def lookup(self, key: str, value: Any) -> list[VertexRecord] | None:
         """Vertices whose ``key`` may equal ``value``; None when no index can answer.
@@ -294,8 +328,7 @@ class Store:
         by_value: dict[Any, dict[Any, VertexRecord]] = {}
         self._index[key] = by_value
         for vertex in self.vertices.values():
-            for vp in vertex.properties_of(key):
-                self._index_add(vp)
+            self._index_values(vertex, by_value, vertex.values_of(key))
         return by_value
 
     # -- vertices -------------------------------------------------------------------------
@@ -316,48 +349,98 @@ class Store:
             return
         for edge in vertex.edges("both"):
             self.remove_edge(edge)
-        for vp in vertex.property_records():
-            self.remove_vertex_property(vp)
+        if vertex.props:
+            self._set_props(vertex, NO_PROPERTIES)
         del self.vertices[vertex.id]
 
         def undo() -> None:
             self.vertices[vertex.id] = vertex
         self._record(undo, vertex=vertex.id)
 
-    def add_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
-                            cardinality: str = "single", meta: dict | None = None,
-                            id: Any = None) -> VertexPropertyRecord:
-        """Add a vertex property with ``cardinality`` 'single', 'list' or 'set'."""
-        if not isinstance(key, str) or not key:
-            raise InvalidArgumentError("Property key must be a non-empty string")
-        existing = vertex.properties_of(key)
-        if cardinality == "single":
-            if existing:
-                return self._replace_vertex_property(vertex, key, value, existing, meta, id)
-        elif cardinality == "set":
-            for vp in existing:
-                if _same_value(vp.value, value):
-                    for meta_key, meta_value in (meta or {}).items():
-                        self.set_meta_property(vp, meta_key, meta_value)
-                    return vp
-        elif cardinality != "list":
-            raise InvalidArgumentError(f"Unknown cardinality: {cardinality}")
+    def _set_props(self, vertex: VertexRecord, after: PropertyTable) -> None:
+        """Every change to a vertex's properties: its new table, the value indexes, one undo
+        entry (which puts the old table back: tables are never changed in place)."""
+        before = vertex.props
+        vertex.props = after
+        if self._index:
+            self._reindex(vertex, before, after)
+
+        def undo() -> None:
+            vertex.props = before
+            if self._index:
+                self._reindex(vertex, after, before)
+        self._record(undo, vertex=vertex.id)
+
+    def _new_record(self, vertex: VertexRecord, key: str, value: Any, meta: Mapping | None,
+                    id: Any) -> VertexPropertyRecord:
         if id is None:
             id = self.new_id()
         else:  # generated ids are past the counter already
             self.bump_counter(id)
-        key = _shared(key)
-        vp = VertexPropertyRecord(id, key, value, vertex, _shared_keys(meta) if meta else None)
-        _hold(vertex, key, (*existing, vp) if cardinality != "single" else (vp,))
-        self._index_add(vp)
+        return VertexPropertyRecord(id, key, value, vertex, _shared_keys(meta) if meta else None)
 
-        def undo() -> None:
-            held = vertex.properties_of(key)
-            if vp in held:
-                self._index_remove(vp)
-                _hold(vertex, key, tuple(other for other in held if other is not vp))
-        self._record(undo, vertex=vertex.id)
-        return vp
+    def _held(self, vertex: VertexRecord, key: str, value: Any, meta: Mapping | None, id: Any) -> Any:
+        """What a vertex holds for one new value of ``key`` (see VertexRecord.props): the value
+        itself unless it needs a record now (an id given, meta-properties, or a value that
+        would read as a record or as several)."""
+        if id is None and not meta and type(value) not in _HELD_AS_RECORDS:
+            return value
+        return self._new_record(vertex, key, value, meta, id)
+
+    def vertex_properties(self, vertex: VertexRecord, keys: Iterable[str] = ()) -> list[VertexPropertyRecord]:
+        """A vertex's properties under ``keys`` (all when empty) as elements, key by key.
+
+        A value held without a record gets one here, with a new id that is kept (and
+        journaled) from then on, so the id reads the same every time and after a reopen."""
+        props = vertex.props
+        found: list[VertexPropertyRecord] = []
+        given: list[Any] = []
+        for key in (keys or props):
+            held = props.get(key, _ABSENT)
+            kind = type(held)
+            if kind is VertexPropertyRecord:
+                found.append(held)  # type: ignore[arg-type]
+            elif kind is tuple:
+                found.extend(held)  # type: ignore[arg-type]
+            elif held is not _ABSENT:
+                key = _shared(key)
+                record = VertexPropertyRecord(self.new_id(), key, held, vertex)
+                given += (key, record)
+                found.append(record)
+        if given:
+            for key, record in zip(given[0::2], given[1::2]):
+                props = props.with_(key, record)
+            self._set_props(vertex, props)
+        return found
+
+    def add_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
+                            cardinality: str = "single", meta: Mapping | None = None,
+                            id: Any = None) -> None:
+        """Add a vertex property with ``cardinality`` 'single', 'list' or 'set'."""
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError("Property key must be a non-empty string")
+        key = _shared(key)
+        props = vertex.props
+        if cardinality == "single":
+            self._set_props(vertex, props.with_(key, self._held(vertex, key, value, meta, id)))
+            return
+        if cardinality == "set":
+            for position, held_value in enumerate(vertex.values_of(key)):
+                if _same_value(held_value, value):
+                    if meta:
+                        vp = self.vertex_properties(vertex, (key,))[position]
+                        for meta_key, meta_value in meta.items():
+                            self.set_meta_property(vp, meta_key, meta_value)
+                    return
+        elif cardinality != "list":
+            raise InvalidArgumentError(f"Unknown cardinality: {cardinality}")
+        if key not in props:
+            self._set_props(vertex, props.with_(key, self._held(vertex, key, value, meta, id)))
+            return
+        # two or more values under one key are records: the one held so far becomes one now
+        existing = self.vertex_properties(vertex, (key,))
+        added = self._new_record(vertex, key, value, meta, id)
+        self._set_props(vertex, vertex.props.with_(key, (*existing, added)))
 
     def add_first_vertex_properties(self, vertex: VertexRecord, props: Mapping[str, Any]) -> None:
         """Give a vertex that holds no property yet one single value per key of ``props``, as
@@ -365,59 +448,26 @@ class Store:
         merge map sets several at once)."""
         flat: list[Any] = []
         for key, value in _first_properties(vertex, props):
-            flat += (key, VertexPropertyRecord(self.new_id(), key, value, vertex, None))
-        if not flat:
-            return
-        vertex.props = PropertyTable(flat)
-        indexed = [vp for vp in flat[1::2] if vp.key in self._index]
-        for vp in indexed:
-            self._index_add(vp)
-
-        def undo() -> None:
-            for vp in indexed:
-                self._index_remove(vp)
-            vertex.props = NO_PROPERTIES
-        self._record(undo, vertex=vertex.id)
-
-    def _replace_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
-                                 existing: tuple[VertexPropertyRecord, ...], meta: dict | None,
-                                 id: Any) -> VertexPropertyRecord:
-        """A single-cardinality write over ``existing``: what removing each and adding one does,
-        with one table change and one undo entry (updating a stored value is most writes)."""
-        if id is None:
-            id = self.new_id()
-        else:
-            self.bump_counter(id)
-        key = _shared(key)
-        vp = VertexPropertyRecord(id, key, value, vertex, _shared_keys(meta) if meta else None)
-        _hold(vertex, key, (vp,))
-        if key in self._index:  # only keys something looked up by value have one
-            for old in existing:
-                self._index_remove(old)
-            self._index_add(vp)
-
-        def undo() -> None:
-            held = vertex.properties_of(key)
-            if len(held) == 1 and held[0] is vp:
-                self._index_remove(vp)
-                _hold(vertex, key, existing)
-                for old in existing:
-                    self._index_add(old)
-        self._record(undo, vertex=vertex.id)
-        return vp
+            flat += (key, self._held(vertex, key, value, None, None))
+        if flat:
+            self._set_props(vertex, PropertyTable(flat))
 
     def remove_vertex_property(self, vp: VertexPropertyRecord) -> None:
         vertex = vp.vertex
-        held = vertex.properties_of(vp.key)
-        if vp not in held:
+        held = vertex.props.get(vp.key, _ABSENT)
+        records = held if type(held) is tuple else (held,)
+        if not any(record is vp for record in records):
             return
-        self._index_remove(vp)
-        _hold(vertex, vp.key, tuple(other for other in held if other is not vp))
+        rest = tuple(record for record in records if record is not vp)
+        if rest:
+            self._set_props(vertex, vertex.props.with_(vp.key, rest[0] if len(rest) == 1 else rest))
+        else:
+            self._set_props(vertex, vertex.props.without(vp.key))
 
-        def undo() -> None:
-            _hold(vertex, vp.key, held)
-            self._index_add(vp)
-        self._record(undo, vertex=vertex.id)
+    def remove_vertex_properties(self, vertex: VertexRecord, key: str) -> None:
+        """Remove every value of ``key`` (property(key, null))."""
+        if key in vertex.props:
+            self._set_props(vertex, vertex.props.without(key))
 
     def set_meta_property(self, vp: VertexPropertyRecord, key: str, value: Any) -> None:
         before, vp.meta = vp.meta, vp.meta.with_(_shared(key), value)
@@ -508,14 +558,6 @@ def _first_properties(element: VertexRecord | EdgeRecord, props: Mapping[str, An
     return items
 
 
-def _hold(vertex: VertexRecord, key: str, records: tuple[VertexPropertyRecord, ...]) -> None:
-    """Make ``records`` the vertex's properties under ``key`` (see VertexRecord.props)."""
-    if not records:
-        vertex.props = vertex.props.without(key)
-    else:
-        vertex.props = vertex.props.with_(key, records[0] if len(records) == 1 else records)
-
-
 def _attach(edge: EdgeRecord) -> None:
     out_v, in_v = edge.out_v, edge.in_v
     out_v.out_edges = _link(out_v.out_edges, edge)
@@ -564,6 +606,16 @@ def _unlink(table: PropertyTable, edge: EdgeRecord) -> PropertyTable:
 
 def _small_bucket(edges: tuple[EdgeRecord, ...]) -> EdgeRecord | tuple[EdgeRecord, ...]:
     return edges[0] if len(edges) == 1 else edges
+
+
+def _values(held: Any) -> tuple:
+    """The values in what a vertex holds under one key (see VertexRecord.props)."""
+    kind = type(held)
+    if kind is VertexPropertyRecord:
+        return (held.value,)
+    if kind is tuple:
+        return tuple(vp.value for vp in held)
+    return () if held is _ABSENT else (held,)
 
 
 def _same_value(a: Any, b: Any) -> bool:

@@ -66,7 +66,7 @@ def snapshot(store: Store) -> dict:
     store's read-only empty table."""
     vertices = {
         repr(typed(v.id)): (v.label, [(key, typed(vp.id), typed(vp.value), typed(dict(vp.meta)))
-                                      for vp in v.property_records() for key in (vp.key,)])
+                                      for vp in v.stored_properties() for key in (vp.key,)])
         for v in store.vertices.values()
     }
     edges = {
@@ -204,10 +204,10 @@ def test_deletes_and_property_removals_persist(directory: Path) -> None:
     build_every_shape(store)
     with store.transaction():
         alice = store.vertices["alice"]
-        store.remove_vertex_property(alice.properties_of("name")[0])
-        store.remove_vertex_property(alice.properties_of("email")[1])
-        store.remove_meta_property(alice.properties_of("phone")[0], "source")
-        store.set_meta_property(alice.properties_of("email")[0], "verified", False)
+        store.remove_vertex_property(store.vertex_properties(alice, ("name",))[0])
+        store.remove_vertex_property(store.vertex_properties(alice, ("email",))[1])
+        store.remove_meta_property(store.vertex_properties(alice, ("phone",))[0], "source")
+        store.set_meta_property(store.vertex_properties(alice, ("email",))[0], "verified", False)
         knows = store.edges["e1"]
         store.remove_edge_property(knows, "p0")
         store.set_edge_property(knows, "p1", "changed")
@@ -217,8 +217,8 @@ def test_deletes_and_property_removals_persist(directory: Path) -> None:
     store = reopen(directory, store)
     assert snapshot(store) == before
     assert "name" not in store.vertices["alice"].props
-    assert len(store.vertices["alice"].properties_of("email")) == 1
-    assert store.vertices["alice"].properties_of("phone")[0].meta == {}
+    assert len(store.vertices["alice"].values_of("email")) == 1
+    assert store.vertex_properties(store.vertices["alice"], ("phone",))[0].meta == {}
     assert "e1" not in store.edges and 42 not in store.vertices
     assert_consistent(store)
     store.journal.close()
@@ -374,8 +374,8 @@ def test_every_acknowledged_commit_survives_kill_9(directory: Path) -> None:
     assert_consistent(store)
     assert len(store.edges) == len(store.vertices) - 1
     for vertex in store.vertices.values():
-        assert [vp.value for vp in vertex.properties_of("tags")] == ["a"]
-        assert vertex.properties_of("tags")[0].meta == {"seen": vertex.properties_of("n")[0].value}
+        assert vertex.values_of("tags") == ("a",)
+        assert store.vertex_properties(vertex, ("tags",))[0].meta == {"seen": vertex.values_of("n")[0]}
     store.journal.close()
 
 

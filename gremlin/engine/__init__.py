@@ -53,10 +53,11 @@ class Graph:
         if self.optimize:
             optimize(traversal)
         materialize = not self.profile.references_only and options.get("materializeProperties", "all") != "tokens"
+        properties_from = self.store if materialize else None
         root = Traverser(ROOT, 1, None, (), ctx.sack_initial)
         with paused_for_traversal(), self.store.transaction():
             try:
-                results = detach_traversers(traversal.run(ctx, (root,)), materialize)
+                results = detach_traversers(traversal.run(ctx, (root,)), properties_from)
             except GremlinError:
                 raise
             except RecursionError:

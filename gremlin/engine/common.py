@@ -16,7 +16,8 @@ from .traverser import Traverser
 from .values import MapEntry, PropertyValue, g_hash_key
 
 __all__ = ["NOTHING", "Projection", "enum_name", "element_id", "is_element", "vertex_properties",
-           "property_values", "token_name", "resolve_vertex", "resolve_edge", "ids_of"]
+           "vertex_property_items", "property_values", "property_items", "token_name", "resolve_vertex",
+           "resolve_edge", "ids_of"]
 
 
 class _Nothing:
@@ -88,35 +89,52 @@ def token_name(value: Any) -> str | None:
 
 
 def vertex_properties(ctx: Context, vertex: VertexRecord, keys: tuple = ()) -> Iterator[VertexPropertyRecord]:
-    if keys:
-        for key in keys:
-            for vp in vertex.properties_of(key):
-                if ctx.vertex_property_visible(vp):
-                    yield vp
-    else:
-        for vp in vertex.property_records():
-            if ctx.vertex_property_visible(vp):
-                yield vp
+    """A vertex's visible properties as elements (each gets its id now if it has none)."""
+    for vp in ctx.store.vertex_properties(vertex, keys):
+        if ctx.vertex_property_visible(vp):
+            yield vp
+
+
+def vertex_property_items(ctx: Context, vertex: VertexRecord, keys: tuple = ()) -> list[tuple[str, Any]]:
+    """(key, value) of a vertex's visible properties: what reading values needs, without
+    making elements of them unless a strategy filters vertex properties as elements."""
+    if ctx.filters.vertex_property:
+        return [(vp.key, vp.value) for vp in vertex_properties(ctx, vertex, keys)]
+    items = vertex.property_items(keys)
+    hidden = ctx.filters.hidden_keys
+    if hidden:
+        return [item for item in items if item[0] not in hidden]
+    return items
 
 
 def property_values(ctx: Context, element: Any, keys: tuple = ()) -> Iterator[Any]:
     """properties(keys) of any element: VertexPropertyRecords or PropertyValues."""
     if isinstance(element, VertexRecord):
         yield from vertex_properties(ctx, element, keys)
-    elif isinstance(element, EdgeRecord):
-        table = element.props
-        for key in (keys or list(table)):
-            if key in table and key not in ctx.filters.hidden_keys:
-                yield PropertyValue(element, key, table[key])
-    elif isinstance(element, VertexPropertyRecord):
-        table = element.meta
-        for key in (keys or list(table)):
-            if key in table:
-                yield PropertyValue(element, key, table[key])
+    elif isinstance(element, (EdgeRecord, VertexPropertyRecord)):
+        for key, value in property_items(ctx, element, keys):
+            yield PropertyValue(element, key, value)
     elif isinstance(element, dict):
         raise InvalidArgumentError("properties() needs an element, not a map")
     else:
         raise InvalidArgumentError(f"The properties() step cannot be applied to {type(element).__name__}")
+
+
+def property_items(ctx: Context, element: Any, keys: tuple = ()) -> list[tuple[str, Any]]:
+    """(key, value) of properties(keys) of any element: what values(), valueMap() and the
+    like read, with no element made for a vertex property."""
+    if isinstance(element, VertexRecord):
+        return vertex_property_items(ctx, element, keys)
+    if isinstance(element, EdgeRecord):
+        table = element.props
+        hidden = ctx.filters.hidden_keys
+        return [(key, table[key]) for key in (keys or list(table)) if key in table and key not in hidden]
+    if isinstance(element, VertexPropertyRecord):
+        table = element.meta
+        return [(key, table[key]) for key in (keys or list(table)) if key in table]
+    if isinstance(element, dict):
+        raise InvalidArgumentError("properties() needs an element, not a map")
+    raise InvalidArgumentError(f"The properties() step cannot be applied to {type(element).__name__}")
 
 
 def resolve_vertex(ctx: Context, ref: Any) -> VertexRecord:
@@ -186,8 +204,8 @@ class ByModulatedStep(Step):
 def project_value(ctx: Context, obj: Any, kind: str, arg: Any) -> Any:
     if kind == "key":
         if isinstance(obj, VertexRecord):
-            for vp in vertex_properties(ctx, obj, (arg,)):
-                return vp.value
+            for _, value in vertex_property_items(ctx, obj, (arg,)):
+                return value
             return NOTHING
         if isinstance(obj, EdgeRecord):
             return obj.props.get(arg, NOTHING)

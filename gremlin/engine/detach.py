@@ -12,7 +12,7 @@ from gremlin_python.process.traversal import Traverser as GTraverser
 from gremlin_python.structure.graph import Edge, Path, Property, Vertex, VertexProperty
 from gremlin_python.structure.io.util import HashableDict
 
-from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
+from ..storage import EdgeRecord, Store, VertexPropertyRecord, VertexRecord
 from .steps_graph import ROOT
 from .traverser import PathValue, Traverser
 from .values import MapEntry, PropertyValue
@@ -33,16 +33,16 @@ _SCALARS = (str, int, float, bool, type(None))
 _table_size = tuple.__len__
 
 
-def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
+def _vertex(vertex: VertexRecord, store: Store | None) -> Vertex:
     made = _new(Vertex)
     made.id = vertex.id
     made.label = vertex.label
-    if materialize:
+    if store is not None:
         # A vertex's own properties name no owner vertex, as the stock driver reads them from
         # Gremlin Server (GraphBinary and GraphSON alike).
         properties = []
-        for vp in vertex.property_records():
-            properties.append(_vertex_property(vp, True, None))
+        for vp in store.vertex_properties(vertex):  # each gets its id now if it has none
+            properties.append(_vertex_property(vp, store, None))
         made.properties = properties
     else:
         made.properties = None
@@ -50,25 +50,25 @@ def _vertex(vertex: VertexRecord, materialize: bool) -> Vertex:
 
 
 def _vertex_ref(vertex: VertexRecord) -> Vertex:
-    return _vertex(vertex, False)
+    return _vertex(vertex, None)
 
 
-def _vertex_property(vp: VertexPropertyRecord, materialize: bool, owner: Vertex | None) -> VertexProperty:
+def _vertex_property(vp: VertexPropertyRecord, store: Store | None, owner: Vertex | None) -> VertexProperty:
     value = vp.value
     if type(value) not in _SCALARS:
-        value = detach(value, materialize)
+        value = detach(value, store)
     made = _new(VertexProperty)
     made.id = vp.id
     made.label = vp.key
-    made.properties = [Property(k, detach(v, materialize), None) for k, v in vp.meta.items()] \
-        if materialize and _table_size(vp.meta) else []
+    made.properties = [Property(k, detach(v, store), None) for k, v in vp.meta.items()] \
+        if store is not None and _table_size(vp.meta) else []
     made.value = value
     made.key = vp.key
     made.vertex = owner
     return made
 
 
-def detach_traversers(traversers: Iterable[Traverser], materialize: bool) -> list[GTraverser]:
+def detach_traversers(traversers: Iterable[Traverser], store: Store | None) -> list[GTraverser]:
     """The results of a traversal as gremlinpython Traversers (one per engine traverser, its bulk
     kept), leaving out the start of a traversal that has no start step."""
     results = []
@@ -76,11 +76,11 @@ def detach_traversers(traversers: Iterable[Traverser], materialize: bool) -> lis
     for traverser in traversers:
         value = traverser.obj
         if type(value) is VertexRecord:  # the usual result, without detach()'s dispatch
-            value = _vertex(value, materialize)
+            value = _vertex(value, store)
         elif value is ROOT:
             continue
         else:
-            value = detach(value, materialize)
+            value = detach(value, store)
         made = _new(GTraverser)
         made.object = value
         made.bulk = traverser.bulk
@@ -88,39 +88,39 @@ def detach_traversers(traversers: Iterable[Traverser], materialize: bool) -> lis
     return results
 
 
-def detach(value: Any, materialize: bool = True) -> Any:
-    """A gremlinpython value for an engine value; ``materialize`` includes element properties
-    (Gremlin Server 3.7's default) rather than references (Neptune's)."""
+def detach(value: Any, store: Store | None) -> Any:
+    """A gremlinpython value for an engine value: with element properties read from ``store``
+    (Gremlin Server 3.7's default), or references only when it is None (Neptune's)."""
     kind = type(value)
     if kind in _SCALARS:
         return value
     if kind is VertexRecord:
-        return _vertex(value, materialize)
+        return _vertex(value, store)
     if isinstance(value, (str, int, float)):  # their subclasses, such as an IntEnum
         return value
     if isinstance(value, EdgeRecord):
-        props = [Property(k, detach(v, materialize), None) for k, v in value.props.items()] if materialize else []
+        props = [Property(k, detach(v, store), None) for k, v in value.props.items()] if store is not None else []
         return Edge(value.id, _vertex_ref(value.out_v), value.label, _vertex_ref(value.in_v), props)
     if isinstance(value, VertexPropertyRecord):
-        return _vertex_property(value, materialize, _vertex_ref(value.vertex))
+        return _vertex_property(value, store, _vertex_ref(value.vertex))
     if isinstance(value, PropertyValue):
-        return Property(value.key, detach(value.value, materialize), None)
+        return Property(value.key, detach(value.value, store), None)
     if isinstance(value, PathValue):
-        return Path([set(labels) for labels in value.labels], [detach(o, materialize) for o in value.objects])
+        return Path([set(labels) for labels in value.labels], [detach(o, store) for o in value.objects])
     if isinstance(value, MapEntry):
-        return {_key(value.key, materialize): detach(value.value, materialize)}
+        return {_key(value.key, store): detach(value.value, store)}
     if isinstance(value, dict):
-        return {_key(k, materialize): detach(v, materialize) for k, v in value.items()}
+        return {_key(k, store): detach(v, store) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [detach(v, materialize) for v in value]
+        return [detach(v, store) for v in value]
     if isinstance(value, (set, frozenset)):
-        return {_key(v, materialize) for v in value}
+        return {_key(v, store) for v in value}
     if value is ROOT:
         return None
     return value
 
 
-def _key(value: Any, materialize: bool) -> Any:
+def _key(value: Any, store: Store | None) -> Any:
     """Map keys and set members must hash: lists become tuples and maps HashableDicts, as
     gremlinpython's own GraphBinary reader makes them."""
-    return HashableDict.of(detach(value, materialize))
+    return HashableDict.of(detach(value, store))

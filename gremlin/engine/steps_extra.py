@@ -9,7 +9,7 @@ from gremlin_python.process.traversal import P, Pop, Scope
 
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, ByModulatedStep, Projection, is_element, property_values
+from .common import NOTHING, ByModulatedStep, Projection, is_element, property_items
 from .steps_filter import FilterStep, _none
 from .steps_map import MapStep, select_value
 from .steps_reduce import apply_operator
@@ -166,8 +166,8 @@ class FormatStep(ByModulatedStep):
     @staticmethod
     def _variable(ctx: Context, traverser: Traverser, name: str) -> Any:
         if is_element(traverser.obj):
-            for prop in property_values(ctx, traverser.obj, (name,)):
-                return prop.value
+            for _, value in property_items(ctx, traverser.obj, (name,)):
+                return value
         return select_value(ctx, traverser, name, Pop.last)
 
 

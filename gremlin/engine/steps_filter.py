@@ -10,7 +10,7 @@ from gremlin_python.process.traversal import P, Pop, Scope, TextP
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection, merge_bulks, token_name, vertex_properties
+from .common import NOTHING, Projection, merge_bulks, token_name, vertex_property_items
 from .randomness import step_random
 from .traverser import OWN_KEY, Traverser, is_simple
 from .values import PropertyValue, g_hash_key, indexed, is_number, predicate_truth, test_predicate
@@ -72,7 +72,7 @@ def _holds(ctx: Context, predicate: Any, value: Any) -> bool:
 
 def _property_matches(ctx: Context, element: Any, key: str, predicate: Any) -> bool:
     if isinstance(element, VertexRecord):
-        return any(_holds(ctx, predicate, vp.value) for vp in vertex_properties(ctx, element, (key,)))
+        return any(_holds(ctx, predicate, value) for _, value in vertex_property_items(ctx, element, (key,)))
     if isinstance(element, EdgeRecord):
         return key in element.props and _holds(ctx, predicate, element.props[key])
     if isinstance(element, VertexPropertyRecord):
@@ -82,7 +82,7 @@ def _property_matches(ctx: Context, element: Any, key: str, predicate: Any) -> b
 
 def _has_key(ctx: Context, element: Any, key: str) -> bool:
     if isinstance(element, VertexRecord):
-        return any(True for _ in vertex_properties(ctx, element, (key,)))
+        return bool(vertex_property_items(ctx, element, (key,)))
     if isinstance(element, EdgeRecord):
         return key in element.props
     if isinstance(element, VertexPropertyRecord):
@@ -185,8 +185,8 @@ class HasStep(FilterStep):
 
 def _raw_property_values(ctx: Context, element: Any, key: str) -> Iterator[Any]:
     if isinstance(element, VertexRecord):
-        for vp in vertex_properties(ctx, element, (key,)):
-            yield vp.value
+        for _, value in vertex_property_items(ctx, element, (key,)):
+            yield value
     elif isinstance(element, EdgeRecord) and key in element.props:
         yield element.props[key]
     elif isinstance(element, VertexPropertyRecord) and key in element.meta:

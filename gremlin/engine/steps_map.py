@@ -9,7 +9,7 @@ from gremlin_python.process.traversal import Column, Pop, T, WithOptions
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, ByModulatedStep, Projection, property_values, token_value
+from .common import NOTHING, ByModulatedStep, Projection, property_items, property_values, token_value
 from .traverser import PathValue, Traverser
 from .values import MapEntry, PropertyValue
 
@@ -105,8 +105,8 @@ def _values(*keys: Any) -> Step:
                 if key in obj:
                     yield obj[key]
             return
-        for prop in property_values(ctx, obj, keys):
-            yield prop.value
+        for _, value in property_items(ctx, obj, keys):
+            yield value
     return FlatMapStep("values", values)
 
 
@@ -159,18 +159,20 @@ class ElementMapStep(Step):
                     out[T.value] = element.value
         if not isinstance(element, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
             raise InvalidArgumentError(f"The {self.name}() step needs an element, not {type(element).__name__}")
-        for prop in property_values(ctx, element, self.keys):
-            if self.name == "elementMap":
-                if isinstance(element, VertexRecord):
-                    out.setdefault(prop.key, prop.value)
-                else:
-                    out[prop.key] = prop.value
-            elif self.name == "propertyMap":
+        if self.name == "propertyMap":  # property elements; the others read values only
+            for prop in property_values(ctx, element, self.keys):
                 out.setdefault(prop.key, []).append(prop)
-            elif isinstance(element, VertexRecord):
-                out.setdefault(prop.key, []).append(prop.value)
-            else:
-                out[prop.key] = prop.value
+        else:
+            for key, value in property_items(ctx, element, self.keys):
+                if self.name == "elementMap":
+                    if isinstance(element, VertexRecord):
+                        out.setdefault(key, value)
+                    else:
+                        out[key] = value
+                elif isinstance(element, VertexRecord):
+                    out.setdefault(key, []).append(value)
+                else:
+                    out[key] = value
         if self.bys:
             # the by() modulators go round the property keys in order, afresh for each element
             keys = [key for key in out if not isinstance(key, T)]

@@ -14,7 +14,7 @@ from ..errors import InvalidArgumentError, ReadOnlyViolation
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import (NOTHING, element_id, enum_name, is_element, resolve_vertex,
-                     split_cardinality_value, token_name, vertex_properties)
+                     split_cardinality_value, token_name, vertex_property_items)
 from .steps_graph import ROOT
 from .steps_map import select_value
 from .traverser import Traverser
@@ -90,8 +90,7 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
     if isinstance(element, VertexRecord):
         cardinality = prop.cardinality or (profile.default_cardinality if profile else "single")
         if value is None:
-            for vp in element.properties_of(key):
-                store.remove_vertex_property(vp)
+            store.remove_vertex_properties(element, key)
             return
         # property(k, v, T.id, x) names the vertex property's id, as TinkerGraph allows
         vp_id = meta.pop(T.id, None) if meta else None  # hashing T.id is not free: most writes have no meta
@@ -401,7 +400,7 @@ class _MergeStep(Step):
 def _props_match(ctx: Context, element: Any, props: dict) -> bool:
     for key, value in props.items():
         if isinstance(element, VertexRecord):
-            if not any(g_equal(vp.value, value) for vp in vertex_properties(ctx, element, (key,))):
+            if not any(g_equal(held, value) for _, held in vertex_property_items(ctx, element, (key,))):
                 return False
         elif key not in element.props or not g_equal(element.props[key], value):
             return False

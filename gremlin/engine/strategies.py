@@ -100,8 +100,8 @@ def _partition(ctx: Context, config: dict) -> None:
 
     def vertex_in_partition(context: Context, vertex: Any) -> bool:
         # asked for every vertex a traversal touches: a plain loop, no generator per call
-        for vp in vertex.properties_of(key):
-            if vp.value in reads:
+        for value in vertex.values_of(key):
+            if value in reads:
                 return True
         return False
 
