@@ -76,8 +76,7 @@ class VertexRecord:
         """(key, value) of every vertex property under ``keys`` (all when empty), key by key."""
         props = self.props
         found: list[tuple[str, Any]] = []
-        for key in (keys or props):
-            held = props.get(key, _ABSENT)
+        for key, held in (props.items() if not keys else [(key, props.get(key, _ABSENT)) for key in keys]):
             kind = type(held)
             if kind is VertexPropertyRecord:
                 found.append((key, held.value))  # type: ignore[union-attr]
@@ -216,6 +215,9 @@ class Store:
         # key -> value -> {vertex id: vertex}, only for keys looked up so far
         self._index: dict[str, dict[Any, dict[Any, VertexRecord]]] = {}
         self._counter = itertools.count(0)
+        # (key, type, value) -> the one-entry edge property table every edge holding just that
+        # shares (see _share)
+        self._one_entry_tables: dict[tuple, PropertyTable] = {}
         self._lock = threading.RLock()
         self._txn: _Transaction | None = None
         self.journal = journal
@@ -394,24 +396,27 @@ class Store:
         journaled) from then on, so the id reads the same every time and after a reopen."""
         props = vertex.props
         found: list[VertexPropertyRecord] = []
-        given: list[Any] = []
-        for key in (keys or props):
-            held = props.get(key, _ABSENT)
+        # a C slice when every key is wanted (detaching a vertex reads them all)
+        for held in (props.values() if not keys else [props.get(key, _ABSENT) for key in keys]):
             kind = type(held)
             if kind is VertexPropertyRecord:
                 found.append(held)  # type: ignore[arg-type]
             elif kind is tuple:
                 found.extend(held)  # type: ignore[arg-type]
             elif held is not _ABSENT:
-                key = _shared(key)
-                record = VertexPropertyRecord(self.new_id(), key, held, vertex)
-                given += (key, record)
-                found.append(record)
-        if given:
-            for key, record in zip(given[0::2], given[1::2]):
-                props = props.with_(key, record)
-            self._set_props(vertex, props)
+                self._give_records(vertex, keys)
+                return self.vertex_properties(vertex, keys)
         return found
+
+    def _give_records(self, vertex: VertexRecord, keys: Iterable[str]) -> None:
+        """A record, with a new id, for each value held without one under ``keys`` (all when empty)."""
+        props = vertex.props
+        for key in (keys or list(props)):
+            held = props.get(key, _ABSENT)
+            if held is not _ABSENT and type(held) not in _HELD_AS_RECORDS:
+                key = _shared(key)
+                props = props.with_(key, VertexPropertyRecord(self.new_id(), key, held, vertex))
+        self._set_props(vertex, props)
 
     def add_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
                             cardinality: str = "single", meta: Mapping | None = None,
@@ -512,7 +517,7 @@ class Store:
     def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
             raise InvalidArgumentError("Property key must be a non-empty string")
-        before, edge.props = edge.props, edge.props.with_(_shared(key), value)
+        before, edge.props = edge.props, self._share(edge.props.with_(_shared(key), value))
         self._record(lambda: setattr(edge, "props", before), edge=edge.id)
 
     def add_first_edge_properties(self, edge: EdgeRecord, props: Mapping[str, Any]) -> None:
@@ -520,13 +525,30 @@ class Store:
         flat = [part for pair in _first_properties(edge, props) for part in pair]
         if not flat:
             return
-        edge.props = PropertyTable(flat)
+        edge.props = self._share(PropertyTable(flat))
         self._record(lambda: setattr(edge, "props", NO_PROPERTIES), edge=edge.id)
 
     def remove_edge_property(self, edge: EdgeRecord, key: str) -> None:
         if key in edge.props:
-            before, edge.props = edge.props, edge.props.without(key)
+            before, edge.props = edge.props, self._share(edge.props.without(key))
             self._record(lambda: setattr(edge, "props", before), edge=edge.id)
+
+    def _share(self, table: PropertyTable) -> PropertyTable:
+        """One table for every edge that holds one same property and no other (the tenant, on
+        most edges of a multi-tenant graph): 56 bytes an edge otherwise. Only short strings, ints
+        and bools, whose equal values are the same value, and at most SHARED_TABLES of them."""
+        if tuple.__len__(table) != 2:
+            return table
+        key, value = _item(table, 0), _item(table, 1)
+        kind = type(value)
+        if not (kind is str and len(value) <= SHARED_STRING or kind is int or kind is bool):
+            return table
+        shared = self._one_entry_tables.get((key, kind, value))
+        if shared is not None:
+            return shared
+        if len(self._one_entry_tables) < SHARED_TABLES:
+            self._one_entry_tables[(key, kind, value)] = table
+        return table
 
     def clear(self) -> None:
         """Remove everything (used by tests and tenant purges on a private graph)."""
@@ -569,6 +591,13 @@ def _detach(edge: EdgeRecord) -> None:
     out_v.out_edges = _unlink(out_v.out_edges, edge)
     in_v.in_edges = _unlink(in_v.in_edges, edge)
 
+
+#: The most distinct one-entry edge property tables a store shares (Store._share).
+SHARED_TABLES = 4096
+#: The longest string value such a table holds (the tables are kept while the store is open).
+SHARED_STRING = 256
+
+_item = tuple.__getitem__
 
 #: The most edges of one label a vertex holds in a tuple (scanned to remove one) before a dict.
 SMALL_BUCKET = 8
