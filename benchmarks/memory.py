@@ -45,6 +45,7 @@ from benchmarks.harness import add_output_arguments, finish, process_rss_bytes  
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from gremlin.connect import open_graph  # noqa: E402
 from gremlin.durable import DATABASE_NAME  # noqa: E402
+from gremlin.property_table import PropertyTable  # noqa: E402
 from gremlin.storage import Store, VertexPropertyRecord  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
 from identity import model  # noqa: E402
@@ -147,7 +148,10 @@ def census(store: Store) -> dict[str, dict[str, int]]:
                 c.value(vp.value)
                 _table(c, "meta-property tables", vp.meta)
         for table in (vertex.out_edges, vertex.in_edges):
-            c.add("adjacency tables", table)
+            if not isinstance(table, PropertyTable):  # a vertex's only label's bucket, held bare
+                table = PropertyTable((None, table))
+            else:
+                c.add("adjacency tables", table)
             for label, bucket in table.items():
                 c.value(label)
                 if isinstance(bucket, (dict, tuple)):  # a label's only edge is held directly

@@ -48,7 +48,8 @@ _HELD_AS_RECORDS = (VertexPropertyRecord, tuple)
 
 
 class VertexRecord:
-    __slots__ = ("id", "label", "props", "out_edges", "in_edges", "__weakref__")
+    # no __weakref__ slot: 8 bytes a record, and nothing refers to records weakly
+    __slots__ = ("id", "label", "props", "out_edges", "in_edges")
 
     def __init__(self, id: Any, label: str):
         self.id = id
@@ -62,11 +63,13 @@ class VertexRecord:
         # Read values with values_of() and property_items(), elements through the store.
         self.props: PropertyTable = NO_PROPERTIES
         # Per-label adjacency: out('knows') is one dict look-up, not a scan of every edge.
-        # label -> the one edge of that label, a tuple of up to SMALL_BUCKET edges, or
-        # {edge id: edge} beyond: a dict per label and vertex cost 184 to 360 bytes, and most
-        # vertices have a few edges of a label. Read them with edges().
-        self.out_edges: PropertyTable = NO_EDGES
-        self.in_edges: PropertyTable = NO_EDGES
+        # label -> its bucket: the one edge of that label, a tuple of up to SMALL_BUCKET edges,
+        # or {edge id: edge} beyond: a dict per label and vertex cost 184 to 360 bytes, and most
+        # vertices have a few edges of a label. A vertex with edges of one label only in a
+        # direction (most) holds that bucket itself, without the table (56 bytes more).
+        # Read them with edges().
+        self.out_edges: Any = NO_EDGES
+        self.in_edges: Any = NO_EDGES
 
     def values_of(self, key: str) -> tuple:
         """The values the vertex holds under ``key``, in order."""
@@ -112,7 +115,14 @@ class VertexRecord:
             tables = (self.out_edges,) if direction == "out" else (self.in_edges,)
         found: list[EdgeRecord] = []
         for table in tables:
-            buckets = [table.get(label) for label in labels] if labels else table.values()
+            if type(table) is not PropertyTable:  # one label's bucket, held without a table
+                if labels:
+                    own = _bucket_label(table)
+                    buckets: Any = [table for label in labels if label == own]
+                else:
+                    buckets = (table,)
+            else:
+                buckets = [table.get(label) for label in labels] if labels else table.values()
             for bucket in buckets:
                 if type(bucket) is tuple:
                     found.extend(bucket)
@@ -127,7 +137,7 @@ class VertexRecord:
 
 
 class EdgeRecord:
-    __slots__ = ("id", "label", "out_v", "in_v", "props", "__weakref__")
+    __slots__ = ("id", "label", "out_v", "in_v", "props")
 
     def __init__(self, id: Any, label: str, out_v: VertexRecord, in_v: VertexRecord):
         self.id = id
@@ -603,34 +613,75 @@ _item = tuple.__getitem__
 SMALL_BUCKET = 8
 
 
-def _link(table: PropertyTable, edge: EdgeRecord) -> PropertyTable:
-    """``table`` with ``edge`` added last under its label (see VertexRecord.out_edges)."""
+def _link(table: Any, edge: EdgeRecord) -> Any:
+    """A vertex's adjacency in one direction, ``table``, with ``edge`` added last under its
+    label (see VertexRecord.out_edges)."""
+    if type(table) is not PropertyTable:  # one label's bucket, held without a table
+        own = _bucket_label(table)
+        if own == edge.label:
+            return _bucket_with(table, edge)
+        table = PropertyTable((own, table))
+    elif not tuple.__len__(table):
+        return edge
     bucket = table.get(edge.label)
+    grown = _bucket_with(bucket, edge)
+    return table if grown is bucket else table.with_(edge.label, grown)
+
+
+def _unlink(table: Any, edge: EdgeRecord) -> Any:
+    """A vertex's adjacency in one direction, ``table``, without ``edge``."""
+    if type(table) is not PropertyTable:
+        if _bucket_label(table) != edge.label:
+            return table
+        rest = _bucket_without(table, edge)
+        return EMPTY if rest is None else rest
+    bucket = table.get(edge.label)
+    if bucket is None:
+        return table
+    rest = _bucket_without(bucket, edge)
+    if rest is bucket:
+        return table
+    table = table.without(edge.label) if rest is None else table.with_(edge.label, rest)
+    # one label left: its bucket is held without the table
+    return _item(table, 1) if tuple.__len__(table) == 2 else table
+
+
+def _bucket_label(bucket: Any) -> str:
+    kind = type(bucket)
+    if kind is tuple:
+        return bucket[0].label
+    if kind is dict:
+        return next(iter(bucket.values())).label
+    return bucket.label
+
+
+def _bucket_with(bucket: Any, edge: EdgeRecord) -> Any:
+    """``bucket`` (None for none yet) with ``edge`` added last; a dict grows in place."""
     if type(bucket) is dict:
         bucket[edge.id] = edge
-        return table
+        return bucket
     edges = () if bucket is None else bucket if type(bucket) is tuple else (bucket,)
     if len(edges) < SMALL_BUCKET:
-        return table.with_(edge.label, (*edges, edge) if edges else edge)
+        return (*edges, edge) if edges else edge
     bigger = {other.id: other for other in edges}
     bigger[edge.id] = edge
-    return table.with_(edge.label, bigger)
+    return bigger
 
 
-def _unlink(table: PropertyTable, edge: EdgeRecord) -> PropertyTable:
-    """``table`` without ``edge``."""
-    bucket = table.get(edge.label)
-    if type(bucket) is dict:
+def _bucket_without(bucket: Any, edge: EdgeRecord) -> Any:
+    """``bucket`` without ``edge`` (None when that empties it); a dict shrinks in place."""
+    kind = type(bucket)
+    if kind is dict:
         if bucket.get(edge.id) is edge:
             del bucket[edge.id]
             if len(bucket) <= SMALL_BUCKET // 2:  # not at SMALL_BUCKET: one edge coming and going would flip it
-                return table.with_(edge.label, _small_bucket(tuple(bucket.values())))
-        return table
+                return _small_bucket(tuple(bucket.values()))
+        return bucket
     if bucket is edge:
-        return table.without(edge.label)
-    if type(bucket) is tuple and edge in bucket:
-        return table.with_(edge.label, _small_bucket(tuple(other for other in bucket if other is not edge)))
-    return table
+        return None
+    if kind is tuple and edge in bucket:
+        return _small_bucket(tuple(other for other in bucket if other is not edge))
+    return bucket
 
 
 def _small_bucket(edges: tuple[EdgeRecord, ...]) -> EdgeRecord | tuple[EdgeRecord, ...]:

@@ -74,8 +74,10 @@ def snapshot(store: Store) -> dict:
         for e in store.edges.values()
     }
     adjacency = {
-        repr(typed(v.id)): ({label: sorted(repr(e.id) for e in v.edges("out", (label,))) for label in v.out_edges},
-                            {label: sorted(repr(e.id) for e in v.edges("in", (label,))) for label in v.in_edges})
+        repr(typed(v.id)): ({label: sorted(repr(e.id) for e in v.edges("out", (label,)))
+                             for label in {e.label for e in v.edges("out")}},
+                            {label: sorted(repr(e.id) for e in v.edges("in", (label,)))
+                             for label in {e.label for e in v.edges("in")}})
         for v in store.vertices.values()
     }
     return {"vertices": vertices, "edges": edges, "adjacency": adjacency}

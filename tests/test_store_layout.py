@@ -247,3 +247,27 @@ def test_edges_holding_one_same_property_share_one_table_and_change_apart() -> N
         store.set_edge_property(second, "w", 2)
         store.remove_edge_property(second, "w")
     assert second.props is first.props and first.props == {"tenant": "acme"}
+
+
+@pytest.mark.parametrize("count", [1, 3, 20])  # one edge, a tuple, a dict
+def test_a_vertex_with_edges_of_one_label_holds_their_bucket_without_a_table(count: int) -> None:
+    store = Store()
+    with store.transaction():
+        a, b = store.add_vertex("v", "a"), store.add_vertex("v", "b")
+        edges = [store.add_edge("e", a, b, str(n)) for n in range(count)]
+    assert not isinstance(a.out_edges, PropertyTable) and not isinstance(b.in_edges, PropertyTable)
+    assert a.edges("out") == edges and a.edges("out", ("e",)) == edges and a.edges("out", ("f",)) == []
+    assert b.edges("in", ("f", "e")) == edges and b.edges("both") == edges and a.in_edges == {}
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            other = store.add_edge("f", a, b, "f")
+            assert isinstance(a.out_edges, PropertyTable)
+            assert a.edges("out") == [*edges, other] and a.edges("out", ("f",)) == [other]
+            for edge in edges:
+                store.remove_edge(edge)
+            assert a.edges("out") == [other] and not isinstance(a.out_edges, PropertyTable)
+            store.remove_edge(other)
+            assert a.out_edges == {} and b.in_edges == {}
+            raise RuntimeError
+    assert sorted(a.edges("out"), key=lambda edge: int(edge.id)) == edges
+    assert not isinstance(a.out_edges, PropertyTable) and b.edges("in", ("f",)) == []
