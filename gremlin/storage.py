@@ -15,6 +15,8 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from gremlin_python.statics import long
+
 from .errors import ConflictError, ElementNotFound, InvalidArgumentError
 from .property_table import EMPTY, PropertyTable
 
@@ -195,7 +197,7 @@ def _index_key(value: Any) -> Any:
 
 
 class _Transaction:
-    __slots__ = ("undo", "changes", "writes", "recording")
+    __slots__ = ("undo", "changes", "writes", "recording", "longs")
 
     def __init__(self, recording: bool = True) -> None:
         self.undo: list[Callable[[], None]] = []
@@ -204,6 +206,8 @@ class _Transaction:
         #: False while a journal loads the store: nothing to undo or journal, and keeping an
         #: undo entry per element until the load ends made its peak several times the graph
         self.recording = recording
+        #: long -> the one copy of it this transaction's writes share (Store._one_copy)
+        self.longs: dict[Any, Any] = {}
 
 
 class Store:
@@ -395,9 +399,20 @@ class Store:
         """What a vertex holds for one new value of ``key`` (see VertexRecord.props): the value
         itself unless it needs a record now (an id given, meta-properties, or a value that
         would read as a record or as several)."""
+        value = self._one_copy(value)
         if id is None and not meta and type(value) not in _HELD_AS_RECORDS:
             return value
         return self._new_record(vertex, key, value, meta, id)
+
+    def _one_copy(self, value: Any) -> Any:
+        """One object for equal gremlinpython longs written by one transaction (48 bytes each):
+        an ingest batch writes an event's time to its vertex, its identifiers and their links,
+        each a new object as it arrives, and a load reads every row's own."""
+        if type(value) is long:
+            txn = self._txn
+            if txn is not None:
+                return txn.longs.setdefault(value, value)
+        return value
 
     def vertex_properties(self, vertex: VertexRecord, keys: Iterable[str] = ()) -> list[VertexPropertyRecord]:
         """A vertex's properties under ``keys`` (all when empty) as elements, key by key.
@@ -527,12 +542,12 @@ class Store:
     def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
             raise InvalidArgumentError("Property key must be a non-empty string")
-        before, edge.props = edge.props, self._share(edge.props.with_(_shared(key), value))
+        before, edge.props = edge.props, self._share(edge.props.with_(_shared(key), self._one_copy(value)))
         self._record(lambda: setattr(edge, "props", before), edge=edge.id)
 
     def add_first_edge_properties(self, edge: EdgeRecord, props: Mapping[str, Any]) -> None:
         """Give an edge that holds no property yet ``props``, with one table and one undo entry."""
-        flat = [part for pair in _first_properties(edge, props) for part in pair]
+        flat = [part for key, value in _first_properties(edge, props) for part in (key, self._one_copy(value))]
         if not flat:
             return
         edge.props = self._share(PropertyTable(flat))

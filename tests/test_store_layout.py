@@ -11,6 +11,7 @@ import pytest
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import Cardinality, T
+from gremlin_python.statics import long
 
 import gremlin
 
@@ -271,3 +272,21 @@ def test_a_vertex_with_edges_of_one_label_holds_their_bucket_without_a_table(cou
             raise RuntimeError
     assert sorted(a.edges("out"), key=lambda edge: int(edge.id)) == edges
     assert not isinstance(a.out_edges, PropertyTable) and b.edges("in", ("f",)) == []
+
+
+def test_equal_longs_written_by_one_transaction_or_a_load_share_one_object(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "graph")
+    with store.transaction():
+        a, b = store.add_vertex("v", "a"), store.add_vertex("v", "b")
+        store.add_vertex_property(a, "seen", long(1_700_000_000_000))
+        store.add_first_vertex_properties(b, {"seen": long(1_700_000_000_000), "n": 1_700_000_000_000})
+        edge = store.add_edge("e", a, b, "ab")
+        store.set_edge_property(edge, "seen", long(1_700_000_000_000))
+    assert a.props["seen"] is b.props["seen"] is edge.props["seen"] and type(a.props["seen"]) is long
+    assert type(b.props["n"]) is int  # an int stays an int
+    store.journal.close()
+    store = open_store(tmp_path / "graph")
+    a, b, edge = store.vertices["a"], store.vertices["b"], store.edges["ab"]
+    assert a.props["seen"] is b.props["seen"] is edge.props["seen"] and type(a.props["seen"]) is long
+    assert type(b.props["n"]) is int and b.props["n"] == 1_700_000_000_000
+    store.journal.close()
