@@ -111,13 +111,9 @@ def property_values(ctx: Context, element: Any, keys: tuple = ()) -> Iterator[An
     """properties(keys) of any element: VertexPropertyRecords or PropertyValues."""
     if isinstance(element, VertexRecord):
         yield from vertex_properties(ctx, element, keys)
-    elif isinstance(element, (EdgeRecord, VertexPropertyRecord)):
-        for key, value in property_items(ctx, element, keys):
-            yield PropertyValue(element, key, value)
-    elif isinstance(element, dict):
-        raise InvalidArgumentError("properties() needs an element, not a map")
     else:
-        raise InvalidArgumentError(f"The properties() step cannot be applied to {type(element).__name__}")
+        for key, value in property_items(ctx, element, keys):  # which refuses a non-element
+            yield PropertyValue(element, key, value)
 
 
 def property_items(ctx: Context, element: Any, keys: tuple = ()) -> list[tuple[str, Any]]:
