@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
 __all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "process_cpu_seconds", "latency_summary", "latency_line", "machine",
-           "save_results", "command_line", "add_output_arguments", "finish"]
+           "save_results", "command_line", "add_output_arguments", "finish", "add_tree_argument", "use_tree"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "benchmarks"
@@ -164,3 +164,20 @@ def finish(args: argparse.Namespace, results: dict[str, Any]) -> int:
     if args.save:
         print(f"wrote {save_results(args.name, results, args.out)}")
     return 0
+
+
+def add_tree_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tree", type=Path, default=ROOT,
+                        help="the checkout whose identity/ and gremlin/ are measured (default this one), "
+                             "to compare two trees in one session")
+
+
+def use_tree(tree: Path) -> None:
+    """Import identity and gremlin from ``tree`` (call before anything imports them)."""
+    tree = tree.resolve()
+    if tree == ROOT:
+        return
+    loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("identity", "gremlin"))
+    if loaded:
+        raise RuntimeError(f"{loaded[0]} is imported already: --tree must come first")
+    sys.path.insert(0, str(tree))

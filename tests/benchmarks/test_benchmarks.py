@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import accuracy, collector, ingest, memory, population, render, resolve, resolve_at_scale
+from benchmarks import (accuracy, collector, ingest, ingest_fingerprint, ingest_split, memory, population, render, resolve,
+                        resolve_at_scale)
 from benchmarks.harness import percentile
 from identity import IdentityGraph
 from identity.graph import close_all, open_traversal
@@ -102,6 +103,29 @@ def test_accuracy_script_writes_scores_per_guard_and_hop(tmp_path: Path) -> None
     assert off["recall"] == 1.0 or off["true_pairs"] == 0  # components never split a person
     assert result["command"].startswith("python ")
     assert result["machine"]["cores"] >= 1
+
+
+def test_ingest_fingerprint_is_the_same_for_the_same_ingest_and_holds_what_was_stored(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert ingest_fingerprint.main(["--people", "12", "--seed", "3", "--out", str(first)]) == 0
+    assert ingest_fingerprint.main(["--people", "12", "--seed", "3", "--out", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()  # sealed values and ingest times left out
+    document = json.loads(first.read_text())
+    assert set(document) == {"default-batch20", "default-batch7", *(f"hops{h}-generic8" for h in range(4))}
+    run = document["default-batch20"]
+    assert len(run["vertices"]) == run["stats"]["identifiers"] + run["stats"]["events"]
+    assert len(run["edges"]) == run["stats"]["links"] + run["stats"]["observations"]
+    assert all(result["customer_id"] for result in run["results"])
+    assert not any('"value"' in row for row in run["vertices"])
+
+
+def test_ingest_split_parts_add_up_to_the_ingest() -> None:
+    events = [item.event for item in population.generate(population.Mix(people=12, seed=3))]
+    for backend in ("memory", "durable"):
+        split = ingest_split.run(backend, events, 5)
+        assert split["read"] > 0 and split["write"] > 0 and split["rest"] > 0
+        assert split["read"] + split["write"] + split["rest"] == pytest.approx(split["total"])
+        assert (split["journal"] > 0) == (backend == "durable")
 
 
 @pytest.mark.integration

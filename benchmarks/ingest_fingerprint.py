@@ -1,0 +1,86 @@
+"""What an ingest produces, as one JSON document: to show that a change to the ingest path (or the
+engine under it) leaves every result and every stored element as it was.
+
+    python benchmarks/ingest_fingerprint.py --out /tmp/after.json
+    python benchmarks/ingest_fingerprint.py --tree /tmp/main --out /tmp/before.json
+    cmp /tmp/before.json /tmp/after.json
+
+A population's events (300 people by default) are ingested in order, in batches, into an empty
+memory graph with a clock that advances 1 ms per call, under several tenant configurations
+(default guards at batch sizes 20 and 7; ``max_hops`` 0 to 3 with generic threshold 8). For each,
+the document holds every ingest result (customer id, merges, refusals, duplicates), the tenant's
+stats, and every vertex and edge with all its properties, sorted, but for what differs between
+runs by design: sealed values (a fresh nonce each time) and ingest times. ``--tree`` imports
+identity and gremlin from another checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import add_tree_argument, use_tree  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
+
+#: properties written from a random nonce or the wall clock
+_VARYING = {"value", "attributes", "ingested_at"}
+
+
+def _elements(g: Any, start: str) -> list[str]:
+    from gremlin_python.process.traversal import T
+    rows = []
+    for element in getattr(g, start)().element_map().to_list():
+        # an edge's ends come as maps of their id and label: their id says it all
+        row = {str(k): (v[T.id] if isinstance(v, dict) else v) for k, v in element.items() if str(k) not in _VARYING}
+        rows.append(json.dumps(row, sort_keys=True, default=str))
+    return sorted(rows)
+
+
+def fingerprint(events: list[dict], configs: dict[str, tuple[Any, int]]) -> dict[str, Any]:
+    import gremlin
+    from gremlin_python.process.anonymous_traversal import traversal
+    from identity import IdentityGraph
+
+    document = {}
+    for name, (config, batch) in configs.items():
+        url = f"memory://fingerprint-{name}"
+        g = traversal().with_remote(gremlin.connect(url))
+        now = [1.7e9]
+
+        def clock() -> float:
+            now[0] += 0.001
+            return now[0]
+
+        ids = IdentityGraph(g, "t1", config=config, clock=clock)
+        results = [r.to_dict() for i in range(0, len(events), batch) for r in ids.ingest(events[i:i + batch])]
+        document[name] = {"results": results, "stats": ids.stats(), "vertices": _elements(g, "V"),
+                          "edges": _elements(g, "E")}
+        gremlin.forget_graph(url)
+        print(f"{name}: {len(results)} results, {len(document[name]['vertices'])} vertices, "
+              f"{len(document[name]['edges'])} edges", file=sys.stderr)
+    return document
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="where the JSON document goes")
+    add_tree_argument(parser)
+    add_mix_arguments(parser, people=300)
+    args = parser.parse_args(argv)
+    use_tree(args.tree)
+    events = [item.event for item in generate(mix_from_args(args))]
+    from identity.guards import TenantConfig
+    configs = {"default-batch20": (TenantConfig(), 20), "default-batch7": (TenantConfig(), 7),
+               **{f"hops{h}-generic8": (TenantConfig(max_hops=h, generic_threshold=8), 20) for h in range(4)}}
+    args.out.write_text(json.dumps(fingerprint(events, configs), sort_keys=True, default=str) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
