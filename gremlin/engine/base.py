@@ -201,10 +201,18 @@ class Traversal:
             step.declare_side_effects(side_effects)
 
     def all_steps(self) -> Iterator[Step]:
-        for step in self.steps:
+        """Every step, children's included, depth first (a stack: nested generators cost a
+        frame per level for every step they pass on, and every execute walks them all)."""
+        pending = [iter(self.steps)]
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                pending.pop()
+                continue
             yield step
-            for child in step.children():
-                yield from child.all_steps()
+            children = step.children()
+            if children:
+                pending.append(iter([s for child in children for s in child.steps]))
 
 
 def unsupported(name: str, why: str = "") -> UnsupportedStepError:

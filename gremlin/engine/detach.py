@@ -6,6 +6,7 @@ cannot change a result it already has, exactly as with a remote Gremlin Server.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, Iterable
 
 from gremlin_python.process.traversal import Traverser as GTraverser
@@ -123,4 +124,6 @@ def detach(value: Any, store: Store | None) -> Any:
 def _key(value: Any, store: Store | None) -> Any:
     """Map keys and set members must hash: lists become tuples and maps HashableDicts, as
     gremlinpython's own GraphBinary reader makes them."""
+    if type(value) in _SCALARS or isinstance(value, Enum):  # most keys (T.id, T.label, names): as they are
+        return value
     return HashableDict.of(detach(value, store))
