@@ -111,7 +111,7 @@ def detach(value: Any, store: Store | None) -> Any:
     if isinstance(value, MapEntry):
         return {_key(value.key, store): detach(value.value, store)}
     if isinstance(value, dict):
-        return {_key(k, store): detach(v, store) for k, v in value.items()}
+        return _map(value, store)
     if isinstance(value, (list, tuple)):
         return [detach(v, store) for v in value]
     if isinstance(value, (set, frozenset)):
@@ -119,6 +119,20 @@ def detach(value: Any, store: Store | None) -> Any:
     if value is ROOT:
         return None
     return value
+
+
+def _map(value: dict, store: Store | None) -> dict:
+    """A copy of ``value`` with its keys and values detached. Most maps (element maps, project()
+    rows) hold plain keys and mostly plain values: dict() copies those in C, keeping the keys'
+    hashes (a token such as T.id hashes by a Python call), and only the other values are detached."""
+    for key in value:
+        if type(key) not in _SCALARS and not isinstance(key, Enum):
+            return {_key(k, store): detach(v, store) for k, v in value.items()}
+    made = dict(value)
+    for key, item in value.items():
+        if type(item) not in _SCALARS:
+            made[key] = detach(item, store)
+    return made
 
 
 def _key(value: Any, store: Store | None) -> Any:

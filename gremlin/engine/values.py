@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from gremlin_python.process.traversal import P, T, TextP
+from gremlin_python.statics import long
 from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Element as GElement
 from gremlin_python.structure.graph import Vertex as GVertex
@@ -74,8 +75,18 @@ def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+#: Exact types compared by value without the general rules (no NaN, no bool): the ids, keys,
+#: counters and times a traversal compares most.
+_INTEGERS = frozenset({int, long})
+
+
 def g_equal(a: Any, b: Any) -> bool:
     """Gremlin equality: numbers by value whatever their type, no bool/number confusion."""
+    kind = type(a)
+    if kind is str:
+        return type(b) is str and a == b
+    if kind in _INTEGERS and type(b) in _INTEGERS:
+        return a == b
     if a is b:
         return not _is_nan(a)
     if is_number(a) and is_number(b):
@@ -114,6 +125,10 @@ def _member_key(value: Any) -> Any:
     kind = type(value)
     if kind is str:
         return value
+    if kind is VertexRecord:
+        return ("vertex", value.id)
+    if kind is EdgeRecord:
+        return ("edge", value.id)
     if value is None:
         return ("null",)
     if isinstance(value, bool):
@@ -246,6 +261,8 @@ def _type_rank(value: Any) -> int:
 
 def g_compare(a: Any, b: Any) -> int:
     """Comparability for P.lt/gt: raises Incomparable across types (filters drop those)."""
+    if type(a) in _INTEGERS and type(b) in _INTEGERS:
+        return (a > b) - (a < b)
     if is_number(a) and is_number(b):
         if _is_nan(a) or _is_nan(b):
             raise Incomparable()
@@ -341,7 +358,13 @@ def _compare_op(op: str, a: Any, b: Any) -> bool | None:
         c = g_compare(a, b)
     except Incomparable:
         return None
-    return {"lt": c < 0, "lte": c <= 0, "gt": c > 0, "gte": c >= 0}[op]
+    if op == "lt":
+        return c < 0
+    if op == "lte":
+        return c <= 0
+    if op == "gt":
+        return c > 0
+    return c >= 0
 
 
 def _and(a: bool | None, b: bool | None) -> bool | None:
