@@ -196,6 +196,9 @@ class _View:
     def __init__(self, vertices: dict[str, dict], adjacency: dict[str, dict[str, str]],
                  links: dict[str, list[int]], events: set[str], suppressed: set[str]):
         self.vertices = vertices
+        #: identifier -> neighbour -> "": reach() counts hops, and which of two equally near
+        #: paths resolve.nearest prefers (by link id) does not change a count, so the read
+        #: does not derive the id of every link it returns (a hash each)
         self.adjacency = adjacency
         self.links = links  # link id -> [first_seen, last_seen]
         self.events = events
@@ -206,9 +209,9 @@ class _View:
         return {vertex: step[0] for vertex, step in nearest(start, self.vertices, self.adjacency, max_hops,
                                                              expand_limit).items()}
 
-    def link(self, a: str, b: str, link_id: str) -> None:
-        self.adjacency.setdefault(a, {})[b] = link_id
-        self.adjacency.setdefault(b, {})[a] = link_id
+    def link(self, a: str, b: str) -> None:
+        self.adjacency.setdefault(a, {})[b] = ""
+        self.adjacency.setdefault(b, {})[a] = ""
 
 
 def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], config: TenantConfig) -> _View:
@@ -264,12 +267,12 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
         for other in neighbours:
             # else the walk's limit cut it off; a link between two expanded identifiers comes twice
             if other in vertices and other not in view.adjacency.get(vertex, ()):
-                view.link(vertex, other, model.link_id(tenant, vertex, other))
+                view.link(vertex, other)
     for row in state["links"]:
         view.links[row["id"]] = [row["first_seen"], row["last_seen"]]
         low, high = pairs[row["id"]]
         if low in vertices and high in vertices:
-            view.link(low, high, row["id"])
+            view.link(low, high)
     return view
 
 
@@ -566,7 +569,7 @@ def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, vi
                 chunk.absent_links.add(lid)
         if lid not in view.links:
             view.links[lid] = [ts, ts]
-            view.link(low, high, lid)
+            view.link(low, high)
             for vertex in (low, high):
                 view.vertices[vertex]["degree"] += 1
                 if vertex not in chunk.created:
