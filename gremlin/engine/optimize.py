@@ -7,13 +7,18 @@ before it.
 
 from __future__ import annotations
 
+from typing import Any, Iterator
+
 from gremlin_python.process.traversal import Scope
 
-from .base import Traversal
+from .base import Context, Step, Traversal
 from .common import NOTHING
-from .steps_branch import RepeatStep
+from .steps_branch import RepeatStep, UnionStep
 from .steps_filter import DedupStep, HasStep, PathFilterStep, RangeStep
 from .steps_graph import GraphStep, VertexStep
+from .steps_map import FlatMapStep, MapStep
+from .steps_reduce import ReduceStep
+from .traverser import Traverser
 
 __all__ = ["optimize"]
 
@@ -28,9 +33,14 @@ def optimize(traversal: Traversal) -> Traversal:
     breadth-first search.
 
     dedup().limit(n) (any global range after a global dedup()): the range counts traversers of
-    bulk 1, so it is a slice."""
+    bulk 1, so it is a slice.
+
+    union(values(k), constant(n)).sum() (a union of one-step map branches reduced by a global
+    count/sum/mean/max/min, the whole of a traversal): one step that reduces the branches' values
+    without a traverser per value (the counter increments every ingest writes)."""
     steps = traversal.steps
     _fold_simple_path(steps)
+    _fold_union_reduce(steps)
     for position, step in enumerate(steps[:-1]):
         follower = steps[position + 1]
         if isinstance(step, GraphStep) and step.kind == "V" and step.ids is None \
@@ -73,3 +83,44 @@ def _fold_simple_path(steps: list) -> None:
             step.simple_path = True
             del steps[position + 1]
         position += 1
+
+
+def _fold_union_reduce(steps: list) -> None:
+    if len(steps) != 2:
+        return
+    union, reducer = steps
+    if type(union) is UnionStep and isinstance(reducer, ReduceStep) and type(reducer).run is ReduceStep.run \
+            and reducer.scope != Scope.local and union.branches \
+            and all(len(b.steps) == 1 and type(b.steps[0]) in (MapStep, FlatMapStep) for b in union.branches):
+        steps[:] = [UnionReduceStep(union, reducer)]
+
+
+class UnionReduceStep(Step):
+    """union() of one-step map branches, then a global ReduceStep: the same values, in the same
+    order (each branch over every traverser in turn, with its bulk), handed to the reducer without
+    a traverser each."""
+
+    def __init__(self, union: UnionStep, reducer: ReduceStep):
+        self.name = reducer.name
+        self.union = union
+        self.reducer = reducer
+        self.branches = [(b.steps[0].fn, type(b.steps[0]) is FlatMapStep) for b in union.branches]
+
+    def children(self) -> tuple:
+        return self.union.branches
+
+    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        inputs = list(traversers)
+        pairs: list[tuple[Any, int]] = []
+        for fn, many in self.branches:
+            for traverser in inputs:
+                if many:
+                    for value in fn(ctx, traverser):
+                        pairs.append((value, traverser.bulk))
+                else:
+                    value = fn(ctx, traverser)
+                    if value is not NOTHING:
+                        pairs.append((value, traverser.bulk))
+        value = self.reducer.reduce(pairs)
+        if value is not NOTHING:
+            yield Traverser.start(value)
