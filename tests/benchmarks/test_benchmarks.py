@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from gremlin_python.process.traversal import T
 
 from benchmarks import (accuracy, collector, ingest, ingest_fingerprint, ingest_split, memory, population, render, resolve,
-                        resolve_at_scale)
+                        resolve_at_scale, write_idioms)
 from benchmarks.harness import percentile
 from identity import IdentityGraph
 from identity.graph import close_all, open_traversal
@@ -126,6 +127,19 @@ def test_ingest_split_parts_add_up_to_the_ingest() -> None:
         assert split["read"] > 0 and split["write"] > 0 and split["rest"] > 0
         assert split["read"] + split["write"] + split["rest"] == pytest.approx(split["total"])
         assert (split["journal"] > 0) == (backend == "durable")
+
+
+def test_write_idioms_compared_write_the_same_values() -> None:
+    per_child, one_step = write_idioms._graph(), write_idioms._graph()
+    write_idioms.last_seen_per_value(per_child, 1).iterate()
+    write_idioms.last_seen_one_step(one_step, 1).iterate()
+    times = [g.V().order().by(T.id).values("last_seen").to_list() for g in (per_child, one_step)]
+    assert times[0] == times[1] and max(times[0]) == 10 + 2 * write_idioms._GROUPS - 1
+    write_idioms.links_per_child(per_child, 0).iterate()
+    write_idioms.links_one_step(one_step, -100_000).iterate()
+    links = [g.E().order().by(T.id).element_map().to_list() for g in (per_child, one_step)]
+    assert links[0] == links[1] and len(links[0]) == write_idioms._GROUPS
+    assert write_idioms.measure(one_step, write_idioms.links_one_step, 2, write_idioms._GROUPS, 0) > 0
 
 
 @pytest.mark.integration
