@@ -113,7 +113,7 @@ def detach(value: Any, store: Store | None) -> Any:
     if isinstance(value, dict):
         return _map(value, store)
     if isinstance(value, (list, tuple)):
-        return [detach(v, store) for v in value]
+        return [v if type(v) in _SCALARS else detach(v, store) for v in value]
     if isinstance(value, (set, frozenset)):
         return {_key(v, store) for v in value}
     if value is ROOT:

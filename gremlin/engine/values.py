@@ -87,6 +87,12 @@ def g_equal(a: Any, b: Any) -> bool:
         return type(b) is str and a == b
     if kind in _INTEGERS and type(b) in _INTEGERS:
         return a == b
+    if kind is VertexRecord or kind is EdgeRecord:  # a walk's collections tested against is(neq(0))
+        if a is b:
+            return True
+        if isinstance(b, (VertexRecord, EdgeRecord, VertexPropertyRecord, GElement)):
+            return _element_kind(a) == _element_kind(b) and a.id == b.id
+        return False
     if a is b:
         return not _is_nan(a)
     if is_number(a) and is_number(b):
