@@ -45,7 +45,9 @@ def ids_of(args: tuple) -> list:
     """Flatten V(1, [2, 3], v) style arguments into ids."""
     out: list = []
     for arg in args:
-        if isinstance(arg, (list, tuple, set)):
+        if type(arg) is str:  # the usual id: V() of many string ids costs no call per id
+            out.append(arg)
+        elif isinstance(arg, (list, tuple, set)):
             out.extend(element_id(a) for a in arg)
         else:
             out.append(element_id(arg))
