@@ -74,8 +74,8 @@ def pairwise_scores(truth: dict[Hashable, Hashable], predicted: dict[Hashable, H
 
 
 def guards_off() -> TenantConfig:
-    """No blocked values, no weak or shareable types (so no account bridge or shared marking
-    either), no generic identifiers, no type limits."""
+    """No blocked values, no weak or shareable types (so no account bridge, shared marking or
+    multi-user devices either), no generic identifiers, no type limits."""
     return TenantConfig(blocked_values={}, blocked_patterns={}, weak_types=frozenset(), shareable_types=frozenset(),
                         generic_threshold=10 ** 9, max_fanout=10 ** 9, type_limits={}, max_hops=10)
 
@@ -88,6 +88,7 @@ def guard_variants() -> dict[str, TenantConfig]:
             "no shareable types": TenantConfig(shareable_types=frozenset()),
             "no account bridge": TenantConfig(account_types=frozenset()),
             "no shared marking": TenantConfig(shared_on_conflict=frozenset()),
+            "no multi-user devices": TenantConfig(multi_user_on_conflict=frozenset()),
             "no conflict count": TenantConfig(shared_after_conflicts=0),
             "no generic threshold": TenantConfig(generic_threshold=10 ** 9, max_fanout=10 ** 9),
             "no type limits": TenantConfig(type_limits={})}

@@ -25,6 +25,11 @@ plain-Python reference share exactly the same decisions):
   marked *shared* (a store placeholder, a family address): from then on it is treated as a
   generic one, however few links it has; so is one refused ``shared_after_conflicts`` times as
   the bridge to a new competing identifier the event carries (once is a person's new phone);
+- an identifier of a ``multi_user_on_conflict`` type (a device) refused as the bridge to a
+  customer whose personal identifier the event carries (someone else signing in or checking out
+  on it) is known to be used by several people: from then on it never joins two customers that
+  both hold personal identifiers, a new one included (a household member's first sign-in on the
+  family tablet); unlike a shared email it stays expanded, so nothing it joined before splits;
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -98,6 +103,12 @@ class TenantConfig:
     #: identifier that the event carries (a person changing phone does that once; a store
     #: placeholder typed by one new customer after another, again and again). 0: never.
     shared_after_conflicts: int = 2
+    #: Shareable types of no personal type (devices) known to be used by several people once
+    #: refused as the bridge to a customer the event identifies (another person's email, phone
+    #: or account id is in the event): from then on such an identifier never joins two customers
+    #: that both hold personal identifiers, whether or not they are established already. It is
+    #: still expanded (what it joined before stays joined), unlike a shared email.
+    multi_user_on_conflict: frozenset[str] = frozenset({"device_id"})
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -118,7 +129,7 @@ class TenantConfig:
                 and not self.default_country_code.startswith("0")):
             raise ValueError("default_country_code must be 1..3 digits, not starting with 0")
         unknown = (set(self.weak_types) | set(self.shareable_types) | set(self.personal_types)
-                   | set(self.shared_on_conflict) | set(self.account_types)
+                   | set(self.shared_on_conflict) | set(self.account_types) | set(self.multi_user_on_conflict)
                    | set(self.type_limits) | set(self.blocked_values)
                    | set(self.blocked_patterns)) - set(IDENTIFIER_TYPES)
         if unknown:
@@ -167,7 +178,8 @@ class Member:
     nolinks: frozenset[str] = frozenset()
     #: it minted the customer id it carries (customer ids only ever come from founders)
     founder: bool = False
-    #: how often it was refused as a shareable bridge to a new competing identifier
+    #: how often it was refused as a shareable bridge to a competing identifier the event carried
+    #: (for a ``shared_on_conflict`` type: a new one; for a ``multi_user_on_conflict`` type: any)
     conflicts: int = 0
 
     def anchor_key(self) -> tuple:
@@ -245,6 +257,12 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         refused.append({"a": {"index": a.index, "type": a.member.type},
                         "b": {"index": b.index, "type": b.member.type}, "reason": reason, "detail": detail})
 
+    def count_multi_user(a: Member, ga: _Group, b: Member, gb: _Group) -> None:
+        """A refused bridge of a multi_user_on_conflict type that met someone else the event identifies."""
+        for bridge, own, other in ((a, ga, gb), (b, gb, ga)):
+            if _identifies_other(bridge, own, other, in_event, config) and bridge.id not in conflicts:
+                conflicts.append(bridge.id)
+
     for x, y in _pairs_in_priority_order(candidates, config):
         a, b = candidates[x], candidates[y]
         if b.member.id in a.member.nolinks:
@@ -266,6 +284,11 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         exceeded = _exceeded_limit(ga, gb, config)
         if exceeded:
             refuse(x, y, "type_limit", f"{exceeded}: at most {config.type_limits[exceeded]} per customer")
+            count_multi_user(a.member, ga, b.member, gb)
+            continue
+        multi_user = _multi_user_bridge(a.member, ga, gb, config) or _multi_user_bridge(b.member, gb, ga, config)
+        if multi_user:
+            refuse(x, y, "multi_user_bridge", f"a {multi_user} several people use never joins two identified customers")
             continue
         conflict = _shared_bridge(a.member, ga, gb, config) or _shared_bridge(b.member, gb, ga, config)
         if conflict:
@@ -277,10 +300,12 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
                 counted_out = competitor == "new" and 0 < config.shared_after_conflicts <= bridge.conflicts + 1
                 if (competitor == "known" or counted_out) and bridge.id not in shared:
                     shared.append(bridge.id)
+            count_multi_user(a.member, ga, b.member, gb)
             continue
         guest = _guest_bridge(a.member, ga, gb, config) or _guest_bridge(b.member, gb, ga, config)
         if guest:
             refuse(x, y, "account_bridge", f"a shared {guest} never joins an account holder and a known guest")
+            count_multi_user(a.member, ga, b.member, gb)
             continue
         survivor, absorbed = sorted((ga, gb), key=lambda g: g.anchor().anchor_key())
         if survivor.existing and absorbed.existing:
@@ -354,6 +379,39 @@ def _competitor_in_event(bridge: Member, own: _Group, other: _Group, in_event: s
     if not any(m.id in in_event and m.type in mine for m in other.members.values()):
         return None
     return "known" if other.existing else "new"
+
+
+def _is_multi_user_type(id_type: str, config: TenantConfig) -> bool:
+    return (id_type in config.multi_user_on_conflict and id_type in config.shareable_types
+            and id_type not in config.personal_types)
+
+
+def _holds_personal(group: _Group, config: TenantConfig, besides: str = "") -> bool:
+    return any(m.type in config.personal_types for m in group.members.values() if m.id != besides)
+
+
+def _identifies_other(bridge: Member, own: _Group, other: _Group, in_event: set[str], config: TenantConfig) -> bool:
+    """True when ``bridge`` (of a ``multi_user_on_conflict`` type), just refused as the bridge
+    from ``own``, a customer holding personal identifiers, to ``other``, was used by whoever the
+    event identifies as ``other``: the event carries one of ``other``'s personal identifiers (a
+    household member's email, phone or account id typed or signed in on the family tablet).
+    Then two people have used it. New or established, the other side counts: it is someone the
+    device's own customer is not (the refusal said so)."""
+    return (_is_multi_user_type(bridge.type, config) and _holds_personal(own, config, besides=bridge.id)
+            and any(m.id in in_event and m.type in config.personal_types for m in other.members.values()))
+
+
+def _multi_user_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig) -> str | None:
+    """The bridge's type when ``bridge`` is known to be used by several people (it was refused
+    before as the bridge to someone the event identified) and would join its customer ``own`` to
+    ``other`` although both hold personal identifiers: on a multi-user device a first sign-in or
+    checkout is no evidence of who it is. What still joins through it: an anonymous side (page
+    views, cookies), and any event carrying both sides' identifiers (not bridged by the device)."""
+    if not _is_multi_user_type(bridge.type, config) or bridge.conflicts < 1:
+        return None
+    if _holds_personal(own, config, besides=bridge.id) and _holds_personal(other, config):
+        return bridge.type
+    return None
 
 
 def _exceeded_limit(ga: _Group, gb: _Group, config: TenantConfig) -> str | None:

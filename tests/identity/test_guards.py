@@ -340,3 +340,61 @@ def test_config_is_validated() -> None:
     with pytest.raises(ValueError):
         TenantConfig(personal_types=frozenset({"shoe_size"}))
     assert TenantConfig().rank("partner_id") < TenantConfig().rank("email") < TenantConfig().rank("ip")
+
+
+CAROL_PHONE = ("phone", "+15550100801")
+PAGE_VIEW_COOKIE = ("cookie", "ck-tablet-2")
+
+
+def _family_tablet(identity, clock, batched: bool) -> list:
+    """Bob checks out as a guest on the family tablet; Ann, of the same household, then types her
+    own (new) email on it; then a new account signs in on it, a page view comes from it, and an
+    event carries the new account and Ann's email together."""
+    events = [event("e1", BOB, TABLET), event("e2", ANN, TABLET), event("e3", ACCOUNT, TABLET),
+              event("e4", TABLET, PAGE_VIEW_COOKIE), event("e5", ACCOUNT, ANN)]
+    return _ingest(identity, clock, events, batched)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_a_device_two_people_identified_themselves_on_never_joins_a_new_account_to_its_customer(
+        identity, clock, batched: bool) -> None:
+    bob, ann, signed_in, page_view, both = _family_tablet(identity, clock, batched)
+    assert [r["reason"] for r in ann.refused] == ["shared_bridge"]  # Ann is not Bob: the tablet is shared
+    assert signed_in.customer_id != bob.customer_id and signed_in.merged == []
+    assert signed_in.refused == [{"a": {"index": 0, "type": "partner_id"}, "b": {"index": 1, "type": "device_id"},
+                                  "reason": "multi_user_bridge",
+                                  "detail": "a device_id several people use never joins two identified customers"}]
+    assert page_view.refused == [] and page_view.customer_id == bob.customer_id  # anonymous: still attaches
+    assert both.refused == [] and both.merged  # direct evidence still joins
+    assert identity.resolve(*ACCOUNT).customer_id == identity.resolve(*ANN).customer_id != bob.customer_id
+    tablet = identity.resolve(*TABLET)
+    assert tablet.customer_id == bob.customer_id and not tablet.identifiers["device_id"][0]["generic"]
+    assert "partner_id" not in tablet.identifiers  # the tablet's link to the account was refused
+
+
+def test_a_known_account_refused_on_a_guests_device_makes_it_multi_user(identity, clock) -> None:
+    guest = identity.ingest([event("e1", BOB, TABLET)])[0].customer_id
+    clock.tick()
+    identity.ingest([event("e2", ACCOUNT, ("device_id", "ann-phone"))])
+    clock.tick()
+    assert [r["reason"] for r in identity.ingest([event("e3", ACCOUNT, TABLET)])[0].refused] == ["account_bridge"]
+    clock.tick()
+    carol = identity.ingest([event("e4", CAROL_PHONE, TABLET)])[0]  # nothing competes with a phone there
+    assert [r["reason"] for r in carol.refused] == ["multi_user_bridge"] and carol.customer_id != guest
+
+
+def test_a_new_phone_on_a_device_only_its_owner_identified_themselves_on_still_joins(identity, clock) -> None:
+    owner = identity.ingest([event("e1", BOB, TABLET)])[0].customer_id
+    clock.tick()
+    assert identity.ingest([event("e2", BOB, TABLET)])[0].refused == []  # the same person again
+    clock.tick()
+    phone = identity.ingest([event("e3", CAROL_PHONE, TABLET)])[0]
+    assert phone.refused == [] and phone.customer_id == owner
+
+
+def test_multi_user_devices_are_configurable(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig(multi_user_on_conflict=frozenset()))
+    bob, ann, signed_in, page_view, both = _family_tablet(identity, clock, batched=False)
+    assert signed_in.refused == [] and signed_in.customer_id == bob.customer_id  # the guest "signed up"
+    with pytest.raises(ValueError):
+        TenantConfig(multi_user_on_conflict=frozenset({"shoe_size"}))
