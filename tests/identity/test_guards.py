@@ -372,6 +372,17 @@ def test_a_device_two_people_identified_themselves_on_never_joins_a_new_account_
     assert "partner_id" not in tablet.identifiers  # the tablet's link to the account was refused
 
 
+def test_the_reference_model_marks_and_refuses_multi_user_devices_alike(identity, clock) -> None:
+    from identity.reference import ReferenceIdentity
+    reference = ReferenceIdentity("acme", clock=clock)
+    expected = [r.to_dict() for r in _family_tablet(reference, clock, batched=False)]
+    assert "multi_user_bridge" in {r["reason"] for result in expected for r in result["refused"]}
+    assert [r.to_dict() for r in _family_tablet(identity, clock, batched=False)] == expected
+    for key in (BOB, ANN, ACCOUNT, TABLET, PAGE_VIEW_COOKIE):
+        found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
+        assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
+
+
 def test_a_known_account_refused_on_a_guests_device_makes_it_multi_user(identity, clock) -> None:
     guest = identity.ingest([event("e1", BOB, TABLET)])[0].customer_id
     clock.tick()
