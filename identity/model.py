@@ -28,7 +28,9 @@ TENANT = "tenant"
 #: then it is treated as generic. Absent otherwise.
 SHARED = "shared"
 #: An identifier property: how often ingest refused it as a shareable bridge to a new competing
-#: identifier (identity.guards, ``shared_after_conflicts``). Absent until the first time.
+#: identifier (identity.guards, ``shared_after_conflicts``), or, for a device, to anyone the event
+#: identified (``multi_user_on_conflict``: from one on, several people use it). Absent until the
+#: first time.
 CONFLICTS = "conflicts"
 #: The properties holding sealed PII, by vertex label (see identity.protect).
 SEALED_PROPERTIES = {IDENTIFIER: "value", EVENT: "attributes"}
