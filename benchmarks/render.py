@@ -168,6 +168,9 @@ def _plot_accuracy(plt, accuracy: dict, save) -> None:
         ax.plot([r["hops"] for r in default], [r[metric] for r in default], style, label=f"{metric} (default guards)")
     if off:
         ax.axhline(off["precision"], color="grey", linestyle="--", label="precision, guards off")
+    ceiling = next((r for r in accuracy["runs"] if r["guards"] == "evidence ceiling"), None)
+    if ceiling:
+        ax.axhline(ceiling["recall"], color="tab:brown", linestyle="--", label="recall, evidence ceiling")
     for target, color in ((0.99, "tab:blue"), (0.95, "tab:orange")):  # the precision and recall targets
         ax.axhline(target, color=color, linestyle=":", linewidth=1)
     ax.set_ylim(0, 1.02)
@@ -175,7 +178,7 @@ def _plot_accuracy(plt, accuracy: dict, save) -> None:
     ax.legend(loc="lower right", fontsize=8)
     save(fig, "accuracy_hops")
     fig, ax = _figure(plt, "Largest customer against guards", "identifiers in the largest resolved customer (log)")
-    rows = [r for r in accuracy["runs"] if r["guards"] != "default" or r["hops"] == 3]
+    rows = [r for r in accuracy["runs"] if r["guards"] != "evidence ceiling" and (r["guards"] != "default" or r["hops"] == 3)]
     bars = ax.barh([r["guards"] for r in rows], [r["largest_customer"] for r in rows], color="tab:blue")
     ax.bar_label(bars, [f"{r['largest_customer']:,}" for r in rows], padding=3, fontsize=8)
     ax.set_xscale("log")

@@ -78,6 +78,19 @@ def test_population_rejects_impossible_mixes() -> None:
         population.Mix(people=0)
 
 
+def test_the_evidence_ceiling_never_walks_through_an_identifier_no_one_person_owns() -> None:
+    ann, bob, tablet = [("email", "ann"), ("device_id", "ann-phone")], [("email", "bob")], ("device_id", "tablet")
+    truth = accuracy.Truth(events=[], keys=[[ann[0], tablet], [bob[0], tablet], [ann[1], tablet], [ann[0], ann[1]]],
+                           owner={ann[0]: "p-ann", ann[1]: "p-ann", bob[0]: "p-bob", tablet: population.SHARED})
+    ceiling = accuracy.evidence_ceiling(truth)
+    assert ceiling[ann[0]] == ceiling[ann[1]] != ceiling[bob[0]] and tablet not in ceiling
+    # without the last event nothing proves Ann's phone is hers: only the tablet ties them
+    truth.keys.pop()
+    assert accuracy.evidence_ceiling(truth)[ann[1]] != accuracy.evidence_ceiling(truth)[ann[0]]
+    scores = accuracy.pairwise_scores(truth.person_owned, accuracy.evidence_ceiling(truth))
+    assert (scores.precision, scores.recall) == (1.0, 0.0)
+
+
 def test_guards_off_resolution_is_connected_components() -> None:
     """What accuracy.py reports for 'guards off' is what the service resolves with no guards."""
     mix = population.Mix(people=6, seed=2, events_per_person=3, wifi_use=0, tablet_share=0, junk_rate=0,
@@ -95,9 +108,11 @@ def test_guards_off_resolution_is_connected_components() -> None:
 
 
 def test_accuracy_script_writes_scores_per_guard_and_hop(tmp_path: Path) -> None:
-    assert accuracy.main([*TINY, "--hops", "1", "3", "--guards", "off", "default", "--out", str(tmp_path)]) == 0
+    assert accuracy.main([*TINY, "--hops", "1", "3", "--guards", "off", "evidence ceiling", "default",
+                          "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "accuracy.json").read_text())
-    assert [(r["guards"], r["hops"]) for r in result["runs"]] == [("off", None), ("default", 1), ("default", 3)]
+    assert [(r["guards"], r["hops"]) for r in result["runs"]] == [
+        ("off", None), ("evidence ceiling", None), ("default", 1), ("default", 3)]
     for row in result["runs"]:
         assert 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1 and row["largest_customer"] >= 1
     off = result["runs"][0]
