@@ -22,7 +22,7 @@ from .graph import submit
 from .group_commit import GroupCommit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
-from .ingest import IngestResult, PreparedEvent, increment, ingest_batch, prepare_batch
+from .ingest import CreationClock, IngestResult, PreparedEvent, increment, ingest_batch, prepare_batch
 from .protect import DevelopmentProtector, Protector
 from .resolve import (Hood, Resolution, anchor_of, hood_traversal, is_generic, iso, open_value, parse_hoods,
                       walk_source)
@@ -63,6 +63,7 @@ class IdentityGraph:
         self.config = config or TenantConfig()
         self.protector = protector or DevelopmentProtector()
         self.clock = clock
+        self._creation = CreationClock(clock)
         #: this tenant's ingests in this process, queued behind one writer (identity.group_commit)
         self._ingest_writer: GroupCommit[PreparedEvent, IngestResult] = GroupCommit(self._ingest_prepared)
 
@@ -79,7 +80,7 @@ class IdentityGraph:
         return self._ingest_writer.submit(prepared)
 
     def _ingest_prepared(self, prepared: list[PreparedEvent]) -> list[IngestResult]:
-        return ingest_batch(self.g, self.tenant, prepared, self.config, self.protector, self.clock)
+        return ingest_batch(self.g, self.tenant, prepared, self.config, self.protector, self._creation)
 
     # -- resolve -----------------------------------------------------------------------------
     def resolve(self, id_type: str, value: str, *, max_hops: int | None = None, max_identifiers: int = 100,

@@ -39,7 +39,7 @@ from .identifiers import normalize, parse_timestamp
 from .protect import Protector
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
-__all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "prepare_batch", "ingest_batch",
+__all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch", "ingest_batch",
            "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
 
 _EVENT_KEYS = {"event_id", "type", "timestamp", "identifiers", "attributes"}
@@ -163,16 +163,41 @@ def without_suppressed(event: PreparedEvent, suppressed: set[str]) -> PreparedEv
     return replace(event, identifiers=kept, blocked=event.blocked + refused)
 
 
+class CreationClock:
+    """The ``created`` stamps of new identifiers: the clock's milliseconds x 1000, plus a sequence
+    that keeps them strictly increasing in the order events are ingested through this object.
+
+    The oldest founder anchors a merged customer, so which of two identifiers is older must follow
+    the order of the events, never how fast they were planned: stamps of milliseconds x 1000 +
+    position in the event tied across the events planned within one millisecond, and then the
+    identifiers' ids decided, so the same events gave different customers from run to run."""
+
+    def __init__(self, clock: Callable[[], float]):
+        self.clock = clock
+        self._next = 0  # the smallest stamp not yet given out
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def stamps(self, now_ms: int, count: int) -> int:
+        """The first of ``count`` consecutive stamps for an event planned at ``now_ms``. Callers
+        take them one event at a time (ingest is serialised per IdentityGraph, identity.group_commit)."""
+        first = max(now_ms * 1000, self._next)
+        self._next = first + count
+        return first
+
+
 def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], vertices: Mapping[str, dict],
-                    tenant: str, config: TenantConfig, now_ms: int) -> list[Candidate]:
-    """The planner's view of the event: existing identifiers with their customers, new ones alone.
+                    tenant: str, config: TenantConfig, created: int) -> list[Candidate]:
+    """The planner's view of the event: existing identifiers with their customers, new ones alone,
+    stamped ``created`` + their position in the event (CreationClock.stamps).
     ``reach`` maps each existing identifier to the identifiers its neighbourhood reaches (itself
     included); ``vertices`` holds their properties (with ``nolinks``)."""
     candidates = []
     for position, identifier in enumerate(event.identifiers):
         reached = reach.get(identifier.vertex_id)
         if reached is None:
-            member = Member(identifier.vertex_id, identifier.type, now_ms * 1000 + position,
+            member = Member(identifier.vertex_id, identifier.type, created + position,
                             model.customer_id(tenant, identifier.vertex_id))
             candidates.append(Candidate(identifier.index, member, identifier.weak, group={member.id: member}))
             continue
@@ -454,7 +479,7 @@ def increment(key: str, amount: int) -> GraphTraversal:
 # -- the batch ------------------------------------------------------------------------------------
 
 def ingest_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], config: TenantConfig,
-                 protector: Protector, clock: Callable[[], float]) -> list[IngestResult]:
+                 protector: Protector, clock: CreationClock) -> list[IngestResult]:
     """Ingest prepared events in order: one read, then one write per chunk of at most
     MAX_WRITES_PER_TRAVERSAL element writes."""
     max_writes = MAX_WRITES_PER_TRAVERSAL
@@ -473,7 +498,7 @@ def ingest_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEven
 
 
 def _plan_and_write(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], view: _View,
-                    config: TenantConfig, protector: Protector, clock: Callable[[], float],
+                    config: TenantConfig, protector: Protector, clock: CreationClock,
                     max_writes: int) -> list[IngestResult]:
     """Plan events in order against ``view``, committing a chunk whenever it is full. Returns the
     results of the committed events: fewer than ``events`` when a chunk's guard failed."""
@@ -500,10 +525,10 @@ def _commit(g: GraphTraversalSource, chunk: _Chunk, view: _View, protector: Prot
 
 
 def _plan(event: PreparedEvent, view: _View, chunk: _Chunk, tenant: str, config: TenantConfig,
-          protector: Protector, clock: Callable[[], float]) -> IngestResult:
+          protector: Protector, clock: CreationClock) -> IngestResult:
     if not event.identifiers:  # every identifier was blocked: keep nothing
         return IngestResult(event.event_id, None, [], list(event.blocked))
-    now_ms = int(clock() * 1000)
+    now_ms = clock.now_ms()
     if view.suppressed:
         event = without_suppressed(event, view.suppressed)
         if not event.identifiers:
@@ -511,7 +536,8 @@ def _plan(event: PreparedEvent, view: _View, chunk: _Chunk, tenant: str, config:
     expand = config.expand_limit
     reach = {i.vertex_id: view.reach(i.vertex_id, config.max_hops, expand)
              for i in event.identifiers if i.vertex_id in view.vertices}
-    candidates = candidates_from(event, reach, view.vertices, tenant, config, now_ms)
+    candidates = candidates_from(event, reach, view.vertices, tenant, config,
+                                 clock.stamps(now_ms, len(event.identifiers)))
     plan = plan_links(candidates, config)
     if event.vertex_id in view.events:
         return IngestResult(event.event_id, plan.customer_id, duplicate=True)

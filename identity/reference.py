@@ -15,7 +15,7 @@ from typing import Callable
 from . import model
 from .guards import TenantConfig, plan_links
 from .identifiers import normalize, parse_timestamp
-from .ingest import IngestResult, PreparedEvent, candidates_from, prepare_batch, without_suppressed
+from .ingest import CreationClock, IngestResult, PreparedEvent, candidates_from, prepare_batch, without_suppressed
 from .protect import DevelopmentProtector, Protector
 from .resolve import is_generic
 
@@ -41,6 +41,9 @@ class ReferenceIdentity:
     events: dict[str, set[str]] = field(default_factory=dict)  # event vertex id -> identifiers observed
     sealed_events: set[str] = field(default_factory=set)  # event vertex ids holding sealed attributes
     suppressed: set[str] = field(default_factory=set)  # suppression entry ids
+
+    def __post_init__(self) -> None:
+        self._creation = CreationClock(self.clock)
 
     # -- graph walking ---------------------------------------------------------------------
     def _neighbours(self, vertex: str, as_of_ms: int | None) -> list[str]:
@@ -85,7 +88,8 @@ class ReferenceIdentity:
         reach = {i.vertex_id: self.hood(i.vertex_id, self.config.max_hops, expand)
                  for i in event.identifiers if i.vertex_id in self.identifiers}
         vertices = {v: {**self.identifiers[v], "nolinks": self._nolinks_of(v)} for hops in reach.values() for v in hops}
-        candidates = candidates_from(event, reach, vertices, self.tenant, self.config, now_ms)
+        candidates = candidates_from(event, reach, vertices, self.tenant, self.config,
+                                     self._creation.stamps(now_ms, len(event.identifiers)))
         plan = plan_links(candidates, self.config)
         if event.vertex_id in self.events:
             return IngestResult(event.event_id, plan.customer_id, duplicate=True)

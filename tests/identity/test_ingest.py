@@ -82,6 +82,19 @@ def test_a_merge_keeps_the_older_customer_id(identity, clock) -> None:
     assert alias.customer_id == ann and bob in alias.aliases
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["a call each", "one batch"])
+@pytest.mark.parametrize("first, second", [(ANN, BOB), (BOB, ANN)], ids=["ann first", "bob first"])
+def test_the_customer_seen_first_survives_a_merge_within_one_clock_reading(identity, batched: bool, first: tuple,
+                                                                          second: tuple) -> None:
+    # the clock does not move: which customer is older follows the order of the events, not how
+    # many were planned within one millisecond (nor how the identifiers' ids compare)
+    events = [event("e1", first), event("e2", second), event("e3", second, PHONE, first)]
+    results = identity.ingest(events) if batched else [identity.ingest([e])[0] for e in events]
+    assert results[2].customer_id == results[0].customer_id
+    assert results[2].merged == [results[1].customer_id]
+    assert identity.resolve(*second).customer_id == results[0].customer_id
+
+
 def test_ids_and_properties_hold_no_plaintext_pii(identity, g) -> None:
     identity.ingest([event("e1", ANN, PHONE, attributes={"plan": "gold", "name": "Ann Smith"})])
     ids = g.V().id_().to_list() + g.E().id_().to_list()
