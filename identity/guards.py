@@ -145,6 +145,11 @@ class TenantConfig:
     def rank(self, id_type: str) -> int:
         return self.type_priority.index(id_type) if id_type in self.type_priority else len(self.type_priority)
 
+    def priority(self, id_type: str) -> tuple[int, str]:
+        """Sort key of types, most trusted first: types outside ``type_priority`` tie on rank and
+        go by name, so that picking one from a set of types never depends on the string hash seed."""
+        return self.rank(id_type), id_type
+
     @property
     def expand_limit(self) -> int:
         """The most links an identifier may have for ingest to walk through it: a generic one is
@@ -342,7 +347,7 @@ def _shared_bridge(bridge: Member, own: _Group, other: _Group, config: TenantCon
     mine = {m.type for m in own.members.values() if m.id != bridge.id}
     theirs = {m.type for m in other.members.values()}
     conflicts = mine & theirs & config.personal_types
-    return (bridge.type, min(conflicts, key=config.rank)) if conflicts else None
+    return (bridge.type, min(conflicts, key=config.priority)) if conflicts else None
 
 
 def _guest_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig) -> str | None:
@@ -416,7 +421,7 @@ def _multi_user_bridge(bridge: Member, own: _Group, other: _Group, config: Tenan
 
 def _exceeded_limit(ga: _Group, gb: _Group, config: TenantConfig) -> str | None:
     types = {m.type for m in ga.members.values()} | {m.type for m in gb.members.values()}
-    for id_type in sorted(types, key=config.rank):
+    for id_type in sorted(types, key=config.priority):
         limit = config.type_limits.get(id_type)
         if limit is None:
             continue
