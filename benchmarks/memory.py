@@ -34,7 +34,7 @@ import tracemalloc
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -45,6 +45,7 @@ from benchmarks.harness import add_output_arguments, finish, process_rss_bytes  
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from gremlin.connect import open_graph  # noqa: E402
 from gremlin.durable import DATABASE_NAME  # noqa: E402
+from gremlin.engine.common import batched  # noqa: E402
 from gremlin.property_table import PropertyTable  # noqa: E402
 from gremlin.storage import Store, VertexPropertyRecord  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
@@ -72,17 +73,6 @@ def settled_rss(trim: bool = False) -> int:
 
 def sqlite_bytes(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.glob(DATABASE_NAME + "*"))
-
-
-def batches(events: Iterator[dict], size: int) -> Iterator[list[dict]]:
-    batch: list[dict] = []
-    for event in events:
-        batch.append(event)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def element_counts(store: Store) -> dict[str, int]:
@@ -195,7 +185,7 @@ def load(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     started, events, samples, stopped = time.perf_counter(), 0, [], None
     next_report = args.report_every
     try:
-        for batch in batches((labelled.event for labelled in generate(mix)), args.batch):
+        for batch in batched((labelled.event for labelled in generate(mix)), args.batch):
             identity.ingest(batch)
             events += len(batch)
             if events >= next_report:

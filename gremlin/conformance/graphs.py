@@ -12,12 +12,13 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, T
 from gremlin_python.structure.io.graphsonV3d0 import GraphSONReader
 
+from ..engine.common import batched
 from .notation import NotationError, reference_vertex
 
 __all__ = [
@@ -94,11 +95,6 @@ def read_graphson(path: str | Path) -> GraphData:
     return graph
 
 
-def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def load_graph(g: GraphTraversalSource, data: GraphData, *, batch_size: int = BATCH_SIZE,
                vertex_property_ids: bool = False, string_ids: bool = False) -> None:
     """Replace the graph behind ``g`` with ``data`` (one traversal per ``batch_size`` elements).
@@ -110,7 +106,7 @@ def load_graph(g: GraphTraversalSource, data: GraphData, *, batch_size: int = BA
     every element id as text, for backends that accept only string ids (Amazon Neptune)."""
     ident = str if string_ids else (lambda value: value)
     g.V().drop().iterate()
-    for batch in _batches(data.vertices, batch_size):
+    for batch in batched(data.vertices, batch_size):
         traversal: Any = g
         for vertex in batch:
             traversal = traversal.add_v(vertex.label).property(T.id, ident(vertex.id))
@@ -122,7 +118,7 @@ def load_graph(g: GraphTraversalSource, data: GraphData, *, batch_size: int = BA
                     meta = [T.id, prop.id, *meta]
                 traversal = traversal.property(cardinality, prop.key, prop.value, *meta)
         traversal.iterate()
-    for batch in _batches(data.edges, batch_size):
+    for batch in batched(data.edges, batch_size):
         traversal = g
         for edge in batch:
             traversal = traversal.add_e(edge.label).from_(__.V(ident(edge.out_v))).to(__.V(ident(edge.in_v))) \

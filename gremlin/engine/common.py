@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from itertools import islice
+from typing import Any, Iterable, Iterator, TypeVar
 
 from gremlin_python.process.traversal import Bytecode, Column, T
 from gremlin_python.structure.graph import Edge as GEdge
@@ -28,6 +29,16 @@ class _Nothing:
 
 
 NOTHING: Any = _Nothing()
+
+
+_Item = TypeVar("_Item")
+
+
+def batched(items: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
+    """Consecutive lists of up to ``size`` items (Python 3.12's itertools.batched, as lists)."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def is_element(value: Any) -> bool:

@@ -10,7 +10,7 @@ from gremlin_python.process.traversal import P, Pick
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .nearest_first import nearest_first, walkable
-from .common import NOTHING, Projection, enum_name, merge_bulks
+from .common import NOTHING, Projection, batched, enum_name, merge_bulks
 from .steps_reduce import is_barrier
 from .traverser import Traverser
 from .values import g_hash_key, test_predicate
@@ -84,7 +84,7 @@ class RepeatStep(Step):
             seen = self.nearest_first_dedup.seen(ctx)
             return chain.from_iterable(self._nearest_first(ctx, traverser, state, seen) for traverser in traversers)
         if self._unrolled():
-            batches = _batches(traversers, _UNROLL_BATCH) if not ctx.reads_paths else ([t] for t in traversers)
+            batches = batched(traversers, _UNROLL_BATCH) if not ctx.reads_paths else ([t] for t in traversers)
             return (result for batch in batches for result in self._loop(ctx, batch, state, per_pass=True))
         return (result for traverser in traversers for result in self._loop(ctx, [traverser], state))
 
@@ -143,17 +143,6 @@ class RepeatStep(Step):
 
 #: How many starts an unrolled repeat() walks together.
 _UNROLL_BATCH = 1000
-
-
-def _batches(traversers: Iterator[Traverser], size: int) -> Iterator[list[Traverser]]:
-    batch: list[Traverser] = []
-    for traverser in traversers:
-        batch.append(traverser)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _exit(traverser: Traverser) -> Traverser:
