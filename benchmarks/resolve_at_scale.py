@@ -57,7 +57,7 @@ def serve(graph: Path) -> None:
     registry.create_tenant(TENANT, "default")
     key = auth.issue_key(registry, TENANT).key
     graphs = {TENANT: IdentityGraph(open_traversal(url), TENANT)}
-    service = Service(registry, identity_factory=graphs.__getitem__, ping=lambda: None)
+    service = Service(registry, identity_factory=graphs.__getitem__, ping=lambda region: None)
 
     async def main() -> None:
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
