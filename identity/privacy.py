@@ -65,7 +65,7 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
                   .by(__.both_e(model.LINK).id_().fold())
                   .by(__.in_(model.OBSERVED).project("id", "others", "sealed")
                       .by(T.id).by(__.out(model.OBSERVED).has_id(P.without(ids)).count())
-                      .by(__.properties(_ATTRIBUTES).count()).fold()))
+                      .by(__.has(_ATTRIBUTES).count()).fold()))  # has(): a value read, no property element
     stored = [row["id"] for row in rows]
     links = {link for row in rows for link in row["links"]}
     events = {e["id"]: e for row in rows for e in row["events"]}
