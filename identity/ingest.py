@@ -24,7 +24,6 @@ Why and what it guarantees: docs/data-model.md ("Ingest").
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
@@ -176,18 +175,15 @@ class CreationClock:
     def __init__(self, clock: Callable[[], float]):
         self.clock = clock
         self._next = 0  # the smallest stamp not yet given out
-        self._lock = threading.Lock()
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
     def stamps(self, now_ms: int, count: int) -> int:
-        """The first of ``count`` consecutive stamps for an event planned at ``now_ms``. The service
-        serialises ingest per tenant (identity.group_commit); the lock keeps stamps unique when a
-        library caller ingests through one IdentityGraph from several threads."""
-        with self._lock:
-            first = max(now_ms * 1000, self._next)
-            self._next = first + count
+        """The first of ``count`` consecutive stamps for an event planned at ``now_ms``. Callers
+        take them one event at a time (ingest is serialised per IdentityGraph, identity.group_commit)."""
+        first = max(now_ms * 1000, self._next)
+        self._next = first + count
         return first
 
 
