@@ -273,8 +273,10 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         if b.member.id in a.member.nolinks:
             refuse(x, y, "do_not_link", "these identifiers were unlinked")
             continue
-        if a.generic or b.generic:
-            links.append((x, y))  # attach only: a generic identifier merges nothing
+        if a.generic or b.generic or a.member.id in shared or b.member.id in shared:
+            # attach only: a generic identifier merges nothing, nor one this event marked shared
+            # (the rest of the event is planned as the next event will see it)
+            links.append((x, y))
             continue
         ga, gb = owner[a.member.id], owner[b.member.id]
         if ga is gb:
@@ -323,7 +325,8 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
                 owner[member_id] = survivor
         links.append((x, y))
 
-    anchors = {c.member.id: c.member if c.generic else owner[c.member.id].anchor() for c in candidates}
+    anchors = {c.member.id: c.member if c.generic or c.member.id in shared else owner[c.member.id].anchor()
+               for c in candidates}
     customer = anchors[candidates[0].member.id].cid if candidates else None
     return LinkPlan(links, refused, merged, customer, {k: m.id for k, m in anchors.items()}, shared, conflicts)
 

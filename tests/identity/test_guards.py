@@ -409,3 +409,17 @@ def test_multi_user_devices_are_configurable(make_identity, clock) -> None:
     assert signed_in.refused == [] and signed_in.customer_id == bob.customer_id  # the guest "signed up"
     with pytest.raises(ValueError):
         TenantConfig(multi_user_on_conflict=frozenset({"shoe_size"}))
+
+
+def test_an_email_marked_shared_by_an_event_merges_nothing_in_the_rest_of_that_event(identity, clock) -> None:
+    ann_phone, bob_phone, device = ("phone", "+15550100601"), ("phone", "+15550100602"), ("device_id", "dev-601")
+    identity.ingest([event("e1", ANN, ann_phone)])
+    clock.now += 1
+    bob = identity.ingest([event("e2", BOB, bob_phone)])[0]
+    clock.now += 1
+    # Bob types Ann's address on his new device: the address is marked shared, and the device is
+    # Bob's, as it would be had the address been shared before this event
+    typed = identity.ingest([event("e3", ANN, bob_phone, device)])[0]
+    assert "shared_bridge" in [r["reason"] for r in typed.refused]
+    assert identity.resolve(*device).customer_id == bob.customer_id
+    assert identity.resolve(*device).identifiers.keys() == {"device_id", "phone", "email"}
