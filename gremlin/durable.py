@@ -154,6 +154,13 @@ def _edge_body(edge: EdgeRecord) -> str:
                                 to_json(edge.in_v.id), properties])
 
 
+def _bare_values(entries: list) -> bool:
+    """Every entry a value without an id given yet or meta-properties, each key once: what
+    add_first_vertex_properties() holds as it would hold them one at a time."""
+    return all(len(entry) == 3 and entry[1] is None for entry in entries) and \
+        len({entry[0] for entry in entries}) == len(entries)
+
+
 def _pairs(flat: list) -> Iterable[tuple[Any, Any]]:
     return zip(flat[0::2], flat[1::2])
 
@@ -246,10 +253,14 @@ class SqliteJournal(Journal):
     def _load_vertices(self, store: Store, conn: sqlite3.Connection, shared: dict[str, str]) -> None:
         loads = codec.loads
         add_vertex, add_property = store.add_vertex, store.add_vertex_property
+        add_bare = store.add_first_vertex_properties
         for key, body in conn.execute("SELECT key, body FROM vertices ORDER BY rowid"):
             try:
                 id, label, properties = loads(body)
                 vertex = add_vertex(label, id)
+                if _bare_values(properties):  # the usual row: one table for the whole vertex
+                    add_bare(vertex, {entry[0]: _share(entry[2], shared) for entry in properties})
+                    continue
                 for entry in properties:
                     meta = {name: _share(value, shared) for name, value in _pairs(entry[3])} if len(entry) > 3 else None
                     add_property(vertex, entry[0], _share(entry[2], shared), "list", meta, entry[1])
@@ -259,13 +270,12 @@ class SqliteJournal(Journal):
     def _load_edges(self, store: Store, conn: sqlite3.Connection, shared: dict[str, str]) -> None:
         loads = codec.loads
         vertices = store.vertices
-        add_edge, set_property = store.add_edge, store.set_edge_property
+        add_edge, add_properties = store.add_edge, store.add_first_edge_properties
         for key, body in conn.execute("SELECT key, body FROM edges ORDER BY rowid"):
             try:
                 id, label, out_id, in_id, properties = loads(body)
                 edge = add_edge(label, vertices[out_id], vertices[in_id], id)
-                for name, value in _pairs(properties):
-                    set_property(edge, name, _share(value, shared))
+                add_properties(edge, {name: _share(value, shared) for name, value in _pairs(properties)})
             except (ValueError, TypeError, IndexError, KeyError, GremlinError) as error:
                 raise self._unreadable("edge", key, error) from error
 
