@@ -28,6 +28,8 @@ __all__ = ["Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "Chang
 # one empty table (most vertex properties have no meta-properties, many edges no properties).
 NO_PROPERTIES: PropertyTable = EMPTY
 NO_EDGES: PropertyTable = EMPTY
+#: From this many vertices on, a value index is kept only if no one value holds most of them.
+UNSELECTIVE_FROM = 1000
 _ABSENT = object()
 
 
@@ -228,6 +230,8 @@ class Store:
         self.index_keys = None if index_keys is None else frozenset(index_keys)
         # key -> value -> {vertex id: vertex}, only for keys looked up so far
         self._index: dict[str, dict[Any, dict[Any, VertexRecord]]] = {}
+        # keys whose index, when built, did not narrow a lookup (see _build_index)
+        self._unselective: set[str] = set()
         self._counter = itertools.count(0)
         # (key, type, value) -> the one-entry edge property table every edge holding just that
         # shares (see _share)
@@ -302,7 +306,7 @@ class Store:
     # -- indexes ----------------------------------------------------------------------------
 
     def _indexable(self, key: str) -> bool:
-        return self.index_keys is None or key in self.index_keys
+        return (self.index_keys is None or key in self.index_keys) and key not in self._unselective
 
     def _index_values(self, vertex: VertexRecord, by_value: dict, values: Iterable[Any]) -> None:
         for value in values:
@@ -345,6 +349,11 @@ class Store:
         self._index[key] = by_value
         for vertex in self.vertices.values():
             self._index_values(vertex, by_value, vertex.values_of(key))
+        # an index whose largest bucket holds most vertices (a partition key, a type) costs
+        # memory per vertex and saves no work: drop it, and let lookups on the key scan
+        if len(self.vertices) >= UNSELECTIVE_FROM and 2 * max(map(len, by_value.values()), default=0) > len(self.vertices):
+            del self._index[key]
+            self._unselective.add(key)
         return by_value
 
     # -- vertices -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import gremlin
 from gremlin.durable import open_store
 from gremlin.errors import InvalidArgumentError
 from gremlin.property_table import EMPTY, PropertyTable
-from gremlin.storage import Store, VertexPropertyRecord
+from gremlin.storage import UNSELECTIVE_FROM, Store, VertexPropertyRecord
 
 
 def test_property_table_reads_like_a_dict() -> None:
@@ -91,6 +91,19 @@ def test_a_value_index_is_built_by_its_first_lookup_and_kept_current() -> None:
         store.add_vertex_property(a, "name", "y")  # single cardinality: replaces "x"
     assert store.lookup("name", "x") == [b] and store.lookup("name", "y") == [a]
     assert list(store._index) == ["name"]
+
+
+def test_an_index_that_narrows_nothing_is_not_kept_and_lookups_still_answer() -> None:
+    store = Store()
+    with store.transaction():
+        vertices = [store.add_vertex("v", f"v{n}") for n in range(UNSELECTIVE_FROM)]
+        for n, vertex in enumerate(vertices):
+            store.add_vertex_property(vertex, "tenant", "acme" if n else "globex")
+            store.add_vertex_property(vertex, "name", f"name-{n}")
+    assert store.lookup("tenant", "globex") == [vertices[0]]  # answered by the scan's index ...
+    assert "tenant" not in store._index  # ... which is not kept: one value holds most vertices
+    assert store.lookup("tenant", "acme") is None  # from now on the caller scans
+    assert store.lookup("name", "name-7") == [vertices[7]] and "name" in store._index
 
 
 @pytest.mark.parametrize("indexed", [False, True])
