@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
-__all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "process_cpu_seconds", "latency_summary", "latency_line", "machine",
+__all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "process_cpu_seconds", "process_rss_bytes", "latency_summary", "latency_line", "machine",
            "save_results", "command_line", "add_output_arguments", "finish", "add_tree_argument", "use_tree"]
 
 ROOT = Path(__file__).resolve().parent.parent

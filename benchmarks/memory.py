@@ -51,14 +51,9 @@ from gremlin.storage import Store, VertexPropertyRecord  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
 from identity import model  # noqa: E402
 
-__all__ = ["main", "census", "rss_bytes"]
+__all__ = ["main", "census"]
 
 TENANT = "bench"
-
-
-def rss_bytes() -> int:
-    """This process's resident memory (Linux /proc; 0 elsewhere)."""
-    return process_rss_bytes()
 
 
 def settled_rss(trim: bool = False) -> int:
@@ -68,7 +63,7 @@ def settled_rss(trim: bool = False) -> int:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):
             pass
-    return rss_bytes()
+    return process_rss_bytes()
 
 
 def sqlite_bytes(directory: Path) -> int:
@@ -225,7 +220,7 @@ def reopen(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
 def _sample(store: Store, events: int, started: float, directory: Path) -> dict[str, Any]:
     identifiers = sum(1 for vertex in store.vertices.values() if vertex.label == model.IDENTIFIER)
     return {"seconds": round(time.perf_counter() - started, 1), "events": events, "identifiers": identifiers,
-            "vertices": len(store.vertices), "edges": len(store.edges), "rss_bytes": rss_bytes(),
+            "vertices": len(store.vertices), "edges": len(store.edges), "rss_bytes": process_rss_bytes(),
             "sqlite_bytes": sqlite_bytes(directory)}
 
 
