@@ -423,7 +423,7 @@ class Store:
                 return txn.longs.setdefault(value, value)
         return value
 
-    def vertex_properties(self, vertex: VertexRecord, keys: Iterable[str] = ()) -> list[VertexPropertyRecord]:
+    def vertex_properties(self, vertex: VertexRecord, keys: tuple[str, ...] = ()) -> list[VertexPropertyRecord]:
         """A vertex's properties under ``keys`` (all when empty) as elements, key by key.
 
         A value held without a record gets one here, with a new id that is kept (and
@@ -442,7 +442,7 @@ class Store:
                 return self.vertex_properties(vertex, keys)
         return found
 
-    def _give_records(self, vertex: VertexRecord, keys: Iterable[str]) -> None:
+    def _give_records(self, vertex: VertexRecord, keys: tuple[str, ...]) -> None:
         """A record, with a new id, for each value held without one under ``keys`` (all when empty)."""
         props = vertex.props
         for key in (keys or list(props)):
@@ -476,10 +476,14 @@ class Store:
         if key not in props:
             self._set_props(vertex, props.with_(key, self._held(vertex, key, value, meta, id)))
             return
-        # two or more values under one key are records: the one held so far becomes one now
-        existing = self.vertex_properties(vertex, (key,))
+        # two or more values under one key are records: a value held so far without one gets one
+        # now, in the same table change
+        held = props[key]
+        kind = type(held)
+        existing = held if kind is tuple else (held,) if kind is VertexPropertyRecord else (
+            VertexPropertyRecord(self.new_id(), key, held, vertex),)
         added = self._new_record(vertex, key, value, meta, id)
-        self._set_props(vertex, vertex.props.with_(key, (*existing, added)))
+        self._set_props(vertex, props.with_(key, (*existing, added)))
 
     def add_first_vertex_properties(self, vertex: VertexRecord, props: Mapping[str, Any]) -> None:
         """Give a vertex that holds no property yet one single value per key of ``props``, as

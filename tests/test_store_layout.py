@@ -303,3 +303,15 @@ def test_equal_longs_written_by_one_transaction_or_a_load_share_one_object(tmp_p
     assert a.props["seen"] is b.props["seen"] is edge.props["seen"] and type(a.props["seen"]) is long
     assert type(b.props["n"]) is int and b.props["n"] == 1_700_000_000_000
     store.journal.close()
+
+
+def test_a_second_value_under_a_key_is_one_table_change() -> None:
+    store = Store()
+    with store.transaction():
+        vertex = store.add_vertex("v", "a")
+        store.add_vertex_property(vertex, "alias", "x", "list")  # held as a bare value
+    with store.transaction() as txn:
+        store.add_vertex_property(vertex, "alias", "y", "list")
+        assert len(txn.undo) == 1
+    records = store.vertex_properties(vertex, ("alias",))
+    assert [vp.value for vp in records] == ["x", "y"] and len({vp.id for vp in records}) == 2
