@@ -19,6 +19,7 @@ from gremlin_python.process.traversal import Traversal as GTraversal
 from ..errors import InvalidArgumentError, UnsupportedStepError
 from . import steps_branch, steps_filter, steps_graph, steps_map, steps_mutate, steps_reduce  # noqa: F401
 from . import steps_date, steps_extra, steps_math, steps_where  # noqa: F401
+from . import steps_match
 from .base import STEPS, Step, Traversal
 from .common import is_cardinality_value
 
@@ -79,7 +80,9 @@ def convert_argument(value: Any) -> Any:
 
 
 def compile_bytecode(bytecode: Bytecode) -> Traversal:
-    return compile_steps(bytecode.step_instructions)
+    traversal = compile_steps(bytecode.step_instructions)
+    traversal.steps = steps_match.inline_filter_patterns(traversal.steps)  # root only, as TinkerPop
+    return traversal
 
 
 def compile_steps(instructions: list) -> Traversal:
@@ -116,6 +119,7 @@ def compile_steps(instructions: list) -> Traversal:
         steps.append(step)
     if connectives:
         steps = _infix_connectives(steps)
+    steps = steps_match.fold_into_match(steps)
     if pending:
         raise InvalidArgumentError(
             f"The repeat()-traversal was not defined: {pending[0][0]}() must modulate a repeat() step")
