@@ -23,26 +23,30 @@ from .compiler import compile_bytecode
 from .detach import detach_traversers
 from .optimize import optimize
 from .profiles import Profile, profile_named
+from .services import Service, ServiceRegistry
 from .steps_graph import ROOT
 from .strategies import apply_source_instructions
 from .traverser import Traverser
 
-__all__ = ["Graph", "Profile", "profile_named"]
+__all__ = ["Graph", "Profile", "profile_named", "Service", "ServiceRegistry"]
 
 
 class Graph:
     """A TinkerPop-compatible graph: a Store, a profile (tinkergraph or neptune), an engine."""
 
     def __init__(self, store: Store | None = None, *, profile: str | Profile | None = None,
-                 optimize: bool = True):
+                 optimize: bool = True, services: ServiceRegistry | None = None):
         self.profile = profile if isinstance(profile, Profile) else profile_named(profile)
         self.store = store if store is not None else Store(id_kind=self.profile.id_kind)
         self.optimize = optimize
+        #: what call() can run: the profile's services unless given; register() adds more
+        self.services = services if services is not None else self.profile.service_registry()
 
     def execute(self, bytecode: Bytecode, options: dict | None = None) -> list[GTraverser]:
         """Run one traversal atomically; results are detached gremlinpython Traversers."""
         options = dict(options or {})
         ctx = Context(self.store, profile=self.profile)
+        ctx.services = self.services
         apply_source_instructions(ctx, bytecode, options)
         timeout_ms = options.get("evaluationTimeout") or options.get("scriptEvaluationTimeout")
         if timeout_ms:

@@ -79,6 +79,8 @@ class Context:
         self.seed: int | None = None
         #: State a step keeps for the whole execution (a group() side effect's members), by id(step).
         self.step_state: dict = {}
+        #: The graph's services, for call() (a ServiceRegistry; the profile's when None).
+        self.services: Any = None
 
     def tick(self, count: int = 1) -> None:
         """Called per traverser (or once for ``count`` of them) by the busiest steps; checks

@@ -19,7 +19,7 @@ from gremlin_python.process.traversal import Traversal as GTraversal
 from ..errors import InvalidArgumentError, UnsupportedStepError
 from . import steps_branch, steps_filter, steps_graph, steps_map, steps_mutate, steps_reduce  # noqa: F401
 from . import steps_date, steps_extra, steps_math, steps_where  # noqa: F401
-from . import steps_match
+from . import steps_call, steps_match
 from .base import STEPS, Step, Traversal
 from .common import is_cardinality_value
 
@@ -82,6 +82,7 @@ def convert_argument(value: Any) -> Any:
 def compile_bytecode(bytecode: Bytecode) -> Traversal:
     traversal = compile_steps(bytecode.step_instructions)
     traversal.steps = steps_match.inline_filter_patterns(traversal.steps)  # root only, as TinkerPop
+    steps_call.mark_start(traversal.steps)
     return traversal
 
 

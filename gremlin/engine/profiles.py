@@ -8,7 +8,8 @@ Gremlin differences, so that code which passes against the local engine passes o
 - no meta-properties (properties on vertex properties), no user-supplied vertex property ids;
 - property values must be scalars: no maps, lists or sets as values;
 - no lambdas (rejected by the compiler for every profile);
-- elements come back as references: id and label, never materialized properties.
+- elements come back as references: id and label, never materialized properties;
+- no call() services (Neptune documents none): a named call() is an unknown service.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ class Profile:
     def check_new_element(self, id: Any, label: Any) -> None:
         return None
 
+    def service_registry(self) -> Any:
+        """The services call() finds on a new graph: TinkerGraph's (tinker.search,
+        tinker.degree.centrality), as TinkerPop's test configuration registers them."""
+        from .services import ServiceRegistry, tinkergraph_services
+        return ServiceRegistry(tinkergraph_services())
+
     def check_property(self, element: Any, key: str, value: Any, cardinality: str | None, meta: dict) -> None:
         return None
 
@@ -42,6 +49,12 @@ class NeptuneProfile(Profile):
     add_vertex_cardinality = "set"
     id_kind = "uuid"
     references_only = True
+
+    def service_registry(self) -> Any:
+        """None: Neptune documents no call() services, so a named call() is refused as an
+        unknown service (listing them gives nothing)."""
+        from .services import ServiceRegistry
+        return ServiceRegistry(unknown_error=_unknown_on_neptune)
 
     def check_new_element(self, id: Any, label: Any) -> None:
         if id is not None and not isinstance(id, str):
@@ -61,6 +74,10 @@ class NeptuneProfile(Profile):
         if isinstance(value, (dict, list, set, tuple, frozenset)):
             raise NeptuneProfileError(
                 f"Neptune does not support {type(value).__name__} property values (property {key!r})")
+
+
+def _unknown_on_neptune(message: str) -> NeptuneProfileError:
+    return NeptuneProfileError(f"{message} (Neptune offers none of TinkerGraph's call() services)")
 
 
 TINKERGRAPH = Profile()
