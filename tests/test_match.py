@@ -176,3 +176,10 @@ def test_refusals_say_why(patterns, message):
     local.add_v("x").as_("x").add_v("y").add_e("e").from_("x").iterate()
     with pytest.raises(GremlinError, match=message):
         local.V().match(*patterns()).to_list()
+
+
+def test_the_neptune_profile_runs_match():
+    # Neptune runs match() (outside its native engine), so the profile does not refuse it
+    g = traversal().with_remote(gremlin.connect("memory://?profile=neptune"))
+    load_modern(g)
+    assert sorted(r["b"].id for r in g.V().match(__.as_("a").out("knows").as_("b")).to_list()) == ["2", "4"]

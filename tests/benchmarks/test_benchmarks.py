@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from gremlin_python.process.traversal import T
 
-from benchmarks import (accuracy, collector, ingest, ingest_fingerprint, ingest_split, memory, population, render, resolve,
-                        resolve_at_scale, write_idioms)
+from benchmarks import (accuracy, collector, ingest, ingest_fingerprint, ingest_split, match, memory, population, render,
+                        resolve, resolve_at_scale, write_idioms)
 from benchmarks.harness import percentile
 from identity import IdentityGraph
 from identity.graph import close_all, open_traversal
@@ -208,3 +208,12 @@ def test_resolve_at_scale_serves_the_graph_memory_kept(tmp_path: Path) -> None:
     # every identifier asked for is one the graph holds: none of the resolves fails
     assert measured["closed_loop"]["requests"] == 20 and measured["closed_loop"]["errors"] == 0
     assert measured["fixed_rate"]["errors"] == 0 and measured["service_rss_bytes"] > 0
+
+
+def test_match_runs_its_patterns_and_writes_what_it_measured(tmp_path: Path, capsys) -> None:
+    assert match.main(["--only", "garcia", "--only", "busy-songs", "--quiet", "--out", str(tmp_path)]) == 0
+    written = json.loads((tmp_path / "match.json").read_text())
+    rows = written["results"]
+    assert rows["garcia"]["memory://"]["results"] == 2 and rows["busy-songs"]["memory://"]["results"] == 1
+    assert rows["garcia"]["memory://"]["wall_ms"] > 0
+    assert "garcia" in capsys.readouterr().out
