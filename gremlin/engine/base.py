@@ -72,9 +72,9 @@ class Context:
         #: State of the steps of the repeat() body being built, shared by every pass through it
         #: (TinkerPop runs one instance of the body); None outside one. See Traversal.apply.
         self.loop_state: dict | None = None
-        #: How many not() steps are evaluating their child right now: under one, a predicate that
-        #: cannot decide (TinkerPop's ERROR) must reach the not() rather than read as false.
-        self.negations = 0
+        #: Strategies the traversal removed with withoutStrategies() (filter_strategies.py
+        #: reproduces those of TinkerPop's defaults that show in answers).
+        self.disabled_strategies: set[str] = set()
         #: SeedStrategy's seed: coin(), sample() and shuffles draw from java.util.Random with it.
         self.seed: int | None = None
         #: State a step keeps for the whole execution (a group() side effect's members), by id(step).
@@ -131,6 +131,9 @@ class Step:
     """One step of a traversal. Subclasses implement ``run``; modulators arrive via ``modulate``."""
 
     name = "step"
+    #: A filter step that cannot decide (TinkerPop's ERROR) passes it on to its parent step when
+    #: true, reads it as false when false (set by filter_strategies.mark_error_boundaries).
+    passes_errors = False
 
     def modulate(self, name: str, args: tuple) -> None:
         raise InvalidArgumentError(f"The {self.name}() step cannot be modulated by {name}()")

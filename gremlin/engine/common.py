@@ -52,6 +52,15 @@ def element_id(value: Any) -> Any:
     return value
 
 
+def named(names: tuple) -> tuple | None:
+    """Property keys or edge labels as TinkerGraph reads a list holding nulls: a lone null (or
+    only nulls) names nothing (None), among other names a null is left out."""
+    kept = tuple(name for name in names if name is not None)
+    if names and not kept:
+        return None
+    return kept
+
+
 def ids_of(args: tuple) -> list:
     """Flatten V(1, [2, 3], v) style arguments into ids."""
     out: list = []

@@ -10,12 +10,13 @@ from gremlin_python.process.traversal import P, Pop, Scope
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, ByModulatedStep, Projection, is_element, property_items
-from .steps_filter import FilterStep, _none
+from .steps_filter import FilterStep, _decided, _none, combine_ternary
 from .steps_map import MapStep, select_value
 from .steps_reduce import apply_operator
 from .tostring import gremlin_str
 from .traverser import Traverser
-from .values import g_hash_key, test_predicate
+from .java_order import hash_positions
+from .values import OrderedSet, g_hash_key, test_predicate
 
 # -- sack -------------------------------------------------------------------------------------------
 
@@ -222,14 +223,15 @@ def _as_list(name: str, value: Any) -> list:
 
 @register("all")
 def _all(predicate: Any) -> Step:
-    return FilterStep("all", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and
-                      all(test_predicate(predicate, v) for v in t.obj))
+    # an item that cannot decide (ERROR) is held until another says false, as and() holds it
+    return FilterStep("all", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and combine_ternary(
+        (lambda v=v: _decided(predicate, v) for v in t.obj), False))
 
 
 @register("any")
 def _any(predicate: Any) -> Step:
-    return FilterStep("any", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and
-                      any(test_predicate(predicate, v) for v in t.obj))
+    return FilterStep("any", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and combine_ternary(
+        (lambda v=v: _decided(predicate, v) for v in t.obj), True))
 
 
 @register("none")
@@ -265,7 +267,8 @@ def _set_op(name: str, op: Callable[[dict, dict], dict]) -> Callable[[Any], Step
         def apply(ctx: Context, t: Traverser) -> Any:
             left = {g_hash_key(v): v for v in _as_list(name, t.obj)}
             right = {g_hash_key(v): v for v in _list_arg(ctx, t, arg, name)}
-            return set(op(left, right).values())
+            members = list(op(left, right).values())
+            return OrderedSet(members[i] for i in hash_positions(members))  # a HashSet in TinkerGraph
         return MapStep(name, apply)
     return factory
 

@@ -13,11 +13,13 @@ from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, merge_bulks, token_name, vertex_property_items
 from .randomness import step_random
 from .traverser import OWN_KEY, Traverser, is_simple
-from .values import PropertyValue, g_hash_key, indexed, is_number, predicate_truth, test_predicate
+from .values import OrderedSet, PropertyValue, java_type_name, g_hash_key, indexed, is_number, predicate_truth, test_predicate
 
 
 class FilterStep(Step):
-    """Keeps the traversers for which ``keep`` is true."""
+    """Keeps the traversers for which ``keep`` is true. A ``keep`` that cannot decide raises
+    PredicateError (TinkerPop's ERROR): the step drops the traverser, or, when it must pass
+    ERROR on to its parent (``passes_errors``, see filter_strategies.py), lets it through."""
 
     def __init__(self, name: str, keep: Callable[[Context, Traverser], bool]):
         self.name = name
@@ -25,21 +27,31 @@ class FilterStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         keep = self.keep
+        if self.passes_errors:
+            for traverser in traversers:
+                if keep(ctx, traverser):
+                    yield traverser
+            return
         for traverser in traversers:
-            if keep(ctx, traverser):
+            try:
+                kept = keep(ctx, traverser)
+            except PredicateError:
+                continue  # ERROR reads as false here
+            if kept:
                 yield traverser
 
 
 # -- has() -------------------------------------------------------------------------------------
 
 class PredicateError(Exception):
-    """A predicate that could not decide (TinkerPop's ERROR), on its way up to a not()."""
+    """A predicate that could not decide (TinkerPop's ERROR), on its way up to the filter step
+    that reads it as false (filter_strategies.py says which)."""
 
 
 def combine_ternary(outcomes: Iterable[Callable[[], bool]], decisive: bool) -> bool:
     """and() (``decisive`` False) or or() (True) over child filters, in TinkerPop's ternary logic:
-    a child that cannot decide (ERROR, only raised under a not()) is held until the end, as a
-    false child of and() or a true child of or() still decides; otherwise the ERROR goes on up."""
+    a child that cannot decide (ERROR) is held until the end, as a false child of and() or a true
+    child of or() still decides; otherwise the ERROR goes on up."""
     undecided = False
     for outcome in outcomes:
         try:
@@ -62,12 +74,10 @@ def reduce_ternary(outcome: Callable[[], bool]) -> bool:
 
 
 def _holds(ctx: Context, predicate: Any, value: Any) -> bool:
-    """Whether ``value`` passes ``predicate``; ERROR filters like false, except under a not(),
-    which must see it: not(ERROR) is ERROR, so not(is(gt(NaN))) drops the traverser too."""
-    truth = predicate_truth(predicate, value)
-    if truth is None and ctx.negations:
-        raise PredicateError()
-    return truth is True
+    """Whether ``value`` passes ``predicate``; PredicateError when it cannot tell (ERROR), which
+    the filter step reads as false unless a not() above must see it (not(ERROR) is ERROR, so
+    not(is(gt(NaN))) drops the traverser too)."""
+    return _decided(predicate, value)
 
 
 def _property_matches(ctx: Context, element: Any, key: str, predicate: Any) -> bool:
@@ -90,31 +100,60 @@ def _has_key(ctx: Context, element: Any, key: str) -> bool:
     return False
 
 
+_ELEMENTS = (VertexRecord, EdgeRecord, VertexPropertyRecord)
+
+
+def _has_subject(obj: Any, step: str) -> bool:
+    """Whether a has-step's traverser is an element (True) or a property that is none (False,
+    an edge's or a meta-property: only hasKey()/hasValue() can hold for it); anything else is
+    an error, as TinkerPop's has() takes only elements and properties."""
+    if isinstance(obj, _ELEMENTS):
+        return True
+    if isinstance(obj, PropertyValue):
+        return False
+    from gremlin_python.structure.graph import Element as DetachedElement
+    if isinstance(obj, DetachedElement):
+        return True
+    raise TraversalError(f"The {step}() step takes an element or a property, not {java_type_name(obj)} {obj!r}")
+
+
 def _token_matches(element: Any, token: str, predicate: Any) -> bool:
     if token == "id":
-        value = getattr(element, "id", NOTHING)
+        value = getattr(element, "id", NOTHING) if not isinstance(element, PropertyValue) else NOTHING
     elif token == "label":
         value = element.label if isinstance(element, (VertexRecord, EdgeRecord)) else \
-            element.key if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING
+            element.key if isinstance(element, VertexPropertyRecord) else NOTHING
     elif token == "key":
         value = element.key if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING
     else:
         value = element.value if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING
     if value is NOTHING:
         return False
-    if token == "id" and type(value) is int and _names_strings(predicate):
-        # A numeric id also matches its string form ("1" finds id 1), as TinkerGraph's
-        # numeric id managers convert; only when the predicate was given strings.
-        return test_predicate(predicate, str(value)) or test_predicate(predicate, value)
-    return test_predicate(predicate, value)
+    if token == "id" and _names_strings(predicate):
+        # An id is compared as a string when the predicate names strings ("1" finds id 1; 1 is
+        # not lt("a") but "1" is), as TinkerPop's HasContainer tests ids
+        return _decided(predicate, str(value))
+    return _decided(predicate, value)
+
+
+def _decided(predicate: Any, value: Any) -> bool:
+    """Whether ``value`` passes ``predicate``; PredicateError when it cannot tell (see _holds)."""
+    truth = predicate_truth(predicate, value)
+    if truth is None:
+        raise PredicateError()
+    return truth
 
 
 def _names_strings(predicate: Any) -> bool:
+    """Whether a predicate's value is a string, or a non-empty collection of strings (and nulls)."""
     if isinstance(predicate, str):
         return True
-    if isinstance(predicate, P):
-        values = predicate.value if isinstance(predicate.value, (list, tuple, set)) else [predicate.value]
-        return any(_names_strings(v) for v in values) or _names_strings(predicate.other)
+    if isinstance(predicate, P) and predicate.operator not in ("and", "or", "not"):
+        value = predicate.value
+        if isinstance(value, (list, tuple, set)):
+            return bool(value) and all(v is None or isinstance(v, str) for v in value) and (
+                predicate.other is None or isinstance(predicate.other, str))
+        return isinstance(value, str)
     return False
 
 
@@ -145,8 +184,12 @@ class HasStep(FilterStep):
 
     def _keep(self, ctx: Context, traverser: Traverser) -> bool:
         element = traverser.obj
+        is_element = _has_subject(element, "has")
         if self.key is None:
             return False  # has(null) names no property
+        if self.token is None and self.predicate is NOTHING and not is_element:
+            # has(k) is filter(properties(k)), and a property has no properties
+            raise TraversalError(f"has('{self.key}') needs an element, not a property: {element!r}")
         if self.label is not None and not _token_matches(element, "label", self.label):
             return False
         predicate = self.predicate
@@ -223,7 +266,8 @@ def _has_label(*labels: Any) -> Step:
     if not labels:
         raise InvalidArgumentError("hasLabel() needs at least one label")
     predicate = _values_predicate(labels)
-    return FilterStep("hasLabel", lambda ctx, t: _token_matches(t.obj, "label", predicate))
+    return FilterStep("hasLabel", lambda ctx, t: _has_subject(t.obj, "hasLabel") is not None and
+                      _token_matches(t.obj, "label", predicate))
 
 
 @register("hasId")
@@ -233,13 +277,15 @@ def _has_id(*ids: Any) -> Step:
         return FilterStep("hasId", lambda ctx, t: False)
     ids = tuple(element_id(i) if not isinstance(i, (list, tuple, set, P)) else i for i in ids)
     predicate = _values_predicate(ids)
-    return FilterStep("hasId", lambda ctx, t: _token_matches(t.obj, "id", predicate))
+    return FilterStep("hasId", lambda ctx, t: _has_subject(t.obj, "hasId") is not None and
+                      _token_matches(t.obj, "id", predicate))
 
 
 @register("hasKey")
 def _has_key_step(*keys: Any) -> Step:
     predicate = _values_predicate(keys)
-    return FilterStep("hasKey", lambda ctx, t: _token_matches(t.obj, "key", predicate))
+    return FilterStep("hasKey", lambda ctx, t: _has_subject(t.obj, "hasKey") is not None and
+                      _token_matches(t.obj, "key", predicate))
 
 
 @register("hasValue")
@@ -247,13 +293,18 @@ def _has_value(*values: Any) -> Step:
     predicate = _values_predicate(values)
 
     def keep(ctx: Context, t: Traverser) -> bool:
-        return isinstance(t.obj, (VertexPropertyRecord, PropertyValue)) and test_predicate(predicate, t.obj.value)
+        _has_subject(t.obj, "hasValue")
+        return isinstance(t.obj, (VertexPropertyRecord, PropertyValue)) and _decided(predicate, t.obj.value)
     return FilterStep("hasValue", keep)
 
 
 @register("hasNot")
 def _has_not(key: Any) -> Step:
-    return FilterStep("hasNot", lambda ctx, t: not _has_key(ctx, t.obj, key))
+    def keep(ctx: Context, t: Traverser) -> bool:
+        if not _has_subject(t.obj, "hasNot"):  # not(properties(k)): a property has none
+            raise TraversalError(f"hasNot('{key}') needs an element, not a property: {t.obj!r}")
+        return not _has_key(ctx, t.obj, key)
+    return FilterStep("hasNot", keep)
 
 
 @register("is")
@@ -265,16 +316,8 @@ def _is(value: Any) -> Step:
 # -- logical -------------------------------------------------------------------------------------
 
 def negate(ctx: Context, outcome: Callable[[], bool]) -> bool:
-    """not() over a child filter: not(ERROR) is ERROR, which reads as false at the outermost not()."""
-    ctx.negations += 1
-    try:
-        return not outcome()
-    except PredicateError:
-        if ctx.negations > 1:
-            raise  # not(not(ERROR)) is still ERROR
-        return False
-    finally:
-        ctx.negations -= 1
+    """not() over a child filter; not(ERROR) is ERROR (a PredicateError goes on up)."""
+    return not outcome()
 
 
 @register("not")
@@ -400,10 +443,13 @@ class DedupStep(Step):
 
 
 def _dedup_local(collection: Any) -> Any:
+    """dedup(local): a LinkedHashSet in TinkerPop, the first of equal items in their order."""
     if isinstance(collection, (list, tuple)):
         from gremlin_python.structure.io.util import HashableDict
-        unique = {g_hash_key(item): item for item in collection}
-        return {HashableDict.of(item) for item in unique.values()}
+        unique: dict = {}
+        for item in collection:
+            unique.setdefault(g_hash_key(item), item)
+        return OrderedSet(HashableDict.of(item) for item in unique.values())
     if isinstance(collection, set):
         return list(collection)
     return collection
@@ -418,12 +464,13 @@ class RangeStep(Step):
     """range/limit/skip with global scope counts traversers (by bulk); local slices a collection."""
 
     def __init__(self, name: str, scope: Any, low: int, high: int):
-        if low < 0 or (high != -1 and high < low):
+        if low != -1 and high != -1 and low > high:
             raise InvalidArgumentError(f"Not a legal range: [{low}, {high}]")
         self.name = name
         self.scope = scope
-        self.low = low
-        self.high = high
+        # as TinkerPop counts: a negative low end is the start, a high end below -1 ends at once
+        self.low = max(low, 0)
+        self.high = 0 if high < -1 else high
         #: Set by the optimizer when every traverser reaching this step has bulk 1 (it follows
         #: a global dedup()): then each counts one and the range is a plain slice.
         self.unit_bulks = False

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexRecord
 from .base import Context, Step, register
-from .common import element_id, ids_of
+from .common import element_id, ids_of, named
 from .traverser import NO_LABELS, PathNode, Traverser, is_simple, on_path
 from .values import g_equal
 
@@ -21,6 +21,8 @@ class GraphStep(Step):
         self.kind = kind
         self.name = kind
         self.ids = ids_of(args) if args else None
+        if self.ids == [] and len(args) == 1:
+            self.ids = None  # V([]): an empty list of ids is no ids, every element (as TinkerPop)
         # has() steps right after V() are folded in by the optimizer to use the index.
         self.index_key: str | None = None
         self.index_value: Any = None
@@ -126,10 +128,13 @@ class VertexStep(Step):
         self.name = name
         self.direction = direction
         self.to_edges = to_edges
-        for label in labels:
+        given = named(labels)
+        for label in given or ():
             if not isinstance(label, str):
                 raise InvalidArgumentError(f"{name}() takes edge labels as strings, not {label!r}")
-        self.labels = labels
+        #: a lone null label names no edge (TinkerGraph), among others it is left out
+        self.no_edges = given is None
+        self.labels = given or ()
         self.simple_path = False
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
@@ -153,6 +158,8 @@ class VertexStep(Step):
                 yield Traverser(target, bulk, PathNode(target, NO_LABELS, path), loops, sack)
 
     def targets(self, ctx: Context, vertex: VertexRecord, filtered: bool) -> list:
+        if self.no_edges:
+            return []
         edges = vertex.edges(self.direction, self.labels)
         if self.to_edges:
             return [edge for edge in edges if ctx.edge_visible(edge)] if filtered else edges

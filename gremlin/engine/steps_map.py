@@ -9,9 +9,9 @@ from gremlin_python.process.traversal import Column, Pop, T, WithOptions
 from ..errors import InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, ByModulatedStep, Projection, property_items, property_values, token_value
+from .common import NOTHING, ByModulatedStep, Projection, named, property_items, property_values, token_value
 from .traverser import PathValue, Traverser
-from .values import MapEntry, PropertyValue
+from .values import MapEntry, OrderedSet, PropertyValue
 
 
 class MapStep(Step):
@@ -80,9 +80,10 @@ def _constant(value: Any) -> Step:
     return MapStep("constant", lambda ctx, t: value)
 
 
-def _keys(keys: tuple) -> tuple:
-    keys = tuple(key for key in keys if key is not None)  # valueMap('a', null): null names nothing
-    for key in keys:
+def _keys(keys: tuple) -> tuple | None:
+    """Property keys: None when they name nothing (a lone null), see common.named."""
+    keys = named(keys)
+    for key in keys or ():
         if not isinstance(key, str):
             raise InvalidArgumentError(f"Property keys must be strings, not {key!r}")
     return keys
@@ -91,12 +92,16 @@ def _keys(keys: tuple) -> tuple:
 @register("properties")
 def _properties(*keys: Any) -> Step:
     keys = _keys(keys)
+    if keys is None:
+        return FlatMapStep("properties", lambda ctx, t: ())
     return FlatMapStep("properties", lambda ctx, t: property_values(ctx, t.obj, keys))
 
 
 @register("values")
 def _values(*keys: Any) -> Step:
     keys = _keys(keys)
+    if keys is None:
+        return FlatMapStep("values", lambda ctx, t: ())
 
     def values(ctx: Context, t: Traverser) -> Iterator[Any]:
         obj = t.obj
@@ -120,7 +125,7 @@ class ElementMapStep(Step):
         keys = list(args)
         if keys and isinstance(keys[0], bool):
             self.include_tokens = keys.pop(0)
-        self.keys = _keys(tuple(keys))
+        self.keys = _keys(tuple(keys)) or ()
         self.bys: list[Projection] = []
 
     def modulate(self, name: str, args: tuple) -> None:
@@ -286,7 +291,8 @@ class SelectStep(ByModulatedStep):
         if self.column is not None:
             obj = traverser.obj
             if isinstance(obj, dict):
-                return list(obj.keys()) if self.column == Column.keys else list(obj.values())
+                # keySet(): a set, in the map's order; values(): a collection
+                return OrderedSet(obj.keys()) if self.column == Column.keys else list(obj.values())
             if isinstance(obj, MapEntry):
                 return obj.key if self.column == Column.keys else obj.value
             if isinstance(obj, PathValue):

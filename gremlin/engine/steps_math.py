@@ -2,8 +2,9 @@
 
 The expression language is exp4j's, as TinkerPop's: numbers, + - * / % ^, unary minus, parentheses
 and the usual one-argument functions (``sin _`` needs no parentheses). Each variable, in the order it
-first appears, takes the next by() modulator; a traverser with a variable missing is filtered out.
-Results are doubles, with Java's Infinity and NaN where Python would raise.
+first appears, takes the next by() modulator; a by() that yields nothing drops the traverser, a
+variable that names nothing is an error. Results are doubles, with Java's Infinity and NaN where
+Python would raise; dividing by zero is exp4j's error ("Division by zero!").
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import Pop
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, register
 from .common import NOTHING, ByModulatedStep, Projection
 from .steps_map import select_value
@@ -42,12 +43,14 @@ _Compiled = Callable[[dict], float]
 
 def _divide(a: float, b: float) -> float:
     if b == 0:
-        return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1, b)
+        raise TraversalError("Division by zero!")  # exp4j's division refuses a zero divisor
     return a / b
 
 
 def _remainder(a: float, b: float) -> float:
-    return math.nan if b == 0 else math.fmod(a, b)
+    if b == 0:
+        raise TraversalError("Division by zero!")
+    return math.fmod(a, b)
 
 
 _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": _divide,
@@ -163,18 +166,24 @@ class MathStep(ByModulatedStep):
                 yield traverser.split(self.expression(env))
 
     def _values(self, ctx: Context, traverser: Traverser) -> dict | None:
+        """The variables' values, or None when a by() yields nothing (the traverser is dropped).
+        A name that is no path label, side effect or map key is null, and null or anything else
+        that is no number is an error, as TinkerPop's (so are exp4j's constants pi and e: a
+        variable takes their name first)."""
         env = {}
         for index, name in enumerate(self.variables):
             value = traverser.obj if name == "_" else select_value(ctx, traverser, name, Pop.last)
             if value is NOTHING:
-                return None
+                value = None
             if self.bys:
                 source = traverser if name == "_" else traverser.split(value)
                 value = self.bys[index % len(self.bys)](ctx, source)
                 if value is NOTHING:
                     return None
             if not is_number(value):
-                raise InvalidArgumentError(f"math() needs numbers, but {name} is {value!r}")
+                kind = "null" if value is None else type(value).__name__
+                raise TraversalError(f"The variable {name} for math() step must resolve to a Number - it is "
+                                     f"instead of type {kind} with value {value!r}")
             env[name] = float(value)
         return env
 

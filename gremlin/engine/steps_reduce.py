@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from enum import Enum
 from typing import Any, Iterator
 
 from gremlin_python.process.traversal import Operator, Order, Scope
@@ -11,6 +14,7 @@ from gremlin_python.structure.io.util import HashableDict
 from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .common import ByModulatedStep, NOTHING, Projection
+from .java_order import hash_positions
 from .randomness import step_random
 from .traverser import PathValue, Traverser
 from .values import MapEntry, g_hash_key, is_number, order_compare, order_key
@@ -80,18 +84,34 @@ class MeanStep(ReduceStep):
 
 
 class ExtremumStep(ReduceStep):
+    """min()/max() as TinkerPop's NumberHelper: nulls and NaNs are passed over (unless there is
+    nothing else), and the values must be Java Comparables of one kind (numbers, strings, ...)."""
+
     def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
         values = [v for v, _ in pairs if v is not None]
         if not values:
             return _all_null(pairs)
-        if any(is_number(v) for v in values) and not all(is_number(v) for v in values):
-            raise InvalidArgumentError(f"{self.name}() cannot compare numbers with other types")
+        kinds = {_comparable_kind(self.name, v) for v in values}
+        if len(kinds) > 1:
+            raise InvalidArgumentError(f"{self.name}() cannot compare {' with '.join(sorted(kinds))}")
+        values = [v for v in values if v == v] or values[:1]  # NaN loses to any number
         best = values[0]
         for value in values[1:]:
             c = order_compare(value, best)
             if (c < 0) if self.name == "min" else (c > 0):
                 best = value
         return best
+
+
+def _comparable_kind(step: str, value: Any) -> str:
+    """The kind of Java Comparable ``value`` would be; an error for what is none (an element, a
+    list, a map: TinkerPop fails to cast it to Comparable)."""
+    if is_number(value):
+        return "numbers"
+    if isinstance(value, (str, bool, datetime, uuid.UUID, Enum)):
+        return type(value).__name__
+    raise InvalidArgumentError(f"{step}() compares Comparable values: {type(value).__name__.replace('Record', '')} "
+                               f"cannot be cast to class java.lang.Comparable")
 
 
 def _all_null(pairs: list) -> Any:
@@ -201,8 +221,11 @@ class GroupStep(ByModulatedStep):
                 yield traverser
 
     def _finish(self, ctx: Context, groups: dict) -> dict:
+        """The group's map, in the order TinkerGraph's HashMap holds its keys; each key's value
+        traversal runs in that order too (a seeded sample() per group draws as TinkerPop's)."""
         out = {}
-        for key, members in groups.values():
+        entries = list(groups.values())
+        for key, members in (entries[i] for i in hash_positions([k for k, _ in entries])):
             key = HashableDict.of(key)  # a list key (group by a fold) must hash
             if self.name == "groupCount":
                 out[key] = sum(t.bulk for t in members)
@@ -244,7 +267,8 @@ class GroupStep(ByModulatedStep):
                 merged[key] += value
             else:
                 merged[key] = value
-        ctx.side_effects[self.label] = merged
+        keys = list(merged)
+        ctx.side_effects[self.label] = {keys[i]: merged[keys[i]] for i in hash_positions(keys)}
         yield from passing
 
 

@@ -7,16 +7,21 @@ from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import P, Pop
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, Traversal, register
 from .common import ByModulatedStep, NOTHING, Projection
-from .steps_filter import combine_ternary, negate, reduce_ternary
+from .steps_filter import PredicateError, combine_ternary, negate, reduce_ternary
 from .traverser import Traverser
-from .values import Members, test_predicate
+from .values import Members, predicate_truth
 
 
 class WhereStep(ByModulatedStep):
-    """where(traversal), where(P) on the current object, where('a', P) on path labels, with by()."""
+    """where(traversal), where(P) on the current object, where('a', P) on path labels, with by().
+
+    As TinkerPop's WherePredicateStep: each predicate names one label (within()/without() the
+    first of those it lists, whose value must be a collection), a label that is neither a key of
+    the current map, a side effect nor a path label is an error, and an unproductive by() drops
+    the traverser."""
 
     name = "where"
 
@@ -33,15 +38,14 @@ class WhereStep(ByModulatedStep):
             self.start_key, self.predicate = args
         else:
             raise InvalidArgumentError("where() takes a traversal, a predicate, or a label and a predicate")
+        if self.predicate is not None:
+            _check_scope_keys(self.predicate)
         #: where(within('x')) / where(without('x')): a walk tests each traverser against what it
         #: collected so far, so this shape skips building a predicate per traverser
         self.membership_label: str | None = None
         if (self.start_key is None and self.predicate is not None and self.predicate.other is None
                 and self.predicate.operator in ("within", "without")):
-            labels = self.predicate.value
-            labels = labels if isinstance(labels, list) else [labels]
-            if len(labels) == 1 and isinstance(labels[0], str):
-                self.membership_label = labels[0]
+            self.membership_label = _scope_key(self.predicate)
 
     def children(self) -> tuple:
         return (self.traversal,) if self.traversal is not None else ()
@@ -52,85 +56,135 @@ class WhereStep(ByModulatedStep):
         return self.bys[index % len(self.bys)]
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        from .steps_map import select_value
+        if self.traversal is not None:
+            for traverser in traversers:
+                # where(traversal) reads an ERROR from its child as false (a BinaryReductionStep)
+                if reduce_ternary(lambda: _where_traversal(ctx, self.traversal, traverser)):
+                    yield traverser
+            return
         if self.membership_label is not None and not self.bys:
             yield from self._run_membership(ctx, traversers, self.membership_label)
             return
         for traverser in traversers:
-            if self.traversal is not None:
-                if reduce_ternary(lambda: _where_traversal(ctx, self.traversal, traverser)):
-                    yield traverser
+            try:
+                kept = self._keep(ctx, traverser)
+            except PredicateError:
+                if self.passes_errors:
+                    raise
                 continue
-            if self.start_key is None:
-                left = self._by(0)(ctx, traverser)
-            else:
-                value = select_value(ctx, traverser, self.start_key, Pop.last)
-                if value is NOTHING:
-                    continue
-                left = self._by(0)(ctx, traverser.split(value))
-            if left is NOTHING:
-                continue
-            # by() modulators go round: the first for the left side, the next for each label the
-            # predicate names, in order
-            ring = itertools.count(1)
-            resolved = _resolve_predicate(ctx, traverser, self.predicate, lambda: self._by(next(ring)))
-            if resolved is NOTHING:
-                continue
-            if test_predicate(resolved, left):
+            if kept:
                 yield traverser
+
+    def _keep(self, ctx: Context, traverser: Traverser) -> bool:
+        if self.start_key is None:
+            left = self._by(0)(ctx, traverser)
+        else:
+            left = self._by(0)(ctx, traverser.split(scope_value(ctx, traverser, self.start_key, self)))
+        # by() modulators go round: the first for the left side, the next for each label the
+        # predicate names, in order
+        ring = itertools.count(1)
+        resolved = _resolve_predicate(ctx, traverser, self.predicate, lambda: self._by(next(ring)), self)
+        if left is NOTHING or resolved is NOTHING:
+            return False
+        truth = predicate_truth(resolved, left)
+        if truth is None:
+            raise PredicateError()
+        return truth
 
     def _run_membership(self, ctx: Context, traversers: Iterator[Traverser], label: str) -> Iterator[Traverser]:
         """What run() does for the current object tested by within/without against one label
         (a collection is indexed once while it does not grow, see _members)."""
-        from .steps_map import select_value
-        operator = self.predicate.operator
-        keep_members = operator == "within"
+        keep_members = self.predicate.operator == "within"
         for traverser in traversers:
-            value = select_value(ctx, traverser, label, Pop.last)
-            if value is NOTHING:
-                continue
-            if isinstance(value, (list, set, tuple)):
-                if _members(ctx, value).contains(traverser.obj) is keep_members:
-                    yield traverser
-            elif test_predicate(P(operator, [value]), traverser.obj):
+            value = _collection(scope_value(ctx, traverser, label, self), label)
+            if _members(ctx, value).contains(traverser.obj) is keep_members:
                 yield traverser
 
+    def __repr__(self) -> str:
+        return f"WherePredicateStep({self.start_key},{self.predicate})" if self.predicate is not None else \
+            "WhereTraversalStep"
 
-def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, next_by: Callable[[], Projection]) -> Any:
+
+def scope_value(ctx: Context, traverser: Traverser, key: Any, step: Any) -> Any:
+    """The value ``key`` names for ``step`` (a key of the current map, a side effect, or a path
+    label, latest first); an error when it names none of them, as TinkerPop's getSafeScopeValue."""
+    from .steps_map import select_value
+    value = select_value(ctx, traverser, key, Pop.last)
+    if value is NOTHING:
+        raise TraversalError(f"Neither the map, sideEffects, nor path has a {key}-key: {step}")
+    return value
+
+
+def _scope_key(predicate: P) -> Any:
+    """The label a where() predicate names: its value, or the first of a within()/without() list."""
+    value = predicate.value
+    if isinstance(value, (list, tuple, set)):
+        return next(iter(value), None)
+    return value
+
+
+def _check_scope_keys(predicate: P) -> None:
+    if predicate.operator in ("and", "or"):
+        _check_scope_keys(predicate.value)
+        _check_scope_keys(predicate.other)
+        return
+    if predicate.operator == "not":
+        _check_scope_keys(predicate.value)
+        return
+    key = _scope_key(predicate)
+    if not isinstance(key, str):
+        kind = "null" if key is None else type(key).__name__
+        raise InvalidArgumentError(
+            f"where(P) requires a String scope key but encountered {kind}; use is(P) to compare values")
+
+
+def _collection(value: Any, label: str) -> Any:
+    """within()/without() in where() test against a collection the label names (TinkerPop's
+    Contains takes a Collection, and fails on anything else when it is tested)."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return value
+    raise TraversalError(f"where(within/without('{label}')) needs a collection under '{label}', "
+                         f"not {type(value).__name__.replace('Record', '')}: "
+                         f"{value!r} cannot be cast to java.util.Collection")
+
+
+class _NotACollection(Members):
+    """What within('a') in a where() tests against when 'a' is no collection: an error once it is
+    tested, which and()/or() may never do (and(eq('a'), within('a')) stops at a false eq)."""
+
+    __slots__ = ("value", "label")
+
+    def __init__(self, value: Any, label: str):
+        super().__init__(())
+        self.value = value
+        self.label = label
+
+    def contains(self, value: Any) -> bool:
+        return bool(_collection(self.value, self.label))
+
+
+def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, next_by: Callable[[], Projection],
+                       step: Any) -> Any:
     """where(P.eq('a')): the predicate's argument names a path label or side effect; each label is
     projected by the next by() modulator (``next_by``)."""
-    from .steps_map import select_value
     if predicate.operator in ("and", "or"):
-        left = _resolve_predicate(ctx, traverser, predicate.value, next_by)
-        right = _resolve_predicate(ctx, traverser, predicate.other, next_by)
+        left = _resolve_predicate(ctx, traverser, predicate.value, next_by, step)
+        right = _resolve_predicate(ctx, traverser, predicate.other, next_by, step)
         if left is NOTHING or right is NOTHING:
             return NOTHING
         return P(predicate.operator, left, right)
     if predicate.operator == "not":
-        inner = _resolve_predicate(ctx, traverser, predicate.value, next_by)
+        inner = _resolve_predicate(ctx, traverser, predicate.value, next_by, step)
         return NOTHING if inner is NOTHING else P("not", inner)
-
-    def resolve(label: Any) -> Any:
-        by = next_by()
-        value = select_value(ctx, traverser, label, Pop.last)
-        if value is NOTHING:
-            return NOTHING
-        return by(ctx, traverser.split(value))
-
-    if predicate.operator in ("within", "without"):
-        labels = predicate.value if isinstance(predicate.value, list) else [predicate.value]
-        values = [resolve(label) for label in labels]
-        if any(v is NOTHING for v in values):
-            return NOTHING
-        if len(values) == 1 and isinstance(values[0], (list, set, tuple)):
-            return P(predicate.operator, _members(ctx, values[0]))  # within('x') where x is a collection
-        return P(predicate.operator, values)
-    value = resolve(predicate.value)
+    label = _scope_key(predicate)
+    by = next_by()
+    value = by(ctx, traverser.split(scope_value(ctx, traverser, label, step)))
     if value is NOTHING:
         return NOTHING
-    if predicate.other is not None:
-        other = resolve(predicate.other)
-        return NOTHING if other is NOTHING else P(predicate.operator, value, other)
+    if predicate.operator in ("within", "without"):
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            return P(predicate.operator, _NotACollection(value, label))
+        return P(predicate.operator, _members(ctx, value))
     return P(predicate.operator, value)
 
 
@@ -156,15 +210,10 @@ def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bo
     start = traverser
     body = steps
     if start_label is not None:
-        value = select_value(ctx, traverser, start_label, Pop.last)
-        if value is NOTHING:
-            return False
-        start = traverser.split(value)
+        start = traverser.split(scope_value(ctx, traverser, start_label, f"WhereStartStep({start_label})"))
         body = body[1:]
     if end_label is not None:
-        target = select_value(ctx, traverser, end_label, Pop.last)
-        if target is NOTHING:
-            return False
+        target = scope_value(ctx, traverser, end_label, f"WhereEndStep({end_label})")
         body = body[:-1]
         from .values import g_equal
         return any(g_equal(result.obj, target) for result in Traversal(body).apply(ctx, start))

@@ -45,7 +45,7 @@ def apply_source_instructions(ctx: Context, bytecode: Bytecode, options: dict) -
             for strategy in args:
                 _apply_strategy(ctx, strategy, options)
         elif name == "withoutStrategies":
-            continue
+            ctx.disabled_strategies.update(_strategy_name(strategy) for strategy in args)
         elif name == "withSideEffect":
             if len(args) > 2:
                 if not isinstance(args[2], Operator):

@@ -20,10 +20,10 @@ from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Element as GElement
 from gremlin_python.structure.graph import Vertex as GVertex
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 
-__all__ = ["Members", "indexed", "is_number", "g_equal", "g_compare", "order_key", "test_predicate", "predicate_truth", "g_hash_key",
+__all__ = ["java_type_name", "OrderedSet", "Members", "indexed", "is_number", "g_equal", "g_compare", "order_key", "test_predicate", "predicate_truth", "g_hash_key",
            "PropertyValue", "MapEntry"]
 
 
@@ -46,6 +46,27 @@ class PropertyValue:
 
     def __repr__(self) -> str:
         return f"p[{self.key}->{self.value!r}]"
+
+
+class OrderedSet(frozenset):
+    """A set that iterates in a fixed order: the order of the Java set TinkerGraph would make
+    (a map's keySet(), a LinkedHashSet, or a HashSet's hash order, see java_order.py), so the
+    steps after it (unfold(), limit()) see its members in the Gremlin Server's order. A client
+    receives it as a set."""
+
+    __slots__ = ("_order",)
+
+    def __new__(cls, items: Any = ()) -> "OrderedSet":
+        items = list(dict.fromkeys(items))
+        made = super().__new__(cls, items)
+        made._order = tuple(items)
+        return made
+
+    def __iter__(self) -> Any:
+        return iter(self._order)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(repr(item) for item in self._order) + "}"
 
 
 class MapEntry:
@@ -385,9 +406,17 @@ def _or(a: bool | None, b: bool | None) -> bool | None:
     return None if a is None or b is None else False
 
 
-def _string_op(op: str, value: Any, arg: Any) -> bool:
-    if not isinstance(value, str) or not isinstance(arg, str):
-        return False  # text predicates hold only between strings
+def _string_op(op: str, value: Any, arg: Any) -> bool | None:
+    """A TextP test. TinkerGraph casts both sides to String: null is ERROR (regex() fails on it),
+    anything else that is no string an error."""
+    if value is None or arg is None:
+        if op in ("regex", "notRegex"):
+            raise TraversalError(f"{op}() cannot test null: it matches strings only")
+        return None
+    for side in (value, arg):
+        if not isinstance(side, str):
+            raise TraversalError(f"{op}() compares strings: {java_type_name(side)} {side!r} cannot be cast to "
+                                 f"class java.lang.String")
     if op == "containing":
         return arg in value
     if op == "startingWith":
@@ -405,6 +434,25 @@ def _string_op(op: str, value: Any, arg: Any) -> bool:
     if op == "notRegex":
         return re.search(arg, value) is None
     raise InvalidArgumentError(f"Unknown text predicate: {op}")
+
+
+def java_type_name(value: Any) -> str:
+    """The Java class a value would be on a Gremlin Server, for error messages."""
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer" if -2 ** 31 <= value < 2 ** 31 else "Long"
+    if isinstance(value, float):
+        return "Double"
+    if isinstance(value, (VertexRecord, GVertex)):
+        return "Vertex"
+    if isinstance(value, (EdgeRecord, GEdge)):
+        return "Edge"
+    if isinstance(value, dict):
+        return "Map"
+    if isinstance(value, (list, tuple)):
+        return "List"
+    return type(value).__name__
 
 
 def _collection(arg: Any) -> list:
@@ -436,7 +484,7 @@ def predicate_truth(predicate: Any, value: Any) -> bool | None:
         return _and(_compare_op("gt", value, arg), _compare_op("lt", value, other))
     if op == "outside":
         return _or(_compare_op("lt", value, arg), _compare_op("gt", value, other))
-    if type(arg) is Members and other is None:
+    if isinstance(arg, Members) and other is None:
         if op == "within":
             return arg.contains(value)
         if op == "without":
@@ -447,18 +495,18 @@ def predicate_truth(predicate: Any, value: Any) -> bool | None:
     if op == "without":
         values = _within_args(arg, other)
         return not any(g_equal(value, v) for v in values)
-    if op == "and":
-        return _and(predicate_truth(arg, value), predicate_truth(other, value))
+    if op == "and":  # TinkerPop's AndP stops at the first false, OrP at the first true
+        first = predicate_truth(arg, value)
+        return False if first is False else _and(first, predicate_truth(other, value))
     if op == "or":
-        return _or(predicate_truth(arg, value), predicate_truth(other, value))
+        first = predicate_truth(arg, value)
+        return True if first is True else _or(first, predicate_truth(other, value))
     if op == "not":
         truth = predicate_truth(arg, value)
         return None if truth is None else not truth
     if isinstance(predicate, TextP) or op in ("containing", "startingWith", "endingWith", "regex",
                                                 "notContaining", "notStartingWith", "notEndingWith",
                                                 "notRegex"):
-        if value is None:
-            return False
         return _string_op(op, value, arg)
     raise InvalidArgumentError(f"Unsupported predicate: {op}")
 

@@ -1,0 +1,356 @@
+"""TinkerPop's default filter optimizations, whose rewrites show in answers, and where an ERROR stops.
+
+TinkerGraph applies FilterRankingStrategy and InlineFilterStrategy to every traversal (a client
+may remove them with ``withoutStrategies``). They mean only to run cheap filters first and to
+flatten filters into one line, but two things make their rewrites visible:
+
+- ``dedup()`` and ``order()`` are ranked with the filters, so ``dedup().by(label).has('name', x)``
+  runs as ``has('name', x).dedup().by(label)``, and ``order().by(k).dedup()`` dedups first;
+- Gremlin's ternary logic: a comparison that cannot decide (NaN, a string against a number) is
+  ERROR, not false. Which filter meets a traverser first decides whether it is dropped as false
+  or carries ERROR up to a ``not()``, and ``and()`` holds an ERROR of one child until another
+  child says false, while the same filters inlined into one line stop at the first ERROR.
+
+Where an ERROR goes is TinkerPop's FilterStep rule: a filter that cannot decide passes ERROR up
+only when the traversal it is in is the child of a filter step (``not``, ``and``, ``or``,
+``where``), and is not itself ``filter()`` or ``where(traversal)`` (which read ERROR as false);
+anywhere else it is false. ``mark_error_boundaries`` records that on each step
+(``Step.passes_errors``); the steps read it.
+
+The rewrites here reproduce the strategies' effect on step order with this engine's steps
+(``as()`` is a step here, a label on the step before it in TinkerPop), not their code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from gremlin_python.process.traversal import P, Scope
+
+from .base import Step, Traversal
+from .common import NOTHING, Projection
+from .steps_filter import CoinStep, DedupStep, FilterStep, HasStep, PathFilterStep, RangeStep, _Children, _Connective
+from .steps_map import AsStep, SelectStep, _Identity
+from .steps_reduce import OrderStep
+from .steps_where import WhereStep
+
+__all__ = ["apply_filter_strategies", "mark_error_boundaries", "DEFAULT_FILTER_STRATEGIES"]
+
+#: The strategies reproduced here, by the names withoutStrategies() gives them.
+DEFAULT_FILTER_STRATEGIES = frozenset({"FilterRankingStrategy", "InlineFilterStrategy", "IdentityRemovalStrategy"})
+
+_HAS_NAMES = frozenset({"has", "hasLabel", "hasId", "hasKey", "hasValue"})
+#: Filter steps (TinkerPop FilterStep subclasses) that take no part in ranking.
+_UNRANKED_FILTER_NAMES = frozenset({"simplePath", "cyclicPath", "coin", "drop", "none", "discard", "all", "any"})
+
+
+def apply_filter_strategies(traversal: Traversal, disabled: Iterable[str] = ()) -> Traversal:
+    """Rewrite ``traversal`` (and its children) in place as TinkerGraph's default filter
+    optimizations would, then mark where ERROR stops. ``disabled`` names strategies removed
+    with withoutStrategies()."""
+    disabled = frozenset(disabled)
+    if "IdentityRemovalStrategy" not in disabled:
+        _each_traversal(traversal, _remove_identities)
+    if "FilterRankingStrategy" not in disabled:
+        _each_traversal(traversal, _rank_filters)
+    if "InlineFilterStrategy" not in disabled:
+        _each_traversal(traversal, _inline_filters)
+    mark_error_boundaries(traversal)
+    return traversal
+
+
+def _each_traversal(traversal: Traversal, rewrite: Any) -> None:
+    """``rewrite`` on ``traversal``, then on every child traversal (parents first, as TinkerPop
+    applies a strategy)."""
+    pending = [traversal]
+    while pending:
+        current = pending.pop()
+        rewrite(current)
+        for step in current.steps:
+            pending.extend(child_traversals(step))
+
+
+def child_traversals(step: Step) -> list[Traversal]:
+    """The step's child traversals, its by() modulators' included."""
+    children = [c for c in step.children() if isinstance(c, Traversal)]
+    for projection in _projections(step):
+        if projection.kind == "traversal" and projection.arg not in children:
+            children.append(projection.arg)
+    return children
+
+
+def _projections(step: Step) -> list:
+    found = []
+    for attribute in ("bys", "by"):
+        value = getattr(step, attribute, None)
+        if isinstance(value, Projection):
+            found.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                item = item[0] if isinstance(item, tuple) else item
+                if isinstance(item, Projection):
+                    found.append(item)
+    return found
+
+
+# -- what kind of TinkerPop step a step of this engine is -------------------------------------------
+
+def _kind(step: Step) -> str | None:
+    """The TinkerPop filter class a step stands for, by a short name; None for a step that is no
+    TinkerPop filter (order is named too: it is ranked with the filters)."""
+    if isinstance(step, HasStep):
+        if step.token is None and step.predicate is NOTHING and step.label is None:
+            return "traversal-filter"  # has(k) is filter(properties(k)) in TinkerPop
+        return "has"
+    if isinstance(step, _Connective):
+        return step.name  # and, or
+    if isinstance(step, _Children):
+        return "not" if step.name == "not" else "traversal-filter"
+    if isinstance(step, WhereStep):
+        if step.traversal is None:
+            return "where-predicate"
+        return "where-traversal" if _where_matches_labels(step.traversal) else "traversal-filter"
+    if isinstance(step, FilterStep):
+        if step.name == "is":
+            return "is"
+        if step.name in _HAS_NAMES:
+            return "has"
+        if step.name == "hasNot":
+            return "not"  # TinkerPop's hasNot(k) is not(properties(k))
+        return "filter"
+    if isinstance(step, DedupStep):
+        return "dedup" if step.scope == Scope.global_ else None
+    if isinstance(step, RangeStep):
+        return "range" if step.scope == Scope.global_ else None
+    if isinstance(step, OrderStep):
+        return "order" if step.scope == Scope.global_ else None
+    if isinstance(step, (PathFilterStep, CoinStep)) or getattr(step, "name", None) in _UNRANKED_FILTER_NAMES:
+        return "filter"
+    return None
+
+
+def _where_matches_labels(child: Traversal) -> bool:
+    """Whether where(child) compares with path labels (TinkerPop's WhereTraversalStep) rather than
+    testing for a result (TraversalFilterStep): the child starts or ends with as(), or is one
+    and()/or()/not() whose children do."""
+    steps = child.steps
+    if not steps:
+        return False
+    if isinstance(steps[0], AsStep) or (len(steps) > 1 and isinstance(steps[-1], AsStep)):
+        return True
+    if len(steps) == 1 and isinstance(steps[0], _Children) and steps[0].name != "filter":
+        return any(_where_matches_labels(c) for c in steps[0].children())
+    return False
+
+
+def _is_filter(step: Step) -> bool:
+    kind = _kind(step)
+    return kind is not None and kind != "order"
+
+
+# -- IdentityRemovalStrategy ----------------------------------------------------------------------
+
+def _remove_identities(traversal: Traversal) -> None:
+    steps = traversal.steps
+    if len(steps) <= 1 or not any(type(s) is _Identity for s in steps):
+        return
+    kept = [s for i, s in enumerate(steps)
+            if type(s) is not _Identity or (i == 0 and len(steps) > 1 and isinstance(steps[1], AsStep))]
+    traversal.steps[:] = kept or steps[:1]
+
+
+# -- FilterRankingStrategy ------------------------------------------------------------------------
+
+_RANKS = {"is": 1, "has": 2, "traversal-filter": 4, "not": 4, "where-traversal": 5, "or": 6, "and": 7,
+          "dedup": 9, "order": 10}
+
+
+def _base_rank(step: Step) -> int:
+    kind = _kind(step)
+    if kind == "where-predicate":
+        return 8 if step.bys else 3
+    return _RANKS.get(kind or "", 0)
+
+
+def _rank(step: Step) -> int:
+    """TinkerPop's rank: a lower rank may move before a higher one; 0 never moves. A step with
+    children ranks at least as high as any step in them."""
+    rank = _base_rank(step)
+    if rank == 0:
+        return 0
+    for child in child_traversals(step):
+        for inner in child.steps:
+            rank = max(rank, _rank(inner))
+    return rank
+
+
+class _Unit:
+    """A step with the labels TinkerPop would hang on it (the as() steps after it)."""
+
+    __slots__ = ("step", "labels", "rank")
+
+    def __init__(self, step: Step | None, labels: list[str]):
+        self.step = step
+        self.labels = labels
+        self.rank: int | None = None
+
+    def ranked(self) -> int:
+        if self.rank is None:
+            self.rank = 0 if self.step is None else _rank(self.step)
+        return self.rank
+
+
+def _rank_filters(traversal: Traversal) -> None:
+    steps = traversal.steps
+    if len(steps) < 2:
+        return
+    ranked = [_base_rank(s) for s in steps if not isinstance(s, AsStep)]
+    if not any(a and b for a, b in zip(ranked, ranked[1:])):
+        return  # no two ranked steps side by side: nothing can move
+    units: list[_Unit] = []
+    for position, step in enumerate(steps):
+        if isinstance(step, AsStep) and units and units[-1].step is not None:
+            units[-1].labels.extend(step.labels)
+        else:
+            units.append(_Unit(step, []) if not isinstance(step, AsStep) else _Unit(None, list(step.labels)))
+    # a leading as() labels the start of the traversal: it stays where it is (a step of its own)
+    moved = False
+    modified = True
+    while modified:
+        modified = False
+        for i in range(len(units) - 1):
+            unit, following = units[i], units[i + 1]
+            if following.step is None or (unit.labels and _uses_labels(following.step, unit.labels)):
+                continue
+            if following.ranked() == 0:
+                continue
+            if unit.labels and unit.step is not None:
+                following.labels[:0] = unit.labels
+                unit.labels = []
+                modified = moved = True
+            if unit.step is not None and unit.ranked() > following.ranked():
+                units[i], units[i + 1] = following, unit
+                modified = moved = True
+    if moved:
+        rebuilt: list[Step] = []
+        for unit in units:
+            if unit.step is not None:
+                rebuilt.append(unit.step)
+            if unit.labels:
+                rebuilt.append(AsStep(tuple(dict.fromkeys(unit.labels))))
+        traversal.steps[:] = rebuilt
+
+
+def _uses_labels(step: Step, labels: list[str]) -> bool:
+    """Whether ``step`` (or a step in its children) reads any of ``labels``; when a step's reads
+    cannot be told, it is taken to read them (so nothing moves past it)."""
+    wanted = set(labels)
+    pending = [step]
+    while pending:
+        current = pending.pop()
+        keys = _scope_keys(current)
+        if keys is None or keys & wanted:
+            return True
+        for child in child_traversals(current):
+            pending.extend(child.steps)
+    return False
+
+
+def _scope_keys(step: Step) -> set[str] | None:
+    """The labels (path labels, side effects) a step reads; None when that cannot be told."""
+    if isinstance(step, WhereStep):
+        keys = set() if step.start_key is None else {step.start_key}
+        if step.predicate is not None:
+            keys |= _predicate_labels(step.predicate)
+        if step.traversal is not None:
+            keys |= _as_labels(step.traversal)
+        return keys
+    if isinstance(step, SelectStep):
+        return {k for k in step.keys if isinstance(k, str)}
+    if isinstance(step, DedupStep):
+        return set(step.labels)
+    variables = getattr(step, "scope_keys", None)
+    if callable(variables):
+        return variables()
+    return set()
+
+
+def _predicate_labels(predicate: Any) -> set[str]:
+    if not isinstance(predicate, P):
+        return {predicate} if isinstance(predicate, str) else set()
+    found = set()
+    for part in (predicate.value, predicate.other):
+        if isinstance(part, P):
+            found |= _predicate_labels(part)
+        elif isinstance(part, str):
+            found.add(part)
+        elif isinstance(part, (list, tuple)):
+            found |= {p for p in part if isinstance(p, str)}
+    return found
+
+
+def _as_labels(traversal: Traversal) -> set[str]:
+    found = set()
+    for step in traversal.all_steps():
+        if isinstance(step, AsStep):
+            found.update(step.labels)
+    return found
+
+
+# -- InlineFilterStrategy -------------------------------------------------------------------------
+
+_NOT_INLINED = frozenset({"range", "dedup"})
+
+
+def _inlinable(child: Traversal) -> bool:
+    """A child made only of filters, none of them drop(), a global range or dedup()."""
+    if not child.steps:
+        return False
+    for step in child.steps:
+        kind = _kind(step)
+        if kind is None or kind == "order" or kind in _NOT_INLINED or getattr(step, "name", "") == "drop":
+            return False
+    return True
+
+
+def _inline_filters(traversal: Traversal) -> None:
+    changed = True
+    while changed:
+        changed = False
+        for position, step in enumerate(traversal.steps):
+            kind = _kind(step)
+            if kind == "traversal-filter" or kind == "and":
+                children = _filter_children(step)
+                if children and all(_inlinable(c) for c in children):
+                    inlined = [s for child in children for s in child.steps]
+                    traversal.steps[position:position + 1] = inlined
+                    changed = True
+                    break
+
+
+def _filter_children(step: Step) -> list[Traversal]:
+    if isinstance(step, WhereStep):
+        return [step.traversal] if step.traversal is not None else []
+    return [c for c in step.children() if isinstance(c, Traversal)]
+
+
+# -- where ERROR stops ----------------------------------------------------------------------------
+
+#: Filters that read an ERROR from their child as false (TinkerPop's BinaryReductionStep).
+_REDUCERS = frozenset({"traversal-filter", "where-traversal"})
+#: Filters whose children's ERROR reaches them (they decide with it: hold it, negate it, pass it).
+_ERROR_PARENTS = frozenset({"not", "and", "or", "traversal-filter", "where-traversal", "where-predicate"})
+
+
+def mark_error_boundaries(traversal: Traversal) -> None:
+    """Set ``passes_errors`` on every filter step: true where an ERROR it meets must reach its
+    parent step, false where it reads as false (see the module docstring)."""
+    pending: list[tuple[Traversal, str | None]] = [(traversal, None)]
+    while pending:
+        current, parent_kind = pending.pop()
+        for step in current.steps:
+            kind = _kind(step)
+            if kind is not None:
+                step.passes_errors = parent_kind in _ERROR_PARENTS and kind not in _REDUCERS
+            for child in child_traversals(step):
+                pending.append((child, kind))
