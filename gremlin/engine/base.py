@@ -62,6 +62,8 @@ class Context:
         self.sack_initial: Any = None
         self.sack_split: Any = None
         self.sack_merge: Any = None
+        #: withBulk(false): traversers merged by a barrier keep a bulk of 1 (TinkerPop's ONE_BULK)
+        self.one_bulk = False
         self.filters = ElementFilters()
         self.productive_by = False
         self.deadline = deadline

@@ -277,22 +277,31 @@ def gremlin_element_ref(value: Any) -> Any:
     return value
 
 
-def merge_bulks(traversers: list[Traverser]) -> list[Traverser]:
+def merge_bulks(traversers: list[Traverser], ctx: Context | None = None) -> list[Traverser]:
     """Traversers at the same object with the same loops, labelled history and sack, as one
     traverser with their summed bulk, in order of first arrival (TinkerPop's TraverserSet): what
     keeps repeat() linear in the graph rather than in its paths. Only valid when no step reads
-    whole paths (Context.reads_paths)."""
+    whole paths (Context.reads_paths). With a sack merge operator (withSack(v, Operator)) sacks
+    need not be equal: the merged traverser's sack is the operator over theirs; under
+    withBulk(false) a merged traverser keeps a bulk of 1."""
     if len(traversers) < 2:
         return traversers
+    merger = ctx.sack_merge if ctx is not None else None
+    one_bulk = ctx is not None and ctx.one_bulk
     merged: dict = {}
     for traverser in traversers:
-        key = (g_hash_key(traverser.obj), traverser.loops, _labelled_history(traverser),
-               g_hash_key(traverser.sack))
+        key = (g_hash_key(traverser.obj), traverser.loops, _labelled_history(traverser))
+        if merger is None:
+            key += (g_hash_key(traverser.sack),)
         found = merged.get(key)
         if found is None:
             merged[key] = traverser.copy()
-        else:
+            continue
+        if not one_bulk:
             found.bulk += traverser.bulk
+        if merger is not None and found.sack is not None:
+            from .steps_reduce import apply_operator
+            found.sack = apply_operator(merger, found.sack, traverser.sack)
     return list(merged.values())
 
 

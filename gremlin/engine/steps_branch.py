@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 from gremlin_python.process.traversal import P, Pick
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, Traversal, register
 from .nearest_first import nearest_first, walkable
 from .common import NOTHING, Projection, batched, enum_name, merge_bulks
@@ -138,7 +138,7 @@ class RepeatStep(Step):
                 if emit_all or (self.emit is not None and self.emit.has_result(ctx, result)):
                     yield _exit(result)
                 next_frontier.append(result)
-            frontier = next_frontier if ctx.reads_paths else merge_bulks(next_frontier)
+            frontier = next_frontier if ctx.reads_paths else merge_bulks(next_frontier, ctx)
 
 
 #: How many starts an unrolled repeat() walks together.
@@ -338,8 +338,10 @@ class ChooseStep(Step):
                 chosen = self.condition.has_result(ctx, traverser)
             return [self.true_branch if chosen else self.false_branch]
         key = self.selector(ctx, traverser)
-        chosen = [branch for option, branch in self.options
-                  if key is not NOTHING and _option_matches(option, key, ctx, traverser)]
+        if key is NOTHING:  # TinkerPop's branch() needs a value to pick an option by
+            raise TraversalError(f"The provided traverser does not map to a value: {traverser.obj!r} "
+                                 f"in {self.name}()")
+        chosen = [branch for option, branch in self.options if _option_matches(option, key, ctx, traverser)]
         picks = {"any"} if chosen else {"any", "none"}
         chosen += [branch for option, branch in self.options
                    if isinstance(option, Pick) and enum_name(option) in picks]

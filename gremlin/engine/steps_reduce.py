@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any, Iterator
 
@@ -11,9 +12,10 @@ from gremlin_python.process.traversal import Operator, Order, Scope
 
 from gremlin_python.structure.io.util import HashableDict
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, Traversal, register
-from .common import ByModulatedStep, NOTHING, Projection
+from .common import ByModulatedStep, NOTHING, Projection, enum_name, merge_bulks
+from . import java_numbers
 from .java_order import hash_positions
 from .randomness import step_random
 from .traverser import PathValue, Traverser
@@ -64,23 +66,42 @@ class CountStep(ReduceStep):
         return sum(bulk for _, bulk in pairs)
 
 
+def _total(scope: Any, numbers: list[tuple[Any, int]]) -> Any:
+    """The sum as TinkerPop's NumberHelper makes it (java_numbers.py): sum() first multiplies each
+    value by its bulk (a long, so a NaN counts 0), sum(local) adds the collection's items."""
+    if scope == Scope.local:
+        total = numbers[0][0]
+        for value, _ in numbers[1:]:
+            total = java_numbers.add(total, value)
+        return total
+    total = None
+    for value, bulk in numbers:
+        term = java_numbers.mul(value, bulk)
+        total = term if total is None else java_numbers.add(total, term)
+    return total
+
+
 class SumStep(ReduceStep):
     def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
         numbers = [(v, b) for v, b in pairs if v is not None]
         _require_numbers(self.name, [v for v, _ in numbers])
         if not numbers:
             return _all_null(pairs)
-        return sum(v * b for v, b in numbers)
+        return _total(self.scope, numbers)
 
 
 class MeanStep(ReduceStep):
     def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
         numbers = [(v, b) for v, b in pairs if v is not None]
         _require_numbers(self.name, [v for v, _ in numbers])
-        total = sum(b for _, b in numbers)
-        if not total:
+        count = sum(b for _, b in numbers)
+        if not count:
             return _all_null(pairs)
-        return sum(v * b for v, b in numbers) / total
+        total = _total(self.scope, numbers)
+        # divided as floating point: a Double, or a BigDecimal for a BigInteger or BigDecimal sum
+        if isinstance(total, Decimal) or (isinstance(total, int) and not -(1 << 63) <= total < 1 << 63):
+            return Decimal(total) / count
+        return float(total) / count
 
 
 class ExtremumStep(ReduceStep):
@@ -151,8 +172,8 @@ def _max(*args: Any) -> Step:
 
 
 _OPERATORS = {
-    "sum": lambda a, b: a + b, "minus": lambda a, b: a - b, "mult": lambda a, b: a * b,
-    "div": lambda a, b: a / b, "min": lambda a, b: min(a, b), "max": lambda a, b: max(a, b),
+    "sum": java_numbers.add, "minus": java_numbers.sub, "mult": java_numbers.mul, "div": java_numbers.div,
+    "min": lambda a, b: _extreme(min, a, b), "max": lambda a, b: _extreme(max, a, b),
     "assign": lambda a, b: b, "and": lambda a, b: a and b, "or": lambda a, b: a or b,
     "addAll": lambda a, b: {**a, **b} if isinstance(a, dict) else (a | set(b)) if isinstance(a, set)
     else list(a) + list(b),
@@ -160,13 +181,20 @@ _OPERATORS = {
 }
 
 
+def _extreme(pick: Any, a: Any, b: Any) -> Any:
+    """Operator.min/max: a null or a NaN gives way to the other side (NumberHelper)."""
+    if a is None or b is None:
+        return b if a is None else a
+    if a != a or b != b:
+        return b if a != a else a
+    return pick(a, b)
+
+
 def apply_operator(operator: Any, a: Any, b: Any) -> Any:
     from .common import enum_name
     name = enum_name(operator) if isinstance(operator, Operator) else str(operator)
     if name not in _OPERATORS:
         raise InvalidArgumentError(f"Unknown operator: {name}")
-    if name == "div" and isinstance(a, int) and isinstance(b, int):
-        return a // b
     return _OPERATORS[name](a, b)
 
 
@@ -211,6 +239,10 @@ class GroupStep(ByModulatedStep):
         key_by = self.bys[0] if self.bys else Projection()
         for traverser in traversers:
             key = key_by(ctx, traverser)
+            if key is NOTHING and self.name == "groupCount" and self.label is not None:
+                # TinkerPop's groupCount('x') side effect needs a key (groupCount() skips)
+                raise TraversalError(f"The provided traverser does not map to a value: {traverser.obj!r} "
+                                     f"in groupCount('{self.label}').by()")
             if key is not NOTHING:
                 hk = g_hash_key(key)
                 entry = groups.get(hk)
@@ -366,20 +398,30 @@ class AggregateStep(Step):
             super().modulate(name, args)
         self.by = Projection(args[0] if args else None)
 
-    def _add(self, ctx: Context, traverser: Traverser) -> None:
-        bag = ctx.side_effects.setdefault(self.key, [])
-        value = self.by(ctx, traverser) if self.by is not None else traverser.obj
-        if value is NOTHING:
+    def _add(self, ctx: Context, traversers: list[Traverser]) -> None:
+        """Add the values of ``traversers`` (all of a barrier, or one traverser for store())."""
+        values = []
+        for traverser in traversers:
+            value = self.by(ctx, traverser) if self.by is not None else traverser.obj
+            if value is not NOTHING:
+                values.extend([value] * traverser.bulk)
+        if not values:
             return
+        bag = ctx.side_effects.setdefault(self.key, [])
         reducer = ctx.side_effect_reducers.get(self.key)
-        if reducer is not None:  # withSideEffect(key, initial, Operator): fold each value in
-            for _ in range(traverser.bulk):
+        if reducer is not None:  # withSideEffect(key, initial, Operator)
+            if enum_name(reducer) in ("addAll", "assign"):
+                # TinkerPop hands these the values collected together (a BulkSet): addAll adds
+                # each value (a list stays one member), assign replaces the side effect with them
+                ctx.side_effects[self.key] = apply_operator(reducer, bag, values)
+                return
+            for value in values:  # any other operator folds each value in
                 bag = apply_operator(reducer, bag, value)
             ctx.side_effects[self.key] = bag
         elif isinstance(bag, set):
-            bag.add(value)
+            bag.update(values)
         else:
-            bag.extend([value] * traverser.bulk)
+            bag.extend(values)
 
     def declare_side_effects(self, side_effects: dict[str, Any]) -> None:
         side_effects.setdefault(self.key, [])
@@ -387,12 +429,11 @@ class AggregateStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
             for traverser in traversers:
-                self._add(ctx, traverser)
+                self._add(ctx, [traverser])
                 yield traverser
             return
         collected = list(traversers)
-        for traverser in collected:
-            self._add(ctx, traverser)
+        self._add(ctx, collected)
         yield from collected
 
 
@@ -418,8 +459,8 @@ class CapStep(Step):
             pass
         if len(self.keys) == 1:
             yield Traverser.start(_side_effect_value(ctx, self.keys[0]))
-        else:
-            yield Traverser.start({k: _side_effect_value(ctx, k) for k in self.keys})
+        else:  # a map of the side effects that exist (TinkerPop leaves out the others)
+            yield Traverser.start({k: ctx.side_effects[k] for k in self.keys if k in ctx.side_effects})
 
 
 def _side_effect_value(ctx: Context, key: str) -> Any:
@@ -457,20 +498,29 @@ def _side_effect(child: Any) -> Step:
 
 
 class BarrierStep(Step):
-    """barrier(): collect everything, merging equal traversers into one with a larger bulk."""
+    """barrier(): collect everything, merging equal traversers into one with a larger bulk (see
+    merge_bulks; with a path step ahead, traversers keep apart); barrier(normSack) then scales
+    each sack by its bulk over the total, as TinkerPop's SackFunctions.Barrier.normSack."""
 
     name = "barrier"
 
+    def __init__(self, consumer: Any = None):
+        self.norm_sack = isinstance(consumer, Enum) and enum_name(consumer) in ("normSack", "norm_sack")
+        if consumer is not None and not self.norm_sack and not isinstance(consumer, int):
+            raise InvalidArgumentError(f"barrier() takes a size or Barrier.normSack, not {consumer!r}")
+
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        merged: dict = {}
-        for traverser in traversers:
-            key = (g_hash_key(traverser.obj), id(traverser.path.parent) if traverser.path else None,
-                   traverser.loops)
-            if key in merged:
-                merged[key].bulk += traverser.bulk
-            else:
-                merged[key] = traverser.copy()
-        yield from merged.values()
+        collected = list(traversers)
+        merged = collected if ctx.reads_paths else merge_bulks(collected, ctx)
+        if merged is collected:
+            merged = [t.copy() for t in collected]
+        if self.norm_sack:
+            total: Any = 0.0
+            for traverser in merged:
+                total = java_numbers.add(total, java_numbers.mul(traverser.sack, traverser.bulk))
+            for traverser in merged:
+                traverser.sack = java_numbers.div(java_numbers.mul(traverser.sack, traverser.bulk), total)
+        yield from merged
 
     def modulate(self, name: str, args: tuple) -> None:
         if name != "by":
@@ -479,7 +529,7 @@ class BarrierStep(Step):
 
 @register("barrier")
 def _barrier(*args: Any) -> Step:
-    return BarrierStep()
+    return BarrierStep(args[0] if args else None)
 
 
 def is_barrier(step: Step) -> bool:

@@ -53,10 +53,14 @@ def apply_source_instructions(ctx: Context, bytecode: Bytecode, options: dict) -
                 ctx.side_effect_reducers[args[0]] = args[2]
             ctx.side_effects[args[0]] = convert_argument(args[1])
         elif name == "withSack":
-            if len(args) > 1:
-                raise UnsupportedStepError("withSack() with split or merge operators is not supported")
+            if len(args) > 2 or (len(args) == 2 and not isinstance(args[1], Operator)):
+                raise UnsupportedStepError("withSack() with a split operator (a lambda) is not supported")
+            if len(args) == 2:
+                ctx.sack_merge = args[1]  # withSack(initial, Operator): how merged traversers' sacks combine
             ctx.sack_initial = args[0]
-        elif name in ("withBulk", "withPath"):
+        elif name == "withBulk":
+            ctx.one_bulk = bool(args) and args[0] is False  # merged traversers keep a bulk of 1
+        elif name == "withPath":
             continue
         elif name == "with":
             options[args[0]] = args[1] if len(args) > 1 else True
