@@ -106,7 +106,7 @@ def load_graph(g: GraphTraversalSource, data: GraphData, *, batch_size: int = BA
     every element id as text, for backends that accept only string ids (Amazon Neptune)."""
     ident = str if string_ids else (lambda value: value)
     g.V().drop().iterate()
-    for batch in batched(data.vertices, batch_size):
+    for batch in batched(_in_id_order(data.vertices), batch_size):
         traversal: Any = g
         for vertex in batch:
             traversal = traversal.add_v(vertex.label).property(T.id, ident(vertex.id))
@@ -118,7 +118,7 @@ def load_graph(g: GraphTraversalSource, data: GraphData, *, batch_size: int = BA
                     meta = [T.id, prop.id, *meta]
                 traversal = traversal.property(cardinality, prop.key, prop.value, *meta)
         traversal.iterate()
-    for batch in batched(data.edges, batch_size):
+    for batch in batched(_in_id_order(data.edges), batch_size):
         traversal = g
         for edge in batch:
             traversal = traversal.add_e(edge.label).from_(__.V(ident(edge.out_v))).to(__.V(ident(edge.in_v))) \
@@ -126,6 +126,15 @@ def load_graph(g: GraphTraversalSource, data: GraphData, *, batch_size: int = BA
             for key, value in edge.properties.items():
                 traversal = traversal.property(key, value)
         traversal.iterate()
+
+
+def _in_id_order(elements: list) -> list:
+    """Elements with integer ids in id order: TinkerGraph keeps elements in a hash map, which
+    iterates small integer ids in ascending order, so g.E() meets the files' edges that way;
+    a graph that iterates in insertion order (this engine) then does too."""
+    if all(type(element.id) is int for element in elements):
+        return sorted(elements, key=lambda element: element.id)
+    return elements
 
 
 def _typed(value: Any) -> list[str]:

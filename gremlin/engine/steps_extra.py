@@ -93,7 +93,8 @@ def _substring(value: str, start: int, end: int | None = None) -> str:
 for _name, _fn in {
     "toLower": str.lower, "toUpper": str.upper, "trim": lambda s: s.strip(),
     "lTrim": lambda s: s.lstrip(), "rTrim": lambda s: s.rstrip(),
-    "length": len, "split": lambda s, sep=None: s.split(sep) if sep else s.split(),
+    # splitByWholeSeparator: no empty pieces; no separator (null or "") splits at whitespace
+    "length": len, "split": lambda s, sep=None: [p for p in s.split(sep) if p] if sep else s.split(),
     "replace": lambda s, old, new: s.replace(old, new) if old is not None else s,
     "substring": _substring,
 }.items():

@@ -713,7 +713,7 @@ class SampleStep(Step):
             return
         arrived = list(traversers)
         weighed = [(t, 1.0 if self.by is None else self._weight(ctx, t))
-                   for t in (arrived if ctx.reads_paths else merge_bulks(arrived))]
+                   for t in (arrived if ctx.reads_paths else merge_bulks(arrived, ctx))]
         pool = [(t, weight) for t, weight in weighed if weight is not NOTHING]
         if sum(t.bulk for t, _ in pool) <= self.n:
             yield from (t for t, _ in pool)

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import Column, Pop, T, WithOptions
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, ByModulatedStep, Projection, named, property_items, property_values, token_value
@@ -129,7 +129,7 @@ class ElementMapStep(Step):
         self.bys: list[Projection] = []
 
     def modulate(self, name: str, args: tuple) -> None:
-        if name == "by" and self.name == "valueMap":
+        if name == "by" and self.name in ("valueMap", "propertyMap"):
             self.bys.append(Projection(args[0] if args else None))
         elif name == "with" and args and args[0] in (WithOptions.tokens, "~tinkerpop.valueMap.tokens"):
             self.include_tokens = True
@@ -143,25 +143,28 @@ class ElementMapStep(Step):
 
     def _map(self, ctx: Context, element: Any) -> dict:
         out: dict = {}
+        # a vertex property is named by its key and value, anything else by its label (TinkerPop)
         if self.name == "elementMap":
             out[T.id] = element.id
-            out[T.label] = element.label if not isinstance(element, VertexPropertyRecord) else element.key
             if isinstance(element, VertexPropertyRecord):
+                out[T.key] = element.key
                 out[T.value] = element.value
+            else:
+                out[T.label] = element.label
             if isinstance(element, EdgeRecord):
-                out[_direction("OUT")] = {T.id: element.out_v.id, T.label: element.out_v.label}
                 out[_direction("IN")] = {T.id: element.in_v.id, T.label: element.in_v.label}
-        elif self.include_tokens:
+                out[_direction("OUT")] = {T.id: element.out_v.id, T.label: element.out_v.label}
+        elif self.include_tokens and self.name == "valueMap":
             mask = self.tokens_mask or WithOptions.all
             if mask & WithOptions.ids:
                 out[T.id] = element.id
-            if mask & WithOptions.labels:
-                out[T.label] = element.label if not isinstance(element, VertexPropertyRecord) else element.key
             if isinstance(element, VertexPropertyRecord):
                 if mask & WithOptions.keys:
                     out[T.key] = element.key
                 if mask & WithOptions.values:
                     out[T.value] = element.value
+            elif mask & WithOptions.labels:
+                out[T.label] = element.label
         if not isinstance(element, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
             raise InvalidArgumentError(f"The {self.name}() step needs an element, not {type(element).__name__}")
         if self.name == "propertyMap":  # property elements; the others read values only
@@ -269,7 +272,9 @@ class SelectStep(ByModulatedStep):
         self.traversal: Traversal | None = None
         if args and isinstance(args[0], Pop):
             self.pop = args.pop(0)
-        if len(args) == 1 and isinstance(args[0], Column):
+        if args and isinstance(args[0], Column):
+            if len(args) > 1:
+                raise InvalidArgumentError("select(Column) takes the column alone, no keys after it")
             self.column = args[0]
         elif len(args) == 1 and isinstance(args[0], Traversal):
             self.traversal = args[0]
@@ -446,7 +451,11 @@ def unfold_value(value: Any) -> Iterator[Any]:
 
 @register("unfold")
 def _unfold() -> Step:
-    return FlatMapStep("unfold", lambda ctx, t: unfold_value(t.obj))
+    def unfold(ctx: Context, t: Traverser) -> Iterator[Any]:
+        if t.obj is None:  # TinkerPop's UnfoldStep fails on null (a NullPointerException)
+            raise TraversalError("unfold() cannot unfold null")
+        return unfold_value(t.obj)
+    return FlatMapStep("unfold", unfold)
 
 
 @register("loops")

@@ -138,6 +138,23 @@ def _property(*args: Any) -> Step:
     return PropertyStep(args)
 
 
+def _validate_label(label: Any) -> None:
+    """An element's label, as TinkerGraph validates it (ElementHelper.validateLabel)."""
+    if label is None:
+        raise InvalidArgumentError("Label can not be null")
+    if not isinstance(label, str):
+        raise InvalidArgumentError(f"A label must be a string, not {label!r}")
+    if not label:
+        raise InvalidArgumentError("Label can not be empty")
+
+
+def _new_id(id: Any) -> Any:
+    """A user-supplied id: property(T.id, null) is refused, as TinkerGraph refuses it."""
+    if id is None:
+        raise InvalidArgumentError("An element's id cannot be null: property(T.id, null)")
+    return id
+
+
 class AddVertexStep(Step):
     """addV(label); property() steps that follow are folded in so that T.id can be given."""
 
@@ -147,6 +164,7 @@ class AddVertexStep(Step):
         if len(args) > 1:
             raise InvalidArgumentError("addV() takes at most one label")
         self.label = args[0] if args else "vertex"
+        self.label_given = bool(args)
         self.properties: list[PropertyArgs] = []
 
     def children(self) -> list:
@@ -158,18 +176,20 @@ class AddVertexStep(Step):
 
     def _create(self, ctx: Context, traverser: Traverser) -> VertexRecord:
         label = _value_of(ctx, traverser, self.label)
-        if not isinstance(label, str):
-            raise InvalidArgumentError(f"A vertex label must be a string, not {label!r}")
         id = None
         rest = []
         for prop in self.properties:
             token = token_name(prop.key)
             if token == "id":
-                id = _value_of(ctx, traverser, prop.value)
+                id = _new_id(_value_of(ctx, traverser, prop.value))
             elif token == "label":
+                if self.label_given:  # TinkerPop takes the label once: addV('a') or property(T.label)
+                    raise InvalidArgumentError("addV() was given its label already: property(T.label) cannot "
+                                               "give it another")
                 label = _value_of(ctx, traverser, prop.value)
             else:
                 rest.append(prop)
+        _validate_label(label)
         if ctx.profile is not None:
             ctx.profile.check_new_element(id, label)
         vertex = ctx.store.add_vertex(label, id)
@@ -245,9 +265,10 @@ class AddEdgeStep(Step):
             rest = []
             for prop in self.properties:
                 if token_name(prop.key) == "id":
-                    id = _value_of(ctx, traverser, prop.value)
+                    id = _new_id(_value_of(ctx, traverser, prop.value))
                 else:
                     rest.append(prop)
+            _validate_label(label)
             if ctx.profile is not None:
                 ctx.profile.check_new_element(id, label)
             edge = ctx.store.add_edge(label, out_v, in_v, id)
