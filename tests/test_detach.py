@@ -41,9 +41,20 @@ def test_changing_a_result_changes_no_other_result(g):
     for made in first.properties:
         made.value = "changed"
     first.properties.append("extra")
-    second, third = g.V("p1", "p1").to_list()
+    second, third = g.V("p1").next(), g.V("p1").next()
     assert second.label == "person" and len(second.properties) == 2
     assert {p.key: p.value for p in second.properties} == {"name": "ann", "age": 40}
+    assert second.properties is not third.properties
+    assert all(a is not b for a in second.properties for b in third.properties)
+
+
+def test_results_of_one_traversal_share_nothing():
+    """Engine-only: the in-process engine makes each result traverser its own objects. Through the
+    stock driver a Gremlin Server's equal results arrive as one traverser with a bulk, which
+    gremlinpython hands out as the same object each time (test_detach's other tests hold for both)."""
+    g = traversal().with_remote(LocalRemoteConnection(gremlin.Graph()))
+    _person(g)
+    second, third = g.V("p1", "p1").to_list()
     assert second.properties is not third.properties
     assert all(a is not b for a in second.properties for b in third.properties)
 

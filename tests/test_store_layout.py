@@ -168,7 +168,9 @@ def test_a_load_shares_repeated_strings(tmp_path: Path) -> None:
 # -- vertex property ids, given when first asked for ------------------------------------------------
 
 def test_a_vertex_property_keeps_its_id_until_its_value_is_replaced(g) -> None:
-    vid = g.add_v("person").property("name", "x").property("age", 1).id_().next()
+    # a string vertex id: a numeric one read back through GraphBinary is sent as an Integer, which
+    # a Gremlin Server's ANY id manager does not match with the Long it generated
+    vid = g.add_v("person").property(T.id, "p1").property("name", "x").property("age", 1).id_().next()
     first = g.V(vid).properties("name").id_().next()
     assert g.V(vid).properties("name").id_().next() == first
     both = g.V(vid).properties().id_().to_list()
@@ -229,7 +231,7 @@ def test_vertex_property_ids_read_once_survive_a_reopen(tmp_path: Path) -> None:
 
 
 def test_multiple_values_under_a_key_are_records_with_their_own_ids(g) -> None:
-    vid = g.add_v("person").property(Cardinality.list_, "tag", "a").id_().next()
+    vid = g.add_v("person").property(T.id, "p1").property(Cardinality.list_, "tag", "a").id_().next()
     alone = g.V(vid).properties("tag").id_().next()
     g.V(vid).property(Cardinality.list_, "tag", "b").iterate()
     ids = g.V(vid).properties("tag").id_().to_list()

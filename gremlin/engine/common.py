@@ -67,7 +67,7 @@ def ids_of(args: tuple) -> list:
     for arg in args:
         if type(arg) is str:  # the usual id: V() of many string ids costs no call per id
             out.append(arg)
-        elif isinstance(arg, (list, tuple, set)):
+        elif isinstance(arg, (list, tuple, set, frozenset)):
             out.extend(element_id(a) for a in arg)
         else:
             out.append(element_id(arg))

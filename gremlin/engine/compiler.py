@@ -50,7 +50,7 @@ def step_names(bytecode: Bytecode) -> set[str]:
         elif isinstance(value, dict):
             pending.extend(value.keys())
             pending.extend(value.values())
-        elif isinstance(value, (list, tuple, set)):
+        elif isinstance(value, (list, tuple, set, frozenset)):
             pending.extend(value)
     return names
 

@@ -204,7 +204,7 @@ def _kind(value: Any) -> str:
 
 def _is_list_like(value: Any) -> bool:
     from .traverser import PathValue
-    return isinstance(value, (list, tuple, set, PathValue))
+    return isinstance(value, (list, tuple, set, frozenset, PathValue))
 
 
 def _require_list(value: Any, if_null: str, otherwise: str) -> list:
@@ -225,13 +225,13 @@ def _as_list(name: str, value: Any) -> list:
 @register("all")
 def _all(predicate: Any) -> Step:
     # an item that cannot decide (ERROR) is held until another says false, as and() holds it
-    return FilterStep("all", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and combine_ternary(
+    return FilterStep("all", lambda ctx, t: isinstance(t.obj, (list, tuple, set, frozenset)) and combine_ternary(
         (lambda v=v: _decided(predicate, v) for v in t.obj), False))
 
 
 @register("any")
 def _any(predicate: Any) -> Step:
-    return FilterStep("any", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and combine_ternary(
+    return FilterStep("any", lambda ctx, t: isinstance(t.obj, (list, tuple, set, frozenset)) and combine_ternary(
         (lambda v=v: _decided(predicate, v) for v in t.obj), True))
 
 
@@ -242,7 +242,7 @@ def _none_of(*args: Any) -> Step:
     predicate = args[0]
     if not isinstance(predicate, P):
         raise InvalidArgumentError("none() takes a predicate")
-    return FilterStep("none", lambda ctx, t: isinstance(t.obj, (list, tuple, set)) and
+    return FilterStep("none", lambda ctx, t: isinstance(t.obj, (list, tuple, set, frozenset)) and
                       not any(test_predicate(predicate, v) for v in t.obj))
 
 

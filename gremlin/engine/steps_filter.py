@@ -150,7 +150,7 @@ def _names_strings(predicate: Any) -> bool:
         return True
     if isinstance(predicate, P) and predicate.operator not in ("and", "or", "not"):
         value = predicate.value
-        if isinstance(value, (list, tuple, set)):
+        if isinstance(value, (list, tuple, set, frozenset)):
             return bool(value) and all(v is None or isinstance(v, str) for v in value) and (
                 predicate.other is None or isinstance(predicate.other, str))
         return isinstance(value, str)
@@ -250,14 +250,14 @@ def _values_as_predicate(values: tuple) -> Any:
         only = values[0]
         if isinstance(only, P):
             return only
-        if isinstance(only, (list, tuple, set)):
+        if isinstance(only, (list, tuple, set, frozenset)):
             return P.within(list(only))
         return P.eq(only)
     flat: list = []
     for value in values:
         if isinstance(value, P):
             raise InvalidArgumentError("Predicates can only be given alone")
-        flat.extend(value if isinstance(value, (list, tuple, set)) else [value])
+        flat.extend(value if isinstance(value, (list, tuple, set, frozenset)) else [value])
     return P.within(flat)
 
 
@@ -275,7 +275,7 @@ def _has_id(*ids: Any) -> Step:
     from .common import element_id
     if not ids:
         return FilterStep("hasId", lambda ctx, t: False)
-    ids = tuple(element_id(i) if not isinstance(i, (list, tuple, set, P)) else i for i in ids)
+    ids = tuple(element_id(i) if not isinstance(i, (list, tuple, set, frozenset, P)) else i for i in ids)
     predicate = _values_predicate(ids)
     return FilterStep("hasId", lambda ctx, t: _has_subject(t.obj, "hasId") is not None and
                       _token_matches(t.obj, "id", predicate))
@@ -517,7 +517,7 @@ def _slice_local(value: Any, low: int, high: int, single_unwraps: bool) -> Any:
         items = list(value.items())
         sliced = items[low:] if high == -1 else items[low:high]
         return dict(sliced)
-    if isinstance(value, (list, tuple, set)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         items = list(value)
         sliced = items[low:] if high == -1 else items[low:high]
         if high != -1 and high - low == 1 and single_unwraps:
@@ -572,7 +572,7 @@ class TailStep(Step):
                 if isinstance(value, dict):
                     items = list(value.items())
                     yield traverser.split(dict(items[len(items) - n:] if n else []))
-                elif isinstance(value, (list, tuple, set)):
+                elif isinstance(value, (list, tuple, set, frozenset)):
                     items = list(value)
                     tail = items[len(items) - n:] if n else []
                     if n == 1:
@@ -703,7 +703,7 @@ class SampleStep(Step):
         rng = step_random(ctx, self)
         if self.scope == Scope.local:
             for traverser in traversers:
-                if not isinstance(traverser.obj, (list, set, tuple)):
+                if not isinstance(traverser.obj, (list, tuple, set, frozenset)):
                     yield traverser
                     continue
                 items = list(traverser.obj)

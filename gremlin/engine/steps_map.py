@@ -492,7 +492,7 @@ class IndexStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:
-            items = list(traverser.obj) if isinstance(traverser.obj, (list, set, tuple)) else [traverser.obj]
+            items = list(traverser.obj) if isinstance(traverser.obj, (list, tuple, set, frozenset)) else [traverser.obj]
             if self.as_map:
                 yield traverser.split(dict(enumerate(items)))
             else:

@@ -175,7 +175,7 @@ _OPERATORS = {
     "sum": java_numbers.add, "minus": java_numbers.sub, "mult": java_numbers.mul, "div": java_numbers.div,
     "min": lambda a, b: _extreme(min, a, b), "max": lambda a, b: _extreme(max, a, b),
     "assign": lambda a, b: b, "and": lambda a, b: a and b, "or": lambda a, b: a or b,
-    "addAll": lambda a, b: {**a, **b} if isinstance(a, dict) else (a | set(b)) if isinstance(a, set)
+    "addAll": lambda a, b: {**a, **b} if isinstance(a, dict) else (set(a) | set(b)) if isinstance(a, (set, frozenset))
     else list(a) + list(b),
     "sumLong": lambda a, b: a + b,
 }
@@ -367,7 +367,7 @@ class OrderStep(Step):
                 if isinstance(obj, dict):
                     entries = [Traverser.start(MapEntry(k, v)) for k, v in obj.items()]
                     yield traverser.split({e.obj.key: e.obj.value for e in self._sort(ctx, entries)})
-                elif isinstance(obj, (list, tuple, set)):
+                elif isinstance(obj, (list, tuple, set, frozenset)):
                     items = [Traverser.start(v) for v in obj]
                     yield traverser.split([t.obj for t in self._sort(ctx, items)])
                 else:

@@ -118,7 +118,7 @@ def scope_value(ctx: Context, traverser: Traverser, key: Any, step: Any) -> Any:
 def _scope_key(predicate: P) -> Any:
     """The label a where() predicate names: its value, or the first of a within()/without() list."""
     value = predicate.value
-    if isinstance(value, (list, tuple, set)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return next(iter(value), None)
     return value
 

@@ -198,7 +198,7 @@ class Members(list):
 def indexed(predicate: Any) -> Any:
     """``predicate`` with a long within()/without() list replaced by its Members (else as is)."""
     if (isinstance(predicate, P) and predicate.operator in ("within", "without") and predicate.other is None
-            and type(predicate.value) in (list, tuple, set) and len(predicate.value) >= _INDEXED_MEMBERS):
+            and type(predicate.value) in (list, tuple, set, frozenset) and len(predicate.value) >= _INDEXED_MEMBERS):
         return P(predicate.operator, Members(predicate.value))
     return predicate
 
@@ -513,5 +513,5 @@ def predicate_truth(predicate: Any, value: Any) -> bool | None:
 
 def _within_args(arg: Any, other: Any) -> list:
     if other is not None:
-        return [arg, other] if not isinstance(arg, (list, tuple, set)) else list(arg) + [other]
+        return [arg, other] if not isinstance(arg, (list, tuple, set, frozenset)) else list(arg) + [other]
     return _collection(arg) if arg is not None else [None]
