@@ -5,8 +5,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CONFORMANCE_FLOOR := $(shell cat .ci/conformance-floor 2>/dev/null || echo 0)
+REFERENCE_FLOOR := $(shell cat .ci/reference-floor 2>/dev/null || echo 0)
+# the port of the reference Gremlin Server `make conformance` starts (empty: a free one)
+REFERENCE_PORT ?=
 
-.PHONY: setup run test test-fast conformance gremlin-server console bench clean
+.PHONY: setup run test test-fast conformance conformance-reference gremlin-server console bench clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +34,13 @@ conformance: setup
 		--known-failures .ci/conformance-known-failures
 	$(BIN)/python -m gremlin.conformance --url endpoint --core-steps --floor $(CONFORMANCE_FLOOR) \
 		--known-failures .ci/conformance-known-failures
+	$(MAKE) --no-print-directory conformance-reference
+
+# The same scenarios on a real Gremlin Server 3.7.3 with TinkerPop's test configuration
+# (.ci/reference), started for the run and stopped after it: the reference the engine is held to.
+conformance-reference: setup
+	timeout 900 $(BIN)/python -m gremlin.conformance --url "reference$(if $(REFERENCE_PORT),?port=$(REFERENCE_PORT))" \
+		--core-steps --floor $(REFERENCE_FLOOR) --known-failures .ci/reference-known-failures
 
 gremlin-server: setup
 	$(BIN)/python -m gremlin.server

@@ -374,6 +374,28 @@ def test_passing_fixture_through_the_websocket_endpoint() -> None:
     assert report.passed >= 15
 
 
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_reference_server_runs_for_the_run_and_stops_after_it() -> None:
+    """--url reference: a real Gremlin Server with TinkerPop's test configuration (numeric ids,
+    so the scenarios' id parameters find the files' elements) is started and stopped by the run."""
+    import os
+    import shutil
+    import socket
+
+    from gremlin.conformance.reference import SHARED_SERVER
+    from gremlin.conformance.runner import DEFAULT_FEATURES_DIR
+    if shutil.which("java") is None or not (SHARED_SERVER / "start").exists():
+        pytest.skip(f"needs java and a Gremlin Server at {SHARED_SERVER}")
+    port = os.environ.get("CONFORMANCE_REFERENCE_PORT")
+    url = f"reference?port={port}" if port else "reference"
+    report = run(DEFAULT_FEATURES_DIR, url, filter="map/Count.feature")
+    assert report.passed >= 10 and report.failed == 0
+    if port:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", int(port))) != 0  # nothing listens there any more
+
+
 def _scenario_of(traversal: str, *parameters: str) -> Scenario:
     lines = [f'    And using the parameter {name} defined as "v[marko].id"' for name in parameters]
     feature = parse_feature("Feature: f\n  Scenario: s\n    Given the modern graph\n" + "\n".join(lines) +

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Sequence
 
+from .reference import ReferenceUnavailable
 from .runner import DEFAULT_DATA_DIR, DEFAULT_FEATURES_DIR, ScenarioResult, outcome_counts, run
 from .scenario import FAILED, SKIPPED
 
@@ -21,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"directory searched recursively for .feature files (default {DEFAULT_FEATURES_DIR})")
     parser.add_argument("--url", default="memory://",
                         help="backend: memory:// (default), endpoint (this package's WebSocket endpoint, "
-                             "started here), ws://host:port/gremlin; other graphs' data is REPLACED")
+                             "started here), reference (a real Gremlin Server with TinkerPop's test "
+                             "configuration, started here; reference?port=N), ws://host:port/gremlin; "
+                             "other graphs' data is REPLACED")
     parser.add_argument("--data", default=str(DEFAULT_DATA_DIR),
                         help=f"directory of the standard graphs' GraphSON (default {DEFAULT_DATA_DIR})")
     parser.add_argument("--filter", help="only scenarios whose name or file path contains this text")
@@ -58,13 +62,15 @@ def _known_failures(path: str | None) -> set[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # a bounded run (timeout(1) sends SIGTERM) still stops a server it started: exit through finally
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # the driver logs every error response; errors are this runner's business and it reports them
     logging.getLogger("gremlinpython").setLevel(logging.CRITICAL)
     try:
         report = run(args.features, args.url, filter=args.filter, data_dir=args.data,
                      timeout_ms=int(args.timeout * 1000) or None,
                      on_file=lambda name, results: _print_file(args.verbose, name, results))
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ReferenceUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.json:

@@ -4,6 +4,8 @@
                 by every read-only scenario; "the empty graph" is a new graph each time.
 ``endpoint``    this package's own WebSocket endpoint, started in-process on a free port
                 (``endpoint?profile=neptune&serializer=graphson`` pass through), then as ws://.
+``reference``   a real Gremlin Server 3.7.3 with TinkerPop's test configuration, started for
+                the run and stopped after it (``reference?port=N``; see reference.py), then as ws://.
 ``ws://...``    any Gremlin Server: one graph, dropped and reloaded when a scenario needs a
                 different graph, or the previous one wrote to it. So are file:// and named
                 memory://NAME URLs (their data is replaced!).
@@ -178,13 +180,28 @@ def _endpoint_backend(data_dir: str | Path, url: str) -> SharedGraphBackend:
     params = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
     graph = gremlin.Graph(profile=params.pop("profile", None))
     server = ServerThread(graph).start()
-    ws_url = server.url + (f"?{urlencode(params)}" if params else "")
+    return _served(data_dir, server.url + (f"?{urlencode(params)}" if params else ""), server.stop)
+
+
+def _reference_backend(data_dir: str | Path, url: str) -> SharedGraphBackend:
+    from .reference import ReferenceServer
+
+    params = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+    server = ReferenceServer(int(params["port"]) if "port" in params else None)
+    return _served(data_dir, server.start(), server.stop)
+
+
+def _served(data_dir: str | Path, ws_url: str, stop: Callable[[], None]) -> SharedGraphBackend:
+    """The backend of a server started for this run, which is stopped when the backend closes
+    (or at once, when no connection can be made)."""
+    import gremlin
+
     try:
         connection = gremlin.connect(ws_url)
     except BaseException:
-        server.stop()
+        stop()
         raise
-    return SharedGraphBackend(data_dir, connection, on_close=server.stop)
+    return SharedGraphBackend(data_dir, connection, on_close=stop)
 
 
 def open_backend(url: str, data_dir: str | Path) -> Backend:
@@ -194,6 +211,8 @@ def open_backend(url: str, data_dir: str | Path) -> Backend:
     parts = urlsplit(url)
     if url == "endpoint" or url.startswith("endpoint?"):
         return _endpoint_backend(data_dir, url)
+    if url == "reference" or url.startswith("reference?"):
+        return _reference_backend(data_dir, url)
     if parts.scheme == "memory" and not (parts.netloc + parts.path).strip("/"):
         return PerGraphBackend(data_dir, lambda: gremlin.connect(url))
     return SharedGraphBackend(data_dir, gremlin.connect(url))
