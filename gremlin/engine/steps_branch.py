@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any, Iterator
 
-from gremlin_python.process.traversal import P, Pick
+from gremlin_python.process.traversal import P, Pick, Scope
 
 from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, Traversal, register
@@ -177,6 +177,19 @@ def _repeat(*args: Any) -> Step:
     return RepeatStep(args)
 
 
+def holds_barrier(branch: Traversal) -> bool:
+    """Whether a branch holds a barrier anywhere, its children included (TinkerPop's Barrier
+    steps: the reducing and collecting steps, barrier(), cap(), and the global dedup(), range()
+    and tail()): then every traverser goes in before any result comes out."""
+    from .steps_filter import DedupStep, RangeStep, SampleStep, TailStep
+    for step in branch.all_steps():
+        if is_barrier(step):
+            return True
+        if isinstance(step, (DedupStep, RangeStep, SampleStep, TailStep)) and getattr(step, "scope", None) != Scope.local:
+            return True
+    return False
+
+
 class UnionStep(Step):
     name = "union"
 
@@ -190,8 +203,15 @@ class UnionStep(Step):
         return self.branches
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        # Each branch sees every traverser, as in TinkerPop: a count() inside a branch counts
-        # all that reach it, not one traverser's share.
+        if not any(holds_barrier(branch) for branch in self.branches):
+            # as TinkerPop's BranchStep: one traverser at a time, through each branch in turn
+            return (result for traverser in traversers for branch in self.branches
+                    for result in branch.run(ctx, (traverser.copy(),)))
+        return self._run_together(ctx, traversers)
+
+    def _run_together(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        # A branch with a barrier sees every traverser, as in TinkerPop: a count() inside a
+        # branch counts all that reach it, not one traverser's share.
         inputs = list(traversers)
         for branch in self.branches:
             yield from branch.run(ctx, (t.copy() for t in inputs))
@@ -313,7 +333,7 @@ class ChooseStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         branches = [t for _, t in self.options] if self.selector is not None else \
             [b for b in (self.true_branch, self.false_branch) if isinstance(b, Traversal)]
-        if not any(is_barrier(step) for branch in branches for step in branch.steps):
+        if not any(holds_barrier(branch) for branch in branches):
             return (result for traverser in traversers for branch in self._route(ctx, traverser)
                     for result in branch.run(ctx, (traverser,)))
         return self._run_together(ctx, traversers, branches)

@@ -167,17 +167,17 @@ class ElementMapStep(Step):
                 out[T.label] = element.label
         if not isinstance(element, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
             raise InvalidArgumentError(f"The {self.name}() step needs an element, not {type(element).__name__}")
+        # a vertex's values under a key are a list (elementMap keeps the last of them), any other
+        # element's a single value, as TinkerPop's maps put them
         if self.name == "propertyMap":  # property elements; the others read values only
             for prop in property_values(ctx, element, self.keys):
-                out.setdefault(prop.key, []).append(prop)
+                if isinstance(element, VertexRecord):
+                    out.setdefault(prop.key, []).append(prop)
+                else:
+                    out[prop.key] = prop
         else:
             for key, value in property_items(ctx, element, self.keys):
-                if self.name == "elementMap":
-                    if isinstance(element, VertexRecord):
-                        out.setdefault(key, value)
-                    else:
-                        out[key] = value
-                elif isinstance(element, VertexRecord):
+                if self.name != "elementMap" and isinstance(element, VertexRecord):
                     out.setdefault(key, []).append(value)
                 else:
                     out[key] = value
@@ -280,6 +280,8 @@ class SelectStep(ByModulatedStep):
             self.traversal = args[0]
         elif not args:
             raise InvalidArgumentError("select() needs at least one key")
+        elif not all(isinstance(key, str) for key in args):
+            raise InvalidArgumentError(f"select() takes string keys, a Column or a traversal, not {args!r}")
         self.keys = tuple(args)
         self.bys: list[Projection] = []
 
