@@ -129,8 +129,8 @@ def _concat(*args: Any) -> Step:
 
 class FormatStep(ByModulatedStep):
     """format("%{name} is %{_}"): each %{key} is the element's property, the map's entry, or the
-    path label or side effect of that name; each %{_} is the next by() modulator's value. A
-    traverser with a value missing is filtered out."""
+    path label or side effect of that name; each %{_} is the next by() modulator's value (the
+    object itself when there is none). A traverser with a value missing is filtered out."""
 
     name = "format"
 
@@ -151,10 +151,8 @@ class FormatStep(ByModulatedStep):
         position = 0
         positional = 0
         for match in _FORMAT_VARIABLE.finditer(self.template):
-            if match.group(1) == "_":
-                if not self.bys:
-                    return NOTHING
-                value = self.bys[positional % len(self.bys)](ctx, traverser)
+            if match.group(1) == "_":  # the next by() modulator's value, or the object itself
+                value = self.bys[positional % len(self.bys)](ctx, traverser) if self.bys else traverser.obj
                 positional += 1
             else:
                 value = self._variable(ctx, traverser, match.group(1))

@@ -12,7 +12,7 @@ from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, merge_bulks, token_name, vertex_property_items
 from .randomness import step_random
-from .traverser import OWN_KEY, Traverser, is_simple
+from .traverser import OWN_KEY, PathValue, Traverser, is_simple
 from .values import OrderedSet, PropertyValue, java_type_name, g_hash_key, indexed, is_number, predicate_truth, test_predicate
 
 
@@ -522,7 +522,7 @@ def _slice_local(value: Any, low: int, high: int, single_unwraps: bool) -> Any:
         sliced = items[low:] if high == -1 else items[low:high]
         if high != -1 and high - low == 1 and single_unwraps:
             return sliced[0] if sliced else NOTHING
-        return sliced
+        return OrderedSet(sliced) if isinstance(value, (set, frozenset)) else sliced  # a set stays a set
     from .traverser import PathValue
     if isinstance(value, PathValue):
         items = list(value.objects)
@@ -572,14 +572,15 @@ class TailStep(Step):
                 if isinstance(value, dict):
                     items = list(value.items())
                     yield traverser.split(dict(items[len(items) - n:] if n else []))
-                elif isinstance(value, (list, tuple, set, frozenset)):
-                    items = list(value)
+                elif isinstance(value, (list, tuple, set, frozenset, PathValue)):
+                    # as range(local) over the last n: one item itself, more as a list (a set's as a set)
+                    items = list(value.objects) if isinstance(value, PathValue) else list(value)
                     tail = items[len(items) - n:] if n else []
                     if n == 1:
                         if tail:
                             yield traverser.split(tail[0])
                     else:
-                        yield traverser.split(tail)
+                        yield traverser.split(OrderedSet(tail) if isinstance(value, (set, frozenset)) else tail)
                 else:
                     yield traverser
             return

@@ -494,7 +494,9 @@ class IndexStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:
-            items = list(traverser.obj) if isinstance(traverser.obj, (list, tuple, set, frozenset)) else [traverser.obj]
+            obj = traverser.obj
+            items = list(obj.objects) if isinstance(obj, PathValue) else \
+                list(obj) if isinstance(obj, (list, tuple, set, frozenset)) else [obj]
             if self.as_map:
                 yield traverser.split(dict(enumerate(items)))
             else:

@@ -214,7 +214,12 @@ class FoldStep(Step):
             yield Traverser.start(out)
             return
         acc = self.seed
+        # fold(seed, addAll) adds each value as a member (TinkerPop wraps it in a list first)
+        list_fold = isinstance(self.operator, Operator) and enum_name(self.operator) == "addAll"
         for traverser in traversers:
+            if list_fold:
+                acc = apply_operator(self.operator, acc, [traverser.obj] * traverser.bulk)
+                continue
             for _ in range(traverser.bulk):
                 acc = apply_operator(self.operator, acc, traverser.obj)
         yield Traverser.start(acc)

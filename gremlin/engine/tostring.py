@@ -4,6 +4,7 @@ a TinkerPop server, so the same traversal yields the same text on every backend.
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -38,6 +39,10 @@ def gremlin_str(value: Any) -> str:
         return "path[" + ", ".join(gremlin_str(v) for v in value.objects) + "]"
     if isinstance(value, Enum):
         return value.name.rstrip("_")
+    if isinstance(value, datetime):
+        # java.util.Date's toString, in UTC (the zone a Gremlin Server's JVM runs in by default here)
+        utc = value.astimezone(timezone.utc) if value.tzinfo is not None else value
+        return utc.strftime("%a %b %d %H:%M:%S UTC %Y")
     return str(value)
 
 
