@@ -21,7 +21,6 @@ from ..storage import Store
 from .base import Context
 from .compiler import compile_bytecode
 from .detach import detach_traversers
-from .filter_strategies import apply_filter_strategies
 from .optimize import optimize
 from .profiles import Profile, profile_named
 from .services import Service, ServiceRegistry
@@ -52,7 +51,7 @@ class Graph:
         timeout_ms = options.get("evaluationTimeout") or options.get("scriptEvaluationTimeout")
         if timeout_ms:
             ctx.deadline = time.monotonic() + float(timeout_ms) / 1000.0
-        traversal = apply_filter_strategies(compile_bytecode(bytecode), ctx.disabled_strategies)
+        traversal = compile_bytecode(bytecode, ctx.disabled_strategies)
         traversal.declare_side_effects(ctx.side_effects)
         ctx.bytecode = bytecode
         if self.optimize:

@@ -134,7 +134,7 @@ class Step:
 
     name = "step"
     #: A filter step that cannot decide (TinkerPop's ERROR) passes it on to its parent step when
-    #: true, reads it as false when false (set by filter_strategies.mark_error_boundaries).
+    #: true, reads it as false when false (set by filter_strategies.finish_traversal).
     passes_errors = False
 
     def modulate(self, name: str, args: tuple) -> None:
@@ -158,10 +158,12 @@ class Step:
 class Traversal:
     """A compiled traversal: the steps, run as a chain of generators."""
 
-    __slots__ = ("steps",)
+    __slots__ = ("steps", "rank")
 
     def __init__(self, steps: list[Step]):
         self.steps = steps
+        #: TinkerPop's filter rank of its highest-ranked step, once worked out (filter_strategies.py)
+        self.rank: int | None = None
 
     def run(self, ctx: Context, traversers: Iterable[Traverser]) -> Iterator[Traverser]:
         stream: Iterator[Traverser] = iter(traversers)

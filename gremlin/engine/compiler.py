@@ -22,6 +22,7 @@ from . import steps_date, steps_extra, steps_math, steps_where  # noqa: F401
 from . import steps_call, steps_match
 from .base import STEPS, Step, Traversal
 from .common import is_cardinality_value
+from .filter_strategies import DISABLED, finish_traversal
 
 __all__ = ["compile_bytecode", "compile_steps", "step_names"]
 
@@ -79,9 +80,16 @@ def convert_argument(value: Any) -> Any:
     return value
 
 
-def compile_bytecode(bytecode: Bytecode) -> Traversal:
-    traversal = compile_steps(bytecode.step_instructions)
-    traversal.steps = steps_match.inline_filter_patterns(traversal.steps)  # root only, as TinkerPop
+def compile_bytecode(bytecode: Bytecode, disabled: frozenset = frozenset()) -> Traversal:
+    """The traversal, with TinkerGraph's default filter strategies applied to it and its children
+    but those named in ``disabled`` (withoutStrategies)."""
+    token = DISABLED.set(frozenset(disabled))
+    try:
+        traversal = compile_steps(bytecode.step_instructions)
+    finally:
+        DISABLED.reset(token)
+    if "InlineFilterStrategy" not in disabled:
+        traversal.steps = steps_match.inline_filter_patterns(traversal.steps)  # root only, as TinkerPop
     steps_call.mark_start(traversal.steps)
     return traversal
 
@@ -124,7 +132,7 @@ def compile_steps(instructions: list) -> Traversal:
     if pending:
         raise InvalidArgumentError(
             f"The repeat()-traversal was not defined: {pending[0][0]}() must modulate a repeat() step")
-    return Traversal(steps)
+    return finish_traversal(Traversal(steps))
 
 
 def _infix_connectives(steps: list[Step]) -> list[Step]:
@@ -152,12 +160,12 @@ def _infix_connectives(steps: list[Step]) -> list[Step]:
                 and_parts.append([])
             else:
                 and_parts[-1].append(step)
-        return [steps_filter._and(*(Traversal(p) for p in and_parts))]
+        return [steps_filter._and(*(finish_traversal(Traversal(p)) for p in and_parts))]
 
     grouped = [and_group(part) for part in or_parts]
     if len(grouped) == 1:
         return head + grouped[0]
-    return head + [steps_filter._or(*(Traversal(p) for p in grouped))]
+    return head + [steps_filter._or(*(finish_traversal(Traversal(p)) for p in grouped))]
 
 
 def _modulate(steps: list[Step], pending: list, name: str, args: tuple) -> None:

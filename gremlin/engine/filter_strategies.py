@@ -14,7 +14,7 @@ flatten filters into one line, but two things make their rewrites visible:
 Where an ERROR goes is TinkerPop's FilterStep rule: a filter that cannot decide passes ERROR up
 only when the traversal it is in is the child of a filter step (``not``, ``and``, ``or``,
 ``where``), and is not itself ``filter()`` or ``where(traversal)`` (which read ERROR as false);
-anywhere else it is false. ``mark_error_boundaries`` records that on each step
+anywhere else it is false. ``finish_traversal`` records that on each step
 (``Step.passes_errors``); the steps read it.
 
 The rewrites here reproduce the strategies' effect on step order with this engine's steps
@@ -23,7 +23,8 @@ The rewrites here reproduce the strategies' effect on step order with this engin
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from contextvars import ContextVar
+from typing import Any
 
 from gremlin_python.process.traversal import P, Scope
 
@@ -31,10 +32,11 @@ from .base import Step, Traversal
 from .common import NOTHING, Projection
 from .steps_filter import CoinStep, DedupStep, FilterStep, HasStep, PathFilterStep, RangeStep, _Children, _Connective
 from .steps_map import AsStep, SelectStep, _Identity
+from .steps_mutate import DropStep
 from .steps_reduce import OrderStep
 from .steps_where import WhereStep
 
-__all__ = ["apply_filter_strategies", "mark_error_boundaries", "DEFAULT_FILTER_STRATEGIES"]
+__all__ = ["finish_traversal", "DISABLED", "DEFAULT_FILTER_STRATEGIES"]
 
 #: The strategies reproduced here, by the names withoutStrategies() gives them.
 DEFAULT_FILTER_STRATEGIES = frozenset({"FilterRankingStrategy", "InlineFilterStrategy", "IdentityRemovalStrategy"})
@@ -44,30 +46,58 @@ _HAS_NAMES = frozenset({"has", "hasLabel", "hasId", "hasKey", "hasValue"})
 _UNRANKED_FILTER_NAMES = frozenset({"simplePath", "cyclicPath", "coin", "drop", "none", "discard", "all", "any"})
 
 
-def apply_filter_strategies(traversal: Traversal, disabled: Iterable[str] = ()) -> Traversal:
-    """Rewrite ``traversal`` (and its children) in place as TinkerGraph's default filter
-    optimizations would, then mark where ERROR stops. ``disabled`` names strategies removed
-    with withoutStrategies()."""
-    disabled = frozenset(disabled)
-    if "IdentityRemovalStrategy" not in disabled:
-        _each_traversal(traversal, _remove_identities)
-    if "FilterRankingStrategy" not in disabled:
-        _each_traversal(traversal, _rank_filters)
-    if "InlineFilterStrategy" not in disabled:
-        _each_traversal(traversal, _inline_filters)
-    mark_error_boundaries(traversal)
+#: The strategies a traversal being compiled removed with withoutStrategies() (compiler.py sets it).
+DISABLED: ContextVar[frozenset] = ContextVar("disabled_filter_strategies", default=frozenset())
+
+
+def finish_traversal(traversal: Traversal) -> Traversal:
+    """What TinkerGraph's default filter optimizations do to one traversal, and where ERROR stops
+    in it; the compiler calls this for each traversal it has compiled, children first, so a
+    traversal's children are finished when it is. Ranking a traversal comes before inlining its
+    filter() and and() children into it, as TinkerPop ranks the whole tree before it inlines;
+    a step's rank counts its children's steps as they were then (``Traversal.rank``)."""
+    steps = traversal.steps
+    filters = identities = 0
+    for step in steps:  # most traversals hold no filter: they cost this loop alone
+        kind = type(step)
+        if kind in _FILTER_TYPES:
+            filters += 1
+        elif kind is _Identity:
+            identities += 1
+    if not filters and not identities:
+        return traversal
+    disabled = DISABLED.get()
+    if identities and len(steps) > 1 and "IdentityRemovalStrategy" not in disabled:
+        _remove_identities(traversal)
+    if filters > 1 and "FilterRankingStrategy" not in disabled:
+        _rank_filters(traversal)
+    kinds = [_kind(step) for step in traversal.steps if type(step) in _FILTER_TYPES]
+    if ("traversal-filter" in kinds or "and" in kinds) and "InlineFilterStrategy" not in disabled:
+        _traversal_rank(traversal)  # fixed now, as the steps were before inlining
+        _inline_filters(traversal)
+    if not _ERROR_PARENTS.isdisjoint(kinds):
+        _mark_children(traversal)
     return traversal
 
 
-def _each_traversal(traversal: Traversal, rewrite: Any) -> None:
-    """``rewrite`` on ``traversal``, then on every child traversal (parents first, as TinkerPop
-    applies a strategy)."""
-    pending = [traversal]
-    while pending:
-        current = pending.pop()
-        rewrite(current)
-        for step in current.steps:
-            pending.extend(child_traversals(step))
+def _traversal_rank(traversal: Traversal) -> int:
+    """The highest rank of a traversal's steps (before any inlining), what a parent step holding
+    it ranks at least; worked out when first needed."""
+    if traversal.rank is None:
+        traversal.rank = max((_rank(step) for step in traversal.steps if type(step) in _FILTER_TYPES), default=0)
+    return traversal.rank
+
+
+def _mark_children(traversal: Traversal) -> None:
+    """For each filter step of ``traversal`` whose children pass an ERROR up to it, mark the
+    filters of those children that pass it (see the module docstring)."""
+    for step in traversal.steps:
+        if _kind(step) in _ERROR_PARENTS:
+            for child in child_traversals(step):
+                for inner in child.steps:
+                    kind = _kind(inner)
+                    if kind is not None and kind not in _REDUCERS:
+                        inner.passes_errors = True
 
 
 def child_traversals(step: Step) -> list[Traversal]:
@@ -97,7 +127,18 @@ def _projections(step: Step) -> list:
 
 def _kind(step: Step) -> str | None:
     """The TinkerPop filter class a step stands for, by a short name; None for a step that is no
-    TinkerPop filter (order is named too: it is ranked with the filters)."""
+    TinkerPop filter (order is named too: it is ranked with the filters). Worked out once per
+    step (its modulators are all applied by then: the compiler finishes a traversal last)."""
+    if type(step) not in _FILTER_TYPES:
+        return None
+    try:
+        return step._tp_kind  # type: ignore[attr-defined]
+    except AttributeError:
+        kind = step._tp_kind = _kind_of(step)  # type: ignore[attr-defined]
+        return kind
+
+
+def _kind_of(step: Step) -> str | None:
     if isinstance(step, HasStep):
         if step.token is None and step.predicate is NOTHING and step.label is None:
             return "traversal-filter"  # has(k) is filter(properties(k)) in TinkerPop
@@ -119,11 +160,11 @@ def _kind(step: Step) -> str | None:
             return "not"  # TinkerPop's hasNot(k) is not(properties(k))
         return "filter"
     if isinstance(step, DedupStep):
-        return "dedup" if step.scope == Scope.global_ else None
+        return "dedup" if step.scope is not Scope.local else None
     if isinstance(step, RangeStep):
-        return "range" if step.scope == Scope.global_ else None
+        return "range" if step.scope is not Scope.local else None
     if isinstance(step, OrderStep):
-        return "order" if step.scope == Scope.global_ else None
+        return "order" if step.scope is not Scope.local else None
     if isinstance(step, (PathFilterStep, CoinStep)) or getattr(step, "name", None) in _UNRANKED_FILTER_NAMES:
         return "filter"
     return None
@@ -146,6 +187,11 @@ def _where_matches_labels(child: Traversal) -> bool:
 def _is_filter(step: Step) -> bool:
     kind = _kind(step)
     return kind is not None and kind != "order"
+
+
+#: The step classes that stand for TinkerPop filters (or order()): any other step is none.
+_FILTER_TYPES = frozenset({HasStep, _Connective, _Children, WhereStep, FilterStep, DedupStep, RangeStep, OrderStep,
+                           PathFilterStep, CoinStep, DropStep})
 
 
 # -- IdentityRemovalStrategy ----------------------------------------------------------------------
@@ -174,13 +220,18 @@ def _base_rank(step: Step) -> int:
 
 def _rank(step: Step) -> int:
     """TinkerPop's rank: a lower rank may move before a higher one; 0 never moves. A step with
-    children ranks at least as high as any step in them."""
-    rank = _base_rank(step)
-    if rank == 0:
+    children ranks at least as high as any step in them (as they were ranked, before inlining)."""
+    if type(step) not in _FILTER_TYPES:
         return 0
-    for child in child_traversals(step):
-        for inner in child.steps:
-            rank = max(rank, _rank(inner))
+    try:
+        return step._tp_rank  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+    rank = _base_rank(step)
+    if rank:
+        for child in child_traversals(step):
+            rank = max(rank, _traversal_rank(child))
+    step._tp_rank = rank  # type: ignore[attr-defined]
     return rank
 
 
@@ -204,9 +255,11 @@ def _rank_filters(traversal: Traversal) -> None:
     steps = traversal.steps
     if len(steps) < 2:
         return
-    ranked = [_base_rank(s) for s in steps if not isinstance(s, AsStep)]
-    if not any(a and b for a, b in zip(ranked, ranked[1:])):
-        return  # no two ranked steps side by side: nothing can move
+    # most traversals have no ranked step after a higher-ranked one: then nothing can move
+    plain = [s for s in steps if type(s) is not AsStep]
+    base = [_base_rank(s) if type(s) in _FILTER_TYPES else 0 for s in plain]
+    if not any(_rank(plain[i]) > _rank(plain[i + 1]) for i in range(len(base) - 1) if base[i] and base[i + 1]):
+        return
     units: list[_Unit] = []
     for position, step in enumerate(steps):
         if isinstance(step, AsStep) and units and units[-1].step is not None:
@@ -340,17 +393,3 @@ def _filter_children(step: Step) -> list[Traversal]:
 _REDUCERS = frozenset({"traversal-filter", "where-traversal"})
 #: Filters whose children's ERROR reaches them (they decide with it: hold it, negate it, pass it).
 _ERROR_PARENTS = frozenset({"not", "and", "or", "traversal-filter", "where-traversal", "where-predicate"})
-
-
-def mark_error_boundaries(traversal: Traversal) -> None:
-    """Set ``passes_errors`` on every filter step: true where an ERROR it meets must reach its
-    parent step, false where it reads as false (see the module docstring)."""
-    pending: list[tuple[Traversal, str | None]] = [(traversal, None)]
-    while pending:
-        current, parent_kind = pending.pop()
-        for step in current.steps:
-            kind = _kind(step)
-            if kind is not None:
-                step.passes_errors = parent_kind in _ERROR_PARENTS and kind not in _REDUCERS
-            for child in child_traversals(step):
-                pending.append((child, kind))
