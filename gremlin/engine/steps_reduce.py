@@ -214,8 +214,9 @@ class FoldStep(Step):
             yield Traverser.start(out)
             return
         acc = self.seed
-        # fold(seed, addAll) adds each value as a member (TinkerPop wraps it in a list first)
-        list_fold = isinstance(self.operator, Operator) and enum_name(self.operator) == "addAll"
+        # with a collection seed (fold([], addAll)) TinkerPop hands the operator each value in a
+        # list, so it joins the seed as one member
+        list_fold = isinstance(self.seed, (list, tuple, set, frozenset))
         for traverser in traversers:
             if list_fold:
                 acc = apply_operator(self.operator, acc, [traverser.obj] * traverser.bulk)
