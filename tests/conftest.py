@@ -9,12 +9,15 @@ import pytest
 from gremlin_python.process.anonymous_traversal import traversal
 
 import gremlin
-from tests.backends import GREMLIN_SERVER_URL, empty_graph
+from tests.backends import REAL_SERVERS, empty_graph
+from tests.gremlin_servers import TRANSACTIONAL, GremlinServers
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
-BACKENDS = ["memory", "durable", "endpoint-graphbinary", "endpoint-graphson", "gremlin-server"]
+#: the transactional server runs only the tests marked ``transactions`` here (the identity tests,
+#: tests/identity/conftest.py, run on both servers)
+BACKENDS = ["memory", "durable", "endpoint-graphbinary", "endpoint-graphson", *REAL_SERVERS]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,12 +26,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    # the transactional server answers the tests of this folder as the plain one does, except
+    # where a test needs transactions: only those run on it
+    needless = [item for item in items if _backend_of(item) == TRANSACTIONAL
+                and item.get_closest_marker("transactions") is None]
+    if needless:
+        config.hook.pytest_deselected(items=needless)
+        dropped = set(needless)
+        items[:] = [item for item in items if item not in dropped]
     if config.getoption("--docker"):
         return
     skip = pytest.mark.skip(reason="needs a Docker engine: run with --docker on a machine that has one")
     for item in items:
         if "docker" in item.keywords:
             item.add_marker(skip)
+
+
+def _backend_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("backend_url")
+
+
+@pytest.fixture(scope="session")
+def gremlin_servers() -> Iterator[GremlinServers]:
+    """The real Gremlin Servers (tests/gremlin_servers.py), stopped when the session ends."""
+    servers = GremlinServers()
+    try:
+        yield servers
+    finally:
+        servers.close()
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +81,7 @@ def g(backend_url: str):
 
 
 @pytest.fixture
-def backend_name(backend_url: str) -> str:
-    if backend_url.startswith("memory"):
-        return "memory"
-    if backend_url.startswith("file"):
-        return "durable"
-    if GREMLIN_SERVER_URL and backend_url == GREMLIN_SERVER_URL:
-        return "gremlin-server"
-    return "endpoint"
+def backend_name(request: pytest.FixtureRequest, backend_url: str) -> str:
+    """memory, durable, endpoint, gremlin-server or gremlin-server-tx."""
+    kind = request.node.callspec.params["backend_url"]
+    return "endpoint" if kind.startswith("endpoint") else kind

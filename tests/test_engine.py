@@ -300,6 +300,7 @@ def test_read_only_strategy_refuses_writes(modern):
     assert modern.V().count().next() == 6
 
 
+@pytest.mark.transactions
 def test_merge_maps_on_create_write_every_property_or_none(g):
     from gremlin_python.process.traversal import Direction
     g.add_v("x").property(T.id, "taken").iterate()
@@ -319,6 +320,7 @@ def test_merge_maps_on_create_write_every_property_or_none(g):
     assert g.E("e1").value_map().next() == {"w": 0.5, "k": "v"}
 
 
+@pytest.mark.transactions
 def test_failed_traversal_leaves_no_partial_write(g):
     g.add_v("x").property(T.id, "taken").iterate()
     with pytest.raises(FAILURES):

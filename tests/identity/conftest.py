@@ -1,7 +1,7 @@
 """Fixtures for the identity core tests: every graph test runs on the local engine with the
 TinkerGraph rules and with Amazon Neptune's (memory://?profile=neptune), on the durable engine
-(file://), on our endpoint through the stock driver, and on a real Gremlin Server when
-GREMLIN_SERVER_URL is set (tests/backends.py)."""
+(file://), on our endpoint through the stock driver, and on a real Gremlin Server serving
+TinkerGraph and one serving TinkerTransactionGraph (tests/backends.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from tests.backends import empty_graph
 
 #: fixture id -> the in-process URL (a new private graph per connection) or a tests/backends.py kind
 BACKENDS = {"tinkergraph": "memory://", "neptune": "memory://?profile=neptune", "durable": "durable",
-            "endpoint": "endpoint-graphbinary", "gremlin-server": "gremlin-server"}
+            "endpoint": "endpoint-graphbinary", "gremlin-server": "gremlin-server",
+            "gremlin-server-tx": "gremlin-server-tx"}
 
 
 class CountingConnection(RemoteConnection):

@@ -18,8 +18,6 @@ from gremlin_python.process.traversal import T
 import gremlin
 from identity import IdentityGraph, TenantConfig
 from identity.reference import ReferenceIdentity
-from tests.backends import GREMLIN_SERVER_URL
-
 from identity_helpers import event
 
 PHONE = ("phone", "+15550100200")
@@ -117,10 +115,8 @@ def _snapshot(url: str, identity: IdentityGraph, people: int) -> dict:
     return {"vertices": vertices, "links": links, "counts": counts, "customers": customers}
 
 
+@pytest.mark.transactions  # TinkerGraph behind Gremlin Server does not isolate concurrent traversals
 def test_concurrent_overlapping_ingests_end_as_one_at_a_time(shared_url: str, clock) -> None:
-    if shared_url == GREMLIN_SERVER_URL:
-        pytest.skip("TinkerGraph in Gremlin Server does not isolate concurrent traversals (Neptune and "
-                    "the local engine run each one as a transaction)")
     people = 8
     bodies = _people_events(people)
 
