@@ -7,13 +7,15 @@ end up in client and server logs::
      +-- ValidationError    an event or query the core refuses (field + reason)
      +-- NotFound           an identifier the tenant's graph does not hold
      +-- GraphUnavailable   the graph backend is down or timed out (retryable)
+     +-- Stalled            a batch loop found again what its last batch had handled
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["IdentityError", "ValidationError", "NotFound", "GraphUnavailable", "check_int"]
+__all__ = ["IdentityError", "ValidationError", "NotFound", "GraphUnavailable", "Stalled", "check_int",
+           "check_progress"]
 
 
 class IdentityError(Exception):
@@ -37,6 +39,23 @@ class GraphUnavailable(IdentityError):
     """The graph backend could not be reached or timed out; the request can be retried."""
 
     retryable = True
+
+
+class Stalled(IdentityError):
+    """A loop that works through the graph batch by batch until a read finds nothing read back
+    something its previous batch had already handled: the graph did not apply that batch's
+    writes, and going on would repeat it forever."""
+
+
+def check_progress(previous: frozenset, batch: frozenset, work: str) -> frozenset:
+    """``batch`` (the elements, or element states, one round found to handle), after checking
+    that none of them is one the round before already handled; Stalled names ``work``."""
+    again = len(previous & batch)
+    if again:
+        raise Stalled(f"{work} made no progress: a batch found {again} element(s) the previous batch had "
+                      "already handled, so the graph did not apply that batch's writes; stopped instead of "
+                      "repeating it")
+    return batch
 
 
 def check_int(field: str, value: Any, low: int, high: int | None = None) -> None:

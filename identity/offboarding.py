@@ -7,7 +7,8 @@ Shredding makes every sealed value of the tenant undecryptable and its blind ind
 uncomputable the moment the key ring is destroyed, wherever copies of the graph live (replicas,
 snapshots, backups). Purging then removes the ciphertext itself; it is resumable (each batch
 deletes whatever of the tenant is left) and refuses to run before the keys are destroyed, so
-a typo cannot wipe a live tenant.
+a typo cannot wipe a live tenant. A batch that finds again what the previous one deleted stops
+the purge with ``Stalled`` rather than looping.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource
+from gremlin_python.process.traversal import T
 
 from . import model
-from .errors import IdentityError, check_int
+from .errors import IdentityError, check_int, check_progress
 from .graph import submit
 from .keys import Keyring
 from .tenants import TenantRegistry, UnknownTenant
@@ -48,18 +50,25 @@ def purge(g: GraphTraversalSource, tenant: str, *, keyring: Keyring, batch: int 
           progress: Callable[[PurgeProgress], None] | None = None,
           max_batches: int | None = None) -> PurgeProgress:
     """Delete every edge, then every vertex, whose ``tenant`` property is ``tenant``, ``batch``
-    at a time (stopping after ``max_batches`` if given; the next call resumes)."""
+    at a time (stopping after ``max_batches`` if given; the next call resumes). Stalled if a
+    batch finds elements the batch before it deleted (the graph is not deleting them)."""
     check_int("batch", batch, 1)
     if not keyring.destroyed(tenant):
         raise IdentityError(f"tenant '{tenant}' still has its keys: offboard it before purging")
     done = PurgeProgress(tenant)
     # edges first, so that each vertex batch drops only a few incident edges with it
     for elements, counter in ((g.E, "edges"), (g.V, "vertices")):
+        dropped: frozenset = frozenset()
         while max_batches is None or done.batches < max_batches:
-            ids = submit(elements().has(model.TENANT, tenant).limit(batch).id_())
+            # found and dropped in one traversal (aggregate() reads every id before the first
+            # drop): the ids only come back for the count, they are never sent back to name
+            # elements (a generated id read from TinkerGraph is a Java Long, and sent back as a
+            # Python int it names nothing)
+            ids = submit(elements().has(model.TENANT, tenant).limit(batch)
+                         .aggregate("batch").by(T.id).drop().cap("batch"))[0]
             if not ids:
                 break
-            submit(elements(*ids).drop())
+            dropped = check_progress(dropped, frozenset(ids), f"purging tenant '{tenant}' ({counter})")
             setattr(done, counter, getattr(done, counter) + len(ids))
             done.batches += 1
             if progress is not None:

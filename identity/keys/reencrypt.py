@@ -5,7 +5,9 @@ Resumable by construction rather than by checkpoint: each batch asks the graph f
 sealed value does *not* start with the current version's prefix ("v3:"), so an interrupted run
 simply continues where it stopped, and a run after completion finds nothing. Each write is a
 compare-and-set (the cell is replaced only if it still holds the value that was read), so a
-concurrent writer is never overwritten with stale data. Two round trips per batch.
+concurrent writer is never overwritten with stale data. Two round trips per batch. A batch that
+finds a cell still holding the value the previous batch re-sealed stops the run (``Stalled``)
+instead of re-sealing it forever.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, T, TextP
 
 from .. import model
-from ..errors import IdentityError, check_int
+from ..errors import IdentityError, check_int, check_progress
 from ..graph import submit
 from ..protect import EnvelopeProtector, SealedValueError, version_prefix
 
@@ -46,6 +48,7 @@ def reencrypt(g: GraphTraversalSource, tenant: str, protector: EnvelopeProtector
     check_int("batch", batch, 1)
     done = ReencryptProgress(tenant)
     for label, prop in model.SEALED_PROPERTIES.items():
+        handled: frozenset = frozenset()  # (vertex id, sealed value) of the last batch's cells
         while max_batches is None or done.batches < max_batches:
             # read the version every batch: a rotation during the run moves the target along
             version = protector.keys.current_data_key()[0]
@@ -54,6 +57,9 @@ def reencrypt(g: GraphTraversalSource, tenant: str, protector: EnvelopeProtector
                           .project("id", "sealed").by(T.id).by(prop))
             if not rows:
                 break
+            # a cell found again holding the very value the last batch re-sealed was not written
+            handled = check_progress(handled, frozenset((row["id"], row["sealed"]) for row in rows),
+                                     f"re-encrypting tenant '{tenant}' ({label} {prop})")
             write = g.inject(0)
             for row in rows:
                 try:

@@ -9,11 +9,16 @@ import os
 import stat
 from pathlib import Path
 
-import pytest
-from gremlin_python.process.traversal import Cardinality, T
+from typing import Any
 
+import pytest
+from gremlin_python.driver.remote_connection import RemoteConnection
+from gremlin_python.process.anonymous_traversal import traversal
+from gremlin_python.process.traversal import Bytecode, Cardinality, T
+
+import gremlin
 from identity import IdentityGraph, auth
-from identity.errors import IdentityError, ValidationError
+from identity.errors import IdentityError, Stalled, ValidationError
 from identity.keys import (Keyring, KeyProviderError, KeysDestroyed, KmsKeyProvider, LocalKeyFileProvider,
                            reencrypt)
 from identity.offboarding import offboard, purge
@@ -319,6 +324,50 @@ def test_purge_deletes_only_the_tenant_in_resumable_batches(g, keyring: Keyring,
     assert g.V().has("tenant", "acme").count().next() == 0 and g.E().has("tenant", "acme").count().next() == 0
     assert (g.V().count().next(), g.E().count().next()) == globex_counts
     assert globex.resolve(*PHONE).customer_id
+
+
+class SkipsWrites(RemoteConnection):
+    """Answers every read but leaves out the ``steps`` writes (``drop``, ``property``) wherever
+    they are: a stand-in for a graph that does not apply a batch's writes."""
+
+    def __init__(self, inner: RemoteConnection, *steps: str):
+        super().__init__(inner.url, inner.traversal_source)
+        self.inner, self.steps = inner, steps
+
+    def submit(self, bytecode: Bytecode) -> Any:
+        return self.inner.submit(self._without(bytecode))
+
+    def _without(self, bytecode: Bytecode) -> Bytecode:
+        kept = Bytecode()
+        kept.source_instructions = bytecode.source_instructions
+        for name, *args in bytecode.step_instructions:
+            if name in self.steps:
+                name, args = "identity", []
+            kept.step_instructions.append([name, *(self._without(a) if isinstance(a, Bytecode) else a
+                                                   for a in args)])
+        return kept
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_purge_and_reencrypt_stop_and_say_so_when_a_batch_changes_nothing(keyring: Keyring, registry,
+                                                                         clock) -> None:
+    # before, a graph that did not apply a batch's writes (as TinkerGraph did not find edges by
+    # the ids the purge sent back) kept both loops finding the same batch forever
+    connection = gremlin.connect("memory://")
+    g = traversal().with_remote(connection)
+    acme = IdentityGraph(g, "acme", protector=keyring.protector("acme"), clock=clock)
+    acme.ingest([event(f"e{n}", ANN, ("email", f"u{n}@example.com")) for n in range(3)])
+    keyring.rotate("acme")
+    stuck = traversal().with_remote(SkipsWrites(connection, "property"))
+    with pytest.raises(Stalled, match="re-encrypting tenant 'acme' .* made no progress"):
+        reencrypt(stuck, "acme", acme.protector, batch=2)
+    offboard(registry, keyring, "acme")
+    stuck = traversal().with_remote(SkipsWrites(connection, "drop"))
+    with pytest.raises(Stalled, match=r"purging tenant 'acme' \(edges\) made no progress"):
+        purge(stuck, "acme", keyring=keyring, batch=2)
+    assert purge(g, "acme", keyring=keyring).vertices == 7 and g.V().count().next() == 0
 
 
 # -- KMS -------------------------------------------------------------------------------------------
