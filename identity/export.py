@@ -30,7 +30,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import T
 
 from . import model
-from .graph import submit
+from .graph import ids_to_send, submit
 
 __all__ = ["export_neptune_csv", "ExportSummary", "neptune_type", "VERTEX_FILE", "EDGE_FILE"]
 
@@ -98,7 +98,7 @@ def export_neptune_csv(g: GraphTraversalSource, directory: Path, *, tenant: str 
 
 def _pages(ids: list, page: Callable[[list], Any]) -> Iterator[dict]:
     for start in range(0, len(ids), PAGE):
-        yield from submit(page(ids[start:start + PAGE]))
+        yield from submit(page(ids_to_send(ids[start:start + PAGE])))
 
 
 def _single(value: Any) -> Any:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import GraphTraversalSource
+from gremlin_python.statics import long
 
 import gremlin
 from gremlin.errors import TraversalTimeout
@@ -31,7 +32,7 @@ from gremlin.remote import LocalRemoteConnection
 from .resilience import CircuitBreaker, ResilientConnection, RetryPolicy, transient_server_error
 
 __all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "temporary", "submit",
-           "console_endpoint_app", "release", "settle_heap"]
+           "console_endpoint_app", "release", "settle_heap", "ids_to_send"]
 
 _IN_PROCESS = ("memory", "file")
 try:  # the driver's transport: a dropped WebSocket is not always an OSError
@@ -128,6 +129,13 @@ def submit(traversal: Any) -> list:
         if temporary(error):  # still failing after the connection's retries
             raise GraphUnavailable(f"graph backend unavailable ({type(error).__name__})") from error
         raise
+
+
+def ids_to_send(ids: list) -> list:
+    """Element ids read from the graph, typed to be sent back in a traversal (``g.E(*ids)``).
+    An integer id came from a Java Long (TinkerGraph's generated ids) and goes back as one:
+    gremlinpython sends a plain int as a 32-bit Integer, which equals no Long id there."""
+    return [long(i) if type(i) is int else i for i in ids]
 
 
 def console_endpoint_app(url: str) -> Any:
