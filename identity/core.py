@@ -13,7 +13,7 @@ from typing import Callable
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.strategies import PartitionStrategy
-from gremlin_python.process.traversal import Cardinality, Direction, Merge, P, T
+from gremlin_python.process.traversal import Cardinality, Merge, P, T
 from gremlin_python.statics import long
 
 from . import model, privacy
@@ -176,9 +176,8 @@ class IdentityGraph:
         t = (self.g.V(low).side_effect(
                  __.out_e(model.LINK).has_id(lid).side_effect(__.drop())
                  .V(low, high).property(Cardinality.single, "degree", increment("degree", -1)))
-             .merge_e({T.id: model.nolink_id(self.tenant, va, vb), T.label: model.NOLINK,
-                       Direction.OUT: low, Direction.IN: high})
-             .option(Merge.on_create, {model.TENANT: self.tenant, "created": long(int(self.clock() * 1000))}))
+             .merge_e(model.edge_key(self.tenant, model.nolink_id(self.tenant, va, vb), model.NOLINK, low, high))
+             .option(Merge.on_create, {"created": long(int(self.clock() * 1000))}))
         submit(t)
 
     # -- GDPR ------------------------------------------------------------------------------

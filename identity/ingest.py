@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
-from gremlin_python.process.traversal import Cardinality, Direction, Merge, P, T
+from gremlin_python.process.traversal import Cardinality, Merge, P, T
 from gremlin_python.statics import long
 
 from . import model
@@ -404,7 +404,7 @@ class _Chunk:
         # times are sent as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int
         for vertex, sealed in self.created.items():
             props = view.vertices[vertex]
-            on_create = {model.TENANT: tenant, "type": props["type"], "value": sealed,
+            on_create = {"type": props["type"], "value": sealed,
                          "created": long(props["created"]), "cid": props["cid"], "founder": props["founder"],
                          "first_seen": long(props["first_seen"]), "last_seen": long(props["last_seen"]),
                          "degree": props["degree"]}
@@ -412,7 +412,7 @@ class _Chunk:
                 on_create[model.SHARED] = True
             if props.get(model.CONFLICTS):
                 on_create[model.CONFLICTS] = props[model.CONFLICTS]
-            t = t.side_effect(__.merge_v({T.id: vertex, T.label: model.IDENTIFIER})
+            t = t.side_effect(__.merge_v(model.vertex_key(tenant, vertex, model.IDENTIFIER))
                               .option(Merge.on_create, on_create, _SINGLE))
         # elements that get the same change share one write step (V(ids)/E(ids)): a chunk's
         # events mostly move the links and identifiers they touch to the same time
@@ -435,11 +435,11 @@ class _Chunk:
         stored = [(lid, link) for lid, link in self.links.items() if not link.new]
         for lid, link in self.links.items():
             if link.new:
-                on_create = {model.TENANT: tenant, "count": link.count,
+                on_create = {"count": link.count,
                              "first_seen": long(link.first[0]), "first_event": link.first[1],
                              "last_seen": long(link.last[0]), "last_event": link.last[1]}
-                t = t.side_effect(__.merge_e({T.id: lid, T.label: model.LINK, Direction.OUT: link.low,
-                                              Direction.IN: link.high}).option(Merge.on_create, on_create))
+                t = t.side_effect(__.merge_e(model.edge_key(tenant, lid, model.LINK, link.low, link.high))
+                                  .option(Merge.on_create, on_create))
         for amount, lids in _grouped((link.count, lid) for lid, link in stored).items():
             t = t.side_effect(__.E(*lids).property("count", increment("count", amount)))
         for (first_seen, first_event), lids in _grouped(((long(link.first[0]), link.first[1]), lid)
@@ -451,12 +451,12 @@ class _Chunk:
             t = t.side_effect(__.E(*lids).has("last_seen", P.lte(last_seen)).property(
                 "last_seen", last_seen).property("last_event", last_event))
         for event, identifier_ids, ingested_at in self.events:
-            on_create = {model.TENANT: tenant, "event_id": event.event_id, "type": event.type,
+            on_create = {"event_id": event.event_id, "type": event.type,
                          "ts": long(event.timestamp_ms), "ingested_at": long(ingested_at)}
             if event.attributes:
                 on_create["attributes"] = protector.seal(event.vertex_id, "attributes",
                                                          json.dumps(event.attributes, sort_keys=True))
-            t = t.side_effect(__.merge_v({T.id: event.vertex_id, T.label: model.EVENT})
+            t = t.side_effect(__.merge_v(model.vertex_key(tenant, event.vertex_id, model.EVENT))
                               .option(Merge.on_create, on_create, _SINGLE).as_("ev").V(*identifier_ids)
                               .add_e(model.OBSERVED).from_("ev").property(model.TENANT, tenant))
         return t

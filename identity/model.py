@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 
+from gremlin_python.process.traversal import Direction, T
+
 __all__ = [
     "IDENTIFIER", "EVENT", "SUPPRESSED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SHARED", "CONFLICTS", "SEALED_PROPERTIES",
     "identifier_id", "suppression_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "link_ends",
+    "vertex_key", "edge_key",
 ]
 
 # vertex labels
@@ -74,3 +77,23 @@ def nolink_id(tenant: str, a: str, b: str) -> str:
 def customer_id(tenant: str, identifier_vertex_id: str) -> str:
     """The customer id an identifier mints when it anchors a customer: opaque, deterministic."""
     return "c-" + _digest("customer", tenant, identifier_vertex_id)[:24]
+
+
+# -- upserts ---------------------------------------------------------------------------------------
+# The search map of every mergeV/mergeE names the tenant as well as the id. PartitionStrategy alone
+# does not keep a merge off another tenant's element: in TinkerPop 3.7 a mergeV()/mergeE() inside a
+# child traversal (sideEffect(mergeV(...)), as ingest writes them) ignores the strategy, so a
+# search by id alone matches another tenant's element, and a link or observation would then be
+# hung on it. With the tenant in the search map such a merge matches nothing and its create fails
+# on the duplicate id, which fails the whole traversal. The created element gets ``tenant`` from
+# the search map: an option(onCreate) map must not repeat it (with a cardinality it would differ
+# from the search map's value, which TinkerPop refuses as an override).
+
+def vertex_key(tenant: str, vertex_id: str, label: str) -> dict:
+    """The mergeV search map of ``tenant``'s vertex ``vertex_id``."""
+    return {T.id: vertex_id, T.label: label, TENANT: tenant}
+
+
+def edge_key(tenant: str, edge_id: str, label: str, out_id: str, in_id: str) -> dict:
+    """The mergeE search map of ``tenant``'s edge ``edge_id`` from ``out_id`` to ``in_id``."""
+    return {T.id: edge_id, T.label: label, Direction.OUT: out_id, Direction.IN: in_id, TENANT: tenant}

@@ -87,9 +87,8 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
         t = t.side_effect(__.V(*stored).drop())  # drops their links, rules and observations
     now_ms = int(identity.clock() * 1000)
     for vertex_id in ids:
-        t = (t.merge_v({T.id: model.suppression_id(vertex_id), T.label: model.SUPPRESSED})
-             .option(Merge.on_create, {model.TENANT: CardinalityValue.single(identity.tenant),
-                                       "created": CardinalityValue.single(now_ms)}))
+        t = (t.merge_v(model.vertex_key(identity.tenant, model.suppression_id(vertex_id), model.SUPPRESSED))
+             .option(Merge.on_create, {"created": CardinalityValue.single(now_ms)}))
     submit(t.id_())
     return {"identifiers": len(stored), "links": len(links), "events": len(orphans),
             "event_attributes": len(erased), "suppressed": len(ids)}
