@@ -37,6 +37,7 @@ from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
+from .resilience import concurrent_modification
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch", "ingest_batch",
@@ -517,11 +518,19 @@ def _plan_and_write(g: GraphTraversalSource, tenant: str, events: list[PreparedE
 
 
 def _commit(g: GraphTraversalSource, chunk: _Chunk, view: _View, protector: Protector) -> bool:
+    """Write the chunk; False when it wrote nothing because what its plans read has changed."""
     if not chunk.writes:
         return True
-    # a write the backend refuses for a concurrent modification (Neptune) is retried by the
-    # connection (identity.resilience); its guard makes the retry safe
-    return bool(submit(chunk.traversal(g, view, protector)))
+    # a write the backend refuses for a concurrent modification (Neptune, a transactional
+    # Gremlin Server) is retried by the connection (identity.resilience), and its guard makes
+    # the retry safe; one still refused after that (or on a connection that does not retry)
+    # wrote nothing: it is planned again on a new read, as when the guard fails
+    try:
+        return bool(submit(chunk.traversal(g, view, protector)))
+    except Exception as error:
+        if concurrent_modification(error):
+            return False
+        raise
 
 
 def _plan(event: PreparedEvent, view: _View, chunk: _Chunk, tenant: str, config: TenantConfig,

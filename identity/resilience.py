@@ -33,17 +33,23 @@ from .errors import GraphUnavailable
 
 __all__ = [
     "RetryPolicy", "CircuitBreaker", "CircuitOpen", "ResilientConnection", "deadline", "remaining",
-    "transient_server_error", "retry_call", "CLOSED", "OPEN", "HALF_OPEN",
+    "transient_server_error", "concurrent_modification", "retry_call", "CLOSED", "OPEN", "HALF_OPEN",
 ]
 
 log = logging.getLogger("identity.resilience")
 
 CLOSED, HALF_OPEN, OPEN = "closed", "half_open", "open"
 
-#: Names in a Gremlin server error message that mark a failure worth retrying: Neptune's
-#: transient exceptions (a concurrent write, throttling, a writer that became a reader during a
-#: failover, a server restarting) and the plain-HTTP statuses Neptune returns behind a proxy.
-_TRANSIENT_NAMES = ("ConcurrentModificationException", "ThrottlingException", "ReadOnlyViolationException",
+#: What a Gremlin server error says when it refused to commit a traversal because a concurrent
+#: transaction changed an element the traversal wrote (nothing of it was written): Neptune's
+#: ConcurrentModificationException, and TinkerTransactionGraph's TransactionException (Gremlin
+#: Server with a transactional TinkerGraph, which the tests run against).
+_CONFLICT_NAMES = ("ConcurrentModificationException", "Conflict: element modified in another transaction")
+#: Names in a Gremlin server error message that mark a failure worth retrying: a refused
+#: concurrent write, Neptune's other transient exceptions (throttling, a writer that became a
+#: reader during a failover, a server restarting) and the plain-HTTP statuses Neptune returns
+#: behind a proxy.
+_TRANSIENT_NAMES = (*_CONFLICT_NAMES, "ThrottlingException", "ReadOnlyViolationException",
                     "TooManyRequestsException", "ServiceUnavailable", "MemoryLimitExceededException")
 _RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 #: Failures after which the old connection is useless: open a fresh one before retrying
@@ -75,6 +81,16 @@ def transient_server_error(error: BaseException) -> bool:
         return False
     status = _status(error)
     return status in _RETRYABLE_STATUSES or any(name in str(error) for name in _TRANSIENT_NAMES)
+
+
+def concurrent_modification(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it was raised from, is a commit the server refused because
+    of a concurrent write (the traversal wrote nothing; planning it again may succeed)."""
+    while error is not None:
+        if isinstance(error, GremlinServerError) and any(name in str(error) for name in _CONFLICT_NAMES):
+            return True
+        error = error.__cause__
+    return False
 
 
 def _status(error: GremlinServerError) -> int | None:

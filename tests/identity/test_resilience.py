@@ -33,6 +33,8 @@ def server_error(code: int, message: str) -> GremlinServerError:
 
 
 CONFLICT = server_error(500, "{\"code\":\"ConcurrentModificationException\",\"detailedMessage\":\"Failed\"}")
+#: how Gremlin Server with TinkerTransactionGraph refuses a commit that conflicts
+TX_CONFLICT = server_error(500, "Conflict: element modified in another transaction")
 
 
 class Flaky(RemoteConnection):
@@ -84,6 +86,41 @@ def test_a_concurrent_modification_is_retried_and_the_write_lands_once(graph_con
     assert ids.stats()["identifiers"] == 2 and ids.stats()["links"] == 1
 
 
+class RefusesWrites(RemoteConnection):
+    """Delegates to ``inner`` but refuses the next ``refusals`` writes (every ingest traversal
+    after its read) with a concurrent-modification error, as a transactional server would."""
+
+    def __init__(self, inner: RemoteConnection, refusals: int):
+        super().__init__("refuses", "g")
+        self.inner, self.refusals, self.submits = inner, refusals, []
+
+    def submit(self, bytecode: Any) -> Any:
+        write = any(step[0] == "sideEffect" for step in bytecode.step_instructions)
+        self.submits.append("write" if write else "read")
+        if write and self.refusals > 0:
+            self.refusals -= 1
+            raise TX_CONFLICT
+        return self.inner.submit(bytecode)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_write_refused_for_a_concurrent_modification_is_read_and_planned_again(
+        graph_connection: RemoteConnection) -> None:
+    # before, on a connection that does not retry (or once its retries were spent) the refusal
+    # failed the ingest, though the write had changed nothing and a new plan could go through
+    refusing = RefusesWrites(graph_connection, refusals=2)
+    ids = IdentityGraph(traversal().with_remote(refusing), "acme")
+    [result] = ids.ingest([EVENT])
+    assert refusing.submits == ["read", "write", "read", "write", "read", "write"]
+    assert result.customer_id.startswith("c-") and result.merged == [] and result.refused == []
+    assert ids.stats()["identifiers"] == 2 and ids.stats()["links"] == 1
+    always = IdentityGraph(traversal().with_remote(RefusesWrites(graph_connection, refusals=10 ** 6)), "acme")
+    with pytest.raises(GraphUnavailable, match="kept conflicting"):
+        always.ingest([dict(EVENT, event_id="e2")])
+
+
 def test_a_retry_after_the_graph_committed_is_not_a_duplicate_write(graph_connection: RemoteConnection) -> None:
     clean = IdentityGraph(traversal().with_remote(gremlin.connect("memory://?profile=neptune")), "acme")
     clean.ingest([EVENT])
@@ -121,7 +158,8 @@ def test_a_bad_request_is_not_retried_and_does_not_trip_the_breaker(graph_connec
 
 
 @pytest.mark.parametrize("error, retried", [
-    (CONFLICT, True), (server_error(429, "Too many requests"), True), (server_error(503, "unavailable"), True),
+    (CONFLICT, True), (TX_CONFLICT, True), (server_error(429, "Too many requests"), True),
+    (server_error(503, "unavailable"), True),
     (server_error(500, "ThrottlingException: rate exceeded"), True),
     (server_error(500, "ReadOnlyViolationException: the writer failed over"), True),
     (server_error(597, "Cannot add a vertex"), False), (server_error(500, "NullPointerException"), False),
