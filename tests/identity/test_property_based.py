@@ -7,13 +7,15 @@ from typing import Any
 
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import gremlin
 from identity import IdentityGraph, NotFound, TenantConfig
 from identity.reference import ReferenceIdentity
 from tests.backends import clear
+from tests.gremlin_servers import is_real_server
+
 POOL = ([("email", f"user{n}@example.com") for n in range(4)] + [("email", "test@test.com")]
         + [("phone", f"+1555010{n:04d}") for n in range(3)] + [("device_id", f"dev-{n}") for n in range(3)]
         + [("cookie", f"ck-{n}") for n in range(2)] + [("ip", f"203.0.113.{n}") for n in range(2)]
@@ -115,11 +117,34 @@ def _assert_agree(service: IdentityGraph, reference: ReferenceIdentity) -> None:
                 assert _service_view(service.resolve(id_type, value, max_hops=hops, as_of=as_of)) == expected
 
 
-def test_service_and_reference_agree(url: str) -> None:
+def _sends_a_forgotten_event_again(stream: list) -> bool:
+    """Whether an event id ingested before a forget is ingested again after it (the forget may
+    have dropped that event's vertex, read by id before, and the ingest creates it again)."""
+    before, forgotten = set(), False
+    for op in stream:
+        if op[0] == "forget":
+            forgotten = True
+        elif op[0] == "ingest" and op[1] is not None:
+            if forgotten and op[1] in before:
+                return True
+            before.add(op[1])
+    return False
+
+
+def test_service_and_reference_agree(url: str, gremlin_servers) -> None:
+    # TinkerTransactionGraph 3.7.3 never creates again an element that was read by id and then
+    # dropped: every later create of that id fails with "Conflict: element modified in another
+    # transaction" (tests/gremlin_servers.py, reset; fixed in TinkerPop 3.7.4). Ingest reads
+    # event vertices by id and forget drops the ones it leaves without identifiers, so streams
+    # that send such an event again are left out there (the other backends run them).
+    zombies = is_real_server(url) and gremlin_servers.transactional(url)
+
     @settings(max_examples=_examples(url), deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                     HealthCheck.filter_too_much])
     @given(stream=streams, batch=st.sampled_from([1, 3, 25]))
     def agree(stream: list, batch: int) -> None:
+        assume(not (zombies and _sends_a_forgotten_event_again(stream)))
         service, reference, connection = _replay(url, stream, batch)
         try:
             _assert_agree(service, reference)
