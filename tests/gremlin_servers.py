@@ -16,6 +16,7 @@ if this process dies without cleaning up. On a machine without Java those tests 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -76,7 +77,8 @@ class _Started:
     def stop(self) -> None:
         # the watchdog is ours: end it first so that it does not run stop a second time
         if self.watchdog.poll() is None:
-            os.killpg(self.watchdog.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.watchdog.pid, signal.SIGTERM)
             self.watchdog.wait(timeout=STOP_SECONDS)
         try:
             subprocess.run([str(SHARED_SERVER / "stop"), "--port", str(self.port), "--state", str(self.state)],
@@ -205,7 +207,7 @@ def _tail(log: Path, lines: int = 20) -> str:
 def _watchdog(port: int, state: Path) -> subprocess.Popen:
     """A process that stops the server once this one is gone, however it went (even SIGKILL)."""
     script = ('while kill -0 "$1" 2>/dev/null; do sleep 1; done; '
-              'exec "$2" --port "$3" --state "$4" >/dev/null 2>&1')
+              '"$2" --port "$3" --state "$4" >/dev/null 2>&1; rm -rf "$4"')
     return subprocess.Popen(["sh", "-c", script, "watchdog", str(os.getpid()), str(SHARED_SERVER / "stop"),
                              str(port), str(state)], start_new_session=True, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
