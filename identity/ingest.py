@@ -37,7 +37,7 @@ from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
-from .resilience import concurrent_modification
+from .resilience import concurrent_modification, id_taken
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch", "ingest_batch",
@@ -394,6 +394,13 @@ class _Chunk:
             checks.append(__.E(*sorted(self.absent_links)).count().is_(0))
         return checks
 
+    def created_meanwhile(self, g: GraphTraversalSource) -> bool:
+        """Whether an element this chunk creates exists now (one read)."""
+        new_links = sorted(lid for lid, link in self.links.items() if link.new)
+        # never an empty V()/E(): that would count the whole partition
+        reads = ([__.V(*sorted(self.absent))] if self.absent else []) + ([__.E(*new_links)] if new_links else [])
+        return bool(reads) and bool(submit(g.inject(0).union(*reads).count())[0])
+
     def traversal(self, g: GraphTraversalSource, view: _View, protector: Protector) -> GraphTraversal:
         """The chunk's one write traversal: the guard, then every write. It returns one value
         when it wrote and nothing when the guard failed (then it wrote nothing)."""
@@ -529,6 +536,13 @@ def _commit(g: GraphTraversalSource, chunk: _Chunk, view: _View, protector: Prot
         return bool(submit(chunk.traversal(g, view, protector)))
     except Exception as error:
         if concurrent_modification(error):
+            return False
+        # TinkerTransactionGraph reads committed data only: a writer that created one of the
+        # chunk's new elements and committed after the guard looked makes the create fail
+        # instead. When this tenant now sees such an element, that is what happened (and the
+        # transaction wrote nothing); otherwise the id is taken where this tenant cannot see
+        # (another tenant's element: docs/security.md), and that error stands
+        if id_taken(error) and chunk.created_meanwhile(g):
             return False
         raise
 

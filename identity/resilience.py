@@ -33,7 +33,7 @@ from .errors import GraphUnavailable
 
 __all__ = [
     "RetryPolicy", "CircuitBreaker", "CircuitOpen", "ResilientConnection", "deadline", "remaining",
-    "transient_server_error", "concurrent_modification", "retry_call", "CLOSED", "OPEN", "HALF_OPEN",
+    "transient_server_error", "concurrent_modification", "id_taken", "retry_call", "CLOSED", "OPEN", "HALF_OPEN",
 ]
 
 log = logging.getLogger("identity.resilience")
@@ -88,6 +88,16 @@ def concurrent_modification(error: BaseException | None) -> bool:
     of a concurrent write (the traversal wrote nothing; planning it again may succeed)."""
     while error is not None:
         if isinstance(error, GremlinServerError) and any(name in str(error) for name in _CONFLICT_NAMES):
+            return True
+        error = error.__cause__
+    return False
+
+
+def id_taken(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it was raised from, refused to create an element because
+    its id is in use (TinkerGraph's and our engine's "Vertex/Edge with id already exists")."""
+    while error is not None:
+        if "with id already exists" in str(error):
             return True
         error = error.__cause__
     return False

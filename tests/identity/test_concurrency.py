@@ -10,6 +10,7 @@ import uuid
 from typing import Any, Callable, Iterator
 
 import pytest
+from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
@@ -72,6 +73,37 @@ def test_a_write_whose_plan_went_stale_is_planned_again(shared_url: str, clock) 
         for body in (event("e0", PHONE), event("e1", PHONE, BOB), event("e2", PHONE, ANN)):
             expected = reference.ingest([body])[0]
         assert result.to_dict() == expected.to_dict()
+    finally:
+        racing.close()
+        other.close()
+
+
+class LosesTheRace(BeforeSubmit):
+    """Before its ``n``-th traversal runs ``action`` (another writer), then refuses that
+    traversal as TinkerTransactionGraph does when the other writer committed an element the
+    traversal creates between its guard and its create (read committed)."""
+
+    def submit(self, bytecode: Any) -> Any:
+        self.submits += 1
+        if self.submits == self.n:
+            self.action()
+            raise GremlinServerError({"code": 500, "message": "Vertex with id already exists: (the event)",
+                                      "attributes": {}})
+        return self.inner.submit(bytecode)
+
+
+def test_a_create_that_lost_the_race_to_a_concurrent_writer_is_planned_again(shared_url: str, clock) -> None:
+    # before, the refusal failed the ingest though the traversal had written nothing and the
+    # same event was stored by the other writer
+    other = gremlin.connect(shared_url)
+    first = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
+    racing = LosesTheRace(gremlin.connect(shared_url), 2, lambda: first.ingest([event("e1", ANN, PHONE)]))
+    second = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
+    try:
+        [result] = second.ingest([event("e1", ANN, PHONE)])
+        assert racing.submits == 4  # read, refused write, the look that finds the event, the read again
+        assert result.duplicate and result.customer_id == first.resolve(*ANN).customer_id
+        assert second.stats()["events"] == 1 and second.stats()["links"] == 1
     finally:
         racing.close()
         other.close()
