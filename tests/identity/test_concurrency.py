@@ -19,6 +19,7 @@ from gremlin_python.process.traversal import T
 import gremlin
 from identity import IdentityGraph, TenantConfig
 from identity.reference import ReferenceIdentity
+from tests.gremlin_servers import is_real_server
 from identity_helpers import event
 
 PHONE = ("phone", "+15550100200")
@@ -149,6 +150,14 @@ def _snapshot(url: str, identity: IdentityGraph, people: int) -> dict:
 
 @pytest.mark.transactions  # TinkerGraph behind Gremlin Server does not isolate concurrent traversals
 def test_concurrent_overlapping_ingests_end_as_one_at_a_time(shared_url: str, clock) -> None:
+    if is_real_server(shared_url):
+        # TinkerTransactionGraph's isolation is read committed: an element a concurrent writer
+        # commits after this write's guard looked and before its mergeV()/mergeE() searched is
+        # matched silently, so that write's counts for it are lost (1 run in 40 to 60 here:
+        # a link's count one short). Neptune's mutation queries read with locks, our engine
+        # runs one traversal at a time; this test holds the service to serializable writes
+        pytest.skip("TinkerTransactionGraph isolates reads as read committed only: a create planned as new "
+                    "can merge silently into an element a concurrent writer committed after the guard")
     people = 8
     bodies = _people_events(people)
 
