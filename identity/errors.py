@@ -42,8 +42,8 @@ class GraphUnavailable(IdentityError):
 
 
 class Stalled(IdentityError):
-    """A loop that works through the graph batch by batch until a read finds nothing read back
-    something its previous batch had already handled: the graph did not apply that batch's
+    """A batch-by-batch loop (purge, reencrypt: each runs until a read finds nothing left) read
+    back something its previous batch had already handled: the graph did not apply that batch's
     writes, and going on would repeat it forever."""
 
 
