@@ -25,7 +25,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="run the tests that start docker/docker-compose.yml (needs a Docker engine)")
 
 
+#: tests the real server answers otherwise than our engine today (the engine is wrong there)
+KNOWN_REAL_SERVER_FAILURES = REPO / ".ci" / "gremlin-server-known-failures"
+
+
+def _known_real_server_failures() -> dict[str, str]:
+    """Test node id (without its backend) -> what the real server does instead."""
+    known = {}
+    for line in KNOWN_REAL_SERVER_FAILURES.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            node, _, reason = line.partition("#")
+            known[node.strip()] = reason.strip()
+    return known
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    known = _known_real_server_failures()
+    for item in items:
+        if "[" in item.nodeid and item.callspec.params.get("backend_url") in REAL_SERVERS:
+            reason = known.get(item.nodeid.split("[", 1)[0])
+            if reason is not None:  # strict: once the engine is fixed, the line must go
+                item.add_marker(pytest.mark.xfail(reason=f"engine differs from the real server: {reason} "
+                                                         f"(.ci/gremlin-server-known-failures)", strict=True))
     # the transactional server answers the tests of this folder as the plain one does, except
     # where a test needs transactions: only those run on it
     needless = [item for item in items if _backend_of(item) == TRANSACTIONAL
