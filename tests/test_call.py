@@ -1,6 +1,6 @@
-"""call() and the service registry: TinkerGraph's services on every backend (a real Gremlin Server
-too, when GREMLIN_SERVER_URL names one configured with them), and the registry's execution types
-with services registered here."""
+"""call() and the service registry: TinkerGraph's services on every backend (a real Gremlin
+Server too, when it is configured with them: the stock server the tests start is not, so they
+skip there), and the registry's execution types with services registered here."""
 
 from __future__ import annotations
 

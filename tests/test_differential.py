@@ -2,7 +2,7 @@
 
 tests/differential/*.gremlin hold traversals over the risky areas (predicates over mixed types,
 NaN and null, math(), where()/by(), side effects, string and list steps, errors): against a real
-Gremlin Server (GREMLIN_SERVER_URL) every probe must give this engine's answer, except those
+Gremlin Server (TinkerGraph, from tests/gremlin_servers.py) every probe must give this engine's answer, except those
 marked ``## known:``, which must still differ (docs/gremlin.md says why).
 """
 
@@ -15,7 +15,7 @@ import pytest
 from gremlin.conformance.backends import open_backend
 from gremlin.conformance.differential import Answer, Probe, compare_answers, read_probes, run_probes
 from gremlin.conformance.runner import DEFAULT_DATA_DIR
-from tests.backends import GREMLIN_SERVER_URL
+from tests.gremlin_servers import PLAIN, GremlinServers
 
 PROBES = sorted((Path(__file__).parent / "differential").glob("*.gremlin"))
 
@@ -52,10 +52,9 @@ def test_the_engine_agrees_with_itself_on_every_probe() -> None:
 @pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.parametrize("path", PROBES, ids=[p.stem for p in PROBES])
-def test_the_engine_answers_as_the_reference_server(path: Path) -> None:
-    if not GREMLIN_SERVER_URL:
-        pytest.skip("set GREMLIN_SERVER_URL=ws://host:8182/gremlin to compare with a real Gremlin Server")
-    ours, reference = open_backend("memory://", DEFAULT_DATA_DIR), open_backend(GREMLIN_SERVER_URL, DEFAULT_DATA_DIR)
+def test_the_engine_answers_as_the_reference_server(path: Path, gremlin_servers: GremlinServers) -> None:
+    server = gremlin_servers.url(PLAIN)
+    ours, reference = open_backend("memory://", DEFAULT_DATA_DIR), open_backend(server, DEFAULT_DATA_DIR)
     try:
         comparisons = run_probes(read_probes(path), ours, reference)
     finally:

@@ -1,5 +1,5 @@
-"""match(): TinkerPop's MatchStep semantics, the same assertions on every backend (the real
-Gremlin Server included, with GREMLIN_SERVER_URL set)."""
+"""match(): TinkerPop's MatchStep semantics, the same assertions on every backend, the real
+Gremlin Server included."""
 
 from __future__ import annotations
 
