@@ -54,6 +54,8 @@ def test_the_engine_agrees_with_itself_on_every_probe() -> None:
 @pytest.mark.parametrize("path", PROBES, ids=[p.stem for p in PROBES])
 def test_the_engine_answers_as_the_reference_server(path: Path, gremlin_servers: GremlinServers) -> None:
     server = gremlin_servers.url(PLAIN)
+    if gremlin_servers.transactional(server):
+        pytest.skip("the probes' reference is TinkerGraph; the server given as GREMLIN_SERVER_URL is transactional")
     ours, reference = open_backend("memory://", DEFAULT_DATA_DIR), open_backend(server, DEFAULT_DATA_DIR)
     try:
         comparisons = run_probes(read_probes(path), ours, reference)
