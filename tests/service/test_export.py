@@ -50,6 +50,13 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield name
 
 
+@pytest.fixture
+def g(url: str) -> Iterator[Any]:
+    """A traversal source on ``url``, its connection closed after the test."""
+    with contextlib.closing(gremlin.connect(url)) as connection:
+        yield traversal().with_remote(connection)
+
+
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with path.open(encoding="utf-8", newline="") as source:
         reader = csv.DictReader(source)
@@ -65,8 +72,7 @@ def parsed_properties(row: dict[str, str], system: int, header: list[str]) -> di
     return properties
 
 
-def graph_elements(url: str, tenant: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    g = traversal().with_remote(gremlin.connect(url))
+def graph_elements(g: Any, tenant: str) -> tuple[dict[str, Any], dict[str, Any]]:
     vertices = g.V().has("tenant", tenant).project("id", "label", "props").by(T.id).by(T.label) \
         .by(__.value_map()).to_list()
     edges = g.E().has("tenant", tenant).project("id", "label", "from", "to", "props").by(T.id).by(T.label) \
@@ -76,9 +82,9 @@ def graph_elements(url: str, tenant: str) -> tuple[dict[str, Any], dict[str, Any
             {str(e["id"]): (e["label"], e["from"], e["to"], e["props"]) for e in edges})
 
 
-def test_the_csv_files_round_trip_ids_labels_endpoints_and_typed_values(url: str, tmp_path: Path) -> None:
-    summary = export_neptune_csv(traversal().with_remote(gremlin.connect(url)), tmp_path, tenant="acme")
-    vertices, edges = graph_elements(url, "acme")
+def test_the_csv_files_round_trip_ids_labels_endpoints_and_typed_values(g: Any, tmp_path: Path) -> None:
+    summary = export_neptune_csv(g, tmp_path, tenant="acme")
+    vertices, edges = graph_elements(g, "acme")
     assert (summary.vertices, summary.edges) == (len(vertices), len(edges)) and vertices and edges
 
     header, rows = read_csv(tmp_path / VERTEX_FILE)
@@ -92,8 +98,8 @@ def test_the_csv_files_round_trip_ids_labels_endpoints_and_typed_values(url: str
     assert any(column.endswith(":Long") for column in header)
 
 
-def test_only_the_named_tenant_is_exported_and_no_plaintext_identifier(url: str, tmp_path: Path) -> None:
-    export_neptune_csv(traversal().with_remote(gremlin.connect(url)), tmp_path, tenant="globex")
+def test_only_the_named_tenant_is_exported_and_no_plaintext_identifier(g: Any, tmp_path: Path) -> None:
+    export_neptune_csv(g, tmp_path, tenant="globex")
     text = (tmp_path / VERTEX_FILE).read_text() + (tmp_path / EDGE_FILE).read_text()
     _, rows = read_csv(tmp_path / VERTEX_FILE)
     assert rows and all(row["tenant:String"] == "globex" for row in rows)
@@ -101,10 +107,10 @@ def test_only_the_named_tenant_is_exported_and_no_plaintext_identifier(url: str,
 
 
 def test_rows_read_in_many_pages_are_all_written_and_nothing_staged_is_left(
-        url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        g: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("identity.export.PAGE", 2)  # every page of ids is its own read
-    summary = export_neptune_csv(traversal().with_remote(gremlin.connect(url)), tmp_path, tenant="acme")
-    vertices, edges = graph_elements(url, "acme")
+    summary = export_neptune_csv(g, tmp_path, tenant="acme")
+    vertices, edges = graph_elements(g, "acme")
     assert (summary.vertices, summary.edges) == (len(vertices), len(edges)) and len(vertices) > 2
     header, rows = read_csv(tmp_path / VERTEX_FILE)
     # a key that only some rows hold (the event's sealed attributes) still has its column
