@@ -21,6 +21,7 @@ from .handlers import HealthHandler, MetricsHandler, OpenRpcHandler, ReadyHandle
 from .methods import method_table
 from .openrpc import openrpc_document
 from .ratelimit import RateLimiter
+from .redaction import CHECKED, install as redact_tornado_logs, safe_method, safe_route
 from .service import Limits, Service
 
 __all__ = ["make_app", "build_service"]
@@ -31,6 +32,7 @@ log = logging.getLogger("identity.rpc")
 def make_app(service: Service, **settings: Any) -> tornado.web.Application:
     """The service's routes; ``settings`` go to tornado.web.Application. The Service is
     ``app.service`` and the method table ``app.methods``."""
+    redact_tornado_logs()
     table = method_table(service.limits.max_batch)
     app = tornado.web.Application([
         (r"/rpc", RpcHandler, {"service": service, "table": table}),
@@ -44,16 +46,13 @@ def make_app(service: Service, **settings: Any) -> tornado.web.Application:
     return app
 
 
-_ROUTES = frozenset({"/rpc", "/openrpc.json", "/healthz", "/readyz", "/metrics"})
-
-
 def _access_log(handler: tornado.web.RequestHandler) -> None:
-    """tornado's access log line without the query string, and without paths we do not serve:
-    a client may put anything there, PII included."""
+    """tornado's access log line without the query string, and without paths or methods we do
+    not serve: a client may put anything there, PII included."""
     status, request = handler.get_status(), handler.request
-    path = request.path if request.path in _ROUTES else "(other path)"
     write = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
-    write("%d %s %s (%s) %.2fms", status, request.method, path, request.remote_ip, 1000.0 * request.request_time())
+    write("%d %s %s (%s) %.2fms", status, safe_method(request.method), safe_route(request.path), request.remote_ip,
+          1000.0 * request.request_time(), extra=CHECKED)
 
 
 def build_service(config: Config, *, registry: TenantRegistry | None = None, keyring: Any = None) -> Service:

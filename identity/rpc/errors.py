@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import logging
 import math
-import traceback
 from typing import Any
 
 from ..regions import RegionNotServed
 from ..tenants import RegistryError, TenantExists, UnknownKey, UnknownTenant
+from .redaction import described
 
 __all__ = [
     "RpcError", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS", "INTERNAL_ERROR",
@@ -113,8 +113,7 @@ def from_exception(error: BaseException) -> RpcError:
     if mapped is not None:
         return mapped
     # the type and the stack, never the message: a library's message may quote its input (PII)
-    log.error("internal error in a JSON-RPC method: %s\n%s", type(error).__name__,
-              "".join(traceback.format_tb(error.__traceback__)).rstrip())
+    log.error("internal error in a JSON-RPC method: %s", described(error))
     return RpcError(INTERNAL_ERROR, "Internal error")
 
 

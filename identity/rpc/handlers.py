@@ -18,12 +18,12 @@ from typing import Any
 import tornado.web
 
 from .. import auth, telemetry
-from . import dispatch, errors
+from . import dispatch, errors, redaction
 from .errors import RpcError
 from .methods import Context, Method
 from .service import Service
 
-__all__ = ["RpcHandler", "OpenRpcHandler", "HealthHandler", "ReadyHandler", "MetricsHandler", "HttpFailure"]
+__all__ = ["Handler", "RpcHandler", "OpenRpcHandler", "HealthHandler", "ReadyHandler", "MetricsHandler", "HttpFailure"]
 
 log = logging.getLogger("identity.rpc")
 
@@ -46,7 +46,21 @@ def _dumps(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
-class JsonHandler(tornado.web.RequestHandler):
+class Handler(tornado.web.RequestHandler):
+    """What every route shares: failures are logged by route, method and exception type only
+    (tornado's own log_exception prints the URI with its query string and the request's
+    headers, API key included: identity.rpc.redaction)."""
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, tornado.web.HTTPError):
+            return  # an answer we chose (401, 413, ...): the access log line has it
+        request = self.request
+        log.error("uncaught exception in %s %s: %s", redaction.safe_method(request.method),
+                  redaction.safe_route(request.path),
+                  redaction.described(value) if value is not None else getattr(typ, "__name__", "?"))
+
+
+class JsonHandler(Handler):
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
@@ -185,7 +199,7 @@ class HealthHandler(JsonHandler):
         self.write_json({"status": "ok"})
 
 
-class MetricsHandler(tornado.web.RequestHandler):
+class MetricsHandler(Handler):
     """Prometheus scrape endpoint: the service's OpenTelemetry metrics in the text format."""
 
     def get(self) -> None:

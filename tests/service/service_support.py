@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tornado.tcpclient import TCPClient
 from tornado.testing import AsyncHTTPTestCase
 
 from identity import auth
@@ -143,6 +144,21 @@ class ServiceTestCase(AsyncHTTPTestCase):
         response = self.rpc(body, key)
         assert response.code == 200, (response.code, response.body)
         return json.loads(response.body)
+
+
+def raw_exchange(case: AsyncHTTPTestCase, data: bytes, *, timeout: float = 5.0) -> bytes:
+    """Send ``data`` as is on a fresh connection to the test server and return everything it
+    answers until it closes the connection (requests should say ``Connection: close``): for
+    requests an HTTP client refuses to send (control characters, huge headers, half bodies)."""
+    async def exchange() -> bytes:
+        stream = await TCPClient().connect("127.0.0.1", case.get_http_port())
+        try:
+            await stream.write(data)
+            return await stream.read_until_close()
+        finally:
+            stream.close()
+
+    return case.io_loop.run_sync(exchange, timeout=timeout)
 
 
 @dataclass

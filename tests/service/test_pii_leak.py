@@ -26,7 +26,7 @@ from identity.errors import IdentityError  # noqa: E402
 from identity.graph import open_traversal  # noqa: E402
 from identity.protect import DevelopmentProtector  # noqa: E402
 
-from service_support import RealCoreTestCase, TelemetryRecorder  # noqa: E402
+from service_support import RealCoreTestCase, TelemetryRecorder, raw_exchange  # noqa: E402
 
 EMAIL = "Planted.Secret+tag@Example.ORG"
 PHONE = "+1 (555) 765-4321"
@@ -185,6 +185,7 @@ class PiiLeak(RealCoreTestCase):
             self.fetch("/rpc?email=" + EMAIL, method="GET", raise_error=False)
             self.fetch("/" + EMAIL, raise_error=False)
             self.fetch("/healthz?email=" + EMAIL, raise_error=False)
+            self.requests_tornado_quotes(captured)
 
             self.use(lambda tenant: IdentityGraph(traversal().with_remote(DownConnection()), tenant))
             for method, params in SUCCEEDING:
@@ -200,6 +201,29 @@ class PiiLeak(RealCoreTestCase):
         assert {"ingest", "resolve"} <= {s.name for s in spans} and any(s.name.startswith("gremlin ") for s in spans)
         captured.add(*recorded.texts())
         assert_no_pii(captured)
+
+    def requests_tornado_quotes(self, captured: Captured) -> None:
+        """Requests tornado itself logs: headers it cannot parse (it used to log the whole header,
+        API key included), a method it does not know, and an unhandled error (it used to log
+        the URI with its query string and the request's headers)."""
+        secret, email = API_KEY.encode(), EMAIL.encode()
+        for control in (b"\x00", b"\x01", b"\x7f"):
+            for header in (b"Authorization: Bearer " + secret + control, b"X-Note: " + email + control):
+                captured.add(raw_exchange(self, b"POST /rpc?email=" + email + b" HTTP/1.1\r\nHost: x\r\n" + header +
+                                          b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"))
+        captured.add(raw_exchange(self, b"PLANTED.SECRET /rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+
+        def failing_check(tenant: str, value: str = EMAIL) -> float:
+            raise RuntimeError("a library quoting its input: " + value)
+
+        circuit_wait, self.service.circuit_wait = self.service.circuit_wait, failing_check
+        try:
+            response = self.fetch("/rpc?email=" + EMAIL, method="POST", body="{}", raise_error=False,
+                                  headers={"Authorization": f"Bearer {self.keys['user']}", "X-Note": EMAIL})
+        finally:
+            self.service.circuit_wait = circuit_wait
+        assert response.code == 500
+        captured.add(response.body)
 
     def test_the_scan_finds_a_planted_value(self) -> None:
         captured = Captured()
