@@ -67,6 +67,12 @@ class Config:
     gremlin_host: str = "127.0.0.1"
     gremlin_port: int = 8182
     max_body_bytes: int = 1024 * 1024
+    #: Largest request head (request line and headers): 431 beyond.
+    max_header_bytes: int = 16 * 1024
+    #: Seconds a client may take to send a request's head (or stay idle between requests) ...
+    header_timeout: float = 10.0
+    #: ... and its body, before the connection is closed.
+    body_timeout: float = 30.0
     #: Largest JSON-RPC batch, and most events in one ``ingest`` call.
     max_batch: int = 1000
     #: Per-tenant token bucket; 0 disables rate limiting.
@@ -199,11 +205,12 @@ def _coerce(value: Any, kind: type, where: str) -> Any:
 def _check(config: Config) -> None:
     if not 0 <= config.port <= 65535 or not 0 <= config.gremlin_port <= 65535:
         raise ConfigError("port and gremlin_port must be between 0 and 65535")
-    for name in ("max_body_bytes", "max_batch", "workers", "graph_attempts", "circuit_threshold"):
+    for name in ("max_body_bytes", "max_header_bytes", "max_batch", "workers", "graph_attempts", "circuit_threshold"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
-    if config.request_timeout <= 0 or config.circuit_reset_after <= 0:
-        raise ConfigError("request_timeout and circuit_reset_after must be positive")
+    for name in ("request_timeout", "circuit_reset_after", "header_timeout", "body_timeout"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
     if config.previous_kek and not (config.previous_kek == "local" or
                                     (config.previous_kek.startswith("kms:") and len(config.previous_kek) > 4)):
         raise ConfigError("previous_kek must be 'local' or 'kms:<key id>'")

@@ -17,7 +17,8 @@ from tornado.log import access_log
 from ..config import Config
 from ..regions import RegionNotServed
 from ..tenants import TenantRegistry, UnknownTenant
-from .handlers import HealthHandler, MetricsHandler, OpenRpcHandler, ReadyHandler, RpcHandler
+from .handlers import DRAIN_FACTOR, HealthHandler, MetricsHandler, NotFoundHandler, OpenRpcHandler, ReadyHandler, \
+    RpcHandler
 from .methods import method_table
 from .openrpc import openrpc_document
 from .ratelimit import RateLimiter
@@ -29,9 +30,15 @@ __all__ = ["make_app", "build_service"]
 log = logging.getLogger("identity.rpc")
 
 
+#: Headers up to this multiple of ``max_header_bytes`` are read so that the client gets its 431;
+#: beyond it tornado closes the connection (the memory one connection's head may take).
+HEADER_READ_FACTOR = 16
+
+
 def make_app(service: Service, **settings: Any) -> tornado.web.Application:
     """The service's routes; ``settings`` go to tornado.web.Application. The Service is
-    ``app.service`` and the method table ``app.methods``."""
+    ``app.service``, the method table ``app.methods``, and the HTTPServer keyword arguments
+    that enforce the limits (head size and time, body size and time) ``app.server_options``."""
     redact_tornado_logs()
     table = method_table(service.limits.max_batch)
     app = tornado.web.Application([
@@ -40,10 +47,21 @@ def make_app(service: Service, **settings: Any) -> tornado.web.Application:
         (r"/healthz", HealthHandler),
         (r"/readyz", ReadyHandler, {"service": service}),
         (r"/metrics", MetricsHandler),
-    ], **{"log_function": _access_log, **settings})
+    ], **{"log_function": _access_log, "default_handler_class": NotFoundHandler,
+          "max_header_bytes": service.limits.max_header_bytes, **settings})
     app.service = service  # type: ignore[attr-defined]
     app.methods = table  # type: ignore[attr-defined]
+    app.server_options = server_options(service.limits)  # type: ignore[attr-defined]
     return app
+
+
+def server_options(limits: Limits) -> dict[str, Any]:
+    """tornado.httpserver.HTTPServer's keyword arguments for ``limits``: a slow sender is cut off
+    after ``header_timeout`` (its head, or idle between requests) or ``body_timeout`` (its body),
+    and no connection buffers more than the largest body or head we still answer."""
+    return {"max_header_size": limits.max_header_bytes * HEADER_READ_FACTOR,
+            "idle_connection_timeout": limits.header_timeout, "body_timeout": limits.body_timeout,
+            "max_body_size": limits.max_body_bytes * DRAIN_FACTOR}
 
 
 def _access_log(handler: tornado.web.RequestHandler) -> None:
@@ -88,7 +106,8 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
             return 0.0
 
     return Service(registry=registry, identity_factory=identity_factory, ping=ping,
-                   limits=Limits(config.max_body_bytes, config.max_batch),
+                   limits=Limits(config.max_body_bytes, config.max_batch, config.max_header_bytes,
+                                 config.header_timeout, config.body_timeout),
                    limiter=RateLimiter(config.rate_per_second, config.rate_burst),
                    workers=config.workers, request_timeout=config.request_timeout, circuit_wait=circuit_wait,
                    on_close=close_all, keyring=keyring, router=router, served_regions=router.served)

@@ -11,7 +11,8 @@ found, -32602 invalid params, -32603 internal error. Server-defined codes (-3200
     -32004  unauthorized          HTTP 401: no API key, or an unknown/revoked one
     -32005  forbidden             HTTP 403: an admin method without the admin scope
     -32006  rate limited          HTTP 429: the tenant's request budget is spent (see Retry-After)
-    -32007  request too large     HTTP 413: the body exceeds the configured maximum
+    -32007  request too large     HTTP 413: the body exceeds the configured maximum (HTTP 431: the
+                                  headers do)
     -32008  shutting down         HTTP 503: the server is draining
     -32009  region not served     the tenant's home region is not served by this deployment
 
@@ -66,7 +67,7 @@ SERVER_ERRORS: dict[int, str] = {
     FORBIDDEN: "Forbidden (HTTP 403): the method needs the admin scope of the tenant it acts on, or the "
                "operator scope",
     RATE_LIMITED: "Rate limited (HTTP 429): retry after the number of seconds in Retry-After",
-    TOO_LARGE: "Request too large (HTTP 413): the body exceeds the configured maximum",
+    TOO_LARGE: "Request too large (HTTP 413): the body exceeds the configured maximum (HTTP 431: the headers do)",
     SHUTTING_DOWN: "Shutting down (HTTP 503): the server is draining; retry on another instance",
     REGION_NOT_SERVED: "Region not served: the tenant's home region is served by another deployment",
 }
@@ -77,8 +78,9 @@ HTTP_ERRORS: dict[int, tuple[int, str]] = {
     401: (UNAUTHORIZED, "Unauthorized"),
     403: (FORBIDDEN, "Forbidden"),
     404: (INVALID_REQUEST, "Not found"),
-    405: (INVALID_REQUEST, "Method not allowed: use POST"),
+    405: (INVALID_REQUEST, "Method not allowed: see the Allow header"),
     413: (TOO_LARGE, "Request too large"),
+    431: (TOO_LARGE, "Request header fields too large"),
     429: (RATE_LIMITED, "Rate limited"),
     503: (SHUTTING_DOWN, "Shutting down"),
 }

@@ -2,10 +2,16 @@
 ``GET /metrics``.
 
 Dependencies arrive through ``initialize()``; ``prepare()`` decides everything that does
-not need the body (draining, authentication, rate limit, declared size); ``write_error()``
-shapes every HTTP-level failure as a JSON-RPC error document. JSON-RPC-level errors (parse,
-invalid request, unknown method, invalid params, identity errors) are answered with 200, as
-they must be inside a batch; HTTP statuses are reserved for 401, 403, 413, 429 and 503.
+not need the body (header size, draining, authentication, rate limit, declared size);
+``write_error()`` shapes every HTTP-level failure as a JSON-RPC error document. JSON-RPC-level
+errors (parse, invalid request, unknown method, invalid params, identity errors) are answered
+with 200, as they must be inside a batch; HTTP statuses are reserved for 401, 403, 404, 405,
+413, 429, 431 and 503.
+
+Every route streams its body (tornado reads a non-streaming handler's whole body, up to its
+100 MB default, before any of our code runs): only ``POST /rpc`` takes one, after the key is
+checked; the other routes, and paths we do not serve, refuse a declared body at once (413, or
+405/404 first), so nothing is read before it is answered and the connection closed.
 """
 
 from __future__ import annotations
@@ -23,14 +29,15 @@ from .errors import RpcError
 from .methods import Context, Method
 from .service import Service
 
-__all__ = ["Handler", "RpcHandler", "OpenRpcHandler", "HealthHandler", "ReadyHandler", "MetricsHandler", "HttpFailure"]
+__all__ = ["Handler", "RpcHandler", "OpenRpcHandler", "HealthHandler", "ReadyHandler", "MetricsHandler",
+           "NotFoundHandler", "HttpFailure", "DRAIN_FACTOR"]
 
 log = logging.getLogger("identity.rpc")
 
 READINESS_TIMEOUT_S = 2.0
 #: An oversized body is read and discarded up to this multiple of the limit, so the client can
 #: read the 413; beyond it the connection is closed.
-_DRAIN_FACTOR = 4
+DRAIN_FACTOR = 4
 
 
 class HttpFailure(tornado.web.HTTPError):
@@ -46,10 +53,42 @@ def _dumps(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
+def header_bytes(request: Any) -> int:
+    """The size of a request's head as sent: request line and header lines."""
+    line = len(request.method or "") + len(request.uri or "") + len(request.version or "") + 4
+    return line + sum(len(name) + len(value) + 4 for name, value in request.headers.get_all())
+
+
+def declares_body(request: Any) -> bool:
+    length = request.headers.get("Content-Length")
+    return "Transfer-Encoding" in request.headers or (length is not None and length.strip() not in ("", "0"))
+
+
+@tornado.web.stream_request_body
 class Handler(tornado.web.RequestHandler):
-    """What every route shares: failures are logged by route, method and exception type only
-    (tornado's own log_exception prints the URI with its query string and the request's
-    headers, API key included: identity.rpc.redaction)."""
+    """What every route shares: the head's size is checked (431), a route that takes no body
+    refuses one before reading it (413), and failures are logged by route, method and exception
+    type only (tornado's own log_exception prints the URI with its query string and the
+    request's headers, API key included: identity.rpc.redaction)."""
+
+    #: Only RpcHandler takes a body.
+    takes_body = False
+
+    def prepare(self) -> Any:
+        self.check_head()
+        if not self.takes_body and declares_body(self.request):
+            raise HttpFailure(413, RpcError(errors.TOO_LARGE, "Request too large: this route takes no body",
+                                            {"max_body_bytes": 0}), {"Connection": "close"})
+        return None
+
+    def check_head(self) -> None:
+        limit = self.settings.get("max_header_bytes")
+        if limit and header_bytes(self.request) > limit:
+            raise HttpFailure(431, RpcError(errors.TOO_LARGE, f"Request header fields too large: at most {limit} bytes",
+                                            {"max_header_bytes": limit}), {"Connection": "close"})
+
+    def data_received(self, chunk: bytes) -> None:
+        """A route that takes no body refused one in prepare(): nothing arrives here."""
 
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
         if isinstance(value, tornado.web.HTTPError):
@@ -78,11 +117,25 @@ class JsonHandler(Handler):
         else:
             code, message = errors.HTTP_ERRORS.get(status_code, (errors.INTERNAL_ERROR, "Internal error"))
             rpc = RpcError(code, message)
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.SUPPORTED_METHODS))
         self.finish(_dumps(dispatch.error_response(None, rpc)))
 
 
-@tornado.web.stream_request_body
+class NotFoundHandler(JsonHandler):
+    """Paths we do not serve: 404 before any body is read (tornado's default reads it all)."""
+
+    SUPPORTED_METHODS = tornado.web.RequestHandler.SUPPORTED_METHODS
+
+    def prepare(self) -> Any:
+        self.check_head()
+        raise tornado.web.HTTPError(404)
+
+
 class RpcHandler(JsonHandler):
+    SUPPORTED_METHODS = ("POST",)
+    takes_body = True
+
     def initialize(self, service: Service, table: dict[str, Method]) -> None:
         self.service = service
         self.table = table
@@ -94,8 +147,7 @@ class RpcHandler(JsonHandler):
         self._running = False
 
     def prepare(self) -> None:
-        if self.request.method != "POST":
-            return  # tornado answers 405 itself
+        super().prepare()
         if self.service.draining:
             raise HttpFailure(503, RpcError(errors.SHUTTING_DOWN, "Shutting down"), {"Connection": "close"})
         self.service.request_started()
@@ -113,10 +165,10 @@ class RpcHandler(JsonHandler):
         limit = self.service.limits.max_body_bytes
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            if int(declared) > limit * _DRAIN_FACTOR:
+            if int(declared) > limit * DRAIN_FACTOR:
                 raise self._too_large_failure()
             self._too_large = True
-        self.request.connection.set_max_body_size(limit * _DRAIN_FACTOR)
+        self.request.connection.set_max_body_size(limit * DRAIN_FACTOR)
 
     @staticmethod
     def _refuse_while_circuit_open(wait: float) -> None:
@@ -185,6 +237,8 @@ class RpcHandler(JsonHandler):
 
 
 class OpenRpcHandler(JsonHandler):
+    SUPPORTED_METHODS = ("GET",)
+
     def initialize(self, document: dict[str, Any]) -> None:
         self.document = document
 
@@ -195,12 +249,16 @@ class OpenRpcHandler(JsonHandler):
 class HealthHandler(JsonHandler):
     """Liveness: the process answers HTTP."""
 
+    SUPPORTED_METHODS = ("GET",)
+
     def get(self) -> None:
         self.write_json({"status": "ok"})
 
 
-class MetricsHandler(Handler):
+class MetricsHandler(JsonHandler):
     """Prometheus scrape endpoint: the service's OpenTelemetry metrics in the text format."""
+
+    SUPPORTED_METHODS = ("GET",)
 
     def get(self) -> None:
         reader = telemetry.current().prometheus
@@ -215,6 +273,8 @@ class ReadyHandler(JsonHandler):
     leaves the instance ready ("degraded", the region listed): every instance shares that
     graph, so taking them all out of the load balancer would stop the other regions too,
     while the circuit breaker already answers that region's requests at once with 503."""
+
+    SUPPORTED_METHODS = ("GET",)
 
     def initialize(self, service: Service) -> None:
         self.service = service

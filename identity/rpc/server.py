@@ -75,7 +75,7 @@ def _gremlin_app(graph_url: str) -> tornado.web.Application | None:
 
 def _listen(app: tornado.web.Application, port: int, host: str) -> tuple[tornado.httpserver.HTTPServer, int]:
     sockets = tornado.netutil.bind_sockets(port, host)
-    server = tornado.httpserver.HTTPServer(app)
+    server = tornado.httpserver.HTTPServer(app, **getattr(app, "server_options", {}))
     server.add_sockets(sockets)
     return server, sockets[0].getsockname()[1]
 

@@ -33,6 +33,13 @@ class IdentityLike(Protocol):
 class Limits:
     max_body_bytes: int = 1024 * 1024
     max_batch: int = 1000
+    #: A request's head (request line and headers) beyond this is answered 431; beyond
+    #: HEADER_READ_FACTOR times this the connection is closed without reading further.
+    max_header_bytes: int = 16 * 1024
+    #: Seconds a connection may take to send a request's head (and may sit idle between requests).
+    header_timeout: float = 10.0
+    #: Seconds a request may take to send its body.
+    body_timeout: float = 30.0
 
 
 @dataclass

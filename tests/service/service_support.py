@@ -125,6 +125,9 @@ class ServiceTestCase(AsyncHTTPTestCase):
         self.fx = make_service(self.tmp, limits=self.limits, limiter=self.limiter, ping_fails=self.ping_fails)
         return make_app(self.fx.service)
 
+    def get_httpserver_options(self) -> dict[str, Any]:
+        return dict(self._app.server_options)  # as identity serve runs it
+
     def tearDown(self) -> None:
         super().tearDown()
         self.fx.service.close()
@@ -199,6 +202,9 @@ class RealCoreTestCase(AsyncHTTPTestCase):
         self.service, self.config, self.registry = real.service, real.config, real.service.registry
         self.keys = {"user": real.keys["acme"], "admin": auth.issue_key(self.registry, "acme", admin=True).key}
         return make_app(self.service)
+
+    def get_httpserver_options(self) -> dict[str, Any]:
+        return dict(self._app.server_options)
 
     def tearDown(self) -> None:
         import gremlin
