@@ -27,7 +27,10 @@ from .errors import ValidationError
 if TYPE_CHECKING:
     from .guards import TenantConfig
 
-__all__ = ["IDENTIFIER_TYPES", "normalize", "parse_timestamp", "compact_phone"]
+__all__ = ["IDENTIFIER_TYPES", "normalize", "parse_timestamp", "compact_phone", "MAX_EPOCH_MS"]
+
+#: The last millisecond of 9999-12-31 (UTC): the latest time an event or an ``as_of`` may name.
+MAX_EPOCH_MS = 253_402_300_799_999
 
 _MAX_RAW = 1024
 _EMAIL_LOCAL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
@@ -170,19 +173,29 @@ def normalize(id_type: Any, raw: Any, config: "TenantConfig", *, field: str = ""
 
 def parse_timestamp(value: Any, *, field: str, epoch_unit_ms: bool = True) -> int:
     """Epoch milliseconds from an ISO-8601 string (naive means UTC) or an epoch number
-    (milliseconds for event timestamps, seconds when ``epoch_unit_ms`` is False)."""
+    (milliseconds for event timestamps, seconds when ``epoch_unit_ms`` is False), between the
+    epoch and the end of year 9999 (``MAX_EPOCH_MS``): the graph stores it as a 64-bit long."""
     if isinstance(value, bool):
         raise ValidationError(field, "must be an ISO-8601 string or an epoch number")
     if isinstance(value, (int, float)):
-        if value != value or value < 0:
-            raise ValidationError(field, "must be a non-negative epoch time")
-        return int(value if epoch_unit_ms else value * 1000)
-    if isinstance(value, str):
+        if value != value:
+            raise ValidationError(field, "must be a number")
+        ms = value if epoch_unit_ms else value * 1000
+    elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValidationError(field, "is not an ISO-8601 timestamp") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        return int(moment.timestamp() * 1000)
-    raise ValidationError(field, "must be an ISO-8601 string or an epoch number")
+        try:  # an offset can carry year 1 or 9999 out of datetime's range
+            ms = moment.timestamp() * 1000
+        except (OverflowError, ValueError):
+            ms = -1
+    else:
+        raise ValidationError(field, "must be an ISO-8601 string or an epoch number")
+    if not 0 <= ms <= MAX_EPOCH_MS:
+        unit = "milliseconds" if epoch_unit_ms else "seconds"
+        raise ValidationError(field, f"must lie between the epoch and the end of year 9999 (as epoch {unit}: "
+                                     f"0..{MAX_EPOCH_MS if epoch_unit_ms else MAX_EPOCH_MS // 1000})")
+    return int(ms)

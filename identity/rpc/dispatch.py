@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,10 @@ from ..tenants import OPERATOR_SCOPE
 from . import errors
 from .errors import RpcError
 from .methods import Context, Method
+from .nesting import too_deep
 from .schema import validate
 
-__all__ = ["Item", "Plan", "parse", "make_plan", "refusal", "run", "response", "error_response"]
+__all__ = ["MAX_JSON_DEPTH", "Item", "Plan", "parse", "make_plan", "refusal", "run", "response", "error_response"]
 
 _NO_ID = object()
 
@@ -42,10 +44,36 @@ class Plan:
 
 
 
+#: How deeply a request's JSON may nest: a batch of ingest calls needs 7 levels.
+MAX_JSON_DEPTH = 32
+
+
+class _OutOfRange(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise _OutOfRange(text)
+    return number
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse(body: bytes) -> Any:
+    """The request's JSON: its depth bounded before parsing (identity.rpc.nesting), and only
+    what JSON allows (Python's parser also takes NaN and Infinity, and makes 1e400 infinite)."""
+    if too_deep(body, MAX_JSON_DEPTH):
+        raise RpcError(errors.INVALID_REQUEST, f"Invalid request: JSON nested more than {MAX_JSON_DEPTH} levels deep",
+                       {"max_depth": MAX_JSON_DEPTH})
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(body, parse_float=_finite, parse_constant=_not_json)
+    except _OutOfRange:
+        raise RpcError(errors.PARSE_ERROR, "Parse error: a number is beyond a double's range") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RpcError(errors.PARSE_ERROR, "Parse error: the body is not valid JSON") from None
 
 

@@ -49,8 +49,12 @@ class HttpFailure(tornado.web.HTTPError):
         self.headers = headers or {}
 
 
-def _dumps(document: Any) -> str:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+def _dumps(document: Any) -> bytes:
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate (an id echoed back): escaped, as JSON allows
+        return json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
 def header_bytes(request: Any) -> int:

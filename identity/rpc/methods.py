@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from .. import auth, telemetry
 from ..errors import IdentityError
+from ..identifiers import MAX_EPOCH_MS
 from ..tenants import ADMIN_SCOPE, OPERATOR_SCOPE, REGION_PATTERN, TENANT_ID_PATTERN, UnknownTenant
 from .service import Service
 
@@ -69,7 +70,8 @@ def event_schema() -> dict[str, Any]:
             "event_id": {"type": "string", "minLength": 1, "maxLength": 256,
                          "description": "idempotency key; derived from the content when absent"},
             "type": {"type": "string", "minLength": 1, "maxLength": 128, "description": "event type, e.g. signup"},
-            "timestamp": {"type": ["string", "integer"], "description": "ISO-8601 or epoch milliseconds"},
+            "timestamp": {"type": ["string", "integer"], "minimum": 0, "maximum": MAX_EPOCH_MS,
+                          "description": "ISO-8601 or epoch milliseconds, up to the end of year 9999"},
             "identifiers": {"type": "array", "minItems": 1, "maxItems": 100, "items": IDENTIFIER_SCHEMA},
             "attributes": {"type": "object", "additionalProperties": _SCALAR},
         },
@@ -194,8 +196,8 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                _object({"type": IDENTIFIER_SCHEMA["properties"]["type"],
                         "value": IDENTIFIER_SCHEMA["properties"]["value"],
                         "evidence": {"type": "boolean", "description": "include the links that justify the answer"},
-                        "as_of": {"type": ["string", "number"], "description": "ISO-8601 or epoch seconds: the "
-                                                                                 "graph as it was then"},
+                        "as_of": {"type": ["string", "number"], "minimum": 0, "maximum": MAX_EPOCH_MS // 1000,
+                                  "description": "ISO-8601 or epoch seconds: the graph as it was then"},
                         "max_hops": {"type": "integer", "minimum": 0, "maximum": 10},
                         "max_identifiers": {"type": "integer", "minimum": 1, "maximum": 10000},
                         "max_fanout": {"type": "integer", "minimum": 1, "maximum": 10000}},

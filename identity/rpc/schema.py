@@ -16,6 +16,7 @@ from typing import Any, Iterator
 __all__ = ["FieldError", "validate"]
 
 _MAX_FIELD_NAME = 64
+_UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _TYPE_CHECKS = {
     "object": lambda v: isinstance(v, dict),
@@ -60,6 +61,8 @@ def validate(value: Any, schema: dict[str, Any], path: str = "params", *, limit:
 
 def _join(path: str, key: str) -> str:
     safe = key if len(key) <= _MAX_FIELD_NAME else key[:_MAX_FIELD_NAME] + "..."
+    if _UNPAIRED_SURROGATE.search(safe):  # cannot be encoded in the reply: shown escaped
+        safe = safe.encode("utf-8", "backslashreplace").decode("utf-8")
     return f"{path}.{safe}" if path else safe
 
 
@@ -89,6 +92,9 @@ def _check(value: Any, schema: dict[str, Any], path: str) -> Iterator[FieldError
 
 
 def _check_string(value: str, schema: dict[str, Any], path: str) -> Iterator[FieldError]:
+    if _UNPAIRED_SURROGATE.search(value):  # JSON's \ud800 escapes allow them; UTF-8 does not
+        yield FieldError(path, "must be valid Unicode (it holds an unpaired surrogate)")
+        return
     if "minLength" in schema and len(value) < schema["minLength"]:
         yield FieldError(path, f"must be at least {schema['minLength']} characters long")
     if "maxLength" in schema and len(value) > schema["maxLength"]:
@@ -123,6 +129,9 @@ def _check_object(value: dict, schema: dict[str, Any], path: str) -> Iterator[Fi
             yield FieldError(_join(path, name), "is required")
     extra = schema.get("additionalProperties", True)
     for key, item in value.items():
+        if _UNPAIRED_SURROGATE.search(key):
+            yield FieldError(_join(path, key), "field names must be valid Unicode (unpaired surrogate)")
+            continue
         if key in properties:
             yield from _check(item, properties[key], _join(path, key))
         elif extra is False:
