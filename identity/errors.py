@@ -8,14 +8,15 @@ end up in client and server logs::
      +-- NotFound           an identifier the tenant's graph does not hold
      +-- GraphUnavailable   the graph backend is down or timed out (retryable)
      +-- Stalled            a batch loop found again what its last batch had handled
+     +-- DeadlineExceeded   the request's deadline passed before its work was done
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["IdentityError", "ValidationError", "NotFound", "GraphUnavailable", "Stalled", "check_int",
-           "check_progress"]
+__all__ = ["IdentityError", "ValidationError", "NotFound", "GraphUnavailable", "Stalled", "DeadlineExceeded",
+           "check_int", "check_progress"]
 
 
 class IdentityError(Exception):
@@ -56,6 +57,13 @@ def check_progress(previous: frozenset, batch: frozenset, work: str) -> frozense
                       "already handled, so the graph did not apply that batch's writes; stopped instead of "
                       "repeating it")
     return batch
+
+
+class DeadlineExceeded(IdentityError):
+    """The request's deadline (identity.resilience.deadline) passed: its work stopped at the next
+    check. Everything written before stays, and every write is idempotent (an ingest batch is
+    written in whole events, each event once by its id), so the same request sent again
+    completes it."""
 
 
 def check_int(field: str, value: Any, low: int, high: int | None = None) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import GraphTraversalSource
@@ -31,8 +32,8 @@ from gremlin.remote import LocalRemoteConnection
 
 from .resilience import CircuitBreaker, ResilientConnection, RetryPolicy, transient_server_error
 
-__all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "temporary", "submit",
-           "console_endpoint_app", "release", "settle_heap", "ids_to_send"]
+__all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "temporary", "timed_out",
+           "submit", "console_endpoint_app", "release", "settle_heap", "ids_to_send"]
 
 _IN_PROCESS = ("memory", "file")
 try:  # the driver's transport: a dropped WebSocket is not always an OSError
@@ -80,7 +81,7 @@ def _resilient(url: str, name: str, policy: RetryPolicy | None, driver_options: 
                ) -> ResilientConnection:
     opener = _opener(url, driver_options)
     connection = ResilientConnection(opener, name=name, is_outage=unavailable, policy=policy or RetryPolicy(),
-                                     fallback=fallback, breaker=breaker)
+                                     fallback=fallback, breaker=breaker, is_timeout=timed_out)
     with _lock:
         _connections.append(connection)
     return connection
@@ -111,6 +112,21 @@ def unavailable(error: BaseException) -> bool:
     """True when ``error`` means the backend is unreachable or timed out (worth a retry, on a
     fresh connection)."""
     return isinstance(error, _OUTAGES)
+
+
+#: Gremlin Server's status for a traversal stopped at its evaluationTimeout
+_SERVER_TIMEOUT = 598
+
+
+def timed_out(error: BaseException) -> bool:
+    """True when the graph stopped a traversal at its evaluationTimeout: the embedded engine's
+    TraversalTimeout, Gremlin Server's status 598, Neptune's TimeLimitExceededException."""
+    if isinstance(error, TraversalTimeout):
+        return True
+    if isinstance(error, GremlinServerError):
+        return str(getattr(error, "status_code", "")) == str(_SERVER_TIMEOUT) or \
+            "TimeLimitExceededException" in str(error)
+    return False
 
 
 def temporary(error: BaseException) -> bool:

@@ -18,6 +18,10 @@ never split across two groups), so the results are those of the callers' batches
 after another. Items must be validated before they are submitted: a failing write fails every
 caller of its group, and only them. A group is written in the context (contextvars: request
 deadline, telemetry span) of its first caller.
+
+A caller whose request deadline (identity.resilience) passes while it is still queued leaves the
+queue with DeadlineExceeded, its items unwritten, and hands the writing on if it was to write
+next; once its items are in a group being written, it waits for that group.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ import contextvars
 import threading
 from collections import deque
 from typing import Any, Callable, Generic, Sequence, TypeVar
+
+from .errors import DeadlineExceeded
+from .resilience import remaining
 
 __all__ = ["GroupCommit", "DEFAULT_MAX_GROUP"]
 
@@ -42,6 +49,7 @@ class _Caller:
         self.items = items
         self.context = contextvars.copy_context()
         self.leads = False  # it writes the next group
+        self.taken = False  # its items are in a group being written
         self.done = False
         self.results: list[Any] = []
         self.error: BaseException | None = None
@@ -73,18 +81,41 @@ class GroupCommit(Generic[Item, Result]):
             if not self._writing:
                 self._writing = me.leads = True
             while not (me.done or me.leads):
-                self._changed.wait()
+                left = None if me.taken else remaining()
+                if left is not None and left <= 0:
+                    self._leave(me)
+                self._changed.wait(left)
+            if me.leads and not me.done:
+                left = remaining()
+                if left is not None and left <= 0:
+                    self._leave(me)
         if not me.done:
             self._write_next_group()  # me first in it: the queue's head is the one that leads
         if me.error is not None:
             raise me.error
         return me.results
 
+    def _leave(self, me: _Caller) -> None:
+        """Take a caller whose deadline passed out of the queue (holding the lock)."""
+        self._queue.remove(me)
+        if me.leads:
+            self._hand_over()
+        raise DeadlineExceeded("the request's deadline passed while its ingest waited for its tenant's writer")
+
+    def _hand_over(self) -> None:
+        """The first caller queued writes next; nobody writes when none is (holding the lock)."""
+        if self._queue:
+            self._queue[0].leads = True
+        else:
+            self._writing = False
+        self._changed.notify_all()
+
     def _write_next_group(self) -> None:
         with self._changed:
             group, size = [], 0
             while self._queue and size < self._max_group:
                 group.append(self._queue.popleft())
+                group[-1].taken = True
                 size += len(group[-1].items)
         try:
             results = list(group[0].context.run(self._write_batch, [i for caller in group for i in caller.items]))
@@ -100,8 +131,4 @@ class GroupCommit(Generic[Item, Result]):
                     caller.results = results[start:start + len(caller.items)]
                     start += len(caller.items)
                 caller.error, caller.done = error, True
-            if self._queue:
-                self._queue[0].leads = True
-            else:
-                self._writing = False
-            self._changed.notify_all()
+            self._hand_over()

@@ -18,6 +18,12 @@
    are increments computed by the graph (``degree`` + n, ``count`` + n) and times conditional
    writes, so writers that touch the same link without changing any plan never lose an update.
 
+The request's deadline (identity.resilience) is checked before each event is prepared and
+planned and before each read and chunk write (each traversal also carries what is left of it
+as its evaluationTimeout). Past it the batch stops with DeadlineExceeded: the chunks written
+stay, whole events each, and the same batch sent again completes it (the events written are
+duplicates by id, the rest are planned and written as they would have been).
+
 Why and what it guarantees: docs/data-model.md ("Ingest").
 """
 
@@ -37,7 +43,7 @@ from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .protect import Protector
-from .resilience import concurrent_modification, id_taken
+from .resilience import check_deadline, concurrent_modification, id_taken
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch", "ingest_batch",
@@ -96,7 +102,11 @@ def prepare_batch(events: Any, tenant: str, config: TenantConfig, protector: Pro
     """Validate and normalise every event before anything is written (ValidationError otherwise)."""
     if not isinstance(events, list):
         raise ValidationError("events", "must be a list of events")
-    return [_prepare(event, f"events[{i}]", tenant, config, protector, now_ms) for i, event in enumerate(events)]
+    prepared = []
+    for i, event in enumerate(events):
+        check_deadline()  # a blind index per identifier: 100,000 of them take a while
+        prepared.append(_prepare(event, f"events[{i}]", tenant, config, protector, now_ms))
+    return prepared
 
 
 def _prepare(event: Any, where: str, tenant: str, config: TenantConfig, protector: Protector,
@@ -494,6 +504,7 @@ def ingest_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEven
     results: list[IngestResult] = []
     conflicts = 0
     while len(results) < len(events):
+        check_deadline()
         pending = events[len(results):]
         view = _read(g, tenant, pending, config)
         written = _plan_and_write(g, tenant, pending, view, config, protector, clock, max_writes)
@@ -514,8 +525,10 @@ def _plan_and_write(g: GraphTraversalSource, tenant: str, events: list[PreparedE
     planned: list[IngestResult] = []
     chunk = _Chunk(tenant, config)
     for position, event in enumerate(events):
+        check_deadline()  # before planning: an event's plan costs up to its identifiers squared
         planned.append(_plan(event, view, chunk, tenant, config, protector, clock))
         if chunk.writes >= max_writes or position == len(events) - 1:
+            check_deadline()
             if not _commit(g, chunk, view, protector):
                 return committed
             committed += planned

@@ -6,11 +6,16 @@ that falls back to the writer, and a per-request deadline.
                                  fallback=writer)
     with deadline(10.0):               # set once per request by the RPC layer
         traversal().with_remote(writer).V().to_list()
+    check_deadline()                   # long client-side work checks it between steps
 
 Everything the identity core writes is idempotent (deterministic ids, mergeV/mergeE), so a
 request that failed after the graph committed it can be sent again without a duplicate.
 Retries are bounded twice: by ``RetryPolicy.attempts`` and by the request's deadline, so a
-retry never outlives the caller. The breaker counts requests that failed after their retries;
+retry never outlives the caller. Each attempt also carries what is left of the deadline to the
+graph as its ``evaluationTimeout`` (Neptune honours it per query, as Gremlin Server and the
+embedded engine do), so the graph stops a traversal the caller no longer waits for; an attempt
+that finds the deadline spent, or times out because of it, raises DeadlineExceeded, which the
+circuit breaker does not count: the graph is up, the request was too slow. The breaker counts requests that failed after their retries;
 while it is open, requests fail at once with ``CircuitOpen`` (HTTP 503 + Retry-After).
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -27,13 +33,16 @@ from typing import Any, Callable, Iterator
 import tenacity
 from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.driver.remote_connection import RemoteConnection, RemoteTraversal
+from gremlin_python.process.strategies import OptionsStrategy
+from gremlin_python.process.traversal import Bytecode
 
 from . import telemetry
-from .errors import GraphUnavailable
+from .errors import DeadlineExceeded, GraphUnavailable
 
 __all__ = [
     "RetryPolicy", "CircuitBreaker", "CircuitOpen", "ResilientConnection", "deadline", "remaining",
-    "transient_server_error", "concurrent_modification", "id_taken", "retry_call", "CLOSED", "OPEN", "HALF_OPEN",
+    "check_deadline", "with_evaluation_timeout", "transient_server_error", "concurrent_modification", "id_taken",
+    "retry_call", "CLOSED", "OPEN", "HALF_OPEN",
 ]
 
 log = logging.getLogger("identity.resilience")
@@ -73,6 +82,29 @@ def remaining() -> float | None:
     """Seconds left before the current request's deadline, or None when there is none."""
     end = _deadline.get()
     return None if end is None else end - time.monotonic()
+
+
+def check_deadline() -> None:
+    """DeadlineExceeded when the current request's deadline has passed (no deadline: never)."""
+    left = remaining()
+    if left is not None and left <= 0:
+        raise DeadlineExceeded("the request's deadline passed before its work was done")
+
+
+def with_evaluation_timeout(bytecode: Bytecode, milliseconds: int) -> Bytecode:
+    """A copy of ``bytecode`` that the graph stops after ``milliseconds`` (or sooner, when it
+    already asked for less): ``g.with('evaluationTimeout', ms)``, in the traversal's one
+    OptionsStrategy (the driver reads request options from the first)."""
+    copy = Bytecode(bytecode)
+    for index, instruction in enumerate(copy.source_instructions):
+        if instruction[0] == "withStrategies" and type(instruction[1]) is OptionsStrategy:
+            options = dict(instruction[1].configuration)
+            asked = options.get("evaluationTimeout")
+            options["evaluationTimeout"] = milliseconds if not asked else min(int(asked), milliseconds)
+            copy.source_instructions[index] = ["withStrategies", OptionsStrategy(options), *instruction[2:]]
+            return copy
+    copy.add_source("withStrategies", OptionsStrategy({"evaluationTimeout": milliseconds}))
+    return copy
 
 
 def transient_server_error(error: BaseException) -> bool:
@@ -240,12 +272,15 @@ class ResilientConnection(RemoteConnection):
     def __init__(self, open_connection: Callable[[], RemoteConnection], *, name: str,
                  is_outage: Callable[[BaseException], bool], policy: RetryPolicy = RetryPolicy(),
                  breaker: CircuitBreaker | None = None, fallback: "ResilientConnection | None" = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 is_timeout: Callable[[BaseException], bool] = lambda error: False):
         self._open = open_connection
         self._connection: RemoteConnection | None = None
         self._connection_lock = threading.Lock()
         self.name = name
         self.is_outage = is_outage
+        #: the graph stopped a traversal at its evaluationTimeout
+        self.is_timeout = is_timeout
         self.policy = policy
         self.breaker = breaker if breaker is not None else CircuitBreaker(name)
         self.fallback = fallback
@@ -285,12 +320,19 @@ class ResilientConnection(RemoteConnection):
         return not isinstance(error, CircuitOpen) and (self.is_outage(error) or transient_server_error(error))
 
     def _submit_here(self, bytecode: Any, attempts: int | None = None) -> RemoteTraversal:
+        check_deadline()
         self.breaker.before_call()
         policy = self.policy if attempts is None else RetryPolicy(attempts, self.policy.initial, self.policy.maximum)
         try:
             result = retry_call(lambda: self._attempt(bytecode), policy=policy, retryable=self.retryable,
                                 before_retry=self._before_retry, sleep=self._sleep)
+        except DeadlineExceeded:
+            raise  # nothing was learned about the graph
         except Exception as error:
+            left = remaining()
+            if self.is_timeout(error) and left is not None and left <= 0:
+                # the graph stopped it at the deadline we sent: it is up, the request was too slow
+                raise DeadlineExceeded("the request's deadline passed while the graph worked on it") from error
             if self.retryable(error):
                 self.breaker.record_failure()
             else:  # the graph answered: it is up, the request was bad
@@ -300,6 +342,11 @@ class ResilientConnection(RemoteConnection):
         return result
 
     def _attempt(self, bytecode: Any) -> RemoteTraversal:
+        left = remaining()
+        if left is not None:
+            if left <= 0:
+                raise DeadlineExceeded("the request's deadline passed before the graph was asked")
+            bytecode = with_evaluation_timeout(bytecode, max(1, math.ceil(left * 1000)))
         connection = self._current()
         try:
             return connection.submit(bytecode)

@@ -14,9 +14,10 @@ from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 
 from identity import IdentityGraph, TenantConfig
-from identity.errors import GraphUnavailable, ValidationError
+from identity.errors import DeadlineExceeded, GraphUnavailable, ValidationError
 from identity.group_commit import GroupCommit
 from identity.reference import ReferenceIdentity
+from identity.resilience import deadline
 
 from identity_helpers import event
 
@@ -173,6 +174,50 @@ def test_every_queued_caller_is_written_before_the_writer_stops() -> None:
         assert [f.result(_WAIT_S) for f in [first, *queued]] == [[0], [2], [4], [6], [8], [10]]
     assert writer.batches == [[0], [1, 2], [3, 4], [5]]
     assert commit.waiting == 0
+
+
+def test_a_caller_whose_deadline_passes_in_the_queue_leaves_it_unwritten() -> None:
+    gate = Gate()
+    writer = RecordingWriter(gate)
+    commit: GroupCommit[int, int] = GroupCommit(writer)
+
+    def submit_within(seconds: float, item: int) -> list[int]:
+        with deadline(seconds):
+            return commit.submit([item])
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(commit.submit, [1])
+        assert gate.entered.wait(_WAIT_S)
+        hurried, patient = queue_in_order(pool, lambda: commit.waiting,
+                                          [lambda: submit_within(0.2, 2), lambda: submit_within(_WAIT_S, 3)])
+        with pytest.raises(DeadlineExceeded):
+            hurried.result(_WAIT_S)  # while the writer is still held
+        assert commit.waiting == 1
+        gate.open()
+        assert first.result(_WAIT_S) == [2] and patient.result(_WAIT_S) == [6]
+    assert writer.batches == [[1], [3]]
+
+
+def test_a_caller_due_to_write_next_whose_deadline_passed_hands_the_writing_on() -> None:
+    gate = Gate()
+    writer = RecordingWriter(gate)
+    commit: GroupCommit[int, int] = GroupCommit(writer, max_group=1)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(commit.submit, [1])
+        assert gate.entered.wait(_WAIT_S)
+
+        def due_next() -> list[int]:
+            with deadline(0.3):
+                return commit.submit([2])
+
+        hurried, patient = queue_in_order(pool, lambda: commit.waiting, [due_next, lambda: commit.submit([3])])
+        time.sleep(0.4)  # its deadline passes while the first write is held: it leads next, too late
+        gate.open()
+        with pytest.raises(DeadlineExceeded):
+            hurried.result(_WAIT_S)
+        assert first.result(_WAIT_S) == [2] and patient.result(_WAIT_S) == [6]
+    assert writer.batches == [[1], [3]]
+    assert commit.submit([4]) == [8]  # not stuck
 
 
 def test_a_writer_that_loses_results_fails_its_callers() -> None:

@@ -4,6 +4,7 @@ is stopped and restarted."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any, Callable
 
@@ -12,15 +13,17 @@ import tenacity
 from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
+from gremlin_python.process.strategies import OptionsStrategy
 
 import gremlin
+from gremlin.errors import TraversalTimeout
 from gremlin.server.app import ServerThread
 from identity import IdentityGraph
-from identity.errors import GraphUnavailable
-from identity.graph import open_endpoints, unavailable
+from identity.errors import DeadlineExceeded, GraphUnavailable
+from identity.graph import open_endpoints, timed_out, unavailable
 from identity.resilience import (
     CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpen, ResilientConnection, RetryPolicy, deadline,
-    transient_server_error,
+    transient_server_error, with_evaluation_timeout,
 )
 from tests.ports import refused_port
 
@@ -63,7 +66,8 @@ class Flaky(RemoteConnection):
 
 def resilient(opener: Callable[[], RemoteConnection], **options: Any) -> ResilientConnection:
     options.setdefault("policy", RetryPolicy(attempts=4, initial=0.0, maximum=0.0))
-    return ResilientConnection(opener, name="test", is_outage=unavailable, sleep=lambda s: None, **options)
+    return ResilientConnection(opener, name="test", is_outage=unavailable, is_timeout=timed_out, sleep=lambda s: None,
+                               **options)
 
 
 @pytest.fixture
@@ -206,6 +210,59 @@ def test_the_deadline_bounds_the_retries(graph_connection: RemoteConnection) -> 
     assert flaky.submits == 1  # the first backoff would already pass the deadline
 
 
+class Recording(RemoteConnection):
+    """Delegates to ``inner`` and keeps the evaluationTimeout each submit carried; with
+    ``stall``, it stalls until the deadline passes and answers as the graph does when it stops a
+    traversal at its evaluationTimeout."""
+
+    def __init__(self, inner: RemoteConnection, stall: bool = False):
+        super().__init__("recording", "g")
+        self.inner, self.stall, self.timeouts = inner, stall, []
+
+    def submit(self, bytecode: Any) -> Any:
+        options = [i[1].configuration for i in bytecode.source_instructions
+                   if i[0] == "withStrategies" and type(i[1]) is OptionsStrategy]
+        self.timeouts.append(options[0].get("evaluationTimeout") if options else None)
+        if self.stall:
+            time.sleep(options[0]["evaluationTimeout"] / 1000 + 0.01)
+            raise TraversalTimeout("evaluationTimeout exceeded")
+        return self.inner.submit(bytecode)
+
+
+def test_each_attempt_carries_what_is_left_of_the_deadline_to_the_graph(graph_connection: RemoteConnection) -> None:
+    recording = Recording(graph_connection)
+    g = traversal().with_remote(resilient(lambda: recording))
+    assert g.V().count().next() == 0 and recording.timeouts == [None]  # no deadline: no timeout sent
+    with deadline(5.0):
+        assert g.V().count().next() == 0
+        assert g.with_("evaluationTimeout", 100).V().count().next() == 0  # a shorter one asked for is kept
+    assert 4000 < recording.timeouts[1] <= 5000 and recording.timeouts[2] == 100
+
+
+def test_a_traversal_stopped_at_the_deadline_is_deadline_exceeded_and_does_not_trip_the_breaker(
+        graph_connection: RemoteConnection) -> None:
+    breaker = CircuitBreaker("test", threshold=2)
+    recording = Recording(graph_connection, stall=True)
+    g = traversal().with_remote(resilient(lambda: recording, breaker=breaker))
+    for _ in range(3):
+        with deadline(0.05), pytest.raises(DeadlineExceeded):
+            g.V().count().next()
+    assert breaker.state == CLOSED and len(recording.timeouts) == 3  # each tried once: no retry
+    with deadline(0.0), pytest.raises(DeadlineExceeded):  # spent: the graph is not even asked
+        g.V().count().next()
+    assert len(recording.timeouts) == 3
+
+
+def test_with_evaluation_timeout_keeps_the_traversal_and_its_other_options() -> None:
+    g = traversal().with_remote(gremlin.connect("memory://"))
+    original = g.with_("batchSize", 7).V().count().bytecode
+    bounded = with_evaluation_timeout(original, 250)
+    options = [i[1].configuration for i in bounded.source_instructions if i[0] == "withStrategies"]
+    assert options == [{"batchSize": 7, "evaluationTimeout": 250}]
+    assert bounded.step_instructions == original.step_instructions
+    assert [i[1].configuration for i in original.source_instructions] == [{"batchSize": 7}]  # a copy
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -306,3 +363,20 @@ def test_reads_fall_back_to_the_writer_when_the_reader_endpoint_refuses_connecti
             endpoints.reader_connection.close()
             endpoints.writer_connection.close()
             gremlin.forget_graph(writer_url)
+
+
+def test_every_backend_stops_a_traversal_at_the_deadline_it_was_sent(url: str) -> None:
+    """The evaluationTimeout each attempt carries is honoured by the embedded engine, our endpoint
+    and a real Gremlin Server alike; what comes back is DeadlineExceeded, not an outage."""
+    endpoints = open_endpoints("deadline", url, breaker_threshold=1)
+    try:
+        g = endpoints.writer
+        g.inject(*range(2000)).add_v("filler").iterate()
+        started = time.monotonic()
+        with deadline(0.5), pytest.raises(DeadlineExceeded):
+            g.V().V().V().count().next()  # 8 billion traversers
+        assert time.monotonic() - started < 10
+        assert endpoints.writer_connection.breaker.state == CLOSED  # threshold 1: one failure would open it
+        assert g.V().limit(1).count().next() == 1  # the graph still answers
+    finally:
+        endpoints.writer_connection.close()
