@@ -170,7 +170,7 @@ def _with_fixed_clock(factory: Any) -> Any:
     """Identity graphs whose clock stands still, so stored times do not churn the document."""
     def make(tenant: str) -> Any:
         graph = factory(tenant)
-        graph.clock = lambda: FIXED_TIME
+        graph.clock = graph._creation.clock = lambda: FIXED_TIME  # ingest stamps with its CreationClock
         return graph
     return make
 
