@@ -54,7 +54,7 @@ class Config:
     #: Regions and their graphs (from the ``[regions.NAME]`` tables); empty: one region,
     #: ``local``, on ``graph_url`` serving every tenant.
     regions: tuple[Region, ...] = ()
-    #: A request's graph work, retries included, ends after this many seconds.
+    #: A request's work (every call of a batch, graph retries included) ends after this many seconds.
     request_timeout: float = 10.0
     #: Attempts per graph request (1: no retries), with exponential backoff and jitter.
     graph_attempts: int = 4
@@ -75,9 +75,16 @@ class Config:
     body_timeout: float = 30.0
     #: Largest JSON-RPC batch, and most events in one ``ingest`` call.
     max_batch: int = 1000
-    #: Per-tenant token bucket; 0 disables rate limiting.
-    rate_per_second: float = 50.0
-    rate_burst: float = 100.0
+    #: Per-tenant token bucket, in cost units (one resolve is 1; identity.rpc.methods says what
+    #: each call costs); 0 disables rate limiting.
+    rate_per_second: float = 1000.0
+    rate_burst: float = 2000.0
+    #: The most one request may cost, in the same units: a costlier one is refused before it runs.
+    max_request_cost: int = 10_000
+    #: Calls of one tenant that run at once (more wait their turn), and requests of one tenant
+    #: open at once (more get 429): one tenant cannot take every worker.
+    tenant_concurrency: int = 2
+    tenant_queue: int = 16
     #: On SIGTERM/SIGINT, how long in-flight requests may finish.
     grace_period: float = 10.0
     #: Threads running graph work.
@@ -205,7 +212,8 @@ def _coerce(value: Any, kind: type, where: str) -> Any:
 def _check(config: Config) -> None:
     if not 0 <= config.port <= 65535 or not 0 <= config.gremlin_port <= 65535:
         raise ConfigError("port and gremlin_port must be between 0 and 65535")
-    for name in ("max_body_bytes", "max_header_bytes", "max_batch", "workers", "graph_attempts", "circuit_threshold"):
+    for name in ("max_body_bytes", "max_header_bytes", "max_batch", "workers", "graph_attempts", "circuit_threshold",
+                 "max_request_cost", "tenant_concurrency", "tenant_queue"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
     for name in ("request_timeout", "circuit_reset_after", "header_timeout", "body_timeout"):

@@ -43,7 +43,8 @@ def make_app(service: Service, **settings: Any) -> tornado.web.Application:
     table = method_table(service.limits.max_batch)
     app = tornado.web.Application([
         (r"/rpc", RpcHandler, {"service": service, "table": table}),
-        (r"/openrpc.json", OpenRpcHandler, {"document": openrpc_document(table)}),
+        (r"/openrpc.json", OpenRpcHandler, {"document": openrpc_document(
+            table, limits=service.limits, request_timeout=service.request_timeout)}),
         (r"/healthz", HealthHandler),
         (r"/readyz", ReadyHandler, {"service": service}),
         (r"/metrics", MetricsHandler),
@@ -107,7 +108,8 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
 
     return Service(registry=registry, identity_factory=identity_factory, ping=ping,
                    limits=Limits(config.max_body_bytes, config.max_batch, config.max_header_bytes,
-                                 config.header_timeout, config.body_timeout),
+                                 config.header_timeout, config.body_timeout, config.max_request_cost,
+                                 config.tenant_concurrency, config.tenant_queue),
                    limiter=RateLimiter(config.rate_per_second, config.rate_burst),
                    workers=config.workers, request_timeout=config.request_timeout, circuit_wait=circuit_wait,
                    on_close=close_all, keyring=keyring, router=router, served_regions=router.served)

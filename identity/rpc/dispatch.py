@@ -3,6 +3,7 @@
     payload = parse(body)                          # RpcError(-32700) if not JSON
     plan = make_plan(payload, table, max_batch)    # per-call errors are recorded, not raised
     forbidden = refusal(plan, context)             # RpcError(-32005) for HTTP 403, or None
+    units = cost(plan)                             # what it costs against the tenant's rate limit
     responses = await run(plan, context)           # None: nothing to send (only notifications)
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import telemetry
@@ -21,7 +23,7 @@ from .methods import Context, Method
 from .nesting import too_deep
 from .schema import validate
 
-__all__ = ["MAX_JSON_DEPTH", "Item", "Plan", "parse", "make_plan", "refusal", "run", "response", "error_response"]
+__all__ = ["MAX_JSON_DEPTH", "Item", "Plan", "parse", "make_plan", "refusal", "cost", "run", "response", "error_response"]
 
 _NO_ID = object()
 
@@ -147,17 +149,35 @@ def refusal(plan: Plan, context: Context) -> RpcError | None:
     return None
 
 
+def cost(plan: Plan) -> int:
+    """What the request costs against its tenant's rate limit: each call its method's cost
+    (identity.rpc.methods), a call that will not run (invalid, unknown method) 1."""
+    total = sum(item.method.cost(item.params) if item.error is None and item.method and item.params is not None
+                else 1.0 for item in plan.items)
+    return max(1, math.ceil(total))
+
+
 async def run(plan: Plan, context: Context) -> Any:
-    """The response document: an object, an array, or None when every call was a notification."""
+    """The response document: an object, an array, or None when every call was a notification.
+    Calls run in order within the request's deadline (``context.deadline``): once it has passed,
+    the call running ends with -32010 and the ones after it do not run (-32010 too)."""
+    service = context.service
+    until = context.deadline if context.deadline is not None else time.monotonic() + service.request_timeout
+    context = replace(context, deadline=until)
     responses = []
     for item in plan.items:
+        if item.error is None and time.monotonic() >= until:
+            item.error = errors.deadline_exceeded(service.request_timeout)
         if item.error is None:
             assert item.method is not None and item.params is not None
             with telemetry.current().rpc(item.method.name) as call:
                 try:
-                    result = await context.service.run(item.method.call, context, item.params)
+                    result = await service.run(item.method.call, context, item.params,
+                                               tenant=context.principal.tenant, until=until)
                 except Exception as error:  # every failure becomes a JSON-RPC error object
                     item.error = errors.from_exception(error)
+                    if item.error.code == errors.DEADLINE_EXCEEDED:
+                        item.error = errors.deadline_exceeded(service.request_timeout)
                     call.failed(item.error.code)
             if item.error is None:
                 if item.has_id:

@@ -15,6 +15,8 @@ found, -32602 invalid params, -32603 internal error. Server-defined codes (-3200
                                   headers do)
     -32008  shutting down         HTTP 503: the server is draining
     -32009  region not served     the tenant's home region is not served by this deployment
+    -32010  deadline exceeded     the request ran past request_timeout: this call did not finish
+                                  (what it wrote stays; ingest: send it again to complete it)
 
 Messages never contain request values: they name fields and rules only, because identifier
 values are PII and error messages end up in client and server logs.
@@ -33,8 +35,8 @@ from .redaction import described
 __all__ = [
     "RpcError", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS", "INTERNAL_ERROR",
     "IDENTITY_ERROR", "NOT_FOUND", "GRAPH_UNAVAILABLE", "CONFLICT", "UNAUTHORIZED", "FORBIDDEN",
-    "RATE_LIMITED", "TOO_LARGE", "SHUTTING_DOWN", "REGION_NOT_SERVED", "SERVER_ERRORS", "HTTP_ERRORS", "from_exception",
-    "graph_unavailable",
+    "RATE_LIMITED", "TOO_LARGE", "SHUTTING_DOWN", "REGION_NOT_SERVED", "DEADLINE_EXCEEDED", "SERVER_ERRORS",
+    "HTTP_ERRORS", "from_exception", "graph_unavailable", "deadline_exceeded",
 ]
 
 log = logging.getLogger("identity.rpc")
@@ -55,6 +57,7 @@ RATE_LIMITED = -32006
 TOO_LARGE = -32007
 SHUTTING_DOWN = -32008
 REGION_NOT_SERVED = -32009
+DEADLINE_EXCEEDED = -32010
 
 #: The server-defined codes, published in the OpenRPC document and docs/api.md.
 SERVER_ERRORS: dict[int, str] = {
@@ -70,6 +73,8 @@ SERVER_ERRORS: dict[int, str] = {
     TOO_LARGE: "Request too large (HTTP 413): the body exceeds the configured maximum (HTTP 431: the headers do)",
     SHUTTING_DOWN: "Shutting down (HTTP 503): the server is draining; retry on another instance",
     REGION_NOT_SERVED: "Region not served: the tenant's home region is served by another deployment",
+    DEADLINE_EXCEEDED: "Deadline exceeded: the request ran past request_timeout and this call did not finish; "
+                       "what it wrote stays, and ingest is idempotent by event id, so sending it again completes it",
 }
 
 #: HTTP status -> (code, message) for failures decided before any JSON-RPC call runs.
@@ -132,6 +137,8 @@ def _from_identity_error(error: BaseException) -> RpcError | None:
         return RpcError(NOT_FOUND, "Not found", {"reason": _safe_message(error)})
     if isinstance(error, core.GraphUnavailable):
         return graph_unavailable(getattr(error, "retry_after", None))
+    if isinstance(error, core.DeadlineExceeded):
+        return deadline_exceeded()
     if isinstance(error, RegionNotServed):
         return RpcError(REGION_NOT_SERVED, "Region not served", {"reason": _safe_message(error)})
     if isinstance(error, core.IdentityError):
@@ -164,6 +171,11 @@ def graph_unavailable(retry_after: float | None = None) -> RpcError:
     if retry_after:
         data["retry_after"] = math.ceil(retry_after)
     return RpcError(GRAPH_UNAVAILABLE, "Graph unavailable", data)
+
+
+def deadline_exceeded(timeout: float | None = None) -> RpcError:
+    """The call did not finish within the request's deadline (``timeout`` seconds, when known)."""
+    return RpcError(DEADLINE_EXCEEDED, "Deadline exceeded", {"request_timeout": timeout} if timeout else None)
 
 
 def _safe_message(error: BaseException) -> str:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from dataclasses import replace
 from typing import Any
 
 import tornado.web
@@ -148,6 +150,7 @@ class RpcHandler(JsonHandler):
         self._received = 0
         self._too_large = False
         self._tracked = False
+        self._admitted: str | None = None  # the tenant whose open requests count this one
         self._running = False
 
     def prepare(self) -> None:
@@ -161,10 +164,16 @@ class RpcHandler(JsonHandler):
         except auth.AuthenticationFailed as failure:
             raise HttpFailure(401, RpcError(errors.UNAUTHORIZED, str(failure)),
                               {"WWW-Authenticate": 'Bearer realm="identity"'}) from None
-        wait = self.service.limiter.check(self.principal.tenant)
-        if wait:
-            raise HttpFailure(429, RpcError(errors.RATE_LIMITED, "Rate limited", {"retry_after": wait}),
-                              {"Retry-After": str(wait)})
+        tenant = self.principal.tenant
+        # a tenant that cannot spend a unit now is refused before its body is read; the request's
+        # real cost is charged once the body says what it is (_answer)
+        self._refuse_when_rate_limited(self.service.limiter.wait(tenant))
+        if not self.service.admission.enter(tenant):
+            queue = self.service.admission.queue
+            raise HttpFailure(429, RpcError(errors.RATE_LIMITED, f"Rate limited: at most {queue} requests of a "
+                                            "tenant at once", {"retry_after": 1, "max_open_requests": queue}),
+                              {"Retry-After": "1"})
+        self._admitted = tenant
         self._refuse_while_circuit_open(self.service.circuit_wait(self.principal.tenant))
         limit = self.service.limits.max_body_bytes
         declared = self.request.headers.get("Content-Length")
@@ -173,6 +182,12 @@ class RpcHandler(JsonHandler):
                 raise self._too_large_failure()
             self._too_large = True
         self.request.connection.set_max_body_size(limit * DRAIN_FACTOR)
+
+    @staticmethod
+    def _refuse_when_rate_limited(wait: int, cost: int | None = None) -> None:
+        if wait:
+            data = {"retry_after": wait, **({"cost": cost} if cost is not None else {})}
+            raise HttpFailure(429, RpcError(errors.RATE_LIMITED, "Rate limited", data), {"Retry-After": str(wait)})
 
     @staticmethod
     def _refuse_while_circuit_open(wait: float) -> None:
@@ -215,6 +230,14 @@ class RpcHandler(JsonHandler):
         forbidden = dispatch.refusal(plan, context)
         if forbidden is not None:
             raise HttpFailure(403, forbidden)
+        cost, ceiling = dispatch.cost(plan), self.service.limits.max_request_cost
+        if cost > ceiling:  # refused whole, before any call runs: it would not fit its deadline
+            error = RpcError(errors.INVALID_REQUEST, f"Invalid request: it costs {cost} units, more than the "
+                             f"{ceiling} one request may", {"cost": cost, "max_request_cost": ceiling})
+            self.write_json(dispatch.error_response(None, error))
+            return
+        self._refuse_when_rate_limited(self.service.limiter.check(self.principal.tenant, cost), cost)
+        context = replace(context, deadline=time.monotonic() + self.service.request_timeout)
         document = await dispatch.run(plan, context)
         if not plan.batch and isinstance(document, dict):  # a lone call the open circuit refused
             retry_after = document.get("error", {}).get("data", {}).get("retry_after")
@@ -235,6 +258,9 @@ class RpcHandler(JsonHandler):
             self._untrack()
 
     def _untrack(self) -> None:
+        if self._admitted is not None:
+            self.service.admission.leave(self._admitted)
+            self._admitted = None
         if self._tracked:
             self._tracked = False
             self.service.request_finished()

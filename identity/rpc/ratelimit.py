@@ -1,4 +1,12 @@
-"""Per-tenant token buckets: ``rate`` requests a second on average, bursts up to ``burst``."""
+"""Per-tenant token buckets charged by cost: ``rate`` units a second on average, bursts up to
+``burst`` units. A unit is what one ``resolve`` costs (identity.rpc.methods: what each call
+costs); a request is charged the sum of its calls.
+
+A request costing more than the bucket holds is let through once the bucket is full and leaves
+it in debt: the tenant's next requests wait until the debt is paid back at ``rate``. So the
+long-run rate holds whatever the request sizes, and a request up to the service's
+``max_request_cost`` (identity.rpc.service.Limits) never waits forever for a bucket too small.
+"""
 
 from __future__ import annotations
 
@@ -19,13 +27,19 @@ class TokenBucket:
     updated: float
 
     def take(self, now: float, cost: float = 1.0) -> float:
-        """0 if ``cost`` tokens were taken, else the seconds until they will be available."""
+        """0 if ``cost`` was charged, else the seconds until it can be (nothing is charged)."""
+        wait = self.wait(now, cost)
+        if wait == 0.0:
+            self.tokens -= cost
+        return wait
+
+    def wait(self, now: float, cost: float = 1.0) -> float:
+        """The seconds until ``cost`` can be charged: until the bucket holds it (or is full,
+        for a cost beyond ``burst``)."""
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= cost:
-            self.tokens -= cost
-            return 0.0
-        return (cost - self.tokens) / self.rate
+        needed = min(cost, self.burst)
+        return 0.0 if self.tokens >= needed else (needed - self.tokens) / self.rate
 
 
 class RateLimiter:
@@ -38,8 +52,16 @@ class RateLimiter:
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
 
-    def check(self, tenant: str) -> int:
-        """0 when the request may proceed, else the whole seconds to wait (for Retry-After)."""
+    def check(self, tenant: str, cost: float = 1.0) -> int:
+        """0 when ``cost`` was charged and the request may proceed, else the whole seconds to
+        wait (for Retry-After); nothing is charged then."""
+        return self._ask(tenant, cost, charge=True)
+
+    def wait(self, tenant: str, cost: float = 1.0) -> int:
+        """Like check() without charging: whether the tenant could spend ``cost`` now."""
+        return self._ask(tenant, cost, charge=False)
+
+    def _ask(self, tenant: str, cost: float, *, charge: bool) -> int:
         if self.rate <= 0:
             return 0
         now = self._clock()
@@ -47,5 +69,5 @@ class RateLimiter:
             bucket = self._buckets.get(tenant)
             if bucket is None:
                 bucket = self._buckets[tenant] = TokenBucket(self.rate, self.burst, self.burst, now)
-            wait = bucket.take(now)
+            wait = bucket.take(now, cost) if charge else bucket.wait(now, cost)
         return max(1, math.ceil(wait)) if wait > 0 else 0

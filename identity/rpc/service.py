@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
+from ..errors import DeadlineExceeded
 from ..resilience import deadline
 from ..tenants import TenantRegistry
+from .admission import Admission
 from .ratelimit import RateLimiter
 
 __all__ = ["Limits", "Service", "IdentityLike"]
@@ -40,6 +43,13 @@ class Limits:
     header_timeout: float = 10.0
     #: Seconds a request may take to send its body.
     body_timeout: float = 30.0
+    #: The most a request may cost (the sum of its calls' costs, identity.rpc.methods), in
+    #: units of one resolve; a costlier request is refused before any of it runs.
+    max_request_cost: int = 10_000
+    #: Calls of one tenant running at once; more wait their turn (within their deadline).
+    tenant_concurrency: int = 2
+    #: Requests of one tenant open at once (running or waiting); more are refused with 429.
+    tenant_queue: int = 16
 
 
 @dataclass
@@ -52,7 +62,8 @@ class Service:
     limits: Limits = field(default_factory=Limits)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     workers: int = 8
-    #: A call's graph work, retries included, is bounded by this many seconds.
+    #: A request's work (every call of a batch: waiting for a turn and a worker, graph round
+    #: trips and their retries, planning) ends this many seconds after it starts.
     request_timeout: float = 10.0
     #: tenant id -> seconds until its graph takes requests again (0: now); the circuit breaker.
     circuit_wait: Callable[[str], float] = lambda tenant: 0.0
@@ -67,6 +78,7 @@ class Service:
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="identity-worker")
+        self.admission = Admission(self.limits.tenant_concurrency, self.limits.tenant_queue)
         self.draining = False
         self._identities: dict[str, IdentityLike] = {}
         self._identities_lock = threading.Lock()
@@ -80,15 +92,28 @@ class Service:
                 graph = self._identities[tenant] = self.identity_factory(tenant)
             return graph
 
-    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Blocking graph work off the event loop, in the caller's context (its span) and
-        under the request deadline."""
+    async def run(self, function: Callable[..., Any], *args: Any, tenant: str | None = None,
+                  until: float | None = None) -> Any:
+        """Blocking graph work off the event loop, in the caller's context (its span), under the
+        request's deadline ``until`` (time.monotonic; default: ``request_timeout`` from now) and,
+        for a ``tenant``, in one of its slots (identity.rpc.admission)."""
+        end = until if until is not None else time.monotonic() + self.request_timeout
+        if tenant is None:
+            return await self._in_worker(end, function, *args)
+        async with self.admission.slot(tenant, end):
+            return await self._in_worker(end, function, *args)
+
+    async def _in_worker(self, end: float, function: Callable[..., Any], *args: Any) -> Any:
         context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(self.executor, context.run, self._bounded,
+        return await asyncio.get_running_loop().run_in_executor(self.executor, context.run, self._bounded, end,
                                                                 function, *args)
 
-    def _bounded(self, function: Callable[..., Any], *args: Any) -> Any:
-        with deadline(self.request_timeout):
+    @staticmethod
+    def _bounded(end: float, function: Callable[..., Any], *args: Any) -> Any:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded("the request's deadline passed while it waited for a worker")
+        with deadline(left):
             return function(*args)
 
     # -- graceful shutdown -----------------------------------------------------------------

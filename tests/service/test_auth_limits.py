@@ -125,19 +125,22 @@ class FakeClock:
         return self.now
 
 
+RESOLVE = {"jsonrpc": "2.0", "method": "resolve", "params": {"type": "email", "value": "a@b.c"}, "id": 1}
+
+
 class RateLimit(ServiceTestCase):
     clock = FakeClock()
     limiter = RateLimiter(rate=0.5, burst=2, clock=clock)
 
     def test_429_with_retry_after_once_the_bucket_is_empty(self) -> None:
-        assert self.rpc(STATS).code == 200
-        assert self.rpc(STATS).code == 200
-        response = self.rpc(STATS)
+        assert self.rpc(RESOLVE).code == 200
+        assert self.rpc(RESOLVE).code == 200
+        response = self.rpc(RESOLVE)
         assert response.code == 429
         assert response.headers["Retry-After"] == "2"
         assert json.loads(response.body)["error"]["code"] == -32006
         self.clock.now += 2
-        assert self.rpc(STATS).code == 200
+        assert self.rpc(RESOLVE).code == 200
 
 
 def test_token_bucket_refills_at_its_rate() -> None:

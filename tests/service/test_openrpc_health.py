@@ -32,6 +32,14 @@ class OpenRpc(ServiceTestCase):
         codes = {int(code) for code in document["components"]["errors"]}
         assert codes == set(SERVER_ERRORS) and all(-32099 <= c <= -32000 for c in codes)
 
+    def test_limits_and_costs_are_published(self) -> None:
+        document = json.loads(self.fetch("/openrpc.json").body)
+        limits = document["info"]["x-limits"]
+        assert limits["max_request_cost"] == self.fx.service.limits.max_request_cost
+        assert limits["request_timeout_s"] == self.fx.service.request_timeout and limits["max_json_depth"] == 32
+        costs = {method["name"]: method["x-cost"] for method in document["methods"]}
+        assert costs["resolve"] == "1 unit" and costs["stats"] == "100 units" and "pairs" in costs["ingest"]
+
     def test_batch_limit_is_reflected_in_the_schema(self) -> None:
         events = method_table(7)["ingest"].params["properties"]["events"]
         assert events["maxItems"] == 7

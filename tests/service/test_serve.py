@@ -83,7 +83,8 @@ class GracefulShutdown(AsyncTestCase):
         from service_support import real_service
 
         graph_url = f"memory://drain-{uuid.uuid4().hex}"
-        real = real_service(self.tmp, graph_url, {"acme": "local"})
+        # three calls of one tenant at once: one writing, two queued behind it
+        real = real_service(self.tmp, graph_url, {"acme": "local"}, tenant_concurrency=3)
         writer = real.service.identity("acme")._ingest_writer  # type: ignore[attr-defined]
         write_batch, entered, gate, batches = writer._write_batch, threading.Event(), threading.Event(), []
 
