@@ -82,7 +82,7 @@ class _DirectoryLock:
 
     def __init__(self, directory: Path):
         self.path = directory / LOCK_NAME
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             _lock_fd(self._fd)
         except OSError:
@@ -184,8 +184,8 @@ class SqliteJournal(Journal):
         self.directory = Path(path).expanduser().absolute()
         self.synchronous = mode
         self._mutex = threading.Lock()
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+        try:  # the graph holds every tenant's data: its owner's alone (files 0600, directories 0700)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as error:
             raise DurableStoreError(f"cannot create graph directory {self.directory}: {error}") from error
         self._lock = _DirectoryLock(self.directory)
@@ -198,9 +198,12 @@ class SqliteJournal(Journal):
     def _connect(self) -> sqlite3.Connection:
         database = self.directory / DATABASE_NAME
         try:
+            # SQLite creates a database 0644 (less the umask) and gives its -wal and -shm files the
+            # database's mode: made here first, all three are 0600
+            os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
             # Autocommit mode: transactions are begun and ended explicitly, one per commit().
             conn = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             raise DurableStoreError(f"cannot open {database}: {error}") from error
         try:
             conn.execute("PRAGMA busy_timeout = 5000")

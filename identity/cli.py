@@ -35,6 +35,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 from . import auth
 from .config import Config, ConfigError, load_config
 from .errors import IdentityError
+from .files import PRIVATE_UMASK, require_private
 from .keys import keyring_for
 from .keys.reencrypt import DEFAULT_BATCH as DEFAULT_REENCRYPT_BATCH
 from .offboarding import DEFAULT_PURGE_BATCH
@@ -171,6 +172,7 @@ def _serve(config: Config) -> int:
         if info.dev_key:
             print(f"dev tenant API key (shown once): {info.dev_key}", flush=True)
 
+    require_private(*config.local_paths())  # refuses to serve data other users can reach
     from . import telemetry
     from .graph import settle_heap
     settle_heap()  # before any graph loads: its records stay out of the collector's walks
@@ -450,6 +452,7 @@ def load_events(ingest: Callable[[list[dict]], list[Any]], lines: Iterable[str] 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    umask = os.umask(PRIVATE_UMASK)  # what the command creates is its user's alone (identity.files)
     try:
         config = _config(args)
         logging.basicConfig(level=config.log_level.upper(), stream=sys.stderr,
@@ -475,6 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, RegistryError, IdentityError, OSError) as error:
         print(f"identity: {error}", file=sys.stderr)
         return 2
+    finally:
+        os.umask(umask)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from .regions import DEFAULT_REGION, Region, RegionRouter
 
@@ -105,6 +106,13 @@ class Config:
         if self.graph_url:
             return self.graph_url
         return f"file://{Path(self.data_dir).resolve() / 'graph'}"
+
+    def local_paths(self) -> tuple[Path, ...]:
+        """The directories this deployment keeps data in on this host: the data directory and
+        every graph given as a ``file://`` URL (identity.files.require_private checks them)."""
+        urls = [self.resolved_graph_url, *(url for region in self.regions for url in (region.writer, region.reader))]
+        graphs = [Path(urlsplit(url).path) for url in urls if urlsplit(url).scheme == "file"]
+        return tuple(dict.fromkeys([Path(self.data_dir), *graphs]))
 
     def region_router(self) -> RegionRouter:
         """The graphs this deployment serves, by region."""

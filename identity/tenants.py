@@ -115,7 +115,7 @@ class TenantRegistry:
 
     # -- reading -------------------------------------------------------------------------
     def load(self) -> "TenantRegistry":
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._lock:
             self._read()
             self.loaded = True
@@ -175,7 +175,7 @@ class TenantRegistry:
     @contextlib.contextmanager
     def _editing(self) -> Iterator[_State]:
         """Read-modify-write under both the thread lock and the cross-process file lock."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._lock, exclusive_lock(self.data_dir / _LOCK_NAME):
             self._read()
             yield self._state

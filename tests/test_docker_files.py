@@ -31,3 +31,5 @@ def test_the_image_can_write_its_data_directory_as_an_unprivileged_user() -> Non
     dockerfile = _text("Dockerfile")
     assert "USER nobody" in dockerfile
     assert re.search(r"chown nobody /var/lib/identity", dockerfile)
+    # identity serve refuses a data directory other users can enter (docs/security.md, Files at rest)
+    assert re.search(r"chmod 700 /var/lib/identity", dockerfile)

@@ -259,7 +259,7 @@ class Keyring:
     def _editing(self, tenant: str, *, allow_destroyed: bool = False) -> Iterator[dict[str, Any] | None]:
         """A copy of the tenant's document, read under the thread lock and the cross-process file
         lock (a copy: an edit whose write fails must not leave the cached ring changed)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._lock, exclusive_lock(self.directory / _LOCK_NAME):
             yield copy.deepcopy(self._load(tenant, allow_destroyed=allow_destroyed))
 

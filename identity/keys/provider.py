@@ -74,7 +74,7 @@ class LocalKeyFileProvider(KeyProvider):
         # Written whole under a temporary name, then linked into place: a process starting at
         # the same moment sees either no key file or a complete one, never an empty one, and
         # link() refuses to replace a key another process placed first (theirs is used).
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=".kek-", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as out:
