@@ -78,8 +78,8 @@ class Config:
     max_batch: int = 1000
     #: Per-tenant token bucket, in cost units (one resolve is 1; identity.rpc.methods says what
     #: each call costs); 0 disables rate limiting.
-    rate_per_second: float = 1000.0
-    rate_burst: float = 2000.0
+    rate_per_second: float = 500.0
+    rate_burst: float = 1000.0
     #: The most one request may cost, in the same units: a costlier one is refused before it runs.
     max_request_cost: int = 10_000
     #: Calls of one tenant that run at once (more wait their turn), and requests of one tenant

@@ -3,7 +3,7 @@
     payload = parse(body)                          # RpcError(-32700) if not JSON
     plan = make_plan(payload, table, max_batch)    # per-call errors are recorded, not raised
     forbidden = refusal(plan, context)             # RpcError(-32005) for HTTP 403, or None
-    units = cost(plan)                             # what it costs against the tenant's rate limit
+    units = cost(plan)                             # what it may cost at most (the ceiling)
     responses = await run(plan, context)           # None: nothing to send (only notifications)
 """
 
@@ -150,7 +150,7 @@ def refusal(plan: Plan, context: Context) -> RpcError | None:
 
 
 def cost(plan: Plan) -> int:
-    """What the request costs against its tenant's rate limit: each call its method's cost
+    """What the request costs, for the ceiling a request may cost: each call its method's cost
     (identity.rpc.methods), a call that will not run (invalid, unknown method) 1."""
     total = sum(item.method.cost(item.params) if item.error is None and item.method and item.params is not None
                 else 1.0 for item in plan.items)
@@ -159,21 +159,34 @@ def cost(plan: Plan) -> int:
 
 async def run(plan: Plan, context: Context) -> Any:
     """The response document: an object, an array, or None when every call was a notification.
-    Calls run in order within the request's deadline (``context.deadline``): once it has passed,
-    the call running ends with -32010 and the ones after it do not run (-32010 too)."""
+
+    Calls run in order, each charged its price against the tenant's rate limit just before it
+    runs (and the CPU it used beyond that after it: Service.run): once the tenant cannot pay for
+    the next call, it and the ones after it do not run (-32006 with ``retry_after``). All of it
+    within the request's deadline (``context.deadline``): once it has passed, the call running
+    ends with -32010 and the ones after it do not run (-32010 too)."""
     service = context.service
+    tenant = context.principal.tenant
     until = context.deadline if context.deadline is not None else time.monotonic() + service.request_timeout
     context = replace(context, deadline=until)
     responses = []
+    refused: RpcError | None = None
     for item in plan.items:
         if item.error is None and time.monotonic() >= until:
             item.error = errors.deadline_exceeded(service.request_timeout)
+        if item.error is None and refused is None:
+            assert item.method is not None and item.params is not None
+            wait = service.limiter.check(tenant, item.method.cost(item.params))
+            if wait:
+                refused = errors.rate_limited(wait)
+        if item.error is None and refused is not None:
+            item.error = refused
         if item.error is None:
             assert item.method is not None and item.params is not None
             with telemetry.current().rpc(item.method.name) as call:
                 try:
-                    result = await service.run(item.method.call, context, item.params,
-                                               tenant=context.principal.tenant, until=until)
+                    result = await service.run(item.method.call, context, item.params, tenant=tenant, until=until,
+                                               charged=item.method.cost(item.params))
                 except Exception as error:  # every failure becomes a JSON-RPC error object
                     item.error = errors.from_exception(error)
                     if item.error.code == errors.DEADLINE_EXCEEDED:

@@ -36,7 +36,7 @@ __all__ = [
     "RpcError", "PARSE_ERROR", "INVALID_REQUEST", "METHOD_NOT_FOUND", "INVALID_PARAMS", "INTERNAL_ERROR",
     "IDENTITY_ERROR", "NOT_FOUND", "GRAPH_UNAVAILABLE", "CONFLICT", "UNAUTHORIZED", "FORBIDDEN",
     "RATE_LIMITED", "TOO_LARGE", "SHUTTING_DOWN", "REGION_NOT_SERVED", "DEADLINE_EXCEEDED", "SERVER_ERRORS",
-    "HTTP_ERRORS", "from_exception", "graph_unavailable", "deadline_exceeded",
+    "HTTP_ERRORS", "from_exception", "graph_unavailable", "deadline_exceeded", "rate_limited",
 ]
 
 log = logging.getLogger("identity.rpc")
@@ -171,6 +171,11 @@ def graph_unavailable(retry_after: float | None = None) -> RpcError:
     if retry_after:
         data["retry_after"] = math.ceil(retry_after)
     return RpcError(GRAPH_UNAVAILABLE, "Graph unavailable", data)
+
+
+def rate_limited(retry_after: int) -> RpcError:
+    """The tenant's rate limit cannot pay for the call now: retry after ``retry_after`` seconds."""
+    return RpcError(RATE_LIMITED, "Rate limited", {"retry_after": retry_after})
 
 
 def deadline_exceeded(timeout: float | None = None) -> RpcError:

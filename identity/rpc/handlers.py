@@ -165,8 +165,8 @@ class RpcHandler(JsonHandler):
             raise HttpFailure(401, RpcError(errors.UNAUTHORIZED, str(failure)),
                               {"WWW-Authenticate": 'Bearer realm="identity"'}) from None
         tenant = self.principal.tenant
-        # a tenant that cannot spend a unit now is refused before its body is read; the request's
-        # real cost is charged once the body says what it is (_answer)
+        # a tenant that cannot spend a unit now (its bucket is in debt) is refused before its body
+        # is read; each call is charged its price when it runs (dispatch.run)
         self._refuse_when_rate_limited(self.service.limiter.wait(tenant))
         if not self.service.admission.enter(tenant):
             queue = self.service.admission.queue
@@ -184,10 +184,9 @@ class RpcHandler(JsonHandler):
         self.request.connection.set_max_body_size(limit * DRAIN_FACTOR)
 
     @staticmethod
-    def _refuse_when_rate_limited(wait: int, cost: int | None = None) -> None:
+    def _refuse_when_rate_limited(wait: int) -> None:
         if wait:
-            data = {"retry_after": wait, **({"cost": cost} if cost is not None else {})}
-            raise HttpFailure(429, RpcError(errors.RATE_LIMITED, "Rate limited", data), {"Retry-After": str(wait)})
+            raise HttpFailure(429, errors.rate_limited(wait), {"Retry-After": str(wait)})
 
     @staticmethod
     def _refuse_while_circuit_open(wait: float) -> None:
@@ -236,13 +235,15 @@ class RpcHandler(JsonHandler):
                              f"{ceiling} one request may", {"cost": cost, "max_request_cost": ceiling})
             self.write_json(dispatch.error_response(None, error))
             return
-        self._refuse_when_rate_limited(self.service.limiter.check(self.principal.tenant, cost), cost)
         context = replace(context, deadline=time.monotonic() + self.service.request_timeout)
         document = await dispatch.run(plan, context)
-        if not plan.batch and isinstance(document, dict):  # a lone call the open circuit refused
-            retry_after = document.get("error", {}).get("data", {}).get("retry_after")
-            if document.get("error", {}).get("code") == errors.GRAPH_UNAVAILABLE and retry_after:
+        if not plan.batch and isinstance(document, dict):  # a lone call refused before it ran: an HTTP status
+            code = document.get("error", {}).get("code")
+            retry_after = (document.get("error", {}).get("data") or {}).get("retry_after")
+            if code == errors.GRAPH_UNAVAILABLE and retry_after:
                 self._refuse_while_circuit_open(retry_after)
+            if code == errors.RATE_LIMITED and retry_after:
+                self._refuse_when_rate_limited(retry_after)
         if document is None:
             self.set_status(204)
             self.clear_header("Content-Type")

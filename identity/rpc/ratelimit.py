@@ -6,6 +6,10 @@ A request costing more than the bucket holds is let through once the bucket is f
 it in debt: the tenant's next requests wait until the debt is paid back at ``rate``. So the
 long-run rate holds whatever the request sizes, and a request up to the service's
 ``max_request_cost`` (identity.rpc.service.Limits) never waits forever for a bucket too small.
+
+A call's price is known before it runs; what it really costs only after (a full scan grows with
+the tenant): the service charges the CPU a call used beyond its price when it ends (settle), in
+the same units (identity.rpc.service.UNIT_CPU_SECONDS).
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ class TokenBucket:
         if wait == 0.0:
             self.tokens -= cost
         return wait
+
+    def settle(self, now: float, extra: float) -> None:
+        """Charge ``extra`` more, whatever the bucket holds (it may go into debt)."""
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate) - extra
+        self.updated = now
 
     def wait(self, now: float, cost: float = 1.0) -> float:
         """The seconds until ``cost`` can be charged: until the bucket holds it (or is full,
@@ -60,6 +69,19 @@ class RateLimiter:
     def wait(self, tenant: str, cost: float = 1.0) -> int:
         """Like check() without charging: whether the tenant could spend ``cost`` now."""
         return self._ask(tenant, cost, charge=False)
+
+    def settle(self, tenant: str, extra: float) -> None:
+        """Charge ``extra`` units a call used beyond what it was charged before it ran (nothing
+        when it used less: a price paid is not refunded). It may leave the bucket in debt: the
+        tenant's next requests wait until the rate has paid it back."""
+        if self.rate <= 0 or extra <= 0:
+            return
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(tenant)
+            if bucket is None:
+                bucket = self._buckets[tenant] = TokenBucket(self.rate, self.burst, self.burst, now)
+            bucket.settle(now, extra)
 
     def _ask(self, tenant: str, cost: float, *, charge: bool) -> int:
         if self.rate <= 0:

@@ -18,7 +18,7 @@ from ..tenants import TenantRegistry
 from .admission import Admission
 from .ratelimit import RateLimiter
 
-__all__ = ["Limits", "Service", "IdentityLike"]
+__all__ = ["Limits", "Service", "IdentityLike", "UNIT_CPU_SECONDS"]
 
 
 class IdentityLike(Protocol):
@@ -30,6 +30,16 @@ class IdentityLike(Protocol):
     def forget(self, id_type: str, value: str) -> dict: ...
     def export(self, id_type: str, value: str) -> dict: ...
     def stats(self) -> dict: ...
+
+
+#: The service CPU one cost unit stands for (identity.rpc.methods: the costs are measured in it).
+UNIT_CPU_SECONDS = 0.0005
+
+
+class _CpuUsed:
+    """The CPU seconds a worker thread spent on one call (written by the worker)."""
+
+    seconds = 0.0
 
 
 @dataclass(frozen=True)
@@ -93,28 +103,39 @@ class Service:
             return graph
 
     async def run(self, function: Callable[..., Any], *args: Any, tenant: str | None = None,
-                  until: float | None = None) -> Any:
+                  until: float | None = None, charged: float = 0.0) -> Any:
         """Blocking graph work off the event loop, in the caller's context (its span), under the
         request's deadline ``until`` (time.monotonic; default: ``request_timeout`` from now) and,
-        for a ``tenant``, in one of its slots (identity.rpc.admission)."""
+        for a ``tenant``, in one of its slots (identity.rpc.admission). The tenant was charged
+        ``charged`` units for it up front; the CPU the work took beyond that is charged after it
+        (RateLimiter.settle): a call's price is known before it runs, its cost only after."""
         end = until if until is not None else time.monotonic() + self.request_timeout
         if tenant is None:
             return await self._in_worker(end, function, *args)
         async with self.admission.slot(tenant, end):
-            return await self._in_worker(end, function, *args)
+            used = _CpuUsed()
+            try:
+                return await self._in_worker(end, function, *args, used=used)
+            finally:
+                self.limiter.settle(tenant, used.seconds / UNIT_CPU_SECONDS - charged)
 
-    async def _in_worker(self, end: float, function: Callable[..., Any], *args: Any) -> Any:
+    async def _in_worker(self, end: float, function: Callable[..., Any], *args: Any,
+                         used: "_CpuUsed | None" = None) -> Any:
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(self.executor, context.run, self._bounded, end,
-                                                                function, *args)
+                                                                used or _CpuUsed(), function, *args)
 
     @staticmethod
-    def _bounded(end: float, function: Callable[..., Any], *args: Any) -> Any:
+    def _bounded(end: float, used: "_CpuUsed", function: Callable[..., Any], *args: Any) -> Any:
         left = end - time.monotonic()
         if left <= 0:
             raise DeadlineExceeded("the request's deadline passed while it waited for a worker")
-        with deadline(left):
-            return function(*args)
+        started = time.thread_time()
+        try:
+            with deadline(left):
+                return function(*args)
+        finally:
+            used.seconds = time.thread_time() - started
 
     # -- graceful shutdown -----------------------------------------------------------------
     def request_started(self) -> None:

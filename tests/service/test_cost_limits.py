@@ -54,12 +54,13 @@ class CostCharged(ServiceTestCase):
         self.limiter = RateLimiter(rate=1.0, burst=10.0)  # a fresh bucket per test
         return super().get_app()
 
-    def test_a_batch_is_charged_per_call(self) -> None:
-        assert len(json.loads(self.rpc([RESOLVE] * 6).body)) == 6  # 6 of the 10 units
-        response = self.rpc([RESOLVE] * 6)  # 4 left
-        assert response.code == 429 and json.loads(response.body)["error"]["data"]["cost"] == 6
-        assert int(response.headers["Retry-After"]) == 2
-        assert len(json.loads(self.rpc([RESOLVE] * 4).body)) == 4  # a refused request is not charged
+    def test_a_batch_is_charged_per_call_and_stops_where_the_tenant_cannot_pay(self) -> None:
+        assert all("result" in r for r in json.loads(self.rpc([RESOLVE] * 6).body))  # 6 of the 10 units
+        replies = json.loads(self.rpc([{**RESOLVE, "id": n} for n in range(6)]).body)  # 4 left
+        assert [r.get("error", {}).get("code") for r in replies] == [None] * 4 + [-32006] * 2
+        assert replies[4]["error"]["data"] == {"retry_after": 1} and [r["id"] for r in replies] == list(range(6))
+        response = self.rpc(RESOLVE)  # a lone call the tenant cannot pay for is HTTP 429
+        assert response.code == 429 and int(response.headers["Retry-After"]) == 1
 
     def test_a_request_over_the_cost_ceiling_is_refused_before_any_call_runs(self) -> None:
         calls = []
@@ -74,6 +75,21 @@ class CostCharged(ServiceTestCase):
         assert "result" in json.loads(self.rpc(_call("stats")).body)  # 100 units: within the ceiling...
         assert self.rpc(_call("stats")).code == 429  # ...and the bucket (10) now owes 90
         assert STATS_COST == 100
+
+    def test_the_cpu_a_call_used_beyond_its_price_is_charged_after_it(self) -> None:
+        graph = self.fx.service.identity("acme")
+
+        def busy_stats() -> dict:
+            started = time.thread_time()
+            while time.thread_time() - started < 0.1:  # 100 ms of CPU: 200 units, priced 100
+                pass
+            return {}
+
+        graph.stats = busy_stats  # type: ignore[method-assign]
+        assert "result" in json.loads(self.rpc(_call("stats")).body)
+        bucket = self.limiter._buckets["acme"]
+        assert bucket.tokens < 10 - 100 - 90  # the price, and about 100 units more
+        assert self.rpc(RESOLVE).code == 429
 
 
 class TenantsShareTheWorkers(ServiceTestCase):
