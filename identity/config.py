@@ -67,8 +67,11 @@ class Config:
     gremlin_enabled: bool = True
     gremlin_host: str = "127.0.0.1"
     gremlin_port: int = 8182
+    #: Largest request body: 413 beyond (read and discarded up to four times this, so the client
+    #: reads its 413; beyond, the connection is closed).
     max_body_bytes: int = 1024 * 1024
-    #: Largest request head (request line and headers): 431 beyond.
+    #: Largest request head (request line and headers): 431 beyond (beyond 16 times this, the
+    #: connection is closed unanswered).
     max_header_bytes: int = 16 * 1024
     #: Seconds a client may take to send a request's head (or stay idle between requests) ...
     header_timeout: float = 10.0
@@ -80,10 +83,12 @@ class Config:
     #: each call costs); 0 disables rate limiting.
     rate_per_second: float = 500.0
     rate_burst: float = 1000.0
-    #: The most one request may cost, in the same units: a costlier one is refused before it runs.
+    #: The most one request may cost (the sum of its calls' costs), in the same units: a costlier
+    #: one is refused before any of it runs.
     max_request_cost: int = 10_000
-    #: Calls of one tenant that run at once (more wait their turn), and requests of one tenant
-    #: open at once (more get 429): one tenant cannot take every worker.
+    #: Calls of one tenant that run at once (more wait their turn, within their deadline), and
+    #: requests of one tenant open at once, running or waiting (more get 429): one tenant cannot
+    #: take every worker.
     tenant_concurrency: int = 2
     tenant_queue: int = 16
     #: On SIGTERM/SIGINT, how long in-flight requests may finish.

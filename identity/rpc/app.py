@@ -107,9 +107,7 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
             return 0.0
 
     return Service(registry=registry, identity_factory=identity_factory, ping=ping,
-                   limits=Limits(config.max_body_bytes, config.max_batch, config.max_header_bytes,
-                                 config.header_timeout, config.body_timeout, config.max_request_cost,
-                                 config.tenant_concurrency, config.tenant_queue),
+                   limits=Limits.of(config),
                    limiter=RateLimiter(config.rate_per_second, config.rate_burst),
                    workers=config.workers, request_timeout=config.request_timeout, circuit_wait=circuit_wait,
                    on_close=close_all, keyring=keyring, router=router, served_regions=router.served)

@@ -9,9 +9,10 @@ import contextvars
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Protocol, Sequence
 
+from ..config import Config
 from ..errors import DeadlineExceeded
 from ..resilience import deadline
 from ..tenants import TenantRegistry
@@ -42,24 +43,26 @@ class _CpuUsed:
     seconds = 0.0
 
 
+_CONFIGURED = Config()
+
+
 @dataclass(frozen=True)
 class Limits:
-    max_body_bytes: int = 1024 * 1024
-    max_batch: int = 1000
-    #: A request's head (request line and headers) beyond this is answered 431; beyond
-    #: HEADER_READ_FACTOR times this the connection is closed without reading further.
-    max_header_bytes: int = 16 * 1024
-    #: Seconds a connection may take to send a request's head (and may sit idle between requests).
-    header_timeout: float = 10.0
-    #: Seconds a request may take to send its body.
-    body_timeout: float = 30.0
-    #: The most a request may cost (the sum of its calls' costs, identity.rpc.methods), in
-    #: units of one resolve; a costlier request is refused before any of it runs.
-    max_request_cost: int = 10_000
-    #: Calls of one tenant running at once; more wait their turn (within their deadline).
-    tenant_concurrency: int = 2
-    #: Requests of one tenant open at once (running or waiting); more are refused with 429.
-    tenant_queue: int = 16
+    """The request limits the handlers enforce: the settings of the same names, whose defaults
+    and meaning identity.config.Config gives."""
+
+    max_body_bytes: int = _CONFIGURED.max_body_bytes
+    max_batch: int = _CONFIGURED.max_batch
+    max_header_bytes: int = _CONFIGURED.max_header_bytes
+    header_timeout: float = _CONFIGURED.header_timeout
+    body_timeout: float = _CONFIGURED.body_timeout
+    max_request_cost: int = _CONFIGURED.max_request_cost
+    tenant_concurrency: int = _CONFIGURED.tenant_concurrency
+    tenant_queue: int = _CONFIGURED.tenant_queue
+
+    @classmethod
+    def of(cls, config: Config) -> "Limits":
+        return cls(**{limit.name: getattr(config, limit.name) for limit in fields(cls)})
 
 
 @dataclass

@@ -4,10 +4,12 @@ if the calls had been made one after another in the order they queued."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 import pytest
 from gremlin_python.driver.remote_connection import RemoteConnection
@@ -162,61 +164,73 @@ def test_a_failed_write_fails_the_callers_of_its_group_only_and_the_writer_goes_
     assert commit.submit([5]) == [10]  # not stuck: the next caller writes
 
 
-def test_every_queued_caller_is_written_before_the_writer_stops() -> None:
+@dataclass
+class HeldWriting:
+    """A GroupCommit whose first caller (``first``, submitted ``[first_item]``) is held writing
+    at ``gate`` by ``writer``; ``pool`` runs more callers."""
+
+    commit: GroupCommit
+    writer: RecordingWriter
+    gate: Gate
+    pool: ThreadPoolExecutor
+    first: Future
+
+
+@contextlib.contextmanager
+def writing_held(first_item: int, **options: Any) -> Iterator[HeldWriting]:
     gate = Gate()
     writer = RecordingWriter(gate)
-    commit: GroupCommit[int, int] = GroupCommit(writer, max_group=2)
+    commit: GroupCommit[int, int] = GroupCommit(writer, **options)
     with ThreadPoolExecutor(6) as pool:
-        first = pool.submit(commit.submit, [0])
+        first = pool.submit(commit.submit, [first_item])
         assert gate.entered.wait(_WAIT_S)
-        queued = queue_in_order(pool, lambda: commit.waiting, [lambda n=n: commit.submit([n]) for n in range(1, 6)])
-        gate.open()
-        assert [f.result(_WAIT_S) for f in [first, *queued]] == [[0], [2], [4], [6], [8], [10]]
-    assert writer.batches == [[0], [1, 2], [3, 4], [5]]
+        yield HeldWriting(commit, writer, gate, pool, first)
+
+
+def test_every_queued_caller_is_written_before_the_writer_stops() -> None:
+    with writing_held(0, max_group=2) as held:
+        commit = held.commit
+        queued = queue_in_order(held.pool, lambda: commit.waiting,
+                                [lambda n=n: commit.submit([n]) for n in range(1, 6)])
+        held.gate.open()
+        assert [f.result(_WAIT_S) for f in [held.first, *queued]] == [[0], [2], [4], [6], [8], [10]]
+    assert held.writer.batches == [[0], [1, 2], [3, 4], [5]]
     assert commit.waiting == 0
 
 
 def test_a_caller_whose_deadline_passes_in_the_queue_leaves_it_unwritten() -> None:
-    gate = Gate()
-    writer = RecordingWriter(gate)
-    commit: GroupCommit[int, int] = GroupCommit(writer)
+    with writing_held(1) as held:
+        commit = held.commit
 
-    def submit_within(seconds: float, item: int) -> list[int]:
-        with deadline(seconds):
-            return commit.submit([item])
+        def submit_within(seconds: float, item: int) -> list[int]:
+            with deadline(seconds):
+                return commit.submit([item])
 
-    with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(commit.submit, [1])
-        assert gate.entered.wait(_WAIT_S)
-        hurried, patient = queue_in_order(pool, lambda: commit.waiting,
+        hurried, patient = queue_in_order(held.pool, lambda: commit.waiting,
                                           [lambda: submit_within(0.2, 2), lambda: submit_within(_WAIT_S, 3)])
         with pytest.raises(DeadlineExceeded):
             hurried.result(_WAIT_S)  # while the writer is still held
         assert commit.waiting == 1
-        gate.open()
-        assert first.result(_WAIT_S) == [2] and patient.result(_WAIT_S) == [6]
-    assert writer.batches == [[1], [3]]
+        held.gate.open()
+        assert held.first.result(_WAIT_S) == [2] and patient.result(_WAIT_S) == [6]
+    assert held.writer.batches == [[1], [3]]
 
 
 def test_a_caller_due_to_write_next_whose_deadline_passed_hands_the_writing_on() -> None:
-    gate = Gate()
-    writer = RecordingWriter(gate)
-    commit: GroupCommit[int, int] = GroupCommit(writer, max_group=1)
-    with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(commit.submit, [1])
-        assert gate.entered.wait(_WAIT_S)
+    with writing_held(1, max_group=1) as held:
+        commit = held.commit
 
         def due_next() -> list[int]:
             with deadline(0.3):
                 return commit.submit([2])
 
-        hurried, patient = queue_in_order(pool, lambda: commit.waiting, [due_next, lambda: commit.submit([3])])
+        hurried, patient = queue_in_order(held.pool, lambda: commit.waiting, [due_next, lambda: commit.submit([3])])
         time.sleep(0.4)  # its deadline passes while the first write is held: it leads next, too late
-        gate.open()
+        held.gate.open()
         with pytest.raises(DeadlineExceeded):
             hurried.result(_WAIT_S)
-        assert first.result(_WAIT_S) == [2] and patient.result(_WAIT_S) == [6]
-    assert writer.batches == [[1], [3]]
+        assert held.first.result(_WAIT_S) == [2] and patient.result(_WAIT_S) == [6]
+    assert held.writer.batches == [[1], [3]]
     assert commit.submit([4]) == [8]  # not stuck
 
 
