@@ -10,7 +10,8 @@ found, -32602 invalid params, -32603 internal error. Server-defined codes (-3200
     -32003  conflict              the tenant or key already exists
     -32004  unauthorized          HTTP 401: no API key, or an unknown/revoked one
     -32005  forbidden             HTTP 403: an admin method without the admin scope
-    -32006  rate limited          HTTP 429: the tenant's request budget is spent (see Retry-After)
+    -32006  rate limited          the tenant's budget cannot pay for the call (HTTP 429 and Retry-After
+                                  when no call of the request ran; in a batch, the calls not run)
     -32007  request too large     HTTP 413: the body exceeds the configured maximum (HTTP 431: the
                                   headers do)
     -32008  shutting down         HTTP 503: the server is draining
@@ -69,7 +70,9 @@ SERVER_ERRORS: dict[int, str] = {
     UNAUTHORIZED: "Unauthorized (HTTP 401): missing, unknown or revoked API key",
     FORBIDDEN: "Forbidden (HTTP 403): the method needs the admin scope of the tenant it acts on, or the "
                "operator scope",
-    RATE_LIMITED: "Rate limited (HTTP 429): retry after the number of seconds in Retry-After",
+    RATE_LIMITED: "Rate limited: the tenant's rate limit cannot pay for the call now (HTTP 429 with Retry-After for a "
+                  "lone call or a whole request; inside a batch, this call and the ones after it did not run); retry "
+                  "after data.retry_after seconds",
     TOO_LARGE: "Request too large (HTTP 413): the body exceeds the configured maximum (HTTP 431: the headers do)",
     SHUTTING_DOWN: "Shutting down (HTTP 503): the server is draining; retry on another instance",
     REGION_NOT_SERVED: "Region not served: the tenant's home region is served by another deployment",

@@ -174,7 +174,7 @@ class RpcHandler(JsonHandler):
                                             "tenant at once", {"retry_after": 1, "max_open_requests": queue}),
                               {"Retry-After": "1"})
         self._admitted = tenant
-        self._refuse_while_circuit_open(self.service.circuit_wait(self.principal.tenant))
+        self._refuse_while_circuit_open(self.service.circuit_wait(tenant))
         limit = self.service.limits.max_body_bytes
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
