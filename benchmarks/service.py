@@ -107,18 +107,20 @@ def _process(command: list[str], env: dict[str, str], cwd: Path) -> Iterator[tup
             process.wait()
 
 
-def _env() -> dict[str, str]:
-    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+def _env(tree: Path = ROOT) -> dict[str, str]:
+    python_path = os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDENTITY_")}
     return {**env, "PYTHONPATH": python_path}
 
 
 @contextlib.contextmanager
-def running_service(backend: str, *, gremlin_url: str | None = None, workers: int = 8) -> Iterator[Server]:
-    """``identity serve`` on ``backend`` (a fresh, empty graph; rate limit off), until the block ends."""
+def running_service(backend: str, *, gremlin_url: str | None = None, workers: int = 8,
+                    settings: dict[str, str] | None = None, tree: Path = ROOT) -> Iterator[Server]:
+    """``identity serve`` on ``backend`` (a fresh, empty graph; rate limit off unless ``settings``,
+    ``IDENTITY_*`` variables, say otherwise), from the checkout ``tree``, until the block ends."""
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
-        env = _env()
+        env = _env(tree)
         if backend == "memory":
             graph_url = "memory://"
         elif backend == "durable":
@@ -135,7 +137,7 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
             raise ValueError(f"unknown backend {backend!r}")
         env.update({"IDENTITY_DATA_DIR": str(work / "data"), "IDENTITY_GRAPH_URL": graph_url,
                     "IDENTITY_RATE_PER_SECOND": "0", "IDENTITY_WORKERS": str(workers),
-                    "IDENTITY_LOG_LEVEL": "WARNING"})
+                    "IDENTITY_LOG_LEVEL": "WARNING", **(settings or {})})
         process, lines = stack.enter_context(_process(
             [sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"], env, work))
         url = _wait_for(lines, "identity listening on ", process).split()[3]
