@@ -365,9 +365,10 @@ def test_reads_fall_back_to_the_writer_when_the_reader_endpoint_refuses_connecti
             gremlin.forget_graph(writer_url)
 
 
-def test_every_backend_stops_a_traversal_at_the_deadline_it_was_sent(url: str) -> None:
+def test_every_backend_stops_a_traversal_at_the_deadline_it_was_sent(url: str, gremlin_servers: Any) -> None:
     """The evaluationTimeout each attempt carries is honoured by the embedded engine, our endpoint
-    and a real Gremlin Server alike; what comes back is DeadlineExceeded, not an outage."""
+    and a real Gremlin Server alike; what comes back is DeadlineExceeded, not an outage, and the
+    graph does not go on with the traversal after the caller gave up."""
     endpoints = open_endpoints("deadline", url, breaker_threshold=1)
     try:
         g = endpoints.writer
@@ -378,5 +379,9 @@ def test_every_backend_stops_a_traversal_at_the_deadline_it_was_sent(url: str) -
         assert time.monotonic() - started < 10
         assert endpoints.writer_connection.breaker.state == CLOSED  # threshold 1: one failure would open it
         assert g.V().limit(1).count().next() == 1  # the graph still answers
+        before = gremlin_servers.cpu_seconds(url)
+        if before is not None:  # a real server this session started: stopped, not just abandoned
+            time.sleep(1.5)
+            assert gremlin_servers.cpu_seconds(url) - before < 0.75
     finally:
         endpoints.writer_connection.close()
