@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,15 +34,16 @@ _VARYING = {"value", "attributes", "ingested_at"}
 _GENERATED_IDS = {"observed"}
 
 
-def stored_elements(g: Any, start: str) -> list[str]:
+def stored_elements(g: Any, start: str, without: Iterable[str] = ()) -> list[str]:
     """Every vertex (``start`` "V") or edge ("E") of the graph with its properties, as sorted
     JSON lines, less what differs between runs and backends by design: sealed values, ingest
-    times and the ids the graph generates."""
+    times and the ids the graph generates; and less the properties named in ``without``."""
     from gremlin_python.process.traversal import T
+    leave_out = _VARYING.union(without)
     rows = []
     for element in getattr(g, start)().element_map().to_list():
         # an edge's ends come as maps of their id and label: their id says it all
-        row = {str(k): (v[T.id] if isinstance(v, dict) else v) for k, v in element.items() if str(k) not in _VARYING}
+        row = {str(k): (v[T.id] if isinstance(v, dict) else v) for k, v in element.items() if str(k) not in leave_out}
         if element.get(T.label) in _GENERATED_IDS:
             del row[str(T.id)]
         rows.append(json.dumps(row, sort_keys=True, default=str))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import T
 
@@ -169,6 +170,52 @@ def test_large_batches_are_written_in_chunks_with_the_same_results(identity, con
         expected = reference.resolve("email", f"u{n}@example.com")
         found = identity.resolve("email", f"u{n}@example.com")
         assert (found.customer_id, sorted(found.identifiers)) == (expected[0], sorted(expected[1]))
+
+
+def test_an_ingest_cut_by_its_deadline_completes_exactly_when_sent_again(identity, g, clock, monkeypatch) -> None:
+    """Past its deadline a batch stops between chunks with whole events written (DeadlineExceeded);
+    the same batch sent again writes the rest, and the graph ends as one uninterrupted ingest
+    leaves it, on every backend (the RPC side: tests/service/test_deadlines.py)."""
+    import gremlin
+    from benchmarks.ingest_fingerprint import stored_elements
+    from identity import IdentityGraph, ingest, resilience
+    from identity.errors import DeadlineExceeded
+    # identifiers meet across events (an email every 3, a device every 4), so later events merge
+    # what earlier ones wrote: where the batch is cut matters
+    bodies = [event(f"e{n}", ("email", f"u{n // 3}@example.com"), ("phone", f"+1555010{n:04d}"),
+                    ("device_id", f"dev-{n % 4}"), ts=1_714_550_400_000 + n) for n in range(24)]
+    monkeypatch.setattr(ingest, "MAX_WRITES_PER_TRAVERSAL", 20)
+    commit, commits = ingest._commit, []
+
+    def commit_then_run_out_of_time(*args):
+        written = commit(*args)
+        commits.append(written)
+        if len(commits) == 3:  # the graph was slow: the request's time is up after this chunk
+            monkeypatch.setattr(resilience, "remaining", lambda: 0.0)
+        return written
+
+    monkeypatch.setattr(ingest, "_commit", commit_then_run_out_of_time)
+    with resilience.deadline(60.0), pytest.raises(DeadlineExceeded):
+        identity.ingest(bodies)
+    monkeypatch.undo()
+    written = g.V().has_label("event").count().next()
+    assert commits == [True] * 3 and 3 <= written < len(bodies)  # three chunks of whole events
+
+    results = identity.ingest(bodies)
+    assert [r.duplicate for r in results] == [True] * written + [False] * (len(bodies) - written)
+    connection = gremlin.connect("memory://")
+    try:
+        whole = traversal().with_remote(connection)
+        expected = IdentityGraph(whole, "acme", clock=clock).ingest(bodies)
+        assert [r.customer_id for r in results] == [r.customer_id for r in expected]
+        assert stored_elements(g, "V", without={"created"}) == stored_elements(whole, "V", without={"created"})
+        assert stored_elements(g, "E") == stored_elements(whole, "E")
+        # ``created`` stamps count on from where their run left them, so their values differ; what
+        # they decide, which identifier is older, must not
+        oldest_first = g.V().has("created").order().by("created").id_().to_list()
+        assert oldest_first == whole.V().has("created").order().by("created").id_().to_list()
+    finally:
+        connection.close()
 
 
 def test_stats(identity) -> None:

@@ -11,10 +11,9 @@ import time
 from typing import Any
 from unittest import mock
 
-from gremlin_python.process.traversal import T
-
 from service_support import RealCoreTestCase, ServiceTestCase
 
+from benchmarks.ingest_fingerprint import stored_elements
 from identity import IdentityGraph, ingest
 from identity.graph import open_traversal
 from identity.resilience import remaining
@@ -65,14 +64,7 @@ def _fingerprint(url: str) -> tuple:
     """Every element with its properties, but what a clock, a nonce or a random id decides
     (creation stamps, sealed values, the ids of ``observed`` edges)."""
     g = open_traversal(url)
-    skip = {"created", "ingested_at", "value", "attributes"}
-
-    def rows(elements: list[dict]) -> list[tuple]:
-        return sorted(tuple(sorted((str(k), str(v)) for k, v in row.items() if str(k) not in skip
-                                   and not (str(k) == "T.id" and row.get(T.label) == "observed")))
-                      for row in elements)
-
-    return rows(g.V().element_map().to_list()), rows(g.E().element_map().to_list())
+    return stored_elements(g, "V", without={"created"}), stored_elements(g, "E")
 
 
 class IngestDeadline(RealCoreTestCase):
