@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gremlin-url", help="the Gremlin Server of --backend gremlin (ws://host:port/gremlin)")
     parser.add_argument("--modes", nargs="+", default=["limits", "unlimited"], choices=sorted(MODES))
     parser.add_argument("--seconds", type=float, default=20.0, help="victim load per phase")
-    parser.add_argument("--rate", type=float, default=20.0, help="victim resolves a second")
+    parser.add_argument("--rate", type=float, default=10.0, help="victim resolves a second, over its two connections")
     parser.add_argument("--victim-events", type=int, default=200, help="events the victim tenant holds")
     parser.add_argument("--flood-events", type=int, default=3000, help="events the flood tenant holds (stats scans them)")
     parser.add_argument("--flooders", type=int, default=8, help="flood connections")
