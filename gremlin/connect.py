@@ -8,7 +8,8 @@
 
 Query parameters: ``profile=neptune`` (in-process backends: enforce Neptune's rules),
 ``serializer=graphbinary|graphson`` (remote), ``auth=iam`` (Neptune IAM SigV4 signing, needs
-botocore), ``synchronous=NORMAL|FULL`` (durable backend), ``traversal_source=g``.
+botocore), ``synchronous=NORMAL|FULL`` and ``cache_mb=N`` (durable backend: durability of a commit,
+and the MiB its cache of records and pages may hold), ``traversal_source=g``.
 """
 
 from __future__ import annotations
@@ -58,11 +59,12 @@ def open_graph(url: str) -> Graph:
         with _registry_lock:
             graph = _named_graphs.get(key)
             if graph is None:
+                from .disk_store import DEFAULT_CACHE_MB
                 from .durable import open_store
                 from .engine.profiles import profile_named
                 kind = profile_named(profile)
-                store = open_store(path, id_kind=kind.id_kind,
-                                   synchronous=params.get("synchronous", "NORMAL").upper())
+                store = open_store(path, id_kind=kind.id_kind, synchronous=params.get("synchronous", "NORMAL"),
+                                   cache_mb=params.get("cache_mb", DEFAULT_CACHE_MB))
                 graph = _named_graphs[key] = Graph(store, profile=kind)
             return graph
     raise InvalidArgumentError(f"Not an in-process graph URL: {url!r} (expected memory:// or file://)")

@@ -1,9 +1,11 @@
-"""The graph store: elements, per-label adjacency, property indexes and transactions.
+"""The graph store: element records, transactions, vertex properties, and the in-memory store.
 
-The store knows nothing of traversals. The engine reads it directly and changes it only
-through the mutation methods, which record an undo entry and the ids they touched, so that a
-traversal that fails is rolled back whole and a durable journal learns exactly which
-elements to write when one succeeds.
+``GraphStore`` is what every kind of store does the same way: one transaction at a time with an
+undo log (a traversal that fails is rolled back whole), generated ids, and the vertex property
+rules (cardinality, meta-properties, a single value held without a record). A kind of store
+supplies where elements live, their adjacency and their indexes: ``Store`` here holds the whole
+graph in memory (``memory://``); ``gremlin.disk_store.DiskStore`` serves it from SQLite with a
+bounded cache (``file://``). The engine reads a store only through this interface.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from gremlin_python.statics import long
 from .errors import ConflictError, ElementNotFound, InvalidArgumentError
 from .property_table import EMPTY, PropertyTable
 
-__all__ = ["Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "Changes", "Journal"]
+__all__ = ["GraphStore", "Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "EXTERNAL"]
 
 
 # An element's tables (properties, meta-properties, adjacency by label) are PropertyTables,
@@ -34,7 +36,7 @@ _ABSENT = object()
 
 
 class VertexPropertyRecord:
-    __slots__ = ("id", "key", "value", "vertex", "meta")
+    __slots__ = ("id", "key", "value", "vertex", "meta", "__weakref__")
 
     def __init__(self, id: Any, key: str, value: Any, vertex: "VertexRecord", meta: Mapping | None = None):
         self.id = id
@@ -51,9 +53,15 @@ class VertexPropertyRecord:
 _HELD_AS_RECORDS = (VertexPropertyRecord, tuple)
 
 
+#: A vertex's ``in_edges`` when its store keeps the adjacency elsewhere (on disk): its
+#: ``out_edges`` is then an object whose ``edges(direction, labels)`` answers for both directions.
+EXTERNAL: Any = type("ExternalAdjacency", (), {"__slots__": (), "__repr__": lambda self: "EXTERNAL"})()
+
+
 class VertexRecord:
-    # no __weakref__ slot: 8 bytes a record, and nothing refers to records weakly
-    __slots__ = ("id", "label", "props", "out_edges", "in_edges")
+    # __weakref__: a disk store finds every record still in use through weak references, so
+    # that one element is one record however often it is read (gremlin/record_cache.py)
+    __slots__ = ("id", "label", "props", "out_edges", "in_edges", "__weakref__")
 
     def __init__(self, id: Any, label: str):
         self.id = id
@@ -111,6 +119,8 @@ class VertexRecord:
     def edges(self, direction: str, labels: tuple[str, ...] = ()) -> list["EdgeRecord"]:
         """Incident edges, as a snapshot a caller may hold while it changes the graph;
         ``direction`` is 'out', 'in' or 'both'."""
+        if self.in_edges is EXTERNAL:
+            return self.out_edges.edges(direction, labels)
         if direction == "both":
             # A self-loop is both an out- and an in-edge, so both()/bothE() meet it twice,
             # as in TinkerGraph.
@@ -141,7 +151,7 @@ class VertexRecord:
 
 
 class EdgeRecord:
-    __slots__ = ("id", "label", "out_v", "in_v", "props")
+    __slots__ = ("id", "label", "out_v", "in_v", "props", "__weakref__")
 
     def __init__(self, id: Any, label: str, out_v: VertexRecord, in_v: VertexRecord):
         self.id = id
@@ -152,37 +162,6 @@ class EdgeRecord:
 
     def __repr__(self) -> str:
         return f"e[{self.id}][{self.out_v.id}-{self.label}->{self.in_v.id}]"
-
-
-class Changes:
-    """What one committed transaction touched: the ids a journal must write or delete."""
-
-    __slots__ = ("vertices", "edges")
-
-    def __init__(self) -> None:
-        # dicts, not sets: a journal writes elements in the order they were first touched
-        self.vertices: dict = {}
-        self.edges: dict = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.vertices or self.edges)
-
-
-class Journal:
-    """Durability seam: told of every committed change set, and asked to fill a new store.
-
-    ``commit`` must not return before the change is durable; if it raises, the store rolls
-    the transaction back, so memory never holds what the journal refused.
-    """
-
-    def load(self, store: "Store") -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def commit(self, store: "Store", changes: Changes) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
 
 
 def _hashable(value: Any) -> bool:
@@ -199,49 +178,46 @@ def _index_key(value: Any) -> Any:
 
 
 class _Transaction:
-    __slots__ = ("undo", "changes", "writes", "recording", "longs")
+    __slots__ = ("undo", "longs")
 
-    def __init__(self, recording: bool = True) -> None:
+    def __init__(self) -> None:
         self.undo: list[Callable[[], None]] = []
-        self.changes = Changes()
-        self.writes = 0
-        #: False while a journal loads the store: nothing to undo or journal, and keeping an
-        #: undo entry per element until the load ends made its peak several times the graph
-        self.recording = recording
-        #: long -> the one copy of it this transaction's writes share (Store._one_copy)
+        #: long -> the one copy of it this transaction's writes share (GraphStore._one_copy)
         self.longs: dict[Any, Any] = {}
 
 
-class Store:
-    """An in-memory property graph with TinkerGraph's data model.
+class GraphStore:
+    """A property graph with TinkerGraph's data model, changed one transaction at a time.
 
     ``id_kind`` chooses generated ids: "int" (TinkerGraph's default counter) or "uuid"
-    (strings, as Neptune generates them). ``index_keys`` names the vertex property keys that
-    may be kept in a value index (None: any key). A key's index is built by the first lookup
-    that needs it and kept up to date from then on, so keys no traversal looks up by value
-    (timestamps, sealed values) cost no memory.
+    (strings, as Neptune generates them).
+
+    What a kind of store supplies (``Store`` and ``gremlin.disk_store.DiskStore``):
+
+    - ``vertices`` and ``edges``: id -> record, read like dicts (``get``, ``in``, ``len``, ids
+      in creation order); ``scan_vertices()``/``scan_edges()``: every element present when the
+      scan starts, an iterable the caller may hold while it changes the graph;
+    - ``add_vertex``, ``remove_vertex``, ``add_edge``, ``remove_edge`` (a vertex's incident edges
+      come from ``VertexRecord.edges``); ``lookup(key, value)``: index candidates or None;
+    - ``vertex_properties(vertex, keys)``: a vertex's properties as elements, each with an id
+      that reads the same every time;
+    - ``_commit``/``_abort`` (what a transaction's end does beyond the undo log), ``close()``.
+
+    One record per element: while anything holds a record, reading that element again gives the
+    same object (the engine compares records by identity).
     """
 
-    def __init__(self, *, id_kind: str = "int", index_keys: Iterable[str] | None = None,
-                 journal: Journal | None = None):
-        self.vertices: dict[Any, VertexRecord] = {}
-        self.edges: dict[Any, EdgeRecord] = {}
+    vertices: Mapping[Any, VertexRecord]
+    edges: Mapping[Any, "EdgeRecord"]
+
+    def __init__(self, *, id_kind: str = "int"):
         self.id_kind = id_kind
-        self.index_keys = None if index_keys is None else frozenset(index_keys)
-        # key -> value -> {vertex id: vertex}, only for keys looked up so far
-        self._index: dict[str, dict[Any, dict[Any, VertexRecord]]] = {}
-        # keys whose index, when built, did not narrow a lookup (see _build_index)
-        self._unselective: set[str] = set()
         self._counter = itertools.count(0)
         # (key, type, value) -> the one-entry edge property table every edge holding just that
         # shares (see _share)
         self._one_entry_tables: dict[tuple, PropertyTable] = {}
         self._lock = threading.RLock()
         self._txn: _Transaction | None = None
-        self.journal = journal
-        if journal is not None:
-            with self._loading():
-                journal.load(self)
 
     # -- transactions -------------------------------------------------------------------
 
@@ -256,38 +232,255 @@ class Store:
             txn = self._txn = _Transaction()
             try:
                 yield txn
-                if txn.changes and self.journal is not None:
-                    self.journal.commit(self, txn.changes)
+                self._commit(txn)
             except BaseException:
                 for undo in reversed(txn.undo):
                     undo()
+                self._abort(txn)
                 raise
             finally:
                 self._txn = None
 
-    @contextmanager
-    def _loading(self) -> Iterator[None]:
-        with self._lock:
-            self._txn = _Transaction(recording=False)
-            try:
-                yield
-            finally:
-                self._txn = None
+    def _commit(self, txn: _Transaction) -> None:
+        """Make the transaction's changes durable (if this store keeps anything anywhere);
+        raising undoes them."""
+
+    def _abort(self, txn: _Transaction) -> None:
+        """After the undo log has run: drop whatever else the transaction left."""
 
     def _record(self, undo: Callable[[], None], vertex: Any = None, edge: Any = None) -> None:
+        """Every change: how to undo it, and the record (``vertex`` or ``edge``) it changed."""
         txn = self._txn
         if txn is None:
             raise RuntimeError("graph mutations must run inside Store.transaction()")
-        if not txn.recording:
-            return
         txn.undo.append(undo)
-        txn.writes += 1
-        if vertex is not None:
-            txn.changes.vertices[vertex] = None
-        if edge is not None:
-            txn.changes.edges[edge] = None
+
+    def close(self) -> None:
+        """Release what the store holds outside the process (nothing, in memory)."""
 
     # -- ids ------------------------------------------------------------------------------
+
+    def new_id(self) -> Any:
+        if self.id_kind == "uuid":
+            return str(uuid.uuid4())
+        return next(self._counter)
+
+    def bump_counter(self, used: Any) -> None:
+        """After loading ids from elsewhere, generated ids continue past the largest int."""
+        if isinstance(used, int) and not isinstance(used, bool):
+            current = next(self._counter)
+            self._counter = itertools.count(max(current, used + 1))
+
+    # -- vertices -------------------------------------------------------------------------
+
+    def _set_props(self, vertex: VertexRecord, after: PropertyTable) -> None:
+        """Every change to a vertex's properties: its new table, the value indexes, one undo
+        entry (which puts the old table back: tables are never changed in place)."""
+        before = vertex.props
+        vertex.props = after
+        self._reindex(vertex, before, after)
+
+        def undo() -> None:
+            vertex.props = before
+            self._reindex(vertex, after, before)
+        self._record(undo, vertex=vertex)
+
+    def _reindex(self, vertex: VertexRecord, before: PropertyTable, after: PropertyTable) -> None:
+        """Bring the store's value indexes in line with a vertex's properties going from
+        ``before`` to ``after`` (a store without value indexes has nothing to do)."""
+
+    def _new_record(self, vertex: VertexRecord, key: str, value: Any, meta: Mapping | None,
+                    id: Any) -> VertexPropertyRecord:
+        if id is None:
+            id = self.new_id()
+        else:  # generated ids are past the counter already
+            self.bump_counter(id)
+        return VertexPropertyRecord(id, key, value, vertex, _shared_keys(meta) if meta else None)
+
+    def _held(self, vertex: VertexRecord, key: str, value: Any, meta: Mapping | None, id: Any) -> Any:
+        """What a vertex holds for one new value of ``key`` (see VertexRecord.props): the value
+        itself unless it needs a record now (an id given, meta-properties, or a value that
+        would read as a record or as several)."""
+        value = self._one_copy(value)
+        if id is None and not meta and type(value) not in _HELD_AS_RECORDS:
+            return value
+        return self._new_record(vertex, key, value, meta, id)
+
+    def _one_copy(self, value: Any) -> Any:
+        """One object for equal gremlinpython longs written by one transaction (48 bytes each):
+        an ingest batch writes an event's time to its vertex, its identifiers and their links,
+        each a new object as it arrives, and a load reads every row's own."""
+        if type(value) is long:
+            txn = self._txn
+            if txn is not None:
+                return txn.longs.setdefault(value, value)
+        return value
+
+    def add_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
+                            cardinality: str = "single", meta: Mapping | None = None,
+                            id: Any = None) -> None:
+        """Add a vertex property with ``cardinality`` 'single', 'list' or 'set'."""
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError("Property key must be a non-empty string")
+        key = _shared(key)
+        props = vertex.props
+        if cardinality == "single":
+            self._set_props(vertex, props.with_(key, self._held(vertex, key, value, meta, id)))
+            return
+        if cardinality == "set":
+            for position, held_value in enumerate(vertex.values_of(key)):
+                if _same_value(held_value, value):
+                    if meta:
+                        vp = self.vertex_properties(vertex, (key,))[position]
+                        for meta_key, meta_value in meta.items():
+                            self.set_meta_property(vp, meta_key, meta_value)
+                    return
+        elif cardinality != "list":
+            raise InvalidArgumentError(f"Unknown cardinality: {cardinality}")
+        if key not in props:
+            self._set_props(vertex, props.with_(key, self._held(vertex, key, value, meta, id)))
+            return
+        # two or more values under one key are records: a value held so far without one gets one
+        # now, in the same table change
+        held = props[key]
+        kind = type(held)
+        existing = held if kind is tuple else (held,) if kind is VertexPropertyRecord else (
+            self._record_for(vertex, key, held),)
+        added = self._new_record(vertex, key, value, meta, id)
+        self._set_props(vertex, props.with_(key, (*existing, added)))
+
+    def _record_for(self, vertex: VertexRecord, key: str, value: Any) -> VertexPropertyRecord:
+        """The record a value held without one becomes when a second value joins it."""
+        return VertexPropertyRecord(self.new_id(), key, value, vertex)
+
+    def add_first_vertex_properties(self, vertex: VertexRecord, props: Mapping[str, Any]) -> None:
+        """Give a vertex that holds no property yet one single value per key of ``props``, as
+        add_vertex_property() for each would, with one table and one undo entry (a new element's
+        merge map sets several at once)."""
+        flat: list[Any] = []
+        for key, value in _first_properties(vertex, props):
+            flat += (key, self._held(vertex, key, value, None, None))
+        if flat:
+            self._set_props(vertex, PropertyTable(flat))
+
+    def remove_vertex_property(self, vp: VertexPropertyRecord) -> None:
+        vertex = vp.vertex
+        held = vertex.props.get(vp.key, _ABSENT)
+        records = held if type(held) is tuple else (held,)
+        if not any(record is vp for record in records):
+            return
+        rest = tuple(record for record in records if record is not vp)
+        if rest:
+            self._set_props(vertex, vertex.props.with_(vp.key, rest[0] if len(rest) == 1 else rest))
+        else:
+            self._set_props(vertex, vertex.props.without(vp.key))
+
+    def remove_vertex_properties(self, vertex: VertexRecord, key: str) -> None:
+        """Remove every value of ``key`` (property(key, null))."""
+        if key in vertex.props:
+            self._set_props(vertex, vertex.props.without(key))
+
+    def set_meta_property(self, vp: VertexPropertyRecord, key: str, value: Any) -> None:
+        before, vp.meta = vp.meta, vp.meta.with_(_shared(key), value)
+        self._record(lambda: setattr(vp, "meta", before), vertex=vp.vertex)
+
+    def remove_meta_property(self, vp: VertexPropertyRecord, key: str) -> None:
+        if key in vp.meta:
+            before, vp.meta = vp.meta, vp.meta.without(key)
+            self._record(lambda: setattr(vp, "meta", before), vertex=vp.vertex)
+
+    # -- edges ----------------------------------------------------------------------------
+
+    def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError("Property key must be a non-empty string")
+        before, edge.props = edge.props, self._share(edge.props.with_(_shared(key), self._one_copy(value)))
+        self._record(lambda: setattr(edge, "props", before), edge=edge)
+
+    def add_first_edge_properties(self, edge: EdgeRecord, props: Mapping[str, Any]) -> None:
+        """Give an edge that holds no property yet ``props``, with one table and one undo entry."""
+        flat = [part for key, value in _first_properties(edge, props) for part in (key, self._one_copy(value))]
+        if not flat:
+            return
+        edge.props = self._share(PropertyTable(flat))
+        self._record(lambda: setattr(edge, "props", NO_PROPERTIES), edge=edge)
+
+    def remove_edge_property(self, edge: EdgeRecord, key: str) -> None:
+        if key in edge.props:
+            before, edge.props = edge.props, self._share(edge.props.without(key))
+            self._record(lambda: setattr(edge, "props", before), edge=edge)
+
+    def _share(self, table: PropertyTable) -> PropertyTable:
+        """One table for every edge that holds one same property and no other (the tenant, on
+        most edges of a multi-tenant graph): 56 bytes an edge otherwise. Only short strings, ints
+        and bools, whose equal values are the same value, and at most SHARED_TABLES of them."""
+        if tuple.__len__(table) != 2:
+            return table
+        key, value = _item(table, 0), _item(table, 1)
+        kind = type(value)
+        if not (kind is str and len(value) <= SHARED_STRING or kind is int or kind is bool):
+            return table
+        shared = self._one_entry_tables.get((key, kind, value))
+        if shared is not None:
+            return shared
+        if len(self._one_entry_tables) < SHARED_TABLES:
+            self._one_entry_tables[(key, kind, value)] = table
+        return table
+
+    def clear(self) -> None:
+        """Remove everything (used by tests and tenant purges on a private graph)."""
+        for vertex in list(self.scan_vertices()):
+            self.remove_vertex(vertex)
+        for edge in list(self.scan_edges()):
+            self.remove_edge(edge)
+
+    # -- what each kind of store supplies ---------------------------------------------------
+
+    def scan_vertices(self) -> Iterable[VertexRecord]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def scan_edges(self) -> Iterable[EdgeRecord]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def lookup(self, key: str, value: Any) -> list[VertexRecord] | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def add_vertex(self, label: str, id: Any = None) -> VertexRecord:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def remove_vertex(self, vertex: VertexRecord) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def add_edge(self, label: str, out_v: VertexRecord, in_v: VertexRecord,
+                 id: Any = None) -> EdgeRecord:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def remove_edge(self, edge: EdgeRecord) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def vertex_properties(self, vertex: VertexRecord,
+                          keys: tuple[str, ...] = ()) -> list[VertexPropertyRecord]:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Store(GraphStore):
+    """The whole graph in memory (``memory://``): element tables are dicts, adjacency lives in
+    the vertex records (per label), value indexes are built per key on first lookup.
+
+    ``index_keys`` names the vertex property keys that may be kept in a value index (None: any
+    key). A key's index is built by the first lookup that needs it and kept up to date from then
+    on, so keys no traversal looks up by value (timestamps, sealed values) cost no memory.
+    """
+
+    def __init__(self, *, id_kind: str = "int", index_keys: Iterable[str] | None = None):
+        super().__init__(id_kind=id_kind)
+        self.vertices: dict[Any, VertexRecord] = {}
+        self.edges: dict[Any, EdgeRecord] = {}
+        self.index_keys = None if index_keys is None else frozenset(index_keys)
+        # key -> value -> {vertex id: vertex}, only for keys looked up so far
+        self._index: dict[str, dict[Any, dict[Any, VertexRecord]]] = {}
+        # keys whose index, when built, did not narrow a lookup (see _build_index)
+        self._unselective: set[str] = set()
 
     def new_id(self) -> Any:
         if self.id_kind == "uuid":
@@ -297,11 +490,11 @@ class Store:
             if candidate not in self.vertices and candidate not in self.edges:
                 return candidate
 
-    def bump_counter(self, used: Any) -> None:
-        """After loading ids from elsewhere, generated ids continue past the largest int."""
-        if isinstance(used, int) and not isinstance(used, bool):
-            current = next(self._counter)
-            self._counter = itertools.count(max(current, used + 1))
+    def scan_vertices(self) -> list[VertexRecord]:
+        return list(self.vertices.values())
+
+    def scan_edges(self) -> list[EdgeRecord]:
+        return list(self.edges.values())
 
     # -- indexes ----------------------------------------------------------------------------
 
@@ -314,8 +507,7 @@ class Store:
                 by_value.setdefault(_index_key(value), {})[vertex.id] = vertex
 
     def _reindex(self, vertex: VertexRecord, before: PropertyTable, after: PropertyTable) -> None:
-        """Bring the value indexes in line with a vertex's properties going from ``before`` to
-        ``after`` (a vertex stays in a value's bucket while it holds that value under the key)."""
+        """(a vertex stays in a value's bucket while it holds that value under the key)"""
         for key, by_value in self._index.items():
             old, new = before.get(key, _ABSENT), after.get(key, _ABSENT)
             if old is new:
@@ -366,7 +558,7 @@ class Store:
         vertex = VertexRecord(id, _shared(label))
         self.vertices[id] = vertex
         self.bump_counter(id)
-        self._record(lambda: self.vertices.pop(id, None), vertex=id)
+        self._record(lambda: self.vertices.pop(id, None), vertex=vertex)
         return vertex
 
     def remove_vertex(self, vertex: VertexRecord) -> None:
@@ -380,54 +572,13 @@ class Store:
 
         def undo() -> None:
             self.vertices[vertex.id] = vertex
-        self._record(undo, vertex=vertex.id)
-
-    def _set_props(self, vertex: VertexRecord, after: PropertyTable) -> None:
-        """Every change to a vertex's properties: its new table, the value indexes, one undo
-        entry (which puts the old table back: tables are never changed in place)."""
-        before = vertex.props
-        vertex.props = after
-        if self._index:
-            self._reindex(vertex, before, after)
-
-        def undo() -> None:
-            vertex.props = before
-            if self._index:
-                self._reindex(vertex, after, before)
-        self._record(undo, vertex=vertex.id)
-
-    def _new_record(self, vertex: VertexRecord, key: str, value: Any, meta: Mapping | None,
-                    id: Any) -> VertexPropertyRecord:
-        if id is None:
-            id = self.new_id()
-        else:  # generated ids are past the counter already
-            self.bump_counter(id)
-        return VertexPropertyRecord(id, key, value, vertex, _shared_keys(meta) if meta else None)
-
-    def _held(self, vertex: VertexRecord, key: str, value: Any, meta: Mapping | None, id: Any) -> Any:
-        """What a vertex holds for one new value of ``key`` (see VertexRecord.props): the value
-        itself unless it needs a record now (an id given, meta-properties, or a value that
-        would read as a record or as several)."""
-        value = self._one_copy(value)
-        if id is None and not meta and type(value) not in _HELD_AS_RECORDS:
-            return value
-        return self._new_record(vertex, key, value, meta, id)
-
-    def _one_copy(self, value: Any) -> Any:
-        """One object for equal gremlinpython longs written by one transaction (48 bytes each):
-        an ingest batch writes an event's time to its vertex, its identifiers and their links,
-        each a new object as it arrives, and a load reads every row's own."""
-        if type(value) is long:
-            txn = self._txn
-            if txn is not None:
-                return txn.longs.setdefault(value, value)
-        return value
+        self._record(undo, vertex=vertex)
 
     def vertex_properties(self, vertex: VertexRecord, keys: tuple[str, ...] = ()) -> list[VertexPropertyRecord]:
         """A vertex's properties under ``keys`` (all when empty) as elements, key by key.
 
-        A value held without a record gets one here, with a new id that is kept (and
-        journaled) from then on, so the id reads the same every time and after a reopen."""
+        A value held without a record gets one here, with a new id that is kept from then on, so
+        the id reads the same every time (the read changes the vertex: an undo entry)."""
         props = vertex.props
         found: list[VertexPropertyRecord] = []
         # a C slice when every key is wanted (detaching a vertex reads them all)
@@ -443,7 +594,8 @@ class Store:
         return found
 
     def _give_records(self, vertex: VertexRecord, keys: tuple[str, ...]) -> None:
-        """A record, with a new id, for each value held without one under ``keys`` (all when empty)."""
+        """A record, with a new id from the counter, for each value held without one under ``keys``
+        (all when empty)."""
         props = vertex.props
         for key in (keys or list(props)):
             held = props.get(key, _ABSENT)
@@ -451,75 +603,6 @@ class Store:
                 key = _shared(key)
                 props = props.with_(key, VertexPropertyRecord(self.new_id(), key, held, vertex))
         self._set_props(vertex, props)
-
-    def add_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
-                            cardinality: str = "single", meta: Mapping | None = None,
-                            id: Any = None) -> None:
-        """Add a vertex property with ``cardinality`` 'single', 'list' or 'set'."""
-        if not isinstance(key, str) or not key:
-            raise InvalidArgumentError("Property key must be a non-empty string")
-        key = _shared(key)
-        props = vertex.props
-        if cardinality == "single":
-            self._set_props(vertex, props.with_(key, self._held(vertex, key, value, meta, id)))
-            return
-        if cardinality == "set":
-            for position, held_value in enumerate(vertex.values_of(key)):
-                if _same_value(held_value, value):
-                    if meta:
-                        vp = self.vertex_properties(vertex, (key,))[position]
-                        for meta_key, meta_value in meta.items():
-                            self.set_meta_property(vp, meta_key, meta_value)
-                    return
-        elif cardinality != "list":
-            raise InvalidArgumentError(f"Unknown cardinality: {cardinality}")
-        if key not in props:
-            self._set_props(vertex, props.with_(key, self._held(vertex, key, value, meta, id)))
-            return
-        # two or more values under one key are records: a value held so far without one gets one
-        # now, in the same table change
-        held = props[key]
-        kind = type(held)
-        existing = held if kind is tuple else (held,) if kind is VertexPropertyRecord else (
-            VertexPropertyRecord(self.new_id(), key, held, vertex),)
-        added = self._new_record(vertex, key, value, meta, id)
-        self._set_props(vertex, props.with_(key, (*existing, added)))
-
-    def add_first_vertex_properties(self, vertex: VertexRecord, props: Mapping[str, Any]) -> None:
-        """Give a vertex that holds no property yet one single value per key of ``props``, as
-        add_vertex_property() for each would, with one table and one undo entry (a new element's
-        merge map sets several at once)."""
-        flat: list[Any] = []
-        for key, value in _first_properties(vertex, props):
-            flat += (key, self._held(vertex, key, value, None, None))
-        if flat:
-            self._set_props(vertex, PropertyTable(flat))
-
-    def remove_vertex_property(self, vp: VertexPropertyRecord) -> None:
-        vertex = vp.vertex
-        held = vertex.props.get(vp.key, _ABSENT)
-        records = held if type(held) is tuple else (held,)
-        if not any(record is vp for record in records):
-            return
-        rest = tuple(record for record in records if record is not vp)
-        if rest:
-            self._set_props(vertex, vertex.props.with_(vp.key, rest[0] if len(rest) == 1 else rest))
-        else:
-            self._set_props(vertex, vertex.props.without(vp.key))
-
-    def remove_vertex_properties(self, vertex: VertexRecord, key: str) -> None:
-        """Remove every value of ``key`` (property(key, null))."""
-        if key in vertex.props:
-            self._set_props(vertex, vertex.props.without(key))
-
-    def set_meta_property(self, vp: VertexPropertyRecord, key: str, value: Any) -> None:
-        before, vp.meta = vp.meta, vp.meta.with_(_shared(key), value)
-        self._record(lambda: setattr(vp, "meta", before), vertex=vp.vertex.id)
-
-    def remove_meta_property(self, vp: VertexPropertyRecord, key: str) -> None:
-        if key in vp.meta:
-            before, vp.meta = vp.meta, vp.meta.without(key)
-            self._record(lambda: setattr(vp, "meta", before), vertex=vp.vertex.id)
 
     # -- edges ----------------------------------------------------------------------------
 
@@ -538,7 +621,7 @@ class Store:
         def undo() -> None:
             self.edges.pop(id, None)
             _detach(edge)
-        self._record(undo, edge=id)
+        self._record(undo, edge=edge)
         return edge
 
     def remove_edge(self, edge: EdgeRecord) -> None:
@@ -550,50 +633,7 @@ class Store:
         def undo() -> None:
             self.edges[edge.id] = edge
             _attach(edge)
-        self._record(undo, edge=edge.id)
-
-    def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
-        if not isinstance(key, str) or not key:
-            raise InvalidArgumentError("Property key must be a non-empty string")
-        before, edge.props = edge.props, self._share(edge.props.with_(_shared(key), self._one_copy(value)))
-        self._record(lambda: setattr(edge, "props", before), edge=edge.id)
-
-    def add_first_edge_properties(self, edge: EdgeRecord, props: Mapping[str, Any]) -> None:
-        """Give an edge that holds no property yet ``props``, with one table and one undo entry."""
-        flat = [part for key, value in _first_properties(edge, props) for part in (key, self._one_copy(value))]
-        if not flat:
-            return
-        edge.props = self._share(PropertyTable(flat))
-        self._record(lambda: setattr(edge, "props", NO_PROPERTIES), edge=edge.id)
-
-    def remove_edge_property(self, edge: EdgeRecord, key: str) -> None:
-        if key in edge.props:
-            before, edge.props = edge.props, self._share(edge.props.without(key))
-            self._record(lambda: setattr(edge, "props", before), edge=edge.id)
-
-    def _share(self, table: PropertyTable) -> PropertyTable:
-        """One table for every edge that holds one same property and no other (the tenant, on
-        most edges of a multi-tenant graph): 56 bytes an edge otherwise. Only short strings, ints
-        and bools, whose equal values are the same value, and at most SHARED_TABLES of them."""
-        if tuple.__len__(table) != 2:
-            return table
-        key, value = _item(table, 0), _item(table, 1)
-        kind = type(value)
-        if not (kind is str and len(value) <= SHARED_STRING or kind is int or kind is bool):
-            return table
-        shared = self._one_entry_tables.get((key, kind, value))
-        if shared is not None:
-            return shared
-        if len(self._one_entry_tables) < SHARED_TABLES:
-            self._one_entry_tables[(key, kind, value)] = table
-        return table
-
-    def clear(self) -> None:
-        """Remove everything (used by tests and tenant purges on a private graph)."""
-        for vertex in list(self.vertices.values()):
-            self.remove_vertex(vertex)
-        for edge in list(self.edges.values()):
-            self.remove_edge(edge)
+        self._record(undo, edge=edge)
 
 
 def _shared(name: str) -> str:

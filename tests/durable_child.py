@@ -31,7 +31,7 @@ def main(directory: str) -> None:
                 store.set_edge_property(edge, "n", n)
         previous = vertex
         print(f"acked {vertex.id!r}", flush=True)
-    store.journal.close()
+    store.close()
 
 
 if __name__ == "__main__":

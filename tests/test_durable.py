@@ -1,4 +1,4 @@
-"""The durable graph directory (gremlin.durable) and its value codec (gremlin.codec)."""
+"""The durable graph directory (gremlin.durable, gremlin.disk_store) and its value codec (gremlin.codec)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from gremlin_python.statics import long
 
 from gremlin import codec
-from gremlin.durable import DATABASE_NAME, DurableStoreError, GraphInUseError, SqliteJournal, open_store
+from gremlin.durable import DATABASE_NAME, DurableStoreError, GraphInUseError, open_store
 from gremlin.errors import InvalidArgumentError
 from gremlin.storage import Store
 
@@ -60,13 +60,13 @@ def typed(value: Any) -> Any:
 
 
 def snapshot(store: Store) -> dict:
-    """Every element of ``store``, typed. Property order within a vertex is kept; element
-    order is not (one transaction's change set is unordered; see test_creation_order...).
+    """Every element of ``store``, typed, vertex properties as elements (with their ids).
+    Property order within a vertex is kept; element order is not (see test_creation_order...).
     Property tables are compared as dicts: an element without properties may share the
     store's read-only empty table."""
     vertices = {
         repr(typed(v.id)): (v.label, [(key, typed(vp.id), typed(vp.value), typed(dict(vp.meta)))
-                                      for vp in v.stored_properties() for key in (vp.key,)])
+                                      for vp in store.vertex_properties(v) for key in (vp.key,)])
         for v in store.vertices.values()
     }
     edges = {
@@ -84,7 +84,7 @@ def snapshot(store: Store) -> dict:
 
 
 def reopen(path: Path, store: Store, **kwargs: Any) -> Store:
-    store.journal.close()
+    store.close()
     return open_store(path, **kwargs)
 
 
@@ -156,8 +156,7 @@ def test_round_trip_keeps_every_element_value_and_type(directory: Path) -> None:
     store = reopen(directory, store)
     assert snapshot(store) == before
     assert_consistent(store)
-    assert [v.id for v in store.lookup("name", "Alice")] == ["alice"]  # value index rebuilt
-    store.journal.close()
+    store.close()
 
 
 def test_reopen_twice_is_stable(directory: Path) -> None:
@@ -167,7 +166,7 @@ def test_reopen_twice_is_stable(directory: Path) -> None:
     first = snapshot(store)
     store = reopen(directory, store)
     assert snapshot(store) == first
-    store.journal.close()
+    store.close()
 
 
 def test_creation_order_across_transactions_survives_reopen(directory: Path) -> None:
@@ -183,7 +182,7 @@ def test_creation_order_across_transactions_survives_reopen(directory: Path) -> 
     vertex_order, edge_order = list(store.vertices), list(store.edges)
     store = reopen(directory, store, id_kind="uuid")
     assert list(store.vertices) == vertex_order and list(store.edges) == edge_order
-    store.journal.close()
+    store.close()
 
 
 def test_uuid_id_kind_round_trips(directory: Path) -> None:
@@ -196,7 +195,7 @@ def test_uuid_id_kind_round_trips(directory: Path) -> None:
     store = reopen(directory, store, id_kind="uuid")
     assert snapshot(store) == before
     assert all(isinstance(id, str) for id in store.vertices)
-    store.journal.close()
+    store.close()
 
 
 # -- what reaches the disk -----------------------------------------------------------------------
@@ -223,7 +222,7 @@ def test_deletes_and_property_removals_persist(directory: Path) -> None:
     assert store.vertex_properties(store.vertices["alice"], ("phone",))[0].meta == {}
     assert "e1" not in store.edges and 42 not in store.vertices
     assert_consistent(store)
-    store.journal.close()
+    store.close()
 
 
 def test_equal_ids_of_different_int_types_address_one_row(directory: Path) -> None:
@@ -233,8 +232,8 @@ def test_equal_ids_of_different_int_types_address_one_row(directory: Path) -> No
     with store.transaction():
         store.remove_vertex(store.vertices[7])  # the change set names it as int 7
     store = reopen(directory, store)
-    assert store.vertices == {}
-    store.journal.close()
+    assert len(store.vertices) == 0 and list(store.vertices) == []
+    store.close()
 
 
 def test_a_failed_transaction_leaves_nothing_on_disk(directory: Path) -> None:
@@ -249,7 +248,7 @@ def test_a_failed_transaction_leaves_nothing_on_disk(directory: Path) -> None:
     assert "ghost" not in store.vertices  # memory undone (property key order may differ)
     store = reopen(directory, store)
     assert snapshot(store) == before
-    store.journal.close()
+    store.close()
 
 
 def test_a_value_the_codec_refuses_rolls_back_memory_and_disk(directory: Path) -> None:
@@ -263,7 +262,7 @@ def test_a_value_the_codec_refuses_rolls_back_memory_and_disk(directory: Path) -
     assert store.vertices["p"].props == {}
     store = reopen(directory, store)
     assert store.vertices["p"].props == {}
-    store.journal.close()
+    store.close()
 
 
 def test_generated_ids_continue_past_the_largest_loaded_id(directory: Path) -> None:
@@ -277,16 +276,18 @@ def test_generated_ids_continue_past_the_largest_loaded_id(directory: Path) -> N
     with store.transaction():
         fresh = store.add_vertex("v")
     assert fresh.id > 900
-    store.journal.close()
+    store.close()
 
 
 def test_commits_after_close_fail_and_roll_back(directory: Path) -> None:
     store = open_store(directory)
-    store.journal.close()
+    store.close()
     with pytest.raises(DurableStoreError, match="closed"):
         with store.transaction():
             store.add_vertex("v", "late")
+    store = open_store(directory)
     assert "late" not in store.vertices
+    store.close()
 
 
 def test_close_checkpoints_the_wal(directory: Path) -> None:
@@ -294,8 +295,8 @@ def test_close_checkpoints_the_wal(directory: Path) -> None:
     build_every_shape(store)
     wal = directory / f"{DATABASE_NAME}-wal"
     assert wal.exists() and wal.stat().st_size > 0
-    store.journal.close()
-    store.journal.close()  # idempotent
+    store.close()
+    store.close()  # idempotent
     assert not wal.exists() or wal.stat().st_size == 0
     with sqlite3.connect(directory / DATABASE_NAME) as conn:  # the main file alone holds the graph
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -304,23 +305,29 @@ def test_close_checkpoints_the_wal(directory: Path) -> None:
 
 @pytest.mark.parametrize("mode, level", [("NORMAL", 1), ("full", 2), ("EXTRA", 3)])
 def test_synchronous_modes(directory: Path, mode: str, level: int) -> None:
-    journal = SqliteJournal(directory, synchronous=mode)
-    assert journal._connection().execute("PRAGMA synchronous").fetchone()[0] == level
-    journal.close()
+    store = open_store(directory, synchronous=mode)
+    assert store._connection().execute("PRAGMA synchronous").fetchone()[0] == level
+    store.close()
 
 
 def test_synchronous_rejects_unsafe_or_unknown_modes(directory: Path) -> None:
     with pytest.raises(DurableStoreError, match="synchronous"):
-        SqliteJournal(directory, synchronous="OFF")
+        open_store(directory, synchronous="OFF")
 
 
-def test_an_unreadable_row_is_reported_and_releases_the_directory(directory: Path) -> None:
-    open_store(directory).journal.close()
+def test_an_unreadable_row_is_reported_when_read(directory: Path) -> None:
+    store = open_store(directory)
+    with store.transaction():
+        store.add_vertex("v", "fine")
+    store.close()
     with sqlite3.connect(directory / DATABASE_NAME) as conn:
-        conn.execute("INSERT INTO vertices (key, body) VALUES ('x', '[\"x\"')")
-    for _ in range(2):  # the second attempt proves the lock was released, not GraphInUseError
-        with pytest.raises(DurableStoreError, match="vertex row x cannot be loaded"):
-            open_store(directory)
+        conn.execute("INSERT INTO vertices (rid, key, label, props) VALUES (7, 'x', 0, '[\"x\"')")
+    store = open_store(directory)  # opening reads no element
+    assert store.vertices["fine"].label == "v"
+    for _ in range(2):  # the failure leaves nothing behind: the same error again
+        with pytest.raises(DurableStoreError, match="the vertex row 7 .* cannot be read"):
+            store.vertices.get("x")
+    store.close()
 
 
 # -- the directory lock --------------------------------------------------------------------------
@@ -329,8 +336,8 @@ def test_a_directory_opens_once_per_process(directory: Path) -> None:
     store = open_store(directory)
     with pytest.raises(GraphInUseError, match=f"graph directory {directory} is in use by another process"):
         open_store(directory)
-    store.journal.close()
-    open_store(directory).journal.close()  # free again once closed
+    store.close()
+    open_store(directory).close()  # free again once closed
 
 
 @pytest.mark.integration
@@ -342,7 +349,7 @@ def test_a_second_process_cannot_open_a_directory_in_use(directory: Path) -> Non
                             capture_output=True, text=True, timeout=60)
     assert result.stdout.startswith(f"GraphInUseError graph directory {directory} is in use by another process")
     assert f"pid {os.getpid()}" in result.stdout
-    store.journal.close()
+    store.close()
 
 
 # -- crash safety ----------------------------------------------------------------------------------
@@ -378,7 +385,7 @@ def test_every_acknowledged_commit_survives_kill_9(directory: Path) -> None:
     for vertex in store.vertices.values():
         assert vertex.values_of("tags") == ("a",)
         assert store.vertex_properties(vertex, ("tags",))[0].meta == {"seen": vertex.values_of("n")[0]}
-    store.journal.close()
+    store.close()
 
 
 # -- through the engine ----------------------------------------------------------------------------

@@ -1,11 +1,9 @@
-"""The store's compact record layout: PropertyTable, a single value held without a record until
-something asks for its id, labels holding one edge without a dict, value indexes built on first
-lookup, and what a load shares."""
+"""The in-memory store's compact record layout: PropertyTable, a single value held without a record
+until something asks for its id, labels holding one edge without a dict, value indexes built on
+first lookup."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
@@ -15,7 +13,6 @@ from gremlin_python.statics import long
 
 import gremlin
 
-from gremlin.durable import open_store
 from gremlin.errors import InvalidArgumentError
 from gremlin.property_table import EMPTY, PropertyTable
 from gremlin.storage import UNSELECTIVE_FROM, Store, VertexPropertyRecord
@@ -152,19 +149,6 @@ def test_first_properties_are_written_as_one_and_undone_with_the_index() -> None
             store.add_first_vertex_properties(store.add_vertex("v", "c"), {"": 1})
 
 
-def test_a_load_shares_repeated_strings(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "graph")
-    with store.transaction():
-        for name in ("a", "b"):
-            vertex = store.add_vertex("v", name)
-            store.add_vertex_property(vertex, "tenant", "acme-" + "corp")
-    store.journal.close()
-    store = open_store(tmp_path / "graph")
-    a, b = (store.vertices[name].values_of("tenant")[0] for name in ("a", "b"))
-    assert a == "acme-corp" and a is b
-    store.journal.close()
-
-
 # -- vertex property ids, given when first asked for ------------------------------------------------
 
 def test_a_vertex_property_keeps_its_id_until_its_value_is_replaced(g) -> None:
@@ -207,27 +191,6 @@ def test_an_id_given_in_a_traversal_that_fails_is_taken_back() -> None:
             assert a.props["name"] is given and given.value == "x"
             raise RuntimeError
     assert a.props["name"] == "x" and type(a.props["name"]) is str
-
-
-def test_vertex_property_ids_read_once_survive_a_reopen(tmp_path: Path) -> None:
-    url = (tmp_path / "graph").as_uri()
-    g = traversal().with_remote(gremlin.connect(url))
-    g.add_v("person").property(T.id, "a").property("name", "x").property("age", 1).iterate()
-    named = g.V("a").properties("name").id_().next()  # a read: journaled all the same
-    g.add_v("person").property(T.id, "b").property("name", "z").iterate()
-    gremlin.forget_graph(url)
-    with sqlite3.connect(tmp_path / "graph" / "graph.sqlite3") as db:
-        stored = dict(db.execute("SELECT key, body FROM vertices").fetchall())
-    assert '["age",null,1]' in stored['"a"'].replace(" ", "")  # never read: no id stored
-    g = traversal().with_remote(gremlin.connect(url))
-    assert g.V("a").properties("name").id_().next() == named
-    age = g.V("a").properties("age").id_().next()
-    assert age not in (named, g.V("b").properties("name").id_().next())
-    assert g.V().properties().id_().dedup().count().next() == 3
-    gremlin.forget_graph(url)
-    g = traversal().with_remote(gremlin.connect(url))
-    assert g.V("a").properties().id_().to_list() == [named, age]
-    gremlin.forget_graph(url)
 
 
 def test_multiple_values_under_a_key_are_records_with_their_own_ids(g) -> None:
@@ -289,8 +252,8 @@ def test_a_vertex_with_edges_of_one_label_holds_their_bucket_without_a_table(cou
     assert not isinstance(a.out_edges, PropertyTable) and b.edges("in", ("f",)) == []
 
 
-def test_equal_longs_written_by_one_transaction_or_a_load_share_one_object(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "graph")
+def test_equal_longs_written_by_one_transaction_share_one_object() -> None:
+    store = Store()
     with store.transaction():
         a, b = store.add_vertex("v", "a"), store.add_vertex("v", "b")
         store.add_vertex_property(a, "seen", long(1_700_000_000_000))
@@ -299,12 +262,6 @@ def test_equal_longs_written_by_one_transaction_or_a_load_share_one_object(tmp_p
         store.set_edge_property(edge, "seen", long(1_700_000_000_000))
     assert a.props["seen"] is b.props["seen"] is edge.props["seen"] and type(a.props["seen"]) is long
     assert type(b.props["n"]) is int  # an int stays an int
-    store.journal.close()
-    store = open_store(tmp_path / "graph")
-    a, b, edge = store.vertices["a"], store.vertices["b"], store.edges["ab"]
-    assert a.props["seen"] is b.props["seen"] is edge.props["seen"] and type(a.props["seen"]) is long
-    assert type(b.props["n"]) is int and b.props["n"] == 1_700_000_000_000
-    store.journal.close()
 
 
 def test_a_second_value_under_a_key_is_one_table_change() -> None:

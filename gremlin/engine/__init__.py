@@ -17,7 +17,7 @@ from gremlin_python.process.traversal import Traverser as GTraverser
 
 from ..errors import GremlinError, TraversalError
 from ..heap import paused_for_traversal
-from ..storage import Store
+from ..storage import GraphStore, Store
 from .base import Context
 from .compiler import compile_bytecode
 from .detach import detach_traversers
@@ -34,7 +34,7 @@ __all__ = ["Graph", "Profile", "profile_named", "Service", "ServiceRegistry"]
 class Graph:
     """A TinkerPop-compatible graph: a Store, a profile (tinkergraph or neptune), an engine."""
 
-    def __init__(self, store: Store | None = None, *, profile: str | Profile | None = None,
+    def __init__(self, store: GraphStore | None = None, *, profile: str | Profile | None = None,
                  optimize: bool = True, services: ServiceRegistry | None = None):
         self.profile = profile if isinstance(profile, Profile) else profile_named(profile)
         self.store = store if store is not None else Store(id_kind=self.profile.id_kind)
@@ -71,8 +71,7 @@ class Graph:
         return results
 
     def close(self) -> None:
-        if self.store.journal is not None:
-            self.store.journal.close()
+        self.store.close()
 
     def __enter__(self) -> "Graph":
         return self

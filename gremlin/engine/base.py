@@ -11,7 +11,7 @@ import time
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InvalidArgumentError, TraversalTimeout, UnsupportedStepError
-from ..storage import Store
+from ..storage import GraphStore
 from .traverser import Traverser
 
 __all__ = ["Step", "Traversal", "Context", "register", "STEPS", "ElementFilters"]
@@ -54,7 +54,7 @@ _PATH_READERS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
 class Context:
     """Everything one traversal's execution shares: the store, side effects, limits."""
 
-    def __init__(self, store: Store, *, profile: Any = None, deadline: float | None = None):
+    def __init__(self, store: GraphStore, *, profile: Any = None, deadline: float | None = None):
         self.store = store
         self.profile = profile
         self.side_effects: dict[str, Any] = {}

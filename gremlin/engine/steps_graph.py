@@ -45,7 +45,7 @@ class GraphStep(Step):
                     if visible(vertex):
                         yield vertex
                 return
-        for element in list(table.values()):
+        for element in (ctx.store.scan_vertices() if self.kind == "V" else ctx.store.scan_edges()):
             if visible(element):
                 yield element
 

@@ -534,9 +534,9 @@ class MergeVertexStep(_MergeStep):
         elif props:
             key, value = next(iter(props.items()))
             found = ctx.store.lookup(key, value)
-            candidates = found if found is not None else list(ctx.store.vertices.values())
+            candidates = found if found is not None else ctx.store.scan_vertices()
         else:
-            candidates = list(ctx.store.vertices.values())
+            candidates = ctx.store.scan_vertices()
         return [v for v in candidates if ctx.vertex_visible(v)
                 and ("label" not in tokens or v.label == tokens["label"]) and _props_match(ctx, v, props)]
 
@@ -617,7 +617,7 @@ class MergeEdgeStep(_MergeStep):
         elif in_v is not NOTHING:
             candidates = in_v.edges("in", (tokens["label"],) if "label" in tokens else ())
         else:
-            candidates = list(ctx.store.edges.values())
+            candidates = ctx.store.scan_edges()
         return [e for e in candidates if ctx.edge_visible(e)
                 and ("label" not in tokens or e.label == tokens["label"])
                 and (out_v is NOTHING or e.out_v is out_v) and (in_v is NOTHING or e.in_v is in_v)

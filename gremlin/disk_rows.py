@@ -1,0 +1,254 @@
+"""The durable graph's SQLite file (format 2): its schema, and elements as rows and back.
+
+    meta(name PRIMARY KEY, value)        'counter': the next generated int id
+    names(id INTEGER PRIMARY KEY, name)  every label and property key, once
+    vertices(rid INTEGER PRIMARY KEY, key UNIQUE, id, label, props)
+    edges(rid INTEGER PRIMARY KEY, key UNIQUE, id, label, out_rid, in_rid, props)
+        INDEX edges_out (out_rid, label), INDEX edges_in (in_rid, label)
+
+``rid`` is the row's own integer id: edges name their ends by it, and the two edge indexes
+make a vertex's edges of one label in one direction a single index range, in creation order
+(rids only grow). ``key`` is the element id as SQLite keeps it apart: an int id an INTEGER,
+a string id TEXT, any other id its tagged JSON (gremlin.codec) as a BLOB, so ``5`` and ``"5"``
+are two vertices while ``5``, ``long(5)`` and ``5.0`` are one, as in the in-memory store's
+dicts. ``id`` is null unless the key alone does not give the id back with its type (a
+``long`` id: its tagged JSON). ``label`` and the keys in ``props`` are numbers from ``names``:
+a graph has a few dozen of them and a row would otherwise repeat each as text.
+
+``props`` is one flat JSON array ``[key, value, key, value, ...]`` with values as
+gremlin.codec writes them, in the element's property order. Two shorthands: a key written as
+``~key`` (a negative number) holds a gremlinpython ``long`` as a plain JSON number (times and
+counters are longs: without it each is a ``{"long": n}`` object to write and to decode); and a
+vertex property that must be kept as records (an id given by the writer, meta-properties, two
+or more values under one key) is written ``[key], [[id, value], [id, value, [meta key, meta
+value, ...]], ...]``: a key inside an array, which a plain key never is.
+
+A vertex property held as a bare value has no stored id: its id is derived from the vertex's
+key, the property key and the value (``derived_vp_id``), so it reads the same every time and
+after a restart, and reading it as an element writes nothing. Replacing the value gives a new
+id, as in TinkerGraph; writing the same value again gives the same one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from typing import Any, Iterable
+
+from gremlin_python.statics import long
+
+from . import codec
+from .property_table import EMPTY, PropertyTable
+from .storage import VertexPropertyRecord, VertexRecord
+
+__all__ = ["FORMAT_VERSION", "SCHEMA", "Names", "id_key", "id_column", "typed_id", "encode_vertex_props",
+           "decode_vertex_props", "encode_edge_props", "decode_edge_props", "derived_vp_id"]
+
+FORMAT_VERSION = 2
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS vertices (rid INTEGER PRIMARY KEY, key NOT NULL UNIQUE, id TEXT,
+    label INTEGER NOT NULL, props TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS edges (rid INTEGER PRIMARY KEY, key NOT NULL UNIQUE, id TEXT,
+    label INTEGER NOT NULL, out_rid INTEGER NOT NULL, in_rid INTEGER NOT NULL, props TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS edges_out ON edges (out_rid, label);
+CREATE INDEX IF NOT EXISTS edges_in ON edges (in_rid, label);
+"""
+
+_INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
+_loads, _to_json, _dumps_encoded = codec.loads, codec.to_json, codec.dumps_encoded
+_EMPTY_PROPS = "[]"
+
+
+# -- ids -------------------------------------------------------------------------------------
+
+def id_key(id: Any) -> Any:
+    """The ``key`` column of an element id (see the module docstring)."""
+    kind = type(id)
+    if kind is str:
+        return id
+    if isinstance(id, int) or (kind is float and id.is_integer()):  # int, long, bool; 5.0 is 5
+        number = int(id)
+        if _INT64_MIN <= number <= _INT64_MAX:
+            return number
+    return codec.dumps(id).encode("utf-8")
+
+
+def id_column(id: Any, key: Any) -> str | None:
+    """The ``id`` column: None when ``key`` gives ``id`` back with its type."""
+    kind = type(id)
+    if kind is str or kind is int or type(key) is bytes:
+        return None
+    return codec.dumps(id)
+
+
+def typed_id(key: Any, column: str | None) -> Any:
+    """The element id a row's ``key`` and ``id`` columns stand for."""
+    if column is not None:
+        return _loads(column)
+    if type(key) is bytes:
+        return _loads(key.decode("utf-8"))
+    return key
+
+
+# -- names -----------------------------------------------------------------------------------
+
+class Names:
+    """Labels and property keys by number and back. A name met for the first time gets the
+    next number at once and is written with the transaction that first stores it."""
+
+    def __init__(self) -> None:
+        self.by_id: list[str | None] = []
+        self.ids: dict[str, int] = {}
+        self.unwritten: list[tuple[int, str]] = []
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        import sys
+        self.by_id, self.ids, self.unwritten = [], {}, []
+        for number, name in conn.execute("SELECT id, name FROM names ORDER BY id"):
+            name = sys.intern(name)
+            self.by_id.extend([None] * (number + 1 - len(self.by_id)))
+            self.by_id[number] = name
+            self.ids[name] = number
+
+    def id(self, name: str) -> int:
+        number = self.ids.get(name)
+        if number is None:
+            number = self.ids[name] = len(self.by_id)
+            self.by_id.append(name)
+            self.unwritten.append((number, name))
+        return number
+
+    def known(self, name: str) -> int | None:
+        """The number of a name already stored or about to be, else None."""
+        return self.ids.get(name)
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        if self.unwritten:
+            conn.executemany("INSERT INTO names (id, name) VALUES (?, ?)", self.unwritten)
+            self.unwritten = []
+
+
+# -- vertex property ids -----------------------------------------------------------------------
+
+def derived_vp_id(vertex_id: Any, key: str, value: Any) -> int:
+    """The id of a vertex property held as a bare value: from its vertex, key and value, so
+    it reads the same every time without being stored (a 63-bit int)."""
+    material = b"\0".join((repr(id_key(vertex_id)).encode("utf-8"), key.encode("utf-8"),
+                           codec.dumps(value).encode("utf-8")))
+    return int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "big") >> 1
+
+
+def _derivable(vertex: VertexRecord, vp: VertexPropertyRecord) -> bool:
+    """A record that can be stored as its bare value: its id is the derived one, no meta."""
+    return not vp.meta and type(vp.value) is not tuple and vp.id == derived_vp_id(vertex.id, vp.key, vp.value)
+
+
+# -- properties as rows --------------------------------------------------------------------------
+
+def _flat_values(table: Any, names: Names, flat: list) -> None:
+    for key, value in table.items():
+        if type(value) is long:
+            flat.append(~names.id(key))
+            flat.append(int(value))
+        else:
+            flat.append(names.id(key))
+            flat.append(_to_json(value))
+
+
+def encode_vertex_props(vertex: VertexRecord, names: Names) -> str:
+    """A vertex's properties as its ``props`` column."""
+    props = vertex.props
+    if not props:
+        return _EMPTY_PROPS
+    flat: list = []
+    for key, held in props.items():
+        kind = type(held)
+        if kind is VertexPropertyRecord and _derivable(vertex, held):
+            held = held.value
+            kind = type(held)
+        if kind is VertexPropertyRecord or kind is tuple:
+            records = (held,) if kind is VertexPropertyRecord else held
+            flat.append([names.id(key)])
+            flat.append([_record_entry(vp, names) for vp in records])
+        elif kind is long:
+            flat.append(~names.id(key))
+            flat.append(int(held))
+        else:
+            flat.append(names.id(key))
+            flat.append(_to_json(held))
+    return _dumps_encoded(flat)
+
+
+def _record_entry(vp: VertexPropertyRecord, names: Names) -> list:
+    if not vp.meta:
+        return [_to_json(vp.id), _to_json(vp.value)]
+    meta: list = []
+    _flat_values(vp.meta, names, meta)
+    return [_to_json(vp.id), _to_json(vp.value), meta]
+
+
+def _value_pairs(flat: list, by_id: list) -> list:
+    out: list = []
+    for position in range(0, len(flat), 2):
+        number = flat[position]
+        if number >= 0:
+            out.append(by_id[number])
+            out.append(flat[position + 1])
+        else:
+            out.append(by_id[~number])
+            out.append(long(flat[position + 1]))
+    return out
+
+
+def decode_vertex_props(vertex: VertexRecord, text: str, names: Names) -> PropertyTable:
+    """The PropertyTable a ``props`` column holds, its records owned by ``vertex``."""
+    if text == _EMPTY_PROPS:
+        return EMPTY
+    flat = _loads(text)
+    by_id = names.by_id
+    out: list = []
+    for position in range(0, len(flat), 2):
+        number = flat[position]
+        value = flat[position + 1]
+        if type(number) is int:
+            if number >= 0:
+                out.append(by_id[number])
+                out.append(value)
+            else:
+                out.append(by_id[~number])
+                out.append(long(value))
+            continue
+        key = by_id[number[0]]
+        records = tuple(VertexPropertyRecord(entry[0], key, entry[1], vertex,
+                                             PropertyTable(_value_pairs(entry[2], by_id)) if len(entry) > 2 else None)
+                        for entry in value)
+        out.append(key)
+        out.append(records[0] if len(records) == 1 else records)
+    return PropertyTable(out)
+
+
+def encode_edge_props(table: PropertyTable, names: Names) -> str:
+    if not table:
+        return _EMPTY_PROPS
+    flat: list = []
+    _flat_values(table, names, flat)
+    return _dumps_encoded(flat)
+
+
+def decode_edge_props(text: str, names: Names) -> PropertyTable:
+    if text == _EMPTY_PROPS:
+        return EMPTY
+    return PropertyTable(_value_pairs(_loads(text), names.by_id))
+
+
+def label_ids(names: Names, labels: Iterable[str]) -> list[int]:
+    """The numbers of the labels that have one (a label never stored has no edges)."""
+    found = []
+    for label in labels:
+        number = names.known(label)
+        if number is not None:
+            found.append(number)
+    return found

@@ -1,0 +1,271 @@
+"""The durable store served from disk (gremlin.disk_store): nothing loaded at open, a bounded
+cache that keeps one record per element, reads that never write, a traversal that reads its own
+unwritten changes, and format-1 directories converted on first open."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sqlite3
+import threading
+import weakref
+from pathlib import Path
+
+import pytest
+from gremlin_python.process.anonymous_traversal import traversal
+from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.traversal import Cardinality, T
+from gremlin_python.statics import long
+
+import gremlin
+from gremlin import codec
+from gremlin.disk_store import DiskStore
+from gremlin.durable import DATABASE_NAME, DurableStoreError, open_store
+from gremlin.storage import VertexPropertyRecord
+
+
+def chain(store: DiskStore, count: int) -> None:
+    """``count`` vertices v0..v(count-1), each with a property, and an edge from each to the next."""
+    with store.transaction():
+        previous = None
+        for n in range(count):
+            vertex = store.add_vertex("item", f"v{n}")
+            store.add_vertex_property(vertex, "n", n)
+            store.add_vertex_property(vertex, "blob", "x" * 200)
+            if previous is not None:
+                store.add_edge("next", previous, vertex, f"e{n}")
+            previous = vertex
+
+
+def file_changes(directory: Path) -> tuple:
+    """What a write would change: the database and WAL files' sizes and modification times."""
+    return tuple((path.name, path.stat().st_size, path.stat().st_mtime_ns)
+                 for path in sorted(directory.glob(DATABASE_NAME + "*")))
+
+
+def test_opening_reads_no_element(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    chain(store, 300)
+    store.close()
+    store = open_store(tmp_path)
+    assert store.cache_stats()["vertices_alive"] == 0 and store.cache_stats()["edges_alive"] == 0
+    assert store.vertices["v7"].values_of("n") == (7,)
+    assert store.cache_stats()["vertices_alive"] == 1
+    store.close()
+
+
+def test_the_cache_stays_within_its_budget_and_lets_records_go(tmp_path: Path) -> None:
+    store = open_store(tmp_path, cache_mb=0.05)  # about 50 KB: a few dozen records
+    chain(store, 400)
+    store.close()
+    store = open_store(tmp_path, cache_mb=0.05)
+    with store.transaction():
+        vertex = store.vertices["v0"]
+        for _ in range(399):
+            vertex = vertex.edges("out", ("next",))[0].in_v
+    assert vertex.id == "v399"
+    stats = store.cache_stats()
+    budget = 0.05 * 2 ** 20
+    assert stats["vertex_bytes"] + stats["edge_bytes"] <= budget and stats["evicted"] > 300
+    del vertex
+    gc.collect()
+    assert store.cache_stats()["vertices_alive"] < 100  # what is not hot nor held is freed
+    store.close()
+
+
+def test_one_record_per_element_while_anything_holds_it(tmp_path: Path) -> None:
+    store = open_store(tmp_path, cache_mb=0.05)
+    chain(store, 400)
+    held = store.vertices["v0"]
+    with store.transaction():
+        for n in range(1, 400):  # pushes v0 out of the hot records
+            store.vertices[f"v{n}"]
+    assert store.vertices["v0"] is held
+    ref = weakref.ref(held)
+    del held
+    for n in range(1, 400):
+        store.vertices[f"v{n}"]
+    assert ref() is None  # let go of: freed, not kept by the store
+    again = store.vertices["v0"]
+    assert again.values_of("n") == (0,) and again.edges("out")[0].out_v is again
+    store.close()
+
+
+def test_reading_never_writes(tmp_path: Path) -> None:
+    url = tmp_path.as_uri()
+    g = traversal().with_remote(gremlin.connect(url))
+    g.add_v("person").property(T.id, "a").property("name", "x").property("age", 1) \
+        .add_e("knows").to(__.add_v("person").property(T.id, "b")).iterate()
+    before = file_changes(tmp_path)
+    store = gremlin.open_graph(url).store
+    changes = store._connection().total_changes
+    ids = g.V("a").properties().id_().to_list()  # elements with ids: derived, not stored
+    assert g.V().next().properties and g.V("a").out_e().in_v().id_().to_list() == ["b"]
+    assert g.V().properties().id_().to_list()[:2] == ids and g.V().count().next() == 2
+    assert store._connection().total_changes == changes and file_changes(tmp_path) == before
+    gremlin.forget_graph(url)
+
+
+def test_vertex_property_ids_are_stable_and_new_for_a_new_value(tmp_path: Path) -> None:
+    url = tmp_path.as_uri()
+    g = traversal().with_remote(gremlin.connect(url))
+    g.add_v("person").property(T.id, "a").property("name", "x").property("age", 1).iterate()
+    g.add_v("person").property(T.id, "b").property("name", "x").iterate()
+    named, age = g.V("a").properties("name", "age").id_().to_list()
+    assert len({named, age, g.V("b").properties("name").id_().next()}) == 3  # per vertex, key and value
+    gremlin.forget_graph(url)
+    g = traversal().with_remote(gremlin.connect(url))
+    assert g.V("a").properties().id_().to_list() == [named, age]
+    g.V("a").property(Cardinality.single, "name", "y").iterate()
+    assert g.V("a").properties("name").id_().next() not in (named, age)
+    g.V("a").properties("age").property("since", 2020).iterate()  # meta-properties: kept as a record
+    assert g.V("a").properties("age").id_().next() == age
+    gremlin.forget_graph(url)
+    g = traversal().with_remote(gremlin.connect(url))
+    assert g.V("a").properties("age").id_().next() == age
+    assert g.V("a").properties("age").values("since").to_list() == [2020]
+    gremlin.forget_graph(url)
+
+
+def test_a_traversal_reads_its_own_unwritten_changes_and_a_failure_undoes_them(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    chain(store, 3)
+    store.close()
+    store = open_store(tmp_path)
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            v0, v2 = store.vertices["v0"], store.vertices["v2"]
+            added = store.add_edge("next", v2, v0, "back")
+            store.remove_edge(store.edges["e1"])
+            # v0's edges were never read: read now from the file, with the new edge written first
+            assert [e.id for e in v0.edges("in")] == ["back"] and store.vertices["v1"].edges("in") == []
+            assert [e.id for e in store.scan_edges()] == ["e2", "back"]
+            assert added.out_v is v2
+            raise RuntimeError
+    assert [e.id for e in store.vertices["v0"].edges("both")] == ["e1"]
+    assert [e.id for e in store.vertices["v1"].edges("in")] == ["e1"] and "back" not in store.edges
+    store.close()
+    store = open_store(tmp_path)
+    assert [e.id for e in store.scan_edges()] == ["e1", "e2"]
+    store.close()
+
+
+def test_a_scan_meets_what_was_there_when_it_started(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    chain(store, 600)  # more than one chunk
+    with store.transaction():
+        met = []
+        for vertex in store.scan_vertices():
+            met.append(vertex.id)
+            if vertex.id == "v1":
+                store.remove_vertex(store.vertices["v2"])
+                store.add_vertex("item", "late")
+    assert met == ["v0", "v1"] + [f"v{n}" for n in range(3, 600)]
+    assert "late" in store.vertices and len(store.vertices) == 600
+    store.close()
+
+
+def test_readers_and_a_writer_on_threads_see_whole_traversals(tmp_path: Path) -> None:
+    url = tmp_path.as_uri()
+    g = traversal().with_remote(gremlin.connect(url))
+    g.add_v("counter").property(T.id, "c").property("a", 0).property("b", 0).iterate()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        for n in range(1, 150):
+            g.V("c").property(Cardinality.single, "a", n).property(Cardinality.single, "b", n).iterate()
+
+    def read() -> None:
+        try:
+            for _ in range(150):
+                row = g.V("c").value_map("a", "b").next()
+                assert row["a"] == row["b"]
+        except BaseException as error:  # noqa: BLE001 - reported by the test thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors and not any(thread.is_alive() for thread in threads)
+    assert g.V("c").values("a").next() == 149
+    gremlin.forget_graph(url)
+
+
+def test_vertices_holding_records_are_freed_once_let_go(tmp_path: Path) -> None:
+    store = open_store(tmp_path, cache_mb=0.05)
+    chain(store, 400)
+    with store.transaction():
+        first = store.vertices["v0"]
+        assert all(type(vp) is VertexPropertyRecord for vp in store.vertex_properties(first))
+        ref = weakref.ref(first)
+        del first
+        for n in range(1, 400):
+            store.vertices[f"v{n}"]  # pushes v0 out while this transaction runs
+    assert ref() is None  # its vertex property records no longer hold it in a cycle
+    store.close()
+
+
+# -- format 1 --------------------------------------------------------------------------------------
+
+FORMAT_1_VERTICES = [
+    ("alice", ["alice", "person", [["name", None, "Alice"], ["email", 17, "a@x", ["verified", True]],
+                                   ["email", 18, "b@x"], ["seen", None, {"long": 5}]]]),
+    ("42", [{"long": 42}, "values", [["n", None, 1]]]),
+    ("7", [7, "device", []]),
+]
+FORMAT_1_EDGES = [
+    ("\"e1\"", ["e1", "knows", "alice", {"long": 42}, ["w", 0.5]]),
+    ("3", [3, "uses", "alice", 7, []]),
+]
+
+
+def write_format_1(directory: Path, edges: list = FORMAT_1_EDGES) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(directory / DATABASE_NAME) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript("CREATE TABLE vertices (key TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL);"
+                           "CREATE TABLE edges (key TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL);"
+                           "PRAGMA user_version = 1;")
+        for table, rows in (("vertices", FORMAT_1_VERTICES), ("edges", edges)):
+            conn.executemany(f"INSERT INTO {table} (key, body) VALUES (?, ?)",
+                             [(key, codec.dumps_encoded(body)) for key, body in rows])
+    conn.close()
+
+
+def test_a_format_1_directory_is_converted_on_first_open_with_nothing_lost(tmp_path: Path, caplog) -> None:
+    write_format_1(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="gremlin.durable"):
+        store = open_store(tmp_path)
+    assert "from format 1 to format 2 (once): 3 vertices, 2 edges" in caplog.text and "converted" in caplog.text
+    assert [v.id for v in store.scan_vertices()] == ["alice", 42, 7]
+    assert type(store.vertices[42].id) is long and type(store.vertices[7].id) is int
+    alice = store.vertices["alice"]
+    assert alice.label == "person" and alice.values_of("email") == ("a@x", "b@x")
+    assert type(alice.values_of("seen")[0]) is long
+    emails = store.vertex_properties(alice, ("email",))
+    assert [vp.id for vp in emails] == [17, 18] and emails[0].meta == {"verified": True}
+    assert [(e.id, e.label, e.out_v.id, e.in_v.id, dict(e.props)) for e in store.scan_edges()] == [
+        ("e1", "knows", "alice", 42, {"w": 0.5}), (3, "uses", "alice", 7, {})]
+    assert [e.id for e in alice.edges("out", ("uses",))] == [3]
+    with store.transaction():
+        assert store.add_vertex("v").id == 43  # generated ids go on past every id stored
+    store.close()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gremlin.durable"):
+        store = open_store(tmp_path)
+    assert caplog.text == "" and len(store.vertices) == 4
+    store.close()
+
+
+def test_a_conversion_that_fails_leaves_the_format_1_file_as_it_was(tmp_path: Path) -> None:
+    write_format_1(tmp_path, FORMAT_1_EDGES + [("9", [9, "uses", "alice", "nobody", []])])
+    for _ in range(2):  # the lock is released: the second attempt fails the same way
+        with pytest.raises(DurableStoreError, match="edge row 9 cannot be converted"):
+            open_store(tmp_path)
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM vertices").fetchone()[0] == 3
+        assert conn.execute("SELECT count(*) FROM edges").fetchone()[0] == 3
+    conn.close()
