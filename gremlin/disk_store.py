@@ -7,12 +7,12 @@ traversal reaches the element and kept in a cache bounded by ``cache_mb``
 it. A vertex's edges are read per direction and label, on first use, as one index range.
 
 Transactions: the undo log (GraphStore) keeps the records right; the rows a transaction
-changes are gathered by row id and written in one SQLite transaction before the traversal's
-result is returned (``_commit``), so a traversal is on disk whole or not at all and durable on
-return. Reads that go to the file while a transaction has unwritten changes (a vertex's edges
-read for the first time, a scan) first write them, inside that same SQLite transaction, so the
-traversal reads its own writes; a failure rolls the SQLite transaction back with the records.
-Reads never write: a vertex property read as an element gets an id derived from the row
+changes are gathered and written in one SQLite transaction before the traversal's result is
+returned (``_commit``), so a traversal is on disk whole or not at all and durable on return.
+Reads that go to the file while a transaction has unwritten changes (a vertex's edges read for
+the first time, a scan) first write them, inside that same SQLite transaction, so the traversal
+reads its own writes; a failure rolls the SQLite transaction back with the records. Reads never
+write: a vertex property read as an element gets an id derived from the row
 (disk_rows.derived_vp_id), not a stored one.
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import sqlite3
 import weakref
 from bisect import insort
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -39,9 +40,12 @@ DEFAULT_CACHE_MB = 256
 SCAN_CHUNK = 256
 #: The most ids one ``rid IN (...)`` query names (SQLite allows 999 parameters in old builds).
 _IN_CHUNK = 500
+#: Ids remembered as absent per kind (ingest asks for many that are not there yet: a new
+#: event's, a suppression's), so that asking again costs no read of the file.
+ABSENT_IDS = 50_000
 
 _OUT, _IN = 0, 1
-_DIRECTIONS = {"out": (_OUT,), "in": (_IN,), "both": (_OUT, _IN)}
+_SIDES = {"out": (_OUT,), "in": (_IN,), "both": (_OUT, _IN)}
 _END_COLUMN = ("out_rid", "in_rid")
 
 _VERTEX_COLUMNS = "rid, key, id, label, props"
@@ -69,39 +73,66 @@ class _BareRef(weakref.ref):
 
 class DiskAdjacency:
     """A disk vertex's edges (its ``out_edges``; its ``in_edges`` is ``EXTERNAL``): edge row ids
-    per direction and label, read from the file on first use and kept current by the store."""
+    per direction and label, read from the file on first use and kept current by the store.
+    Also the vertex's row id, and whether it is still in the graph (``live``)."""
 
-    __slots__ = ("store", "rid", "lists", "complete")
+    __slots__ = ("store", "rid", "live", "sides", "complete")
 
-    def __init__(self, store: "DiskStore", rid: int, complete: bool = False):
+    def __init__(self, store: "DiskStore", rid: int, new: bool = False):
         self.store = store
         self.rid = rid
-        #: (direction, label) -> edge rids in creation order, for what has been read
-        self.lists: dict[tuple[int, str], list[int]] | None = {} if complete else None
-        #: per direction: True once every label's edges are in ``lists``
-        self.complete = [complete, complete]
+        self.live = True
+        #: per direction (out, in): None, or label -> edge rids in creation order for the labels read
+        self.sides: list[dict[str, list[int]] | None] | None = None
+        #: bit 1: every outgoing label is in ``sides``, bit 2: every incoming one (a new vertex: both)
+        self.complete = 3 if new else 0
 
     def edges(self, direction: str, labels: tuple[str, ...] = ()) -> list[EdgeRecord]:
         return self.store._incident(self, direction, labels)
 
-    def link(self, direction: int, label: str, rid: int) -> None:
-        """A new edge: in its list if that list has been read (a later read finds it in the file)."""
-        lists = self.lists
+    def known(self, side: int, label: str) -> list[int] | None:
+        """The edge rids of ``label`` on ``side`` if known without reading the file."""
+        sides = self.sides
+        lists = sides[side] if sides is not None else None
+        if lists is not None:
+            found = lists.get(label)
+            if found is not None:
+                return found
+        return [] if self.complete >> side & 1 else None
+
+    def keep(self, side: int, label: str, rids: list[int]) -> list[int]:
+        sides = self.sides
+        if sides is None:
+            sides = self.sides = [None, None]
+        lists = sides[side]
         if lists is None:
-            return
-        found = lists.get((direction, label))
+            lists = sides[side] = {}
+        lists[label] = rids
+        return rids
+
+    def link(self, side: int, label: str, rid: int) -> None:
+        """A new edge: in its list if that list is known (else a later read finds it in the file)."""
+        sides = self.sides
+        lists = sides[side] if sides is not None else None
+        found = lists.get(label) if lists is not None else None
         if found is not None:
             insort(found, rid)
-        elif self.complete[direction]:
-            lists[(direction, label)] = [rid]
+        elif self.complete >> side & 1:
+            self.keep(side, label, [rid])
 
-    def unlink(self, direction: int, label: str, rid: int) -> None:
-        found = self.lists.get((direction, label)) if self.lists is not None else None
+    def unlink(self, side: int, label: str, rid: int) -> None:
+        sides = self.sides
+        lists = sides[side] if sides is not None else None
+        found = lists.get(label) if lists is not None else None
         if found is not None and rid in found:
             found.remove(rid)
 
     def size(self) -> int:
-        return 0 if not self.lists else sum(len(rids) for rids in self.lists.values()) * _PER_ADJACENT + 64 * len(self.lists)
+        """Estimated bytes of what is known."""
+        if self.sides is None:
+            return 0
+        return sum(64 + 56 * len(lists) + _PER_ADJACENT * sum(map(len, lists.values()))
+                   for lists in self.sides if lists is not None)
 
     def __repr__(self) -> str:
         return f"DiskAdjacency(rid={self.rid})"
@@ -113,12 +144,7 @@ class _Table:
     def __init__(self, store: "DiskStore", kind: str):
         self._store = store
         self._kind = kind
-
-    def get(self, id: Any, default: Any = None) -> Any:
-        store = self._store
-        with store._lock:
-            found = store._vertex(id) if self._kind == "V" else store._edge(id)
-        return default if found is None else found
+        self.get = store._vertex if kind == "V" else store._edge
 
     def __getitem__(self, id: Any) -> Any:
         found = self.get(id)
@@ -149,14 +175,6 @@ class _Table:
         return f"<{'vertices' if self._kind == 'V' else 'edges'} of {self._store!r}>"
 
 
-def _hashable(id: Any) -> bool:
-    try:
-        hash(id)
-    except TypeError:
-        return False
-    return True
-
-
 class DiskStore(GraphStore):
     """A GraphStore whose graph lives in an open SQLite connection in format 2 (see
     gremlin/durable.py for opening a directory, its lock and older formats)."""
@@ -174,28 +192,33 @@ class DiskStore(GraphStore):
         conn.execute(f"PRAGMA cache_size = {-max(1024, budget // 4 // 1024)}")
         self._vertices = RecordCache(budget * 3 // 4 * 2 // 3, _VERTEX_BYTES + 400)
         self._edges = RecordCache(budget * 3 // 4 // 3, _EDGE_BYTES + 100)
-        self.vertices = _Table(self, "V")
-        self.edges = _Table(self, "E")
         self._names = Names()
         self._names.load(conn)
         self._next_vertex_rid = (conn.execute("SELECT max(rid) FROM vertices").fetchone()[0] or 0) + 1
         self._next_edge_rid = (conn.execute("SELECT max(rid) FROM edges").fetchone()[0] or 0) + 1
         row = conn.execute("SELECT value FROM meta WHERE name = 'counter'").fetchone()
         self._next_id = self._stored_counter = int(row[0]) if row else 0
-        # rid -> record to write, or None to delete; written by _flush
+        # What the running transaction has changed and not written yet (_flush writes it):
+        # vertex rid -> the vertex, or None to delete its row; edges to write, by identity; edge
+        # rids to delete
         self._pending_vertices: dict[int, VertexRecord | None] = {}
-        self._pending_edges: dict[int, EdgeRecord | None] = {}
-        # element id -> rid of what this transaction removed and has not written yet (the row
-        # is still in the file: a look-up by id must not find it)
+        self._pending_edges: dict[int, EdgeRecord] = {}
+        self._deleted_edges: list[int] = []
+        # element id -> rid of what the transaction removed and has not written yet (the row is
+        # still in the file: a look-up by id must not find it)
         self._removed_vertices: dict[Any, int] = {}
         self._removed_edges: dict[Any, int] = {}
-        # rids this transaction removed, written or not (a scan's chunk may still list them)
+        # rids the transaction removed, written or not (a scan's chunk may still list them)
         self._removed_vertex_rids: set[int] = set()
         self._removed_edge_rids: set[int] = set()
+        self._absent_vertices: OrderedDict[Any, None] = OrderedDict()
+        self._absent_edges: OrderedDict[Any, None] = OrderedDict()
         self._writing = False  # an SQLite transaction is open
         # (vertex rid, key) -> the element of a value the vertex holds bare, while something
         # holds that element (see vertex_properties)
         self._bare: dict[tuple[int, str], _BareRef] = {}
+        self.vertices = _Table(self, "V")
+        self.edges = _Table(self, "E")
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -205,13 +228,11 @@ class DiskStore(GraphStore):
             raise RuntimeError("graph mutations must run inside Store.transaction()")
         txn.undo.append(undo)
         if vertex is not None:
-            rid = vertex.out_edges.rid
-            if self._vertices.by_rid(rid) is vertex:  # else removed: nothing to write
-                self._pending_vertices[rid] = vertex
+            adjacency = vertex.out_edges
+            if adjacency.live:  # else removed: its row goes, whatever changed
+                self._pending_vertices[adjacency.rid] = vertex
         if edge is not None:
-            rid = self._edges.rid_of(edge.id)
-            if rid is not None and self._edges.by_rid(rid) is edge:
-                self._pending_edges[rid] = edge
+            self._pending_edges[id(edge)] = edge
 
     def _undo(self, undo: Callable[[], None]) -> None:
         txn = self._txn
@@ -239,8 +260,13 @@ class DiskStore(GraphStore):
                 pass  # SQLite rolled back already (after an I/O error, say)
         self._pending_vertices.clear()
         self._pending_edges.clear()
+        self._deleted_edges.clear()
         self._forget_removed()
-        self._stored_counter = -1  # unknown now (the rollback may have undone a write): written with the next rows
+        # what the file holds is the last commit's again: a row this transaction deleted (and
+        # found absent since) is back, and the counter written with its rows is undone
+        self._absent_vertices.clear()
+        self._absent_edges.clear()
+        self._stored_counter = -1  # written with the next rows
         try:
             self._names.load(self._connection())  # names first given in this transaction are not stored
         except sqlite3.Error:
@@ -256,11 +282,11 @@ class DiskStore(GraphStore):
         """Write every change not written yet, inside the transaction's SQLite transaction
         (begun here the first time). Rows are encoded first: a value the codec refuses fails
         the traversal before the file is touched."""
-        vertices, edges = self._pending_vertices, self._pending_edges
-        if not vertices and not edges:
+        vertices, edges, deleted = self._pending_vertices, self._pending_edges, self._deleted_edges
+        if not vertices and not edges and not deleted:
             return  # (the counter is written with rows: ids a failed traversal took need no row)
         names = self._names
-        vertex_rows, vertex_gone, edge_rows, edge_gone = [], [], [], []
+        vertex_rows, vertex_gone, edge_rows = [], [], []
         for rid, vertex in vertices.items():
             if vertex is None:
                 vertex_gone.append((rid,))
@@ -268,22 +294,23 @@ class DiskStore(GraphStore):
                 key = id_key(vertex.id)
                 vertex_rows.append((rid, key, id_column(vertex.id, key), names.id(vertex.label),
                                     encode_vertex_props(vertex, names)))
-        for rid, edge in edges.items():
-            if edge is None:
-                edge_gone.append((rid,))
-            else:
-                key = id_key(edge.id)
-                edge_rows.append((rid, key, id_column(edge.id, key), names.id(edge.label),
-                                  edge.out_v.out_edges.rid, edge.in_v.out_edges.rid,
-                                  encode_edge_props(edge.props, names)))
+        keys, refs = self._edges.keys, self._edges.refs
+        for edge in edges.values():
+            ref = keys.get(edge.id)
+            if ref is None or ref() is not edge:
+                continue  # removed (its row, if any, is among the deleted)
+            key = id_key(edge.id)
+            edge_rows.append((ref.rid, key, id_column(edge.id, key), names.id(edge.label),
+                              edge.out_v.out_edges.rid, edge.in_v.out_edges.rid,
+                              encode_edge_props(edge.props, names)))
         conn = self._connection()
         try:
             if not self._writing:
                 conn.execute("BEGIN IMMEDIATE")
                 self._writing = True
             names.write(conn)
-            if edge_gone:
-                conn.executemany("DELETE FROM edges WHERE rid = ?", edge_gone)
+            if deleted:
+                conn.executemany("DELETE FROM edges WHERE rid = ?", [(rid,) for rid in deleted])
             if vertex_gone:
                 conn.executemany("DELETE FROM vertices WHERE rid = ?", vertex_gone)
             if vertex_rows:
@@ -299,6 +326,7 @@ class DiskStore(GraphStore):
         self._stored_counter = self._next_id
         vertices.clear()
         edges.clear()
+        deleted.clear()
         self._removed_vertices.clear()
         self._removed_edges.clear()
 
@@ -317,16 +345,13 @@ class DiskStore(GraphStore):
 
     def _write_pending(self) -> None:
         """Before a read of the file that this transaction's unwritten changes could affect."""
-        if self._pending_vertices or self._pending_edges:
+        if self._pending_vertices or self._pending_edges or self._deleted_edges:
             self._flush()
 
     def _query(self, sql: str, params: Any = ()) -> list:
         """Rows of a read that must see this transaction's writes (written first)."""
         self._write_pending()
-        try:
-            return self._connection().execute(sql, params).fetchall()
-        except sqlite3.Error as error:
-            raise DurableStoreError(f"cannot read {self._where()}: {error}") from error
+        return self._read(sql, params)
 
     def _read(self, sql: str, params: Any = ()) -> list:
         """Rows of a read that no unwritten change can affect."""
@@ -380,36 +405,51 @@ class DiskStore(GraphStore):
 
     # -- reading rows -------------------------------------------------------------------------------
 
-    def _vertex(self, id: Any) -> VertexRecord | None:
-        """The vertex with element id ``id``, or None."""
-        if id is None or not _hashable(id):
-            return None
-        found = self._vertices.by_key(id)
-        if found is not None:
-            return found
-        if self._removed_vertices and id in self._removed_vertices:
-            return None
-        rows = self._read(f"SELECT {_VERTEX_COLUMNS} FROM vertices WHERE key = ?", (id_key(id),))
-        if not rows or rows[0][0] in self._removed_vertex_rids:
-            return None
-        return self._make_vertex(rows[0])
+    def _vertex(self, id: Any, default: Any = None) -> Any:
+        """The vertex with element id ``id``, or ``default`` (``store.vertices.get``)."""
+        cache = self._vertices
+        try:
+            ref = cache.keys.get(id)
+        except TypeError:  # an unhashable id names no element
+            return default
+        if ref is not None:
+            vertex = ref()
+            if vertex is not None:
+                cache.used_now(ref.rid, vertex)
+                return vertex
+        if id is None or id in self._absent_vertices or (self._removed_vertices and id in self._removed_vertices):
+            return default
+        with self._lock:
+            rows = self._read(f"SELECT {_VERTEX_COLUMNS} FROM vertices WHERE key = ?", (id_key(id),))
+            if not rows or rows[0][0] in self._removed_vertex_rids:
+                _remember(self._absent_vertices, id)
+                return default
+            return self._make_vertex(rows[0])
 
-    def _edge(self, id: Any) -> EdgeRecord | None:
-        if id is None or not _hashable(id):
-            return None
-        found = self._edges.by_key(id)
-        if found is not None:
-            return found
-        if self._removed_edges and id in self._removed_edges:
-            return None
-        rows = self._read(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE key = ?", (id_key(id),))
-        if not rows or rows[0][0] in self._removed_edge_rids:
-            return None
-        return self._make_edges(rows)[0]
+    def _edge(self, id: Any, default: Any = None) -> Any:
+        """The edge with element id ``id``, or ``default`` (``store.edges.get``)."""
+        cache = self._edges
+        try:
+            ref = cache.keys.get(id)
+        except TypeError:
+            return default
+        if ref is not None:
+            edge = ref()
+            if edge is not None:
+                cache.used_now(ref.rid, edge)
+                return edge
+        if id is None or id in self._absent_edges or (self._removed_edges and id in self._removed_edges):
+            return default
+        with self._lock:
+            rows = self._read(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE key = ?", (id_key(id),))
+            if not rows or rows[0][0] in self._removed_edge_rids:
+                _remember(self._absent_edges, id)
+                return default
+            return self._make_edges(rows)[0]
 
     def _make_vertex(self, row: tuple, hot: bool = True) -> VertexRecord:
         rid, key, column, label, props = row
-        found = self._vertices.by_rid(rid)
+        found = self._vertices.peek_rid(rid)
         if found is not None:
             return found
         try:
@@ -425,10 +465,10 @@ class DiskStore(GraphStore):
     def _vertices_by_rid(self, rids: Iterable[int]) -> dict[int, VertexRecord]:
         found: dict[int, VertexRecord] = {}
         missing = []
-        by_rid = self._vertices.by_rid
+        get = self._vertices.get_rid
         for rid in rids:
             if rid not in found:
-                vertex = by_rid(rid)
+                vertex = get(rid)
                 if vertex is None:
                     missing.append(rid)
                 else:
@@ -443,8 +483,8 @@ class DiskStore(GraphStore):
 
     def _make_edges(self, rows: list, hot: bool = True) -> list[EdgeRecord]:
         """Records for edge rows (those alive already reused), their end vertices read in one go."""
-        by_rid = self._edges.by_rid
-        made: list[Any] = [by_rid(row[0]) for row in rows]
+        peek = self._edges.peek_rid
+        made: list[Any] = [peek(row[0]) for row in rows]
         ends = self._vertices_by_rid([rid for record, row in zip(made, rows) if record is None
                                       for rid in (row[4], row[5])])
         names = self._names
@@ -462,74 +502,87 @@ class DiskStore(GraphStore):
         return made
 
     def _edges_by_rid(self, rids: list[int]) -> list[EdgeRecord]:
-        by_rid = self._edges.by_rid
-        found = {}
-        missing = []
+        """The edge records of ``rids``, in order (a walk's hot path: live ones without a call each)."""
+        cache = self._edges
+        refs, hot, used = cache.refs, cache.hot, cache.used
+        found: list[Any] = []
+        missing = None
         for rid in rids:
-            edge = by_rid(rid)
+            ref = refs.get(rid)
+            edge = ref() if ref is not None else None
             if edge is None:
+                if missing is None:
+                    missing = []
                 missing.append(rid)
+            elif rid in hot:
+                used.add(rid)
             else:
-                found[rid] = edge
-        for start in range(0, len(missing), _IN_CHUNK):
-            chunk = missing[start:start + _IN_CHUNK]
-            rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE rid IN ({','.join('?' * len(chunk))})", chunk)
-            for row, edge in zip(rows, self._make_edges(rows)):
-                found[row[0]] = edge
-        return [found[rid] for rid in rids if rid in found]
+                cache.heat(rid, edge)
+            found.append(edge)
+        if missing is None:
+            return found
+        loaded: dict[int, EdgeRecord] = {}
+        with self._lock:
+            for start in range(0, len(missing), _IN_CHUNK):
+                chunk = missing[start:start + _IN_CHUNK]
+                rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE rid IN ({','.join('?' * len(chunk))})",
+                                   chunk)
+                for row, edge in zip(rows, self._make_edges(rows)):
+                    loaded[row[0]] = edge
+        return [edge if edge is not None else loaded[rid] for rid, edge in zip(rids, found)
+                if edge is not None or rid in loaded]
 
     # -- adjacency --------------------------------------------------------------------------------
 
     def _incident(self, adjacency: DiskAdjacency, direction: str, labels: tuple[str, ...]) -> list[EdgeRecord]:
         """VertexRecord.edges() of a disk vertex."""
-        with self._lock:
-            rids: list[int] = []
-            for side in _DIRECTIONS[direction]:
-                if labels:
-                    for label in labels:
-                        rids += self._adjacent(adjacency, side, label)
-                else:
-                    rids += self._all_adjacent(adjacency, side)
-            return self._edges_by_rid(rids) if rids else []
+        rids: list[int] = []
+        for side in _SIDES[direction]:
+            if labels:
+                for label in labels:
+                    found = adjacency.known(side, label)
+                    if found is None:
+                        found = self._read_adjacent(adjacency, side, label)
+                    rids += found
+            else:
+                rids += self._all_adjacent(adjacency, side)
+        return self._edges_by_rid(rids) if rids else []
 
-    def _adjacent(self, adjacency: DiskAdjacency, side: int, label: str) -> list[int]:
-        lists = adjacency.lists
-        if lists is None:
-            lists = adjacency.lists = {}
-        found = lists.get((side, label))
-        if found is not None:
-            return found
-        if adjacency.complete[side]:
-            return []
+    def _read_adjacent(self, adjacency: DiskAdjacency, side: int, label: str) -> list[int]:
+        """The edges of one label on one side of a vertex, read from the file (made records) and
+        kept in its adjacency."""
         number = self._names.known(label)
         if number is None:  # a label never stored: no edge has it
             return []
-        rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {_END_COLUMN[side]} = ? AND label = ? "
-                           "ORDER BY rid", (adjacency.rid, number))
-        found = lists[(side, label)] = [row[0] for row in rows]
-        self._make_edges(rows)
-        self._vertices.resize(adjacency.rid, self._vertices.estimate(adjacency.rid) + _PER_ADJACENT * len(found) + 64)
+        with self._lock:
+            rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {_END_COLUMN[side]} = ? AND label = ? "
+                               "ORDER BY rid", (adjacency.rid, number))
+            found = adjacency.keep(side, label, [row[0] for row in rows])
+            self._make_edges(rows)
+            self._vertices.resize(adjacency.rid, self._vertices.estimate(adjacency.rid) + _PER_ADJACENT * len(found) + 120)
         return found
 
     def _all_adjacent(self, adjacency: DiskAdjacency, side: int) -> list[int]:
-        """Every edge rid of one direction, by label number, then creation."""
-        lists = adjacency.lists
-        if lists is None:
-            lists = adjacency.lists = {}
-        if not adjacency.complete[side]:
-            rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {_END_COLUMN[side]} = ? "
-                               "ORDER BY label, rid", (adjacency.rid,))
-            by_id = self._names.by_id
-            for (direction, label) in [key for key in lists if key[0] == side]:
-                del lists[(direction, label)]
-            for row in rows:
-                lists.setdefault((side, by_id[row[3]]), []).append(row[0])
-            adjacency.complete[side] = True
-            self._make_edges(rows)
-            self._vertices.resize(adjacency.rid, self._vertices.estimate(adjacency.rid) + adjacency.size())
+        """Every edge rid of one side of a vertex, by label number, then creation."""
+        if not adjacency.complete >> side & 1:
+            with self._lock:
+                rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {_END_COLUMN[side]} = ? "
+                                   "ORDER BY label, rid", (adjacency.rid,))
+                by_id = self._names.by_id
+                lists: dict[str, list[int]] = {}
+                for row in rows:
+                    lists.setdefault(by_id[row[3]], []).append(row[0])
+                if adjacency.sides is None:
+                    adjacency.sides = [None, None]
+                adjacency.sides[side] = lists
+                adjacency.complete |= 1 << side
+                self._make_edges(rows)
+                self._vertices.resize(adjacency.rid, self._vertices.estimate(adjacency.rid) + adjacency.size())
+        lists = adjacency.sides[side] if adjacency.sides is not None else None
+        if not lists:
+            return []
         names = self._names
-        ordered = sorted((names.id(label), rids) for (direction, label), rids in lists.items() if direction == side)
-        return [rid for _, rids in ordered for rid in rids]
+        return [rid for _, rids in sorted((names.id(label), rids) for label, rids in lists.items()) for rid in rids]
 
     # -- scans ------------------------------------------------------------------------------------
 
@@ -549,7 +602,7 @@ class DiskStore(GraphStore):
                 after = rows[-1][0]
                 chunk = [self._make_vertex(row, hot=False) for row in rows if row[0] not in self._removed_vertex_rids]
             for vertex in chunk:
-                if self._vertices.by_rid(vertex.out_edges.rid) is vertex:  # not removed since
+                if vertex.out_edges.live:  # not removed since
                     yield vertex
 
     def scan_edges(self) -> Iterator[EdgeRecord]:
@@ -567,7 +620,7 @@ class DiskStore(GraphStore):
                 rows = [row for row in rows if row[0] not in self._removed_edge_rids]
                 chunk = list(zip([row[0] for row in rows], self._make_edges(rows, hot=False)))
             for rid, edge in chunk:
-                if self._edges.by_rid(rid) is edge:
+                if rid not in self._removed_edge_rids:
                     yield edge
 
     def _count(self, table: str) -> int:
@@ -588,25 +641,36 @@ class DiskStore(GraphStore):
         rid = self._next_vertex_rid
         self._next_vertex_rid += 1
         vertex = VertexRecord(id, _shared(label))
-        vertex.out_edges = DiskAdjacency(self, rid, complete=True)  # new: no edges, nothing to read
+        vertex.out_edges = DiskAdjacency(self, rid, new=True)  # no edges yet: nothing to read
         vertex.in_edges = EXTERNAL
         self._vertices.add(rid, id, vertex, _VERTEX_BYTES)
+        self._absent_vertices.pop(id, None)
         self.bump_counter(id)
-        self._record(lambda: self._vertices.forget(rid, id), vertex=vertex)
+
+        def undo() -> None:
+            self._vertices.forget(rid, id)
+            vertex.out_edges.live = False
+        self._record(undo, vertex=vertex)
         return vertex
 
     def remove_vertex(self, vertex: VertexRecord) -> None:
-        rid = vertex.out_edges.rid
-        if self._vertices.by_rid(rid) is not vertex:
+        adjacency = vertex.out_edges
+        if not adjacency.live or adjacency.store is not self:
             return
         for edge in vertex.edges("both"):
             self.remove_edge(edge)
+        rid = adjacency.rid
         size = self._vertices.estimate(rid) or _VERTEX_BYTES
         self._vertices.forget(rid, vertex.id)
+        adjacency.live = False
         self._pending_vertices[rid] = None
         self._removed_vertices[vertex.id] = rid
         self._removed_vertex_rids.add(rid)
-        self._undo(lambda: self._vertices.add(rid, vertex.id, vertex, size))
+
+        def undo() -> None:
+            self._vertices.add(rid, vertex.id, vertex, size)
+            adjacency.live = True
+        self._undo(undo)
 
     # -- vertex properties as elements ------------------------------------------------------------
 
@@ -641,7 +705,7 @@ class DiskStore(GraphStore):
             self._bare[slot] = ref
         return vp
 
-    def _bare_gone(self, ref: "_BareRef") -> None:
+    def _bare_gone(self, ref: _BareRef) -> None:
         if self._bare.get(ref.slot) is ref:
             del self._bare[ref.slot]
 
@@ -674,24 +738,23 @@ class DiskStore(GraphStore):
 
     # -- edges ------------------------------------------------------------------------------------
 
-    def _live_rid(self, vertex: VertexRecord) -> int | None:
+    def _live(self, vertex: VertexRecord) -> bool:
         adjacency = vertex.out_edges
-        if type(adjacency) is not DiskAdjacency or adjacency.store is not self:
-            return None
-        return adjacency.rid if self._vertices.by_rid(adjacency.rid) is vertex else None
+        return type(adjacency) is DiskAdjacency and adjacency.store is self and adjacency.live
 
     def add_edge(self, label: str, out_v: VertexRecord, in_v: VertexRecord, id: Any = None) -> EdgeRecord:
         if id is None:
             id = self.new_id()
         elif self._edge(id) is not None:
             raise ConflictError(f"Edge with id already exists: {id}")
-        if self._live_rid(out_v) is None or self._live_rid(in_v) is None:
+        if not self._live(out_v) or not self._live(in_v):
             raise ElementNotFound("Cannot add an edge to a vertex that has been removed")
         label = _shared(label)
         edge = EdgeRecord(id, label, out_v, in_v)
         rid = self._next_edge_rid
         self._next_edge_rid += 1
         self._edges.add(rid, id, edge, _EDGE_BYTES)
+        self._absent_edges.pop(id, None)
         out_v.out_edges.link(_OUT, label, rid)
         in_v.out_edges.link(_IN, label, rid)
         self.bump_counter(id)
@@ -705,13 +768,13 @@ class DiskStore(GraphStore):
 
     def remove_edge(self, edge: EdgeRecord) -> None:
         rid = self._edges.rid_of(edge.id)
-        if rid is None or self._edges.by_rid(rid) is not edge:
+        if rid is None or self._edges.peek_rid(rid) is not edge:
             return
         size = self._edges.estimate(rid) or _EDGE_BYTES
         self._edges.forget(rid, edge.id)
         edge.out_v.out_edges.unlink(_OUT, edge.label, rid)
         edge.in_v.out_edges.unlink(_IN, edge.label, rid)
-        self._pending_edges[rid] = None
+        self._deleted_edges.append(rid)
         self._removed_edges[edge.id] = rid
         self._removed_edge_rids.add(rid)
 
@@ -730,3 +793,8 @@ class DiskStore(GraphStore):
                 "edges_hot": self._edges.hot_count, "edge_bytes": self._edges.hot_bytes,
                 "evicted": self._vertices.evicted + self._edges.evicted}
 
+
+def _remember(absent: OrderedDict, id: Any) -> None:
+    absent[id] = None
+    if len(absent) > ABSENT_IDS:
+        absent.popitem(last=False)

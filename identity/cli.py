@@ -1,6 +1,6 @@
 """The ``identity`` command (also ``python -m identity``).
 
-    identity serve [--host H] [--port P] [--graph-url URL] [--data-dir DIR] [--config FILE]
+    identity serve [--host H] [--port P] [--graph-url URL] [--cache-mb N] [--data-dir DIR] [--config FILE]
     identity tenant create NAME --region REGION
     identity tenant list
     identity tenant offboard NAME --yes      # crypto-shred: destroy its keys, revoke its API keys
@@ -52,6 +52,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="TOML configuration file (default: $IDENTITY_CONFIG)")
     parser.add_argument("--data-dir", help="data directory (default ./data, or $IDENTITY_DATA_DIR)")
     parser.add_argument("--graph-url", help="graph URL (default file://<data-dir>/graph)")
+    parser.add_argument("--cache-mb", type=float, help="MiB the embedded durable graph keeps in memory "
+                        "(default 256)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -153,7 +155,7 @@ def _positive(text: str) -> int:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    overrides = {"data_dir": args.data_dir, "graph_url": args.graph_url}
+    overrides = {"data_dir": args.data_dir, "graph_url": args.graph_url, "graph_cache_mb": args.cache_mb}
     if args.command == "serve":
         overrides.update(host=args.host, port=args.port, gremlin_port=args.gremlin_port, log_level=args.log_level,
                          gremlin_enabled=False if args.no_gremlin else None)

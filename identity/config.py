@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from .regions import DEFAULT_REGION, Region, RegionRouter
 
@@ -52,6 +52,10 @@ class Config:
     graph_url: str = ""
     #: A read replica of ``graph_url`` for resolve and stats (empty: read from the writer).
     graph_reader_url: str = ""
+    #: MiB the embedded durable graph (file://) keeps in memory, its cache of records and pages;
+    #: 0: the graph's default (gremlin.disk_store.DEFAULT_CACHE_MB). A URL's own ``cache_mb``
+    #: parameter wins.
+    graph_cache_mb: float = 0.0
     #: Regions and their graphs (from the ``[regions.NAME]`` tables); empty: one region,
     #: ``local``, on ``graph_url`` serving every tenant.
     regions: tuple[Region, ...] = ()
@@ -108,9 +112,16 @@ class Config:
 
     @property
     def resolved_graph_url(self) -> str:
-        if self.graph_url:
-            return self.graph_url
-        return f"file://{Path(self.data_dir).resolve() / 'graph'}"
+        return self.with_cache(self.graph_url or f"file://{Path(self.data_dir).resolve() / 'graph'}")
+
+    def with_cache(self, url: str) -> str:
+        """``url`` with ``graph_cache_mb`` as its ``cache_mb`` when it names an embedded durable
+        graph that does not set one."""
+        parts = urlsplit(url)
+        if parts.scheme != "file" or not self.graph_cache_mb or "cache_mb" in parse_qs(parts.query):
+            return url
+        query = f"{parts.query}&" if parts.query else ""
+        return parts._replace(query=f"{query}cache_mb={self.graph_cache_mb:g}").geturl()
 
     def local_paths(self) -> tuple[Path, ...]:
         """The directories this deployment keeps data in on this host: the data directory and
@@ -125,7 +136,9 @@ class Config:
         options = {"policy": RetryPolicy(attempts=self.graph_attempts), "breaker_threshold": self.circuit_threshold,
                    "breaker_reset_after": self.circuit_reset_after}
         if self.regions:
-            return RegionRouter(self.regions, **options)
+            regions = [dataclasses.replace(region, writer=self.with_cache(region.writer),
+                                           reader=self.with_cache(region.reader)) for region in self.regions]
+            return RegionRouter(regions, **options)
         return RegionRouter((), fallback=Region(DEFAULT_REGION, self.resolved_graph_url, self.graph_reader_url),
                             **options)
 
@@ -235,5 +248,5 @@ def _check(config: Config) -> None:
     if config.previous_kek and not (config.previous_kek == "local" or
                                     (config.previous_kek.startswith("kms:") and len(config.previous_kek) > 4)):
         raise ConfigError("previous_kek must be 'local' or 'kms:<key id>'")
-    if config.rate_per_second < 0 or config.grace_period < 0:
-        raise ConfigError("rate_per_second and grace_period must not be negative")
+    if config.rate_per_second < 0 or config.grace_period < 0 or config.graph_cache_mb < 0:
+        raise ConfigError("rate_per_second, grace_period and graph_cache_mb must not be negative")

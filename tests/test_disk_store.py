@@ -269,3 +269,14 @@ def test_a_conversion_that_fails_leaves_the_format_1_file_as_it_was(tmp_path: Pa
         assert conn.execute("SELECT count(*) FROM vertices").fetchone()[0] == 3
         assert conn.execute("SELECT count(*) FROM edges").fetchone()[0] == 3
     conn.close()
+
+
+def test_the_cache_size_comes_from_the_url_and_is_checked(tmp_path: Path) -> None:
+    url = (tmp_path / "a").as_uri() + "?cache_mb=8&synchronous=full"
+    store = gremlin.open_graph(url).store
+    assert store.cache_mb == 8 and store._connection().execute("PRAGMA cache_size").fetchone()[0] == -2048
+    gremlin.forget_graph(url)
+    for bad in ("0", "-3", "lots"):
+        with pytest.raises(DurableStoreError, match="cache_mb"):
+            gremlin.open_graph((tmp_path / "b").as_uri() + f"?cache_mb={bad}")
+    open_store(tmp_path / "b").close()  # the failures released the directory

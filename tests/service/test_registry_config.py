@@ -67,6 +67,22 @@ def test_config_defaults_and_graph_url(tmp_path: Path) -> None:
     assert config.resolved_graph_url == f"file://{tmp_path.resolve() / 'graph'}"
 
 
+def test_graph_cache_mb_reaches_the_embedded_graphs_urls(tmp_path: Path) -> None:
+    config = load_config(env={"IDENTITY_DATA_DIR": str(tmp_path), "IDENTITY_GRAPH_CACHE_MB": "64"})
+    assert config.resolved_graph_url == f"file://{tmp_path.resolve() / 'graph'}?cache_mb=64"
+    path = tmp_path / "identity.toml"
+    path.write_text('graph_cache_mb = 32.5\n[regions.eu]\nwriter = "file:///data/eu?synchronous=FULL"\n'
+                    '[regions.us]\nwriter = "file:///data/us?cache_mb=8"\nreader = "ws://replica:8182/gremlin"\n')
+    config = load_config(path, env={}, overrides={"graph_url": "memory://"})
+    assert config.resolved_graph_url == "memory://"  # not an embedded durable graph: as it is
+    router = config.region_router()
+    assert router.regions["eu"].writer == "file:///data/eu?synchronous=FULL&cache_mb=32.5"
+    assert router.regions["us"].writer == "file:///data/us?cache_mb=8"  # the URL's own wins
+    assert router.regions["us"].reader == "ws://replica:8182/gremlin"
+    with pytest.raises(ConfigError, match="graph_cache_mb"):
+        load_config(env={"IDENTITY_GRAPH_CACHE_MB": "-1"})
+
+
 def test_config_errors_name_the_setting(tmp_path: Path) -> None:
     path = tmp_path / "identity.toml"
     path.write_text("colour = 1\n")
