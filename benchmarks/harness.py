@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
-__all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "process_cpu_seconds", "process_rss_bytes", "latency_summary", "latency_line", "machine",
+__all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "process_cpu_seconds", "process_rss_bytes",
+           "graph_label_counts", "latency_summary", "latency_line", "machine",
            "save_results", "command_line", "add_output_arguments", "finish", "add_tree_argument", "use_tree"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +92,18 @@ def process_rss_bytes(pid: int | str = "self") -> int:
     except OSError:
         pass
     return 0
+
+
+def graph_label_counts(store: Any) -> dict[str, int]:
+    """Elements per label of an in-process graph's store: the store's own count (the disk store
+    counts in SQLite), or a pass over a store that holds every record (a checkout before it)."""
+    if hasattr(store, "label_counts"):
+        return store.label_counts()
+    counts: dict[str, int] = {}
+    for table in (store.vertices, store.edges):
+        for element in table.values():
+            counts[element.label] = counts.get(element.label, 0) + 1
+    return counts
 
 
 def process_cpu_seconds(pid: int) -> float:

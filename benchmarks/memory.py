@@ -1,23 +1,36 @@
-"""Memory per identifier on the durable in-process backend (file://), at scale.
+"""Memory, file size, open time and resolve latency of the embedded durable graph (file://), at scale.
 
-    python benchmarks/memory.py --people 3000 --census          # ~20k identifiers, where the bytes go
-    nice python benchmarks/memory.py --people 157000 --keep /tmp/big   # ~1M identifiers
-    python benchmarks/memory.py --reopen /tmp/big               # the same graph loaded by a fresh process
+    python benchmarks/memory.py --people 3000                    # ~20k identifiers: load, then measure
+    nice python benchmarks/memory.py --people 159000 --keep DIR  # ~1M identifiers, kept for later runs
+    python benchmarks/memory.py --reopen DIR                     # that graph opened by a fresh process
+    python benchmarks/memory.py --reopen DIR --more-events 20000 # ... and more events ingested into it
+    python benchmarks/memory.py --reopen DIR --tree /tmp/main    # the same with another checkout's code
 
 A population (benchmarks/population.py) is ingested in-process through ``IdentityGraph.ingest``
-in batches into a durable graph (gremlin/durable.py: the whole graph in memory, every commit
-journaled to SQLite). Sending it through the JSON-RPC service would measure the same store, but
-1M identifiers through RPC take hours on a 2-core machine, so the service is left out.
+in batches into a durable graph (gremlin/durable.py). Sending it through the JSON-RPC service
+would measure the same store, but 1M identifiers through RPC take hours on a 2-core machine, so
+the service is left out here (benchmarks/resolve_at_scale.py measures it on the graph kept).
 
-Bytes per identifier = (RSS after the load - RSS of this process just before it, both after a full
-garbage collection) / identifiers stored. Everything the graph holds counts against the
-identifiers: their own vertices and the event vertices, ``observed`` and ``link`` edges and all
-their properties. ``--reopen`` measures a graph directory loaded from SQLite by a fresh process
-(what a restarted service holds: no garbage left over from ingest). ``--census`` walks the store
-and attributes every object it holds to one structure (records, property tables, adjacency,
-indexes, values), each object counted once, and lists tracemalloc's biggest allocation sites.
-RSS is also reported after ``malloc_trim`` (memory glibc freed but kept): the gap is
-fragmentation, not data. SQLite size per identifier is the database plus its WAL.
+What is measured, after a load or in a fresh process (``--reopen``):
+
+- RSS per identifier: (RSS after - RSS of this process just before opening the graph, both
+  after a full garbage collection) / identifiers stored; everything the graph holds counts
+  against the identifiers (their vertices, events, ``observed`` and ``link`` edges). Also after
+  ``malloc_trim`` (memory glibc freed but kept: the gap is fragmentation, not data).
+- SQLite bytes per identifier: the database plus its WAL.
+- Open time: opening the graph until it has answered a first traversal.
+- Resolve latency, in-process (``IdentityGraph.resolve``, max_hops 3, of identifiers people own
+  in the population's first ``--events`` events): the first ``--cold`` resolves right after the
+  open (nothing cached: read from the file), then ``--warm`` more after as many to warm up.
+- ``--more-events N``: N events of another population (``--more-seed``) ingested into the graph
+  afterwards, in batches of ``--batch``: ingest speed on a graph this size. It changes the
+  graph: run it on a copy.
+
+``--census`` attributes every object a store that holds the whole graph in memory (``--tree`` of
+a checkout before the disk store) holds to one structure and lists tracemalloc's biggest
+allocation sites. ``--tree`` imports identity and gremlin from another checkout (before and
+after in one session: a graph directory written before the disk store is converted in place by
+the first open with this checkout's code, so measure the old code on a copy first).
 """
 
 from __future__ import annotations
@@ -25,6 +38,8 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import itertools
+import random
 import shutil
 import signal
 import sys
@@ -32,28 +47,20 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gremlin_python.process.anonymous_traversal import traversal  # noqa: E402
-
-import gremlin  # noqa: E402
-from benchmarks.harness import add_output_arguments, finish, process_rss_bytes  # noqa: E402
-from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
-from gremlin.connect import open_graph  # noqa: E402
-from gremlin.durable import DATABASE_NAME  # noqa: E402
-from gremlin.engine.common import batched  # noqa: E402
-from gremlin.property_table import PropertyTable  # noqa: E402
-from gremlin.storage import Store, VertexPropertyRecord  # noqa: E402
-from identity import IdentityGraph  # noqa: E402
-from identity import model  # noqa: E402
+from benchmarks.harness import (add_output_arguments, add_tree_argument, finish, graph_label_counts,  # noqa: E402
+                                latency_summary, process_rss_bytes, use_tree)
+from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
 
 __all__ = ["main", "census"]
 
 TENANT = "bench"
+DATABASE_NAME = "graph.sqlite3"
 
 
 def settled_rss(trim: bool = False) -> int:
@@ -66,17 +73,22 @@ def settled_rss(trim: bool = False) -> int:
     return process_rss_bytes()
 
 
+def anonymous_rss() -> int:
+    """RSS not backed by a file (Linux RssAnon): the process's own memory, no mapped pages."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def sqlite_bytes(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.glob(DATABASE_NAME + "*"))
 
 
-def element_counts(store: Store) -> dict[str, int]:
-    counts = Counter(vertex.label for vertex in store.vertices.values())
-    counts.update(edge.label for edge in store.edges.values())
-    return dict(counts)
-
-
-# -- the census: every object the store holds, attributed to one structure ---------------------
+# -- the census: every object a whole-graph store holds, attributed to one structure ------------
 
 class _Census:
     def __init__(self) -> None:
@@ -107,8 +119,13 @@ def _table(c: _Census, structure: str, table: Any) -> None:
         c.value(value)
 
 
-def census(store: Store) -> dict[str, dict[str, int]]:
-    """Bytes and objects per store structure (sys.getsizeof, each object counted once)."""
+def census(store: Any) -> dict[str, dict[str, int]]:
+    """Bytes and objects per structure of a store that holds the whole graph in memory
+    (sys.getsizeof, each object counted once)."""
+    from gremlin.property_table import PropertyTable
+    from gremlin.storage import VertexPropertyRecord
+    if not isinstance(store.vertices, dict):
+        raise SystemExit("--census needs a store that holds the whole graph (--tree of a checkout before the disk store)")
     c = _Census()
     c.add("vertex table", store.vertices)
     c.add("edge table", store.edges)
@@ -165,22 +182,32 @@ def top_allocations(limit: int = 15) -> list[dict[str, Any]]:
 
 # -- the runs ------------------------------------------------------------------------------------
 
-def load(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
-    mix = mix_from_args(args)
+def graph_url(directory: Path, args: argparse.Namespace) -> str:
     url = f"file://{directory}"
+    return f"{url}?cache_mb={args.cache_mb:g}" if args.cache_mb else url
+
+
+def load(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    import gremlin
+    from gremlin.connect import open_graph
+    from gremlin_python.process.anonymous_traversal import traversal
+    from identity import IdentityGraph
+
+    mix = mix_from_args(args)
+    url = graph_url(directory, args)
     if args.census:
         tracemalloc.start()
+    before = settled_rss()
     connection = gremlin.connect(url)
     identity = IdentityGraph(traversal().with_remote(connection), TENANT)
     store = open_graph(url).store
-    before = settled_rss()
     # a shell starts background jobs with SIGINT ignored: take it back, so `kill -INT` stops a
     # long load and still measures what it loaded
     signal.signal(signal.SIGINT, signal.default_int_handler)
     started, events, samples, stopped = time.perf_counter(), 0, [], None
     next_report = args.report_every
     try:
-        for batch in batched((labelled.event for labelled in generate(mix)), args.batch):
+        for batch in _batches(generate(mix), args.batch):
             identity.ingest(batch)
             events += len(batch)
             if events >= next_report:
@@ -204,24 +231,81 @@ def load(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
 
 
 def reopen(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    """A fresh process opening the graph: open time, memory, cold and warm resolves, and
+    (``--more-events``) ingest into it."""
+    import gremlin
+    from gremlin.connect import open_graph
+    from gremlin_python.process.anonymous_traversal import traversal
+    from identity import IdentityGraph
+
     if args.census:
         tracemalloc.start()
-    url = f"file://{directory}"
+    url = graph_url(directory, args)
+    keys = person_owned_keys(itertools.islice(generate(mix_from_args(args)), args.events))
+    rng = random.Random(args.seed + 1)
     before = settled_rss()
     started = time.perf_counter()
+    connection = gremlin.connect(url)
+    g = traversal().with_remote(connection)
+    g.V().limit(1).count().next()  # the graph answers: open
+    open_seconds = time.perf_counter() - started
+    rss_open = settled_rss()
+    identity = IdentityGraph(g, TENANT)
+    cold = _resolves(identity, [rng.choice(keys) for _ in range(args.cold)])
+    _resolves(identity, [rng.choice(keys) for _ in range(args.warm)])  # warm-up
+    warm = _resolves(identity, [rng.choice(keys) for _ in range(args.warm)])
     store = open_graph(url).store
-    seconds = time.perf_counter() - started
     results = _measure(store, before, directory, args.census)
-    results["open_seconds"] = round(seconds, 1)
+    results.update({"open_seconds": round(open_seconds, 2), "rss_after_open_bytes": rss_open,
+                    "keys_sampled_from": len(keys), "resolve_cold": cold, "resolve_warm": warm})
+    if args.more_events:
+        results["more"] = _ingest_more(identity, args)
+        results["rss_after_more_bytes"] = settled_rss()
+    connection.close()
     gremlin.forget_graph(url)
     return results
 
 
-def _sample(store: Store, events: int, started: float, directory: Path) -> dict[str, Any]:
-    identifiers = sum(1 for vertex in store.vertices.values() if vertex.label == model.IDENTIFIER)
-    return {"seconds": round(time.perf_counter() - started, 1), "events": events, "identifiers": identifiers,
-            "vertices": len(store.vertices), "edges": len(store.edges), "rss_bytes": process_rss_bytes(),
-            "sqlite_bytes": sqlite_bytes(directory)}
+def _resolves(identity: Any, keys: list[tuple[str, str]]) -> dict[str, Any]:
+    """In-process resolve latencies of ``keys``, one after another."""
+    latencies, found = [], 0
+    started = time.perf_counter()
+    for id_type, value in keys:
+        began = time.perf_counter()
+        found += identity.resolve(id_type, value, max_hops=3) is not None
+        latencies.append((time.perf_counter() - began) * 1000)
+    summary = latency_summary(latencies, time.perf_counter() - started)
+    return {**summary, "found": found}
+
+
+def _ingest_more(identity: Any, args: argparse.Namespace) -> dict[str, Any]:
+    mix = replace(mix_from_args(args), seed=args.more_seed)
+    events = [labelled.event for labelled in itertools.islice(generate(mix), args.more_events)]
+    started, cpu = time.perf_counter(), time.process_time()
+    for batch in _batches(events, args.batch, labelled=False):
+        identity.ingest(batch)
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{len(events):,d} more events in {seconds:,.1f} s: {len(events) / seconds:,.0f} events/s, "
+          f"{cpu_seconds / len(events) * 1000:.2f} ms of CPU each", flush=True)
+    return {"seed": args.more_seed, "events": len(events), "batch": args.batch, "seconds": round(seconds, 1),
+            "events_per_second": round(len(events) / seconds, 1),
+            "cpu_ms_per_event": round(cpu_seconds / len(events) * 1000, 3)}
+
+
+def _batches(items: Any, size: int, labelled: bool = True) -> Any:
+    from gremlin.engine.common import batched
+    return batched((item.event for item in items) if labelled else items, size)
+
+
+def _sample(store: Any, events: int, started: float, directory: Path) -> dict[str, Any]:
+    counts = graph_label_counts(store)
+    return {"seconds": round(time.perf_counter() - started, 1), "events": events,
+            "identifiers": counts.get("identifier", 0), "vertices": sum(counts.get(k, 0) for k in _VERTEX_LABELS),
+            "edges": sum(v for k, v in counts.items() if k not in _VERTEX_LABELS),
+            "rss_bytes": process_rss_bytes(), "sqlite_bytes": sqlite_bytes(directory)}
+
+
+_VERTEX_LABELS = ("identifier", "event", "suppressed")
 
 
 def _sample_line(sample: dict[str, Any]) -> str:
@@ -229,18 +313,21 @@ def _sample_line(sample: dict[str, Any]) -> str:
             f"RSS {sample['rss_bytes'] / 2 ** 20:8,.0f} MiB  SQLite {sample['sqlite_bytes'] / 2 ** 20:7,.0f} MiB")
 
 
-def _measure(store: Store, before: int, directory: Path, with_census: bool) -> dict[str, Any]:
+def _measure(store: Any, before: int, directory: Path, with_census: bool) -> dict[str, Any]:
     after = settled_rss()
     trimmed = settled_rss(trim=True)
-    counts = element_counts(store)
-    identifiers = counts.get(model.IDENTIFIER, 0)
+    counts = graph_label_counts(store)
+    identifiers = counts.get("identifier", 0)
     database = sqlite_bytes(directory)
     results: dict[str, Any] = {
         "elements": counts, "identifiers": identifiers, "rss_before_bytes": before, "rss_after_bytes": after,
-        "rss_after_trim_bytes": trimmed, "sqlite_bytes": database,
+        "rss_after_trim_bytes": trimmed, "rss_anonymous_bytes": anonymous_rss(), "sqlite_bytes": database,
         "bytes_per_identifier": round((after - before) / identifiers, 1) if identifiers else None,
         "bytes_per_identifier_after_trim": round((trimmed - before) / identifiers, 1) if identifiers else None,
         "sqlite_bytes_per_identifier": round(database / identifiers, 1) if identifiers else None}
+    if hasattr(store, "cache_stats"):
+        results["cache_mb"] = store.cache_mb
+        results["cache"] = store.cache_stats()
     if with_census:
         structures = census(store)
         results["census"] = {name: {**row, "per_identifier": round(row["bytes"] / max(1, identifiers), 1)}
@@ -259,6 +346,14 @@ def report(results: dict[str, Any]) -> None:
           f"({results['bytes_per_identifier_after_trim']:,.0f} B after malloc_trim); "
           f"SQLite {results['sqlite_bytes'] / 2 ** 20:,.0f} MiB = {results['sqlite_bytes_per_identifier']:,.0f} B "
           "per identifier")
+    if "open_seconds" in results:
+        print(f"open {results['open_seconds']:.2f} s; RSS after open {results['rss_after_open_bytes'] / 2 ** 20:,.0f} MiB")
+        for name in ("resolve_cold", "resolve_warm"):
+            row = results[name]
+            print(f"{name:14s} {row['requests']:5d} resolves ({row['found']} found): p50 {row['p50_ms']:.2f} ms  "
+                  f"p99 {row['p99_ms']:.2f} ms  max {row['max_ms']:.2f} ms")
+    if "cache" in results:
+        print(f"cache ({results['cache_mb']:g} MiB): {results['cache']}")
     if "census" in results:
         print(f"census {results['census_total_bytes'] / n:,.0f} B per identifier "
               f"(tracemalloc: {results['traced_bytes'] / n:,.0f} B per identifier traced in all)")
@@ -272,17 +367,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser, people=3000)
     parser.add_argument("--batch", type=int, default=100, help="events per ingest call")
-    parser.add_argument("--census", action="store_true", help="attribute the store's bytes to its structures "
-                        "(tracemalloc slows the load about 2x: use at small sizes)")
+    parser.add_argument("--census", action="store_true", help="attribute a whole-graph store's bytes to its "
+                        "structures (tracemalloc slows the load about 2x: use at small sizes)")
     parser.add_argument("--keep", type=Path, default=None, help="load into this (new) directory and keep it")
-    parser.add_argument("--reopen", type=Path, default=None, help="measure loading this existing graph directory")
+    parser.add_argument("--reopen", type=Path, default=None, help="measure opening this existing graph directory")
+    parser.add_argument("--cache-mb", type=float, default=0, help="the graph's cache_mb (default: its own default)")
+    parser.add_argument("--events", type=int, default=400_000,
+                        help="--reopen: resolve identifiers of this many first events of the population")
+    parser.add_argument("--cold", type=int, default=200, help="--reopen: resolves right after the open")
+    parser.add_argument("--warm", type=int, default=2000, help="--reopen: resolves measured after as many to warm up")
+    parser.add_argument("--more-events", type=int, default=0, help="--reopen: then ingest this many more events")
+    parser.add_argument("--more-seed", type=int, default=1007, help="the population seed of those events")
     parser.add_argument("--report-every", type=int, default=50_000, help="print a sample every this many events")
     parser.add_argument("--max-rss-gb", type=float, default=12.0, help="stop loading when RSS passes this")
     parser.add_argument("--heap-settler", action="store_true",
                         help="install gremlin.heap.HeapSettler first, as identity serve does (a large load "
                              "otherwise spends much of its time in full collections over the graph)")
+    add_tree_argument(parser)
     add_output_arguments(parser, "memory")
     args = parser.parse_args(argv)
+    use_tree(args.tree)
     if args.heap_settler:
         from gremlin.heap import HeapSettler
         HeapSettler().install()
@@ -298,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if scratch:
                 shutil.rmtree(scratch, ignore_errors=True)
+    results["tree"] = str(args.tree.resolve())
     report(results)
     return finish(args, results)
 

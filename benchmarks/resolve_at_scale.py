@@ -1,20 +1,25 @@
-"""Resolve through RPC on a large durable graph that benchmarks/memory.py left behind.
+"""The service on a large durable graph that benchmarks/memory.py left behind: readiness after a
+start, and resolve through RPC on the first requests and warm.
 
-    python benchmarks/memory.py --people 159000 --keep /tmp/big       # hours: the graph
-    python benchmarks/resolve_at_scale.py --graph /tmp/big/graph --people 159000
+    python benchmarks/memory.py --people 159000 --keep /tmp/big       # the graph (long)
+    python benchmarks/resolve_at_scale.py --graph /tmp/big --people 159000
+    python benchmarks/resolve_at_scale.py --graph /tmp/big --people 159000 --tree /tmp/main   # another checkout
 
 Loading hundreds of thousands of identifiers through ``identity serve`` takes longer than a
-benchmark run should, so this reuses the graph memory.py built in process. That graph was
-written with the development protector (identity.protect), not a tenant key ring, so the
-service here is the real RPC application (identity.rpc.make_app, the same handlers, JSON-RPC,
-authentication and worker pool) around IdentityGraphs on that protector, started in a child
-process with the heap settler `identity serve` installs. The population flags must match the
-load's, so the identifiers asked for are ones the graph holds: only those of the first
-``--events`` events (what the load got through) are used.
+benchmark run should, so this reuses the graph memory.py built in process. Two measurements:
 
-Reported: the graph's size and the service's RSS after opening it, a closed loop of one client,
-and a fixed rate (default 200 requests/s from 16 clients; latency from each request's planned
-start, as in benchmarks/resolve.py).
+- Readiness: ``identity serve`` itself started on the graph (a fresh data directory, so its own
+  tenants and keys) until ``GET /readyz`` answers 200, which needs the graph to answer a
+  traversal; the time from the process start and its RSS then.
+- Resolve: that graph was written with the development protector (identity.protect), not a
+  tenant key ring, so the service here is the real RPC application (identity.rpc.make_app, the
+  same handlers, JSON-RPC, authentication and worker pool) around IdentityGraphs on that
+  protector, started in a child process with the heap settler `identity serve` installs. Its
+  first ``--first`` resolves at the fixed rate as soon as it is up (nothing cached), then a
+  warm-up, a closed loop of one client, and the fixed rate again (default 200 requests/s from 16
+  clients; latency from each request's planned start, as in benchmarks/resolve.py). The
+  population flags must match the load's, so the identifiers asked for are ones the graph
+  holds: only those of the first ``--events`` events (what the load got through) are used.
 """
 
 from __future__ import annotations
@@ -26,95 +31,173 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import add_output_arguments, finish, latency_line  # noqa: E402
+from benchmarks.harness import (ROOT, add_output_arguments, add_tree_argument, finish, latency_line,  # noqa: E402
+                                process_rss_bytes, use_tree)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
 from benchmarks.service import Server, run_load  # noqa: E402
 
 TENANT = "bench"  # the tenant benchmarks/memory.py loads
+_READY_TIMEOUT_S = 900
 
 
-def serve(graph: Path) -> None:
-    """The child: open the graph, then serve JSON-RPC until killed; prints url, key and size."""
+def serve(graph: Path, cache_mb: float) -> None:
+    """The child: open the graph, serve JSON-RPC; prints url and key once it answers, then on a
+    ``count`` line on stdin the graph's identifiers (after the measurements: counting reads it all)."""
     import asyncio
+    import threading
 
-    import tornado.netutil
     import tornado.httpserver
+    import tornado.netutil
 
+    import gremlin
+    from benchmarks.harness import graph_label_counts
     from identity import IdentityGraph, auth
     from identity.graph import open_traversal, settle_heap
     from identity.rpc import Service, make_app
     from identity.tenants import TenantRegistry
 
     settle_heap()
-    url = graph.resolve().as_uri()
-    g = open_traversal(url)
-    identifiers = g.V().has_label("identifier").count().next()  # opens (loads) the graph
+    url = graph.resolve().as_uri() + (f"?cache_mb={cache_mb:g}" if cache_mb else "")
+    open_traversal(url).V().limit(1).count().next()  # opens the graph (a whole-graph store loads it)
     registry = TenantRegistry(tempfile.mkdtemp(prefix="identity-scale-"))
     registry.create_tenant(TENANT, "default")
     key = auth.issue_key(registry, TENANT).key
     graphs = {TENANT: IdentityGraph(open_traversal(url), TENANT)}
     service = Service(registry, identity_factory=graphs.__getitem__, ping=lambda region: None)
 
+    def answer_counts() -> None:
+        for line in sys.stdin:
+            if line.strip() == "count":
+                counts = graph_label_counts(gremlin.open_graph(url).store)
+                print(f"count {counts.get('identifier', 0)}", flush=True)
+
     async def main() -> None:
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         server = tornado.httpserver.HTTPServer(make_app(service))
         server.add_sockets(sockets)
-        print(f"ready http://127.0.0.1:{sockets[0].getsockname()[1]} {key} {identifiers}", flush=True)
+        threading.Thread(target=answer_counts, daemon=True).start()
+        print(f"ready http://127.0.0.1:{sockets[0].getsockname()[1]} {key}", flush=True)
         await asyncio.Event().wait()
 
     asyncio.run(main())
+
+
+def _env(tree: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDENTITY_")}
+    return {**env, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(tree.resolve()), str(ROOT)]))}
+
+
+def readiness(graph: Path, cache_mb: float, tree: Path) -> dict:
+    """``identity serve`` on ``graph``: seconds from its start until /readyz answers 200, and its RSS."""
+    with tempfile.TemporaryDirectory(prefix="identity-ready-") as data:
+        url = graph.resolve().as_uri() + (f"?cache_mb={cache_mb:g}" if cache_mb else "")
+        env = {**_env(tree), "IDENTITY_DATA_DIR": data, "IDENTITY_GRAPH_URL": url, "IDENTITY_LOG_LEVEL": "WARNING"}
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "identity", "serve", "--port", "0", "--no-gremlin"],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            line = process.stdout.readline() if process.stdout else ""
+            if not line.startswith("identity listening on "):
+                raise SystemExit(f"identity serve did not start (exit code {process.poll()})")
+            listening = time.perf_counter() - started
+            base = line.split()[3]
+            while time.perf_counter() - started < _READY_TIMEOUT_S:
+                try:
+                    with urllib.request.urlopen(f"{base}/readyz", timeout=_READY_TIMEOUT_S) as response:
+                        if response.status == 200:
+                            break
+                except (urllib.error.URLError, OSError):
+                    pass
+                time.sleep(0.05)
+            else:
+                raise SystemExit(f"/readyz did not answer 200 within {_READY_TIMEOUT_S} s")
+            ready = time.perf_counter() - started
+            rss = process_rss_bytes(process.pid)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    print(f"identity serve: listening after {listening:.2f} s, /readyz 200 after {ready:.2f} s, "
+          f"RSS {rss / 2 ** 20:,.0f} MiB", flush=True)
+    return {"listening_seconds": round(listening, 2), "ready_seconds": round(ready, 2), "rss_bytes": rss}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser, people=159_000)
     parser.add_argument("--graph", type=Path, help="the durable graph directory memory.py kept")
+    parser.add_argument("--cache-mb", type=float, default=0, help="the graph's cache_mb (default: its own default)")
     parser.add_argument("--events", type=int, default=400_000,
                         help="take identifiers from this many first events of the population (what was loaded)")
+    parser.add_argument("--first", type=int, default=500, help="resolves at the fixed rate right after the start")
     parser.add_argument("--requests", type=int, default=2000, help="resolves in the closed loop")
-    parser.add_argument("--rate", type=float, default=200, help="the fixed-rate run's requests/s")
-    parser.add_argument("--rate-seconds", type=float, default=20, help="how long the fixed-rate run lasts")
-    parser.add_argument("--rate-clients", type=int, default=16, help="client threads in the fixed-rate run")
+    parser.add_argument("--rate", type=float, default=200, help="the fixed-rate runs' requests/s")
+    parser.add_argument("--rate-seconds", type=float, default=20, help="how long the warm fixed-rate run lasts")
+    parser.add_argument("--rate-clients", type=int, default=16, help="client threads in the fixed-rate runs")
     parser.add_argument("--hops", type=int, default=3, help="max_hops of every resolve")
+    parser.add_argument("--no-readyz", dest="readyz", action="store_false", help="skip the readiness measurement")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    add_tree_argument(parser)
     add_output_arguments(parser, "resolve_at_scale")
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve)
+        use_tree(args.tree)
+        serve(args.serve, args.cache_mb)
         return 0
     if not args.graph or not args.graph.is_dir():
         parser.error("--graph must name the durable graph directory benchmarks/memory.py kept")
+    ready = readiness(args.graph, args.cache_mb, args.tree) if args.readyz else None
     keys = person_owned_keys(itertools.islice(generate(mix_from_args(args)), args.events))
-    child = subprocess.Popen([sys.executable, __file__, "--serve", str(args.graph)], stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    command = [sys.executable, __file__, "--serve", str(args.graph), "--cache-mb", str(args.cache_mb),
+               "--tree", str(args.tree)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env(args.tree))
     try:
         line = child.stdout.readline().split() if child.stdout else []
         if not line or line[0] != "ready":
             raise SystemExit(f"the service did not start (exit code {child.poll()})")
-        url, key, identifiers = line[1], line[2], int(line[3])
+        up_seconds = time.perf_counter() - started
+        url, key = line[1], line[2]
         server = Server(url, key, child.pid, "durable", None, args.graph)
-        rss = server.rss_bytes()
-        print(f"graph: {identifiers:,} identifiers; service RSS {rss / 2**20:,.0f} MiB", flush=True)
+        rss_up = server.rss_bytes()
+        print(f"service up after {up_seconds:.2f} s; RSS {rss_up / 2 ** 20:,.0f} MiB", flush=True)
         rng = random.Random(args.seed + 1)
 
         def calls(count: int) -> list[tuple[str, dict]]:
             return [("resolve", {"type": t, "value": v, "max_hops": args.hops})
                     for t, v in (rng.choice(keys) for _ in range(count))]
 
+        first = run_load(server, calls(args.first), args.rate_clients, rate=args.rate,
+                         label=f"first @{args.rate:g}/s", quiet=args.quiet)
         run_load(server, calls(200), 1, quiet=True)  # warm-up
         closed = run_load(server, calls(args.requests), 1, label="resolve x1", quiet=args.quiet)
         fixed = run_load(server, calls(int(args.rate * args.rate_seconds)), args.rate_clients, rate=args.rate,
                          label=f"resolve @{args.rate:g}/s", quiet=args.quiet)
-        for name, row in (("1 client, closed loop", closed), (f"fixed {args.rate:g}/s, {args.rate_clients} clients",
-                                                             fixed)):
-            print(f"{name:28s} {row['throughput']:8,.0f} req/s  {latency_line(row)}")
+        rss = server.rss_bytes()
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write("count\n")
+        child.stdin.flush()
+        identifiers = int(child.stdout.readline().split()[1])
+        for name, row in ((f"first {args.first}, {args.rate:g}/s", first), ("1 client, closed loop", closed),
+                          (f"warm {args.rate:g}/s, {args.rate_clients} clients", fixed)):
+            print(f"{name:28s} {row['throughput']:8,.0f} req/s  {latency_line(row)}  max {row['max_ms']:.2f} ms")
+        print(f"graph: {identifiers:,} identifiers; service RSS {rss / 2**20:,.0f} MiB = "
+              f"{rss / max(1, identifiers):,.0f} B per identifier", flush=True)
         results = {"population": vars(mix_from_args(args)), "events_sampled": args.events, "hops": args.hops,
-                   "identifiers": identifiers, "service_rss_bytes": rss, "keys_sampled_from": len(keys),
-                   "closed_loop": closed, "fixed_rate": fixed}
+                   "identifiers": identifiers, "cache_mb": args.cache_mb or None, "tree": str(args.tree.resolve()),
+                   "readiness": ready, "service_up_seconds": round(up_seconds, 2), "service_rss_up_bytes": rss_up,
+                   "service_rss_bytes": rss, "service_rss_bytes_per_identifier": round(rss / max(1, identifiers), 1),
+                   "keys_sampled_from": len(keys), "first_requests": first, "closed_loop": closed, "fixed_rate": fixed}
     finally:
         child.kill()
         child.wait()

@@ -623,6 +623,16 @@ class DiskStore(GraphStore):
                 if rid not in self._removed_edge_rids:
                     yield edge
 
+    def label_counts(self) -> dict[str, int]:
+        """(one pass over each table in SQLite, without making records)"""
+        with self._lock:
+            by_id = self._names.by_id
+            counts: dict[str, int] = {}
+            for table in ("vertices", "edges"):
+                for label, count in self._query(f"SELECT label, count(*) FROM {table} GROUP BY label"):
+                    counts[by_id[label]] = counts.get(by_id[label], 0) + count
+            return counts
+
     def _count(self, table: str) -> int:
         with self._lock:
             return self._query(f"SELECT count(*) FROM {table}")[0][0]

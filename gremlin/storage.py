@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections import Counter
 import threading
 import uuid
 from contextlib import contextmanager
@@ -426,6 +427,12 @@ class GraphStore:
         if len(self._one_entry_tables) < SHARED_TABLES:
             self._one_entry_tables[(key, kind, value)] = table
         return table
+
+    def label_counts(self) -> dict[str, int]:
+        """Elements per label, vertices' and edges' (a scan: for operators and benchmarks)."""
+        counts = Counter(vertex.label for vertex in self.scan_vertices())
+        counts.update(edge.label for edge in self.scan_edges())
+        return dict(counts)
 
     def clear(self) -> None:
         """Remove everything (used by tests and tenant purges on a private graph)."""
