@@ -2,7 +2,7 @@
 
     meta(name PRIMARY KEY, value)        'counter': the next generated int id
     names(id INTEGER PRIMARY KEY, name)  every label and property key, once
-    vertices(rid INTEGER PRIMARY KEY, key UNIQUE, id, label, props)
+    vertices(rid INTEGER PRIMARY KEY, key UNIQUE, id, label, props, edges)
     edges(rid INTEGER PRIMARY KEY, key UNIQUE, id, label, out_rid, in_rid, props)
         INDEX edges_out (out_rid, label), INDEX edges_in (in_rid, label)
 
@@ -23,6 +23,12 @@ vertex property that must be kept as records (an id given by the writer, meta-pr
 or more values under one key) is written ``[key], [[id, value], [id, value, [meta key, meta
 value, ...]], ...]``: a key inside an array, which a plain key never is.
 
+A vertex row's ``edges`` names the labels of its edges: null for none, else ``[[out labels],
+[in labels]]`` (numbers from ``names``), kept when an edge of a new label comes and not
+shortened when the last of a label goes. Asking a vertex for edges of a label it has none of
+(``bothE('nolink')`` on every identifier a read meets, the in-edges of an event) then reads
+nothing from the file.
+
 A vertex property held as a bare value has no stored id: its id is derived from the vertex's
 key, the property key and the value (``derived_vp_id``), so it reads the same every time and
 after a restart, and reading it as an element writes nothing. Replacing the value gives a new
@@ -42,7 +48,8 @@ from .property_table import EMPTY, PropertyTable
 from .storage import VertexPropertyRecord, VertexRecord
 
 __all__ = ["FORMAT_VERSION", "SCHEMA", "Names", "id_key", "id_column", "typed_id", "encode_vertex_props",
-           "decode_vertex_props", "encode_edge_props", "decode_edge_props", "derived_vp_id"]
+           "decode_vertex_props", "encode_edge_props", "decode_edge_props", "derived_vp_id", "encode_edge_labels",
+           "decode_edge_labels", "label_ids"]
 
 FORMAT_VERSION = 2
 
@@ -50,7 +57,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS vertices (rid INTEGER PRIMARY KEY, key NOT NULL UNIQUE, id TEXT,
-    label INTEGER NOT NULL, props TEXT NOT NULL);
+    label INTEGER NOT NULL, props TEXT NOT NULL, edges TEXT);
 CREATE TABLE IF NOT EXISTS edges (rid INTEGER PRIMARY KEY, key NOT NULL UNIQUE, id TEXT,
     label INTEGER NOT NULL, out_rid INTEGER NOT NULL, in_rid INTEGER NOT NULL, props TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS edges_out ON edges (out_rid, label);
@@ -242,6 +249,24 @@ def decode_edge_props(text: str, names: Names) -> PropertyTable:
     if text == _EMPTY_PROPS:
         return EMPTY
     return PropertyTable(_value_pairs(_loads(text), names.by_id))
+
+
+def encode_edge_labels(labels: tuple[tuple[str, ...], tuple[str, ...]], names: Names) -> str | None:
+    """A vertex's ``edges`` column: the labels of its outgoing and incoming edges."""
+    if not labels[0] and not labels[1]:
+        return None
+    return _dumps_encoded([[names.id(label) for label in side] for side in labels])
+
+
+_NO_LABELS: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+
+
+def decode_edge_labels(text: str | None, names: Names) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if text is None:
+        return _NO_LABELS
+    by_id = names.by_id
+    out, in_ = _loads(text)
+    return tuple(by_id[number] for number in out), tuple(by_id[number] for number in in_)
 
 
 def label_ids(names: Names, labels: Iterable[str]) -> list[int]:

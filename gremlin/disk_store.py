@@ -25,8 +25,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .disk_rows import (Names, decode_edge_props, decode_vertex_props, derived_vp_id, encode_edge_props,
-                        encode_vertex_props, id_column, id_key, typed_id)
+from .disk_rows import (Names, decode_edge_labels, decode_edge_props, decode_vertex_props, derived_vp_id,
+                        encode_edge_labels, encode_edge_props, encode_vertex_props, id_column, id_key, typed_id)
 from .errors import ConflictError, ElementNotFound, GremlinError
 from .record_cache import RecordCache
 from .storage import (_ABSENT, _HELD_AS_RECORDS, EXTERNAL, EdgeRecord, GraphStore, VertexPropertyRecord,
@@ -48,10 +48,10 @@ _OUT, _IN = 0, 1
 _SIDES = {"out": (_OUT,), "in": (_IN,), "both": (_OUT, _IN)}
 _END_COLUMN = ("out_rid", "in_rid")
 
-_VERTEX_COLUMNS = "rid, key, id, label, props"
+_VERTEX_COLUMNS = "rid, key, id, label, props, edges"
 _EDGE_COLUMNS = "rid, key, id, label, out_rid, in_rid, props"
-_UPSERT_VERTEX = ("INSERT INTO vertices (rid, key, id, label, props) VALUES (?, ?, ?, ?, ?) "
-                  "ON CONFLICT (rid) DO UPDATE SET props = excluded.props")
+_UPSERT_VERTEX = ("INSERT INTO vertices (rid, key, id, label, props, edges) VALUES (?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (rid) DO UPDATE SET props = excluded.props, edges = excluded.edges")
 _UPSERT_EDGE = ("INSERT INTO edges (rid, key, id, label, out_rid, in_rid, props) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (rid) DO UPDATE SET props = excluded.props")
 
@@ -72,33 +72,32 @@ class _BareRef(weakref.ref):
 
 
 class DiskAdjacency:
-    """A disk vertex's edges (its ``out_edges``; its ``in_edges`` is ``EXTERNAL``): edge row ids
-    per direction and label, read from the file on first use and kept current by the store.
-    Also the vertex's row id, and whether it is still in the graph (``live``)."""
+    """A disk vertex's edges (its ``out_edges``; its ``in_edges`` is ``EXTERNAL``): the labels it
+    has edges of, per direction (its row's ``edges``), and the edge row ids per direction and
+    label read from the file so far, kept current by the store. Also the vertex's row id, and
+    whether it is still in the graph (``live``)."""
 
-    __slots__ = ("store", "rid", "live", "sides", "complete")
+    __slots__ = ("store", "rid", "live", "labels", "sides")
 
-    def __init__(self, store: "DiskStore", rid: int, new: bool = False):
+    def __init__(self, store: "DiskStore", rid: int, labels: tuple = ((), ())):
         self.store = store
         self.rid = rid
         self.live = True
+        #: (out labels, in labels): every label the vertex has edges of (maybe a few more)
+        self.labels: tuple[tuple[str, ...], tuple[str, ...]] = labels
         #: per direction (out, in): None, or label -> edge rids in creation order for the labels read
         self.sides: list[dict[str, list[int]] | None] | None = None
-        #: bit 1: every outgoing label is in ``sides``, bit 2: every incoming one (a new vertex: both)
-        self.complete = 3 if new else 0
 
     def edges(self, direction: str, labels: tuple[str, ...] = ()) -> list[EdgeRecord]:
         return self.store._incident(self, direction, labels)
 
     def known(self, side: int, label: str) -> list[int] | None:
         """The edge rids of ``label`` on ``side`` if known without reading the file."""
+        if label not in self.labels[side]:
+            return []
         sides = self.sides
         lists = sides[side] if sides is not None else None
-        if lists is not None:
-            found = lists.get(label)
-            if found is not None:
-                return found
-        return [] if self.complete >> side & 1 else None
+        return lists.get(label) if lists is not None else None
 
     def keep(self, side: int, label: str, rids: list[int]) -> list[int]:
         sides = self.sides
@@ -110,15 +109,20 @@ class DiskAdjacency:
         lists[label] = rids
         return rids
 
-    def link(self, side: int, label: str, rid: int) -> None:
-        """A new edge: in its list if that list is known (else a later read finds it in the file)."""
+    def link(self, side: int, label: str, rid: int) -> bool:
+        """A new edge: in its list if that list has been read (a later read finds it in the
+        file). True when the vertex had no edge of that label on that side (its row changes)."""
+        if label not in self.labels[side]:
+            self.labels = (self.labels[0] + (label,), self.labels[1]) if side == _OUT else \
+                (self.labels[0], self.labels[1] + (label,))
+            self.keep(side, label, [rid])
+            return True
         sides = self.sides
         lists = sides[side] if sides is not None else None
         found = lists.get(label) if lists is not None else None
         if found is not None:
             insort(found, rid)
-        elif self.complete >> side & 1:
-            self.keep(side, label, [rid])
+        return False
 
     def unlink(self, side: int, label: str, rid: int) -> None:
         sides = self.sides
@@ -293,7 +297,7 @@ class DiskStore(GraphStore):
             else:
                 key = id_key(vertex.id)
                 vertex_rows.append((rid, key, id_column(vertex.id, key), names.id(vertex.label),
-                                    encode_vertex_props(vertex, names)))
+                                    encode_vertex_props(vertex, names), encode_edge_labels(vertex.out_edges.labels, names)))
         keys, refs = self._edges.keys, self._edges.refs
         for edge in edges.values():
             ref = keys.get(edge.id)
@@ -448,13 +452,13 @@ class DiskStore(GraphStore):
             return self._make_edges(rows)[0]
 
     def _make_vertex(self, row: tuple, hot: bool = True) -> VertexRecord:
-        rid, key, column, label, props = row
+        rid, key, column, label, props, edges = row
         found = self._vertices.peek_rid(rid)
         if found is not None:
             return found
         try:
             vertex = VertexRecord(typed_id(key, column), self._names.by_id[label])
-            vertex.out_edges = DiskAdjacency(self, rid)
+            vertex.out_edges = DiskAdjacency(self, rid, decode_edge_labels(edges, self._names))
             vertex.in_edges = EXTERNAL
             vertex.props = decode_vertex_props(vertex, props, self._names)
         except (ValueError, TypeError, IndexError, KeyError) as error:
@@ -564,7 +568,12 @@ class DiskStore(GraphStore):
 
     def _all_adjacent(self, adjacency: DiskAdjacency, side: int) -> list[int]:
         """Every edge rid of one side of a vertex, by label number, then creation."""
-        if not adjacency.complete >> side & 1:
+        labels = adjacency.labels[side]
+        if not labels:
+            return []
+        sides = adjacency.sides
+        lists = sides[side] if sides is not None else None
+        if lists is None or any(label not in lists for label in labels):
             with self._lock:
                 rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {_END_COLUMN[side]} = ? "
                                    "ORDER BY label, rid", (adjacency.rid,))
@@ -574,8 +583,9 @@ class DiskStore(GraphStore):
                     lists.setdefault(by_id[row[3]], []).append(row[0])
                 if adjacency.sides is None:
                     adjacency.sides = [None, None]
+                for label in labels:  # kept in the row though its last edge went
+                    lists.setdefault(label, [])
                 adjacency.sides[side] = lists
-                adjacency.complete |= 1 << side
                 self._make_edges(rows)
                 self._vertices.resize(adjacency.rid, self._vertices.estimate(adjacency.rid) + adjacency.size())
         lists = adjacency.sides[side] if adjacency.sides is not None else None
@@ -651,7 +661,7 @@ class DiskStore(GraphStore):
         rid = self._next_vertex_rid
         self._next_vertex_rid += 1
         vertex = VertexRecord(id, _shared(label))
-        vertex.out_edges = DiskAdjacency(self, rid, new=True)  # no edges yet: nothing to read
+        vertex.out_edges = DiskAdjacency(self, rid)  # no edges yet: nothing to read
         vertex.in_edges = EXTERNAL
         self._vertices.add(rid, id, vertex, _VERTEX_BYTES)
         self._absent_vertices.pop(id, None)
@@ -765,16 +775,26 @@ class DiskStore(GraphStore):
         self._next_edge_rid += 1
         self._edges.add(rid, id, edge, _EDGE_BYTES)
         self._absent_edges.pop(id, None)
-        out_v.out_edges.link(_OUT, label, rid)
-        in_v.out_edges.link(_IN, label, rid)
         self.bump_counter(id)
+        self._link(edge, rid)
+        self._record(lambda: self._edges.forget(rid, id), edge=edge)
+        return edge
+
+    def _link(self, edge: EdgeRecord, rid: int) -> None:
+        """``edge`` (row ``rid``) in its ends' adjacency; an end that gets its first edge of the
+        label on that side has its row written (its labels), and all of it is undone with the edge."""
+        ends = ((edge.out_v, _OUT), (edge.in_v, _IN))
+        for vertex, side in ends:
+            adjacency = vertex.out_edges
+            labels = adjacency.labels
+            if adjacency.link(side, edge.label, rid):
+                self._record(lambda adjacency=adjacency, labels=labels: setattr(adjacency, "labels", labels),
+                             vertex=vertex)
 
         def undo() -> None:
-            self._edges.forget(rid, id)
-            out_v.out_edges.unlink(_OUT, label, rid)
-            in_v.out_edges.unlink(_IN, label, rid)
-        self._record(undo, edge=edge)
-        return edge
+            for vertex, side in ends:
+                vertex.out_edges.unlink(side, edge.label, rid)
+        self._undo(undo)
 
     def remove_edge(self, edge: EdgeRecord) -> None:
         rid = self._edges.rid_of(edge.id)
@@ -790,7 +810,7 @@ class DiskStore(GraphStore):
 
         def undo() -> None:
             self._edges.add(rid, edge.id, edge, size)
-            edge.out_v.out_edges.link(_OUT, edge.label, rid)
+            edge.out_v.out_edges.link(_OUT, edge.label, rid)  # its labels still hold edge.label
             edge.in_v.out_edges.link(_IN, edge.label, rid)
         self._undo(undo)
 

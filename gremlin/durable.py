@@ -28,12 +28,14 @@ leaves the format-1 file as it was, to be converted at the next open. It is logg
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import codec
 from .disk_rows import FORMAT_VERSION, SCHEMA, Names, derived_vp_id, encode_edge_props, encode_vertex_props, \
@@ -187,6 +189,7 @@ def _convert_format_1(conn: sqlite3.Connection, database: Path) -> None:
         counter = _Counter()
         _convert_vertices(conn, names, counter)
         _convert_edges(conn, names, counter, database)
+        _summarise_edge_labels(conn)
         names.write(conn)
         conn.execute("INSERT INTO meta (name, value) VALUES ('counter', ?)", (counter.next,))
         conn.execute("DROP TABLE format1_vertices")
@@ -256,6 +259,34 @@ def _format1_properties(vertex: VertexRecord, entries: list, counter: _Counter) 
             records.append(VertexPropertyRecord(vp_id, key, entry[2], vertex, meta))
         flat += (key, records[0] if len(records) == 1 else tuple(records))
     return PropertyTable(flat)
+
+
+def _summarise_edge_labels(conn: sqlite3.Connection) -> None:
+    """Every vertex's ``edges`` column (the labels of its edges, per direction), from one ordered
+    pass over each edge index, merged by vertex."""
+    def labels_by_vertex(side: int, column: str) -> Iterator[tuple[int, int, list[int]]]:
+        rid, labels = None, []
+        for found, label in conn.cursor().execute(
+                f"SELECT DISTINCT {column}, label FROM edges ORDER BY {column}, label"):
+            if found != rid:
+                if rid is not None:
+                    yield rid, side, labels
+                rid, labels = found, []
+            labels.append(label)
+        if rid is not None:
+            yield rid, side, labels
+
+    rows: list[tuple[str, int]] = []
+    merged = heapq.merge(labels_by_vertex(0, "out_rid"), labels_by_vertex(1, "in_rid"))
+    for rid, parts in itertools.groupby(merged, key=lambda part: part[0]):
+        sides: list[list[int]] = [[], []]
+        for _, side, labels in parts:
+            sides[side] = labels
+        rows.append((codec.dumps_encoded(sides), rid))
+        if len(rows) >= _BATCH:
+            conn.executemany("UPDATE vertices SET edges = ? WHERE rid = ?", rows)
+            rows = []
+    conn.executemany("UPDATE vertices SET edges = ? WHERE rid = ?", rows)
 
 
 def _convert_edges(conn: sqlite3.Connection, names: Names, counter: _Counter, database: Path) -> None:

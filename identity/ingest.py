@@ -264,15 +264,10 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
     maps, the links of each expanded identifier as its neighbours' ids (a link's id follows from
     its ends, model.link_id), do-not-link edges among them as pairs, and times only for the links
     an event of the batch may write (those joining two of its identifiers)."""
-    ids = list(dict.fromkeys(i.vertex_id for event in events for i in event.identifiers))
-    if not ids:
+    targets = _ReadTargets.of(tenant, events)
+    if not targets.ids:
         return _View({}, {}, {}, set(), set())
-    pairs = {}  # link id -> its ends, for every two identifiers of one event
-    for event in events:
-        event_ids = [i.vertex_id for i in event.identifiers]
-        for n, a in enumerate(event_ids):
-            for b in event_ids[n + 1:]:
-                pairs[model.link_id(tenant, a, b)] = model.link_ends(a, b)
+    ids, pairs = targets.ids, targets.pairs
     expand = config.expand_limit
     walk = neighbourhood_walk(walk_source(g).aggregate("expanded").V(*ids).has_label(model.IDENTIFIER),
                               max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids),
@@ -284,9 +279,37 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
              .by(seen.both_e(model.NOLINK).dedup().local(__.both_v().id_().fold()).fold())
              .by(__.E(*pairs).project("id", "first_seen", "last_seen").by(T.id).by("first_seen").by("last_seen")
                  .fold() if pairs else __.constant([]))
-             .by(__.V(*dict.fromkeys(e.vertex_id for e in events if e.identifiers)).id_().fold())
-             .by(__.V(*[model.suppression_id(i) for i in ids]).id_().fold()))
-    state = submit(query)[0]
+             .by(__.V(*targets.events).id_().fold())
+             .by(__.V(*targets.suppressions).id_().fold()))
+    return _view_of(submit(query)[0], pairs)
+
+
+@dataclass
+class _ReadTargets:
+    """What the batch read asks about: the batch's identifiers (first occurrence order), the
+    link id and ends of every two identifiers of one event, its events' vertex ids and its
+    identifiers' suppression entries."""
+
+    ids: list[str]
+    pairs: dict[str, tuple[str, str]]
+    events: list[str]
+    suppressions: list[str]
+
+    @classmethod
+    def of(cls, tenant: str, events: list[PreparedEvent]) -> "_ReadTargets":
+        ids = list(dict.fromkeys(i.vertex_id for event in events for i in event.identifiers))
+        pairs = {}  # link id -> its ends, for every two identifiers of one event
+        for event in events:
+            event_ids = [i.vertex_id for i in event.identifiers]
+            for n, a in enumerate(event_ids):
+                for b in event_ids[n + 1:]:
+                    pairs[model.link_id(tenant, a, b)] = model.link_ends(a, b)
+        return cls(ids, pairs, list(dict.fromkeys(e.vertex_id for e in events if e.identifiers)),
+                   [model.suppression_id(i) for i in ids])
+
+
+def _view_of(state: dict, pairs: dict[str, tuple[str, str]]) -> _View:
+    """The _View of the batch read's result ``state`` (``pairs`` as _ReadTargets has them)."""
     vertices = {}
     for row in state["vertices"]:
         props = plain(row)

@@ -150,6 +150,26 @@ def test_a_traversal_reads_its_own_unwritten_changes_and_a_failure_undoes_them(t
     store.close()
 
 
+def test_edges_of_a_label_a_vertex_has_none_of_are_not_read_from_the_file(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    chain(store, 3)
+    store.close()
+    store = open_store(tmp_path)
+    v0, v1 = store.vertices["v0"], store.vertices["v1"]
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+    assert v1.edges("both", ("nolink",)) == [] and v0.edges("in") == [] and statements == []
+    assert [e.id for e in v1.edges("out", ("next",))] == ["e2"] and len(statements) == 2  # the edge, its far end
+    assert [e.id for e in v1.edges("out", ("next",))] == ["e2"] and len(statements) == 2  # kept
+    with store.transaction():  # a first edge of a label on a side: the vertex's row says so
+        store.add_edge("nolink", v0, v1, "n01")
+    store.close()
+    store = open_store(tmp_path)
+    assert store.vertices["v0"].out_edges.labels == (("next", "nolink"), ())
+    assert [e.id for e in store.vertices["v1"].edges("in", ("nolink",))] == ["n01"]
+    store.close()
+
+
 def test_a_scan_meets_what_was_there_when_it_started(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     chain(store, 600)  # more than one chunk
@@ -249,6 +269,7 @@ def test_a_format_1_directory_is_converted_on_first_open_with_nothing_lost(tmp_p
     assert [(e.id, e.label, e.out_v.id, e.in_v.id, dict(e.props)) for e in store.scan_edges()] == [
         ("e1", "knows", "alice", 42, {"w": 0.5}), (3, "uses", "alice", 7, {})]
     assert [e.id for e in alice.edges("out", ("uses",))] == [3]
+    assert alice.out_edges.labels == (("knows", "uses"), ()) and store.vertices[7].out_edges.labels == ((), ("uses",))
     with store.transaction():
         assert store.add_vertex("v").id == 43  # generated ids go on past every id stored
     store.close()

@@ -1,0 +1,413 @@
+"""Load a population into a durable graph several times faster than ingest, with exactly the
+graph ingest writes: how benchmarks build graphs of millions of identifiers.
+
+    nice python benchmarks/bulk_load.py --people 1590000 --keep /work/bigdata/10m   # ~10M identifiers
+    python benchmarks/bulk_load.py --people 2000 --check     # the same graph as IdentityGraph.ingest?
+
+The events go through ``IdentityGraph.ingest`` as usual (validation, sealing, creation stamps,
+planning every event against what the batch read, chunks of writes), but the batch read and the
+chunk writes do not go through Gremlin: ``identity.ingest._read`` and ``_commit`` are replaced, in
+this process only, by functions that do to the store what the engine does for those two
+traversals, step for step and in the same order (the walk of resolve.neighbourhood_walk with its
+cap and partition filter, the chunk's merges, increments and conditional writes, ``observed``
+edges taking generated ids in the same order). Each runs in one store transaction, as a traversal
+does. The engine's share of an ingest (building, compiling and running two traversals a batch)
+is most of its time; what remains is identity's own work.
+
+``--check`` shows the claim: the population is ingested both ways (IdentityGraph.ingest into one
+graph, this loader into another, with the same clock) under several tenant configurations and
+batch sizes, and every element of the two graphs is compared in creation order, with its id
+(generated ones too), label, ends and every property with its type (but the sealed values,
+which a fresh nonce makes differ, and the ingest time), and every ingest result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import add_output_arguments, finish, graph_label_counts, process_rss_bytes  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
+
+__all__ = ["main", "direct_ingest", "BulkIdentityGraph"]
+
+TENANT = "bench"  # the tenant benchmarks/memory.py loads
+TENANT_KEY = "tenant"
+
+
+# -- the batch read, without Gremlin -----------------------------------------------------------
+
+def _visible(tenant: str) -> tuple[Any, Any]:
+    """The partition filters of an IdentityGraph's traversals (PartitionStrategy on ``tenant``)."""
+    def vertex(v: Any) -> bool:
+        return tenant in v.values_of(TENANT_KEY)
+
+    def edge(e: Any) -> bool:
+        return e.props.get(TENANT_KEY) == tenant
+    return vertex, edge
+
+
+def read_state(store: Any, tenant: str, config: Any, targets: Any) -> dict:
+    """What identity.ingest's read traversal returns for ``targets`` (its _ReadTargets), computed
+    on ``store`` the way the engine runs that traversal."""
+    from identity import model
+    from identity.ingest import _PLANNED_KEYS
+
+    vertex_visible, edge_visible = _visible(tenant)
+    get_vertex, get_edge = store.vertices.get, store.edges.get
+    ids = targets.ids
+    limit, cap = config.expand_limit, config.path_cap * len(ids)
+    frontier = []
+    for id in ids:  # V(*ids).hasLabel('identifier')
+        vertex = get_vertex(id)
+        if vertex is not None and vertex_visible(vertex) and vertex.label == model.IDENTIFIER:
+            frontier.append(vertex)
+    seen: dict[Any, None] = dict.fromkeys(frontier)  # records in aggregate('seen') order
+    expanded: dict[Any, None] = {}
+    for _ in range(config.max_hops):
+        kept = [v for v in frontier if any(d <= limit for d in v.values_of("degree")) and model.SHARED not in v.props]
+        expanded.update(dict.fromkeys(kept))
+        reached: dict[Any, None] = {}
+        for vertex in kept:  # bothE('link').otherV().where(without('seen')).dedup()
+            for edge in vertex.edges("both", (model.LINK,)):
+                if not edge_visible(edge):
+                    continue
+                other = edge.in_v if edge.out_v is vertex else edge.out_v
+                if vertex_visible(other) and other not in seen and other not in reached:
+                    reached[other] = None
+        frontier = list(reached)[:cap]
+        seen.update(dict.fromkeys(frontier))
+    from gremlin_python.process.traversal import T
+
+    def element_map(v: Any) -> dict:
+        row = {T.id: v.id, T.label: v.label}
+        for key, value in v.property_items(_PLANNED_KEYS):
+            row.setdefault(key, value)
+        return row
+
+    def linked(v: Any) -> list:
+        return [e.in_v if e.out_v is v else e.out_v for e in v.edges("both", (model.LINK,)) if edge_visible(e)]
+
+    nolinks: dict[Any, None] = {}
+    for vertex in seen:
+        nolinks.update(dict.fromkeys(e for e in vertex.edges("both", (model.NOLINK,)) if edge_visible(e)))
+    links = []
+    for lid in targets.pairs:
+        edge = get_edge(lid)
+        if edge is not None and edge_visible(edge):
+            links.append({"id": edge.id, "first_seen": edge.props["first_seen"], "last_seen": edge.props["last_seen"]})
+    return {"vertices": [element_map(v) for v in seen],
+            "neighbours": [[v.id, *(o.id for o in linked(v) if vertex_visible(o))] for v in expanded],
+            "nolinks": [[end.id for end in (e.out_v, e.in_v) if vertex_visible(end)] for e in nolinks],
+            "links": links,
+            "events": [v.id for v in map(get_vertex, targets.events) if v is not None and vertex_visible(v)],
+            "suppressed": [v.id for v in map(get_vertex, targets.suppressions) if v is not None and vertex_visible(v)]}
+
+
+# -- a chunk's writes, without Gremlin ---------------------------------------------------------
+
+def _increment(values: Any, amount: int) -> int:
+    """union(values(key), constant(amount)).sum() of an element holding ``values``, as the engine sums."""
+    return sum([*values, amount])
+
+
+def _guard_holds(store: Any, chunk: Any, vertex_visible: Any, edge_visible: Any) -> bool:
+    """_Chunk.guard()'s checks: the degrees the plans saw, the absence of what they create."""
+    from gremlin_python.process.traversal import P
+    from gremlin.engine.values import predicate_truth
+    for (name, argument), ids in chunk.expected.items():
+        predicate = P.between(*argument) if name == "between" else getattr(P, name)(argument)
+        found = [v for v in map(store.vertices.get, ids) if v is not None and vertex_visible(v)]
+        if sum(1 for v in found if any(predicate_truth(predicate, d) is True for d in v.values_of("degree"))) != len(ids):
+            return False
+    if any(v is not None and vertex_visible(v) for v in map(store.vertices.get, chunk.absent)):
+        return False
+    return not any(e is not None and edge_visible(e) for e in map(store.edges.get, chunk.absent_links))
+
+
+def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
+    """What _Chunk.traversal() does to the store, in its order: False (nothing written) when
+    its guard fails."""
+    import json
+
+    from gremlin_python.statics import long
+
+    from identity import model
+    from identity.ingest import _grouped
+
+    tenant = chunk.tenant
+    vertex_visible, edge_visible = _visible(tenant)
+
+    def vertices(ids: Any) -> Iterator[Any]:  # V(*ids), visible ones
+        for id in ids:
+            vertex = store.vertices.get(id)
+            if vertex is not None and vertex_visible(vertex):
+                yield vertex
+
+    def edges(ids: Any) -> Iterator[Any]:
+        for id in ids:
+            edge = store.edges.get(id)
+            if edge is not None and edge_visible(edge):
+                yield edge
+
+    with store.transaction():
+        if not _guard_holds(store, chunk, vertex_visible, edge_visible):
+            return False
+        for vertex_id, sealed in chunk.created.items():
+            props = view.vertices[vertex_id]
+            on_create = {model.TENANT: tenant, "type": props["type"], "value": sealed,
+                         "created": long(props["created"]), "cid": props["cid"], "founder": props["founder"],
+                         "first_seen": long(props["first_seen"]), "last_seen": long(props["last_seen"]),
+                         "degree": props["degree"]}
+            if props.get(model.SHARED):
+                on_create[model.SHARED] = True
+            if props.get(model.CONFLICTS):
+                on_create[model.CONFLICTS] = props[model.CONFLICTS]
+            store.add_first_vertex_properties(store.add_vertex(model.IDENTIFIER, vertex_id), on_create)
+        touched = chunk.touched.items()
+        for amount, ids in _grouped((touch.degree, v) for v, touch in touched if touch.degree).items():
+            for vertex in vertices(ids):
+                store.add_vertex_property(vertex, "degree", _increment(vertex.values_of("degree"), amount), "single")
+        for first_seen, ids in _grouped((long(touch.first_seen), v) for v, touch in touched
+                                        if touch.first_seen is not None).items():
+            for vertex in vertices(ids):
+                if any(seen > first_seen for seen in vertex.values_of("first_seen")):
+                    store.add_vertex_property(vertex, "first_seen", first_seen, "single")
+        for last_seen, ids in _grouped((long(touch.last_seen), v) for v, touch in touched
+                                       if touch.last_seen is not None).items():
+            for vertex in vertices(ids):
+                if any(seen < last_seen for seen in vertex.values_of("last_seen")):
+                    store.add_vertex_property(vertex, "last_seen", last_seen, "single")
+        for vertex in vertices(sorted(chunk.shared)):
+            store.add_vertex_property(vertex, model.SHARED, True, "single")
+        for amount, ids in _grouped((n, v) for v, n in sorted(chunk.conflicts.items())).items():
+            for vertex in vertices(ids):
+                store.add_vertex_property(vertex, model.CONFLICTS,
+                                          _increment(vertex.values_of(model.CONFLICTS), amount), "single")
+        stored = [(lid, link) for lid, link in chunk.links.items() if not link.new]
+        for lid, link in chunk.links.items():
+            if link.new:
+                edge = store.add_edge(model.LINK, store.vertices.get(link.low), store.vertices.get(link.high), lid)
+                store.add_first_edge_properties(edge, {
+                    model.TENANT: tenant, "count": link.count, "first_seen": long(link.first[0]),
+                    "first_event": link.first[1], "last_seen": long(link.last[0]), "last_event": link.last[1]})
+        for amount, lids in _grouped((link.count, lid) for lid, link in stored).items():
+            for edge in edges(lids):
+                store.set_edge_property(edge, "count", _increment([edge.props["count"]], amount))
+        for (first_seen, first_event), lids in _grouped(((long(link.first[0]), link.first[1]), lid)
+                                                        for lid, link in stored if link.lowers_first).items():
+            for edge in edges(lids):
+                if edge.props.get("first_seen") is not None and edge.props["first_seen"] > first_seen:
+                    store.set_edge_property(edge, "first_seen", first_seen)
+                    store.set_edge_property(edge, "first_event", first_event)
+        for (last_seen, last_event), lids in _grouped(((long(link.last[0]), link.last[1]), lid)
+                                                      for lid, link in stored if link.raises_last).items():
+            for edge in edges(lids):
+                if edge.props.get("last_seen") is not None and edge.props["last_seen"] <= last_seen:
+                    store.set_edge_property(edge, "last_seen", last_seen)
+                    store.set_edge_property(edge, "last_event", last_event)
+        for event, identifier_ids, ingested_at in chunk.events:
+            on_create = {model.TENANT: tenant, "event_id": event.event_id, "type": event.type,
+                         "ts": long(event.timestamp_ms), "ingested_at": long(ingested_at)}
+            if event.attributes:
+                on_create["attributes"] = protector.seal(event.vertex_id, "attributes",
+                                                         json.dumps(event.attributes, sort_keys=True))
+            event_vertex = store.add_vertex(model.EVENT, event.vertex_id)
+            store.add_first_vertex_properties(event_vertex, on_create)
+            for vertex in vertices(identifier_ids):
+                store.set_edge_property(store.add_edge(model.OBSERVED, event_vertex, vertex), model.TENANT, tenant)
+    return True
+
+
+# -- ingest with both ---------------------------------------------------------------------------
+
+@contextmanager
+def direct_ingest(store: Any) -> Iterator[None]:
+    """identity.ingest's batch read and chunk writes done on ``store`` directly, in this block."""
+    import identity.ingest as ingest
+
+    original_read, original_commit = ingest._read, ingest._commit
+
+    def read(g: Any, tenant: str, events: list, config: Any) -> Any:
+        targets = ingest._ReadTargets.of(tenant, events)
+        if not targets.ids:
+            return original_read(g, tenant, events, config)  # the empty view, read nothing
+        with store.transaction():
+            state = read_state(store, tenant, config, targets)
+        return ingest._view_of(state, targets.pairs)
+
+    def commit(g: Any, chunk: Any, view: Any, protector: Any) -> bool:
+        return not chunk.writes or write_chunk(store, chunk, view, protector)
+
+    ingest._read, ingest._commit = read, commit
+    try:
+        yield
+    finally:
+        ingest._read, ingest._commit = original_read, original_commit
+
+
+def _open(directory: Path, cache_mb: float, clock: Any = None, config: Any = None) -> tuple[Any, Any, str]:
+    import gremlin
+    from gremlin_python.process.anonymous_traversal import traversal
+    from identity import IdentityGraph
+    url = directory.absolute().as_uri() + (f"?cache_mb={cache_mb:g}" if cache_mb else "")
+    options = {key: value for key, value in (("clock", clock), ("config", config)) if value is not None}
+    identity = IdentityGraph(traversal().with_remote(gremlin.connect(url)), TENANT, **options)
+    return identity, gremlin.open_graph(url).store, url
+
+
+def load(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    import gremlin
+    from gremlin.engine.common import batched
+    identity, store, url = _open(directory, args.cache_mb)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # `kill -INT` stops it, measured
+    started, events, samples, stopped = time.perf_counter(), 0, [], None
+    next_report = args.report_every
+    try:
+        with direct_ingest(store):
+            for batch in batched((item.event for item in generate(mix_from_args(args))), args.batch):
+                identity.ingest(batch)
+                events += len(batch)
+                if events >= next_report:
+                    next_report += args.report_every
+                    counts = graph_label_counts(store)
+                    samples.append({"seconds": round(time.perf_counter() - started, 1), "events": events,
+                                    "identifiers": counts.get("identifier", 0), "rss_bytes": process_rss_bytes(),
+                                    "sqlite_bytes": _sqlite_bytes(directory)})
+                    print(f"{samples[-1]['seconds']:9.1f} s  {events:11,d} events  "
+                          f"{samples[-1]['identifiers']:11,d} identifiers  "
+                          f"RSS {samples[-1]['rss_bytes'] / 2 ** 20:7,.0f} MiB  "
+                          f"SQLite {samples[-1]['sqlite_bytes'] / 2 ** 30:6,.2f} GiB", flush=True)
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+        print(f"interrupted after {events:,d} events", flush=True)
+    seconds = time.perf_counter() - started
+    counts = graph_label_counts(store)
+    gremlin.forget_graph(url)
+    return {"population": vars(mix_from_args(args)), "events": events, "batch": args.batch,
+            "load_seconds": round(seconds, 1), "events_per_second": round(events / seconds, 1), "stopped": stopped,
+            "elements": counts, "identifiers": counts.get("identifier", 0), "sqlite_bytes": _sqlite_bytes(directory),
+            "samples": samples}
+
+
+def _sqlite_bytes(directory: Path) -> int:
+    return sum(path.stat().st_size for path in directory.glob("graph.sqlite3*"))
+
+
+# -- the check -------------------------------------------------------------------------------------
+
+#: properties written from a random nonce or the wall clock
+_VARYING = {"value", "attributes", "ingested_at"}
+
+
+def graph_rows(store: Any) -> list[tuple]:
+    """Every element in creation order: id, label, ends, properties with their types."""
+    def typed(value: Any) -> tuple:
+        return (type(value).__name__, repr(value))
+
+    rows = []
+    for vertex in store.scan_vertices():
+        rows.append(("v", typed(vertex.id), vertex.label,
+                     [(k, typed(v)) for k, v in vertex.property_items() if k not in _VARYING]))
+    for edge in store.scan_edges():
+        rows.append(("e", typed(edge.id), edge.label, typed(edge.out_v.id), typed(edge.in_v.id),
+                     [(k, typed(v)) for k, v in edge.props.items() if k not in _VARYING]))
+    return rows
+
+
+def check(args: argparse.Namespace) -> dict[str, Any]:
+    import gremlin
+    from gremlin.engine.common import batched
+    from identity.guards import TenantConfig
+    events = [item.event for item in generate(mix_from_args(args))]
+    configs = {"default-batch20": (TenantConfig(), 20), "default-batch7": (TenantConfig(), 7),
+               f"default-batch{args.batch}": (TenantConfig(), args.batch),
+               **{f"hops{h}-generic8": (TenantConfig(max_hops=h, generic_threshold=8), 20) for h in range(4)}}
+    outcome = {}
+    with tempfile.TemporaryDirectory(prefix="bulk-check-") as scratch:
+        for name, (config, batch) in configs.items():
+            runs = {}
+            for way in ("ingest", "bulk"):
+                now = [1.7e9]
+
+                def clock() -> float:
+                    now[0] += 0.001
+                    return now[0]
+
+                identity, store, url = _open(Path(scratch) / f"{name}-{way}", 0, clock, config)
+                started = time.process_time()
+                results = []
+                with direct_ingest(store) if way == "bulk" else _nothing():
+                    for part in batched(events, batch):
+                        results += [r.to_dict() for r in identity.ingest(part)]
+                cpu = time.process_time() - started
+                runs[way] = (results, graph_rows(store), cpu)
+                gremlin.forget_graph(url)
+            same = runs["ingest"][:2] == runs["bulk"][:2]
+            outcome[name] = {"same": same, "elements": len(runs["bulk"][1]), "results": len(runs["bulk"][0]),
+                             "ingest_cpu_ms_per_event": round(runs["ingest"][2] / len(events) * 1000, 3),
+                             "bulk_cpu_ms_per_event": round(runs["bulk"][2] / len(events) * 1000, 3)}
+            print(f"{name:18s} {'same' if same else 'DIFFERENT'}: {len(runs['bulk'][1]):,d} elements, "
+                  f"{len(events):,d} results; CPU per event: ingest {outcome[name]['ingest_cpu_ms_per_event']:.3f} ms, "
+                  f"bulk {outcome[name]['bulk_cpu_ms_per_event']:.3f} ms", flush=True)
+            if not same:
+                _show_difference(runs["ingest"], runs["bulk"])
+    return {"population": vars(mix_from_args(args)), "events": len(events), "configs": outcome,
+            "all_same": all(row["same"] for row in outcome.values())}
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _show_difference(ingested: tuple, bulk: tuple) -> None:
+    for kind, a, b in (("result", ingested[0], bulk[0]), ("element", ingested[1], bulk[1])):
+        for position, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                print(f"  first {kind} that differs, #{position}:\n    ingest {x}\n    bulk   {y}")
+                break
+        else:
+            if len(a) != len(b):
+                print(f"  {kind}s: ingest {len(a)}, bulk {len(b)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_mix_arguments(parser, people=2000)
+    parser.add_argument("--batch", type=int, default=200, help="events per ingest call")
+    parser.add_argument("--keep", type=Path, help="load into this (new) directory")
+    parser.add_argument("--cache-mb", type=float, default=0, help="the graph's cache_mb (default: its own default)")
+    parser.add_argument("--check", action="store_true", help="ingest both ways and compare the graphs")
+    parser.add_argument("--report-every", type=int, default=200_000, help="print a sample every this many events")
+    add_output_arguments(parser, "bulk_load")
+    args = parser.parse_args(argv)
+    from gremlin.heap import HeapSettler
+    HeapSettler().install()  # as identity serve does: the cache's records stay out of full collections
+    if args.check:
+        results = {"mode": "check", **check(args)}
+        status = 0 if results["all_same"] else 1
+    else:
+        if not args.keep:
+            parser.error("--keep DIR (or --check)")
+        if args.keep.exists() and any(args.keep.iterdir()):
+            parser.error(f"{args.keep} is not empty")
+        results = {"mode": "load", **load(args, args.keep)}
+        print(f"{results['events']:,d} events in {results['load_seconds']:,.0f} s "
+              f"({results['events_per_second']:,.0f}/s): {results['identifiers']:,d} identifiers, "
+              f"SQLite {results['sqlite_bytes'] / 2 ** 30:,.2f} GiB", flush=True)
+        status = 0
+    finish(args, results)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
