@@ -221,6 +221,7 @@ class DiskStore(GraphStore):
         # (vertex rid, key) -> the element of a value the vertex holds bare, while something
         # holds that element (see vertex_properties)
         self._bare: dict[tuple[int, str], _BareRef] = {}
+        self._bare_dead: list[_BareRef] = []
         self.vertices = _Table(self, "V")
         self.edges = _Table(self, "E")
 
@@ -715,6 +716,11 @@ class DiskStore(GraphStore):
         return found
 
     def _bare_element(self, vertex: VertexRecord, key: str, value: Any) -> VertexPropertyRecord:
+        if self._bare_dead:
+            dead, self._bare_dead = self._bare_dead, []
+            for ref in dead:
+                if self._bare.get(ref.slot) is ref:
+                    del self._bare[ref.slot]
         slot = (vertex.out_edges.rid, key)
         ref = self._bare.get(slot)
         vp = ref() if ref is not None else None
@@ -726,8 +732,7 @@ class DiskStore(GraphStore):
         return vp
 
     def _bare_gone(self, ref: _BareRef) -> None:
-        if self._bare.get(ref.slot) is ref:
-            del self._bare[ref.slot]
+        self._bare_dead.append(ref)  # (as RecordCache._gone: in any thread, dropped under the lock)
 
     def _held_bare(self, vp: VertexPropertyRecord) -> bool:
         """``vp`` is the element of a value its vertex holds bare (not a record it holds)."""

@@ -49,17 +49,30 @@ class RecordCache:
         self.used: set[int] = set()
         self.hot_bytes = 0
         self.evicted = 0
+        #: weak references whose record was freed, to drop from ``refs`` and ``keys``
+        self._dead: list[_Ref] = []
 
     def _gone(self, ref: _Ref) -> None:
-        # a weak reference's callback: the record was freed
-        if self.refs.get(ref.rid) is ref:
-            del self.refs[ref.rid]
-        if self.keys.get(ref.key) is ref:
-            del self.keys[ref.key]
+        # A weak reference's callback: the record was freed. It runs in whichever thread let go
+        # of the record last, maybe one that does not hold the store: it only appends (atomic),
+        # and the dead reference, which finds nothing meanwhile, is dropped by the next add().
+        self._dead.append(ref)
+
+    def _reap(self) -> None:
+        dead, self._dead = self._dead, []
+        refs, keys = self.refs, self.keys
+        for ref in dead:
+            if refs.get(ref.rid) is ref:
+                del refs[ref.rid]
+            if keys.get(ref.key) is ref:
+                del keys[ref.key]
 
     def add(self, rid: int, key: Any, record: Any, size: int, hot: bool = True) -> None:
         """Register a record made from a row (or just created), hot unless ``hot`` is False (a
-        scan's records: a full scan must not push out what requests keep using)."""
+        scan's records: a full scan must not push out what requests keep using). Callers hold
+        the store's lock, as for every change to the cache."""
+        if self._dead:
+            self._reap()
         ref = _Ref(record, self._gone)
         ref.rid, ref.key = rid, key
         self.refs[rid] = ref
@@ -156,6 +169,7 @@ class RecordCache:
 
     def clear(self) -> None:
         """Forget every record (the store is closing)."""
+        self._dead = []
         self.refs.clear()
         self.keys.clear()
         self.hot.clear()
@@ -164,6 +178,7 @@ class RecordCache:
 
     def __len__(self) -> int:
         """Records alive (hot or held elsewhere)."""
+        self._reap()
         return len(self.refs)
 
     @property
