@@ -22,9 +22,9 @@ What is measured, after a load or in a fresh process (``--reopen``):
 - Resolve latency, in-process (``IdentityGraph.resolve``, max_hops 3, of identifiers people own
   in the population's first ``--events`` events): the first ``--cold`` resolves right after the
   open (nothing cached: read from the file), then ``--warm`` more after as many to warm up.
-- ``--more-events N``: N events of another population (``--more-seed``) ingested into the graph
-  afterwards, in batches of ``--batch``: ingest speed on a graph this size. It changes the
-  graph: run it on a copy.
+- ``--more-events N``: N events of another population (``--more-seed``, its event ids prefixed to
+  keep them apart) ingested into the graph afterwards, in batches of ``--batch``: ingest speed on
+  a graph this size. It changes the graph: run it on a copy.
 
 ``--census`` attributes every object a store that holds the whole graph in memory (``--tree`` of
 a checkout before the disk store) holds to one structure and lists tracemalloc's biggest
@@ -280,7 +280,10 @@ def _resolves(identity: Any, keys: list[tuple[str, str]]) -> dict[str, Any]:
 
 def _ingest_more(identity: Any, args: argparse.Namespace) -> dict[str, Any]:
     mix = replace(mix_from_args(args), seed=args.more_seed)
-    events = [labelled.event for labelled in itertools.islice(generate(mix), args.more_events)]
+    # another population's events, under event ids of their own (a population numbers its events
+    # from 0: these would be taken for the loaded ones again, and skipped)
+    events = [{**labelled.event, "event_id": f"more{args.more_seed}-{labelled.event['event_id']}"}
+              for labelled in itertools.islice(generate(mix), args.more_events)]
     started, cpu = time.perf_counter(), time.process_time()
     for batch in _batches(events, args.batch, labelled=False):
         identity.ingest(batch)

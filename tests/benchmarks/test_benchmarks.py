@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from gremlin_python.process.traversal import T
 
-from benchmarks import (accuracy, collector, ingest, ingest_fingerprint, ingest_split, match, memory, population, render,
-                        resolve, resolve_at_scale, write_idioms)
+from benchmarks import (accuracy, bulk_load, collector, ingest, ingest_fingerprint, ingest_split, match, memory,
+                        population, render, resolve, resolve_at_scale, write_idioms)
 from benchmarks.harness import percentile
 from identity import IdentityGraph
 from identity.graph import close_all, open_traversal
@@ -201,11 +201,18 @@ def test_resolve_at_scale_serves_the_graph_memory_kept(tmp_path: Path) -> None:
     assert memory.main([*TINY, "--keep", str(graph), "--out", str(tmp_path)]) == 0
     kept = json.loads((tmp_path / "memory.json").read_text())
     assert kept["identifiers"] > 0 and kept["sqlite_bytes_per_identifier"] > 0
-    assert resolve_at_scale.main([*TINY, "--graph", str(graph), "--requests", "20", "--rate", "20",
+    assert memory.main([*TINY, "--reopen", str(graph), "--cold", "5", "--warm", "10", "--more-events", "20",
+                        "--batch", "7", "--out", str(tmp_path), "--name", "reopened"]) == 0
+    reopened = json.loads((tmp_path / "reopened.json").read_text())
+    assert reopened["open_seconds"] > 0 and reopened["resolve_cold"]["requests"] == 5
+    assert reopened["resolve_warm"]["found"] == 10 and reopened["more"]["events"] == 20
+    assert resolve_at_scale.main([*TINY, "--graph", str(graph), "--first", "10", "--requests", "20", "--rate", "20",
                                   "--rate-seconds", "0.5", "--out", str(tmp_path)]) == 0
     measured = json.loads((tmp_path / "resolve_at_scale.json").read_text())
-    assert measured["identifiers"] == kept["identifiers"]
+    assert measured["identifiers"] > kept["identifiers"]  # and those of the 20 more events
+    assert measured["readiness"]["ready_seconds"] >= measured["readiness"]["listening_seconds"] > 0
     # every identifier asked for is one the graph holds: none of the resolves fails
+    assert measured["first_requests"]["requests"] == 10 and measured["first_requests"]["errors"] == 0
     assert measured["closed_loop"]["requests"] == 20 and measured["closed_loop"]["errors"] == 0
     assert measured["fixed_rate"]["errors"] == 0 and measured["service_rss_bytes"] > 0
 
@@ -217,3 +224,13 @@ def test_match_runs_its_patterns_and_writes_what_it_measured(tmp_path: Path, cap
     assert rows["garcia"]["memory://"]["results"] == 2 and rows["busy-songs"]["memory://"]["results"] == 1
     assert rows["garcia"]["memory://"]["wall_ms"] > 0
     assert "garcia" in capsys.readouterr().out
+
+
+def test_bulk_load_writes_the_graph_ingest_writes(tmp_path: Path) -> None:
+    assert bulk_load.main([*TINY, "--check", "--out", str(tmp_path)]) == 0
+    checked = json.loads((tmp_path / "bulk_load.json").read_text())
+    assert checked["all_same"] and len(checked["configs"]) == 7
+    assert bulk_load.main([*TINY, "--keep", str(tmp_path / "graph"), "--batch", "5", "--out", str(tmp_path),
+                           "--name", "loaded"]) == 0
+    loaded = json.loads((tmp_path / "loaded.json").read_text())
+    assert loaded["identifiers"] > 0 and loaded["events"] == checked["events"]
