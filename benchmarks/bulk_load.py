@@ -34,7 +34,8 @@ from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import add_output_arguments, finish, graph_label_counts, process_rss_bytes  # noqa: E402
+from benchmarks.harness import (add_cache_argument, add_output_arguments, durable_url, finish,  # noqa: E402
+                                graph_label_counts, process_rss_bytes)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 
 __all__ = ["main", "direct_ingest", "BulkIdentityGraph"]
@@ -136,8 +137,6 @@ def _guard_holds(store: Any, chunk: Any, vertex_visible: Any, edge_visible: Any)
 def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
     """What _Chunk.traversal() does to the store, in its order: False (nothing written) when
     its guard fails."""
-    import json
-
     from gremlin_python.statics import long
 
     from identity import model
@@ -158,20 +157,16 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
             if edge is not None and edge_visible(edge):
                 yield edge
 
+    def created(props: dict[str, Any]) -> dict[str, Any]:
+        # a new element's properties as mergeV/mergeE leave them: the search map's tenant first
+        return {model.TENANT: tenant, **props}
+
     with store.transaction():
         if not _guard_holds(store, chunk, vertex_visible, edge_visible):
             return False
         for vertex_id, sealed in chunk.created.items():
-            props = view.vertices[vertex_id]
-            on_create = {model.TENANT: tenant, "type": props["type"], "value": sealed,
-                         "created": long(props["created"]), "cid": props["cid"], "founder": props["founder"],
-                         "first_seen": long(props["first_seen"]), "last_seen": long(props["last_seen"]),
-                         "degree": props["degree"]}
-            if props.get(model.SHARED):
-                on_create[model.SHARED] = True
-            if props.get(model.CONFLICTS):
-                on_create[model.CONFLICTS] = props[model.CONFLICTS]
-            store.add_first_vertex_properties(store.add_vertex(model.IDENTIFIER, vertex_id), on_create)
+            store.add_first_vertex_properties(store.add_vertex(model.IDENTIFIER, vertex_id),
+                                              created(chunk.identifier_props(view.vertices[vertex_id], sealed)))
         touched = chunk.touched.items()
         for amount, ids in _grouped((touch.degree, v) for v, touch in touched if touch.degree).items():
             for vertex in vertices(ids):
@@ -196,9 +191,7 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
         for lid, link in chunk.links.items():
             if link.new:
                 edge = store.add_edge(model.LINK, store.vertices.get(link.low), store.vertices.get(link.high), lid)
-                store.add_first_edge_properties(edge, {
-                    model.TENANT: tenant, "count": link.count, "first_seen": long(link.first[0]),
-                    "first_event": link.first[1], "last_seen": long(link.last[0]), "last_event": link.last[1]})
+                store.add_first_edge_properties(edge, created(chunk.link_props(link)))
         for amount, lids in _grouped((link.count, lid) for lid, link in stored).items():
             for edge in edges(lids):
                 store.set_edge_property(edge, "count", _increment([edge.props["count"]], amount))
@@ -215,13 +208,8 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
                     store.set_edge_property(edge, "last_seen", last_seen)
                     store.set_edge_property(edge, "last_event", last_event)
         for event, identifier_ids, ingested_at in chunk.events:
-            on_create = {model.TENANT: tenant, "event_id": event.event_id, "type": event.type,
-                         "ts": long(event.timestamp_ms), "ingested_at": long(ingested_at)}
-            if event.attributes:
-                on_create["attributes"] = protector.seal(event.vertex_id, "attributes",
-                                                         json.dumps(event.attributes, sort_keys=True))
             event_vertex = store.add_vertex(model.EVENT, event.vertex_id)
-            store.add_first_vertex_properties(event_vertex, on_create)
+            store.add_first_vertex_properties(event_vertex, created(chunk.event_props(event, ingested_at, protector)))
             for vertex in vertices(identifier_ids):
                 store.set_edge_property(store.add_edge(model.OBSERVED, event_vertex, vertex), model.TENANT, tenant)
     return True
@@ -258,7 +246,7 @@ def _open(directory: Path, cache_mb: float, clock: Any = None, config: Any = Non
     import gremlin
     from gremlin_python.process.anonymous_traversal import traversal
     from identity import IdentityGraph
-    url = directory.absolute().as_uri() + (f"?cache_mb={cache_mb:g}" if cache_mb else "")
+    url = durable_url(directory, cache_mb)
     options = {key: value for key, value in (("clock", clock), ("config", config)) if value is not None}
     identity = IdentityGraph(traversal().with_remote(gremlin.connect(url)), TENANT, **options)
     return identity, gremlin.open_graph(url).store, url
@@ -385,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     add_mix_arguments(parser, people=2000)
     parser.add_argument("--batch", type=int, default=200, help="events per ingest call")
     parser.add_argument("--keep", type=Path, help="load into this (new) directory")
-    parser.add_argument("--cache-mb", type=float, default=0, help="the graph's cache_mb (default: its own default)")
+    add_cache_argument(parser)
     parser.add_argument("--check", action="store_true", help="ingest both ways and compare the graphs")
     parser.add_argument("--report-every", type=int, default=200_000, help="print a sample every this many events")
     add_output_arguments(parser, "bulk_load")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
 __all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "process_cpu_seconds", "process_rss_bytes",
-           "graph_label_counts", "latency_summary", "latency_line", "machine",
+           "graph_label_counts", "add_cache_argument", "durable_url", "latency_summary", "latency_line", "machine",
            "save_results", "command_line", "add_output_arguments", "finish", "add_tree_argument", "use_tree"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,17 @@ def process_rss_bytes(pid: int | str = "self") -> int:
     except OSError:
         pass
     return 0
+
+
+def add_cache_argument(parser: argparse.ArgumentParser) -> None:
+    """--cache-mb, for the scripts that open a durable graph directory (see durable_url)."""
+    parser.add_argument("--cache-mb", type=float, default=0, help="the graph's cache_mb (default: its own default)")
+
+
+def durable_url(directory: Path, cache_mb: float = 0) -> str:
+    """The file:// URL of a durable graph directory, with ``cache_mb`` when one is given."""
+    url = directory.resolve().as_uri()
+    return f"{url}?cache_mb={cache_mb:g}" if cache_mb else url
 
 
 def graph_label_counts(store: Any) -> dict[str, int]:

@@ -53,8 +53,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import (add_output_arguments, add_tree_argument, finish, graph_label_counts,  # noqa: E402
-                                latency_summary, process_rss_bytes, use_tree)
+from benchmarks.harness import (add_cache_argument, add_output_arguments, add_tree_argument,  # noqa: E402
+                                durable_url, finish, graph_label_counts, latency_summary, process_rss_bytes,
+                                use_tree)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
 
 __all__ = ["main", "census"]
@@ -182,11 +183,6 @@ def top_allocations(limit: int = 15) -> list[dict[str, Any]]:
 
 # -- the runs ------------------------------------------------------------------------------------
 
-def graph_url(directory: Path, args: argparse.Namespace) -> str:
-    url = f"file://{directory}"
-    return f"{url}?cache_mb={args.cache_mb:g}" if args.cache_mb else url
-
-
 def load(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     import gremlin
     from gremlin.connect import open_graph
@@ -194,7 +190,7 @@ def load(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     from identity import IdentityGraph
 
     mix = mix_from_args(args)
-    url = graph_url(directory, args)
+    url = durable_url(directory, args.cache_mb)
     if args.census:
         tracemalloc.start()
     before = settled_rss()
@@ -240,7 +236,7 @@ def reopen(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
 
     if args.census:
         tracemalloc.start()
-    url = graph_url(directory, args)
+    url = durable_url(directory, args.cache_mb)
     keys = person_owned_keys(itertools.islice(generate(mix_from_args(args)), args.events))
     rng = random.Random(args.seed + 1)
     before = settled_rss()
@@ -374,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                         "structures (tracemalloc slows the load about 2x: use at small sizes)")
     parser.add_argument("--keep", type=Path, default=None, help="load into this (new) directory and keep it")
     parser.add_argument("--reopen", type=Path, default=None, help="measure opening this existing graph directory")
-    parser.add_argument("--cache-mb", type=float, default=0, help="the graph's cache_mb (default: its own default)")
+    add_cache_argument(parser)
     parser.add_argument("--events", type=int, default=400_000,
                         help="--reopen: resolve identifiers of this many first events of the population")
     parser.add_argument("--cold", type=int, default=200, help="--reopen: resolves right after the open")

@@ -38,10 +38,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import (ROOT, add_output_arguments, add_tree_argument, finish, latency_line,  # noqa: E402
-                                process_rss_bytes, use_tree)
+from benchmarks.harness import (ROOT, add_cache_argument, add_output_arguments, add_tree_argument,  # noqa: E402
+                                durable_url, finish, latency_line, process_rss_bytes, use_tree)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
-from benchmarks.service import Server, run_load  # noqa: E402
+from benchmarks.service import Server, child_process, run_load, wait_for_line  # noqa: E402
 
 TENANT = "bench"  # the tenant benchmarks/memory.py loads
 _READY_TIMEOUT_S = 900
@@ -64,7 +64,7 @@ def serve(graph: Path, cache_mb: float) -> None:
     from identity.tenants import TenantRegistry
 
     settle_heap()
-    url = graph.resolve().as_uri() + (f"?cache_mb={cache_mb:g}" if cache_mb else "")
+    url = durable_url(graph, cache_mb)
     open_traversal(url).V().limit(1).count().next()  # opens the graph (a whole-graph store loads it)
     registry = TenantRegistry(tempfile.mkdtemp(prefix="identity-scale-"))
     registry.create_tenant(TENANT, "default")
@@ -97,17 +97,13 @@ def _env(tree: Path) -> dict[str, str]:
 def readiness(graph: Path, cache_mb: float, tree: Path) -> dict:
     """``identity serve`` on ``graph``: seconds from its start until /readyz answers 200, and its RSS."""
     with tempfile.TemporaryDirectory(prefix="identity-ready-") as data:
-        url = graph.resolve().as_uri() + (f"?cache_mb={cache_mb:g}" if cache_mb else "")
-        env = {**_env(tree), "IDENTITY_DATA_DIR": data, "IDENTITY_GRAPH_URL": url, "IDENTITY_LOG_LEVEL": "WARNING"}
+        env = {**_env(tree), "IDENTITY_DATA_DIR": data, "IDENTITY_GRAPH_URL": durable_url(graph, cache_mb),
+               "IDENTITY_LOG_LEVEL": "WARNING"}
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "identity", "serve", "--port", "0", "--no-gremlin"],
-                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            line = process.stdout.readline() if process.stdout else ""
-            if not line.startswith("identity listening on "):
-                raise SystemExit(f"identity serve did not start (exit code {process.poll()})")
+        command = [sys.executable, "-m", "identity", "serve", "--port", "0", "--no-gremlin"]
+        with child_process(command, env, Path(data)) as (process, lines):
+            base = wait_for_line(lines, "identity listening on ", process).split()[3]
             listening = time.perf_counter() - started
-            base = line.split()[3]
             while time.perf_counter() - started < _READY_TIMEOUT_S:
                 try:
                     with urllib.request.urlopen(f"{base}/readyz", timeout=_READY_TIMEOUT_S) as response:
@@ -120,13 +116,6 @@ def readiness(graph: Path, cache_mb: float, tree: Path) -> dict:
                 raise SystemExit(f"/readyz did not answer 200 within {_READY_TIMEOUT_S} s")
             ready = time.perf_counter() - started
             rss = process_rss_bytes(process.pid)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
     print(f"identity serve: listening after {listening:.2f} s, /readyz 200 after {ready:.2f} s, "
           f"RSS {rss / 2 ** 20:,.0f} MiB", flush=True)
     return {"listening_seconds": round(listening, 2), "ready_seconds": round(ready, 2), "rss_bytes": rss}
@@ -136,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser, people=159_000)
     parser.add_argument("--graph", type=Path, help="the durable graph directory memory.py kept")
-    parser.add_argument("--cache-mb", type=float, default=0, help="the graph's cache_mb (default: its own default)")
+    add_cache_argument(parser)
     parser.add_argument("--events", type=int, default=400_000,
                         help="take identifiers from this many first events of the population (what was loaded)")
     parser.add_argument("--first", type=int, default=500, help="resolves at the fixed rate right after the start")

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from benchmarks.harness import ROOT, Progress, latency_summary, process_cpu_seconds, process_rss_bytes
 
 __all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "backend_names",
-           "add_backend_arguments"]
+           "add_backend_arguments", "child_process", "wait_for_line"]
 
 BACKENDS = ("memory", "durable", "endpoint")
 _START_TIMEOUT_S = 120
@@ -75,7 +75,8 @@ def _lines(stream: Any, into: queue.Queue) -> None:
     into.put(None)
 
 
-def _wait_for(lines: queue.Queue, prefix: str, process: subprocess.Popen) -> str:
+def wait_for_line(lines: queue.Queue, prefix: str, process: subprocess.Popen) -> str:
+    """The first line ``process`` prints that starts with ``prefix`` (within the start timeout)."""
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
@@ -90,7 +91,8 @@ def _wait_for(lines: queue.Queue, prefix: str, process: subprocess.Popen) -> str
 
 
 @contextlib.contextmanager
-def _process(command: list[str], env: dict[str, str], cwd: Path) -> Iterator[tuple[subprocess.Popen, queue.Queue]]:
+def child_process(command: list[str], env: dict[str, str], cwd: Path) -> Iterator[tuple[subprocess.Popen, queue.Queue]]:
+    """``command`` running, with the lines it prints on a queue; terminated when the block ends."""
     # BENCH_SERVER_LOGS=1 shows the servers' logs (to see why calls fail)
     logs = None if os.environ.get("BENCH_SERVER_LOGS") else subprocess.DEVNULL
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=logs, text=True)
@@ -126,9 +128,9 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
         elif backend == "durable":
             graph_url = (work / "graph").as_uri()
         elif backend == "endpoint":
-            process, lines = stack.enter_context(_process(
+            process, lines = stack.enter_context(child_process(
                 [sys.executable, "-m", "gremlin.server", "--port", "0"], env, work))
-            graph_url = _wait_for(lines, "gremlin server listening on ", process).split()[4] + "?serializer=graphson"
+            graph_url = wait_for_line(lines, "gremlin server listening on ", process).split()[4] + "?serializer=graphson"
         elif backend == "gremlin":
             if not gremlin_url:
                 raise ValueError("the gremlin backend needs --gremlin-url")
@@ -138,13 +140,13 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
         env.update({"IDENTITY_DATA_DIR": str(work / "data"), "IDENTITY_GRAPH_URL": graph_url,
                     "IDENTITY_RATE_PER_SECOND": "0", "IDENTITY_WORKERS": str(workers),
                     "IDENTITY_LOG_LEVEL": "WARNING", **(settings or {})})
-        process, lines = stack.enter_context(_process(
+        process, lines = stack.enter_context(child_process(
             [sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"], env, work))
-        url = _wait_for(lines, "identity listening on ", process).split()[3]
+        url = wait_for_line(lines, "identity listening on ", process).split()[3]
         console = None
         if urlsplit(graph_url).scheme in ("memory", "file"):
-            console = _wait_for(lines, "gremlin console endpoint on ", process).split()[-1]
-        key = _wait_for(lines, "dev tenant API key", process).split()[-1]
+            console = wait_for_line(lines, "gremlin console endpoint on ", process).split()[-1]
+        key = wait_for_line(lines, "dev tenant API key", process).split()[-1]
         walk_url = console if console else graph_url
         yield Server(url, key, process.pid, backend, walk_url, work / "data")
 

@@ -217,6 +217,11 @@ class DiskStore(GraphStore):
         self._removed_edge_rids: set[int] = set()
         self._absent_vertices: OrderedDict[Any, None] = OrderedDict()
         self._absent_edges: OrderedDict[Any, None] = OrderedDict()
+        self._vertex_kind = _Kind(self._vertices, self._absent_vertices, self._removed_vertices,
+                                  self._removed_vertex_rids, f"SELECT {_VERTEX_COLUMNS} FROM vertices WHERE key = ?",
+                                  self._make_vertex)
+        self._edge_kind = _Kind(self._edges, self._absent_edges, self._removed_edges, self._removed_edge_rids,
+                                f"SELECT {_EDGE_COLUMNS} FROM edges WHERE key = ?", lambda row: self._make_edges([row])[0])
         self._writing = False  # an SQLite transaction is open
         # (vertex rid, key) -> the element of a value the vertex holds bare, while something
         # holds that element (see vertex_properties)
@@ -412,45 +417,31 @@ class DiskStore(GraphStore):
 
     def _vertex(self, id: Any, default: Any = None) -> Any:
         """The vertex with element id ``id``, or ``default`` (``store.vertices.get``)."""
-        cache = self._vertices
+        return self._by_id(self._vertex_kind, id, default)
+
+    def _edge(self, id: Any, default: Any = None) -> Any:
+        """The edge with element id ``id``, or ``default`` (``store.edges.get``)."""
+        return self._by_id(self._edge_kind, id, default)
+
+    def _by_id(self, kind: "_Kind", id: Any, default: Any) -> Any:
+        cache = kind.cache
         try:
             ref = cache.keys.get(id)
         except TypeError:  # an unhashable id names no element
             return default
         if ref is not None:
-            vertex = ref()
-            if vertex is not None:
-                cache.used_now(ref.rid, vertex)
-                return vertex
-        if id is None or id in self._absent_vertices or (self._removed_vertices and id in self._removed_vertices):
+            record = ref()
+            if record is not None:
+                cache.used_now(ref.rid, record)
+                return record
+        if id is None or id in kind.absent or (kind.removed and id in kind.removed):
             return default
         with self._lock:
-            rows = self._read(f"SELECT {_VERTEX_COLUMNS} FROM vertices WHERE key = ?", (id_key(id),))
-            if not rows or rows[0][0] in self._removed_vertex_rids:
-                _remember(self._absent_vertices, id)
+            rows = self._read(kind.by_key, (id_key(id),))
+            if not rows or rows[0][0] in kind.removed_rids:
+                _remember(kind.absent, id)
                 return default
-            return self._make_vertex(rows[0])
-
-    def _edge(self, id: Any, default: Any = None) -> Any:
-        """The edge with element id ``id``, or ``default`` (``store.edges.get``)."""
-        cache = self._edges
-        try:
-            ref = cache.keys.get(id)
-        except TypeError:
-            return default
-        if ref is not None:
-            edge = ref()
-            if edge is not None:
-                cache.used_now(ref.rid, edge)
-                return edge
-        if id is None or id in self._absent_edges or (self._removed_edges and id in self._removed_edges):
-            return default
-        with self._lock:
-            rows = self._read(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE key = ?", (id_key(id),))
-            if not rows or rows[0][0] in self._removed_edge_rids:
-                _remember(self._absent_edges, id)
-                return default
-            return self._make_edges(rows)[0]
+            return kind.make(rows[0])
 
     def _make_vertex(self, row: tuple, hot: bool = True) -> VertexRecord:
         rid, key, column, label, props, edges = row
@@ -600,39 +591,37 @@ class DiskStore(GraphStore):
     def scan_vertices(self) -> Iterator[VertexRecord]:
         """Every vertex present when the scan starts (those added meanwhile are not met), in
         creation order, read a chunk at a time; the scan's records do not displace the cache's."""
-        with self._lock:
-            self._write_pending()
-            last = self._read("SELECT max(rid) FROM vertices")[0][0] or 0
-        after = 0
-        while after < last:
-            with self._lock:
-                rows = self._query(f"SELECT {_VERTEX_COLUMNS} FROM vertices WHERE rid > ? AND rid <= ? "
-                                   f"ORDER BY rid LIMIT {SCAN_CHUNK}", (after, last))
-                if not rows:
-                    return
-                after = rows[-1][0]
-                chunk = [self._make_vertex(row, hot=False) for row in rows if row[0] not in self._removed_vertex_rids]
-            for vertex in chunk:
+        for rids, vertices in self._scan("vertices", _VERTEX_COLUMNS, self._removed_vertex_rids,
+                                         lambda rows: [self._make_vertex(row, hot=False) for row in rows]):
+            for vertex in vertices:
                 if vertex.out_edges.live:  # not removed since
                     yield vertex
 
     def scan_edges(self) -> Iterator[EdgeRecord]:
+        for rids, edges in self._scan("edges", _EDGE_COLUMNS, self._removed_edge_rids,
+                                      lambda rows: self._make_edges(rows, hot=False)):
+            for rid, edge in zip(rids, edges):
+                if rid not in self._removed_edge_rids:  # not removed since
+                    yield edge
+
+    def _scan(self, table: str, columns: str, removed: set[int],
+              make: Callable[[list], list]) -> Iterator[tuple[list[int], list]]:
+        """The rows of ``table`` up to its last rid now, a chunk at a time (each read after the
+        writes made meanwhile), as (rids, records), those removed so far left out."""
         with self._lock:
             self._write_pending()
-            last = self._read("SELECT max(rid) FROM edges")[0][0] or 0
+            last = self._read(f"SELECT max(rid) FROM {table}")[0][0] or 0
         after = 0
         while after < last:
             with self._lock:
-                rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE rid > ? AND rid <= ? "
+                rows = self._query(f"SELECT {columns} FROM {table} WHERE rid > ? AND rid <= ? "
                                    f"ORDER BY rid LIMIT {SCAN_CHUNK}", (after, last))
                 if not rows:
                     return
                 after = rows[-1][0]
-                rows = [row for row in rows if row[0] not in self._removed_edge_rids]
-                chunk = list(zip([row[0] for row in rows], self._make_edges(rows, hot=False)))
-            for rid, edge in chunk:
-                if rid not in self._removed_edge_rids:
-                    yield edge
+                rows = [row for row in rows if row[0] not in removed]
+                chunk = ([row[0] for row in rows], make(rows))
+            yield chunk
 
     def label_counts(self) -> dict[str, int]:
         """(one pass over each table in SQLite, without making records)"""
@@ -827,6 +816,19 @@ class DiskStore(GraphStore):
                 "vertex_bytes": self._vertices.hot_bytes, "edges_alive": len(self._edges),
                 "edges_hot": self._edges.hot_count, "edge_bytes": self._edges.hot_bytes,
                 "evicted": self._vertices.evicted + self._edges.evicted}
+
+
+class _Kind:
+    """What looking a vertex or an edge up by id needs: its cache, the ids known absent, those
+    the running transaction removed (by id and rid), the query by key, and how a row becomes a
+    record."""
+
+    __slots__ = ("cache", "absent", "removed", "removed_rids", "by_key", "make")
+
+    def __init__(self, cache: RecordCache, absent: OrderedDict, removed: dict, removed_rids: set, by_key: str,
+                 make: Callable[[tuple], Any]):
+        self.cache, self.absent, self.removed, self.removed_rids = cache, absent, removed, removed_rids
+        self.by_key, self.make = by_key, make
 
 
 def _remember(absent: OrderedDict, id: Any) -> None:

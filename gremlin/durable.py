@@ -35,12 +35,13 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from . import codec
 from .disk_rows import FORMAT_VERSION, SCHEMA, Names, derived_vp_id, encode_edge_props, encode_vertex_props, \
     id_column, id_key
 from .disk_store import DEFAULT_CACHE_MB, DiskStore, DurableStoreError
+from .engine.common import batched
 from .property_table import PropertyTable
 from .storage import VertexPropertyRecord, VertexRecord
 
@@ -187,9 +188,11 @@ def _convert_format_1(conn: sqlite3.Connection, database: Path) -> None:
                 conn.execute(statement)
         names = Names()
         counter = _Counter()
-        _convert_vertices(conn, names, counter)
-        _convert_edges(conn, names, counter, database)
-        _summarise_edge_labels(conn)
+        _write_batched(conn, "INSERT INTO vertices (rid, key, id, label, props) VALUES (?, ?, ?, ?, ?)",
+                       _vertex_rows(conn, names, counter, database))
+        _write_batched(conn, "INSERT INTO edges (rid, key, id, label, out_rid, in_rid, props) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", _edge_rows(conn, names, counter, database))
+        _write_batched(conn, "UPDATE vertices SET edges = ? WHERE rid = ?", _edge_label_rows(conn))
         names.write(conn)
         conn.execute("INSERT INTO meta (name, value) VALUES ('counter', ?)", (counter.next,))
         conn.execute("DROP TABLE format1_vertices")
@@ -219,24 +222,29 @@ class _Counter:
 _BATCH = 2000
 
 
-def _convert_vertices(conn: sqlite3.Connection, names: Names, counter: _Counter) -> None:
-    rows: list[tuple] = []
-    insert = "INSERT INTO vertices (rid, key, id, label, props) VALUES (?, ?, ?, ?, ?)"
+def _write_batched(conn: sqlite3.Connection, statement: str, rows: Iterable[tuple]) -> None:
+    """``statement`` for each of ``rows`` (a stream), a batch of them at a time."""
+    for batch in batched(rows, _BATCH):
+        conn.executemany(statement, batch)
+
+
+def _vertex_rows(conn: sqlite3.Connection, names: Names, counter: _Counter, database: Path) -> Iterator[tuple]:
     for rid, (row_key, body) in enumerate(conn.execute("SELECT key, body FROM format1_vertices ORDER BY rowid"), 1):
         try:
             id, label, entries = codec.loads(body)
             vertex = VertexRecord(id, label)
             vertex.props = _format1_properties(vertex, entries, counter)
             key = id_key(id)
-            rows.append((rid, key, id_column(id, key), names.id(label), encode_vertex_props(vertex, names)))
+            row = (rid, key, id_column(id, key), names.id(label), encode_vertex_props(vertex, names))
         except (ValueError, TypeError, IndexError, KeyError) as error:
-            raise DurableStoreError(f"the format-1 vertex row {row_key} cannot be converted "
-                                    f"({type(error).__name__}: {error})") from error
+            raise _unconvertible(database, "vertex", row_key, error) from error
         counter.saw(id)
-        if len(rows) >= _BATCH:
-            conn.executemany(insert, rows)
-            rows = []
-    conn.executemany(insert, rows)
+        yield row
+
+
+def _unconvertible(database: Path, kind: str, row_key: str, error: BaseException) -> DurableStoreError:
+    return DurableStoreError(f"{database}: the format-1 {kind} row {row_key} cannot be converted "
+                             f"({type(error).__name__}: {error})")
 
 
 def _format1_properties(vertex: VertexRecord, entries: list, counter: _Counter) -> PropertyTable:
@@ -261,13 +269,12 @@ def _format1_properties(vertex: VertexRecord, entries: list, counter: _Counter) 
     return PropertyTable(flat)
 
 
-def _summarise_edge_labels(conn: sqlite3.Connection) -> None:
-    """Every vertex's ``edges`` column (the labels of its edges, per direction), from one ordered
-    pass over each edge index, merged by vertex."""
+def _edge_label_rows(conn: sqlite3.Connection) -> Iterator[tuple[str, int]]:
+    """Every vertex's ``edges`` column (the labels of its edges, per direction) and rid, from one
+    ordered pass over each edge index, merged by vertex."""
     def labels_by_vertex(side: int, column: str) -> Iterator[tuple[int, int, list[int]]]:
         rid, labels = None, []
-        for found, label in conn.cursor().execute(
-                f"SELECT DISTINCT {column}, label FROM edges ORDER BY {column}, label"):
+        for found, label in conn.execute(f"SELECT DISTINCT {column}, label FROM edges ORDER BY {column}, label"):
             if found != rid:
                 if rid is not None:
                     yield rid, side, labels
@@ -276,39 +283,26 @@ def _summarise_edge_labels(conn: sqlite3.Connection) -> None:
         if rid is not None:
             yield rid, side, labels
 
-    rows: list[tuple[str, int]] = []
     merged = heapq.merge(labels_by_vertex(0, "out_rid"), labels_by_vertex(1, "in_rid"))
     for rid, parts in itertools.groupby(merged, key=lambda part: part[0]):
         sides: list[list[int]] = [[], []]
         for _, side, labels in parts:
             sides[side] = labels
-        rows.append((codec.dumps_encoded(sides), rid))
-        if len(rows) >= _BATCH:
-            conn.executemany("UPDATE vertices SET edges = ? WHERE rid = ?", rows)
-            rows = []
-    conn.executemany("UPDATE vertices SET edges = ? WHERE rid = ?", rows)
+        yield codec.dumps_encoded(sides), rid
 
 
-def _convert_edges(conn: sqlite3.Connection, names: Names, counter: _Counter, database: Path) -> None:
-    rows: list[tuple] = []
-    insert = "INSERT INTO edges (rid, key, id, label, out_rid, in_rid, props) VALUES (?, ?, ?, ?, ?, ?, ?)"
+def _edge_rows(conn: sqlite3.Connection, names: Names, counter: _Counter, database: Path) -> Iterator[tuple]:
     rid_of = "SELECT rid FROM vertices WHERE key = ?"
-    reader = conn.cursor()  # the scan's own cursor: the look-ups and inserts use the connection's
-    for rid, (row_key, body) in enumerate(reader.execute("SELECT key, body FROM format1_edges ORDER BY rowid"), 1):
+    for rid, (row_key, body) in enumerate(conn.execute("SELECT key, body FROM format1_edges ORDER BY rowid"), 1):
         try:
             id, label, out_id, in_id, properties = codec.loads(body)
             ends = [conn.execute(rid_of, (id_key(end),)).fetchone() for end in (out_id, in_id)]
             if None in ends:
                 raise KeyError(f"end vertex {out_id if ends[0] is None else in_id!r} is not stored")
             key = id_key(id)
-            table = PropertyTable(properties)
-            rows.append((rid, key, id_column(id, key), names.id(label), ends[0][0], ends[1][0],
-                         encode_edge_props(table, names)))
+            row = (rid, key, id_column(id, key), names.id(label), ends[0][0], ends[1][0],
+                   encode_edge_props(PropertyTable(properties), names))
         except (ValueError, TypeError, IndexError, KeyError) as error:
-            raise DurableStoreError(f"{database}: the format-1 edge row {row_key} cannot be converted "
-                                    f"({type(error).__name__}: {error})") from error
+            raise _unconvertible(database, "edge", row_key, error) from error
         counter.saw(id)
-        if len(rows) >= _BATCH:
-            conn.executemany(insert, rows)
-            rows = []
-    conn.executemany(insert, rows)
+        yield row

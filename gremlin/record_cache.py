@@ -103,22 +103,16 @@ class RecordCache:
 
     def get_key(self, key: Any) -> Any:
         """The live record of element id ``key``, or None (marked used)."""
-        ref = self.keys.get(key)
-        if ref is None:
-            return None
-        record = ref()
-        if record is not None:
-            self.used_now(ref.rid, record)
-        return record
+        return self._use(self.keys.get(key))
 
     def get_rid(self, rid: int) -> Any:
         """The live record of row ``rid``, or None (marked used)."""
-        ref = self.refs.get(rid)
-        if ref is None:
-            return None
-        record = ref()
+        return self._use(self.refs.get(rid))
+
+    def _use(self, ref: _Ref | None) -> Any:
+        record = ref() if ref is not None else None
         if record is not None:
-            self.used_now(rid, record)
+            self.used_now(ref.rid, record)  # type: ignore[union-attr]
         return record
 
     def peek_rid(self, rid: int) -> Any:

@@ -444,17 +444,8 @@ class _Chunk:
             t = t.and_(*checks)
         # times are sent as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int
         for vertex, sealed in self.created.items():
-            props = view.vertices[vertex]
-            on_create = {"type": props["type"], "value": sealed,
-                         "created": long(props["created"]), "cid": props["cid"], "founder": props["founder"],
-                         "first_seen": long(props["first_seen"]), "last_seen": long(props["last_seen"]),
-                         "degree": props["degree"]}
-            if props.get(model.SHARED):
-                on_create[model.SHARED] = True
-            if props.get(model.CONFLICTS):
-                on_create[model.CONFLICTS] = props[model.CONFLICTS]
             t = t.side_effect(__.merge_v(model.vertex_key(tenant, vertex, model.IDENTIFIER))
-                              .option(Merge.on_create, on_create, _SINGLE))
+                              .option(Merge.on_create, self.identifier_props(view.vertices[vertex], sealed), _SINGLE))
         # elements that get the same change share one write step (V(ids)/E(ids)): a chunk's
         # events mostly move the links and identifiers they touch to the same time
         touched = self.touched.items()
@@ -476,11 +467,8 @@ class _Chunk:
         stored = [(lid, link) for lid, link in self.links.items() if not link.new]
         for lid, link in self.links.items():
             if link.new:
-                on_create = {"count": link.count,
-                             "first_seen": long(link.first[0]), "first_event": link.first[1],
-                             "last_seen": long(link.last[0]), "last_event": link.last[1]}
                 t = t.side_effect(__.merge_e(model.edge_key(tenant, lid, model.LINK, link.low, link.high))
-                                  .option(Merge.on_create, on_create))
+                                  .option(Merge.on_create, self.link_props(link)))
         for amount, lids in _grouped((link.count, lid) for lid, link in stored).items():
             t = t.side_effect(__.E(*lids).property("count", increment("count", amount)))
         for (first_seen, first_event), lids in _grouped(((long(link.first[0]), link.first[1]), lid)
@@ -492,15 +480,38 @@ class _Chunk:
             t = t.side_effect(__.E(*lids).has("last_seen", P.lte(last_seen)).property(
                 "last_seen", last_seen).property("last_event", last_event))
         for event, identifier_ids, ingested_at in self.events:
-            on_create = {"event_id": event.event_id, "type": event.type,
-                         "ts": long(event.timestamp_ms), "ingested_at": long(ingested_at)}
-            if event.attributes:
-                on_create["attributes"] = protector.seal(event.vertex_id, "attributes",
-                                                         json.dumps(event.attributes, sort_keys=True))
             t = t.side_effect(__.merge_v(model.vertex_key(tenant, event.vertex_id, model.EVENT))
-                              .option(Merge.on_create, on_create, _SINGLE).as_("ev").V(*identifier_ids)
-                              .add_e(model.OBSERVED).from_("ev").property(model.TENANT, tenant))
+                              .option(Merge.on_create, self.event_props(event, ingested_at, protector), _SINGLE)
+                              .as_("ev").V(*identifier_ids).add_e(model.OBSERVED).from_("ev")
+                              .property(model.TENANT, tenant))
         return t
+
+    # what a new element of the chunk holds besides its search map (model.vertex_key / edge_key:
+    # id, label, tenant); times as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int
+
+    def identifier_props(self, props: dict, sealed: str) -> dict[str, Any]:
+        """A new identifier's properties, from its view entry ``props`` and sealed value."""
+        created = {"type": props["type"], "value": sealed,
+                   "created": long(props["created"]), "cid": props["cid"], "founder": props["founder"],
+                   "first_seen": long(props["first_seen"]), "last_seen": long(props["last_seen"]),
+                   "degree": props["degree"]}
+        if props.get(model.SHARED):
+            created[model.SHARED] = True
+        if props.get(model.CONFLICTS):
+            created[model.CONFLICTS] = props[model.CONFLICTS]
+        return created
+
+    def link_props(self, link: _LinkWrite) -> dict[str, Any]:
+        return {"count": link.count, "first_seen": long(link.first[0]),
+                "first_event": link.first[1], "last_seen": long(link.last[0]), "last_event": link.last[1]}
+
+    def event_props(self, event: PreparedEvent, ingested_at: int, protector: Protector) -> dict[str, Any]:
+        created = {"event_id": event.event_id, "type": event.type,
+                   "ts": long(event.timestamp_ms), "ingested_at": long(ingested_at)}
+        if event.attributes:
+            created["attributes"] = protector.seal(event.vertex_id, "attributes",
+                                                   json.dumps(event.attributes, sort_keys=True))
+        return created
 
 
 def _grouped(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:

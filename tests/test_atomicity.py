@@ -1,8 +1,11 @@
-"""Each traversal is atomic: all of it or none of it, and no one sees it half done."""
+"""Each traversal is atomic: all of it or none of it, and no one sees it half done (in memory and
+on disk)."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
@@ -13,8 +16,15 @@ import gremlin
 from gremlin import GremlinError
 
 
-def test_failure_midway_rolls_back_every_kind_of_write():
-    g = traversal().with_remote(gremlin.connect("memory://"))
+@pytest.fixture(params=["memory", "durable"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    url = "memory://" if request.param == "memory" else (tmp_path / "graph").as_uri()
+    yield url
+    gremlin.forget_graph(url)
+
+
+def test_failure_midway_rolls_back_every_kind_of_write(url: str):
+    g = traversal().with_remote(gremlin.connect(url))
     g.add_v("a").property(T.id, "a").property("n", 1).add_v("b").property(T.id, "b").iterate()
     g.V("a").add_e("e").to(__.V("b")).property(T.id, "e1").iterate()
     with pytest.raises(GremlinError):
@@ -31,8 +41,8 @@ def test_failure_midway_rolls_back_every_kind_of_write():
     assert g.V().has("n", 1).count().next() == 1  # the index was restored too
 
 
-def test_concurrent_readers_never_see_partial_writes():
-    g = traversal().with_remote(gremlin.connect("memory://"))
+def test_concurrent_readers_never_see_partial_writes(url: str):
+    g = traversal().with_remote(gremlin.connect(url))
     stop = threading.Event()
     torn: list[int] = []
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import logging
 import sqlite3
-import threading
 import weakref
 from pathlib import Path
 
@@ -183,34 +182,6 @@ def test_a_scan_meets_what_was_there_when_it_started(tmp_path: Path) -> None:
     assert met == ["v0", "v1"] + [f"v{n}" for n in range(3, 600)]
     assert "late" in store.vertices and len(store.vertices) == 600
     store.close()
-
-
-def test_readers_and_a_writer_on_threads_see_whole_traversals(tmp_path: Path) -> None:
-    url = tmp_path.as_uri()
-    g = traversal().with_remote(gremlin.connect(url))
-    g.add_v("counter").property(T.id, "c").property("a", 0).property("b", 0).iterate()
-    errors: list[BaseException] = []
-
-    def write() -> None:
-        for n in range(1, 150):
-            g.V("c").property(Cardinality.single, "a", n).property(Cardinality.single, "b", n).iterate()
-
-    def read() -> None:
-        try:
-            for _ in range(150):
-                row = g.V("c").value_map("a", "b").next()
-                assert row["a"] == row["b"]
-        except BaseException as error:  # noqa: BLE001 - reported by the test thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors and not any(thread.is_alive() for thread in threads)
-    assert g.V("c").values("a").next() == 149
-    gremlin.forget_graph(url)
 
 
 def test_vertices_holding_records_are_freed_once_let_go(tmp_path: Path) -> None:
