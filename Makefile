@@ -34,6 +34,9 @@ conformance: setup
 		--known-failures .ci/conformance-known-failures
 	$(BIN)/python -m gremlin.conformance --url endpoint --core-steps --floor $(CONFORMANCE_FLOOR) \
 		--known-failures .ci/conformance-known-failures
+	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+		$(BIN)/python -m gremlin.conformance --url "file://$$dir/graph" --core-steps --floor $(CONFORMANCE_FLOOR) \
+		--known-failures .ci/conformance-known-failures
 	$(MAKE) --no-print-directory conformance-reference
 
 # The same scenarios on a real Gremlin Server 3.7.3 with TinkerPop's test configuration

@@ -183,18 +183,18 @@ class TextSearch(Service):
 
         store = ctx.store
         if kind in (None, "Vertex"):
-            for vertex in list(store.vertices.values()):
+            for vertex in store.scan_vertices():
                 ctx.tick()
                 # a vertex property becomes an element (an id) only when it is found
                 keys = list(dict.fromkeys(key for key, value in vertex.property_items() if matches(value)))
                 for key in keys:
                     yield from (vp for vp in store.vertex_properties(vertex, (key,)) if matches(vp.value))
         if kind in (None, "Edge"):
-            for edge in list(store.edges.values()):
+            for edge in store.scan_edges():
                 ctx.tick()
                 yield from (PropertyValue(edge, key, value) for key, value in edge.props.items() if matches(value))
         if kind in (None, "VertexProperty"):
-            for vertex in list(store.vertices.values()):
+            for vertex in store.scan_vertices():
                 ctx.tick()
                 for vp in store.vertex_properties(vertex) if _has_meta(vertex) else ():
                     yield from (PropertyValue(vp, key, value) for key, value in vp.meta.items() if matches(value))
