@@ -10,7 +10,8 @@ benchmark run should, so this reuses the graph memory.py built in process. Two m
 
 - Readiness: ``identity serve`` itself started on the graph (a fresh data directory, so its own
   tenants and keys) until ``GET /readyz`` answers 200, which needs the graph to answer a
-  traversal; the time from the process start and its RSS then.
+  traversal; the time from the process start, the CPU it used (its share of a loaded machine
+  varies, that does not) and its RSS then.
 - Resolve: that graph was written with the development protector (identity.protect), not a
   tenant key ring, so the service here is the real RPC application (identity.rpc.make_app, the
   same handlers, JSON-RPC, authentication and worker pool) around IdentityGraphs on that
@@ -39,7 +40,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import (ROOT, add_cache_argument, add_output_arguments, add_tree_argument,  # noqa: E402
-                                durable_url, finish, latency_line, process_rss_bytes, use_tree)
+                                durable_url, finish, latency_line, process_cpu_seconds, process_rss_bytes,
+                                use_tree)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
 from benchmarks.service import Server, child_process, run_load, wait_for_line  # noqa: E402
 
@@ -115,10 +117,11 @@ def readiness(graph: Path, cache_mb: float, tree: Path) -> dict:
             else:
                 raise SystemExit(f"/readyz did not answer 200 within {_READY_TIMEOUT_S} s")
             ready = time.perf_counter() - started
-            rss = process_rss_bytes(process.pid)
-    print(f"identity serve: listening after {listening:.2f} s, /readyz 200 after {ready:.2f} s, "
-          f"RSS {rss / 2 ** 20:,.0f} MiB", flush=True)
-    return {"listening_seconds": round(listening, 2), "ready_seconds": round(ready, 2), "rss_bytes": rss}
+            rss, cpu = process_rss_bytes(process.pid), process_cpu_seconds(process.pid)
+    print(f"identity serve: listening after {listening:.2f} s, /readyz 200 after {ready:.2f} s "
+          f"({cpu:.2f} s of CPU), RSS {rss / 2 ** 20:,.0f} MiB", flush=True)
+    return {"listening_seconds": round(listening, 2), "ready_seconds": round(ready, 2), "cpu_seconds": round(cpu, 2),
+            "rss_bytes": rss}
 
 
 def main(argv: list[str] | None = None) -> int:
