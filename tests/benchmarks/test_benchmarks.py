@@ -10,7 +10,7 @@ import pytest
 from gremlin_python.process.traversal import T
 
 from benchmarks import (accuracy, bulk_load, collector, ingest, ingest_fingerprint, ingest_split, match, memory,
-                        population, render, resolve, resolve_at_scale, write_idioms)
+                        population, render, resolve, resolve_at_scale, tenant_copies, write_idioms)
 from benchmarks.harness import percentile
 from identity import IdentityGraph
 from identity.graph import close_all, open_traversal
@@ -234,3 +234,16 @@ def test_bulk_load_writes_the_graph_ingest_writes(tmp_path: Path) -> None:
                            "--name", "loaded"]) == 0
     loaded = json.loads((tmp_path / "loaded.json").read_text())
     assert loaded["identifiers"] > 0 and loaded["events"] == checked["events"]
+
+
+def test_tenant_copies_grow_the_graph_and_leave_the_loaded_tenant_as_it_was(tmp_path: Path) -> None:
+    graph = tmp_path / "graph"
+    assert memory.main([*TINY, "--keep", str(graph), "--out", str(tmp_path)]) == 0
+    kept = json.loads((tmp_path / "memory.json").read_text())
+    assert tenant_copies.main(["--graph", str(graph), "--copies", "2", "--quiet", "--out", str(tmp_path)]) == 0
+    grown = json.loads((tmp_path / "tenant_copies.json").read_text())
+    assert grown["elements"] == {label: 3 * count for label, count in kept["elements"].items()}
+    assert memory.main([*TINY, "--reopen", str(graph), "--cold", "3", "--warm", "3", "--out", str(tmp_path),
+                        "--name", "reopened"]) == 0
+    reopened = json.loads((tmp_path / "reopened.json").read_text())
+    assert reopened["identifiers"] == 3 * kept["identifiers"] and reopened["resolve_warm"]["found"] == 3
