@@ -154,6 +154,8 @@ def _connect(database: Path, synchronous: str) -> sqlite3.Connection:
         if str(journal_mode).lower() != "wal":
             raise DurableStoreError(f"{database}: the file system does not support WAL mode")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
+        # the WAL back to 64 MiB after each checkpoint (a long write, a conversion, grows it)
+        conn.execute("PRAGMA journal_size_limit = 67108864")
         if version == 1:
             _convert_format_1(conn, database)
         elif version == 0:
@@ -292,15 +294,18 @@ def _edge_label_rows(conn: sqlite3.Connection) -> Iterator[tuple[str, int]]:
 
 
 def _edge_rows(conn: sqlite3.Connection, names: Names, counter: _Counter, database: Path) -> Iterator[tuple]:
-    rid_of = "SELECT rid FROM vertices WHERE key = ?"
+    # every vertex's rid by key, in memory: a look-up in SQLite for each end of millions of edges
+    # took most of a conversion, and the graph being converted was held whole in memory by the
+    # version that wrote it
+    rids = dict(conn.execute("SELECT key, rid FROM vertices"))
     for rid, (row_key, body) in enumerate(conn.execute("SELECT key, body FROM format1_edges ORDER BY rowid"), 1):
         try:
             id, label, out_id, in_id, properties = codec.loads(body)
-            ends = [conn.execute(rid_of, (id_key(end),)).fetchone() for end in (out_id, in_id)]
-            if None in ends:
-                raise KeyError(f"end vertex {out_id if ends[0] is None else in_id!r} is not stored")
+            out_rid, in_rid = rids.get(id_key(out_id)), rids.get(id_key(in_id))
+            if out_rid is None or in_rid is None:
+                raise KeyError(f"its end vertex {out_id if out_rid is None else in_id!r} is not stored")
             key = id_key(id)
-            row = (rid, key, id_column(id, key), names.id(label), ends[0][0], ends[1][0],
+            row = (rid, key, id_column(id, key), names.id(label), out_rid, in_rid,
                    encode_edge_props(PropertyTable(properties), names))
         except (ValueError, TypeError, IndexError, KeyError) as error:
             raise _unconvertible(database, "edge", row_key, error) from error
