@@ -5,6 +5,7 @@
     vertices(rid INTEGER PRIMARY KEY, key UNIQUE, id, label, props, edges)
     edges(rid INTEGER PRIMARY KEY, key UNIQUE, id, label, out_rid, in_rid, props)
         INDEX edges_out (out_rid, label), INDEX edges_in (in_rid, label)
+    value_index(key, value, rid)         vertices by property value, for the keys looked up by value
 
 ``rid`` is the row's own integer id: edges name their ends by it, and the two edge indexes
 make a vertex's edges of one label in one direction a single index range, in creation order
@@ -29,6 +30,10 @@ shortened when the last of a label goes. Asking a vertex for edges of a label it
 (``bothE('nolink')`` on every identifier a read meets, the in-edges of an event) then reads
 nothing from the file.
 
+``value_index`` holds, for each property key something has looked up by value (meta
+``indexed``), every vertex's values of it as ``index_value`` gives them: one form for values
+Gremlin holds equal (``29``, ``long(29)``, ``29.0``), candidates the caller still compares.
+
 A vertex property held as a bare value has no stored id: its id is derived from the vertex's
 key, the property key and the value (``derived_vp_id``), so it reads the same every time and
 after a restart, and reading it as an element writes nothing. Replacing the value gives a new
@@ -37,6 +42,7 @@ id, as in TinkerGraph; writing the same value again gives the same one.
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import sqlite3
 from typing import Any, Iterable
@@ -44,12 +50,13 @@ from typing import Any, Iterable
 from gremlin_python.statics import long
 
 from . import codec
+from .errors import GremlinError
 from .property_table import EMPTY, PropertyTable
 from .storage import VertexPropertyRecord, VertexRecord
 
 __all__ = ["FORMAT_VERSION", "SCHEMA", "Names", "id_key", "id_column", "typed_id", "encode_vertex_props",
            "decode_vertex_props", "encode_edge_props", "decode_edge_props", "derived_vp_id", "encode_edge_labels",
-           "decode_edge_labels", "label_ids"]
+           "decode_edge_labels", "label_ids", "index_value"]
 
 FORMAT_VERSION = 2
 
@@ -62,6 +69,8 @@ CREATE TABLE IF NOT EXISTS edges (rid INTEGER PRIMARY KEY, key NOT NULL UNIQUE, 
     label INTEGER NOT NULL, out_rid INTEGER NOT NULL, in_rid INTEGER NOT NULL, props TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS edges_out ON edges (out_rid, label);
 CREATE INDEX IF NOT EXISTS edges_in ON edges (in_rid, label);
+CREATE TABLE IF NOT EXISTS value_index (key INTEGER NOT NULL, value NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (key, value, rid)) WITHOUT ROWID;
 """
 
 _INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
@@ -98,6 +107,34 @@ def typed_id(key: Any, column: str | None) -> Any:
     if type(key) is bytes:
         return _loads(key.decode("utf-8"))
     return key
+
+
+# -- property values in the value index -----------------------------------------------------
+
+def index_value(value: Any) -> Any:
+    """A property value as ``value_index`` holds it, or None when it cannot be indexed (a
+    look-up of it scans). Numbers equal by value have one form (an INTEGER when integral and
+    within 64 bits, else a REAL: equal numbers never part, a few close large ones may meet, and
+    candidates are compared anyway); booleans stay apart from 1 and 0; other scalars are their
+    tagged JSON as a BLOB, apart from strings."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if isinstance(value, bool):
+        return b"\x01" if value else b"\x00"
+    try:
+        if isinstance(value, int):
+            return int(value) if _INT64_MIN <= value <= _INT64_MAX else float(value)
+        if isinstance(value, (float, decimal.Decimal)):
+            if value != value:  # NaN equals nothing
+                return None
+            if value == value.to_integral_value() if isinstance(value, decimal.Decimal) else value.is_integer():
+                return index_value(int(value))
+            return float(value)
+        hash(value)
+        return codec.dumps(value).encode("utf-8")
+    except (TypeError, ValueError, OverflowError, GremlinError):
+        return None
 
 
 # -- names -----------------------------------------------------------------------------------

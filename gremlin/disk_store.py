@@ -25,12 +25,15 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from .codec import dumps_encoded, loads
 from .disk_rows import (Names, decode_edge_labels, decode_edge_props, decode_vertex_props, derived_vp_id,
-                        encode_edge_labels, encode_edge_props, encode_vertex_props, id_column, id_key, typed_id)
+                        encode_edge_labels, encode_edge_props, encode_vertex_props, id_column, id_key, index_value,
+                        typed_id)
 from .errors import ConflictError, ElementNotFound, GremlinError
+from .property_table import EMPTY, PropertyTable
 from .record_cache import RecordCache
-from .storage import (_ABSENT, _HELD_AS_RECORDS, EXTERNAL, EdgeRecord, GraphStore, VertexPropertyRecord,
-                      VertexRecord, _shared, _Transaction)
+from .storage import (_ABSENT, _HELD_AS_RECORDS, EXTERNAL, UNSELECTIVE_FROM, EdgeRecord, GraphStore,
+                      VertexPropertyRecord, VertexRecord, _shared, _Transaction, _values)
 
 __all__ = ["DiskStore", "DiskAdjacency", "DEFAULT_CACHE_MB", "DurableStoreError"]
 
@@ -202,6 +205,12 @@ class DiskStore(GraphStore):
         self._next_edge_rid = (conn.execute("SELECT max(rid) FROM edges").fetchone()[0] or 0) + 1
         row = conn.execute("SELECT value FROM meta WHERE name = 'counter'").fetchone()
         self._next_id = self._stored_counter = int(row[0]) if row else 0
+        # value indexes: key -> its name number, for the keys looked up by value so far; the keys
+        # whose index narrowed nothing (see lookup); changes to write, (add?, key number, value, rid)
+        self._indexed: dict[str, int] = {}
+        self._unselective: set[str] = set()
+        self._load_indexes(conn)
+        self._index_changes: list[tuple[bool, int, Any, int]] = []
         # What the running transaction has changed and not written yet (_flush writes it):
         # vertex rid -> the vertex, or None to delete its row; edges to write, by identity; edge
         # rids to delete
@@ -271,6 +280,7 @@ class DiskStore(GraphStore):
         self._pending_vertices.clear()
         self._pending_edges.clear()
         self._deleted_edges.clear()
+        self._index_changes.clear()
         self._forget_removed()
         # what the file holds is the last commit's again: a row this transaction deleted (and
         # found absent since) is back, and the counter written with its rows is undone
@@ -279,6 +289,7 @@ class DiskStore(GraphStore):
         self._stored_counter = -1  # written with the next rows
         try:
             self._names.load(self._connection())  # names first given in this transaction are not stored
+            self._load_indexes(self._connection())  # nor indexes first built in it
         except sqlite3.Error:
             pass
 
@@ -293,7 +304,7 @@ class DiskStore(GraphStore):
         (begun here the first time). Rows are encoded first: a value the codec refuses fails
         the traversal before the file is touched."""
         vertices, edges, deleted = self._pending_vertices, self._pending_edges, self._deleted_edges
-        if not vertices and not edges and not deleted:
+        if not vertices and not edges and not deleted and not self._index_changes:
             return  # (the counter is written with rows: ids a failed traversal took need no row)
         names = self._names
         vertex_rows, vertex_gone, edge_rows = [], [], []
@@ -327,6 +338,9 @@ class DiskStore(GraphStore):
                 conn.executemany(_UPSERT_VERTEX, vertex_rows)
             if edge_rows:
                 conn.executemany(_UPSERT_EDGE, edge_rows)
+            for add, key, value, rid in self._index_changes:
+                conn.execute("INSERT OR IGNORE INTO value_index (key, value, rid) VALUES (?, ?, ?)" if add else
+                             "DELETE FROM value_index WHERE key = ? AND value = ? AND rid = ?", (key, value, rid))
             if self._next_id != self._stored_counter:
                 conn.execute("INSERT INTO meta (name, value) VALUES ('counter', ?) "
                              "ON CONFLICT (name) DO UPDATE SET value = excluded.value", (self._next_id,))
@@ -337,6 +351,7 @@ class DiskStore(GraphStore):
         vertices.clear()
         edges.clear()
         deleted.clear()
+        self._index_changes.clear()
         self._removed_vertices.clear()
         self._removed_edges.clear()
 
@@ -355,7 +370,7 @@ class DiskStore(GraphStore):
 
     def _write_pending(self) -> None:
         """Before a read of the file that this transaction's unwritten changes could affect."""
-        if self._pending_vertices or self._pending_edges or self._deleted_edges:
+        if self._pending_vertices or self._pending_edges or self._deleted_edges or self._index_changes:
             self._flush()
 
     def _query(self, sql: str, params: Any = ()) -> list:
@@ -637,9 +652,78 @@ class DiskStore(GraphStore):
         with self._lock:
             return self._query(f"SELECT count(*) FROM {table}")[0][0]
 
+    # -- value indexes -----------------------------------------------------------------------------
+
     def lookup(self, key: str, value: Any) -> list[VertexRecord] | None:
-        """No value index: a look-up by value scans (see docs/gremlin.md)."""
-        return None
+        """Vertices whose ``key`` may equal ``value`` (candidates: the caller compares), from the
+        key's value index; None when no index can answer. As in the in-memory store, a key's
+        index is built by its first lookup, with one scan, and kept current from then on; here
+        it is kept in the file (``value_index``), so that scan happens once for the graph's
+        life: the one write a read can cause. An index whose largest value holds most of 1,000
+        or more vertices (a partition key) is not kept: lookups on that key scan."""
+        if key in self._unselective:
+            return None
+        wanted = index_value(value)
+        if wanted is None:
+            return None
+        with self.transaction():  # the traversal's (a first lookup's index is written with it)
+            number = self._indexed.get(key)
+            if number is None:
+                number = self._build_index(key)
+                if number is None:
+                    return None
+            rows = self._query("SELECT rid FROM value_index WHERE key = ? AND value = ? ORDER BY rid",
+                               (number, wanted))
+            found = self._vertices_by_rid([row[0] for row in rows])
+            return [found[row[0]] for row in rows if row[0] in found]
+
+    def _build_index(self, key: str) -> int | None:
+        """Index ``key`` (one scan, its rows written with the running transaction); its name
+        number, or None when the index narrows nothing."""
+        number = self._names.id(key)
+        self._indexed[key] = number  # _reindex keeps it current from here: the scan may write
+        rows = []
+        for vertex in self.scan_vertices():
+            for value in _values(vertex.props.get(key, _ABSENT)):
+                indexed = index_value(value)
+                if indexed is not None:
+                    rows.append((number, indexed, vertex.out_edges.rid))
+        self._index_changes.extend((True, *row) for row in rows)
+        self._write_pending()
+        conn = self._connection()
+        largest, vertices = self._read("SELECT coalesce(max(n), 0), (SELECT count(*) FROM vertices) FROM "
+                                       "(SELECT count(*) AS n FROM value_index WHERE key = ? GROUP BY value)", (number,))[0]
+        if vertices >= UNSELECTIVE_FROM and 2 * largest > vertices:
+            del self._indexed[key]
+            self._unselective.add(key)
+            conn.execute("DELETE FROM value_index WHERE key = ?", (number,))
+            number = None
+        self._store_indexes(conn)
+        return number
+
+    def _load_indexes(self, conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE name = 'indexes'").fetchone()
+        indexed, unselective = loads(row[0]) if row else ([], [])
+        self._indexed = {key: self._names.id(key) for key in indexed}
+        self._unselective = set(unselective)
+
+    def _store_indexes(self, conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO meta (name, value) VALUES ('indexes', ?) ON CONFLICT (name) DO UPDATE SET "
+                     "value = excluded.value", (dumps_encoded([sorted(self._indexed), sorted(self._unselective)]),))
+
+    def _reindex(self, vertex: VertexRecord, before: PropertyTable, after: PropertyTable) -> None:
+        """(changes to ``value_index`` rows, written with the vertex)"""
+        if not self._indexed:
+            return
+        rid = vertex.out_edges.rid
+        for key, number in self._indexed.items():
+            old, new = before.get(key, _ABSENT), after.get(key, _ABSENT)
+            if old is new:
+                continue
+            olds = {index_value(value) for value in _values(old)} - {None}
+            news = {index_value(value) for value in _values(new)} - {None}
+            self._index_changes.extend((False, number, value, rid) for value in olds - news)
+            self._index_changes.extend((True, number, value, rid) for value in news - olds)
 
     # -- vertices ----------------------------------------------------------------------------------
 
@@ -671,6 +755,7 @@ class DiskStore(GraphStore):
             self.remove_edge(edge)
         rid = adjacency.rid
         size = self._vertices.estimate(rid) or _VERTEX_BYTES
+        self._reindex(vertex, vertex.props, EMPTY)  # its values leave the indexes
         self._vertices.forget(rid, vertex.id)
         adjacency.live = False
         self._pending_vertices[rid] = None

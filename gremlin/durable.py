@@ -158,7 +158,7 @@ def _connect(database: Path, synchronous: str) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_size_limit = 67108864")
         if version == 1:
             _convert_format_1(conn, database)
-        elif version == 0:
+        else:  # new, or tables a later version of format 2 added (IF NOT EXISTS: none written else)
             conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
     except sqlite3.Error as error:

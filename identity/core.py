@@ -104,8 +104,9 @@ class IdentityGraph:
         if id_type == CUSTOMER_LOOKUP_TYPE:
             if not isinstance(value, str) or not value.startswith("c-"):
                 raise ValidationError("value", "is not a customer id")
-            # the customer id is not tenant-prefixed: the explicit tenant filter backs the partition
-            start = (walk_source(self.reader).V().has_label(model.IDENTIFIER).has("cid", value)
+            # the customer id is not tenant-prefixed: the explicit tenant filter backs the partition;
+            # has('cid') right after V(), where the embedded graph answers it from a value index
+            start = (walk_source(self.reader).V().has("cid", value).has_label(model.IDENTIFIER)
                      .has(model.TENANT, self.tenant).limit(1))
         else:
             start = walk_source(self.reader).V(self.vertex_id(id_type, value)).has_label(model.IDENTIFIER)

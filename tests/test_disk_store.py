@@ -272,3 +272,79 @@ def test_the_cache_size_comes_from_the_url_and_is_checked(tmp_path: Path) -> Non
         with pytest.raises(DurableStoreError, match="cache_mb"):
             gremlin.open_graph((tmp_path / "b").as_uri() + f"?cache_mb={bad}")
     open_store(tmp_path / "b").close()  # the failures released the directory
+
+
+# -- value indexes -----------------------------------------------------------------------------------
+
+def named(store: DiskStore, count: int) -> list:
+    with store.transaction():
+        return [store.add_vertex("v", f"v{n}") for n in range(count)]
+
+
+def test_a_value_index_is_built_by_its_first_lookup_kept_in_the_file_and_current(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    vertices = named(store, 3)
+    with store.transaction():
+        for vertex, value in zip(vertices, ("x", 29, True)):
+            store.add_vertex_property(vertex, "name", value)
+    assert [v.id for v in store.lookup("name", "x")] == ["v0"]
+    assert [v.id for v in store.lookup("name", 29.0)] == ["v1"] and store.lookup("name", long(29))[0].id == "v1"
+    assert [v.id for v in store.lookup("name", True)] == ["v2"] and store.lookup("name", 1) == []
+    with store.transaction():
+        store.add_vertex_property(store.vertices["v0"], "name", "y")  # replaces "x"
+        store.add_first_vertex_properties(store.add_vertex("v", "v3"), {"name": "x"})
+        store.remove_vertex(store.vertices["v1"])
+    assert [v.id for v in store.lookup("name", "x")] == ["v3"] and store.lookup("name", 29) == []
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.add_vertex_property(store.vertices["v3"], "name", "z")
+            assert store.lookup("name", "z")[0].id == "v3" and store.lookup("name", "x") == []
+            raise RuntimeError
+    assert [v.id for v in store.lookup("name", "x")] == ["v3"] and store.lookup("name", "z") == []
+    store.close()
+    store = open_store(tmp_path)
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+    assert [v.id for v in store.lookup("name", "y")] == ["v0"]  # from the file: no scan again
+    assert not any("FROM vertices WHERE rid >" in statement for statement in statements)
+    store.close()
+
+
+def test_an_index_that_narrows_nothing_is_not_kept_and_a_failed_first_lookup_keeps_none(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    vertices = named(store, 1000)
+    with store.transaction():
+        for n, vertex in enumerate(vertices):
+            store.add_first_vertex_properties(vertex, {"tenant": "acme" if n else "globex", "n": n})
+    assert store.lookup("tenant", "globex") is None and store.lookup("tenant", "acme") is None  # callers scan
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            assert [v.id for v in store.lookup("n", 7)] == ["v7"]  # built inside a traversal that fails
+            raise RuntimeError
+    assert store._indexed == {}  # and with it the index
+    store.close()
+    store = open_store(tmp_path)
+    assert "tenant" in store._unselective and store.lookup("tenant", "acme") is None
+    g = traversal().with_remote(gremlin.remote.LocalRemoteConnection(gremlin.Graph(store)))
+    assert g.V().has("n", 7).id_().to_list() == ["v7"] and g.V().has("n", 7.0).count().next() == 1
+    assert list(store._indexed) == ["n"]  # V().has() looked it up
+    store.close()
+
+
+def test_a_customer_id_resolve_reads_the_cid_index_not_the_whole_graph(tmp_path: Path) -> None:
+    from identity import IdentityGraph
+    url = tmp_path.as_uri()
+    identity = IdentityGraph(traversal().with_remote(gremlin.connect(url)), "acme")
+    results = identity.ingest([{"event_id": f"e{n}", "type": "login", "identifiers": [
+        {"type": "email", "value": f"p{n}@example.com"}, {"type": "phone", "value": f"+1 415 555 {n:04d}"}]}
+        for n in range(20)])
+    customer = results[7].customer_id
+    assert identity.resolve("customer", customer).customer_id == customer  # builds the index: a scan
+    store = gremlin.open_graph(url).store
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+    resolved = identity.resolve("customer", customer)
+    assert resolved.customer_id == customer and sorted(resolved.identifiers) == ["email", "phone"]
+    assert any("FROM value_index" in statement for statement in statements)
+    assert not any("FROM vertices WHERE rid >" in statement for statement in statements)  # no scan
+    gremlin.forget_graph(url)
