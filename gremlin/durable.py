@@ -207,7 +207,10 @@ def _convert_format_1(conn: sqlite3.Connection, database: Path) -> None:
         except sqlite3.Error:
             pass
         raise
-    log.warning("converted %s to format %d in %.1f s", database, FORMAT_VERSION, time.monotonic() - started)
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
+    log.warning("converted %s to format %d in %.1f s; the old format's %d MiB are free pages the graph reuses as "
+                "it grows (VACUUM gives them back to the file system)", database, FORMAT_VERSION,
+                time.monotonic() - started, free // 2 ** 20)
 
 
 class _Counter:
