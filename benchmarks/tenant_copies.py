@@ -44,6 +44,7 @@ def copy_tenant(conn, tenant: str, copies: int, report=print) -> dict:
     if foreign:
         raise SystemExit(f"{foreign} elements are not {tenant!r}'s as benchmarks/memory.py writes them: "
                          "only a graph of that one tenant can be copied")
+    tenant_key = (conn.execute("SELECT id FROM names WHERE name = 'tenant'").fetchone() or (None,))[0]
     started = time.perf_counter()
     for n in range(1, copies + 1):
         name = f"{tenant}{n}"
@@ -58,6 +59,12 @@ def copy_tenant(conn, tenant: str, copies: int, report=print) -> dict:
             "label, out_rid + ?, in_rid + ?, replace(props, ?, ?) FROM edges WHERE rid <= ?",
             (n * last_edge, n * counter, f"{name}:", len(prefix) + 1, n * last_vertex, n * last_vertex,
              f'"{tenant}"', f'"{name}"', last_edge))
+        # the kept value indexes hold the copy's vertices too (its tenant value under the tenant
+        # key), or a lookup by value would miss them
+        conn.execute(
+            "INSERT INTO value_index (key, value, rid) SELECT key, CASE WHEN key = ? AND value = ? THEN ? "
+            "ELSE value END, rid + ? FROM value_index WHERE rid <= ?",
+            (tenant_key, tenant, name, n * last_vertex, last_vertex))
         conn.execute("UPDATE meta SET value = ? WHERE name = 'counter'", ((n + 1) * counter,))
         conn.execute("COMMIT")
         report(f"{name}: {vertices[1]:,d} vertices and {edges[1]:,d} edges copied "
