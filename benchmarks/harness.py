@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
 __all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "process_cpu_seconds", "process_rss_bytes",
-           "graph_label_counts", "add_cache_argument", "durable_url", "latency_summary", "latency_line", "machine",
+           "graph_label_counts", "add_cache_argument", "add_loaded_graph_arguments", "durable_url", "latency_summary", "latency_line", "machine",
            "save_results", "command_line", "add_output_arguments", "finish", "add_tree_argument", "use_tree"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +97,15 @@ def process_rss_bytes(pid: int | str = "self") -> int:
 def add_cache_argument(parser: argparse.ArgumentParser) -> None:
     """--cache-mb, for the scripts that open a durable graph directory (see durable_url)."""
     parser.add_argument("--cache-mb", type=float, default=0, help="the graph's cache_mb (default: its own default)")
+
+
+def add_loaded_graph_arguments(parser: argparse.ArgumentParser) -> None:
+    """--cache-mb and --events, for the scripts that measure a durable graph a load left behind:
+    the identifiers they ask for come from the population's first --events events (what the
+    load got through), so the population flags must be the load's."""
+    add_cache_argument(parser)
+    parser.add_argument("--events", type=int, default=400_000,
+                        help="take identifiers from this many first events of the population (what was loaded)")
 
 
 def durable_url(directory: Path, cache_mb: float = 0) -> str:

@@ -53,7 +53,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import (add_cache_argument, add_output_arguments, add_tree_argument,  # noqa: E402
+from benchmarks.harness import (add_loaded_graph_arguments, add_output_arguments, add_tree_argument,  # noqa: E402
                                 durable_url, finish, graph_label_counts, latency_summary, process_rss_bytes,
                                 use_tree)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
@@ -385,9 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                         "structures (tracemalloc slows the load about 2x: use at small sizes)")
     parser.add_argument("--keep", type=Path, default=None, help="load into this (new) directory and keep it")
     parser.add_argument("--reopen", type=Path, default=None, help="measure opening this existing graph directory")
-    add_cache_argument(parser)
-    parser.add_argument("--events", type=int, default=400_000,
-                        help="--reopen: resolve identifiers of this many first events of the population")
+    add_loaded_graph_arguments(parser)  # --cache-mb; --events: --reopen's identifiers
     parser.add_argument("--cold", type=int, default=200, help="--reopen: resolves right after the open")
     parser.add_argument("--warm", type=int, default=2000, help="--reopen: resolves measured after as many to warm up")
     parser.add_argument("--more-events", type=int, default=0, help="--reopen: then ingest this many more events")

@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import (ROOT, add_cache_argument, add_output_arguments, add_tree_argument,  # noqa: E402
+from benchmarks.harness import (ROOT, add_loaded_graph_arguments, add_output_arguments, add_tree_argument,  # noqa: E402
                                 durable_url, finish, latency_line, process_cpu_seconds, process_rss_bytes,
                                 use_tree)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
@@ -128,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser, people=159_000)
     parser.add_argument("--graph", type=Path, help="the durable graph directory memory.py kept")
-    add_cache_argument(parser)
-    parser.add_argument("--events", type=int, default=400_000,
-                        help="take identifiers from this many first events of the population (what was loaded)")
+    add_loaded_graph_arguments(parser)
     parser.add_argument("--first", type=int, default=500, help="resolves at the fixed rate right after the start")
     parser.add_argument("--requests", type=int, default=2000, help="resolves in the closed loop")
     parser.add_argument("--rate", type=float, default=200, help="the fixed-rate runs' requests/s")
