@@ -13,11 +13,11 @@ from __future__ import annotations
 from .core import IdentityGraph, identifier_vertex_id
 from .errors import GraphUnavailable, IdentityError, NotFound, ValidationError
 from .guards import TenantConfig
-from .ingest import IngestResult
+from .ingest import IngestResult, RejectedEvent
 from .protect import DevelopmentProtector, Protector
 from .resolve import Resolution
 
 __all__ = [
-    "IdentityGraph", "identifier_vertex_id", "TenantConfig", "IngestResult", "Resolution",
+    "IdentityGraph", "identifier_vertex_id", "TenantConfig", "IngestResult", "RejectedEvent", "Resolution",
     "Protector", "DevelopmentProtector", "IdentityError", "ValidationError", "NotFound", "GraphUnavailable",
 ]

@@ -9,9 +9,10 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Callable
 
-from gremlin_python.process.graph_traversal import GraphTraversalSource, __
+from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
 from gremlin_python.process.strategies import PartitionStrategy
 from gremlin_python.process.traversal import Cardinality, Merge, P, T
 from gremlin_python.statics import long
@@ -22,16 +23,23 @@ from .graph import submit
 from .group_commit import GroupCommit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
-from .ingest import CreationClock, IngestResult, PreparedEvent, increment, ingest_batch, prepare_batch
+from .ingest import CreationClock, IngestResult, PreparedEvent, RejectedEvent, increment, ingest_batch, prepare_batch
 from .protect import DevelopmentProtector, Protector
 from .resolve import (Hood, Resolution, anchor_of, hood_traversal, is_generic, iso, open_value, parse_hoods,
                       walk_source)
 
-__all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "CUSTOMER_LOOKUP_TYPE"]
+__all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "CUSTOMER_LOOKUP_TYPE", "MAX_RESOLVE_MANY",
+           "STARTS_PER_WALK"]
 
 #: resolve("customer", "c-…") starts from a customer id, current or merged (an alias).
 CUSTOMER_LOOKUP_TYPE = "customer"
 _MAX_HOPS_LIMIT = 10
+#: The most identifiers one resolve_many call takes.
+MAX_RESOLVE_MANY = 1000
+#: The most distinct start identifiers one resolve_many graph round trip walks from: a call of
+#: MAX_RESOLVE_MANY identifiers is at most 4 round trips (plus one per customer-id lookup), and
+#: one walk's reply stays far below Gremlin Server's and Neptune's frame limits.
+STARTS_PER_WALK = 250
 
 
 def identifier_vertex_id(tenant: str, id_type: str, value: str, *, protector: Protector | None = None,
@@ -68,16 +76,20 @@ class IdentityGraph:
         self._ingest_writer: GroupCommit[PreparedEvent, IngestResult] = GroupCommit(self._ingest_prepared)
 
     # -- ingest ------------------------------------------------------------------------------
-    def ingest(self, events: list[dict]) -> list[IngestResult]:
+    def ingest(self, events: list[dict], *, atomic: bool = True) -> list[IngestResult | RejectedEvent]:
         """Link each event's identifiers; one result per event, in order, as if the events were
-        ingested one at a time. The whole batch is validated first: an invalid event raises
-        ValidationError and nothing is written. One read and one write traversal per batch (per
-        chunk of identity.ingest.MAX_WRITES_PER_TRAVERSAL element writes for large batches).
-        Concurrent calls on this object are written together, by one of them, as one batch: the
-        results are those of the calls made one after another, in the order they were queued."""
+        ingested one at a time. The whole batch is validated first: with ``atomic`` an invalid
+        event raises ValidationError and nothing is written; without, each invalid event's
+        result is a RejectedEvent (with the error) and the valid events are ingested. One read
+        and one write traversal per batch (per chunk of identity.ingest.MAX_WRITES_PER_TRAVERSAL
+        element writes for large batches). Concurrent calls on this object are written
+        together, by one of them, as one batch: the results are those of the calls made one
+        after another, in the order they were queued."""
         now_ms = int(self.clock() * 1000)
-        prepared = prepare_batch(events, self.tenant, self.config, self.protector, now_ms)
-        return self._ingest_writer.submit(prepared)
+        prepared = prepare_batch(events, self.tenant, self.config, self.protector, now_ms, atomic=atomic)
+        valid = [event for event in prepared if isinstance(event, PreparedEvent)]
+        written = iter(self._ingest_writer.submit(valid) if valid else ())
+        return [next(written) if isinstance(event, PreparedEvent) else event for event in prepared]
 
     def _ingest_prepared(self, prepared: list[PreparedEvent]) -> list[IngestResult]:
         return ingest_batch(self.g, self.tenant, prepared, self.config, self.protector, self._creation)
@@ -98,18 +110,92 @@ class IdentityGraph:
             return None
         return self._resolution(hood, max_hops, max_identifiers, max_fanout, evidence)
 
+    def resolve_many(self, identifiers: list, *, max_hops: int | None = None, max_identifiers: int = 100,
+                     max_fanout: int = 50, evidence: bool = False,
+                     as_of: float | str | None = None) -> list[Resolution | None | ValidationError]:
+        """resolve() for each ``{"type": ..., "value": ...}`` of ``identifiers`` (at most
+        MAX_RESOLVE_MANY), in order: each identifier's Resolution, None when it is unknown, or
+        the ValidationError of an invalid one (the others still resolve). The options are
+        resolve()'s, checked once (ValidationError for the whole call).
+
+        Each answer is the one resolve() gives: the identifiers are walked together, up to
+        STARTS_PER_WALK per round trip (resolve.neighbourhood_walk with several starts holds all
+        of each start's own neighbourhood), and each start's neighbourhood is walked again in
+        what came back by resolve's rules (resolve.shortest_paths). A start whose own walk
+        would have been cut at ``path_cap`` (which of its identifiers the cut keeps is the
+        graph's choice) and a customer id are resolved on their own, one round trip each."""
+        if not isinstance(identifiers, list) or not 1 <= len(identifiers) <= MAX_RESOLVE_MANY:
+            raise ValidationError("identifiers", f"must be a list of 1..{MAX_RESOLVE_MANY} identifiers")
+        max_hops = self.config.max_hops if max_hops is None else max_hops
+        check_int("max_hops", max_hops, 0, _MAX_HOPS_LIMIT)
+        check_int("max_identifiers", max_identifiers, 1, 1_000_000)
+        check_int("max_fanout", max_fanout, 1, 1_000_000)
+        as_of_ms = None if as_of is None else parse_timestamp(as_of, field="as_of", epoch_unit_ms=False)
+        answers: list[Resolution | None | ValidationError] = [None] * len(identifiers)
+        starts: dict[str, list[int]] = {}  # vertex id -> the positions asking for it
+        for position, item in enumerate(identifiers):
+            where = f"identifiers[{position}]"
+            try:
+                if not isinstance(item, dict) or set(item) != {"type", "value"}:
+                    raise ValidationError(where, "must be an object with exactly 'type' and 'value'")
+                if item["type"] == CUSTOMER_LOOKUP_TYPE:
+                    hood = self.hood(item["type"], item["value"], max_hops=max_hops, max_fanout=max_fanout,
+                                     as_of_ms=as_of_ms, field=where)
+                    answers[position] = hood and self._resolution(hood, max_hops, max_identifiers, max_fanout,
+                                                                  evidence)
+                    continue
+                starts.setdefault(self.vertex_id(item["type"], item["value"], field=where), []).append(position)
+            except ValidationError as invalid:
+                answers[position] = invalid
+        ids = list(starts)
+        for first in range(0, len(ids), STARTS_PER_WALK):
+            for vertex, hood in self._hoods(ids[first:first + STARTS_PER_WALK], max_hops=max_hops,
+                                            max_fanout=max_fanout, as_of_ms=as_of_ms).items():
+                resolution = self._resolution(hood, max_hops, max_identifiers, max_fanout, evidence)
+                for position in starts[vertex]:
+                    answers[position] = resolution
+        return answers
+
+    def _hoods(self, ids: list[str], *, max_hops: int, max_fanout: int, as_of_ms: int | None) -> dict[str, Hood]:
+        """The neighbourhood of each of ``ids`` (identifier vertex ids) that exists, as hood()
+        reads it, in one round trip (plus one per start whose own walk a hop's cap would cut)."""
+        start = walk_source(self.reader).V(*ids).has_label(model.IDENTIFIER)
+        if as_of_ms is not None:
+            start = start.has("first_seen", P.lte(long(as_of_ms)))
+        expand = min(self.config.generic_threshold, max_fanout)
+        cap = self.config.path_cap
+        query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=cap * len(ids),
+                               as_of_ms=as_of_ms)
+        hoods = parse_hoods(submit(query)[0], max_hops=max_hops, expand_limit=expand)
+        walked_together = not any(hood.capped for hood in hoods.values())
+        for vertex, hood in hoods.items():
+            per_hop = Counter(len(path) // 2 for path in hood.paths.values())
+            if walked_together and max(per_hop.values()) <= cap:
+                continue
+            alone = self._walk(walk_source(self.reader).V(vertex).has_label(model.IDENTIFIER), max_hops=max_hops,
+                               max_fanout=max_fanout, as_of_ms=as_of_ms)
+            if alone is not None:
+                hoods[vertex] = alone
+        return hoods
+
     def hood(self, id_type: str, value: str, *, max_hops: int, max_fanout: int,
-             as_of_ms: int | None = None) -> Hood | None:
-        """The neighbourhood resolve() reads (one round trip); None for an unknown start."""
+             as_of_ms: int | None = None, field: str = "") -> Hood | None:
+        """The neighbourhood resolve() reads (one round trip); None for an unknown start.
+        ``field`` prefixes the names of invalid inputs (``identifiers[2]``)."""
+        prefix = f"{field}." if field else ""
         if id_type == CUSTOMER_LOOKUP_TYPE:
             if not isinstance(value, str) or not value.startswith("c-"):
-                raise ValidationError("value", "is not a customer id")
+                raise ValidationError(prefix + "value", "is not a customer id")
             # the customer id is not tenant-prefixed: the explicit tenant filter backs the partition;
             # has('cid') right after V(), where the embedded graph answers it from a value index
             start = (walk_source(self.reader).V().has("cid", value).has_label(model.IDENTIFIER)
                      .has(model.TENANT, self.tenant).limit(1))
         else:
-            start = walk_source(self.reader).V(self.vertex_id(id_type, value)).has_label(model.IDENTIFIER)
+            start = walk_source(self.reader).V(self.vertex_id(id_type, value, field=field)).has_label(model.IDENTIFIER)
+        return self._walk(start, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms)
+
+    def _walk(self, start: GraphTraversal, *, max_hops: int, max_fanout: int, as_of_ms: int | None) -> Hood | None:
+        """The neighbourhood of ``start``'s one identifier (a walk_source traversal on it)."""
         if as_of_ms is not None:
             start = start.has("first_seen", P.lte(long(as_of_ms)))
         expand = min(self.config.generic_threshold, max_fanout)

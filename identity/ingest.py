@@ -1,7 +1,8 @@
 """Ingest: validate a whole batch, read it once, plan every event in order, write in chunks.
 
-1. ``prepare_batch`` validates and normalises every event (nothing is written from a batch with
-   an invalid event).
+1. ``prepare_batch`` validates and normalises every event: in an atomic batch nothing is written
+   when one event is invalid; otherwise each invalid event is set aside with its error
+   (RejectedEvent) and the others go on.
 2. One read traversal fetches which of the batch's events are stored already, which of its
    identifiers were forgotten, every identifier within ``max_hops`` of the batch's identifiers
    with the links between them (one breadth-first walk for the whole batch), and the links
@@ -46,8 +47,8 @@ from .protect import Protector
 from .resilience import check_deadline, concurrent_modification, id_taken
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
-__all__ = ["IngestResult", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch", "ingest_batch",
-           "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
+__all__ = ["IngestResult", "RejectedEvent", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch",
+           "ingest_batch", "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
 
 _EVENT_KEYS = {"event_id", "type", "timestamp", "identifiers", "attributes"}
 _MAX_IDENTIFIERS = 100
@@ -97,15 +98,34 @@ class PreparedEvent:
     attributes: dict[str, Any]
 
 
+@dataclass
+class RejectedEvent:
+    """An event of a partial (non-atomic) batch that was not ingested: ``error`` says which field
+    broke which rule (never its value). Its neighbours in the batch were ingested."""
+
+    index: int  # its position in the batch
+    event_id: str | None  # as sent, when it is a valid one
+    error: ValidationError
+
+
 def prepare_batch(events: Any, tenant: str, config: TenantConfig, protector: Protector,
-                  now_ms: int) -> list[PreparedEvent]:
-    """Validate and normalise every event before anything is written (ValidationError otherwise)."""
+                  now_ms: int, *, atomic: bool = True) -> list[PreparedEvent | RejectedEvent]:
+    """Validate and normalise every event before anything is written. ``atomic``: the first
+    invalid event raises its ValidationError (nothing is written); otherwise each invalid event
+    becomes a RejectedEvent in its place and the others are prepared."""
     if not isinstance(events, list):
         raise ValidationError("events", "must be a list of events")
-    prepared = []
+    prepared: list[PreparedEvent | RejectedEvent] = []
     for i, event in enumerate(events):
         check_deadline()  # a blind index per identifier: 100,000 of them take a while
-        prepared.append(_prepare(event, f"events[{i}]", tenant, config, protector, now_ms))
+        try:
+            prepared.append(_prepare(event, f"events[{i}]", tenant, config, protector, now_ms))
+        except ValidationError as invalid:
+            if atomic:
+                raise
+            event_id = event.get("event_id") if isinstance(event, dict) else None
+            prepared.append(RejectedEvent(i, event_id if isinstance(event_id, str) and 1 <= len(event_id) <= 256
+                                          else None, invalid))
     return prepared
 
 

@@ -7,7 +7,7 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import T
 
-from identity import ValidationError
+from identity import RejectedEvent, ValidationError
 
 from identity_helpers import event
 
@@ -42,6 +42,26 @@ def test_an_invalid_event_writes_nothing_from_the_batch(identity, g) -> None:
     with pytest.raises(ValidationError) as caught:
         identity.ingest([event("ok", ANN, PHONE), event("bad", BOB, ("phone", "12"))])
     assert caught.value.field == "events[1].identifiers[1].value"
+    assert _counts(g) == (0, 0)
+
+
+def test_a_partial_batch_writes_the_valid_events_and_reports_each_invalid_one(identity, g) -> None:
+    results = identity.ingest([event("ok", ANN, PHONE), event("bad", BOB, ("phone", "12")), "not an event",
+                               event("also-ok", PHONE, DEVICE)], atomic=False)
+    ok, bad, junk, also = results
+    assert isinstance(bad, RejectedEvent) and isinstance(junk, RejectedEvent)
+    assert (bad.index, bad.event_id, bad.error.field) == (1, "bad", "events[1].identifiers[1].value")
+    assert (junk.index, junk.event_id, junk.error.field) == (2, None, "events[2]")
+    assert ok.customer_id == also.customer_id and not ok.duplicate
+    assert identity.resolve(*BOB) is None
+    assert _counts(g) == (5, 6)  # 2 events + 3 identifiers; 4 observed + 2 links
+    again = identity.ingest([event("ok", ANN, PHONE), event("bad", BOB, ("phone", "+15550100300"))], atomic=False)
+    assert again[0].duplicate and not again[1].duplicate  # the fixed event is written when sent again
+
+
+def test_a_partial_batch_of_invalid_events_writes_nothing(identity, g) -> None:
+    results = identity.ingest([event("bad", BOB, ("phone", "12"))], atomic=False)
+    assert [type(result) for result in results] == [RejectedEvent]
     assert _counts(g) == (0, 0)
 
 
