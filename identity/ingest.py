@@ -48,10 +48,11 @@ from .resilience import check_deadline, concurrent_modification, id_taken
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "RejectedEvent", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch",
-           "ingest_batch", "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
+           "given_event_id", "ingest_batch", "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
 
 _EVENT_KEYS = {"event_id", "type", "timestamp", "identifiers", "attributes"}
 _MAX_IDENTIFIERS = 100
+_MAX_EVENT_ID = 256
 _MAX_ATTRIBUTES = 100
 _SINGLE = Cardinality.single
 #: The most element writes one write traversal carries (an event is never split across two):
@@ -123,10 +124,14 @@ def prepare_batch(events: Any, tenant: str, config: TenantConfig, protector: Pro
         except ValidationError as invalid:
             if atomic:
                 raise
-            event_id = event.get("event_id") if isinstance(event, dict) else None
-            prepared.append(RejectedEvent(i, event_id if isinstance(event_id, str) and 1 <= len(event_id) <= 256
-                                          else None, invalid))
+            prepared.append(RejectedEvent(i, given_event_id(event), invalid))
     return prepared
+
+
+def given_event_id(event: Any) -> str | None:
+    """The event_id an event (valid or not) was sent with, when it is a valid one."""
+    event_id = event.get("event_id") if isinstance(event, dict) else None
+    return event_id if isinstance(event_id, str) and 1 <= len(event_id) <= _MAX_EVENT_ID else None
 
 
 def _prepare(event: Any, where: str, tenant: str, config: TenantConfig, protector: Protector,
@@ -178,8 +183,8 @@ def _prepare(event: Any, where: str, tenant: str, config: TenantConfig, protecto
         canonical = json.dumps([event_type, ts, sorted((i.type, i.value) for i in identifiers), attributes],
                                sort_keys=True, default=str)
         event_id = "h-" + protector.blind_index("event", canonical)[:32]
-    elif not isinstance(event_id, str) or not 1 <= len(event_id) <= 256:
-        raise ValidationError(f"{where}.event_id", "must be a string of 1..256 characters")
+    elif given_event_id(event) is None:
+        raise ValidationError(f"{where}.event_id", f"must be a string of 1..{_MAX_EVENT_ID} characters")
     return PreparedEvent(event_id, model.event_vertex_id(tenant, event_id), event_type, ts, identifiers,
                          blocked, attributes)
 

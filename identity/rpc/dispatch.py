@@ -122,7 +122,7 @@ def _item(entry: Any, table: dict[str, Method]) -> Item:
     if isinstance(params, list):
         item.error = RpcError.invalid_params([{"field": "params", "reason": "must be an object (by-name)"}])
         return item
-    problems = validate(params, item.method.params)
+    problems = validate(params, item.method.checked_params)
     if problems:
         item.error = RpcError.invalid_params([p.to_dict() for p in problems])
     else:

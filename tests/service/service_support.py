@@ -38,15 +38,23 @@ class FakeIdentityGraph:
     gate: threading.Event | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
-    def ingest(self, events: list[dict]) -> list[FakeResult]:
+    def ingest(self, events: list[dict], *, atomic: bool = True) -> list[Any]:
+        """Like the core: an identifier of type "forbidden" is invalid (the batch fails when
+        ``atomic``, else that event is rejected and the others ingested)."""
+        from identity.errors import ValidationError
+        from identity.ingest import RejectedEvent
         if self.gate is not None:
             self.gate.wait()
-        results = []
-        for event in events:
-            for index, identifier in enumerate(event["identifiers"]):
-                if identifier["type"] == "forbidden":
-                    from identity.errors import ValidationError
-                    raise ValidationError(f"identifiers[{index}].type", "is not a known identifier type")
+        invalid = {n: ValidationError(f"events[{n}].identifiers[{index}].type", "is not a known identifier type")
+                   for n, event in enumerate(events)
+                   for index, identifier in enumerate(event["identifiers"]) if identifier["type"] == "forbidden"}
+        if atomic and invalid:
+            raise next(iter(invalid.values()))
+        results: list[Any] = []
+        for n, event in enumerate(events):
+            if n in invalid:
+                results.append(RejectedEvent(n, event.get("event_id"), invalid[n]))
+                continue
             event_id = event.get("event_id") or json.dumps(event, sort_keys=True)
             keys = [(i["type"], i["value"]) for i in event["identifiers"]]
             existing = sorted({self.customers[k] for k in keys if k in self.customers})
@@ -72,6 +80,9 @@ class FakeIdentityGraph:
                 identifiers.setdefault(kind, []).append({"value": item, "hops": 0, "generic": False})
         return FakeResult({"customer_id": customer, "identifiers": identifiers,
                            "evidence": [] if options.get("evidence") else None, "truncated": False})
+
+    def resolve_many(self, identifiers: list[dict], **options: Any) -> list[FakeResult | None]:
+        return [self.resolve(item["type"], item["value"], **options) for item in identifiers]
 
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
         if a not in self.customers or b not in self.customers:

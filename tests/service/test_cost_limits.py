@@ -105,10 +105,10 @@ class TenantsShareTheWorkers(ServiceTestCase):
         graph = self.fx.service.identity("acme")
         entered, gate, ingest = threading.Event(), threading.Event(), graph.ingest
 
-        def held(events: list) -> list:
+        def held(events: list, **options: object) -> list:
             entered.set()
             assert gate.wait(_WAIT_S)
-            return ingest(events)
+            return ingest(events, **options)
 
         graph.ingest = held  # type: ignore[method-assign]
         return entered, gate

@@ -43,11 +43,15 @@ class MalformedInput(RealCoreTestCase):
             assert reply["error"]["code"] == -32602, as_of
             assert reply["error"]["data"]["errors"][0]["field"] == "params.as_of"
         for timestamp in (10 ** 30, -5, 253402300800000):
-            reply = self.call("ingest", {"events": [_event(timestamp=timestamp)]})
+            reply = self.call("ingest", {"events": [_event(timestamp=timestamp)], "atomic": True})
             assert reply["error"]["code"] == -32602, timestamp
+            reply = self.call("ingest", {"events": [_event(timestamp=timestamp)]})
+            assert reply["result"]["results"][0]["error"]["code"] == -32602, timestamp
         for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1969-12-31T23:59:59Z"):
-            reply = self.call("ingest", {"events": [_event(timestamp=moment)]})
+            reply = self.call("ingest", {"events": [_event(timestamp=moment)], "atomic": True})
             assert reply["error"]["code"] == -32602, moment
+            reply = self.call("ingest", {"events": [_event(timestamp=moment)]})
+            assert reply["result"]["results"][0]["error"]["code"] == -32602, moment
             reply = self.call("resolve", {"type": "email", "value": "ann@example.com", "as_of": moment})
             assert reply["error"]["code"] == -32602, moment
         assert "result" in self.call("resolve", {"type": "email", "value": "ann@example.com", "as_of": 253402300799})
@@ -58,6 +62,9 @@ class MalformedInput(RealCoreTestCase):
         assert reply["error"]["code"] == -32602
         reply = self.post('{"jsonrpc": "2.0", "id": 1, "method": "ingest", "params": {"events": [{"type": "x", '
                           '"identifiers": [{"type": "email", "value": "a@b.c"}], "attributes": {"\\udfff": 1}}]}}')
-        assert reply["error"]["code"] == -32602
+        assert reply["result"]["results"][0]["error"]["code"] == -32602
+        reply = self.post('{"jsonrpc": "2.0", "id": 1, "method": "resolve_many", '
+                          '"params": {"identifiers": [{"type": "email", "value": "ann\\ud800@example.com"}]}}')
+        assert reply["result"]["results"][0]["error"]["code"] == -32602
         reply = self.post('{"jsonrpc": "2.0", "id": "\\ud800", "method": "stats"}')
         assert reply["id"] == "\ud800" and "result" in reply

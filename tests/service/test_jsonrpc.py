@@ -70,12 +70,18 @@ class JsonRpcShapes(ServiceTestCase):
     def test_invalid_params_are_field_level_and_never_echo_values(self) -> None:
         secret = "very-secret@example.com"
         bad = {"events": [{"type": "signup", "identifiers": [{"type": 5, "value": secret}], "colour": secret}]}
-        reply = self.call("ingest", bad)
+        reply = self.call("ingest", {**bad, "atomic": True})
         error = reply["error"]
         assert error["code"] == -32602
         fields = {e["field"]: e["reason"] for e in error["data"]["errors"]}
         assert fields == {"params.events[0].identifiers[0].type": "must be a string",
                           "params.events[0].colour": "is not a known field"}
+        assert secret not in json.dumps(reply)
+        reply = self.call("ingest", bad)  # partial: the same errors, for the event
+        error = reply["result"]["results"][0]["error"]
+        assert error["code"] == -32602
+        assert {e["field"]: e["reason"] for e in error["data"]["errors"]} == {
+            "events[0].identifiers[0].type": "must be a string", "events[0].colour": "is not a known field"}
         assert secret not in json.dumps(reply)
 
     def test_missing_and_positional_params(self) -> None:
@@ -86,9 +92,17 @@ class JsonRpcShapes(ServiceTestCase):
     def test_core_validation_error_maps_to_invalid_params_without_the_value(self) -> None:
         pytest.importorskip("identity.errors")
         event = {"type": "signup", "identifiers": [{"type": "forbidden", "value": "pii-value-123"}]}
-        reply = self.call("ingest", {"events": [event]})
+        reply = self.call("ingest", {"events": [event], "atomic": True})
         assert reply["error"]["code"] == -32602
-        assert reply["error"]["data"]["errors"][0]["field"] == "identifiers[0].type"
+        assert reply["error"]["data"]["errors"][0]["field"] == "events[0].identifiers[0].type"
+        assert "pii-value-123" not in json.dumps(reply)
+        good = {"type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"}]}
+        # partial: the core numbers the events it got (not the one the schema refused)
+        reply = self.call("ingest", {"events": [{"type": 5, "identifiers": []}, good, event]})
+        results = reply["result"]["results"]
+        assert results[0]["error"]["data"]["errors"][0]["field"] == "events[0].type"
+        assert results[1]["customer_id"] and results[2]["error"]["data"]["errors"][0]["field"] == \
+            "events[2].identifiers[0].type"
         assert "pii-value-123" not in json.dumps(reply)
 
     def test_core_not_found_maps_to_server_code(self) -> None:
