@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -330,7 +332,7 @@ def _load(args: argparse.Namespace, config: Config, registry: TenantRegistry) ->
     total = None if source is sys.stdin else os.fstat(source.fileno()).st_size
     try:
         summary = _with_identity(config, registry, args.tenant, lambda identity: load_events(
-            identity.ingest, source, batch_size=args.batch_size,
+            functools.partial(identity.ingest, atomic=False), source, batch_size=args.batch_size,
             progress=lambda summary: _progress_line(summary, total)))
     finally:
         if source is not sys.stdin:
@@ -415,26 +417,27 @@ def _parsed(lines: Iterable[str], summary: LoadSummary) -> Iterator[tuple[int, d
         yield number, event
 
 
+#: The ``events[n].`` a rejected event's field starts with.
+_EVENT_POSITION = re.compile(r"^events\[\d+\]\.?")
+
+
 def load_events(ingest: Callable[[list[dict]], list[Any]], lines: Iterable[str] | IO[str], *,
                 batch_size: int = DEFAULT_LOAD_BATCH,
                 progress: Callable[[LoadSummary], None] | None = None) -> LoadSummary:
-    """Ingest JSON Lines events in batches. A batch the core refuses is retried event by event
-    so one bad event rejects only itself; the reasons (field and rule, never values) are counted."""
-    from .errors import ValidationError
-
+    """Ingest JSON Lines events in batches with ``ingest``, a partial (non-atomic) ingest: an
+    invalid event's result is a RejectedEvent and the rest of its batch is written. The reasons
+    (field within the event and rule, never values) are counted."""
     summary = LoadSummary()
     batch: list[tuple[int, dict]] = []
 
     def flush() -> None:
-        try:
-            results = ingest([event for _, event in batch])
-        except ValidationError:
-            results = []
-            for number, event in batch:
-                try:
-                    results += ingest([event])
-                except ValidationError as error:
-                    summary.reject(number, str(error))
+        results = []
+        for (number, _), result in zip(batch, ingest([event for _, event in batch])):
+            error = getattr(result, "error", None)
+            if error is None:
+                results.append(result)
+            else:  # named within the event, so that the same reason adds up across batches
+                summary.reject(number, f"{_EVENT_POSITION.sub('', error.field) or 'event'}: {error.reason}")
         summary.ingested += len(results)
         summary.duplicates += sum(1 for result in results if getattr(result, "duplicate", False))
         batch.clear()

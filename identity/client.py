@@ -3,6 +3,7 @@
     client = IdentityClient("http://127.0.0.1:8080", api_key)
     client.ingest([{"type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"}]}])
     client.resolve("email", "ann@example.com")
+    client.resolve_many([("email", "ann@example.com"), ("phone", "+1 555 0100")])
 
     async with AsyncIdentityClient(url, api_key) as client:
         await client.resolve("email", "ann@example.com")
@@ -58,14 +59,22 @@ class _Methods:
     def _call(self, method: str, params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    def ingest(self, events: list[dict]) -> Any:
-        """One result per event: event_id, customer_id, merged, refused, duplicate."""
-        return self._call("ingest", {"events": events})
+    def ingest(self, events: list[dict], *, atomic: bool = False) -> Any:
+        """{"results": one per event}: event_id, customer_id, merged, refused, duplicate; for an
+        invalid event, event_id and error (its fields and rules) while the others are written.
+        ``atomic``: an invalid event fails the call (ClientError -32602) and nothing is written."""
+        return self._call("ingest", {"events": events, **({"atomic": True} if atomic else {})})
 
     def resolve(self, id_type: str, value: str, **options: Any) -> Any:
         """The customer of (id_type, value) or None; options: max_hops, max_identifiers,
         max_fanout, evidence, as_of."""
         return self._call("resolve", {"type": id_type, "value": value, **options})
+
+    def resolve_many(self, identifiers: list[tuple[str, str]], **options: Any) -> Any:
+        """{"results": one per (type, value), in order}: what resolve answers (None when unknown),
+        or {"error": ...} for an invalid identifier; resolve's options. At most 1,000 a call."""
+        return self._call("resolve_many", {"identifiers": [{"type": t, "value": v} for t, v in identifiers],
+                                           **options})
 
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> Any:
         return self._call("unlink", {"a": {"type": a[0], "value": a[1]}, "b": {"type": b[0], "value": b[1]}})

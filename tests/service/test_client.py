@@ -111,6 +111,20 @@ def test_the_blocking_client_round_trips_every_method(server: Server) -> None:
     assert client.key_revoke(key["key_id"])["revoked_at"] is not None
 
 
+def test_the_client_reports_rejected_events_and_resolves_many(server: Server) -> None:
+    client = IdentityClient(server.url, server.key, policy=FAST)
+    bad = {"type": "signup", "identifiers": [{"type": "phone", "value": "12"}]}
+    with pytest.raises(ClientError) as raised:
+        client.ingest([*EVENTS, bad], atomic=True)
+    assert raised.value.code == INVALID_PARAMS and client.stats()["events"] == 0
+    written, rejected = client.ingest([*EVENTS, bad])["results"]
+    assert written["customer_id"] and rejected["error"]["code"] == INVALID_PARAMS
+    found, unknown, invalid = client.resolve_many([("phone", "+15550100"), ("email", "nobody@example.com"),
+                                                   ("phone", "12")])["results"]
+    assert found == client.resolve("phone", "+15550100") and unknown is None
+    assert invalid["error"]["data"]["errors"][0]["field"] == "identifiers[2].value"
+
+
 def test_json_rpc_errors_become_client_errors_without_retries(server: Server) -> None:
     client = IdentityClient(server.url, server.key, policy=FAST)
     with pytest.raises(ClientError) as raised:

@@ -115,17 +115,18 @@ def test_load_events_batches_and_reports_rejections() -> None:
     errors = pytest.importorskip("identity.errors")
     calls: list[int] = []
 
-    def ingest(events: list[dict]) -> list[object]:
-        calls.append(len(events))
-        for event in events:
-            if event.get("type") == "bad":
-                raise errors.ValidationError("type", "is not allowed")
-        return [object() for _ in events]
+    from identity.ingest import RejectedEvent
 
-    lines = ['{"type": "ok"}', "not json", '{"type": "bad"}', "", '{"type": "ok"}', "[1]", '{"type": "ok"}']
+    def ingest(events: list[dict]) -> list[object]:
+        """A partial ingest: an event of type "bad" is rejected, the others written."""
+        calls.append(len(events))
+        return [RejectedEvent(n, None, errors.ValidationError(f"events[{n}].type", "is not allowed"))
+                if event.get("type") == "bad" else object() for n, event in enumerate(events)]
+
+    lines = ['{"type": "ok"}', "not json", '{"type": "bad"}', "", '{"type": "ok"}', "[1]", '{"type": "bad"}',
+             '{"type": "ok"}']
     summary = cli.load_events(ingest, lines, batch_size=2)
-    assert (summary.read, summary.ingested, summary.rejected) == (6, 3, 3)
-    assert dict(summary.reasons) == {"not valid JSON": 1, "not a JSON object": 1,
-                                     str(errors.ValidationError("type", "is not allowed")): 1}
-    assert calls == [2, 1, 1, 2]  # the refused first batch was retried event by event
-    assert "line 2: not valid JSON" in summary.report()
+    assert (summary.read, summary.ingested, summary.rejected) == (7, 3, 4)
+    assert dict(summary.reasons) == {"not valid JSON": 1, "not a JSON object": 1, "type: is not allowed": 2}
+    assert calls == [2, 2, 1]  # a batch with a rejected event is sent once
+    assert "line 2: not valid JSON" in summary.report() and "line 3: type: is not allowed" in summary.report()
