@@ -49,8 +49,17 @@ EVENTS = [
 #: (method, title, params, which key) in document order; one section per method.
 CALLS: list[tuple[str, str, Any, str]] = [
     ("ingest", "Ingest two events", {"events": EVENTS}, "user"),
+    ("ingest", "A batch with an invalid event: the others are written, the invalid one gets its error",
+     {"events": [{"event_id": "evt-3", "type": "login", "timestamp": "2024-05-03T09:00:00Z",
+                  "identifiers": [{"type": "email", "value": "bo@example.org"}]},
+                 {"event_id": "evt-4", "type": "login", "identifiers": [{"type": "phone", "value": "12"}]}]},
+     "user"),
     ("resolve", "Resolve an identifier", {"type": "email", "value": "ann.lee@example.com", "max_hops": 3}, "user"),
     ("resolve", "Resolve with evidence", {"type": "device_id", "value": "dev-42", "evidence": True}, "user"),
+    ("resolve_many", "Resolve several identifiers in one call (one answer each, in order)",
+     {"identifiers": [{"type": "phone", "value": "+1 555 0100"}, {"type": "email", "value": "bo@example.org"},
+                      {"type": "email", "value": "nobody@example.org"}, {"type": "shoe_size", "value": "9"}],
+      "max_hops": 1}, "user"),
     ("unlink", "Unlink two identifiers",
      {"a": {"type": "phone", "value": "+1 555 0100"}, "b": {"type": "device_id", "value": "dev-42"}}, "user"),
     ("export", "Export everything stored about a customer",
