@@ -41,6 +41,7 @@ from .files import PRIVATE_UMASK, require_private
 from .keys import keyring_for
 from .keys.reencrypt import DEFAULT_BATCH as DEFAULT_REENCRYPT_BATCH
 from .offboarding import DEFAULT_PURGE_BATCH
+from .settings import GuardSettings
 from .tenants import RegistryError, TenantRegistry, UnknownTenant
 
 __all__ = ["main", "load_events", "LoadSummary"]
@@ -303,7 +304,9 @@ def _with_identity(config: Config, registry: TenantRegistry, tenant: str, work: 
     from .core import IdentityGraph
     _known(registry, tenant)  # never create a key ring for a mistyped tenant
     protector = keyring_for(config).protector(tenant)
-    return _with_graph(config, registry, lambda g: work(IdentityGraph(g, tenant, protector=protector)), tenant=tenant)
+    settings = GuardSettings(registry, config.tenant_guards()).source(tenant)  # as the service applies them
+    return _with_graph(config, registry, lambda g: work(IdentityGraph(g, tenant, protector=protector,
+                                                                      config=settings)), tenant=tenant)
 
 
 def _progress(line: str) -> None:

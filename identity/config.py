@@ -13,7 +13,12 @@ The file is TOML with flat keys named like the fields of ``Config``::
     writer = "wss://eu-cluster.example:8182/gremlin"
     reader = "wss://eu-cluster-ro.example:8182/gremlin"   # optional
 
-Without ``[regions]`` one region (``local``) serves every tenant from ``graph_url`` (and
+    [tenants.acme.guards]                    # a tenant's guard settings (TenantConfig fields)
+    generic_threshold = 30
+    type_limits = {partner_id = 1, email = 3}
+
+``[tenants.NAME.guards]`` sets a tenant's guard settings (identity.settings; the API's changes,
+kept in the tenant registry, go on top of them). Without ``[regions]`` one region (``local``) serves every tenant from ``graph_url`` (and
 ``graph_reader_url``). Every flat field has an environment override named ``IDENTITY_`` + the upper-cased field name
 (``IDENTITY_PORT=9000``), and ``IDENTITY_CONFIG`` names the file when ``--config`` is absent.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -59,6 +65,9 @@ class Config:
     #: Regions and their graphs (from the ``[regions.NAME]`` tables); empty: one region,
     #: ``local``, on ``graph_url`` serving every tenant.
     regions: tuple[Region, ...] = ()
+    #: (tenant, guard settings) from the ``[tenants.NAME.guards]`` tables: each tenant's
+    #: TenantConfig fields, under what the API changes (identity.settings).
+    tenants: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     #: A request's work (every call of a batch, graph retries included) ends after this many seconds.
     request_timeout: float = 10.0
     #: Attempts per graph request (1: no retries), with exponential backoff and jitter.
@@ -142,6 +151,11 @@ class Config:
         return RegionRouter((), fallback=Region(DEFAULT_REGION, self.resolved_graph_url, self.graph_reader_url),
                             **options)
 
+    def tenant_guards(self) -> dict[str, dict[str, Any]]:
+        """Tenant -> its ``[tenants.NAME.guards]`` settings, parsed (identity.settings)."""
+        from .settings import check_settings
+        return {tenant: check_settings(dict(guards)) for tenant, guards in self.tenants}
+
     def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **changes)
 
@@ -180,6 +194,8 @@ def _from_file(path: Path) -> dict[str, Any]:
     for key, value in document.items():
         if key == "regions":
             values[key] = _regions(value, f"{path}: regions")
+        elif key == "tenants":
+            values[key] = _tenants(value, f"{path}: tenants")
         elif key not in types:
             raise ConfigError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(types))})")
         else:
@@ -205,10 +221,31 @@ def _regions(tables: Any, where: str) -> tuple[Region, ...]:
     return tuple(regions)
 
 
+def _tenants(tables: Any, where: str) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    from .errors import ValidationError
+    from .settings import check_settings, config_with
+    from .tenants import TENANT_ID_PATTERN
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{where}: expected tables [tenants.NAME.guards]")
+    tenants = []
+    for name, table in tables.items():
+        if not re.match(TENANT_ID_PATTERN, name):
+            raise ConfigError(f"{where}.{name}: a tenant id must match {TENANT_ID_PATTERN}")
+        if not isinstance(table, dict) or set(table) - {"guards"}:
+            raise ConfigError(f"{where}.{name}: expected only a [tenants.{name}.guards] table")
+        guards = table.get("guards", {})
+        try:
+            config_with(check_settings(guards, where="guards"))
+        except ValidationError as invalid:  # names the field and rule, never a value
+            raise ConfigError(f"{where}.{name}.{invalid.field}: {invalid.reason}") from None
+        tenants.append((name, guards))
+    return tuple(tenants)
+
+
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, kind in _types().items():
-        if kind is tuple:  # [regions] come from the file only
+        if kind is tuple:  # [regions] and [tenants] come from the file only
             continue
         raw = env.get(ENV_PREFIX + name.upper())
         if raw is not None:

@@ -58,7 +58,8 @@ def tenant_scoped(g: GraphTraversalSource, tenant: str) -> GraphTraversalSource:
 
 
 class IdentityGraph:
-    def __init__(self, g: GraphTraversalSource, tenant: str, *, config: TenantConfig | None = None,
+    def __init__(self, g: GraphTraversalSource, tenant: str, *,
+                 config: TenantConfig | Callable[[], TenantConfig] | None = None,
                  protector: Protector | None = None, clock: Callable[[], float] = time.time,
                  reader: GraphTraversalSource | None = None):
         if not isinstance(tenant, str) or not tenant or ":" in tenant:
@@ -68,12 +69,24 @@ class IdentityGraph:
         #: ingest and unlink read their own writes on ``g``.
         self.reader = tenant_scoped(reader, tenant) if reader is not None else self.g
         self.tenant = tenant
-        self.config = config or TenantConfig()
+        #: the tenant's settings, or where to read them on each call (identity.settings: an
+        #: operator's change applies without a restart)
+        self._config: Callable[[], TenantConfig] = config if callable(config) else \
+            (lambda fixed=config or TenantConfig(): fixed)
         self.protector = protector or DevelopmentProtector()
         self.clock = clock
         self._creation = CreationClock(clock)
         #: this tenant's ingests in this process, queued behind one writer (identity.group_commit)
         self._ingest_writer: GroupCommit[PreparedEvent, IngestResult] = GroupCommit(self._ingest_prepared)
+
+    @property
+    def config(self) -> TenantConfig:
+        """The tenant's guard and normalisation settings now."""
+        return self._config()
+
+    @config.setter
+    def config(self, config: TenantConfig) -> None:
+        self._config = lambda: config
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(self, events: list[dict], *, atomic: bool = True) -> list[IngestResult | RejectedEvent]:

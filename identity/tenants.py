@@ -1,9 +1,11 @@
-"""The tenant registry: tenants, their home region and their API keys (hashes only).
+"""The tenant registry: tenants, their home region, the guard settings the API changed for them
+(identity.settings) and their API keys (hashes only).
 
 Stored as one JSON document, ``<data-dir>/tenants.json`` (mode 0600)::
 
     {"version": 1,
-     "tenants": {"acme": {"region": "eu-west-1", "created_at": 1700000000.0}},
+     "tenants": {"acme": {"region": "eu-west-1", "created_at": 1700000000.0,
+                          "guards": {"version": 2, "settings": {"max_hops": 2}, "changed_at": ...}}},
      "keys": {"3f2a...": {"tenant": "acme", "hash": "<sha256 hex>", "scopes": ["admin"],
                           "created_at": ..., "revoked_at": null}}}
 
@@ -27,7 +29,8 @@ from typing import Any, Callable, Iterator
 from .files import exclusive_lock, file_stamp, write_private
 
 __all__ = [
-    "Tenant", "KeyRecord", "TenantRegistry", "RegistryError", "TenantExists", "UnknownTenant", "UnknownKey",
+    "Tenant", "KeyRecord", "GuardRecord", "TenantRegistry", "RegistryError", "TenantExists", "UnknownTenant",
+    "UnknownKey", "StaleVersion",
     "ADMIN_SCOPE", "OPERATOR_SCOPE", "TENANT_ID_PATTERN", "REGION_PATTERN",
 ]
 
@@ -66,6 +69,24 @@ class UnknownKey(RegistryError):
         super().__init__("key_id", f"'{key_id}' does not exist")
 
 
+class StaleVersion(RegistryError):
+    """A change made against a version of a tenant's settings that another change replaced."""
+
+    def __init__(self, expected: int, current: int):
+        super().__init__("version", f"is {expected}, but the tenant's settings are at version {current}: read them "
+                                    "again")
+
+
+@dataclass(frozen=True)
+class GuardRecord:
+    """The guard settings the API changed for a tenant (field -> JSON value, identity.settings),
+    their version (0: never changed) and when."""
+
+    version: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+    changed_at: float | None = None
+
+
 @dataclass(frozen=True)
 class Tenant:
     id: str
@@ -99,6 +120,7 @@ class KeyRecord:
 class _State:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     keys: dict[str, KeyRecord] = field(default_factory=dict)
+    guards: dict[str, GuardRecord] = field(default_factory=dict)
 
 
 class TenantRegistry:
@@ -143,7 +165,27 @@ class TenantRegistry:
         return sorted((k for k in self._state.keys.values() if tenant_id in (None, k.tenant)),
                       key=lambda k: (k.tenant, k.created_at, k.key_id))
 
+    def guards(self, tenant_id: str) -> GuardRecord:
+        """The guard settings the API set for the tenant (as of the file now)."""
+        self.refresh()
+        return self._state.guards.get(tenant_id, GuardRecord())
+
     # -- writing -------------------------------------------------------------------------
+    def set_guards(self, tenant_id: str, update: Callable[[dict[str, Any]], dict[str, Any]], *,
+                   expected_version: int | None = None) -> GuardRecord:
+        """Replace the tenant's guard settings by ``update(stored settings)`` (which raises to
+        refuse them) as the next version, under the file lock; StaleVersion when
+        ``expected_version`` is not the stored one."""
+        with self._editing() as state:
+            if tenant_id not in state.tenants:
+                raise UnknownTenant(tenant_id)
+            record = state.guards.get(tenant_id, GuardRecord())
+            if expected_version is not None and expected_version != record.version:
+                raise StaleVersion(expected_version, record.version)
+            record = state.guards[tenant_id] = GuardRecord(record.version + 1, update(dict(record.settings)),
+                                                           self._clock())
+        return record
+
     def create_tenant(self, tenant_id: str, region: str) -> Tenant:
         _check("tenant", tenant_id, TENANT_ID_PATTERN)
         _check("region", region, REGION_PATTERN)
@@ -194,19 +236,28 @@ class TenantRegistry:
         self._state = _State(
             tenants={tid: Tenant(tid, t["region"], t["created_at"]) for tid, t in document["tenants"].items()},
             keys={kid: KeyRecord(kid, k["tenant"], k["hash"], tuple(k.get("scopes", ())), k["created_at"],
-                                 k.get("revoked_at")) for kid, k in document["keys"].items()})
+                                 k.get("revoked_at")) for kid, k in document["keys"].items()},
+            guards={tid: GuardRecord(t["guards"]["version"], t["guards"]["settings"], t["guards"]["changed_at"])
+                    for tid, t in document["tenants"].items() if "guards" in t})
         self._stamp = stamp
 
     def _write(self) -> None:
         document = {
             "version": 1,
-            "tenants": {t.id: {"region": t.region, "created_at": t.created_at} for t in self._state.tenants.values()},
+            "tenants": {t.id: {"region": t.region, "created_at": t.created_at, **self._guards_entry(t.id)}
+                        for t in self._state.tenants.values()},
             "keys": {k.key_id: {"tenant": k.tenant, "hash": k.hash, "scopes": list(k.scopes),
                                 "created_at": k.created_at, "revoked_at": k.revoked_at}
                      for k in self._state.keys.values()},
         }
         write_private(self.path, json.dumps(document, indent=2, sort_keys=True))
         self._stamp = self._file_stamp()
+
+    def _guards_entry(self, tenant_id: str) -> dict[str, Any]:
+        record = self._state.guards.get(tenant_id)
+        if record is None:
+            return {}
+        return {"guards": {"version": record.version, "settings": record.settings, "changed_at": record.changed_at}}
 
 
 def _check(field_name: str, value: str, pattern: str) -> None:

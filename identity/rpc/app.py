@@ -16,6 +16,7 @@ from tornado.log import access_log
 
 from ..config import Config
 from ..regions import RegionNotServed
+from ..settings import GuardSettings
 from ..tenants import TenantRegistry, UnknownTenant
 from .handlers import DRAIN_FACTOR, HealthHandler, MetricsHandler, NotFoundHandler, OpenRpcHandler, ReadyHandler, \
     RpcHandler
@@ -77,13 +78,14 @@ def _access_log(handler: tornado.web.RequestHandler) -> None:
 def build_service(config: Config, *, registry: TenantRegistry | None = None, keyring: Any = None) -> Service:
     """A Service on the identity core: each tenant's data in its home region's graph
     (``config.region_router()``), protected by its key ring (``keyring``, by default the data
-    dir's)."""
+    dir's), under its guard settings (the config file's, then the registry's: identity.settings)."""
     from ..core import IdentityGraph
     from ..graph import close_all
     from ..keys import keyring_for
 
     router = config.region_router()
     registry = registry if registry is not None else TenantRegistry(config.data_dir).load()
+    guards = GuardSettings(registry, config.tenant_guards())
     if keyring is None:
         keyring = keyring_for(config)  # creates the local KEK file in the data dir on first start
 
@@ -95,7 +97,8 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
 
     def identity_factory(tenant: str) -> IdentityGraph:
         region = endpoints(tenant)
-        return IdentityGraph(region.writer, tenant, reader=region.reader, protector=keyring.protector(tenant))
+        return IdentityGraph(region.writer, tenant, reader=region.reader, protector=keyring.protector(tenant),
+                             config=guards.source(tenant))
 
     def ping(region: str) -> None:
         router.endpoints(region).writer.V().limit(1).count().next()
@@ -110,4 +113,4 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
                    limits=Limits.of(config),
                    limiter=RateLimiter(config.rate_per_second, config.rate_burst),
                    workers=config.workers, request_timeout=config.request_timeout, circuit_wait=circuit_wait,
-                   on_close=close_all, keyring=keyring, router=router, served_regions=router.served)
+                   on_close=close_all, keyring=keyring, router=router, served_regions=router.served, guards=guards)

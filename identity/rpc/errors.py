@@ -7,7 +7,7 @@ found, -32602 invalid params, -32603 internal error. Server-defined codes (-3200
     -32001  not found             an unknown tenant, key or identifier
     -32002  graph unavailable     the graph backend is down or timed out: retry later (HTTP 503
                                   + Retry-After while the graph's circuit breaker is open)
-    -32003  conflict              the tenant or key already exists
+    -32003  conflict              the tenant or key already exists, or settings changed meanwhile
     -32004  unauthorized          HTTP 401: no API key, or an unknown/revoked one
     -32005  forbidden             HTTP 403: an admin method without the admin scope
     -32006  rate limited          the tenant's budget cannot pay for the call (HTTP 429 and Retry-After
@@ -30,7 +30,7 @@ import math
 from typing import Any
 
 from ..regions import RegionNotServed
-from ..tenants import RegistryError, TenantExists, UnknownKey, UnknownTenant
+from ..tenants import RegistryError, StaleVersion, TenantExists, UnknownKey, UnknownTenant
 from .redaction import described
 
 __all__ = [
@@ -66,7 +66,7 @@ SERVER_ERRORS: dict[int, str] = {
     NOT_FOUND: "Not found: an unknown tenant, key or identifier",
     GRAPH_UNAVAILABLE: "Graph unavailable: the graph backend is down or timed out; retry later (HTTP 503 "
                        "with Retry-After while its circuit breaker is open)",
-    CONFLICT: "Conflict: the tenant or key already exists",
+    CONFLICT: "Conflict: the tenant or key already exists, or the settings changed since the version given",
     UNAUTHORIZED: "Unauthorized (HTTP 401): missing, unknown or revoked API key",
     FORBIDDEN: "Forbidden (HTTP 403): the method needs the admin scope of the tenant it acts on, or the "
                "operator scope",
@@ -150,7 +150,7 @@ def _from_identity_error(error: BaseException) -> RpcError | None:
 
 
 def _from_registry_error(error: BaseException) -> RpcError | None:
-    if isinstance(error, TenantExists):
+    if isinstance(error, (TenantExists, StaleVersion)):
         return RpcError(CONFLICT, "Conflict", {"reason": str(error)})
     if isinstance(error, (UnknownTenant, UnknownKey)):
         return RpcError(NOT_FOUND, "Not found", {"reason": str(error)})

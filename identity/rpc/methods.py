@@ -121,6 +121,10 @@ _DATAKEY_STATUS = _object({
     "current": {"type": "integer", "description": "the data-key version sealing new writes"},
     "versions": {"type": "array", "items": _object({"version": {"type": "integer"}, "created_at": {"type": "number"}})},
     "destroyed_at": {"type": ["number", "null"], "description": "when the tenant was offboarded"}})
+_GUARDS = _object({"tenant": {"type": "string"}, "version": {"type": "integer"},
+                   "changed_at": {"type": ["number", "null"]}, "settings": _ANY_OBJECT,
+                   "configured": {"type": "array", "items": {"type": "string"}},
+                   "changed": {"type": "array", "items": {"type": "string"}}})
 _KEY_RESULT = _object({"key": {"type": "string", "description": "the API key: shown once, stored hashed"},
                        "key_id": {"type": "string"}, "tenant": {"type": "string"},
                        "scopes": {"type": "array", "items": {"type": "string"}},
@@ -292,6 +296,23 @@ def _keyring(ctx: Context, tenant: str) -> Any:
     return ctx.service.keyring
 
 
+def _guard_settings(ctx: Context, tenant: str) -> Any:
+    if ctx.service.guards is None:
+        raise IdentityError("this service keeps no guard settings")
+    if ctx.service.registry.tenant(tenant) is None:
+        raise UnknownTenant(tenant)
+    return ctx.service.guards
+
+
+def _guards_get(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return _guard_settings(ctx, params["tenant"]).describe(params["tenant"])
+
+
+def _guards_set(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return _guard_settings(ctx, params["tenant"]).change(params["tenant"], params["settings"],
+                                                         version=params.get("version"), actor=ctx.principal.key_id)
+
+
 def _datakey_status(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return _keyring(ctx, params["tenant"]).status(params["tenant"], create=True).to_dict()
 
@@ -375,6 +396,23 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                _object({"key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}, ("key_id",)),
                _object({k: v for k, v in _KEY_RESULT["properties"].items() if k != "key"}),
                _key_revoke, scope=ADMIN_SCOPE, acts_on=_key_owner),
+        Method("tenant.guards.get", "A tenant's guard settings (its TenantConfig) and their version",
+               _object({"tenant": _TENANT}, ("tenant",)), _GUARDS, _guards_get, scope=ADMIN_SCOPE,
+               description="settings holds every field in effect: TenantConfig's defaults, under the config "
+                           "file's [tenants.NAME.guards] (the fields listed in configured), under the changes "
+                           "made through tenant.guards.set (listed in changed). version counts those changes."),
+        Method("tenant.guards.set", "Change a tenant's guard settings; applied from its next call, kept across restarts",
+               _object({"tenant": _TENANT,
+                        "settings": {"type": "object", "description": "TenantConfig fields to change (as "
+                                     "tenant.guards.get shows them); null drops a field's change"},
+                        "version": {"type": "integer", "minimum": 0,
+                                    "description": "the version read: refused (-32003) if another change came "
+                                                   "first"}}, ("tenant", "settings")),
+               _GUARDS, _guards_set, scope=ADMIN_SCOPE,
+               description="The change is checked whole (-32602 naming the field and rule) before it is stored, "
+                           "as the next version, in the tenant registry; the service log records who changed "
+                           "which fields, never their values. What a change does to existing customers: "
+                           "docs/data-model.md."),
         Method("datakey.status", "A tenant's data-key versions (never key material)",
                _object({"tenant": _TENANT}, ("tenant",)), _DATAKEY_STATUS, _datakey_status, scope=ADMIN_SCOPE),
         Method("datakey.rotate", "Rotate a tenant's data key: new writes use a new version",

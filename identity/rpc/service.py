@@ -87,6 +87,8 @@ class Service:
     keyring: Any = None
     #: The regions' graphs (identity.regions.RegionRouter), for inspecting connections and circuits.
     router: Any = None
+    #: The tenants' guard settings (identity.settings.GuardSettings), for the tenant.guards methods.
+    guards: Any = None
     #: The regions this instance serves: the readiness probe pings each.
     served_regions: Callable[[], Sequence[str]] = lambda: ("default",)
 
