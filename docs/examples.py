@@ -73,6 +73,10 @@ CALLS: list[tuple[str, str, Any, str]] = [
     ("key.create", "Create an API key for the caller's own tenant (admin)", {"tenant": "acme", "admin": False},
      "admin"),
     ("key.revoke", "Revoke an API key of the caller's own tenant (admin)", {"key_id": "<KEY_ID>"}, "admin"),
+    ("tenant.guards.get", "A tenant's guard settings (admin)", {"tenant": "acme"}, "admin"),
+    ("tenant.guards.set", "Change a tenant's guard settings (admin)",
+     {"tenant": "acme", "version": 0, "settings": {"generic_threshold": 30, "type_limits": {"email": 3, "phone": 3}}},
+     "admin"),
     ("datakey.status", "A tenant's data-key versions (admin)", {"tenant": "acme"}, "admin"),
     ("datakey.rotate", "Rotate a tenant's data key (admin)", {"tenant": "acme"}, "admin"),
 ]
