@@ -288,20 +288,21 @@ def _key_revoke(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return ctx.service.registry.revoke_key(params["key_id"]).to_dict()
 
 
-def _keyring(ctx: Context, tenant: str) -> Any:
-    if ctx.service.keyring is None:
-        raise IdentityError("this service has no key ring")
+def _for_tenant(ctx: Context, tenant: str, part: Any, missing: str) -> Any:
+    """``part`` of the service (IdentityError ``missing`` without it), for a tenant that exists."""
+    if part is None:
+        raise IdentityError(missing)
     if ctx.service.registry.tenant(tenant) is None:
         raise UnknownTenant(tenant)
-    return ctx.service.keyring
+    return part
+
+
+def _keyring(ctx: Context, tenant: str) -> Any:
+    return _for_tenant(ctx, tenant, ctx.service.keyring, "this service has no key ring")
 
 
 def _guard_settings(ctx: Context, tenant: str) -> Any:
-    if ctx.service.guards is None:
-        raise IdentityError("this service keeps no guard settings")
-    if ctx.service.registry.tenant(tenant) is None:
-        raise UnknownTenant(tenant)
-    return ctx.service.guards
+    return _for_tenant(ctx, tenant, ctx.service.guards, "this service keeps no guard settings")
 
 
 def _guards_get(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
