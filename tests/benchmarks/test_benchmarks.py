@@ -11,7 +11,7 @@ from gremlin_python.process.traversal import T
 
 import gremlin
 from benchmarks import (accuracy, bulk_load, collector, ingest, ingest_fingerprint, ingest_split, match, memory,
-                        population, render, resolve, resolve_at_scale, tenant_copies, write_idioms)
+                        population, render, resolve, resolve_at_scale, resolve_many, tenant_copies, write_idioms)
 from benchmarks.harness import percentile
 from identity import IdentityGraph
 from identity.graph import close_all, open_traversal
@@ -182,6 +182,15 @@ def test_ingest_and_resolve_scripts_measure_a_real_service_and_render(tmp_path: 
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
     for heading in ("### Accuracy", "### Ingest through RPC", "### Resolve through RPC"):
         assert heading in text
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_resolve_many_script_compares_with_resolve_through_a_real_service(tmp_path: Path) -> None:
+    assert resolve_many.main([*TINY, "--identifiers", "40", "--per-call", "15", "--out", str(tmp_path)]) == 0
+    measured = json.loads((tmp_path / "resolve_many.json").read_text())["backends"]["memory"]
+    assert measured["same_answers"] and measured["identifiers"] == 40 and measured["known"] == 40
+    assert measured["resolve_many"]["seconds"] > 0 and measured["service_cpu_ms_per_identifier"]["resolve"] > 0
 
 
 @pytest.mark.slow

@@ -1,0 +1,111 @@
+"""Batch resolve through the JSON-RPC API: how long 10,000 identifiers take with ``resolve_many``
+(calls of up to 1,000), against ``resolve`` in JSON-RPC batch arrays of 100 calls (what bulk users
+did before), on a real ``identity serve`` process (rate limit off, as the other service
+benchmarks; ``--rate`` sets one).
+
+    python benchmarks/resolve_many.py                          # memory graph, 10,000 identifiers
+    python benchmarks/resolve_many.py --backends memory --gremlin-url ws://127.0.0.1:8300/gremlin
+
+Every answer of resolve_many is compared with resolve's for the same identifier (a mismatch fails
+the run). The service's CPU per identifier is what the per-identifier price (identity.rpc.methods:
+RESOLVE_MANY_COST, in units of one resolve) is measured against. Prints the numbers and writes
+docs/benchmarks/resolve_many.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import add_output_arguments, finish, process_cpu_seconds  # noqa: E402
+from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
+from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
+from identity.core import MAX_RESOLVE_MANY  # noqa: E402
+
+#: What the issue's bulk user sent before resolve_many: JSON-RPC batches of this many resolve calls.
+_RESOLVES_PER_BATCH = 100
+
+
+def _timed(server, requests: list, send) -> dict:
+    """Send ``requests`` one after another on one connection; seconds and service CPU seconds."""
+    client = RpcClient(server, timeout=600)
+    cpu, started = process_cpu_seconds(server.pid), time.perf_counter()
+    try:
+        answers = [send(client, request) for request in requests]
+    finally:
+        client.close()
+    return {"seconds": round(time.perf_counter() - started, 3),
+            "service_cpu_seconds": round(process_cpu_seconds(server.pid) - cpu, 3), "answers": answers}
+
+
+def _batch(client: RpcClient, calls: list[dict]) -> list:
+    """One JSON-RPC batch array of resolve calls; each call's result."""
+    import json
+    body = json.dumps([{"jsonrpc": "2.0", "id": n, "method": "resolve", "params": params}
+                       for n, params in enumerate(calls)])
+    client._connection.request("POST", "/rpc", body=body, headers=client._headers)
+    replies = sorted(json.loads(client._connection.getresponse().read()), key=lambda reply: reply["id"])
+    if any("error" in reply for reply in replies):
+        raise RuntimeError(f"resolve batch: {next(r['error'] for r in replies if 'error' in r)}")
+    return [reply["result"] for reply in replies]
+
+
+def measure(backend: str, events: list[dict], wanted: list[dict], args: argparse.Namespace) -> dict:
+    settings = {"IDENTITY_RATE_PER_SECOND": str(args.rate)} if args.rate is not None else {}
+    settings["IDENTITY_REQUEST_TIMEOUT"] = "60"  # the baseline's batches of 100 resolves, not resolve_many
+    with running_service(backend, gremlin_url=args.gremlin_url, settings=settings) as server:
+        run_load(server, ingest_calls(events, 50), 2, label=f"{backend} load", quiet=args.quiet, weight=events_in)
+        calls = [wanted[n:n + args.per_call] for n in range(0, len(wanted), args.per_call)]
+        many = _timed(server, calls, lambda client, chunk: client.call("resolve_many", {"identifiers": chunk}))
+        one_by_one = [wanted[n:n + _RESOLVES_PER_BATCH] for n in range(0, len(wanted), _RESOLVES_PER_BATCH)]
+        single = _timed(server, one_by_one, _batch)
+    got = [answer for chunk in many.pop("answers") for answer in chunk["results"]]
+    expected = [answer for chunk in single.pop("answers") for answer in chunk]
+    mismatches = sum(1 for a, b in zip(got, expected) if a != b)
+    if mismatches or len(got) != len(expected):
+        raise SystemExit(f"{backend}: {mismatches} of {len(got)} resolve_many answers differ from resolve's")
+    per_identifier = {name: round(run["service_cpu_seconds"] / len(wanted) * 1000, 4)
+                      for name, run in (("resolve_many", many), ("resolve", single))}
+    return {"identifiers": len(wanted), "per_call": args.per_call, "resolve_many": many,
+            f"resolve_batches_of_{_RESOLVES_PER_BATCH}": single, "service_cpu_ms_per_identifier": per_identifier,
+            "known": sum(1 for answer in got if answer is not None), "same_answers": True}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_mix_arguments(parser, people=2000)
+    add_backend_arguments(parser)
+    parser.set_defaults(backends=["memory"])
+    parser.add_argument("--identifiers", type=int, default=10_000, help="identifiers to resolve")
+    parser.add_argument("--per-call", type=int, default=MAX_RESOLVE_MANY, help="identifiers per resolve_many call")
+    parser.add_argument("--rate", type=float, default=None, help="the service's rate_per_second (default: off)")
+    add_output_arguments(parser, "resolve_many")
+    args = parser.parse_args(argv)
+    mix = mix_from_args(args)
+    labelled = list(generate(mix))
+    events = [item.event for item in labelled]
+    keys = person_owned_keys(labelled)
+    random.Random(mix.seed).shuffle(keys)
+    if len(keys) < args.identifiers:
+        raise SystemExit(f"the population has {len(keys)} person-owned identifiers; ask for more --people")
+    wanted = [{"type": t, "value": v} for t, v in keys[:args.identifiers]]
+    results = {"population": asdict(mix), "events": len(events), "rate_per_second": args.rate, "backends": {}}
+    for backend in backend_names(args.backends, args.gremlin_url):
+        results["backends"][backend] = row = measure(backend, events, wanted, args)
+        print(f"{backend:9s} {row['identifiers']:,} identifiers: resolve_many ({row['per_call']} a call) "
+              f"{row['resolve_many']['seconds']:.2f} s, resolve in batches of {_RESOLVES_PER_BATCH} "
+              f"{row[f'resolve_batches_of_{_RESOLVES_PER_BATCH}']['seconds']:.2f} s; service CPU per identifier "
+              f"{row['service_cpu_ms_per_identifier']['resolve_many']:.3f} ms vs "
+              f"{row['service_cpu_ms_per_identifier']['resolve']:.3f} ms; same answers")
+    return finish(args, results)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
