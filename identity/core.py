@@ -17,21 +17,21 @@ from gremlin_python.process.strategies import PartitionStrategy
 from gremlin_python.process.traversal import Cardinality, Merge, P, T
 from gremlin_python.statics import long
 
-from . import model, privacy
-from .errors import NotFound, ValidationError, check_int
+from . import customers, model, privacy
+from .errors import GraphUnavailable, NotFound, ValidationError, check_int
 from .graph import submit
 from .group_commit import GroupCommit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
 from .ingest import CreationClock, IngestResult, PreparedEvent, RejectedEvent, increment, ingest_batch, prepare_batch
 from .protect import DevelopmentProtector, Protector
-from .resolve import (Hood, Resolution, anchor_of, hood_traversal, is_generic, iso, open_value, parse_hoods,
-                      walk_source)
+from .resolve import (Hood, Resolution, anchor_of, hood_traversal, identifier_vertices, is_generic, iso, open_value,
+                      parse_hoods, plain, walk_source)
 
 __all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "CUSTOMER_LOOKUP_TYPE", "MAX_RESOLVE_MANY",
            "STARTS_PER_WALK"]
 
-#: resolve("customer", "c-…") starts from a customer id, current or merged (an alias).
+#: resolve("customer", "c-…") starts from a customer id: current, merged (an alias) or retired.
 CUSTOMER_LOOKUP_TYPE = "customer"
 _MAX_HOPS_LIMIT = 10
 #: The most identifiers one resolve_many call takes.
@@ -40,6 +40,9 @@ MAX_RESOLVE_MANY = 1000
 #: MAX_RESOLVE_MANY identifiers is at most 4 round trips (plus one per customer-id lookup), and
 #: one walk's reply stays far below Gremlin Server's and Neptune's frame limits.
 STARTS_PER_WALK = 250
+#: How often in a row unlink and forget read again after a concurrent write changed what they
+#: read (each time, they planned a customer split on it), before giving up.
+MAX_CONFLICTS = 25
 
 
 def identifier_vertex_id(tenant: str, id_type: str, value: str, *, protector: Protector | None = None,
@@ -121,7 +124,8 @@ class IdentityGraph:
         hood = self.hood(id_type, value, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms)
         if hood is None:
             return None
-        return self._resolution(hood, max_hops, max_identifiers, max_fanout, evidence)
+        return self._resolution(hood, max_hops, max_identifiers, max_fanout, evidence,
+                                asked=value if id_type == CUSTOMER_LOOKUP_TYPE else None)
 
     def resolve_many(self, identifiers: list, *, max_hops: int | None = None, max_identifiers: int = 100,
                      max_fanout: int = 50, evidence: bool = False,
@@ -155,7 +159,7 @@ class IdentityGraph:
                     hood = self.hood(item["type"], item["value"], max_hops=max_hops, max_fanout=max_fanout,
                                      as_of_ms=as_of_ms, field=where)
                     answers[position] = hood and self._resolution(hood, max_hops, max_identifiers, max_fanout,
-                                                                  evidence)
+                                                                  evidence, asked=item["value"])
                     continue
                 starts.setdefault(self.vertex_id(item["type"], item["value"], field=where), []).append(position)
             except ValidationError as invalid:
@@ -185,42 +189,62 @@ class IdentityGraph:
             per_hop = Counter(len(path) // 2 for path in hood.paths.values())
             if walked_together and max(per_hop.values()) <= cap:
                 continue
-            alone = self._walk(walk_source(self.reader).V(vertex).has_label(model.IDENTIFIER), max_hops=max_hops,
-                               max_fanout=max_fanout, as_of_ms=as_of_ms)
+            alone, _ = self._walk(walk_source(self.reader).V(vertex).has_label(model.IDENTIFIER), max_hops=max_hops,
+                                  max_fanout=max_fanout, as_of_ms=as_of_ms)
             if alone is not None:
                 hoods[vertex] = alone
         return hoods
 
     def hood(self, id_type: str, value: str, *, max_hops: int, max_fanout: int,
-             as_of_ms: int | None = None, field: str = "") -> Hood | None:
-        """The neighbourhood resolve() reads (one round trip); None for an unknown start.
-        ``field`` prefixes the names of invalid inputs (``identifiers[2]``)."""
+             as_of_ms: int | None = None, field: str = "", retired: bool = True) -> Hood | None:
+        """The neighbourhood resolve() reads (one round trip; two for a retired customer id);
+        None for an unknown start. ``field`` prefixes the names of invalid inputs
+        (``identifiers[2]``)."""
         prefix = f"{field}." if field else ""
+        extra = {}
         if id_type == CUSTOMER_LOOKUP_TYPE:
             if not isinstance(value, str) or not value.startswith("c-"):
                 raise ValidationError(prefix + "value", "is not a customer id")
-            # the customer id is not tenant-prefixed: the explicit tenant filter backs the partition;
-            # has('cid') right after V(), where the embedded graph answers it from a value index
-            start = (walk_source(self.reader).V().has("cid", value).has_label(model.IDENTIFIER)
-                     .has(model.TENANT, self.tenant).limit(1))
+            start = self._carrier(value)
+            if retired:
+                extra["heir"] = __.V(model.retired_id(self.tenant, value)).values(model.HEIR).fold()
         else:
             start = walk_source(self.reader).V(self.vertex_id(id_type, value, field=field)).has_label(model.IDENTIFIER)
-        return self._walk(start, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms)
+        hood, result = self._walk(start, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms, extra=extra)
+        if hood is None and result.get("heir"):  # retired: it resolves through its heir, a live id
+            return self.hood(CUSTOMER_LOOKUP_TYPE, result["heir"][0], max_hops=max_hops, max_fanout=max_fanout,
+                             as_of_ms=as_of_ms, retired=False)
+        return hood
 
-    def _walk(self, start: GraphTraversal, *, max_hops: int, max_fanout: int, as_of_ms: int | None) -> Hood | None:
-        """The neighbourhood of ``start``'s one identifier (a walk_source traversal on it)."""
+    def _walk(self, start: GraphTraversal, *, max_hops: int, max_fanout: int, as_of_ms: int | None,
+              extra: dict[str, GraphTraversal] | None = None) -> tuple[Hood | None, dict]:
+        """The neighbourhood of ``start``'s one identifier (a walk_source traversal on it), and
+        the walk's whole result (with what ``extra`` asked: resolve.hood_traversal)."""
         if as_of_ms is not None:
             start = start.has("first_seen", P.lte(long(as_of_ms)))
         expand = min(self.config.generic_threshold, max_fanout)
         query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=self.config.path_cap,
-                               as_of_ms=as_of_ms)
-        hoods = parse_hoods(submit(query)[0], max_hops=max_hops, expand_limit=expand)
-        return next(iter(hoods.values()), None)
+                               as_of_ms=as_of_ms, extra=extra)
+        result = submit(query)[0]
+        hoods = parse_hoods(result, max_hops=max_hops, expand_limit=expand)
+        return next(iter(hoods.values()), None), result
+
+    def _carrier(self, cid: str) -> GraphTraversal:
+        """A walk source on the identifier a customer id's lookup starts from: one carrying it (not
+        a generic one if there is another), the least by vertex id, so that it is always the same."""
+        def carriers() -> GraphTraversal:
+            # the customer id is not tenant-prefixed: the explicit tenant filter backs the partition;
+            # has('cid') right after V(), where the embedded graph answers it from a value index
+            return __.V().has(model.CID, cid).has_label(model.IDENTIFIER).has(model.TENANT, self.tenant)
+        members = carriers().has("degree", P.lte(self.config.generic_threshold)).has_not(model.SHARED)
+        return walk_source(self.reader).coalesce(members.order().by(T.id).limit(1),
+                                                 carriers().order().by(T.id).limit(1))
 
     def _resolution(self, hood: Hood, max_hops: int, max_identifiers: int, max_fanout: int,
-                    evidence: bool) -> Resolution:
+                    evidence: bool, asked: str | None = None) -> Resolution:
+        """The answer for ``hood``; ``asked``: the customer id the lookup started from."""
         threshold = self.config.generic_threshold
-        anchor = anchor_of(hood, threshold)
+        customer = self.customer_id(hood)
         ordered = sorted(hood.paths, key=lambda v: (hood.hops(v), v))
         listed = ordered[:max_identifiers]
         truncated = hood.capped or len(ordered) > max_identifiers or any(
@@ -232,11 +256,13 @@ class IdentityGraph:
             props = hood.vertices[v]
             identifiers.setdefault(props["type"], []).append(
                 {"value": values[v], "hops": hood.hops(v), "generic": is_generic(props, threshold)})
-        aliases = sorted({hood.vertices[v]["cid"] for v in hood.paths
-                          if hood.vertices[v].get("founder") and not is_generic(hood.vertices[v], threshold)}
-                         - {anchor["cid"]})
+        members = [] if is_generic(hood.vertices[hood.start], threshold) else [
+            hood.vertices[v] for v in hood.paths if not is_generic(hood.vertices[v], threshold)]
         proof = [self._evidence(hood, v, values) for v in listed] if evidence else None
-        return Resolution(anchor["cid"], identifiers, proof, truncated, aliases)
+        aliases = customers.aliases(members, customer)
+        if asked is not None and asked != customer and asked not in aliases:
+            aliases = sorted([*aliases, asked])  # a retired id: it leads here now
+        return Resolution(customer, identifiers, proof, truncated, aliases)
 
     def _evidence(self, hood: Hood, vertex_id: str, values: dict[str, str]) -> dict:
         path = hood.paths[vertex_id]
@@ -262,23 +288,62 @@ class IdentityGraph:
     # -- unlink ------------------------------------------------------------------------------
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
         """Remove the link between two identifiers and record a do-not-link rule, so that
-        replaying old events cannot link them (or merge their customers) again."""
+        replaying old events cannot link them (or merge their customers) again. When that splits
+        a customer, the larger part keeps its id (identity.customers): one read, one write."""
         va, vb = self.vertex_id(*a, field="a"), self.vertex_id(*b, field="b")
         if va == vb:
             raise ValidationError("b", "is the same identifier as a")
         lid = model.link_id(self.tenant, va, vb)
-        found = submit(self.g.V(va, vb).has_label(model.IDENTIFIER).count())[0]
-        if found != 2:
-            raise NotFound("identifier not found in this tenant's graph")
         low, high = model.link_ends(va, vb)
-        # the link is dropped and the degrees lowered in the same traversal, only if it is there
-        # then: a concurrent ingest cannot make the degrees disagree with the links
-        t = (self.g.V(low).side_effect(
-                 __.out_e(model.LINK).has_id(lid).side_effect(__.drop())
-                 .V(low, high).property(Cardinality.single, "degree", increment("degree", -1)))
-             .merge_e(model.edge_key(self.tenant, model.nolink_id(self.tenant, va, vb), model.NOLINK, low, high))
-             .option(Merge.on_create, {"created": long(int(self.clock() * 1000))}))
-        submit(t)
+        threshold = self.config.generic_threshold
+        for _ in range(MAX_CONFLICTS + 1):
+            around = self.around([va, vb])
+            if not {va, vb} <= set(around.vertices):
+                raise NotFound("identifier not found in this tenant's graph")
+            t = self.g.inject(0)
+            change = customers.Reassignment()
+            if vb in around.links.get(va, ()):  # within a customer: dropping it may split it
+                change = customers.split(self.tenant, around, threshold, self.mint(model.nolink_id(self.tenant, va, vb)),
+                                         cut=[(va, vb)])
+                # written only while the customer is as read (a concurrent unlink elsewhere in it
+                # may be what makes this one split it)
+                t = t.and_(*customers.unchanged(around, threshold))
+            # the link is dropped and the degrees lowered in the same traversal, only if it is
+            # there then: a concurrent ingest cannot make the degrees disagree with the links
+            t = t.V(low).side_effect(
+                __.out_e(model.LINK).has_id(lid).side_effect(__.drop())
+                .V(low, high).property(Cardinality.single, "degree", increment("degree", -1)))
+            t = customers.write(t, change, self.tenant, int(self.clock() * 1000))
+            t = (t.merge_e(model.edge_key(self.tenant, model.nolink_id(self.tenant, va, vb), model.NOLINK, low, high))
+                 .option(Merge.on_create, {"created": long(int(self.clock() * 1000))}))
+            if submit(t):
+                return
+        raise GraphUnavailable("concurrent writes kept changing the customer this unlink splits; it can be retried")
+
+    def around(self, vertex_ids: list[str]) -> customers.Neighbourhood:
+        """The customers around identifiers as ingest sees them (the tenant's bounds), read from the
+        writer in one round trip, for unlink and forget to split them."""
+        config = self.config
+        start = walk_source(self.g).V(*vertex_ids).has_label(model.IDENTIFIER)
+        result = submit(hood_traversal(start, max_hops=config.max_hops, expand_limit=config.expand_limit,
+                                       path_cap=config.path_cap * len(vertex_ids)))[0]
+        vertices = identifier_vertices(result["vertices"])
+        links: dict[str, set[str]] = {}
+        for element_map in result["edges"]:
+            edge = plain(element_map)
+            links.setdefault(edge["out"], set()).add(edge["in"])
+            links.setdefault(edge["in"], set()).add(edge["out"])
+        return customers.walk(vertex_ids, vertices.get, lambda v: links.get(v, ()), max_hops=config.max_hops,
+                              expand_limit=config.expand_limit)
+
+    def mint(self, cause: str) -> customers.Mint:
+        """How a split caused by ``cause`` (an element id) mints customer ids (identity.customers)."""
+        now_ms = self._creation.now_ms()
+        return customers.Mint(cause, lambda: self._creation.stamps(now_ms, 1))
+
+    def customer_id(self, hood: Hood) -> str:
+        """The id of the customer of the identifier ``hood`` starts from (identity.customers)."""
+        return anchor_of(hood, self.config.generic_threshold)[model.CID]
 
     # -- GDPR ------------------------------------------------------------------------------
     def forget(self, id_type: str, value: str) -> dict:
@@ -303,7 +368,7 @@ class IdentityGraph:
         return {"identifiers": vertices.get(model.IDENTIFIER, 0), "events": vertices.get(model.EVENT, 0),
                 "links": edges.get(model.LINK, 0), "observations": edges.get(model.OBSERVED, 0),
                 "do_not_link_rules": edges.get(model.NOLINK, 0), "suppressed": vertices.get(model.SUPPRESSED, 0),
-                "identifiers_by_type": dict(row["types"])}
+                "retired_customer_ids": vertices.get(model.RETIRED, 0), "identifiers_by_type": dict(row["types"])}
 
     def vertex_id(self, id_type: str, value: str, field: str = "") -> str:
         """The vertex id of an identifier in this tenant's graph (ValidationError if invalid)."""

@@ -179,16 +179,17 @@ class Member:
     id: str
     type: str
     created: int
+    #: the customer id it carries, and that id's rank (identity.customers.rank: the oldest names
+    #: a customer)
     cid: str
+    rank: tuple[int, int, str]
     nolinks: frozenset[str] = frozenset()
-    #: it minted the customer id it carries (customer ids only ever come from founders)
-    founder: bool = False
     #: how often it was refused as a shareable bridge to a competing identifier the event carried
     #: (for a ``shared_on_conflict`` type: a new one; for a ``multi_user_on_conflict`` type: any)
     conflicts: int = 0
 
     def anchor_key(self) -> tuple:
-        return (not self.founder, self.created, self.id)
+        return (self.rank, self.id)
 
 
 @dataclass
@@ -210,7 +211,8 @@ class LinkPlan:
     refused: list[dict]
     merged: list[str]  # customer ids absorbed into older ones
     customer_id: str | None  # the customer of the event's first identifier
-    anchors: dict[str, str] = field(default_factory=dict)  # candidate id -> its customer's anchor id
+    #: candidate id -> the identifier whose id its customer goes by (what a new identifier carries)
+    anchors: dict[str, Member] = field(default_factory=dict)
     #: identifiers this event revealed as used by several people (to mark shared)
     shared: list[str] = field(default_factory=list)
     #: identifiers whose conflict count this event raises by one
@@ -315,7 +317,7 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
             count_multi_user(a.member, ga, b.member, gb)
             continue
         survivor, absorbed = sorted((ga, gb), key=lambda g: g.anchor().anchor_key())
-        if survivor.existing and absorbed.existing:
+        if survivor.existing and absorbed.existing and absorbed.anchor().cid != survivor.anchor().cid:
             merged.append(absorbed.anchor().cid)
         survivor.members.update(absorbed.members)
         survivor.strong = survivor.strong or absorbed.strong
@@ -328,7 +330,7 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
     anchors = {c.member.id: c.member if c.generic or c.member.id in shared else owner[c.member.id].anchor()
                for c in candidates}
     customer = anchors[candidates[0].member.id].cid if candidates else None
-    return LinkPlan(links, refused, merged, customer, {k: m.id for k, m in anchors.items()}, shared, conflicts)
+    return LinkPlan(links, refused, merged, customer, anchors, shared, conflicts)
 
 
 def _pairs_in_priority_order(candidates: list[Candidate], config: TenantConfig) -> list[tuple[int, int]]:

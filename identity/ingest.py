@@ -31,6 +31,7 @@ Why and what it guarantees: docs/data-model.md ("Ingest").
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
@@ -38,7 +39,7 @@ from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversa
 from gremlin_python.process.traversal import Cardinality, Merge, P, T
 from gremlin_python.statics import long
 
-from . import model
+from . import customers, model
 from .errors import GraphUnavailable, ValidationError
 from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
@@ -48,7 +49,8 @@ from .resilience import check_deadline, concurrent_modification, id_taken
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "RejectedEvent", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch",
-           "given_event_id", "ingest_batch", "candidates_from", "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
+           "given_event_id", "ingest_batch", "candidates_from", "stored_customer", "without_suppressed", "increment",
+           "MAX_WRITES_PER_TRAVERSAL"]
 
 _EVENT_KEYS = {"event_id", "type", "timestamp", "identifiers", "attributes"}
 _MAX_IDENTIFIERS = 100
@@ -59,8 +61,8 @@ _SINGLE = Cardinality.single
 #: keeps a request far below Gremlin Server's and Neptune's frame limits (docs/data-model.md).
 MAX_WRITES_PER_TRAVERSAL = 200
 #: The identifier properties planning reads (not the sealed value).
-_PLANNED_KEYS = ("type", "created", "cid", "founder", "degree", "first_seen", "last_seen", model.SHARED,
-                 model.CONFLICTS)
+_PLANNED_KEYS = ("type", "created", model.CID, model.SINCE, "founder", "degree", "first_seen", "last_seen",
+                 model.SHARED, model.CONFLICTS)
 #: How often in a row a batch is read again and re-planned after conflicting writes (without any
 #: chunk getting through) before giving up.
 _MAX_CONFLICTS = 25
@@ -203,7 +205,7 @@ class CreationClock:
     """The ``created`` stamps of new identifiers: the clock's milliseconds x 1000, plus a sequence
     that keeps them strictly increasing in the order events are ingested through this object.
 
-    The oldest founder anchors a merged customer, so which of two identifiers is older must follow
+    The oldest id names a merged customer, so which of two identifiers is older must follow
     the order of the events, never how fast they were planned: stamps of milliseconds x 1000 +
     position in the event tied across the events planned within one millisecond, and then the
     identifiers' ids decided, so the same events gave different customers from run to run."""
@@ -211,16 +213,20 @@ class CreationClock:
     def __init__(self, clock: Callable[[], float]):
         self.clock = clock
         self._next = 0  # the smallest stamp not yet given out
+        #: unlink and forget take stamps too, beside the tenant's one ingest writer
+        self.lock = threading.Lock()
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
     def stamps(self, now_ms: int, count: int) -> int:
         """The first of ``count`` consecutive stamps for an event planned at ``now_ms``. Callers
-        take them one event at a time (ingest is serialised per IdentityGraph, identity.group_commit)."""
-        first = max(now_ms * 1000, self._next)
-        self._next = first + count
-        return first
+        take them one at a time: ingest is serialised per IdentityGraph (identity.group_commit), and
+        unlink and forget, which take one for each customer id they mint, hold the lock."""
+        with self.lock:
+            first = max(now_ms * 1000, self._next)
+            self._next = first + count
+            return first
 
 
 def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], vertices: Mapping[str, dict],
@@ -233,8 +239,11 @@ def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], ve
     for position, identifier in enumerate(event.identifiers):
         reached = reach.get(identifier.vertex_id)
         if reached is None:
-            member = Member(identifier.vertex_id, identifier.type, created + position,
-                            model.customer_id(tenant, identifier.vertex_id))
+            # a new customer's id ranks after every stored one: it never names a customer the
+            # event joins it to, whatever another writer's clock gave the stored ones
+            cid = model.customer_id(tenant, identifier.vertex_id)
+            member = Member(identifier.vertex_id, identifier.type, created + position, cid,
+                            (1, created + position, cid))
             candidates.append(Candidate(identifier.index, member, identifier.weak, group={member.id: member}))
             continue
         members = {v: _member(vertices[v]) for v in members_of(reached, vertices, config.generic_threshold)}
@@ -245,9 +254,20 @@ def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], ve
     return candidates
 
 
+def stored_customer(candidates: list[Candidate]) -> str | None:
+    """The customer of an event's first stored identifier, as stored: what a duplicate (an event
+    id seen before) answers. Its other identifiers are not stored again, so an id planned for
+    them, or a merge, names nothing."""
+    for candidate in candidates:
+        if candidate.exists:
+            return candidate.member.cid if candidate.generic else min(
+                candidate.group.values(), key=Member.anchor_key).cid
+    return None
+
+
 def _member(props: dict) -> Member:
-    return Member(props["id"], props["type"], props["created"], props["cid"], props["nolinks"],
-                  bool(props.get("founder")), props.get(model.CONFLICTS, 0))
+    return Member(props["id"], props["type"], props["created"], props[model.CID], customers.rank(props),
+                  props["nolinks"], props.get(model.CONFLICTS, 0))
 
 
 class _View:
@@ -273,6 +293,15 @@ class _View:
     def link(self, a: str, b: str) -> None:
         self.adjacency.setdefault(a, {})[b] = ""
         self.adjacency.setdefault(b, {})[a] = ""
+
+    def around(self, starts: Iterable[str], config: TenantConfig, expand_too: Iterable[str] = ()) -> customers.Neighbourhood:
+        """The customers around ``starts``, as resolve walks them (identity.customers.walk)."""
+        return customers.walk(starts, self.vertices.get, lambda v: self.adjacency.get(v, ()),
+                              max_hops=config.max_hops, expand_limit=config.expand_limit, expand_too=expand_too)
+
+    def customer_id(self, start: str, config: TenantConfig) -> str:
+        """The id resolve answers for ``start`` (identity.customers)."""
+        return customers.customer_id(self.around([start], config), start, config.generic_threshold)
 
 
 def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], config: TenantConfig) -> _View:
@@ -410,16 +439,22 @@ class _Chunk:
         self.expected: dict[tuple, set[str]] = {}
         self.absent: set[str] = set()  # identifiers and events the chunk creates
         self.absent_links: set[str] = set()  # new links between two generic identifiers
+        #: stored identifier -> the customer id its plans saw it carry (identity.customers)
+        self.cids: dict[str, str] = {}
+        self.carry: dict[str, tuple[str, int]] = {}  # stored identifier -> the (cid, since) it carries now
+        self.retired: dict[str, str] = {}  # customer ids no identifier carries any more -> their heirs
 
     @property
     def writes(self) -> int:
         return (len(self.created) + len(self.touched) + len(self.links) + len(self.shared) + len(self.conflicts)
-                + sum(1 + len(ids) for _, ids, _ in self.events))
+                + len(self.carry) + 2 * len(self.retired) + sum(1 + len(ids) for _, ids, _ in self.events))
 
     def depend(self, view: _View, reach: dict[str, int], candidate_ids: set[str]) -> None:
         """Record what a plan read about the identifiers it reached, as of the chunk's start.
         Identifiers whose links matter (expanded ones, the event's own) must keep their exact
-        degree; the others only their side of the thresholds the plan compared them with."""
+        degree; the others only their side of the thresholds the plan compared them with; those
+        it saw in customers must still not be marked shared (a concurrent mark would have split
+        what the plan joins, or moved the id it takes)."""
         threshold, max_hops = self.config.generic_threshold, self.config.max_hops
         expand = self.config.expand_limit
         for vertex, hops in reach.items():
@@ -435,17 +470,34 @@ class _Chunk:
                 key = ("between", (expand + 1, threshold + 1))
             else:
                 key = ("lte", threshold)
-            self.expected.setdefault(key, set()).add(vertex)
+            unshared = degree <= threshold and (vertex in self.shared or not view.vertices[vertex].get(model.SHARED))
+            self.expected.setdefault((*key, unshared), set()).add(vertex)
 
     def touch(self, vertex: str) -> _Touch:
         return self.touched.setdefault(vertex, _Touch())
 
+    def expect(self, vertex: str, cid: str) -> None:
+        """A plan took (or moved) ``vertex``'s customer id ``cid``: it must carry it still when the
+        chunk is written (as of the chunk's start: the first expectation stands)."""
+        if vertex not in self.absent:
+            self.cids.setdefault(vertex, cid)
+
+    def retire(self, retired: Mapping[str, str]) -> None:
+        for old, heir in retired.items():
+            for earlier, their_heir in self.retired.items():  # an id retired into ``old`` leads on
+                if their_heir == old:
+                    self.retired[earlier] = heir
+            self.retired[old] = heir
+
     def guard(self) -> list[GraphTraversal]:
         """Checks that all hold when nothing the chunk's plans depended on has changed."""
         checks = []
-        for (name, argument), vertices in sorted(self.expected.items(), key=lambda item: str(item[0])):
+        for (name, argument, unshared), vertices in sorted(self.expected.items(), key=lambda item: str(item[0])):
             predicate = P.between(*argument) if name == "between" else getattr(P, name)(argument)
-            checks.append(__.V(*sorted(vertices)).has("degree", predicate).count().is_(len(vertices)))
+            check = __.V(*sorted(vertices)).has("degree", predicate)
+            checks.append((check.has_not(model.SHARED) if unshared else check).count().is_(len(vertices)))
+        for cid, vertices in _grouped((cid, v) for v, cid in sorted(self.cids.items())).items():
+            checks.append(__.V(*vertices).has(model.CID, cid).count().is_(len(vertices)))
         if self.absent:
             checks.append(__.V(*sorted(self.absent)).count().is_(0))
         if self.absent_links:
@@ -504,6 +556,8 @@ class _Chunk:
                                                       for lid, link in stored if link.raises_last).items():
             t = t.side_effect(__.E(*lids).has("last_seen", P.lte(last_seen)).property(
                 "last_seen", last_seen).property("last_event", last_event))
+        if self.carry or self.retired:
+            t = customers.write(t, customers.Reassignment(self.carry, self.retired), tenant, self.events[-1][2])
         for event, identifier_ids, ingested_at in self.events:
             t = t.side_effect(__.merge_v(model.vertex_key(tenant, event.vertex_id, model.EVENT))
                               .option(Merge.on_create, self.event_props(event, ingested_at, protector), _SINGLE)
@@ -517,7 +571,7 @@ class _Chunk:
     def identifier_props(self, props: dict, sealed: str) -> dict[str, Any]:
         """A new identifier's properties, from its view entry ``props`` and sealed value."""
         created = {"type": props["type"], "value": sealed,
-                   "created": long(props["created"]), "cid": props["cid"], "founder": props["founder"],
+                   "created": long(props["created"]), model.CID: props[model.CID], model.SINCE: long(props[model.SINCE]),
                    "first_seen": long(props["first_seen"]), "last_seen": long(props["last_seen"]),
                    "degree": props["degree"]}
         if props.get(model.SHARED):
@@ -635,17 +689,46 @@ def _plan(event: PreparedEvent, view: _View, chunk: _Chunk, tenant: str, config:
                                  clock.stamps(now_ms, len(event.identifiers)))
     plan = plan_links(candidates, config)
     if event.vertex_id in view.events:
-        return IngestResult(event.event_id, plan.customer_id, duplicate=True)
+        return IngestResult(event.event_id, stored_customer(candidates), duplicate=True)
     candidate_ids = {c.member.id for c in candidates}
     for reached in reach.values():
         chunk.depend(view, reached, candidate_ids)
-    _apply(event, candidates, plan, view, chunk, tenant, protector, now_ms)
-    return IngestResult(event.event_id, plan.customer_id, plan.merged, list(event.blocked) + plan.refused)
+    added = _apply(event, candidates, plan, view, chunk, tenant, protector, now_ms)
+    customer = plan.customer_id
+    turned = [c.member.id for c in candidates
+              if not c.generic and is_generic(view.vertices[c.member.id], config.generic_threshold)]
+    if turned:  # they left their customers, which may have fallen apart
+        customer = _turned_generic(event, candidates, turned, added, view, chunk, tenant, config, clock, now_ms)
+    return IngestResult(event.event_id, customer, plan.merged, list(event.blocked) + plan.refused)
+
+
+def _turned_generic(event: PreparedEvent, candidates: list[Candidate], turned: list[str], added: list[tuple[str, str]],
+                    view: _View, chunk: _Chunk, tenant: str, config: TenantConfig, clock: CreationClock,
+                    now_ms: int) -> str:
+    """Keep the ids of the customers that the event's identifiers ``turned`` generic (marked
+    shared, or linked past the generic threshold) were part of (identity.customers.split); the
+    customer id of the event's first identifier (its result) after it."""
+    around = view.around(turned, config, expand_too=turned)
+    mint = customers.Mint(event.vertex_id, lambda: clock.stamps(now_ms, 1))
+    change = customers.split(tenant, around, config.generic_threshold, mint, turned_generic=turned, added=added,
+                             new=[c.member.id for c in candidates if not c.exists])
+    # the write is right only while what the split read is as read: the degrees are guarded
+    # already (the plans reached them), the ids they carry are now
+    for vertex in around.vertices:
+        chunk.expect(vertex, view.vertices[vertex][model.CID])
+    for vertex, (cid, since) in change.carry.items():
+        props = view.vertices[vertex]
+        props[model.CID], props[model.SINCE] = cid, since
+        if vertex not in chunk.created:
+            chunk.carry[vertex] = (cid, since)
+    chunk.retire(change.retire)
+    return view.customer_id(candidates[0].member.id, config)
 
 
 def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, view: _View, chunk: _Chunk,
-           tenant: str, protector: Protector, now_ms: int) -> None:
-    """Record the event's writes in the chunk and its effects in the view."""
+           tenant: str, protector: Protector, now_ms: int) -> list[tuple[str, str]]:
+    """Record the event's writes in the chunk and its effects in the view; returns the links it adds."""
+    added = []
     ts = event.timestamp_ms
     view.events.add(event.vertex_id)
     chunk.absent.add(event.vertex_id)
@@ -655,10 +738,12 @@ def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, vi
         member = candidate.member
         props = view.vertices.get(member.id)
         if props is None:
+            anchor = plan.anchors[member.id]  # it carries the id of the customer it joins
+            if anchor.id != member.id:
+                chunk.expect(anchor.id, anchor.cid)
             view.vertices[member.id] = {
-                "id": member.id, "type": member.type, "created": member.created, "cid": member.cid,
-                "founder": plan.anchors[member.id] == member.id, "first_seen": ts, "last_seen": ts,
-                "degree": 0, "nolinks": frozenset()}
+                "id": member.id, "type": member.type, "created": member.created, model.CID: anchor.cid,
+                model.SINCE: anchor.rank[1], "first_seen": ts, "last_seen": ts, "degree": 0, "nolinks": frozenset()}
             chunk.created[member.id] = protector.seal(member.id, "value", event.identifiers[position].value)
             chunk.absent.add(member.id)
             continue
@@ -689,6 +774,7 @@ def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, vi
             if write.new and a.generic and b.generic:
                 chunk.absent_links.add(lid)
         if lid not in view.links:
+            added.append((low, high))
             view.links[lid] = [ts, ts]
             view.link(low, high)
             for vertex in (low, high):
@@ -697,3 +783,4 @@ def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, vi
                     chunk.touch(vertex).degree += 1
         write.observe(ts, event.event_id, view.links[lid])
     chunk.events.append((event, [c.member.id for c in candidates], now_ms))
+    return added

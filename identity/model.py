@@ -12,15 +12,18 @@ import hashlib
 from gremlin_python.process.traversal import Direction, T
 
 __all__ = [
-    "IDENTIFIER", "EVENT", "SUPPRESSED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SHARED", "CONFLICTS", "SEALED_PROPERTIES",
-    "identifier_id", "suppression_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "link_ends",
-    "vertex_key", "edge_key",
+    "IDENTIFIER", "EVENT", "SUPPRESSED", "RETIRED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SHARED", "CONFLICTS",
+    "CID", "SINCE", "HEIR", "SEALED_PROPERTIES",
+    "identifier_id", "suppression_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "fresh_customer_id",
+    "retired_id", "link_ends", "vertex_key", "edge_key",
 ]
 
 # vertex labels
 IDENTIFIER = "identifier"
 EVENT = "event"
 SUPPRESSED = "suppressed"  # an identifier forgotten on request: ingest refuses it from then on
+#: a customer id no identifier carries any more, and the id it resolves through now (HEIR)
+RETIRED = "retired"
 # edge labels
 OBSERVED = "observed"  # event -> identifier
 LINK = "link"          # identifier -- identifier (stored lesser id -> greater id)
@@ -35,6 +38,14 @@ SHARED = "shared"
 #: identified (``multi_user_on_conflict``: from one on, several people use it). Absent until the
 #: first time.
 CONFLICTS = "conflicts"
+#: An identifier property: the customer id it carries (identity.customers): its customer's id,
+#: or an alias of it when customers merged.
+CID = "cid"
+#: An identifier property: when the id it carries was issued (a creation stamp): the oldest id a
+#: customer's identifiers carry is its id. Absent on identifiers stored before it existed.
+SINCE = "since"
+#: A retired id's property: the customer id it resolves through.
+HEIR = "heir"
 #: The properties holding sealed PII, by vertex label (see identity.protect).
 SEALED_PROPERTIES = {IDENTIFIER: "value", EVENT: "attributes"}
 
@@ -75,8 +86,21 @@ def nolink_id(tenant: str, a: str, b: str) -> str:
 
 
 def customer_id(tenant: str, identifier_vertex_id: str) -> str:
-    """The customer id an identifier mints when it anchors a customer: opaque, deterministic."""
+    """The customer id an identifier mints when it is created as a new customer: opaque, deterministic."""
     return "c-" + _digest("customer", tenant, identifier_vertex_id)[:24]
+
+
+def fresh_customer_id(tenant: str, identifier_vertex_id: str, cause: str) -> str:
+    """A customer id minted later by an identifier, for a part split off a customer or for itself
+    turned generic (identity.customers). ``cause`` names what split it, an element id that happens
+    once (the event, the do-not-link rule, the suppression), so the id was never issued before and
+    follows from the data alone."""
+    return "c-" + _digest("customer", tenant, identifier_vertex_id, cause)[:24]
+
+
+def retired_id(tenant: str, cid: str) -> str:
+    """The vertex recording where a retired customer id leads now (a customer id holds no PII)."""
+    return f"{tenant}:{RETIRED}:{cid}"
 
 
 # -- upserts ---------------------------------------------------------------------------------------

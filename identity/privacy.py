@@ -12,8 +12,13 @@ tablet: the attributes describe what the subject did, so they go; the event stay
 identifiers' evidence), lowers the link degree of the identifiers they were linked to, and records
 one *suppression* vertex per identifier, named by tenant, type and blind index only, never
 plaintext. Ingest reads the suppression entries in its one read traversal and refuses those
-identifiers ("suppressed"), so replaying old events cannot bring the person back. Two round
-trips: one read, one write.
+identifiers ("suppressed"), so replaying old events cannot bring the person back. Two reads
+(what is stored, and the customers around it), one write.
+
+Customer ids (identity.customers): the rest of a customer an identifier is forgotten from keeps
+its id, whatever the identifier was; when that splits the customer, the larger part keeps it.
+A whole customer forgotten takes its ids with it: they resolve to nothing, the records of ids
+retired into them are erased, and they are never issued again.
 
 export returns every stored fact about the subject as JSON-ready data, with identifier values
 and event attributes decrypted.
@@ -27,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merge, P, T
 
-from . import model
-from .errors import NotFound
+from . import customers, model
+from .errors import GraphUnavailable, NotFound
 from .graph import submit
 from .ingest import increment
-from .resolve import iso, members_of, open_value, plain
+from .resolve import Hood, iso, members_of, open_value, plain
 
 if TYPE_CHECKING:
     from .core import IdentityGraph
@@ -44,9 +49,14 @@ _ATTRIBUTES = model.SEALED_PROPERTIES[model.EVENT]
 def subject_vertices(identity: "IdentityGraph", id_type: str, value: str) -> list[str]:
     """The identifier vertex ids of the subject. A customer id the tenant does not hold raises
     NotFound; an identifier is named by its value, stored or not."""
+    return _subject(identity, id_type, value)[0]
+
+
+def _subject(identity: "IdentityGraph", id_type: str, value: str) -> tuple[list[str], Hood | None]:
+    """The subject's identifier vertex ids, and for a customer the neighbourhood they were read in."""
     from .core import CUSTOMER_LOOKUP_TYPE
     if id_type != CUSTOMER_LOOKUP_TYPE:
-        return [identity.vertex_id(id_type, value)]
+        return [identity.vertex_id(id_type, value)], None
     config = identity.config
     threshold = config.generic_threshold
     # the customer as ingest sees it (the same hops and fan-out bound)
@@ -54,12 +64,25 @@ def subject_vertices(identity: "IdentityGraph", id_type: str, value: str) -> lis
     if hood is None:
         raise NotFound("customer not found in this tenant's graph")
     # never empty (an empty g.V() would read the whole graph): a generic start is its own customer
-    return sorted(members_of(hood.paths, hood.vertices, threshold)) or [hood.start]
+    return sorted(members_of(hood.paths, hood.vertices, threshold)) or [hood.start], hood
 
 
 def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int]:
     """Erase the subject and suppress its identifiers; returns what was removed (counts)."""
-    ids = subject_vertices(identity, id_type, value)
+    from .core import MAX_CONFLICTS
+    for _ in range(MAX_CONFLICTS + 1):
+        removed = _forget(identity, *_subject(identity, id_type, value))
+        if removed is not None:
+            return removed
+    raise GraphUnavailable("concurrent writes kept changing the customer this forget splits; it can be retried")
+
+
+def _forget(identity: "IdentityGraph", ids: list[str], subject: Hood | None) -> dict[str, int] | None:
+    """One attempt: None when the customers around ``ids`` changed after they were read."""
+    threshold = identity.config.generic_threshold
+    around = identity.around(ids)
+    change = customers.split(identity.tenant, around, threshold, identity.mint(model.suppression_id(ids[0])),
+                             forgotten=ids)
     rows = submit(identity.g.V(*ids).has_label(model.IDENTIFIER).project("id", "links", "events")
                   .by(T.id)
                   .by(__.both_e(model.LINK).id_().fold())
@@ -72,6 +95,9 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
     orphans = sorted(vertex for vertex, e in events.items() if e["others"] == 0)
     erased = sorted(vertex for vertex, e in events.items() if e["others"] and e["sealed"])
     t = identity.g.inject(0)
+    if any(v not in ids and not customers.is_generic(props, threshold) for v, props in around.vertices.items()):
+        # what is left of their customers was split as read: written only while it is so
+        t = t.and_(*customers.unchanged(around, threshold))
     if stored:
         # the links are those the write finds, and each lowers its other end's degree by one
         # computed by the graph: a link or degree change that a concurrent ingest made after
@@ -86,10 +112,12 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
     if stored:
         t = t.side_effect(__.V(*stored).drop())  # drops their links, rules and observations
     now_ms = int(identity.clock() * 1000)
+    t = customers.write(t, change, identity.tenant, now_ms)
     for vertex_id in ids:
         t = (t.merge_v(model.vertex_key(identity.tenant, model.suppression_id(vertex_id), model.SUPPRESSED))
              .option(Merge.on_create, {"created": CardinalityValue.single(now_ms)}))
-    submit(t.id_())
+    if not submit(t.id_()):
+        return None
     return {"identifiers": len(stored), "links": len(links), "events": len(orphans),
             "event_attributes": len(erased), "suppressed": len(ids)}
 
@@ -97,7 +125,11 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
 def export(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, Any]:
     """Every stored fact about the subject: identifiers, links with their evidence, do-not-link
     rules and events, decrypted. NotFound when nothing is stored."""
-    ids = subject_vertices(identity, id_type, value)
+    ids, subject = _subject(identity, id_type, value)
+    if subject is None:  # an identifier: its customer is what resolve walks from it
+        config = identity.config
+        subject = identity.hood(id_type, value, max_hops=config.max_hops, max_fanout=config.max_fanout)
+    customer = identity.customer_id(subject) if subject is not None else None
     rows = submit(identity.g.V(*ids).has_label(model.IDENTIFIER).project("identifier", "links", "rules", "events")
                   .by(__.element_map())
                   .by(__.both_e(model.LINK).element_map().fold())
@@ -110,7 +142,7 @@ def export(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, Any
     for row in rows:
         props = plain(row["identifier"])
         identifiers[props["id"]] = {
-            "type": props["type"], "value": open_value(protector, props), "customer_id": props["cid"],
+            "type": props["type"], "value": open_value(protector, props), "customer_id": customer,
             "created": iso(props["created"] // 1000), "first_seen": iso(props["first_seen"]),
             "last_seen": iso(props["last_seen"])}
 

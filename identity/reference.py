@@ -2,8 +2,9 @@
 
 It keeps the graph in dictionaries and walks it breadth-first, so it shares no graph code with
 the service: what it shares are the rules that are pure functions already (validation and
-normalisation in ``ingest.prepare_batch``, link planning in ``guards.plan_links``). Random
-event streams resolved by both must agree (tests/identity/test_property_based.py).
+normalisation in ``ingest.prepare_batch``, link planning in ``guards.plan_links``, customer ids
+in ``customers``). Random event streams resolved by both must agree
+(tests/identity/test_property_based.py, tests/identity/test_customer_id_stability.py).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import model
+from . import customers, model
 from .guards import TenantConfig, plan_links
 from .identifiers import normalize, parse_timestamp
-from .ingest import CreationClock, IngestResult, PreparedEvent, candidates_from, prepare_batch, without_suppressed
+from .ingest import (CreationClock, IngestResult, PreparedEvent, candidates_from, prepare_batch, stored_customer,
+                     without_suppressed)
 from .protect import DevelopmentProtector, Protector
-from .resolve import is_generic
+from .customers import is_generic
 
 __all__ = ["ReferenceIdentity"]
 
@@ -41,6 +43,7 @@ class ReferenceIdentity:
     events: dict[str, set[str]] = field(default_factory=dict)  # event vertex id -> identifiers observed
     sealed_events: set[str] = field(default_factory=set)  # event vertex ids holding sealed attributes
     suppressed: set[str] = field(default_factory=set)  # suppression entry ids
+    retired: dict[str, str] = field(default_factory=dict)  # retired customer id -> the id it resolves through
 
     def __post_init__(self) -> None:
         self._creation = CreationClock(self.clock)
@@ -71,6 +74,25 @@ class ReferenceIdentity:
     def _nolinks_of(self, vertex: str) -> frozenset[str]:
         return frozenset(other for pair in self.nolinks if vertex in pair for other in pair - {vertex})
 
+    def _around(self, starts: list[str], expand_too: list[str] = ()) -> customers.Neighbourhood:
+        return customers.walk(starts, self.identifiers.get, lambda v: self._neighbours(v, None),
+                              max_hops=self.config.max_hops, expand_limit=self.config.expand_limit,
+                              expand_too=expand_too)
+
+    def _mint(self, cause: str, now_ms: int | None = None) -> customers.Mint:
+        now_ms = int(self.clock() * 1000) if now_ms is None else now_ms
+        return customers.Mint(cause, lambda: self._creation.stamps(now_ms, 1))
+
+    def _change(self, change: customers.Reassignment) -> None:
+        for vertex, (cid, since) in change.carry.items():
+            self.identifiers[vertex].update({model.CID: cid, model.SINCE: since})
+        for old, heir in change.retire.items():
+            for earlier, their_heir in self.retired.items():
+                if their_heir == old:
+                    self.retired[earlier] = heir
+            self.retired[old] = heir
+        self.retired = {old: heir for old, heir in self.retired.items() if heir not in change.dead}
+
     # -- the API ---------------------------------------------------------------------------
     def ingest(self, events: list[dict]) -> list[IngestResult]:
         now_ms = int(self.clock() * 1000)
@@ -92,7 +114,7 @@ class ReferenceIdentity:
                                      self._creation.stamps(now_ms, len(event.identifiers)))
         plan = plan_links(candidates, self.config)
         if event.vertex_id in self.events:
-            return IngestResult(event.event_id, plan.customer_id, duplicate=True)
+            return IngestResult(event.event_id, stored_customer(candidates), duplicate=True)
         self.events[event.vertex_id] = {candidate.member.id for candidate in candidates}
         if event.attributes:
             self.sealed_events.add(event.vertex_id)
@@ -101,10 +123,11 @@ class ReferenceIdentity:
             member = candidate.member
             props = self.identifiers.get(member.id)
             if props is None:
+                anchor = plan.anchors[member.id]
                 self.identifiers[member.id] = {
                     "id": member.id, "type": member.type, "value": event.identifiers[position].value,
-                    "created": member.created, "cid": member.cid, "degree": 0, "first_seen": ts,
-                    "last_seen": ts, "founder": plan.anchors[member.id] == member.id}
+                    "created": member.created, model.CID: anchor.cid, model.SINCE: anchor.rank[1], "degree": 0,
+                    "first_seen": ts, "last_seen": ts}
             else:
                 props["first_seen"] = min(props["first_seen"], ts)
                 props["last_seen"] = max(props["last_seen"], ts)
@@ -113,70 +136,112 @@ class ReferenceIdentity:
         for vertex in plan.conflicts:
             props = self.identifiers[vertex]
             props[model.CONFLICTS] = props.get(model.CONFLICTS, 0) + 1
+        added = []
         for x, y in plan.links:
             a, b = candidates[x].member.id, candidates[y].member.id
             link = self.links.get(frozenset((a, b)))
             if link is None:
+                added.append((a, b))
                 self.links[frozenset((a, b))] = _Link(ts, ts, 1)
                 self.identifiers[a]["degree"] += 1
                 self.identifiers[b]["degree"] += 1
             else:
                 link.first_seen, link.last_seen = min(link.first_seen, ts), max(link.last_seen, ts)
                 link.count += 1
-        return IngestResult(event.event_id, plan.customer_id, plan.merged, list(event.blocked) + plan.refused)
+        customer = plan.customer_id
+        threshold = self.config.generic_threshold
+        turned = [c.member.id for c in candidates if not c.generic and is_generic(self.identifiers[c.member.id], threshold)]
+        if turned:
+            self._change(customers.split(self.tenant, self._around(turned, turned), threshold,
+                                         self._mint(event.vertex_id, now_ms), turned_generic=turned, added=added,
+                                         new=[c.member.id for c in candidates if not c.exists]))
+            first = candidates[0].member.id
+            customer = customers.customer_id(self._around([first]), first, threshold)
+        return IngestResult(event.event_id, customer, plan.merged, list(event.blocked) + plan.refused)
 
     def resolve(self, id_type: str, value: str, *, max_hops: int | None = None, max_fanout: int = 50,
-                as_of: float | str | None = None) -> tuple[str, dict[str, list[tuple[str, int, bool]]]] | None:
-        """(customer id, type -> sorted [(value, hops, generic)]) or None."""
+                as_of: float | str | None = None, aliases: bool = False) -> tuple | None:
+        """(customer id, type -> sorted [(value, hops, generic)]), with the aliases third when
+        ``aliases``; or None. ``id_type`` "customer" starts from a customer id."""
         max_hops = self.config.max_hops if max_hops is None else max_hops
-        vertex = self._vertex_id(id_type, value)
+        vertex = self._customer_start(value) if id_type == "customer" else self._vertex_id(id_type, value)
         as_of_ms = None if as_of is None else parse_timestamp(as_of, field="as_of", epoch_unit_ms=False)
-        props = self.identifiers.get(vertex)
+        props = self.identifiers.get(vertex) if vertex is not None else None
         if props is None or (as_of_ms is not None and props["first_seen"] > as_of_ms):
             return None
         threshold = self.config.generic_threshold
         hops = self.hood(vertex, max_hops, min(threshold, max_fanout), as_of_ms)
-        if is_generic(props, threshold):
-            anchor = props
-        else:
-            anchor = min((self.identifiers[v] for v in hops if not is_generic(self.identifiers[v], threshold)),
-                         key=lambda p: (not p["founder"], p["created"], p["id"]))
+        anchor = customers.anchor(props, (self.identifiers[v] for v in hops), threshold)
         grouped: dict[str, list[tuple[str, int, bool]]] = {}
         for v, h in hops.items():
             p = self.identifiers[v]
             grouped.setdefault(p["type"], []).append((p["value"], h, is_generic(p, threshold)))
-        return anchor["cid"], {t: sorted(items) for t, items in grouped.items()}
+        answer = anchor[model.CID], {t: sorted(items) for t, items in grouped.items()}
+        if not aliases:
+            return answer
+        others = [] if is_generic(props, threshold) else customers.aliases(
+            (self.identifiers[v] for v in hops if not is_generic(self.identifiers[v], threshold)), anchor[model.CID])
+        if id_type == "customer" and value not in others and value != anchor[model.CID]:
+            others = sorted([*others, value])  # a retired id: it leads here
+        return (*answer, others)
+
+    def _customer_start(self, cid: str) -> str | None:
+        """The identifier resolve("customer", cid) starts from: one carrying it (not generic if
+        one is), by vertex id; else, for a retired id, one carrying the id it resolves through."""
+        for wanted in (cid, self.retired.get(cid)):
+            carriers = sorted((is_generic(props, self.config.generic_threshold), v)
+                              for v, props in self.identifiers.items() if props[model.CID] == wanted)
+            if carriers:
+                return carriers[0][1]
+        return None
 
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
         va, vb = self._vertex_id(*a), self._vertex_id(*b)
         if va not in self.identifiers or vb not in self.identifiers:
             raise KeyError("identifier not found")
+        change = customers.Reassignment()
+        if frozenset((va, vb)) in self.links:
+            change = customers.split(self.tenant, self._around([va, vb]), self.config.generic_threshold,
+                                     self._mint(model.nolink_id(self.tenant, va, vb)), cut=[(va, vb)])
         if self.links.pop(frozenset((va, vb)), None) is not None:
             self.identifiers[va]["degree"] -= 1
             self.identifiers[vb]["degree"] -= 1
         self.nolinks.add(frozenset((va, vb)))
+        self._change(change)
 
     def forget(self, id_type: str, value: str) -> dict[str, int]:
-        """Forget one identifier (not a customer): the counts IdentityGraph.forget returns."""
-        vertex = self._vertex_id(id_type, value)
-        stored = self.identifiers.pop(vertex, None) is not None
-        pairs = [pair for pair in self.links if vertex in pair]
+        """Forget an identifier or (type "customer") a customer: the counts IdentityGraph.forget returns."""
+        threshold = self.config.generic_threshold
+        if id_type == "customer":
+            start = self._customer_start(value)
+            if start is None:
+                raise KeyError("customer not found")
+            hops = self.hood(start, self.config.max_hops, self.config.expand_limit)
+            ids = sorted(v for v in hops if not is_generic(self.identifiers[v], threshold)) or [start]
+        else:
+            ids = [self._vertex_id(id_type, value)]
+        change = customers.split(self.tenant, self._around(ids), threshold,
+                                 self._mint(model.suppression_id(ids[0])), forgotten=ids)
+        gone = set(ids)
+        stored = sum(self.identifiers.pop(vertex, None) is not None for vertex in ids)
+        pairs = [pair for pair in self.links if pair & gone]
         for pair in pairs:
             del self.links[pair]
-            (other,) = pair - {vertex}
-            self.identifiers[other]["degree"] -= 1
-        self.nolinks = {pair for pair in self.nolinks if vertex not in pair}
-        orphans = [e for e, observed in self.events.items() if observed == {vertex}]
+            for other in pair - gone:
+                self.identifiers[other]["degree"] -= 1
+        self.nolinks = {pair for pair in self.nolinks if not pair & gone}
+        orphans = [e for e, observed in self.events.items() if observed <= gone]
         for event in orphans:
             del self.events[event]
             self.sealed_events.discard(event)
-        erased = [e for e, observed in self.events.items() if vertex in observed and e in self.sealed_events]
+        erased = [e for e, observed in self.events.items() if observed & gone and e in self.sealed_events]
         self.sealed_events.difference_update(erased)
         for observed in self.events.values():
-            observed.discard(vertex)
-        self.suppressed.add(model.suppression_id(vertex))
-        return {"identifiers": int(stored), "links": len(pairs), "events": len(orphans),
-                "event_attributes": len(erased), "suppressed": 1}
+            observed -= gone
+        self.suppressed.update(model.suppression_id(vertex) for vertex in ids)
+        self._change(change)
+        return {"identifiers": stored, "links": len(pairs), "events": len(orphans),
+                "event_attributes": len(erased), "suppressed": len(ids)}
 
     def _vertex_id(self, id_type: str, value: str) -> str:
         normalized = normalize(id_type, value, self.config)

@@ -35,6 +35,7 @@ from gremlin_python.process.traversal import Direction, P, T
 from gremlin_python.statics import long
 
 from . import model
+from .customers import anchor, is_generic
 
 __all__ = ["Hood", "Resolution", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods",
            "nearest", "shortest_paths", "anchor_of", "members_of", "is_generic", "open_value", "plain",
@@ -199,21 +200,9 @@ def shortest_paths(start: str, vertices: Mapping[str, dict], links: Mapping[str,
     return paths
 
 
-def is_generic(props: Mapping[str, Any], generic_threshold: int) -> bool:
-    """An identifier that is part of no customer (it merges nothing and is not expanded): linked
-    to more than ``generic_threshold`` others, or marked shared by ingest."""
-    return props["degree"] > generic_threshold or bool(props.get(model.SHARED))
-
-
-def anchor_of(hood: Hood, generic_threshold: int) -> dict:
-    """The vertex whose customer id the neighbourhood carries: among non-generic identifiers the
-    oldest founder (one that minted a customer id), else the oldest; ties by id. A generic start
-    anchors only itself."""
-    start = hood.vertices[hood.start]
-    if is_generic(start, generic_threshold):
-        return start
-    members = [hood.vertices[v] for v in members_of(hood.paths, hood.vertices, generic_threshold)]
-    return min(members, key=lambda v: (not v.get("founder"), v["created"], v["id"]))
+def anchor_of(hood: Hood, generic_threshold: int) -> Mapping[str, Any]:
+    """The vertex whose customer id the neighbourhood carries (identity.customers.anchor)."""
+    return anchor(hood.vertices[hood.start], (hood.vertices[v] for v in hood.paths), generic_threshold)
 
 
 def members_of(reached: Iterable[str], vertices: Mapping[str, dict], generic_threshold: int) -> list[str]:
@@ -232,7 +221,7 @@ class Resolution:
     identifiers: dict[str, list[dict]]
     evidence: list | None
     truncated: bool
-    #: other customer ids (merged into this one) that identifiers here first minted
+    #: the other ids its identifiers carry (customers merged into it; identity.customers)
     aliases: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

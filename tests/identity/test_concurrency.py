@@ -224,27 +224,52 @@ def test_an_identifier_forgotten_between_read_and_write_is_not_stored(shared_url
         other.close()
 
 
+def _degrees_agree_with_links(g) -> dict[str, int]:
+    rows = (g.V().has_label("identifier").project("id", "degree", "links")
+            .by(T.id).by("degree").by(__.both_e("link").count()).to_list())
+    degrees = {row["id"]: row["degree"] for row in rows}
+    assert degrees == {row["id"]: row["links"] for row in rows}
+    return degrees
+
+
 def test_forget_lowers_the_degrees_the_graph_holds_when_it_writes(shared_url: str, clock) -> None:
     other = gremlin.connect(shared_url)
     ingesting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
-    ingesting.ingest([event("e0", ANN, PHONE)])
+    ingesting.ingest([event("e0", ANN)])  # a customer of its own: forgetting it splits nothing
     clock.tick()
 
-    def link_more() -> None:  # after forget read the graph: a new neighbour for each end
-        ingesting.ingest([event("e1", PHONE, BOB), event("e2", ANN, SHARED_DEVICE)])
+    def link_more() -> None:  # after forget read the graph: a new neighbour
+        ingesting.ingest([event("e2", ANN, SHARED_DEVICE)])
 
-    racing = BeforeSubmit(gremlin.connect(shared_url), 2, link_more)
+    racing = BeforeSubmit(gremlin.connect(shared_url), 3, link_more)
     forgetting = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
     try:
         forgetting.forget(*ANN)
-        assert racing.submits == 2  # read, write
-        g = traversal().with_remote(other)
-        rows = (g.V().has_label("identifier").project("id", "degree", "links")
-                .by(T.id).by("degree").by(__.both_e("link").count()).to_list())
-        degrees = {row["id"]: row["degree"] for row in rows}
-        assert degrees == {row["id"]: row["links"] for row in rows}
-        assert degrees[forgetting.vertex_id(*PHONE)] == 1  # its link to Bob, made during the forget
+        assert racing.submits == 3  # the customers around it, what it holds, the write
+        degrees = _degrees_agree_with_links(traversal().with_remote(other))
         assert degrees[forgetting.vertex_id(*SHARED_DEVICE)] == 0  # its link to Ann went with Ann
+    finally:
+        racing.close()
+        other.close()
+
+
+def test_forget_reads_again_when_the_customer_it_splits_changed(shared_url: str, clock) -> None:
+    other = gremlin.connect(shared_url)
+    ingesting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
+    customer = ingesting.ingest([event("e0", ANN, PHONE)])[0].customer_id
+    clock.tick()
+
+    def link_more() -> None:  # after forget read the graph: a new identifier joins the customer
+        ingesting.ingest([event("e1", PHONE, BOB)])
+
+    racing = BeforeSubmit(gremlin.connect(shared_url), 3, link_more)
+    forgetting = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
+    try:
+        forgetting.forget(*ANN)
+        assert racing.submits == 6  # read, read, a write its guard refused; read, read, write
+        degrees = _degrees_agree_with_links(traversal().with_remote(other))
+        assert degrees[forgetting.vertex_id(*PHONE)] == 1  # its link to Bob, made during the forget
+        assert {forgetting.resolve(*i).customer_id for i in (PHONE, BOB)} == {customer}
     finally:
         racing.close()
         other.close()
