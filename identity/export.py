@@ -7,7 +7,10 @@ Vertex file columns: ``~id``, ``~label``, then ``name:Type`` per property key; e
 Long, Double, String, Date); a key holding values of several types is exported as the wider
 one (Long and Double: Double; anything else: String). An empty cell is an absent property.
 Values are written as stored: identifier values are sealed by the Protector, so the files hold
-no plaintext PII. Load them with the loader's ``updateSingleCardinalityProperties`` when the
+no plaintext PII. Customer ids are computed from what is stored (identity.customers): each
+identifier's ``cid`` and ``since`` columns (the id it carries: its customer's or an alias) and
+the ``retired`` vertices (``heir``), so a graph loaded from these files names every customer, and
+resolves every id ever returned, as this one does. Load them with the loader's ``updateSingleCardinalityProperties`` when the
 target cluster already holds some of these vertices (the service writes single cardinality).
 
 Elements are read in pages of ids (``g.V(id, ...)``), so an export does not hold one huge
