@@ -22,13 +22,15 @@ from typing import Any
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.traversal import Cardinality
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import gremlin
 from identity import IdentityGraph, NotFound, TenantConfig, model
 from identity.reference import ReferenceIdentity
+from identity_helpers import sends_a_forgotten_event_again
 from tests.backends import clear
+from tests.gremlin_servers import is_real_server
 
 EMAILS = [("email", f"user{n}@example.com") for n in range(3)]
 PHONES = [("phone", f"+1555010{n:04d}") for n in range(2)]
@@ -217,11 +219,18 @@ def _replay(url: str, stream: list) -> tuple[Checker, Any]:
     return checker, connection
 
 
-def test_customer_ids_stay_with_their_customers(url: str) -> None:
+def test_customer_ids_stay_with_their_customers(url: str, gremlin_servers) -> None:
+    # TinkerTransactionGraph 3.7.3 refuses for good to create again an event vertex a forget
+    # dropped after ingest had read it by id (test_property_based.py says more): streams that
+    # send such an event again are left out there, the other backends run them
+    zombies = is_real_server(url) and gremlin_servers.transactional(url)
+
     @settings(max_examples=_examples(url), deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                     HealthCheck.filter_too_much])
     @given(stream=streams)
     def stays(stream: list) -> None:
+        assume(not (zombies and sends_a_forgotten_event_again(stream)))
         checker, connection = _replay(url, stream)
         connection.close()
     stays()
