@@ -9,7 +9,8 @@ planning every event against what the batch read, chunks of writes), but the bat
 chunk writes do not go through Gremlin: ``identity.ingest._read`` and ``_commit`` are replaced, in
 this process only, by functions that do to the store what the engine does for those two
 traversals, step for step and in the same order (the walk of resolve.neighbourhood_walk with its
-cap and partition filter, the chunk's merges, increments and conditional writes, ``observed``
+cap and partition filter, the chunk's merges, increments and conditional writes, the customer ids
+an identifier turning generic moves (identity.customers.write), ``observed``
 edges taking generated ids in the same order). Each runs in one store transaction, as a traversal
 does. The engine's share of an ingest (building, compiling and running two traversals a batch)
 is most of its time; what remains is identity's own work.
@@ -121,17 +122,31 @@ def _increment(values: Any, amount: int) -> int:
 
 
 def _guard_holds(store: Any, chunk: Any, vertex_visible: Any, edge_visible: Any) -> bool:
-    """_Chunk.guard()'s checks: the degrees the plans saw, the absence of what they create."""
+    """_Chunk.guard()'s checks: the degrees the plans saw (and that identifiers they saw in
+    customers are not marked shared), the customer ids they took, the absence of what they create."""
     from gremlin_python.process.traversal import P
     from gremlin.engine.values import predicate_truth
-    for (name, argument), ids in chunk.expected.items():
+    from identity import model
+    from identity.ingest import _grouped
+    for (name, argument, unshared), ids in chunk.expected.items():
         predicate = P.between(*argument) if name == "between" else getattr(P, name)(argument)
-        found = [v for v in map(store.vertices.get, ids) if v is not None and vertex_visible(v)]
+        found = [v for v in map(store.vertices.get, ids) if v is not None and vertex_visible(v)
+                 and not (unshared and model.SHARED in v.props)]
         if sum(1 for v in found if any(predicate_truth(predicate, d) is True for d in v.values_of("degree"))) != len(ids):
+            return False
+    for cid, ids in _grouped((cid, v) for v, cid in sorted(chunk.cids.items())).items():
+        found = [v for v in map(store.vertices.get, ids) if v is not None and vertex_visible(v)]
+        if sum(1 for v in found if cid in v.values_of(model.CID)) != len(ids):
             return False
     if any(v is not None and vertex_visible(v) for v in map(store.vertices.get, chunk.absent)):
         return False
     return not any(e is not None and edge_visible(e) for e in map(store.edges.get, chunk.absent_links))
+
+
+def _having(store: Any, key: str, value: Any) -> list:
+    """V().has(key, value) on ``store``: its value index's candidates (or a scan), compared."""
+    candidates = store.lookup(key, value)
+    return [v for v in (store.scan_vertices() if candidates is None else candidates) if value in v.values_of(key)]
 
 
 def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
@@ -208,6 +223,19 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
                 if edge.props.get("last_seen") is not None and edge.props["last_seen"] <= last_seen:
                     store.set_edge_property(edge, "last_seen", last_seen)
                     store.set_edge_property(edge, "last_event", last_event)
+        if chunk.carry or chunk.retired:  # customers.write
+            for (cid, since), ids in _grouped(((cid, since), v) for v, (cid, since) in sorted(chunk.carry.items())).items():
+                for vertex in vertices(ids):
+                    store.add_vertex_property(vertex, model.CID, cid, "single")
+                    store.add_vertex_property(vertex, model.SINCE, long(since), "single")
+            for old, heir in sorted(chunk.retired.items()):
+                for record in _having(store, model.HEIR, old):
+                    if record.label == model.RETIRED and vertex_visible(record):
+                        store.add_vertex_property(record, model.HEIR, heir, "single")
+                if store.vertices.get(model.retired_id(tenant, old)) is None:
+                    store.add_first_vertex_properties(
+                        store.add_vertex(model.RETIRED, model.retired_id(tenant, old)),
+                        created({model.HEIR: heir, "created": long(chunk.events[-1][2])}))
         for event, identifier_ids, ingested_at in chunk.events:
             event_vertex = store.add_vertex(model.EVENT, event.vertex_id)
             store.add_first_vertex_properties(event_vertex, created(chunk.event_props(event, ingested_at, protector)))
@@ -313,8 +341,6 @@ def graph_rows(store: Any) -> list[tuple]:
 
 
 def check(args: argparse.Namespace) -> dict[str, Any]:
-    import gremlin
-    from gremlin.engine.common import batched
     from identity.guards import TenantConfig
     events = [item.event for item in generate(mix_from_args(args))]
     configs = {"default-batch20": (TenantConfig(), 20), "default-batch7": (TenantConfig(), 7),
@@ -323,23 +349,7 @@ def check(args: argparse.Namespace) -> dict[str, Any]:
     outcome = {}
     with tempfile.TemporaryDirectory(prefix="bulk-check-") as scratch:
         for name, (config, batch) in configs.items():
-            runs = {}
-            for way in ("ingest", "bulk"):
-                now = [1.7e9]
-
-                def clock() -> float:
-                    now[0] += 0.001
-                    return now[0]
-
-                identity, store, url = _open(Path(scratch) / f"{name}-{way}", 0, clock, config)
-                started = time.process_time()
-                results = []
-                with direct_ingest(store) if way == "bulk" else _nothing():
-                    for part in batched(events, batch):
-                        results += [r.to_dict() for r in identity.ingest(part)]
-                cpu = time.process_time() - started
-                runs[way] = (results, graph_rows(store), cpu)
-                gremlin.forget_graph(url)
+            runs = ingest_both_ways(events, config, batch, Path(scratch) / name)
             same = runs["ingest"][:2] == runs["bulk"][:2]
             outcome[name] = {"same": same, "elements": len(runs["bulk"][1]), "results": len(runs["bulk"][0]),
                              "ingest_cpu_ms_per_event": round(runs["ingest"][2] / len(events) * 1000, 3),
@@ -351,6 +361,32 @@ def check(args: argparse.Namespace) -> dict[str, Any]:
                 _show_difference(runs["ingest"], runs["bulk"])
     return {"population": vars(mix_from_args(args)), "events": len(events), "configs": outcome,
             "all_same": all(row["same"] for row in outcome.values())}
+
+
+def ingest_both_ways(events: list[dict], config: Any, batch: int, scratch: Path) -> dict[str, tuple]:
+    """``events`` ingested in batches of ``batch`` into two empty durable graphs under ``scratch``
+    with the same clock, by IdentityGraph.ingest ("ingest") and by this loader ("bulk"): for
+    each, (the results, graph_rows, CPU seconds)."""
+    import gremlin
+    from gremlin.engine.common import batched
+    runs = {}
+    for way in ("ingest", "bulk"):
+        now = [1.7e9]
+
+        def clock() -> float:
+            now[0] += 0.001
+            return now[0]
+
+        identity, store, url = _open(scratch / way, 0, clock, config)
+        started = time.process_time()
+        results = []
+        with direct_ingest(store) if way == "bulk" else _nothing():
+            for part in batched(events, batch):
+                results += [r.to_dict() for r in identity.ingest(part)]
+        cpu = time.process_time() - started
+        runs[way] = (results, graph_rows(store), cpu)
+        gremlin.forget_graph(url)
+    return runs
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import gremlin
 from benchmarks import (accuracy, bulk_load, collector, ingest, ingest_fingerprint, ingest_split, match, memory,
                         population, render, resolve, resolve_at_scale, resolve_many, tenant_copies, write_idioms)
 from benchmarks.harness import percentile
-from identity import IdentityGraph
+from identity import IdentityGraph, TenantConfig
 from identity.graph import close_all, open_traversal
 
 TINY = ["--people", "12", "--seed", "3", "--quiet"]
@@ -244,6 +244,22 @@ def test_bulk_load_writes_the_graph_ingest_writes(tmp_path: Path) -> None:
                            "--name", "loaded"]) == 0
     loaded = json.loads((tmp_path / "loaded.json").read_text())
     assert loaded["identifiers"] > 0 and loaded["events"] == checked["events"]
+
+
+def test_bulk_load_moves_customer_ids_as_ingest_does(tmp_path: Path) -> None:
+    """An identifier turning generic splits its customer (identity.customers): the id it founded
+    passes to the identifier left, whose own merged-in id is retired into it. The loader writes
+    those ids and the retired record as the chunk traversal does."""
+    def event(event_id: str, *identifiers: tuple[str, str]) -> dict:
+        return {"event_id": event_id, "type": "t", "timestamp": 1_714_550_400_000,
+                "identifiers": [{"type": t, "value": v} for t, v in identifiers]}
+    founder, joined, new = ("device_id", "dev-x"), ("phone", "+15550100200"), ("email", "z@example.com")
+    events = [event("e1", founder), event("e2", joined), event("e3", founder, joined), event("e4", founder, new)]
+    runs = bulk_load.ingest_both_ways(events, TenantConfig(generic_threshold=1), 1, tmp_path)
+    assert runs["bulk"][:2] == runs["ingest"][:2]
+    kept, merged = runs["ingest"][0][2]["customer_id"], runs["ingest"][0][2]["merged"][0]
+    retired = [row for row in runs["bulk"][1] if row[2] == "retired"]
+    assert len(retired) == 1 and merged in retired[0][1][1] and ("heir", ("str", repr(kept))) in retired[0][3]
 
 
 def test_tenant_copies_grow_the_graph_and_leave_the_loaded_tenant_as_it_was(tmp_path: Path) -> None:
