@@ -229,14 +229,22 @@ def test_an_ingest_cut_by_its_deadline_completes_exactly_when_sent_again(identit
     connection = gremlin.connect("memory://")
     try:
         whole = traversal().with_remote(connection)
-        expected = IdentityGraph(whole, "acme", clock=clock).ingest(bodies)
+        alone = IdentityGraph(whole, "acme", clock=clock)
+        expected = alone.ingest(bodies)[written:]
+        # an event written before the cut is a duplicate now: it answers its customer's id as it is
+        # now (a later event may have split the customer: identity.customers), as sent again after
+        # one uninterrupted ingest
+        expected = alone.ingest(bodies[:written]) + expected
         assert [r.customer_id for r in results] == [r.customer_id for r in expected]
-        assert stored_elements(g, "V", without={"created"}) == stored_elements(whole, "V", without={"created"})
+        stamps = {"created", "since"}
+        assert stored_elements(g, "V", without=stamps) == stored_elements(whole, "V", without=stamps)
         assert stored_elements(g, "E") == stored_elements(whole, "E")
-        # ``created`` stamps count on from where their run left them, so their values differ; what
-        # they decide, which identifier is older, must not
-        oldest_first = g.V().has("created").order().by("created").id_().to_list()
-        assert oldest_first == whole.V().has("created").order().by("created").id_().to_list()
+        # creation stamps (``created``, and ``since``: when a customer id was issued) count on from
+        # where their run left them, so their values differ; what they decide, which identifier
+        # and which customer id is older, must not
+        for stamp in stamps:
+            oldest_first = g.V().has(stamp).order().by(stamp).by(T.id).id_().to_list()
+            assert oldest_first == whole.V().has(stamp).order().by(stamp).by(T.id).id_().to_list()
     finally:
         connection.close()
 

@@ -11,6 +11,8 @@ import time
 from typing import Any
 from unittest import mock
 
+from gremlin_python.process.traversal import T
+
 from service_support import RealCoreTestCase, ServiceTestCase
 
 from benchmarks.ingest_fingerprint import stored_elements
@@ -62,9 +64,12 @@ def _events(count: int, width: int) -> list[dict]:
 
 def _fingerprint(url: str) -> tuple:
     """Every element with its properties, but what a clock, a nonce or a random id decides
-    (creation stamps, sealed values, the ids of ``observed`` edges)."""
+    (creation stamps: ``created`` and a customer id's ``since``; sealed values, the ids of
+    ``observed`` edges), and which identifier and which customer id is the older."""
     g = open_traversal(url)
-    return stored_elements(g, "V", without={"created"}), stored_elements(g, "E")
+    stamps = ("created", "since")
+    return (stored_elements(g, "V", without=set(stamps)), stored_elements(g, "E"),
+            [g.V().has(stamp).order().by(stamp).by(T.id).id_().to_list() for stamp in stamps])
 
 
 class IngestDeadline(RealCoreTestCase):
@@ -103,7 +108,10 @@ class IngestDeadline(RealCoreTestCase):
 
         reference = f"memory://reference-{time.monotonic_ns()}?profile=neptune"
         alone = IdentityGraph(open_traversal(reference), "acme", protector=self.service.identity("acme").protector)
-        expected = [r.to_dict() for r in alone.ingest(events)]
+        expected = [r.to_dict() for r in alone.ingest(events)][written:]
+        # the events written before the cut answer as duplicates: their customers' ids as they are
+        # now (a later event may have split a customer: identity.customers)
+        expected = [r.to_dict() for r in alone.ingest(events[:written])] + expected
         assert _fingerprint(self.url) == _fingerprint(reference)  # as if written in one go
         assert [r["customer_id"] for r in results] == [r["customer_id"] for r in expected]
 
