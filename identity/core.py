@@ -295,9 +295,10 @@ class IdentityGraph:
             raise ValidationError("b", "is the same identifier as a")
         lid = model.link_id(self.tenant, va, vb)
         low, high = model.link_ends(va, vb)
-        threshold = self.config.generic_threshold
+        config = self.config  # once: an operator may change it meanwhile (identity.settings)
+        threshold = config.generic_threshold
         for _ in range(MAX_CONFLICTS + 1):
-            around = self.around([va, vb])
+            around = self.around([va, vb], config)
             if not {va, vb} <= set(around.vertices):
                 raise NotFound("identifier not found in this tenant's graph")
             t = self.g.inject(0)
@@ -320,10 +321,9 @@ class IdentityGraph:
                 return
         raise GraphUnavailable("concurrent writes kept changing the customer this unlink splits; it can be retried")
 
-    def around(self, vertex_ids: list[str]) -> customers.Neighbourhood:
-        """The customers around identifiers as ingest sees them (the tenant's bounds), read from the
-        writer in one round trip, for unlink and forget to split them."""
-        config = self.config
+    def around(self, vertex_ids: list[str], config: TenantConfig) -> customers.Neighbourhood:
+        """The customers around identifiers as ingest sees them (``config``'s bounds: the tenant's),
+        read from the writer in one round trip, for unlink and forget to split them."""
         start = walk_source(self.g).V(*vertex_ids).has_label(model.IDENTIFIER)
         result = submit(hood_traversal(start, max_hops=config.max_hops, expand_limit=config.expand_limit,
                                        path_cap=config.path_cap * len(vertex_ids)))[0]

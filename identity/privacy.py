@@ -71,16 +71,17 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
     """Erase the subject and suppress its identifiers; returns what was removed (counts)."""
     from .core import MAX_CONFLICTS
     for _ in range(MAX_CONFLICTS + 1):
-        removed = _forget(identity, *_subject(identity, id_type, value))
+        removed = _forget(identity, subject_vertices(identity, id_type, value))
         if removed is not None:
             return removed
     raise GraphUnavailable("concurrent writes kept changing the customer this forget splits; it can be retried")
 
 
-def _forget(identity: "IdentityGraph", ids: list[str], subject: Hood | None) -> dict[str, int] | None:
+def _forget(identity: "IdentityGraph", ids: list[str]) -> dict[str, int] | None:
     """One attempt: None when the customers around ``ids`` changed after they were read."""
-    threshold = identity.config.generic_threshold
-    around = identity.around(ids)
+    config = identity.config  # once: an operator may change it meanwhile (identity.settings)
+    threshold = config.generic_threshold
+    around = identity.around(ids, config)
     change = customers.split(identity.tenant, around, threshold, identity.mint(model.suppression_id(ids[0])),
                              forgotten=ids)
     rows = submit(identity.g.V(*ids).has_label(model.IDENTIFIER).project("id", "links", "events")

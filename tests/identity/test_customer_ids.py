@@ -82,3 +82,21 @@ def test_an_unlink_keeps_the_id_until_it_splits_and_then_the_larger_part_keeps_i
     assert set(alone.identifiers) == {"email"} and alone.customer_id != customer
     assert set(identity.resolve("customer", customer).identifiers) == {"device_id", "phone"}
     assert identity.resolve("customer", alone.customer_id).customer_id == alone.customer_id
+
+
+def test_an_id_no_identifier_carries_any_more_leads_to_the_customer_it_was_merged_into(identity, clock) -> None:
+    """Bob's customer merges into Ann's (his id an alias), then his email, its only carrier, is
+    forgotten: his id is retired into Ann's, and resolve and resolve_many follow it there."""
+    customer = _purchase(identity)
+    clock.tick()
+    bob = identity.ingest([event("b-1", BOB)])[0].customer_id
+    clock.tick()
+    identity.ingest([event("b-2", BOB, PHONE)])
+    assert identity.resolve(*PHONE).aliases == [bob]
+    clock.tick()
+    identity.forget(*BOB)
+    answer = identity.resolve("customer", bob)
+    assert answer.customer_id == customer and answer.aliases == [bob]
+    assert identity.stats()["retired_customer_ids"] == 1
+    many = identity.resolve_many([{"type": "customer", "value": bob}, {"type": PHONE[0], "value": PHONE[1]}])
+    assert [a.to_dict() for a in many] == [answer.to_dict(), identity.resolve(*PHONE).to_dict()]
