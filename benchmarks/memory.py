@@ -265,7 +265,7 @@ def reopen(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     warm = _resolves(identity, [rng.choice(keys) for _ in range(args.warm)])
     store = open_graph(url).store
     results = _measure(store, before, directory, args.census)
-    results.update({"open_seconds": round(open_seconds, 2), "rss_after_open_bytes": rss_open,
+    results.update({"open_seconds": round(open_seconds, 4), "rss_after_open_bytes": rss_open,
                     "keys_sampled_from": len(keys), "resolve_cold": cold, "resolve_warm": warm})
     if args.more_events:
         results["more"] = _ingest_more(identity, args)
@@ -361,7 +361,7 @@ def report(results: dict[str, Any]) -> None:
           f"SQLite {results['sqlite_bytes'] / 2 ** 20:,.0f} MiB = {results['sqlite_bytes_per_identifier']:,.0f} B "
           f"per identifier ({results['sqlite_used_bytes'] / max(1, n):,.0f} B in pages that hold data)")
     if "open_seconds" in results:
-        print(f"open {results['open_seconds']:.2f} s; RSS after open {results['rss_after_open_bytes'] / 2 ** 20:,.0f} MiB")
+        print(f"open {results['open_seconds']:.4f} s; RSS after open {results['rss_after_open_bytes'] / 2 ** 20:,.0f} MiB")
         for name in ("resolve_cold", "resolve_warm"):
             row = results[name]
             print(f"{name:14s} {row['requests']:5d} resolves ({row['found']} found): p50 {row['p50_ms']:.2f} ms  "

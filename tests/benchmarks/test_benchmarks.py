@@ -214,7 +214,8 @@ def test_resolve_at_scale_serves_the_graph_memory_kept(tmp_path: Path) -> None:
     assert memory.main([*TINY, "--reopen", str(graph), "--cold", "5", "--warm", "10", "--more-events", "20",
                         "--batch", "7", "--out", str(tmp_path), "--name", "reopened"]) == 0
     reopened = json.loads((tmp_path / "reopened.json").read_text())
-    assert reopened["open_seconds"] > 0 and reopened["resolve_cold"]["requests"] == 5
+    # a disk-served graph opens in milliseconds: the time is kept to 0.1 ms, and may round to 0
+    assert 0 <= reopened["open_seconds"] < 60 and reopened["resolve_cold"]["requests"] == 5
     assert reopened["resolve_warm"]["found"] == 10 and reopened["more"]["events"] == 20
     assert resolve_at_scale.main([*TINY, "--graph", str(graph), "--first", "10", "--requests", "20", "--rate", "20",
                                   "--rate-seconds", "0.5", "--out", str(tmp_path)]) == 0
