@@ -12,7 +12,7 @@ Amazon Neptune, or this package's own endpoint, ``python -m gremlin.server``).
 from __future__ import annotations
 
 from .connect import connect, describe, forget_graph, open_graph
-from .engine import Graph
+from .engine import Graph, Limits
 from .errors import (
     AuthenticationError,
     ConflictError,
@@ -20,9 +20,11 @@ from .errors import (
     GremlinError,
     GremlinSyntaxError,
     InvalidArgumentError,
+    LimitExceeded,
     NeptuneProfileError,
     ReadOnlyViolation,
     ServerSerializationError,
+    TraversalCancelled,
     TraversalError,
     TraversalTimeout,
     UnsupportedStepError,
@@ -30,8 +32,9 @@ from .errors import (
 from .storage import Store
 
 __all__ = [
-    "connect", "open_graph", "forget_graph", "describe", "Graph", "Store",
+    "connect", "open_graph", "forget_graph", "describe", "Graph", "Limits", "Store",
     "GremlinError", "GremlinSyntaxError", "TraversalError", "UnsupportedStepError",
     "InvalidArgumentError", "NeptuneProfileError", "ReadOnlyViolation", "ElementNotFound",
-    "ConflictError", "TraversalTimeout", "AuthenticationError", "ServerSerializationError",
+    "ConflictError", "LimitExceeded", "TraversalTimeout", "TraversalCancelled", "AuthenticationError",
+    "ServerSerializationError",
 ]

@@ -12,7 +12,9 @@ in-process backends and the WebSocket endpoint report failures the same way::
      |    +-- ReadOnlyViolation       a write under ReadOnlyStrategy
      |    +-- ElementNotFound         a mutation naming an element that is gone
      |    +-- ConflictError           an id that is already taken
+     |    +-- LimitExceeded           more results, collected values or memory than allowed
      +-- TraversalTimeout             evaluationTimeout exceeded, 598
+     +-- TraversalCancelled           stopped because its caller went away
      +-- AuthenticationError          bad credentials, 401 (Gremlin Server's status)
      +-- ServerSerializationError     a request or result that cannot be (de)serialised, 599
 """
@@ -29,7 +31,9 @@ __all__ = [
     "ReadOnlyViolation",
     "ElementNotFound",
     "ConflictError",
+    "LimitExceeded",
     "TraversalTimeout",
+    "TraversalCancelled",
     "AuthenticationError",
     "ServerSerializationError",
 ]
@@ -90,9 +94,20 @@ class ConflictError(TraversalError):
     """An element id that is already in use (TinkerGraph: 'Vertex with id already exists')."""
 
 
+class LimitExceeded(TraversalError):
+    """A traversal that would return more results, hold more values in one collection (fold,
+    aggregate, group, ...) or use more memory than whoever runs it allows (gremlin.engine.Limits)."""
+
+
 class TraversalTimeout(GremlinError):
     status = 598
     exception_class = "java.util.concurrent.TimeoutException"
+
+
+class TraversalCancelled(GremlinError):
+    """A traversal stopped because whoever asked for it no longer waits (a client that went away)."""
+
+    exception_class = "java.lang.InterruptedException"
 
 
 class AuthenticationError(GremlinError):

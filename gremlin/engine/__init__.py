@@ -2,33 +2,58 @@
 
     graph = Graph()                                   # TinkerGraph semantics, in memory
     graph.execute(bytecode) -> list[Traverser]        # detached gremlinpython values
+    graph.execute(bytecode, options, imposed=[ReadOnlyStrategy()], limits=Limits(timeout_ms=30_000))
 
 Each execution is one transaction: it sees no other traversal's partial writes, and if it
-fails, nothing it wrote remains.
+fails, nothing it wrote remains. ``imposed`` strategies and ``limits`` come from whoever runs
+the traversal (a server, for its client) and nothing in the bytecode undoes them.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from typing import Any, Iterable
 
-from gremlin_python.process.traversal import Bytecode
+from gremlin_python.process.traversal import Bytecode, TraversalStrategy
 from gremlin_python.process.traversal import Traverser as GTraverser
 
-from ..errors import GremlinError, TraversalError
+from ..errors import GremlinError, LimitExceeded, TraversalError
 from ..heap import paused_for_traversal
 from ..storage import GraphStore, Store
 from .base import Context
 from .compiler import compile_bytecode
 from .detach import detach_traversers
+from .limits import NO_LIMITS, Limits, at_most, budget_for
 from .optimize import optimize
 from .profiles import Profile, profile_named
 from .services import Service, ServiceRegistry
 from .steps_graph import ROOT
-from .strategies import apply_source_instructions
+from .strategies import apply_source_instructions, impose_strategies
 from .traverser import Traverser
 
-__all__ = ["Graph", "Profile", "profile_named", "Service", "ServiceRegistry"]
+__all__ = ["Graph", "Limits", "Profile", "profile_named", "Service", "ServiceRegistry"]
+
+
+class _EngineErrors:
+    """Python's own failures while compiling or running a traversal, as GremlinErrors a client
+    can read (a bug in a step still names its type). A class, not a generator context manager:
+    every traversal enters it twice."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> bool:
+        if kind is None or issubclass(kind, GremlinError):
+            return False
+        if issubclass(kind, RecursionError):
+            raise TraversalError("The traversal nests too deeply to evaluate") from None
+        if issubclass(kind, MemoryError):
+            raise LimitExceeded("The traversal needs more memory than it may use: narrow it") from None
+        if issubclass(kind, (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError)):
+            raise TraversalError(f"{kind.__name__}: {error}") from error
+        return False
+
+
+_engine_errors = _EngineErrors()
 
 
 class Graph:
@@ -42,33 +67,29 @@ class Graph:
         #: what call() can run: the profile's services unless given; register() adds more
         self.services = services if services is not None else self.profile.service_registry()
 
-    def execute(self, bytecode: Bytecode, options: dict | None = None) -> list[GTraverser]:
-        """Run one traversal atomically; results are detached gremlinpython Traversers."""
+    def execute(self, bytecode: Bytecode, options: dict | None = None, *,
+                imposed: Iterable[TraversalStrategy] = (), limits: Limits = NO_LIMITS) -> list[GTraverser]:
+        """Run one traversal atomically; results are detached gremlinpython Traversers.
+        ``imposed``: restricting strategies applied after the bytecode's own (see strategies.py);
+        ``limits``: what the traversal may use (see limits.py)."""
         options = dict(options or {})
-        ctx = Context(self.store, profile=self.profile)
+        ctx = Context(self.store, profile=self.profile, budget=budget_for(limits))
         ctx.services = self.services
         apply_source_instructions(ctx, bytecode, options)
-        timeout_ms = options.get("evaluationTimeout") or options.get("scriptEvaluationTimeout")
-        if timeout_ms:
-            ctx.deadline = time.monotonic() + float(timeout_ms) / 1000.0
-        traversal = compile_bytecode(bytecode, ctx.disabled_strategies)
-        traversal.declare_side_effects(ctx.side_effects)
+        impose_strategies(ctx, imposed)
+        requested = options.get("evaluationTimeout") or options.get("scriptEvaluationTimeout")
+        ctx.budget.start(limits.timeout_for(requested))
         ctx.bytecode = bytecode
-        if self.optimize:
-            optimize(traversal)
+        with _engine_errors:
+            traversal = compile_bytecode(bytecode, ctx.disabled_strategies)
+            traversal.declare_side_effects(ctx.side_effects)
+            if self.optimize:
+                optimize(traversal)
         materialize = not self.profile.references_only and options.get("materializeProperties", "all") != "tokens"
         properties_from = self.store if materialize else None
         root = Traverser(ROOT, 1, None, (), ctx.sack_initial)
-        with paused_for_traversal(), self.store.transaction():
-            try:
-                results = detach_traversers(traversal.run(ctx, (root,)), properties_from)
-            except GremlinError:
-                raise
-            except RecursionError:
-                raise TraversalError("The traversal nests too deeply to evaluate") from None
-            except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError) as error:
-                raise TraversalError(f"{type(error).__name__}: {error}") from error
-        return results
+        with paused_for_traversal(), self.store.transaction(), _engine_errors:
+            return detach_traversers(at_most(traversal.run(ctx, (root,)), limits.max_results), properties_from)
 
     def close(self) -> None:
         self.store.close()

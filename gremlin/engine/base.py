@@ -8,13 +8,14 @@ previous one, so traversers are pulled lazily, one at a time, as TinkerPop's sta
 from __future__ import annotations
 
 import time
+from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import InvalidArgumentError, TraversalTimeout, UnsupportedStepError
+from ..errors import InvalidArgumentError, LimitExceeded, TraversalCancelled, TraversalTimeout, UnsupportedStepError
 from ..storage import GraphStore
 from .traverser import Traverser
 
-__all__ = ["Step", "Traversal", "Context", "register", "STEPS", "ElementFilters"]
+__all__ = ["Step", "Traversal", "Context", "Budget", "register", "STEPS", "ElementFilters"]
 
 STEPS: dict[str, Callable[..., "Step"]] = {}
 _SEGMENT = 64
@@ -47,6 +48,31 @@ class ElementFilters:
         return bool(self.vertex or self.edge or self.crossed_edge or self.vertex_property)
 
 
+class Budget:
+    """What one execution may still spend, shared by every Context it makes (a SubgraphStrategy
+    filter runs in a Context of its own and must stop at the same deadline): the deadline, a
+    cancellation test, the largest collection a step may build, and the work counted so far."""
+
+    __slots__ = ("deadline", "cancelled", "max_collection", "ticks")
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self.deadline = deadline
+        #: polled with the deadline: true once whoever waits for the answer has gone away
+        self.cancelled: Callable[[], bool] | None = None
+        self.max_collection: int | None = None
+        self.ticks = 0
+
+    def start(self, timeout_ms: float | None) -> None:
+        """The clock starts now: ``timeout_ms`` from here (None or 0: no deadline)."""
+        self.deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
+
+    def checkpoint(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TraversalTimeout("A timeout occurred during traversal evaluation (evaluationTimeout exceeded)")
+        if self.cancelled is not None and self.cancelled():
+            raise TraversalCancelled("The traversal was cancelled: nobody waits for its answer any more")
+
+
 #: Steps whose answer depends on a traverser's whole history, not just its labelled part.
 _PATH_READERS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
 
@@ -54,7 +80,7 @@ _PATH_READERS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
 class Context:
     """Everything one traversal's execution shares: the store, side effects, limits."""
 
-    def __init__(self, store: GraphStore, *, profile: Any = None, deadline: float | None = None):
+    def __init__(self, store: GraphStore, *, profile: Any = None, budget: Budget | None = None):
         self.store = store
         self.profile = profile
         self.side_effects: dict[str, Any] = {}
@@ -66,8 +92,7 @@ class Context:
         self.one_bulk = False
         self.filters = ElementFilters()
         self.productive_by = False
-        self.deadline = deadline
-        self._ticks = 0
+        self.budget = budget if budget is not None else Budget()
         #: The bytecode being run, if known (see reads_paths).
         self.bytecode: Any = None
         self._reads_paths: bool | None = None
@@ -85,12 +110,22 @@ class Context:
         self.services: Any = None
 
     def tick(self, count: int = 1) -> None:
-        """Called per traverser (or once for ``count`` of them) by the busiest steps; checks
-        the evaluation timeout every 256 traversers."""
-        before = self._ticks
-        self._ticks = before + count
-        if self.deadline is not None and before >> 8 != self._ticks >> 8 and time.monotonic() > self.deadline:
-            raise TraversalTimeout("A timeout occurred during traversal evaluation (evaluationTimeout exceeded)")
+        """Called per traverser (or once for ``count`` of them, or per value a step goes
+        through) by the steps whose work is not bounded by their input; checks the evaluation
+        timeout and cancellation every 256."""
+        budget = self.budget
+        before = budget.ticks
+        budget.ticks = after = before + count
+        if before >> 8 != after >> 8:
+            budget.checkpoint()
+
+    def collecting(self, size: int) -> None:
+        """A step is about to hold ``size`` values in one collection (a fold, a side effect, a
+        group's members): refused past the execution's limit, before the memory is taken."""
+        limit = self.budget.max_collection
+        if limit is not None and size > limit:
+            raise LimitExceeded(f"A step would collect {size:,} values, more than the {limit:,} this server "
+                                f"allows in one collection: narrow the traversal or add limit()")
 
     @property
     def reads_paths(self) -> bool:
@@ -101,6 +136,17 @@ class Context:
             from .compiler import step_names
             self._reads_paths = self.bytecode is None or bool(step_names(self.bytecode) & _PATH_READERS)
         return self._reads_paths
+
+    def gather(self, traversers: Iterable[Traverser]) -> list[Traverser]:
+        """Every traverser reaching a barrier (order(), a global aggregate(), ...), refused once
+        more arrive than one collection may hold, before they are all in memory."""
+        limit = self.budget.max_collection
+        if limit is None:
+            return list(traversers)
+        gathered = list(islice(traversers, limit + 1))
+        if len(gathered) > limit:
+            self.collecting(len(gathered))
+        return gathered
 
     # element visibility -------------------------------------------------------------------
     # asked for every element a traversal touches: plain loops, no generator per call
@@ -172,7 +218,7 @@ class Traversal:
                 # Each chained generator is a Python stack frame per traverser pulled; a long
                 # traversal (a batch of 500 upserts) would overflow the stack, so it runs in
                 # lazy segments with a barrier between them.
-                stream = iter(list(stream))
+                stream = iter(ctx.gather(stream))
             stream = step.run(ctx, stream)
         return stream
 

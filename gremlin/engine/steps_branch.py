@@ -212,7 +212,7 @@ class UnionStep(Step):
     def _run_together(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         # A branch with a barrier sees every traverser, as in TinkerPop: a count() inside a
         # branch counts all that reach it, not one traverser's share.
-        inputs = list(traversers)
+        inputs = ctx.gather(traversers)
         for branch in self.branches:
             yield from branch.run(ctx, (t.copy() for t in inputs))
 

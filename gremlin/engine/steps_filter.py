@@ -586,6 +586,7 @@ class TailStep(Step):
             return
         unrolled: list[Traverser] = []
         for traverser in traversers:
+            ctx.collecting(len(unrolled) + traverser.bulk)
             for _ in range(traverser.bulk):
                 unrolled.append(traverser.copy(1))
         yield from unrolled[max(0, len(unrolled) - n):] if n else []
@@ -712,14 +713,14 @@ class SampleStep(Step):
                     [items.pop(rng.next_int(len(items))) for _ in range(self.n)]
                 yield traverser.split(drawn)
             return
-        arrived = list(traversers)
+        arrived = ctx.gather(traversers)
         weighed = [(t, 1.0 if self.by is None else self._weight(ctx, t))
                    for t in (arrived if ctx.reads_paths else merge_bulks(arrived, ctx))]
         pool = [(t, weight) for t, weight in weighed if weight is not NOTHING]
         if sum(t.bulk for t, _ in pool) <= self.n:
             yield from (t for t, _ in pool)
             return
-        yield from _draw(rng, pool, self.n)
+        yield from _draw(ctx, rng, pool, self.n)
 
     def _weight(self, ctx: Context, traverser: Traverser) -> Any:
         """The traverser's weight, or NOTHING when by() gives none (it is then left out)."""
@@ -734,7 +735,7 @@ class SampleStep(Step):
         self.by = Projection(args[0] if args else None)
 
 
-def _draw(rng: Any, pool: list[tuple[Traverser, float]], n: int) -> Iterator[Traverser]:
+def _draw(ctx: Context, rng: Any, pool: list[tuple[Traverser, float]], n: int) -> Iterator[Traverser]:
     """TinkerPop's weighted draw: passes over the pool, each unit of bulk taken with probability
     weight / (weight still in play), one take per pass, until n are taken."""
     total = sum(weight * t.bulk for t, weight in pool)
@@ -745,6 +746,7 @@ def _draw(rng: Any, pool: list[tuple[Traverser, float]], n: int) -> Iterator[Tra
         for i, (traverser, weight) in enumerate(pool):
             took = False
             for _ in range(traverser.bulk - taken.get(i, 0)):
+                ctx.tick()  # a bulk can be astronomically large
                 if running > 0 and rng.next_double() <= weight / running:
                     taken[i] = taken.get(i, 0) + 1
                     count += 1

@@ -45,7 +45,9 @@ class GraphStep(Step):
                     if visible(vertex):
                         yield vertex
                 return
+        tick = ctx.tick
         for element in (ctx.store.scan_vertices() if self.kind == "V" else ctx.store.scan_edges()):
+            tick()  # a scan that finds nothing still costs a look at every element
             if visible(element):
                 yield element
 
@@ -175,11 +177,12 @@ class VertexStep(Step):
 
 
 def _attach(ctx: Context, value: Any, step: str) -> VertexRecord:
-    """A detached vertex (g.inject(v)) stands for the graph's vertex with its id."""
+    """A detached vertex (g.inject(v)) stands for the graph's vertex with its id, when the
+    traversal may see it: a vertex a PartitionStrategy hides is not reached by naming it."""
     from gremlin_python.structure.graph import Vertex as DetachedVertex
     if isinstance(value, DetachedVertex):
         found = ctx.store.vertices.get(value.id)
-        if found is not None:
+        if found is not None and ctx.vertex_visible(found):
             return found
     raise InvalidArgumentError(f"The {step}() step needs a vertex, not {_kind(value)}")
 

@@ -451,12 +451,18 @@ def unfold_value(value: Any) -> Iterator[Any]:
         yield value
 
 
+def _unfold_counted(ctx: Context, value: Any) -> Iterator[Any]:
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        ctx.tick(len(value))  # fold().repeat(unfold().fold()) is one traverser per pass
+    return unfold_value(value)
+
+
 @register("unfold")
 def _unfold() -> Step:
     def unfold(ctx: Context, t: Traverser) -> Iterator[Any]:
         if t.obj is None:  # TinkerPop's UnfoldStep fails on null (a NullPointerException)
             raise TraversalError("unfold() cannot unfold null")
-        return unfold_value(t.obj)
+        return _unfold_counted(ctx, t.obj)
     return FlatMapStep("unfold", unfold)
 
 

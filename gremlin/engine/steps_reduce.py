@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sized
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -210,6 +211,7 @@ class FoldStep(Step):
         if not self.seeded:
             out = []
             for traverser in traversers:
+                ctx.collecting(len(out) + traverser.bulk)
                 out.extend([traverser.obj] * traverser.bulk)
             yield Traverser.start(out)
             return
@@ -219,9 +221,13 @@ class FoldStep(Step):
         list_fold = isinstance(self.seed, (list, tuple, set, frozenset))
         for traverser in traversers:
             if list_fold:
+                ctx.collecting(traverser.bulk)  # before the list of its copies is made
                 acc = apply_operator(self.operator, acc, [traverser.obj] * traverser.bulk)
+                if isinstance(acc, Sized):
+                    ctx.collecting(len(acc))
                 continue
             for _ in range(traverser.bulk):
+                ctx.tick()
                 acc = apply_operator(self.operator, acc, traverser.obj)
         yield Traverser.start(acc)
 
@@ -253,6 +259,7 @@ class GroupStep(ByModulatedStep):
                 hk = g_hash_key(key)
                 entry = groups.get(hk)
                 if entry is None:
+                    ctx.collecting(len(groups) + 1)
                     entry = groups[hk] = [key, []]
                 entry[1].append(traverser)
             if self.label is not None:
@@ -269,6 +276,8 @@ class GroupStep(ByModulatedStep):
                 out[key] = sum(t.bulk for t in members)
                 continue
             value_by = self.bys[1] if len(self.bys) > 1 else None
+            if value_by is None or value_by.kind != "traversal":  # a list of every member
+                ctx.collecting(sum(t.bulk for t in members))
             if value_by is None or value_by.kind == "identity":
                 out[key] = [t.obj for t in members for _ in range(t.bulk)]
             elif value_by.kind == "traversal":
@@ -296,7 +305,7 @@ class GroupStep(ByModulatedStep):
         # the side effect's values are those of every traverser so far (over every pass of a
         # repeat()), laid over what the side effect held before this step first ran; it is
         # complete before any traverser moves on, so later steps can read it
-        arrived = list(traversers)  # upstream steps write the side effect too: let them run first
+        arrived = ctx.gather(traversers)  # upstream steps write the side effect too: let them run first
         initial, groups = ctx.step_state.setdefault(id(self), (dict(ctx.side_effects.get(self.label) or {}), {}))
         passing = list(self._accumulate(ctx, iter(arrived), groups))
         merged = dict(initial)
@@ -379,7 +388,7 @@ class OrderStep(Step):
                 else:
                     yield traverser
             return
-        yield from self._sort(ctx, list(traversers))
+        yield from self._sort(ctx, ctx.gather(traversers))
 
 
 @register("order")
@@ -410,6 +419,7 @@ class AggregateStep(Step):
         for traverser in traversers:
             value = self.by(ctx, traverser) if self.by is not None else traverser.obj
             if value is not NOTHING:
+                ctx.collecting(len(values) + traverser.bulk)
                 values.extend([value] * traverser.bulk)
         if not values:
             return
@@ -419,14 +429,19 @@ class AggregateStep(Step):
             if enum_name(reducer) in ("addAll", "assign"):
                 # TinkerPop hands these the values collected together (a BulkSet): addAll adds
                 # each value (a list stays one member), assign replaces the side effect with them
+                if enum_name(reducer) == "addAll" and isinstance(bag, Sized):
+                    ctx.collecting(len(bag) + len(values))
                 ctx.side_effects[self.key] = apply_operator(reducer, bag, values)
                 return
             for value in values:  # any other operator folds each value in
+                ctx.tick()
                 bag = apply_operator(reducer, bag, value)
             ctx.side_effects[self.key] = bag
         elif isinstance(bag, set):
-            bag.update(values)
+            bag.update(values)  # values is within the limit, so this holds at most twice it
+            ctx.collecting(len(bag))
         else:
+            ctx.collecting(len(bag) + len(values))
             bag.extend(values)
 
     def declare_side_effects(self, side_effects: dict[str, Any]) -> None:
@@ -438,7 +453,7 @@ class AggregateStep(Step):
                 self._add(ctx, [traverser])
                 yield traverser
             return
-        collected = list(traversers)
+        collected = ctx.gather(traversers)
         self._add(ctx, collected)
         yield from collected
 

@@ -4,6 +4,15 @@ Decoration strategies (PartitionStrategy, SubgraphStrategy, ReadOnlyStrategy) ch
 traversal may see or write, so they are applied to the execution Context. Optimization
 strategies only make TinkerPop faster; this engine's answers do not depend on them, so they
 are accepted and ignored. Anything else is refused by name.
+
+Strategies *imposed* by whoever runs the traversal (a server confining a client to its
+partition, read-only) are not part of the bytecode: ``impose_strategies`` applies them after
+the client's own source instructions, so nothing the client sends removes or overrides them.
+This engine never removes a strategy (``withoutStrategies`` only names optimizations it does not
+have), and the client's decorations add filters beside the imposed ones: they can narrow what
+the traversal sees, never widen it. (TinkerPop itself replaces a strategy by a later one of the
+same class, which is why a Gremlin Server must not rely on strategies configured on its
+traversal source to confine a client.)
 """
 
 from __future__ import annotations
@@ -17,7 +26,10 @@ from .base import Context, Traversal
 from .compiler import convert_argument
 from .traverser import Traverser
 
-__all__ = ["apply_source_instructions"]
+__all__ = ["apply_source_instructions", "impose_strategies", "IMPOSABLE"]
+
+#: The strategies a server may impose: they restrict what a traversal sees or writes.
+IMPOSABLE = frozenset({"PartitionStrategy", "SubgraphStrategy", "ReadOnlyStrategy"})
 
 _IGNORED = {
     "AdjacentToIncidentStrategy", "ByModulatorOptimizationStrategy", "CountStrategy",
@@ -68,6 +80,16 @@ def apply_source_instructions(ctx: Context, bytecode: Bytecode, options: dict) -
             raise UnsupportedStepError("withComputer(): this engine has no GraphComputer (OLAP)")
         else:
             raise UnsupportedStepError(f"The {name}() source step is not supported by this engine")
+
+
+def impose_strategies(ctx: Context, strategies: Any) -> None:
+    """Apply restricting strategies the traversal's sender did not choose and cannot undo; a
+    PartitionStrategy imposed here also decides the partition every write is stamped with."""
+    for strategy in strategies:
+        name = _strategy_name(strategy)
+        if name not in IMPOSABLE:
+            raise ValueError(f"{name} cannot be imposed: only {', '.join(sorted(IMPOSABLE))} restrict a traversal")
+        _apply_strategy(ctx, strategy, {})
 
 
 def _apply_strategy(ctx: Context, strategy: Any, options: dict) -> None:
@@ -125,7 +147,7 @@ def _subgraph(ctx: Context, config: dict) -> None:
 
     # Filters are evaluated in a context without filters, or a filter that walks the graph
     # would recurse into itself.
-    plain = Context(ctx.store, profile=ctx.profile, deadline=ctx.deadline)
+    plain = Context(ctx.store, profile=ctx.profile, budget=ctx.budget)
 
     def passes(child: Traversal) -> Any:
         return lambda context, element: child.has_result(plain, Traverser.start(element))
