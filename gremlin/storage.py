@@ -249,6 +249,18 @@ class GraphStore:
     def _abort(self, txn: _Transaction) -> None:
         """After the undo log has run: drop whatever else the transaction left."""
 
+    @contextmanager
+    def quiescent(self) -> Iterator[None]:
+        """A block during which no traversal runs and none is half done: the moment to take a
+        consistent copy of the store (gremlin.server.isolation forks the process in one)."""
+        with self._lock:
+            yield
+
+    def in_forked_child(self) -> None:
+        """Called in a child process forked inside ``quiescent()``, before it reads: the child's
+        copy of the store must never change what the parent keeps outside the process. In
+        memory there is nothing outside it."""
+
     def _record(self, undo: Callable[[], None], vertex: Any = None, edge: Any = None) -> None:
         """Every change: how to undo it, and the record (``vertex`` or ``edge``) it changed."""
         txn = self._txn

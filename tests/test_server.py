@@ -69,8 +69,10 @@ class FakeGraph:
         self.started = threading.Event()
         self.release = threading.Event()
 
-    def execute(self, bytecode: Bytecode, options: dict | None = None) -> list[Traverser]:
+    def execute(self, bytecode: Bytecode, options: dict | None = None, *, imposed: Any = (),
+                limits: Any = None) -> list[Traverser]:
         self.calls.append((bytecode, dict(options or {})))
+        self.imposed, self.limits = tuple(imposed), limits
         out: list[Traverser] = []
         for name, *args in bytecode.step_instructions:
             if name == "inject":
@@ -344,7 +346,7 @@ def test_passwords_are_stored_hashed_and_checked(tmp_path: Path) -> None:
     path = tmp_path / "users"
     path.write_text(f"# users\nalice:{stored}\n")
     credentials = Credentials.from_file(path)
-    assert credentials.authenticate("alice", "s3cret") == "alice"
+    assert credentials.authenticate("alice", "s3cret").user == "alice"
     for user, password in (("alice", "wrong"), ("bob", "s3cret")):
         with pytest.raises(gremlin.AuthenticationError):
             credentials.authenticate(user, password)

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .app import DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, DEFAULT_WORKERS, serve
 from .auth import Credentials, hash_password
+from .isolation import IN_THREAD, ProcessIsolation
 from .ops import DEFAULT_BATCH_SIZE, DEFAULT_EVALUATION_TIMEOUT_MS
 
 
@@ -33,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"default evaluationTimeout in ms, 0 for none (default {DEFAULT_EVALUATION_TIMEOUT_MS})")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                         help=f"default results per response frame (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--max-evaluation-timeout", type=int, default=None, metavar="MS",
+                        help="the longest evaluationTimeout a request gets, whatever it asks (default: no cap)")
+    parser.add_argument("--max-results", type=int, default=None, help="the most results one request returns")
+    parser.add_argument("--max-collection", type=int, default=None,
+                        help="the most values one step (fold, aggregate, group, order...) may gather")
+    parser.add_argument("--isolate", action="store_true",
+                        help="run traversals that only read in a forked process each (see gremlin.server.isolation)")
     parser.add_argument("--grace-period", type=float, default=10.0, metavar="SECONDS",
                         help="on SIGTERM/SIGINT, how long running requests may finish (default 10)")
     parser.add_argument("--hash-password", metavar="USER",
@@ -86,7 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(serve(graph, args.host, args.port, grace_period=args.grace_period, on_ready=ready,
                           credentials=credentials, max_frame_bytes=args.max_frame_bytes, workers=args.workers,
-                          evaluation_timeout_ms=args.evaluation_timeout, batch_size=args.batch_size))
+                          evaluation_timeout_ms=args.evaluation_timeout, batch_size=args.batch_size,
+                          max_evaluation_timeout_ms=args.max_evaluation_timeout, max_results=args.max_results,
+                          max_collection=args.max_collection,
+                          isolation=ProcessIsolation() if args.isolate else IN_THREAD))
     finally:
         graph.close()
     return 0

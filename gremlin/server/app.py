@@ -8,6 +8,11 @@ Frame size: a request frame over ``max_frame_bytes`` closes the connection with 
 status 1009 (message too big), as Gremlin Server does past its maxContentLength. The default
 is 10 MiB, the same limit the gremlinpython driver applies to responses, rather than Gremlin
 Server's historical 64 KiB, which rejects ordinary batched upserts.
+
+Beside another service on the same graph, give the endpoint ``isolation=ProcessIsolation()``
+(traversals that only read run in a forked process: isolation.py), an authenticator that
+confines each user (auth.py) and caps on what one request may use
+(``max_evaluation_timeout_ms``, ``max_results``, ``max_collection``: ops.py).
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from .auth import Credentials
+from .auth import Authenticator, Credentials
 from .graphbinary import GraphBinaryCodec
 from .graphson import GraphSONCodec
 from .handler import GremlinWebSocket
+from .isolation import IN_THREAD, Runner
 from .ops import DEFAULT_BATCH_SIZE, DEFAULT_EVALUATION_TIMEOUT_MS, Settings
 from .protocol import Codec
 
@@ -44,14 +50,16 @@ DEFAULT_GRACE_PERIOD_S = 10.0
 
 
 class Endpoint:
-    """Everything the connections share: the graph, the worker pool, codecs, live requests."""
+    """Everything the connections share: the graph, the worker pool, where traversals run,
+    codecs, live requests."""
 
-    def __init__(self, graph: Any, *, credentials: Credentials | None, max_frame_bytes: int,
-                 workers: int, settings: Settings):
+    def __init__(self, graph: Any, *, authenticator: Authenticator | None, max_frame_bytes: int,
+                 workers: int, settings: Settings, runner: Runner = IN_THREAD):
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.graph = graph
-        self.credentials = credentials
+        self.authenticator = authenticator
+        self.runner = runner
         self.max_frame_bytes = max_frame_bytes
         self.settings = settings
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gremlin-worker")
@@ -80,30 +88,34 @@ class Endpoint:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _credentials(value: Credentials | Mapping[str, str] | str | os.PathLike | None) -> Credentials | None:
-    if value is None or isinstance(value, Credentials):
-        return value
+def _authenticator(value: Authenticator | Mapping[str, str] | str | os.PathLike | None) -> Authenticator | None:
+    if value is None or hasattr(value, "authenticate"):
+        return value  # type: ignore[return-value]
     if isinstance(value, Mapping):
         return Credentials(value)
     return Credentials.from_file(value)
 
 
-def make_app(graph: Any, *, credentials: Credentials | Mapping[str, str] | str | os.PathLike | None = None,
+def make_app(graph: Any, *, credentials: Authenticator | Mapping[str, str] | str | os.PathLike | None = None,
              max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES, workers: int = DEFAULT_WORKERS,
              evaluation_timeout_ms: int = DEFAULT_EVALUATION_TIMEOUT_MS, batch_size: int = DEFAULT_BATCH_SIZE,
              traversal_source: str = "g", parse_query: Callable[[str, dict], Any] | None = None,
-             path: str = "/gremlin") -> tornado.web.Application:
+             path: str = "/gremlin", isolation: Runner = IN_THREAD, max_evaluation_timeout_ms: int | None = None,
+             max_results: int | None = None, max_collection: int | None = None) -> tornado.web.Application:
     """The Gremlin Server WebSocket endpoint for ``graph`` (anything with
-    ``execute(bytecode, options) -> list[Traverser]``) at ``path``.
+    ``execute(bytecode, options, imposed=, limits=) -> list[Traverser]``) at ``path``.
 
-    ``credentials``: a Credentials, a {user: password} mapping, or a credentials file path;
-    None serves without authentication. ``evaluation_timeout_ms`` (0: none) and
-    ``batch_size`` are the defaults a request's arguments may override. The Endpoint is
-    ``app.endpoint``."""
+    ``credentials``: an Authenticator (auth.py), a {user: password} mapping, or a credentials
+    file path; None serves without authentication. ``evaluation_timeout_ms`` (0: none) and
+    ``batch_size`` are the defaults a request's arguments may override, within
+    ``max_evaluation_timeout_ms``. ``isolation``: where traversals run (isolation.py).
+    ``workers`` traversals run at once. The Endpoint is ``app.endpoint``."""
     settings = Settings(traversal_source=traversal_source, evaluation_timeout_ms=evaluation_timeout_ms,
-                        batch_size=batch_size, parse_query=parse_query)
-    endpoint = Endpoint(graph, credentials=_credentials(credentials), max_frame_bytes=max_frame_bytes,
-                        workers=workers, settings=settings)
+                        batch_size=batch_size, parse_query=parse_query,
+                        max_evaluation_timeout_ms=max_evaluation_timeout_ms, max_results=max_results,
+                        max_collection=max_collection)
+    endpoint = Endpoint(graph, authenticator=_authenticator(credentials), max_frame_bytes=max_frame_bytes,
+                        workers=workers, settings=settings, runner=isolation)
     app = tornado.web.Application([(path, GremlinWebSocket, {"endpoint": endpoint})],
                                   websocket_max_message_size=max_frame_bytes)
     app.endpoint = endpoint  # type: ignore[attr-defined]

@@ -1,8 +1,17 @@
-"""SASL PLAIN credentials, as Gremlin Server's SimpleAuthenticator checks them.
+"""Who may use the endpoint, and what each user may do.
 
-Passwords are kept only as salted scrypt hashes and compared in constant time. A credentials
-file holds one ``username:hash`` line per user (``#`` starts a comment); make a line with
-``python -m gremlin.server --hash-password USER`` (the password is read from stdin).
+The endpoint asks an **Authenticator** (anything with ``authenticate(user, password) -> Grant``)
+once per connection, with the username and password of the client's SASL PLAIN response. The
+**Grant** it returns says what the connection's traversals may do: the strategies the server
+imposes on every one of them (a PartitionStrategy, ReadOnlyStrategy: applied by the graph after
+the client's own, so nothing the client sends removes or widens them), and a test the server
+repeats before each request, so a revoked credential stops working on connections already open.
+
+``Credentials`` is the stock authenticator, as Gremlin Server's SimpleAuthenticator: users with
+passwords, each granted the whole graph. Passwords are kept only as salted scrypt hashes and
+compared in constant time. A credentials file holds one ``username:hash`` line per user (``#``
+starts a comment); make a line with ``python -m gremlin.server --hash-password USER`` (the
+password is read from stdin).
 """
 
 from __future__ import annotations
@@ -12,12 +21,39 @@ import binascii
 import hashlib
 import hmac
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, Protocol
+
+from gremlin_python.process.traversal import TraversalStrategy
 
 from ..errors import AuthenticationError, InvalidArgumentError
 
-__all__ = ["Credentials", "hash_password", "verify_password", "parse_sasl_plain"]
+__all__ = ["Grant", "Authenticator", "Credentials", "hash_password", "verify_password", "parse_sasl_plain"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an authenticated connection may do."""
+
+    user: str
+    #: imposed on each of the connection's traversals (PartitionStrategy, SubgraphStrategy, ReadOnlyStrategy)
+    strategies: tuple[TraversalStrategy, ...] = ()
+    #: asked before each request; False ends the connection's access (a revoked key)
+    valid: Callable[[], bool] | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return any(s.strategy_name == "ReadOnlyStrategy" for s in self.strategies)
+
+    def still_valid(self) -> bool:
+        return self.valid is None or bool(self.valid())
+
+
+class Authenticator(Protocol):
+    def authenticate(self, user: str, password: str) -> Grant:
+        """The Grant for this user and password, or AuthenticationError (whose message must
+        not say which of the two was wrong)."""
 
 _SCHEME = "scrypt"
 _N, _R, _P = 2**14, 8, 1  # ~16 MiB and tens of milliseconds per check
@@ -84,13 +120,14 @@ class Credentials:
     def __len__(self) -> int:
         return len(self._hashes)
 
-    def authenticate(self, user: str, password: str) -> str:
-        """The user's name, or AuthenticationError (the message never says which part was wrong)."""
+    def authenticate(self, user: str, password: str) -> Grant:
+        """The whole graph for a known user with the right password, or AuthenticationError
+        (the message never says which part was wrong)."""
         stored = self._hashes.get(user)
         ok = verify_password(password, stored if stored is not None else self._decoy)
         if stored is None or not ok:
             raise AuthenticationError("Username and/or password are incorrect")
-        return user
+        return Grant(user)
 
 
 def parse_sasl_plain(sasl: object) -> tuple[str, str]:

@@ -3,19 +3,27 @@
 A binary frame names its serializer by mime type and is answered in binary frames; a text
 frame is read as GraphSON v3 and answered in text frames. Requests on one connection run
 concurrently, each answered under its own request id, as Gremlin Server does.
+
+With an authenticator, a connection's first request is answered with a SASL challenge (407) and
+waits for the client's ``authentication`` request; the Grant it earns is the connection's until
+it closes, asked before each request whether it still holds, and its strategies are imposed on
+every traversal the connection sends. When the connection closes, its requests still queued or
+running are cancelled (a forked traversal is killed, one on a worker thread stops at its next
+check).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 import tornado.websocket
 
-from ..errors import GremlinError, TraversalTimeout
-from .auth import parse_sasl_plain
-from .ops import prepare, run
+from ..errors import AuthenticationError, GremlinError
+from .auth import Grant, parse_sasl_plain
+from .ops import prepare, timeout_frame
 from .protocol import Codec, RequestDecodeError, RequestMessage, ResponseMessage, Status, error_response, split_mime
 
 if TYPE_CHECKING:
@@ -35,8 +43,14 @@ class GremlinWebSocket(tornado.websocket.WebSocketHandler):
 
     def initialize(self, endpoint: "Endpoint") -> None:
         self.endpoint = endpoint
-        self.user: str | None = None
+        self.grant: Grant | None = None
         self._pending: list[tuple[RequestMessage, Codec, bool]] = []
+        #: set when the connection closes: every request of it still running stops
+        self._gone = threading.Event()
+
+    @property
+    def user(self) -> str | None:
+        return self.grant.user if self.grant is not None else None
 
     def get_compression_options(self) -> dict[str, Any]:
         return {}  # accept permessage-deflate when the client offers it
@@ -48,6 +62,7 @@ class GremlinWebSocket(tornado.websocket.WebSocketHandler):
         self.endpoint.connections.add(self)
 
     def on_close(self) -> None:
+        self._gone.set()
         self.endpoint.connections.discard(self)
         if self.close_code == 1009:
             log.warning("closed a connection that sent a frame over %d bytes", self.endpoint.max_frame_bytes)
@@ -75,16 +90,21 @@ class GremlinWebSocket(tornado.websocket.WebSocketHandler):
     async def _route(self, request: RequestMessage, codec: Codec, binary: bool) -> None:
         if request.op == "authentication":
             await self._authenticate(request, codec, binary)
-        elif self.endpoint.credentials is not None and self.user is None:
+        elif self.endpoint.authenticator is not None and self.grant is None:
             # SASL challenge: the request waits until the client has authenticated.
             self._pending.append((request, codec, binary))
             await self._send(codec, ResponseMessage(request.request_id, Status.AUTHENTICATE), binary)
+        elif self.grant is not None and not self.grant.still_valid():
+            log.info("refused a request from %s: its credentials were revoked", self.request.remote_ip)
+            self.grant = None
+            await self._send(codec, error_response(request.request_id, AuthenticationError(
+                "The credentials of this connection are no longer valid")), binary)
         else:
             self._dispatch(request, codec, binary)
 
     async def _authenticate(self, request: RequestMessage, codec: Codec, binary: bool) -> None:
-        credentials = self.endpoint.credentials
-        if credentials is None:
+        authenticator = self.endpoint.authenticator
+        if authenticator is None:
             await self._send(codec, ResponseMessage(request.request_id, Status.NO_CONTENT), binary)
             return
         pending, self._pending = self._pending, []
@@ -92,8 +112,8 @@ class GremlinWebSocket(tornado.websocket.WebSocketHandler):
             user, password = parse_sasl_plain(request.args.get("sasl"))
             loop = asyncio.get_running_loop()
             try:
-                self.user = await loop.run_in_executor(self.endpoint.executor, credentials.authenticate,
-                                                       user, password)
+                self.grant = await loop.run_in_executor(self.endpoint.executor, authenticator.authenticate,
+                                                        user, password)
             except RuntimeError:  # the executor is shutting down
                 raise GremlinError("The server is shutting down and accepts no new requests") from None
         except GremlinError as error:
@@ -129,9 +149,14 @@ class GremlinWebSocket(tornado.websocket.WebSocketHandler):
         except GremlinError as error:
             await self._send(codec, error_response(request.request_id, error), binary)
             return
+        answered = threading.Event()  # by the watchdog: nobody waits for the worker's answer
+        gone = self._gone
+        plan.cancelled = lambda: gone.is_set() or answered.is_set()
+        if self.grant is not None:
+            plan.strategies = self.grant.strategies
         try:
-            future = self.endpoint.executor.submit(run, self.endpoint.graph, plan, self.endpoint.settings, codec,
-                                                   _log_unexpected)
+            future = self.endpoint.executor.submit(self.endpoint.runner.run, self.endpoint.graph, plan,
+                                                   self.endpoint.settings, codec, _log_unexpected)
         except RuntimeError:  # the executor is shutting down
             await self._send(codec, error_response(request.request_id, GremlinError(
                 "The server is shutting down and accepts no new requests")), binary)
@@ -143,11 +168,10 @@ class GremlinWebSocket(tornado.websocket.WebSocketHandler):
             else:
                 frames = await waiting
         except asyncio.TimeoutError:
-            # The engine did not stop at its deadline; the thread runs on, but the client is
-            # answered now (a request still queued behind busy workers is cancelled).
-            frames = [codec.encode_response(error_response(request.request_id, TraversalTimeout(
-                f"A timeout occurred during traversal evaluation of request [{request.request_id}] - "
-                f"consider increasing the limit given to evaluationTimeout ({plan.timeout_ms} ms)")))]
+            # The engine did not stop at its deadline: the client is answered now, and the
+            # traversal is cancelled (a request still queued behind busy workers never starts).
+            answered.set()
+            frames = [timeout_frame(plan, codec)]
         for frame in frames:
             if not await self._write(frame, binary):
                 return

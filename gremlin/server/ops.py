@@ -3,6 +3,13 @@
 ``prepare`` validates a request's arguments (499 when they are wrong) and turns it into a
 Plan; ``run`` executes a Plan against the graph and returns every response frame, already
 encoded, so neither execution nor serialization ever blocks the event loop.
+
+The server's own limits (Settings) bound what a client may ask for: ``max_evaluation_timeout_ms``
+caps evaluationTimeout however the client sets it (a client may lower it, never raise it, and
+"0: no timeout" means the cap), ``max_results`` the results of one request (traversers for
+bytecode, values for scripts) and ``max_collection`` the values one step may gather. The
+strategies a Plan carries (``Plan.strategies``, from the connection's authentication) are imposed
+on its traversal by the graph, after the client's own.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ from typing import Any, Callable
 
 from gremlin_python.process.traversal import Bytecode, TraversalStrategy
 
-from ..errors import GremlinError, TraversalError
+from ..engine.limits import Limits
+from ..errors import GremlinError, LimitExceeded, TraversalError, TraversalTimeout
 from .protocol import Codec, RequestMessage, ResponseMessage, Status, error_response
 
-__all__ = ["Settings", "Plan", "InvalidRequestArguments", "prepare", "run", "DEFAULT_BATCH_SIZE",
-           "DEFAULT_EVALUATION_TIMEOUT_MS"]
+__all__ = ["Settings", "Plan", "InvalidRequestArguments", "prepare", "parse", "run", "timeout_frame",
+           "DEFAULT_BATCH_SIZE", "DEFAULT_EVALUATION_TIMEOUT_MS"]
 
 DEFAULT_BATCH_SIZE = 64                   # Gremlin Server's resultIterationBatchSize
 DEFAULT_EVALUATION_TIMEOUT_MS = 30_000    # Gremlin Server's evaluationTimeout
@@ -38,6 +46,12 @@ class Settings:
     #: ``parse_query(text, bindings) -> object with .bytecode and .terminal`` for the eval op;
     #: None imports gremlin.language.parse_query when the first script arrives.
     parse_query: Callable[[str, dict], Any] | None = None
+    #: the longest evaluationTimeout a request gets, in ms (None: what it asks for)
+    max_evaluation_timeout_ms: int | None = None
+    #: the most results one request returns (None: no limit)
+    max_results: int | None = None
+    #: the most values one step of a traversal may gather (None: no limit)
+    max_collection: int | None = None
 
 
 @dataclass
@@ -50,6 +64,12 @@ class Plan:
     options: dict = field(default_factory=dict)
     timeout_ms: int = 0                    # 0: no limit
     batch_size: int = DEFAULT_BATCH_SIZE
+    #: the script's terminal step (``next``, ``toList``...), once parse() has read it
+    terminal: Any = None
+    #: imposed on the traversal: the restrictions of the connection's user (gremlin.server.auth.Grant)
+    strategies: tuple = ()
+    #: true once nobody waits for the answer (the client went away, or was answered by the watchdog)
+    cancelled: Callable[[], bool] | None = None
 
 
 def _options_strategy(bytecode: Bytecode) -> dict:
@@ -126,6 +146,9 @@ def prepare(request: RequestMessage, settings: Settings) -> Plan:
             options[key] = args[key]
     timeout = options.get("evaluationTimeout", options.get("scriptEvaluationTimeout", settings.evaluation_timeout_ms))
     plan.timeout_ms = _number("evaluationTimeout", timeout, minimum=0)
+    cap = settings.max_evaluation_timeout_ms
+    if cap and (not plan.timeout_ms or plan.timeout_ms > cap):
+        plan.timeout_ms = cap
     plan.batch_size = _number("batchSize", options.get("batchSize", settings.batch_size), minimum=1)
     materialize = options.get("materializeProperties", "all")
     if materialize not in _MATERIALIZE:
@@ -186,25 +209,43 @@ def apply_terminal(values: list, terminal: Any) -> list:
     raise TraversalError(f"The terminal step {name}() is not supported in scripts")
 
 
-def _unroll(traversers: list) -> list:
+def _unroll(traversers: list, limit: int | None) -> list:
     values: list = []
     for traverser in traversers:
         bulk = int(getattr(traverser, "bulk", 1) or 1)
+        if limit is not None and len(values) + bulk > limit:
+            raise LimitExceeded(f"The script's results number more than {limit:,}, the most this server sends "
+                                f"for one request: narrow it, or page with range()/limit()")
         values.extend([traverser.object] * bulk)
     return values
 
 
-def execute(graph: Any, plan: Plan, settings: Settings) -> list:
-    """Results: Traversers for bytecode, plain values for scripts."""
-    if plan.op == "bytecode":
-        return list(graph.execute(plan.bytecode, dict(plan.options)))
+def parse(plan: Plan, settings: Settings) -> None:
+    """A script's traversal as bytecode (and its terminal step) in ``plan``; bytecode as it came."""
+    if plan.op == "bytecode" or plan.bytecode is not None:
+        return
     parsed = _parser(settings)(plan.script or "", plan.bindings)
     terminal = getattr(parsed, "terminal", None)
     argument = getattr(parsed, "terminal_argument", None)
     if terminal == "explain":
         raise TraversalError("explain() is not supported: this engine has no strategy-based planner to explain")
-    traversers = graph.execute(parsed.bytecode, dict(plan.options))
-    return apply_terminal(_unroll(traversers), (terminal, argument) if argument is not None else terminal)
+    plan.bytecode = parsed.bytecode
+    plan.terminal = (terminal, argument) if argument is not None else terminal
+
+
+def limits_of(plan: Plan, settings: Settings) -> Limits:
+    return Limits(timeout_ms=plan.timeout_ms or None, max_results=settings.max_results,
+                  max_collection=settings.max_collection, cancelled=plan.cancelled)
+
+
+def execute(graph: Any, plan: Plan, settings: Settings) -> list:
+    """Results: Traversers for bytecode, plain values for scripts."""
+    parse(plan, settings)
+    traversers = graph.execute(plan.bytecode, dict(plan.options), imposed=plan.strategies,
+                               limits=limits_of(plan, settings))
+    if plan.op == "bytecode":
+        return list(traversers)
+    return apply_terminal(_unroll(traversers, settings.max_results), plan.terminal)
 
 
 def encode_results(results: list, plan: Plan, codec: Codec) -> list[bytes]:
@@ -226,7 +267,17 @@ def run(graph: Any, plan: Plan, settings: Settings, codec: Codec,
         return encode_results(execute(graph, plan, settings), plan, codec)
     except GremlinError as error:
         return [codec.encode_response(error_response(plan.request_id, error))]
+    except MemoryError:  # while encoding (the engine reports its own as LimitExceeded)
+        return [codec.encode_response(error_response(plan.request_id, LimitExceeded(
+            "The answer needs more memory than this server gives one request: narrow the traversal")))]
     except Exception as error:  # a bug in the engine: answer 500 rather than hang the client
         if on_unexpected is not None:
             on_unexpected(error)
         return [codec.encode_response(error_response(plan.request_id, error))]
+
+
+def timeout_frame(plan: Plan, codec: Codec) -> bytes:
+    """The 598 a request gets when its traversal did not stop by itself at its deadline."""
+    return codec.encode_response(error_response(plan.request_id, TraversalTimeout(
+        f"A timeout occurred during traversal evaluation of request [{plan.request_id}] - "
+        f"consider increasing the limit given to evaluationTimeout ({plan.timeout_ms} ms)")))
