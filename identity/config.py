@@ -77,9 +77,16 @@ class Config:
     #: ... and lets a trial request through after this many seconds.
     circuit_reset_after: float = 10.0
     #: The Gremlin endpoint for console exploration (in-process graphs only); port 0 picks a free one.
+    #: Clients authenticate with a tenant and one of its API keys (docs/security.md).
     gremlin_enabled: bool = True
     gremlin_host: str = "127.0.0.1"
     gremlin_port: int = 8182
+    #: A console traversal's evaluationTimeout, default and cap (ms; clients may only lower it) ...
+    gremlin_timeout_ms: int = 30_000
+    #: ... what one that reads may allocate in its own process beyond the graph (MiB) ...
+    gremlin_memory_mb: int = 1024
+    #: ... and how long one that writes (operator keys only) may hold the graph (ms).
+    gremlin_write_timeout_ms: int = 1_000
     #: Largest request body: 413 beyond (read and discarded up to four times this, so the client
     #: reads its 413; beyond, the connection is closed).
     max_body_bytes: int = 1024 * 1024
@@ -276,7 +283,8 @@ def _check(config: Config) -> None:
     if not 0 <= config.port <= 65535 or not 0 <= config.gremlin_port <= 65535:
         raise ConfigError("port and gremlin_port must be between 0 and 65535")
     for name in ("max_body_bytes", "max_header_bytes", "max_batch", "workers", "graph_attempts", "circuit_threshold",
-                 "max_request_cost", "tenant_concurrency", "tenant_queue"):
+                 "max_request_cost", "tenant_concurrency", "tenant_queue",
+                 "gremlin_timeout_ms", "gremlin_memory_mb", "gremlin_write_timeout_ms"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
     for name in ("request_timeout", "circuit_reset_after", "header_timeout", "body_timeout"):

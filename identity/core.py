@@ -28,8 +28,8 @@ from .protect import DevelopmentProtector, Protector
 from .resolve import (Hood, Resolution, anchor_of, hood_traversal, identifier_vertices, is_generic, iso, open_value,
                       parse_hoods, plain, walk_source)
 
-__all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "CUSTOMER_LOOKUP_TYPE", "MAX_RESOLVE_MANY",
-           "STARTS_PER_WALK"]
+__all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "tenant_partition", "CUSTOMER_LOOKUP_TYPE",
+           "MAX_RESOLVE_MANY", "STARTS_PER_WALK"]
 
 #: resolve("customer", "c-…") starts from a customer id: current, merged (an alias) or retired.
 CUSTOMER_LOOKUP_TYPE = "customer"
@@ -53,11 +53,16 @@ def identifier_vertex_id(tenant: str, id_type: str, value: str, *, protector: Pr
     return model.identifier_id(tenant, id_type, (protector or DevelopmentProtector()).blind_index(id_type, normalized))
 
 
+def tenant_partition(tenant: str) -> PartitionStrategy:
+    """The strategy that keeps a traversal in ``tenant``'s partition (the Gremlin console endpoint
+    imposes it on a tenant's traversals too)."""
+    return PartitionStrategy(partition_key=model.TENANT, write_partition=tenant, read_partitions=[tenant])
+
+
 def tenant_scoped(g: GraphTraversalSource, tenant: str) -> GraphTraversalSource:
     """``g`` restricted to ``tenant``'s partition: every element read must carry ``tenant=<tenant>``
     and every element written gets it. The first of two walls; tenant-prefixed ids are the second."""
-    return g.with_strategies(PartitionStrategy(partition_key=model.TENANT, write_partition=tenant,
-                                               read_partitions=[tenant]))
+    return g.with_strategies(tenant_partition(tenant))
 
 
 class IdentityGraph:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gremlin_python.driver.protocol import GremlinServerError
@@ -32,8 +32,11 @@ from gremlin.remote import LocalRemoteConnection
 
 from .resilience import CircuitBreaker, ResilientConnection, RetryPolicy, transient_server_error
 
+if TYPE_CHECKING:
+    from .console_access import ConsoleAccess
+
 __all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "temporary", "timed_out",
-           "submit", "console_endpoint_app", "release", "settle_heap", "ids_to_send"]
+           "submit", "ConsoleLimits", "console_endpoint_app", "release", "settle_heap", "ids_to_send"]
 
 _IN_PROCESS = ("memory", "file")
 try:  # the driver's transport: a dropped WebSocket is not always an OSError
@@ -154,11 +157,50 @@ def ids_to_send(ids: list) -> list:
     return [long(i) if type(i) is int else i for i in ids]
 
 
-def console_endpoint_app(url: str) -> Any:
-    """The Gremlin-Server-compatible WebSocket app serving the in-process graph at ``url``
-    (for a Gremlin console next to the service), so the service need not import the engine."""
-    from gremlin.server import make_app
-    return make_app(gremlin.open_graph(url))
+@dataclass(frozen=True)
+class ConsoleLimits:
+    """What one request to the console endpoint may use (docs/security.md, "The Gremlin console
+    endpoint"). Reads run in a process forked for them (gremlin.server.isolation)."""
+
+    #: evaluationTimeout, default and cap: a client may lower it, never raise it
+    timeout_ms: int = 30_000
+    #: what a forked read may allocate beyond the graph it was forked with
+    memory_bytes: int = 1 << 30
+    #: the longest an operator's write may hold the graph (and so the service)
+    write_timeout_ms: int = 1_000
+    max_results: int = 100_000
+    #: values one step (fold, aggregate, group, order...) may gather
+    max_collection: int = 1_000_000
+    #: console traversals at once (each a process while it reads)
+    workers: int = 2
+    #: a console request is typed text, not a batch of upserts
+    max_frame_bytes: int = 1 << 20
+
+
+def console_endpoint_app(url: str, access: "ConsoleAccess", limits: ConsoleLimits = ConsoleLimits()) -> Any:
+    """The Gremlin-Server-compatible WebSocket app serving the in-process graph at ``url`` (for
+    a Gremlin console next to the service), so the service need not import the engine. Every
+    connection authenticates against ``access`` (identity.console_access), whose grant the
+    endpoint imposes on each of its traversals; reads run in forked processes, so no console
+    traversal stalls the service, within ``limits``."""
+    from gremlin.errors import AuthenticationError
+    from gremlin.server import Grant, ProcessIsolation, make_app
+
+    from .auth import AuthenticationFailed
+
+    class Authenticator:
+        def authenticate(self, user: str, password: str) -> Grant:
+            try:
+                granted = access.grant(user, password)
+            except AuthenticationFailed:
+                raise AuthenticationError("Username and/or password are incorrect") from None
+            return Grant(granted.user, granted.strategies, granted.valid)
+
+    isolation = ProcessIsolation(memory_bytes=limits.memory_bytes, write_timeout_ms=limits.write_timeout_ms)
+    return make_app(gremlin.open_graph(url), credentials=Authenticator(), isolation=isolation,
+                    workers=limits.workers, max_frame_bytes=limits.max_frame_bytes,
+                    evaluation_timeout_ms=limits.timeout_ms, max_evaluation_timeout_ms=limits.timeout_ms,
+                    max_results=limits.max_results, max_collection=limits.max_collection)
 
 
 def settle_heap() -> Any:

@@ -3,6 +3,9 @@ in-process graph, and graceful shutdown.
 
     await serve(config, on_ready=print_banner)    # until SIGTERM/SIGINT or ``stop`` is set
 
+Both ports are bound before anything else starts: a port in use is a ConfigError naming it and
+the setting that chooses another, and nothing has been opened that would need closing.
+
 Shutdown order: stop accepting connections, refuse new requests with 503 while in-flight ones
 finish (at most ``config.grace_period`` seconds), close the Gremlin endpoint, close graph
 connections, and finally close the in-process graph so a durable store is flushed.
@@ -12,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 import threading
 import uuid
 from dataclasses import dataclass
@@ -25,7 +30,7 @@ import tornado.netutil
 import tornado.web
 
 from .. import auth
-from ..config import Config
+from ..config import Config, ConfigError
 from ..tenants import TenantRegistry
 from .app import build_service, make_app
 from .service import Service
@@ -64,20 +69,45 @@ def ensure_dev_tenant(registry: TenantRegistry) -> str | None:
     return auth.issue_key(registry, DEV_TENANT, admin=True).key
 
 
-def _gremlin_app(graph_url: str) -> tornado.web.Application | None:
-    from ..graph import console_endpoint_app
+def _serves_console(config: Config, graph_url: str) -> bool:
+    if not config.gremlin_enabled:
+        return False
     if urlsplit(graph_url).scheme not in _IN_PROCESS:
         log.info("no Gremlin console endpoint: the graph is remote (%s); use its own endpoint",
                  urlsplit(graph_url).scheme)
-        return None
-    return console_endpoint_app(graph_url)
+        return False
+    return True
 
 
-def _listen(app: tornado.web.Application, port: int, host: str) -> tuple[tornado.httpserver.HTTPServer, int]:
-    sockets = tornado.netutil.bind_sockets(port, host)
+def _gremlin_app(graph_url: str, config: Config, registry: TenantRegistry) -> tornado.web.Application:
+    from ..console_access import ConsoleAccess
+    from ..graph import ConsoleLimits, console_endpoint_app
+    limits = ConsoleLimits(timeout_ms=config.gremlin_timeout_ms, memory_bytes=config.gremlin_memory_mb << 20,
+                           write_timeout_ms=config.gremlin_write_timeout_ms)
+    return console_endpoint_app(graph_url, ConsoleAccess(registry), limits)
+
+
+def _bind(port: int, host: str, what: str, how: str) -> list[socket.socket]:
+    """The listening sockets for ``host:port``; a port in use is a ConfigError saying ``how`` to
+    choose another."""
+    try:
+        return tornado.netutil.bind_sockets(port, host)
+    except OSError as error:
+        if error.errno in (errno.EADDRINUSE, errno.EACCES):
+            reason = "already in use" if error.errno == errno.EADDRINUSE else "not available to this user"
+            raise ConfigError(f"the {what} port {host}:{port} is {reason}: {how}") from None
+        raise
+
+
+def _listen(app: tornado.web.Application, sockets: list[socket.socket]) -> tuple[tornado.httpserver.HTTPServer, int]:
     server = tornado.httpserver.HTTPServer(app, **getattr(app, "server_options", {}))
     server.add_sockets(sockets)
     return server, sockets[0].getsockname()[1]
+
+
+def _close(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
 
 
 async def serve(config: Config, *, stop: asyncio.Event | None = None,
@@ -85,15 +115,24 @@ async def serve(config: Config, *, stop: asyncio.Event | None = None,
                 service: Service | None = None) -> None:
     graph_url = shared_graph_url(config.resolved_graph_url)
     config = config.replace(graph_url=graph_url)
-    service = service if service is not None else build_service(config)
+    api_sockets = _bind(config.port, config.host, "API", "choose another with --port PORT (0 picks a free one)")
+    gremlin_sockets: list[socket.socket] = []
+    try:
+        if _serves_console(config, graph_url):
+            gremlin_sockets = _bind(config.gremlin_port, config.gremlin_host, "Gremlin console",
+                                    "choose another with --gremlin-port PORT (0 picks a free one), or serve "
+                                    "without the console with --no-gremlin")
+        service = service if service is not None else build_service(config)
+    except BaseException:
+        _close(api_sockets + gremlin_sockets)
+        raise
     dev_key = ensure_dev_tenant(service.registry) if config.dev_tenant else None
-    http_server, port = _listen(make_app(service), config.port, config.host)
+    http_server, port = _listen(make_app(service), api_sockets)
     gremlin_server = gremlin_url = gremlin_app = None
-    if config.gremlin_enabled:
-        gremlin_app = _gremlin_app(graph_url)
-        if gremlin_app is not None:
-            gremlin_server, gremlin_port = _listen(gremlin_app, config.gremlin_port, config.gremlin_host)
-            gremlin_url = f"ws://{config.gremlin_host}:{gremlin_port}/gremlin"
+    if gremlin_sockets:
+        gremlin_app = _gremlin_app(graph_url, config, service.registry)
+        gremlin_server, gremlin_port = _listen(gremlin_app, gremlin_sockets)
+        gremlin_url = f"ws://{config.gremlin_host}:{gremlin_port}/gremlin"
     stop = stop if stop is not None else asyncio.Event()
     signals = _install_signals(stop) if handle_signals else []
     try:
