@@ -61,7 +61,7 @@ def client_walk(g, start: str, max_hops: int, expand_limit: int) -> tuple[list[d
 
 def compare_walk(server: Server, keys: list[tuple[str, str]], hops: int, quiet: bool) -> dict:
     config = TenantConfig()
-    g = open_traversal(server.gremlin_url)
+    g = open_traversal(server.gremlin_url, **server.gremlin_options)
     protector = keyring_for(Config(data_dir=str(server.data_dir))).protector(DEV_TENANT)
     identity = IdentityGraph(g, DEV_TENANT, protector=protector)
     expand = config.expand_limit  # what resolve expands with its default max_fanout

@@ -20,12 +20,13 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from benchmarks.harness import ROOT, Progress, latency_summary, process_cpu_seconds, process_rss_bytes
+from identity.rpc.server import DEV_TENANT
 
 __all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "backend_names",
            "add_backend_arguments", "child_process", "wait_for_line"]
@@ -59,6 +60,8 @@ class Server:
     gremlin_url: str | None
     #: the service's data directory (its tenants' key rings: what identifier vertex ids are keyed with)
     data_dir: Path
+    #: driver options reaching ``gremlin_url`` (the service's console takes the dev tenant and its key)
+    gremlin_options: dict = field(default_factory=dict)
 
     def cpu_seconds(self) -> float:
         """CPU the service process has used so far."""
@@ -148,7 +151,8 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
             console = wait_for_line(lines, "gremlin console endpoint on ", process).split()[-1]
         key = wait_for_line(lines, "dev tenant API key", process).split()[-1]
         walk_url = console if console else graph_url
-        yield Server(url, key, process.pid, backend, walk_url, work / "data")
+        options = {"username": DEV_TENANT, "password": key} if console else {}
+        yield Server(url, key, process.pid, backend, walk_url, work / "data", options)
 
 
 class RpcClient:

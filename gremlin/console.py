@@ -1,7 +1,13 @@
 """An interactive Gremlin console for any backend.
 
     python -m gremlin.console ws://127.0.0.1:8182/gremlin
+    python -m gremlin.console ws://127.0.0.1:8182/gremlin --user acme     # asks for the password
     python -m gremlin.console memory:// -e "g.inject(1,2,3).sum()"
+
+``--user`` authenticates with SASL PLAIN, as Gremlin Server's clients do (the console endpoint of
+``identity serve`` takes a tenant and one of its API keys). The password comes from the
+``GREMLIN_PASSWORD`` environment variable, else a prompt, else ``--password``: a password on the
+command line is visible to every user of the machine in the process list.
 
 Gremlin text is parsed here and submitted as bytecode, so the console works against Neptune and
 any Gremlin Server without a script engine. Input continues over several lines while brackets or
@@ -11,6 +17,7 @@ quotes are open or a line ends with '.'; history is kept in ~/.gremlin_console_h
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from typing import Any, Iterable, TextIO
@@ -22,6 +29,7 @@ from .errors import GremlinError
 __all__ = ["main", "run_query", "format_value", "needs_more_input"]
 
 HISTORY = os.path.expanduser("~/.gremlin_console_history")
+PASSWORD_VARIABLE = "GREMLIN_PASSWORD"
 
 
 def needs_more_input(text: str) -> bool:
@@ -141,9 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", nargs="?", default="ws://127.0.0.1:8182/gremlin",
                         help="memory://, file:///dir or ws://host:port/gremlin (default: %(default)s)")
     parser.add_argument("-e", "--execute", metavar="GREMLIN", help="run one traversal, print, exit")
+    parser.add_argument("--user", help="authenticate as USER (SASL PLAIN)")
+    parser.add_argument("--password", help=f"the password (prefer ${PASSWORD_VARIABLE} or the prompt: "
+                                           "a command line is visible to other users)")
     args = parser.parse_args(argv)
     from .connect import connect, describe
-    connection = connect(args.url)
+    credentials = {}
+    if args.user is not None:
+        credentials = {"username": args.user, "password": _password(args.password)}
+    connection = connect(args.url, **credentials)
     try:
         if args.execute is not None:
             try:
@@ -157,6 +171,17 @@ def main(argv: list[str] | None = None) -> int:
         close = getattr(connection, "close", None)
         if close is not None:
             close()
+
+
+def _password(given: str | None) -> str:
+    if given is not None:
+        return given
+    from_environment = os.environ.get(PASSWORD_VARIABLE)
+    if from_environment is not None:
+        return from_environment
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\n")
 
 
 if __name__ == "__main__":

@@ -50,3 +50,20 @@ def test_interactive_session_reads_multiline_input(monkeypatch, capsys):
 def test_terminal_steps(text, capsys):
     assert main(["memory://", "-e", text]) == 0
     assert capsys.readouterr().out == "==>0\n"
+
+
+@pytest.mark.integration
+def test_the_console_authenticates_with_a_user_and_password(monkeypatch, capsys):
+    import gremlin
+    from gremlin.server import running_server
+    with running_server(gremlin.Graph(), credentials={"acme": "s3cret"}) as url:
+        monkeypatch.setenv("GREMLIN_PASSWORD", "s3cret")
+        assert main([url, "--user", "acme", "-e", "g.inject(7)"]) == 0
+        assert capsys.readouterr().out == "==>7\n"
+        assert main([url, "--user", "acme", "--password", "wrong", "-e", "g.inject(7)"]) == 1
+        assert "incorrect" in capsys.readouterr().err
+        monkeypatch.delenv("GREMLIN_PASSWORD")
+        monkeypatch.setattr("sys.stdin", __import__("io").StringIO("s3cret\n"))
+        assert main([url, "--user", "acme", "-e", "g.inject(8)"]) == 0
+        assert capsys.readouterr().out == "==>8\n"
+        assert main([url, "-e", "g.inject(7)"]) == 1  # no credentials: refused
