@@ -26,7 +26,6 @@ from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from benchmarks.harness import ROOT, Progress, latency_summary, process_cpu_seconds, process_rss_bytes
-from identity.rpc.server import DEV_TENANT
 
 __all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "backend_names",
            "add_backend_arguments", "child_process", "wait_for_line"]
@@ -125,7 +124,7 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
     ``IDENTITY_*`` variables, say otherwise), from the checkout ``tree``, until the block ends."""
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
-        env = _env(tree)
+        env = _env(tree.resolve())
         if backend == "memory":
             graph_url = "memory://"
         elif backend == "durable":
@@ -151,7 +150,7 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
             console = wait_for_line(lines, "gremlin console endpoint on ", process).split()[-1]
         key = wait_for_line(lines, "dev tenant API key", process).split()[-1]
         walk_url = console if console else graph_url
-        options = {"username": DEV_TENANT, "password": key} if console else {}
+        options = {"username": "dev", "password": key} if console else {}  # the dev tenant's admin key
         yield Server(url, key, process.pid, backend, walk_url, work / "data", options)
 
 
