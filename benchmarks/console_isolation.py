@@ -34,8 +34,9 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import (ROOT, add_output_arguments, add_tree_argument, finish, latency_line,  # noqa: E402
-                                latency_summary, process_cpu_seconds, process_rss_bytes, use_tree)
+from benchmarks.harness import (ROOT, add_output_arguments, add_tree_argument, child_processes,  # noqa: E402
+                                finish, latency_line, latency_summary, process_cpu_seconds, process_rss_bytes,
+                                use_tree)
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
 
@@ -43,19 +44,6 @@ __all__ = ["main"]
 
 HEAVY = "g.V().repeat(both()).times(20).count()"
 _MB = 1 << 20
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
 
 
 class Sampler:
@@ -70,7 +58,7 @@ class Sampler:
     def _run(self) -> None:
         while not self._stop.wait(0.1):
             service = process_rss_bytes(self.pid)
-            children = sum(process_rss_bytes(child) for child in children_of(self.pid))
+            children = sum(process_rss_bytes(child) for child in child_processes(self.pid))
             self.peak_service = max(self.peak_service, service)
             self.peak_children = max(self.peak_children, children)
             self.peak_total = max(self.peak_total, service + children)
@@ -177,7 +165,7 @@ def measure_service(events: list[dict], keys: list, args: argparse.Namespace) ->
         cpu = _cpu(server.pid)
         time.sleep(3)
         results["client_gone"] = {"cpu_seconds_in_3s_after": round(_cpu(server.pid) - cpu, 2),
-                                  "worker_processes_left": len(children_of(server.pid))}
+                                  "worker_processes_left": len(child_processes(server.pid))}
         rpc.close()
     return results
 
@@ -188,7 +176,7 @@ def _long(value: int) -> Any:
 
 
 def _cpu(pid: int) -> float:
-    return process_cpu_seconds(pid) + sum(process_cpu_seconds(child) for child in children_of(pid))
+    return process_cpu_seconds(pid) + sum(process_cpu_seconds(child) for child in child_processes(pid))
 
 
 # ---- how to run a console traversal: the measurement behind the choice ----------------------------

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
 __all__ = ["ROOT", "RESULTS", "Progress", "progress", "percentile", "process_cpu_seconds", "process_rss_bytes",
-           "graph_label_counts", "add_cache_argument", "add_loaded_graph_arguments", "durable_url", "latency_summary", "latency_line", "machine",
+           "graph_label_counts", "add_cache_argument", "add_loaded_graph_arguments", "durable_url", "child_processes",
+           "latency_summary", "latency_line", "machine",
            "save_results", "command_line", "add_output_arguments", "finish", "add_tree_argument", "use_tree"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +125,24 @@ def graph_label_counts(store: Any) -> dict[str, int]:
         for element in table.values():
             counts[element.label] = counts.get(element.label, 0) + 1
     return counts
+
+
+def child_processes(pid: int) -> list[int]:
+    """The live (not zombie) child processes of ``pid`` (Linux /proc; empty elsewhere)."""
+    found = []
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.name.isdigit():
+            try:
+                state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            except (OSError, ValueError):
+                continue
+            if int(parent) == pid and state != "Z":
+                found.append(int(entry.name))
+    return found
 
 
 def process_cpu_seconds(pid: int) -> float:

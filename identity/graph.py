@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from gremlin_python.driver.protocol import GremlinServerError
@@ -31,9 +31,6 @@ from gremlin.errors import TraversalTimeout
 from gremlin.remote import LocalRemoteConnection
 
 from .resilience import CircuitBreaker, ResilientConnection, RetryPolicy, transient_server_error
-
-if TYPE_CHECKING:
-    from .console_access import ConsoleAccess
 
 __all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "temporary", "timed_out",
            "submit", "ConsoleLimits", "console_endpoint_app", "release", "settle_heap", "ids_to_send"]
@@ -177,10 +174,11 @@ class ConsoleLimits:
     max_frame_bytes: int = 1 << 20
 
 
-def console_endpoint_app(url: str, access: "ConsoleAccess", limits: ConsoleLimits = ConsoleLimits()) -> Any:
+def console_endpoint_app(url: str, access: Any, limits: ConsoleLimits = ConsoleLimits()) -> Any:
     """The Gremlin-Server-compatible WebSocket app serving the in-process graph at ``url`` (for
     a Gremlin console next to the service), so the service need not import the engine. Every
-    connection authenticates against ``access`` (identity.console_access), whose grant the
+    connection authenticates against ``access`` (an identity.console_access.ConsoleAccess: its
+    ``grant(user, password)`` returns a ConsoleGrant or raises AuthenticationFailed), whose grant the
     endpoint imposes on each of its traversals; reads run in forked processes, so no console
     traversal stalls the service, within ``limits``."""
     from gremlin.errors import AuthenticationError

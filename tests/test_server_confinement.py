@@ -21,6 +21,7 @@ from gremlin_python.process.traversal import T
 from gremlin_python.statics import long
 
 import gremlin
+from benchmarks.harness import child_processes
 from gremlin.errors import AuthenticationError
 from gremlin.remote import LocalRemoteConnection
 from gremlin.server import Grant, ProcessIsolation, running_server
@@ -237,16 +238,7 @@ def test_a_write_runs_on_the_live_graph_within_the_write_cap() -> None:
 
 
 def _children() -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == os.getpid() and fields[0] != "Z":
-                found.add(int(entry.name))
-    return found
+    return set(child_processes(os.getpid()))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
