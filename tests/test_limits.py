@@ -280,3 +280,16 @@ def test_only_restricting_strategies_can_be_imposed(tenants) -> None:
     graph, g = tenants
     with pytest.raises(ValueError, match="cannot be imposed"):
         graph.execute(g.V().bytecode, imposed=[OptionsStrategy(options={"evaluationTimeout": 1})])
+
+
+def test_a_clients_subgraph_filter_is_confined_like_the_traversal(tenants) -> None:
+    """A SubgraphStrategy filter is a traversal of its own: walking outside the imposed partition
+    from it would make it an oracle over another tenant's values, and writing from it a write."""
+    graph, g = tenants
+    oracle = g.with_strategies(SubgraphStrategy(vertices=__.V("b:1").has("value", "secret-b")))
+    assert _values(graph, oracle.V().count().bytecode) == [0]
+    with pytest.raises(ReadOnlyViolation):
+        _values(graph, g.with_strategies(SubgraphStrategy(vertices=__.property("value", "x"))).V().count().bytecode)
+    assert _values(graph, g.V("a:1").values("value").bytecode, ()) == ["secret-a"]
+    # without an imposed partition the filter walks the whole graph, as before
+    assert _values(graph, oracle.V().count().bytecode, ()) == [3]

@@ -16,7 +16,7 @@ import pytest
 from gremlin_python.driver.protocol import GremlinServerError
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
-from gremlin_python.process.strategies import PartitionStrategy, ReadOnlyStrategy
+from gremlin_python.process.strategies import PartitionStrategy, ReadOnlyStrategy, SubgraphStrategy
 from gremlin_python.process.traversal import T
 from gremlin_python.statics import long
 
@@ -131,8 +131,11 @@ def test_the_operator_reads_and_writes_the_whole_graph(confined) -> None:
     with remote(url, username="op", password="op") as g:
         assert g.V().count().next() == 4
         g.V("b:2").property("note", "seen").iterate()  # a write: on the live graph
+        # a write inside a strategy's filter is a write too: not lost in a forked copy
+        g.with_strategies(SubgraphStrategy(vertices=__.property("filtered", True))).V().count().next()
     everything = traversal().with_remote(LocalRemoteConnection(graph))
     assert everything.V("b:2").values("note").to_list() == ["seen"]
+    assert everything.V().has("filtered").count().next() == 4
 
 
 @pytest.mark.parametrize("op,processor", [("gather", "traversal"), ("keys", "traversal"), ("close", "session"),

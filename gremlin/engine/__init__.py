@@ -27,7 +27,7 @@ from .optimize import optimize
 from .profiles import Profile, profile_named
 from .services import Service, ServiceRegistry
 from .steps_graph import ROOT
-from .strategies import apply_source_instructions, impose_strategies
+from .strategies import apply_source_instructions, impose_strategies, settle_imposed
 from .traverser import Traverser
 
 __all__ = ["Graph", "Limits", "Profile", "profile_named", "Service", "ServiceRegistry"]
@@ -75,8 +75,9 @@ class Graph:
         options = dict(options or {})
         ctx = Context(self.store, profile=self.profile, budget=budget_for(limits))
         ctx.services = self.services
-        apply_source_instructions(ctx, bytecode, options)
         impose_strategies(ctx, imposed)
+        apply_source_instructions(ctx, bytecode, options)
+        settle_imposed(ctx)
         requested = options.get("evaluationTimeout") or options.get("scriptEvaluationTimeout")
         ctx.budget.start(limits.timeout_for(requested))
         ctx.bytecode = bytecode

@@ -47,6 +47,14 @@ class ElementFilters:
     def __bool__(self) -> bool:
         return bool(self.vertex or self.edge or self.crossed_edge or self.vertex_property)
 
+    def copy(self) -> "ElementFilters":
+        made = ElementFilters()
+        made.vertex, made.edge = list(self.vertex), list(self.edge)
+        made.crossed_edge, made.vertex_property = list(self.crossed_edge), list(self.vertex_property)
+        made.write_properties, made.read_only = dict(self.write_properties), self.read_only
+        made.hidden_keys = set(self.hidden_keys)
+        return made
+
 
 class Budget:
     """What one execution may still spend, shared by every Context it makes (a SubgraphStrategy
@@ -91,6 +99,9 @@ class Context:
         #: withBulk(false): traversers merged by a barrier keep a bulk of 1 (TinkerPop's ONE_BULK)
         self.one_bulk = False
         self.filters = ElementFilters()
+        #: the filters imposed by whoever runs the traversal (impose_strategies), before the
+        #: traversal's own: they hold inside a SubgraphStrategy's filter traversals too
+        self.imposed: ElementFilters | None = None
         self.productive_by = False
         self.budget = budget if budget is not None else Budget()
         #: The bytecode being run, if known (see reads_paths).

@@ -35,7 +35,8 @@ _PLAIN = frozenset({str, int, float, bool, long, type(None)})
 
 
 def step_names(bytecode: Bytecode) -> set[str]:
-    """Every instruction and strategy name in ``bytecode``, child traversals included."""
+    """Every instruction and strategy name in ``bytecode``, child traversals (those a strategy is
+    configured with too) included."""
     names: set[str] = set()
     pending: list[Any] = [bytecode]
     while pending:
@@ -46,8 +47,9 @@ def step_names(bytecode: Bytecode) -> set[str]:
                 pending.extend(args)
         elif isinstance(value, GTraversal):
             pending.append(value.bytecode)
-        elif isinstance(value, TraversalStrategy):
+        elif isinstance(value, TraversalStrategy):  # and the traversals it is configured with
             names.add(value.strategy_name)
+            pending.extend((value.configuration or {}).values())
         elif isinstance(value, dict):
             pending.extend(value.keys())
             pending.extend(value.values())

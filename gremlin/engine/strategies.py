@@ -26,7 +26,7 @@ from .base import Context, Traversal
 from .compiler import convert_argument
 from .traverser import Traverser
 
-__all__ = ["apply_source_instructions", "impose_strategies", "IMPOSABLE"]
+__all__ = ["apply_source_instructions", "impose_strategies", "settle_imposed", "IMPOSABLE"]
 
 #: The strategies a server may impose: they restrict what a traversal sees or writes.
 IMPOSABLE = frozenset({"PartitionStrategy", "SubgraphStrategy", "ReadOnlyStrategy"})
@@ -83,13 +83,26 @@ def apply_source_instructions(ctx: Context, bytecode: Bytecode, options: dict) -
 
 
 def impose_strategies(ctx: Context, strategies: Any) -> None:
-    """Apply restricting strategies the traversal's sender did not choose and cannot undo; a
-    PartitionStrategy imposed here also decides the partition every write is stamped with."""
+    """Apply restricting strategies the traversal's sender did not choose and cannot undo, before
+    its own source instructions (``settle_imposed`` after them). They also hold inside the filter
+    traversals of a SubgraphStrategy the sender adds: a filter that could walk outside an imposed
+    partition, or write under an imposed ReadOnlyStrategy, would be a way round them."""
+    if not strategies:
+        return
     for strategy in strategies:
         name = _strategy_name(strategy)
         if name not in IMPOSABLE:
             raise ValueError(f"{name} cannot be imposed: only {', '.join(sorted(IMPOSABLE))} restrict a traversal")
         _apply_strategy(ctx, strategy, {})
+    ctx.imposed = ctx.filters.copy()
+
+
+def settle_imposed(ctx: Context) -> None:
+    """After the sender's own strategies: an imposed PartitionStrategy decides the partition
+    every write is stamped with, whatever partition the sender's strategy named."""
+    if ctx.imposed is not None:
+        ctx.filters.write_properties.update(ctx.imposed.write_properties)
+        ctx.filters.read_only = ctx.filters.read_only or ctx.imposed.read_only
 
 
 def _apply_strategy(ctx: Context, strategy: Any, options: dict) -> None:
@@ -145,9 +158,11 @@ def _subgraph(ctx: Context, config: dict) -> None:
             raise InvalidArgumentError("SubgraphStrategy filters must be traversals")
         return compiled
 
-    # Filters are evaluated in a context without filters, or a filter that walks the graph
-    # would recurse into itself.
+    # Filters are evaluated in a context without the traversal's own filters, or a filter that
+    # walks the graph would recurse into itself; the imposed ones still hold there.
     plain = Context(ctx.store, profile=ctx.profile, budget=ctx.budget)
+    if ctx.imposed is not None:
+        plain.filters = ctx.imposed.copy()
 
     def passes(child: Traversal) -> Any:
         return lambda context, element: child.has_result(plain, Traverser.start(element))

@@ -39,6 +39,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, NoReturn, Protocol
 
+from gremlin_python.process.strategies import ReadOnlyStrategy
+
 from ..engine.compiler import step_names
 from ..errors import GremlinError, LimitExceeded, TraversalTimeout
 from . import ops
@@ -176,6 +178,8 @@ class ProcessIsolation:
                 signal.signal(signal.SIGALRM, _timed_out)
                 signal.setitimer(signal.ITIMER_REAL, plan.timeout_ms / 1000.0)
             plan.cancelled = None  # the parent watches the client; an Event would not cross the fork
+            # a write here would change a copy nobody keeps: refused, should one ever get here
+            plan.strategies = (*plan.strategies, ReadOnlyStrategy())
             frames = ops.run(graph, plan, settings, codec)
             signal.setitimer(signal.ITIMER_REAL, 0)
             if sum(len(frame) for frame in frames) > self.max_result_bytes:
