@@ -327,3 +327,14 @@ def test_a_traversal_on_a_worker_thread_stops_when_its_client_goes_away() -> Non
         started = time.monotonic()
         assert everything.V().count().next() == 1000  # waits for the store: free once it stopped
         assert time.monotonic() - started < 5
+
+
+def test_an_unauthenticated_client_cannot_queue_requests_without_bound(confined) -> None:
+    _, url, _ = confined
+    import json
+    import uuid
+    frames = [json.dumps({"requestId": {"@type": "g:UUID", "@value": str(uuid.uuid4())}, "op": "eval",
+                          "processor": "", "args": {"gremlin": "g.V().count()"}}) for _ in range(40)]
+    messages, _ = exchange(url, frames, responses=40)
+    statuses = [json.loads(m)["status"]["code"] for m in messages]
+    assert statuses.count(407) == 16 and statuses.count(401) == 24

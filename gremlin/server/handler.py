@@ -36,6 +36,8 @@ log = logging.getLogger("gremlin.server")
 #: How long past evaluationTimeout the watchdog waits for the engine to report the timeout
 #: itself (and roll back) before answering 598 on its own.
 _WATCHDOG_SLACK_S = 0.25
+#: Requests a connection may send before it has authenticated (each waits, decoded, in memory).
+_MAX_PENDING = 16
 
 
 class GremlinWebSocket(tornado.websocket.WebSocketHandler):
@@ -91,6 +93,10 @@ class GremlinWebSocket(tornado.websocket.WebSocketHandler):
         if request.op == "authentication":
             await self._authenticate(request, codec, binary)
         elif self.endpoint.authenticator is not None and self.grant is None:
+            if len(self._pending) >= _MAX_PENDING:  # an unauthenticated client holds no more memory
+                await self._send(codec, error_response(request.request_id, AuthenticationError(
+                    "Authenticate first: too many requests are waiting for this connection's credentials")), binary)
+                return
             # SASL challenge: the request waits until the client has authenticated.
             self._pending.append((request, codec, binary))
             await self._send(codec, ResponseMessage(request.request_id, Status.AUTHENTICATE), binary)
