@@ -174,6 +174,8 @@ def _serve(config: Config) -> int:
         print(f"identity listening on {info.url} (graph {info.graph_url})", flush=True)
         if info.gremlin_url:
             print(f"gremlin console endpoint on {info.gremlin_url}", flush=True)
+            print(f"  python -m gremlin.console {info.gremlin_url} --user TENANT  (password: one of its API keys)",
+                  flush=True)
         if info.dev_key:
             print(f"dev tenant API key (shown once): {info.dev_key}", flush=True)
 
