@@ -22,7 +22,7 @@ from gremlin_python.structure.graph import Vertex
 import gremlin
 from gremlin import Limits
 from gremlin.errors import (LimitExceeded, ReadOnlyViolation, TraversalCancelled, TraversalError,
-                            TraversalTimeout)
+                            TraversalTimeout, UnsupportedStepError)
 from gremlin.remote import LocalRemoteConnection
 
 TIMEOUT_MS = 300
@@ -89,6 +89,8 @@ RUNAWAYS = {
     .times(60).sample(1),
     "seeded fold of an astronomical bulk": lambda g: g.inject(1).repeat(__.union(__.identity(), __.identity()))
     .times(60).fold(0, __import__("gremlin_python.process.traversal", fromlist=["Operator"]).Operator.sum_),
+    "match over a cross product": lambda g: g.V().match(__.as_("a").V().as_("b"), __.as_("b").V().as_("c"),
+                                                        __.as_("c").both().as_("d")).count(),
     "subgraph filter that walks": lambda g: g.with_strategies(
         SubgraphStrategy(vertices=__.repeat(__.both()).times(10 ** 6))).V().count(),
 }
@@ -293,3 +295,16 @@ def test_a_clients_subgraph_filter_is_confined_like_the_traversal(tenants) -> No
     assert _values(graph, g.V("a:1").values("value").bytecode, ()) == ["secret-a"]
     # without an imposed partition the filter walks the whole graph, as before
     assert _values(graph, oracle.V().count().bytecode, ()) == [3]
+
+
+def test_call_services_are_refused_under_an_imposed_confinement(tenants) -> None:
+    """tinker.search scans every element, as TinkerGraph's does, whatever strategies the
+    traversal runs under: a confined traversal must not reach it, directly or from a filter."""
+    graph, g = tenants
+    search = g.call("tinker.search").with_("search", "secret")
+    assert "secret-b" in [p.value for p in _values(graph, search.bytecode, ())]  # unconfined: everything
+    for walk in (search, g.V().call("tinker.degree.centrality"),
+                 g.with_strategies(SubgraphStrategy(vertices=__.call("tinker.degree.centrality"))).V()):
+        with pytest.raises(UnsupportedStepError, match="not available"):
+            _values(graph, walk.bytecode)
+    assert "tinker.search" in _values(graph, g.call().bytecode)  # the list of names is harmless

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..errors import InvalidArgumentError, TraversalError
+from ..errors import InvalidArgumentError, TraversalError, UnsupportedStepError
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, batched
 from .services import BARRIER, MIXED_PARAMETERS, START, ServiceRegistry
@@ -54,7 +54,13 @@ class CallStep(Step):
             raise InvalidArgumentError("call() mid-traversal needs the name of a service")
         # resolved before any traverser arrives: an unknown service, or one that cannot run
         # here, is an error even when no traverser reaches it (as in TinkerPop)
-        service, kind = service_registry(ctx).resolve(self.service_name, self.starts, self.static)
+        registry = service_registry(ctx)
+        service, kind = registry.resolve(self.service_name, self.starts, self.static)
+        if ctx.imposed is not None and service is not registry.directory:
+            # a service reads the store as it likes (tinker.search scans every element, as
+            # TinkerGraph's does): under strategies imposed on the traversal it would see past them
+            raise UnsupportedStepError(f"call('{self.service_name}') is not available to this traversal: a service "
+                                       "sees the whole graph, past the strategies that confine it")
         if kind == START:
             return self._start(ctx, service, traversers)
         if kind == BARRIER:

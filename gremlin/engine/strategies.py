@@ -162,7 +162,7 @@ def _subgraph(ctx: Context, config: dict) -> None:
     # walks the graph would recurse into itself; the imposed ones still hold there.
     plain = Context(ctx.store, profile=ctx.profile, budget=ctx.budget)
     if ctx.imposed is not None:
-        plain.filters = ctx.imposed.copy()
+        plain.filters, plain.imposed = ctx.imposed.copy(), ctx.imposed
 
     def passes(child: Traversal) -> Any:
         return lambda context, element: child.has_result(plain, Traverser.start(element))
