@@ -177,12 +177,12 @@ class VertexStep(Step):
 
 
 def _attach(ctx: Context, value: Any, step: str) -> VertexRecord:
-    """A detached vertex (g.inject(v)) stands for the graph's vertex with its id, when the
-    traversal may see it: a vertex a PartitionStrategy hides is not reached by naming it."""
+    """A detached vertex (g.inject(v)) stands for the graph's vertex with its id (whether or not
+    a strategy hides it, as on a Gremlin Server: what the step reaches from it is filtered)."""
     from gremlin_python.structure.graph import Vertex as DetachedVertex
     if isinstance(value, DetachedVertex):
         found = ctx.store.vertices.get(value.id)
-        if found is not None and ctx.vertex_visible(found):
+        if found is not None:
             return found
     raise InvalidArgumentError(f"The {step}() step needs a vertex, not {_kind(value)}")
 
