@@ -8,8 +8,9 @@ are accepted and ignored. Anything else is refused by name.
 Strategies *imposed* by whoever runs the traversal (a server confining a client to its
 partition, read-only) are not part of the bytecode: ``impose_strategies`` applies them after
 the client's own source instructions, so nothing the client sends removes or overrides them.
-This engine never removes a strategy (``withoutStrategies`` only names optimizations it does not
-have), and the client's decorations add filters beside the imposed ones: they can narrow what
+This engine never removes a decoration strategy (``withoutStrategies`` turns off only the filter
+optimizations of filter_strategies.py, which change the order filters run in, not what a filter
+lets through), and the client's decorations add filters beside the imposed ones: they can narrow what
 the traversal sees, never widen it. (TinkerPop itself replaces a strategy by a later one of the
 same class, which is why a Gremlin Server must not rely on strategies configured on its
 traversal source to confine a client.)
