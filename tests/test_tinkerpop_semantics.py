@@ -13,7 +13,9 @@ import pytest
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import (
     Barrier, Cardinality, Column, Direction, Operator, P, Scope, T, TextP, WithOptions)
+from gremlin_python.process.strategies import PartitionStrategy
 from gremlin_python.statics import long
+from gremlin_python.structure.graph import Edge, Vertex
 
 from tests.gremlin_servers import is_real_server
 from tests.test_engine import FAILURES, load_modern
@@ -137,3 +139,27 @@ def test_labels_and_ids_of_new_elements_are_checked(g):
         with pytest.raises(FAILURES):
             traversal.iterate()
     assert g.add_v().property(T.label, "b").label().next() == "b"
+
+
+def test_an_element_sent_in_a_traversal_is_the_graphs_in_inject_and_a_reference_elsewhere(modern):
+    """TinkerPop's inject() (a StartStep) attaches a vertex or edge it is given to the graph's
+    own, whatever PartitionStrategy the traversal has; a side effect or constant() keeps it a
+    reference: its id and label, no properties, no edges."""
+    g = modern
+    marko, knows = Vertex("1"), Edge("7", Vertex("1"), "knows", Vertex("2"))
+    assert g.inject(marko).values("name").to_list() == ["marko"]
+    assert g.inject(marko).label().to_list() == ["person"]
+    assert sorted(g.inject(marko).out("knows").id_().to_list()) == ["2", "4"]
+    assert g.inject(knows).values("weight").to_list() == [0.5] and g.inject(knows).in_v().id_().to_list() == ["2"]
+    assert g.V("1").local(__.inject(Vertex("2")).values("name")).to_list() == ["marko", "vadas"]
+    hidden = g.with_strategies(PartitionStrategy(partition_key="_p", read_partitions=["x"]))
+    assert hidden.V("1").to_list() == [] and hidden.inject(marko).values("name").to_list() == ["marko"]
+    with pytest.raises(FAILURES):  # nothing to attach to
+        g.inject(Vertex("99")).id_().to_list()
+    def reference():
+        return g.with_side_effect("x", marko).inject(0).select("x")
+    assert reference().id_().to_list() == ["1"] and reference().label().to_list() == ["vertex"]
+    assert reference().values("name").to_list() == [] and reference().out().to_list() == []
+    assert reference().element_map().to_list() == [{T.id: "1", T.label: "vertex"}]
+    assert g.inject(0).constant(marko).both().to_list() == []
+    assert g.inject(0).constant(knows).out_v().id_().to_list() == ["1"]

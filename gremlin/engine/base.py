@@ -173,6 +173,15 @@ class Context:
                 return False
         return True
 
+    def imposed_allows(self, element: Any, is_vertex: bool) -> bool:
+        """May the strategies imposed on this traversal (not its own) see ``element``?"""
+        if self.imposed is None:
+            return True
+        for passes in self.imposed.vertex if is_vertex else self.imposed.edge:
+            if not passes(self, element):
+                return False
+        return True
+
     def crossing_visible(self, edge: Any, vertex: Any) -> bool:
         """May out()/in()/both() walk over ``edge`` to ``vertex``?"""
         return all(f(self, edge) for f in self.filters.crossed_edge) and self.vertex_visible(vertex)

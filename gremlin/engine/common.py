@@ -150,6 +150,8 @@ def property_items(ctx: Context, element: Any, keys: tuple = ()) -> list[tuple[s
     if isinstance(element, VertexPropertyRecord):
         table = element.meta
         return [(key, table[key]) for key in (keys or list(table)) if key in table]
+    if isinstance(element, GElement):
+        return []  # a reference (a vertex or edge sent as a value): an id and a label only
     if isinstance(element, dict):
         raise InvalidArgumentError("properties() needs an element, not a map")
     raise InvalidArgumentError(f"The properties() step cannot be applied to {type(element).__name__}")
@@ -246,11 +248,11 @@ def project_value(ctx: Context, obj: Any, kind: str, arg: Any) -> Any:
 
 def token_value(obj: Any, name: str) -> Any:
     if name == "id":
-        if isinstance(obj, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
+        if isinstance(obj, (VertexRecord, EdgeRecord, VertexPropertyRecord, GElement)):
             return obj.id
         raise InvalidArgumentError(f"T.id cannot be applied to {type(obj).__name__}")
     if name == "label":
-        if isinstance(obj, (VertexRecord, EdgeRecord)):
+        if isinstance(obj, (VertexRecord, EdgeRecord, GVertex, GEdge)):
             return obj.label
         if isinstance(obj, VertexPropertyRecord):
             return obj.key

@@ -6,6 +6,8 @@ from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
 from gremlin_python.process.traversal import P, Pop, Scope, TextP
+from gremlin_python.structure.graph import Edge as GEdge
+from gremlin_python.structure.graph import Vertex as GVertex
 
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
@@ -111,8 +113,7 @@ def _has_subject(obj: Any, step: str) -> bool:
         return True
     if isinstance(obj, PropertyValue):
         return False
-    from gremlin_python.structure.graph import Element as DetachedElement
-    if isinstance(obj, DetachedElement):
+    if isinstance(obj, (GVertex, GEdge)):
         return True
     raise TraversalError(f"The {step}() step takes an element or a property, not {java_type_name(obj)} {obj!r}")
 
@@ -121,7 +122,7 @@ def _token_matches(element: Any, token: str, predicate: Any) -> bool:
     if token == "id":
         value = getattr(element, "id", NOTHING) if not isinstance(element, PropertyValue) else NOTHING
     elif token == "label":
-        value = element.label if isinstance(element, (VertexRecord, EdgeRecord)) else \
+        value = element.label if isinstance(element, (VertexRecord, EdgeRecord, GVertex, GEdge)) else \
             element.key if isinstance(element, VertexPropertyRecord) else NOTHING
     elif token == "key":
         value = element.key if isinstance(element, (VertexPropertyRecord, PropertyValue)) else NOTHING

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..errors import InvalidArgumentError
+from gremlin_python.structure.graph import Edge as GEdge
+from gremlin_python.structure.graph import Vertex as GVertex
+
+from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexRecord
 from .base import Context, Step, register
 from .common import element_id, ids_of, named
@@ -103,7 +106,7 @@ class InjectStep(Step):
             if traverser.obj is not _ROOT:
                 yield traverser
         for value in self.values:
-            yield Traverser.start(value, sack=sack)
+            yield Traverser.start(_attach(ctx, value), sack=sack)
 
 
 class _Root:
@@ -146,7 +149,9 @@ class VertexStep(Step):
         for traverser in traversers:
             vertex = traverser.obj
             if not isinstance(vertex, VertexRecord):
-                vertex = _attach(ctx, vertex, self.name)
+                if isinstance(vertex, GVertex):
+                    continue  # a reference (a side effect, constant()): it has no edges, as in TinkerPop
+                raise InvalidArgumentError(f"The {self.name}() step needs a vertex, not {_kind(vertex)}")
             path = traverser.path
             if simple_path and not is_simple(path):
                 continue  # no extension of a path that repeats itself is simple
@@ -176,15 +181,25 @@ class VertexStep(Step):
         return targets
 
 
-def _attach(ctx: Context, value: Any, step: str) -> VertexRecord:
-    """A detached vertex (g.inject(v)) stands for the graph's vertex with its id (whether or not
-    a strategy hides it, as on a Gremlin Server: what the step reaches from it is filtered)."""
-    from gremlin_python.structure.graph import Vertex as DetachedVertex
-    if isinstance(value, DetachedVertex):
-        found = ctx.store.vertices.get(value.id)
-        if found is not None:
-            return found
-    raise InvalidArgumentError(f"The {step}() step needs a vertex, not {_kind(value)}")
+def _attach(ctx: Context, value: Any) -> Any:
+    """What inject() starts from: as TinkerPop's StartStep, a detached vertex or edge sent in
+    the bytecode stands for the graph's element with its id, properties and edges (a Gremlin
+    Server answers ``g.inject(v).values()`` from the graph, whatever PartitionStrategy the
+    traversal has: it filters only what V(), E() and the walking steps reach). A missing element
+    is an error. Under imposed strategies, an element they hide is as missing: a confined
+    traversal cannot read another partition's element by naming it, nor learn that it exists.
+    Anywhere else (a side effect, constant()) such a value stays a reference: an id and a label,
+    no properties, no edges."""
+    if not isinstance(value, (GVertex, GEdge)):
+        return value
+    vertex = isinstance(value, GVertex)
+    found = (ctx.store.vertices if vertex else ctx.store.edges).get(value.id)
+    if found is not None and not ctx.imposed_allows(found, vertex):
+        found = None
+    if found is None:
+        raise TraversalError(f"inject(): the graph has no {'vertex' if vertex else 'edge'} with id "
+                             f"{value.id!r} to stand for the one given")
+    return found
 
 
 def _kind(value: Any) -> str:
@@ -208,23 +223,28 @@ class EdgeVertexStep(Step):
         for traverser in traversers:
             edge = traverser.obj
             if not isinstance(edge, EdgeRecord):
+                if isinstance(edge, GEdge):  # a reference edge: its ends are references too
+                    for vertex in self._ends(traverser, edge):
+                        yield traverser.split(vertex)
+                    continue
                 raise InvalidArgumentError(f"The {name}() step needs an edge, not {_kind(edge)}")
             for vertex in self._ends(traverser, edge):
                 if not filtered or ctx.vertex_visible(vertex):
                     yield traverser.split(vertex)
 
-    def _ends(self, traverser: Traverser, edge: EdgeRecord) -> tuple:
+    def _ends(self, traverser: Traverser, edge: Any) -> tuple:
         name = self.name
+        out_v, in_v = (edge.out_v, edge.in_v) if isinstance(edge, EdgeRecord) else (edge.outV, edge.inV)
         if name == "outV":
-            return (edge.out_v,)
+            return (out_v,)
         if name == "inV":
-            return (edge.in_v,)
+            return (in_v,)
         if name == "bothV":
-            return (edge.out_v, edge.in_v)
+            return (out_v, in_v)
         previous = _previous_object(traverser)
-        if isinstance(previous, VertexRecord) and previous is edge.in_v:
-            return (edge.out_v,)
-        return (edge.in_v if previous is edge.out_v else edge.out_v,)
+        if isinstance(previous, VertexRecord) and previous is in_v:
+            return (out_v,)
+        return (in_v if previous is out_v else out_v,)
 
 
 def _previous_object(traverser: Traverser) -> Any:

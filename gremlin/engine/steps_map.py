@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import Column, Pop, T, WithOptions
+from gremlin_python.structure.graph import Edge as GEdge
+from gremlin_python.structure.graph import Vertex as GVertex
 
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
@@ -151,9 +153,11 @@ class ElementMapStep(Step):
                 out[T.value] = element.value
             else:
                 out[T.label] = element.label
-            if isinstance(element, EdgeRecord):
-                out[_direction("IN")] = {T.id: element.in_v.id, T.label: element.in_v.label}
-                out[_direction("OUT")] = {T.id: element.out_v.id, T.label: element.out_v.label}
+            if isinstance(element, (EdgeRecord, GEdge)):
+                in_v, out_v = (element.in_v, element.out_v) if isinstance(element, EdgeRecord) else \
+                    (element.inV, element.outV)
+                out[_direction("IN")] = {T.id: in_v.id, T.label: in_v.label}
+                out[_direction("OUT")] = {T.id: out_v.id, T.label: out_v.label}
         elif self.include_tokens and self.name == "valueMap":
             mask = self.tokens_mask or WithOptions.all
             if mask & WithOptions.ids:
@@ -165,7 +169,7 @@ class ElementMapStep(Step):
                     out[T.value] = element.value
             elif mask & WithOptions.labels:
                 out[T.label] = element.label
-        if not isinstance(element, (VertexRecord, EdgeRecord, VertexPropertyRecord)):
+        if not isinstance(element, (VertexRecord, EdgeRecord, VertexPropertyRecord, GVertex, GEdge)):
             raise InvalidArgumentError(f"The {self.name}() step needs an element, not {type(element).__name__}")
         # a vertex's values under a key are a list (elementMap keeps the last of them), any other
         # element's a single value, as TinkerPop's maps put them
