@@ -232,6 +232,8 @@ class DiskStore(GraphStore):
         self._edge_kind = _Kind(self._edges, self._absent_edges, self._removed_edges, self._removed_edge_rids,
                                 f"SELECT {_EDGE_COLUMNS} FROM edges WHERE key = ?", lambda row: self._make_edges([row])[0])
         self._writing = False  # an SQLite transaction is open
+        #: a copy in a forked child (read_through): it reads through its parent and writes nothing
+        self._read_only = False
         # (vertex rid, key) -> the element of a value the vertex holds bare, while something
         # holds that element (see vertex_properties)
         self._bare: dict[tuple[int, str], _BareRef] = {}
@@ -384,6 +386,19 @@ class DiskStore(GraphStore):
             return self._connection().execute(sql, params).fetchall()
         except sqlite3.Error as error:
             raise DurableStoreError(f"cannot read {self._where()}: {error}") from error
+
+    def forked_reader(self) -> Any:
+        """(a read-only snapshot of the file, which the child reads through: gremlin.disk_snapshot)"""
+        from .disk_snapshot import SnapshotReader
+        return SnapshotReader(self)
+
+    def read_through(self, link: Any) -> None:
+        """In a child process forked from this store's (gremlin.disk_snapshot): read through
+        ``link`` (what ``sqlite3.Connection`` does for reading) instead of the inherited
+        connection, which must never be used, nor closed, in the child; write nothing."""
+        self._inherited = self._conn
+        self._conn = link
+        self._read_only = True
 
     def close(self) -> None:
         """Fold the WAL into the database file, close it and release the directory."""
@@ -661,8 +676,8 @@ class DiskStore(GraphStore):
         it is kept in the file (``value_index``), so that scan happens once for the graph's
         life: the one write a read can cause. An index whose largest value holds most of 1,000
         or more vertices (a partition key) is not kept: lookups on that key scan."""
-        if key in self._unselective:
-            return None
+        if key in self._unselective or (self._read_only and key not in self._indexed):
+            return None  # (a forked reader cannot write the index its scan would build: it scans)
         wanted = index_value(value)
         if wanted is None:
             return None

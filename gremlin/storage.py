@@ -23,7 +23,7 @@ from gremlin_python.statics import long
 from .errors import ConflictError, ElementNotFound, InvalidArgumentError
 from .property_table import EMPTY, PropertyTable
 
-__all__ = ["GraphStore", "Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "EXTERNAL"]
+__all__ = ["GraphStore", "ForkedReader", "Store", "VertexRecord", "EdgeRecord", "VertexPropertyRecord", "EXTERNAL"]
 
 
 # An element's tables (properties, meta-properties, adjacency by label) are PropertyTables,
@@ -187,6 +187,24 @@ class _Transaction:
         self.longs: dict[Any, Any] = {}
 
 
+class ForkedReader:
+    """How a child process forked inside ``GraphStore.quiescent()`` reads the store: set up in
+    the child (``in_child``), answered by the parent while the child runs (``serve``) and ended
+    once it has (``close``). This one is a store held wholly in memory's: nothing to do."""
+
+    #: descriptors the child must keep open (it closes every other one it inherited)
+    child_fds: tuple[int, ...] = ()
+
+    def in_child(self, store: "GraphStore") -> None:
+        """In the child, straight after the fork."""
+
+    def serve(self) -> None:
+        """In the parent, straight after the fork."""
+
+    def close(self) -> None:
+        """In the parent, once the child has ended."""
+
+
 class GraphStore:
     """A property graph with TinkerGraph's data model, changed one transaction at a time.
 
@@ -256,10 +274,11 @@ class GraphStore:
         with self._lock:
             yield
 
-    def in_forked_child(self) -> None:
-        """Called in a child process forked inside ``quiescent()``, before it reads: the child's
-        copy of the store must never change what the parent keeps outside the process. In
-        memory there is nothing outside it."""
+    def forked_reader(self) -> "ForkedReader":
+        """Called inside ``quiescent()`` just before the process forks a child to read the store
+        (gremlin.server.isolation): what the child needs to read it as it is now. In memory,
+        nothing: the child's copy of the process is the graph."""
+        return ForkedReader()
 
     def _record(self, undo: Callable[[], None], vertex: Any = None, edge: Any = None) -> None:
         """Every change: how to undo it, and the record (``vertex`` or ``edge``) it changed."""

@@ -7,16 +7,19 @@ runs (one traversal at a time, docs/gremlin.md), so one long console traversal s
 request of the service, and its memory is the service's memory.
 
 ``ProcessIsolation`` runs each traversal that does not write in a child process forked for it,
-at the moment no traversal is half done (``Store.quiescent``): the child reads a consistent
+at the moment no traversal is half done (``GraphStore.quiescent``): the child reads a consistent
 copy of the graph as of the request (copy-on-write: only the pages it touches are copied) while
-the service goes on without waiting for it. The child
+the service goes on without waiting for it; a store that keeps the graph in a file lets the child
+read the file as it was at that moment through the parent (``GraphStore.forked_reader``;
+gremlin.disk_snapshot), as SQLite cannot be used across a fork. The child
 
 - runs at a lower priority (``niceness``), so on a busy machine the service's requests go first;
 - may allocate ``memory_bytes`` beyond what it was forked with (RLIMIT_AS; past it, a clear
   LimitExceeded instead of the kernel's OOM killer choosing a victim);
 - gets SIGALRM at its evaluation timeout, which stops even work the engine's own deadline checks
   cannot see, and is killed outright ``_GRACE_S`` later, or as soon as its client goes away;
-- shares no file descriptor with the service but the pipe its answer comes back through, and
+- shares no file descriptor with the service but the pipe its answer comes back through (and the
+  socket its store reads through), and
   dies with the thread that forked it, so it never holds the service's port or graph files.
 
 A traversal that writes must change the live graph, so it runs on the worker thread under the
@@ -35,7 +38,6 @@ import signal
 import struct
 import sys
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, NoReturn, Protocol
 
@@ -112,27 +114,30 @@ class ProcessIsolation:
 
     # -- the parent ------------------------------------------------------------------------
     def _forked(self, graph: Any, plan: ops.Plan, settings: ops.Settings, codec: Codec) -> list[bytes]:
-        read_fd, write_fd = os.pipe()
-        store = getattr(graph, "store", None)
+        store = graph.store
         started = time.monotonic()
-        try:
-            with store.quiescent() if store is not None else nullcontext():
+        with store.quiescent():
+            reader = store.forked_reader()
+            read_fd, write_fd = os.pipe()
+            try:
                 pid = os.fork()
                 if pid == 0:
                     os.close(read_fd)
-                    self._child(graph, plan, settings, codec, write_fd)
-        except BaseException:
-            os.close(read_fd)
-            raise
-        finally:
-            if write_fd >= 0:
+                    self._child(graph, plan, settings, codec, write_fd, reader)
+            except BaseException:
+                os.close(read_fd)
+                reader.close()
+                raise
+            finally:
                 os.close(write_fd)
         log.debug("forked traversal worker %d in %.1f ms", pid, (time.monotonic() - started) * 1000)
         try:
+            reader.serve()
             return self._collect(pid, read_fd, plan, codec, started)
         finally:
             os.close(read_fd)
             _end(pid)
+            reader.close()
 
     def _collect(self, pid: int, read_fd: int, plan: ops.Plan, codec: Codec, started: float) -> list[bytes]:
         kill_at = started + plan.timeout_ms / 1000.0 + _GRACE_S if plan.timeout_ms else None
@@ -163,15 +168,13 @@ class ProcessIsolation:
                              f"server sends for one request: narrow the traversal or page with range()")
 
     # -- the child -------------------------------------------------------------------------
-    def _child(self, graph: Any, plan: ops.Plan, settings: ops.Settings, codec: Codec, write_fd: int) -> NoReturn:
+    def _child(self, graph: Any, plan: ops.Plan, settings: ops.Settings, codec: Codec, write_fd: int,
+               reader: Any) -> NoReturn:
         status = 0
         try:
             _die_with_parent()
-            os.closerange(3, write_fd)
-            os.closerange(write_fd + 1, _max_fd())
-            store = getattr(graph, "store", None)
-            if store is not None:
-                store.in_forked_child()
+            reader.in_child(graph.store)
+            _close_all_but(write_fd, *reader.child_fds)
             os.nice(self.niceness)
             _limit_memory(self.memory_bytes)
             if plan.timeout_ms:
@@ -252,6 +255,16 @@ def _exit_status(pid: int) -> str:
     if os.WIFSIGNALED(status):
         return f"killed by signal {os.WTERMSIG(status)}"
     return f"exit status {os.WEXITSTATUS(status)}" if os.WIFEXITED(status) else "status unknown"
+
+
+def _close_all_but(*kept: int) -> None:
+    """Close every inherited descriptor but stdin/stdout/stderr and ``kept``: the service's
+    sockets and graph files are not the child's to hold."""
+    low = 3
+    for fd in sorted(kept):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, _max_fd())
 
 
 def _max_fd() -> int:
