@@ -117,10 +117,17 @@ class ParentLink:
 
     def __init__(self, sock: socket.socket):
         self._sock = sock
+        #: a read was interrupted between its question and its answer (the traversal's timeout
+        #: signal): what arrives next would be that answer, so nothing more is read
+        self._broken = False
 
     def execute(self, sql: str, params: Any = ()) -> "_Rows":
+        if self._broken:
+            raise sqlite3.OperationalError("a read of the graph was interrupted: this reader reads no more")
+        self._broken = True
         _send(self._sock, json.dumps([sql, list(params)], default=_tagged).encode("utf-8"))
         reply = next(_frames(self._sock), None)
+        self._broken = False
         if reply is None:
             raise sqlite3.OperationalError("the process that holds the graph stopped answering")
         answer = json.loads(reply, object_hook=_blob)

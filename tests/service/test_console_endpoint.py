@@ -67,9 +67,11 @@ def test_a_tenant_key_gets_its_partition_read_only_and_an_operator_key_everythin
 # ---- the served endpoint ------------------------------------------------------------------------
 
 class Served:
-    """``serve()`` on free ports in a background thread, with tenants acme and globex."""
+    """``serve()`` on free ports in a background thread, with tenants acme and globex, on an
+    in-memory graph or a durable one (identity serve's default; a small cache, so reads go to
+    its file)."""
 
-    def __init__(self, tmp: Path, **settings: Any):
+    def __init__(self, tmp: Path, graph: str = "memory", **settings: Any):
         self.registry = TenantRegistry(tmp / "data").load()
         self.keys: dict[str, str] = {}
         for tenant in ("acme", "globex"):
@@ -77,7 +79,8 @@ class Served:
             self.keys[tenant] = auth.issue_key(self.registry, tenant).key
         self.keys["operator"] = auth.issue_key(self.registry, "globex", operator=True).key
         self.config = Config(port=0, gremlin_port=0, data_dir=str(tmp / "data"), dev_tenant=False,
-                             graph_url=f"memory://console-{uuid.uuid4().hex}", rate_per_second=0,
+                             graph_url=f"memory://console-{uuid.uuid4().hex}" if graph == "memory" else
+                             f"{(tmp / 'graph').as_uri()}?cache_mb=1", rate_per_second=0,
                              log_level="WARNING", **settings)
         self.info: ServerInfo | None = None
         self.error: BaseException | None = None
@@ -142,9 +145,9 @@ class Served:
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with Served(tmp_path_factory.mktemp("console")) as served:
+@pytest.fixture(scope="module", params=["memory", "durable"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with Served(tmp_path_factory.mktemp("console"), request.param) as served:
         served.ingest("acme", 30)
         served.ingest("globex", 30)
         yield served
@@ -209,8 +212,9 @@ def test_a_revoked_key_ends_its_console_session(tmp_path: Path) -> None:
                 c.submit("g.V().count()").all().result(30)
 
 
-def test_a_heavy_console_traversal_does_not_stall_the_service(tmp_path: Path) -> None:
-    with Served(tmp_path, gremlin_timeout_ms=6000) as served:
+@pytest.mark.parametrize("graph", ["memory", "durable"])
+def test_a_heavy_console_traversal_does_not_stall_the_service(tmp_path: Path, graph: str) -> None:
+    with Served(tmp_path, graph, gremlin_timeout_ms=6000) as served:
         served.ingest("acme", 300)
         with served.console("acme") as c:
             heavy = ThreadPoolExecutor(1).submit(
