@@ -2,6 +2,7 @@
 
     python benchmarks/console_isolation.py                       # ~11k identifiers, this checkout
     python benchmarks/console_isolation.py --tree ../main        # the same against another checkout
+    python benchmarks/console_isolation.py --backend durable --cache-mb 4 --no-choice --name console_isolation_durable
 
 Against a real ``identity serve`` (memory graph, loaded with a population through RPC), while a
 console client runs ``g.V().repeat(both()).times(20).count()`` as the dev tenant:
@@ -36,9 +37,9 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import (ROOT, add_output_arguments, add_tree_argument, child_processes,  # noqa: E402
-                                finish, latency_line, latency_summary, process_cpu_seconds, process_rss_bytes,
-                                use_tree)
+from benchmarks.harness import (ROOT, add_cache_argument, add_output_arguments, add_tree_argument,  # noqa: E402
+                                child_processes, finish, latency_line, latency_summary, process_cpu_seconds,
+                                process_rss_bytes, use_tree)
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
 
@@ -139,23 +140,34 @@ class Console:
 def measure_service(events: list[dict], keys: list, args: argparse.Namespace) -> dict:
     from benchmarks.service import RpcClient, run_load, running_service
     rng = random.Random(args.seed)
-    with running_service("memory", tree=args.tree) as server:
+    # stats (a full scan, for the identifier count) may need more than the default 10 s on a
+    # durable graph with a small cache on a busy machine
+    settings = {"IDENTITY_REQUEST_TIMEOUT": "120"}
+    if args.cache_mb:
+        settings["IDENTITY_GRAPH_CACHE_MB"] = f"{args.cache_mb:g}"
+    with running_service(args.backend, tree=args.tree, settings=settings) as server:
         run_load(server, ingest_calls(events, 50), 2, label="load", quiet=args.quiet, weight=events_in)
-        rpc = RpcClient(server, timeout=30)
-        stats = rpc.call("stats")
+        clients: list[RpcClient] = []
 
-        def resolve(id_type: str, value: str) -> Any:
-            return rpc.call("resolve", {"type": id_type, "value": value})
+        def resolver() -> Callable[[str, str], Any]:
+            """resolve on a connection of its own for each phase: the service closes a keep-alive
+            connection left idle for its header_timeout (10 s), as it is between two phases."""
+            client = RpcClient(server, timeout=30)
+            clients.append(client)
+            return lambda id_type, value: client.call("resolve", {"type": id_type, "value": value})
 
+        counting = RpcClient(server, timeout=30)
+        stats = counting.call("stats")
+        counting.close()
         results: dict[str, Any] = {"identifiers": stats["identifiers"],
                                    "service_rss_loaded_mb": round(server.rss_bytes() / _MB, 1)}
-        results["idle"] = resolve_latencies(resolve, keys, args.seconds, args.rate, rng)
+        results["idle"] = resolve_latencies(resolver(), keys, args.seconds, args.rate, rng)
 
         console = Console(server.gremlin_url, server.key)
         with Sampler(server.pid) as sampler:
             heavy = console.start(HEAVY)
             time.sleep(0.5)
-            results["during_heavy"] = resolve_latencies(resolve, keys, args.seconds, args.rate, rng)
+            results["during_heavy"] = resolve_latencies(resolver(), keys, args.seconds, args.rate, rng)
         results["during_heavy"].update(sampler.row())
         results["heavy_traversal"] = heavy
         console.close()
@@ -163,7 +175,7 @@ def measure_service(events: list[dict], keys: list, args: argparse.Namespace) ->
         console = Console(server.gremlin_url, server.key)
         with Sampler(server.pid) as sampler:
             huge = console.start(HEAVY, {"evaluationTimeout": _long(10 ** 12)})
-            results["during_huge_timeout"] = resolve_latencies(resolve, keys, args.seconds, args.rate, rng)
+            results["during_huge_timeout"] = resolve_latencies(resolver(), keys, args.seconds, args.rate, rng)
             deadline = time.monotonic() + args.huge_wait
             while "seconds" not in huge and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -178,7 +190,8 @@ def measure_service(events: list[dict], keys: list, args: argparse.Namespace) ->
         time.sleep(3)
         results["client_gone"] = {"cpu_seconds_in_3s_after": round(_cpu(server.pid) - cpu, 2),
                                   "worker_processes_left": len(child_processes(server.pid))}
-        rpc.close()
+        for client in clients:
+            client.close()
     return results
 
 
@@ -301,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser, people=1800)
     add_tree_argument(parser)
+    parser.add_argument("--backend", choices=("memory", "durable"), default="memory",
+                        help="identity serve's graph (default memory; durable: a file:// graph, whose forked "
+                             "console reads go through the service)")
+    add_cache_argument(parser)
     parser.add_argument("--rate", type=float, default=20, help="resolve calls per second (default 20)")
     parser.add_argument("--seconds", type=float, default=10, help="length of each resolve run (default 10)")
     parser.add_argument("--huge-wait", type=float, default=60,
@@ -317,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     events = [item.event for item in labelled]
     keys = person_owned_keys(labelled)
     results: dict[str, Any] = {"population": asdict(mix), "events": len(events), "console_traversal": HEAVY,
+                               "backend": args.backend, "cache_mb": args.cache_mb or None,
                                "tree": os.path.relpath(args.tree.resolve(), ROOT) or "."}
     if args.choice:
         if not args.quiet:
