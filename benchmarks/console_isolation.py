@@ -41,7 +41,7 @@ from benchmarks.harness import (ROOT, add_cache_argument, add_output_arguments, 
                                 child_processes, finish, latency_line, latency_summary, process_cpu_seconds,
                                 process_rss_bytes, use_tree)
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
-from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
+from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
 
 __all__ = ["main"]
 
@@ -330,9 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     use_tree(args.tree)
     logging.getLogger("gremlinpython").setLevel(logging.CRITICAL)  # it logs every error answer it gets
     mix = mix_from_args(args)
-    labelled = list(generate(mix))
-    events = [item.event for item in labelled]
-    keys = person_owned_keys(labelled)
+    events, keys = events_and_keys(mix)
     results: dict[str, Any] = {"population": asdict(mix), "events": len(events), "console_traversal": HEAVY,
                                "backend": args.backend, "cache_mb": args.cache_mb or None,
                                "tree": os.path.relpath(args.tree.resolve(), ROOT) or "."}

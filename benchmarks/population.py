@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
-__all__ = ["Mix", "Person", "Household", "LabelledEvent", "generate", "person_owned_keys", "add_mix_arguments",
+__all__ = ["Mix", "Person", "Household", "LabelledEvent", "generate", "person_owned_keys", "events_and_keys", "add_mix_arguments",
            "mix_from_args", "SHARED"]
 
 #: The owner of identifiers no single person or household owns.
@@ -299,6 +299,12 @@ def person_owned_keys(labelled: Iterable[LabelledEvent]) -> list[tuple[str, str]
     benchmark's clients look up."""
     return sorted({(i["type"], i["value"]) for item in labelled
                    for i, owner in zip(item.event["identifiers"], item.owners) if owner.startswith("p-")})
+
+
+def events_and_keys(mix: Mix) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The population's events, and the identifiers one person owns (person_owned_keys)."""
+    labelled = list(generate(mix))
+    return [item.event for item in labelled], person_owned_keys(labelled)
 
 
 def add_mix_arguments(parser: argparse.ArgumentParser, **defaults: object) -> None:

@@ -28,7 +28,7 @@ from gremlin_python.process.traversal import P  # noqa: E402
 
 from benchmarks.harness import Progress, add_output_arguments, finish, latency_line, latency_summary  # noqa: E402
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
-from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
+from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
 from benchmarks.service import Server, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 from identity import IdentityGraph, model  # noqa: E402
 from identity.config import Config  # noqa: E402
@@ -121,10 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     add_output_arguments(parser, "resolve")
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
-    labelled = list(generate(mix))
-    events = [item.event for item in labelled]
-    # what clients look up: identifiers one person owns, as the events wrote them
-    keys = person_owned_keys(labelled)
+    events, keys = events_and_keys(mix)
     results = {"population": asdict(mix), "events": len(events), "hops": args.hops, "backends": {}}
     for backend in backend_names(args.backends, args.gremlin_url):
         results["backends"][backend] = measured = measure_backend(backend, events, keys, args)

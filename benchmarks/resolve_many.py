@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import add_output_arguments, finish, process_cpu_seconds  # noqa: E402
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
-from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
+from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
 from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 from identity.core import MAX_RESOLVE_MANY  # noqa: E402
 
@@ -89,9 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     add_output_arguments(parser, "resolve_many")
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
-    labelled = list(generate(mix))
-    events = [item.event for item in labelled]
-    keys = person_owned_keys(labelled)
+    events, keys = events_and_keys(mix)
     random.Random(mix.seed).shuffle(keys)
     if len(keys) < args.identifiers:
         raise SystemExit(f"the population has {len(keys)} person-owned identifiers; ask for more --people")

@@ -130,9 +130,13 @@ class ServiceTestCase(AsyncHTTPTestCase):
     tmp: Path
     limits: Limits | None = None
     limiter: RateLimiter | None = None
+    #: (rate, burst): each test gets a rate limiter of its own with a full bucket
+    bucket: tuple[float, float] | None = None
     ping_fails = False
 
     def get_app(self):  # type: ignore[override]
+        if self.bucket is not None:
+            self.limiter = RateLimiter(rate=self.bucket[0], burst=self.bucket[1])
         self.fx = make_service(self.tmp, limits=self.limits, limiter=self.limiter, ping_fails=self.ping_fails)
         return make_app(self.fx.service)
 

@@ -11,7 +11,6 @@ from service_support import RealCoreTestCase, ServiceTestCase
 
 from identity.rpc import Limits
 from identity.rpc.methods import RESOLVE_MANY_COST
-from identity.rpc.ratelimit import RateLimiter
 
 
 def _event(event_id: str, *identifiers: tuple[str, str]) -> dict:
@@ -90,10 +89,7 @@ class Bulk(RealCoreTestCase):
 
 class ChargedPerIdentifier(ServiceTestCase):
     limits = Limits(max_request_cost=400)
-
-    def get_app(self):  # type: ignore[no-untyped-def]
-        self.limiter = RateLimiter(rate=1.0, burst=10.0)  # a fresh bucket per test
-        return super().get_app()
+    bucket = (1.0, 10.0)
 
     def test_resolve_many_is_charged_per_identifier(self) -> None:
         def many(count: int) -> dict:

@@ -16,7 +16,7 @@ from identity import auth
 from identity.rpc import Limits
 from identity.rpc.admission import Slots
 from identity.rpc.methods import PAIRS_PER_UNIT, STATS_COST, ingest_cost
-from identity.rpc.ratelimit import RateLimiter, TokenBucket
+from identity.rpc.ratelimit import TokenBucket
 
 _WAIT_S = 20  # bounds a wait that would otherwise hang; not a timing assertion
 
@@ -49,10 +49,7 @@ def test_a_cost_beyond_the_bucket_waits_for_a_full_bucket_and_leaves_a_debt() ->
 
 class CostCharged(ServiceTestCase):
     limits = Limits(max_request_cost=1000)
-
-    def get_app(self):  # type: ignore[no-untyped-def]
-        self.limiter = RateLimiter(rate=1.0, burst=10.0)  # a fresh bucket per test
-        return super().get_app()
+    bucket = (1.0, 10.0)
 
     def test_a_batch_is_charged_per_call_and_stops_where_the_tenant_cannot_pay(self) -> None:
         assert all("result" in r for r in json.loads(self.rpc([RESOLVE] * 6).body))  # 6 of the 10 units
