@@ -20,10 +20,8 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,15 +32,13 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.traversal import T
 
 import gremlin
+from gremlin.conformance.reference import SHARED_SERVER, SharedGremlinServer
 
 __all__ = ["GremlinServers", "reset", "is_real_server", "PLAIN", "TRANSACTIONAL", "KINDS", "SHARED_SERVER"]
 
 PLAIN, TRANSACTIONAL = "gremlin-server", "gremlin-server-tx"
 KINDS = (PLAIN, TRANSACTIONAL)
-SHARED_SERVER = Path(__file__).resolve().parent.parent.parent / "shared" / "gremlin-server"
 _GIVEN = {PLAIN: "GREMLIN_SERVER_URL", TRANSACTIONAL: "GREMLIN_SERVER_TX_URL"}
-#: seconds: `start` itself gives up after 120 s; a JVM starts in about 5 on an idle machine
-START_SECONDS = 150
 STOP_SECONDS = 60
 #: seconds any single request of this module may take
 REQUEST_SECONDS = 30
@@ -59,17 +55,18 @@ def is_real_server(url: str) -> bool:
 
 @dataclass
 class _Started:
-    """A server this session started, and how to stop it."""
+    """A server this session started, and the watchdog that stops it if this process dies."""
 
-    url: str
-    port: int
-    state: Path
+    server: SharedGremlinServer
     watchdog: subprocess.Popen
 
+    @property
+    def url(self) -> str:
+        return self.server.url
+
     def cpu_seconds(self) -> float | None:
-        pid = _pid(self.state)
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{self.server.pid()}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
@@ -80,11 +77,7 @@ class _Started:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.watchdog.pid, signal.SIGTERM)
             self.watchdog.wait(timeout=STOP_SECONDS)
-        try:
-            subprocess.run([str(SHARED_SERVER / "stop"), "--port", str(self.port), "--state", str(self.state)],
-                           timeout=STOP_SECONDS, capture_output=True, check=False)
-        finally:
-            shutil.rmtree(self.state, ignore_errors=True)
+        self.server.stop()
 
 
 @dataclass
@@ -156,52 +149,12 @@ class GremlinServers:
         return server.url
 
 
-def _start(kind: str, tries: int = 3) -> _Started:
+def _start(kind: str) -> _Started:
     """Start ``../shared/gremlin-server`` on a free port; RuntimeError (with its log) if it will not."""
-    for attempt in range(tries):
-        port = _free_port()
-        state = Path(tempfile.mkdtemp(prefix=f"identity-{kind}-"))
-        command = [str(SHARED_SERVER / "start"), "--port", str(port), "--state", str(state)]
-        if kind == TRANSACTIONAL:
-            command.append("--transactional")
-        try:
-            done = subprocess.run(command, timeout=START_SECONDS, capture_output=True, text=True,
-                                  env={**os.environ, "GREMLIN_SERVER_HEAP": HEAP}, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            done = None
-        pid = _pid(state)
-        if done is not None and done.returncode == 0 and pid is not None:
-            return _Started(done.stdout.strip().splitlines()[-1], port, state, _watchdog(port, state))
-        log = _tail(state / "server.log")
-        if pid is not None:  # it started but did not answer in time: stop it
-            subprocess.run([str(SHARED_SERVER / "stop"), "--port", str(port), "--state", str(state)],
-                           timeout=STOP_SECONDS, capture_output=True, check=False)
-        shutil.rmtree(state, ignore_errors=True)
-        said = "no answer within %d s" % START_SECONDS if done is None else (done.stderr or "").strip()
-        if done is not None and "is taken" in said and attempt < tries - 1:
-            continue  # someone took the port between our probe and the start: another one
-        raise RuntimeError(f"the real Gremlin Server ({kind}) did not start: {said}\n{log}")
-    raise AssertionError("unreachable")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _pid(state: Path) -> int | None:
-    try:
-        return int((state / "pid").read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _tail(log: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+    server = SharedGremlinServer(home=SHARED_SERVER, transactional=kind == TRANSACTIONAL, heap=HEAP,
+                                 name=f"identity-{kind}")
+    server.start()
+    return _Started(server, _watchdog(server.port, server.state))
 
 
 def _watchdog(port: int, state: Path) -> subprocess.Popen:
