@@ -20,6 +20,7 @@ from gremlin_python.statics import long
 from . import customers, model, privacy
 from .errors import GraphUnavailable, NotFound, ValidationError, check_int
 from .graph import submit
+from .explain import explain as explain_pair
 from .group_commit import GroupCommit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
@@ -177,6 +178,19 @@ class IdentityGraph:
                 for position in starts[vertex]:
                     answers[position] = resolution
         return answers
+
+    def explain(self, a: tuple[str, str], b: tuple[str, str], *, max_hops: int | None = None,
+                max_fanout: int = 50) -> dict:
+        """Whether identifiers ``a`` and ``b`` are one customer now (as resolve answers it, with
+        the same options) and the shortest evidence paths joining them, each link with the events
+        that observed it; or what keeps them apart: do-not-link rules, identifiers the walk does
+        not cross, the guard rules that refuse the events carrying both, no path within
+        ``max_hops``, an identifier unknown, blocked or forgotten. Reads only, in at most two
+        round trips (identity.explain)."""
+        max_hops = self.config.max_hops if max_hops is None else max_hops
+        check_int("max_hops", max_hops, 0, _MAX_HOPS_LIMIT)
+        check_int("max_fanout", max_fanout, 1, 1_000_000)
+        return explain_pair(self, a, b, max_hops=max_hops, max_fanout=max_fanout)
 
     def _hoods(self, ids: list[str], *, max_hops: int, max_fanout: int, as_of_ms: int | None) -> dict[str, Hood]:
         """The neighbourhood of each of ``ids`` (identifier vertex ids) that exists, as hood()

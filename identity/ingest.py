@@ -49,8 +49,8 @@ from .resilience import check_deadline, concurrent_modification, id_taken
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "RejectedEvent", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch",
-           "given_event_id", "ingest_batch", "candidates_from", "stored_customer", "without_suppressed", "increment",
-           "MAX_WRITES_PER_TRAVERSAL"]
+           "given_event_id", "ingest_batch", "candidates_from", "stored_candidate", "stored_customer",
+           "without_suppressed", "increment", "MAX_WRITES_PER_TRAVERSAL"]
 
 _EVENT_KEYS = {"event_id", "type", "timestamp", "identifiers", "attributes"}
 _MAX_IDENTIFIERS = 100
@@ -246,12 +246,18 @@ def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], ve
                             (1, created + position, cid))
             candidates.append(Candidate(identifier.index, member, identifier.weak, group={member.id: member}))
             continue
-        members = {v: _member(vertices[v]) for v in members_of(reached, vertices, config.generic_threshold)}
-        start = vertices[identifier.vertex_id]
-        candidates.append(Candidate(identifier.index, _member(start), identifier.weak,
-                                    generic=is_generic(start, config.generic_threshold),
-                                    group=members, exists=True))
+        candidates.append(stored_candidate(identifier.index, identifier.vertex_id, reached, vertices, config))
     return candidates
+
+
+def stored_candidate(index: int, vertex_id: str, reached: Iterable[str], vertices: Mapping[str, dict],
+                     config: TenantConfig) -> Candidate:
+    """The planner's view of a stored identifier at ``index`` in an event: its customer is what
+    its neighbourhood ``reached`` (itself included) holds that is not generic."""
+    members = {v: _member(vertices[v]) for v in members_of(reached, vertices, config.generic_threshold)}
+    start = vertices[vertex_id]
+    return Candidate(index, _member(start), start["type"] in config.weak_types,
+                     generic=is_generic(start, config.generic_threshold), group=members, exists=True)
 
 
 def stored_customer(candidates: list[Candidate]) -> str | None:

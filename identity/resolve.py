@@ -38,7 +38,7 @@ from . import model
 from .customers import anchor, is_generic
 
 __all__ = ["Hood", "Resolution", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods",
-           "nearest", "shortest_paths", "anchor_of", "members_of", "is_generic", "open_value", "plain",
+           "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "is_generic", "open_value", "plain",
            "identifier_row", "identifier_vertices"]
 
 
@@ -141,17 +141,24 @@ def plain(element_map: dict) -> dict[str, Any]:
     return out
 
 
-def parse_hoods(result: dict, *, max_hops: int, expand_limit: int) -> dict[str, Hood]:
-    """The traversal's single result -> one Hood per start identifier (none if it was not found)."""
-    vertices = identifier_vertices(result.get("vertices", []))
+def link_map(vertices: Mapping[str, dict], element_maps: Iterable[dict]) -> tuple[dict[str, dict], dict[str, dict[str, str]]]:
+    """The links a walk crossed (element maps) -> (link id -> properties, identifier -> neighbour ->
+    link id), the second holding only links whose ends both came back."""
     edges: dict[str, dict] = {}
     links: dict[str, dict[str, str]] = {}
-    for element_map in result.get("edges", []):
+    for element_map in element_maps:
         props = plain(element_map)
         edges[props["id"]] = props
         if props["out"] in vertices and props["in"] in vertices:  # else the far end was cut at ``cap``
             links.setdefault(props["out"], {})[props["in"]] = props["id"]
             links.setdefault(props["in"], {})[props["out"]] = props["id"]
+    return edges, links
+
+
+def parse_hoods(result: dict, *, max_hops: int, expand_limit: int) -> dict[str, Hood]:
+    """The traversal's single result -> one Hood per start identifier (none if it was not found)."""
+    vertices = identifier_vertices(result.get("vertices", []))
+    edges, links = link_map(vertices, result.get("edges", []))
     starts = result.get("starts", [])
     # every identifier a hop found new either went on or was cut at ``cap``
     capped = result.get("reached", 0) > len(vertices) - len(starts)

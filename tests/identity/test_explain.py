@@ -1,0 +1,215 @@
+"""explain(a, b): whether two identifiers are one customer, the evidence paths that join them with
+their events, or what keeps them apart (a do-not-link rule, a shared email, a multi-user device,
+no path, an unknown, blocked or forgotten identifier); read-only, at most two round trips, on
+every backend."""
+
+from __future__ import annotations
+
+import pytest
+from gremlin_python.process.graph_traversal import __
+
+from identity import TenantConfig, ValidationError
+from identity.explain import all_shortest_paths
+from identity.resolve import iso
+from identity_helpers import event
+
+T0 = 1_714_550_400_000
+HOUR = 3_600_000
+
+ANN = ("email", "ann@example.com")
+ANN_PHONE = ("phone", "+15550100100")
+ANN_DEVICE = ("device_id", "dev-ann")
+BOB = ("email", "bob@example.com")
+BOB_PHONE = ("phone", "+15550100200")
+
+
+def _explain(identity, connection, a, b, **options) -> dict:
+    """explain, checked to take at most two round trips and to write nothing."""
+    before, submits = _graph(identity), connection.submits
+    answer = identity.explain(a, b, **options)
+    assert connection.submits - submits <= 2
+    assert _graph(identity) == before
+    return answer
+
+
+def _graph(identity) -> tuple:
+    """Every element of the graph with its properties (a small test graph)."""
+    g = identity.g
+    vertices = g.V().project("id", "p").by(__.id_()).by(__.value_map()).to_list()
+    edges = g.E().project("id", "p").by(__.id_()).by(__.value_map()).to_list()
+    return (sorted(repr(v) for v in vertices), sorted(repr(e) for e in edges))
+
+
+def _reasons(answer: dict) -> list[str]:
+    return [reason["reason"] for reason in answer["apart"]]
+
+
+def test_joined_by_a_two_hop_path_with_the_events_of_each_link(identity, connection, clock) -> None:
+    identity.ingest([event("e1", ANN, ANN_PHONE, ts=T0, kind="signup"),
+                     event("e2", ANN_PHONE, ANN_DEVICE, ts=T0 + HOUR),
+                     event("e3", ANN_PHONE, ANN_DEVICE, ts=T0 + 2 * HOUR, kind="purchase")])
+    answer = _explain(identity, connection, ANN, ANN_DEVICE)
+    assert answer["same_customer"] and answer["apart"] == [] and not answer["truncated"]
+    customer = identity.resolve(*ANN).customer_id
+    assert answer["a"]["customer_id"] == answer["b"]["customer_id"] == customer
+    assert answer["a"]["found"] and answer["a"]["value"] == "ann@example.com"
+    [path] = answer["paths"]
+    assert path["hops"] == 2
+    first, second = path["steps"]
+    assert (first["from"], first["to"]) == ({"type": "email", "value": "ann@example.com"},
+                                            {"type": "phone", "value": "+15550100100"})
+    assert second["to"] == {"type": "device_id", "value": "dev-ann"}
+    assert [e["event_id"] for e in first["events"]] == ["e1"] and first["count"] == 1
+    assert [(e["event_id"], e["type"], e["timestamp"]) for e in second["events"]] == [
+        ("e2", "login", iso(T0 + HOUR)), ("e3", "purchase", iso(T0 + 2 * HOUR))]
+    assert (second["count"], second["first_seen"], second["last_seen"]) == (2, iso(T0 + HOUR), iso(T0 + 2 * HOUR))
+    assert second["events"][0]["ingested_at"] == iso(int(clock() * 1000))
+    # within one hop they are still one customer (the id resolve answers), but no path is that short
+    near = _explain(identity, connection, ANN, ANN_DEVICE, max_hops=1)
+    assert near["same_customer"] and near["paths"] == []
+
+
+def test_every_shortest_path_is_reported(identity, connection) -> None:
+    account = ("partner_id", "cust-42")
+    identity.ingest([event("e1", account, ANN), event("e2", account, ANN_PHONE),
+                     event("e3", ANN, ANN_DEVICE), event("e4", ANN_PHONE, ANN_DEVICE)])
+    answer = _explain(identity, connection, ANN, ANN_PHONE)
+    assert sorted(path["steps"][0]["to"]["value"] for path in answer["paths"]) == ["cust-42", "dev-ann"]
+    assert all(path["hops"] == 2 for path in answer["paths"])
+
+
+def test_kept_apart_by_unlink(identity, connection, clock) -> None:
+    identity.ingest([event("e1", ANN, ANN_PHONE, ts=T0)])
+    clock.tick(60)
+    identity.unlink(ANN, ANN_PHONE)
+    unlinked_at = iso(int(clock() * 1000))
+    answer = _explain(identity, connection, ANN, ANN_PHONE)
+    assert not answer["same_customer"] and answer["paths"] == []
+    assert _reasons(answer) == ["do_not_link", "refused", "no_path"]
+    rule, refused, _ = answer["apart"]
+    assert rule["created"] == unlinked_at
+    assert [n["value"] for n in rule["between"]] == ["ann@example.com", "+15550100100"]  # a's side first
+    assert refused["rule"] == "do_not_link" and refused["event"]["event_id"] == "e1"
+    assert refused["event"]["timestamp"] == iso(T0)
+
+
+def test_kept_apart_by_a_shared_email(identity, connection) -> None:
+    shared = ("email", "family@example.com")
+    # Bob is an established customer; then an event carries the family address with Bob's phone:
+    # the address, Ann's, is refused as the bridge and marked shared (still linked to Bob's phone)
+    identity.ingest([event("e1", shared, ANN_PHONE, ts=T0), event("e2", BOB, BOB_PHONE, ts=T0 + HOUR),
+                     event("e3", shared, BOB, BOB_PHONE, ts=T0 + 2 * HOUR)])
+    answer = _explain(identity, connection, ANN_PHONE, BOB)
+    assert not answer["same_customer"]
+    assert _reasons(answer) == ["not_crossed"]
+    [blocked] = answer["apart"]
+    assert [(s["from"]["value"], s["to"]["value"]) for s in blocked["path"]["steps"]] == [
+        ("+15550100100", "family@example.com"), ("family@example.com", "+15550100200"),
+        ("+15550100200", "bob@example.com")]
+    assert [e["event_id"] for e in blocked["path"]["steps"][1]["events"]] == ["e3"]
+    [stop] = blocked["identifiers"]
+    assert (stop["value"], stop["why"], stop["shared"], stop["generic"]) == ("family@example.com", "shared", True, True)
+    assert stop["last_seen"] == iso(T0 + 2 * HOUR)
+    # the shared address answers for itself alone
+    alone = _explain(identity, connection, shared, ANN_PHONE)
+    assert _reasons(alone) == ["no_customer", "not_crossed"] and alone["a"]["shared"]
+    assert alone["apart"][0]["why"] == "shared" and alone["a"]["customer_id"] == identity.resolve(*shared).customer_id
+
+
+def test_kept_apart_by_a_multi_user_device(identity, connection) -> None:
+    carol = ("phone", "+15550100300")
+    identity.ingest([event("e1", ANN, ANN_DEVICE, ts=T0), event("e2", BOB, BOB_PHONE, ts=T0 + HOUR),
+                     # Bob signs in on Ann's tablet: refused, and the tablet counts a second person
+                     event("e3", ANN_DEVICE, BOB, ts=T0 + 2 * HOUR),
+                     # from then on it joins no one identified, a new phone included
+                     event("e4", ANN_DEVICE, carol, ts=T0 + 3 * HOUR)])
+    answer = _explain(identity, connection, ANN, carol)
+    assert not answer["same_customer"] and _reasons(answer) == ["refused", "no_path"]
+    refused = answer["apart"][0]
+    assert refused["rule"] == "multi_user_bridge" and refused["event"]["event_id"] == "e4"
+    device = next(n for n in refused["between"] if n["type"] == "device_id")
+    assert (device["value"], device["conflicts"], device["shared"]) == ("dev-ann", 1, False)
+    bob = _explain(identity, connection, BOB, ANN_DEVICE)
+    assert [(r["rule"], r["event"]["event_id"]) for r in bob["apart"] if r["reason"] == "refused"] == [
+        ("multi_user_bridge", "e3")]
+
+
+def test_not_related(identity, connection) -> None:
+    identity.ingest([event("e1", ANN, ANN_PHONE), event("e2", BOB, BOB_PHONE)])
+    answer = _explain(identity, connection, ANN, BOB, max_hops=2)
+    assert not answer["same_customer"] and answer["paths"] == []
+    assert answer["apart"] == [{"reason": "no_path", "max_hops": 2, "detail": "no path of at most 2 links joins them"}]
+    assert answer["a"]["customer_id"] != answer["b"]["customer_id"]
+
+
+def test_unknown_and_blocked_identifiers_are_answered_not_raised(identity, connection) -> None:
+    identity.ingest([event("e1", ANN, ANN_PHONE)])
+    answer = _explain(identity, connection, ANN, ("email", "nobody@example.com"))
+    assert not answer["same_customer"]
+    assert answer["b"] == {"type": "email", "value": "nobody@example.com", "found": False, "blocked": False,
+                           "customer_id": None}
+    assert answer["apart"] == [{"reason": "unknown", "identifier": "b", "detail": "not in this tenant's graph"}]
+    assert identity.resolve("email", "nobody@example.com") is None  # as resolve answers it
+    blocked = _explain(identity, connection, ("phone", "0000000000"), ANN)
+    assert _reasons(blocked) == ["blocked"] and blocked["a"]["blocked"]
+    neither = _explain(identity, connection, ("email", "x@example.com"), ("email", "y@example.com"))
+    assert _reasons(neither) == ["unknown", "unknown"]
+
+
+def test_a_forgotten_identifier_is_named_with_when(identity, connection, clock) -> None:
+    identity.ingest([event("e1", ANN, ANN_PHONE)])
+    clock.tick(30)
+    identity.forget(*ANN_PHONE)
+    answer = _explain(identity, connection, ANN, ANN_PHONE)
+    assert answer["apart"] == [{"reason": "suppressed", "identifier": "b", "created": iso(int(clock() * 1000)),
+                                "detail": "forgotten on request: never stored again"}]
+
+
+def test_another_tenants_identifiers_are_not_found(make_identity, connection) -> None:
+    acme, bravo = make_identity("acme"), make_identity("bravo")
+    bravo.ingest([event("e1", ANN, ANN_PHONE)])
+    answer = _explain(acme, connection, ANN, ANN_PHONE)
+    assert _reasons(answer) == ["unknown", "unknown"] and not answer["a"]["found"]
+    assert _explain(bravo, connection, ANN, ANN_PHONE)["same_customer"]
+
+
+def test_invalid_input_is_a_clear_error(identity) -> None:
+    with pytest.raises(ValidationError, match="a.type"):
+        identity.explain(("shoe_size", "9"), ANN)
+    with pytest.raises(ValidationError, match="b.value"):
+        identity.explain(ANN, ("phone", "not a phone"))
+    with pytest.raises(ValidationError, match="same identifier"):
+        identity.explain(ANN, ("email", " Ann@Example.com "))
+    with pytest.raises(ValidationError, match="max_hops"):
+        identity.explain(ANN, BOB, max_hops=11)
+
+
+def test_the_paths_through_generic_identifiers_name_them(make_identity, connection) -> None:
+    identity = make_identity(config=TenantConfig(generic_threshold=2))
+    busy = ("phone", "+15550100999")
+    identity.ingest([event("e1", ANN, busy), event("e2", BOB, busy), event("e3", ("email", "cy@example.com"), busy)])
+    answer = _explain(identity, connection, ANN, BOB)
+    assert not answer["same_customer"] and _reasons(answer) == ["not_crossed"]
+    assert [(s["value"], s["why"], s["degree"]) for s in answer["apart"][0]["identifiers"]] == [
+        ("+15550100999", "generic", 3)]
+
+
+def test_the_paths_past_the_calls_fan_out_bound_name_it(identity, connection) -> None:
+    identity.ingest([event("e1", ANN, ANN_PHONE), event("e2", BOB, BOB_PHONE), event("e3", ANN_PHONE, BOB_PHONE)])
+    assert _explain(identity, connection, ANN, BOB)["same_customer"]
+    # resolve with max_fanout=1 expands neither phone (2 links each): Bob answers by the id he carried
+    answer = _explain(identity, connection, ANN, BOB, max_fanout=1)
+    assert answer["b"]["customer_id"] == identity.resolve(*BOB, max_fanout=1).customer_id != answer["a"]["customer_id"]
+    assert _reasons(answer) == ["not_crossed"] and answer["apart"][0]["path"]["hops"] == 3
+    assert [(s["value"], s["why"]) for s in answer["apart"][0]["identifiers"]] == [
+        ("+15550100100", "fan_out"), ("+15550100200", "fan_out")]
+
+
+def test_all_shortest_paths_are_the_least_by_ids_and_bounded() -> None:
+    links = {"a": {"x": "ax", "y": "ay"}, "x": {"a": "ax", "b": "xb"}, "y": {"a": "ay", "b": "yb"},
+             "b": {"x": "xb", "y": "yb"}}
+    assert all_shortest_paths("a", "b", links, 3, lambda v: True, 5) == [["a", "ax", "x", "xb", "b"],
+                                                                       ["a", "ay", "y", "yb", "b"]]
+    assert all_shortest_paths("a", "b", links, 3, lambda v: v != "x", 5) == [["a", "ay", "y", "yb", "b"]]
+    assert all_shortest_paths("a", "b", links, 1, lambda v: True, 5) == []
+    assert len(all_shortest_paths("a", "b", links, 3, lambda v: True, 1)) == 1
