@@ -218,9 +218,11 @@ class _Explanation:
         event = _event(plain(row["event"]))
         for refused in plan_links(candidates, self.config).refused:
             x, y = stored[refused["a"]["index"]], stored[refused["b"]["index"]]
-            if (x in group_a and y in group_b) or (x in group_b and y in group_a):
+            if x in group_b and y in group_a:
+                x, y = y, x  # a's side first
+            if x in group_a and y in group_b:
                 return {"reason": "refused", "rule": refused["reason"], "detail": refused["detail"],
-                        "between": [self.stop(x), self.stop(y)], "event": event}
+                        "between": [self.described(x), self.described(y)], "event": event}
         return None
 
     def stops(self, path: list[str]) -> list[str]:
@@ -231,7 +233,7 @@ class _Explanation:
         props = self.graph.vertices[vertex]
         why = ("shared" if props.get(model.SHARED) else "generic" if props["degree"] > self.threshold
                else "fan_out" if props["degree"] > self.graph.expand else None)
-        return {**self.node(vertex), **self.facts(vertex), "why": why}
+        return {**self.described(vertex), "why": why}
 
     # -- paths -----------------------------------------------------------------------------------
     def shortest(self, crossable: Callable[[str], bool]) -> list[list[str]]:
@@ -285,6 +287,9 @@ class _Explanation:
         if vertex not in self.values:
             self.values[vertex] = open_value(self.identity.protector, props)
         return {"type": props["type"], "value": self.values[vertex]}
+
+    def described(self, vertex: str) -> dict[str, Any]:
+        return {**self.node(vertex), **self.facts(vertex)}
 
     def facts(self, vertex: str) -> dict[str, Any]:
         """What the graph records about an identifier that bears on merging it."""
