@@ -16,6 +16,7 @@ from .. import auth, telemetry
 from ..errors import IdentityError, ValidationError
 from ..identifiers import MAX_EPOCH_MS
 from ..core import MAX_RESOLVE_MANY, STARTS_PER_WALK
+from ..explain import EVENTS_PER_LINK, MAX_PATHS
 from ..ingest import RejectedEvent, given_event_id
 from ..tenants import ADMIN_SCOPE, OPERATOR_SCOPE, REGION_PATTERN, TENANT_ID_PATTERN, UnknownTenant
 from .errors import RpcError
@@ -23,7 +24,7 @@ from .schema import FieldError, validate
 from .service import Service
 
 __all__ = ["Method", "Context", "method_table", "IDENTIFIER_SCHEMA", "event_schema", "ingest_cost", "PAIRS_PER_UNIT",
-           "STATS_COST", "RESOLVE_MANY_COST", "item_error"]
+           "STATS_COST", "RESOLVE_MANY_COST", "EXPLAIN_COST", "item_error"]
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,23 @@ _RESOLVE_OPTION_SCHEMAS: dict[str, Any] = {
     "max_hops": {"type": "integer", "minimum": 0, "maximum": 10},
     "max_identifiers": {"type": "integer", "minimum": 1, "maximum": 10000},
     "max_fanout": {"type": "integer", "minimum": 1, "maximum": 10000}}
+_NODE = _object({"type": {"type": "string"}, "value": {"type": "string"}})
+_FACTS = {"degree": {"type": "integer"}, "shared": {"type": "boolean"}, "conflicts": {"type": "integer"},
+          "generic": {"type": "boolean"}, "first_seen": {"type": "string"}, "last_seen": {"type": "string"}}
+_EXPLAINED_SIDE = {"type": "object", "properties": {
+    "type": {"type": "string"}, "value": {"type": ["string", "null"], "description": "normalised"},
+    "found": {"type": "boolean"}, "blocked": {"type": "boolean"}, "customer_id": {"type": ["string", "null"]},
+    **_FACTS}}
+_EXPLANATION = _object({
+    "a": _EXPLAINED_SIDE, "b": _EXPLAINED_SIDE, "same_customer": {"type": "boolean"},
+    "paths": {"type": "array", "items": _object({"hops": {"type": "integer"}, "steps": {"type": "array", "items": {
+        "type": "object", "properties": {"from": _NODE, "to": _NODE, "first_seen": {"type": "string"},
+                                         "last_seen": {"type": "string"}, "count": {"type": "integer"},
+                                         "events": {"type": "array", "items": _ANY_OBJECT}}}}})},
+    "apart": {"type": "array", "items": {"type": "object", "required": ["reason"], "properties": {"reason": {
+        "enum": ["unknown", "blocked", "suppressed", "no_customer", "do_not_link", "refused", "not_crossed",
+                 "no_path"]}}}},
+    "truncated": {"type": "boolean", "description": "a hop of the walk was cut at the tenant's path_cap"}})
 _FORGOTTEN = ("identifiers", "links", "events", "event_attributes", "suppressed")
 _EXPORTED = ("identifiers", "links", "do_not_link", "events")
 
@@ -162,6 +180,12 @@ STATS_COST = 100.0
 #: half the service CPU of a resolve call in a JSON-RPC batch array (1.1 ms against 2.1 ms on the
 #: embedded graph, 1.6 against 3.6 ms on Gremlin Server: benchmarks/resolve_many.py).
 RESOLVE_MANY_COST = 0.5
+
+#: An explain: resolve's walk from two identifiers, then the events of what it reports (a second
+#: round trip). Measured in-process (benchmarks/explain.py, 2,000 people): 1.6 resolves of CPU for
+#: two identifiers of one person (paths and their events), 2.9 for two people's (the events
+#: carrying both, the guards run again).
+EXPLAIN_COST = 3.0
 
 
 def ingest_cost(events: list[Any]) -> float:
@@ -247,6 +271,13 @@ def _resolve_many(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             else:
                 results[n] = _resolved(answer)
     return {"results": results}
+
+
+def _explain(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    a, b = params["a"], params["b"]
+    options = {name: params[name] for name in ("max_hops", "max_fanout") if name in params}
+    return ctx.service.identity(ctx.principal.tenant).explain((a["type"], a["value"]), (b["type"], b["value"]),
+                                                             **options)
 
 
 def _unlink(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -360,6 +391,28 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                            f"{RESOLVE_MANY_COST:g} unit per identifier.",
                cost=lambda params: RESOLVE_MANY_COST * len(params["identifiers"]),
                cost_summary=f"{RESOLVE_MANY_COST:g} unit per identifier", each="identifiers"),
+        Method("explain", "Why two identifiers are one customer, or what keeps them apart",
+               _object({"a": IDENTIFIER_SCHEMA, "b": IDENTIFIER_SCHEMA,
+                        "max_hops": {**_RESOLVE_OPTION_SCHEMAS["max_hops"],
+                                     "description": "resolve's max_hops (default: the tenant's)"},
+                        "max_fanout": {**_RESOLVE_OPTION_SCHEMAS["max_fanout"],
+                                       "description": "resolve's max_fanout (default 50)"}}, ("a", "b")),
+               _EXPLANATION, _explain,
+               description="same_customer says whether resolve answers one customer id for both (with the same "
+                           "max_hops and max_fanout); paths lists the shortest paths joining them within "
+                           f"max_hops (at most {MAX_PATHS}), each link with its first and last seen, count and "
+                           f"events (its first and last and up to {EVENTS_PER_LINK} others: event_id, type, "
+                           "timestamp, ingested_at). When they are apart, apart lists what keeps them apart: "
+                           "unknown, blocked or suppressed (forgotten, with when) identifiers; no_customer (an "
+                           "identifier shared or generic answers for itself alone); do_not_link rules between "
+                           "their customers (unlink, with when); refused: events that carried both customers, "
+                           "with the guard rule that refuses joining them, run again on what is stored "
+                           "(weak_bridge, shared_bridge, account_bridge, multi_user_bridge, type_limit, "
+                           "do_not_link); not_crossed: shortest paths through identifiers resolve does not go "
+                           "through (shared, generic or past max_fanout, with their degree, conflicts and first "
+                           "and last seen); no_path within max_hops. Values are those stored (PII); reads only, "
+                           f"in at most two graph round trips. Costs {EXPLAIN_COST:g} units.",
+               cost=lambda params: EXPLAIN_COST, cost_summary=f"{EXPLAIN_COST:g} units"),
         Method("unlink", "Remove the link between two identifiers (and keep it from being re-made)",
                _object({"a": IDENTIFIER_SCHEMA, "b": IDENTIFIER_SCHEMA}, ("a", "b")),
                _object({"unlinked": {"type": "boolean"}}), _unlink),
