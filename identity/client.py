@@ -4,6 +4,7 @@
     client.ingest([{"type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"}]}])
     client.resolve("email", "ann@example.com")
     client.resolve_many([("email", "ann@example.com"), ("phone", "+1 555 0100")])
+    client.explain(("email", "ann@example.com"), ("phone", "+1 555 0100"))
 
     async with AsyncIdentityClient(url, api_key) as client:
         await client.resolve("email", "ann@example.com")
@@ -73,11 +74,16 @@ class _Methods:
     def resolve_many(self, identifiers: list[tuple[str, str]], **options: Any) -> Any:
         """{"results": one per (type, value), in order}: what resolve answers (None when unknown),
         or {"error": ...} for an invalid identifier; resolve's options. At most 1,000 a call."""
-        return self._call("resolve_many", {"identifiers": [{"type": t, "value": v} for t, v in identifiers],
+        return self._call("resolve_many", {"identifiers": [_identifier(item) for item in identifiers],
                                            **options})
 
+    def explain(self, a: tuple[str, str], b: tuple[str, str], **options: Any) -> Any:
+        """Whether ``a`` and ``b`` (each (type, value)) are one customer, the paths joining them with
+        their events, or what keeps them apart; options max_hops, max_fanout (as resolve's)."""
+        return self._call("explain", {"a": _identifier(a), "b": _identifier(b), **options})
+
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> Any:
-        return self._call("unlink", {"a": {"type": a[0], "value": a[1]}, "b": {"type": b[0], "value": b[1]}})
+        return self._call("unlink", {"a": _identifier(a), "b": _identifier(b)})
 
     def stats(self) -> Any:
         return self._call("stats", {})
@@ -112,6 +118,12 @@ class _Base(_Methods):
         return kind(stop=tenacity.stop_after_attempt(self.policy.attempts) | tenacity.stop_after_delay(self.timeout),
                     wait=_honouring_retry_after(self.policy.wait()),
                     retry=tenacity.retry_if_exception_type(Unavailable), reraise=True)
+
+
+def _identifier(identifier: tuple[str, str]) -> dict[str, str]:
+    """(type, value) as the API takes an identifier."""
+    id_type, value = identifier
+    return {"type": id_type, "value": value}
 
 
 def _honouring_retry_after(backoff: Callable[[tenacity.RetryCallState], float]) -> Callable[..., float]:

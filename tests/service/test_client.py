@@ -104,7 +104,11 @@ def test_the_blocking_client_round_trips_every_method(server: Server) -> None:
     assert found["customer_id"] == result["customer_id"]
     assert client.resolve("email", "nobody@example.com") is None
     assert client.stats()["identifiers"] == 2
+    joined = client.explain(("email", "ann@example.com"), ("phone", "+15550100"), max_hops=1)
+    assert joined["same_customer"] and joined["paths"][0]["hops"] == 1
     assert client.unlink(("email", "ann@example.com"), ("phone", "+15550100")) == {"unlinked": True}
+    apart = client.explain(("email", "ann@example.com"), ("phone", "+15550100"))
+    assert not apart["same_customer"] and apart["apart"][0]["reason"] == "do_not_link"
     assert client.tenant_create("globex", "us-east-1")["tenant"] == "globex"
     assert {t["tenant"] for t in client.tenant_list()["tenants"]} == {"acme", "globex"}
     key = client.key_create("globex")
@@ -174,6 +178,8 @@ def test_the_async_client_round_trips_and_retries(server: Server) -> None:
             [result] = (await client.ingest(EVENTS))["results"]
             assert server.flaky["seen"] == 3
             assert (await client.resolve("email", "ann@example.com"))["customer_id"] == result["customer_id"]
+            assert (await client.explain(("email", "ann@example.com"), ("email", "bo@example.com")))["apart"] == [
+                {"reason": "unknown", "identifier": "b", "detail": "not in this tenant's graph"}]
             with pytest.raises(ClientError) as raised:
                 await client.resolve("email", "x", max_hops=99)
             assert raised.value.code == INVALID_PARAMS
