@@ -182,9 +182,9 @@ STATS_COST = 100.0
 RESOLVE_MANY_COST = 0.5
 
 #: An explain: resolve's walk from two identifiers, then the events of what it reports (a second
-#: round trip). Measured in-process (benchmarks/explain.py, 2,000 people): 1.6 resolves of CPU for
-#: two identifiers of one person (paths and their events), 2.9 for two people's (the events
-#: carrying both, the guards run again).
+#: round trip). Measured in-process (benchmarks/explain.py, 2,000 people): 1.5 to 1.8 resolves of
+#: CPU for two identifiers of one person (paths and their events), 2.3 to 2.9 for two people's
+#: (the events carrying both, the guards run again).
 EXPLAIN_COST = 3.0
 
 

@@ -10,8 +10,9 @@ import pytest
 from gremlin_python.process.traversal import T
 
 import gremlin
-from benchmarks import (accuracy, bulk_load, collector, ingest, ingest_fingerprint, ingest_split, match, memory,
-                        population, render, resolve, resolve_at_scale, resolve_many, tenant_copies, write_idioms)
+from benchmarks import (accuracy, bulk_load, collector, explain, ingest, ingest_fingerprint, ingest_split, match,
+                        memory, population, render, resolve, resolve_at_scale, resolve_many, tenant_copies,
+                        write_idioms)
 from benchmarks.harness import percentile
 from identity import IdentityGraph, TenantConfig
 from identity.graph import close_all, open_traversal
@@ -191,6 +192,14 @@ def test_resolve_many_script_compares_with_resolve_through_a_real_service(tmp_pa
     measured = json.loads((tmp_path / "resolve_many.json").read_text())["backends"]["memory"]
     assert measured["same_answers"] and measured["identifiers"] == 40 and measured["known"] == 40
     assert measured["resolve_many"]["seconds"] > 0 and measured["service_cpu_ms_per_identifier"]["resolve"] > 0
+
+
+def test_explain_script_measures_explain_against_resolve(tmp_path: Path) -> None:
+    assert explain.main([*TINY, "--pairs", "5", "--out", str(tmp_path)]) == 0
+    kinds = json.loads((tmp_path / "explain.json").read_text())["kinds"]
+    assert sorted(kinds) == ["one person", "two people"]
+    assert all(row["pairs"] == 5 and row["explain_per_resolve"] > 0 for row in kinds.values())
+    assert kinds["two people"]["same_customer"] <= kinds["one person"]["same_customer"]
 
 
 @pytest.mark.slow
