@@ -221,6 +221,15 @@ class RealCoreTestCase(AsyncHTTPTestCase):
     def get_httpserver_options(self) -> dict[str, Any]:
         return dict(self._app.server_options)
 
+    def call(self, method: str, params: dict[str, Any], key: str = "user") -> dict:
+        """One JSON-RPC call with ``key`` (a name in ``self.keys``, or a key itself): its reply, which
+        came with HTTP 200."""
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        response = self.fetch("/rpc", method="POST", body=json.dumps(body),
+                              headers={"Authorization": f"Bearer {self.keys.get(key, key)}"})
+        assert response.code == 200
+        return json.loads(response.body)
+
     def tearDown(self) -> None:
         import gremlin
 

@@ -5,7 +5,6 @@ reports that one's error (``atomic``: all or nothing)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from service_support import RealCoreTestCase, ServiceTestCase
 
@@ -25,13 +24,6 @@ BOB_DEVICE = ("device_id", "dev-bob")
 
 
 class Bulk(RealCoreTestCase):
-    def call(self, method: str, params: dict[str, Any]) -> dict:
-        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-        response = self.fetch("/rpc", method="POST", body=json.dumps(body),
-                              headers={"Authorization": f"Bearer {self.keys['user']}"})
-        assert response.code == 200
-        return json.loads(response.body)
-
     def stats(self) -> dict:
         return self.call("stats", {})["result"]
 

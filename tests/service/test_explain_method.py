@@ -4,7 +4,6 @@ its price (EXPLAIN_COST units), another tenant's identifiers not found, and the 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from service_support import RealCoreTestCase, ServiceTestCase
 
@@ -29,13 +28,6 @@ BOB = ("email", "bob@example.com")
 
 
 class Explain(RealCoreTestCase):
-    def call(self, method: str, params: dict[str, Any], key: str = "user") -> dict:
-        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-        response = self.fetch("/rpc", method="POST", body=json.dumps(body),
-                              headers={"Authorization": f"Bearer {self.keys.get(key, key)}"})
-        assert response.code == 200
-        return json.loads(response.body)
-
     def test_joined_and_apart(self) -> None:
         self.call("ingest", {"events": [_event("e1", ANN, ANN_PHONE), _event("e2", ANN_PHONE, ANN_DEVICE),
                                         _event("e3", BOB)]})
