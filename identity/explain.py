@@ -25,6 +25,7 @@ guards or forgotten on request (the suppression's time).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
@@ -136,20 +137,24 @@ class _Explanation:
         paths: list[list[str]] = []
         blocked: list[list[str]] = []
         joint: list[str] = []
-        if same:
+        if found:
             paths = self.shortest(lambda v: not is_generic(graph.vertices[v], graph.expand))
-        elif found:
+        if found and not same:
             apart += [reason for side in self.sides for reason in self.no_customer(side)]
             apart += self.do_not_link()
-            blocked = [path for path in self.shortest(lambda v: True) if self.stops(path)]
+            blocked = [] if paths else [path for path in self.shortest(lambda v: True) if self.stops(path)]
             joint = self.joint_query_ids()
         events = self.events([link for path in paths + blocked for link in path[1::2]], joint)
         if found and not same:
-            refusals = (self.refusal(row) for row in sorted(events.get("joint", []), key=lambda r: _event_order(r["event"])))
+            joint_events = sorted(events.get("joint", []), key=lambda row: _event_order(row["event"]))
+            refusals = (self.refusal(row) for row in joint_events)
             apart += [refusal for refusal in refusals if refusal is not None]
             apart += [{"reason": "not_crossed", "path": self.path(path, events),
                        "identifiers": [self.stop(v) for v in self.stops(path)]} for path in blocked]
-            if not blocked:
+            if paths:  # each is in the other's walk, but the walks reach different oldest ids
+                apart.append({"reason": "customer_ids_differ", "detail": "joined within max_hops, but resolve "
+                              "from each reaches a different oldest customer id: their customer reaches further"})
+            elif not blocked:
                 apart.append({"reason": "no_path", "max_hops": self.max_hops,
                               "detail": f"no path of at most {self.max_hops} links joins them"})
         return {"a": self.describe_side(a, customers[0]), "b": self.describe_side(b, customers[1]),
@@ -189,7 +194,7 @@ class _Explanation:
 
     def do_not_link(self) -> list[dict[str, Any]]:
         """The do-not-link rules (unlink) between the two customers, as ingest sees them."""
-        group_a, group_b = (self.group(side) for side in self.sides)
+        group_a, group_b = self.groups
         rules = []
         for x in sorted(group_a):
             for y in sorted(self.graph.vertices[x]["nolinks"] & group_b):
@@ -197,19 +202,21 @@ class _Explanation:
                               "created": iso(self.graph.nolinks.get(frozenset((x, y))))})
         return rules
 
-    def group(self, side: _Side) -> set[str]:
-        """The identifiers of the side's customer as ingest weighs it (itself when it is in none)."""
-        hood = self.graph.ingested[side.vertex]
-        return {side.vertex, *members_of(hood.paths, hood.vertices, self.threshold)}
+    @functools.cached_property
+    def groups(self) -> tuple[set[str], set[str]]:
+        """The identifiers of each side's customer as ingest weighs it (itself when it is in none)."""
+        hoods = [self.graph.ingested[side.vertex] for side in self.sides]
+        group_a, group_b = ({hood.start, *members_of(hood.paths, hood.vertices, self.threshold)} for hood in hoods)
+        return group_a, group_b
 
     def joint_query_ids(self) -> list[str]:
-        return sorted(self.group(self.sides[0]) | self.group(self.sides[1]))
+        return sorted(self.groups[0] | self.groups[1])
 
     def refusal(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         """An event that observed both customers, with the rule the guards refuse joining them by
         now; None when they would not (it joined them, through an identifier now generic or shared,
         or with what was stored then)."""
-        group_a, group_b = (self.group(side) for side in self.sides)
+        group_a, group_b = self.groups
         stored = sorted((v for v in set(row["identifiers"]) if v in group_a | group_b),
                         key=lambda v: (self.config.priority(self.graph.vertices[v]["type"]), v))
         candidates = [stored_candidate(n, v, shortest_paths(v, self.graph.vertices, self.graph.links,
@@ -256,7 +263,7 @@ class _Explanation:
         for link in dict.fromkeys(links):
             queries[link] = self.link_events(self.graph.edges[link])
         if joint:
-            group_a, group_b = (sorted(self.group(side)) for side in self.sides)
+            group_a, group_b = (sorted(group) for group in self.groups)
             queries["joint"] = (__.V(*joint).in_(model.OBSERVED).dedup().limit(EVENT_SCAN)
                                 .where(__.out(model.OBSERVED).has_id(*group_a))
                                 .where(__.out(model.OBSERVED).has_id(*group_b)).limit(MAX_JOINT_EVENTS)

@@ -141,7 +141,8 @@ def plain(element_map: dict) -> dict[str, Any]:
     return out
 
 
-def link_map(vertices: Mapping[str, dict], element_maps: Iterable[dict]) -> tuple[dict[str, dict], dict[str, dict[str, str]]]:
+def link_map(vertices: Mapping[str, dict],
+             element_maps: Iterable[dict]) -> tuple[dict[str, dict], dict[str, dict[str, str]]]:
     """The links a walk crossed (element maps) -> (link id -> properties, identifier -> neighbour ->
     link id), the second holding only links whose ends both came back."""
     edges: dict[str, dict] = {}

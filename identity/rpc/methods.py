@@ -159,7 +159,7 @@ _EXPLANATION = _object({
                                          "events": {"type": "array", "items": _ANY_OBJECT}}}}})},
     "apart": {"type": "array", "items": {"type": "object", "required": ["reason"], "properties": {"reason": {
         "enum": ["unknown", "blocked", "suppressed", "no_customer", "do_not_link", "refused", "not_crossed",
-                 "no_path"]}}}},
+                 "customer_ids_differ", "no_path"]}}}},
     "truncated": {"type": "boolean", "description": "a hop of the walk was cut at the tenant's path_cap"}})
 _FORGOTTEN = ("identifiers", "links", "events", "event_attributes", "suppressed")
 _EXPORTED = ("identifiers", "links", "do_not_link", "events")
@@ -410,8 +410,9 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                            "(weak_bridge, shared_bridge, account_bridge, multi_user_bridge, type_limit, "
                            "do_not_link); not_crossed: shortest paths through identifiers resolve does not go "
                            "through (shared, generic or past max_fanout, with their degree, conflicts and first "
-                           "and last seen); no_path within max_hops. Values are those stored (PII); reads only, "
-                           f"in at most two graph round trips. Costs {EXPLAIN_COST:g} units.",
+                           "and last seen); customer_ids_differ (joined within max_hops, but the walks from each "
+                           "reach different oldest customer ids); no_path within max_hops. Values are those stored "
+                           f"(PII); reads only, in at most two graph round trips. Costs {EXPLAIN_COST:g} units.",
                cost=lambda params: EXPLAIN_COST, cost_summary=f"{EXPLAIN_COST:g} units"),
         Method("unlink", "Remove the link between two identifiers (and keep it from being re-made)",
                _object({"a": IDENTIFIER_SCHEMA, "b": IDENTIFIER_SCHEMA}, ("a", "b")),

@@ -134,6 +134,46 @@ def test_kept_apart_by_a_multi_user_device(identity, connection) -> None:
         ("multi_user_bridge", "e3")]
 
 
+ACCOUNT = ("partner_id", "cust-1")
+GUEST_EMAIL = ("email", "guest@example.com")
+#: rule -> (config, events, a, b): the last event carries an identifier of each customer and is refused by it
+REFUSALS = {
+    "weak_bridge": (TenantConfig(), [event("e1", ANN, ("ip", "203.0.113.9")), event("e2", BOB, ("ip", "203.0.113.9"))],
+                    ANN, BOB),
+    "type_limit": (TenantConfig(), [event("e1", ACCOUNT, ANN), event("e2", ("partner_id", "cust-2"), BOB_PHONE),
+                                    event("e3", ANN, BOB_PHONE)], ANN, BOB_PHONE),
+    # without the multi-user rule, which the refusal itself would arm for the device
+    "account_bridge": (TenantConfig(multi_user_on_conflict=frozenset()),
+                       [event("e1", ACCOUNT, ANN_DEVICE), event("e2", GUEST_EMAIL, BOB_PHONE),
+                        event("e3", ANN_DEVICE, GUEST_EMAIL)], ACCOUNT, GUEST_EMAIL),
+}
+
+
+@pytest.mark.parametrize("rule", list(REFUSALS))
+def test_the_guard_rule_refusing_the_event_is_named(make_identity, connection, rule) -> None:
+    config, events, a, b = REFUSALS[rule]
+    identity = make_identity(config=config)
+    results = identity.ingest(events)
+    assert [refused["reason"] for refused in results[-1].refused] == [rule]
+    answer = _explain(identity, connection, a, b)
+    assert not answer["same_customer"]
+    refused = [r for r in answer["apart"] if r["reason"] == "refused"]
+    assert [(r["rule"], r["event"]["event_id"]) for r in refused] == [(rule, events[-1]["event_id"])]
+
+
+def test_joined_within_the_bound_but_answered_by_two_ids(identity, connection) -> None:
+    bob_device, bob_cookie = ("device_id", "dev-bob"), ("cookie", "ck-bob")
+    # Ann's id is older; Bob's identifiers carry his id on as an alias after the merge (e4)
+    identity.ingest([event("e1", ANN, ANN_PHONE), event("e2", BOB_PHONE, bob_device),
+                     event("e3", bob_device, bob_cookie), event("e4", ANN_PHONE, BOB_PHONE)])
+    answer = _explain(identity, connection, BOB_PHONE, bob_device, max_hops=1)
+    assert answer["a"]["customer_id"] == identity.resolve(*BOB_PHONE, max_hops=1).customer_id
+    assert answer["b"]["customer_id"] == identity.resolve(*bob_device, max_hops=1).customer_id
+    assert not answer["same_customer"] and _reasons(answer) == ["customer_ids_differ"]
+    assert [[e["event_id"] for e in step["events"]] for step in answer["paths"][0]["steps"]] == [["e2"]]
+    assert _explain(identity, connection, BOB_PHONE, bob_device)["same_customer"]
+
+
 def test_not_related(identity, connection) -> None:
     identity.ingest([event("e1", ANN, ANN_PHONE), event("e2", BOB, BOB_PHONE)])
     answer = _explain(identity, connection, ANN, BOB, max_hops=2)
