@@ -8,10 +8,10 @@ Read-only, two graph round trips at most:
    (``max_hops``, ``max_fanout``) and the tenant's own (ingest's), so both views are in it:
    resolve's, which says whether they are one customer (the customer ids resolve answers) and
    through which shortest paths; ingest's, the customers the guards weigh.
-2. The events behind the links of the paths reported (each link's first and last event and up
-   to EVENTS_PER_LINK of those that observed both its ends, found among EVENT_SCAN observations),
-   and, when they are apart, the events that observed an identifier of each customer (up to
-   MAX_JOINT_EVENTS, found among EVENT_SCAN observations): the guards are run again on what is
+2. The events behind the links of the paths reported (each link's first and last event and the
+   earliest EVENTS_PER_LINK of those that observed both its ends, found among EVENT_SCAN
+   observations), and, when they are apart, the earliest events that observed an identifier of
+   each customer (up to MAX_JOINT_EVENTS, found among EVENT_SCAN observations): the guards are run again on what is
    stored (identity.guards.plan_links, the identifiers of those two customers in the event, as
    the customers are now) to name the rule that refuses joining them.
 
@@ -266,7 +266,8 @@ class _Explanation:
             group_a, group_b = (sorted(group) for group in self.groups)
             queries["joint"] = (__.V(*joint).in_(model.OBSERVED).dedup().limit(EVENT_SCAN)
                                 .where(__.out(model.OBSERVED).has_id(*group_a))
-                                .where(__.out(model.OBSERVED).has_id(*group_b)).limit(MAX_JOINT_EVENTS)
+                                .where(__.out(model.OBSERVED).has_id(*group_b))
+                                .order().by("ts").by("event_id").limit(MAX_JOINT_EVENTS)
                                 .project("event", "identifiers").by(__.element_map(*_EVENT_KEYS))
                                 .by(__.out(model.OBSERVED).id_().fold()).fold())
         if not queries:
@@ -285,7 +286,8 @@ class _Explanation:
         named = sorted({model.event_vertex_id(self.identity.tenant, edge[k]) for k in ("first_event", "last_event")})
         return (__.union(__.V(*named).has_label(model.EVENT),
                          __.V(ends[0]).in_(model.OBSERVED).limit(EVENT_SCAN)
-                         .where(__.out(model.OBSERVED).has_id(ends[1])).limit(EVENTS_PER_LINK))
+                         .where(__.out(model.OBSERVED).has_id(ends[1]))
+                         .order().by("ts").by("event_id").limit(EVENTS_PER_LINK))
                 .dedup().element_map(*_EVENT_KEYS).fold())
 
     # -- how identifiers are shown ---------------------------------------------------------------
