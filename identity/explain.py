@@ -11,16 +11,18 @@ Read-only, two graph round trips at most:
 2. The events behind the links of the paths reported (each link's first and last event and the
    earliest EVENTS_PER_LINK of those that observed both its ends, found among EVENT_SCAN
    observations), and, when they are apart, the earliest events that observed an identifier of
-   each customer (up to MAX_JOINT_EVENTS, found among EVENT_SCAN observations): the guards are run again on what is
-   stored (identity.guards.plan_links, the identifiers of those two customers in the event, as
-   the customers are now) to name the rule that refuses joining them.
+   each customer (up to MAX_JOINT_EVENTS, found among EVENT_SCAN observations): the guards are
+   run again on what is stored (identity.guards.plan_links, the identifiers of those two
+   customers in the event, as the customers are now) to name the rule that refuses joining them.
 
 When they are apart it lists what it finds, each with its timestamps: a do-not-link rule between
 the two customers (``unlink``: when it was made); shortest paths that exist but go through an
 identifier resolve's walk does not cross (marked shared, generic by its link count, or past the
 call's fan-out bound: its degree, conflict count, first and last seen); events whose link the
-guards refuse; no path at all within ``max_hops``; an identifier unknown, blocked by the tenant's
-guards or forgotten on request (the suppression's time).
+guards refuse; an identifier that answers for itself alone (shared or generic); a path within
+``max_hops`` whose two ends' walks reach different oldest customer ids; no path at all within
+``max_hops``; an identifier unknown, blocked by the tenant's guards or forgotten on request (the
+suppression's time).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from .resolve import (anchor_of, hood_traversal, identifier_vertices, is_generic
 if TYPE_CHECKING:
     from .core import IdentityGraph
 
-__all__ = ["explain", "MAX_PATHS", "EVENTS_PER_LINK", "MAX_JOINT_EVENTS", "EVENT_SCAN"]
+__all__ = ["explain", "all_shortest_paths", "MAX_PATHS", "EVENTS_PER_LINK", "MAX_JOINT_EVENTS", "EVENT_SCAN"]
 
 #: The most shortest paths reported (joining them, or kept from joining them).
 MAX_PATHS = 5
