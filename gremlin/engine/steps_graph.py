@@ -220,6 +220,29 @@ class EdgeVertexStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         name = self.name
         filtered = bool(ctx.filters)
+        if name == "otherV" and not filtered:
+            return self._other_ends(ctx, traversers)
+        return self._ends_of(ctx, traversers, filtered)
+
+    def _other_ends(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        """otherV() as _ends_of() runs it without filters, inlined: a walk crosses every link
+        with it, back to the vertex it came from's other end."""
+        for traverser in traversers:
+            edge = traverser.obj
+            if type(edge) is not EdgeRecord:
+                yield from self._ends_of(ctx, (traverser,), False)
+                continue
+            path = traverser.path
+            node = path.parent if path is not None else None
+            out_v = edge.out_v
+            if node is not None and type(node.obj) is VertexRecord:  # the walk's case: a hop from a vertex
+                vertex = edge.in_v if node.obj is out_v else out_v
+            else:
+                vertex = _other_end(traverser, out_v, edge.in_v)
+            yield Traverser(vertex, traverser.bulk, PathNode(vertex, NO_LABELS, path), traverser.loops, traverser.sack)
+
+    def _ends_of(self, ctx: Context, traversers: Iterator[Traverser], filtered: bool) -> Iterator[Traverser]:
+        name = self.name
         for traverser in traversers:
             edge = traverser.obj
             if not isinstance(edge, EdgeRecord):
@@ -241,15 +264,21 @@ class EdgeVertexStep(Step):
             return (in_v,)
         if name == "bothV":
             return (out_v, in_v)
-        previous = _previous_object(traverser)
-        if isinstance(previous, VertexRecord) and previous is in_v:
-            return (out_v,)
-        return (in_v if previous is out_v else out_v,)
+        return (_other_end(traverser, out_v, in_v),)
 
 
-def _previous_object(traverser: Traverser) -> Any:
+def _other_end(traverser: Traverser, out_v: Any, in_v: Any) -> Any:
+    """otherV(): the in end when the last vertex on the traverser's path before the edge is its
+    out end (by id), else the out end; an error when no vertex is on the path (TinkerPop's
+    EdgeOtherVertexStep)."""
     node = traverser.path.parent if traverser.path is not None else None
-    return node.obj if node is not None else None
+    while node is not None and not isinstance(node.obj, (VertexRecord, GVertex)):
+        node = node.parent
+    if node is None:
+        raise TraversalError(f"The path history of the traverser does not contain a previous vertex: "
+                             f"{traverser.path_value()}")
+    previous = node.obj
+    return in_v if previous is out_v or same_id(previous, out_v) else out_v
 
 
 for _name in ("outV", "inV", "bothV", "otherV"):
