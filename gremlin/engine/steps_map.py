@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from gremlin_python.process.traversal import Column, Pop, T, WithOptions
+from gremlin_python.process.traversal import Column, Direction, Pop, T, WithOptions
 from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Vertex as GVertex
 
@@ -144,6 +144,22 @@ class ElementMapStep(Step):
             yield traverser.split(self._map(ctx, traverser.obj))
 
     def _map(self, ctx: Context, element: Any) -> dict:
+        filters = ctx.filters
+        if self.name == "elementMap" and not self.keys and not self.bys and not filters.hidden_keys \
+                and not filters.vertex_property:
+            kind = type(element)
+            # the maps a walk's answer is made of (every vertex and link it reached): built in
+            # one go, same keys in the same order as below
+            if kind is EdgeRecord:
+                in_v, out_v = element.in_v, element.out_v
+                out = {T.id: element.id, T.label: element.label, Direction.IN: {T.id: in_v.id, T.label: in_v.label},
+                       Direction.OUT: {T.id: out_v.id, T.label: out_v.label}}
+                out.update(element.props.items())
+                return out
+            if kind is VertexRecord:
+                out = {T.id: element.id, T.label: element.label}
+                out.update(element.property_items())  # a key's last value wins, as below
+                return out
         out: dict = {}
         # a vertex property is named by its key and value, anything else by its label (TinkerPop)
         if self.name == "elementMap":
@@ -156,8 +172,8 @@ class ElementMapStep(Step):
             if isinstance(element, (EdgeRecord, GEdge)):
                 in_v, out_v = (element.in_v, element.out_v) if isinstance(element, EdgeRecord) else \
                     (element.inV, element.outV)
-                out[_direction("IN")] = {T.id: in_v.id, T.label: in_v.label}
-                out[_direction("OUT")] = {T.id: out_v.id, T.label: out_v.label}
+                out[Direction.IN] = {T.id: in_v.id, T.label: in_v.label}
+                out[Direction.OUT] = {T.id: out_v.id, T.label: out_v.label}
         elif self.include_tokens and self.name == "valueMap":
             mask = self.tokens_mask or WithOptions.all
             if mask & WithOptions.ids:
@@ -196,11 +212,6 @@ class ElementMapStep(Step):
                 else:
                     out[key] = projected
         return out
-
-
-def _direction(name: str) -> Any:
-    from gremlin_python.process.traversal import Direction
-    return getattr(Direction, name)
 
 
 @register("valueMap")

@@ -11,6 +11,7 @@ from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, Traversal, register
 from .common import ByModulatedStep, NOTHING, Projection
 from .steps_filter import PredicateError, combine_ternary, negate, reduce_ternary
+from .steps_map import AsStep, select_value
 from .traverser import Traverser
 from .values import Members, predicate_truth
 
@@ -95,9 +96,21 @@ class WhereStep(ByModulatedStep):
         """What run() does for the current object tested by within/without against one label
         (a collection is indexed once while it does not grow, see _members)."""
         keep_members = self.predicate.operator == "within"
+        side_effects = ctx.side_effects
+        collection: Any = None
+        members: Members | None = None
+        size = -1
         for traverser in traversers:
-            value = _collection(scope_value(ctx, traverser, label, self), label)
-            if _members(ctx, value).contains(traverser.obj) is keep_members:
+            obj = traverser.obj
+            # scope_value's look-up, its usual outcome first: a side effect the walk collects
+            if label in side_effects and not isinstance(obj, dict):
+                value = side_effects[label]
+            else:
+                value = scope_value(ctx, traverser, label, self)
+            if value is not collection or len(value) != size:  # a collection grows between hops
+                members = _members(ctx, _collection(value, label))
+                collection, size = value, len(value)
+            if members.contains(obj) is keep_members:
                 yield traverser
 
     def __repr__(self) -> str:
@@ -108,7 +121,6 @@ class WhereStep(ByModulatedStep):
 def scope_value(ctx: Context, traverser: Traverser, key: Any, step: Any) -> Any:
     """The value ``key`` names for ``step`` (a key of the current map, a side effect, or a path
     label, latest first); an error when it names none of them, as TinkerPop's getSafeScopeValue."""
-    from .steps_map import select_value
     value = select_value(ctx, traverser, key, Pop.last)
     if value is NOTHING:
         raise TraversalError(f"Neither the map, sideEffects, nor path has a {key}-key: {step}")
@@ -198,7 +210,6 @@ _CONNECTIVES: dict[str, Callable[[Context, Iterator[Callable[[], bool]]], bool]]
 def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bool:
     """A where() child that starts or ends with as('x') compares with the path's 'x'; so do the
     children of an and(), or() or not() that is all of a where() child."""
-    from .steps_map import AsStep, select_value
     steps = child.steps
     if len(steps) == 1 and steps[0].name in _CONNECTIVES and steps[0].children():
         return _CONNECTIVES[steps[0].name](
