@@ -130,13 +130,15 @@ def plain(element_map: dict) -> dict[str, Any]:
     for key, value in element_map.items():
         if isinstance(key, str):  # first: comparing a string with an enum member is slow (aenum)
             out[key] = value
-        elif key == T.id:
+        # tokens are their enums' singletons, whichever reader made the map: ``is``, not aenum's
+        # __eq__, a Python call per comparison
+        elif key is T.id:
             out["id"] = value
-        elif key == T.label:
+        elif key is T.label:
             out["label"] = value
-        elif key == Direction.OUT:
+        elif key is Direction.OUT:
             out["out"] = value[T.id]
-        elif key == Direction.IN:
+        elif key is Direction.IN:
             out["in"] = value[T.id]
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Iterable
 
+from gremlin_python.process.traversal import Direction, T
 from gremlin_python.process.traversal import Traverser as GTraverser
 from gremlin_python.structure.graph import Edge, Path, Property, Vertex, VertexProperty
 from gremlin_python.structure.io.util import HashableDict
@@ -30,6 +31,9 @@ __all__ = ["detach", "detach_traversers"]
 _new = object.__new__
 
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)  # one hashed look-up, not a scan of the tuple
+#: map keys kept as they are without an isinstance() test: the tokens of element maps among them
+_PLAIN_KEYS = _SCALAR_TYPES | {T, Direction}
 # a meta-property table's emptiness read in C: its own __len__ is a Python frame per property
 _table_size = tuple.__len__
 
@@ -95,6 +99,8 @@ def detach(value: Any, store: Store | None) -> Any:
     kind = type(value)
     if kind in _SCALARS:
         return value
+    if kind is dict:  # element maps and project() rows: most of a walk's answer
+        return _map(value, store)
     if kind is VertexRecord:
         return _vertex(value, store)
     if isinstance(value, (str, int, float)):  # their subclasses, such as an IntEnum
@@ -125,13 +131,12 @@ def _map(value: dict, store: Store | None) -> dict:
     """A copy of ``value`` with its keys and values detached. Most maps (element maps, project()
     rows) hold plain keys and mostly plain values: dict() copies those in C, keeping the keys'
     hashes (a token such as T.id hashes by a Python call), and only the other values are detached."""
-    for key in value:
-        if type(key) not in _SCALARS and not isinstance(key, Enum):
-            return {_key(k, store): detach(v, store) for k, v in value.items()}
     made = dict(value)
     for key, item in value.items():
-        if type(item) not in _SCALARS:
-            made[key] = detach(item, store)
+        if type(key) not in _PLAIN_KEYS and not isinstance(key, Enum):
+            return {_key(k, store): detach(v, store) for k, v in value.items()}
+        if type(item) not in _SCALAR_TYPES:
+            made[key] = _map(item, store) if type(item) is dict else detach(item, store)
     return made
 
 

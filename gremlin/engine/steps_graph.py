@@ -220,17 +220,16 @@ class EdgeVertexStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         name = self.name
         filtered = bool(ctx.filters)
-        if name == "otherV" and not filtered:
-            return self._other_ends(ctx, traversers)
+        if name == "otherV":
+            return self._other_ends(ctx, traversers, filtered)
         return self._ends_of(ctx, traversers, filtered)
 
-    def _other_ends(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        """otherV() as _ends_of() runs it without filters, inlined: a walk crosses every link
-        with it, back to the vertex it came from's other end."""
+    def _other_ends(self, ctx: Context, traversers: Iterator[Traverser], filtered: bool) -> Iterator[Traverser]:
+        """otherV() as _ends_of() runs it, inlined: a walk crosses every link with it."""
         for traverser in traversers:
             edge = traverser.obj
             if type(edge) is not EdgeRecord:
-                yield from self._ends_of(ctx, (traverser,), False)
+                yield from self._ends_of(ctx, (traverser,), filtered)
                 continue
             path = traverser.path
             node = path.parent if path is not None else None
@@ -239,6 +238,8 @@ class EdgeVertexStep(Step):
                 vertex = edge.in_v if node.obj is out_v else out_v
             else:
                 vertex = _other_end(traverser, out_v, edge.in_v)
+            if filtered and not ctx.vertex_visible(vertex):
+                continue
             yield Traverser(vertex, traverser.bulk, PathNode(vertex, NO_LABELS, path), traverser.loops, traverser.sack)
 
     def _ends_of(self, ctx: Context, traversers: Iterator[Traverser], filtered: bool) -> Iterator[Traverser]:
