@@ -15,7 +15,8 @@ from .base import Context, Step, Traversal, register
 from .common import NOTHING, Projection, merge_bulks, token_name, vertex_property_items
 from .randomness import step_random
 from .traverser import OWN_KEY, PathValue, Traverser, is_simple
-from .values import OrderedSet, PropertyValue, java_type_name, g_hash_key, indexed, is_number, predicate_truth, test_predicate
+from .values import (OrderedSet, PropertyValue, g_equal, g_hash_key, indexed, is_number, java_type_name,
+                     predicate_truth, test_predicate)
 
 
 class FilterStep(Step):
@@ -181,10 +182,21 @@ class HasStep(FilterStep):
             self.predicate = NOTHING
         elif self.token is None and not isinstance(key, str):
             raise InvalidArgumentError(f"has() needs a property key string or a T token, not {key!r}")
+        #: has(key, value or P): a property's values tested by a predicate
+        self.plain_property = self.label is None and self.token is None and type(key) is str and \
+            self.predicate is not NOTHING and not isinstance(self.predicate, Traversal)
         super().__init__("has", self._keep)
 
     def _keep(self, ctx: Context, traverser: Traverser) -> bool:
         element = traverser.obj
+        if type(element) is VertexRecord and self.plain_property and not ctx.filters.vertex_property \
+                and not ctx.filters.hidden_keys:
+            # has(key, P) on a vertex, as _property_matches() answers it: a walk's every hop
+            predicate = self.predicate
+            for value in element.values_of(self.key):
+                if _decided(predicate, value):
+                    return True
+            return False
         is_element = _has_subject(element, "has")
         if self.key is None:
             return False  # has(null) names no property
@@ -302,6 +314,9 @@ def _has_value(*values: Any) -> Step:
 @register("hasNot")
 def _has_not(key: Any) -> Step:
     def keep(ctx: Context, t: Traverser) -> bool:
+        if type(t.obj) is VertexRecord and type(key) is str and not ctx.filters.vertex_property \
+                and not ctx.filters.hidden_keys:
+            return not t.obj.values_of(key)  # _has_key()'s answer for a vertex: a walk's every hop
         if not _has_subject(t.obj, "hasNot"):  # not(properties(k)): a property has none
             raise TraversalError(f"hasNot('{key}') needs an element, not a property: {t.obj!r}")
         return not _has_key(ctx, t.obj, key)
@@ -311,6 +326,13 @@ def _has_not(key: Any) -> Step:
 @register("is")
 def _is(value: Any) -> Step:
     predicate = indexed(value)
+    if type(predicate) is P and predicate.operator in ("eq", "neq") and predicate.other is None:
+        # predicate_truth's answer for these, which always decides: is(neq(0)) is how a walk
+        # leaves out its collections' placeholder, once per element it collected
+        arg = predicate.value
+        if predicate.operator == "eq":
+            return FilterStep("is", lambda ctx, t: g_equal(t.obj, arg))
+        return FilterStep("is", lambda ctx, t: not g_equal(t.obj, arg))
     return FilterStep("is", lambda ctx, t: _holds(ctx, predicate, t.obj))
 
 

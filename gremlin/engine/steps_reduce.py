@@ -210,9 +210,15 @@ class FoldStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if not self.seeded:
             out = []
+            append = out.append
+            limit = ctx.budget.max_collection
             for traverser in traversers:
-                ctx.collecting(len(out) + traverser.bulk)
-                out.extend([traverser.obj] * traverser.bulk)
+                bulk = traverser.bulk
+                if bulk == 1 and (limit is None or len(out) < limit):  # most: one value, room for it
+                    append(traverser.obj)
+                    continue
+                ctx.collecting(len(out) + bulk)
+                out.extend([traverser.obj] * bulk)
             yield Traverser.start(out)
             return
         acc = self.seed
@@ -416,6 +422,13 @@ class AggregateStep(Step):
     def _add(self, ctx: Context, traversers: list[Traverser]) -> None:
         """Add the values of ``traversers`` (all of a barrier, or one traverser for store())."""
         values = []
+        if self.by is None and all(traverser.bulk == 1 for traverser in traversers):
+            # a barrier of single traversers, the values as they are (a walk's collections):
+            # refused as the loop below refuses them, when they are more than one collection may hold
+            limit = ctx.budget.max_collection
+            if limit is None or len(traversers) <= limit:
+                values = [traverser.obj for traverser in traversers]
+                traversers = ()
         for traverser in traversers:
             value = self.by(ctx, traverser) if self.by is not None else traverser.obj
             if value is not NOTHING:
