@@ -138,8 +138,15 @@ def _partition(ctx: Context, config: dict) -> None:
     if write is not None:
         ctx.filters.write_properties[key] = write
 
+    #: partitions named by strings (as ever): a vertex's one string value is looked up in a set
+    named = frozenset(reads) if all(type(read) is str for read in reads) else None
+
     def vertex_in_partition(context: Context, vertex: Any) -> bool:
         # asked for every vertex a traversal touches: a plain loop, no generator per call
+        if named is not None:
+            held = vertex.props.get(key)
+            if type(held) is str:  # one value, held bare (storage.VertexRecord.props)
+                return held in named
         for value in vertex.values_of(key):
             if value in reads:
                 return True
