@@ -222,6 +222,19 @@ def test_where_without_a_collection_named_by_a_side_effect_a_map_key_or_a_label(
         g.V("a").as_("x").where(P.without("x")).to_list()  # not a collection
 
 
+def test_local_with_one_map_step_gives_each_traverser_its_value(modern):
+    # local(elementMap()), local(project(...)), local(id()): one value per traverser, made
+    # without a child run; the answers are those of the same step outside local()
+    for child in (__.element_map(), __.id_(), __.project("n", "c", "w").by("name").by(__.out().count()).by("lang"),
+                  __.label()):
+        local = modern.V().local(child).to_list()
+        plain = modern.V().flat_map(child).to_list()
+        assert len(local) == 6 and sorted(map(repr, local)) == sorted(map(repr, plain))
+    assert modern.V("1").local(__.project("n", "x").by("name").by("nope")).next() == {"n": "marko"}
+    assert modern.V("1").out_e().local(__.element_map("weight")).order().by("weight").to_list()[0] == \
+        modern.E("9").element_map("weight").next()
+
+
 def test_side_effects(modern):
     assert sorted(modern.V("1").out().aggregate("x").cap("x").next(), key=lambda v: v.id) == \
         [Vertex("2"), Vertex("3"), Vertex("4")]

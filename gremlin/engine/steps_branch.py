@@ -282,6 +282,16 @@ class LocalStep(Step):
         return (self.child,)
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        steps = self.child.steps
+        one = getattr(steps[0], "one_value", None) if len(steps) == 1 else None
+        if one is not None:
+            # local(elementMap()), local(project(...)): one value or none per traverser, without
+            # a child run (a chain of generators) for each, as a walk's rows are made
+            for traverser in traversers:
+                value = one(ctx, traverser, NOTHING)
+                if value is not NOTHING:
+                    yield traverser.split(value)
+            return
         for traverser in traversers:
             yield from self.child.run(ctx, (traverser,))
 

@@ -30,6 +30,11 @@ class MapStep(Step):
             if value is not NOTHING:
                 yield traverser.split(value)
 
+    def one_value(self, ctx: Context, traverser: Traverser, default: Any) -> Any:
+        """What this step alone, as a child traversal, gives first for ``traverser`` (Traversal.first)."""
+        value = self.fn(ctx, traverser)
+        return default if value is NOTHING else value
+
 
 class FlatMapStep(Step):
     def __init__(self, name: str, fn: Callable[[Context, Traverser], Iterator[Any]]):
@@ -142,6 +147,10 @@ class ElementMapStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:
             yield traverser.split(self._map(ctx, traverser.obj))
+
+    def one_value(self, ctx: Context, traverser: Traverser, default: Any) -> Any:
+        """What this step alone, as a child traversal, gives for ``traverser`` (one map each)."""
+        return self._map(ctx, traverser.obj)
 
     def _map(self, ctx: Context, element: Any) -> dict:
         filters = ctx.filters
@@ -364,13 +373,18 @@ class ProjectStep(ByModulatedStep):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:
-            out = {}
-            for i, key in enumerate(self.keys):
-                by = self.bys[i % len(self.bys)] if self.bys else Projection()
-                value = by(ctx, traverser)
-                if value is not NOTHING:
-                    out[key] = value
-            yield traverser.split(out)
+            yield traverser.split(self.one_value(ctx, traverser, NOTHING))
+
+    def one_value(self, ctx: Context, traverser: Traverser, default: Any) -> Any:
+        """The row for ``traverser`` (this step alone, as a child traversal, gives one each)."""
+        out = {}
+        bys = self.bys
+        for i, key in enumerate(self.keys):
+            by = bys[i % len(bys)] if bys else Projection()
+            value = by(ctx, traverser)
+            if value is not NOTHING:
+                out[key] = value
+        return out
 
 
 @register("project")
