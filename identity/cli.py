@@ -16,6 +16,7 @@
     identity export-neptune-csv DIR [--tenant T | --region R]   # CSV for Neptune's bulk loader
     identity forget TYPE VALUE --tenant T     # GDPR erasure (TYPE 'customer': a customer id)
     identity export TYPE VALUE --tenant T     # GDPR access: everything stored, as JSON
+    identity check [--tenant T] [--repair] [--acknowledged FILE]   # the graph's invariants (exit 1: wrong)
 
 Every command reads the same configuration (file, ``IDENTITY_*`` environment, flags).
 """
@@ -137,6 +138,14 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--tenant", required=True)
     load.add_argument("--batch-size", type=int, default=DEFAULT_LOAD_BATCH)
     _common(load)
+
+    check = commands.add_parser("check", help="verify the graph's invariants; exit 1 when something is wrong")
+    check.add_argument("--tenant", help="only this tenant (default: every tenant not offboarded)")
+    check.add_argument("--repair", action="store_true",
+                       help="mend what the graph can tell right (degrees, repeated or forbidden edges), then check again")
+    check.add_argument("--acknowledged", metavar="FILE",
+                       help="event ids (one a line) that clients were told are stored: each must be")
+    _common(check)
 
     export = commands.add_parser("export-neptune-csv",
                                  help="write the graph as Neptune bulk-loader CSV (vertices.csv, edges.csv)")
@@ -360,6 +369,38 @@ def _progress_line(summary: "LoadSummary", total_bytes: int | None = None) -> No
     _progress(f"{bar}{summary.read} read, {summary.ingested} ingested, {summary.rejected} rejected")
 
 
+#: The findings ``identity check`` prints per tenant before it only counts them.
+_CHECK_SHOWN = 100
+
+
+def _check(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
+    from .check import check_graph
+    keyring = keyring_for(config)
+    if args.tenant is not None:
+        _known(registry, args.tenant)
+    acknowledged: list[str] = []
+    if args.acknowledged:
+        with open(args.acknowledged, encoding="utf-8") as lines:
+            acknowledged = [line.strip() for line in lines if line.strip()]
+    tenants = [args.tenant] if args.tenant else [t.id for t in registry.tenants() if not keyring.destroyed(t.id)]
+    wrong = False
+    for tenant in tenants:
+        protector = keyring.protector(tenant)
+        report = _with_graph(config, registry, lambda g: check_graph(
+            g, tenant, protector=protector, acknowledged=acknowledged, repair=args.repair,
+            progress=lambda step: _progress(f"tenant {tenant}: {step}".ljust(60))), tenant=tenant)
+        print(file=sys.stderr)
+        for finding in report.repaired[:_CHECK_SHOWN]:
+            print(f"repaired\t{finding}")
+        for finding in report.findings[:_CHECK_SHOWN]:
+            print(finding)
+        if len(report.findings) > _CHECK_SHOWN:
+            print(f"... and {len(report.findings) - _CHECK_SHOWN} more")
+        print(report.summary())
+        wrong = wrong or not report.ok
+    return 1 if wrong else 0
+
+
 def _export(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
     if args.tenant is not None:
         _known(registry, args.tenant)
@@ -484,6 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _subject(args, config, registry)
         if args.command == "export-neptune-csv":
             return _export(args, config, registry)
+        if args.command == "check":
+            return _check(args, config, registry)
         return _load(args, config, registry)
     except (ConfigError, RegistryError, IdentityError, OSError) as error:
         print(f"identity: {error}", file=sys.stderr)
