@@ -9,6 +9,7 @@ end up in client and server logs::
      +-- GraphUnavailable   the graph backend is down or timed out (retryable)
      +-- Stalled            a batch loop found again what its last batch had handled
      +-- DeadlineExceeded   the request's deadline passed before its work was done
+     +-- GraphInUse         an embedded durable graph another process already serves
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["IdentityError", "ValidationError", "NotFound", "GraphUnavailable", "Stalled", "DeadlineExceeded",
-           "check_int", "check_progress"]
+           "GraphInUse", "check_int", "check_progress"]
 
 
 class IdentityError(Exception):
@@ -40,6 +41,13 @@ class GraphUnavailable(IdentityError):
     """The graph backend could not be reached or timed out; the request can be retried."""
 
     retryable = True
+
+
+class GraphInUse(IdentityError):
+    """The embedded durable graph's directory is held by another process (its lock): one
+    process serves a data directory, so a second ``identity serve`` (or a command run beside
+    one) stops at once instead of writing a graph the first one does not see. Several instances
+    share a graph server (docs/operations.md), never a data directory."""
 
 
 class Stalled(IdentityError):

@@ -33,7 +33,8 @@ from gremlin.remote import LocalRemoteConnection
 from .resilience import CircuitBreaker, ResilientConnection, RetryPolicy, transient_server_error
 
 __all__ = ["open_traversal", "open_endpoints", "Endpoints", "close_all", "unavailable", "temporary", "timed_out",
-           "submit", "ConsoleLimits", "console_endpoint_app", "release", "settle_heap", "ids_to_send"]
+           "submit", "ConsoleLimits", "console_endpoint_app", "release", "settle_heap", "ids_to_send",
+           "open_local"]
 
 _IN_PROCESS = ("memory", "file")
 try:  # the driver's transport: a dropped WebSocket is not always an OSError
@@ -92,8 +93,23 @@ def _opener(url: str, driver_options: dict) -> Any:
     a bare memory:// must not start an empty graph."""
     if urlsplit(url).scheme not in _IN_PROCESS:
         return lambda: gremlin.connect(url, **dict(driver_options))
-    first = gremlin.connect(url)
+    first = open_local(url)
     return lambda: LocalRemoteConnection(first.graph, url=url, traversal_source=first.traversal_source)
+
+
+def open_local(url: str) -> Any:
+    """Open the in-process graph at ``url`` now (None for a remote graph): a durable directory
+    that another process holds raises identity.errors.GraphInUse here, at once."""
+    if urlsplit(url).scheme not in _IN_PROCESS:
+        return None
+    from gremlin.durable import GraphInUseError
+
+    from .errors import GraphInUse
+    try:
+        return gremlin.connect(url)
+    except GraphInUseError as error:
+        raise GraphInUse(f"{error}: one process serves a data directory; run further instances against a "
+                         "shared graph server (docs/operations.md)") from None
 
 
 def close_all() -> None:
@@ -194,6 +210,7 @@ def console_endpoint_app(url: str, access: Any, limits: ConsoleLimits = ConsoleL
                 raise AuthenticationError("Username and/or password are incorrect") from None
             return Grant(granted.user, granted.strategies, granted.valid)
 
+    open_local(url)  # a directory another process holds: GraphInUse
     isolation = ProcessIsolation(memory_bytes=limits.memory_bytes, write_timeout_ms=limits.write_timeout_ms)
     return make_app(gremlin.open_graph(url), credentials=Authenticator(), isolation=isolation,
                     workers=limits.workers, max_frame_bytes=limits.max_frame_bytes,

@@ -115,6 +115,9 @@ async def serve(config: Config, *, stop: asyncio.Event | None = None,
                 service: Service | None = None) -> None:
     graph_url = shared_graph_url(config.resolved_graph_url)
     config = config.replace(graph_url=graph_url)
+    from ..graph import open_local
+    for url in {graph_url, *(region.writer for region in config.regions)}:
+        open_local(url)  # before listening: a data directory another process serves stops us here
     api_sockets = _bind(config.port, config.host, "API", "choose another with --port PORT (0 picks a free one)")
     gremlin_sockets: list[socket.socket] = []
     try:
