@@ -36,10 +36,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
-from gremlin_python.process.traversal import Cardinality, Merge, P, T
+from gremlin_python.process.traversal import Cardinality, P, T
 from gremlin_python.statics import long
 
-from . import customers, model
+from . import customers, model, telemetry
 from .errors import GraphUnavailable, ValidationError
 from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
@@ -527,8 +527,8 @@ class _Chunk:
             t = t.and_(*checks)
         # times are sent as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int
         for vertex, sealed in self.created.items():
-            t = t.side_effect(__.merge_v(model.vertex_key(tenant, vertex, model.IDENTIFIER))
-                              .option(Merge.on_create, self.identifier_props(view.vertices[vertex], sealed), _SINGLE))
+            t = t.side_effect(_created_vertex(tenant, model.IDENTIFIER, vertex,
+                                              self.identifier_props(view.vertices[vertex], sealed)))
         # elements that get the same change share one write step (V(ids)/E(ids)): a chunk's
         # events mostly move the links and identifiers they touch to the same time
         touched = self.touched.items()
@@ -550,8 +550,9 @@ class _Chunk:
         stored = [(lid, link) for lid, link in self.links.items() if not link.new]
         for lid, link in self.links.items():
             if link.new:
-                t = t.side_effect(__.merge_e(model.edge_key(tenant, lid, model.LINK, link.low, link.high))
-                                  .option(Merge.on_create, self.link_props(link)))
+                t = t.side_effect(_with_properties(__.V(link.low).add_e(model.LINK).to(__.V(link.high))
+                                                   .property(T.id, lid), {model.TENANT: tenant, **self.link_props(link)},
+                                                   None))
         for amount, lids in _grouped((link.count, lid) for lid, link in stored).items():
             t = t.side_effect(__.E(*lids).property("count", increment("count", amount)))
         for (first_seen, first_event), lids in _grouped(((long(link.first[0]), link.first[1]), lid)
@@ -565,14 +566,14 @@ class _Chunk:
         if self.carry or self.retired:
             t = customers.write(t, customers.Reassignment(self.carry, self.retired), tenant, self.events[-1][2])
         for event, identifier_ids, ingested_at in self.events:
-            t = t.side_effect(__.merge_v(model.vertex_key(tenant, event.vertex_id, model.EVENT))
-                              .option(Merge.on_create, self.event_props(event, ingested_at, protector), _SINGLE)
+            t = t.side_effect(_created_vertex(tenant, model.EVENT, event.vertex_id,
+                                              self.event_props(event, ingested_at, protector))
                               .as_("ev").V(*identifier_ids).add_e(model.OBSERVED).from_("ev")
                               .property(model.TENANT, tenant))
         return t
 
-    # what a new element of the chunk holds besides its search map (model.vertex_key / edge_key:
-    # id, label, tenant); times as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int
+    # what a new element of the chunk holds besides its id, label and tenant; times as long:
+    # gremlinpython's GraphBinary writes a plain int as a 32-bit Int
 
     def identifier_props(self, props: dict, sealed: str) -> dict[str, Any]:
         """A new identifier's properties, from its view entry ``props`` and sealed value."""
@@ -597,6 +598,29 @@ class _Chunk:
             created["attributes"] = protector.seal(event.vertex_id, "attributes",
                                                    json.dumps(event.attributes, sort_keys=True))
         return created
+
+
+# -- creates --------------------------------------------------------------------------------------
+# A chunk creates what its plans found absent with addV()/addE() and the element's id, never with
+# mergeV()/mergeE(): a create must fail when its element exists. The guard checked the absence,
+# but on a graph whose isolation is read committed (TinkerTransactionGraph) another instance can
+# commit the same identifier, link or event after the guard looked and before the create runs;
+# a merge then matched it silently, and the chunk observed the event's identifiers a second time
+# and lost the counts it meant to create with the element. A failed create writes nothing (the
+# traversal is one transaction) and the chunk is read and planned again (_commit). The element
+# gets its tenant explicitly, as every addV/addE of the core (docs/security.md, "Two walls"), and
+# an id another tenant holds fails the create as it failed the tenant-keyed merge.
+
+def _created_vertex(tenant: str, label: str, vertex_id: str, properties: Mapping[str, Any]) -> GraphTraversal:
+    """A new vertex ``vertex_id``, failing the traversal if it exists; every property single."""
+    return _with_properties(__.add_v(label).property(T.id, vertex_id), {model.TENANT: tenant, **properties}, _SINGLE)
+
+
+def _with_properties(element: GraphTraversal, properties: Mapping[str, Any],
+                     cardinality: Cardinality | None) -> GraphTraversal:
+    for key, value in properties.items():
+        element = element.property(cardinality, key, value) if cardinality else element.property(key, value)
+    return element
 
 
 def _grouped(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
@@ -629,6 +653,7 @@ def ingest_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEven
         written = _plan_and_write(g, tenant, pending, view, config, protector, clock, max_writes)
         results.extend(written)
         if len(written) < len(pending):
+            telemetry.current().ingest_replanned()  # several instances on one graph: how often they collide
             conflicts = 0 if written else conflicts + 1  # counted while no chunk gets through
             if conflicts > _MAX_CONFLICTS:
                 raise GraphUnavailable("concurrent writes kept conflicting with this batch; it can be retried")

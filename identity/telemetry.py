@@ -77,6 +77,9 @@ class Telemetry:
             "identity.graph.retries", description="Graph requests sent again after a transient failure")
         self.graph_failures = meter.create_counter(
             "identity.graph.failures", description="Graph requests that failed after their retries")
+        self.ingest_replans = meter.create_counter(
+            "identity.ingest.replans", description="Ingest chunks read and planned again because another writer "
+                                                   "(another instance) changed what their plans read")
         self.customer_size = meter.create_histogram(
             "identity.resolve.identifiers", description="Identifiers in a resolved customer")
         self.customer_hops = meter.create_histogram(
@@ -119,6 +122,9 @@ class Telemetry:
     def graph_retry(self, endpoint: str, reason: str) -> None:
         trace.get_current_span().add_event("retry", {"error.type": reason})
         self.graph_retries.add(1, {"endpoint": endpoint, "error.type": reason})
+
+    def ingest_replanned(self) -> None:
+        self.ingest_replans.add(1)
 
     def resolved(self, identifiers: int, hops: int) -> None:
         self.customer_size.record(identifiers)
