@@ -89,8 +89,13 @@ def _run(workers: ProcessPoolExecutor, url: str, deliveries: list) -> list[dict]
     return [result for future in futures for result in future.result(timeout=150)]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+def examples(count: int) -> settings:
+    """Few examples (each starts processes), none timed; the pool and server fixtures are reused."""
+    return settings(max_examples=count, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@examples(12)
 @given(stream=streams())
 def test_concurrent_instances_lose_duplicate_and_split_nothing(workers, shared_url: str, stream) -> None:
     events, deliveries = stream
@@ -132,5 +137,46 @@ def test_concurrent_instances_lose_duplicate_and_split_nothing(workers, shared_u
             assert (customers[a] == customers[b]) == (root(a) == root(b)), (a, b)
         # every result names the customer its event's identifiers belong to now or an alias of it
         assert all(r["customer_id"] is not None and not r["refused"] for r in results)
+    finally:
+        conn.close()
+
+
+@st.composite
+def mixed(draw) -> tuple[list[dict], list[list[tuple]]]:
+    """Per process, ingest batches with unlinks and forgets among them (the default guards)."""
+    events, deliveries = draw(streams())
+    operations = []
+    for batches in deliveries:
+        mine: list[tuple] = []
+        for batch in batches:
+            mine.append(("ingest", batch))
+            kind = draw(st.sampled_from(["none", "none", "unlink", "forget"]))
+            if kind == "unlink":
+                a, b = draw(st.lists(st.sampled_from(POOL), min_size=2, max_size=2, unique=True))
+                mine.append(("unlink", a, b))
+            elif kind == "forget":
+                mine.append(("forget", *draw(st.sampled_from(POOL))))
+        operations.append(mine)
+    return events, operations
+
+
+@examples(10)
+@given(stream=mixed())
+def test_concurrent_ingest_unlink_and_forget_keep_the_invariants(workers, shared_url: str, stream) -> None:
+    events, operations = stream
+    clear(shared_url)
+    start = time.time() + 0.2
+    futures = [workers.submit(cross_process.deliver, shared_url, "acme", {}, mine, start) for mine in operations]
+    results = [result for future in futures for result in future.result(timeout=150)]
+    forgotten = {(op[1], op[2]) for mine in operations for op in mine if op[0] == "forget"}
+    by_id = {e["event_id"]: e for e in events}
+    # an acknowledged event stays unless every identifier it carries was forgotten since
+    kept = [r["event_id"] for r in results if r["customer_id"] is not None and any(
+        (i["type"], i["value"]) not in forgotten for i in by_id[r["event_id"]]["identifiers"])]
+    conn = gremlin.connect(shared_url)
+    try:
+        report = check_graph(traversal().with_remote(conn), "acme", protector=DevelopmentProtector(),
+                             acknowledged=kept)
+        assert report.findings == []
     finally:
         conn.close()

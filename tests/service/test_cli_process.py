@@ -36,6 +36,20 @@ def _wait_for(lines: queue.Queue, prefix: str, seen: list[str]) -> str:
             return line
 
 
+def started(command: list[str], cwd: Path, env: dict) -> tuple[subprocess.Popen, queue.Queue, list[str]]:
+    """``command`` running, its output lines arriving in a queue; the lines read so far."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
+    return process, lines, []
+
+
+def ready(lines: queue.Queue, seen: list[str]) -> tuple[str, str]:
+    """The service's URL and dev key, from its banner."""
+    url = _wait_for(lines, "identity listening on ", seen).split()[3]
+    return url, _wait_for(lines, "dev tenant API key (shown once): ", seen).rsplit(" ", 1)[1]
+
+
 def _post(url: str, key: str, body: object) -> dict:
     request = urllib.request.Request(url + "/rpc", data=json.dumps(body).encode(), method="POST",
                                      headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
@@ -51,14 +65,9 @@ def test_serve_ingest_resolve_and_sigterm(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"]
     if importlib.util.find_spec("gremlin.durable") is None:  # the default file:// graph is not there yet
         command += ["--graph-url", "memory://"]
-    process = subprocess.Popen(command,
-                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
-    seen: list[str] = []
+    process, lines, seen = started(command, tmp_path, env)
     try:
-        url = _wait_for(lines, "identity listening on ", seen).split()[3]
-        key = _wait_for(lines, "dev tenant API key (shown once): ", seen).rsplit(" ", 1)[1]
+        url, key = ready(lines, seen)
         with urllib.request.urlopen(url + "/healthz", timeout=30) as response:
             assert json.loads(response.read()) == {"status": "ok"}
         event = {"type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"},

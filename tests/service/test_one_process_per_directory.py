@@ -5,19 +5,15 @@ only, so that it holds whatever the store does inside (the directory lock)."""
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from test_cli_process import _lines, _post, _wait_for
+from test_cli_process import _post, ready, started
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,14 +30,10 @@ def test_a_second_process_on_a_served_data_directory_stops_at_once(tmp_path: Pat
            "IDENTITY_DATA_DIR": str(tmp_path / "data")}
     env.pop("IDENTITY_CONFIG", None)
     env.pop("IDENTITY_GRAPH_URL", None)
-    first = subprocess.Popen([sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"],
-                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_lines, args=(first.stdout, lines), daemon=True).start()
-    seen: list[str] = []
+    first, lines, seen = started([sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"],
+                                 tmp_path, env)
     try:
-        url = _wait_for(lines, "identity listening on ", seen).split()[3]
-        key = _wait_for(lines, "dev tenant API key (shown once): ", seen).rsplit(" ", 1)[1]
+        url, key = ready(lines, seen)
         event = {"event_id": "e1", "type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"},
                                                                    {"type": "phone", "value": "+15550100"}]}
         _post(url, key, {"jsonrpc": "2.0", "id": 1, "method": "ingest", "params": {"events": [event]}})
