@@ -31,7 +31,11 @@ that it sees an edge's far end in another tenant.
 
 ``repair`` mends what the graph itself can tell right: it sets each wrong ``degree`` to the links
 the graph counts as it writes, drops repeated observations, edges that cross tenants and links an
-unlink forbade, and forgets again an identifier stored after it was forgotten. The other findings
+unlink forbade, forgets again an identifier stored after it was forgotten, and drops an event that
+observes no identifier (what a forget does with the events it leaves without any: an orphan is
+what a forget racing an ingest of the same identifier leaves on a read-committed graph,
+docs/data-model.md "Concurrent writers"; ingest writes an event and its observations in one
+traversal, and never adds observations to a stored event). The other findings
 (an id that is not its element's, a missing event) need a person: they are reported, never
 "repaired" by deleting data. A repair racing live ingest is safe (each fix is one traversal that
 recomputes from the graph) but the check that follows it may find what ingest is doing meanwhile.
@@ -58,7 +62,7 @@ __all__ = ["Finding", "CheckReport", "check_graph", "FINDING_KINDS", "REPAIRABLE
 FINDING_KINDS = ("identifier_id", "duplicate_identifier", "degree", "link_id", "duplicate_link", "cross_tenant",
                  "do_not_link", "event_id", "duplicate_observation", "orphan_event", "suppressed", "missing_event")
 #: The kinds ``repair`` mends.
-REPAIRABLE = frozenset({"degree", "duplicate_observation", "cross_tenant", "do_not_link", "suppressed"})
+REPAIRABLE = frozenset({"degree", "duplicate_observation", "cross_tenant", "do_not_link", "suppressed", "orphan_event"})
 #: The most element ids one repair traversal names.
 _REPAIR_BATCH = 500
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -285,6 +289,11 @@ def _repair(g: GraphTraversalSource, tenant: str, config: TenantConfig, protecto
                 # forget it again: its links, degrees and lone events go as a forget takes them
                 identity.forget(id_type, protector.open(finding.element, "value", sealed[0]))
                 mended.append(finding)
+    orphans = [f.element for f in by_kind["orphan_event"]]
+    for batch in _batches(orphans):
+        # only while it still observes nothing (ingest never adds observations to a stored event)
+        submit(g.V(*batch).has_label(model.EVENT).has(model.TENANT, tenant).not_(__.out_e(model.OBSERVED)).drop())
+    mended += by_kind["orphan_event"]
     recount.update(f.element for f in by_kind["degree"])
     for batch in _batches(sorted(recount)):
         # computed by the graph as it writes: a concurrent ingest's own increment is not undone

@@ -30,6 +30,7 @@ from identity import IdentityGraph, TenantConfig, model
 from identity.check import check_graph
 from identity.protect import DevelopmentProtector
 from tests.backends import clear, empty_graph
+from tests.gremlin_servers import is_real_server
 
 import cross_process
 
@@ -41,6 +42,8 @@ OPEN = {"shareable_types": frozenset(), "account_types": frozenset(), "multi_use
         "shared_on_conflict": frozenset(), "weak_types": frozenset(), "type_limits": {}, "max_hops": 10}
 
 pytestmark = [pytest.mark.slow, pytest.mark.transactions]
+#: what a forget or unlink racing an ingest may leave on a read-committed graph (all repairable)
+RACED = {"orphan_event", "degree", "suppressed", "do_not_link"}
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +178,16 @@ def test_concurrent_ingest_unlink_and_forget_keep_the_invariants(workers, shared
         (i["type"], i["value"]) not in forgotten for i in by_id[r["event_id"]]["identifiers"])]
     conn = gremlin.connect(shared_url)
     try:
-        report = check_graph(traversal().with_remote(conn), "acme", protector=DevelopmentProtector(),
-                             acknowledged=kept)
+        g = traversal().with_remote(conn)
+        report = check_graph(g, "acme", protector=DevelopmentProtector(), acknowledged=kept, repair=True)
+        if not is_real_server(shared_url):  # our engine runs one traversal at a time: serializable
+            assert report.repaired == []
+        # TinkerTransactionGraph reads committed data only: a forget (or unlink) that commits
+        # after an ingest's guard looked and before its writes can leave an event observing none
+        # of its identifiers, a degree counting a link that was not made, the forgotten identifier
+        # created again or a link an unlink forbade (docs/data-model.md); all of them repairable,
+        # never a lost event or a second vertex. Neptune's mutation queries read with locks
+        assert {f.kind for f in report.repaired} <= RACED
         assert report.findings == []
     finally:
         conn.close()
