@@ -20,6 +20,13 @@ def deliver(url: str, tenant: str, config: dict, operations: list, start_at: flo
         _sources[url] = open_traversal(url)  # as the service connects: retried, behind a breaker
     identity = IdentityGraph(_sources[url], tenant, config=TenantConfig(**config))
     time.sleep(max(0.0, start_at - time.time()))
+    try:
+        return _run(identity, operations)
+    except Exception as error:  # the driver's errors do not survive pickling back to the test
+        raise RuntimeError(f"{type(error).__name__}: {error}") from None
+
+
+def _run(identity: IdentityGraph, operations: list) -> list[dict]:
     results = []
     for operation in operations:
         if operation[0] == "ingest":

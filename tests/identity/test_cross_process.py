@@ -62,9 +62,9 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @st.composite
-def streams(draw) -> tuple[list[dict], list[list[list[dict]]]]:
+def streams(draw, redelivered: bool = True) -> tuple[list[dict], list[list[list[dict]]]]:
     """Events over POOL, and per process the batches it delivers: each event goes to one or more
-    processes, each in its own order."""
+    processes (one, unless ``redelivered``), each in its own order."""
     count = draw(st.integers(4, 24))
     events = []
     for n in range(count):
@@ -73,7 +73,8 @@ def streams(draw) -> tuple[list[dict], list[list[list[dict]]]]:
         events.append({"event_id": f"ev{n}", "type": "login", "timestamp": ts,
                        "identifiers": [{"type": t, "value": v} for t, v in chosen]})
     deliveries = []
-    owners = [draw(st.sets(st.integers(0, PROCESSES - 1), min_size=1)) for _ in events]
+    owners = [draw(st.sets(st.integers(0, PROCESSES - 1), min_size=1, max_size=PROCESSES if redelivered else 1))
+              for _ in events]
     for process in range(PROCESSES):
         mine = draw(st.permutations([e for e, o in zip(events, owners) if process in o]))
         batches, at = [], 0
@@ -146,8 +147,13 @@ def test_concurrent_instances_lose_duplicate_and_split_nothing(workers, shared_u
 
 @st.composite
 def mixed(draw) -> tuple[list[dict], list[list[tuple]]]:
-    """Per process, ingest batches with unlinks and forgets among them (the default guards)."""
-    events, deliveries = draw(streams())
+    """Per process, ingest batches with unlinks and forgets among them (the default guards). Each
+    event is delivered once: TinkerTransactionGraph 3.7.3 refuses for good to create again an
+    element that was read and then dropped (fixed in 3.7.4; tests/gremlin_servers.py), which a
+    forget does to the events it leaves without identifiers, so an event sent again after it
+    fails there (test_property_based leaves such streams out too); redeliveries race in the
+    test above."""
+    events, deliveries = draw(streams(redelivered=False))
     operations = []
     for batches in deliveries:
         mine: list[tuple] = []
