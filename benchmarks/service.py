@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from benchmarks.harness import ROOT, Progress, latency_summary, process_cpu_seconds, process_rss_bytes
 
-__all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "backend_names",
+__all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "run_threads", "backend_names",
            "add_backend_arguments", "child_process", "wait_for_line"]
 
 BACKENDS = ("memory", "durable", "endpoint")
@@ -177,6 +177,16 @@ class RpcClient:
         self._connection.close()
 
 
+def run_threads(threads: Sequence[threading.Thread]) -> float:
+    """Start every thread, wait for them all; the seconds that took."""
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def run_load(server: Server, calls: Sequence[tuple[str, dict]], concurrency: int, *, rate: float | None = None,
              label: str = "", quiet: bool = False, weight: Callable[[dict], int] = lambda params: 1) -> dict:
     """Send ``calls`` from ``concurrency`` client threads, each on its own connection. Closed loop
@@ -218,11 +228,7 @@ def run_load(server: Server, calls: Sequence[tuple[str, dict]], concurrency: int
         finally:
             rpc.close()
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads([threading.Thread(target=client, daemon=True) for _ in range(concurrency)])
     seconds = time.perf_counter() - started
     bar.close()
     if not latencies:
