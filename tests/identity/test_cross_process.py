@@ -155,11 +155,14 @@ def mixed(draw) -> tuple[list[dict], list[list[tuple]]]:
     test above."""
     events, deliveries = draw(streams(redelivered=False))
     operations = []
-    for batches in deliveries:
+    for process, batches in enumerate(deliveries):
         mine: list[tuple] = []
         for batch in batches:
             mine.append(("ingest", batch))
-            kind = draw(st.sampled_from(["none", "none", "unlink", "forget"]))
+            # one process unlinks and forgets, racing the others' ingests: on TinkerTransactionGraph
+            # 3.7.3 an unlink whose outE() meets a link a concurrent forget dropped fails inside the
+            # server (a NullPointerException in HasStep: the dropped edge comes back as null)
+            kind = draw(st.sampled_from(["none", "none", "unlink", "forget"])) if process == 0 else "none"
             if kind == "unlink":
                 a, b = draw(st.lists(st.sampled_from(POOL), min_size=2, max_size=2, unique=True))
                 mine.append(("unlink", a, b))
