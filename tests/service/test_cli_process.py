@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -12,6 +13,7 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -36,12 +38,23 @@ def _wait_for(lines: queue.Queue, prefix: str, seen: list[str]) -> str:
             return line
 
 
-def started(command: list[str], cwd: Path, env: dict) -> tuple[subprocess.Popen, queue.Queue, list[str]]:
-    """``command`` running, its output lines arriving in a queue; the lines read so far."""
+@contextlib.contextmanager
+def serving(command: list[str], cwd: Path, env: dict) -> Iterator[tuple[subprocess.Popen, queue.Queue, list[str]]]:
+    """``command`` running, its output lines arriving in a queue, and the lines read so far; a
+    failed assertion shows its output; it is killed at the end if still running."""
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
-    return process, lines, []
+    seen: list[str] = []
+    try:
+        yield process, lines, seen
+    except AssertionError:
+        process.kill()
+        raise AssertionError(f"stdout: {seen}\nstderr: {process.stderr.read()[-3000:]}") from None
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def ready(lines: queue.Queue, seen: list[str]) -> tuple[str, str]:
@@ -65,8 +78,7 @@ def test_serve_ingest_resolve_and_sigterm(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"]
     if importlib.util.find_spec("gremlin.durable") is None:  # the default file:// graph is not there yet
         command += ["--graph-url", "memory://"]
-    process, lines, seen = started(command, tmp_path, env)
-    try:
+    with serving(command, tmp_path, env) as (process, lines, seen):
         url, key = ready(lines, seen)
         with urllib.request.urlopen(url + "/healthz", timeout=30) as response:
             assert json.loads(response.read()) == {"status": "ok"}
@@ -83,11 +95,4 @@ def test_serve_ingest_resolve_and_sigterm(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
         assert "identity stopped" in _wait_for(lines, "identity stopped", seen)
-    except AssertionError:
-        process.kill()
-        raise AssertionError(f"stdout: {seen}\nstderr: {process.stderr.read()[-3000:]}") from None
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert (tmp_path / "data" / "tenants.json").exists()

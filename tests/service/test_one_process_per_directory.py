@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from test_cli_process import _post, ready, started
+from test_cli_process import _post, ready, serving
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,9 +30,8 @@ def test_a_second_process_on_a_served_data_directory_stops_at_once(tmp_path: Pat
            "IDENTITY_DATA_DIR": str(tmp_path / "data")}
     env.pop("IDENTITY_CONFIG", None)
     env.pop("IDENTITY_GRAPH_URL", None)
-    first, lines, seen = started([sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"],
-                                 tmp_path, env)
-    try:
+    with serving([sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"], tmp_path,
+                 env) as (first, lines, seen):
         url, key = ready(lines, seen)
         event = {"event_id": "e1", "type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"},
                                                                    {"type": "phone", "value": "+15550100"}]}
@@ -52,13 +51,6 @@ def test_a_second_process_on_a_served_data_directory_stops_at_once(tmp_path: Pat
         assert resolved["result"]["identifiers"]["email"][0]["value"] == "ann@example.com"
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=60) == 0
-    except AssertionError:
-        first.kill()
-        raise AssertionError(f"stdout: {seen}\nstderr: {first.stderr.read()[-3000:]}") from None
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
     # free again once the first has stopped; the graph is the one it served
     checked = _identity("check", "--tenant", "dev", env=env, cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr[-2000:]
