@@ -173,9 +173,9 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
                 yield edge
 
     def created(props: dict[str, Any]) -> dict[str, Any]:
-        # a new element's properties as mergeV/mergeE leave them: onCreate's map, then the search
-        # map's tenant (TinkerPop's MergeStep.onCreateMap puts the search map into onCreate's)
-        return {**props, model.TENANT: tenant}
+        # a new element's properties as ingest's addV/addE leave them: the tenant first (the step
+        # is given it before its property() steps), then the others in order
+        return {model.TENANT: tenant, **props}
 
     with store.transaction():
         if not _guard_holds(store, chunk, vertex_visible, edge_visible):
