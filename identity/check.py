@@ -112,22 +112,23 @@ def check_graph(g: GraphTraversalSource, tenant: str, *, config: TenantConfig | 
                 progress: Callable[[str], None] | None = None) -> CheckReport:
     """Check ``tenant``'s elements in ``g`` (a source without PartitionStrategy: the writer).
     ``protector``, when given, opens each identifier's value to prove its id is its own;
-    ``acknowledged`` are event ids (the client's) that must be stored. With ``repair``, what
+    ``acknowledged`` are event ids (the client's) that must be stored; ``config`` (the tenant's guard
+    settings) is what a repair's forget runs under. With ``repair``, what
     REPAIRABLE names is mended and the graph checked again: the report is that second check's,
     with what was mended in ``repaired``."""
-    report = _Scan(g, tenant, config or TenantConfig(), protector, progress).run(set(acknowledged))
+    report = _Scan(g, tenant, protector, progress).run(set(acknowledged))
     if not repair or not any(f.kind in REPAIRABLE for f in report.findings):
         return report
     mended = _repair(g, tenant, config or TenantConfig(), protector, report.findings)
-    again = _Scan(g, tenant, config or TenantConfig(), protector, progress).run(set(acknowledged))
+    again = _Scan(g, tenant, protector, progress).run(set(acknowledged))
     again.repaired = mended
     return again
 
 
 class _Scan:
-    def __init__(self, g: GraphTraversalSource, tenant: str, config: TenantConfig, protector: Protector | None,
+    def __init__(self, g: GraphTraversalSource, tenant: str, protector: Protector | None,
                  progress: Callable[[str], None] | None):
-        self.g, self.tenant, self.config, self.protector = g, tenant, config, protector
+        self.g, self.tenant, self.protector = g, tenant, protector
         self.progress = progress or (lambda _: None)
         self.findings: list[Finding] = []
 
@@ -185,10 +186,11 @@ class _Scan:
         return degrees
 
     def _same_identifier(self, vertex: str, id_type: str, tail: str, sealed: str) -> None:
-        from .identifiers import normalize  # the value was stored normalised: this is a no-op on it
         try:
+            # the value is stored as it was normalised then (by the tenant's settings of the day),
+            # which is what its id was indexed from: not normalised again
             value = self.protector.open(vertex, "value", sealed)
-            index = self.protector.blind_index(id_type, normalize(id_type, value, self.config))
+            index = self.protector.blind_index(id_type, value)
         except (SealedValueError, ValueError) as error:
             self.find("duplicate_identifier", vertex, f"its value cannot be opened under its id ({type(error).__name__})")
             return

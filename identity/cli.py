@@ -384,10 +384,12 @@ def _check(args: argparse.Namespace, config: Config, registry: TenantRegistry) -
             acknowledged = [line.strip() for line in lines if line.strip()]
     tenants = [args.tenant] if args.tenant else [t.id for t in registry.tenants() if not keyring.destroyed(t.id)]
     wrong = False
+    guards = GuardSettings(registry, config.tenant_guards())
     for tenant in tenants:
         protector = keyring.protector(tenant)
         report = _with_graph(config, registry, lambda g: check_graph(
-            g, tenant, protector=protector, acknowledged=acknowledged, repair=args.repair,
+            g, tenant, config=guards.config_for(tenant), protector=protector, acknowledged=acknowledged,
+            repair=args.repair,
             progress=lambda step: _progress(f"tenant {tenant}: {step}".ljust(60))), tenant=tenant)
         print(file=sys.stderr)
         for finding in report.repaired[:_CHECK_SHOWN]:
