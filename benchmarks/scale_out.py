@@ -202,7 +202,7 @@ def one_run(args: argparse.Namespace, count: int, truth: Any, keys: list, label:
             customers = resolve_every(servers[0], keys, args.quiet)
             rows = resolve_throughput(servers, keys, throughput, args.resolves, args.resolve_clients,
                                       args.quiet) if throughput else []
-        acknowledged = sorted({r["event_id"] for r in results if r["customer_id"] is not None})
+        acknowledged = sorted({r["event_id"] for r in results if r.get("customer_id") is not None})
         check = run_check(work, args.gremlin_url, tenant, acknowledged)
     scores = pairwise_scores(truth.person_owned, customers)
     findings = check["findings"]
