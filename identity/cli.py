@@ -142,7 +142,8 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="verify the graph's invariants; exit 1 when something is wrong")
     check.add_argument("--tenant", help="only this tenant (default: every tenant not offboarded)")
     check.add_argument("--repair", action="store_true",
-                       help="mend what the graph can tell right (degrees, repeated or forbidden edges), then check again")
+                       help="mend what the graph can tell right (degrees, repeated or forbidden edges, customer ids "
+                            "two customers share), then check again")
     check.add_argument("--acknowledged", metavar="FILE",
                        help="event ids (one a line) that clients were told are stored: each must be")
     _common(check)
