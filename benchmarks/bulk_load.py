@@ -177,6 +177,11 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
         # is given it before its property() steps), then the others in order
         return {model.TENANT: tenant, **props}
 
+    def merged(props: dict[str, Any]) -> dict[str, Any]:
+        # a retired id's record as customers.write's mergeV leaves it: onCreate's map, then the
+        # search map's tenant (TinkerPop's MergeStep.onCreateMap puts the search map into onCreate's)
+        return {**props, model.TENANT: tenant}
+
     with store.transaction():
         if not _guard_holds(store, chunk, vertex_visible, edge_visible):
             return False
@@ -235,7 +240,7 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
                 if store.vertices.get(model.retired_id(tenant, old)) is None:
                     store.add_first_vertex_properties(
                         store.add_vertex(model.RETIRED, model.retired_id(tenant, old)),
-                        created({model.HEIR: heir, "created": long(chunk.events[-1][2])}))
+                        merged({model.HEIR: heir, "created": long(chunk.events[-1][2])}))
         for event, identifier_ids, ingested_at in chunk.events:
             event_vertex = store.add_vertex(model.EVENT, event.vertex_id)
             store.add_first_vertex_properties(event_vertex, created(chunk.event_props(event, ingested_at, protector)))
