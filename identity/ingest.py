@@ -646,11 +646,12 @@ def ingest_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEven
     max_writes = MAX_WRITES_PER_TRAVERSAL
     results: list[IngestResult] = []
     conflicts = 0
+    reread: set[str] = set()  # events read again once because the read was torn (_torn)
     while len(results) < len(events):
         check_deadline()
         pending = events[len(results):]
         view = _read(g, tenant, pending, config)
-        written = _plan_and_write(g, tenant, pending, view, config, protector, clock, max_writes)
+        written = _plan_and_write(g, tenant, pending, view, config, protector, clock, max_writes, reread)
         results.extend(written)
         if len(written) < len(pending):
             telemetry.current().ingest_replanned()  # several instances on one graph: how often they collide
@@ -662,14 +663,19 @@ def ingest_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEven
 
 def _plan_and_write(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], view: _View,
                     config: TenantConfig, protector: Protector, clock: CreationClock,
-                    max_writes: int) -> list[IngestResult]:
+                    max_writes: int, reread: set[str]) -> list[IngestResult]:
     """Plan events in order against ``view``, committing a chunk whenever it is full. Returns the
-    results of the committed events: fewer than ``events`` when a chunk's guard failed."""
+    results of the committed events: fewer than ``events`` when a chunk's guard failed, or when
+    the read was torn at an event not read again yet (``reread``, which it joins)."""
     committed: list[IngestResult] = []
     planned: list[IngestResult] = []
     chunk = _Chunk(tenant, config)
     for position, event in enumerate(events):
         check_deadline()  # before planning: an event's plan costs up to its identifiers squared
+        if event.event_id not in reread and _torn(event, view):
+            reread.add(event.event_id)
+            # what was planned before it is written, and the batch is read again from it
+            return committed + planned if _commit(g, chunk, view, protector) else committed
         planned.append(_plan(event, view, chunk, tenant, config, protector, clock))
         if chunk.writes >= max_writes or position == len(events) - 1:
             check_deadline()
@@ -679,6 +685,15 @@ def _plan_and_write(g: GraphTraversalSource, tenant: str, events: list[PreparedE
             planned = []
             chunk = _Chunk(tenant, config)
     return committed
+
+
+def _torn(event: PreparedEvent, view: _View) -> bool:
+    """Whether the read saw ``event`` stored but none of its identifiers. On a read-committed
+    graph (TinkerTransactionGraph) one read traversal can see what another instance committed
+    while it ran: the event, read after its identifiers were looked for, without them; its
+    result (a duplicate's customer) would then name no customer. Read once more, it is whole; an
+    event stored with other identifiers than it is sent with now stays so, and answers without one."""
+    return event.vertex_id in view.events and not any(i.vertex_id in view.vertices for i in event.identifiers)
 
 
 def _commit(g: GraphTraversalSource, chunk: _Chunk, view: _View, protector: Protector) -> bool:
