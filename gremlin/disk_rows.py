@@ -139,35 +139,50 @@ def index_value(value: Any) -> Any:
 
 # -- names -----------------------------------------------------------------------------------
 
+class _Numbers(dict):
+    """Name -> number; a name not numbered yet gets the next number when first asked for, so
+    the encoders look every key up with ``numbers[name]`` (a dict look-up in C, no call)."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, names: "Names"):
+        super().__init__()
+        self.names = names
+
+    def __missing__(self, name: str) -> int:
+        names = self.names
+        number = self[name] = len(names.by_id)
+        names.by_id.append(name)
+        names.unwritten.append((number, name))
+        return number
+
+
 class Names:
     """Labels and property keys by number and back. A name met for the first time gets the
     next number at once and is written with the transaction that first stores it."""
 
     def __init__(self) -> None:
         self.by_id: list[str | None] = []
-        self.ids: dict[str, int] = {}
+        #: name -> number, numbering a new name when it is looked up (``numbers[name]``)
+        self.numbers = _Numbers(self)
         self.unwritten: list[tuple[int, str]] = []
 
     def load(self, conn: sqlite3.Connection) -> None:
         import sys
-        self.by_id, self.ids, self.unwritten = [], {}, []
+        self.by_id, self.unwritten = [], []
+        self.numbers = _Numbers(self)
         for number, name in conn.execute("SELECT id, name FROM names ORDER BY id"):
             name = sys.intern(name)
             self.by_id.extend([None] * (number + 1 - len(self.by_id)))
             self.by_id[number] = name
-            self.ids[name] = number
+            dict.__setitem__(self.numbers, name, number)
 
     def id(self, name: str) -> int:
-        number = self.ids.get(name)
-        if number is None:
-            number = self.ids[name] = len(self.by_id)
-            self.by_id.append(name)
-            self.unwritten.append((number, name))
-        return number
+        return self.numbers[name]
 
     def known(self, name: str) -> int | None:
         """The number of a name already stored or about to be, else None."""
-        return self.ids.get(name)
+        return self.numbers.get(name)
 
     def write(self, conn: sqlite3.Connection) -> None:
         if self.unwritten:
@@ -193,12 +208,13 @@ def _derivable(vertex: VertexRecord, vp: VertexPropertyRecord) -> bool:
 # -- properties as rows --------------------------------------------------------------------------
 
 def _flat_values(table: Any, names: Names, flat: list) -> None:
+    numbers = names.numbers
     for key, value in table.items():
         if type(value) is long:
-            flat.append(~names.id(key))
+            flat.append(~numbers[key])
             flat.append(int(value))
         else:
-            flat.append(names.id(key))
+            flat.append(numbers[key])
             flat.append(_to_json(value))
 
 
@@ -207,21 +223,26 @@ def encode_vertex_props(vertex: VertexRecord, names: Names) -> str:
     props = vertex.props
     if not props:
         return _EMPTY_PROPS
+    numbers = names.numbers
     flat: list = []
     for key, held in props.items():
         kind = type(held)
+        if kind is str:  # most values: the one kind that is its own JSON value
+            flat.append(numbers[key])
+            flat.append(held)
+            continue
         if kind is VertexPropertyRecord and _derivable(vertex, held):
             held = held.value
             kind = type(held)
         if kind is VertexPropertyRecord or kind is tuple:
             records = (held,) if kind is VertexPropertyRecord else held
-            flat.append([names.id(key)])
+            flat.append([numbers[key]])
             flat.append([_record_entry(vp, names) for vp in records])
         elif kind is long:
-            flat.append(~names.id(key))
+            flat.append(~numbers[key])
             flat.append(int(held))
         else:
-            flat.append(names.id(key))
+            flat.append(numbers[key])
             flat.append(_to_json(held))
     return _dumps_encoded(flat)
 
@@ -292,7 +313,8 @@ def encode_edge_labels(labels: tuple[tuple[str, ...], tuple[str, ...]], names: N
     """A vertex's ``edges`` column: the labels of its outgoing and incoming edges."""
     if not labels[0] and not labels[1]:
         return None
-    return _dumps_encoded([[names.id(label) for label in side] for side in labels])
+    numbers = names.numbers
+    return _dumps_encoded([[numbers[label] for label in side] for side in labels])
 
 
 _NO_LABELS: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())

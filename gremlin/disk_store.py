@@ -21,6 +21,7 @@ from __future__ import annotations
 import sqlite3
 import weakref
 from bisect import insort
+from functools import partial
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -80,14 +81,17 @@ class DiskAdjacency:
     label read from the file so far, kept current by the store. Also the vertex's row id, and
     whether it is still in the graph (``live``)."""
 
-    __slots__ = ("store", "rid", "live", "labels", "sides")
+    __slots__ = ("store", "rid", "live", "labels", "sides", "labels_text")
 
-    def __init__(self, store: "DiskStore", rid: int, labels: tuple = ((), ())):
+    def __init__(self, store: "DiskStore", rid: int, labels: tuple = ((), ()), labels_text: Any = None):
         self.store = store
         self.rid = rid
         self.live = True
         #: (out labels, in labels): every label the vertex has edges of (maybe a few more)
         self.labels: tuple[tuple[str, ...], tuple[str, ...]] = labels
+        #: (labels, the row's ``edges`` text for them): the text read or last written, reused
+        #: while ``labels`` is that same tuple (it is replaced, never changed, when a label comes)
+        self.labels_text: tuple[tuple, str | None] | None = (labels, labels_text) if labels_text is not None else None
         #: per direction (out, in): None, or label -> edge rids in creation order for the labels read
         self.sides: list[dict[str, list[int]] | None] | None = None
 
@@ -151,7 +155,8 @@ class _Table:
     def __init__(self, store: "DiskStore", kind: str):
         self._store = store
         self._kind = kind
-        self.get = store._vertex if kind == "V" else store._edge
+        # straight to the look-up (a partial is called in C): one Python frame per V(id)
+        self.get = partial(store._by_id, store._vertex_kind if kind == "V" else store._edge_kind)
 
     def __getitem__(self, id: Any) -> Any:
         found = self.get(id)
@@ -309,21 +314,22 @@ class DiskStore(GraphStore):
         if not vertices and not edges and not deleted and not self._index_changes:
             return  # (the counter is written with rows: ids a failed traversal took need no row)
         names = self._names
+        numbers = names.numbers
         vertex_rows, vertex_gone, edge_rows = [], [], []
         for rid, vertex in vertices.items():
             if vertex is None:
                 vertex_gone.append((rid,))
             else:
                 key = id_key(vertex.id)
-                vertex_rows.append((rid, key, id_column(vertex.id, key), names.id(vertex.label),
-                                    encode_vertex_props(vertex, names), encode_edge_labels(vertex.out_edges.labels, names)))
-        keys, refs = self._edges.keys, self._edges.refs
+                vertex_rows.append((rid, key, id_column(vertex.id, key), numbers[vertex.label],
+                                    encode_vertex_props(vertex, names), self._labels_text(vertex.out_edges)))
+        keys = self._edges.keys
         for edge in edges.values():
             ref = keys.get(edge.id)
             if ref is None or ref() is not edge:
                 continue  # removed (its row, if any, is among the deleted)
             key = id_key(edge.id)
-            edge_rows.append((ref.rid, key, id_column(edge.id, key), names.id(edge.label),
+            edge_rows.append((ref.rid, key, id_column(edge.id, key), numbers[edge.label],
                               edge.out_v.out_edges.rid, edge.in_v.out_edges.rid,
                               encode_edge_props(edge.props, names)))
         conn = self._connection()
@@ -356,6 +362,19 @@ class DiskStore(GraphStore):
         self._index_changes.clear()
         self._removed_vertices.clear()
         self._removed_edges.clear()
+
+    def _labels_text(self, adjacency: DiskAdjacency) -> str | None:
+        """A vertex row's ``edges`` column: most vertices written have the labels they were
+        read or last written with (their properties changed), so the text is kept, not encoded
+        again. (A label numbered by a transaction that then failed cannot be in a kept text:
+        the failed transaction's undo put back the labels from before it.)"""
+        labels = adjacency.labels
+        kept = adjacency.labels_text
+        if kept is not None and kept[0] is labels:
+            return kept[1]
+        text = encode_edge_labels(labels, self._names)
+        adjacency.labels_text = (labels, text)
+        return text
 
     def _unreadable(self, kind: str, rid: int, key: Any, error: BaseException) -> DurableStoreError:
         return DurableStoreError(f"{self._where()}: the {kind} row {rid} (key {key!r}) cannot be read "
@@ -453,7 +472,9 @@ class DiskStore(GraphStore):
         """The edge with element id ``id``, or ``default`` (``store.edges.get``)."""
         return self._by_id(self._edge_kind, id, default)
 
-    def _by_id(self, kind: "_Kind", id: Any, default: Any) -> Any:
+    def _by_id(self, kind: "_Kind", id: Any, default: Any = None) -> Any:
+        # every V(id) and E(id) comes here (an ingest batch: hundreds of thousands of times), most
+        # for a live record: that path is one frame, RecordCache.used_now inlined
         cache = kind.cache
         try:
             ref = cache.keys.get(id)
@@ -462,7 +483,11 @@ class DiskStore(GraphStore):
         if ref is not None:
             record = ref()
             if record is not None:
-                cache.used_now(ref.rid, record)
+                rid = ref.rid
+                if rid in cache.hot:
+                    cache.used.add(rid)
+                else:
+                    cache.heat(rid, record)
                 return record
         if id is None or id in kind.absent or (kind.removed and id in kind.removed):
             return default
@@ -480,7 +505,7 @@ class DiskStore(GraphStore):
             return found
         try:
             vertex = VertexRecord(typed_id(key, column), self._names.by_id[label])
-            vertex.out_edges = DiskAdjacency(self, rid, decode_edge_labels(edges, self._names))
+            vertex.out_edges = DiskAdjacency(self, rid, decode_edge_labels(edges, self._names), edges)
             vertex.in_edges = EXTERNAL
             vertex.props = decode_vertex_props(vertex, props, self._names)
         except (ValueError, TypeError, IndexError, KeyError) as error:
@@ -565,10 +590,16 @@ class DiskStore(GraphStore):
         rids: list[int] = []
         for side in _SIDES[direction]:
             if labels:
-                for label in labels:
-                    found = adjacency.known(side, label)
+                own = adjacency.labels[side]
+                sides = adjacency.sides
+                lists = sides[side] if sides is not None else None
+                for label in labels:  # (DiskAdjacency.known, inlined: a walk's every step asks)
+                    if label not in own:
+                        continue
+                    found = lists.get(label) if lists is not None else None
                     if found is None:
                         found = self._read_adjacent(adjacency, side, label)
+                        lists = adjacency.sides[side]
                     rids += found
             else:
                 rids += self._all_adjacent(adjacency, side)
