@@ -98,14 +98,6 @@ class DiskAdjacency:
     def edges(self, direction: str, labels: tuple[str, ...] = ()) -> list[EdgeRecord]:
         return self.store._incident(self, direction, labels)
 
-    def known(self, side: int, label: str) -> list[int] | None:
-        """The edge rids of ``label`` on ``side`` if known without reading the file."""
-        if label not in self.labels[side]:
-            return []
-        sides = self.sides
-        lists = sides[side] if sides is not None else None
-        return lists.get(label) if lists is not None else None
-
     def keep(self, side: int, label: str, rids: list[int]) -> list[int]:
         sides = self.sides
         if sides is None:
@@ -593,7 +585,9 @@ class DiskStore(GraphStore):
                 own = adjacency.labels[side]
                 sides = adjacency.sides
                 lists = sides[side] if sides is not None else None
-                for label in labels:  # (DiskAdjacency.known, inlined: a walk's every step asks)
+                # (no call per label: a walk's every step asks) a label the vertex has no edge
+                # of costs nothing; one whose edges were read is answered from memory
+                for label in labels:
                     if label not in own:
                         continue
                     found = lists.get(label) if lists is not None else None
