@@ -4,9 +4,10 @@ engine under it) leaves every result and every stored element as it was.
     python benchmarks/ingest_fingerprint.py --out /tmp/after.json
     python benchmarks/ingest_fingerprint.py --tree /tmp/main --out /tmp/before.json
     cmp /tmp/before.json /tmp/after.json
+    PYTHONHASHSEED=0 python benchmarks/ingest_fingerprint.py --store durable --out /tmp/after.json
 
 A population's events (300 people by default) are ingested in order, in batches, into an empty
-memory graph with a clock that advances 1 ms per call, under several tenant configurations
+memory graph (``--store durable``: a durable one, ``file://`` in a temporary directory) with a clock that advances 1 ms per call, under several tenant configurations
 (default guards at batch sizes 20 and 7; ``max_hops`` 0 to 3 with generic threshold 8). For each,
 the document holds every ingest result (customer id, merges, refusals, duplicates), the tenant's
 stats, and every vertex and edge with all its properties, sorted, but for what differs between
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -50,15 +52,19 @@ def stored_elements(g: Any, start: str, without: Iterable[str] = ()) -> list[str
     return sorted(rows)
 
 
-def fingerprint(events: list[dict], configs: dict[str, tuple[Any, int]]) -> dict[str, Any]:
+def fingerprint(events: list[dict], configs: dict[str, tuple[Any, int]], directory: Path | None = None
+                ) -> dict[str, Any]:
+    """The document (see the module docstring), from memory graphs, or from durable graphs in
+    ``directory`` when one is given."""
     import gremlin
     from gremlin_python.process.anonymous_traversal import traversal
     from identity import IdentityGraph
 
     document = {}
     for name, (config, batch) in configs.items():
-        url = f"memory://fingerprint-{name}"
-        g = traversal().with_remote(gremlin.connect(url))
+        url = f"memory://fingerprint-{name}" if directory is None else f"file://{directory}/{name}"
+        connection = gremlin.connect(url)
+        g = traversal().with_remote(connection)
         now = [1.7e9]
 
         def clock() -> float:
@@ -69,7 +75,10 @@ def fingerprint(events: list[dict], configs: dict[str, tuple[Any, int]]) -> dict
         results = [r.to_dict() for i in range(0, len(events), batch) for r in ids.ingest(events[i:i + batch])]
         document[name] = {"results": results, "stats": ids.stats(), "vertices": stored_elements(g, "V"),
                           "edges": stored_elements(g, "E")}
-        gremlin.forget_graph(url)
+        if directory is None:
+            gremlin.forget_graph(url)
+        else:
+            connection.close()
         print(f"{name}: {len(results)} results, {len(document[name]['vertices'])} vertices, "
               f"{len(document[name]['edges'])} edges", file=sys.stderr)
     return document
@@ -78,6 +87,8 @@ def fingerprint(events: list[dict], configs: dict[str, tuple[Any, int]]) -> dict
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="where the JSON document goes")
+    parser.add_argument("--store", choices=["memory", "durable"], default="memory",
+                        help="the graphs ingested into (default memory)")
     add_tree_argument(parser)
     add_mix_arguments(parser, people=300)
     args = parser.parse_args(argv)
@@ -86,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     from identity.guards import TenantConfig
     configs = {"default-batch20": (TenantConfig(), 20), "default-batch7": (TenantConfig(), 7),
                **{f"hops{h}-generic8": (TenantConfig(max_hops=h, generic_threshold=8), 20) for h in range(4)}}
-    args.out.write_text(json.dumps(fingerprint(events, configs), sort_keys=True, default=str) + "\n")
+    with tempfile.TemporaryDirectory() as directory:
+        document = fingerprint(events, configs, Path(directory) if args.store == "durable" else None)
+    args.out.write_text(json.dumps(document, sort_keys=True, default=str) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -128,6 +128,9 @@ def test_ingest_fingerprint_is_the_same_for_the_same_ingest_and_holds_what_was_s
     assert ingest_fingerprint.main(["--people", "12", "--seed", "3", "--out", str(first)]) == 0
     assert ingest_fingerprint.main(["--people", "12", "--seed", "3", "--out", str(second)]) == 0
     assert first.read_bytes() == second.read_bytes()  # sealed values and ingest times left out
+    durable = tmp_path / "durable.json"
+    assert ingest_fingerprint.main(["--people", "12", "--seed", "3", "--store", "durable", "--out", str(durable)]) == 0
+    assert durable.read_bytes() == first.read_bytes()  # the durable store stores the same graph
     document = json.loads(first.read_text())
     assert set(document) == {"default-batch20", "default-batch7", *(f"hops{h}-generic8" for h in range(4))}
     run = document["default-batch20"]
