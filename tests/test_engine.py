@@ -738,3 +738,16 @@ def test_where_without_a_walk_collection_skips_what_was_seen(modern):
     many = [f"nope{i}" for i in range(20)] + ["1", "2"]
     assert sorted(g.V().has_id(P.within(many)).id_().to_list(), key=str) == sorted(
         g.V().has_id(P.within(["1", "2"])).id_().to_list(), key=str)
+
+
+def test_each_element_finds_its_own_value_by_its_id(g) -> None:
+    """select(select(label).id()) on a map of id -> value, as identity.writes uses it: the
+    element's own value, nothing for an element the map does not name."""
+    g.add_v("p").property(T.id, "a").property("n", 1).add_v("p").property(T.id, "b").property("n", 2) \
+        .add_v("p").property(T.id, "c").property("n", 3).iterate()
+    values = {"a": 10, "b": 2}
+    found = g.V("a", "b", "c").as_("v").constant(values).select(__.select("v").id_()).to_list()
+    assert sorted(found) == [2, 10]
+    equal = (g.V("a", "b", "c").as_("v").values("n").as_("n").constant(values).select(__.select("v").id_())
+             .where(P.eq("n")).select("v").id_().to_list())
+    assert equal == ["b"]

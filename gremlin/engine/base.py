@@ -259,6 +259,11 @@ class Traversal:
             yield result.obj
 
     def first(self, ctx: Context, traverser: Traverser, default: Any = None) -> Any:
+        steps = self.steps
+        if len(steps) == 1:  # select('k'), id(), ...: one value from the traverser, no child run
+            one = getattr(steps[0], "one_value", None)
+            if one is not None:
+                return one(ctx, traverser, default)
         for result in self.apply(ctx, traverser):
             return result.obj
         return default

@@ -198,12 +198,15 @@ class UnionStep(Step):
             if not isinstance(branch, Traversal):
                 raise InvalidArgumentError("union() takes traversals")
         self.branches = branches
+        self._barrier: bool | None = None  # whether a branch holds one: worked out on the first run
 
     def children(self) -> tuple:
         return self.branches
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        if not any(holds_barrier(branch) for branch in self.branches):
+        if self._barrier is None:  # the branches are final once the traversal runs
+            self._barrier = any(holds_barrier(branch) for branch in self.branches)
+        if not self._barrier:
             # as TinkerPop's BranchStep: one traverser at a time, through each branch in turn
             return (result for traverser in traversers for branch in self.branches
                     for result in branch.run(ctx, (traverser.copy(),)))

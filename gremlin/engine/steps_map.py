@@ -308,6 +308,8 @@ class SelectStep(ByModulatedStep):
             raise InvalidArgumentError(f"select() takes string keys, a Column or a traversal, not {args!r}")
         self.keys = tuple(args)
         self.bys: list[Projection] = []
+        #: L when the key traversal is select(L).id(): looked up without running it
+        self.id_label = _selected_id_label(self.traversal) if self.traversal is not None else None
 
     def children(self) -> tuple:
         return (self.traversal,) if self.traversal is not None else ()
@@ -317,6 +319,11 @@ class SelectStep(ByModulatedStep):
             value = self._select(ctx, traverser)
             if value is not NOTHING:
                 yield traverser.split(value)
+
+    def one_value(self, ctx: Context, traverser: Traverser, default: Any) -> Any:
+        """What this step alone, as a child traversal, gives first for ``traverser`` (Traversal.first)."""
+        value = self._select(ctx, traverser)
+        return default if value is NOTHING else value
 
     def _select(self, ctx: Context, traverser: Traverser) -> Any:
         if self.column is not None:
@@ -330,7 +337,12 @@ class SelectStep(ByModulatedStep):
                 return [sorted(ls) for ls in obj.labels] if self.column == Column.keys else list(obj.objects)
             raise InvalidArgumentError(f"select({self.column}) needs a map, not {type(obj).__name__}")
         if self.traversal is not None:
-            key = self.traversal.first(ctx, traverser, NOTHING)
+            label = self.id_label
+            if label is not None:  # select(select(label).id()): no child traverser to run
+                element = select_value(ctx, traverser, label, Pop.last)
+                key = NOTHING if element is NOTHING else token_value(element, "id")
+            else:
+                key = self.traversal.first(ctx, traverser, NOTHING)
             if key is NOTHING:
                 return NOTHING
             value = select_value(ctx, traverser, key, self.pop)
@@ -353,6 +365,17 @@ class SelectStep(ByModulatedStep):
         if not self.bys:
             return value
         return self.bys[index % len(self.bys)](ctx, Traverser.start(value))
+
+
+def _selected_id_label(traversal: Traversal) -> str | None:
+    """The label of a ``select(label).id()`` key traversal (identity.writes looks an element's own
+    value up by its id this way, once per element), else None."""
+    steps = traversal.steps
+    if (len(steps) == 2 and isinstance(steps[0], SelectStep) and steps[0].pop is Pop.last and not steps[0].bys
+            and steps[0].traversal is None and steps[0].column is None and len(steps[0].keys) == 1
+            and type(steps[1]) is MapStep and steps[1].name == "id"):
+        return steps[0].keys[0]
+    return None
 
 
 @register("select")
