@@ -44,7 +44,7 @@ from gremlin_python.process.graph_traversal import GraphTraversal, __
 from gremlin_python.process.traversal import Cardinality, Merge, P
 from gremlin_python.statics import long
 
-from . import model
+from . import model, writes
 
 __all__ = ["rank", "carried", "primary", "anchor", "customer_id", "aliases", "is_generic", "Neighbourhood", "walk", "components",
            "Mint", "Reassignment", "reassign", "split", "unchanged", "write"]
@@ -363,12 +363,11 @@ def unchanged(around: Neighbourhood, generic_threshold: int) -> list[GraphTraver
 
 def write(t: GraphTraversal, change: Reassignment, tenant: str, now_ms: int) -> GraphTraversal:
     """Append ``change``'s writes to the write traversal ``t`` (each a side effect)."""
-    by_id: dict[tuple[str, int], list[str]] = {}
-    for vertex, value in sorted(change.carry.items()):
-        by_id.setdefault(value, []).append(vertex)
-    for (cid, since), vertices in by_id.items():
-        t = t.side_effect(__.V(*vertices).property(Cardinality.single, model.CID, cid)
-                          .property(Cardinality.single, model.SINCE, long(since)))
+    if change.carry:  # one step whatever the identifiers: each one's id looked up by its id (identity.writes)
+        cids = {vertex: cid for vertex, (cid, _) in change.carry.items()}
+        sinces = {vertex: long(since) for vertex, (_, since) in change.carry.items()}
+        t = t.side_effect(writes.vertices(cids).property(Cardinality.single, model.CID, writes.own(cids))
+                          .property(Cardinality.single, model.SINCE, writes.own(sinces)))
     for old, heir in sorted(change.retire.items()):
         # ids retired into ``old`` before lead on to its heir: every record names a live id (has()
         # on the heir right after V(), where the embedded graph answers it from a value index)

@@ -36,10 +36,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
-from gremlin_python.process.traversal import Cardinality, P, T
+from gremlin_python.process.traversal import Cardinality, CardinalityValue, Direction, Merge, P, T
 from gremlin_python.statics import long
 
-from . import customers, model, telemetry
+from . import customers, model, telemetry, writes
 from .errors import GraphUnavailable, ValidationError
 from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
@@ -59,7 +59,7 @@ _MAX_ATTRIBUTES = 100
 _SINGLE = Cardinality.single
 #: The most element writes one write traversal carries (an event is never split across two):
 #: keeps a request far below Gremlin Server's and Neptune's frame limits (docs/data-model.md).
-MAX_WRITES_PER_TRAVERSAL = 200
+MAX_WRITES_PER_TRAVERSAL = 1000
 #: The identifier properties planning reads (not the sealed value).
 _PLANNED_KEYS = ("type", "created", model.CID, model.SINCE, "founder", "degree", "first_seen", "last_seen",
                  model.SHARED, model.CONFLICTS)
@@ -495,20 +495,35 @@ class _Chunk:
                     self.retired[earlier] = heir
             self.retired[old] = heir
 
-    def guard(self) -> list[GraphTraversal]:
-        """Checks that all hold when nothing the chunk's plans depended on has changed."""
-        checks = []
-        for (name, argument, unshared), vertices in sorted(self.expected.items(), key=lambda item: str(item[0])):
-            predicate = P.between(*argument) if name == "between" else getattr(P, name)(argument)
-            check = __.V(*sorted(vertices)).has("degree", predicate)
-            checks.append((check.has_not(model.SHARED) if unshared else check).count().is_(len(vertices)))
-        for cid, vertices in _grouped((cid, v) for v, cid in sorted(self.cids.items())).items():
-            checks.append(__.V(*vertices).has(model.CID, cid).count().is_(len(vertices)))
-        if self.absent:
-            checks.append(__.V(*sorted(self.absent)).count().is_(0))
-        if self.absent_links:
-            checks.append(__.E(*sorted(self.absent_links)).count().is_(0))
-        return checks
+    def guard(self) -> GraphTraversal:
+        """A check that holds when nothing the chunk's plans depended on has changed: every
+        identifier they reached still has the degree they saw (exactly, or on the same side of
+        the thresholds they compared it with), those they saw in customers are still not marked
+        shared, those whose customer id they took still carry it, and nothing the chunk creates
+        exists. One shape whatever the chunk holds (identity.writes): each exact degree and
+        customer id is looked up by the identifier's id, the thresholds are the tenant's."""
+        exact: dict[str, int] = {}
+        sides: dict[str, set[str]] = {"gt": set(), "between": set(), "lte": set()}
+        unshared: set[str] = set()
+        for (name, argument, must_be_unshared), vertices in self.expected.items():
+            if must_be_unshared:
+                unshared |= vertices
+            if name != "eq":
+                sides[name] |= vertices
+                continue
+            for vertex in vertices:  # one identifier is expected at one degree: -1 never holds
+                exact[vertex] = argument if exact.get(vertex, argument) == argument else -1
+        threshold, expand = self.config.generic_threshold, self.config.expand_limit
+        checks = [writes.own_value(writes.vertices(exact).values("degree").as_("degree"), exact)
+                  .where(P.eq("degree")).count().is_(len(exact))]
+        for name, predicate in (("gt", P.gt(threshold)), ("between", P.between(expand + 1, threshold + 1)),
+                                ("lte", P.lte(threshold))):
+            checks.append(writes.vertices(sides[name]).has("degree", predicate).count().is_(len(sides[name])))
+        checks.append(writes.vertices(unshared).has_not(model.SHARED).count().is_(len(unshared)))
+        checks.append(writes.own_value(writes.vertices(self.cids).values(model.CID).as_(model.CID), self.cids)
+                      .where(P.eq(model.CID)).count().is_(len(self.cids)))
+        return __.and_(*checks, writes.vertices(self.absent).count().is_(0),
+                       writes.edges(self.absent_links).count().is_(0))
 
     def created_meanwhile(self, g: GraphTraversalSource) -> bool:
         """Whether an element this chunk creates exists now (one read)."""
@@ -519,61 +534,67 @@ class _Chunk:
 
     def traversal(self, g: GraphTraversalSource, view: _View, protector: Protector) -> GraphTraversal:
         """The chunk's one write traversal: the guard, then every write. It returns one value
-        when it wrote and nothing when the guard failed (then it wrote nothing)."""
+        when it wrote and nothing when the guard failed (then it wrote nothing). Its steps are
+        the same whatever the chunk holds; the elements and values are arguments (identity.writes)."""
         tenant = self.tenant
-        t = g.inject(0)
-        checks = self.guard()
-        if checks:
-            t = t.and_(*checks)
-        # times are sent as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int
+        created = []
         for vertex, sealed in self.created.items():
-            t = t.side_effect(_created_vertex(tenant, model.IDENTIFIER, vertex,
-                                              self.identifier_props(view.vertices[vertex], sealed)))
-        # elements that get the same change share one write step (V(ids)/E(ids)): a chunk's
-        # events mostly move the links and identifiers they touch to the same time
+            created.append({"search": model.vertex_key(tenant, vertex, model.IDENTIFIER),
+                            "create": _single(self.identifier_props(view.vertices[vertex], sealed))})
         touched = self.touched.items()
-        for amount, vertices in _grouped((touch.degree, v) for v, touch in touched if touch.degree).items():
-            t = t.side_effect(__.V(*vertices).property(_SINGLE, "degree", increment("degree", amount)))
-        # conditional, not computed from the read: a concurrent writer may have moved them
-        for first_seen, vertices in _grouped((long(touch.first_seen), v) for v, touch in touched
-                                             if touch.first_seen is not None).items():
-            t = t.side_effect(__.V(*vertices).has("first_seen", P.gt(first_seen))
-                              .property(_SINGLE, "first_seen", first_seen))
-        for last_seen, vertices in _grouped((long(touch.last_seen), v) for v, touch in touched
-                                            if touch.last_seen is not None).items():
-            t = t.side_effect(__.V(*vertices).has("last_seen", P.lt(last_seen))
-                              .property(_SINGLE, "last_seen", last_seen))
-        if self.shared:
-            t = t.side_effect(__.V(*sorted(self.shared)).property(_SINGLE, model.SHARED, True))
-        for amount, vertices in _grouped((n, v) for v, n in sorted(self.conflicts.items())).items():
-            t = t.side_effect(__.V(*vertices).property(_SINGLE, model.CONFLICTS, increment(model.CONFLICTS, amount)))
-        stored = [(lid, link) for lid, link in self.links.items() if not link.new]
+        degrees = {v: touch.degree for v, touch in touched if touch.degree}
+        # the lesser/greater of the stored time and the plan's, computed by the graph when it
+        # writes, not from the read: a concurrent writer may have moved them
+        first_seen = {v: long(touch.first_seen) for v, touch in touched if touch.first_seen is not None}
+        last_seen = {v: long(touch.last_seen) for v, touch in touched if touch.last_seen is not None}
+        new_links, stored = [], []
         for lid, link in self.links.items():
             if link.new:
-                t = t.side_effect(_with_properties(__.V(link.low).add_e(model.LINK).to(__.V(link.high))
-                                                   .property(T.id, lid), {model.TENANT: tenant, **self.link_props(link)},
-                                                   None))
-        for amount, lids in _grouped((link.count, lid) for lid, link in stored).items():
-            t = t.side_effect(__.E(*lids).property("count", increment("count", amount)))
-        for (first_seen, first_event), lids in _grouped(((long(link.first[0]), link.first[1]), lid)
-                                                        for lid, link in stored if link.lowers_first).items():
-            t = t.side_effect(__.E(*lids).has("first_seen", P.gt(first_seen)).property(
-                "first_seen", first_seen).property("first_event", first_event))
-        for (last_seen, last_event), lids in _grouped(((long(link.last[0]), link.last[1]), lid)
-                                                      for lid, link in stored if link.raises_last).items():
-            t = t.side_effect(__.E(*lids).has("last_seen", P.lte(last_seen)).property(
-                "last_seen", last_seen).property("last_event", last_event))
-        if self.carry or self.retired:
-            t = customers.write(t, customers.Reassignment(self.carry, self.retired), tenant, self.events[-1][2])
+                new_links.append({"search": model.edge_key(tenant, lid, model.LINK, link.low, link.high),
+                                  "create": self.link_props(link)})
+            else:
+                stored.append((lid, link))
+        lowered = {lid: link.first for lid, link in stored if link.lowers_first}
+        raised = {lid: link.last for lid, link in stored if link.raises_last}
+        events = []
         for event, identifier_ids, ingested_at in self.events:
-            t = t.side_effect(_created_vertex(tenant, model.EVENT, event.vertex_id,
-                                              self.event_props(event, ingested_at, protector))
-                              .as_("ev").V(*identifier_ids).add_e(model.OBSERVED).from_("ev")
-                              .property(model.TENANT, tenant))
-        return t
+            events.append({"search": model.vertex_key(tenant, event.vertex_id, model.EVENT),
+                           "create": _single(self.event_props(event, ingested_at, protector)),
+                           "observes": [{T.id: i} for i in identifier_ids]})
+        # the creates first: they are what can fail on the data (an id taken, an end gone), and
+        # then before anything else is written (what is left on a graph without transactions is
+        # said in docs/data-model.md); the events last, so that a stored event was written whole
+        writes_in_order = [
+            writes.rows(created).merge_v(__.select("search")).option(Merge.on_create, __.select("create")),
+            writes.rows(new_links).merge_e(__.select("search")).option(Merge.on_create, __.select("create")),
+            writes.vertices(degrees).property(_SINGLE, "degree", writes.plus_own("degree", degrees)),
+            writes.vertices(first_seen).property(_SINGLE, "first_seen", writes.least_own("first_seen", first_seen)),
+            writes.vertices(last_seen).property(_SINGLE, "last_seen", writes.greatest_own("last_seen", last_seen)),
+            writes.vertices(self.shared).property(_SINGLE, model.SHARED, True),
+            writes.vertices(self.conflicts).property(_SINGLE, model.CONFLICTS,
+                                                     writes.plus_own(model.CONFLICTS, self.conflicts)),
+            writes.edges(lid for lid, _ in stored).property(
+                "count", writes.plus_own("count", {lid: link.count for lid, link in stored})),
+            # first_seen/first_event and last_seen/last_event move together: the time decides
+            _conditional_set(writes.edges(lowered), P.gt, {k: long(t) for k, (t, _) in lowered.items()},
+                             "first_seen").property("first_event", writes.own({k: e for k, (_, e) in lowered.items()})),
+            _conditional_set(writes.edges(raised), P.lte, {k: long(t) for k, (t, _) in raised.items()},
+                             "last_seen").property("last_event", writes.own({k: e for k, (_, e) in raised.items()})),
+        ]
+        t = g.inject(0).and_(self.guard())
+        for write in writes_in_order:
+            t = t.side_effect(write)
+        if self.carry or self.retired:  # customer ids moved by a split (identity.customers)
+            t = customers.write(t, customers.Reassignment(self.carry, self.retired), tenant, self.events[-1][2])
+        # an event, then its observed edges: one search map for all, the ends as options
+        return t.side_effect(
+            writes.rows(events).as_("row").merge_v(__.select("search")).option(Merge.on_create, __.select("create"))
+            .as_("event").select("row").select("observes").unfold()
+            .merge_e({T.label: model.OBSERVED, Direction.OUT: Merge.out_v, Direction.IN: Merge.in_v, model.TENANT: tenant})
+            .option(Merge.out_v, __.select("event")).option(Merge.in_v, __.identity()))
 
-    # what a new element of the chunk holds besides its id, label and tenant; times as long:
-    # gremlinpython's GraphBinary writes a plain int as a 32-bit Int
+    # what a new element of the chunk holds besides its search map (model.vertex_key / edge_key:
+    # id, label, tenant); times as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int
 
     def identifier_props(self, props: dict, sealed: str) -> dict[str, Any]:
         """A new identifier's properties, from its view entry ``props`` and sealed value."""
@@ -600,31 +621,23 @@ class _Chunk:
         return created
 
 
-# -- creates --------------------------------------------------------------------------------------
-# A chunk creates what its plans found absent with addV()/addE() and the element's id, never with
-# mergeV()/mergeE(): a create must fail when its element exists. The guard checked the absence,
-# but on a graph whose isolation is read committed (TinkerTransactionGraph) another instance can
-# commit the same identifier, link or event after the guard looked and before the create runs;
-# a merge then matched it silently, and the chunk observed the event's identifiers a second time
-# and lost the counts it meant to create with the element. A failed create writes nothing (the
-# traversal is one transaction) and the chunk is read and planned again (_commit). The element
-# gets its tenant explicitly, as every addV/addE of the core (docs/security.md, "Two walls"), and
-# an id another tenant holds fails the create as it failed the tenant-keyed merge.
-
-def _created_vertex(tenant: str, label: str, vertex_id: str, properties: Mapping[str, Any]) -> GraphTraversal:
-    """A new vertex ``vertex_id``, failing the traversal if it exists; every property single."""
-    return _with_properties(__.add_v(label).property(T.id, vertex_id), {model.TENANT: tenant, **properties}, _SINGLE)
+def _single(properties: dict) -> dict:
+    """An onCreate map whose every property is written with single cardinality (Neptune's
+    default is set; a map that comes from a traversal cannot take option()'s cardinality)."""
+    return {key: CardinalityValue.single(value) for key, value in properties.items()}
 
 
-def _with_properties(element: GraphTraversal, properties: Mapping[str, Any],
-                     cardinality: Cardinality | None) -> GraphTraversal:
-    for key, value in properties.items():
-        element = element.property(cardinality, key, value) if cardinality else element.property(key, value)
-    return element
+def _conditional_set(elements: GraphTraversal, compare: Any, values: Mapping[str, int], key: str) -> GraphTraversal:
+    """Set ``key`` of each element to its own value in ``values`` where its stored value
+    ``compare``s to it (so a concurrent writer's later or earlier time is kept); the caller sets
+    what goes with it on the elements that pass."""
+    chosen = writes.own_value(elements, values).as_("value").select(writes.ELEMENT).where(compare("value")).by(key).by()
+    return chosen.property(key, __.select("value"))
 
 
 def _grouped(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
-    """(change, element id) pairs as change -> the ids of the elements it applies to."""
+    """(change, element id) pairs as change -> the ids of the elements it applies to (for
+    benchmarks/bulk_load.py, which writes a chunk's changes to the store directly)."""
     groups: dict[Any, list[str]] = {}
     for change, element in pairs:
         groups.setdefault(change, []).append(element)
@@ -632,9 +645,8 @@ def _grouped(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
 
 
 def increment(key: str, amount: int) -> GraphTraversal:
-    """``key`` + ``amount``, computed by the graph when it writes (so concurrent writers never
-    lose an update); sum() keeps integers integral, math() would not."""
-    return __.union(__.values(key), __.constant(amount)).sum_()
+    """``key`` + ``amount``, computed by the graph when it writes (identity.writes.plus)."""
+    return writes.plus(key, __.constant(amount))
 
 
 # -- the batch ------------------------------------------------------------------------------------

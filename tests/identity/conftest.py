@@ -29,9 +29,11 @@ class CountingConnection(RemoteConnection):
         super().__init__(inner.url, inner.traversal_source)
         self.inner = inner
         self.submits = 0
+        self.sent: list = []  # the bytecode of each round trip
 
     def submit(self, bytecode: Any) -> Any:
         self.submits += 1
+        self.sent.append(bytecode)
         return self.inner.submit(bytecode)
 
     def close(self) -> None:

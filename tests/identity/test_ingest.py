@@ -249,6 +249,27 @@ def test_an_ingest_cut_by_its_deadline_completes_exactly_when_sent_again(identit
         connection.close()
 
 
+def _steps(bytecode) -> list:
+    """The steps of a traversal and of its child traversals, without their other arguments."""
+    from gremlin_python.process.traversal import Bytecode
+    return [[step[0], *(_steps(arg) for arg in step[1:] if isinstance(arg, Bytecode))]
+            for step in bytecode.step_instructions]
+
+
+def test_a_write_has_the_same_steps_whatever_its_chunk_holds(identity, connection) -> None:
+    """A graph server compiles every step of every request: the write's steps are fixed and its
+    elements and values are arguments (identity.writes), so its cost to compile does not grow
+    with the batch (an event's writes were child traversals of their own)."""
+    identity.ingest([event("e1", ANN, PHONE)])
+    first = _steps(connection.sent[-1])
+    # 40 events: new identifiers and links, links seen again, degrees raised, times moved, shared
+    # identifiers seen by many events
+    identity.ingest([event(f"e{n}", ("email", f"u{n % 7}@example.com"), ("phone", f"+1555010{n % 5:04d}"),
+                           DEVICE, PHONE, ts=1_714_550_400_000 + (n % 3) * 1000 - n) for n in range(2, 42)])
+    assert connection.sent[-1] is not connection.sent[-2]
+    assert _steps(connection.sent[-1]) == first
+
+
 def test_stats(identity) -> None:
     identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
     stats = identity.stats()
