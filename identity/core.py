@@ -127,7 +127,8 @@ class IdentityGraph:
         check_int("max_identifiers", max_identifiers, 1, 1_000_000)
         check_int("max_fanout", max_fanout, 1, 1_000_000)
         as_of_ms = None if as_of is None else parse_timestamp(as_of, field="as_of", epoch_unit_ms=False)
-        hood = self.hood(id_type, value, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms)
+        hood = self.hood(id_type, value, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms,
+                         edge_properties=evidence)
         if hood is None:
             return None
         return self._resolution(hood, max_hops, max_identifiers, max_fanout, evidence,
@@ -163,7 +164,7 @@ class IdentityGraph:
                     raise ValidationError(where, "must be an object with exactly 'type' and 'value'")
                 if item["type"] == CUSTOMER_LOOKUP_TYPE:
                     hood = self.hood(item["type"], item["value"], max_hops=max_hops, max_fanout=max_fanout,
-                                     as_of_ms=as_of_ms, field=where)
+                                     as_of_ms=as_of_ms, field=where, edge_properties=evidence)
                     answers[position] = hood and self._resolution(hood, max_hops, max_identifiers, max_fanout,
                                                                   evidence, asked=item["value"])
                     continue
@@ -173,7 +174,8 @@ class IdentityGraph:
         ids = list(starts)
         for first in range(0, len(ids), STARTS_PER_WALK):
             for vertex, hood in self._hoods(ids[first:first + STARTS_PER_WALK], max_hops=max_hops,
-                                            max_fanout=max_fanout, as_of_ms=as_of_ms).items():
+                                            max_fanout=max_fanout, as_of_ms=as_of_ms,
+                                            edge_properties=evidence).items():
                 resolution = self._resolution(hood, max_hops, max_identifiers, max_fanout, evidence)
                 for position in starts[vertex]:
                     answers[position] = resolution
@@ -192,7 +194,8 @@ class IdentityGraph:
         check_int("max_fanout", max_fanout, 1, 1_000_000)
         return explain_pair(self, a, b, max_hops=max_hops, max_fanout=max_fanout)
 
-    def _hoods(self, ids: list[str], *, max_hops: int, max_fanout: int, as_of_ms: int | None) -> dict[str, Hood]:
+    def _hoods(self, ids: list[str], *, max_hops: int, max_fanout: int, as_of_ms: int | None,
+               edge_properties: bool = False) -> dict[str, Hood]:
         """The neighbourhood of each of ``ids`` (identifier vertex ids) that exists, as hood()
         reads it, in one round trip (plus one per start whose own walk a hop's cap would cut)."""
         start = walk_source(self.reader).V(*ids).has_label(model.IDENTIFIER)
@@ -201,7 +204,7 @@ class IdentityGraph:
         expand = min(self.config.generic_threshold, max_fanout)
         cap = self.config.path_cap
         query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=cap * len(ids),
-                               as_of_ms=as_of_ms)
+                               as_of_ms=as_of_ms, edge_properties=edge_properties)
         hoods = parse_hoods(submit(query)[0], max_hops=max_hops, expand_limit=expand)
         walked_together = not any(hood.capped for hood in hoods.values())
         for vertex, hood in hoods.items():
@@ -209,16 +212,18 @@ class IdentityGraph:
             if walked_together and max(per_hop.values()) <= cap:
                 continue
             alone, _ = self._walk(walk_source(self.reader).V(vertex).has_label(model.IDENTIFIER), max_hops=max_hops,
-                                  max_fanout=max_fanout, as_of_ms=as_of_ms)
+                                  max_fanout=max_fanout, as_of_ms=as_of_ms, edge_properties=edge_properties)
             if alone is not None:
                 hoods[vertex] = alone
         return hoods
 
     def hood(self, id_type: str, value: str, *, max_hops: int, max_fanout: int,
-             as_of_ms: int | None = None, field: str = "", retired: bool = True) -> Hood | None:
+             as_of_ms: int | None = None, field: str = "", retired: bool = True,
+             edge_properties: bool = False) -> Hood | None:
         """The neighbourhood resolve() reads (one round trip; two for a retired customer id);
         None for an unknown start. ``field`` prefixes the names of invalid inputs
-        (``identifiers[2]``)."""
+        (``identifiers[2]``). Links carry their properties only with ``edge_properties`` (for
+        evidence)."""
         prefix = f"{field}." if field else ""
         extra = {}
         if id_type == CUSTOMER_LOOKUP_TYPE:
@@ -229,21 +234,22 @@ class IdentityGraph:
                 extra["heir"] = __.V(model.retired_id(self.tenant, value)).values(model.HEIR).fold()
         else:
             start = walk_source(self.reader).V(self.vertex_id(id_type, value, field=field)).has_label(model.IDENTIFIER)
-        hood, result = self._walk(start, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms, extra=extra)
+        hood, result = self._walk(start, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms, extra=extra,
+                                  edge_properties=edge_properties)
         if hood is None and result.get("heir"):  # retired: it resolves through its heir, a live id
             return self.hood(CUSTOMER_LOOKUP_TYPE, result["heir"][0], max_hops=max_hops, max_fanout=max_fanout,
-                             as_of_ms=as_of_ms, retired=False)
+                             as_of_ms=as_of_ms, retired=False, edge_properties=edge_properties)
         return hood
 
     def _walk(self, start: GraphTraversal, *, max_hops: int, max_fanout: int, as_of_ms: int | None,
-              extra: dict[str, GraphTraversal] | None = None) -> tuple[Hood | None, dict]:
+              extra: dict[str, GraphTraversal] | None = None, edge_properties: bool = False) -> tuple[Hood | None, dict]:
         """The neighbourhood of ``start``'s one identifier (a walk_source traversal on it), and
         the walk's whole result (with what ``extra`` asked: resolve.hood_traversal)."""
         if as_of_ms is not None:
             start = start.has("first_seen", P.lte(long(as_of_ms)))
         expand = min(self.config.generic_threshold, max_fanout)
         query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=self.config.path_cap,
-                               as_of_ms=as_of_ms, extra=extra)
+                               as_of_ms=as_of_ms, extra=extra, edge_properties=edge_properties)
         result = submit(query)[0]
         hoods = parse_hoods(result, max_hops=max_hops, expand_limit=expand)
         return next(iter(hoods.values()), None), result

@@ -90,10 +90,14 @@ def collected(key: str, row: GraphTraversal | None = None) -> GraphTraversal:
 
 
 def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, path_cap: int,
-                   as_of_ms: int | None = None, extra: dict[str, GraphTraversal] | None = None) -> GraphTraversal:
+                   as_of_ms: int | None = None, extra: dict[str, GraphTraversal] | None = None,
+                   edge_properties: bool = True) -> GraphTraversal:
     """The neighbourhood of one start identifier as a single result map (parse_hoods reads it):
     ``start`` is a ``walk_source`` traversal positioned on it. ``extra`` adds keys to the map,
-    each computed by an anonymous traversal (same round trip)."""
+    each computed by an anonymous traversal (same round trip). Without ``edge_properties`` each
+    link comes back as its id and ends only (what the walk needs; evidence needs the rest): an
+    edge's element map is its properties plus two nested maps, the largest part of the answer
+    a client of a graph server decodes."""
     walk = neighbourhood_walk(start, max_hops=max_hops, expand_limit=expand_limit, cap=path_cap,
                               as_of_ms=as_of_ms)
     extra = extra or {}
@@ -101,10 +105,15 @@ def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, p
               .by(collected("starts", __.id_()))
               .by(__.select("reached").unfold().is_(P.neq(0)).count())
               .by(collected("seen", identifier_row()))
-              .by(collected("crossed", __.element_map())))
+              .by(collected("crossed", __.element_map() if edge_properties else _link_ends())))
     for traversal in extra.values():
         result = result.by(traversal)
     return result
+
+
+def _link_ends() -> GraphTraversal:
+    """A link as its id and its two ends (in no particular order: links are undirected)."""
+    return __.project("id", "ends").by(T.id).by(__.both_v().id_().fold())
 
 
 def identifier_row(*keys: str) -> GraphTraversal:
@@ -145,12 +154,15 @@ def plain(element_map: dict) -> dict[str, Any]:
 
 def link_map(vertices: Mapping[str, dict],
              element_maps: Iterable[dict]) -> tuple[dict[str, dict], dict[str, dict[str, str]]]:
-    """The links a walk crossed (element maps) -> (link id -> properties, identifier -> neighbour ->
+    """The links a walk crossed (element maps, or id and ends: hood_traversal) -> (link id -> properties, identifier -> neighbour ->
     link id), the second holding only links whose ends both came back."""
     edges: dict[str, dict] = {}
     links: dict[str, dict[str, str]] = {}
-    for element_map in element_maps:
-        props = plain(element_map)
+    for row in element_maps:
+        if "ends" in row:  # hood_traversal without edge_properties
+            props = {"id": row["id"], "out": row["ends"][0], "in": row["ends"][-1]}
+        else:
+            props = plain(row)
         edges[props["id"]] = props
         if props["out"] in vertices and props["in"] in vertices:  # else the far end was cut at ``cap``
             links.setdefault(props["out"], {})[props["in"]] = props["id"]
