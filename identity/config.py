@@ -149,8 +149,11 @@ class Config:
     def region_router(self) -> RegionRouter:
         """The graphs this deployment serves, by region."""
         from .resilience import RetryPolicy  # resilience -> telemetry -> config: import on use
+        # a graph server's connection pool as large as the worker pool: every worker that sends
+        # a request has a connection to send it on (gremlinpython's default is 8 whatever the
+        # workers); in-process graphs take no driver options
         options = {"policy": RetryPolicy(attempts=self.graph_attempts), "breaker_threshold": self.circuit_threshold,
-                   "breaker_reset_after": self.circuit_reset_after}
+                   "breaker_reset_after": self.circuit_reset_after, "pool_size": self.workers}
         if self.regions:
             regions = [dataclasses.replace(region, writer=self.with_cache(region.writer),
                                            reader=self.with_cache(region.reader)) for region in self.regions]

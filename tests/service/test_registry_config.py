@@ -130,3 +130,21 @@ def test_load_events_batches_and_reports_rejections() -> None:
     assert dict(summary.reasons) == {"not valid JSON": 1, "not a JSON object": 1, "type: is not allowed": 2}
     assert calls == [2, 2, 1]  # a batch with a rejected event is sent once
     assert "line 2: not valid JSON" in summary.report() and "line 3: type: is not allowed" in summary.report()
+
+
+def test_a_graph_servers_connection_pool_is_as_large_as_the_worker_pool(monkeypatch) -> None:
+    """Every worker that sends a graph request has a connection to send it on (gremlinpython's
+    pool is 8 whatever the workers)."""
+    import gremlin
+    opened = {}
+
+    def connect(url, **options):
+        opened.update(options, url=url)
+        raise ConnectionError("no server here")
+
+    monkeypatch.setattr(gremlin, "connect", connect)
+    config = Config(graph_url="ws://127.0.0.1:1/gremlin", workers=13)
+    endpoints = config.region_router().endpoints("local")
+    with pytest.raises(Exception):
+        endpoints.writer.V().limit(1).to_list()
+    assert opened["pool_size"] == 13 and opened["url"].startswith("ws://")
