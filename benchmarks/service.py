@@ -4,7 +4,9 @@ chosen backend, a keep-alive JSON-RPC client, and a load runner with concurrent 
 Backends: ``memory`` (memory://), ``durable`` (file:// in a temporary directory), ``endpoint``
 (our Gremlin endpoint as a separate process, reached over WebSocket with GraphSON, the
 serializer the recorded results used) and
-``gremlin`` (any Gremlin Server given by ``--gremlin-url``, e.g. Apache TinkerPop's or Neptune).
+``gremlin`` (a real Gremlin Server: by default Apache TinkerPop's from ``../shared/gremlin-server``,
+started for the run on a free port when Java is present, or any given by ``--gremlin-url``, such as
+Neptune).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import http.client
 import json
 import os
 import queue
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,25 +32,65 @@ from urllib.parse import urlsplit
 from benchmarks.harness import ROOT, Progress, latency_summary, process_cpu_seconds, process_rss_bytes
 
 __all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "run_threads", "backend_names",
-           "add_backend_arguments", "child_process", "wait_for_line"]
+           "add_backend_arguments", "child_process", "wait_for_line", "gremlin_server", "SHARED_GREMLIN_SERVER"]
 
-BACKENDS = ("memory", "durable", "endpoint")
+BACKENDS = ("memory", "durable", "endpoint", "gremlin")
 _START_TIMEOUT_S = 120
+#: Apache TinkerPop's Gremlin Server 3.7.3 beside the checkout (its README says how it runs)
+SHARED_GREMLIN_SERVER = ROOT.parent / "shared" / "gremlin-server"
 
 
-def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), help=f"of {', '.join(BACKENDS)}")
-    parser.add_argument("--gremlin-url", help="also measure this Gremlin Server (ws://host:port/gremlin)")
+def add_backend_arguments(parser: argparse.ArgumentParser, default: Sequence[str] = ("durable", "gremlin")) -> None:
+    parser.add_argument("--backends", nargs="+", default=list(default),
+                        help=f"of {', '.join(BACKENDS)} (gremlin: the real Gremlin Server, skipped without Java "
+                             "unless --gremlin-url names one)")
+    parser.add_argument("--gremlin-url", help="the Gremlin Server of the gremlin backend (ws://host:port/gremlin); "
+                                              "default: start ../shared/gremlin-server for the run")
 
 
 def backend_names(requested: Sequence[str], gremlin_url: str | None) -> list[str]:
     names = list(requested)
     if gremlin_url and "gremlin" not in names:
         names.append("gremlin")
-    unknown = set(names) - set(BACKENDS) - {"gremlin"}
+    unknown = set(names) - set(BACKENDS)
     if unknown:
-        raise SystemExit(f"unknown backends {sorted(unknown)} (known: {', '.join(BACKENDS)}, or --gremlin-url)")
+        raise SystemExit(f"unknown backends {sorted(unknown)} (known: {', '.join(BACKENDS)})")
+    if "gremlin" in names and not gremlin_url and not _can_start_gremlin_server():
+        print("gremlin backend skipped: no Java or no ../shared/gremlin-server (give --gremlin-url)", file=sys.stderr)
+        names.remove("gremlin")
     return names
+
+
+def _can_start_gremlin_server() -> bool:
+    return shutil.which("java") is not None and (SHARED_GREMLIN_SERVER / "start").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gremlin_server(url: str | None = None) -> Iterator[str]:
+    """``url``, or a fresh ../shared/gremlin-server (TinkerGraph) on a free port, stopped (and its
+    state removed) when the block ends."""
+    if url:
+        yield url
+        return
+    if not _can_start_gremlin_server():
+        raise SystemExit("no Java or no ../shared/gremlin-server: give --gremlin-url")
+    with tempfile.TemporaryDirectory(prefix="identity-bench-gs-") as state:
+        port = _free_port()
+        started = subprocess.run([str(SHARED_GREMLIN_SERVER / "start"), "--port", str(port), "--state", state],
+                                 capture_output=True, text=True, timeout=_START_TIMEOUT_S + 30)
+        if started.returncode != 0:
+            raise RuntimeError(f"../shared/gremlin-server did not start: {started.stderr[-500:]}")
+        try:
+            yield started.stdout.strip().splitlines()[-1]
+        finally:
+            subprocess.run([str(SHARED_GREMLIN_SERVER / "stop"), "--port", str(port), "--state", state],
+                           capture_output=True, timeout=_START_TIMEOUT_S)
 
 
 @dataclass
@@ -134,9 +178,7 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
                 [sys.executable, "-m", "gremlin.server", "--port", "0"], env, work))
             graph_url = wait_for_line(lines, "gremlin server listening on ", process).split()[4] + "?serializer=graphson"
         elif backend == "gremlin":
-            if not gremlin_url:
-                raise ValueError("the gremlin backend needs --gremlin-url")
-            graph_url = gremlin_url
+            graph_url = stack.enter_context(gremlin_server(gremlin_url))
         else:
             raise ValueError(f"unknown backend {backend!r}")
         env.update({"IDENTITY_DATA_DIR": str(work / "data"), "IDENTITY_GRAPH_URL": graph_url,

@@ -1,0 +1,189 @@
+"""What the service sends a graph server per ``ingest`` and per ``resolve``, and what the server
+spends on it: requests, steps per request (child traversals included), request bytes
+(GraphBinary), the round trip seen by the client and the server's own execution time
+(``profile()``), one request at a time, so the difference is what the server pays before and
+after executing (deserialising, compiling, applying strategies, serialising) plus the network.
+
+    python benchmarks/request_profile.py --gremlin-url ws://127.0.0.1:8182/gremlin
+    python benchmarks/request_profile.py --tree /tmp/main --gremlin-url ...     # another checkout
+
+A population (300 people by default) is ingested in batches of ``--batch`` events through
+IdentityGraph on a fresh graph (the server is cleared first), then ``--resolves`` identifiers
+are resolved. Each read and each resolve is sent once as the service sends it (the round trip)
+and once more with ``profile()`` appended (the server's execution time); each write is sent once,
+with ``profile()`` (writes are not idempotent twice over; profiling them executes them all the same),
+so its round trip includes the profile's own cost. Without ``--gremlin-url`` it starts
+``../shared/gremlin-server`` on a free port (Java needed) and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import add_tree_argument, percentile, use_tree  # noqa: E402
+from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
+from benchmarks.service import gremlin_server  # noqa: E402
+
+__all__ = ["main", "count_steps"]
+
+
+def count_steps(bytecode: Any) -> int:
+    """Steps of ``bytecode``, those of its child traversals included."""
+    from gremlin_python.process.traversal import Bytecode, Traversal
+
+    def nested(value: Any) -> int:
+        if isinstance(value, Traversal):
+            value = value.bytecode
+        if isinstance(value, Bytecode):
+            return count_steps(value)
+        if isinstance(value, (list, tuple, set)):
+            return sum(nested(v) for v in value)
+        if isinstance(value, dict):
+            return sum(nested(k) + nested(v) for k, v in value.items())
+        return 0
+
+    return sum(1 + sum(nested(a) for a in step[1:]) for step in bytecode.step_instructions)
+
+
+def _request_bytes(bytecode: Any) -> int:
+    from gremlin_python.driver import serializer
+    from gremlin_python.driver.request import RequestMessage
+    message = RequestMessage(processor="traversal", op="bytecode", args={"gremlin": bytecode, "aliases": {"g": "g"}})
+    return len(serializer.GraphBinarySerializersV1().serialize_message("00000000-0000-0000-0000-000000000000", message))
+
+
+def _server_ms(metrics: Any) -> float:
+    # GraphBinary's TraversalMetrics: a map with the duration in nanoseconds
+    return float(metrics["dur"]) / 1e6 if isinstance(metrics, dict) else float("nan")
+
+
+class Recorder:
+    """Stands in for ``identity.graph.submit`` in the modules that send traversals."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.kind = "ingest"
+
+    def submit(self, traversal: Any) -> list:
+        began = time.perf_counter()
+        steps, size = count_steps(traversal.bytecode), _request_bytes(traversal.bytecode)
+        encode = (time.perf_counter() - began) * 1000
+        writes = any(step[0] in ("mergeV", "mergeE", "property", "addE") for step in _all_steps(traversal.bytecode))
+        began = time.perf_counter()
+        if writes:
+            metrics = traversal.profile().to_list()[0]
+            result = [True] if _last_count(metrics) else []
+            round_trip = (time.perf_counter() - began) * 1000
+        else:
+            result = _copy(traversal).to_list()
+            round_trip = (time.perf_counter() - began) * 1000
+            metrics = traversal.profile().to_list()[0]
+        self.rows.append({"kind": self.kind, "op": "write" if writes else "read", "steps": steps, "bytes": size,
+                          "round_trip_ms": round_trip, "server_ms": _server_ms(metrics), "encode_ms": encode})
+        return result
+
+
+def _copy(traversal: Any) -> Any:
+    from gremlin_python.process.graph_traversal import GraphTraversal
+    from gremlin_python.process.traversal import Bytecode
+    return GraphTraversal(traversal.graph, traversal.traversal_strategies, Bytecode(traversal.bytecode))
+
+
+def _all_steps(bytecode: Any):
+    from gremlin_python.process.traversal import Bytecode, Traversal
+    for step in bytecode.step_instructions:
+        yield step
+        for arg in step[1:]:
+            for value in (arg if isinstance(arg, (list, tuple)) else [arg]):
+                if isinstance(value, Traversal):
+                    value = value.bytecode
+                if isinstance(value, Bytecode):
+                    yield from _all_steps(value)
+
+
+def _last_count(metrics: Any) -> int:
+    steps = metrics.get("metrics", []) if isinstance(metrics, dict) else []
+    if not steps:
+        return 1
+    counts = steps[-1].get("counts", {}) if isinstance(steps[-1], dict) else {}
+    return int(counts.get("traverserCount", counts.get("elementCount", 1)))
+
+
+def summary(rows: list[dict]) -> list[str]:
+    lines = ["| request | count | steps (median, max) | KB (median, max) | round trip ms (p50, p99) | "
+             "server execution ms (p50, p99) | round trip − execution ms (p50) | client encoding ms (p50) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for kind, op in sorted({(r["kind"], r["op"]) for r in rows}):
+        chosen = [r for r in rows if (r["kind"], r["op"]) == (kind, op)]
+        steps = [r["steps"] for r in chosen]
+        size = [r["bytes"] / 1024 for r in chosen]
+        trip = [r["round_trip_ms"] for r in chosen]
+        server = [r["server_ms"] for r in chosen]
+        overhead = [r["round_trip_ms"] - r["server_ms"] for r in chosen]
+        lines.append(f"| {kind} {op} | {len(chosen)} | {statistics.median(steps):.0f}, {max(steps)} | "
+                     f"{statistics.median(size):.1f}, {max(size):.1f} | {percentile(trip, 0.5):.1f}, "
+                     f"{percentile(trip, 0.99):.1f} | {percentile(server, 0.5):.1f}, {percentile(server, 0.99):.1f} | "
+                     f"{percentile(overhead, 0.5):.1f} | {percentile([r['encode_ms'] for r in chosen], 0.5):.1f} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--gremlin-url", help="the Gremlin Server to profile (default: start ../shared/gremlin-server)")
+    parser.add_argument("--batch", type=int, default=20, help="events per ingest call")
+    parser.add_argument("--resolves", type=int, default=200, help="resolves after the load")
+    add_tree_argument(parser)
+    add_mix_arguments(parser, people=300)
+    args = parser.parse_args(argv)
+    use_tree(args.tree)
+    with gremlin_server(args.gremlin_url) as url:
+        rows = profile(url, args)
+    per_call = {kind: sum(1 for r in rows if r["kind"] == kind) for kind in ("ingest", "resolve")}
+    calls = {"ingest": -(-args.events // args.batch), "resolve": args.resolves}
+    print(f"{args.events} events in {calls['ingest']} ingest calls: {per_call['ingest'] / calls['ingest']:.2f} "
+          f"requests per call; {per_call['resolve'] / max(1, calls['resolve']):.2f} per resolve")
+    print("\n".join(summary(rows)))
+    return 0
+
+
+def profile(url: str, args: argparse.Namespace) -> list[dict]:
+    import identity.core
+    import identity.ingest
+    from identity import IdentityGraph
+    from identity.graph import close_all, open_traversal
+    from gremlin_python.process.anonymous_traversal import traversal
+    from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
+
+    plain = DriverRemoteConnection(url, "g")
+    traversal().with_remote(plain).V().drop().iterate()
+    plain.close()
+    labelled = list(generate(mix_from_args(args)))
+    events = [item.event for item in labelled]
+    args.events = len(events)
+    recorder = Recorder()
+    identity.ingest.submit = identity.core.submit = recorder.submit
+    ids = IdentityGraph(open_traversal(url), "bench")
+    for i in range(0, len(events), args.batch):
+        ids.ingest(events[i:i + args.batch])
+    recorder.kind = "resolve"
+    rng = random.Random(args.seed)
+    keys = sorted({(i["type"], i["value"]) for e in events for i in e["identifiers"]})
+    for id_type, value in (rng.choice(keys) for _ in range(args.resolves)):
+        try:
+            ids.resolve(id_type, value)
+        except Exception:  # a blocked value: not an identifier to resolve
+            continue
+    close_all()
+    return recorder.rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
