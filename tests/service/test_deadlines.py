@@ -97,7 +97,9 @@ class IngestDeadline(RealCoreTestCase):
             return written
 
         self.service.request_timeout = 1.5
-        with mock.patch.object(ingest, "_commit", slowing_commit):
+        # chunks of a few events (these write about 45 elements each), so that the third is not the last
+        with mock.patch.object(ingest, "_commit", slowing_commit), \
+                mock.patch.object(ingest, "MAX_WRITES_PER_TRAVERSAL", 200):
             first = self.ingest(events)
         assert first["error"] == {"code": -32010, "message": "Deadline exceeded", "data": {"request_timeout": 1.5}}
         written = open_traversal(self.url).V().has_label("event").count().next()
