@@ -101,8 +101,10 @@ def _driver_connection(parts: Any, params: dict[str, str], source: str, options:
     clean_url = f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}{parts.path or '/gremlin'}"
     kind = params.get("serializer", "graphbinary").lower()
     if kind == "graphbinary":
+        from .fast_reader import FastReader
         from .server.graphbinary import client_writer
-        options.setdefault("message_serializer", serializer.GraphBinarySerializersV1(writer=client_writer()))
+        options.setdefault("message_serializer",
+                           serializer.GraphBinarySerializersV1(reader=FastReader(), writer=client_writer()))
     elif kind in ("graphson", "graphsonv3"):
         options.setdefault("message_serializer", serializer.GraphSONSerializersV3d0())
     else:
