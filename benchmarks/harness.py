@@ -218,10 +218,22 @@ def finish(args: argparse.Namespace, results: dict[str, Any]) -> int:
     return 0
 
 
+def add_batch_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch", type=int, default=20, help="events per ingest call (default 20)")
+
+
 def add_tree_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tree", type=Path, default=ROOT,
                         help="the checkout whose identity/ and gremlin/ are measured (default this one), "
                              "to compare two trees in one session")
+
+
+def parse_on_tree(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments, ``--tree`` among them, with identity and gremlin imported from that tree."""
+    add_tree_argument(parser)
+    args = parser.parse_args(argv)
+    use_tree(args.tree)
+    return args
 
 
 def use_tree(tree: Path) -> None:

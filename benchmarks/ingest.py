@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import add_output_arguments, finish, latency_line, save_results  # noqa: E402
+from benchmarks.harness import add_batch_argument, add_output_arguments, finish, latency_line, save_results  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     add_mix_arguments(parser, people=1000)
     add_backend_arguments(parser)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8], help="client threads per level")
-    parser.add_argument("--batch", type=int, default=20, help="events per ingest call")
+    add_batch_argument(parser)
     add_output_arguments(parser, "ingest")
     args = parser.parse_args(argv)
     mix = mix_from_args(args)

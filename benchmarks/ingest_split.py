@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import add_tree_argument, use_tree  # noqa: E402
+from benchmarks.harness import add_batch_argument, parse_on_tree  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 
 
@@ -85,12 +85,10 @@ def run(backend: str, events: list[dict], batch: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backends", nargs="+", default=["durable"], choices=["memory", "durable"])
-    parser.add_argument("--batch", type=int, default=20, help="events per ingest call (default 20)")
+    add_batch_argument(parser)
     parser.add_argument("--repeat", type=int, default=1, help="runs per backend; the fastest is printed")
-    add_tree_argument(parser)
     add_mix_arguments(parser, people=300)
-    args = parser.parse_args(argv)
-    use_tree(args.tree)
+    args = parse_on_tree(parser, argv)
     events = [item.event for item in generate(mix_from_args(args))]
     from gremlin.heap import HeapSettler
     HeapSettler().install()

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import add_tree_argument, percentile, use_tree  # noqa: E402
+from benchmarks.harness import add_batch_argument, parse_on_tree, percentile  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from benchmarks.service import gremlin_server  # noqa: E402
 
@@ -138,12 +138,10 @@ def summary(rows: list[dict]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gremlin-url", help="the Gremlin Server to profile (default: start ../shared/gremlin-server)")
-    parser.add_argument("--batch", type=int, default=20, help="events per ingest call")
+    add_batch_argument(parser)
     parser.add_argument("--resolves", type=int, default=200, help="resolves after the load")
-    add_tree_argument(parser)
     add_mix_arguments(parser, people=300)
-    args = parser.parse_args(argv)
-    use_tree(args.tree)
+    args = parse_on_tree(parser, argv)
     with gremlin_server(args.gremlin_url) as url:
         rows = profile(url, args)
     per_call = {kind: sum(1 for r in rows if r["kind"] == kind) for kind in ("ingest", "resolve")}
