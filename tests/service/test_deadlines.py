@@ -96,12 +96,13 @@ class IngestDeadline(RealCoreTestCase):
                 time.sleep(max(0.0, remaining() or 0.0) + 0.01)
             return written
 
-        self.service.request_timeout = 1.5
+        # long enough for three chunks on a busy machine (the sleep above then waits out the rest)
+        self.service.request_timeout = 3.0
         # chunks of a few events (these write about 45 elements each), so that the third is not the last
         with mock.patch.object(ingest, "_commit", slowing_commit), \
                 mock.patch.object(ingest, "MAX_WRITES_PER_TRAVERSAL", 200):
             first = self.ingest(events)
-        assert first["error"] == {"code": -32010, "message": "Deadline exceeded", "data": {"request_timeout": 1.5}}
+        assert first["error"] == {"code": -32010, "message": "Deadline exceeded", "data": {"request_timeout": 3.0}}
         written = open_traversal(self.url).V().has_label("event").count().next()
         assert 3 <= written < len(events) and commits == [True] * 3  # cut after the third chunk of whole events
         self.service.request_timeout = 30.0  # the overload that cut it has passed
