@@ -636,8 +636,7 @@ def _conditional_set(elements: GraphTraversal, compare: Any, values: Mapping[str
 
 
 def _grouped(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
-    """(change, element id) pairs as change -> the ids of the elements it applies to (for
-    benchmarks/bulk_load.py, which writes a chunk's changes to the store directly)."""
+    """(change, element id) pairs as change -> the ids of the elements it applies to."""
     groups: dict[Any, list[str]] = {}
     for change, element in pairs:
         groups.setdefault(change, []).append(element)
