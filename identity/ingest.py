@@ -565,8 +565,8 @@ class _Chunk:
         # then before anything else is written (what is left on a graph without transactions is
         # said in docs/data-model.md); the events last, so that a stored event was written whole
         writes_in_order = [
-            writes.rows(created).merge_v(__.select("search")).option(Merge.on_create, __.select("create")),
-            writes.rows(new_links).merge_e(__.select("search")).option(Merge.on_create, __.select("create")),
+            writes.created_vertices(created),
+            writes.created_edges(new_links),
             writes.vertices(degrees).property(_SINGLE, "degree", writes.plus_own("degree", degrees)),
             writes.vertices(first_seen).property(_SINGLE, "first_seen", writes.least_own("first_seen", first_seen)),
             writes.vertices(last_seen).property(_SINGLE, "last_seen", writes.greatest_own("last_seen", last_seen)),
@@ -588,8 +588,7 @@ class _Chunk:
             t = customers.write(t, customers.Reassignment(self.carry, self.retired), tenant, self.events[-1][2])
         # an event, then its observed edges: one search map for all, the ends as options
         return t.side_effect(
-            writes.rows(events).as_("row").merge_v(__.select("search")).option(Merge.on_create, __.select("create"))
-            .as_("event").select("row").select("observes").unfold()
+            writes.created_vertices(events).as_("event").select(writes.ROW).select("observes").unfold()
             .merge_e({T.label: model.OBSERVED, Direction.OUT: Merge.out_v, Direction.IN: Merge.in_v, model.TENANT: tenant})
             .option(Merge.out_v, __.select("event")).option(Merge.in_v, __.identity()))
 
@@ -721,11 +720,13 @@ def _commit(g: GraphTraversalSource, chunk: _Chunk, view: _View, protector: Prot
         if concurrent_modification(error):
             return False
         # TinkerTransactionGraph reads committed data only: a writer that created one of the
-        # chunk's new elements and committed after the guard looked makes the create fail
-        # instead. When this tenant now sees such an element, that is what happened (and the
-        # transaction wrote nothing); otherwise the id is taken where this tenant cannot see
-        # (another tenant's element: docs/security.md), and that error stands
-        if id_taken(error) and chunk.created_meanwhile(g):
+        # chunk's new elements and committed after the guard looked makes the create fail (it
+        # finds the element: writes.created_vertices; or the graph refuses its id). When this
+        # tenant now sees such an element, that is what happened (and the transaction wrote
+        # nothing); otherwise the id is taken where this tenant cannot see (another tenant's
+        # element, which the search map's tenant does not match: docs/security.md), and that
+        # error stands
+        if (id_taken(error) or writes.existed(error)) and chunk.created_meanwhile(g):
             return False
         raise
 

@@ -14,7 +14,12 @@ arguments (lists and maps), the way Neptune's documentation batches upserts:
 - ``vertices(ids)`` / ``edges(ids)`` - ``V(ids)``/``E(ids)`` labelled ``ELEMENT``, never empty (an
   empty ``V()`` would be every vertex): a sentinel id no element has stands in for none;
 - ``own(values)`` - ``constant({id: value}).select(select(ELEMENT).id())``: the element's own value,
-  looked up by its id, inside a traversal positioned on that element.
+  looked up by its id, inside a traversal positioned on that element;
+- ``created_vertices(rows)`` / ``created_edges(rows)`` - ``mergeV``/``mergeE`` of each row's
+  ``search`` map with its ``create`` map, whose ``onMatch`` is ``fail()``: a create, not an upsert.
+  It fails the traversal when its element exists (``existed`` recognises that failure), as
+  ``addV``/``addE`` with an id do, but takes its properties as data (an ``addV`` takes them as
+  steps, one per key).
 
 Everything is legal on Neptune: string ids, explicit cardinality (``CardinalityValue``), no lambdas.
 """
@@ -24,13 +29,19 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, __
+from gremlin_python.process.traversal import Merge
 
-__all__ = ["ELEMENT", "NO_ID", "rows", "vertices", "edges", "own", "own_value", "plus", "plus_own", "least_own", "greatest_own"]
+__all__ = ["ELEMENT", "NO_ID", "ROW", "EXISTS", "rows", "vertices", "edges", "own", "own_value", "plus", "plus_own", "least_own",
+           "greatest_own", "created_vertices", "created_edges", "existed"]
 
 #: The label of the element ``vertices``/``edges`` start on.
 ELEMENT = "element"
 #: An id no element has (element ids are ``tenant:kind:digest``): keeps an id list from being empty.
 NO_ID = "-"
+#: The label of the row a created element came from (``created_vertices``).
+ROW = "row"
+#: The message of the failure a create raises when its element exists (``created_vertices``).
+EXISTS = "identity.writes: an element to create exists"
 
 
 def rows(items: Iterable[Mapping[str, Any]]) -> GraphTraversal:
@@ -79,3 +90,32 @@ def greatest_own(key: str, values: Mapping[str, Any]) -> GraphTraversal:
 def plus_own(key: str, amounts: Mapping[str, int]) -> GraphTraversal:
     """``key`` + the element's own amount in ``amounts`` (``plus``)."""
     return plus(key, own(amounts))
+
+
+def created_vertices(items: Iterable[Mapping[str, Any]]) -> GraphTraversal:
+    """A new vertex per row (``search``: its id, label and tenant; ``create``: its other
+    properties), failing the whole traversal where one exists already. The vertex is the
+    traverser after it, its row labelled ROW."""
+    return _failing_on_match(rows(items).as_(ROW).merge_v(__.select("search")))
+
+
+def created_edges(items: Iterable[Mapping[str, Any]]) -> GraphTraversal:
+    """``created_vertices`` for edges (``search`` also names the two ends)."""
+    return _failing_on_match(rows(items).merge_e(__.select("search")))
+
+
+def _failing_on_match(merge: GraphTraversal) -> GraphTraversal:
+    # onMatch runs only when the search found the element: fail() then ends the traversal with
+    # an error, which rolls back everything it wrote on a transactional graph (Neptune,
+    # TinkerTransactionGraph, our engine)
+    return merge.option(Merge.on_create, __.select("create")).option(Merge.on_match, __.fail(EXISTS))
+
+
+def existed(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it was raised from, is a create of ``created_vertices`` or
+    ``created_edges`` that found its element."""
+    while error is not None:
+        if EXISTS in str(error):
+            return True
+        error = error.__cause__
+    return False
