@@ -173,13 +173,9 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
                 yield edge
 
     def created(props: dict[str, Any]) -> dict[str, Any]:
-        # a new element's properties as ingest's addV/addE leave them: the tenant first (the step
-        # is given it before its property() steps), then the others in order
-        return {model.TENANT: tenant, **props}
-
-    def merged(props: dict[str, Any]) -> dict[str, Any]:
-        # a retired id's record as customers.write's mergeV leaves it: onCreate's map, then the
-        # search map's tenant (TinkerPop's MergeStep.onCreateMap puts the search map into onCreate's)
+        # a new element's properties as the chunk's mergeV/mergeE (identity.writes.created_vertices,
+        # customers.write) leave them: onCreate's map, then the search map's tenant (TinkerPop's
+        # MergeStep.onCreateMap puts the search map into onCreate's)
         return {**props, model.TENANT: tenant}
 
     with store.transaction():
@@ -240,7 +236,7 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
                 if store.vertices.get(model.retired_id(tenant, old)) is None:
                     store.add_first_vertex_properties(
                         store.add_vertex(model.RETIRED, model.retired_id(tenant, old)),
-                        merged({model.HEIR: heir, "created": long(chunk.events[-1][2])}))
+                        created({model.HEIR: heir, "created": long(chunk.events[-1][2])}))
         for event, identifier_ids, ingested_at in chunk.events:
             event_vertex = store.add_vertex(model.EVENT, event.vertex_id)
             store.add_first_vertex_properties(event_vertex, created(chunk.event_props(event, ingested_at, protector)))
