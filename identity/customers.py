@@ -199,9 +199,10 @@ def reassign(tenant: str, props: Mapping[str, Mapping[str, Any]], before: list[s
     forgotten; identifiers only ``after`` came with the change (an event's new ones). ``mint``
     makes new ids. Module docstring: the rules; in detail:
 
-    1. each customer before places its id with the customer after holding most of its remaining
-       identifiers (one carrying that id, if any does: an id merged in earlier comes back to its
-       side; then the one holding its oldest identifier); ahead of all, one holding an identifier
+    1. each customer before (parts of ``before`` carrying one id are one customer) places its id
+       with the customer after holding most of its remaining identifiers (one carrying that id,
+       if any does: an id merged in earlier comes back to its side; then the one holding its
+       oldest identifier); ahead of all, one holding an identifier
        of ``beyond`` (its further links were not read: it may be larger, and it might not be
        rewritten whole). With none remaining, one of its identifiers that turned generic keeps
        it, else (all forgotten) it dies;
@@ -222,8 +223,12 @@ def reassign(tenant: str, props: Mapping[str, Mapping[str, Any]], before: list[s
     turned = sorted(set(generic), key=oldest.__getitem__)
     owner: dict[str, Any] = {}  # id -> a customer after (its index), an identifier turned generic, or None
     leads = {}  # identifier of a customer before -> that customer's id
-    for group in sorted(before, key=lambda g: ranks[cid[_first(g, ranks, cid)]]):
-        name = cid[_first(group, ranks, cid)]
+    # a walk that stopped short (``max_hops``) may see one customer as several parts carrying its
+    # id: they are one customer before, so where its id goes depends on no order among them
+    customers_before: dict[str, set[str]] = {}
+    for group in before:
+        customers_before.setdefault(cid[_first(group, ranks, cid)], set()).update(group)
+    for name, group in sorted(customers_before.items(), key=lambda item: ranks[item[0]]):
         leads.update(dict.fromkeys(group, name))
         remaining = [v for v in group if v in part_of]
         if remaining:
@@ -271,7 +276,7 @@ def reassign(tenant: str, props: Mapping[str, Mapping[str, Any]], before: list[s
             change.dead.add(name)
             continue
         if where is None:  # carried by forgotten identifiers only: it follows their customer's id
-            where = owner.get(leads.get(next(v for v in props if cid[v] == name)))
+            where = owner.get(leads.get(min((v for v in props if cid[v] == name), key=oldest.__getitem__)))
             if where is None:
                 change.dead.add(name)
                 continue
