@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.traversal import Cardinality
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import gremlin
@@ -56,6 +56,18 @@ forget_customer_op = st.tuples(st.just("forget customer"), st.integers(0, 50))  
 share_op = st.tuples(st.just("share"), st.sampled_from(EMAILS), st.sampled_from(EMAILS), st.permutations(PHONES))
 streams = st.lists(st.one_of(ingest_op, ingest_op, ingest_op, unlink_op, forget_op, forget_customer_op, share_op),
                    min_size=1, max_size=16)
+
+
+# found by hypothesis: the last event merges a customer into an older one while the identifier
+# carrying its id turns generic, so the id is kept as a retired record (resolvable), not carried
+ABSORBED_WHILE_ITS_CARRIER_TURNS_GENERIC = [
+    ("ingest", None, [PHONES[1], ("ip", "203.0.113.1"), PHONES[1]], TIMESTAMPS[0]),
+    ("share", EMAILS[2], EMAILS[0], PHONES),
+    ("forget", PHONES[1]),
+    ("forget", PHONES[1]),
+    ("share", EMAILS[0], EMAILS[0], PHONES),
+    ("ingest", None, [("ip", "203.0.113.1"), EMAILS[0], ("device_id", "dev-1"), PHONES[0]], TIMESTAMPS[0]),
+]
 
 
 class Clock:
@@ -92,6 +104,7 @@ class Checker:
         self.named: dict[str, frozenset] = {}  # id -> the identifiers it named at the last check
         self.dead: set[str] = set()
         self.before: dict[tuple, Any] = {}  # identifier -> its answer at the last check
+        self.by_id: dict[str, Any] = {}  # id -> resolve("customer", id) at the last check
 
     def run(self, op: tuple) -> None:
         self.clock.now += 1
@@ -156,9 +169,11 @@ class Checker:
             assert customers.setdefault(answer[0], _members(answer)) == _members(answer), f"{answer[0]} names two"
         for cid, members in customers.items():
             self.named.setdefault(cid, members)
+        self.by_id = {}
         for cid in list(self.named):
             answer = _answer(self.service.resolve("customer", cid))
             assert answer == self.reference.resolve("customer", cid, aliases=True)
+            self.by_id[cid] = answer
             if answer is None:
                 # only a customer forgotten whole takes its ids with it
                 assert not self.named[cid] & present, f"{cid} no longer resolves, but {self.named[cid] & present} remain"
@@ -183,7 +198,10 @@ class Checker:
             if not left:
                 continue
             parts: dict[frozenset, Any] = {_members(answers[m]): answers[m] for m in left}
-            holders = [part for part, answer in parts.items() if answer[0] == cid or cid in answer[2]]
+            # an id absorbed by an older customer's while its own carriers left (turned generic,
+            # forgotten) is a retired record, not carried: it names the customer it resolves to
+            heir = (self.by_id.get(cid) or (None,))[0]
+            holders = [part for part, answer in parts.items() if answer[0] in (cid, heir) or cid in answer[2]]
             if len(parts) == 1:
                 assert holders, f"{cid} lost, though its customer did not fall apart"
                 continue
@@ -229,6 +247,7 @@ def test_customer_ids_stay_with_their_customers(url: str, gremlin_servers) -> No
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                      HealthCheck.filter_too_much])
     @given(stream=streams)
+    @example(stream=ABSORBED_WHILE_ITS_CARRIER_TURNS_GENERIC)
     def stays(stream: list) -> None:
         assume(not (zombies and sends_a_forgotten_event_again(stream)))
         checker, connection = _replay(url, stream)
