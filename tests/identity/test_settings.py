@@ -4,15 +4,15 @@ the config file, changes are validated whole, versioned and kept in the tenant r
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import pytest
 
 from identity import TenantConfig, ValidationError
-from identity.config import ConfigError, load_config
+from identity.config import ConfigError
 from identity.settings import SETTABLE, GuardSettings, check_settings, config_with, settings_document
 from identity.tenants import StaleVersion, TenantRegistry
+from tests.config_files import load_toml, needs_tomllib
 
 
 def test_every_tenant_config_field_is_settable() -> None:
@@ -70,20 +70,16 @@ def test_changes_are_versioned_kept_in_the_registry_and_layered_over_the_file(tm
     assert settings.config_for("acme").generic_threshold == 12  # read again: the file changed
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="configuration files need tomllib")
+@needs_tomllib
 def test_the_config_file_sets_a_tenants_guards(tmp_path: Path) -> None:
-    path = tmp_path / "identity.toml"
-    path.write_text('[tenants.acme.guards]\ngeneric_threshold = 30\nweak_types = ["ip"]\n'
-                    'type_limits = {partner_id = 1, email = 3}\n')
-    config = load_config(path, env={})
+    config = load_toml(tmp_path, '[tenants.acme.guards]\ngeneric_threshold = 30\nweak_types = ["ip"]\n'
+                       'type_limits = {partner_id = 1, email = 3}\n')
     assert config_with(config.tenant_guards()["acme"]) == TenantConfig(
         generic_threshold=30, weak_types=frozenset({"ip"}), type_limits={"partner_id": 1, "email": 3})
-    path.write_text('[tenants.acme.guards]\nmax_hops = "three"\n')
     with pytest.raises(ConfigError, match=r"tenants\.acme\.guards\.max_hops: must be an integer"):
-        load_config(path, env={})
-    path.write_text('[tenants.acme.colours]\nmax_hops = 3\n')
+        load_toml(tmp_path, '[tenants.acme.guards]\nmax_hops = "three"\n')
     with pytest.raises(ConfigError, match="guards"):
-        load_config(path, env={})
+        load_toml(tmp_path, '[tenants.acme.colours]\nmax_hops = 3\n')
 
 
 def test_a_change_applies_to_the_next_call_without_a_new_identity_graph(make_identity, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ the regions. Also: the open circuit breaker answers 503 + Retry-After and /ready
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from identity.regions import Region  # noqa: E402
 from identity.rpc import build_service, make_app  # noqa: E402
 from identity.rpc.errors import GRAPH_UNAVAILABLE, REGION_NOT_SERVED  # noqa: E402
 from identity.tenants import TenantRegistry  # noqa: E402
+from tests.config_files import load_toml, needs_tomllib  # noqa: E402
 
 EVENT = {"event_id": "e1", "type": "signup",
          "identifiers": [{"type": "email", "value": "ann@example.com"}, {"type": "phone", "value": "+15550100"}]}
@@ -99,18 +99,16 @@ class Regions(AsyncHTTPTestCase):
         return self.service.router.opened()
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="configuration files need tomllib")
+@needs_tomllib
 def test_regions_come_from_the_toml_file(tmp_path: Path) -> None:
-    path = tmp_path / "identity.toml"
-    path.write_text('[regions.eu-west-1]\nwriter = "ws://eu:8182/gremlin"\nreader = "ws://eu-ro:8182/gremlin"\n'
-                    '[regions.us-east-1]\nwriter = "ws://us:8182/gremlin"\n')
-    config = load_config(path, env={})
+    config = load_toml(tmp_path, '[regions.eu-west-1]\nwriter = "ws://eu:8182/gremlin"\nreader = "ws://eu-ro:8182/gremlin"\n'
+                       '[regions.us-east-1]\nwriter = "ws://us:8182/gremlin"\n')
     assert config.regions == (Region("eu-west-1", "ws://eu:8182/gremlin", "ws://eu-ro:8182/gremlin"),
                               Region("us-east-1", "ws://us:8182/gremlin"))
     assert config.region_router().served() == ["eu-west-1", "us-east-1"]
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="configuration files need tomllib")
+@needs_tomllib
 @pytest.mark.parametrize("text, message", [
     ('[regions.eu-west-1]\nreader = "ws://eu-ro:8182/gremlin"\n', "writer must be a graph URL"),
     ('[regions.eu-west-1]\nwriter = "ws://eu:8182/gremlin"\nprimary = "x"\n', "unknown setting(s) primary"),
@@ -118,10 +116,8 @@ def test_regions_come_from_the_toml_file(tmp_path: Path) -> None:
     ('regions = "eu-west-1"\n', "expected tables"),
 ])
 def test_bad_region_settings_name_the_region_and_the_setting(tmp_path: Path, text: str, message: str) -> None:
-    path = tmp_path / "identity.toml"
-    path.write_text(text)
     with pytest.raises(ConfigError, match="regions") as raised:
-        load_config(path, env={})
+        load_toml(tmp_path, text)
     assert message in str(raised.value)
 
 
@@ -131,7 +127,7 @@ def test_without_regions_one_local_region_serves_every_tenant(tmp_path: Path) ->
     assert router.region("eu-west-1").writer == "memory://solo"
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="configuration files need tomllib")
+@needs_tomllib
 def test_the_cli_loads_and_exports_in_the_tenants_home_region(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     from identity import cli
