@@ -18,6 +18,12 @@ from identity.rpc.ratelimit import RateLimiter
 from identity.tenants import TenantRegistry
 
 
+def signup_event(event_id: str, *identifiers: tuple[str, str], **extra: Any) -> dict:
+    """An event as a client sends it, its identifiers given as (type, value) pairs."""
+    return {"event_id": event_id, "type": "signup", "timestamp": "2024-05-01T10:00:00Z",
+            "identifiers": [{"type": t, "value": v} for t, v in identifiers], **extra}
+
+
 @dataclass
 class FakeResult:
     payload: dict[str, Any]

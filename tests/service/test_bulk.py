@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import json
 
-from service_support import RealCoreTestCase, ServiceTestCase
+from service_support import RealCoreTestCase, ServiceTestCase, signup_event
 
 from identity.rpc import Limits
 from identity.rpc.methods import RESOLVE_MANY_COST
-
-
-def _event(event_id: str, *identifiers: tuple[str, str]) -> dict:
-    return {"event_id": event_id, "type": "signup", "timestamp": "2024-05-01T10:00:00Z",
-            "identifiers": [{"type": t, "value": v} for t, v in identifiers]}
 
 
 ANN = ("email", "ann@example.com")
@@ -28,7 +23,7 @@ class Bulk(RealCoreTestCase):
         return self.call("stats", {})["result"]
 
     def test_a_batch_with_one_bad_event_writes_the_others(self) -> None:
-        events = [_event("e1", ANN, ANN_PHONE), _event("e2", BOB, ("phone", "12")), _event("e3", BOB, BOB_DEVICE),
+        events = [signup_event("e1", ANN, ANN_PHONE), signup_event("e2", BOB, ("phone", "12")), signup_event("e3", BOB, BOB_DEVICE),
                   {"type": "signup", "identifiers": [{"type": "email", "value": "x@example.com"}], "colour": 1}]
         reply = self.call("ingest", {"events": events, "atomic": True})
         assert reply["error"]["data"]["errors"] == [{"field": "params.events[3].colour",
@@ -47,7 +42,7 @@ class Bulk(RealCoreTestCase):
             results[2]["customer_id"]
 
     def test_resolve_many_answers_each_identifier_as_resolve_does(self) -> None:
-        self.call("ingest", {"events": [_event("e1", ANN, ANN_PHONE), _event("e2", BOB, BOB_DEVICE)]})
+        self.call("ingest", {"events": [signup_event("e1", ANN, ANN_PHONE), signup_event("e2", BOB, BOB_DEVICE)]})
         customer = self.call("resolve", {"type": "email", "value": "bob@example.com"})["result"]["customer_id"]
         wanted = [{"type": "phone", "value": "+1 555 0100 200"}, {"type": "email", "value": "nobody@example.com"},
                   {"type": "customer", "value": customer}, {"type": "shoe", "value": "9"}, {"type": "email"},

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import json
 
-from service_support import RealCoreTestCase, ServiceTestCase
+from service_support import RealCoreTestCase, ServiceTestCase, signup_event
 
 from identity import auth
 from identity.rpc import Limits
 from identity.rpc.methods import EXPLAIN_COST
-
-
-def _event(event_id: str, *identifiers: tuple[str, str]) -> dict:
-    return {"event_id": event_id, "type": "signup", "timestamp": "2024-05-01T10:00:00Z",
-            "identifiers": [{"type": t, "value": v} for t, v in identifiers]}
 
 
 def _identifier(id_type: str, value: str) -> dict:
@@ -29,8 +24,8 @@ BOB = ("email", "bob@example.com")
 
 class Explain(RealCoreTestCase):
     def test_joined_and_apart(self) -> None:
-        self.call("ingest", {"events": [_event("e1", ANN, ANN_PHONE), _event("e2", ANN_PHONE, ANN_DEVICE),
-                                        _event("e3", BOB)]})
+        self.call("ingest", {"events": [signup_event("e1", ANN, ANN_PHONE), signup_event("e2", ANN_PHONE, ANN_DEVICE),
+                                        signup_event("e3", BOB)]})
         joined = self.call("explain", {"a": _identifier(*ANN), "b": _identifier("device_id", "DEV-ANN")})["result"]
         customer = self.call("resolve", {"type": "email", "value": "ann@example.com"})["result"]["customer_id"]
         assert joined["same_customer"] and joined["a"]["customer_id"] == joined["b"]["customer_id"] == customer
@@ -55,7 +50,7 @@ class Explain(RealCoreTestCase):
             assert "ann@" not in json.dumps(reply).lower() and "12" not in json.dumps(reply["error"]["data"])
 
     def test_another_tenants_identifiers_are_not_found(self) -> None:
-        self.call("ingest", {"events": [_event("e1", ANN, ANN_PHONE)]})
+        self.call("ingest", {"events": [signup_event("e1", ANN, ANN_PHONE)]})
         self.registry.create_tenant("globex", "eu-west-1")
         other = auth.issue_key(self.registry, "globex").key
         answer = self.call("explain", {"a": _identifier(*ANN), "b": _identifier(*ANN_PHONE)}, key=other)["result"]

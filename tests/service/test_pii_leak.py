@@ -26,7 +26,7 @@ from identity.errors import IdentityError  # noqa: E402
 from identity.graph import open_traversal  # noqa: E402
 from identity.protect import DevelopmentProtector  # noqa: E402
 
-from service_support import RealCoreTestCase, TelemetryRecorder, raw_exchange  # noqa: E402
+from service_support import RealCoreTestCase, TelemetryRecorder, raw_exchange, signup_event  # noqa: E402
 
 EMAIL = "Planted.Secret+tag@Example.ORG"
 PHONE = "+1 (555) 765-4321"
@@ -100,24 +100,19 @@ class LeakyProtector(DevelopmentProtector):
         raise RuntimeError(f"kms refused to encrypt {plaintext!r}")
 
 
-def _event(event_id: str, *identifiers: tuple[str, str], **extra: Any) -> dict:
-    return {"event_id": event_id, "type": "signup", "timestamp": "2024-05-01T10:00:00Z",
-            "identifiers": [{"type": t, "value": v} for t, v in identifiers], **extra}
-
-
-GOOD = _event("e1", ("email", EMAIL), ("phone", PHONE), ("device_id", DEVICE), ("partner_id", PARTNER),
+GOOD = signup_event("e1", ("email", EMAIL), ("phone", PHONE), ("device_id", DEVICE), ("partner_id", PARTNER),
               attributes={"note": ATTRIBUTE})
 #: (method, params) calls that each fail in their own way
 FAILING: list[tuple[str, Any]] = [
-    ("ingest", {"events": [_event("bad", ("email", BAD_EMAIL))]}),
-    ("ingest", {"events": [_event("bad", ("phone", "planted.secret 555"))]}),
-    ("ingest", {"events": [_event("bad", ("email", EMAIL * 40))]}),
-    ("ingest", {"events": [_event("bad", ("planted.secret@example.org", EMAIL))]}),
-    ("ingest", {"events": [_event("bad", ("email", EMAIL), attributes={"note": {"nested": ATTRIBUTE}})]}),
-    ("ingest", {"events": [_event("bad", ("email", EMAIL), unknown=ATTRIBUTE)]}),
+    ("ingest", {"events": [signup_event("bad", ("email", BAD_EMAIL))]}),
+    ("ingest", {"events": [signup_event("bad", ("phone", "planted.secret 555"))]}),
+    ("ingest", {"events": [signup_event("bad", ("email", EMAIL * 40))]}),
+    ("ingest", {"events": [signup_event("bad", ("planted.secret@example.org", EMAIL))]}),
+    ("ingest", {"events": [signup_event("bad", ("email", EMAIL), attributes={"note": {"nested": ATTRIBUTE}})]}),
+    ("ingest", {"events": [signup_event("bad", ("email", EMAIL), unknown=ATTRIBUTE)]}),
     ("ingest", {"events": [{"type": ATTRIBUTE * 20, "identifiers": [{"type": "email", "value": EMAIL}]}]}),
     ("ingest", {"events": EMAIL}),
-    ("ingest", {"events": [_event("bad", ("email", BAD_EMAIL)), GOOD], "atomic": True}),
+    ("ingest", {"events": [signup_event("bad", ("email", BAD_EMAIL)), GOOD], "atomic": True}),
     ("resolve_many", {"identifiers": [{"type": "email", "value": BAD_EMAIL}, {"type": EMAIL, "value": EMAIL},
                                       {"type": "customer", "value": EMAIL}, {"value": EMAIL}, EMAIL]}),
     ("resolve_many", {"identifiers": EMAIL}),
@@ -211,7 +206,7 @@ class PiiLeak(RealCoreTestCase):
             captured.add(self.fetch("/readyz", raise_error=False).body)
 
             self.use(lambda tenant: IdentityGraph(open_traversal(self.url), tenant, protector=LeakyProtector()))
-            reply = self.call(captured, "ingest", {"events": [_event("e9", ("email", "planted.secret@example.net"))]})
+            reply = self.call(captured, "ingest", {"events": [signup_event("e9", ("email", "planted.secret@example.net"))]})
             assert reply["error"]["message"] == "Internal error"
             captured.add(self.fetch("/metrics").body)
         spans = recorded.spans.get_finished_spans()
@@ -264,7 +259,7 @@ def test_core_exception_text_holds_no_planted_value() -> None:
     identity = IdentityGraph(g, "acme")
     identity.ingest([GOOD])
     down = IdentityGraph(traversal().with_remote(DownConnection()), "acme")
-    calls = [lambda: identity.ingest([_event("x", ("email", BAD_EMAIL))]),
+    calls = [lambda: identity.ingest([signup_event("x", ("email", BAD_EMAIL))]),
              lambda: identity.resolve("customer", EMAIL), lambda: identity.resolve("phone", PHONE + "x"),
              lambda: identity.unlink(("email", EMAIL), ("email", EMAIL)),
              lambda: identity.unlink(("email", EMAIL), ("email", "planted.secret@example.net")),
@@ -283,7 +278,7 @@ def test_cli_output_holds_no_planted_value(tmp_path, capsys) -> None:
     captured = Captured()
     common = ["--data-dir", str(tmp_path)]
     events = tmp_path / "events.jsonl"
-    events.write_text("\n".join([json.dumps(GOOD), json.dumps(_event("bad", ("email", BAD_EMAIL))),
+    events.write_text("\n".join([json.dumps(GOOD), json.dumps(signup_event("bad", ("email", BAD_EMAIL))),
                                  "{" + EMAIL, json.dumps([EMAIL])]) + "\n")
     with LogCapture(captured):
         commands = [["tenant", "create", "acme", "--region", "eu-west-1"], ["load", str(events), "--tenant", "acme"],
