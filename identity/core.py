@@ -26,8 +26,8 @@ from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
 from .ingest import CreationClock, IngestResult, PreparedEvent, RejectedEvent, increment, ingest_batch, prepare_batch
 from .protect import DevelopmentProtector, Protector
-from .resolve import (Hood, Resolution, anchor_of, hood_traversal, identifier_vertices, is_generic, iso, open_value,
-                      parse_hoods, plain, walk_source)
+from .resolve import (Hood, Resolution, anchor_of, hood_traversal, identifier_vertices, is_generic, iso, link_map,
+                      open_value, parse_hoods, walk_source)
 
 __all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "tenant_partition", "CUSTOMER_LOOKUP_TYPE",
            "MAX_RESOLVE_MANY", "STARTS_PER_WALK"]
@@ -269,7 +269,11 @@ class IdentityGraph:
                     evidence: bool, asked: str | None = None) -> Resolution:
         """The answer for ``hood``; ``asked``: the customer id the lookup started from."""
         threshold = self.config.generic_threshold
-        customer = self.customer_id(hood)
+        start = hood.vertices[hood.start]
+        members = [] if is_generic(start, threshold) else [
+            hood.vertices[v] for v in hood.paths if not is_generic(hood.vertices[v], threshold)]
+        # customers.anchor, with the members aliases needs too: a generic start answers for itself
+        customer = (customers.primary(members) if members else start)[model.CID]
         ordered = sorted(hood.paths, key=lambda v: (hood.hops(v), v))
         listed = ordered[:max_identifiers]
         truncated = hood.capped or len(ordered) > max_identifiers or any(
@@ -281,8 +285,6 @@ class IdentityGraph:
             props = hood.vertices[v]
             identifiers.setdefault(props["type"], []).append(
                 {"value": values[v], "hops": hood.hops(v), "generic": is_generic(props, threshold)})
-        members = [] if is_generic(hood.vertices[hood.start], threshold) else [
-            hood.vertices[v] for v in hood.paths if not is_generic(hood.vertices[v], threshold)]
         proof = [self._evidence(hood, v, values) for v in listed] if evidence else None
         aliases = customers.aliases(members, customer)
         if asked is not None and asked != customer and asked not in aliases:
@@ -351,11 +353,11 @@ class IdentityGraph:
         read from the writer in one round trip, for unlink and forget to split them."""
         start = walk_source(self.g).V(*vertex_ids).has_label(model.IDENTIFIER)
         result = submit(hood_traversal(start, max_hops=config.max_hops, expand_limit=config.expand_limit,
-                                       path_cap=config.path_cap * len(vertex_ids)))[0]
+                                       path_cap=config.path_cap * len(vertex_ids), edge_properties=False))[0]
         vertices = identifier_vertices(result["vertices"])
         links: dict[str, set[str]] = {}
-        for element_map in result["edges"]:
-            edge = plain(element_map)
+        crossed, _ = link_map(vertices, result["edges"])  # every link, a cut far end's too
+        for edge in crossed.values():
             links.setdefault(edge["out"], set()).add(edge["in"])
             links.setdefault(edge["in"], set()).add(edge["out"])
         return customers.walk(vertex_ids, vertices.get, lambda v: links.get(v, ()), max_hops=config.max_hops,
