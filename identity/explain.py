@@ -40,8 +40,8 @@ from .graph import submit
 from .guards import TenantConfig, is_blocked, plan_links
 from .identifiers import normalize
 from .ingest import stored_candidate
-from .resolve import (anchor_of, hood_traversal, identifier_vertices, is_generic, iso, link_map, members_of,
-                      open_value, parse_hoods, plain, shortest_paths, walk_source)
+from .resolve import (anchor_of, hood_traversal, hoods_of, identifier_vertices, is_generic, iso, link_map, members_of,
+                      open_value, plain, shortest_paths, walk_source)
 
 if TYPE_CHECKING:
     from .core import IdentityGraph
@@ -111,10 +111,11 @@ class _Read:
                                            expand_limit=max(self.expand, config.expand_limit),
                                            path_cap=config.path_cap * len(starts),
                                            extra={"nolinks": nolinks, "suppressed": suppressed}))[0]
-        self.resolved = parse_hoods(result, max_hops=max_hops, expand_limit=self.expand)
-        self.ingested = parse_hoods(result, max_hops=config.max_hops, expand_limit=config.expand_limit)
         self.vertices = identifier_vertices(result.get("vertices", []))
         self.edges, self.links = link_map(self.vertices, result.get("edges", []))
+        decoded = (result, self.vertices, self.edges, self.links)
+        self.resolved = hoods_of(*decoded, max_hops=max_hops, expand_limit=self.expand)
+        self.ingested = hoods_of(*decoded, max_hops=config.max_hops, expand_limit=config.expand_limit)
         self.capped = any(hood.capped for hood in self.resolved.values())
         self.nolinks = {frozenset((rule["out"], rule["in"])): rule["created"]
                         for rule in map(plain, result.get("nolinks", []))}

@@ -38,7 +38,7 @@ from . import model
 from .customers import anchor, is_generic
 
 __all__ = ["Hood", "Resolution", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods",
-           "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "is_generic", "open_value", "plain",
+           "hoods_of", "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "is_generic", "open_value", "plain",
            "identifier_row", "identifier_vertices"]
 
 
@@ -173,7 +173,14 @@ def link_map(vertices: Mapping[str, dict],
 def parse_hoods(result: dict, *, max_hops: int, expand_limit: int) -> dict[str, Hood]:
     """The traversal's single result -> one Hood per start identifier (none if it was not found)."""
     vertices = identifier_vertices(result.get("vertices", []))
-    edges, links = link_map(vertices, result.get("edges", []))
+    return hoods_of(result, vertices, *link_map(vertices, result.get("edges", [])), max_hops=max_hops,
+                    expand_limit=expand_limit)
+
+
+def hoods_of(result: dict, vertices: dict[str, dict], edges: dict[str, dict], links: dict[str, dict[str, str]], *,
+             max_hops: int, expand_limit: int) -> dict[str, Hood]:
+    """parse_hoods for a result already decoded (``vertices``; ``edges`` and ``links``: link_map):
+    a caller walking one result under several bounds decodes it once."""
     starts = result.get("starts", [])
     # every identifier a hop found new either went on or was cut at ``cap``
     capped = result.get("reached", 0) > len(vertices) - len(starts)
