@@ -134,6 +134,8 @@ class ElementMapStep(Step):
             self.include_tokens = keys.pop(0)
         self.keys = _keys(tuple(keys)) or ()
         self.bys: list[Projection] = []
+        # elementMap() of every property (it takes no by()): the whole element, built in one go
+        self.whole_element = name == "elementMap" and not self.keys
 
     def modulate(self, name: str, args: tuple) -> None:
         if name == "by" and self.name in ("valueMap", "propertyMap"):
@@ -154,8 +156,7 @@ class ElementMapStep(Step):
 
     def _map(self, ctx: Context, element: Any) -> dict:
         filters = ctx.filters
-        if self.name == "elementMap" and not self.keys and not self.bys and not filters.hidden_keys \
-                and not filters.vertex_property:
+        if self.whole_element and not filters.hidden_keys and not filters.vertex_property:
             kind = type(element)
             # the maps a walk's answer is made of (every vertex and link it reached): built in
             # one go, same keys in the same order as below
