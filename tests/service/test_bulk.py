@@ -23,7 +23,8 @@ class Bulk(RealCoreTestCase):
         return self.call("stats", {})["result"]
 
     def test_a_batch_with_one_bad_event_writes_the_others(self) -> None:
-        events = [signup_event("e1", ANN, ANN_PHONE), signup_event("e2", BOB, ("phone", "12")), signup_event("e3", BOB, BOB_DEVICE),
+        events = [signup_event("e1", ANN, ANN_PHONE), signup_event("e2", BOB, ("phone", "12")),
+                  signup_event("e3", BOB, BOB_DEVICE),
                   {"type": "signup", "identifiers": [{"type": "email", "value": "x@example.com"}], "colour": 1}]
         reply = self.call("ingest", {"events": events, "atomic": True})
         assert reply["error"]["data"]["errors"] == [{"field": "params.events[3].colour",

@@ -206,7 +206,8 @@ class PiiLeak(RealCoreTestCase):
             captured.add(self.fetch("/readyz", raise_error=False).body)
 
             self.use(lambda tenant: IdentityGraph(open_traversal(self.url), tenant, protector=LeakyProtector()))
-            reply = self.call(captured, "ingest", {"events": [signup_event("e9", ("email", "planted.secret@example.net"))]})
+            planted = signup_event("e9", ("email", "planted.secret@example.net"))
+            reply = self.call(captured, "ingest", {"events": [planted]})
             assert reply["error"]["message"] == "Internal error"
             captured.add(self.fetch("/metrics").body)
         spans = recorded.spans.get_finished_spans()
