@@ -28,7 +28,7 @@ from gremlin.conformance.execution import RAISED, UNEXPECTED, UNSUPPORTED, class
 from gremlin.conformance.gherkin import GherkinError, Scenario, parse_feature
 from gremlin.conformance.graphs import Lookups, read_graphson
 from gremlin.conformance.notation import Float32, LambdaNotation, NotationError, SetValue, parse_value, split_items
-from gremlin.engine.compiler import step_names
+from gremlin.engine.bytecode import step_names
 from gremlin.errors import GremlinError, InvalidArgumentError, UnsupportedStepError
 from gremlin.language import parse
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..engine.compiler import step_names
+from ..engine.bytecode import step_names
 from ..errors import GremlinSyntaxError
 from ..language import parse
 from .gherkin import Scenario

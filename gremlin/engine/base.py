@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InvalidArgumentError, LimitExceeded, TraversalCancelled, TraversalTimeout, UnsupportedStepError
 from ..storage import GraphStore
+from .bytecode import step_names
 from .traverser import Traverser
 
 __all__ = ["Step", "Traversal", "Context", "Budget", "register", "STEPS", "ElementFilters"]
@@ -144,7 +145,6 @@ class Context:
         repeat() may merge traversers that differ only in unlabelled history into one bulk. Found
         from the bytecode the first time a repeat() asks, so other traversals never pay for it."""
         if self._reads_paths is None:
-            from .compiler import step_names
             self._reads_paths = self.bytecode is None or bool(step_names(self.bytecode) & _PATH_READERS)
         return self._reads_paths
 

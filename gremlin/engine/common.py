@@ -1,18 +1,21 @@
-"""Helpers shared by many steps: element access, by() modulation, Gremlin tokens."""
+"""Helpers shared by many steps: element access, by() modulation, and Gremlin token names (tokens.py's, handed on)."""
 
 from __future__ import annotations
 
 from itertools import islice
 from typing import Any, Iterable, Iterator, TypeVar
 
-from gremlin_python.process.traversal import Bytecode, Column, T
+from gremlin_python.process.traversal import Column, T
 from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Element as GElement
 from gremlin_python.structure.graph import Vertex as GVertex
 
-from ..errors import InvalidArgumentError
+from ..errors import ElementNotFound, InvalidArgumentError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal
+from .bytecode import is_cardinality_value
+from .operators import apply_operator
+from .tokens import enum_name, token_name
 from .traverser import Traverser
 from .values import MapEntry, PropertyValue, g_hash_key
 
@@ -74,40 +77,12 @@ def ids_of(args: tuple) -> list:
     return out
 
 
-def is_cardinality_value(value: Any) -> bool:
-    """gremlinpython's CardinalityValue (mergeV's Cardinality.set(x)) is Bytecode in disguise."""
-    return isinstance(value, Bytecode) and bool(value.source_instructions) and \
-        value.source_instructions[0][0] == "CardinalityValueTraversal"
-
-
 def split_cardinality_value(value: Any, default: Any) -> tuple[Any, Any]:
     """(cardinality, value) of a property value that may name its own cardinality."""
     if is_cardinality_value(value):
         _, cardinality, inner = value.source_instructions[0]
         return cardinality, inner
     return default, value
-
-
-#: enum member -> its Gremlin name: the members are few, and mutating steps ask once per write
-_ENUM_NAMES: dict[Any, str] = {}
-
-
-def enum_name(value: Any) -> str:
-    """The Gremlin name of a gremlinpython enum member: Pop.all_ -> 'all', Merge.on_create -> 'onCreate'."""
-    name = _ENUM_NAMES.get(value)
-    if name is None:
-        head, *rest = value.name.rstrip("_").split("_")
-        name = _ENUM_NAMES[value] = head + "".join(part[:1].upper() + part[1:] for part in rest)
-    return name
-
-
-def token_name(value: Any) -> str | None:
-    """'id', 'label', 'key', 'value' for a T token (enum or its name)."""
-    if type(value) is str:  # a property key, as most writes ask: cheaper than isinstance() with T
-        return None
-    if isinstance(value, T):
-        return value.name.rstrip("_")
-    return None
 
 
 def vertex_properties(ctx: Context, vertex: VertexRecord, keys: tuple = ()) -> Iterator[VertexPropertyRecord]:
@@ -158,7 +133,6 @@ def property_items(ctx: Context, element: Any, keys: tuple = ()) -> list[tuple[s
 
 
 def resolve_vertex(ctx: Context, ref: Any) -> VertexRecord:
-    from ..errors import ElementNotFound
     if isinstance(ref, VertexRecord):
         return ref
     vid = element_id(ref)
@@ -302,7 +276,6 @@ def merge_bulks(traversers: list[Traverser], ctx: Context | None = None) -> list
         if not one_bulk:
             found.bulk += traverser.bulk
         if merger is not None and found.sack is not None:
-            from .steps_reduce import apply_operator
             found.sack = apply_operator(merger, found.sack, traverser.sack)
     return list(merged.values())
 

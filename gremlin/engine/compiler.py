@@ -12,7 +12,7 @@ from typing import Any
 from decimal import Decimal
 from enum import Enum
 
-from gremlin_python.process.traversal import Bytecode, Direction, TraversalStrategy
+from gremlin_python.process.traversal import Bytecode, Direction
 from gremlin_python.statics import BigDecimal, long
 from gremlin_python.process.traversal import Traversal as GTraversal
 
@@ -21,10 +21,10 @@ from . import steps_branch, steps_filter, steps_graph, steps_map, steps_mutate, 
 from . import steps_date, steps_extra, steps_math, steps_where  # noqa: F401
 from . import steps_call, steps_match
 from .base import STEPS, Step, Traversal
-from .common import is_cardinality_value
+from .bytecode import is_cardinality_value
 from .filter_strategies import DISABLED, finish_traversal
 
-__all__ = ["compile_bytecode", "compile_steps", "step_names"]
+__all__ = ["compile_bytecode", "compile_steps", "convert_argument"]
 
 _MODULATORS = {"by", "times", "until", "emit", "option", "from", "to", "with", "read", "write"}
 _LOOP_MODULATORS = {"times", "until", "emit"}
@@ -32,30 +32,6 @@ _CONNECTIVES = {"and", "or"}
 #: argument types that need no conversion (exact types: other bool/int subclasses still take the
 #: full path, which returns them unchanged too); gremlinpython's long is every time a write sends
 _PLAIN = frozenset({str, int, float, bool, long, type(None)})
-
-
-def step_names(bytecode: Bytecode) -> set[str]:
-    """Every instruction and strategy name in ``bytecode``, child traversals (those a strategy is
-    configured with too) included."""
-    names: set[str] = set()
-    pending: list[Any] = [bytecode]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, Bytecode):
-            for operator, *args in value.source_instructions + value.step_instructions:
-                names.add(operator)
-                pending.extend(args)
-        elif isinstance(value, GTraversal):
-            pending.append(value.bytecode)
-        elif isinstance(value, TraversalStrategy):  # and the traversals it is configured with
-            names.add(value.strategy_name)
-            pending.extend((value.configuration or {}).values())
-        elif isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, (list, tuple, set, frozenset)):
-            pending.extend(value)
-    return names
 
 
 def convert_argument(value: Any) -> Any:

@@ -16,8 +16,8 @@ from gremlin_python.structure.io.util import HashableDict
 
 from ..storage import EdgeRecord, Store, VertexPropertyRecord, VertexRecord
 from .steps_graph import ROOT
-from .traverser import PathValue, Traverser
-from .values import MapEntry, PropertyValue
+from .traverser import Traverser
+from .values import MapEntry, PathValue, PropertyValue
 
 __all__ = ["detach", "detach_traversers"]
 

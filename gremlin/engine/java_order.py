@@ -24,6 +24,7 @@ from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar
 from gremlin_python.statics import long
 
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
+from .values import MapEntry, PathValue
 
 __all__ = ["string_hash", "java_hash", "hash_order", "hash_positions", "java_sort"]
 
@@ -60,8 +61,6 @@ def _long_hash(value: int) -> int:
 
 def java_hash(value: Any) -> int | None:
     """The Java hashCode() of ``value`` as a Gremlin Server would hold it, or None if unknown."""
-    from .traverser import PathValue
-    from .values import MapEntry
     if value is None:
         return 0
     if isinstance(value, bool):

@@ -17,7 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import NeptuneProfileError
-from .common import token_name
+from ..storage import VertexPropertyRecord
+from .services import ServiceRegistry, tinkergraph_services
+from .tokens import token_name
 
 __all__ = ["Profile", "TINKERGRAPH", "NEPTUNE", "profile_named"]
 
@@ -36,7 +38,6 @@ class Profile:
     def service_registry(self) -> Any:
         """The services call() finds on a new graph: TinkerGraph's (tinker.search,
         tinker.degree.centrality), as TinkerPop's test configuration registers them."""
-        from .services import ServiceRegistry, tinkergraph_services
         return ServiceRegistry(tinkergraph_services())
 
     def check_property(self, element: Any, key: str, value: Any, cardinality: str | None, meta: dict) -> None:
@@ -53,7 +54,6 @@ class NeptuneProfile(Profile):
     def service_registry(self) -> Any:
         """None: Neptune documents no call() services, so a named call() is refused as an
         unknown service (listing them gives nothing)."""
-        from .services import ServiceRegistry
         return ServiceRegistry(unknown_error=_unknown_on_neptune)
 
     def check_new_element(self, id: Any, label: Any) -> None:
@@ -64,7 +64,6 @@ class NeptuneProfile(Profile):
             raise NeptuneProfileError("Neptune needs a non-empty string label")
 
     def check_property(self, element: Any, key: str, value: Any, cardinality: str | None, meta: dict) -> None:
-        from ..storage import VertexPropertyRecord
         if cardinality == "list":
             raise NeptuneProfileError("Neptune does not support list cardinality (use set or single)")
         if any(token_name(meta_key) == "id" for meta_key in meta):

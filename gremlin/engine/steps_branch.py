@@ -11,6 +11,7 @@ from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, Traversal, register
 from .nearest_first import nearest_first, walkable
 from .common import NOTHING, Projection, batched, enum_name, merge_bulks
+from .steps_filter import DedupStep, RangeStep, SampleStep, TailStep
 from .steps_reduce import is_barrier
 from .traverser import Traverser
 from .values import g_hash_key, test_predicate
@@ -181,7 +182,6 @@ def holds_barrier(branch: Traversal) -> bool:
     """Whether a branch holds a barrier anywhere, its children included (TinkerPop's Barrier
     steps: the reducing and collecting steps, barrier(), cap(), and the global dedup(), range()
     and tail()): then every traverser goes in before any result comes out."""
-    from .steps_filter import DedupStep, RangeStep, SampleStep, TailStep
     for step in branch.all_steps():
         if is_barrier(step):
             return True

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from ..errors import InvalidArgumentError, TraversalError, UnsupportedStepError
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, batched
+from .profiles import profile_named
 from .services import BARRIER, MIXED_PARAMETERS, START, ServiceRegistry
 from .traverser import Traverser
 from .values import g_hash_key
@@ -121,7 +122,6 @@ def service_registry(ctx: Context) -> ServiceRegistry:
     """The registry of the graph the traversal runs on (its profile's, for a bare Context)."""
     registry = ctx.services
     if registry is None:
-        from .profiles import profile_named
         profile = ctx.profile if ctx.profile is not None else profile_named(None)
         registry = ctx.services = profile.service_registry()
     return registry

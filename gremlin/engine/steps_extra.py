@@ -12,11 +12,11 @@ from .base import Context, Step, Traversal, register
 from .common import NOTHING, ByModulatedStep, Projection, is_element, property_items
 from .steps_filter import FilterStep, _decided, _none, combine_ternary
 from .steps_map import MapStep, select_value
-from .steps_reduce import apply_operator
 from .tostring import gremlin_str
 from .traverser import Traverser
 from .java_order import hash_positions
-from .values import OrderedSet, g_hash_key, test_predicate
+from .operators import apply_operator
+from .values import OrderedSet, PathValue, g_hash_key, test_predicate
 
 # -- sack -------------------------------------------------------------------------------------------
 
@@ -187,7 +187,6 @@ def _reverse() -> Step:
             return value[::-1]
         if isinstance(value, (list, tuple)):
             return list(reversed(value))
-        from .traverser import PathValue
         if isinstance(value, PathValue):
             return list(reversed(value.objects))
         return value
@@ -201,7 +200,6 @@ def _kind(value: Any) -> str:
 
 
 def _is_list_like(value: Any) -> bool:
-    from .traverser import PathValue
     return isinstance(value, (list, tuple, set, frozenset, PathValue))
 
 

@@ -8,15 +8,17 @@ from typing import Any, Callable, Iterable, Iterator
 from gremlin_python.process.traversal import P, Pop, Scope, TextP
 from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Vertex as GVertex
+from gremlin_python.structure.io.util import HashableDict
 
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection, merge_bulks, token_name, vertex_property_items
+from .common import NOTHING, Projection, element_id, merge_bulks, token_name, token_value, vertex_property_items
 from .randomness import step_random
-from .traverser import OWN_KEY, PathValue, Traverser, is_simple
-from .values import (OrderedSet, PropertyValue, g_equal, g_hash_key, indexed, is_number, java_type_name,
-                     predicate_truth, test_predicate)
+from .steps_map import select_value
+from .traverser import OWN_KEY, Traverser, is_simple
+from .values import (OrderedSet, PathValue, PropertyValue, g_equal, g_hash_key, indexed, is_number, java_type_name,
+                     predicate_truth)
 
 
 class FilterStep(Step):
@@ -210,7 +212,6 @@ class HasStep(FilterStep):
             if predicate is NOTHING:
                 return True
             if isinstance(predicate, Traversal):
-                from .common import token_value
                 try:
                     value = token_value(element, self.token)
                 except InvalidArgumentError:
@@ -285,7 +286,6 @@ def _has_label(*labels: Any) -> Step:
 
 @register("hasId")
 def _has_id(*ids: Any) -> Step:
-    from .common import element_id
     if not ids:
         return FilterStep("hasId", lambda ctx, t: False)
     ids = tuple(element_id(i) if not isinstance(i, (list, tuple, set, frozenset, P)) else i for i in ids)
@@ -421,7 +421,6 @@ class DedupStep(Step):
         return self.scope == Scope.global_ and not self.labels and self.by is None
 
     def _key(self, ctx: Context, traverser: Traverser) -> Any:
-        from .steps_map import select_value
         if self.labels:
             values = []
             for label in self.labels:
@@ -468,7 +467,6 @@ class DedupStep(Step):
 def _dedup_local(collection: Any) -> Any:
     """dedup(local): a LinkedHashSet in TinkerPop, the first of equal items in their order."""
     if isinstance(collection, (list, tuple)):
-        from gremlin_python.structure.io.util import HashableDict
         unique: dict = {}
         for item in collection:
             unique.setdefault(g_hash_key(item), item)
@@ -546,7 +544,6 @@ def _slice_local(value: Any, low: int, high: int, single_unwraps: bool) -> Any:
         if high != -1 and high - low == 1 and single_unwraps:
             return sliced[0] if sliced else NOTHING
         return OrderedSet(sliced) if isinstance(value, (set, frozenset)) else sliced  # a set stays a set
-    from .traverser import PathValue
     if isinstance(value, PathValue):
         items = list(value.objects)
         sliced = items[low:] if high == -1 else items[low:high]

@@ -12,8 +12,8 @@ from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, ByModulatedStep, Projection, named, property_items, property_values, token_value
-from .traverser import PathValue, Traverser
-from .values import MapEntry, OrderedSet, PropertyValue
+from .traverser import Traverser
+from .values import MapEntry, OrderedSet, PathValue, PropertyValue
 
 
 class MapStep(Step):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Iterator
 
-from gremlin_python.process.traversal import Operator, Order, Scope
+from gremlin_python.process.traversal import Order, Scope
 
 from gremlin_python.structure.io.util import HashableDict
 
@@ -18,9 +18,10 @@ from .base import Context, Step, Traversal, register
 from .common import ByModulatedStep, NOTHING, Projection, enum_name, merge_bulks
 from . import java_numbers
 from .java_order import hash_positions
+from .operators import apply_operator
 from .randomness import step_random
-from .traverser import PathValue, Traverser
-from .values import MapEntry, g_hash_key, is_number, order_compare, order_key
+from .traverser import Traverser
+from .values import MapEntry, PathValue, g_hash_key, is_number, order_compare, order_key
 
 
 def _scope(args: tuple) -> tuple[Any, tuple]:
@@ -170,33 +171,6 @@ def _min(*args: Any) -> Step:
 @register("max")
 def _max(*args: Any) -> Step:
     return ExtremumStep("max", _scope(args)[0])
-
-
-_OPERATORS = {
-    "sum": java_numbers.add, "minus": java_numbers.sub, "mult": java_numbers.mul, "div": java_numbers.div,
-    "min": lambda a, b: _extreme(min, a, b), "max": lambda a, b: _extreme(max, a, b),
-    "assign": lambda a, b: b, "and": lambda a, b: a and b, "or": lambda a, b: a or b,
-    "addAll": lambda a, b: {**a, **b} if isinstance(a, dict) else (set(a) | set(b)) if isinstance(a, (set, frozenset))
-    else list(a) + list(b),
-    "sumLong": lambda a, b: a + b,
-}
-
-
-def _extreme(pick: Any, a: Any, b: Any) -> Any:
-    """Operator.min/max: a null or a NaN gives way to the other side (NumberHelper)."""
-    if a is None or b is None:
-        return b if a is None else a
-    if a != a or b != b:
-        return b if a != a else a
-    return pick(a, b)
-
-
-def apply_operator(operator: Any, a: Any, b: Any) -> Any:
-    from .common import enum_name
-    name = enum_name(operator) if isinstance(operator, Operator) else str(operator)
-    if name not in _OPERATORS:
-        raise InvalidArgumentError(f"Unknown operator: {name}")
-    return _OPERATORS[name](a, b)
 
 
 class FoldStep(Step):

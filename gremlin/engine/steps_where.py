@@ -13,7 +13,7 @@ from .common import ByModulatedStep, NOTHING, Projection
 from .steps_filter import PredicateError, combine_ternary, negate, reduce_ternary
 from .steps_map import AsStep, select_value
 from .traverser import Traverser
-from .values import Members, predicate_truth
+from .values import Members, g_equal, predicate_truth
 
 
 class WhereStep(ByModulatedStep):
@@ -226,7 +226,6 @@ def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bo
     if end_label is not None:
         target = scope_value(ctx, traverser, end_label, f"WhereEndStep({end_label})")
         body = body[:-1]
-        from .values import g_equal
         return any(g_equal(result.obj, target) for result in Traversal(body).apply(ctx, start))
     return Traversal(body).has_result(ctx, start)
 

@@ -10,8 +10,7 @@ from enum import Enum
 from typing import Any
 
 from ..storage import VertexPropertyRecord
-from .traverser import PathValue
-from .values import MapEntry, PropertyValue
+from .values import MapEntry, PathValue, PropertyValue
 
 __all__ = ["gremlin_str"]
 

@@ -6,12 +6,12 @@ split from the same parent shares its history, so tracking paths always costs li
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 from ..storage import EdgeRecord, VertexRecord
-from .values import g_equal, g_hash_key
+from .values import PathValue, g_hash_key
 
-__all__ = ["Traverser", "PathNode", "PathValue", "is_simple", "on_path", "NO_LABELS", "OWN_KEY"]
+__all__ = ["Traverser", "PathNode", "is_simple", "on_path", "NO_LABELS", "OWN_KEY"]
 
 
 class PathNode:
@@ -63,37 +63,6 @@ def on_path(node: PathNode | None, obj: Any) -> bool:
     return False
 
 
-class PathValue:
-    """A path as a value (the result of ``path()``): labels per step and the objects."""
-
-    __slots__ = ("labels", "objects")
-
-    def __init__(self, labels: list, objects: list):
-        self.labels = labels
-        self.objects = objects
-
-    @classmethod
-    def of(cls, node: PathNode | None) -> "PathValue":
-        nodes = node.nodes() if node is not None else []
-        return cls([set(n.labels) for n in nodes], [n.obj for n in nodes])
-
-    def __len__(self) -> int:
-        return len(self.objects)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.objects)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PathValue) and g_equal(self.objects, other.objects) and \
-            self.labels == other.labels
-
-    def __hash__(self) -> int:
-        return hash(g_hash_key(self.objects))
-
-    def __repr__(self) -> str:
-        return f"path{self.objects!r}"
-
-
 class Traverser:
     __slots__ = ("obj", "bulk", "path", "loops", "sack")
 
@@ -130,7 +99,8 @@ class Traverser:
         return Traverser(self.obj, self.bulk, node, self.loops, self.sack)
 
     def path_value(self) -> PathValue:
-        return PathValue.of(self.path)
+        nodes = self.path.nodes() if self.path is not None else []
+        return PathValue([set(n.labels) for n in nodes], [n.obj for n in nodes])
 
     def loop_count(self, name: str | None = None) -> int:
         if not self.loops:

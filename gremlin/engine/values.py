@@ -12,7 +12,7 @@ import math
 import re
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterator
 
 from gremlin_python.process.traversal import P, T, TextP
 from gremlin_python.statics import long
@@ -24,7 +24,7 @@ from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 
 __all__ = ["java_type_name", "OrderedSet", "Members", "indexed", "is_number", "g_equal", "g_compare", "order_key", "test_predicate", "predicate_truth", "g_hash_key",
-           "PropertyValue", "MapEntry"]
+           "PropertyValue", "MapEntry", "PathValue"]
 
 
 class PropertyValue:
@@ -86,6 +86,32 @@ class MapEntry:
 
     def __repr__(self) -> str:
         return f"{self.key!r}={self.value!r}"
+
+
+class PathValue:
+    """A path as a value (the result of ``path()``): labels per step and the objects."""
+
+    __slots__ = ("labels", "objects")
+
+    def __init__(self, labels: list, objects: list):
+        self.labels = labels
+        self.objects = objects
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.objects)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PathValue) and g_equal(self.objects, other.objects) and \
+            self.labels == other.labels
+
+    def __hash__(self) -> int:
+        return hash(g_hash_key(self.objects))
+
+    def __repr__(self) -> str:
+        return f"path{self.objects!r}"
 
 
 def is_number(value: Any) -> bool:
@@ -272,7 +298,6 @@ def _type_rank(value: Any) -> int:
         return 8
     if isinstance(value, PropertyValue):
         return 9
-    from .traverser import PathValue
     if isinstance(value, PathValue):
         return 10
     if isinstance(value, (set, frozenset)):

@@ -43,7 +43,7 @@ from typing import Any, Callable, NoReturn, Protocol
 
 from gremlin_python.process.strategies import ReadOnlyStrategy
 
-from ..engine.compiler import step_names
+from ..engine.bytecode import step_names
 from ..errors import GremlinError, LimitExceeded, TraversalTimeout
 from . import ops
 from .protocol import Codec, error_response
