@@ -16,10 +16,10 @@ run in forked processes (ProcessIsolation) under server-side caps.
 from __future__ import annotations
 
 from .app import (
-    DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, DEFAULT_WORKERS, Endpoint, ServerThread, make_app, run_server,
-    running_server, serve,
+    DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, DEFAULT_WORKERS, ServerThread, make_app, run_server, running_server, serve,
 )
 from .auth import Authenticator, Credentials, Grant, hash_password
+from .endpoint import Endpoint
 from .isolation import IN_THREAD, ProcessIsolation
 from .ops import DEFAULT_BATCH_SIZE, DEFAULT_EVALUATION_TIMEOUT_MS
 from .protocol import Status

@@ -23,7 +23,6 @@ import logging
 import os
 import signal
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Mapping
 
 import tornado.httpserver
@@ -31,14 +30,12 @@ import tornado.netutil
 import tornado.web
 
 from .auth import Authenticator, Credentials
-from .graphbinary import GraphBinaryCodec
-from .graphson import GraphSONCodec
+from .endpoint import Endpoint
 from .handler import GremlinWebSocket
 from .isolation import IN_THREAD, Runner
 from .ops import DEFAULT_BATCH_SIZE, DEFAULT_EVALUATION_TIMEOUT_MS, Settings
-from .protocol import Codec
 
-__all__ = ["Endpoint", "make_app", "serve", "serve_app", "run_server", "ServerThread", "running_server",
+__all__ = ["make_app", "serve", "serve_app", "run_server", "ServerThread", "running_server",
            "DEFAULT_MAX_FRAME_BYTES", "DEFAULT_WORKERS", "DEFAULT_PORT"]
 
 log = logging.getLogger("gremlin.server")
@@ -47,45 +44,6 @@ DEFAULT_PORT = 8182
 DEFAULT_MAX_FRAME_BYTES = 10 * 1024 * 1024
 DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
 DEFAULT_GRACE_PERIOD_S = 10.0
-
-
-class Endpoint:
-    """Everything the connections share: the graph, the worker pool, where traversals run,
-    codecs, live requests."""
-
-    def __init__(self, graph: Any, *, authenticator: Authenticator | None, max_frame_bytes: int,
-                 workers: int, settings: Settings, runner: Runner = IN_THREAD):
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
-        self.graph = graph
-        self.authenticator = authenticator
-        self.runner = runner
-        self.max_frame_bytes = max_frame_bytes
-        self.settings = settings
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gremlin-worker")
-        graphson3 = GraphSONCodec(3)
-        codecs: list[Codec] = [GraphBinaryCodec(), graphson3, GraphSONCodec(2)]
-        self.codecs: dict[str, Codec] = {c.mime_type: c for c in codecs}
-        self.codecs["text"] = graphson3
-        self.connections: set[GremlinWebSocket] = set()
-        self.inflight: set[asyncio.Future] = set()
-        self.draining = False
-
-    def track(self, task: asyncio.Future) -> None:
-        self.inflight.add(task)
-        task.add_done_callback(self.inflight.discard)
-
-    async def shutdown(self, grace_period: float) -> None:
-        """Refuse new requests, let running ones finish for up to ``grace_period`` seconds,
-        then close every connection."""
-        self.draining = True
-        if self.inflight:
-            _, late = await asyncio.wait(set(self.inflight), timeout=grace_period)
-            if late:
-                log.warning("%d request(s) still running after the %.1fs grace period", len(late), grace_period)
-        for connection in list(self.connections):
-            connection.close(1001, "server shutting down")
-        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _authenticator(value: Authenticator | Mapping[str, str] | str | os.PathLike | None) -> Authenticator | None:

@@ -17,17 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tornado.websocket
 
 from ..errors import AuthenticationError, GremlinError
 from .auth import Grant, parse_sasl_plain
+from .endpoint import Endpoint
 from .ops import prepare, timeout_frame
 from .protocol import Codec, RequestDecodeError, RequestMessage, ResponseMessage, Status, error_response, split_mime
-
-if TYPE_CHECKING:
-    from .app import Endpoint
 
 __all__ = ["GremlinWebSocket"]
 
@@ -41,9 +39,9 @@ _MAX_PENDING = 16
 
 
 class GremlinWebSocket(tornado.websocket.WebSocketHandler):
-    endpoint: "Endpoint"
+    endpoint: Endpoint
 
-    def initialize(self, endpoint: "Endpoint") -> None:
+    def initialize(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self.grant: Grant | None = None
         self._pending: list[tuple[RequestMessage, Codec, bool]] = []
