@@ -78,3 +78,22 @@ def test_only_that_shape_is_fused():
     assert not fused(__.union(__.out().values("count"), __.constant(1)).sum_())
     assert not fused(__.union(__.values("count"), __.constant(1)).fold())
     assert not fused(__.union(__.values("count"), __.constant(1)).local(__.sum_()))
+
+
+def test_a_fused_step_that_sees_many_traversers_reduces_them_in_union_order_and_as_a_barrier():
+    """Fused where the branches' values of many traversers come in: a repeat() body (each traverser
+    through both branches in turn: 1e16 + 1.0 is 1e16 in doubles, so the order shows in the sum)
+    and a union() branch (a reducing barrier there, so the outer union() gives it every traverser).
+    Gremlin Server 3.7.3 answers [1.0], [1.0, 0, 0] and [4, 0, 0], as the steps do."""
+    shapes = [
+        lambda g: g.V("a", "b").repeat(__.union(__.values("w"), __.constant(1.0)).sum_()).times(1),
+        lambda g: g.V("a", "b").union(__.union(__.values("w"), __.constant(1.0)).sum_(), __.constant(0)),
+        lambda g: g.V("a", "b").union(__.union(__.values("w"), __.constant(1.0)).count(), __.constant(0)),
+    ]
+    answers = []
+    for flag in (True, False):
+        g = traversal().with_remote(LocalRemoteConnection(Graph(optimize=flag)))
+        (g.add_v("n").property(T.id, "a").property("w", 1e16)
+         .add_v("n").property(T.id, "b").property("w", -1e16)).iterate()
+        answers.append([shape(g).to_list() for shape in shapes])
+    assert answers[0] == answers[1] == [[1.0], [1.0, 0, 0], [4, 0, 0]]

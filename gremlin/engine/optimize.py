@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from gremlin_python.process.traversal import Scope
 
-from .base import Context, Step, Traversal
+from .base import Context, Traversal
 from .common import NOTHING
 from .steps_branch import RepeatStep, UnionStep
 from .steps_filter import DedupStep, HasStep, PathFilterStep, RangeStep
@@ -95,32 +95,23 @@ def _fold_union_reduce(steps: list) -> None:
         steps[:] = [UnionReduceStep(union, reducer)]
 
 
-class UnionReduceStep(Step):
-    """union() of one-step map branches, then a global ReduceStep: the same values, in the same
-    order (each branch over every traverser in turn, with its bulk), handed to the reducer without
-    a traverser each."""
+class UnionReduceStep(ReduceStep):
+    """union() of one-step map branches, then a global ReduceStep: the reducer given the values the
+    branches make, in union()'s order (each traverser through every branch in turn, with its
+    bulk), without a traverser each. A reducing barrier like the reducer it stands for."""
 
     def __init__(self, union: UnionStep, reducer: ReduceStep):
-        self.name = reducer.name
+        super().__init__(reducer.name, reducer.scope)
         self.union = union
         self.reducer = reducer
-        self.branches = [(b.steps[0].fn, type(b.steps[0]) is FlatMapStep) for b in union.branches]
+        self.branches = [branch.steps[0].values_of for branch in union.branches]
 
     def children(self) -> tuple:
         return self.union.branches
 
-    def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        inputs = list(traversers)
-        pairs: list[tuple[Any, int]] = []
-        for fn, many in self.branches:
-            for traverser in inputs:
-                if many:
-                    for value in fn(ctx, traverser):
-                        pairs.append((value, traverser.bulk))
-                else:
-                    value = fn(ctx, traverser)
-                    if value is not NOTHING:
-                        pairs.append((value, traverser.bulk))
-        value = self.reducer.reduce(pairs)
-        if value is not NOTHING:
-            yield Traverser.start(value)
+    def inputs(self, ctx: Context, traversers: Iterator[Traverser]) -> list[tuple[Any, int]]:
+        return [(value, traverser.bulk) for traverser in traversers
+                for values_of in self.branches for value in values_of(ctx, traverser)]
+
+    def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
+        return self.reducer.reduce(pairs)

@@ -35,6 +35,11 @@ class MapStep(Step):
         value = self.fn(ctx, traverser)
         return default if value is NOTHING else value
 
+    def values_of(self, ctx: Context, traverser: Traverser) -> tuple:
+        """The values run() gives ``traverser``, without a traverser each (for a step that fuses this one)."""
+        value = self.fn(ctx, traverser)
+        return () if value is NOTHING else (value,)
+
 
 class FlatMapStep(Step):
     def __init__(self, name: str, fn: Callable[[Context, Traverser], Iterator[Any]]):
@@ -46,6 +51,10 @@ class FlatMapStep(Step):
         for traverser in traversers:
             for value in fn(ctx, traverser):
                 yield traverser.split(value)
+
+    def values_of(self, ctx: Context, traverser: Traverser) -> Iterator[Any]:
+        """The values run() gives ``traverser``, without a traverser each (for a step that fuses this one)."""
+        return self.fn(ctx, traverser)
 
 
 # -- ids, labels, properties -----------------------------------------------------------------------

@@ -50,6 +50,10 @@ class ReduceStep(Step):
     def reduce(self, pairs: list[tuple[Any, int]]) -> Any:
         raise NotImplementedError
 
+    def inputs(self, ctx: Context, traversers: Iterator[Traverser]) -> list[tuple[Any, int]]:
+        """What a global reduction reduces: each traverser's object, with its bulk."""
+        return [(t.obj, t.bulk) for t in traversers]
+
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.scope == Scope.local:
             for traverser in traversers:
@@ -57,8 +61,7 @@ class ReduceStep(Step):
                 if value is not NOTHING:
                     yield traverser.split(value)
             return
-        pairs = [(t.obj, t.bulk) for t in traversers]
-        value = self.reduce(pairs)
+        value = self.reduce(self.inputs(ctx, traversers))
         if value is not NOTHING:
             yield Traverser.start(value)
 
