@@ -93,8 +93,11 @@ class WhereStep(ByModulatedStep):
         return truth
 
     def _run_membership(self, ctx: Context, traversers: Iterator[Traverser], label: str) -> Iterator[Traverser]:
-        """What run() does for the current object tested by within/without against one label
-        (a collection is indexed once while it does not grow, see _members)."""
+        """What run() does for the current object tested by within/without against one label,
+        without a predicate per traverser: a walk's every hop tests each identifier it reaches so.
+        Two calls fewer per traverser than _keep: scope_value's look-up with its usual outcome
+        first (a side effect the walk collects), and _label_members asked again only when the
+        collection changed or grew."""
         keep_members = self.predicate.operator == "within"
         side_effects = ctx.side_effects
         collection: Any = None
@@ -102,14 +105,13 @@ class WhereStep(ByModulatedStep):
         size = -1
         for traverser in traversers:
             obj = traverser.obj
-            # scope_value's look-up, its usual outcome first: a side effect the walk collects
-            if label in side_effects and not isinstance(obj, dict):
+            if label in side_effects and not isinstance(obj, dict):  # a map's own key comes first
                 value = side_effects[label]
             else:
                 value = scope_value(ctx, traverser, label, self)
-            if value is not collection or len(value) != size:  # a collection grows between hops
-                members = _members(ctx, _collection(value, label))
-                collection, size = value, len(value)
+            if value is not collection or len(value) != size:
+                members = _label_members(ctx, value, label)
+                collection, size = value, len(members)  # what is no collection fails at contains()
             if members.contains(obj) is keep_members:
                 yield traverser
 
@@ -150,19 +152,10 @@ def _check_scope_keys(predicate: P) -> None:
             f"where(P) requires a String scope key but encountered {kind}; use is(P) to compare values")
 
 
-def _collection(value: Any, label: str) -> Any:
-    """within()/without() in where() test against a collection the label names (TinkerPop's
-    Contains takes a Collection, and fails on anything else when it is tested)."""
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return value
-    raise TraversalError(f"where(within/without('{label}')) needs a collection under '{label}', "
-                         f"not {type(value).__name__.replace('Record', '')}: "
-                         f"{value!r} cannot be cast to java.util.Collection")
-
-
 class _NotACollection(Members):
     """What within('a') in a where() tests against when 'a' is no collection: an error once it is
-    tested, which and()/or() may never do (and(eq('a'), within('a')) stops at a false eq)."""
+    tested (TinkerPop's Contains takes a Collection, and fails on anything else when it is
+    tested), which and()/or() may never do (and(eq('a'), within('a')) stops at a false eq)."""
 
     __slots__ = ("value", "label")
 
@@ -172,7 +165,9 @@ class _NotACollection(Members):
         self.label = label
 
     def contains(self, value: Any) -> bool:
-        return bool(_collection(self.value, self.label))
+        raise TraversalError(f"where(within/without('{self.label}')) needs a collection under '{self.label}', "
+                             f"not {type(self.value).__name__.replace('Record', '')}: "
+                             f"{self.value!r} cannot be cast to java.util.Collection")
 
 
 def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, next_by: Callable[[], Projection],
@@ -194,10 +189,16 @@ def _resolve_predicate(ctx: Context, traverser: Traverser, predicate: P, next_by
     if value is NOTHING:
         return NOTHING
     if predicate.operator in ("within", "without"):
-        if not isinstance(value, (list, tuple, set, frozenset)):
-            return P(predicate.operator, _NotACollection(value, label))
-        return P(predicate.operator, _members(ctx, value))
+        return P(predicate.operator, _label_members(ctx, value, label))
     return P(predicate.operator, value)
+
+
+def _label_members(ctx: Context, value: Any, label: str) -> Members:
+    """What within/without(label) in a where() tests against: the collection the label names (a
+    value that is none fails once it is tested), indexed once while it does not grow."""
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        return _NotACollection(value, label)
+    return _members(ctx, value)
 
 
 #: Connectives whose children keep where()'s as() pattern semantics, and how they combine.
