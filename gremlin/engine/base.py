@@ -43,7 +43,6 @@ class ElementFilters:
         self.vertex_property: list[Callable[[Context, Any], bool]] = []
         self.write_properties: dict[str, Any] = {}
         self.read_only = False
-        self.hidden_keys: set[str] = set()
 
     def __bool__(self) -> bool:
         return bool(self.vertex or self.edge or self.crossed_edge or self.vertex_property)
@@ -53,7 +52,6 @@ class ElementFilters:
         made.vertex, made.edge = list(self.vertex), list(self.edge)
         made.crossed_edge, made.vertex_property = list(self.crossed_edge), list(self.vertex_property)
         made.write_properties, made.read_only = dict(self.write_properties), self.read_only
-        made.hidden_keys = set(self.hidden_keys)
         return made
 
 
@@ -187,8 +185,6 @@ class Context:
         return all(f(self, edge) for f in self.filters.crossed_edge) and self.vertex_visible(vertex)
 
     def vertex_property_visible(self, vp: Any) -> bool:
-        if vp.key in self.filters.hidden_keys:
-            return False
         for passes in self.filters.vertex_property:
             if not passes(self, vp):
                 return False

@@ -97,11 +97,7 @@ def vertex_property_items(ctx: Context, vertex: VertexRecord, keys: tuple = ()) 
     making elements of them unless a strategy filters vertex properties as elements."""
     if ctx.filters.vertex_property:
         return [(vp.key, vp.value) for vp in vertex_properties(ctx, vertex, keys)]
-    items = vertex.property_items(keys)
-    hidden = ctx.filters.hidden_keys
-    if hidden:
-        return [item for item in items if item[0] not in hidden]
-    return items
+    return vertex.property_items(keys)
 
 
 def property_values(ctx: Context, element: Any, keys: tuple = ()) -> Iterator[Any]:
@@ -120,8 +116,7 @@ def property_items(ctx: Context, element: Any, keys: tuple = ()) -> list[tuple[s
         return vertex_property_items(ctx, element, keys)
     if isinstance(element, EdgeRecord):
         table = element.props
-        hidden = ctx.filters.hidden_keys
-        return [(key, table[key]) for key in (keys or list(table)) if key in table and key not in hidden]
+        return [(key, table[key]) for key in (keys or list(table)) if key in table]
     if isinstance(element, VertexPropertyRecord):
         table = element.meta
         return [(key, table[key]) for key in (keys or list(table)) if key in table]

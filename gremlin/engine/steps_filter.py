@@ -191,8 +191,7 @@ class HasStep(FilterStep):
 
     def _keep(self, ctx: Context, traverser: Traverser) -> bool:
         element = traverser.obj
-        if type(element) is VertexRecord and self.plain_property and not ctx.filters.vertex_property \
-                and not ctx.filters.hidden_keys:
+        if type(element) is VertexRecord and self.plain_property and not ctx.filters.vertex_property:
             # has(key, P) on a vertex, as _property_matches() answers it: a walk's every hop
             predicate = self.predicate
             for value in element.values_of(self.key):
@@ -314,8 +313,7 @@ def _has_value(*values: Any) -> Step:
 @register("hasNot")
 def _has_not(key: Any) -> Step:
     def keep(ctx: Context, t: Traverser) -> bool:
-        if type(t.obj) is VertexRecord and type(key) is str and not ctx.filters.vertex_property \
-                and not ctx.filters.hidden_keys:
+        if type(t.obj) is VertexRecord and type(key) is str and not ctx.filters.vertex_property:
             return not t.obj.values_of(key)  # _has_key()'s answer for a vertex: a walk's every hop
         if not _has_subject(t.obj, "hasNot"):  # not(properties(k)): a property has none
             raise TraversalError(f"hasNot('{key}') needs an element, not a property: {t.obj!r}")

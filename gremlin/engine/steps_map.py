@@ -164,8 +164,7 @@ class ElementMapStep(Step):
         return self._map(ctx, traverser.obj)
 
     def _map(self, ctx: Context, element: Any) -> dict:
-        filters = ctx.filters
-        if self.whole_element and not filters.hidden_keys and not filters.vertex_property:
+        if self.whole_element and not ctx.filters.vertex_property:
             kind = type(element)
             # the maps a walk's answer is made of (every vertex and link it reached): built in
             # one go, same keys in the same order as below
