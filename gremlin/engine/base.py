@@ -20,6 +20,8 @@ __all__ = ["Step", "Traversal", "Context", "Budget", "register", "STEPS", "Eleme
 
 STEPS: dict[str, Callable[..., "Step"]] = {}
 _SEGMENT = 64
+#: Traversal.first before it has looked: a one-step traversal's one_value, or None
+_UNSEEN: Any = object()
 
 
 def register(*names: str) -> Callable:
@@ -220,12 +222,13 @@ class Step:
 class Traversal:
     """A compiled traversal: the steps, run as a chain of generators."""
 
-    __slots__ = ("steps", "rank")
+    __slots__ = ("steps", "rank", "_one_value")
 
     def __init__(self, steps: list[Step]):
         self.steps = steps
         #: TinkerPop's filter rank of its highest-ranked step, once worked out (filter_strategies.py)
         self.rank: int | None = None
+        self._one_value: Any = _UNSEEN
 
     def run(self, ctx: Context, traversers: Iterable[Traverser]) -> Iterator[Traverser]:
         stream: Iterator[Traverser] = iter(traversers)
@@ -255,11 +258,12 @@ class Traversal:
             yield result.obj
 
     def first(self, ctx: Context, traverser: Traverser, default: Any = None) -> Any:
-        steps = self.steps
-        if len(steps) == 1:  # select('k'), id(), ...: one value from the traverser, no child run
-            one = getattr(steps[0], "one_value", None)
-            if one is not None:
-                return one(ctx, traverser, default)
+        one = self._one_value
+        if one is _UNSEEN:  # looked up on the first call: the steps are final once the traversal runs
+            steps = self.steps
+            one = self._one_value = getattr(steps[0], "one_value", None) if len(steps) == 1 else None
+        if one is not None:  # select('k'), id(), ...: one value from the traverser, no child run
+            return one(ctx, traverser, default)
         for result in self.apply(ctx, traverser):
             return result.obj
         return default
