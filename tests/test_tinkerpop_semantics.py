@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import (
-    Barrier, Cardinality, Column, Direction, Operator, P, Scope, T, TextP, WithOptions)
+    Barrier, Cardinality, Column, Direction, Merge, Operator, P, Pop, Scope, T, TextP, WithOptions)
 from gremlin_python.process.strategies import PartitionStrategy
 from gremlin_python.statics import long
 from gremlin_python.structure.graph import Edge, Vertex
@@ -115,6 +115,8 @@ def test_steps_on_edge_cases_answer_as_tinkergraph(modern):
     assert g.V().properties(None).count().next() == 0
     stamp = datetime(2023, 8, 2, tzinfo=timezone.utc)
     assert g.inject(stamp).as_string().next() == "Wed Aug 02 00:00:00 UTC 2023"
+    assert g.inject(1).constant(Merge.on_create).as_string().next() == "onCreate"
+    assert g.inject(1).constant(Pop.all_).as_string().next() == "all"
     for traversal in (g.inject(None).unfold(), g.V().choose(__.values("age")).option(29, __.constant("a")),
                       g.inject(1).math("x + 1"), g.inject(4).math("_ % 0")):
         with pytest.raises(FAILURES):

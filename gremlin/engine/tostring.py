@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from ..storage import VertexPropertyRecord
+from .tokens import enum_name
 from .values import MapEntry, PathValue, PropertyValue
 
 __all__ = ["gremlin_str"]
@@ -37,7 +38,7 @@ def gremlin_str(value: Any) -> str:
     if isinstance(value, PathValue):
         return "path[" + ", ".join(gremlin_str(v) for v in value.objects) + "]"
     if isinstance(value, Enum):
-        return value.name.rstrip("_")
+        return enum_name(value)  # Java's name: Merge.on_create is onCreate
     if isinstance(value, datetime):
         # java.util.Date's toString, in UTC (the zone a Gremlin Server's JVM runs in by default here)
         utc = value.astimezone(timezone.utc) if value.tzinfo is not None else value
