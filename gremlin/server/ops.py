@@ -22,6 +22,7 @@ from gremlin_python.process.traversal import Bytecode, TraversalStrategy
 
 from ..engine.limits import Limits
 from ..errors import GremlinError, LimitExceeded, TraversalError, TraversalTimeout
+from ..language import parse_query as parse_script
 from .protocol import Codec, RequestMessage, ResponseMessage, Status, error_response
 
 __all__ = ["Settings", "Plan", "InvalidRequestArguments", "prepare", "parse", "run", "timeout_frame",
@@ -44,7 +45,7 @@ class Settings:
     evaluation_timeout_ms: int = DEFAULT_EVALUATION_TIMEOUT_MS
     batch_size: int = DEFAULT_BATCH_SIZE
     #: ``parse_query(text, bindings) -> object with .bytecode and .terminal`` for the eval op;
-    #: None imports gremlin.language.parse_query when the first script arrives.
+    #: None: gremlin.language's parser.
     parse_query: Callable[[str, dict], Any] | None = None
     #: the longest evaluationTimeout a request gets, in ms (None: what it asks for)
     max_evaluation_timeout_ms: int | None = None
@@ -163,14 +164,7 @@ def prepare(request: RequestMessage, settings: Settings) -> Plan:
 # ---- execution (worker thread) ---------------------------------------------------------------
 
 def _parser(settings: Settings) -> Callable[[str, dict], Any]:
-    if settings.parse_query is not None:
-        return settings.parse_query
-    try:
-        from ..language import parse_query  # written alongside this package; optional until it lands
-    except ImportError:
-        raise GremlinError("Scripts (the eval op) need gremlin.language, which is not installed; "
-                           "send bytecode instead") from None
-    return parse_query
+    return settings.parse_query or parse_script
 
 
 def _terminal_parts(terminal: Any) -> tuple[str | None, tuple]:
