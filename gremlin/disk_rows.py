@@ -9,8 +9,8 @@
 
 ``rid`` is the row's own integer id: edges name their ends by it, and the two edge indexes
 make a vertex's edges of one label in one direction a single index range, in creation order
-(rids only grow). ``key`` is the element id as SQLite keeps it apart: an int id an INTEGER,
-a string id TEXT, any other id its tagged JSON (gremlin.codec) as a BLOB, so ``5`` and ``"5"``
+(rids only grow). ``key`` is the element id as SQLite keeps it apart (gremlin.element_ids.id_key:
+an int id an INTEGER, a string id TEXT, any other id its tagged JSON as a BLOB), so ``5`` and ``"5"``
 are two vertices while ``5``, ``long(5)`` and ``5.0`` are one, as in the in-memory store's
 dicts. ``id`` is null unless the key alone does not give the id back with its type (a
 ``long`` id: its tagged JSON). ``label`` and the keys in ``props`` are numbers from ``names``:
@@ -35,27 +35,26 @@ nothing from the file.
 Gremlin holds equal (``29``, ``long(29)``, ``29.0``), candidates the caller still compares.
 
 A vertex property held as a bare value has no stored id: its id is derived from the vertex's
-key, the property key and the value (``derived_vp_id``), so it reads the same every time and
-after a restart, and reading it as an element writes nothing. Replacing the value gives a new
-id, as in TinkerGraph; writing the same value again gives the same one.
+key, the property key and the value (gremlin.element_ids.derived_vp_id), as in every store; a
+record whose id is that derived one (and has no meta-property) is written as its bare value.
 """
 
 from __future__ import annotations
 
 import decimal
-import hashlib
 import sqlite3
 from typing import Any, Iterable
 
 from gremlin_python.statics import long
 
 from . import codec
+from .element_ids import INT64_MAX, INT64_MIN, derived_vp_id
 from .errors import GremlinError
 from .property_table import EMPTY, PropertyTable
 from .storage import VertexPropertyRecord, VertexRecord
 
-__all__ = ["FORMAT_VERSION", "SCHEMA", "Names", "id_key", "id_column", "typed_id", "encode_vertex_props",
-           "decode_vertex_props", "encode_edge_props", "decode_edge_props", "derived_vp_id", "encode_edge_labels",
+__all__ = ["FORMAT_VERSION", "SCHEMA", "Names", "id_column", "typed_id", "encode_vertex_props",
+           "decode_vertex_props", "encode_edge_props", "decode_edge_props", "encode_edge_labels",
            "decode_edge_labels", "label_ids", "index_value"]
 
 FORMAT_VERSION = 2
@@ -73,24 +72,11 @@ CREATE TABLE IF NOT EXISTS value_index (key INTEGER NOT NULL, value NOT NULL, ri
     PRIMARY KEY (key, value, rid)) WITHOUT ROWID;
 """
 
-_INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
 _loads, _to_json, _dumps_encoded = codec.loads, codec.to_json, codec.dumps_encoded
 _EMPTY_PROPS = "[]"
 
 
 # -- ids -------------------------------------------------------------------------------------
-
-def id_key(id: Any) -> Any:
-    """The ``key`` column of an element id (see the module docstring)."""
-    kind = type(id)
-    if kind is str:
-        return id
-    if isinstance(id, int) or (kind is float and id.is_integer()):  # int, long, bool; 5.0 is 5
-        number = int(id)
-        if _INT64_MIN <= number <= _INT64_MAX:
-            return number
-    return codec.dumps(id).encode("utf-8")
-
 
 def id_column(id: Any, key: Any) -> str | None:
     """The ``id`` column: None when ``key`` gives ``id`` back with its type."""
@@ -124,7 +110,7 @@ def index_value(value: Any) -> Any:
         return b"\x01" if value else b"\x00"
     try:
         if isinstance(value, int):
-            return int(value) if _INT64_MIN <= value <= _INT64_MAX else float(value)
+            return int(value) if INT64_MIN <= value <= INT64_MAX else float(value)
         if isinstance(value, (float, decimal.Decimal)):
             if value != value:  # NaN equals nothing
                 return None
@@ -191,14 +177,6 @@ class Names:
 
 
 # -- vertex property ids -----------------------------------------------------------------------
-
-def derived_vp_id(vertex_id: Any, key: str, value: Any) -> int:
-    """The id of a vertex property held as a bare value: from its vertex, key and value, so
-    it reads the same every time without being stored (a 63-bit int)."""
-    material = b"\0".join((repr(id_key(vertex_id)).encode("utf-8"), key.encode("utf-8"),
-                           codec.dumps(value).encode("utf-8")))
-    return int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "big") >> 1
-
 
 def _derivable(vertex: VertexRecord, vp: VertexPropertyRecord) -> bool:
     """A record that can be stored as its bare value: its id is the derived one, no meta."""

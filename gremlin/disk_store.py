@@ -12,14 +12,13 @@ returned (``_commit``), so a traversal is on disk whole or not at all and durabl
 Reads that go to the file while a transaction has unwritten changes (a vertex's edges read for
 the first time, a scan) first write them, inside that same SQLite transaction, so the traversal
 reads its own writes; a failure rolls the SQLite transaction back with the records. Reads never
-write: a vertex property read as an element gets an id derived from the row
-(disk_rows.derived_vp_id), not a stored one.
+write: a vertex property held bare and read as an element gets an id derived from its value
+(GraphStore.vertex_properties, as in every store), not a stored one.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import weakref
 from bisect import insort
 from functools import partial
 from collections import OrderedDict
@@ -27,14 +26,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .codec import dumps_encoded, loads
-from .disk_rows import (Names, decode_edge_labels, decode_edge_props, decode_vertex_props, derived_vp_id,
-                        encode_edge_labels, encode_edge_props, encode_vertex_props, id_column, id_key, index_value,
-                        typed_id)
+from .disk_rows import (Names, decode_edge_labels, decode_edge_props, decode_vertex_props, encode_edge_labels,
+                        encode_edge_props, encode_vertex_props, id_column, index_value, typed_id)
+from .element_ids import id_key
 from .errors import ConflictError, ElementNotFound, GremlinError
 from .property_table import EMPTY, PropertyTable
 from .record_cache import RecordCache
-from .storage import (_ABSENT, _HELD_AS_RECORDS, EXTERNAL, UNSELECTIVE_FROM, EdgeRecord, GraphStore,
-                      VertexPropertyRecord, VertexRecord, _shared, _Transaction, _values)
+from .storage import _ABSENT, EXTERNAL, UNSELECTIVE_FROM, EdgeRecord, GraphStore, VertexRecord, _shared, \
+    _Transaction, _values
 
 __all__ = ["DiskStore", "DiskAdjacency", "DEFAULT_CACHE_MB", "DurableStoreError"]
 
@@ -69,10 +68,6 @@ _PER_ADJACENT = 12
 
 class DurableStoreError(GremlinError):
     """The graph directory cannot be opened, read or written."""
-
-
-class _BareRef(weakref.ref):
-    __slots__ = ("slot",)
 
 
 class DiskAdjacency:
@@ -231,10 +226,6 @@ class DiskStore(GraphStore):
         self._writing = False  # an SQLite transaction is open
         #: a copy in a forked child (read_through): it reads through its parent and writes nothing
         self._read_only = False
-        # (vertex rid, key) -> the element of a value the vertex holds bare, while something
-        # holds that element (see vertex_properties)
-        self._bare: dict[tuple[int, str], _BareRef] = {}
-        self._bare_dead: list[_BareRef] = []
         self.vertices = _Table(self, "V")
         self.edges = _Table(self, "E")
 
@@ -806,74 +797,6 @@ class DiskStore(GraphStore):
             self._vertices.add(rid, vertex.id, vertex, size)
             adjacency.live = True
         self._undo(undo)
-
-    # -- vertex properties as elements ------------------------------------------------------------
-
-    def vertex_properties(self, vertex: VertexRecord, keys: tuple[str, ...] = ()) -> list[VertexPropertyRecord]:
-        """A vertex's properties under ``keys`` (all when empty) as elements, key by key.
-
-        A value the vertex holds bare stays bare: its element is made here, with the id derived
-        from the row (disk_rows.derived_vp_id), and found again while something holds it (one
-        element per property, as for vertices). The vertex does not hold it: a vertex and its
-        records would be a reference cycle, which only the collector frees once the cache lets
-        the vertex go."""
-        props = vertex.props
-        found: list[VertexPropertyRecord] = []
-        for key, held in (props.items() if not keys else [(key, props.get(key, _ABSENT)) for key in keys]):
-            kind = type(held)
-            if kind is VertexPropertyRecord:
-                found.append(held)
-            elif kind is tuple:
-                found.extend(held)
-            elif held is not _ABSENT:
-                found.append(self._bare_element(vertex, key, held))
-        return found
-
-    def _bare_element(self, vertex: VertexRecord, key: str, value: Any) -> VertexPropertyRecord:
-        if self._bare_dead:
-            dead, self._bare_dead = self._bare_dead, []
-            for ref in dead:
-                if self._bare.get(ref.slot) is ref:
-                    del self._bare[ref.slot]
-        slot = (vertex.out_edges.rid, key)
-        ref = self._bare.get(slot)
-        vp = ref() if ref is not None else None
-        if vp is None or vp.value is not value or vp.vertex is not vertex:
-            vp = VertexPropertyRecord(derived_vp_id(vertex.id, key, value), key, value, vertex)
-            ref = _BareRef(vp, self._bare_gone)
-            ref.slot = slot
-            self._bare[slot] = ref
-        return vp
-
-    def _bare_gone(self, ref: _BareRef) -> None:
-        self._bare_dead.append(ref)  # (as RecordCache._gone: in any thread, dropped under the lock)
-
-    def _held_bare(self, vp: VertexPropertyRecord) -> bool:
-        """``vp`` is the element of a value its vertex holds bare (not a record it holds)."""
-        held = vp.vertex.props.get(vp.key, _ABSENT)
-        if held is _ABSENT or type(held) in _HELD_AS_RECORDS:
-            return False
-        ref = self._bare.get((vp.vertex.out_edges.rid, vp.key))
-        return ref is not None and ref() is vp
-
-    def _record_for(self, vertex: VertexRecord, key: str, value: Any) -> VertexPropertyRecord:
-        # a second value joins one held bare: its element (if something holds it) becomes the record
-        return self._bare_element(vertex, key, value)
-
-    def remove_vertex_property(self, vp: VertexPropertyRecord) -> None:
-        if self._held_bare(vp):
-            self._set_props(vp.vertex, vp.vertex.props.without(vp.key))
-        else:
-            super().remove_vertex_property(vp)
-
-    def set_meta_property(self, vp: VertexPropertyRecord, key: str, value: Any) -> None:
-        if self._held_bare(vp):  # a record from now on: the vertex holds it, with its id
-            self._set_props(vp.vertex, vp.vertex.props.with_(vp.key, vp))
-        super().set_meta_property(vp, key, value)
-
-    def remove_meta_property(self, vp: VertexPropertyRecord, key: str) -> None:
-        if not self._held_bare(vp):  # an element of a bare value has no meta-property
-            super().remove_meta_property(vp, key)
 
     # -- edges ------------------------------------------------------------------------------------
 

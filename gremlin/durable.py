@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from . import codec
-from .disk_rows import FORMAT_VERSION, SCHEMA, Names, derived_vp_id, encode_edge_props, encode_vertex_props, \
-    id_column, id_key
+from .disk_rows import FORMAT_VERSION, SCHEMA, Names, encode_edge_props, encode_vertex_props, id_column
 from .disk_store import DEFAULT_CACHE_MB, DiskStore, DurableStoreError
+from .element_ids import derived_vp_id, id_key
 from .engine.common import batched
 from .property_table import PropertyTable
 from .storage import VertexPropertyRecord, VertexRecord

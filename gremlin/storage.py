@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections import Counter
 import threading
 import uuid
+import weakref
+from collections import Counter
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from gremlin_python.statics import long
 
+from .element_ids import derived_vp_id
 from .errors import ConflictError, ElementNotFound, InvalidArgumentError
 from .property_table import EMPTY, PropertyTable
 
@@ -68,12 +70,13 @@ class VertexRecord:
         self.id = id
         self.label = label
         # key -> what the vertex holds under it, one of:
-        # - the value itself: one value with no meta-property whose id nothing has asked for
-        #   yet (most: a record apiece cost 72 bytes and an int id 28 more, per property);
-        # - its one VertexPropertyRecord, once the property is an element something saw (its
-        #   id, meta-properties; see Store.vertex_properties());
+        # - the value itself, held bare: one value with no meta-property and no id given (most:
+        #   a record apiece cost 72 bytes and an int id 28 more, per property); its element,
+        #   when something reads one, has the id derived from the value (element_ids);
+        # - its one VertexPropertyRecord (an id given, meta-properties);
         # - a tuple of two or more records (list and set cardinality).
-        # Read values with values_of() and property_items(), elements through the store.
+        # Only _values() and _records() tell these apart: read values with values_of() and
+        # property_items(), elements through the store (GraphStore.vertex_properties()).
         self.props: PropertyTable = NO_PROPERTIES
         # Per-label adjacency: out('knows') is one dict look-up, not a scan of every edge.
         # label -> its bucket: the one edge of that label, a tuple of up to SMALL_BUCKET edges,
@@ -91,31 +94,14 @@ class VertexRecord:
     def property_items(self, keys: Iterable[str] = ()) -> list[tuple[str, Any]]:
         """(key, value) of every vertex property under ``keys`` (all when empty), key by key."""
         props = self.props
-        found: list[tuple[str, Any]] = []
-        for key, held in (props.items() if not keys else [(key, props.get(key, _ABSENT)) for key in keys]):
-            kind = type(held)
-            if kind is VertexPropertyRecord:
-                found.append((key, held.value))  # type: ignore[union-attr]
-            elif kind is tuple:
-                found.extend((key, vp.value) for vp in held)  # type: ignore[union-attr]
-            elif held is not _ABSENT:
-                found.append((key, held))
-        return found
+        return [(key, value) for key, held in (props.items() if not keys else _held_under(props, keys))
+                for value in _values(held)]
 
     def stored_properties(self) -> list["VertexPropertyRecord"]:
-        """Every vertex property as it is stored, key by key, for a journal or a test to read:
-        a value held without a record shows as a new record with id None, not an element a
-        traversal may see (those come from Store.vertex_properties())."""
-        found: list[VertexPropertyRecord] = []
-        for key, held in self.props.items():
-            kind = type(held)
-            if kind is VertexPropertyRecord:
-                found.append(held)
-            elif kind is tuple:
-                found.extend(held)
-            else:
-                found.append(VertexPropertyRecord(None, key, held, self))
-        return found
+        """Every vertex property as it is stored, key by key, for a test to read: a value held
+        bare shows as a new record with id None, not an element a traversal may see (those
+        come from GraphStore.vertex_properties())."""
+        return [vp for key, held in self.props.items() for vp in _records(held, self, key, _unnumbered)]
 
     def edges(self, direction: str, labels: tuple[str, ...] = ()) -> list["EdgeRecord"]:
         """Incident edges, as a snapshot a caller may hold while it changes the graph;
@@ -218,12 +204,11 @@ class GraphStore:
       scan starts, an iterable the caller may hold while it changes the graph;
     - ``add_vertex``, ``remove_vertex``, ``add_edge``, ``remove_edge`` (a vertex's incident edges
       come from ``VertexRecord.edges``); ``lookup(key, value)``: index candidates or None;
-    - ``vertex_properties(vertex, keys)``: a vertex's properties as elements, each with an id
-      that reads the same every time;
-    - ``_commit``/``_abort`` (what a transaction's end does beyond the undo log), ``close()``.
+    - ``_commit/``_abort`` (what a transaction's end does beyond the undo log), ``close()``.
 
     One record per element: while anything holds a record, reading that element again gives the
-    same object (the engine compares records by identity).
+    same object (the engine compares records by identity). That holds for the elements of vertex
+    properties held bare too (``vertex_properties``), which no vertex holds.
     """
 
     vertices: Mapping[Any, VertexRecord]
@@ -237,6 +222,11 @@ class GraphStore:
         self._one_entry_tables: dict[tuple, PropertyTable] = {}
         self._lock = threading.RLock()
         self._txn: _Transaction | None = None
+        # (id of the vertex, key) -> the element of the value the vertex holds bare under the
+        # key, while something holds that element (see vertex_properties); the element holds
+        # its vertex, so the vertex's id() names no other while the entry is alive
+        self._bare: dict[tuple[int, str], _BareRef] = {}
+        self._bare_dead: list[_BareRef] = []
 
     # -- transactions -------------------------------------------------------------------
 
@@ -372,18 +362,11 @@ class GraphStore:
         if key not in props:
             self._set_props(vertex, props.with_(key, self._held(vertex, key, value, meta, id)))
             return
-        # two or more values under one key are records: a value held so far without one gets one
-        # now, in the same table change
-        held = props[key]
-        kind = type(held)
-        existing = held if kind is tuple else (held,) if kind is VertexPropertyRecord else (
-            self._record_for(vertex, key, held),)
+        # two or more values under one key are records: a value held bare so far becomes its
+        # element (with the id it has read with), in the same table change
+        existing = _records(props[key], vertex, key, self._bare_element)
         added = self._new_record(vertex, key, value, meta, id)
         self._set_props(vertex, props.with_(key, (*existing, added)))
-
-    def _record_for(self, vertex: VertexRecord, key: str, value: Any) -> VertexPropertyRecord:
-        """The record a value held without one becomes when a second value joins it."""
-        return VertexPropertyRecord(self.new_id(), key, value, vertex)
 
     def add_first_vertex_properties(self, vertex: VertexRecord, props: Mapping[str, Any]) -> None:
         """Give a vertex that holds no property yet one single value per key of ``props``, as
@@ -396,9 +379,10 @@ class GraphStore:
             self._set_props(vertex, PropertyTable(flat))
 
     def remove_vertex_property(self, vp: VertexPropertyRecord) -> None:
+        """Remove ``vp`` (a record the vertex holds, or the element of the value it holds bare);
+        nothing if it holds neither any more."""
         vertex = vp.vertex
-        held = vertex.props.get(vp.key, _ABSENT)
-        records = held if type(held) is tuple else (held,)
+        records = _records(vertex.props.get(vp.key, _ABSENT), vertex, vp.key, self._bare_element)
         if not any(record is vp for record in records):
             return
         rest = tuple(record for record in records if record is not vp)
@@ -413,13 +397,58 @@ class GraphStore:
             self._set_props(vertex, vertex.props.without(key))
 
     def set_meta_property(self, vp: VertexPropertyRecord, key: str, value: Any) -> None:
+        if self._held_bare(vp):  # a record from now on: the vertex holds it, with its id
+            self._set_props(vp.vertex, vp.vertex.props.with_(vp.key, vp))
         before, vp.meta = vp.meta, vp.meta.with_(_shared(key), value)
         self._record(lambda: setattr(vp, "meta", before), vertex=vp.vertex)
 
     def remove_meta_property(self, vp: VertexPropertyRecord, key: str) -> None:
-        if key in vp.meta:
+        if key in vp.meta:  # (the element of a value held bare has none)
             before, vp.meta = vp.meta, vp.meta.without(key)
             self._record(lambda: setattr(vp, "meta", before), vertex=vp.vertex)
+
+    # -- vertex properties as elements -----------------------------------------------------
+
+    def vertex_properties(self, vertex: VertexRecord, keys: tuple[str, ...] = ()) -> list[VertexPropertyRecord]:
+        """A vertex's properties under ``keys`` (all when empty) as elements, key by key.
+
+        A read writes nothing: a value the vertex holds bare stays bare, and its element is made
+        here with the id derived from the value (element_ids.derived_vp_id), which reads the
+        same every time and in every store; it is found again while something holds it (one
+        element per property, as for vertices). The vertex does not hold it: a vertex and its
+        records would be a reference cycle, which only the collector frees."""
+        props = vertex.props
+        bare = self._bare_element
+        found: list[VertexPropertyRecord] = []
+        for key, held in (props.items() if not keys else _held_under(props, keys)):
+            found.extend(_records(held, vertex, key, bare))
+        return found
+
+    def _bare_element(self, vertex: VertexRecord, key: str, value: Any) -> VertexPropertyRecord:
+        """The element of ``value``, which ``vertex`` holds bare under ``key``."""
+        if self._bare_dead:
+            dead, self._bare_dead = self._bare_dead, []
+            for ref in dead:
+                if self._bare.get(ref.slot) is ref:
+                    del self._bare[ref.slot]
+        slot = (id(vertex), key)
+        ref = self._bare.get(slot)
+        vp = ref() if ref is not None else None
+        if vp is None or vp.value is not value or vp.vertex is not vertex:
+            vp = VertexPropertyRecord(derived_vp_id(vertex.id, key, value), key, value, vertex)
+            ref = _BareRef(vp, self._bare_gone)
+            ref.slot = slot
+            self._bare[slot] = ref
+        return vp
+
+    def _bare_gone(self, ref: "_BareRef") -> None:
+        self._bare_dead.append(ref)  # (as RecordCache._gone: in any thread, dropped under the lock)
+
+    def _held_bare(self, vp: VertexPropertyRecord) -> bool:
+        """``vp`` is the element of a value its vertex holds bare (not a record it holds)."""
+        held = vp.vertex.props.get(vp.key, _ABSENT)
+        return held is vp.value and type(held) not in _HELD_AS_RECORDS and \
+            self._bare_element(vp.vertex, vp.key, held) is vp
 
     # -- edges ----------------------------------------------------------------------------
 
@@ -494,10 +523,6 @@ class GraphStore:
         raise NotImplementedError
 
     def remove_edge(self, edge: EdgeRecord) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def vertex_properties(self, vertex: VertexRecord,
-                          keys: tuple[str, ...] = ()) -> list[VertexPropertyRecord]:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -611,36 +636,6 @@ class Store(GraphStore):
         def undo() -> None:
             self.vertices[vertex.id] = vertex
         self._record(undo, vertex=vertex)
-
-    def vertex_properties(self, vertex: VertexRecord, keys: tuple[str, ...] = ()) -> list[VertexPropertyRecord]:
-        """A vertex's properties under ``keys`` (all when empty) as elements, key by key.
-
-        A value held without a record gets one here, with a new id that is kept from then on, so
-        the id reads the same every time (the read changes the vertex: an undo entry)."""
-        props = vertex.props
-        found: list[VertexPropertyRecord] = []
-        # a C slice when every key is wanted (detaching a vertex reads them all)
-        for held in (props.values() if not keys else [props.get(key, _ABSENT) for key in keys]):
-            kind = type(held)
-            if kind is VertexPropertyRecord:
-                found.append(held)  # type: ignore[arg-type]
-            elif kind is tuple:
-                found.extend(held)  # type: ignore[arg-type]
-            elif held is not _ABSENT:
-                self._give_records(vertex, keys)
-                return self.vertex_properties(vertex, keys)
-        return found
-
-    def _give_records(self, vertex: VertexRecord, keys: tuple[str, ...]) -> None:
-        """A record, with a new id from the counter, for each value held without one under ``keys``
-        (all when empty)."""
-        props = vertex.props
-        for key in (keys or list(props)):
-            held = props.get(key, _ABSENT)
-            if held is not _ABSENT and type(held) not in _HELD_AS_RECORDS:
-                key = _shared(key)
-                props = props.with_(key, VertexPropertyRecord(self.new_id(), key, held, vertex))
-        self._set_props(vertex, props)
 
     # -- edges ----------------------------------------------------------------------------
 
@@ -794,14 +789,42 @@ def _small_bucket(edges: tuple[EdgeRecord, ...]) -> EdgeRecord | tuple[EdgeRecor
     return edges[0] if len(edges) == 1 else edges
 
 
+# What a vertex holds under a key is a value held bare, a record or a tuple of records (see
+# VertexRecord.props): these two alone tell them apart, one for values, one for elements.
+
 def _values(held: Any) -> tuple:
-    """The values in what a vertex holds under one key (see VertexRecord.props)."""
+    """The values in what a vertex holds under one key (_ABSENT: none)."""
     kind = type(held)
     if kind is VertexPropertyRecord:
         return (held.value,)
     if kind is tuple:
         return tuple(vp.value for vp in held)
     return () if held is _ABSENT else (held,)
+
+
+def _records(held: Any, vertex: VertexRecord, key: str,
+             bare: Callable[[VertexRecord, str, Any], VertexPropertyRecord]) -> tuple:
+    """The elements in what ``vertex`` holds under ``key`` (_ABSENT: none): its records, or
+    for a value held bare what ``bare(vertex, key, value)`` makes of it."""
+    kind = type(held)
+    if kind is VertexPropertyRecord:
+        return (held,)
+    if kind is tuple:
+        return held
+    return () if held is _ABSENT else (bare(vertex, key, held),)
+
+
+def _held_under(props: PropertyTable, keys: Iterable[str]) -> list[tuple[str, Any]]:
+    """(key, what the vertex holds under it, or _ABSENT) for each of ``keys``."""
+    return [(key, props.get(key, _ABSENT)) for key in keys]
+
+
+def _unnumbered(vertex: VertexRecord, key: str, value: Any) -> VertexPropertyRecord:
+    return VertexPropertyRecord(None, key, value, vertex)
+
+
+class _BareRef(weakref.ref):
+    __slots__ = ("slot",)
 
 
 def _same_value(a: Any, b: Any) -> bool:

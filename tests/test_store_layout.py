@@ -1,5 +1,5 @@
 """The in-memory store's compact record layout: PropertyTable, a single value held without a record
-until something asks for its id, labels holding one edge without a dict, value indexes built on
+(its element's id derived from it when something asks), labels holding one edge without a dict, value indexes built on
 first lookup."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from gremlin_python.statics import long
 
 import gremlin
 
+from gremlin.element_ids import derived_vp_id
 from gremlin.errors import InvalidArgumentError
 from gremlin.property_table import EMPTY, PropertyTable
 from gremlin.storage import UNSELECTIVE_FROM, Store, VertexPropertyRecord
@@ -149,7 +150,7 @@ def test_first_properties_are_written_as_one_and_undone_with_the_index() -> None
             store.add_first_vertex_properties(store.add_vertex("v", "c"), {"": 1})
 
 
-# -- vertex property ids, given when first asked for ------------------------------------------------
+# -- vertex property ids, derived from a value held bare -----------------------------------------------------
 
 def test_a_vertex_property_keeps_its_id_until_its_value_is_replaced(g) -> None:
     # a string vertex id: a numeric one read back through GraphBinary is sent as an Integer, which
@@ -166,31 +167,50 @@ def test_a_vertex_property_keeps_its_id_until_its_value_is_replaced(g) -> None:
     assert g.V(vid).properties("name").id_().next() == replaced
 
 
-def test_reading_values_makes_no_record_and_reading_ids_makes_them_once() -> None:
-    graph = gremlin.Graph()
+def test_reading_values_or_elements_makes_no_record_and_takes_no_id() -> None:
+    graph, unread = gremlin.Graph(), gremlin.Graph()
     g = traversal().with_remote(gremlin.remote.LocalRemoteConnection(graph))
-    g.add_v("person").property(T.id, "a").property("name", "x").property("age", 1).iterate()
+    for source in (g, traversal().with_remote(gremlin.remote.LocalRemoteConnection(unread))):
+        source.add_v("person").property(T.id, "a").property("name", "x").property("age", 1).iterate()
     assert g.V("a").values("name").to_list() == ["x"] and g.V("a").value_map("age").next() == {"age": [1]}
     assert g.V("a").element_map().next()["name"] == "x" and g.V("a").project("n").by("name").next() == {"n": "x"}
     assert g.V().has("name", "x").count().next() == 1 and g.V().order().by("age").count().next() == 1
     vertex = graph.store.vertices["a"]
-    assert vertex.props == {"name": "x", "age": 1} and vertex.props["name"] == "x"  # the values themselves
     detached = g.V("a").next()  # a vertex with its properties, as Gremlin Server sends it
     assert sorted(vp.id for vp in detached.properties) == sorted(g.V("a").properties().id_().to_list())
-    assert all(type(held) is VertexPropertyRecord for held in vertex.props.values())
+    assert g.V("a").properties("name").id_().next() == derived_vp_id("a", "name", "x")
+    assert vertex.props == {"name": "x", "age": 1} and vertex.props["name"] == "x"  # the values themselves
+    # the reads took no id from the counter: the next generated id is the one a graph never read gets
+    assert g.add_v("person").id_().next() == traversal().with_remote(
+        gremlin.remote.LocalRemoteConnection(unread)).add_v("person").id_().next()
 
 
-def test_an_id_given_in_a_traversal_that_fails_is_taken_back() -> None:
+def test_reading_elements_records_no_change() -> None:
     store = Store()
     with store.transaction():
         a = store.add_vertex("v", "a")
-        store.add_vertex_property(a, "name", "x")
-    with pytest.raises(RuntimeError):
-        with store.transaction():
-            given = store.vertex_properties(a)[0]
-            assert a.props["name"] is given and given.value == "x"
-            raise RuntimeError
-    assert a.props["name"] == "x" and type(a.props["name"]) is str
+        store.add_first_vertex_properties(a, {"name": "x", "n": 1})
+    with store.transaction() as txn:
+        given = store.vertex_properties(a)
+        assert txn.undo == [] and a.props == {"name": "x", "n": 1} and type(a.props["name"]) is str
+        assert store.vertex_properties(a, ("name",))[0] is given[0]  # one element while it is held
+    assert [vp.id for vp in given] == [derived_vp_id("a", "name", "x"), derived_vp_id("a", "n", 1)]
+
+
+@pytest.mark.parametrize("scheme", ["memory", "file"])
+def test_vertex_property_ids_are_derived_alike_in_every_store(scheme: str, tmp_path) -> None:
+    url = f"memory://derived-{tmp_path.name}" if scheme == "memory" else tmp_path.as_uri()
+    g = traversal().with_remote(gremlin.connect(url))
+    g.add_v("person").property(T.id, "a").property("name", "x").property("age", long(1)).iterate()
+    ids = g.V("a").properties().id_().to_list()
+    assert ids == [derived_vp_id("a", "name", "x"), derived_vp_id("a", "age", long(1))]
+    g.V("a").property("city", "Oslo").property(Cardinality.single, "age", long(2)).iterate()
+    assert g.V("a").properties("name").id_().next() == ids[0]  # the other properties changed, not it
+    assert g.V("a").properties("age").id_().next() == derived_vp_id("a", "age", long(2))
+    assert g.V().properties().has_id(ids[0]).value().to_list() == ["x"]
+    g.V().properties().has_id(ids[0]).drop().iterate()  # a property dropped by its element
+    assert g.V("a").values("name").to_list() == [] and g.V("a").values("city").to_list() == ["Oslo"]
+    gremlin.forget_graph(url)
 
 
 def test_multiple_values_under_a_key_are_records_with_their_own_ids(g) -> None:
