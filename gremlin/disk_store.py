@@ -528,7 +528,7 @@ class DiskStore(GraphStore):
             rid, key, column, label, out_rid, in_rid, props = row
             try:
                 edge = EdgeRecord(typed_id(key, column), names.by_id[label], ends[out_rid], ends[in_rid])
-                edge.props = self._share(decode_edge_props(props, names))
+                edge.props = self._one_copy(decode_edge_props(props, names))
             except (ValueError, TypeError, IndexError, KeyError) as error:
                 raise self._unreadable("edge", rid, key, error) from error
             self._edges.add(rid, edge.id, edge, _EDGE_BYTES + _PER_TEXT_BYTE * len(props), hot)

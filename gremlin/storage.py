@@ -218,7 +218,7 @@ class GraphStore:
         self.id_kind = id_kind
         self._counter = itertools.count(0)
         # (key, type, value) -> the one-entry edge property table every edge holding just that
-        # shares (see _share)
+        # shares (see _one_copy)
         self._one_entry_tables: dict[tuple, PropertyTable] = {}
         self._lock = threading.RLock()
         self._txn: _Transaction | None = None
@@ -329,13 +329,29 @@ class GraphStore:
         return self._new_record(vertex, key, value, meta, id)
 
     def _one_copy(self, value: Any) -> Any:
-        """One object for equal gremlinpython longs written by one transaction (48 bytes each):
-        an ingest batch writes an event's time to its vertex, its identifiers and their links,
-        each a new object as it arrives, and a load reads every row's own."""
-        if type(value) is long:
+        """One object for equal values that many elements hold, written or loaded:
+
+        - a gremlinpython long (48 bytes), one per value for the running transaction: an ingest
+          batch writes an event's time to its vertex, its identifiers and their links, each a
+          new object as it arrives (the transaction bounds how many are kept);
+        - an edge's property table holding one property and no other (56 bytes: the tenant, on
+          most edges of a multi-tenant graph), one per value for the store's life: only short
+          strings, ints and bools, whose equal values are the same value, and at most
+          SHARED_TABLES of them."""
+        kind = type(value)
+        if kind is long:
             txn = self._txn
             if txn is not None:
                 return txn.longs.setdefault(value, value)
+        elif kind is PropertyTable and tuple.__len__(value) == 2:
+            key, held = _item(value, 0), _item(value, 1)
+            kind = type(held)
+            if kind is str and len(held) <= SHARED_STRING or kind is int or kind is bool:
+                shared = self._one_entry_tables.get((key, kind, held))
+                if shared is not None:
+                    return shared
+                if len(self._one_entry_tables) < SHARED_TABLES:
+                    self._one_entry_tables[(key, kind, held)] = value
         return value
 
     def add_vertex_property(self, vertex: VertexRecord, key: str, value: Any,
@@ -455,7 +471,7 @@ class GraphStore:
     def set_edge_property(self, edge: EdgeRecord, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
             raise InvalidArgumentError("Property key must be a non-empty string")
-        before, edge.props = edge.props, self._share(edge.props.with_(_shared(key), self._one_copy(value)))
+        before, edge.props = edge.props, self._one_copy(edge.props.with_(_shared(key), self._one_copy(value)))
         self._record(lambda: setattr(edge, "props", before), edge=edge)
 
     def add_first_edge_properties(self, edge: EdgeRecord, props: Mapping[str, Any]) -> None:
@@ -463,30 +479,13 @@ class GraphStore:
         flat = [part for key, value in _first_properties(edge, props) for part in (key, self._one_copy(value))]
         if not flat:
             return
-        edge.props = self._share(PropertyTable(flat))
+        edge.props = self._one_copy(PropertyTable(flat))
         self._record(lambda: setattr(edge, "props", NO_PROPERTIES), edge=edge)
 
     def remove_edge_property(self, edge: EdgeRecord, key: str) -> None:
         if key in edge.props:
-            before, edge.props = edge.props, self._share(edge.props.without(key))
+            before, edge.props = edge.props, self._one_copy(edge.props.without(key))
             self._record(lambda: setattr(edge, "props", before), edge=edge)
-
-    def _share(self, table: PropertyTable) -> PropertyTable:
-        """One table for every edge that holds one same property and no other (the tenant, on
-        most edges of a multi-tenant graph): 56 bytes an edge otherwise. Only short strings, ints
-        and bools, whose equal values are the same value, and at most SHARED_TABLES of them."""
-        if tuple.__len__(table) != 2:
-            return table
-        key, value = _item(table, 0), _item(table, 1)
-        kind = type(value)
-        if not (kind is str and len(value) <= SHARED_STRING or kind is int or kind is bool):
-            return table
-        shared = self._one_entry_tables.get((key, kind, value))
-        if shared is not None:
-            return shared
-        if len(self._one_entry_tables) < SHARED_TABLES:
-            self._one_entry_tables[(key, kind, value)] = table
-        return table
 
     def label_counts(self) -> dict[str, int]:
         """Elements per label, vertices' and edges' (a scan: for operators and benchmarks)."""
@@ -703,7 +702,7 @@ def _detach(edge: EdgeRecord) -> None:
     in_v.in_edges = _unlink(in_v.in_edges, edge)
 
 
-#: The most distinct one-entry edge property tables a store shares (Store._share).
+#: The most distinct one-entry edge property tables a store shares (GraphStore._one_copy).
 SHARED_TABLES = 4096
 #: The longest string value such a table holds (the tables are kept while the store is open).
 SHARED_STRING = 256

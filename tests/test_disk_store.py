@@ -382,3 +382,19 @@ def test_a_customer_id_resolve_reads_the_cid_index_not_the_whole_graph(tmp_path:
     assert any("FROM value_index" in statement for statement in statements)
     assert not any("FROM vertices WHERE rid >" in statement for statement in statements)  # no scan
     gremlin.forget_graph(url)
+
+
+def test_loaded_edges_holding_one_same_property_share_its_table_as_written_ones_do(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    with store.transaction():
+        a, b = store.add_vertex("v", "a"), store.add_vertex("v", "b")
+        for name in ("1", "2"):
+            store.add_first_edge_properties(store.add_edge("e", a, b, name), {"tenant": "acme"})
+    store.close()
+    store = open_store(tmp_path)
+    first, second = store.edges["1"], store.edges["2"]  # made from their rows
+    assert first.props == {"tenant": "acme"} and first.props is second.props
+    with store.transaction():
+        store.set_edge_property(store.add_edge("e", first.out_v, first.in_v, "3"), "tenant", "acme")
+    assert store.edges["3"].props is first.props
+    store.close()
