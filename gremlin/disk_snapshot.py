@@ -27,24 +27,32 @@ import socket
 import sqlite3
 import struct
 import threading
-from typing import TYPE_CHECKING, Any, Iterator
+from pathlib import Path
+from typing import Any, Iterator, Protocol
 
 from .storage import ForkedReader
 
-if TYPE_CHECKING:
-    from .disk_store import DiskStore
-
-__all__ = ["SnapshotReader", "ParentLink"]
+__all__ = ["SnapshotReader", "ParentLink", "SnapshotSource"]
 
 _LENGTH = struct.Struct(">I")
 #: How long closing waits for the thread answering a child (a statement is interrupted first).
 _JOIN_S = 5.0
 
 
+class SnapshotSource(Protocol):
+    """What this module needs of a store read from a forked child (gremlin.disk_store.DiskStore
+    is one): its file, and a way to read through a link to the parent instead of SQLite."""
+
+    path: Path | None
+
+    def read_through(self, link: "ParentLink") -> None:
+        """From now on, read through ``link`` and write nothing."""
+
+
 class SnapshotReader(ForkedReader):
     """The parent's side: a read transaction on the file, and the thread answering one child."""
 
-    def __init__(self, store: "DiskStore"):
+    def __init__(self, store: SnapshotSource):
         if store.path is None:
             raise sqlite3.OperationalError("a store without a file path cannot be read from a forked child")
         self._conn = sqlite3.connect(f"{store.path.as_uri()}?mode=ro", uri=True, isolation_level=None,
@@ -66,7 +74,7 @@ class SnapshotReader(ForkedReader):
         """The descriptors the child must keep open."""
         return (self._childs.fileno(),)
 
-    def in_child(self, store: "DiskStore") -> None:
+    def in_child(self, store: SnapshotSource) -> None:
         """In the child, straight after the fork: ``store`` reads through the parent from now on."""
         self._mine.detach()  # closed with the other inherited descriptors, never used here
         store.read_through(ParentLink(self._childs))

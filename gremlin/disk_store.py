@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Iterator
 from .codec import dumps_encoded, loads
 from .disk_rows import (Names, decode_edge_labels, decode_edge_props, decode_vertex_props, encode_edge_labels,
                         encode_edge_props, encode_vertex_props, id_column, index_value, typed_id)
+from .disk_snapshot import ParentLink, SnapshotReader
 from .element_ids import id_key
 from .errors import ConflictError, ElementNotFound, GremlinError
 from .property_table import EMPTY, PropertyTable
@@ -389,12 +390,11 @@ class DiskStore(GraphStore):
         except sqlite3.Error as error:
             raise DurableStoreError(f"cannot read {self._where()}: {error}") from error
 
-    def forked_reader(self) -> Any:
+    def forked_reader(self) -> SnapshotReader:
         """(a read-only snapshot of the file, which the child reads through: gremlin.disk_snapshot)"""
-        from .disk_snapshot import SnapshotReader
         return SnapshotReader(self)
 
-    def read_through(self, link: Any) -> None:
+    def read_through(self, link: ParentLink) -> None:
         """In a child process forked from this store's (gremlin.disk_snapshot): read through
         ``link`` (what ``sqlite3.Connection`` does for reading) instead of the inherited
         connection, which must never be used, nor closed, in the child; write nothing."""
