@@ -357,6 +357,23 @@ def test_partition_strategy_writes_its_key_once_on_new_elements(g):
     assert sorted(g.E().has("_p", "a").id_().to_list()) == ["e1", "e2", "e3", "e4"]
 
 
+def test_a_new_element_gets_its_partition_and_its_own_properties_as_one_write(monkeypatch):
+    # addV as mergeV: the partition's key is not written first and replaced, and plain values are
+    # one table change (engine-only: what the store is asked to do)
+    graph = gremlin.Graph()
+    g = traversal().with_remote(gremlin.remote.LocalRemoteConnection(graph))
+    a = g.with_strategies(PartitionStrategy(partition_key="_p", write_partition="a", read_partitions=["a"]))
+    store, tables = graph.store, []
+    set_props = store._set_props
+    monkeypatch.setattr(store, "_set_props", lambda vertex, after: (tables.append(after), set_props(vertex, after)))
+    a.add_v("x").property(T.id, "v1").property("name", "n").property(Cardinality.single, "_p", "a").iterate()
+    a.add_v("x").property(T.id, "v2").iterate()
+    assert tables == [{"name": "n", "_p": "a"}, {"_p": "a"}]
+    tables.clear()
+    a.add_v("x").property(T.id, "v3").property("name", __.constant("m")).iterate()  # a traversal: one by one
+    assert tables == [{"_p": "a"}, {"_p": "a", "name": "m"}]
+
+
 def test_subgraph_strategy(modern):
     sub = modern.with_strategies(SubgraphStrategy(vertices=__.has_label("person")))
     assert sub.V().count().next() == 4

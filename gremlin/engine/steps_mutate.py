@@ -6,7 +6,7 @@ back) and through the profile's checks (so code that passes here passes on Neptu
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from gremlin_python.process.traversal import Cardinality, Direction, Merge, T
 
@@ -63,14 +63,9 @@ class PropertyArgs:
         return prop
 
 
-def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Traverser | None) -> None:
-    """Apply one property() to an element, honouring cardinality and the profile."""
-    store = ctx.store
-    if isinstance(prop.key, dict):
-        for key, value in prop.key.items():
-            cardinality, value = split_cardinality_value(value, prop.cardinality)
-            set_property(ctx, element, PropertyArgs.plain(cardinality, key, value), traverser)
-        return
+def _checked(ctx: Context, element: Any, prop: PropertyArgs, traverser: Traverser | None) -> tuple[Any, Any, dict]:
+    """The key, value and meta-properties one property() call (not a map of them) writes to
+    ``element``, evaluated and checked against property()'s rules and the profile's."""
     key = _value_of(ctx, traverser, prop.key) if traverser is not None else prop.key
     value = _value_of(ctx, traverser, prop.value) if traverser is not None else prop.value
     if value is NOTHING:
@@ -84,11 +79,27 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
     for i in range(0, len(prop.meta), 2):
         meta_value = _value_of(ctx, traverser, prop.meta[i + 1]) if traverser is not None else prop.meta[i + 1]
         meta[prop.meta[i]] = meta_value
-    profile = ctx.profile
-    if profile is not None:
-        profile.check_property(element, key, value, prop.cardinality, meta)
+    if ctx.profile is not None:
+        ctx.profile.check_property(element, key, value, prop.cardinality, meta)
+    return key, value, meta
+
+
+def _vertex_cardinality(ctx: Context, prop: PropertyArgs) -> str:
+    """The cardinality property() writes a vertex property with: its own, else the profile's."""
+    return prop.cardinality or (ctx.profile.default_cardinality if ctx.profile is not None else "single")
+
+
+def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Traverser | None) -> None:
+    """Apply one property() to an element, honouring cardinality and the profile."""
+    store = ctx.store
+    if isinstance(prop.key, dict):
+        for key, value in prop.key.items():
+            cardinality, value = split_cardinality_value(value, prop.cardinality)
+            set_property(ctx, element, PropertyArgs.plain(cardinality, key, value), traverser)
+        return
+    key, value, meta = _checked(ctx, element, prop, traverser)
     if isinstance(element, VertexRecord):
-        cardinality = prop.cardinality or (profile.default_cardinality if profile else "single")
+        cardinality = _vertex_cardinality(ctx, prop)
         if value is None:
             store.remove_vertex_properties(element, key)
             return
@@ -193,13 +204,9 @@ class AddVertexStep(Step):
         if ctx.profile is not None:
             ctx.profile.check_new_element(id, label)
         vertex = ctx.store.add_vertex(label, id)
-        for key, value in ctx.filters.write_properties.items():
-            ctx.store.add_vertex_property(vertex, key, value, "single")
         default = ctx.profile.add_vertex_cardinality if ctx.profile is not None else "list"
-        for prop in rest:
-            if prop.cardinality is None and not isinstance(prop.key, dict):
-                prop = _with_cardinality(prop, default)
-            set_property(ctx, vertex, prop, traverser)
+        _write_first_properties(ctx, vertex, [_with_cardinality(prop, default) if prop.cardinality is None and
+                                              not isinstance(prop.key, dict) else prop for prop in rest], traverser)
         return vertex
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
@@ -272,11 +279,7 @@ class AddEdgeStep(Step):
             if ctx.profile is not None:
                 ctx.profile.check_new_element(id, label)
             edge = ctx.store.add_edge(label, out_v, in_v, id)
-            keys = {prop.key for prop in rest if isinstance(prop.key, str)}
-            for key, value in _partition_properties(ctx, keys.__contains__):  # an edge key has one value
-                ctx.store.set_edge_property(edge, key, value)
-            for prop in rest:
-                set_property(ctx, edge, prop, traverser)
+            _write_first_properties(ctx, edge, rest, traverser)
             yield Traverser.start(edge) if traverser.obj is ROOT else traverser.split(edge)
 
 
@@ -441,56 +444,58 @@ def _split_tokens(spec: dict) -> tuple[dict, dict]:
     return tokens, props
 
 
-def _apply_props(ctx: Context, element: Any, props: dict, traverser: Traverser, match: bool,
-                 default: Any = None) -> None:
+def _merge_map_properties(props: dict, default: Any, match: bool, vertex: bool) -> list[PropertyArgs]:
+    """A merge map's properties as property() calls: each key's cardinality its value's, else
+    ``default``, else (onMatch on a vertex) single."""
+    found = []
     for key, value in props.items():
         cardinality, value = split_cardinality_value(value, default)
-        if cardinality is None and match and isinstance(element, VertexRecord):
+        if cardinality is None and match and vertex:
             cardinality = Cardinality.single
-        set_property(ctx, element, PropertyArgs.plain(cardinality, key, value), traverser)
+        found.append(PropertyArgs.plain(cardinality, key, value))
+    return found
 
 
-def _created_properties(ctx: Context, element: Any, props: dict, default: Any, partition: dict) -> dict | None:
-    """Every property a new element gets (its write partition's, then its merge map's), when each
-    is a plain value under its own key, as a merge map mostly holds: the store writes them as one.
-    None when one needs property()'s rules (a traversal, a null, a key written twice)."""
-    if partition.keys() & props.keys():
-        return None
+def _write_first_properties(ctx: Context, element: Any, props: list[PropertyArgs], traverser: Traverser) -> None:
+    """Every property a new element gets (addV, addE, mergeV and mergeE alike): its write
+    partition's, but those ``props`` replace (writing them first would be undone at once), then
+    ``props``. When each is a plain value under its own key, as a merge map mostly holds, the
+    store writes them as one table with one undo entry; else each goes through property()."""
+    store = ctx.store
+    vertex = isinstance(element, VertexRecord)
+    replaced = {prop.key for prop in props if type(prop.key) is str  # an edge key has one value
+                and (not vertex or _vertex_cardinality(ctx, prop) == "single")}
+    partition = {key: value for key, value in ctx.filters.write_properties.items() if key not in replaced}
+    created = _plain_properties(ctx, element, props, partition, traverser)
+    if created is not None:
+        if vertex:
+            store.add_first_vertex_properties(element, created)
+        else:
+            store.add_first_edge_properties(element, created)
+        return
+    for key, value in partition.items():
+        if vertex:
+            store.add_vertex_property(element, key, value, "single")
+        else:
+            store.set_edge_property(element, key, value)
+    for prop in props:
+        set_property(ctx, element, prop, traverser)
+
+
+def _plain_properties(ctx: Context, element: Any, props: list[PropertyArgs], partition: dict,
+                      traverser: Traverser) -> dict | None:
+    """``partition`` and ``props`` as one map, checked as property() checks each, when every one is
+    a plain value under its own key; None when one needs property()'s path (a traversal, a null,
+    a map, meta-properties, a key written twice, a cardinality an edge refuses)."""
     created = dict(partition)
-    profile = ctx.profile
-    edge = isinstance(element, EdgeRecord)
-    for key, value in props.items():
-        cardinality, value = split_cardinality_value(value, default)
-        if value is None or isinstance(value, Traversal):
+    edge = not isinstance(element, VertexRecord)
+    for prop in props:
+        if type(prop.key) is not str or prop.key in created or prop.meta or prop.value is None \
+                or isinstance(prop.value, Traversal) or (edge and prop.cardinality not in (None, "single")):
             return None
-        if cardinality is not None:
-            cardinality = _cardinality_name(cardinality)
-            if edge and cardinality != "single":
-                return None  # property() refuses it
-        if profile is not None:
-            profile.check_property(element, key, value, cardinality, {})
+        key, value, _ = _checked(ctx, element, prop, traverser)
         created[key] = value
     return created
-
-
-def _partition_properties(ctx: Context, replaced: Callable[[str], bool]) -> Iterator[tuple[str, Any]]:
-    """The write partition's properties for a new element, but for those the step writes itself
-    with a value that replaces them (``replaced``): writing them first would be undone at once."""
-    for key, value in ctx.filters.write_properties.items():
-        if not replaced(key):
-            yield key, value
-
-
-def _replaces_vertex_property(ctx: Context, props: dict, default: Any) -> Callable[[str], bool]:
-    """Whether ``props`` (a merge map) writes a key of a new vertex with single cardinality."""
-    def replaced(key: str) -> bool:
-        if key not in props:
-            return False
-        cardinality, _ = split_cardinality_value(props[key], default)
-        if cardinality is None:
-            return ctx.profile is None or ctx.profile.default_cardinality == "single"
-        return _cardinality_name(cardinality) == "single"
-    return replaced
 
 
 class MergeVertexStep(_MergeStep):
@@ -507,8 +512,8 @@ class MergeVertexStep(_MergeStep):
                 for vertex in matches:
                     on_match = self._on_match(ctx, traverser, vertex)
                     if on_match:
-                        _apply_props(ctx, vertex, on_match, traverser, True,
-                                     self.option_cardinality.get("onMatch"))
+                        for prop in _merge_map_properties(on_match, self.option_cardinality.get("onMatch"), True, True):
+                            set_property(ctx, vertex, prop, traverser)
                     yield self._emit(traverser, vertex)
                 continue
             tokens, props = _split_tokens(self._create_map(ctx, traverser, search))
@@ -516,15 +521,8 @@ class MergeVertexStep(_MergeStep):
             if ctx.profile is not None:
                 ctx.profile.check_new_element(tokens.get("id"), label)
             vertex = ctx.store.add_vertex(label, tokens.get("id"))
-            cardinality = self.option_cardinality.get("onCreate")
-            partition = dict(_partition_properties(ctx, _replaces_vertex_property(ctx, props, cardinality)))
-            created = _created_properties(ctx, vertex, props, cardinality, partition)
-            if created is not None:
-                ctx.store.add_first_vertex_properties(vertex, created)
-            else:
-                for key, value in partition.items():
-                    ctx.store.add_vertex_property(vertex, key, value, "single")
-                _apply_props(ctx, vertex, props, traverser, False, cardinality)
+            _write_first_properties(ctx, vertex, _merge_map_properties(
+                props, self.option_cardinality.get("onCreate"), False, True), traverser)
             yield self._emit(traverser, vertex)
 
     def _find(self, ctx: Context, tokens: dict, props: dict) -> list[VertexRecord]:
@@ -580,7 +578,8 @@ class MergeEdgeStep(_MergeStep):
                 for edge in matches:
                     on_match = self._on_match(ctx, traverser, edge)
                     if on_match:
-                        _apply_props(ctx, edge, on_match, traverser, True)
+                        for prop in _merge_map_properties(on_match, None, True, False):
+                            set_property(ctx, edge, prop, traverser)
                     yield self._emit(traverser, edge)
                 continue
             tokens, props = _split_tokens(self._create_map(ctx, traverser, search))
@@ -596,14 +595,7 @@ class MergeEdgeStep(_MergeStep):
             if ctx.profile is not None:
                 ctx.profile.check_new_element(tokens.get("id"), label)
             edge = ctx.store.add_edge(label, ends["OUT"], ends["IN"], tokens.get("id"))
-            partition = dict(_partition_properties(ctx, props.__contains__))  # an edge key has one value
-            created = _created_properties(ctx, edge, props, None, partition)
-            if created is not None:
-                ctx.store.add_first_edge_properties(edge, created)
-            else:
-                for key, value in partition.items():
-                    ctx.store.set_edge_property(edge, key, value)
-                _apply_props(ctx, edge, props, traverser, False)
+            _write_first_properties(ctx, edge, _merge_map_properties(props, None, False, False), traverser)
             yield self._emit(traverser, edge)
 
     def _find(self, ctx: Context, tokens: dict, props: dict, out_v: Any, in_v: Any) -> list[EdgeRecord]:
