@@ -17,6 +17,7 @@ import hashlib
 from typing import Any
 
 from . import codec
+from .errors import InvalidArgumentError
 
 __all__ = ["INT64_MIN", "INT64_MAX", "id_key", "derived_vp_id"]
 
@@ -39,6 +40,14 @@ def id_key(id: Any) -> Any:
 def derived_vp_id(vertex_id: Any, key: str, value: Any) -> int:
     """The id of a vertex property held as a bare value: from its vertex, key and value, so
     it reads the same every time without being stored (a 63-bit int)."""
-    material = b"\0".join((repr(id_key(vertex_id)).encode("utf-8"), key.encode("utf-8"),
-                           codec.dumps(value).encode("utf-8")))
-    return int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "big") >> 1
+    try:
+        material = "\0".join((repr(id_key(vertex_id)), key, codec.dumps(value)))
+    except InvalidArgumentError:
+        # an id or a value only the in-memory store can hold (an element, say): their reprs,
+        # the same while the vertex holds that value
+        material = "\0".join((_described(vertex_id), key, _described(value)))
+    return int.from_bytes(hashlib.blake2b(material.encode("utf-8"), digest_size=8).digest(), "big") >> 1
+
+
+def _described(thing: Any) -> str:
+    return f"{type(thing).__module__}.{type(thing).__qualname__}:{thing!r}"

@@ -197,6 +197,13 @@ def test_reading_elements_records_no_change() -> None:
     assert [vp.id for vp in given] == [derived_vp_id("a", "name", "x"), derived_vp_id("a", "n", 1)]
 
 
+def test_a_value_only_memory_can_hold_has_an_id_too() -> None:
+    g = traversal().with_remote(gremlin.remote.LocalRemoteConnection(gremlin.Graph()))
+    g.add_v("a").property(T.id, "a").as_("a").add_v("b").property(T.id, "b").property("f", __.select("a")).iterate()
+    ids = g.V("b").properties("f").id_().to_list()  # a vertex as a value: the codec has no form for it
+    assert len(ids) == 1 and g.V("b").properties("f").id_().to_list() == ids
+
+
 @pytest.mark.parametrize("scheme", ["memory", "file"])
 def test_vertex_property_ids_are_derived_alike_in_every_store(scheme: str, tmp_path) -> None:
     url = f"memory://derived-{tmp_path.name}" if scheme == "memory" else tmp_path.as_uri()
