@@ -94,8 +94,14 @@ class VertexRecord:
     def property_items(self, keys: Iterable[str] = ()) -> list[tuple[str, Any]]:
         """(key, value) of every vertex property under ``keys`` (all when empty), key by key."""
         props = self.props
-        return [(key, value) for key, held in (props.items() if not keys else _held_under(props, keys))
-                for value in _values(held)]
+        found: list[tuple[str, Any]] = []
+        for key, held in (props.items() if not keys else _held_under(props, keys)):
+            kind = type(held)
+            if kind is not VertexPropertyRecord and kind is not tuple and held is not _ABSENT:
+                found.append((key, held))  # held bare (most), read without a call: elementMap() reads them all
+            else:
+                found += [(key, value) for value in _values(held)]
+        return found
 
     def stored_properties(self) -> list["VertexPropertyRecord"]:
         """Every vertex property as it is stored, key by key, for a test to read: a value held
