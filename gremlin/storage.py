@@ -210,7 +210,7 @@ class GraphStore:
       scan starts, an iterable the caller may hold while it changes the graph;
     - ``add_vertex``, ``remove_vertex``, ``add_edge``, ``remove_edge`` (a vertex's incident edges
       come from ``VertexRecord.edges``); ``lookup(key, value)``: index candidates or None;
-    - ``_commit/``_abort`` (what a transaction's end does beyond the undo log), ``close()``.
+    - ``_commit``/``_abort`` (what a transaction's end does beyond the undo log), ``close()``.
 
     One record per element: while anything holds a record, reading that element again gives the
     same object (the engine compares records by identity). That holds for the elements of vertex
