@@ -468,9 +468,8 @@ class GraphStore:
 
     def _held_bare(self, vp: VertexPropertyRecord) -> bool:
         """``vp`` is the element of a value its vertex holds bare (not a record it holds)."""
-        held = vp.vertex.props.get(vp.key, _ABSENT)
-        return held is vp.value and type(held) not in _HELD_AS_RECORDS and \
-            self._bare_element(vp.vertex, vp.key, held) is vp
+        held = vp.vertex.props.get(vp.key, _ABSENT)  # (a record or a tuple of them is no element's value)
+        return held is vp.value and self._bare_element(vp.vertex, vp.key, held) is vp
 
     # -- edges ----------------------------------------------------------------------------
 
