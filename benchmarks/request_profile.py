@@ -32,7 +32,7 @@ from benchmarks.harness import add_batch_argument, parse_on_tree, percentile  # 
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from benchmarks.service import gremlin_server  # noqa: E402
 
-__all__ = ["main", "count_steps"]
+__all__ = ["main", "count_steps", "step_shares"]
 
 
 def count_steps(bytecode: Any) -> int:
@@ -87,7 +87,8 @@ class Recorder:
             round_trip = (time.perf_counter() - began) * 1000
             metrics = traversal.profile().to_list()[0]
         self.rows.append({"kind": self.kind, "op": "write" if writes else "read", "steps": steps, "bytes": size,
-                          "round_trip_ms": round_trip, "server_ms": _server_ms(metrics), "encode_ms": encode})
+                          "round_trip_ms": round_trip, "server_ms": _server_ms(metrics), "encode_ms": encode,
+                          "step_ms": _step_ms(metrics)})
         return result
 
 
@@ -107,6 +108,31 @@ def _all_steps(bytecode: Any):
                     value = value.bytecode
                 if isinstance(value, Bytecode):
                     yield from _all_steps(value)
+
+
+def _step_ms(metrics: Any) -> list[tuple[str, float]]:
+    """The server's time in each top-level step: (what the step is, without its arguments, which
+    hold the request's data; its first child step for a sideEffect/and), ms)."""
+    steps = metrics.get("metrics", []) if isinstance(metrics, dict) else []
+    named = []
+    for step in steps:
+        name = str(step.get("name", ""))
+        outer, _, inner = name.partition("(")
+        first_child = inner.lstrip("[").partition("(")[0] if inner.startswith("[") else ""
+        named.append((f"{outer} {first_child}".strip(), float(step.get("dur", 0)) / 1e6))
+    return named
+
+
+def step_shares(rows: list[dict], kind: str = "ingest", op: str = "write") -> list[str]:
+    """Each top-level step's share of the server's execution time, summed over ``kind`` ``op``
+    requests (their steps are the same whatever the data)."""
+    totals: dict[int, list] = {}
+    for row in rows:
+        if (row["kind"], row["op"]) == (kind, op):
+            for index, (name, ms) in enumerate(row["step_ms"]):
+                totals.setdefault(index, [name, 0.0])[1] += ms
+    whole = sum(ms for _, ms in totals.values()) or 1.0
+    return [f"{index:3d} {100 * ms / whole:5.1f}%  {name}" for index, (name, ms) in sorted(totals.items())]
 
 
 def _last_count(metrics: Any) -> int:
@@ -149,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.events} events in {calls['ingest']} ingest calls: {per_call['ingest'] / calls['ingest']:.2f} "
           f"requests per call; {per_call['resolve'] / max(1, calls['resolve']):.2f} per resolve")
     print("\n".join(summary(rows)))
+    print("ingest write: the server's execution time by top-level step")
+    print("\n".join(step_shares(rows)))
     return 0
 
 

@@ -12,8 +12,8 @@ from gremlin_python.process.traversal import T
 
 import gremlin
 from benchmarks import (accuracy, bulk_load, collector, explain, ingest, ingest_fingerprint, ingest_split, match,
-                        memory, population, render, resolve, resolve_at_scale, resolve_many, tenant_copies,
-                        write_idioms)
+                        memory, population, render, request_profile, resolve, resolve_at_scale, resolve_many,
+                        tenant_copies, write_idioms)
 from benchmarks.harness import percentile
 from identity import IdentityGraph, TenantConfig
 from identity.graph import close_all, open_traversal
@@ -162,6 +162,16 @@ def test_write_idioms_compared_write_the_same_values() -> None:
     links = [g.E().order().by(T.id).element_map().to_list() for g in (per_child, one_step)]
     assert links[0] == links[1] and len(links[0]) == write_idioms._GROUPS
     assert write_idioms.measure(one_step, write_idioms.links_one_step, 2, write_idioms._GROUPS, 0) > 0
+
+
+def test_request_profile_shares_the_writes_server_time_by_top_level_step() -> None:
+    metrics = {"dur": 4e6, "metrics": [{"name": "InjectStep(java.util.ArrayList$Itr@1)", "dur": 1e6},
+                                       {"name": "TraversalSideEffectStep([ConstantStep([{id=t:v1}]), UnfoldStep])",
+                                        "dur": 3e6}]}
+    row = {"kind": "ingest", "op": "write", "step_ms": request_profile._step_ms(metrics)}
+    assert row["step_ms"] == [("InjectStep", 1.0), ("TraversalSideEffectStep ConstantStep", 3.0)]
+    shares = request_profile.step_shares([row, dict(row), {**row, "op": "read"}])
+    assert shares == ["  0  25.0%  InjectStep", "  1  75.0%  TraversalSideEffectStep ConstantStep"]
 
 
 @pytest.mark.parametrize("kind", ["memory", *REAL_SERVERS])
