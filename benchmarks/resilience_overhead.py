@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
 import gremlin  # noqa: E402
-from identity import telemetry  # noqa: E402
+from identity.base import telemetry  # noqa: E402
 from identity.graph import close_all, open_traversal  # noqa: E402
 
 

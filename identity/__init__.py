@@ -10,8 +10,8 @@ The core API (see docs/data-model.md for the graph it builds)::
 
 from __future__ import annotations
 
+from .base.errors import GraphUnavailable, IdentityError, NotFound, ValidationError
 from .core import IdentityGraph, identifier_vertex_id
-from .errors import GraphUnavailable, IdentityError, NotFound, ValidationError
 from .guards import TenantConfig
 from .ingest import IngestResult, RejectedEvent
 from .protect import DevelopmentProtector, Protector

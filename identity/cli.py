@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 from . import auth
-from .config import Config, ConfigError, load_config
-from .errors import IdentityError
+from .base.errors import ConfigError, IdentityError
+from .config import Config, load_config
 from .files import PRIVATE_UMASK, require_private
 from .keys import keyring_for
 from .keys.reencrypt import DEFAULT_BATCH as DEFAULT_REENCRYPT_BATCH
@@ -190,7 +190,7 @@ def _serve(config: Config) -> int:
             print(f"dev tenant API key (shown once): {info.dev_key}", flush=True)
 
     require_private(*config.local_paths())  # refuses to serve data other users can reach
-    from . import telemetry
+    from .base import telemetry
     from .graph import settle_heap
     settle_heap()  # before any graph loads: its records stay out of the collector's walks
     configured = telemetry.from_environment()

@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import parse_qs, urlsplit
 
+from .base.errors import ConfigError
 from .regions import DEFAULT_REGION, Region, RegionRouter
 
-__all__ = ["Config", "ConfigError", "load_config", "ENV_PREFIX"]
+__all__ = ["Config", "load_config", "ENV_PREFIX"]
 
 ENV_PREFIX = "IDENTITY_"
 
@@ -43,10 +44,6 @@ try:
     import tomllib
 except ImportError:  # Python < 3.11: environment and flags still work
     tomllib = None  # type: ignore[assignment]
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot be used; the message names its source and key."""
 
 
 @dataclass(frozen=True)
@@ -232,7 +229,7 @@ def _regions(tables: Any, where: str) -> tuple[Region, ...]:
 
 
 def _tenants(tables: Any, where: str) -> tuple[tuple[str, Mapping[str, Any]], ...]:
-    from .errors import ValidationError
+    from .base.errors import ValidationError
     from .settings import check_settings, config_with
     from .tenants import TENANT_ID_PATTERN
     if not isinstance(tables, dict):

@@ -18,9 +18,9 @@ from gremlin_python.process.traversal import Cardinality, Merge, P, T
 from gremlin_python.statics import long
 
 from . import customers, model, privacy
-from .errors import GraphUnavailable, NotFound, ValidationError, check_int
-from .graph import submit
+from .base.errors import GraphUnavailable, NotFound, ValidationError, check_int
 from .explain import explain as explain_pair
+from .graph import submit
 from .group_commit import GroupCommit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp

@@ -35,7 +35,7 @@ from gremlin_python.process.graph_traversal import GraphTraversal, __
 from gremlin_python.process.traversal import P
 
 from . import model
-from .errors import ValidationError
+from .base.errors import ValidationError
 from .graph import submit
 from .guards import TenantConfig, is_blocked, plan_links
 from .identifiers import normalize

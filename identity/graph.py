@@ -99,12 +99,12 @@ def _opener(url: str, driver_options: dict) -> Any:
 
 def open_local(url: str) -> Any:
     """Open the in-process graph at ``url`` now (None for a remote graph): a durable directory
-    that another process holds raises identity.errors.GraphInUse here, at once."""
+    that another process holds raises identity.base.errors.GraphInUse here, at once."""
     if urlsplit(url).scheme not in _IN_PROCESS:
         return None
     from gremlin.durable import GraphInUseError
 
-    from .errors import GraphInUse
+    from .base.errors import GraphInUse
     try:
         return gremlin.connect(url)
     except GraphInUseError as error:
@@ -153,8 +153,8 @@ def temporary(error: BaseException) -> bool:
 
 def submit(traversal: Any) -> list:
     """Run ``traversal`` (one round trip) and return its results; a backend outage becomes
-    identity.errors.GraphUnavailable so callers can tell it from a bad request."""
-    from .errors import GraphUnavailable
+    identity.base.errors.GraphUnavailable so callers can tell it from a bad request."""
+    from .base.errors import GraphUnavailable
     try:
         return traversal.to_list()
     except Exception as error:

@@ -31,7 +31,7 @@ import threading
 from collections import deque
 from typing import Any, Callable, Generic, Sequence, TypeVar
 
-from .errors import DeadlineExceeded
+from .base.errors import DeadlineExceeded
 from .resilience import remaining
 
 __all__ = ["GroupCommit", "DEFAULT_MAX_GROUP"]

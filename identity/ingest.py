@@ -39,8 +39,9 @@ from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversa
 from gremlin_python.process.traversal import Cardinality, CardinalityValue, Direction, Merge, P, T
 from gremlin_python.statics import long
 
-from . import customers, model, telemetry, writes
-from .errors import GraphUnavailable, ValidationError
+from . import customers, model, writes
+from .base import telemetry
+from .base.errors import GraphUnavailable, ValidationError
 from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp

@@ -20,7 +20,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource
 from gremlin_python.process.traversal import T
 
 from . import model
-from .errors import IdentityError, check_int, check_progress
+from .base.errors import IdentityError, check_int, check_progress
 from .graph import submit
 from .keys import Keyring
 from .tenants import TenantRegistry, UnknownTenant

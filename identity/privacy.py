@@ -33,7 +33,7 @@ from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merge, P, T
 
 from . import customers, model
-from .errors import GraphUnavailable, NotFound
+from .base.errors import GraphUnavailable, NotFound
 from .graph import submit
 from .ingest import increment
 from .resolve import Hood, iso, members_of, open_value, plain

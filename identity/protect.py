@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .errors import IdentityError
+from .base.errors import IdentityError
 
 __all__ = ["Protector", "KeySource", "EnvelopeProtector", "DevelopmentProtector", "DEVELOPMENT_KEY",
            "SealedValueError", "sealed_version", "version_prefix", "derive_key"]

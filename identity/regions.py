@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .errors import IdentityError
+from .base.errors import IdentityError
 from .tenants import REGION_PATTERN
 
 __all__ = ["Region", "RegionRouter", "RegionNotServed", "DEFAULT_REGION"]

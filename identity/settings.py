@@ -26,7 +26,7 @@ import threading
 import typing
 from typing import Any, Callable, Mapping
 
-from .errors import ValidationError
+from .base.errors import ValidationError
 from .guards import TenantConfig
 
 __all__ = ["GuardSettings", "settings_document", "config_with", "check_settings", "SETTABLE"]

@@ -21,7 +21,7 @@ def test_the_service_exports_telemetry_to_a_port_the_collector_receives_on() -> 
     compose = _text("docker-compose.yml")
     endpoint = re.search(r"OTEL_EXPORTER_OTLP_ENDPOINT:\s*http://otel-collector:(\d+)", compose)
     assert endpoint, "the identity service should export to the collector"
-    # the service's exporter is OTLP over HTTP (identity/telemetry.py, the otlp extra)
+    # the service's exporter is OTLP over HTTP (identity/base/telemetry.py, the otlp extra)
     assert re.search(r"http:\s*\n\s*endpoint:\s*0\.0\.0\.0:" + endpoint.group(1), _text("otel-collector.yaml"))
     assert "OTEL_TRACES_EXPORTER: otlp" in compose
     assert "[otlp]" in _text("Dockerfile"), "the image needs the otlp extra for OTEL_TRACES_EXPORTER=otlp"

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..errors import IdentityError
+from ..base.errors import IdentityError
 from ..files import exclusive_lock, file_stamp, write_private
 from ..protect import EnvelopeProtector, SealedValueError, derive_key
 from ..tenants import TENANT_ID_PATTERN

@@ -19,7 +19,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, T, TextP
 
 from .. import model
-from ..errors import IdentityError, check_int, check_progress
+from ..base.errors import IdentityError, check_int, check_progress
 from ..graph import submit
 from ..protect import EnvelopeProtector, SealedValueError, version_prefix
 

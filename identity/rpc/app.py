@@ -18,8 +18,8 @@ from ..config import Config
 from ..regions import RegionNotServed
 from ..settings import GuardSettings
 from ..tenants import TenantRegistry, UnknownTenant
-from .handlers import DRAIN_FACTOR, HealthHandler, MetricsHandler, NotFoundHandler, OpenRpcHandler, ReadyHandler, \
-    RpcHandler
+from .handlers import (DRAIN_FACTOR, HealthHandler, MetricsHandler, NotFoundHandler, OpenRpcHandler, ReadyHandler,
+                       RpcHandler)
 from .methods import method_table
 from .openrpc import openrpc_document
 from .ratelimit import RateLimiter

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import telemetry
+from ..base import telemetry
 from ..tenants import OPERATOR_SCOPE
 from . import errors
 from .errors import RpcError

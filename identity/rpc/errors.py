@@ -129,7 +129,7 @@ def from_exception(error: BaseException) -> RpcError:
 
 def _from_identity_error(error: BaseException) -> RpcError | None:
     try:
-        from .. import errors as core
+        from ..base import errors as core
     except ImportError:  # the core is not installed alongside (never in a release)
         return None
     if isinstance(error, core.ValidationError):

@@ -25,7 +25,8 @@ from typing import Any
 
 import tornado.web
 
-from .. import auth, telemetry
+from .. import auth
+from ..base import telemetry
 from . import dispatch, errors, redaction
 from .errors import RpcError
 from .methods import Context, Method

@@ -30,7 +30,8 @@ import tornado.netutil
 import tornado.web
 
 from .. import auth
-from ..config import Config, ConfigError
+from ..base.errors import ConfigError
+from ..config import Config
 from ..tenants import TenantRegistry
 from .app import build_service, make_app
 from .service import Service

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Protocol, Sequence
 
+from ..base.errors import DeadlineExceeded
 from ..config import Config
-from ..errors import DeadlineExceeded
 from ..resilience import deadline
 from ..tenants import TenantRegistry
 from .admission import Admission

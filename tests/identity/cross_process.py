@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from identity import IdentityGraph, TenantConfig
-from identity.errors import NotFound
+from identity.base.errors import NotFound
 from identity.graph import open_traversal
 
 _sources: dict[str, Any] = {}

@@ -66,7 +66,7 @@ class CountingTelemetry:
 
 def test_a_write_whose_plan_went_stale_is_planned_again(shared_url: str, clock, monkeypatch) -> None:
     counted = CountingTelemetry()
-    monkeypatch.setattr("identity.telemetry.current", lambda: counted)
+    monkeypatch.setattr("identity.base.telemetry.current", lambda: counted)
     config = TenantConfig(type_limits={"email": 1})
     other = gremlin.connect(shared_url)
     bob_first = IdentityGraph(traversal().with_remote(other), "acme", config=config, clock=clock)

@@ -16,7 +16,7 @@ from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 
 from identity import IdentityGraph, TenantConfig
-from identity.errors import DeadlineExceeded, GraphUnavailable, ValidationError
+from identity.base.errors import DeadlineExceeded, GraphUnavailable, ValidationError
 from identity.group_commit import GroupCommit
 from identity.reference import ReferenceIdentity
 from identity.resilience import deadline

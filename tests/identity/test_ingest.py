@@ -202,7 +202,7 @@ def test_an_ingest_cut_by_its_deadline_completes_exactly_when_sent_again(identit
     import gremlin
     from benchmarks.ingest_fingerprint import stored_elements
     from identity import IdentityGraph, ingest, resilience
-    from identity.errors import DeadlineExceeded
+    from identity.base.errors import DeadlineExceeded
     # identifiers meet across events (an email every 3, a device every 4), so later events merge
     # what earlier ones wrote: where the batch is cut matters
     bodies = [event(f"e{n}", ("email", f"u{n // 3}@example.com"), ("phone", f"+1555010{n:04d}"),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from identity import IdentityGraph
-from identity.config import Config, ConfigError, load_config
-from identity.errors import IdentityError
+from identity.base.errors import ConfigError, IdentityError
+from identity.config import Config, load_config
 from identity.keys import (Keyring, KeyProviderError, KmsKeyProvider, LocalKeyFileProvider, cells_sealed_with,
                            keyring_for, reencrypt, retire_data_key)
 from identity.keys.keyring import RETIRE_AFTER_S

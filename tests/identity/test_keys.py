@@ -18,9 +18,8 @@ from gremlin_python.process.traversal import Bytecode, Cardinality, T
 
 import gremlin
 from identity import IdentityGraph, auth
-from identity.errors import IdentityError, Stalled, ValidationError
-from identity.keys import (Keyring, KeyProviderError, KeysDestroyed, KmsKeyProvider, LocalKeyFileProvider,
-                           reencrypt)
+from identity.base.errors import IdentityError, Stalled, ValidationError
+from identity.keys import Keyring, KeyProviderError, KeysDestroyed, KmsKeyProvider, LocalKeyFileProvider, reencrypt
 from identity.offboarding import offboard, purge
 from identity.protect import EnvelopeProtector, SealedValueError, sealed_version
 from identity.tenants import TenantRegistry

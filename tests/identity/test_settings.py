@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from identity import TenantConfig, ValidationError
-from identity.config import ConfigError
+from identity.base.errors import ConfigError
 from identity.settings import SETTABLE, GuardSettings, check_settings, config_with, settings_document
 from identity.tenants import StaleVersion, TenantRegistry
 from tests.config_files import load_toml, needs_tomllib

@@ -47,7 +47,7 @@ class FakeIdentityGraph:
     def ingest(self, events: list[dict], *, atomic: bool = True) -> list[Any]:
         """Like the core: an identifier of type "forbidden" is invalid (the batch fails when
         ``atomic``, else that event is rejected and the others ingested)."""
-        from identity.errors import ValidationError
+        from identity.base.errors import ValidationError
         from identity.ingest import RejectedEvent
         if self.gate is not None:
             self.gate.wait()
@@ -92,7 +92,7 @@ class FakeIdentityGraph:
 
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
         if a not in self.customers or b not in self.customers:
-            from identity.errors import NotFound
+            from identity.base.errors import NotFound
             raise NotFound("identifier not found")
         self.customers[b] = f"c{next(self._ids)}"
 
@@ -255,7 +255,7 @@ class TelemetryRecorder:
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-        from identity import telemetry
+        from identity.base import telemetry
 
         self.spans = InMemorySpanExporter()
         tracer_provider = TracerProvider()
@@ -265,12 +265,12 @@ class TelemetryRecorder:
                                              self.reader)
 
     def install(self) -> "TelemetryRecorder":
-        from identity import telemetry
+        from identity.base import telemetry
         self._previous = telemetry.install(self.telemetry)
         return self
 
     def restore(self) -> None:
-        from identity import telemetry
+        from identity.base import telemetry
         telemetry.install(self._previous)
 
     def __enter__(self) -> "TelemetryRecorder":
@@ -290,7 +290,7 @@ class TelemetryRecorder:
 
     def texts(self) -> list[str]:
         """Span names, attributes and event attributes; metric names and labels; /metrics."""
-        from identity import telemetry
+        from identity.base import telemetry
 
         seen: list[str] = []
         for span in self.spans.get_finished_spans():

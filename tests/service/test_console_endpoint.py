@@ -29,7 +29,8 @@ from gremlin_python.statics import long
 
 from identity import auth
 from identity.auth import AuthenticationFailed
-from identity.config import Config, ConfigError
+from identity.base.errors import ConfigError
+from identity.config import Config
 from identity.console_access import ConsoleAccess
 from identity.rpc.server import ServerInfo, serve
 from identity.tenants import TenantRegistry

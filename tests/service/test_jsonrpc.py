@@ -90,7 +90,7 @@ class JsonRpcShapes(ServiceTestCase):
         assert self.call("resolve", ["email", "x"])["error"]["code"] == -32602
 
     def test_core_validation_error_maps_to_invalid_params_without_the_value(self) -> None:
-        pytest.importorskip("identity.errors")
+        pytest.importorskip("identity.base.errors")
         event = {"type": "signup", "identifiers": [{"type": "forbidden", "value": "pii-value-123"}]}
         reply = self.call("ingest", {"events": [event], "atomic": True})
         assert reply["error"]["code"] == -32602
@@ -106,7 +106,7 @@ class JsonRpcShapes(ServiceTestCase):
         assert "pii-value-123" not in json.dumps(reply)
 
     def test_core_not_found_maps_to_server_code(self) -> None:
-        pytest.importorskip("identity.errors")
+        pytest.importorskip("identity.base.errors")
         reply = self.call("unlink", {"a": {"type": "email", "value": "x@y.z"}, "b": {"type": "email", "value": "q"}})
         assert reply["error"]["code"] == -32001
 

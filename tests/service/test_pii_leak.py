@@ -22,7 +22,7 @@ pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
 from identity import IdentityGraph, cli  # noqa: E402
-from identity.errors import IdentityError  # noqa: E402
+from identity.base.errors import IdentityError  # noqa: E402
 from identity.graph import open_traversal  # noqa: E402
 from identity.protect import DevelopmentProtector  # noqa: E402
 

@@ -16,7 +16,8 @@ pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
 from identity import auth  # noqa: E402
-from identity.config import Config, ConfigError, load_config  # noqa: E402
+from identity.base.errors import ConfigError  # noqa: E402
+from identity.config import Config, load_config
 from identity.regions import Region  # noqa: E402
 from identity.rpc import build_service, make_app  # noqa: E402
 from identity.rpc.errors import GRAPH_UNAVAILABLE, REGION_NOT_SERVED  # noqa: E402

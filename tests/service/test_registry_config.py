@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from identity import auth, cli
-from identity.config import Config, ConfigError, load_config
+from identity.base.errors import ConfigError
+from identity.config import Config, load_config
 from identity.tenants import RegistryError, TenantExists, TenantRegistry
 
 
@@ -112,7 +113,7 @@ def test_cli_tenant_and_key_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_load_events_batches_and_reports_rejections() -> None:
-    errors = pytest.importorskip("identity.errors")
+    errors = pytest.importorskip("identity.base.errors")
     calls: list[int] = []
 
     from identity.ingest import RejectedEvent

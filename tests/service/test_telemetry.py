@@ -15,8 +15,8 @@ from tornado.testing import AsyncHTTPTestCase
 pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
-from identity import telemetry  # noqa: E402
-from identity.config import ConfigError  # noqa: E402
+from identity.base import telemetry  # noqa: E402
+from identity.base.errors import ConfigError  # noqa: E402
 from identity.graph import unavailable  # noqa: E402
 from identity.resilience import ResilientConnection, RetryPolicy  # noqa: E402
 from identity.rpc import make_app  # noqa: E402

@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import Span, Status, StatusCode
 
-from .config import ConfigError
+from .errors import ConfigError
 
 __all__ = ["Telemetry", "RpcCall", "current", "install", "watch_circuit", "forget_circuit", "from_environment",
            "render_prometheus", "CIRCUIT_STATES"]

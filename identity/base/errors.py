@@ -10,6 +10,7 @@ end up in client and server logs::
      +-- Stalled            a batch loop found again what its last batch had handled
      +-- DeadlineExceeded   the request's deadline passed before its work was done
      +-- GraphInUse         an embedded durable graph another process already serves
+    ConfigError             (a ValueError) a configuration value that cannot be used
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["IdentityError", "ValidationError", "NotFound", "GraphUnavailable", "Stalled", "DeadlineExceeded",
-           "GraphInUse", "check_int", "check_progress"]
+           "GraphInUse", "ConfigError", "check_int", "check_progress"]
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names its source and key. Here,
+    at the bottom, because the telemetry the graph connection uses raises it too."""
 
 
 class IdentityError(Exception):
