@@ -21,7 +21,7 @@ from benchmarks.population import add_mix_arguments, generate, mix_from_args  # 
 from identity import IdentityGraph  # noqa: E402
 from identity.check import check_graph  # noqa: E402
 from identity.graph import close_all, open_traversal  # noqa: E402
-from identity.protect import DevelopmentProtector  # noqa: E402
+from identity.security.protect import DevelopmentProtector  # noqa: E402
 
 _TENANT = "checkcost"
 

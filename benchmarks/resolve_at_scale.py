@@ -12,7 +12,7 @@ benchmark run should, so this reuses the graph memory.py built in process. Two m
   tenants and keys) until ``GET /readyz`` answers 200, which needs the graph to answer a
   traversal; the time from the process start, the CPU it used (its share of a loaded machine
   varies, that does not) and its RSS then.
-- Resolve: that graph was written with the development protector (identity.protect), not a
+- Resolve: that graph was written with the development protector (identity.security.protect), not a
   tenant key ring, so the service here is the real RPC application (identity.rpc.make_app, the
   same handlers, JSON-RPC, authentication and worker pool) around IdentityGraphs on that
   protector, started in a child process with the heap settler `identity serve` installs. Its
@@ -60,10 +60,11 @@ def serve(graph: Path, cache_mb: float) -> None:
 
     import gremlin
     from benchmarks.harness import graph_label_counts
-    from identity import IdentityGraph, auth
+    from identity import IdentityGraph
     from identity.graph import open_traversal, settle_heap
     from identity.rpc import Service, make_app
-    from identity.tenants import TenantRegistry
+    from identity.security import auth
+    from identity.security.tenants import TenantRegistry
 
     settle_heap()
     url = durable_url(graph, cache_mb)

@@ -14,8 +14,8 @@ from .base.errors import GraphUnavailable, IdentityError, NotFound, ValidationEr
 from .core import IdentityGraph, identifier_vertex_id
 from .guards import TenantConfig
 from .ingest import IngestResult, RejectedEvent
-from .protect import DevelopmentProtector, Protector
 from .resolve import Resolution
+from .security.protect import DevelopmentProtector, Protector
 
 __all__ = [
     "IdentityGraph", "identifier_vertex_id", "TenantConfig", "IngestResult", "RejectedEvent", "Resolution",

@@ -69,7 +69,7 @@ from gremlin_python.process.traversal import Cardinality, P, T
 from . import customers, model
 from .graph import ids_to_send, submit
 from .guards import TenantConfig
-from .protect import Protector, SealedValueError
+from .security.protect import Protector, SealedValueError
 
 __all__ = ["Finding", "CheckReport", "check_graph", "FINDING_KINDS", "REPAIRABLE"]
 

@@ -35,15 +35,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
-from . import auth
 from .base.errors import ConfigError, IdentityError
 from .config import Config, load_config
-from .files import PRIVATE_UMASK, require_private
-from .keys import keyring_for
-from .keys.reencrypt import DEFAULT_BATCH as DEFAULT_REENCRYPT_BATCH
 from .offboarding import DEFAULT_PURGE_BATCH
+from .security import auth
+from .security.files import PRIVATE_UMASK, require_private
+from .security.keys import keyring_for
+from .security.keys.reencrypt import DEFAULT_BATCH as DEFAULT_REENCRYPT_BATCH
+from .security.tenants import RegistryError, TenantRegistry, UnknownTenant
 from .settings import GuardSettings
-from .tenants import RegistryError, TenantRegistry, UnknownTenant
 
 __all__ = ["main", "load_events", "LoadSummary"]
 
@@ -257,7 +257,7 @@ def _datakey(args: argparse.Namespace, config: Config, registry: TenantRegistry)
         return 0
     _known(registry, args.tenant)
     if args.action == "retire":
-        from .keys import retire_data_key
+        from .security.keys import retire_data_key
         _with_graph(config, registry, lambda g: retire_data_key(g, keyring, args.tenant, args.version),
                     tenant=args.tenant)
         print(f"tenant {args.tenant}: data key version {args.version} retired")
@@ -265,7 +265,7 @@ def _datakey(args: argparse.Namespace, config: Config, registry: TenantRegistry)
         print(f"tenant {args.tenant}: data key version {keyring.rotate(args.tenant)} now seals new writes; "
               f"run `identity datakey reencrypt {args.tenant}` to migrate older cells")
     elif args.action == "reencrypt":
-        from .keys import reencrypt
+        from .security.keys import reencrypt
         protector = keyring.protector(args.tenant)
         done = _with_graph(config, registry, lambda g: reencrypt(
             g, args.tenant, protector, batch=args.batch,
@@ -506,7 +506,7 @@ def load_events(ingest: Callable[[list[dict]], list[Any]], lines: Iterable[str] 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    umask = os.umask(PRIVATE_UMASK)  # what the command creates is its user's alone (identity.files)
+    umask = os.umask(PRIVATE_UMASK)  # what the command creates is its user's alone (identity.security.files)
     try:
         config = _config(args)
         logging.basicConfig(level=config.log_level.upper(), stream=sys.stderr,

@@ -138,7 +138,7 @@ class Config:
 
     def local_paths(self) -> tuple[Path, ...]:
         """The directories this deployment keeps data in on this host: the data directory and
-        every graph given as a ``file://`` URL (identity.files.require_private checks them)."""
+        every graph given as a ``file://`` URL (identity.security.files.require_private checks them)."""
         urls = [self.resolved_graph_url, *(url for region in self.regions for url in (region.writer, region.reader))]
         graphs = [Path(urlsplit(url).path) for url in urls if urlsplit(url).scheme == "file"]
         return tuple(dict.fromkeys([Path(self.data_dir), *graphs]))
@@ -230,8 +230,8 @@ def _regions(tables: Any, where: str) -> tuple[Region, ...]:
 
 def _tenants(tables: Any, where: str) -> tuple[tuple[str, Mapping[str, Any]], ...]:
     from .base.errors import ValidationError
+    from .security.tenants import TENANT_ID_PATTERN
     from .settings import check_settings, config_with
-    from .tenants import TENANT_ID_PATTERN
     if not isinstance(tables, dict):
         raise ConfigError(f"{where}: expected tables [tenants.NAME.guards]")
     tenants = []

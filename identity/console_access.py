@@ -4,7 +4,7 @@ A console client authenticates with SASL PLAIN, Gremlin Server's standard handsh
 (``DriverRemoteConnection(url, "g", username=..., password=...)``, or
 ``python -m gremlin.console URL --user T``): the username is a tenant and the password one of
 that tenant's API keys, checked exactly as the JSON-RPC API checks a bearer key
-(identity.auth.authenticate: active, its tenant still registered).
+(identity.security.auth.authenticate: active, its tenant still registered).
 
 - A key of the platform **operator** (``operator`` scope, granted only by
   ``identity key create TENANT --operator`` on the service host) gets the whole graph, every
@@ -28,9 +28,9 @@ from typing import Callable
 from gremlin_python.process.strategies import ReadOnlyStrategy
 from gremlin_python.process.traversal import TraversalStrategy
 
-from .auth import AuthenticationFailed, authenticate
 from .core import tenant_partition
-from .tenants import TenantRegistry
+from .security.auth import AuthenticationFailed, authenticate
+from .security.tenants import TenantRegistry
 
 __all__ = ["ConsoleGrant", "ConsoleAccess"]
 

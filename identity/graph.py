@@ -200,7 +200,7 @@ def console_endpoint_app(url: str, access: Any, limits: ConsoleLimits = ConsoleL
     from gremlin.errors import AuthenticationError
     from gremlin.server import Grant, ProcessIsolation, make_app
 
-    from .auth import AuthenticationFailed
+    from .security.auth import AuthenticationFailed
 
     class Authenticator:
         def authenticate(self, user: str, password: str) -> Grant:

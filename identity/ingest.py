@@ -45,9 +45,9 @@ from .base.errors import GraphUnavailable, ValidationError
 from .graph import submit
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
-from .protect import Protector
 from .resilience import check_deadline, concurrent_modification, id_taken
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
+from .security.protect import Protector
 
 __all__ = ["IngestResult", "RejectedEvent", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch",
            "given_event_id", "ingest_batch", "candidates_from", "stored_candidate", "stored_customer",

@@ -46,7 +46,7 @@ CID = "cid"
 SINCE = "since"
 #: A retired id's property: the customer id it resolves through.
 HEIR = "heir"
-#: The properties holding sealed PII, by vertex label (see identity.protect).
+#: The properties holding sealed PII, by vertex label (see identity.security.protect).
 SEALED_PROPERTIES = {IDENTIFIER: "value", EVENT: "attributes"}
 
 _ID_DIGEST_CHARS = 32  # 128 bits: collisions are not a practical concern

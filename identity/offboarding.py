@@ -22,8 +22,8 @@ from gremlin_python.process.traversal import T
 from . import model
 from .base.errors import IdentityError, check_int, check_progress
 from .graph import submit
-from .keys import Keyring
-from .tenants import TenantRegistry, UnknownTenant
+from .security.keys import Keyring
+from .security.tenants import TenantRegistry, UnknownTenant
 
 __all__ = ["offboard", "purge", "PurgeProgress", "DEFAULT_PURGE_BATCH"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .base.errors import IdentityError
-from .tenants import REGION_PATTERN
+from .security.tenants import REGION_PATTERN
 
 __all__ = ["Region", "RegionRouter", "RegionNotServed", "DEFAULT_REGION"]
 

@@ -16,8 +16,8 @@ from tornado.log import access_log
 
 from ..config import Config
 from ..regions import RegionNotServed
+from ..security.tenants import TenantRegistry, UnknownTenant
 from ..settings import GuardSettings
-from ..tenants import TenantRegistry, UnknownTenant
 from .handlers import (DRAIN_FACTOR, HealthHandler, MetricsHandler, NotFoundHandler, OpenRpcHandler, ReadyHandler,
                        RpcHandler)
 from .methods import method_table
@@ -81,7 +81,7 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
     dir's), under its guard settings (the config file's, then the registry's: identity.settings)."""
     from ..core import IdentityGraph
     from ..graph import close_all
-    from ..keys import keyring_for
+    from ..security.keys import keyring_for
 
     router = config.region_router()
     registry = registry if registry is not None else TenantRegistry(config.data_dir).load()

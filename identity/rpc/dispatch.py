@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..base import telemetry
-from ..tenants import OPERATOR_SCOPE
+from ..security.tenants import OPERATOR_SCOPE
 from . import errors
 from .errors import RpcError
 from .methods import Context, Method

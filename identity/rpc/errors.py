@@ -30,7 +30,7 @@ import math
 from typing import Any
 
 from ..regions import RegionNotServed
-from ..tenants import RegistryError, StaleVersion, TenantExists, UnknownKey, UnknownTenant
+from ..security.tenants import RegistryError, StaleVersion, TenantExists, UnknownKey, UnknownTenant
 from .redaction import described
 
 __all__ = [

@@ -25,8 +25,8 @@ from typing import Any
 
 import tornado.web
 
-from .. import auth
 from ..base import telemetry
+from ..security import auth
 from . import dispatch, errors, redaction
 from .errors import RpcError
 from .methods import Context, Method

@@ -29,10 +29,10 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from .. import auth
 from ..base.errors import ConfigError
 from ..config import Config
-from ..tenants import TenantRegistry
+from ..security import auth
+from ..security.tenants import TenantRegistry
 from .app import build_service, make_app
 from .service import Service
 

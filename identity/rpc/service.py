@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol, Sequence
 from ..base.errors import DeadlineExceeded
 from ..config import Config
 from ..resilience import deadline
-from ..tenants import TenantRegistry
+from ..security.tenants import TenantRegistry
 from .admission import Admission
 from .ratelimit import RateLimiter
 
@@ -83,7 +83,7 @@ class Service:
     circuit_wait: Callable[[str], float] = lambda tenant: 0.0
     #: Called once at shutdown, after requests drained (closes graph connections).
     on_close: Callable[[], None] = lambda: None
-    #: The tenants' key rings (identity.keys.Keyring), for the data-key admin methods.
+    #: The tenants' key rings (identity.security.keys.Keyring), for the data-key admin methods.
     keyring: Any = None
     #: The regions' graphs (identity.regions.RegionRouter), for inspecting connections and circuits.
     router: Any = None

@@ -8,7 +8,7 @@ from gremlin_python.process.traversal import Cardinality, T
 
 from identity import IdentityGraph, model
 from identity.check import REPAIRABLE, check_graph
-from identity.protect import DevelopmentProtector
+from identity.security.protect import DevelopmentProtector
 from identity_helpers import event
 
 ANN, PHONE, BOB, DEVICE = ("email", "ann@example.com"), ("phone", "+15550100200"), ("email", "bob@example.com"), \

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import gremlin
 from identity import IdentityGraph, TenantConfig, model
 from identity.check import check_graph
-from identity.protect import DevelopmentProtector
+from identity.security.protect import DevelopmentProtector
 from tests.backends import clear, empty_graph
 from tests.gremlin_servers import is_real_server
 

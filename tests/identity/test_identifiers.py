@@ -6,7 +6,7 @@ import pytest
 
 from identity import TenantConfig, ValidationError
 from identity.identifiers import normalize, parse_timestamp
-from identity.protect import DevelopmentProtector
+from identity.security.protect import DevelopmentProtector
 
 CONFIG = TenantConfig()
 

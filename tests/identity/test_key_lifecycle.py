@@ -10,10 +10,10 @@ import pytest
 from identity import IdentityGraph
 from identity.base.errors import ConfigError, IdentityError
 from identity.config import Config, load_config
-from identity.keys import (Keyring, KeyProviderError, KmsKeyProvider, LocalKeyFileProvider, cells_sealed_with,
-                           keyring_for, reencrypt, retire_data_key)
-from identity.keys.keyring import RETIRE_AFTER_S
-from identity.protect import SealedValueError
+from identity.security.keys import (Keyring, KeyProviderError, KmsKeyProvider, LocalKeyFileProvider, cells_sealed_with,
+                                    keyring_for, reencrypt, retire_data_key)
+from identity.security.keys.keyring import RETIRE_AFTER_S
+from identity.security.protect import SealedValueError
 
 from fakes import FakeKms
 from identity_helpers import event

@@ -17,12 +17,14 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.traversal import Bytecode, Cardinality, T
 
 import gremlin
-from identity import IdentityGraph, auth
+from identity import IdentityGraph
 from identity.base.errors import IdentityError, Stalled, ValidationError
-from identity.keys import Keyring, KeyProviderError, KeysDestroyed, KmsKeyProvider, LocalKeyFileProvider, reencrypt
 from identity.offboarding import offboard, purge
-from identity.protect import EnvelopeProtector, SealedValueError, sealed_version
-from identity.tenants import TenantRegistry
+from identity.security import auth
+from identity.security.keys import (Keyring, KeyProviderError, KeysDestroyed, KmsKeyProvider, LocalKeyFileProvider,
+                                    reencrypt)
+from identity.security.protect import EnvelopeProtector, SealedValueError, sealed_version
+from identity.security.tenants import TenantRegistry
 
 from fakes import FakeKms
 from identity_helpers import event
@@ -416,7 +418,7 @@ def test_an_unreadable_ring_is_a_clear_error(tmp_path: Path, keyring: Keyring) -
 
 def test_a_rotation_that_cannot_be_written_changes_nothing(keyring: Keyring, monkeypatch: pytest.MonkeyPatch) -> None:
     protector = keyring.protector("acme")
-    import identity.keys.keyring as keyring_module
+    import identity.security.keys.keyring as keyring_module
 
     def disk_full(path: Path, text: str) -> None:
         raise OSError("no space left on device")

@@ -17,7 +17,7 @@ from gremlin_python.process.anonymous_traversal import traversal
 
 import gremlin
 from identity import cli
-from identity.files import exclusive_lock, exposed
+from identity.security.files import exclusive_lock, exposed
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ import pytest
 
 from identity import TenantConfig, ValidationError
 from identity.base.errors import ConfigError
+from identity.security.tenants import StaleVersion, TenantRegistry
 from identity.settings import SETTABLE, GuardSettings, check_settings, config_with, settings_document
-from identity.tenants import StaleVersion, TenantRegistry
 from tests.config_files import load_toml, needs_tomllib
 
 

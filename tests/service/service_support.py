@@ -12,10 +12,10 @@ from typing import Any
 from tornado.tcpclient import TCPClient
 from tornado.testing import AsyncHTTPTestCase
 
-from identity import auth
 from identity.rpc import Limits, Service, make_app
 from identity.rpc.ratelimit import RateLimiter
-from identity.tenants import TenantRegistry
+from identity.security import auth
+from identity.security.tenants import TenantRegistry
 
 
 def signup_event(event_id: str, *identifiers: tuple[str, str], **extra: Any) -> dict:

@@ -6,9 +6,9 @@ import json
 
 from service_support import ServiceTestCase
 
-from identity import auth
 from identity.rpc import Limits
 from identity.rpc.ratelimit import RateLimiter, TokenBucket
+from identity.security import auth
 
 STATS = {"jsonrpc": "2.0", "method": "stats", "id": 1}
 

@@ -27,13 +27,13 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.strategies import PartitionStrategy
 from gremlin_python.statics import long
 
-from identity import auth
-from identity.auth import AuthenticationFailed
 from identity.base.errors import ConfigError
 from identity.config import Config
 from identity.console_access import ConsoleAccess
 from identity.rpc.server import ServerInfo, serve
-from identity.tenants import TenantRegistry
+from identity.security import auth
+from identity.security.auth import AuthenticationFailed
+from identity.security.tenants import TenantRegistry
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,9 @@ import json
 
 from service_support import RealCoreTestCase, ServiceTestCase, signup_event
 
-from identity import auth
 from identity.rpc import Limits
 from identity.rpc.methods import EXPLAIN_COST
+from identity.security import auth
 
 
 def _identifier(id_type: str, value: str) -> dict:

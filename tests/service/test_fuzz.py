@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from service_support import RealCoreTestCase
 
-from identity import auth
 from identity.rpc import method_table
+from identity.security import auth
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 TABLE = method_table()

@@ -16,8 +16,8 @@ import gremlin  # noqa: E402
 from identity import IdentityGraph, cli  # noqa: E402
 from identity.config import Config  # noqa: E402
 from identity.core import identifier_vertex_id  # noqa: E402
-from identity.keys import KeysDestroyed, keyring_for  # noqa: E402
-from identity.protect import DevelopmentProtector, SealedValueError, sealed_version  # noqa: E402
+from identity.security.keys import KeysDestroyed, keyring_for  # noqa: E402
+from identity.security.protect import DevelopmentProtector, SealedValueError, sealed_version  # noqa: E402
 
 from service_support import RealCoreTestCase  # noqa: E402
 
@@ -124,7 +124,7 @@ def test_cli_rotation_reencryption_offboarding_and_purge(tmp_path: Path,
 
 def test_cli_retire_after_reencryption_and_rewrap_every_ring_to_kms(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from identity import keys
+    from identity.security import keys
     from fakes import FakeKms
     data = ["--data-dir", str(tmp_path), "--graph-url", f"file://{tmp_path / 'graph'}"]
     events = tmp_path / "events.jsonl"
@@ -138,7 +138,7 @@ def test_cli_retire_after_reencryption_and_rewrap_every_ring_to_kms(
     assert _run(capsys, "datakey", "reencrypt", "acme", *data)[0] == 0
     code, _, err = _run(capsys, "datakey", "retire", "acme", "1", *data)
     assert code == 2 and "a server may still be sealing with it" in err
-    monkeypatch.setattr("identity.keys.keyring.RETIRE_AFTER_S", 0.0)
+    monkeypatch.setattr("identity.security.keys.keyring.RETIRE_AFTER_S", 0.0)
     code, out, _ = _run(capsys, "datakey", "retire", "acme", "1", *data)
     assert code == 0 and "version 1 retired" in out
     assert "v1" not in _run(capsys, "datakey", "status", "acme", *data)[1]

@@ -24,7 +24,7 @@ import gremlin  # noqa: E402
 from identity import IdentityGraph, cli  # noqa: E402
 from identity.base.errors import IdentityError  # noqa: E402
 from identity.graph import open_traversal  # noqa: E402
-from identity.protect import DevelopmentProtector  # noqa: E402
+from identity.security.protect import DevelopmentProtector  # noqa: E402
 
 from service_support import RealCoreTestCase, TelemetryRecorder, raw_exchange, signup_event  # noqa: E402
 

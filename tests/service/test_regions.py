@@ -15,13 +15,13 @@ from tornado.testing import AsyncHTTPTestCase
 pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
-from identity import auth  # noqa: E402
 from identity.base.errors import ConfigError  # noqa: E402
 from identity.config import Config, load_config
 from identity.regions import Region  # noqa: E402
 from identity.rpc import build_service, make_app  # noqa: E402
 from identity.rpc.errors import GRAPH_UNAVAILABLE, REGION_NOT_SERVED  # noqa: E402
-from identity.tenants import TenantRegistry  # noqa: E402
+from identity.security import auth  # noqa: E402
+from identity.security.tenants import TenantRegistry  # noqa: E402
 from tests.config_files import load_toml, needs_tomllib  # noqa: E402
 
 EVENT = {"event_id": "e1", "type": "signup",

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Callable
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, T, TextP
 
-from .. import model
-from ..base.errors import IdentityError, check_int, check_progress
-from ..graph import submit
+from ... import model
+from ...base.errors import IdentityError, check_int, check_progress
+from ...graph import submit
 from ..protect import EnvelopeProtector, SealedValueError, version_prefix
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ in vertex ids so that an id reveals nothing and equal values still meet) and a *
 so a sealed value copied onto another vertex or property does not open).
 
 ``EnvelopeProtector`` is the one implementation of both. Its keys come from a ``KeySource``:
-identity.keys.Keyring serves each tenant's versioned data keys and blind-index key (wrapped by
+identity.security.keys.Keyring serves each tenant's versioned data keys and blind-index key (wrapped by
 a key-encryption key at rest); ``DevelopmentProtector`` derives fixed ones from a public key,
 for tests and local experiments only.
 """
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .base.errors import IdentityError
+from ..base.errors import IdentityError
 
 __all__ = ["Protector", "KeySource", "EnvelopeProtector", "DevelopmentProtector", "DEVELOPMENT_KEY",
            "SealedValueError", "sealed_version", "version_prefix", "derive_key"]
@@ -142,7 +142,7 @@ class _FixedKeys:
 
 class DevelopmentProtector(EnvelopeProtector):
     """Keys derived from a fixed, public development key: for tests and experiments, never
-    for real data (the service uses identity.keys.Keyring's per-tenant keys)."""
+    for real data (the service uses identity.security.keys.Keyring's per-tenant keys)."""
 
     def __init__(self, key: bytes = DEVELOPMENT_KEY):
         if len(key) < 16:

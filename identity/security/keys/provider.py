@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ..base.errors import IdentityError
+from ...base.errors import IdentityError
 
 __all__ = ["KeyProvider", "KeyProviderError", "LocalKeyFileProvider", "KmsKeyProvider"]
 

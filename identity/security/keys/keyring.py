@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..base.errors import IdentityError
+from ...base.errors import IdentityError
 from ..files import exclusive_lock, file_stamp, write_private
 from ..protect import EnvelopeProtector, SealedValueError, derive_key
 from ..tenants import TENANT_ID_PATTERN
@@ -127,7 +127,7 @@ class Keyring:
 
     def retire(self, tenant: str, version: int) -> None:
         """Remove an old data-key version: cells it sealed no longer open, here or in any copy
-        of the graph. The caller checks the graph first (``identity.keys.retire_data_key``)."""
+        of the graph. The caller checks the graph first (``identity.security.keys.retire_data_key``)."""
         with self._editing(tenant) as document:
             if document is None:
                 raise IdentityError(f"tenant '{tenant}' has no key ring")

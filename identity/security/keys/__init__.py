@@ -1,7 +1,7 @@
 """Envelope encryption for tenant data: KEK providers, per-tenant key rings, re-encryption.
 
     keyring = keyring_for(config)            # KMS if config.kms_key_id, else <data_dir>/kek.key
-    protector = keyring.protector("acme")    # an identity.protect.Protector for IdentityGraph
+    protector = keyring.protector("acme")    # an identity.security.protect.Protector for IdentityGraph
     keyring.rotate("acme")                   # new writes use a new data-key version
     reencrypt(g, "acme", protector)          # migrate old cells, in resumable batches
     retire_data_key(g, keyring, "acme", 1)   # then drop a version no cell uses any more
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import Config
+from ...config import Config
 from .keyring import Keyring, KeyringStatus, KeysDestroyed, TenantKeys
 from .provider import KeyProvider, KeyProviderError, KmsKeyProvider, LocalKeyFileProvider
 from .reencrypt import ReencryptProgress, cells_sealed_with, reencrypt, retire_data_key
