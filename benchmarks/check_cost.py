@@ -20,7 +20,7 @@ from benchmarks.harness import add_output_arguments, finish  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
 from identity.check import check_graph  # noqa: E402
-from identity.graph import close_all, open_traversal  # noqa: E402
+from identity.graph.connection import close_all, open_traversal  # noqa: E402
 from identity.security.protect import DevelopmentProtector  # noqa: E402
 
 _TENANT = "checkcost"

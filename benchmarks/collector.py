@@ -50,7 +50,7 @@ class PauseClock:
 def child(setting: str, args: argparse.Namespace) -> dict:
     from gremlin.heap import HeapSettler
     from identity import IdentityGraph
-    from identity.graph import open_traversal
+    from identity.graph.connection import open_traversal
 
     settler = HeapSettler().install() if setting == "settled" else None
     labelled = list(generate(mix_from_args(args)))

@@ -245,7 +245,7 @@ def measure_choice(events: list[dict], keys: list, args: argparse.Namespace) -> 
     graph, while a thread only competes for the GIL, and while a forked child runs it."""
     from gremlin.language import parse_query
     from identity import IdentityGraph
-    from identity.graph import open_traversal, settle_heap
+    from identity.graph.connection import open_traversal, settle_heap
 
     import gremlin
     settle_heap()  # as identity serve runs

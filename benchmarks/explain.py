@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.harness import add_output_arguments, command_line, finish, machine, percentile, progress  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
-from identity.graph import close_all, open_traversal  # noqa: E402
+from identity.graph.connection import close_all, open_traversal  # noqa: E402
 
 
 def pairs_of(labelled: list, count: int, seed: int,

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from identity import IdentityGraph  # noqa: E402
-from identity.graph import close_all, open_traversal  # noqa: E402
+from identity.graph.connection import close_all, open_traversal  # noqa: E402
 
 
 def person(n: int) -> list[tuple[str, str]]:

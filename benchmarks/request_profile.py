@@ -66,7 +66,7 @@ def _server_ms(metrics: Any) -> float:
 
 
 class Recorder:
-    """Stands in for ``identity.graph.submit`` in the modules that send traversals."""
+    """Stands in for ``identity.graph.connection.submit`` in the modules that send traversals."""
 
     def __init__(self) -> None:
         self.rows: list[dict] = []
@@ -184,7 +184,7 @@ def profile(url: str, args: argparse.Namespace) -> list[dict]:
     import identity.core
     import identity.ingest
     from identity import IdentityGraph
-    from identity.graph import close_all, open_traversal
+    from identity.graph.connection import close_all, open_traversal
     from gremlin_python.process.anonymous_traversal import traversal
     from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
 

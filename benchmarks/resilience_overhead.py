@@ -4,7 +4,7 @@
     python benchmarks/resilience_overhead.py --calls 5000 --url "memory://?profile=neptune"
 
 Times the same small traversal (``g.V().limit(1).count()``) through a plain connection, through
-identity.graph's ResilientConnection (retry wrapper + breaker, telemetry not configured), and
+identity.graph.connection's ResilientConnection (retry wrapper + breaker, telemetry not configured), and
 with the OpenTelemetry SDK recording spans and metrics in memory. Writes
 docs/benchmarks-resilience.json. Figures compare within one run and one machine only.
 """
@@ -30,7 +30,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import gremlin  # noqa: E402
 from identity.base import telemetry  # noqa: E402
-from identity.graph import close_all, open_traversal  # noqa: E402
+from identity.graph.connection import close_all, open_traversal  # noqa: E402
 
 
 def per_call_us(g, calls: int, repeats: int = 5) -> float:

@@ -33,7 +33,7 @@ from benchmarks.service import Server, add_backend_arguments, backend_names, run
 from identity import IdentityGraph, model  # noqa: E402
 from identity.config import Config  # noqa: E402
 from identity.core import identifier_vertex_id  # noqa: E402
-from identity.graph import close_all, open_traversal  # noqa: E402
+from identity.graph.connection import close_all, open_traversal  # noqa: E402
 from identity.guards import TenantConfig  # noqa: E402
 from identity.rpc.server import DEV_TENANT  # noqa: E402
 from identity.security.keys import keyring_for  # noqa: E402

@@ -61,7 +61,7 @@ def serve(graph: Path, cache_mb: float) -> None:
     import gremlin
     from benchmarks.harness import graph_label_counts
     from identity import IdentityGraph
-    from identity.graph import open_traversal, settle_heap
+    from identity.graph.connection import open_traversal, settle_heap
     from identity.rpc import Service, make_app
     from identity.security import auth
     from identity.security.tenants import TenantRegistry

@@ -3,7 +3,7 @@
 The core API (see docs/data-model.md for the graph it builds)::
 
     from identity import IdentityGraph, TenantConfig
-    from identity.graph import open_traversal
+    from identity.graph.connection import open_traversal
 
     ids = IdentityGraph(open_traversal("memory://"), "acme", config=TenantConfig())
 """

@@ -67,7 +67,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, P, T
 
 from . import customers, model
-from .graph import ids_to_send, submit
+from .graph.connection import ids_to_send, submit
 from .guards import TenantConfig
 from .security.protect import Protector, SealedValueError
 

@@ -191,7 +191,7 @@ def _serve(config: Config) -> int:
 
     require_private(*config.local_paths())  # refuses to serve data other users can reach
     from .base import telemetry
-    from .graph import settle_heap
+    from .graph.connection import settle_heap
     settle_heap()  # before any graph loads: its records stay out of the collector's walks
     configured = telemetry.from_environment()
     telemetry.install(configured)
@@ -294,7 +294,7 @@ def _with_graph(config: Config, registry: TenantRegistry, work: Callable[[Any], 
     """``work(g)`` on the graph of ``tenant``'s home region (or of ``region``, or of the only
     region served): CLI commands obey residency as the service does. Connections are closed,
     and a local store flushed, after."""
-    from .graph import close_all, release
+    from .graph.connection import close_all, release
     if tenant is not None:
         _known(registry, tenant)
         region = registry.tenant(tenant).region

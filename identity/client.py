@@ -11,7 +11,7 @@
 
 Both retry what the server says is worth retrying (HTTP 429 and 503 honouring Retry-After,
 502/504, "graph unavailable", a connection that failed) with the service's own policy,
-exponential backoff with jitter (identity.resilience.RetryPolicy), within ``timeout`` seconds
+exponential backoff with jitter (identity.graph.resilience.RetryPolicy), within ``timeout`` seconds
 overall. Retrying ``ingest`` is safe: ingest is idempotent per event_id. JSON-RPC errors
 become ``ClientError`` (``code``, ``message``, ``data``).
 """
@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 import tenacity
 
-from .resilience import RetryPolicy
+from .graph.resilience import RetryPolicy
 
 __all__ = ["IdentityClient", "AsyncIdentityClient", "ClientError", "Unavailable", "GRAPH_UNAVAILABLE"]
 

@@ -34,7 +34,7 @@ from typing import Any, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from .base.errors import ConfigError
-from .regions import DEFAULT_REGION, Region, RegionRouter
+from .graph.regions import DEFAULT_REGION, Region, RegionRouter
 
 __all__ = ["Config", "load_config", "ENV_PREFIX"]
 
@@ -145,7 +145,7 @@ class Config:
 
     def region_router(self) -> RegionRouter:
         """The graphs this deployment serves, by region."""
-        from .resilience import RetryPolicy  # resilience -> telemetry -> config: import on use
+        from .graph.resilience import RetryPolicy  # resilience -> telemetry -> config: import on use
         # a graph server's connection pool as large as the worker pool: every worker that sends
         # a request has a connection to send it on (gremlinpython's default is 8 whatever the
         # workers); in-process graphs take no driver options

@@ -1,6 +1,6 @@
 """IdentityGraph: the identity service's API over one tenant's slice of a graph.
 
-    g = identity.graph.open_traversal("memory://")
+    g = identity.graph.connection.open_traversal("memory://")
     ids = IdentityGraph(g, "acme")
     ids.ingest([{"type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"}]}])
     ids.resolve("email", "Ann@Example.com")
@@ -20,8 +20,8 @@ from gremlin_python.statics import long
 from . import customers, model, privacy
 from .base.errors import GraphUnavailable, NotFound, ValidationError, check_int
 from .explain import explain as explain_pair
-from .graph import submit
-from .group_commit import GroupCommit
+from .graph.connection import submit
+from .graph.group_commit import GroupCommit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
 from .ingest import CreationClock, IngestResult, PreparedEvent, RejectedEvent, increment, ingest_batch, prepare_batch
@@ -85,7 +85,7 @@ class IdentityGraph:
         self.protector = protector or DevelopmentProtector()
         self.clock = clock
         self._creation = CreationClock(clock)
-        #: this tenant's ingests in this process, queued behind one writer (identity.group_commit)
+        #: this tenant's ingests in this process, queued behind one writer (identity.graph.group_commit)
         self._ingest_writer: GroupCommit[PreparedEvent, IngestResult] = GroupCommit(self._ingest_prepared)
 
     @property

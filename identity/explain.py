@@ -36,7 +36,7 @@ from gremlin_python.process.traversal import P
 
 from . import model
 from .base.errors import ValidationError
-from .graph import submit
+from .graph.connection import submit
 from .guards import TenantConfig, is_blocked, plan_links
 from .identifiers import normalize
 from .ingest import stored_candidate

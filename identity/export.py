@@ -33,7 +33,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import T
 
 from . import model
-from .graph import ids_to_send, submit
+from .graph.connection import ids_to_send, submit
 
 __all__ = ["export_neptune_csv", "ExportSummary", "neptune_type", "VERTEX_FILE", "EDGE_FILE"]
 

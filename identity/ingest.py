@@ -19,7 +19,7 @@
    are increments computed by the graph (``degree`` + n, ``count`` + n) and times conditional
    writes, so writers that touch the same link without changing any plan never lose an update.
 
-The request's deadline (identity.resilience) is checked before each event is prepared and
+The request's deadline (identity.graph.resilience) is checked before each event is prepared and
 planned and before each read and chunk write (each traversal also carries what is left of it
 as its evaluationTimeout). Past it the batch stops with DeadlineExceeded: the chunks written
 stay, whole events each, and the same batch sent again completes it (the events written are
@@ -42,10 +42,10 @@ from gremlin_python.statics import long
 from . import customers, model, writes
 from .base import telemetry
 from .base.errors import GraphUnavailable, ValidationError
-from .graph import submit
+from .graph.connection import submit
+from .graph.resilience import check_deadline, concurrent_modification, id_taken
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
-from .resilience import check_deadline, concurrent_modification, id_taken
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 from .security.protect import Protector
 
@@ -222,7 +222,7 @@ class CreationClock:
 
     def stamps(self, now_ms: int, count: int) -> int:
         """The first of ``count`` consecutive stamps for an event planned at ``now_ms``. Callers
-        take them one at a time: ingest is serialised per IdentityGraph (identity.group_commit), and
+        take them one at a time: ingest is serialised per IdentityGraph (identity.graph.group_commit), and
         unlink and forget, which take one for each customer id they mint, hold the lock."""
         with self.lock:
             first = max(now_ms * 1000, self._next)
@@ -712,7 +712,7 @@ def _commit(g: GraphTraversalSource, chunk: _Chunk, view: _View, protector: Prot
     if not chunk.writes:
         return True
     # a write the backend refuses for a concurrent modification (Neptune, a transactional
-    # Gremlin Server) is retried by the connection (identity.resilience), and its guard makes
+    # Gremlin Server) is retried by the connection (identity.graph.resilience), and its guard makes
     # the retry safe; one still refused after that (or on a connection that does not retry)
     # wrote nothing: it is planned again on a new read, as when the guard fails
     try:

@@ -21,7 +21,7 @@ from gremlin_python.process.traversal import T
 
 from . import model
 from .base.errors import IdentityError, check_int, check_progress
-from .graph import submit
+from .graph.connection import submit
 from .security.keys import Keyring
 from .security.tenants import TenantRegistry, UnknownTenant
 

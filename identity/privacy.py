@@ -34,7 +34,7 @@ from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merg
 
 from . import customers, model
 from .base.errors import GraphUnavailable, NotFound
-from .graph import submit
+from .graph.connection import submit
 from .ingest import increment
 from .resolve import Hood, iso, members_of, open_value, plain
 

@@ -55,7 +55,7 @@ def test_real_gremlin_server_accepts_the_services_traversals(gremlin_server_url)
 
 def test_the_identity_core_ingests_and_resolves_on_the_real_gremlin_server(gremlin_server_url):
     from identity import IdentityGraph
-    from identity.graph import open_traversal
+    from identity.graph.connection import open_traversal
 
     ids = IdentityGraph(open_traversal(gremlin_server_url), "docker-test")
     results = ids.ingest([{"event_id": "e1", "type": "login", "identifiers": [

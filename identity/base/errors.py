@@ -74,7 +74,7 @@ def check_progress(previous: frozenset, batch: frozenset, work: str) -> frozense
 
 
 class DeadlineExceeded(IdentityError):
-    """The request's deadline (identity.resilience.deadline) passed: its work stopped at the next
+    """The request's deadline (identity.graph.resilience.deadline) passed: its work stopped at the next
     check. Everything written before stays, and every write is idempotent (an ingest batch is
     written in whole events, each event once by its id), so the same request sent again
     completes it."""

@@ -15,7 +15,7 @@ import tornado.web
 from tornado.log import access_log
 
 from ..config import Config
-from ..regions import RegionNotServed
+from ..graph.regions import RegionNotServed
 from ..security.tenants import TenantRegistry, UnknownTenant
 from ..settings import GuardSettings
 from .handlers import (DRAIN_FACTOR, HealthHandler, MetricsHandler, NotFoundHandler, OpenRpcHandler, ReadyHandler,
@@ -80,7 +80,7 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
     (``config.region_router()``), protected by its key ring (``keyring``, by default the data
     dir's), under its guard settings (the config file's, then the registry's: identity.settings)."""
     from ..core import IdentityGraph
-    from ..graph import close_all
+    from ..graph.connection import close_all
     from ..security.keys import keyring_for
 
     router = config.region_router()

@@ -29,7 +29,7 @@ import logging
 import math
 from typing import Any
 
-from ..regions import RegionNotServed
+from ..graph.regions import RegionNotServed
 from ..security.tenants import RegistryError, StaleVersion, TenantExists, UnknownKey, UnknownTenant
 from .redaction import described
 
@@ -160,7 +160,7 @@ def _from_registry_error(error: BaseException) -> RpcError | None:
 
 
 def _from_graph_error(error: BaseException) -> RpcError | None:
-    from ..graph import temporary
+    from ..graph.connection import temporary
     if temporary(error):
         log.warning("graph unavailable: %s", type(error).__name__)
         return graph_unavailable()

@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from ..base.errors import DeadlineExceeded
 from ..config import Config
-from ..resilience import deadline
+from ..graph.resilience import deadline
 from ..security.tenants import TenantRegistry
 from .admission import Admission
 from .ratelimit import RateLimiter
@@ -85,7 +85,7 @@ class Service:
     on_close: Callable[[], None] = lambda: None
     #: The tenants' key rings (identity.security.keys.Keyring), for the data-key admin methods.
     keyring: Any = None
-    #: The regions' graphs (identity.regions.RegionRouter), for inspecting connections and circuits.
+    #: The regions' graphs (identity.graph.regions.RegionRouter), for inspecting connections and circuits.
     router: Any = None
     #: The tenants' guard settings (identity.settings.GuardSettings), for the tenant.guards methods.
     guards: Any = None

@@ -16,7 +16,7 @@ from benchmarks import (accuracy, bulk_load, collector, explain, ingest, ingest_
                         tenant_copies, write_idioms)
 from benchmarks.harness import percentile
 from identity import IdentityGraph, TenantConfig
-from identity.graph import close_all, open_traversal
+from identity.graph.connection import close_all, open_traversal
 from tests.gremlin_servers import KINDS as REAL_SERVERS
 
 TINY = ["--people", "12", "--seed", "3", "--quiet"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from identity import IdentityGraph, TenantConfig
 from identity.base.errors import NotFound
-from identity.graph import open_traversal
+from identity.graph.connection import open_traversal
 
 _sources: dict[str, Any] = {}
 

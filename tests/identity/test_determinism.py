@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration  # subprocesses
 _CHILD = """
 import json, sys
 from identity import IdentityGraph
-from identity.graph import open_traversal
+from identity.graph.connection import open_traversal
 
 class Clock:
     def __init__(self, step):
@@ -87,7 +87,7 @@ def test_two_processes_build_the_same_customers_from_the_same_events() -> None:
 #: type_priority they all rank alike.
 _TIED_TYPES = """
 from identity import IdentityGraph, TenantConfig
-from identity.graph import open_traversal
+from identity.graph.connection import open_traversal
 
 def person(n):
     return [{"type": "email", "value": f"person{n}@example.com"}, {"type": "phone", "value": f"+1555010020{n}"},
@@ -116,7 +116,7 @@ import json, sys
 from benchmarks.ingest_fingerprint import stored_elements
 from benchmarks.population import Mix, generate
 from identity import IdentityGraph, TenantConfig
-from identity.graph import open_traversal
+from identity.graph.connection import open_traversal
 
 class Clock:
     now = 1.7e9

@@ -201,8 +201,9 @@ def test_an_ingest_cut_by_its_deadline_completes_exactly_when_sent_again(identit
     leaves it, on every backend (the RPC side: tests/service/test_deadlines.py)."""
     import gremlin
     from benchmarks.ingest_fingerprint import stored_elements
-    from identity import IdentityGraph, ingest, resilience
+    from identity import IdentityGraph, ingest
     from identity.base.errors import DeadlineExceeded
+    from identity.graph.connection import resilience
     # identifiers meet across events (an email every 3, a device every 4), so later events merge
     # what earlier ones wrote: where the batch is cut matters
     bodies = [event(f"e{n}", ("email", f"u{n // 3}@example.com"), ("phone", f"+1555010{n:04d}"),

@@ -1,5 +1,5 @@
 """Retries, reconnection, the circuit breaker, the deadline and the reader's fallback
-(identity/resilience.py), on a fake connection that fails on cue and on a real endpoint that
+(identity/graph/resilience.py), on a fake connection that fails on cue and on a real endpoint that
 is stopped and restarted."""
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from gremlin.errors import TraversalTimeout
 from gremlin.server.app import ServerThread
 from identity import IdentityGraph
 from identity.base.errors import DeadlineExceeded, GraphUnavailable
-from identity.graph import open_endpoints, timed_out, unavailable
-from identity.resilience import (CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpen, ResilientConnection, RetryPolicy,
-                                 deadline, transient_server_error, with_evaluation_timeout)
+from identity.graph.connection import open_endpoints, timed_out, unavailable
+from identity.graph.resilience import (CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpen,
+                                                  ResilientConnection, RetryPolicy, deadline, transient_server_error,
+                                                  with_evaluation_timeout)
 from tests.ports import refused_port
 
 EVENT = {"event_id": "e1", "type": "signup", "identifiers": [

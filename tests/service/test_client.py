@@ -20,7 +20,7 @@ pytest.importorskip("identity.core")
 
 import gremlin  # noqa: E402
 from identity.client import AsyncIdentityClient, ClientError, IdentityClient, Unavailable  # noqa: E402
-from identity.resilience import RetryPolicy  # noqa: E402
+from identity.graph.resilience import RetryPolicy  # noqa: E402
 from identity.rpc import make_app  # noqa: E402
 from identity.rpc.errors import INVALID_PARAMS, UNAUTHORIZED  # noqa: E402
 from service_support import real_service  # noqa: E402

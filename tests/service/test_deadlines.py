@@ -17,8 +17,8 @@ from service_support import RealCoreTestCase, ServiceTestCase
 
 from benchmarks.ingest_fingerprint import stored_elements
 from identity import IdentityGraph, ingest
-from identity.graph import open_traversal
-from identity.resilience import remaining
+from identity.graph.connection import open_traversal
+from identity.graph.resilience import remaining
 from identity.rpc import Limits
 
 _WAIT_S = 60  # bounds a request that would otherwise run on; not a timing assertion

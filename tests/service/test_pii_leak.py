@@ -23,7 +23,7 @@ pytest.importorskip("identity.core")
 import gremlin  # noqa: E402
 from identity import IdentityGraph, cli  # noqa: E402
 from identity.base.errors import IdentityError  # noqa: E402
-from identity.graph import open_traversal  # noqa: E402
+from identity.graph.connection import open_traversal  # noqa: E402
 from identity.security.protect import DevelopmentProtector  # noqa: E402
 
 from service_support import RealCoreTestCase, TelemetryRecorder, raw_exchange, signup_event  # noqa: E402

@@ -17,7 +17,7 @@ pytest.importorskip("identity.core")
 import gremlin  # noqa: E402
 from identity.base.errors import ConfigError  # noqa: E402
 from identity.config import Config, load_config
-from identity.regions import Region  # noqa: E402
+from identity.graph.regions import Region  # noqa: E402
 from identity.rpc import build_service, make_app  # noqa: E402
 from identity.rpc.errors import GRAPH_UNAVAILABLE, REGION_NOT_SERVED  # noqa: E402
 from identity.security import auth  # noqa: E402

@@ -17,8 +17,8 @@ pytest.importorskip("identity.core")
 import gremlin  # noqa: E402
 from identity.base import telemetry  # noqa: E402
 from identity.base.errors import ConfigError  # noqa: E402
-from identity.graph import unavailable  # noqa: E402
-from identity.resilience import ResilientConnection, RetryPolicy  # noqa: E402
+from identity.graph.connection import unavailable  # noqa: E402
+from identity.graph.resilience import ResilientConnection, RetryPolicy  # noqa: E402
 from identity.rpc import make_app  # noqa: E402
 from service_support import TelemetryRecorder, real_service  # noqa: E402
 

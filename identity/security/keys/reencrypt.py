@@ -20,7 +20,7 @@ from gremlin_python.process.traversal import Cardinality, T, TextP
 
 from ... import model
 from ...base.errors import IdentityError, check_int, check_progress
-from ...graph import submit
+from ...graph.connection import submit
 from ..protect import EnvelopeProtector, SealedValueError, version_prefix
 
 if TYPE_CHECKING:

@@ -16,8 +16,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .base.errors import IdentityError
-from .security.tenants import REGION_PATTERN
+from ..base.errors import IdentityError
+from ..security.tenants import REGION_PATTERN
+from .connection import open_endpoints
 
 __all__ = ["Region", "RegionRouter", "RegionNotServed", "DEFAULT_REGION"]
 
@@ -59,7 +60,7 @@ class RegionRouter:
     def __init__(self, regions: Iterable[Region], *, fallback: Region | None = None, **endpoint_options: Any):
         self.regions = {region.name: region for region in regions}
         self.fallback = fallback
-        #: for identity.graph.open_endpoints: policy, breaker_threshold, breaker_reset_after, ...
+        #: for open_endpoints: policy, breaker_threshold, breaker_reset_after, ...
         self._endpoint_options = endpoint_options
         self._open: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -74,12 +75,11 @@ class RegionRouter:
         return region
 
     def endpoints(self, name: str) -> Any:
-        """identity.graph.Endpoints of region ``name`` (RegionNotServed if it is not served)."""
+        """The Endpoints (identity.graph.connection) of region ``name`` (RegionNotServed if it is not served)."""
         region = self.region(name)
         with self._lock:
             endpoints = self._open.get(region.name)
             if endpoints is None:
-                from .graph import open_endpoints
                 endpoints = self._open[region.name] = open_endpoints(region.name, region.writer, region.reader,
                                                                      **self._endpoint_options)
             return endpoints

@@ -19,7 +19,7 @@ after another. Items must be validated before they are submitted: a failing writ
 caller of its group, and only them. A group is written in the context (contextvars: request
 deadline, telemetry span) of its first caller.
 
-A caller whose request deadline (identity.resilience) passes while it is still queued leaves the
+A caller whose request deadline (identity.graph.resilience) passes while it is still queued leaves the
 queue with DeadlineExceeded, its items unwritten, and hands the writing on if it was to write
 next; once its items are in a group being written, it waits for that group.
 """
@@ -31,7 +31,7 @@ import threading
 from collections import deque
 from typing import Any, Callable, Generic, Sequence, TypeVar
 
-from .base.errors import DeadlineExceeded
+from ..base.errors import DeadlineExceeded
 from .resilience import remaining
 
 __all__ = ["GroupCommit", "DEFAULT_MAX_GROUP"]

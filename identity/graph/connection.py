@@ -5,7 +5,7 @@
     ...
     close_all()
 
-Every connection is a ResilientConnection (identity/resilience.py): retried, reconnected after
+Every connection is a ResilientConnection (identity/graph/resilience.py): retried, reconnected after
 a failure, behind a circuit breaker; a reader falls back to its writer.
 
 Everything else in identity/ speaks gremlinpython only, so it runs unchanged on the local
@@ -104,7 +104,7 @@ def open_local(url: str) -> Any:
         return None
     from gremlin.durable import GraphInUseError
 
-    from .base.errors import GraphInUse
+    from ..base.errors import GraphInUse
     try:
         return gremlin.connect(url)
     except GraphInUseError as error:
@@ -154,7 +154,7 @@ def temporary(error: BaseException) -> bool:
 def submit(traversal: Any) -> list:
     """Run ``traversal`` (one round trip) and return its results; a backend outage becomes
     identity.base.errors.GraphUnavailable so callers can tell it from a bad request."""
-    from .base.errors import GraphUnavailable
+    from ..base.errors import GraphUnavailable
     try:
         return traversal.to_list()
     except Exception as error:
@@ -200,7 +200,7 @@ def console_endpoint_app(url: str, access: Any, limits: ConsoleLimits = ConsoleL
     from gremlin.errors import AuthenticationError
     from gremlin.server import Grant, ProcessIsolation, make_app
 
-    from .security.auth import AuthenticationFailed
+    from ..security.auth import AuthenticationFailed
 
     class Authenticator:
         def authenticate(self, user: str, password: str) -> Grant:

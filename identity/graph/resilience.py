@@ -36,8 +36,8 @@ from gremlin_python.driver.remote_connection import RemoteConnection, RemoteTrav
 from gremlin_python.process.strategies import OptionsStrategy
 from gremlin_python.process.traversal import Bytecode
 
-from .base import telemetry
-from .base.errors import DeadlineExceeded, GraphUnavailable
+from ..base import telemetry
+from ..base.errors import DeadlineExceeded, GraphUnavailable
 
 __all__ = [
     "RetryPolicy", "CircuitBreaker", "CircuitOpen", "ResilientConnection", "deadline", "remaining",
