@@ -32,9 +32,9 @@ from benchmarks.harness import Progress, add_output_arguments, finish, save_resu
 from benchmarks.population import SHARED, LabelledEvent, add_mix_arguments, generate, mix_from_args  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
 from identity.base.errors import ValidationError  # noqa: E402
+from identity.domain.guards import TenantConfig  # noqa: E402
+from identity.domain.identifiers import normalize  # noqa: E402
 from identity.graph.connection import close_all, open_traversal  # noqa: E402
-from identity.guards import TenantConfig  # noqa: E402
-from identity.identifiers import normalize  # noqa: E402
 
 __all__ = ["Scores", "pairwise_scores", "guard_variants", "guards_off", "connected_components",
            "evidence_ceiling", "main"]

@@ -6,11 +6,11 @@ graph ingest writes: how benchmarks build graphs of millions of identifiers.
 
 The events go through ``IdentityGraph.ingest`` as usual (validation, sealing, creation stamps,
 planning every event against what the batch read, chunks of writes), but the batch read and the
-chunk writes do not go through Gremlin: ``identity.ingest._read`` and ``_commit`` are replaced, in
+chunk writes do not go through Gremlin: ``identity.domain.ingest._read`` and ``_commit`` are replaced, in
 this process only, by functions that do to the store what the engine does for those two
 traversals, step for step and in the same order (the walk of resolve.neighbourhood_walk with its
 cap and partition filter, the chunk's merges, increments and conditional writes, the customer ids
-an identifier turning generic moves (identity.customers.write), ``observed``
+an identifier turning generic moves (identity.domain.customers.write), ``observed``
 edges taking generated ids in the same order). Each runs in one store transaction, as a traversal
 does. The engine's share of an ingest (building, compiling and running two traversals a batch)
 is most of its time; what remains is identity's own work.
@@ -58,10 +58,10 @@ def _visible(tenant: str) -> tuple[Any, Any]:
 
 
 def read_state(store: Any, tenant: str, config: Any, targets: Any) -> dict:
-    """What identity.ingest's read traversal returns for ``targets`` (its _ReadTargets), computed
+    """What identity.domain.ingest's read traversal returns for ``targets`` (its _ReadTargets), computed
     on ``store`` the way the engine runs that traversal."""
-    from identity import model
-    from identity.ingest import _PLANNED_KEYS
+    from identity.domain import model
+    from identity.domain.ingest import _PLANNED_KEYS
 
     vertex_visible, edge_visible = _visible(tenant)
     get_vertex, get_edge = store.vertices.get, store.edges.get
@@ -126,8 +126,8 @@ def _guard_holds(store: Any, chunk: Any, vertex_visible: Any, edge_visible: Any)
     customers are not marked shared), the customer ids they took, the absence of what they create."""
     from gremlin_python.process.traversal import P
     from gremlin.engine.values import predicate_truth
-    from identity import model
-    from identity.ingest import _grouped
+    from identity.domain import model
+    from identity.domain.ingest import _grouped
     for (name, argument, unshared), ids in chunk.expected.items():
         predicate = P.between(*argument) if name == "between" else getattr(P, name)(argument)
         found = [v for v in map(store.vertices.get, ids) if v is not None and vertex_visible(v)
@@ -154,8 +154,8 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
     its guard fails."""
     from gremlin_python.statics import long
 
-    from identity import model
-    from identity.ingest import _grouped
+    from identity.domain import model
+    from identity.domain.ingest import _grouped
 
     tenant = chunk.tenant
     vertex_visible, edge_visible = _visible(tenant)
@@ -173,7 +173,7 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
                 yield edge
 
     def created(props: dict[str, Any]) -> dict[str, Any]:
-        # a new element's properties as the chunk's mergeV/mergeE (identity.writes.created_vertices,
+        # a new element's properties as the chunk's mergeV/mergeE (identity.domain.writes.created_vertices,
         # customers.write) leave them: onCreate's map, then the search map's tenant (TinkerPop's
         # MergeStep.onCreateMap puts the search map into onCreate's)
         return {**props, model.TENANT: tenant}
@@ -249,8 +249,8 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
 
 @contextmanager
 def direct_ingest(store: Any) -> Iterator[None]:
-    """identity.ingest's batch read and chunk writes done on ``store`` directly, in this block."""
-    import identity.ingest as ingest
+    """identity.domain.ingest's batch read and chunk writes done on ``store`` directly, in this block."""
+    import identity.domain.ingest as ingest
 
     original_read, original_commit = ingest._read, ingest._commit
 
@@ -342,7 +342,7 @@ def graph_rows(store: Any) -> list[tuple]:
 
 
 def check(args: argparse.Namespace) -> dict[str, Any]:
-    from identity.guards import TenantConfig
+    from identity.domain.guards import TenantConfig
     events = [item.event for item in generate(mix_from_args(args))]
     configs = {"default-batch20": (TenantConfig(), 20), "default-batch7": (TenantConfig(), 7),
                f"default-batch{args.batch}": (TenantConfig(), args.batch),

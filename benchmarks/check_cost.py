@@ -1,5 +1,5 @@
 """What ``identity check`` costs as a tenant grows: a population ingested through IdentityGraph,
-then identity.check.check_graph timed (scans and client-side work, with the key ring's protector
+then identity.domain.check.check_graph timed (scans and client-side work, with the key ring's protector
 opening every identifier's value), and its time per identifier scaled to 1M identifiers.
 
     python benchmarks/check_cost.py --url memory:// --people 20000
@@ -19,7 +19,7 @@ from benchmarks.accuracy import ingest_all  # noqa: E402
 from benchmarks.harness import add_output_arguments, finish  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
-from identity.check import check_graph  # noqa: E402
+from identity.domain.check import check_graph  # noqa: E402
 from identity.graph.connection import close_all, open_traversal  # noqa: E402
 from identity.security.protect import DevelopmentProtector  # noqa: E402
 

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     use_tree(args.tree)
     events = [item.event for item in generate(mix_from_args(args))]
-    from identity.guards import TenantConfig
+    from identity.domain.guards import TenantConfig
     configs = {"default-batch20": (TenantConfig(), 20), "default-batch7": (TenantConfig(), 7),
                **{f"hops{h}-generic8": (TenantConfig(max_hops=h, generic_threshold=8), 20) for h in range(4)}}
     with tempfile.TemporaryDirectory() as directory:

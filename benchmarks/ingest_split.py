@@ -53,11 +53,11 @@ def run(backend: str, events: list[dict], batch: int) -> dict[str, float]:
     import gremlin
     import gremlin.durable
     from gremlin_python.process.anonymous_traversal import traversal
-    import identity.ingest
+    import identity.domain.ingest
     from identity import IdentityGraph
 
     spent = {"read": 0.0, "write": 0.0, "journal": 0.0}
-    patched = [(identity.ingest, "_read"), (identity.ingest, "_commit"), _row_writer(gremlin.durable)]
+    patched = [(identity.domain.ingest, "_read"), (identity.domain.ingest, "_commit"), _row_writer(gremlin.durable)]
     originals = [getattr(owner, name) for owner, name in patched]
     for (owner, name), original, part in zip(patched, originals, ("read", "write", "journal")):
         setattr(owner, name, _timed(spent, part, original))

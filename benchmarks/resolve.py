@@ -30,11 +30,12 @@ from benchmarks.harness import Progress, add_output_arguments, finish, latency_l
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
 from benchmarks.service import Server, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
-from identity import IdentityGraph, model  # noqa: E402
+from identity import IdentityGraph
 from identity.config import Config  # noqa: E402
-from identity.core import identifier_vertex_id  # noqa: E402
+from identity.domain import model  # noqa: E402
+from identity.domain.core import identifier_vertex_id  # noqa: E402
+from identity.domain.guards import TenantConfig  # noqa: E402
 from identity.graph.connection import close_all, open_traversal  # noqa: E402
-from identity.guards import TenantConfig  # noqa: E402
 from identity.rpc.server import DEV_TENANT  # noqa: E402
 from identity.security.keys import keyring_for  # noqa: E402
 

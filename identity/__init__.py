@@ -11,10 +11,10 @@ The core API (see docs/data-model.md for the graph it builds)::
 from __future__ import annotations
 
 from .base.errors import GraphUnavailable, IdentityError, NotFound, ValidationError
-from .core import IdentityGraph, identifier_vertex_id
-from .guards import TenantConfig
-from .ingest import IngestResult, RejectedEvent
-from .resolve import Resolution
+from .domain.core import IdentityGraph, identifier_vertex_id
+from .domain.guards import TenantConfig
+from .domain.ingest import IngestResult, RejectedEvent
+from .domain.resolve import Resolution
 from .security.protect import DevelopmentProtector, Protector
 
 __all__ = [

@@ -313,7 +313,7 @@ def _with_graph(config: Config, registry: TenantRegistry, work: Callable[[Any], 
 
 def _with_identity(config: Config, registry: TenantRegistry, tenant: str, work: Callable[[Any], Any]) -> Any:
     """``work(identity)`` on ``tenant``'s IdentityGraph in its home region, sealed with its key ring."""
-    from .core import IdentityGraph
+    from .domain.core import IdentityGraph
     _known(registry, tenant)  # never create a key ring for a mistyped tenant
     protector = keyring_for(config).protector(tenant)
     settings = GuardSettings(registry, config.tenant_guards()).source(tenant)  # as the service applies them
@@ -327,7 +327,7 @@ def _progress(line: str) -> None:
 
 def _token(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
     _known(registry, args.tenant)  # never create a key ring for a mistyped tenant
-    from .core import identifier_vertex_id
+    from .domain.core import identifier_vertex_id
     print(identifier_vertex_id(args.tenant, args.type, args.value, protector=keyring_for(config).protector(args.tenant)))
     return 0
 
@@ -375,7 +375,7 @@ _CHECK_SHOWN = 100
 
 
 def _check(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
-    from .check import check_graph
+    from .domain.check import check_graph
     keyring = keyring_for(config)
     if args.tenant is not None:
         _known(registry, args.tenant)

@@ -7,7 +7,7 @@ Vertex file columns: ``~id``, ``~label``, then ``name:Type`` per property key; e
 Long, Double, String, Date); a key holding values of several types is exported as the wider
 one (Long and Double: Double; anything else: String). An empty cell is an absent property.
 Values are written as stored: identifier values are sealed by the Protector, so the files hold
-no plaintext PII. Customer ids are computed from what is stored (identity.customers): each
+no plaintext PII. Customer ids are computed from what is stored (identity.domain.customers): each
 identifier's ``cid`` and ``since`` columns (the id it carries: its customer's or an alias) and
 the ``retired`` vertices (``heir``), so a graph loaded from these files names every customer, and
 resolves every id ever returned, as this one does. Load them with the loader's ``updateSingleCardinalityProperties`` when the
@@ -32,7 +32,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import T
 
-from . import model
+from .domain import model
 from .graph.connection import ids_to_send, submit
 
 __all__ = ["export_neptune_csv", "ExportSummary", "neptune_type", "VERTEX_FILE", "EDGE_FILE"]

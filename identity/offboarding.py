@@ -19,8 +19,8 @@ from typing import Callable
 from gremlin_python.process.graph_traversal import GraphTraversalSource
 from gremlin_python.process.traversal import T
 
-from . import model
 from .base.errors import IdentityError, check_int, check_progress
+from .domain import model
 from .graph.connection import submit
 from .security.keys import Keyring
 from .security.tenants import TenantRegistry, UnknownTenant

@@ -27,7 +27,7 @@ import typing
 from typing import Any, Callable, Mapping
 
 from .base.errors import ValidationError
-from .guards import TenantConfig
+from .domain.guards import TenantConfig
 
 __all__ = ["GuardSettings", "settings_document", "config_with", "check_settings", "SETTABLE"]
 

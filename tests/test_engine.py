@@ -758,7 +758,7 @@ def test_where_without_a_walk_collection_skips_what_was_seen(modern):
 
 
 def test_each_element_finds_its_own_value_by_its_id(g) -> None:
-    """select(select(label).id()) on a map of id -> value, as identity.writes uses it: the
+    """select(select(label).id()) on a map of id -> value, as identity.domain.writes uses it: the
     element's own value, nothing for an element the map does not name."""
     g.add_v("p").property(T.id, "a").property("n", 1).add_v("p").property(T.id, "b").property("n", 2) \
         .add_v("p").property(T.id, "c").property("n", 3).iterate()

@@ -5,7 +5,7 @@ writes whatever is queued as one batch, then gives each caller its own slice of 
     writer.submit(items)                  # from any thread: this caller's results
 
 Why: one tenant's concurrent ingests in one process would otherwise each read, plan and write on
-their own, and the optimistic guard (identity.ingest) would throw most of that work away as
+their own, and the optimistic guard (identity.domain.ingest) would throw most of that work away as
 conflicts. Queued behind one writer they never conflict with each other, and a group costs one
 read where its callers would have cost one each. The guard stays for writers in other processes.
 

@@ -79,7 +79,7 @@ def build_service(config: Config, *, registry: TenantRegistry | None = None, key
     """A Service on the identity core: each tenant's data in its home region's graph
     (``config.region_router()``), protected by its key ring (``keyring``, by default the data
     dir's), under its guard settings (the config file's, then the registry's: identity.settings)."""
-    from ..core import IdentityGraph
+    from ..domain.core import IdentityGraph
     from ..graph.connection import close_all
     from ..security.keys import keyring_for
 

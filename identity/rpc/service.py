@@ -23,7 +23,7 @@ __all__ = ["Limits", "Service", "IdentityLike", "UNIT_CPU_SECONDS"]
 
 
 class IdentityLike(Protocol):
-    """The slice of identity.core.IdentityGraph the service calls."""
+    """The slice of identity.domain.core.IdentityGraph the service calls."""
 
     def ingest(self, events: list[dict], *, atomic: bool = True) -> list[Any]: ...
     def resolve(self, id_type: str, value: str, **options: Any) -> Any: ...

@@ -302,7 +302,7 @@ def test_bulk_load_writes_the_graph_ingest_writes(tmp_path: Path) -> None:
 
 
 def test_bulk_load_moves_customer_ids_as_ingest_does(tmp_path: Path) -> None:
-    """An identifier turning generic splits its customer (identity.customers): the id it founded
+    """An identifier turning generic splits its customer (identity.domain.customers): the id it founded
     passes to the identifier left, whose own merged-in id is retired into it. The loader writes
     those ids and the retired record as the chunk traversal does."""
     def event(event_id: str, *identifiers: tuple[str, str]) -> dict:

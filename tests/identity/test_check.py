@@ -1,4 +1,4 @@
-"""identity.check: a graph that ingest, unlink and forget wrote checks clean; each kind of damage
+"""identity.domain.check: a graph that ingest, unlink and forget wrote checks clean; each kind of damage
 is found (and the repairable kinds mended) on every backend."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import Cardinality, T
 
-from identity import IdentityGraph, model
-from identity.check import REPAIRABLE, check_graph
+from identity import IdentityGraph
+from identity.domain import model
+from identity.domain.check import REPAIRABLE, check_graph
 from identity.security.protect import DevelopmentProtector
 from identity_helpers import event
 
@@ -146,7 +147,7 @@ def test_a_retired_chain_is_pointed_at_its_live_end(g, clock) -> None:
 
 
 def test_a_generic_identifier_sharing_its_customers_id_is_given_its_own(g, clock) -> None:
-    from identity.guards import TenantConfig
+    from identity.domain.guards import TenantConfig
     config = TenantConfig(generic_threshold=1)
     identity = IdentityGraph(g, "acme", clock=clock)  # the default threshold: ann, phone and device one customer
     identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])

@@ -18,8 +18,8 @@ from gremlin_python.process.traversal import Bytecode, T
 
 import gremlin
 from identity import IdentityGraph, TenantConfig
-from identity.check import check_graph
-from identity.reference import ReferenceIdentity
+from identity.domain.check import check_graph
+from identity.domain.reference import ReferenceIdentity
 from tests.gremlin_servers import is_real_server
 from identity_helpers import event
 
@@ -326,7 +326,7 @@ def test_a_stored_event_read_without_its_identifiers_is_read_again(g, clock, mon
     the commit): the event's answer, a duplicate, then named no customer (found by
     test_cross_process, about 1 run in 25). Such a torn read, made here by hiding the identifiers,
     is read again."""
-    from identity import ingest
+    from identity.domain import ingest
     identity = IdentityGraph(g, "acme", clock=clock)
     first = identity.ingest([event("e1", ANN, PHONE)])[0]
     real_read, reads = ingest._read, []

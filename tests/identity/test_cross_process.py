@@ -1,6 +1,6 @@
 """Several service instances on one graph (issue #16): IdentityGraph objects in separate processes
 ingest interleaved, overlapping streams (the same events on several instances at the same time, so
-redeliveries race too) on one shared graph; afterwards identity.check finds nothing wrong and the
+redeliveries race too) on one shared graph; afterwards identity.domain.check finds nothing wrong and the
 graph holds what the events imply whatever order they landed in.
 
 The guards are switched off here so that the end state does not depend on the order (with them a
@@ -26,8 +26,9 @@ from gremlin_python.process.traversal import T
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import gremlin
-from identity import IdentityGraph, TenantConfig, model
-from identity.check import check_graph
+from identity import IdentityGraph, TenantConfig
+from identity.domain import model
+from identity.domain.check import check_graph
 from identity.security.protect import DevelopmentProtector
 from tests.backends import clear, empty_graph
 from tests.gremlin_servers import is_real_server

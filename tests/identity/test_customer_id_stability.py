@@ -1,7 +1,7 @@
 """Customer ids stay put (issue #20): random sequences of ingest (re-ingest included), unlink,
 forget of an identifier or of a customer, and events that mark an email shared, on every backend,
-compared step by step with the plain-Python reference model (identity/reference.py), and checked
-against what the ids promise (identity/customers.py, docs/data-model.md "Customer ids"):
+compared step by step with the plain-Python reference model (identity/domain/reference.py), and checked
+against what the ids promise (identity/domain/customers.py, docs/data-model.md "Customer ids"):
 
 - every id ever returned resolves (``resolve("customer", id)``) to a customer holding some of the
   identifiers it named the step before, as its id or an alias, unless every one of those was
@@ -26,8 +26,9 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import gremlin
-from identity import IdentityGraph, NotFound, TenantConfig, model
-from identity.reference import ReferenceIdentity
+from identity import IdentityGraph, NotFound, TenantConfig
+from identity.domain import model
+from identity.domain.reference import ReferenceIdentity
 from identity_helpers import sends_a_forgotten_event_again
 from tests.backends import clear
 from tests.gremlin_servers import is_real_server
@@ -52,7 +53,7 @@ ingest_op = st.tuples(st.just("ingest"), event_id, st.lists(identifier, min_size
 unlink_op = st.tuples(st.just("unlink"), identifier, identifier)
 forget_op = st.tuples(st.just("forget"), identifier)
 forget_customer_op = st.tuples(st.just("forget customer"), st.integers(0, 50))  # one of the ids seen
-# an email someone else's known customer types with its own phone: marked shared (identity.guards)
+# an email someone else's known customer types with its own phone: marked shared (identity.domain.guards)
 share_op = st.tuples(st.just("share"), st.sampled_from(EMAILS), st.sampled_from(EMAILS), st.permutations(PHONES))
 streams = st.lists(st.one_of(ingest_op, ingest_op, ingest_op, unlink_op, forget_op, forget_customer_op, share_op),
                    min_size=1, max_size=16)
@@ -258,7 +259,7 @@ def test_customer_ids_stay_with_their_customers(url: str, gremlin_servers) -> No
 def test_the_checks_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ids as before issue #20: each identifier minted its own, and no split passed any on. A
     founder forgotten takes the customer's id with it, and the checks say so."""
-    from identity import customers
+    from identity.domain import customers
     stream = [("ingest", "e1", [EMAILS[0], PHONES[0], ("device_id", "dev-0")], TIMESTAMPS[0])]
     checker, _ = _replay("memory://", stream)
     for id_type, value in stream[0][2][1:]:

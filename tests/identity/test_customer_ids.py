@@ -41,7 +41,7 @@ def test_forgetting_the_identifier_that_founded_a_customer_keeps_its_id(identity
 
 def test_marking_the_founding_email_shared_leaves_the_id_with_the_person(identity, clock) -> None:
     """Ann's first purchase used the store's placeholder email; Bob, known by his own email and
-    phone, then types it: the placeholder is marked shared (identity.guards)."""
+    phone, then types it: the placeholder is marked shared (identity.domain.guards)."""
     customer = _purchase(identity, first=PLACEHOLDER)
     clock.tick()
     identity.ingest([event("b-1", BOB, BOB_PHONE)])

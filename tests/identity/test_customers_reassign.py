@@ -10,8 +10,8 @@ from itertools import count, permutations
 
 import pytest
 
-from identity import model
-from identity.customers import Mint, reassign
+from identity.domain import model
+from identity.domain.customers import Mint, reassign
 
 TENANT = "acme"
 NAME = "c-" + "a" * 24  # the id the parts all carry

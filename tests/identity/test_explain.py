@@ -9,8 +9,8 @@ import pytest
 from gremlin_python.process.graph_traversal import __
 
 from identity import TenantConfig, ValidationError
-from identity.explain import all_shortest_paths
-from identity.resolve import iso
+from identity.domain.explain import all_shortest_paths
+from identity.domain.resolve import iso
 from identity_helpers import event
 
 T0 = 1_714_550_400_000

@@ -17,9 +17,9 @@ from gremlin_python.process.anonymous_traversal import traversal
 
 from identity import IdentityGraph, TenantConfig
 from identity.base.errors import DeadlineExceeded, GraphUnavailable, ValidationError
+from identity.domain.reference import ReferenceIdentity
 from identity.graph.group_commit import GroupCommit
 from identity.graph.resilience import deadline
-from identity.reference import ReferenceIdentity
 
 from identity_helpers import event
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from identity import TenantConfig
-from identity.guards import is_blocked
+from identity.domain.guards import is_blocked
 from identity_helpers import event
 
 ANN = ("email", "ann@example.com")
@@ -376,7 +376,7 @@ def test_a_device_two_people_identified_themselves_on_never_joins_a_new_account_
 
 
 def test_the_reference_model_marks_and_refuses_multi_user_devices_alike(identity, clock) -> None:
-    from identity.reference import ReferenceIdentity
+    from identity.domain.reference import ReferenceIdentity
     reference = ReferenceIdentity("acme", clock=clock)
     expected = [r.to_dict() for r in _family_tablet(reference, clock, batched=False)]
     assert "multi_user_bridge" in {r["reason"] for result in expected for r in result["refused"]}

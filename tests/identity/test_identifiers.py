@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from identity import TenantConfig, ValidationError
-from identity.identifiers import normalize, parse_timestamp
+from identity.domain.identifiers import normalize, parse_timestamp
 from identity.security.protect import DevelopmentProtector
 
 CONFIG = TenantConfig()

@@ -176,8 +176,8 @@ def test_a_batch_is_read_once_and_written_once(identity, connection) -> None:
 
 def test_large_batches_are_written_in_chunks_with_the_same_results(identity, connection, clock,
                                                                     monkeypatch) -> None:
-    from identity import ingest
-    from identity.reference import ReferenceIdentity
+    from identity.domain import ingest
+    from identity.domain.reference import ReferenceIdentity
     bodies = [event(f"e{n}", ("email", f"u{n % 5}@example.com"), ("phone", f"+1555010{n % 9:04d}"),
                     ("device_id", f"dev-{n % 4}"), ts=1_714_550_400_000 + n) for n in range(30)]
     bodies.append(bodies[3])  # a duplicate, planned after the chunk that writes the original
@@ -201,9 +201,10 @@ def test_an_ingest_cut_by_its_deadline_completes_exactly_when_sent_again(identit
     leaves it, on every backend (the RPC side: tests/service/test_deadlines.py)."""
     import gremlin
     from benchmarks.ingest_fingerprint import stored_elements
-    from identity import IdentityGraph, ingest
+    from identity import IdentityGraph
     from identity.base.errors import DeadlineExceeded
-    from identity.graph.connection import resilience
+    from identity.domain import ingest
+    from identity.graph import resilience
     # identifiers meet across events (an email every 3, a device every 4), so later events merge
     # what earlier ones wrote: where the batch is cut matters
     bodies = [event(f"e{n}", ("email", f"u{n // 3}@example.com"), ("phone", f"+1555010{n:04d}"),
@@ -233,7 +234,7 @@ def test_an_ingest_cut_by_its_deadline_completes_exactly_when_sent_again(identit
         alone = IdentityGraph(whole, "acme", clock=clock)
         expected = alone.ingest(bodies)[written:]
         # an event written before the cut is a duplicate now: it answers its customer's id as it is
-        # now (a later event may have split the customer: identity.customers), as sent again after
+        # now (a later event may have split the customer: identity.domain.customers), as sent again after
         # one uninterrupted ingest
         expected = alone.ingest(bodies[:written]) + expected
         assert [r.customer_id for r in results] == [r.customer_id for r in expected]
@@ -259,7 +260,7 @@ def _steps(bytecode) -> list:
 
 def test_a_write_has_the_same_steps_whatever_its_chunk_holds(identity, connection) -> None:
     """A graph server compiles every step of every request: the write's steps are fixed and its
-    elements and values are arguments (identity.writes), so its cost to compile does not grow
+    elements and values are arguments (identity.domain.writes), so its cost to compile does not grow
     with the batch (an event's writes were child traversals of their own)."""
     identity.ingest([event("e1", ANN, PHONE)])
     first = _steps(connection.sent[-1])

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import gremlin
 from identity import IdentityGraph, NotFound, TenantConfig
-from identity.reference import ReferenceIdentity
+from identity.domain.reference import ReferenceIdentity
 from identity_helpers import sends_a_forgotten_event_again
 from tests.backends import clear
 from tests.gremlin_servers import is_real_server

@@ -21,9 +21,8 @@ from gremlin.server.app import ServerThread
 from identity import IdentityGraph
 from identity.base.errors import DeadlineExceeded, GraphUnavailable
 from identity.graph.connection import open_endpoints, timed_out, unavailable
-from identity.graph.resilience import (CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpen,
-                                                  ResilientConnection, RetryPolicy, deadline, transient_server_error,
-                                                  with_evaluation_timeout)
+from identity.graph.resilience import (CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpen, ResilientConnection,
+                                       RetryPolicy, deadline, transient_server_error, with_evaluation_timeout)
 from tests.ports import refused_port
 
 EVENT = {"event_id": "e1", "type": "signup", "identifiers": [

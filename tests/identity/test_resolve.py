@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from identity import NotFound, TenantConfig, ValidationError, model
-from identity.resolve import shortest_paths
+from identity import NotFound, TenantConfig, ValidationError
+from identity.domain import model
+from identity.domain.resolve import shortest_paths
 from identity_helpers import event
 
 ANN = ("email", "ann@example.com")

@@ -12,8 +12,9 @@ from gremlin_python.process.graph_traversal import __
 
 import gremlin
 
-from identity import IdentityGraph, NotFound, ValidationError, model
-from identity.core import tenant_scoped
+from identity import IdentityGraph, NotFound, ValidationError
+from identity.domain import model
+from identity.domain.core import tenant_scoped
 
 from identity_helpers import event
 

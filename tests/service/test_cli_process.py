@@ -71,7 +71,7 @@ def _post(url: str, key: str, body: object) -> dict:
 
 
 def test_serve_ingest_resolve_and_sigterm(tmp_path: Path) -> None:
-    pytest.importorskip("identity.core")
+    pytest.importorskip("identity.domain.core")
     python_path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": python_path, "IDENTITY_DATA_DIR": str(tmp_path / "data")}
     env.pop("IDENTITY_CONFIG", None)

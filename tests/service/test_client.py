@@ -16,7 +16,7 @@ import tornado.netutil
 import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
-pytest.importorskip("identity.core")
+pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
 from identity.client import AsyncIdentityClient, ClientError, IdentityClient, Unavailable  # noqa: E402

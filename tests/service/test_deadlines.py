@@ -16,7 +16,8 @@ from gremlin_python.process.traversal import T
 from service_support import RealCoreTestCase, ServiceTestCase
 
 from benchmarks.ingest_fingerprint import stored_elements
-from identity import IdentityGraph, ingest
+from identity import IdentityGraph
+from identity.domain import ingest
 from identity.graph.connection import open_traversal
 from identity.graph.resilience import remaining
 from identity.rpc import Limits
@@ -113,7 +114,7 @@ class IngestDeadline(RealCoreTestCase):
         alone = IdentityGraph(open_traversal(reference), "acme", protector=self.service.identity("acme").protector)
         expected = [r.to_dict() for r in alone.ingest(events)][written:]
         # the events written before the cut answer as duplicates: their customers' ids as they are
-        # now (a later event may have split a customer: identity.customers)
+        # now (a later event may have split a customer: identity.domain.customers)
         expected = [r.to_dict() for r in alone.ingest(events[:written])] + expected
         assert _fingerprint(self.url) == _fingerprint(reference)  # as if written in one go
         assert [r["customer_id"] for r in results] == [r["customer_id"] for r in expected]

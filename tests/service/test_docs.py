@@ -12,7 +12,7 @@ from identity.rpc.errors import SERVER_ERRORS
 
 # The examples are recorded from the real core (python docs/examples.py); until it exists there is
 # nothing to compare with.
-pytest.importorskip("identity.core")
+pytest.importorskip("identity.domain.core")
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 

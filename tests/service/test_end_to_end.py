@@ -8,7 +8,7 @@ import uuid
 import pytest
 from tornado.testing import AsyncHTTPTestCase
 
-pytest.importorskip("identity.core")
+pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
 from identity.rpc import make_app  # noqa: E402

@@ -16,7 +16,7 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import T
 
-pytest.importorskip("identity.core")
+pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
 from identity import IdentityGraph, cli  # noqa: E402

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
 
-pytest.importorskip("identity.core")
+pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
 from identity import IdentityGraph, cli  # noqa: E402
 from identity.config import Config  # noqa: E402
-from identity.core import identifier_vertex_id  # noqa: E402
+from identity.domain.core import identifier_vertex_id  # noqa: E402
 from identity.security.keys import KeysDestroyed, keyring_for  # noqa: E402
 from identity.security.protect import DevelopmentProtector, SealedValueError, sealed_version  # noqa: E402
 

@@ -18,7 +18,7 @@ import pytest
 from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.anonymous_traversal import traversal
 
-pytest.importorskip("identity.core")
+pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
 from identity import IdentityGraph, cli  # noqa: E402

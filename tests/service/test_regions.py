@@ -12,7 +12,7 @@ import pytest
 from gremlin_python.process.anonymous_traversal import traversal
 from tornado.testing import AsyncHTTPTestCase
 
-pytest.importorskip("identity.core")
+pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
 from identity.base.errors import ConfigError  # noqa: E402

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Callable
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, T, TextP
 
-from ... import model
 from ...base.errors import IdentityError, check_int, check_progress
+from ...domain import model
 from ...graph.connection import submit
 from ..protect import EnvelopeProtector, SealedValueError, version_prefix
 

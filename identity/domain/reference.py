@@ -13,13 +13,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..security.protect import DevelopmentProtector, Protector
 from . import customers, model
 from .customers import is_generic
 from .guards import TenantConfig, plan_links
 from .identifiers import normalize, parse_timestamp
 from .ingest import (CreationClock, IngestResult, PreparedEvent, candidates_from, prepare_batch, stored_customer,
                      without_suppressed)
-from .security.protect import DevelopmentProtector, Protector
 
 __all__ = ["ReferenceIdentity"]
 

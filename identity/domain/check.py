@@ -5,7 +5,7 @@
     check_graph(g, "acme", protector=protector, repair=True)   # and mend what can be mended
 
 Several service instances write one graph (docs/operations.md, "Several instances"), each
-planning on what it read and writing under the optimistic guard (identity.ingest); nothing but the
+planning on what it read and writing under the optimistic guard (identity.domain.ingest); nothing but the
 graph's own transactions coordinates them. This module is how an operator (and the tests and
 benchmarks/scale_out.py) verifies afterwards that nothing was lost, duplicated or split:
 
@@ -23,7 +23,7 @@ benchmarks/scale_out.py) verifies afterwards that nothing was lost, duplicated o
   at least one;
 - ``suppressed``: no identifier forgotten on request is stored;
 - ``missing_event``: every event the caller says was acknowledged is stored;
-- customer ids (identity.customers, docs/data-model.md "Customer ids"): ``customer_id``: each
+- customer ids (identity.domain.customers, docs/data-model.md "Customer ids"): ``customer_id``: each
   identifier carries exactly one customer id, so it is in exactly one customer;
   ``split_customer_id``: no id is carried by identifiers of two customers (a customer: the
   non-generic identifiers joined by links among them, as ``config``'s ``generic_threshold`` makes
@@ -66,10 +66,10 @@ from typing import Any, Callable, Iterable
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, P, T
 
+from ..graph.connection import ids_to_send, submit
+from ..security.protect import Protector, SealedValueError
 from . import customers, model
-from .graph.connection import ids_to_send, submit
 from .guards import TenantConfig
-from .security.protect import Protector, SealedValueError
 
 __all__ = ["Finding", "CheckReport", "check_graph", "FINDING_KINDS", "REPAIRABLE"]
 
@@ -395,7 +395,7 @@ def _repair_customer_ids(g: GraphTraversalSource, tenant: str, config: TenantCon
                 sharing[props[model.CID]].add(part_of[vertex])
         groups = customers.components(set(sharing), _shared_parts(sharing))
         now_ms = int(time.time() * 1000)
-        stamps = itertools.count(now_ms * 1000)  # since, as identity.ingest.CreationClock stamps it
+        stamps = itertools.count(now_ms * 1000)  # since, as identity.domain.ingest.CreationClock stamps it
         threshold = config.generic_threshold
         for group in groups:
             parts = [scan.customers[n] for n in sorted(set().union(*(sharing[cid] for cid in group)))]

@@ -179,7 +179,7 @@ class Member:
     id: str
     type: str
     created: int
-    #: the customer id it carries, and that id's rank (identity.customers.rank: the oldest names
+    #: the customer id it carries, and that id's rank (identity.domain.customers.rank: the oldest names
     #: a customer)
     cid: str
     rank: tuple[int, int, str]

@@ -15,7 +15,7 @@ plaintext. Ingest reads the suppression entries in its one read traversal and re
 identifiers ("suppressed"), so replaying old events cannot bring the person back. Two reads
 (what is stored, and the customers around it), one write.
 
-Customer ids (identity.customers): the rest of a customer an identifier is forgotten from keeps
+Customer ids (identity.domain.customers): the rest of a customer an identifier is forgotten from keeps
 its id, whatever the identifier was; when that splits the customer, the larger part keeps it.
 A whole customer forgotten takes its ids with it: they resolve to nothing, the records of ids
 retired into them are erased, and they are never issued again.
@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merge, P, T
 
+from ..base.errors import GraphUnavailable, NotFound
+from ..graph.connection import submit
 from . import customers, model
-from .base.errors import GraphUnavailable, NotFound
-from .graph.connection import submit
 from .ingest import increment
 from .resolve import Hood, iso, members_of, open_value, plain
 

@@ -2,7 +2,7 @@
 
 Read-only, two graph round trips at most:
 
-1. resolve's neighbourhood walk (identity.resolve) from both identifiers at once, as resolve_many
+1. resolve's neighbourhood walk (identity.domain.resolve) from both identifiers at once, as resolve_many
    walks several starts, with the do-not-link rules around them and their suppression entries
    (an identifier forgotten on request). The walk goes as far as the wider of the call's bounds
    (``max_hops``, ``max_fanout``) and the tenant's own (ingest's), so both views are in it:
@@ -12,7 +12,7 @@ Read-only, two graph round trips at most:
    earliest EVENTS_PER_LINK of those that observed both its ends, found among EVENT_SCAN
    observations), and, when they are apart, the earliest events that observed an identifier of
    each customer (up to MAX_JOINT_EVENTS, found among EVENT_SCAN observations): the guards are
-   run again on what is stored (identity.guards.plan_links, the identifiers of those two
+   run again on what is stored (identity.domain.guards.plan_links, the identifiers of those two
    customers in the event, as the customers are now) to name the rule that refuses joining them.
 
 When they are apart it lists what it finds, each with its timestamps: a do-not-link rule between
@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 from gremlin_python.process.graph_traversal import GraphTraversal, __
 from gremlin_python.process.traversal import P
 
+from ..base.errors import ValidationError
+from ..graph.connection import submit
 from . import model
-from .base.errors import ValidationError
-from .graph.connection import submit
 from .guards import TenantConfig, is_blocked, plan_links
 from .identifiers import normalize
 from .ingest import stored_candidate

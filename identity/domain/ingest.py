@@ -39,15 +39,15 @@ from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversa
 from gremlin_python.process.traversal import Cardinality, CardinalityValue, Direction, Merge, P, T
 from gremlin_python.statics import long
 
+from ..base import telemetry
+from ..base.errors import GraphUnavailable, ValidationError
+from ..graph.connection import submit
+from ..graph.resilience import check_deadline, concurrent_modification, id_taken
+from ..security.protect import Protector
 from . import customers, model, writes
-from .base import telemetry
-from .base.errors import GraphUnavailable, ValidationError
-from .graph.connection import submit
-from .graph.resilience import check_deadline, concurrent_modification, id_taken
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
 from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
-from .security.protect import Protector
 
 __all__ = ["IngestResult", "RejectedEvent", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch",
            "given_event_id", "ingest_batch", "candidates_from", "stored_candidate", "stored_customer",
@@ -302,12 +302,12 @@ class _View:
         self.adjacency.setdefault(b, {})[a] = ""
 
     def around(self, starts: Iterable[str], config: TenantConfig, expand_too: Iterable[str] = ()) -> customers.Neighbourhood:
-        """The customers around ``starts``, as resolve walks them (identity.customers.walk)."""
+        """The customers around ``starts``, as resolve walks them (identity.domain.customers.walk)."""
         return customers.walk(starts, self.vertices.get, lambda v: self.adjacency.get(v, ()),
                               max_hops=config.max_hops, expand_limit=config.expand_limit, expand_too=expand_too)
 
     def customer_id(self, start: str, config: TenantConfig) -> str:
-        """The id resolve answers for ``start`` (identity.customers)."""
+        """The id resolve answers for ``start`` (identity.domain.customers)."""
         return customers.customer_id(self.around([start], config), start, config.generic_threshold)
 
 
@@ -446,7 +446,7 @@ class _Chunk:
         self.expected: dict[tuple, set[str]] = {}
         self.absent: set[str] = set()  # identifiers and events the chunk creates
         self.absent_links: set[str] = set()  # new links between two generic identifiers
-        #: stored identifier -> the customer id its plans saw it carry (identity.customers)
+        #: stored identifier -> the customer id its plans saw it carry (identity.domain.customers)
         self.cids: dict[str, str] = {}
         self.carry: dict[str, tuple[str, int]] = {}  # stored identifier -> the (cid, since) it carries now
         self.retired: dict[str, str] = {}  # customer ids no identifier carries any more -> their heirs
@@ -501,7 +501,7 @@ class _Chunk:
         identifier they reached still has the degree they saw (exactly, or on the same side of
         the thresholds they compared it with), those they saw in customers are still not marked
         shared, those whose customer id they took still carry it, and nothing the chunk creates
-        exists. One shape whatever the chunk holds (identity.writes): each exact degree and
+        exists. One shape whatever the chunk holds (identity.domain.writes): each exact degree and
         customer id is looked up by the identifier's id, the thresholds are the tenant's."""
         exact: dict[str, int] = {}
         sides: dict[str, set[str]] = {"gt": set(), "between": set(), "lte": set()}
@@ -536,7 +536,7 @@ class _Chunk:
     def traversal(self, g: GraphTraversalSource, view: _View, protector: Protector) -> GraphTraversal:
         """The chunk's one write traversal: the guard, then every write. It returns one value
         when it wrote and nothing when the guard failed (then it wrote nothing). Its steps are
-        the same whatever the chunk holds; the elements and values are arguments (identity.writes)."""
+        the same whatever the chunk holds; the elements and values are arguments (identity.domain.writes)."""
         tenant = self.tenant
         created = []
         for vertex, sealed in self.created.items():
@@ -585,7 +585,7 @@ class _Chunk:
         t = g.inject(0).and_(self.guard())
         for write in writes_in_order:
             t = t.side_effect(write)
-        if self.carry or self.retired:  # customer ids moved by a split (identity.customers)
+        if self.carry or self.retired:  # customer ids moved by a split (identity.domain.customers)
             t = customers.write(t, customers.Reassignment(self.carry, self.retired), tenant, self.events[-1][2])
         # an event, then its observed edges: one search map for all, the ends as options
         return t.side_effect(
@@ -644,7 +644,7 @@ def _grouped(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
 
 
 def increment(key: str, amount: int) -> GraphTraversal:
-    """``key`` + ``amount``, computed by the graph when it writes (identity.writes.plus)."""
+    """``key`` + ``amount``, computed by the graph when it writes (identity.domain.writes.plus)."""
     return writes.plus(key, __.constant(amount))
 
 
@@ -765,7 +765,7 @@ def _turned_generic(event: PreparedEvent, candidates: list[Candidate], turned: l
                     view: _View, chunk: _Chunk, tenant: str, config: TenantConfig, clock: CreationClock,
                     now_ms: int) -> str:
     """Keep the ids of the customers that the event's identifiers ``turned`` generic (marked
-    shared, or linked past the generic threshold) were part of (identity.customers.split); the
+    shared, or linked past the generic threshold) were part of (identity.domain.customers.split); the
     customer id of the event's first identifier (its result) after it."""
     around = view.around(turned, config, expand_too=turned)
     mint = customers.Mint(event.vertex_id, lambda: clock.stamps(now_ms, 1))

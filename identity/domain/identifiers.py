@@ -22,7 +22,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
-from .base.errors import ValidationError
+from ..base.errors import ValidationError
 
 if TYPE_CHECKING:
     from .guards import TenantConfig

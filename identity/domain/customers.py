@@ -368,7 +368,7 @@ def unchanged(around: Neighbourhood, generic_threshold: int) -> list[GraphTraver
 
 def write(t: GraphTraversal, change: Reassignment, tenant: str, now_ms: int) -> GraphTraversal:
     """Append ``change``'s writes to the write traversal ``t`` (each a side effect)."""
-    if change.carry:  # one step whatever the identifiers: each one's id looked up by its id (identity.writes)
+    if change.carry:  # one step whatever the identifiers: each one's id looked up by its id (identity.domain.writes)
         cids = {vertex: cid for vertex, (cid, _) in change.carry.items()}
         sinces = {vertex: long(since) for vertex, (_, since) in change.carry.items()}
         t = t.side_effect(writes.vertices(cids).property(Cardinality.single, model.CID, writes.own(cids))

@@ -30,15 +30,15 @@ LINK = "link"          # identifier -- identifier (stored lesser id -> greater i
 NOLINK = "nolink"      # identifier -- identifier: a do-not-link rule left by unlink()
 # the property every element carries (PartitionStrategy's partition key)
 TENANT = "tenant"
-#: An identifier property, true once ingest found several people using it (identity.guards):
+#: An identifier property, true once ingest found several people using it (identity.domain.guards):
 #: then it is treated as generic. Absent otherwise.
 SHARED = "shared"
 #: An identifier property: how often ingest refused it as a shareable bridge to a new competing
-#: identifier (identity.guards, ``shared_after_conflicts``), or, for a device, to anyone the event
+#: identifier (identity.domain.guards, ``shared_after_conflicts``), or, for a device, to anyone the event
 #: identified (``multi_user_on_conflict``: from one on, several people use it). Absent until the
 #: first time.
 CONFLICTS = "conflicts"
-#: An identifier property: the customer id it carries (identity.customers): its customer's id,
+#: An identifier property: the customer id it carries (identity.domain.customers): its customer's id,
 #: or an alias of it when customers merged.
 CID = "cid"
 #: An identifier property: when the id it carries was issued (a creation stamp): the oldest id a
@@ -92,7 +92,7 @@ def customer_id(tenant: str, identifier_vertex_id: str) -> str:
 
 def fresh_customer_id(tenant: str, identifier_vertex_id: str, cause: str) -> str:
     """A customer id minted later by an identifier, for a part split off a customer or for itself
-    turned generic (identity.customers). ``cause`` names what split it, an element id that happens
+    turned generic (identity.domain.customers). ``cause`` names what split it, an element id that happens
     once (the event, the do-not-link rule, the suppression), so the id was never issued before and
     follows from the data alone."""
     return "c-" + _digest("customer", tenant, identifier_vertex_id, cause)[:24]

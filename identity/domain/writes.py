@@ -41,7 +41,7 @@ NO_ID = "-"
 #: The label of the row a created element came from (``created_vertices``).
 ROW = "row"
 #: The message of the failure a create raises when its element exists (``created_vertices``).
-EXISTS = "identity.writes: an element to create exists"
+EXISTS = "identity.domain.writes: an element to create exists"
 
 
 def rows(items: Iterable[Mapping[str, Any]]) -> GraphTraversal:

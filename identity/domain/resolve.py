@@ -15,7 +15,7 @@ whatever order the engine runs traversers in within a hop. Each identifier is ex
 each link crossed once from each expanded end: the work is proportional to what is reached.
 ``L`` is the fan-out bound: an identifier with more links than L is reported but not expanded
 (that is how generic values stop spreading), and so is one marked ``shared`` (several people use
-it: identity.guards); ``cap`` bounds the identifiers one hop adds.
+it: identity.domain.guards); ``cap`` bounds the identifiers one hop adds.
 
 The client gets the identifiers and the links crossed, and walks them again level by level
 (``nearest``, ``shortest_paths``): hop distances, and for each identifier the smallest (length, ids) path as
@@ -230,7 +230,7 @@ def shortest_paths(start: str, vertices: Mapping[str, dict], links: Mapping[str,
 
 
 def anchor_of(hood: Hood, generic_threshold: int) -> Mapping[str, Any]:
-    """The vertex whose customer id the neighbourhood carries (identity.customers.anchor)."""
+    """The vertex whose customer id the neighbourhood carries (identity.domain.customers.anchor)."""
     return anchor(hood.vertices[hood.start], (hood.vertices[v] for v in hood.paths), generic_threshold)
 
 
@@ -250,7 +250,7 @@ class Resolution:
     identifiers: dict[str, list[dict]]
     evidence: list | None
     truncated: bool
-    #: the other ids its identifiers carry (customers merged into it; identity.customers)
+    #: the other ids its identifiers carry (customers merged into it; identity.domain.customers)
     aliases: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

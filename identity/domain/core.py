@@ -17,17 +17,17 @@ from gremlin_python.process.strategies import PartitionStrategy
 from gremlin_python.process.traversal import Cardinality, Merge, P, T
 from gremlin_python.statics import long
 
+from ..base.errors import GraphUnavailable, NotFound, ValidationError, check_int
+from ..graph.connection import submit
+from ..graph.group_commit import GroupCommit
+from ..security.protect import DevelopmentProtector, Protector
 from . import customers, model, privacy
-from .base.errors import GraphUnavailable, NotFound, ValidationError, check_int
 from .explain import explain as explain_pair
-from .graph.connection import submit
-from .graph.group_commit import GroupCommit
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
 from .ingest import CreationClock, IngestResult, PreparedEvent, RejectedEvent, increment, ingest_batch, prepare_batch
 from .resolve import (Hood, Resolution, anchor_of, hood_traversal, identifier_vertices, is_generic, iso, link_map,
                       open_value, parse_hoods, walk_source)
-from .security.protect import DevelopmentProtector, Protector
 
 __all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "tenant_partition", "CUSTOMER_LOOKUP_TYPE",
            "MAX_RESOLVE_MANY", "STARTS_PER_WALK"]
@@ -103,7 +103,7 @@ class IdentityGraph:
         ingested one at a time. The whole batch is validated first: with ``atomic`` an invalid
         event raises ValidationError and nothing is written; without, each invalid event's
         result is a RejectedEvent (with the error) and the valid events are ingested. One read
-        and one write traversal per batch (per chunk of identity.ingest.MAX_WRITES_PER_TRAVERSAL
+        and one write traversal per batch (per chunk of identity.domain.ingest.MAX_WRITES_PER_TRAVERSAL
         element writes for large batches). Concurrent calls on this object are written
         together, by one of them, as one batch: the results are those of the calls made one
         after another, in the order they were queued."""
@@ -188,7 +188,7 @@ class IdentityGraph:
         that observed it; or what keeps them apart: do-not-link rules, identifiers the walk does
         not cross, the guard rules that refuse the events carrying both, no path within
         ``max_hops``, an identifier unknown, blocked or forgotten. Reads only, in at most two
-        round trips (identity.explain)."""
+        round trips (identity.domain.explain)."""
         max_hops = self.config.max_hops if max_hops is None else max_hops
         check_int("max_hops", max_hops, 0, _MAX_HOPS_LIMIT)
         check_int("max_fanout", max_fanout, 1, 1_000_000)
@@ -316,7 +316,7 @@ class IdentityGraph:
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
         """Remove the link between two identifiers and record a do-not-link rule, so that
         replaying old events cannot link them (or merge their customers) again. When that splits
-        a customer, the larger part keeps its id (identity.customers): one read, one write."""
+        a customer, the larger part keeps its id (identity.domain.customers): one read, one write."""
         va, vb = self.vertex_id(*a, field="a"), self.vertex_id(*b, field="b")
         if va == vb:
             raise ValidationError("b", "is the same identifier as a")
@@ -364,23 +364,23 @@ class IdentityGraph:
                               expand_limit=config.expand_limit)
 
     def mint(self, cause: str) -> customers.Mint:
-        """How a split caused by ``cause`` (an element id) mints customer ids (identity.customers)."""
+        """How a split caused by ``cause`` (an element id) mints customer ids (identity.domain.customers)."""
         now_ms = self._creation.now_ms()
         return customers.Mint(cause, lambda: self._creation.stamps(now_ms, 1))
 
     def customer_id(self, hood: Hood) -> str:
-        """The id of the customer of the identifier ``hood`` starts from (identity.customers)."""
+        """The id of the customer of the identifier ``hood`` starts from (identity.domain.customers)."""
         return anchor_of(hood, self.config.generic_threshold)[model.CID]
 
     # -- GDPR ------------------------------------------------------------------------------
     def forget(self, id_type: str, value: str) -> dict:
         """Erase an identifier, or (type "customer") every identifier of a customer, with their
         links and the events left without identifiers; suppress them so they are never stored
-        again. See identity.privacy."""
+        again. See identity.domain.privacy."""
         return privacy.forget(self, id_type, value)
 
     def export(self, id_type: str, value: str) -> dict:
-        """Everything stored about an identifier or a customer, decrypted (identity.privacy)."""
+        """Everything stored about an identifier or a customer, decrypted (identity.domain.privacy)."""
         return privacy.export(self, id_type, value)
 
     # -- stats -------------------------------------------------------------------------------
