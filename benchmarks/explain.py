@@ -5,7 +5,7 @@ people picked at random (mostly apart: the events carrying both, the guards run 
     python benchmarks/explain.py                                   # memory graph, 2,000 people
     python benchmarks/explain.py --url file:///tmp/explain-graph --pairs 500
 
-The ratio of explain's CPU to resolve's is what explain's price (identity.rpc.methods:
+The ratio of explain's CPU to resolve's is what explain's price (identity.service.rpc.methods:
 EXPLAIN_COST, in units of one resolve) is measured against. Prints the numbers and writes
 docs/benchmarks/explain.json.
 """

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import ROOT, add_output_arguments, finish, latency_summary  # noqa: E402
 from benchmarks.service import RpcClient, Server, _env, run_load, running_service  # noqa: E402
-from identity.config import Config  # noqa: E402
+from identity.service.config import Config  # noqa: E402
 
 MODES = {
     "limits": {},

@@ -25,9 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from identity import IdentityGraph  # noqa: E402
 from identity.graph.connection import close_all, open_traversal, release  # noqa: E402
-from identity.offboarding import PurgeProgress, purge  # noqa: E402
-from identity.security.keys import Keyring, LocalKeyFileProvider, reencrypt  # noqa: E402
+from identity.security.keys import Keyring, LocalKeyFileProvider  # noqa: E402
 from identity.security.protect import DevelopmentProtector, Protector  # noqa: E402
+from identity.service.offboarding import PurgeProgress, purge  # noqa: E402
+from identity.service.reencrypt import reencrypt  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks-keys.json"
 

@@ -31,13 +31,12 @@ from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
 from benchmarks.service import Server, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 from identity import IdentityGraph
-from identity.config import Config  # noqa: E402
 from identity.domain import model  # noqa: E402
 from identity.domain.core import identifier_vertex_id  # noqa: E402
 from identity.domain.guards import TenantConfig  # noqa: E402
 from identity.graph.connection import close_all, open_traversal  # noqa: E402
-from identity.rpc.server import DEV_TENANT  # noqa: E402
-from identity.security.keys import keyring_for  # noqa: E402
+from identity.service.config import Config, keyring_for  # noqa: E402
+from identity.service.rpc.server import DEV_TENANT  # noqa: E402
 
 __all__ = ["client_walk", "main"]
 

@@ -13,7 +13,7 @@ benchmark run should, so this reuses the graph memory.py built in process. Two m
   traversal; the time from the process start, the CPU it used (its share of a loaded machine
   varies, that does not) and its RSS then.
 - Resolve: that graph was written with the development protector (identity.security.protect), not a
-  tenant key ring, so the service here is the real RPC application (identity.rpc.make_app, the
+  tenant key ring, so the service here is the real RPC application (identity.service.rpc.make_app, the
   same handlers, JSON-RPC, authentication and worker pool) around IdentityGraphs on that
   protector, started in a child process with the heap settler `identity serve` installs. Its
   first ``--first`` resolves at the fixed rate as soon as it is up (nothing cached), then a
@@ -62,9 +62,9 @@ def serve(graph: Path, cache_mb: float) -> None:
     from benchmarks.harness import graph_label_counts
     from identity import IdentityGraph
     from identity.graph.connection import open_traversal, settle_heap
-    from identity.rpc import Service, make_app
     from identity.security import auth
     from identity.security.tenants import TenantRegistry
+    from identity.service.rpc import Service, make_app
 
     settle_heap()
     url = durable_url(graph, cache_mb)

@@ -7,7 +7,7 @@ benchmarks; ``--rate`` sets one).
     python benchmarks/resolve_many.py --backends memory --gremlin-url ws://127.0.0.1:8300/gremlin
 
 Every answer of resolve_many is compared with resolve's for the same identifier (a mismatch fails
-the run). The service's CPU per identifier is what the per-identifier price (identity.rpc.methods:
+the run). The service's CPU per identifier is what the per-identifier price (identity.service.rpc.methods:
 RESOLVE_MANY_COST, in units of one resolve) is measured against. Prints the numbers and writes
 docs/benchmarks/resolve_many.json.
 """

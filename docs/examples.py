@@ -25,12 +25,12 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from identity.config import Config  # noqa: E402
-from identity.rpc import build_service, make_app  # noqa: E402
-from identity.rpc.errors import SERVER_ERRORS  # noqa: E402
 from identity.security import auth  # noqa: E402
 from identity.security.keys import Keyring, LocalKeyFileProvider  # noqa: E402
 from identity.security.tenants import TenantRegistry  # noqa: E402
+from identity.service.config import Config  # noqa: E402
+from identity.service.rpc import build_service, make_app  # noqa: E402
+from identity.service.rpc.errors import SERVER_ERRORS  # noqa: E402
 
 DOC = ROOT / "docs" / "api.md"
 BEGIN = "<!-- BEGIN GENERATED EXAMPLES (python docs/examples.py) -->"

@@ -1,9 +1,9 @@
-"""``python -m identity``: the identity command (see identity.cli)."""
+"""``python -m identity``: the identity command (see identity.service.cli)."""
 
 from __future__ import annotations
 
 import sys
 
-from .cli import main
+from .service.cli import main
 
 sys.exit(main())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from identity.config import Config, load_config
+from identity.service.config import Config, load_config
 
 #: configuration files are read with tomllib (Python 3.11+)
 needs_tomllib = pytest.mark.skipif(sys.version_info < (3, 11), reason="configuration files need tomllib")

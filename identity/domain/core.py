@@ -78,7 +78,7 @@ class IdentityGraph:
         #: ingest and unlink read their own writes on ``g``.
         self.reader = tenant_scoped(reader, tenant) if reader is not None else self.g
         self.tenant = tenant
-        #: the tenant's settings, or where to read them on each call (identity.settings: an
+        #: the tenant's settings, or where to read them on each call (identity.service.settings: an
         #: operator's change applies without a restart)
         self._config: Callable[[], TenantConfig] = config if callable(config) else \
             (lambda fixed=config or TenantConfig(): fixed)
@@ -322,7 +322,7 @@ class IdentityGraph:
             raise ValidationError("b", "is the same identifier as a")
         lid = model.link_id(self.tenant, va, vb)
         low, high = model.link_ends(va, vb)
-        config = self.config  # once: an operator may change it meanwhile (identity.settings)
+        config = self.config  # once: an operator may change it meanwhile (identity.service.settings)
         threshold = config.generic_threshold
         for _ in range(MAX_CONFLICTS + 1):
             around = self.around([va, vb], config)

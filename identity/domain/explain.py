@@ -73,7 +73,7 @@ class _Side:
 
 def explain(identity: "IdentityGraph", a: Any, b: Any, *, max_hops: int, max_fanout: int) -> dict[str, Any]:
     """The answer of IdentityGraph.explain (options already checked)."""
-    config = identity.config  # once: an operator may change it meanwhile (identity.settings)
+    config = identity.config  # once: an operator may change it meanwhile (identity.service.settings)
     sides = [_side(identity, config, "a", a), _side(identity, config, "b", b)]
     if sides[0].vertex is not None and sides[0].vertex == sides[1].vertex:
         raise ValidationError("b", "is the same identifier as a")

@@ -79,7 +79,7 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
 
 def _forget(identity: "IdentityGraph", ids: list[str]) -> dict[str, int] | None:
     """One attempt: None when the customers around ``ids`` changed after they were read."""
-    config = identity.config  # once: an operator may change it meanwhile (identity.settings)
+    config = identity.config  # once: an operator may change it meanwhile (identity.service.settings)
     threshold = config.generic_threshold
     around = identity.around(ids, config)
     change = customers.split(identity.tenant, around, threshold, identity.mint(model.suppression_id(ids[0])),

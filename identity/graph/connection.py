@@ -193,7 +193,7 @@ class ConsoleLimits:
 def console_endpoint_app(url: str, access: Any, limits: ConsoleLimits = ConsoleLimits()) -> Any:
     """The Gremlin-Server-compatible WebSocket app serving the in-process graph at ``url`` (for
     a Gremlin console next to the service), so the service need not import the engine. Every
-    connection authenticates against ``access`` (an identity.console_access.ConsoleAccess: its
+    connection authenticates against ``access`` (an identity.service.console_access.ConsoleAccess: its
     ``grant(user, password)`` returns a ConsoleGrant or raises AuthenticationFailed), whose grant the
     endpoint imposes on each of its traversals; reads run in forked processes, so no console
     traversal stalls the service, within ``limits``."""

@@ -1,5 +1,5 @@
 """The tenant registry: tenants, their home region, the guard settings the API changed for them
-(identity.settings) and their API keys (hashes only).
+(identity.service.settings) and their API keys (hashes only).
 
 Stored as one JSON document, ``<data-dir>/tenants.json`` (mode 0600)::
 
@@ -79,7 +79,7 @@ class StaleVersion(RegistryError):
 
 @dataclass(frozen=True)
 class GuardRecord:
-    """The guard settings the API changed for a tenant (field -> JSON value, identity.settings),
+    """The guard settings the API changed for a tenant (field -> JSON value, identity.service.settings),
     their version (0: never changed) and when."""
 
     version: int = 0

@@ -8,7 +8,7 @@ import csv
 import pytest
 
 from identity import TenantConfig
-from identity.export import VERTEX_FILE, export_neptune_csv
+from identity.service.export import VERTEX_FILE, export_neptune_csv
 from identity_helpers import event
 
 PLACEHOLDER = ("email", "walkin@store.example")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from identity import IdentityGraph
 from identity.base.errors import ConfigError, IdentityError
-from identity.config import Config, load_config
-from identity.security.keys import (Keyring, KeyProviderError, KmsKeyProvider, LocalKeyFileProvider, cells_sealed_with,
-                                    keyring_for, reencrypt, retire_data_key)
+from identity.security.keys import Keyring, KeyProviderError, KmsKeyProvider, LocalKeyFileProvider
 from identity.security.keys.keyring import RETIRE_AFTER_S
 from identity.security.protect import SealedValueError
+from identity.service.config import Config, keyring_for, load_config
+from identity.service.reencrypt import cells_sealed_with, reencrypt, retire_data_key
 
 from fakes import FakeKms
 from identity_helpers import event

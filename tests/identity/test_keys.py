@@ -19,12 +19,12 @@ from gremlin_python.process.traversal import Bytecode, Cardinality, T
 import gremlin
 from identity import IdentityGraph
 from identity.base.errors import IdentityError, Stalled, ValidationError
-from identity.offboarding import offboard, purge
 from identity.security import auth
-from identity.security.keys import (Keyring, KeyProviderError, KeysDestroyed, KmsKeyProvider, LocalKeyFileProvider,
-                                    reencrypt)
+from identity.security.keys import Keyring, KeyProviderError, KeysDestroyed, KmsKeyProvider, LocalKeyFileProvider
 from identity.security.protect import EnvelopeProtector, SealedValueError, sealed_version
 from identity.security.tenants import TenantRegistry
+from identity.service.offboarding import offboard, purge
+from identity.service.reencrypt import reencrypt
 
 from fakes import FakeKms
 from identity_helpers import event

@@ -16,8 +16,8 @@ from typing import Iterator
 from gremlin_python.process.anonymous_traversal import traversal
 
 import gremlin
-from identity import cli
 from identity.security.files import exclusive_lock, exposed
+from identity.service import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""Tenant guard settings (identity.settings): every TenantConfig field round-trips through JSON and
+"""Tenant guard settings (identity.service.settings): every TenantConfig field round-trips through JSON and
 the config file, changes are validated whole, versioned and kept in the tenant registry."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import pytest
 from identity import TenantConfig, ValidationError
 from identity.base.errors import ConfigError
 from identity.security.tenants import StaleVersion, TenantRegistry
-from identity.settings import SETTABLE, GuardSettings, check_settings, config_with, settings_document
+from identity.service.settings import SETTABLE, GuardSettings, check_settings, config_with, settings_document
 from tests.config_files import load_toml, needs_tomllib
 
 
 def test_every_tenant_config_field_is_settable() -> None:
-    """A field added to TenantConfig is settable with no change to identity.settings, if its type
+    """A field added to TenantConfig is settable with no change to identity.service.settings, if its type
     is one the settings know (else this fails and names it)."""
     assert set(SETTABLE) == {f.name for f in dataclasses.fields(TenantConfig)}
     assert [name for name, kind in SETTABLE.items() if kind[0] == "unsupported"] == []

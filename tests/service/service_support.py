@@ -12,10 +12,10 @@ from typing import Any
 from tornado.tcpclient import TCPClient
 from tornado.testing import AsyncHTTPTestCase
 
-from identity.rpc import Limits, Service, make_app
-from identity.rpc.ratelimit import RateLimiter
 from identity.security import auth
 from identity.security.tenants import TenantRegistry
+from identity.service.rpc import Limits, Service, make_app
+from identity.service.rpc.ratelimit import RateLimiter
 
 
 def signup_event(event_id: str, *identifiers: tuple[str, str], **extra: Any) -> dict:
@@ -197,8 +197,8 @@ def real_service(data_dir: Path, graph_url: str, tenants: dict[str, str], *, adm
                  operator: bool = False, **settings: Any) -> RealService:
     """A Service on the real identity core over ``graph_url``; ``tenants`` maps tenant ids to
     home regions, each given one API key (with the admin and operator scopes when asked)."""
-    from identity.config import Config
-    from identity.rpc import build_service
+    from identity.service.config import Config
+    from identity.service.rpc import build_service
 
     registry = TenantRegistry(data_dir).load()
     keys = {}

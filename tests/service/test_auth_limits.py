@@ -6,9 +6,9 @@ import json
 
 from service_support import ServiceTestCase
 
-from identity.rpc import Limits
-from identity.rpc.ratelimit import RateLimiter, TokenBucket
 from identity.security import auth
+from identity.service.rpc import Limits
+from identity.service.rpc.ratelimit import RateLimiter, TokenBucket
 
 STATS = {"jsonrpc": "2.0", "method": "stats", "id": 1}
 

@@ -8,8 +8,8 @@ import json
 
 from service_support import RealCoreTestCase, ServiceTestCase, signup_event
 
-from identity.rpc import Limits
-from identity.rpc.methods import RESOLVE_MANY_COST
+from identity.service.rpc import Limits
+from identity.service.rpc.methods import RESOLVE_MANY_COST
 
 
 ANN = ("email", "ann@example.com")

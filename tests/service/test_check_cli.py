@@ -11,7 +11,7 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.traversal import Cardinality
 
 import gremlin
-from identity import cli
+from identity.service import cli
 
 EVENTS = [{"event_id": "e1", "type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"},
                                                                {"type": "phone", "value": "+15550100200"}]},

@@ -1,4 +1,4 @@
-"""identity.client against the real app (a server thread for the blocking client, the test's
+"""identity.service.client against the real app (a server thread for the blocking client, the test's
 own loop for the asyncio one): round trips, errors, and the retry policy."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from tornado.httpclient import AsyncHTTPClient
 pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
-from identity.client import AsyncIdentityClient, ClientError, IdentityClient, Unavailable  # noqa: E402
 from identity.graph.resilience import RetryPolicy  # noqa: E402
-from identity.rpc import make_app  # noqa: E402
-from identity.rpc.errors import INVALID_PARAMS, UNAUTHORIZED  # noqa: E402
+from identity.service.client import AsyncIdentityClient, ClientError, IdentityClient, Unavailable  # noqa: E402
+from identity.service.rpc import make_app  # noqa: E402
+from identity.service.rpc.errors import INVALID_PARAMS, UNAUTHORIZED  # noqa: E402
 from service_support import real_service  # noqa: E402
 from tests.ports import refused_port  # noqa: E402
 

@@ -28,12 +28,12 @@ from gremlin_python.process.strategies import PartitionStrategy
 from gremlin_python.statics import long
 
 from identity.base.errors import ConfigError
-from identity.config import Config
-from identity.console_access import ConsoleAccess
-from identity.rpc.server import ServerInfo, serve
 from identity.security import auth
 from identity.security.auth import AuthenticationFailed
 from identity.security.tenants import TenantRegistry
+from identity.service.config import Config
+from identity.service.console_access import ConsoleAccess
+from identity.service.rpc.server import ServerInfo, serve
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,11 +12,11 @@ import time
 import pytest
 from service_support import ServiceTestCase
 
-from identity.rpc import Limits
-from identity.rpc.admission import Slots
-from identity.rpc.methods import PAIRS_PER_UNIT, STATS_COST, ingest_cost
-from identity.rpc.ratelimit import TokenBucket
 from identity.security import auth
+from identity.service.rpc import Limits
+from identity.service.rpc.admission import Slots
+from identity.service.rpc.methods import PAIRS_PER_UNIT, STATS_COST, ingest_cost
+from identity.service.rpc.ratelimit import TokenBucket
 
 _WAIT_S = 20  # bounds a wait that would otherwise hang; not a timing assertion
 

@@ -20,7 +20,7 @@ from identity import IdentityGraph
 from identity.domain import ingest
 from identity.graph.connection import open_traversal
 from identity.graph.resilience import remaining
-from identity.rpc import Limits
+from identity.service.rpc import Limits
 
 _WAIT_S = 60  # bounds a request that would otherwise run on; not a timing assertion
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from identity.rpc import method_table
-from identity.rpc.errors import SERVER_ERRORS
+from identity.service.rpc import method_table
+from identity.service.rpc.errors import SERVER_ERRORS
 
 # The examples are recorded from the real core (python docs/examples.py); until it exists there is
 # nothing to compare with.

@@ -11,7 +11,7 @@ from tornado.testing import AsyncHTTPTestCase
 pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
-from identity.rpc import make_app  # noqa: E402
+from identity.service.rpc import make_app  # noqa: E402
 from service_support import real_service  # noqa: E402
 
 

@@ -7,9 +7,9 @@ import json
 
 from service_support import RealCoreTestCase, ServiceTestCase, signup_event
 
-from identity.rpc import Limits
-from identity.rpc.methods import EXPLAIN_COST
 from identity.security import auth
+from identity.service.rpc import Limits
+from identity.service.rpc.methods import EXPLAIN_COST
 
 
 def _identifier(id_type: str, value: str) -> dict:

@@ -19,8 +19,9 @@ from gremlin_python.process.traversal import T
 pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
-from identity import IdentityGraph, cli  # noqa: E402
-from identity.export import EDGE_FILE, VERTEX_FILE, export_neptune_csv, neptune_type  # noqa: E402
+from identity import IdentityGraph
+from identity.service import cli  # noqa: E402
+from identity.service.export import EDGE_FILE, VERTEX_FILE, export_neptune_csv, neptune_type  # noqa: E402
 from tests.backends import empty_graph  # noqa: E402
 
 PARSE = {"Long": int, "Double": float, "String": str, "Bool": lambda text: {"true": True, "false": False}[text]}
@@ -108,7 +109,7 @@ def test_only_the_named_tenant_is_exported_and_no_plaintext_identifier(g: Any, t
 
 def test_rows_read_in_many_pages_are_all_written_and_nothing_staged_is_left(
         g: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("identity.export.PAGE", 2)  # every page of ids is its own read
+    monkeypatch.setattr("identity.service.export.PAGE", 2)  # every page of ids is its own read
     summary = export_neptune_csv(g, tmp_path, tenant="acme")
     vertices, edges = graph_elements(g, "acme")
     assert (summary.vertices, summary.edges) == (len(vertices), len(edges)) and len(vertices) > 2

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from service_support import RealCoreTestCase
 
-from identity.rpc import method_table
 from identity.security import auth
+from identity.service.rpc import method_table
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 TABLE = method_table()

@@ -9,8 +9,8 @@ from typing import Any
 
 from service_support import RealCoreTestCase
 
-from identity.config import Config
-from identity.rpc import build_service
+from identity.service.config import Config
+from identity.service.rpc import build_service
 
 
 class GuardSettingsApi(RealCoreTestCase):

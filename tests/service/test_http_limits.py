@@ -12,7 +12,7 @@ import time
 
 from service_support import ServiceTestCase, raw_exchange
 
-from identity.rpc import Limits
+from identity.service.rpc import Limits
 
 BIG = 90 * 1024 * 1024  # the 90 MB body of the issue: declared, never sent whole
 

@@ -13,11 +13,12 @@ from gremlin_python.process.anonymous_traversal import traversal
 pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
-from identity import IdentityGraph, cli  # noqa: E402
-from identity.config import Config  # noqa: E402
+from identity import IdentityGraph
 from identity.domain.core import identifier_vertex_id  # noqa: E402
-from identity.security.keys import KeysDestroyed, keyring_for  # noqa: E402
+from identity.security.keys import KeysDestroyed
 from identity.security.protect import DevelopmentProtector, SealedValueError, sealed_version  # noqa: E402
+from identity.service import cli  # noqa: E402
+from identity.service.config import Config, keyring_for  # noqa: E402
 
 from service_support import RealCoreTestCase  # noqa: E402
 
@@ -124,7 +125,7 @@ def test_cli_rotation_reencryption_offboarding_and_purge(tmp_path: Path,
 
 def test_cli_retire_after_reencryption_and_rewrap_every_ring_to_kms(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from identity.security import keys
+    from identity.service import config as configuration  # keyring_for picks the KEK provider there
     from fakes import FakeKms
     data = ["--data-dir", str(tmp_path), "--graph-url", f"file://{tmp_path / 'graph'}"]
     events = tmp_path / "events.jsonl"
@@ -144,8 +145,8 @@ def test_cli_retire_after_reencryption_and_rewrap_every_ring_to_kms(
     assert "v1" not in _run(capsys, "datakey", "status", "acme", *data)[1]
 
     kms = FakeKms()
-    real_kms = keys.KmsKeyProvider
-    monkeypatch.setattr(keys, "KmsKeyProvider", lambda key_id, region: real_kms(key_id, client=kms))
+    real_kms = configuration.KmsKeyProvider
+    monkeypatch.setattr(configuration, "KmsKeyProvider", lambda key_id, region: real_kms(key_id, client=kms))
     moving = [*data, "--config", str(tmp_path / "kms.toml")]
     (tmp_path / "kms.toml").write_text('kms_key_id = "alias/identity"\nprevious_kek = "local"\n')
     code, out, _ = _run(capsys, "datakey", "rewrap", "--all", *moving)

@@ -1,4 +1,4 @@
-"""identity.rpc.nesting: the depth bound agrees with the parsed value's depth, whatever strings
+"""identity.service.rpc.nesting: the depth bound agrees with the parsed value's depth, whatever strings
 (brackets, quotes, backslashes inside them) and whatever malformed text."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from identity.rpc.nesting import brackets, too_deep
+from identity.service.rpc.nesting import brackets, too_deep
 
 _tricky = st.text(st.sampled_from('[]{}"\\ab,:'), max_size=8)
 _values = st.recursive(st.none() | st.integers() | _tricky,

@@ -6,8 +6,8 @@ import json
 
 from service_support import ServiceTestCase
 
-from identity.rpc import method_table, openrpc_document
-from identity.rpc.errors import SERVER_ERRORS
+from identity.service.rpc import method_table, openrpc_document
+from identity.service.rpc.errors import SERVER_ERRORS
 
 
 class OpenRpc(ServiceTestCase):

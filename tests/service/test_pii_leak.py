@@ -21,10 +21,11 @@ from gremlin_python.process.anonymous_traversal import traversal
 pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
-from identity import IdentityGraph, cli  # noqa: E402
+from identity import IdentityGraph
 from identity.base.errors import IdentityError  # noqa: E402
 from identity.graph.connection import open_traversal  # noqa: E402
 from identity.security.protect import DevelopmentProtector  # noqa: E402
+from identity.service import cli  # noqa: E402
 
 from service_support import RealCoreTestCase, TelemetryRecorder, raw_exchange, signup_event  # noqa: E402
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from identity.rpc import redaction
+from identity.service.rpc import redaction
 
 SECRET = "idk_0123456789abcdef_SecretKeyMaterial"
 

@@ -16,12 +16,12 @@ pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
 from identity.base.errors import ConfigError  # noqa: E402
-from identity.config import Config, load_config
 from identity.graph.regions import Region  # noqa: E402
-from identity.rpc import build_service, make_app  # noqa: E402
-from identity.rpc.errors import GRAPH_UNAVAILABLE, REGION_NOT_SERVED  # noqa: E402
 from identity.security import auth  # noqa: E402
 from identity.security.tenants import TenantRegistry  # noqa: E402
+from identity.service.config import Config, load_config
+from identity.service.rpc import build_service, make_app  # noqa: E402
+from identity.service.rpc.errors import GRAPH_UNAVAILABLE, REGION_NOT_SERVED  # noqa: E402
 from tests.config_files import load_toml, needs_tomllib  # noqa: E402
 
 EVENT = {"event_id": "e1", "type": "signup",
@@ -131,7 +131,7 @@ def test_without_regions_one_local_region_serves_every_tenant(tmp_path: Path) ->
 @needs_tomllib
 def test_the_cli_loads_and_exports_in_the_tenants_home_region(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from identity import cli
+    from identity.service import cli
     urls = {"eu-west-1": f"file://{tmp_path}/eu-graph", "us-east-1": f"file://{tmp_path}/us-graph"}
     config = tmp_path / "identity.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n' + "".join(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from identity import cli
 from identity.base.errors import ConfigError
-from identity.config import Config, load_config
 from identity.security import auth
 from identity.security.tenants import RegistryError, TenantExists, TenantRegistry
+from identity.service import cli
+from identity.service.config import Config, load_config
 
 
 def test_registry_round_trips_through_its_file(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from identity.rpc.methods import event_schema
-from identity.rpc.schema import validate
+from identity.service.rpc.methods import event_schema
+from identity.service.rpc.schema import validate
 
 
 def test_valid_event_has_no_errors() -> None:

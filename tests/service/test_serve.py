@@ -11,11 +11,11 @@ from service_support import make_service
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.testing import AsyncTestCase, gen_test
 
-from identity.config import Config
-from identity.rpc.server import DEV_TENANT, ServerInfo, ensure_dev_tenant, serve, shared_graph_url
-from identity.rpc.service import Service
 from identity.security import auth
 from identity.security.tenants import TenantRegistry
+from identity.service.config import Config
+from identity.service.rpc.server import DEV_TENANT, ServerInfo, ensure_dev_tenant, serve, shared_graph_url
+from identity.service.rpc.service import Service
 
 
 def test_dev_tenant_is_created_once(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from identity.base import telemetry  # noqa: E402
 from identity.base.errors import ConfigError  # noqa: E402
 from identity.graph.connection import unavailable  # noqa: E402
 from identity.graph.resilience import ResilientConnection, RetryPolicy  # noqa: E402
-from identity.rpc import make_app  # noqa: E402
+from identity.service.rpc import make_app  # noqa: E402
 from service_support import TelemetryRecorder, real_service  # noqa: E402
 
 PLANTED = ("planted-7f3a@example.com", "+15559876543", "planted-device-9c1e", "planted-attribute-4b2d")

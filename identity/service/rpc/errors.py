@@ -29,8 +29,8 @@ import logging
 import math
 from typing import Any
 
-from ..graph.regions import RegionNotServed
-from ..security.tenants import RegistryError, StaleVersion, TenantExists, UnknownKey, UnknownTenant
+from ...graph.regions import RegionNotServed
+from ...security.tenants import RegistryError, StaleVersion, TenantExists, UnknownKey, UnknownTenant
 from .redaction import described
 
 __all__ = [
@@ -129,7 +129,7 @@ def from_exception(error: BaseException) -> RpcError:
 
 def _from_identity_error(error: BaseException) -> RpcError | None:
     try:
-        from ..base import errors as core
+        from ...base import errors as core
     except ImportError:  # the core is not installed alongside (never in a release)
         return None
     if isinstance(error, core.ValidationError):
@@ -160,7 +160,7 @@ def _from_registry_error(error: BaseException) -> RpcError | None:
 
 
 def _from_graph_error(error: BaseException) -> RpcError | None:
-    from ..graph.connection import temporary
+    from ...graph.connection import temporary
     if temporary(error):
         log.warning("graph unavailable: %s", type(error).__name__)
         return graph_unavailable()

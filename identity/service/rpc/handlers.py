@@ -25,8 +25,8 @@ from typing import Any
 
 import tornado.web
 
-from ..base import telemetry
-from ..security import auth
+from ...base import telemetry
+from ...security import auth
 from . import dispatch, errors, redaction
 from .errors import RpcError
 from .methods import Context, Method
@@ -76,7 +76,7 @@ class Handler(tornado.web.RequestHandler):
     """What every route shares: the head's size is checked (431), a route that takes no body
     refuses one before reading it (413), and failures are logged by route, method and exception
     type only (tornado's own log_exception prints the URI with its query string and the
-    request's headers, API key included: identity.rpc.redaction)."""
+    request's headers, API key included: identity.service.rpc.redaction)."""
 
     #: Only RpcHandler takes a body.
     takes_body = False

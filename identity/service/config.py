@@ -17,7 +17,7 @@ The file is TOML with flat keys named like the fields of ``Config``::
     generic_threshold = 30
     type_limits = {partner_id = 1, email = 3}
 
-``[tenants.NAME.guards]`` sets a tenant's guard settings (identity.settings; the API's changes,
+``[tenants.NAME.guards]`` sets a tenant's guard settings (identity.service.settings; the API's changes,
 kept in the tenant registry, go on top of them). Without ``[regions]`` one region (``local``) serves every tenant from ``graph_url`` (and
 ``graph_reader_url``). Every flat field has an environment override named ``IDENTITY_`` + the upper-cased field name
 (``IDENTITY_PORT=9000``), and ``IDENTITY_CONFIG`` names the file when ``--config`` is absent.
@@ -33,12 +33,19 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import parse_qs, urlsplit
 
-from .base.errors import ConfigError
-from .graph.regions import DEFAULT_REGION, Region, RegionRouter
+from ..base.errors import ConfigError, ValidationError
+from ..graph.regions import DEFAULT_REGION, Region, RegionRouter
+from ..graph.resilience import RetryPolicy
+from ..security.keys import Keyring, KeyProvider, KmsKeyProvider, LocalKeyFileProvider
+from ..security.tenants import TENANT_ID_PATTERN
+from .settings import check_settings, config_with
 
-__all__ = ["Config", "load_config", "ENV_PREFIX"]
+__all__ = ["Config", "load_config", "keyring_for", "ENV_PREFIX", "KEK_FILE", "KEYS_DIR"]
 
 ENV_PREFIX = "IDENTITY_"
+#: In the data directory: the local KEK file (without KMS) and the tenants' key rings.
+KEK_FILE = "kek.key"
+KEYS_DIR = "keys"
 
 try:
     import tomllib
@@ -63,7 +70,7 @@ class Config:
     #: ``local``, on ``graph_url`` serving every tenant.
     regions: tuple[Region, ...] = ()
     #: (tenant, guard settings) from the ``[tenants.NAME.guards]`` tables: each tenant's
-    #: TenantConfig fields, under what the API changes (identity.settings).
+    #: TenantConfig fields, under what the API changes (identity.service.settings).
     tenants: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     #: A request's work (every call of a batch, graph retries included) ends after this many seconds.
     request_timeout: float = 10.0
@@ -96,7 +103,7 @@ class Config:
     body_timeout: float = 30.0
     #: Largest JSON-RPC batch, and most events in one ``ingest`` call.
     max_batch: int = 1000
-    #: Per-tenant token bucket, in cost units (one resolve is 1; identity.rpc.methods says what
+    #: Per-tenant token bucket, in cost units (one resolve is 1; identity.service.rpc.methods says what
     #: each call costs); 0 disables rate limiting.
     rate_per_second: float = 500.0
     rate_burst: float = 1000.0
@@ -145,7 +152,6 @@ class Config:
 
     def region_router(self) -> RegionRouter:
         """The graphs this deployment serves, by region."""
-        from .graph.resilience import RetryPolicy  # resilience -> telemetry -> config: import on use
         # a graph server's connection pool as large as the worker pool: every worker that sends
         # a request has a connection to send it on (gremlinpython's default is 8 whatever the
         # workers); in-process graphs take no driver options
@@ -159,8 +165,7 @@ class Config:
                             **options)
 
     def tenant_guards(self) -> dict[str, dict[str, Any]]:
-        """Tenant -> its ``[tenants.NAME.guards]`` settings, parsed (identity.settings)."""
-        from .settings import check_settings
+        """Tenant -> its ``[tenants.NAME.guards]`` settings, parsed (identity.service.settings)."""
         return {tenant: check_settings(dict(guards)) for tenant, guards in self.tenants}
 
     def replace(self, **changes: Any) -> "Config":
@@ -229,9 +234,6 @@ def _regions(tables: Any, where: str) -> tuple[Region, ...]:
 
 
 def _tenants(tables: Any, where: str) -> tuple[tuple[str, Mapping[str, Any]], ...]:
-    from .base.errors import ValidationError
-    from .security.tenants import TENANT_ID_PATTERN
-    from .settings import check_settings, config_with
     if not isinstance(tables, dict):
         raise ConfigError(f"{where}: expected tables [tenants.NAME.guards]")
     tenants = []
@@ -295,3 +297,22 @@ def _check(config: Config) -> None:
         raise ConfigError("previous_kek must be 'local' or 'kms:<key id>'")
     if config.rate_per_second < 0 or config.grace_period < 0 or config.graph_cache_mb < 0:
         raise ConfigError("rate_per_second, grace_period and graph_cache_mb must not be negative")
+
+
+def keyring_for(config: Config) -> Keyring:
+    """The key rings in ``config.data_dir``, wrapped by KMS or by the local KEK file (created
+    on first use, so ``identity serve`` with no configuration just works). Rings still wrapped
+    by ``config.previous_kek`` keep opening until ``identity datakey rewrap`` moves them."""
+    data_dir = Path(config.data_dir)
+    provider = _provider(config.kms_key_id, config.kms_region, data_dir, create=True)
+    previous: tuple[KeyProvider, ...] = ()
+    if config.previous_kek:
+        kind, _, key_id = config.previous_kek.partition(":")
+        previous = (_provider(key_id if kind == "kms" else "", config.kms_region, data_dir, create=False),)
+    return Keyring(data_dir / KEYS_DIR, provider, previous=previous)
+
+
+def _provider(kms_key_id: str, kms_region: str, data_dir: Path, *, create: bool) -> KeyProvider:
+    if kms_key_id:
+        return KmsKeyProvider(kms_key_id, region=kms_region)
+    return LocalKeyFileProvider(data_dir / KEK_FILE, create=create)

@@ -35,14 +35,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
-from .base.errors import ConfigError, IdentityError
-from .config import Config, load_config
+from ..base.errors import ConfigError, IdentityError
+from ..security import auth
+from ..security.files import PRIVATE_UMASK, require_private
+from ..security.tenants import RegistryError, TenantRegistry, UnknownTenant
+from .config import Config, load_config, keyring_for
 from .offboarding import DEFAULT_PURGE_BATCH
-from .security import auth
-from .security.files import PRIVATE_UMASK, require_private
-from .security.keys import keyring_for
-from .security.keys.reencrypt import DEFAULT_BATCH as DEFAULT_REENCRYPT_BATCH
-from .security.tenants import RegistryError, TenantRegistry, UnknownTenant
+from .reencrypt import DEFAULT_BATCH as DEFAULT_REENCRYPT_BATCH
 from .settings import GuardSettings
 
 __all__ = ["main", "load_events", "LoadSummary"]
@@ -190,8 +189,8 @@ def _serve(config: Config) -> int:
             print(f"dev tenant API key (shown once): {info.dev_key}", flush=True)
 
     require_private(*config.local_paths())  # refuses to serve data other users can reach
-    from .base import telemetry
-    from .graph.connection import settle_heap
+    from ..base import telemetry
+    from ..graph.connection import settle_heap
     settle_heap()  # before any graph loads: its records stay out of the collector's walks
     configured = telemetry.from_environment()
     telemetry.install(configured)
@@ -257,7 +256,7 @@ def _datakey(args: argparse.Namespace, config: Config, registry: TenantRegistry)
         return 0
     _known(registry, args.tenant)
     if args.action == "retire":
-        from .security.keys import retire_data_key
+        from .reencrypt import retire_data_key
         _with_graph(config, registry, lambda g: retire_data_key(g, keyring, args.tenant, args.version),
                     tenant=args.tenant)
         print(f"tenant {args.tenant}: data key version {args.version} retired")
@@ -265,7 +264,7 @@ def _datakey(args: argparse.Namespace, config: Config, registry: TenantRegistry)
         print(f"tenant {args.tenant}: data key version {keyring.rotate(args.tenant)} now seals new writes; "
               f"run `identity datakey reencrypt {args.tenant}` to migrate older cells")
     elif args.action == "reencrypt":
-        from .security.keys import reencrypt
+        from .reencrypt import reencrypt
         protector = keyring.protector(args.tenant)
         done = _with_graph(config, registry, lambda g: reencrypt(
             g, args.tenant, protector, batch=args.batch,
@@ -294,7 +293,7 @@ def _with_graph(config: Config, registry: TenantRegistry, work: Callable[[Any], 
     """``work(g)`` on the graph of ``tenant``'s home region (or of ``region``, or of the only
     region served): CLI commands obey residency as the service does. Connections are closed,
     and a local store flushed, after."""
-    from .graph.connection import close_all, release
+    from ..graph.connection import close_all, release
     if tenant is not None:
         _known(registry, tenant)
         region = registry.tenant(tenant).region
@@ -313,7 +312,7 @@ def _with_graph(config: Config, registry: TenantRegistry, work: Callable[[Any], 
 
 def _with_identity(config: Config, registry: TenantRegistry, tenant: str, work: Callable[[Any], Any]) -> Any:
     """``work(identity)`` on ``tenant``'s IdentityGraph in its home region, sealed with its key ring."""
-    from .domain.core import IdentityGraph
+    from ..domain.core import IdentityGraph
     _known(registry, tenant)  # never create a key ring for a mistyped tenant
     protector = keyring_for(config).protector(tenant)
     settings = GuardSettings(registry, config.tenant_guards()).source(tenant)  # as the service applies them
@@ -327,7 +326,7 @@ def _progress(line: str) -> None:
 
 def _token(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
     _known(registry, args.tenant)  # never create a key ring for a mistyped tenant
-    from .domain.core import identifier_vertex_id
+    from ..domain.core import identifier_vertex_id
     print(identifier_vertex_id(args.tenant, args.type, args.value, protector=keyring_for(config).protector(args.tenant)))
     return 0
 
@@ -375,7 +374,7 @@ _CHECK_SHOWN = 100
 
 
 def _check(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
-    from .domain.check import check_graph
+    from ..domain.check import check_graph
     keyring = keyring_for(config)
     if args.tenant is not None:
         _known(registry, args.tenant)

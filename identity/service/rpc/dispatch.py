@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..base import telemetry
-from ..security.tenants import OPERATOR_SCOPE
+from ...base import telemetry
+from ...security.tenants import OPERATOR_SCOPE
 from . import errors
 from .errors import RpcError
 from .methods import Context, Method
@@ -66,7 +66,7 @@ def _not_json(name: str) -> Any:
 
 
 def parse(body: bytes) -> Any:
-    """The request's JSON: its depth bounded before parsing (identity.rpc.nesting), and only
+    """The request's JSON: its depth bounded before parsing (identity.service.rpc.nesting), and only
     what JSON allows (Python's parser also takes NaN and Infinity, and makes 1e400 infinite)."""
     if too_deep(body, MAX_JSON_DEPTH):
         raise RpcError(errors.INVALID_REQUEST, f"Invalid request: JSON nested more than {MAX_JSON_DEPTH} levels deep",
@@ -151,7 +151,7 @@ def refusal(plan: Plan, context: Context) -> RpcError | None:
 
 def cost(plan: Plan) -> int:
     """What the request costs, for the ceiling a request may cost: each call its method's cost
-    (identity.rpc.methods), a call that will not run (invalid, unknown method) 1."""
+    (identity.service.rpc.methods), a call that will not run (invalid, unknown method) 1."""
     total = sum(item.method.cost(item.params) if item.error is None and item.method and item.params is not None
                 else 1.0 for item in plan.items)
     return max(1, math.ceil(total))

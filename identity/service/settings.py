@@ -26,8 +26,8 @@ import threading
 import typing
 from typing import Any, Callable, Mapping
 
-from .base.errors import ValidationError
-from .domain.guards import TenantConfig
+from ..base.errors import ValidationError
+from ..domain.guards import TenantConfig
 
 __all__ = ["GuardSettings", "settings_document", "config_with", "check_settings", "SETTABLE"]
 

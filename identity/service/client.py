@@ -26,11 +26,11 @@ from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 import tenacity
 
-from .graph.resilience import RetryPolicy
+from ..graph.resilience import RetryPolicy
 
 __all__ = ["IdentityClient", "AsyncIdentityClient", "ClientError", "Unavailable", "GRAPH_UNAVAILABLE"]
 
-#: identity.rpc.errors.GRAPH_UNAVAILABLE (the client does not import the server)
+#: identity.service.rpc.errors.GRAPH_UNAVAILABLE (the client does not import the server)
 GRAPH_UNAVAILABLE = -32002
 _RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
 T = TypeVar("T")

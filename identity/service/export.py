@@ -32,8 +32,8 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import T
 
-from .domain import model
-from .graph.connection import ids_to_send, submit
+from ..domain import model
+from ..graph.connection import ids_to_send, submit
 
 __all__ = ["export_neptune_csv", "ExportSummary", "neptune_type", "VERTEX_FILE", "EDGE_FILE"]
 

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Protocol, Sequence
 
-from ..base.errors import DeadlineExceeded
+from ...base.errors import DeadlineExceeded
+from ...graph.resilience import deadline
+from ...security.tenants import TenantRegistry
 from ..config import Config
-from ..graph.resilience import deadline
-from ..security.tenants import TenantRegistry
 from .admission import Admission
 from .ratelimit import RateLimiter
 
@@ -34,7 +34,7 @@ class IdentityLike(Protocol):
     def stats(self) -> dict: ...
 
 
-#: The service CPU one cost unit stands for (identity.rpc.methods: the costs are measured in it).
+#: The service CPU one cost unit stands for (identity.service.rpc.methods: the costs are measured in it).
 UNIT_CPU_SECONDS = 0.0005
 
 
@@ -50,7 +50,7 @@ _CONFIGURED = Config()
 @dataclass(frozen=True)
 class Limits:
     """The request limits the handlers enforce: the settings of the same names, whose defaults
-    and meaning identity.config.Config gives."""
+    and meaning identity.service.config.Config gives."""
 
     max_body_bytes: int = _CONFIGURED.max_body_bytes
     max_batch: int = _CONFIGURED.max_batch
@@ -87,7 +87,7 @@ class Service:
     keyring: Any = None
     #: The regions' graphs (identity.graph.regions.RegionRouter), for inspecting connections and circuits.
     router: Any = None
-    #: The tenants' guard settings (identity.settings.GuardSettings), for the tenant.guards methods.
+    #: The tenants' guard settings (identity.service.settings.GuardSettings), for the tenant.guards methods.
     guards: Any = None
     #: The regions this instance serves: the readiness probe pings each.
     served_regions: Callable[[], Sequence[str]] = lambda: ("default",)
@@ -112,7 +112,7 @@ class Service:
                   until: float | None = None, charged: float = 0.0) -> Any:
         """Blocking graph work off the event loop, in the caller's context (its span), under the
         request's deadline ``until`` (time.monotonic; default: ``request_timeout`` from now) and,
-        for a ``tenant``, in one of its slots (identity.rpc.admission). The tenant was charged
+        for a ``tenant``, in one of its slots (identity.service.rpc.admission). The tenant was charged
         ``charged`` units for it up front; the CPU the work took beyond that is charged after it
         (RateLimiter.settle): a call's price is known before it runs, its cost only after."""
         end = until if until is not None else time.monotonic() + self.request_timeout

@@ -19,11 +19,11 @@ from typing import Callable
 from gremlin_python.process.graph_traversal import GraphTraversalSource
 from gremlin_python.process.traversal import T
 
-from .base.errors import IdentityError, check_int, check_progress
-from .domain import model
-from .graph.connection import submit
-from .security.keys import Keyring
-from .security.tenants import TenantRegistry, UnknownTenant
+from ..base.errors import IdentityError, check_int, check_progress
+from ..domain import model
+from ..graph.connection import submit
+from ..security.keys import Keyring
+from ..security.tenants import TenantRegistry, UnknownTenant
 
 __all__ = ["offboard", "purge", "PurgeProgress", "DEFAULT_PURGE_BATCH"]
 

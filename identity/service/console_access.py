@@ -28,9 +28,9 @@ from typing import Callable
 from gremlin_python.process.strategies import ReadOnlyStrategy
 from gremlin_python.process.traversal import TraversalStrategy
 
-from .domain.core import tenant_partition
-from .security.auth import AuthenticationFailed, authenticate
-from .security.tenants import TenantRegistry
+from ..domain.core import tenant_partition
+from ..security.auth import AuthenticationFailed, authenticate
+from ..security.tenants import TenantRegistry
 
 __all__ = ["ConsoleGrant", "ConsoleAccess"]
 

@@ -14,9 +14,9 @@ from typing import Any
 import tornado.web
 from tornado.log import access_log
 
+from ...graph.regions import RegionNotServed
+from ...security.tenants import TenantRegistry, UnknownTenant
 from ..config import Config
-from ..graph.regions import RegionNotServed
-from ..security.tenants import TenantRegistry, UnknownTenant
 from ..settings import GuardSettings
 from .handlers import (DRAIN_FACTOR, HealthHandler, MetricsHandler, NotFoundHandler, OpenRpcHandler, ReadyHandler,
                        RpcHandler)
@@ -78,10 +78,10 @@ def _access_log(handler: tornado.web.RequestHandler) -> None:
 def build_service(config: Config, *, registry: TenantRegistry | None = None, keyring: Any = None) -> Service:
     """A Service on the identity core: each tenant's data in its home region's graph
     (``config.region_router()``), protected by its key ring (``keyring``, by default the data
-    dir's), under its guard settings (the config file's, then the registry's: identity.settings)."""
-    from ..domain.core import IdentityGraph
-    from ..graph.connection import close_all
-    from ..security.keys import keyring_for
+    dir's), under its guard settings (the config file's, then the registry's: identity.service.settings)."""
+    from ...domain.core import IdentityGraph
+    from ...graph.connection import close_all
+    from ..config import keyring_for
 
     router = config.region_router()
     registry = registry if registry is not None else TenantRegistry(config.data_dir).load()

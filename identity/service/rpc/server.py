@@ -29,10 +29,10 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from ..base.errors import ConfigError
+from ...base.errors import ConfigError
+from ...security import auth
+from ...security.tenants import TenantRegistry
 from ..config import Config
-from ..security import auth
-from ..security.tenants import TenantRegistry
 from .app import build_service, make_app
 from .service import Service
 
@@ -81,8 +81,8 @@ def _serves_console(config: Config, graph_url: str) -> bool:
 
 
 def _gremlin_app(graph_url: str, config: Config, registry: TenantRegistry) -> tornado.web.Application:
+    from ...graph.connection import ConsoleLimits, console_endpoint_app
     from ..console_access import ConsoleAccess
-    from ..graph.connection import ConsoleLimits, console_endpoint_app
     limits = ConsoleLimits(timeout_ms=config.gremlin_timeout_ms, memory_bytes=config.gremlin_memory_mb << 20,
                            write_timeout_ms=config.gremlin_write_timeout_ms)
     return console_endpoint_app(graph_url, ConsoleAccess(registry), limits)
@@ -116,7 +116,7 @@ async def serve(config: Config, *, stop: asyncio.Event | None = None,
                 service: Service | None = None) -> None:
     graph_url = shared_graph_url(config.resolved_graph_url)
     config = config.replace(graph_url=graph_url)
-    from ..graph.connection import open_local
+    from ...graph.connection import open_local
     for url in {graph_url, *(region.writer for region in config.regions)}:
         open_local(url)  # before listening: a data directory another process serves stops us here
     api_sockets = _bind(config.port, config.host, "API", "choose another with --port PORT (0 picks a free one)")
@@ -163,7 +163,7 @@ async def _shutdown(config: Config, service: Service, http_server: tornado.https
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(server.close_all_connections(), timeout=1.0)
     service.close()
-    from ..graph.connection import release
+    from ...graph.connection import release
     for url in {config.resolved_graph_url, *(region.writer for region in config.regions)}:
         release(url)  # flushes and closes a durable store
 

@@ -1,15 +1,15 @@
 """Per-tenant token buckets charged by cost: ``rate`` units a second on average, bursts up to
-``burst`` units. A unit is what one ``resolve`` costs (identity.rpc.methods: what each call
+``burst`` units. A unit is what one ``resolve`` costs (identity.service.rpc.methods: what each call
 costs); a request is charged the sum of its calls.
 
 A request costing more than the bucket holds is let through once the bucket is full and leaves
 it in debt: the tenant's next requests wait until the debt is paid back at ``rate``. So the
 long-run rate holds whatever the request sizes, and a request up to the service's
-``max_request_cost`` (identity.rpc.service.Limits) never waits forever for a bucket too small.
+``max_request_cost`` (identity.service.rpc.service.Limits) never waits forever for a bucket too small.
 
 A call's price is known before it runs; what it really costs only after (a full scan grows with
 the tenant): the service charges the CPU a call used beyond its price when it ends (settle), in
-the same units (identity.rpc.service.UNIT_CPU_SECONDS).
+the same units (identity.service.rpc.service.UNIT_CPU_SECONDS).
 """
 
 from __future__ import annotations

@@ -13,18 +13,16 @@ instead of re-sealing it forever.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, T, TextP
 
-from ...base.errors import IdentityError, check_int, check_progress
-from ...domain import model
-from ...graph.connection import submit
-from ..protect import EnvelopeProtector, SealedValueError, version_prefix
-
-if TYPE_CHECKING:
-    from .keyring import Keyring
+from ..base.errors import IdentityError, check_int, check_progress
+from ..domain import model
+from ..graph.connection import submit
+from ..security.keys import Keyring
+from ..security.protect import EnvelopeProtector, SealedValueError, version_prefix
 
 __all__ = ["ReencryptProgress", "reencrypt", "cells_sealed_with", "retire_data_key", "DEFAULT_BATCH"]
 

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from typing import AsyncIterator
 
-from ..base.errors import DeadlineExceeded
+from ...base.errors import DeadlineExceeded
 
 __all__ = ["Admission", "Slots"]
 
