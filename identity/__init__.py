@@ -14,7 +14,7 @@ from .base.errors import GraphUnavailable, IdentityError, NotFound, ValidationEr
 from .domain.core import IdentityGraph, identifier_vertex_id
 from .domain.guards import TenantConfig
 from .domain.ingest import IngestResult, RejectedEvent
-from .domain.resolve import Resolution
+from .domain.walk import Resolution
 from .security.protect import DevelopmentProtector, Protector
 
 __all__ = [

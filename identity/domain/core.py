@@ -26,8 +26,8 @@ from .explain import explain as explain_pair
 from .guards import TenantConfig
 from .identifiers import normalize, parse_timestamp
 from .ingest import CreationClock, IngestResult, PreparedEvent, RejectedEvent, increment, ingest_batch, prepare_batch
-from .resolve import (Hood, Resolution, anchor_of, hood_traversal, identifier_vertices, is_generic, iso, link_map,
-                      open_value, parse_hoods, walk_source)
+from .walk import (Hood, Resolution, anchor_of, hood_traversal, identifier_vertices, is_generic, iso, link_map,
+                   open_value, parse_hoods, walk_source)
 
 __all__ = ["IdentityGraph", "identifier_vertex_id", "tenant_scoped", "tenant_partition", "CUSTOMER_LOOKUP_TYPE",
            "MAX_RESOLVE_MANY", "STARTS_PER_WALK"]

@@ -2,7 +2,7 @@
 
 Read-only, two graph round trips at most:
 
-1. resolve's neighbourhood walk (identity.domain.resolve) from both identifiers at once, as resolve_many
+1. resolve's neighbourhood walk (identity.domain.walk) from both identifiers at once, as resolve_many
    walks several starts, with the do-not-link rules around them and their suppression entries
    (an identifier forgotten on request). The walk goes as far as the wider of the call's bounds
    (``max_hops``, ``max_fanout``) and the tenant's own (ingest's), so both views are in it:
@@ -40,8 +40,8 @@ from . import model
 from .guards import TenantConfig, is_blocked, plan_links
 from .identifiers import normalize
 from .ingest import stored_candidate
-from .resolve import (anchor_of, hood_traversal, hoods_of, identifier_vertices, is_generic, iso, link_map, members_of,
-                      open_value, plain, shortest_paths, walk_source)
+from .walk import (anchor_of, hood_traversal, hoods_of, identifier_vertices, is_generic, iso, link_map, members_of,
+                   open_value, plain, shortest_paths, walk_source)
 
 if TYPE_CHECKING:
     from .core import IdentityGraph

@@ -47,7 +47,7 @@ from ..security.protect import Protector
 from . import customers, model, writes
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
-from .resolve import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
+from .walk import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "RejectedEvent", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch",
            "given_event_id", "ingest_batch", "candidates_from", "stored_candidate", "stored_customer",

@@ -36,7 +36,7 @@ from ..base.errors import GraphUnavailable, NotFound
 from ..graph.connection import submit
 from . import customers, model
 from .ingest import increment
-from .resolve import Hood, iso, members_of, open_value, plain
+from .walk import Hood, iso, members_of, open_value, plain
 
 if TYPE_CHECKING:
     from .core import IdentityGraph

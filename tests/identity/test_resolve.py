@@ -6,7 +6,7 @@ import pytest
 
 from identity import NotFound, TenantConfig, ValidationError
 from identity.domain import model
-from identity.domain.resolve import shortest_paths
+from identity.domain.walk import shortest_paths
 from identity_helpers import event
 
 ANN = ("email", "ann@example.com")
