@@ -8,7 +8,7 @@ The events go through ``IdentityGraph.ingest`` as usual (validation, sealing, cr
 planning every event against what the batch read, chunks of writes), but the batch read and the
 chunk writes do not go through Gremlin: ``identity.domain.ingest._read`` and ``_commit`` are replaced, in
 this process only, by functions that do to the store what the engine does for those two
-traversals, step for step and in the same order (the walk of resolve.neighbourhood_walk with its
+traversals, step for step and in the same order (the walk of walk.neighbourhood_walk with its
 cap and partition filter, the chunk's merges, increments and conditional writes, the customer ids
 an identifier turning generic moves (identity.domain.customers.write), ``observed``
 edges taking generated ids in the same order). Each runs in one store transaction, as a traversal

@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def profile(url: str, args: argparse.Namespace) -> list[dict]:
-    import identity.domain.core
     import identity.domain.ingest
+    import identity.domain.tenant_graph
     from identity import IdentityGraph
     from identity.graph.connection import close_all, open_traversal
     from gremlin_python.process.anonymous_traversal import traversal
@@ -195,7 +195,8 @@ def profile(url: str, args: argparse.Namespace) -> list[dict]:
     events = [item.event for item in labelled]
     args.events = len(events)
     recorder = Recorder()
-    identity.domain.ingest.submit = identity.domain.core.submit = recorder.submit
+    # the modules that send ingest's and resolve's traversals
+    identity.domain.ingest.submit = identity.domain.tenant_graph.submit = recorder.submit
     ids = IdentityGraph(open_traversal(url), "bench")
     for i in range(0, len(events), args.batch):
         ids.ingest(events[i:i + args.batch])

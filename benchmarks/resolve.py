@@ -32,8 +32,8 @@ from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_a
 from benchmarks.service import Server, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 from identity import IdentityGraph
 from identity.domain import model  # noqa: E402
-from identity.domain.core import identifier_vertex_id  # noqa: E402
 from identity.domain.guards import TenantConfig  # noqa: E402
+from identity.domain.tenant_graph import identifier_vertex_id  # noqa: E402
 from identity.graph.connection import close_all, open_traversal  # noqa: E402
 from identity.service.config import Config, keyring_for  # noqa: E402
 from identity.service.rpc.server import DEV_TENANT  # noqa: E402

@@ -27,7 +27,7 @@ from benchmarks.harness import add_output_arguments, finish, process_cpu_seconds
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
 from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
-from identity.domain.core import MAX_RESOLVE_MANY  # noqa: E402
+from identity.domain.resolve import MAX_RESOLVE_MANY  # noqa: E402
 
 #: What the issue's bulk user sent before resolve_many: JSON-RPC batches of this many resolve calls.
 _RESOLVES_PER_BATCH = 100

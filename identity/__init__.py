@@ -11,10 +11,11 @@ The core API (see docs/data-model.md for the graph it builds)::
 from __future__ import annotations
 
 from .base.errors import GraphUnavailable, IdentityError, NotFound, ValidationError
-from .domain.core import IdentityGraph, identifier_vertex_id
+from .domain.core import IdentityGraph
 from .domain.guards import TenantConfig
 from .domain.ingest import IngestResult, RejectedEvent
-from .domain.walk import Resolution
+from .domain.resolve import Resolution
+from .domain.tenant_graph import identifier_vertex_id
 from .security.protect import DevelopmentProtector, Protector
 
 __all__ = [

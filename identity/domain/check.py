@@ -68,8 +68,9 @@ from gremlin_python.process.traversal import Cardinality, P, T
 
 from ..graph.connection import ids_to_send, submit
 from ..security.protect import Protector, SealedValueError
-from . import customers, model
+from . import customers, model, privacy
 from .guards import TenantConfig
+from .tenant_graph import TenantGraph
 
 __all__ = ["Finding", "CheckReport", "check_graph", "FINDING_KINDS", "REPAIRABLE"]
 
@@ -357,14 +358,13 @@ def _repair(g: GraphTraversalSource, tenant: str, config: TenantConfig, protecto
     mended += [f for f in drop if f.kind != "cross_tenant" or f.element in edge_ids]
     suppressed = [f for f in by_kind["suppressed"]]
     if suppressed and protector is not None:
-        from .core import IdentityGraph
-        identity = IdentityGraph(g, tenant, config=config, protector=protector)
+        identity = TenantGraph(g, tenant, config=config, protector=protector)
         for finding in suppressed:
             id_type = finding.element.split(":", 2)[1]
             sealed = submit(g.V(finding.element).values("value"))
             if sealed:
                 # forget it again: its links, degrees and lone events go as a forget takes them
-                identity.forget(id_type, protector.open(finding.element, "value", sealed[0]))
+                privacy.forget(identity, id_type, protector.open(finding.element, "value", sealed[0]))
                 mended.append(finding)
     orphans = [f.element for f in by_kind["orphan_event"]]
     for batch in _batches(orphans):

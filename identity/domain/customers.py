@@ -110,7 +110,7 @@ class Neighbourhood:
 def walk(starts: Iterable[str], props_of: Callable[[str], Mapping[str, Any] | None],
          neighbours_of: Callable[[str], Iterable[str]], *, max_hops: int, expand_limit: int,
          expand_too: Iterable[str] = ()) -> Neighbourhood:
-    """The neighbourhood walk (resolve.neighbourhood_walk) from ``starts`` over any graph: each
+    """The neighbourhood walk (walk.neighbourhood_walk) from ``starts`` over any graph: each
     identifier reached at its smallest distance from a start, and expanded when nearer than
     ``max_hops`` and not generic by ``expand_limit``, or when in ``expand_too`` (identifiers that
     just turned generic, walked as the members they were). Starts ``props_of`` does not know are

@@ -2,7 +2,7 @@
 
 Read-only, two graph round trips at most:
 
-1. resolve's neighbourhood walk (identity.domain.walk) from both identifiers at once, as resolve_many
+1. resolve's neighbourhood walk (identity.domain.resolve) from both identifiers at once, as resolve_many
    walks several starts, with the do-not-link rules around them and their suppression entries
    (an identifier forgotten on request). The walk goes as far as the wider of the call's bounds
    (``max_hops``, ``max_fanout``) and the tenant's own (ingest's), so both views are in it:
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, __
 from gremlin_python.process.traversal import P
@@ -37,14 +37,14 @@ from gremlin_python.process.traversal import P
 from ..base.errors import ValidationError
 from ..graph.connection import submit
 from . import model
+from .customers import is_generic
 from .guards import TenantConfig, is_blocked, plan_links
 from .identifiers import normalize
 from .ingest import stored_candidate
-from .walk import (anchor_of, hood_traversal, hoods_of, identifier_vertices, is_generic, iso, link_map, members_of,
-                   open_value, plain, shortest_paths, walk_source)
-
-if TYPE_CHECKING:
-    from .core import IdentityGraph
+from .resolve import iso, open_value
+from .tenant_graph import TenantGraph
+from .walk import (anchor_of, hood_traversal, hoods_of, identifier_vertices, link_map, members_of, plain,
+                   shortest_paths, walk_source)
 
 __all__ = ["explain", "all_shortest_paths", "MAX_PATHS", "EVENTS_PER_LINK", "MAX_JOINT_EVENTS", "EVENT_SCAN"]
 
@@ -71,8 +71,8 @@ class _Side:
     blocked: bool
 
 
-def explain(identity: "IdentityGraph", a: Any, b: Any, *, max_hops: int, max_fanout: int) -> dict[str, Any]:
-    """The answer of IdentityGraph.explain (options already checked)."""
+def explain(identity: TenantGraph, a: Any, b: Any, *, max_hops: int, max_fanout: int) -> dict[str, Any]:
+    """The answer of IdentityGraph.explain (options already checked), read through ``identity``."""
     config = identity.config  # once: an operator may change it meanwhile (identity.service.settings)
     sides = [_side(identity, config, "a", a), _side(identity, config, "b", b)]
     if sides[0].vertex is not None and sides[0].vertex == sides[1].vertex:
@@ -81,7 +81,7 @@ def explain(identity: "IdentityGraph", a: Any, b: Any, *, max_hops: int, max_fan
     return _Explanation(identity, config, graph, sides, max_hops).answer()
 
 
-def _side(identity: "IdentityGraph", config: TenantConfig, name: str, identifier: Any) -> _Side:
+def _side(identity: TenantGraph, config: TenantConfig, name: str, identifier: Any) -> _Side:
     if not isinstance(identifier, (tuple, list)) or len(identifier) != 2:
         raise ValidationError(name, "must be an identifier: (type, value)")
     id_type, raw = identifier
@@ -98,7 +98,7 @@ def _side(identity: "IdentityGraph", config: TenantConfig, name: str, identifier
 class _Read:
     """The first round trip: the walk from both identifiers, read in resolve's and ingest's views."""
 
-    def __init__(self, identity: "IdentityGraph", config: TenantConfig, starts: list[str], max_hops: int,
+    def __init__(self, identity: TenantGraph, config: TenantConfig, starts: list[str], max_hops: int,
                  max_fanout: int):
         self.expand = min(config.generic_threshold, max_fanout)  # resolve's walk
         result: dict[str, Any] = {}
@@ -123,7 +123,7 @@ class _Read:
 
 
 class _Explanation:
-    def __init__(self, identity: "IdentityGraph", config: TenantConfig, graph: _Read, sides: list[_Side],
+    def __init__(self, identity: TenantGraph, config: TenantConfig, graph: _Read, sides: list[_Side],
                  max_hops: int):
         self.identity, self.config, self.graph, self.sides, self.max_hops = identity, config, graph, sides, max_hops
         self.threshold = config.generic_threshold

@@ -20,14 +20,22 @@ import ipaddress
 import re
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from ..base.errors import ValidationError
 
-if TYPE_CHECKING:
-    from .guards import TenantConfig
+__all__ = ["IDENTIFIER_TYPES", "Normalization", "normalize", "parse_timestamp", "compact_phone", "MAX_EPOCH_MS"]
 
-__all__ = ["IDENTIFIER_TYPES", "normalize", "parse_timestamp", "compact_phone", "MAX_EPOCH_MS"]
+
+class Normalization(Protocol):
+    """The settings normalisation reads: a tenant's TenantConfig (identity.domain.guards, which
+    builds on the identifier types defined here) has them."""
+
+    gmail_normalization: bool
+    strip_plus_tags: bool
+    default_country_code: str
+    strict_device_ids: bool
+
 
 #: The last millisecond of 9999-12-31 (UTC): the latest time an event or an ``as_of`` may name.
 MAX_EPOCH_MS = 253_402_300_799_999
@@ -44,7 +52,7 @@ _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
 
 
-def _email(raw: str, config: "TenantConfig") -> str:
+def _email(raw: str, config: Normalization) -> str:
     value = raw.strip().lower()
     if value.count("@") != 1:
         raise _invalid("is not an email address (needs exactly one @)")
@@ -70,7 +78,7 @@ def compact_phone(raw: str) -> str:
     return _PHONE_SEPARATORS.sub("", raw.strip())
 
 
-def _phone(raw: str, config: "TenantConfig") -> str:
+def _phone(raw: str, config: Normalization) -> str:
     value = compact_phone(raw)
     if value.startswith("+"):
         digits = value[1:]
@@ -90,7 +98,7 @@ def _phone(raw: str, config: "TenantConfig") -> str:
     return "+" + digits
 
 
-def _device_id(raw: str, config: "TenantConfig") -> str:
+def _device_id(raw: str, config: Normalization) -> str:
     value = raw.strip().lower()
     if _UUID_LIKE.match(value):
         return str(uuid.UUID(value.strip("{}")))
@@ -101,14 +109,14 @@ def _device_id(raw: str, config: "TenantConfig") -> str:
     return value
 
 
-def _opaque(raw: str, config: "TenantConfig") -> str:
+def _opaque(raw: str, config: Normalization) -> str:
     value = raw.strip()
     if not _OPAQUE.match(value):
         raise _invalid("must be 1..256 printable characters without spaces")
     return value
 
 
-def _ip(raw: str, config: "TenantConfig") -> str:
+def _ip(raw: str, config: Normalization) -> str:
     try:
         address = ipaddress.ip_address(raw.strip())
     except ValueError:
@@ -118,21 +126,21 @@ def _ip(raw: str, config: "TenantConfig") -> str:
     return address.compressed
 
 
-def _fingerprint(raw: str, config: "TenantConfig") -> str:
+def _fingerprint(raw: str, config: Normalization) -> str:
     value = raw.strip()
     if not _FINGERPRINT.match(value):
         raise _invalid("is not a payment fingerprint (8..128 of A-Z a-z 0-9 _ -)")
     return value
 
 
-def _hashed_email(raw: str, config: "TenantConfig") -> str:
+def _hashed_email(raw: str, config: Normalization) -> str:
     value = raw.strip().lower()
     if not _SHA256_HEX.match(value):
         raise _invalid("is not a SHA-256 hex digest (64 hex digits)")
     return value
 
 
-IDENTIFIER_TYPES: dict[str, Callable[[str, "TenantConfig"], str]] = {
+IDENTIFIER_TYPES: dict[str, Callable[[str, Normalization], str]] = {
     "email": _email,
     "phone": _phone,
     "device_id": _device_id,
@@ -152,7 +160,7 @@ def _invalid(reason: str) -> _Invalid:
     return _Invalid(reason)
 
 
-def normalize(id_type: Any, raw: Any, config: "TenantConfig", *, field: str = "") -> str:
+def normalize(id_type: Any, raw: Any, config: Normalization, *, field: str = "") -> str:
     """The canonical form of ``raw`` as an identifier of ``id_type``; ValidationError otherwise.
     ``field`` is the JSON path of the identifier (``…identifiers[2]``) used in errors."""
     prefix = f"{field}." if field else ""

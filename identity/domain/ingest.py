@@ -45,9 +45,10 @@ from ..graph.connection import submit
 from ..graph.resilience import check_deadline, concurrent_modification, id_taken
 from ..security.protect import Protector
 from . import customers, model, writes
+from .customers import is_generic
 from .guards import Candidate, LinkPlan, Member, TenantConfig, is_blocked, plan_links
 from .identifiers import normalize, parse_timestamp
-from .walk import collected, is_generic, members_of, nearest, neighbourhood_walk, plain, walk_source
+from .walk import collected, members_of, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["IngestResult", "RejectedEvent", "PreparedEvent", "PreparedIdentifier", "CreationClock", "prepare_batch",
            "given_event_id", "ingest_batch", "candidates_from", "stored_candidate", "stored_customer",
@@ -285,7 +286,7 @@ class _View:
                  links: dict[str, list[int]], events: set[str], suppressed: set[str]):
         self.vertices = vertices
         #: identifier -> neighbour -> "": reach() counts hops, and which of two equally near
-        #: paths resolve.nearest prefers (by link id) does not change a count, so the read
+        #: paths walk.nearest prefers (by link id) does not change a count, so the read
         #: does not derive the id of every link it returns (a hash each)
         self.adjacency = adjacency
         self.links = links  # link id -> [first_seen, last_seen]
@@ -293,7 +294,7 @@ class _View:
         self.suppressed = suppressed  # suppression entries of the batch's identifiers
 
     def reach(self, start: str, max_hops: int, expand_limit: int) -> dict[str, int]:
-        """Identifier -> hops, by the rules of the neighbourhood walk (resolve.nearest)."""
+        """Identifier -> hops, by the rules of the neighbourhood walk (walk.nearest)."""
         return {vertex: step[0] for vertex, step in nearest(start, self.vertices, self.adjacency, max_hops,
                                                              expand_limit).items()}
 
@@ -316,7 +317,7 @@ def _read(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent], con
     links among them, which of the events are stored, which links already join two identifiers
     of one event, and which of the identifiers were forgotten (suppressed).
 
-    The walk is resolve's (resolve.neighbourhood_walk) from all the batch's identifiers at once:
+    The walk is resolve's (walk.neighbourhood_walk) from all the batch's identifiers at once:
     each identifier is expanded at its smallest distance from the batch, so it holds all the
     subgraph a per-identifier walk could see, and _View.reach walks each start's own
     neighbourhood in it, by the same rules, on the client. ``cap`` is ``path_cap`` per start.

@@ -27,7 +27,7 @@ and event attributes decrypted.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merge, P, T
@@ -36,25 +36,23 @@ from ..base.errors import GraphUnavailable, NotFound
 from ..graph.connection import submit
 from . import customers, model
 from .ingest import increment
-from .walk import Hood, iso, members_of, open_value, plain
-
-if TYPE_CHECKING:
-    from .core import IdentityGraph
+from .resolve import iso, open_value
+from .tenant_graph import CUSTOMER_LOOKUP_TYPE, MAX_CONFLICTS, TenantGraph
+from .walk import Hood, members_of, plain
 
 __all__ = ["forget", "export", "subject_vertices"]
 
 _ATTRIBUTES = model.SEALED_PROPERTIES[model.EVENT]
 
 
-def subject_vertices(identity: "IdentityGraph", id_type: str, value: str) -> list[str]:
+def subject_vertices(identity: TenantGraph, id_type: str, value: str) -> list[str]:
     """The identifier vertex ids of the subject. A customer id the tenant does not hold raises
     NotFound; an identifier is named by its value, stored or not."""
     return _subject(identity, id_type, value)[0]
 
 
-def _subject(identity: "IdentityGraph", id_type: str, value: str) -> tuple[list[str], Hood | None]:
+def _subject(identity: TenantGraph, id_type: str, value: str) -> tuple[list[str], Hood | None]:
     """The subject's identifier vertex ids, and for a customer the neighbourhood they were read in."""
-    from .core import CUSTOMER_LOOKUP_TYPE
     if id_type != CUSTOMER_LOOKUP_TYPE:
         return [identity.vertex_id(id_type, value)], None
     config = identity.config
@@ -67,9 +65,8 @@ def _subject(identity: "IdentityGraph", id_type: str, value: str) -> tuple[list[
     return sorted(members_of(hood.paths, hood.vertices, threshold)) or [hood.start], hood
 
 
-def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int]:
+def forget(identity: TenantGraph, id_type: str, value: str) -> dict[str, int]:
     """Erase the subject and suppress its identifiers; returns what was removed (counts)."""
-    from .core import MAX_CONFLICTS
     for _ in range(MAX_CONFLICTS + 1):
         removed = _forget(identity, subject_vertices(identity, id_type, value))
         if removed is not None:
@@ -77,7 +74,7 @@ def forget(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, int
     raise GraphUnavailable("concurrent writes kept changing the customer this forget splits; it can be retried")
 
 
-def _forget(identity: "IdentityGraph", ids: list[str]) -> dict[str, int] | None:
+def _forget(identity: TenantGraph, ids: list[str]) -> dict[str, int] | None:
     """One attempt: None when the customers around ``ids`` changed after they were read."""
     config = identity.config  # once: an operator may change it meanwhile (identity.service.settings)
     threshold = config.generic_threshold
@@ -123,7 +120,7 @@ def _forget(identity: "IdentityGraph", ids: list[str]) -> dict[str, int] | None:
             "event_attributes": len(erased), "suppressed": len(ids)}
 
 
-def export(identity: "IdentityGraph", id_type: str, value: str) -> dict[str, Any]:
+def export(identity: TenantGraph, id_type: str, value: str) -> dict[str, Any]:
     """Every stored fact about the subject: identifiers, links with their evidence, do-not-link
     rules and events, decrypted. NotFound when nothing is stored."""
     ids, subject = _subject(identity, id_type, value)

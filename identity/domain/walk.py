@@ -1,4 +1,5 @@
-"""Bounded neighbourhoods in one graph round trip, and the Resolution built from them.
+"""The neighbourhood walk: bounded neighbourhoods in one graph round trip, walked again by the
+client. Ingest plans on it, resolve answers from it, explain and forget read through it.
 
 The walk (``walk_source`` + ``neighbourhood_walk``) goes out from the start identifier(s) one hop
 at a time, unrolled (``max_hops`` is small), never building paths::
@@ -26,8 +27,7 @@ hop distances beyond the cut may be too long and identifiers missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
@@ -37,9 +37,9 @@ from gremlin_python.statics import long
 from . import model
 from .customers import anchor, is_generic
 
-__all__ = ["Hood", "Resolution", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods",
-           "hoods_of", "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "is_generic", "open_value", "plain",
-           "identifier_row", "identifier_vertices"]
+__all__ = ["Hood", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods", "hoods_of",
+           "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain", "identifier_row",
+           "identifier_vertices"]
 
 
 @dataclass
@@ -237,28 +237,3 @@ def anchor_of(hood: Hood, generic_threshold: int) -> Mapping[str, Any]:
 def members_of(reached: Iterable[str], vertices: Mapping[str, dict], generic_threshold: int) -> list[str]:
     """The identifiers that make up the customer: those reached that are not generic."""
     return [v for v in reached if not is_generic(vertices[v], generic_threshold)]
-
-
-def open_value(protector: Any, props: dict) -> str:
-    """An identifier vertex's plaintext value (``props`` as parsed: with its id and sealed value)."""
-    return protector.open(props["id"], "value", props["value"])
-
-
-@dataclass
-class Resolution:
-    customer_id: str
-    identifiers: dict[str, list[dict]]
-    evidence: list | None
-    truncated: bool
-    #: the other ids its identifiers carry (customers merged into it; identity.domain.customers)
-    aliases: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"customer_id": self.customer_id, "identifiers": self.identifiers, "evidence": self.evidence,
-                "truncated": self.truncated, "aliases": list(self.aliases)}
-
-
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")

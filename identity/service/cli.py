@@ -326,7 +326,7 @@ def _progress(line: str) -> None:
 
 def _token(args: argparse.Namespace, config: Config, registry: TenantRegistry) -> int:
     _known(registry, args.tenant)  # never create a key ring for a mistyped tenant
-    from ..domain.core import identifier_vertex_id
+    from ..domain.tenant_graph import identifier_vertex_id
     print(identifier_vertex_id(args.tenant, args.type, args.value, protector=keyring_for(config).protector(args.tenant)))
     return 0
 

@@ -10,7 +10,7 @@ that tenant's API keys, checked exactly as the JSON-RPC API checks a bearer key
   ``identity key create TENANT --operator`` on the service host) gets the whole graph, every
   tenant's elements, reading and writing: the operator already holds every tenant's keys.
 - Any other key, a tenant ``admin`` key included, gets its own tenant's partition, read-only: the
-  PartitionStrategy every IdentityGraph traversal runs under (identity.domain.core.tenant_partition)
+  PartitionStrategy every IdentityGraph traversal runs under (identity.domain.tenant_graph.tenant_partition)
   and ReadOnlyStrategy, imposed by the server on each of the connection's traversals, after
   whatever the client sends, so nothing it sends widens them (docs/security.md). A console
   write would bypass ingest's guards and counters, so even a tenant's admin cannot make one.
@@ -28,7 +28,7 @@ from typing import Callable
 from gremlin_python.process.strategies import ReadOnlyStrategy
 from gremlin_python.process.traversal import TraversalStrategy
 
-from ..domain.core import tenant_partition
+from ..domain.tenant_graph import tenant_partition
 from ..security.auth import AuthenticationFailed, authenticate
 from ..security.tenants import TenantRegistry
 

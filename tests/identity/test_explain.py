@@ -10,7 +10,7 @@ from gremlin_python.process.graph_traversal import __
 
 from identity import TenantConfig, ValidationError
 from identity.domain.explain import all_shortest_paths
-from identity.domain.walk import iso
+from identity.domain.resolve import iso
 from identity_helpers import event
 
 T0 = 1_714_550_400_000

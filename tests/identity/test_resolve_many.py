@@ -8,7 +8,7 @@ import random
 import pytest
 
 from identity import TenantConfig, ValidationError
-from identity.domain.core import MAX_RESOLVE_MANY, STARTS_PER_WALK
+from identity.domain.resolve import MAX_RESOLVE_MANY, STARTS_PER_WALK
 from identity_helpers import event
 
 DAY = 86_400_000

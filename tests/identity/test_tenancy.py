@@ -14,7 +14,7 @@ import gremlin
 
 from identity import IdentityGraph, NotFound, ValidationError
 from identity.domain import model
-from identity.domain.core import tenant_scoped
+from identity.domain.tenant_graph import tenant_scoped
 
 from identity_helpers import event
 

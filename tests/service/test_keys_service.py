@@ -14,7 +14,7 @@ pytest.importorskip("identity.domain.core")
 
 import gremlin  # noqa: E402
 from identity import IdentityGraph
-from identity.domain.core import identifier_vertex_id  # noqa: E402
+from identity.domain.tenant_graph import identifier_vertex_id  # noqa: E402
 from identity.security.keys import KeysDestroyed
 from identity.security.protect import DevelopmentProtector, SealedValueError, sealed_version  # noqa: E402
 from identity.service import cli  # noqa: E402
