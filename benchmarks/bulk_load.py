@@ -6,7 +6,7 @@ graph ingest writes: how benchmarks build graphs of millions of identifiers.
 
 The events go through ``IdentityGraph.ingest`` as usual (validation, sealing, creation stamps,
 planning every event against what the batch read, chunks of writes), but the batch read and the
-chunk writes do not go through Gremlin: ``identity.domain.ingest._read`` and ``_commit`` are replaced, in
+chunk writes do not go through Gremlin: ``read_batch`` and ``_commit`` in identity.domain.ingest are replaced, in
 this process only, by functions that do to the store what the engine does for those two
 traversals, step for step and in the same order (the walk of walk.neighbourhood_walk with its
 cap and partition filter, the chunk's merges, increments and conditional writes, the customer ids
@@ -58,10 +58,10 @@ def _visible(tenant: str) -> tuple[Any, Any]:
 
 
 def read_state(store: Any, tenant: str, config: Any, targets: Any) -> dict:
-    """What identity.domain.ingest's read traversal returns for ``targets`` (its _ReadTargets), computed
+    """What the batch read (identity.domain.batch_read) returns for ``targets`` (its ReadTargets), computed
     on ``store`` the way the engine runs that traversal."""
     from identity.domain import model
-    from identity.domain.ingest import _PLANNED_KEYS
+    from identity.domain.batch_read import PLANNED_KEYS
 
     vertex_visible, edge_visible = _visible(tenant)
     get_vertex, get_edge = store.vertices.get, store.edges.get
@@ -91,7 +91,7 @@ def read_state(store: Any, tenant: str, config: Any, targets: Any) -> dict:
 
     def element_map(v: Any) -> dict:
         row = {T.id: v.id, T.label: v.label}
-        for key, value in v.property_items(_PLANNED_KEYS):
+        for key, value in v.property_items(PLANNED_KEYS):
             row.setdefault(key, value)
         return row
 
@@ -122,12 +122,12 @@ def _increment(values: Any, amount: int) -> int:
 
 
 def _guard_holds(store: Any, chunk: Any, vertex_visible: Any, edge_visible: Any) -> bool:
-    """_Chunk.guard()'s checks: the degrees the plans saw (and that identifiers they saw in
+    """Chunk.guard()'s checks: the degrees the plans saw (and that identifiers they saw in
     customers are not marked shared), the customer ids they took, the absence of what they create."""
     from gremlin_python.process.traversal import P
     from gremlin.engine.values import predicate_truth
     from identity.domain import model
-    from identity.domain.ingest import _grouped
+    from identity.domain.chunk import _grouped
     for (name, argument, unshared), ids in chunk.expected.items():
         predicate = P.between(*argument) if name == "between" else getattr(P, name)(argument)
         found = [v for v in map(store.vertices.get, ids) if v is not None and vertex_visible(v)
@@ -150,12 +150,12 @@ def _having(store: Any, key: str, value: Any) -> list:
 
 
 def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
-    """What _Chunk.traversal() does to the store, in its order: False (nothing written) when
+    """What Chunk.traversal() does to the store, in its order: False (nothing written) when
     its guard fails."""
     from gremlin_python.statics import long
 
     from identity.domain import model
-    from identity.domain.ingest import _grouped
+    from identity.domain.chunk import _grouped
 
     tenant = chunk.tenant
     vertex_visible, edge_visible = _visible(tenant)
@@ -251,25 +251,26 @@ def write_chunk(store: Any, chunk: Any, view: Any, protector: Any) -> bool:
 def direct_ingest(store: Any) -> Iterator[None]:
     """identity.domain.ingest's batch read and chunk writes done on ``store`` directly, in this block."""
     import identity.domain.ingest as ingest
+    from identity.domain.batch_read import ReadTargets, view_of
 
-    original_read, original_commit = ingest._read, ingest._commit
+    original_read, original_commit = ingest.read_batch, ingest._commit
 
     def read(g: Any, tenant: str, events: list, config: Any) -> Any:
-        targets = ingest._ReadTargets.of(tenant, events)
+        targets = ReadTargets.of(tenant, events)
         if not targets.ids:
             return original_read(g, tenant, events, config)  # the empty view, read nothing
         with store.transaction():
             state = read_state(store, tenant, config, targets)
-        return ingest._view_of(state, targets.pairs)
+        return view_of(state, targets.pairs)
 
     def commit(g: Any, chunk: Any, view: Any, protector: Any) -> bool:
         return not chunk.writes or write_chunk(store, chunk, view, protector)
 
-    ingest._read, ingest._commit = read, commit
+    ingest.read_batch, ingest._commit = read, commit
     try:
         yield
     finally:
-        ingest._read, ingest._commit = original_read, original_commit
+        ingest.read_batch, ingest._commit = original_read, original_commit
 
 
 def _open(directory: Path, cache_mb: float, clock: Any = None, config: Any = None) -> tuple[Any, Any, str]:

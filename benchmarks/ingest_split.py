@@ -57,7 +57,8 @@ def run(backend: str, events: list[dict], batch: int) -> dict[str, float]:
     from identity import IdentityGraph
 
     spent = {"read": 0.0, "write": 0.0, "journal": 0.0}
-    patched = [(identity.domain.ingest, "_read"), (identity.domain.ingest, "_commit"), _row_writer(gremlin.durable)]
+    ingest = identity.domain.ingest
+    patched = [(ingest, "read_batch"), (ingest, "_commit"), _row_writer(gremlin.durable)]
     originals = [getattr(owner, name) for owner, name in patched]
     for (owner, name), original, part in zip(patched, originals, ("read", "write", "journal")):
         setattr(owner, name, _timed(spent, part, original))

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from .base.errors import GraphUnavailable, IdentityError, NotFound, ValidationError
 from .domain.core import IdentityGraph
+from .domain.events import IngestResult, RejectedEvent
 from .domain.guards import TenantConfig
-from .domain.ingest import IngestResult, RejectedEvent
 from .domain.resolve import Resolution
 from .domain.tenant_graph import identifier_vertex_id
 from .security.protect import DevelopmentProtector, Protector

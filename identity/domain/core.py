@@ -24,11 +24,13 @@ from ..graph.connection import submit
 from ..graph.group_commit import GroupCommit
 from ..security.protect import Protector
 from . import customers, model, privacy, resolve
+from .events import IngestResult, PreparedEvent, RejectedEvent, prepare_batch
 from .explain import explain as explain_pair
 from .guards import TenantConfig
-from .ingest import IngestResult, PreparedEvent, RejectedEvent, increment, ingest_batch, prepare_batch
+from .ingest import ingest_batch
 from .resolve import Resolution
 from .tenant_graph import MAX_CONFLICTS, TenantGraph
+from .writes import increment
 
 __all__ = ["IdentityGraph"]
 

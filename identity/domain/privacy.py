@@ -35,10 +35,10 @@ from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merg
 from ..base.errors import GraphUnavailable, NotFound
 from ..graph.connection import submit
 from . import customers, model
-from .ingest import increment
 from .resolve import iso, open_value
 from .tenant_graph import CUSTOMER_LOOKUP_TYPE, MAX_CONFLICTS, TenantGraph
 from .walk import Hood, members_of, plain
+from .writes import increment
 
 __all__ = ["forget", "export", "subject_vertices"]
 

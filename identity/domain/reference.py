@@ -16,10 +16,10 @@ from typing import Callable
 from ..security.protect import DevelopmentProtector, Protector
 from . import customers, model
 from .customers import is_generic
+from .events import CreationClock, IngestResult, PreparedEvent, prepare_batch, without_suppressed
 from .guards import TenantConfig, plan_links
 from .identifiers import normalize, parse_timestamp
-from .ingest import (CreationClock, IngestResult, PreparedEvent, candidates_from, prepare_batch, stored_customer,
-                     without_suppressed)
+from .ingest import candidates_from, stored_customer
 
 __all__ = ["ReferenceIdentity"]
 

@@ -22,9 +22,9 @@ from ..base.errors import ValidationError
 from ..graph.connection import submit
 from ..security.protect import DevelopmentProtector, Protector
 from . import customers, model
+from .events import CreationClock
 from .guards import TenantConfig
 from .identifiers import normalize
-from .ingest import CreationClock
 from .walk import Hood, anchor_of, hood_traversal, identifier_vertices, link_map, parse_hoods, walk_source
 
 __all__ = ["TenantGraph", "identifier_vertex_id", "tenant_scoped", "tenant_partition", "CUSTOMER_LOOKUP_TYPE",

@@ -31,8 +31,8 @@ from typing import Any, Iterable, Mapping
 from gremlin_python.process.graph_traversal import GraphTraversal, __
 from gremlin_python.process.traversal import Merge
 
-__all__ = ["ELEMENT", "NO_ID", "ROW", "EXISTS", "rows", "vertices", "edges", "own", "own_value", "plus", "plus_own", "least_own",
-           "greatest_own", "created_vertices", "created_edges", "existed"]
+__all__ = ["ELEMENT", "NO_ID", "ROW", "EXISTS", "rows", "vertices", "edges", "own", "own_value", "plus", "increment",
+           "plus_own", "least_own", "greatest_own", "created_vertices", "created_edges", "existed"]
 
 #: The label of the element ``vertices``/``edges`` start on.
 ELEMENT = "element"
@@ -85,6 +85,11 @@ def least_own(key: str, values: Mapping[str, Any]) -> GraphTraversal:
 def greatest_own(key: str, values: Mapping[str, Any]) -> GraphTraversal:
     """The greater of ``key`` and the element's own value in ``values`` (``least_own``'s twin)."""
     return __.union(__.values(key), own(values)).max_()
+
+
+def increment(key: str, amount: int) -> GraphTraversal:
+    """``key`` + ``amount``, computed by the graph when it writes (``plus``)."""
+    return plus(key, __.constant(amount))
 
 
 def plus_own(key: str, amounts: Mapping[str, int]) -> GraphTraversal:

@@ -329,7 +329,7 @@ def test_a_stored_event_read_without_its_identifiers_is_read_again(g, clock, mon
     from identity.domain import ingest
     identity = IdentityGraph(g, "acme", clock=clock)
     first = identity.ingest([event("e1", ANN, PHONE)])[0]
-    real_read, reads = ingest._read, []
+    real_read, reads = ingest.read_batch, []
 
     def torn_once(*args: Any, **kwargs: Any) -> Any:
         view = real_read(*args, **kwargs)
@@ -337,7 +337,7 @@ def test_a_stored_event_read_without_its_identifiers_is_read_again(g, clock, mon
             view.vertices, view.adjacency = {}, {}
         reads.append(view)
         return view
-    monkeypatch.setattr(ingest, "_read", torn_once)
+    monkeypatch.setattr(ingest, "read_batch", torn_once)
     again = identity.ingest([event("e1", ANN, PHONE)])[0]
     assert again.duplicate and again.customer_id == first.customer_id
     assert len(reads) == 2

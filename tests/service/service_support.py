@@ -48,7 +48,7 @@ class FakeIdentityGraph:
         """Like the core: an identifier of type "forbidden" is invalid (the batch fails when
         ``atomic``, else that event is rejected and the others ingested)."""
         from identity.base.errors import ValidationError
-        from identity.domain.ingest import RejectedEvent
+        from identity.domain.events import RejectedEvent
         if self.gate is not None:
             self.gate.wait()
         invalid = {n: ValidationError(f"events[{n}].identifiers[{index}].type", "is not a known identifier type")

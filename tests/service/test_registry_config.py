@@ -117,7 +117,7 @@ def test_load_events_batches_and_reports_rejections() -> None:
     errors = pytest.importorskip("identity.base.errors")
     calls: list[int] = []
 
-    from identity.domain.ingest import RejectedEvent
+    from identity.domain.events import RejectedEvent
 
     def ingest(events: list[dict]) -> list[object]:
         """A partial ingest: an event of type "bad" is rejected, the others written."""

@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 from ...base import telemetry
 from ...base.errors import IdentityError, ValidationError
+from ...domain.events import RejectedEvent, given_event_id
 from ...domain.explain import EVENTS_PER_LINK, MAX_PATHS
 from ...domain.identifiers import MAX_EPOCH_MS
-from ...domain.ingest import RejectedEvent, given_event_id
 from ...domain.resolve import MAX_RESOLVE_MANY, STARTS_PER_WALK
 from ...security import auth
 from ...security.tenants import ADMIN_SCOPE, OPERATOR_SCOPE, REGION_PATTERN, TENANT_ID_PATTERN, UnknownTenant
