@@ -1,7 +1,6 @@
 """IdentityGraph: the identity service's API over one tenant's slice of a graph.
 
-    g = identity.graph.connection.open_traversal("memory://")
-    ids = IdentityGraph(g, "acme")
+    ids = IdentityGraph(identity.open_traversal("memory://"), "acme")
     ids.ingest([{"type": "signup", "identifiers": [{"type": "email", "value": "ann@example.com"}]}])
     ids.resolve("email", "Ann@Example.com")
 
