@@ -14,7 +14,7 @@ the server's compiling and executing), in a partition of its own.
   .where(lt('t')).by('last_seen').by().property(single, 'last_seen', select('t'))``;
 * new links, 20 of them: 20 ``sideEffect(mergeE(map).option(onCreate, map))`` against one
   ``inject(rows).unfold().mergeE(select('m')).option(onCreate, select('c'))``;
-* new identifiers, 20 of them, each with 8 properties (what identity.writes.created_vertices
+* new identifiers, 20 of them, each with 8 properties (what identity.domain.writes.created_vertices
   writes): ``mergeV(select('search')).option(onCreate, select('create'))`` with an ``onMatch``
   that fails (the properties ``CardinalityValue.single``) against
   ``addV('identifier').property(T.id, select('id'))`` and a ``property(single, key,
