@@ -398,3 +398,64 @@ def test_loaded_edges_holding_one_same_property_share_its_table_as_written_ones_
         store.set_edge_property(store.add_edge("e", first.out_v, first.in_v, "3"), "tenant", "acme")
     assert store.edges["3"].props is first.props
     store.close()
+
+
+def counted_reads(store: DiskStore) -> list:
+    """The store's reads of its file from now on, counted where benchmarks/walk_cost.py counts
+    them (DiskStore._read: every query goes through it)."""
+    reads: list = []
+    read = store._read
+
+    def counting(sql: str, params: object = ()) -> list:
+        reads.append(sql)
+        return read(sql, params)
+    store._read = counting  # type: ignore[method-assign]
+    return reads
+
+
+def test_a_warm_resolve_reads_nothing_from_the_file(tmp_path: Path) -> None:
+    # a neighbourhood walked once is walked again from the cache: each vertex keeps its edges
+    # per direction and label (an empty list too), and its row's labels answer for the others
+    from identity import IdentityGraph
+    url = tmp_path.as_uri()
+    identity = IdentityGraph(traversal().with_remote(gremlin.connect(url)), "acme")
+    identity.ingest([{"event_id": f"e{n}", "type": "login", "identifiers": [
+        {"type": "email", "value": f"p{n // 3}@example.com"}, {"type": "phone", "value": f"+1 415 555 {n:04d}"}]}
+        for n in range(30)])
+    gremlin.forget_graph(url)
+    identity = IdentityGraph(traversal().with_remote(gremlin.connect(url)), "acme")
+    store = gremlin.open_graph(url).store
+    reads = counted_reads(store)
+    first = [identity.resolve("email", f"p{n}@example.com", max_hops=3) for n in range(10)]
+    assert reads  # cold: the rows are read
+    reads.clear()
+    again = [identity.resolve("email", f"p{n}@example.com", max_hops=3) for n in range(10)]
+    assert again == first and reads == []
+    gremlin.forget_graph(url)
+
+
+def test_walks_whose_records_fit_the_cache_are_walked_again_without_a_read(tmp_path: Path) -> None:
+    # a walk makes more edge records than vertex records (identity's graph: 2.4 edges a vertex,
+    # 54% of a neighbourhood's bytes): the budget is split so, or edges would be let go, and read
+    # again, while most of the vertices' share lay unused
+    store = open_store(tmp_path)
+    with store.transaction():
+        hubs = [store.add_vertex("person", f"v{n}") for n in range(60)]
+        for n, vertex in enumerate(hubs):
+            for k in range(1, 5):
+                edge = store.add_edge("link", vertex, hubs[(n + k) % len(hubs)], f"e{n}-{k}")
+                store.set_edge_property(edge, "evidence", "x" * 100)
+    store.close()
+    store = open_store(tmp_path, cache_mb=0.5)
+
+    def walk() -> None:
+        for n in range(60):
+            for edge in store.vertices[f"v{n}"].edges("out", ("link",)):
+                assert edge.in_v.id
+    walk()
+    stats = store.cache_stats()
+    assert stats["vertex_bytes"] + stats["edge_bytes"] < 0.5 * 2 ** 20 * 3 // 4  # it all fits the records' share
+    reads = counted_reads(store)
+    walk()
+    assert reads == [] and store.cache_stats()["evicted"] == 0
+    store.close()
