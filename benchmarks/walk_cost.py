@@ -10,7 +10,9 @@ in batches of 200): CPU per identifier of ``resolve_many`` (calls of 1,000, as
 engine (``Graph.execute``: compiling, running and detaching the traversal); the best of
 ``--rounds`` rounds, as the machine is shared. With ``--graph`` (a COPY of a durable graph a load
 left behind: it is opened and its file written), ``resolve`` on it too: the first ``--cold`` right
-after the open, then ``--warm`` more, with the SQLite reads per resolve and the time they took.
+after the open, then ``--warm`` more (a warm process, but random identifiers of a large graph:
+nearly every one a neighbourhood not walked yet), then those same ``--warm`` again ("again": their
+records in the cache), with the SQLite reads per resolve and the time they took.
 The collector is settled as ``identity serve`` settles it (gremlin.heap.HeapSettler). Run it once
 per tree, alternately, to compare two trees in one session; it prints the figures and writes
 docs/benchmarks/walk_cost.json.
@@ -132,11 +134,11 @@ def durable_graph(args: argparse.Namespace, meter: _Meter) -> dict[str, Any]:
     g.V().limit(1).count().next()  # open
     identity = IdentityGraph(g, TENANT)
 
-    def resolves(count: int) -> dict[str, Any]:
+    def resolves(picked: list[tuple[str, str]]) -> dict[str, Any]:
         meter.reset()
-        latencies, found = [], 0
+        latencies, found, count = [], 0, len(picked)
         cpu = time.process_time()
-        for id_type, value in (rng.choice(keys) for _ in range(count)):
+        for id_type, value in picked:
             began = time.perf_counter()
             found += identity.resolve(id_type, value, max_hops=3) is not None
             latencies.append((time.perf_counter() - began) * 1000)
@@ -147,9 +149,13 @@ def durable_graph(args: argparse.Namespace, meter: _Meter) -> dict[str, Any]:
                 "sqlite_reads": round(meter.reads / count, 2), "sqlite_ms": round(meter.sqlite / count * 1000, 4),
                 "p50_ms": round(latencies[count // 2], 3), "p99_ms": round(latencies[max(0, -(-count * 99 // 100) - 1)], 3)}
 
-    cold = resolves(args.cold)
-    resolves(args.warm)  # warm-up
-    results = {"graph": str(args.graph), "cold": cold, "warm": resolves(args.warm)}
+    def pick(count: int) -> list[tuple[str, str]]:
+        return [rng.choice(keys) for _ in range(count)]
+
+    cold = resolves(pick(args.cold))
+    resolves(pick(args.warm))  # warm-up
+    warm = pick(args.warm)
+    results = {"graph": str(args.graph), "cold": cold, "warm": resolves(warm), "again": resolves(warm)}
     connection.close()
     gremlin.forget_graph(url)
     return results
@@ -181,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(engine {row['resolve']['engine_cpu_ms']:.3f})")
     if args.graph is not None:
         results["durable"] = durable = durable_graph(args, meter)
-        for phase in ("cold", "warm"):
+        for phase in ("cold", "warm", "again"):
             row = durable[phase]
             print(f"durable {phase}: resolve {row['cpu_ms']:.3f} ms of CPU (engine {row['engine_cpu_ms']:.3f}), "
                   f"{row['sqlite_reads']:.1f} SQLite reads taking {row['sqlite_ms']:.3f} ms, "
