@@ -377,7 +377,7 @@ class SelectStep(ByModulatedStep):
 
 
 def _selected_id_label(traversal: Traversal) -> str | None:
-    """The label of a ``select(label).id()`` key traversal (identity.writes looks an element's own
+    """The label of a ``select(label).id()`` key traversal (identity.domain.writes looks an element's own
     value up by its id this way, once per element), else None."""
     steps = traversal.steps
     if (len(steps) == 2 and isinstance(steps[0], SelectStep) and steps[0].pop is Pop.last and not steps[0].bys

@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from gremlin_python.process.graph_traversal import GraphTraversalSource, __
-from gremlin_python.process.traversal import Cardinality, P, T
+from gremlin_python.process.traversal import Cardinality
 
 from ..graph.connection import ids_to_send, submit
 from ..security.protect import Protector, SealedValueError
