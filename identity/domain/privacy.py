@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.graph_traversal import GraphTraversal, __
 from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merge, P, T
 
 from ..base.errors import GraphUnavailable, NotFound
@@ -38,7 +38,7 @@ from . import customers, model
 from .resolve import iso, open_value
 from .tenant_graph import CUSTOMER_LOOKUP_TYPE, MAX_CONFLICTS, TenantGraph
 from .walk import Hood, members_of, plain
-from .writes import increment
+from .writes import NO_ID, increment
 
 __all__ = ["forget", "export", "subject_vertices"]
 
@@ -92,10 +92,14 @@ def _forget(identity: TenantGraph, ids: list[str]) -> dict[str, int] | None:
     events = {e["id"]: e for row in rows for e in row["events"]}
     orphans = sorted(vertex for vertex, e in events.items() if e["others"] == 0)
     erased = sorted(vertex for vertex, e in events.items() if e["others"] and e["sealed"])
-    t = identity.g.inject(0)
+    # written only while what it erases is as read: an ingest committing between these reads and
+    # the write may store one of ``ids`` (forgotten but for this) or a new event observing only
+    # them (left observing nothing) or carrying attributes (left unerased); then it reads again (docs/data-model.md, "Concurrent writers")
+    guard = _erasing_as_read(ids, stored, events)
     if any(v not in ids and not customers.is_generic(props, threshold) for v, props in around.vertices.items()):
         # what is left of their customers was split as read: written only while it is so
-        t = t.and_(*customers.unchanged(around, threshold))
+        guard += customers.unchanged(around, threshold)
+    t = identity.g.inject(0).and_(*guard)
     if stored:
         # the links are those the write finds, and each lowers its other end's degree by one
         # computed by the graph: a link or degree change that a concurrent ingest made after
@@ -118,6 +122,23 @@ def _forget(identity: TenantGraph, ids: list[str]) -> dict[str, int] | None:
         return None
     return {"identifiers": len(stored), "links": len(links), "events": len(orphans),
             "event_attributes": len(erased), "suppressed": len(ids)}
+
+
+def _erasing_as_read(ids: list[str], stored: list[str], events: dict) -> list[GraphTraversal]:
+    """Checks that hold while what the forget erases is as it read it: those of ``ids`` it did not
+    find ``stored`` are still absent (else one would stay stored beside its suppression entry),
+    and no event it did not read observes the stored ones while observing nothing else (it
+    would be left observing nothing) or carrying sealed attributes (they would stay). A new
+    event observing someone else too, without attributes, changes nothing the forget writes: its
+    observations go with the identifiers and the degrees are computed by the graph. One shape
+    whatever they hold (NO_ID: never an empty ``V()``)."""
+    stored_set = set(stored)
+    absent = sorted(v for v in ids if v not in stored_set)
+    unread = (__.V(*sorted(stored), NO_ID).in_(model.OBSERVED).dedup()
+              .has_id(P.without(*sorted(events), NO_ID)))
+    return [__.V(*absent, NO_ID).count().is_(0),
+            unread.or_(__.not_(__.out(model.OBSERVED).has_id(P.without(*ids, NO_ID))), __.has(_ATTRIBUTES))
+            .count().is_(0)]
 
 
 def export(identity: TenantGraph, id_type: str, value: str) -> dict[str, Any]:

@@ -341,3 +341,54 @@ def test_a_stored_event_read_without_its_identifiers_is_read_again(g, clock, mon
     again = identity.ingest([event("e1", ANN, PHONE)])[0]
     assert again.duplicate and again.customer_id == first.customer_id
     assert len(reads) == 2
+
+
+def test_an_identifier_stored_between_forget_read_and_write_is_forgotten_too(shared_url: str, clock) -> None:
+    # forget of an identifier never seen reads nothing stored; an ingest committing before its
+    # write stores it; the write must not record the suppression and leave it (a GDPR leak)
+    other = gremlin.connect(shared_url)
+    ingesting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
+
+    def store_it() -> None:
+        ingesting.ingest([event("e1", BOB, PHONE)])
+
+    racing = BeforeSubmit(gremlin.connect(shared_url), 3, store_it)
+    forgetting = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
+    try:
+        forgetting.forget(*BOB)
+        assert racing.submits == 6  # read, read, a write its guard refused; read, read, write
+        assert forgetting.resolve(*BOB) is None
+        report = check_graph(traversal().with_remote(other), "acme")
+        assert report.findings == []
+        assert [r["reason"] for r in ingesting.ingest([event("e2", BOB)])[0].refused] == ["suppressed"]
+    finally:
+        racing.close()
+        other.close()
+
+
+# an event stored after forget read the events: observing only the forgotten identifier, it must
+# not be left observing nothing; observing someone else too, it stays, but what it says the
+# subject did (its sealed attributes) goes
+@pytest.mark.parametrize("racing_event, counted", [
+    (event("e1", ANN), {"events": 2, "event_attributes": 0}),
+    (event("e1", ANN, SHARED_DEVICE, attributes={"page": "/checkout"}), {"events": 1, "event_attributes": 1})],
+    ids=["alone", "with-attributes"])
+def test_an_event_stored_between_forget_read_and_write_is_erased_with_the_identifier(
+        shared_url: str, clock, racing_event: dict, counted: dict) -> None:
+    other = gremlin.connect(shared_url)
+    ingesting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
+    ingesting.ingest([event("e0", ANN)])
+    clock.tick()
+    racing = BeforeSubmit(gremlin.connect(shared_url), 3, lambda: ingesting.ingest([racing_event]))
+    forgetting = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
+    try:
+        removed = forgetting.forget(*ANN)
+        assert {key: removed[key] for key in counted} == counted
+        assert racing.submits == 6  # read, read, a write its guard refused; read, read, write
+        g = traversal().with_remote(other)
+        assert g.V().has_label("event").has("attributes").count().next() == 0
+        assert check_graph(g, "acme").findings == []
+    finally:
+        racing.close()
+        other.close()
+
