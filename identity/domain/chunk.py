@@ -72,7 +72,8 @@ class Chunk:
         #: (predicate name, argument) -> identifiers whose degree must still satisfy it
         self.expected: dict[tuple, set[str]] = {}
         self.absent: set[str] = set()  # identifiers and events the chunk creates
-        self.absent_links: set[str] = set()  # new links between two generic identifiers
+        #: new links between two generic identifiers, and the do-not-link rules of every new link
+        self.absent_links: set[str] = set()
         #: stored identifier -> the customer id its plans saw it carry (identity.domain.customers)
         self.cids: dict[str, str] = {}
         self.carry: dict[str, tuple[str, int]] = {}  # stored identifier -> the (cid, since) it carries now
@@ -127,9 +128,10 @@ class Chunk:
         """A check that holds when nothing the chunk's plans depended on has changed: every
         identifier they reached still has the degree they saw (exactly, or on the same side of
         the thresholds they compared it with), those they saw in customers are still not marked
-        shared, those whose customer id they took still carry it, and nothing the chunk creates
-        exists. One shape whatever the chunk holds (identity.domain.writes): each exact degree and
-        customer id is looked up by the identifier's id, the thresholds are the tenant's."""
+        shared, those whose customer id they took still carry it, nothing the chunk creates
+        exists, and no do-not-link rule forbids a link it creates. One shape whatever the chunk
+        holds (identity.domain.writes): each exact degree and customer id is looked up by the
+        identifier's id, the thresholds are the tenant's."""
         exact: dict[str, int] = {}
         sides: dict[str, set[str]] = {"gt": set(), "between": set(), "lte": set()}
         unshared: set[str] = set()

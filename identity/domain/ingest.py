@@ -288,8 +288,11 @@ def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, vi
         write = chunk.links.get(lid)
         if write is None:
             write = chunk.links[lid] = LinkWrite(low, high, new=lid not in view.links)
-            if write.new and a.generic and b.generic:
-                chunk.absent_links.add(lid)
+            if write.new:
+                # an unlink between the read and the write forbids it without changing a degree
+                chunk.absent_links.add(model.nolink_id(tenant, low, high))
+                if a.generic and b.generic:
+                    chunk.absent_links.add(lid)
         if lid not in view.links:
             added.append((low, high))
             view.links[lid] = [ts, ts]

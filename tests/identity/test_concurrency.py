@@ -392,3 +392,21 @@ def test_an_event_stored_between_forget_read_and_write_is_erased_with_the_identi
         racing.close()
         other.close()
 
+
+def test_a_link_forbidden_between_read_and_write_is_not_made(shared_url: str, clock) -> None:
+    # an unlink of two identifiers that were not linked changes no degree the guard checks; the
+    # rule it records must still stop an ingest planned before it from linking them
+    other = gremlin.connect(shared_url)
+    unlinking = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
+    unlinking.ingest([event("e0", ANN), event("e1", BOB)])
+    clock.tick()
+    racing = BeforeSubmit(gremlin.connect(shared_url), 2, lambda: unlinking.unlink(ANN, BOB))
+    identity = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
+    try:
+        result = identity.ingest([event("e2", ANN, BOB)])[0]
+        assert racing.submits == 4  # read, a write its guard refused; read, write
+        assert [r["reason"] for r in result.refused] == ["do_not_link"]
+        assert check_graph(traversal().with_remote(other), "acme").findings == []
+    finally:
+        racing.close()
+        other.close()
