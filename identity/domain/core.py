@@ -6,11 +6,14 @@
 
 The facade: each method checks its options and calls the operation that does the work
 (identity.domain.ingest, resolve, explain, privacy), which takes this object as the TenantGraph
-it reads (identity.domain.tenant_graph). The operations never import this module.
+it reads (identity.domain.tenant_graph), pinned to the tenant's settings as the call found them
+(TenantGraph.pinned): a call reads them once and sees no operator's change half-way. The
+operations never import this module.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Callable
 
@@ -41,7 +44,9 @@ class IdentityGraph(TenantGraph):
                  reader: GraphTraversalSource | None = None):
         super().__init__(g, tenant, config=config, protector=protector, clock=clock, reader=reader)
         #: this tenant's ingests in this process, queued behind one writer (identity.graph.group_commit)
-        self._ingest_writer: GroupCommit[PreparedEvent, IngestResult] = GroupCommit(self._ingest_prepared)
+        #: each event with the settings its call found, which prepared it and plan its links
+        self._ingest_writer: GroupCommit[tuple[TenantConfig, PreparedEvent], IngestResult] = \
+            GroupCommit(self._ingest_prepared)
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(self, events: list[dict], *, atomic: bool = True) -> list[IngestResult | RejectedEvent]:
@@ -54,13 +59,20 @@ class IdentityGraph(TenantGraph):
         together, by one of them, as one batch: the results are those of the calls made one
         after another, in the order they were queued."""
         now_ms = int(self.clock() * 1000)
-        prepared = prepare_batch(events, self.tenant, self.config, self.protector, now_ms, atomic=atomic)
-        valid = [event for event in prepared if isinstance(event, PreparedEvent)]
+        config = self.config
+        prepared = prepare_batch(events, self.tenant, config, self.protector, now_ms, atomic=atomic)
+        valid = [(config, event) for event in prepared if isinstance(event, PreparedEvent)]
         written = iter(self._ingest_writer.submit(valid) if valid else ())
         return [next(written) if isinstance(event, PreparedEvent) else event for event in prepared]
 
-    def _ingest_prepared(self, prepared: list[PreparedEvent]) -> list[IngestResult]:
-        return ingest_batch(self.g, self.tenant, prepared, self.config, self.protector, self._creation)
+    def _ingest_prepared(self, queued: list[tuple[TenantConfig, PreparedEvent]]) -> list[IngestResult]:
+        """A group's events, each run of callers that found the same settings ingested under them
+        (one run unless an operator changed them while the callers queued), in queue order."""
+        results: list[IngestResult] = []
+        for config, run in itertools.groupby(queued, key=lambda item: item[0]):
+            results.extend(ingest_batch(self.g, self.tenant, [event for _, event in run], config, self.protector,
+                                        self._creation))
+        return results
 
     # -- resolve -----------------------------------------------------------------------------
     def resolve(self, id_type: str, value: str, *, max_hops: int | None = None, max_identifiers: int = 100,
@@ -68,7 +80,7 @@ class IdentityGraph(TenantGraph):
                 as_of: float | str | None = None) -> Resolution | None:
         """The customer ``(id_type, value)`` belongs to and its identifiers within ``max_hops``
         links, in one graph round trip; None when the identifier is unknown (as of ``as_of``)."""
-        return resolve.resolve(self, id_type, value, max_hops=max_hops, max_identifiers=max_identifiers,
+        return resolve.resolve(self.pinned(), id_type, value, max_hops=max_hops, max_identifiers=max_identifiers,
                                max_fanout=max_fanout, evidence=evidence, as_of=as_of)
 
     def resolve_many(self, identifiers: list, *, max_hops: int | None = None, max_identifiers: int = 100,
@@ -76,7 +88,7 @@ class IdentityGraph(TenantGraph):
                      as_of: float | str | None = None) -> list[Resolution | None | ValidationError]:
         """resolve() for each ``{"type": ..., "value": ...}`` of ``identifiers``, in order, walking
         them together (identity.domain.resolve.resolve_many)."""
-        return resolve.resolve_many(self, identifiers, max_hops=max_hops, max_identifiers=max_identifiers,
+        return resolve.resolve_many(self.pinned(), identifiers, max_hops=max_hops, max_identifiers=max_identifiers,
                                     max_fanout=max_fanout, evidence=evidence, as_of=as_of)
 
     def explain(self, a: tuple[str, str], b: tuple[str, str], *, max_hops: int | None = None,
@@ -87,22 +99,24 @@ class IdentityGraph(TenantGraph):
         not cross, the guard rules that refuse the events carrying both, no path within
         ``max_hops``, an identifier unknown, blocked or forgotten. Reads only, in at most two
         round trips (identity.domain.explain)."""
-        max_hops = self.config.max_hops if max_hops is None else max_hops
+        graph = self.pinned()
+        max_hops = graph.config.max_hops if max_hops is None else max_hops
         check_int("max_hops", max_hops, 0, resolve.MAX_HOPS_LIMIT)
         check_int("max_fanout", max_fanout, 1, 1_000_000)
-        return explain_pair(self, a, b, max_hops=max_hops, max_fanout=max_fanout)
+        return explain_pair(graph, a, b, max_hops=max_hops, max_fanout=max_fanout)
 
     # -- unlink ------------------------------------------------------------------------------
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
         """Remove the link between two identifiers and record a do-not-link rule, so that
         replaying old events cannot link them (or merge their customers) again. When that splits
         a customer, the larger part keeps its id (identity.domain.customers): one read, one write."""
-        va, vb = self.vertex_id(*a, field="a"), self.vertex_id(*b, field="b")
+        graph = self.pinned()  # the settings once: an operator may change them meanwhile
+        config = graph.config
+        va, vb = graph.vertex_id(*a, field="a"), graph.vertex_id(*b, field="b")
         if va == vb:
             raise ValidationError("b", "is the same identifier as a")
         lid = model.link_id(self.tenant, va, vb)
         low, high = model.link_ends(va, vb)
-        config = self.config  # once: an operator may change it meanwhile (identity.service.settings)
         threshold = config.generic_threshold
         for _ in range(MAX_CONFLICTS + 1):
             around = self.around([va, vb], config)
@@ -133,11 +147,11 @@ class IdentityGraph(TenantGraph):
         """Erase an identifier, or (type "customer") every identifier of a customer, with their
         links and the events left without identifiers; suppress them so they are never stored
         again. See identity.domain.privacy."""
-        return privacy.forget(self, id_type, value)
+        return privacy.forget(self.pinned(), id_type, value)
 
     def export(self, id_type: str, value: str) -> dict:
         """Everything stored about an identifier or a customer, decrypted (identity.domain.privacy)."""
-        return privacy.export(self, id_type, value)
+        return privacy.export(self.pinned(), id_type, value)
 
     # -- stats -------------------------------------------------------------------------------
     def stats(self) -> dict:

@@ -9,6 +9,7 @@ privacy) take one; identity.domain.core.IdentityGraph, the facade, is one and ca
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter
 from typing import Callable
@@ -88,6 +89,15 @@ class TenantGraph:
     @config.setter
     def config(self, config: TenantConfig) -> None:
         self._config = lambda: config
+
+    def pinned(self) -> TenantGraph:
+        """This tenant graph under its settings as they are now, read once: what one call works
+        on, so that it reads them once (reading them costs a stat of the settings file and two
+        locks: identity.service.settings) and an operator's change applies between calls, never
+        half-way through one. It shares everything else with this object."""
+        view = copy.copy(self)
+        view.config = self.config
+        return view
 
     def vertex_id(self, id_type: str, value: str, field: str = "") -> str:
         """The vertex id of an identifier in this tenant's graph (ValidationError if invalid)."""

@@ -128,7 +128,7 @@ def config_with(*layers: Mapping[str, Any], where: str = "settings") -> TenantCo
 class GuardSettings:
     """Each tenant's TenantConfig: the config file's layer (``configured``: tenant -> parsed
     settings) under the registry's (TenantRegistry.guards). ``config_for`` is what an
-    IdentityGraph reads on every call."""
+    IdentityGraph reads once per call (identity.domain.tenant_graph.TenantGraph.pinned)."""
 
     def __init__(self, registry: Any, configured: Mapping[str, Mapping[str, Any]] | None = None):
         self.registry = registry
@@ -149,7 +149,7 @@ class GuardSettings:
         return config
 
     def source(self, tenant: str) -> Callable[[], TenantConfig]:
-        """What IdentityGraph(config=...) takes: the tenant's current settings on each call."""
+        """What IdentityGraph(config=...) takes: the tenant's current settings, read at each call's start."""
         return functools.partial(self.config_for, tenant)
 
     def describe(self, tenant: str) -> dict[str, Any]:

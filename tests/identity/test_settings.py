@@ -93,3 +93,73 @@ def test_a_change_applies_to_the_next_call_without_a_new_identity_graph(make_ide
     [result] = identity.ingest([{**pager, "event_id": "e2"}])
     assert [r["reason"] for r in result.refused] == ["blocked"] and result.customer_id is None
     assert identity.resolve("email", "pager@example.com") is not None  # what was stored stays
+
+
+class _CountingSource:
+    """A settings source (what IdentityGraph(config=...) takes) that counts its reads."""
+
+    def __init__(self, source):
+        self.source, self.reads = source, 0
+
+    def __call__(self) -> TenantConfig:
+        self.reads += 1
+        return self.source()
+
+
+def _ann_with_three_identifiers(identity) -> None:
+    """Each of ann's four identifiers is linked to the three others (generic under a threshold of 2)."""
+    identity.ingest([{"type": "login", "event_id": "e1", "identifiers": [
+        {"type": "email", "value": "ann@example.com"}, {"type": "phone", "value": "+14155550101"},
+        {"type": "device_id", "value": "kiosk-1"}, {"type": "cookie", "value": "ck-1"}]}])
+
+
+@pytest.mark.parametrize("call", ["ingest", "resolve", "resolve_many", "explain", "unlink", "forget", "export"])
+def test_a_call_reads_the_tenants_settings_once(make_identity, tmp_path: Path, call: str) -> None:
+    registry = TenantRegistry(tmp_path).load()
+    registry.create_tenant("acme", "local")
+    source = _CountingSource(GuardSettings(registry).source("acme"))
+    identity = make_identity(config=source)
+    _ann_with_three_identifiers(identity)
+    source.reads = 0
+    ann, kiosk = ("email", "ann@example.com"), ("device_id", "kiosk-1")
+    {"ingest": lambda: identity.ingest([{"type": "login", "event_id": "e9", "identifiers": [
+         {"type": "email", "value": "bob@example.com"}, {"type": "cookie", "value": "ck-1"}]}]),
+     "resolve": lambda: identity.resolve(*ann),
+     "resolve_many": lambda: identity.resolve_many([{"type": t, "value": v} for t, v in (ann, kiosk)]),
+     "explain": lambda: identity.explain(ann, ("cookie", "ck-1")),
+     "unlink": lambda: identity.unlink(ann, kiosk),
+     "forget": lambda: identity.forget("customer", identity.resolve(*ann).customer_id),
+     "export": lambda: identity.export(*ann)}[call]()
+    assert source.reads == (2 if call == "forget" else 1)  # forget's customer id: one resolve first
+
+
+@pytest.mark.parametrize("call", ["resolve", "resolve_many"])
+def test_a_settings_change_during_a_call_is_not_seen_half_way(make_identity, tmp_path: Path, monkeypatch,
+                                                                call: str) -> None:
+    registry = TenantRegistry(tmp_path).load()
+    registry.create_tenant("acme", "local")
+    settings = GuardSettings(registry)
+    identity = make_identity(config=settings.source("acme"))
+    _ann_with_three_identifiers(identity)
+
+    def answer():
+        if call == "resolve":
+            return identity.resolve("email", "ann@example.com").to_dict()
+        return identity.resolve_many([{"type": "email", "value": "ann@example.com"}])[0].to_dict()
+
+    before = answer()
+    assert len(before["identifiers"]) == 4 and not any(
+        found["generic"] for listed in before["identifiers"].values() for found in listed)
+    # an operator makes ann's identifiers generic while the call's walk is on its way to the graph
+    import identity.domain.tenant_graph as tenant_graph
+    walk = tenant_graph.submit
+
+    def submit_after_a_change(traversal):
+        monkeypatch.setattr(tenant_graph, "submit", walk)
+        settings.change("acme", {"generic_threshold": 2})
+        return walk(traversal)
+
+    monkeypatch.setattr(tenant_graph, "submit", submit_after_a_change)
+    assert answer() == before  # walked and answered under the settings the call found
+    after = answer()  # the next call, under the change: a generic start answers for itself
+    assert after["identifiers"] == {"email": [{"value": "ann@example.com", "hops": 0, "generic": True}]}
