@@ -85,7 +85,8 @@ def resolve_many(graph: TenantGraph, identifiers: list, *, max_hops: int | None 
     of each start's own neighbourhood), and each start's neighbourhood is walked again in
     what came back by resolve's rules (walk.shortest_paths). A start whose own walk
     would have been cut at ``path_cap`` (which of its identifiers the cut keeps is the
-    graph's choice) and a customer id are resolved on their own, one round trip each."""
+    graph's choice), one linked to what the walk together's cap cut (walk.cut_starts), and
+    a customer id are resolved on their own, one round trip each."""
     if not isinstance(identifiers, list) or not 1 <= len(identifiers) <= MAX_RESOLVE_MANY:
         raise ValidationError("identifiers", f"must be a list of 1..{MAX_RESOLVE_MANY} identifiers")
     max_hops = graph.config.max_hops if max_hops is None else max_hops

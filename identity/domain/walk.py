@@ -38,6 +38,7 @@ from . import model
 from .customers import anchor, is_generic
 
 __all__ = ["Hood", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods", "hoods_of",
+           "cut_identifiers", "cut_starts",
            "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain", "identifier_row",
            "identifier_vertices"]
 
@@ -186,6 +187,41 @@ def hoods_of(result: dict, vertices: dict[str, dict], edges: dict[str, dict], li
     capped = result.get("reached", 0) > len(vertices) - len(starts)
     return {start: Hood(start, shortest_paths(start, vertices, links, max_hops, expand_limit), vertices, edges, capped)
             for start in starts if start in vertices}
+
+
+def cut_identifiers() -> GraphTraversal:
+    """A hood_traversal ``extra``: each time a hop's cap cut an identifier that no later hop reached
+    (its id, once per cut), which cut_starts reads."""
+    return __.select("reached").unfold().is_(P.neq(0)).where(P.without("seen")).id_().fold()
+
+
+def cut_starts(result: dict, hoods: Mapping[str, Hood]) -> set[str]:
+    """The starts of a walk from several starts (``result``, with cut_identifiers as "cut"; its
+    ``hoods``) that its cap may have cut: those linked, through the links it crossed, to an
+    identifier it cut. A start linked to none walked as it would have walked alone: the cap
+    only drops identifiers, and what its walk reached is linked to nothing dropped. All of
+    them when a hop cut an identifier that a later hop reached (it came back, on a path that may
+    be longer than its own): which starts that touched is not told."""
+    if not hoods:
+        return set()
+    some = next(iter(hoods.values()))
+    cuts = result.get("reached", 0) - (len(some.vertices) - len(result.get("starts", [])))
+    if cuts <= 0:
+        return set()
+    cut = result.get("cut", [])
+    if len(cut) != cuts:
+        return set(hoods)
+    parent: dict[str, str] = {}
+
+    def root(vertex: str) -> str:
+        while parent.setdefault(vertex, vertex) != vertex:
+            parent[vertex] = vertex = parent[parent[vertex]]
+        return vertex
+
+    for edge in some.edges.values():  # every link crossed, to a cut far end too
+        parent[root(edge["out"])] = root(edge["in"])
+    cut_roots = {root(vertex) for vertex in cut}
+    return {start for start in hoods if root(start) in cut_roots}
 
 
 def nearest(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mapping[str, str]],

@@ -107,3 +107,23 @@ def test_a_start_whose_own_walk_is_cut_is_walked_alone(make_identity, clock, con
     alone = identity.resolve("email", "ann@example.com")
     assert alone.truncated and ann.customer_id == alone.customer_id
     assert bob == identity.resolve("email", "bob@example.com")
+
+
+def test_only_the_starts_the_walk_togethers_cap_may_have_cut_are_walked_again(make_identity, clock,
+                                                                             connection) -> None:
+    """With path_cap 2 the walk from three starts keeps 6 identifiers a hop: ann's second hop
+    (7 devices) is cut, bob's and carol's walks are linked to nothing cut. Only ann is walked
+    again, and each answer is resolve's. (A device is linked to ann's phone only: one the cap cut
+    is not reached again by a later hop, which would leave which starts it touched unknown.)"""
+    identity = make_identity(config=TenantConfig(path_cap=2))
+    devices = [("device_id", f"dev-{n}") for n in range(7)]
+    identity.ingest([event("a1", ("email", "ann@example.com"), ("phone", "+15550100001")),
+                     *(event(f"a-{device[1]}", ("phone", "+15550100001"), device) for device in devices),
+                     event("b", ("email", "bob@example.com"), ("phone", "+15550100002")),
+                     event("c", ("email", "carol@example.com"), ("phone", "+15550100003"))])
+    wanted = [{"type": "email", "value": f"{name}@example.com"} for name in ("ann", "bob", "carol")]
+    before = connection.submits
+    answers = identity.resolve_many(wanted)
+    assert connection.submits - before == 2  # the walk together, then ann's own
+    assert answers == [identity.resolve(item["type"], item["value"]) for item in wanted]
+    assert answers[0].truncated and not answers[1].truncated and not answers[2].truncated
