@@ -127,6 +127,7 @@ class _Explanation:
                  max_hops: int):
         self.identity, self.config, self.graph, self.sides, self.max_hops = identity, config, graph, sides, max_hops
         self.threshold = config.generic_threshold
+        self.reaches: dict[str, dict[str, list[str]]] = {}  # ingest_reach's walks
         self.values: dict[str, str] = {}
 
     # -- the answer ------------------------------------------------------------------------------
@@ -215,6 +216,14 @@ class _Explanation:
     def joint_query_ids(self) -> list[str]:
         return sorted(self.groups[0] | self.groups[1])
 
+    def ingest_reach(self, vertex: str) -> dict[str, list[str]]:
+        """What ingest's walk from ``vertex`` reaches in what was read: walked once per call, however
+        many of the joint events carry it."""
+        if vertex not in self.reaches:
+            self.reaches[vertex] = shortest_paths(vertex, self.graph.vertices, self.graph.links,
+                                                  self.config.max_hops, self.config.expand_limit)
+        return self.reaches[vertex]
+
     def refusal(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         """An event that observed both customers, with the rule the guards refuse joining them by
         now; None when they would not (it joined them, through an identifier now generic or shared,
@@ -222,9 +231,8 @@ class _Explanation:
         group_a, group_b = self.groups
         stored = sorted((v for v in set(row["identifiers"]) if v in group_a | group_b),
                         key=lambda v: (self.config.priority(self.graph.vertices[v]["type"]), v))
-        candidates = [stored_candidate(n, v, shortest_paths(v, self.graph.vertices, self.graph.links,
-                                                            self.config.max_hops, self.config.expand_limit),
-                                       self.graph.vertices, self.config) for n, v in enumerate(stored)]
+        candidates = [stored_candidate(n, v, self.ingest_reach(v), self.graph.vertices, self.config)
+                      for n, v in enumerate(stored)]
         event = _event(plain(row["event"]))
         for refused in plan_links(candidates, self.config).refused:
             x, y = stored[refused["a"]["index"]], stored[refused["b"]["index"]]

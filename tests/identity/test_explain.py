@@ -253,3 +253,23 @@ def test_all_shortest_paths_are_the_least_by_ids_and_bounded() -> None:
     assert all_shortest_paths("a", "b", links, 3, lambda v: v != "x", 5) == [["a", "ay", "y", "yb", "b"]]
     assert all_shortest_paths("a", "b", links, 1, lambda v: True, 5) == []
     assert len(all_shortest_paths("a", "b", links, 3, lambda v: True, 1)) == 1
+
+
+def test_the_refusals_walk_each_identifier_once(identity, connection, monkeypatch) -> None:
+    """Three events carry Bob and Ann's tablet, each refused: the guards weigh each event on the
+    same walks, from each of its identifiers, done once."""
+    identity.ingest([event("e1", ANN, ANN_DEVICE, ts=T0), event("e2", BOB, BOB_PHONE, ts=T0 + HOUR),
+                     *(event(f"e{n}", ANN_DEVICE, BOB, ts=T0 + n * HOUR) for n in (3, 4, 5))])
+    import identity.domain.explain as explain_module
+    walked: list[str] = []
+
+    def counted(start, *args, **kwargs):
+        walked.append(start)
+        return shortest_paths(start, *args, **kwargs)
+
+    shortest_paths = explain_module.shortest_paths
+    monkeypatch.setattr(explain_module, "shortest_paths", counted)
+    answer = _explain(identity, connection, BOB, ANN_DEVICE)
+    assert [(r["rule"], r["event"]["event_id"]) for r in answer["apart"] if r["reason"] == "refused"] == [
+        ("multi_user_bridge", "e3"), ("multi_user_bridge", "e4"), ("multi_user_bridge", "e5")]
+    assert sorted(walked) == sorted(set(walked)) and len(walked) >= 2
