@@ -32,7 +32,7 @@ from .guards import TenantConfig
 from .ingest import ingest_batch
 from .resolve import Resolution
 from .tenant_graph import MAX_CONFLICTS, TenantGraph
-from .writes import increment
+from .writes import edges, increment
 
 __all__ = ["IdentityGraph"]
 
@@ -130,6 +130,11 @@ class IdentityGraph(TenantGraph):
                 # written only while the customer is as read (a concurrent unlink elsewhere in it
                 # may be what makes this one split it)
                 t = t.and_(*customers.unchanged(around, threshold))
+            else:
+                # read unlinked, so nothing to split: written only while they still are. An ingest
+                # linking them meanwhile, as the other path between them turned generic, left that
+                # link all that holds their customer: dropped unsplit, both parts kept one id
+                t = t.and_(edges([lid]).count().is_(0))
             # the link is dropped and the degrees lowered in the same traversal, only if it is
             # there then: a concurrent ingest cannot make the degrees disagree with the links
             t = t.V(low).side_effect(

@@ -410,3 +410,38 @@ def test_a_link_forbidden_between_read_and_write_is_not_made(shared_url: str, cl
     finally:
         racing.close()
         other.close()
+
+
+
+TABLET, LAPTOP, PHONE_APP = ("device_id", "tablet"), ("device_id", "laptop"), ("device_id", "phone-app")
+
+
+
+# unlink reads Ann and the laptop unlinked (nothing to split), and an ingest links them before its
+# write. "merge": two customers, merged by that link, which writes no id (each part carries its
+# own): dropped, they are the two customers they were. "path-gone": one customer through the
+# tablet, which the same write turns generic (threshold 2): the new link is all that holds them
+# together, and dropped unguarded it left Ann and the laptop two customers carrying one id. The
+# write reads again instead, and splits what the link held (the laptop gets an id of its own).
+@pytest.mark.parametrize("stored, racing_events", [
+    ([event("e0", ANN), event("e1", LAPTOP)], [event("e2", ANN, LAPTOP)]),
+    ([event("e0", ANN, TABLET), event("e1", TABLET, LAPTOP)],
+     [event("e2", ANN, LAPTOP), event("e3", TABLET, PHONE_APP)])], ids=["merge", "path-gone"])
+def test_a_link_made_between_unlink_read_and_write_is_split_again(
+        shared_url: str, clock, stored: list[dict], racing_events: list[dict]) -> None:
+    config = TenantConfig(generic_threshold=2)
+    other = gremlin.connect(shared_url)
+    ingesting = IdentityGraph(traversal().with_remote(other), "acme", config=config, clock=clock)
+    before = [result.customer_id for result in ingesting.ingest(stored)]
+    clock.tick()
+    racing = BeforeSubmit(gremlin.connect(shared_url), 2, lambda: ingesting.ingest(racing_events))
+    unlinking = IdentityGraph(traversal().with_remote(racing), "acme", config=config, clock=clock)
+    try:
+        unlinking.unlink(ANN, LAPTOP)
+        assert check_graph(traversal().with_remote(other), "acme", config=config).findings == []
+        assert racing.submits == 4  # read, a write its guard refused; read, write
+        ann, laptop = (ingesting.resolve(*i).customer_id for i in (ANN, LAPTOP))
+        assert ann == before[0] != laptop and (laptop == before[1]) == (before[0] != before[1])
+    finally:
+        racing.close()
+        other.close()
