@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_mix_arguments(parser, people=1000)
     add_backend_arguments(parser)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 32], help="client threads per level")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16],
+                        help="client threads per level (at most the service's tenant_queue, 16: beyond, 429)")
     parser.add_argument("--requests", type=int, default=1000, help="resolve calls per concurrency level")
     parser.add_argument("--rate", type=float, default=200, help="the fixed-rate run's requests/s (0: skip it)")
     parser.add_argument("--rate-seconds", type=float, default=10, help="how long the fixed-rate run lasts")
