@@ -94,8 +94,10 @@ def _forget(identity: TenantGraph, ids: list[str]) -> dict[str, int] | None:
     erased = sorted(vertex for vertex, e in events.items() if e["others"] and e["sealed"])
     # written only while what it erases is as read: an ingest committing between these reads and
     # the write may store one of ``ids`` (forgotten but for this) or a new event observing only
-    # them (left observing nothing) or carrying attributes (left unerased); then it reads again (docs/data-model.md, "Concurrent writers")
-    guard = _erasing_as_read(ids, stored, events)
+    # them (left observing nothing) or carrying attributes (left unerased), and another forget
+    # may erase what an event it keeps observes besides them (left observing nothing); then it
+    # reads again (docs/data-model.md, "Concurrent writers")
+    guard = _erasing_as_read(ids, stored, events, orphans)
     if any(v not in ids and not customers.is_generic(props, threshold) for v, props in around.vertices.items()):
         # what is left of their customers was split as read: written only while it is so
         guard += customers.unchanged(around, threshold)
@@ -124,20 +126,22 @@ def _forget(identity: TenantGraph, ids: list[str]) -> dict[str, int] | None:
             "event_attributes": len(erased), "suppressed": len(ids)}
 
 
-def _erasing_as_read(ids: list[str], stored: list[str], events: dict) -> list[GraphTraversal]:
+def _erasing_as_read(ids: list[str], stored: list[str], events: dict, orphans: list[str]) -> list[GraphTraversal]:
     """Checks that hold while what the forget erases is as it read it: those of ``ids`` it did not
     find ``stored`` are still absent (else one would stay stored beside its suppression entry),
-    and no event it did not read observes the stored ones while observing nothing else (it
-    would be left observing nothing) or carrying sealed attributes (they would stay). A new
-    event observing someone else too, without attributes, changes nothing the forget writes: its
-    observations go with the identifiers and the degrees are computed by the graph. One shape
-    whatever they hold (NO_ID: never an empty ``V()``)."""
+    and every event observing the stored ones that it does not drop (``orphans``) still observes
+    something else (else it would be left observing nothing: an event it did not read observing
+    only them, or one it read whose other identifiers a concurrent forget erased meanwhile), and
+    carries no sealed attributes unless it was read (they would stay). A new event observing
+    someone else too, without attributes, changes nothing the forget writes: its observations go
+    with the identifiers and the degrees are computed by the graph. One shape whatever they hold
+    (NO_ID: never an empty ``V()``)."""
     stored_set = set(stored)
     absent = sorted(v for v in ids if v not in stored_set)
-    unread = (__.V(*sorted(stored), NO_ID).in_(model.OBSERVED).dedup()
-              .has_id(P.without(*sorted(events), NO_ID)))
+    kept = __.V(*sorted(stored), NO_ID).in_(model.OBSERVED).dedup().has_id(P.without(*orphans, NO_ID))
+    unread_with_attributes = __.has_id(P.without(*sorted(events), NO_ID)).has(_ATTRIBUTES)
     return [__.V(*absent, NO_ID).count().is_(0),
-            unread.or_(__.not_(__.out(model.OBSERVED).has_id(P.without(*ids, NO_ID))), __.has(_ATTRIBUTES))
+            kept.or_(__.not_(__.out(model.OBSERVED).has_id(P.without(*ids, NO_ID))), unread_with_attributes)
             .count().is_(0)]
 
 
