@@ -35,7 +35,7 @@ from gremlin_python.process.traversal import Direction, P, T
 from gremlin_python.statics import long
 
 from . import model
-from .customers import anchor, is_generic
+from .customers import anchor, components, is_generic
 
 __all__ = ["Hood", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods", "hoods_of",
            "cut_identifiers", "cut_starts",
@@ -211,17 +211,13 @@ def cut_starts(result: dict, hoods: Mapping[str, Hood]) -> set[str]:
     cut = result.get("cut", [])
     if len(cut) != cuts:
         return set(hoods)
-    parent: dict[str, str] = {}
-
-    def root(vertex: str) -> str:
-        while parent.setdefault(vertex, vertex) != vertex:
-            parent[vertex] = vertex = parent[parent[vertex]]
-        return vertex
-
+    links: dict[str, set[str]] = {}
     for edge in some.edges.values():  # every link crossed, to a cut far end too
-        parent[root(edge["out"])] = root(edge["in"])
-    cut_roots = {root(vertex) for vertex in cut}
-    return {start for start in hoods if root(start) in cut_roots}
+        links.setdefault(edge["out"], set()).add(edge["in"])
+        links.setdefault(edge["in"], set()).add(edge["out"])
+    cut_set = set(cut)
+    groups = components(links.keys() | cut_set | hoods.keys(), links)
+    return {start for group in groups if group & cut_set for start in group & hoods.keys()}
 
 
 def nearest(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mapping[str, str]],
