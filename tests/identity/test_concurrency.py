@@ -40,6 +40,22 @@ def shared_url(url: str) -> Iterator[str]:
     gremlin.forget_graph(named)
 
 
+Connect = Callable[[], RemoteConnection]
+
+
+@pytest.fixture
+def connect(shared_url: str) -> Iterator[Connect]:
+    """Opens connections to ``shared_url`` (one per party of a race), all closed after the test."""
+    opened: list[RemoteConnection] = []
+
+    def open_one() -> RemoteConnection:
+        opened.append(gremlin.connect(shared_url))
+        return opened[-1]
+    yield open_one
+    for connection in opened:
+        connection.close()
+
+
 class BeforeSubmit(RemoteConnection):
     """Runs ``action`` once, just before the ``n``-th traversal this connection submits."""
 
@@ -53,9 +69,6 @@ class BeforeSubmit(RemoteConnection):
             self.action()
         return self.inner.submit(bytecode)
 
-    def close(self) -> None:
-        self.inner.close()
-
 
 class CountingTelemetry:
     replans = 0
@@ -64,30 +77,26 @@ class CountingTelemetry:
         self.replans += 1
 
 
-def test_a_write_whose_plan_went_stale_is_planned_again(shared_url: str, clock, monkeypatch) -> None:
+def test_a_write_whose_plan_went_stale_is_planned_again(connect: Connect, clock, monkeypatch) -> None:
     counted = CountingTelemetry()
     monkeypatch.setattr("identity.base.telemetry.current", lambda: counted)
     config = TenantConfig(type_limits={"email": 1})
-    other = gremlin.connect(shared_url)
+    other = connect()
     bob_first = IdentityGraph(traversal().with_remote(other), "acme", config=config, clock=clock)
     bob_first.ingest([event("e0", PHONE)])
     clock.tick()
     # Ann's event reads the phone alone; Bob's event links the phone to an email before Ann's write
-    racing = BeforeSubmit(gremlin.connect(shared_url), 2, lambda: bob_first.ingest([event("e1", PHONE, BOB)]))
+    racing = BeforeSubmit(connect(), 2, lambda: bob_first.ingest([event("e1", PHONE, BOB)]))
     ann = IdentityGraph(traversal().with_remote(racing), "acme", config=config, clock=clock)
-    try:
-        result = ann.ingest([event("e2", PHONE, ANN)])[0]
-        assert racing.submits == 4  # read, stale write (nothing written), read again, write
-        assert counted.replans == 1  # identity_ingest_replans_total: how often instances collide
-        assert [r["reason"] for r in result.refused] == ["type_limit"]
-        assert ann.resolve(*PHONE).identifiers["email"] == [{"value": "bob@example.com", "hops": 1, "generic": False}]
-        reference = ReferenceIdentity("acme", config=config, clock=clock)
-        for body in (event("e0", PHONE), event("e1", PHONE, BOB), event("e2", PHONE, ANN)):
-            expected = reference.ingest([body])[0]
-        assert result.to_dict() == expected.to_dict()
-    finally:
-        racing.close()
-        other.close()
+    result = ann.ingest([event("e2", PHONE, ANN)])[0]
+    assert racing.submits == 4  # read, stale write (nothing written), read again, write
+    assert counted.replans == 1  # identity_ingest_replans_total: how often instances collide
+    assert [r["reason"] for r in result.refused] == ["type_limit"]
+    assert ann.resolve(*PHONE).identifiers["email"] == [{"value": "bob@example.com", "hops": 1, "generic": False}]
+    reference = ReferenceIdentity("acme", config=config, clock=clock)
+    for body in (event("e0", PHONE), event("e1", PHONE, BOB), event("e2", PHONE, ANN)):
+        expected = reference.ingest([body])[0]
+    assert result.to_dict() == expected.to_dict()
 
 
 class LosesTheRace(BeforeSubmit):
@@ -104,21 +113,17 @@ class LosesTheRace(BeforeSubmit):
         return self.inner.submit(bytecode)
 
 
-def test_a_create_that_lost_the_race_to_a_concurrent_writer_is_planned_again(shared_url: str, clock) -> None:
+def test_a_create_that_lost_the_race_to_a_concurrent_writer_is_planned_again(connect: Connect, clock) -> None:
     # before, the refusal failed the ingest though the traversal had written nothing and the
     # same event was stored by the other writer
-    other = gremlin.connect(shared_url)
+    other = connect()
     first = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
-    racing = LosesTheRace(gremlin.connect(shared_url), 2, lambda: first.ingest([event("e1", ANN, PHONE)]))
+    racing = LosesTheRace(connect(), 2, lambda: first.ingest([event("e1", ANN, PHONE)]))
     second = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
-    try:
-        [result] = second.ingest([event("e1", ANN, PHONE)])
-        assert racing.submits == 4  # read, refused write, the look that finds the event, the read again
-        assert result.duplicate and result.customer_id == first.resolve(*ANN).customer_id
-        assert second.stats()["events"] == 1 and second.stats()["links"] == 1
-    finally:
-        racing.close()
-        other.close()
+    [result] = second.ingest([event("e1", ANN, PHONE)])
+    assert racing.submits == 4  # read, refused write, the look that finds the event, the read again
+    assert result.duplicate and result.customer_id == first.resolve(*ANN).customer_id
+    assert second.stats()["events"] == 1 and second.stats()["links"] == 1
 
 
 class CommitsInTheWindow(BeforeSubmit):
@@ -140,27 +145,23 @@ class CommitsInTheWindow(BeforeSubmit):
 @pytest.mark.parametrize("events", [[event("e1", ANN, PHONE)], [event("e1", ANN, PHONE), event("e2", PHONE, BOB)]],
                          ids=["same event", "and another"])
 def test_a_create_committed_by_another_instance_after_the_guard_looked_is_planned_again(
-        shared_url: str, clock, events: list[dict]) -> None:
+        connect: Connect, clock, events: list[dict]) -> None:
     # two instances ingest the same event at once: before, the second one's mergeV() matched the
     # event (and identifiers, link) the first had just committed, and it observed its
     # identifiers a second time (and counted its own links into the first one's); now a create
     # that finds its element fails, writing nothing, and the event is read again: a duplicate
-    other = gremlin.connect(shared_url)
+    other = connect()
     first = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
-    racing = CommitsInTheWindow(gremlin.connect(shared_url), 2, lambda: first.ingest([event("e1", ANN, PHONE)]))
+    racing = CommitsInTheWindow(connect(), 2, lambda: first.ingest([event("e1", ANN, PHONE)]))
     second = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
-    try:
-        results = second.ingest(events)
-        assert results[0].duplicate and results[0].customer_id == first.resolve(*ANN).customer_id
-        assert [r.duplicate for r in results[1:]] == [False] * (len(events) - 1)
-        report = check_graph(traversal().with_remote(other), "acme", acknowledged=[e["event_id"] for e in events])
-        assert report.findings == []
-        assert (report.events, report.observations, report.links) == (len(events), 2 * len(events), len(events))
-        g = traversal().with_remote(other)
-        assert g.E().has_label("link").values("count").to_list() == [1] * len(events)
-    finally:
-        racing.close()
-        other.close()
+    results = second.ingest(events)
+    assert results[0].duplicate and results[0].customer_id == first.resolve(*ANN).customer_id
+    assert [r.duplicate for r in results[1:]] == [False] * (len(events) - 1)
+    report = check_graph(traversal().with_remote(other), "acme", acknowledged=[e["event_id"] for e in events])
+    assert report.findings == []
+    assert (report.events, report.observations, report.links) == (len(events), 2 * len(events), len(events))
+    g = traversal().with_remote(other)
+    assert g.E().has_label("link").values("count").to_list() == [1] * len(events)
 
 
 def _people_events(people: int) -> list[dict]:
@@ -253,20 +254,16 @@ def test_concurrent_overlapping_ingests_end_as_one_at_a_time(shared_url: str, cl
         [n % 2 == 0 for n in range(people)]
 
 
-def test_an_identifier_forgotten_between_read_and_write_is_not_stored(shared_url: str, clock) -> None:
-    other = gremlin.connect(shared_url)
+def test_an_identifier_forgotten_between_read_and_write_is_not_stored(connect: Connect, clock) -> None:
+    other = connect()
     forgetting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
-    racing = BeforeSubmit(gremlin.connect(shared_url), 2, lambda: forgetting.forget(*BOB))
+    racing = BeforeSubmit(connect(), 2, lambda: forgetting.forget(*BOB))
     identity = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
-    try:
-        result = identity.ingest([event("e1", BOB, PHONE)])[0]
-        assert [r["reason"] for r in result.refused] == ["suppressed"]
-        assert identity.resolve(*BOB) is None
-        assert identity.resolve(*PHONE).identifiers == {
-            "phone": [{"value": "+15550100200", "hops": 0, "generic": False}]}
-    finally:
-        racing.close()
-        other.close()
+    result = identity.ingest([event("e1", BOB, PHONE)])[0]
+    assert [r["reason"] for r in result.refused] == ["suppressed"]
+    assert identity.resolve(*BOB) is None
+    assert identity.resolve(*PHONE).identifiers == {
+        "phone": [{"value": "+15550100200", "hops": 0, "generic": False}]}
 
 
 def _degrees_agree_with_links(g) -> dict[str, int]:
@@ -277,8 +274,8 @@ def _degrees_agree_with_links(g) -> dict[str, int]:
     return degrees
 
 
-def test_forget_lowers_the_degrees_the_graph_holds_when_it_writes(shared_url: str, clock) -> None:
-    other = gremlin.connect(shared_url)
+def test_forget_lowers_the_degrees_the_graph_holds_when_it_writes(connect: Connect, clock) -> None:
+    other = connect()
     ingesting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
     ingesting.ingest([event("e0", ANN)])  # a customer of its own: forgetting it splits nothing
     clock.tick()
@@ -286,20 +283,16 @@ def test_forget_lowers_the_degrees_the_graph_holds_when_it_writes(shared_url: st
     def link_more() -> None:  # after forget read the graph: a new neighbour
         ingesting.ingest([event("e2", ANN, SHARED_DEVICE)])
 
-    racing = BeforeSubmit(gremlin.connect(shared_url), 3, link_more)
+    racing = BeforeSubmit(connect(), 3, link_more)
     forgetting = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
-    try:
-        forgetting.forget(*ANN)
-        assert racing.submits == 3  # the customers around it, what it holds, the write
-        degrees = _degrees_agree_with_links(traversal().with_remote(other))
-        assert degrees[forgetting.vertex_id(*SHARED_DEVICE)] == 0  # its link to Ann went with Ann
-    finally:
-        racing.close()
-        other.close()
+    forgetting.forget(*ANN)
+    assert racing.submits == 3  # the customers around it, what it holds, the write
+    degrees = _degrees_agree_with_links(traversal().with_remote(other))
+    assert degrees[forgetting.vertex_id(*SHARED_DEVICE)] == 0  # its link to Ann went with Ann
 
 
-def test_forget_reads_again_when_the_customer_it_splits_changed(shared_url: str, clock) -> None:
-    other = gremlin.connect(shared_url)
+def test_forget_reads_again_when_the_customer_it_splits_changed(connect: Connect, clock) -> None:
+    other = connect()
     ingesting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
     customer = ingesting.ingest([event("e0", ANN, PHONE)])[0].customer_id
     clock.tick()
@@ -307,17 +300,13 @@ def test_forget_reads_again_when_the_customer_it_splits_changed(shared_url: str,
     def link_more() -> None:  # after forget read the graph: a new identifier joins the customer
         ingesting.ingest([event("e1", PHONE, BOB)])
 
-    racing = BeforeSubmit(gremlin.connect(shared_url), 3, link_more)
+    racing = BeforeSubmit(connect(), 3, link_more)
     forgetting = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
-    try:
-        forgetting.forget(*ANN)
-        assert racing.submits == 6  # read, read, a write its guard refused; read, read, write
-        degrees = _degrees_agree_with_links(traversal().with_remote(other))
-        assert degrees[forgetting.vertex_id(*PHONE)] == 1  # its link to Bob, made during the forget
-        assert {forgetting.resolve(*i).customer_id for i in (PHONE, BOB)} == {customer}
-    finally:
-        racing.close()
-        other.close()
+    forgetting.forget(*ANN)
+    assert racing.submits == 6  # read, read, a write its guard refused; read, read, write
+    degrees = _degrees_agree_with_links(traversal().with_remote(other))
+    assert degrees[forgetting.vertex_id(*PHONE)] == 1  # its link to Bob, made during the forget
+    assert {forgetting.resolve(*i).customer_id for i in (PHONE, BOB)} == {customer}
 
 
 def test_a_stored_event_read_without_its_identifiers_is_read_again(g, clock, monkeypatch) -> None:
@@ -343,27 +332,23 @@ def test_a_stored_event_read_without_its_identifiers_is_read_again(g, clock, mon
     assert len(reads) == 2
 
 
-def test_an_identifier_stored_between_forget_read_and_write_is_forgotten_too(shared_url: str, clock) -> None:
+def test_an_identifier_stored_between_forget_read_and_write_is_forgotten_too(connect: Connect, clock) -> None:
     # forget of an identifier never seen reads nothing stored; an ingest committing before its
     # write stores it; the write must not record the suppression and leave it (a GDPR leak)
-    other = gremlin.connect(shared_url)
+    other = connect()
     ingesting = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
 
     def store_it() -> None:
         ingesting.ingest([event("e1", BOB, PHONE)])
 
-    racing = BeforeSubmit(gremlin.connect(shared_url), 3, store_it)
+    racing = BeforeSubmit(connect(), 3, store_it)
     forgetting = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
-    try:
-        forgetting.forget(*BOB)
-        assert racing.submits == 6  # read, read, a write its guard refused; read, read, write
-        assert forgetting.resolve(*BOB) is None
-        report = check_graph(traversal().with_remote(other), "acme")
-        assert report.findings == []
-        assert [r["reason"] for r in ingesting.ingest([event("e2", BOB)])[0].refused] == ["suppressed"]
-    finally:
-        racing.close()
-        other.close()
+    forgetting.forget(*BOB)
+    assert racing.submits == 6  # read, read, a write its guard refused; read, read, write
+    assert forgetting.resolve(*BOB) is None
+    report = check_graph(traversal().with_remote(other), "acme")
+    assert report.findings == []
+    assert [r["reason"] for r in ingesting.ingest([event("e2", BOB)])[0].refused] == ["suppressed"]
 
 
 # an event stored after forget read the events: observing only the forgotten identifier, it must
@@ -374,55 +359,47 @@ def test_an_identifier_stored_between_forget_read_and_write_is_forgotten_too(sha
     (event("e1", ANN, SHARED_DEVICE, attributes={"page": "/checkout"}), {"events": 1, "event_attributes": 1})],
     ids=["alone", "with-attributes"])
 def test_an_event_stored_between_forget_read_and_write_is_erased_with_the_identifier(
-        shared_url: str, clock, racing_event: dict, counted: dict) -> None:
+        connect: Connect, clock, racing_event: dict, counted: dict) -> None:
     def prepare(ingesting: IdentityGraph) -> Callable[[], Any]:
         ingesting.ingest([event("e0", ANN)])
         return lambda: ingesting.ingest([racing_event])
 
-    removed = _forget_ann_read_again(shared_url, clock, None, prepare)
+    removed = _forget_ann_read_again(connect, clock, None, prepare)
     assert {key: removed[key] for key in counted} == counted
 
 
-def _forget_ann_read_again(shared_url: str, clock, config: TenantConfig | None,
+def _forget_ann_read_again(connect: Connect, clock, config: TenantConfig | None,
                            prepare: Callable[[IdentityGraph], Callable[[], Any]]) -> dict:
     """Forgets Ann while the race ``prepare`` returns (after storing what it needs on another
     connection) commits between the forget's reads and its write; the write must be refused once
     and read again, leaving no sealed attributes and nothing for ``identity check``. Returns
     what the forget removed."""
-    other = gremlin.connect(shared_url)
+    other = connect()
     race = prepare(IdentityGraph(traversal().with_remote(other), "acme", clock=clock, config=config))
     clock.tick()
-    racing = BeforeSubmit(gremlin.connect(shared_url), 3, race)
+    racing = BeforeSubmit(connect(), 3, race)
     forgetting = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock, config=config)
-    try:
-        removed = forgetting.forget(*ANN)
-        assert racing.submits == 6  # read, read, a write its guard refused; read, read, write
-        g = traversal().with_remote(other)
-        assert g.V().has_label("event").has("attributes").count().next() == 0
-        assert check_graph(g, "acme").findings == []
-        return removed
-    finally:
-        racing.close()
-        other.close()
+    removed = forgetting.forget(*ANN)
+    assert racing.submits == 6  # read, read, a write its guard refused; read, read, write
+    g = traversal().with_remote(other)
+    assert g.V().has_label("event").has("attributes").count().next() == 0
+    assert check_graph(g, "acme").findings == []
+    return removed
 
 
-def test_a_link_forbidden_between_read_and_write_is_not_made(shared_url: str, clock) -> None:
+def test_a_link_forbidden_between_read_and_write_is_not_made(connect: Connect, clock) -> None:
     # an unlink of two identifiers that were not linked changes no degree the guard checks; the
     # rule it records must still stop an ingest planned before it from linking them
-    other = gremlin.connect(shared_url)
+    other = connect()
     unlinking = IdentityGraph(traversal().with_remote(other), "acme", clock=clock)
     unlinking.ingest([event("e0", ANN), event("e1", BOB)])
     clock.tick()
-    racing = BeforeSubmit(gremlin.connect(shared_url), 2, lambda: unlinking.unlink(ANN, BOB))
+    racing = BeforeSubmit(connect(), 2, lambda: unlinking.unlink(ANN, BOB))
     identity = IdentityGraph(traversal().with_remote(racing), "acme", clock=clock)
-    try:
-        result = identity.ingest([event("e2", ANN, BOB)])[0]
-        assert racing.submits == 4  # read, a write its guard refused; read, write
-        assert [r["reason"] for r in result.refused] == ["do_not_link"]
-        assert check_graph(traversal().with_remote(other), "acme").findings == []
-    finally:
-        racing.close()
-        other.close()
+    result = identity.ingest([event("e2", ANN, BOB)])[0]
+    assert racing.submits == 4  # read, a write its guard refused; read, write
+    assert [r["reason"] for r in result.refused] == ["do_not_link"]
+    assert check_graph(traversal().with_remote(other), "acme").findings == []
 
 
 
@@ -441,23 +418,19 @@ TABLET, LAPTOP, PHONE_APP = ("device_id", "tablet"), ("device_id", "laptop"), ("
     ([event("e0", ANN, TABLET), event("e1", TABLET, LAPTOP)],
      [event("e2", ANN, LAPTOP), event("e3", TABLET, PHONE_APP)])], ids=["merge", "path-gone"])
 def test_a_link_made_between_unlink_read_and_write_is_split_again(
-        shared_url: str, clock, stored: list[dict], racing_events: list[dict]) -> None:
+        connect: Connect, clock, stored: list[dict], racing_events: list[dict]) -> None:
     config = TenantConfig(generic_threshold=2)
-    other = gremlin.connect(shared_url)
+    other = connect()
     ingesting = IdentityGraph(traversal().with_remote(other), "acme", config=config, clock=clock)
     before = [result.customer_id for result in ingesting.ingest(stored)]
     clock.tick()
-    racing = BeforeSubmit(gremlin.connect(shared_url), 2, lambda: ingesting.ingest(racing_events))
+    racing = BeforeSubmit(connect(), 2, lambda: ingesting.ingest(racing_events))
     unlinking = IdentityGraph(traversal().with_remote(racing), "acme", config=config, clock=clock)
-    try:
-        unlinking.unlink(ANN, LAPTOP)
-        assert check_graph(traversal().with_remote(other), "acme", config=config).findings == []
-        assert racing.submits == 4  # read, a write its guard refused; read, write
-        ann, laptop = (ingesting.resolve(*i).customer_id for i in (ANN, LAPTOP))
-        assert ann == before[0] != laptop and (laptop == before[1]) == (before[0] != before[1])
-    finally:
-        racing.close()
-        other.close()
+    unlinking.unlink(ANN, LAPTOP)
+    assert check_graph(traversal().with_remote(other), "acme", config=config).findings == []
+    assert racing.submits == 4  # read, a write its guard refused; read, write
+    ann, laptop = (ingesting.resolve(*i).customer_id for i in (ANN, LAPTOP))
+    assert ann == before[0] != laptop and (laptop == before[1]) == (before[0] != before[1])
 
 
 
@@ -480,6 +453,6 @@ def _generic_device(identity: IdentityGraph) -> Callable[[], Any]:
 # observing only what it forgets (dropped, not left observing nothing)
 @pytest.mark.parametrize("prepare, events", [(_unlinked_pair, 2), (_generic_device, 1)], ids=["unlinked", "generic"])
 def test_an_event_whose_other_identifier_was_forgotten_meanwhile_is_erased_too(
-        shared_url: str, clock, prepare: Callable[[IdentityGraph], Callable[[], Any]], events: int) -> None:
-    removed = _forget_ann_read_again(shared_url, clock, TenantConfig(generic_threshold=1), prepare)
+        connect: Connect, clock, prepare: Callable[[IdentityGraph], Callable[[], Any]], events: int) -> None:
+    removed = _forget_ann_read_again(connect, clock, TenantConfig(generic_threshold=1), prepare)
     assert (removed["events"], removed["event_attributes"]) == (events, 0)  # e1 read again: Ann's alone
