@@ -35,7 +35,7 @@ import threading
 from contextlib import contextmanager, nullcontext
 from typing import Any, ContextManager, Iterator
 
-__all__ = ["HeapSettler", "DEFAULT_THRESHOLD", "collector_paused", "paused_for_traversal", "graph_loaded"]
+__all__ = ["HeapSettler", "DEFAULT_THRESHOLD", "paused_for_traversal"]
 
 #: Survivors of a full collection that trigger a freeze: a pause over this many objects is a
 #: few tens of milliseconds on a slow core.
@@ -48,7 +48,7 @@ _settler: "HeapSettler | None" = None
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The cyclic collector off for a block that allocates only live objects (a bulk load);
+    """The cyclic collector off for a block that allocates only live objects (a traversal);
     left as it was found."""
     was_enabled = gc.isenabled()
     gc.disable()
@@ -66,15 +66,6 @@ def paused_for_traversal() -> ContextManager[None]:
     if settler is not None and settler.pause_traversals and gc.isenabled():
         return collector_paused()
     return nullcontext()
-
-
-def graph_loaded() -> None:
-    """A bulk load has finished. It ran with the collector paused, so no full collection saw
-    (and froze) what it built; an installed settler freezes it now, or the first full
-    collection after a restart would walk the whole graph (24 s on a million identifiers)."""
-    settler = _settler
-    if settler is not None:
-        settler._freeze()
 
 
 class HeapSettler:
