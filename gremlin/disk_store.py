@@ -44,6 +44,9 @@ DEFAULT_CACHE_MB = 256
 SCAN_CHUNK = 256
 #: The most ids one ``rid IN (...)`` query names (SQLite allows 999 parameters in old builds).
 _IN_CHUNK = 500
+#: The most parameters one frontier read names (gremlin/engine/frontier.py): vertex rids and
+#: label numbers, under the 999 of old SQLite builds.
+_FRONTIER_PARAMS = 900
 #: Ids remembered as absent per kind (ingest asks for many that are not there yet: a new
 #: event's, a suppression's), so that asking again costs no read of the file.
 ABSENT_IDS = 50_000
@@ -638,6 +641,64 @@ class DiskStore(GraphStore):
             return []
         names = self._names
         return [rid for _, rids in sorted((names.id(label), rids) for label, rids in lists.items()) for rid in rids]
+
+    reads_frontiers = True
+
+    def read_frontier(self, vertices: list[VertexRecord], direction: str, labels: tuple[str, ...]) -> None:
+        """GraphStore.read_frontier: the edge lists (per vertex, side and label) that
+        ``vertex.edges`` would read one query each, read together, each as an index range of
+        ``(out_rid, label)`` or ``(in_rid, label)`` in one ``UNION ALL`` per up to
+        ``_FRONTIER_PARAMS`` parameters, then their far ends in one query (``_make_edges``).
+        Kept in each vertex's adjacency as ``_read_adjacent`` keeps one list."""
+        names = self._names
+        # (side, label number) -> the adjacencies whose list of it is not read yet
+        groups: dict[tuple[int, int], list[DiskAdjacency]] = {}
+        wanted: list[tuple[DiskAdjacency, int, str, int]] = []
+        met: set[int] = set()
+        for vertex in vertices:
+            adjacency = vertex.out_edges
+            if type(adjacency) is not DiskAdjacency or not adjacency.live or adjacency.rid in met:
+                continue
+            met.add(adjacency.rid)
+            sides = adjacency.sides
+            for side in _SIDES[direction]:
+                own = adjacency.labels[side]
+                lists = sides[side] if sides is not None else None
+                for label in labels or own:
+                    if label not in own or (lists is not None and label in lists):
+                        continue  # known empty, or read already
+                    number = names.known(label)
+                    if number is not None:
+                        groups.setdefault((side, number), []).append(adjacency)
+                        wanted.append((adjacency, side, label, number))
+        if len(wanted) < 2:
+            return  # one list: the vertex's own read is the same query
+        statements: list[tuple[list[str], list[int]]] = [([], [])]
+        for (side, number), adjacencies in groups.items():
+            for start in range(0, len(adjacencies), _FRONTIER_PARAMS - 1):
+                rids = [adjacency.rid for adjacency in adjacencies[start:start + _FRONTIER_PARAMS - 1]]
+                parts, params = statements[-1]
+                if parts and len(params) + len(rids) + 1 > _FRONTIER_PARAMS:
+                    parts, params = [], []
+                    statements.append((parts, params))
+                parts.append(f"SELECT {side}, {_EDGE_COLUMNS} FROM edges "
+                             f"WHERE {_END_COLUMN[side]} IN ({','.join('?' * len(rids))}) AND label = ?")
+                params += rids
+                params.append(number)
+        with self._lock:
+            found: dict[tuple[int, int, int], list[int]] = {}
+            rows: dict[int, tuple] = {}  # an edge between two frontier vertices comes once per end
+            for parts, params in statements:
+                for side, *row in self._query(" UNION ALL ".join(parts), params):
+                    found.setdefault((side, row[4 + side], row[3]), []).append(row[0])
+                    rows.setdefault(row[0], tuple(row))
+            self._make_edges(list(rows.values()))
+            estimate, resize = self._vertices.estimate, self._vertices.resize
+            for adjacency, side, label, number in wanted:
+                rids = found.get((side, adjacency.rid, number), [])
+                rids.sort()  # creation order, as _read_adjacent's ORDER BY rid
+                adjacency.keep(side, label, rids)
+                resize(adjacency.rid, estimate(adjacency.rid) + _PER_ADJACENT * len(rids) + 120)
 
     # -- scans ------------------------------------------------------------------------------------
 

@@ -505,6 +505,16 @@ class GraphStore:
         for edge in list(self.scan_edges()):
             self.remove_edge(edge)
 
+    #: Whether ``read_frontier`` is worth calling: a store that reads adjacency from a file opts
+    #: in (gremlin/disk_store.py); one holding it in memory has nothing to read ahead.
+    reads_frontiers = False
+
+    def read_frontier(self, vertices: list[VertexRecord], direction: str, labels: tuple[str, ...]) -> None:
+        """Make ``vertex.edges(direction, labels)`` of each of ``vertices`` cheap to ask next, in
+        as few reads as the store can (the engine calls it for a hop's frontier when nothing
+        between two barriers could tell: gremlin/engine/frontier.py). Changes nothing a
+        traversal sees."""
+
     # -- what each kind of store supplies ---------------------------------------------------
 
     def scan_vertices(self) -> Iterable[VertexRecord]:  # pragma: no cover - interface

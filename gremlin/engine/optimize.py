@@ -13,6 +13,7 @@ from gremlin_python.process.traversal import Scope
 
 from .base import Context, Traversal
 from .common import NOTHING
+from .frontier import between_barriers
 from .steps_branch import RepeatStep, UnionStep
 from .steps_filter import DedupStep, HasStep, PathFilterStep, RangeStep
 from .steps_graph import GraphStep, VertexStep
@@ -35,6 +36,11 @@ def optimize(traversal: Traversal) -> Traversal:
     dedup().limit(n) (any global range after a global dedup()): the range counts traversers of
     bulk 1, so it is a slice.
 
+    barrier.has(...).bothE(...).has(...).barrier (a vertex step between two barriers with only
+    element filters around it, a hop of the identity service's walk): on a store that reads
+    adjacency from a file, the step has a chunk of its traversers' edges read together
+    (frontier.py).
+
     union(values(k), constant(n)).sum() (a union of one-step map branches reduced by a global
     count/sum/mean/max/min, the whole of a traversal): one step that reduces the branches' values
     without a traverser per value (the counter increments every ingest writes)."""
@@ -52,6 +58,10 @@ def optimize(traversal: Traversal) -> Traversal:
         if isinstance(step, DedupStep) and step.scope == Scope.global_ \
                 and isinstance(follower, RangeStep) and follower.scope == Scope.global_:
             follower.unit_bulks = True
+    for position, step in enumerate(steps):
+        if type(step) is VertexStep and not step.simple_path and not step.no_edges \
+                and between_barriers(steps, position):
+            step.reads_frontier = True
     for step in steps:
         for child in step.children():
             optimize(child)

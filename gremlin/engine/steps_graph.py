@@ -11,6 +11,7 @@ from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexRecord
 from .base import Context, Step, register
 from .common import element_id, ids_of, named
+from .frontier import read_ahead
 from .traverser import NO_LABELS, PathNode, Traverser, is_simple, on_path
 from .values import g_equal
 
@@ -127,7 +128,9 @@ class VertexStep(Step):
     """out/in/both (to vertices) and outE/inE/bothE (to edges), by per-label adjacency.
 
     ``simple_path``: the optimizer folds a following plain simplePath() in, so a neighbour
-    already on the path is skipped before a traverser is made for it."""
+    already on the path is skipped before a traverser is made for it. ``reads_frontier``: the
+    optimizer found it between two barriers (frontier.py), so on a store that opts in it has the
+    edges of a chunk of its traversers' vertices read together before it walks them."""
 
     def __init__(self, name: str, direction: str, to_edges: bool, labels: tuple):
         self.name = name
@@ -141,8 +144,11 @@ class VertexStep(Step):
         self.no_edges = given is None
         self.labels = given or ()
         self.simple_path = False
+        self.reads_frontier = False
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self.reads_frontier and ctx.store.reads_frontiers:
+            traversers = read_ahead(ctx, traversers, self.direction, self.labels)
         simple_path = self.simple_path
         filtered = bool(ctx.filters)
         tick = ctx.tick
