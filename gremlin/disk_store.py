@@ -57,6 +57,9 @@ _END_COLUMN = ("out_rid", "in_rid")
 
 _VERTEX_COLUMNS = "rid, key, id, label, props, edges"
 _EDGE_COLUMNS = "rid, key, id, label, out_rid, in_rid, props"
+#: an edge row then its far end's vertex row (read_frontier)
+_FRONTIER_COLUMNS = ("e.rid, e.key, e.id, e.label, e.out_rid, e.in_rid, e.props, "
+                     "v.rid, v.key, v.id, v.label, v.props, v.edges")
 _UPSERT_VERTEX = ("INSERT INTO vertices (rid, key, id, label, props, edges) VALUES (?, ?, ?, ?, ?, ?) "
                   "ON CONFLICT (rid) DO UPDATE SET props = excluded.props, edges = excluded.edges")
 _UPSERT_EDGE = ("INSERT INTO edges (rid, key, id, label, out_rid, in_rid, props) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -646,9 +649,9 @@ class DiskStore(GraphStore):
 
     def read_frontier(self, vertices: list[VertexRecord], direction: str, labels: tuple[str, ...]) -> None:
         """GraphStore.read_frontier: the edge lists (per vertex, side and label) that
-        ``vertex.edges`` would read one query each, read together, each as an index range of
-        ``(out_rid, label)`` or ``(in_rid, label)`` in one ``UNION ALL`` per up to
-        ``_FRONTIER_PARAMS`` parameters, then their far ends in one query (``_make_edges``).
+        ``vertex.edges`` would read one query each, each with its far ends in a second, read
+        together: each list an index range of ``(out_rid, label)`` or ``(in_rid, label)`` joined
+        to its far ends' rows, in one ``UNION ALL`` per up to ``_FRONTIER_PARAMS`` parameters.
         Kept in each vertex's adjacency as ``_read_adjacent`` keeps one list."""
         names = self._names
         # (side, label number) -> the adjacencies whose list of it is not read yet
@@ -671,8 +674,8 @@ class DiskStore(GraphStore):
                     if number is not None:
                         groups.setdefault((side, number), []).append(adjacency)
                         wanted.append((adjacency, side, label, number))
-        if len(wanted) < 2:
-            return  # one list: the vertex's own read is the same query
+        if not wanted:
+            return
         statements: list[tuple[list[str], list[int]]] = [([], [])]
         for (side, number), adjacencies in groups.items():
             for start in range(0, len(adjacencies), _FRONTIER_PARAMS - 1):
@@ -681,18 +684,24 @@ class DiskStore(GraphStore):
                 if parts and len(params) + len(rids) + 1 > _FRONTIER_PARAMS:
                     parts, params = [], []
                     statements.append((parts, params))
-                parts.append(f"SELECT {side}, {_EDGE_COLUMNS} FROM edges "
-                             f"WHERE {_END_COLUMN[side]} IN ({','.join('?' * len(rids))}) AND label = ?")
+                parts.append(f"SELECT {side}, {_FRONTIER_COLUMNS} FROM edges e JOIN vertices v "
+                             f"ON v.rid = e.{_END_COLUMN[1 - side]} "
+                             f"WHERE e.{_END_COLUMN[side]} IN ({','.join('?' * len(rids))}) AND e.label = ?")
                 params += rids
                 params.append(number)
         with self._lock:
             found: dict[tuple[int, int, int], list[int]] = {}
-            rows: dict[int, tuple] = {}  # an edge between two frontier vertices comes once per end
+            edge_rows: dict[int, tuple] = {}  # an edge between two frontier vertices comes once per end
+            far: list[VertexRecord] = []  # held until their edges hold them
+            make_vertex = self._make_vertex
             for parts, params in statements:
-                for side, *row in self._query(" UNION ALL ".join(parts), params):
-                    found.setdefault((side, row[4 + side], row[3]), []).append(row[0])
-                    rows.setdefault(row[0], tuple(row))
-            self._make_edges(list(rows.values()))
+                for row in self._query(" UNION ALL ".join(parts), params):
+                    side, edge = row[0], row[1:8]
+                    found.setdefault((side, edge[4 + side], edge[3]), []).append(edge[0])
+                    if edge[0] not in edge_rows:
+                        edge_rows[edge[0]] = edge
+                        far.append(make_vertex(row[8:]))  # the live record if there is one
+            self._make_edges(list(edge_rows.values()))  # its ends are made: no read
             estimate, resize = self._vertices.estimate, self._vertices.resize
             for adjacency, side, label, number in wanted:
                 rids = found.get((side, adjacency.rid, number), [])
