@@ -36,6 +36,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -168,12 +169,18 @@ def main(argv: list[str] | None = None) -> int:
             return [("resolve", {"type": t, "value": v, "max_hops": args.hops})
                     for t, v in (rng.choice(keys) for _ in range(count))]
 
-        first = run_load(server, calls(args.first), args.rate_clients, rate=args.rate,
-                         label=f"first @{args.rate:g}/s", quiet=args.quiet)
+        def measured(count: int, clients: int, **options: Any) -> dict:
+            """run_load's row, with the service's CPU per request: steadier than latency when
+            the machine's other work takes turns with the service."""
+            cpu = server.cpu_seconds()
+            row = run_load(server, calls(count), clients, quiet=args.quiet, **options)
+            return {**row, "service_cpu_ms": round((server.cpu_seconds() - cpu) / count * 1000, 3)}
+
+        first = measured(args.first, args.rate_clients, rate=args.rate, label=f"first @{args.rate:g}/s")
         run_load(server, calls(200), 1, quiet=True)  # warm-up
-        closed = run_load(server, calls(args.requests), 1, label="resolve x1", quiet=args.quiet)
-        fixed = run_load(server, calls(int(args.rate * args.rate_seconds)), args.rate_clients, rate=args.rate,
-                         label=f"resolve @{args.rate:g}/s", quiet=args.quiet)
+        closed = measured(args.requests, 1, label="resolve x1")
+        fixed = measured(int(args.rate * args.rate_seconds), args.rate_clients, rate=args.rate,
+                         label=f"resolve @{args.rate:g}/s")
         rss = server.rss_bytes()
         assert child.stdin is not None and child.stdout is not None
         child.stdin.write("count\n")
@@ -181,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         identifiers = int(child.stdout.readline().split()[1])
         for name, row in ((f"first {args.first}, {args.rate:g}/s", first), ("1 client, closed loop", closed),
                           (f"warm {args.rate:g}/s, {args.rate_clients} clients", fixed)):
-            print(f"{name:28s} {row['throughput']:8,.0f} req/s  {latency_line(row)}  max {row['max_ms']:.2f} ms")
+            print(f"{name:28s} {row['throughput']:8,.0f} req/s  {latency_line(row)}  max {row['max_ms']:.2f} ms  "
+                  f"service CPU {row['service_cpu_ms']:.2f} ms/req")
         print(f"graph: {identifiers:,} identifiers; service RSS {rss / 2**20:,.0f} MiB = "
               f"{rss / max(1, identifiers):,.0f} B per identifier", flush=True)
         results = {"population": vars(mix_from_args(args)), "events_sampled": args.events, "hops": args.hops,
