@@ -5,7 +5,6 @@ order and errors as before."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
@@ -22,21 +21,12 @@ from gremlin.engine.steps_graph import VertexStep
 from gremlin.remote import LocalRemoteConnection
 
 from tests.test_disk_store import counted_reads
+from tests.test_nearest_first import random_multigraph
 
 
 def _build(g, seed: int) -> None:
     """A random multigraph with self-loops, an edge each way between two vertices and two labels."""
-    rng = random.Random(seed)
-    t = g
-    for i in range(40):
-        t = t.add_v("node").property(T.id, f"v{i}").property("kind", i % 3)
-    t.iterate()
-    for i in range(120):
-        a, b = rng.randrange(40), rng.randrange(40)
-        g.V(f"v{a}").add_e("link" if i % 4 else "other").to(__.V(f"v{b}")).property(T.id, f"e{i}") \
-            .property("w", i % 5).iterate()
-    g.V("v0").add_e("link").to(__.V("v0")).property(T.id, "loop").iterate()
-    g.V("v1").add_e("link").to(__.V("v2")).property(T.id, "there").iterate()
+    random_multigraph(g, seed)
     g.V("v2").add_e("link").to(__.V("v1")).property(T.id, "back").iterate()
 
 
@@ -82,14 +72,19 @@ def test_a_frontier_read_together_answers_as_each_vertex_read_alone(tmp_path: Pa
     assert answers[0]
 
 
-def test_a_hops_frontier_is_read_with_its_far_ends_in_one_query(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
+def _chain(directory: Path) -> Graph:
+    """v0 -> v1 -> ... -> v19 (``next`` edges), stored, and opened again: nothing read yet."""
+    store = open_store(directory)
     with store.transaction():
         vertices = [store.add_vertex("item", f"v{n}") for n in range(20)]
         for n in range(19):
             store.add_edge("next", vertices[n], vertices[n + 1], f"e{n}")
     store.close()
-    graph = Graph(open_store(tmp_path))
+    return Graph(open_store(directory))
+
+
+def test_a_hops_frontier_is_read_with_its_far_ends_in_one_query(tmp_path: Path) -> None:
+    graph = _chain(tmp_path)
     g = _source(graph)
     frontier_ids = [f"v{n}" for n in range(10)]
     for id in frontier_ids:  # their rows read: what the hop reads is their edges and v10
@@ -105,13 +100,7 @@ def test_a_hops_frontier_is_read_with_its_far_ends_in_one_query(tmp_path: Path) 
 
 
 def test_a_step_a_limit_can_stop_reads_each_vertex_alone(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    with store.transaction():
-        vertices = [store.add_vertex("item", f"v{n}") for n in range(20)]
-        for n in range(19):
-            store.add_edge("next", vertices[n], vertices[n + 1], f"e{n}")
-    store.close()
-    graph = Graph(open_store(tmp_path))
+    graph = _chain(tmp_path)
     reads = counted_reads(graph.store)
     g = _source(graph)
     assert g.V(*[f"v{n}" for n in range(10)]).aggregate("a").out("next").limit(1).id_().to_list() == ["v1"]

@@ -15,22 +15,26 @@ from gremlin import Graph
 from gremlin.remote import LocalRemoteConnection
 
 
+def random_multigraph(g, seed: int) -> None:
+    """40 vertices and 122 edges of two labels, drawn from ``seed``, a self-loop among them."""
+    rng = random.Random(seed)
+    t = g
+    for i in range(40):
+        t = t.add_v("node").property(T.id, f"v{i}").property("kind", i % 3)
+    t.iterate()
+    for i in range(120):
+        a, b = rng.randrange(40), rng.randrange(40)
+        label = "link" if i % 4 else "other"
+        g.V(f"v{a}").add_e(label).to(__.V(f"v{b}")).property(T.id, f"e{i}").property("w", i % 5).iterate()
+    g.V("v0").add_e("link").to(__.V("v0")).property(T.id, "loop").iterate()
+    g.V("v1").add_e("link").to(__.V("v2")).property(T.id, "twin").iterate()
+
+
 def _random_graph(seed: int):
     """Two sources over one random multigraph with self-loops: optimized, and walking every path."""
-    rng = random.Random(seed)
     sources = [traversal().with_remote(LocalRemoteConnection(Graph(optimize=flag))) for flag in (True, False)]
     for g in sources:
-        rng = random.Random(seed)
-        t = g
-        for i in range(40):
-            t = t.add_v("node").property(T.id, f"v{i}").property("kind", i % 3)
-        t.iterate()
-        for i in range(120):
-            a, b = rng.randrange(40), rng.randrange(40)
-            label = "link" if i % 4 else "other"
-            g.V(f"v{a}").add_e(label).to(__.V(f"v{b}")).property(T.id, f"e{i}").property("w", i % 5).iterate()
-        g.V("v0").add_e("link").to(__.V("v0")).property(T.id, "loop").iterate()
-        g.V("v1").add_e("link").to(__.V("v2")).property(T.id, "twin").iterate()
+        random_multigraph(g, seed)
     return sources
 
 
