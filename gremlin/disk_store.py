@@ -45,7 +45,8 @@ SCAN_CHUNK = 256
 #: The most ids one ``rid IN (...)`` query names (SQLite allows 999 parameters in old builds).
 _IN_CHUNK = 500
 #: The most parameters one frontier read names (gremlin/engine/frontier.py): vertex rids and
-#: label numbers, under the 999 of old SQLite builds.
+#: label numbers, under the 999 of old SQLite builds; each SELECT of its UNION ALL names two or
+#: more, so it has fewer than SQLite's 500 compound terms.
 _FRONTIER_PARAMS = 900
 #: Ids remembered as absent per kind (ingest asks for many that are not there yet: a new
 #: event's, a suppression's), so that asking again costs no read of the file.

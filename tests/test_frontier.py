@@ -12,7 +12,7 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import Order, P, Scope, T
 
-from gremlin import Graph
+from gremlin import Graph, disk_store
 from gremlin.durable import open_store
 from gremlin.engine import frontier
 from gremlin.engine.compiler import compile_bytecode
@@ -54,10 +54,12 @@ SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("chunk", [256, 3])
+@pytest.mark.parametrize("chunk, params", [(256, 900), (3, 4)])  # (3, 4): chunks and statements of a few
 @pytest.mark.parametrize("shape", range(len(SHAPES)))
-def test_a_frontier_read_together_answers_as_each_vertex_read_alone(tmp_path: Path, monkeypatch, shape, chunk) -> None:
+def test_a_frontier_read_together_answers_as_each_vertex_read_alone(tmp_path: Path, monkeypatch, shape, chunk,
+                                                                   params) -> None:
     monkeypatch.setattr(frontier, "FRONTIER_CHUNK", chunk)
+    monkeypatch.setattr(disk_store, "_FRONTIER_PARAMS", params)
     answers = []
     for reads_ahead in (True, False):
         directory = tmp_path / str(reads_ahead)
