@@ -15,9 +15,10 @@ does, so the optimizer marks a vertex step for it only when nothing could tell:
 
 The identity service's neighbourhood walk is this shape at every hop
 (``aggregate('seen').has('degree', lte(L)).hasNot('shared').bothE('link').aggregate('crossed')``).
-The step walks the traversers in the order it received them, as before; the store only has the
-edges in memory when each is asked for. An error pulling a traverser is raised after the step
-has walked those pulled before it, as it would have been.
+The step walks the traversers in the order it received them, as before: the store has each
+vertex's edges in memory by the time the step asks for them, in the order its own read gives. An
+error pulling a traverser is raised after the step has walked those pulled before it, as it would
+have been.
 """
 
 from __future__ import annotations
