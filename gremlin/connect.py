@@ -7,8 +7,9 @@
     wss://...                 the same over TLS
 
 Query parameters: ``profile=neptune`` (in-process backends: enforce Neptune's rules),
-``serializer=graphbinary|graphson`` (remote), ``auth=iam`` (Neptune IAM SigV4 signing, needs
-botocore), ``synchronous=NORMAL|FULL`` and ``cache_mb=N`` (durable backend: durability of a commit,
+``serializer=graphbinary|graphson`` (remote), ``driver=lean|gremlinpython`` (remote: our
+gremlin.remote.ServerRemoteConnection, the default, or gremlinpython's DriverRemoteConnection, which
+also has sessions), ``auth=iam`` (Neptune IAM SigV4 signing, needs botocore), ``synchronous=NORMAL|FULL`` and ``cache_mb=N`` (durable backend: durability of a commit,
 and the MiB its cache of records and pages may hold), ``traversal_source=g``.
 """
 
@@ -95,9 +96,18 @@ def connect(url: str, **driver_options: Any) -> RemoteConnection:
         "use memory://, file:///path, ws://host:port/gremlin or wss://...")
 
 
+#: the clients a remote URL may choose (``driver=``)
+_DRIVERS = ("lean", "gremlinpython")
+
+
 def _driver_connection(parts: Any, params: dict[str, str], source: str, options: dict) -> RemoteConnection:
     from gremlin_python.driver import serializer
     from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
+
+    from .remote import ServerRemoteConnection
+    driver = params.get("driver", "lean").lower()
+    if driver not in _DRIVERS:
+        raise InvalidArgumentError(f"Unknown driver {driver!r}: expected {' or '.join(_DRIVERS)}")
     clean_url = f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}{parts.path or '/gremlin'}"
     kind = params.get("serializer", "graphbinary").lower()
     if kind == "graphbinary":
@@ -115,7 +125,9 @@ def _driver_connection(parts: Any, params: dict[str, str], source: str, options:
     if params.get("auth") == "iam":
         from .neptune_iam import sigv4_headers
         options.setdefault("headers", sigv4_headers(clean_url, params.get("region")))
-    return DriverRemoteConnection(clean_url, source, **options)
+    if driver == "gremlinpython":
+        return DriverRemoteConnection(clean_url, source, **options)
+    return ServerRemoteConnection(clean_url, source, **options)
 
 
 def describe(url: str) -> str:
