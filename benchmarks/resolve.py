@@ -6,6 +6,10 @@ walk that makes one round trip per hop.
     python benchmarks/resolve.py                                  # memory, durable, endpoint
     python benchmarks/resolve.py --backends durable --people 20000 --rate 200
     python benchmarks/resolve.py --gremlin-url ws://localhost:8182/gremlin
+    python benchmarks/resolve.py --tree /tmp/main ...    # the service from another checkout
+
+Each row prints the service's CPU per call beside its rate and latency: on a shared machine the
+rate moves with the load, the CPU a call costs much less.
 
 The walk comparison runs in this process through gremlinpython against a Gremlin endpoint on the
 same graph (the service's console endpoint for in-process graphs), so both sides pay the same
@@ -26,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gremlin_python.process.traversal import P  # noqa: E402
 
-from benchmarks.harness import Progress, add_output_arguments, finish, latency_line, latency_summary  # noqa: E402
+from benchmarks.harness import (Progress, add_output_arguments, add_tree_argument, finish, latency_line,  # noqa: E402
+                                latency_summary)
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
 from benchmarks.service import Server, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
@@ -89,19 +94,24 @@ def compare_walk(server: Server, keys: list[tuple[str, str]], hops: int, quiet: 
 
 def measure_backend(backend: str, events: list[dict], keys: list[tuple[str, str]], args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed + 1)
-    with running_service(backend, gremlin_url=args.gremlin_url) as server:
+    with running_service(backend, gremlin_url=args.gremlin_url, tree=args.tree) as server:
         run_load(server, ingest_calls(events, 50), 2, label=f"{backend} load", quiet=args.quiet, weight=events_in)
 
         def calls(count: int) -> list[tuple[str, dict]]:
             return [("resolve", {"type": t, "value": v, "max_hops": args.hops})
                     for t, v in (rng.choice(keys) for _ in range(count))]
 
-        levels = [run_load(server, calls(args.requests), c, label=f"{backend} resolve x{c}", quiet=args.quiet)
-                  for c in args.concurrency]
+        def measured(sent: list[tuple[str, dict]], clients: int, label: str, rate: float | None = None) -> dict:
+            cpu = server.cpu_seconds()
+            row = run_load(server, sent, clients, rate=rate, label=label, quiet=args.quiet)
+            row["service_cpu_ms_per_call"] = round((server.cpu_seconds() - cpu) * 1000 / len(sent), 3)
+            return row
+
+        levels = [measured(calls(args.requests), c, f"{backend} resolve x{c}") for c in args.concurrency]
         fixed = None
         if args.rate:
-            fixed = run_load(server, calls(int(args.rate * args.rate_seconds)), args.rate_clients, rate=args.rate,
-                             label=f"{backend} resolve @{args.rate:g}/s", quiet=args.quiet)
+            fixed = measured(calls(int(args.rate * args.rate_seconds)), args.rate_clients,
+                             f"{backend} resolve @{args.rate:g}/s", rate=args.rate)
         walk = compare_walk(server, [rng.choice(keys) for _ in range(args.walk_samples)], args.hops, args.quiet) \
             if args.walk_samples and server.gremlin_url else None
     return {"levels": levels, "fixed_rate": fixed, "walk": walk}
@@ -120,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--walk-samples", type=int, default=300, help="resolves in the walk comparison (0: skip)")
     parser.add_argument("--hops", type=int, default=TenantConfig().max_hops, help="max_hops of every resolve")
     add_output_arguments(parser, "resolve")
+    add_tree_argument(parser)  # the service runs from it; the walk comparison from this checkout
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
     events, keys = events_and_keys(mix)
@@ -128,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         results["backends"][backend] = measured = measure_backend(backend, events, keys, args)
         for row in measured["levels"] + ([measured["fixed_rate"]] if measured["fixed_rate"] else []):
             load = (f"@{row['target_rate']:g}/s " if row["target_rate"] else "") + f"x{row['concurrency']}"
-            print(f"{backend:9s} {load:12s} {row['throughput']:8,.0f} req/s  {latency_line(row)}")
+            print(f"{backend:9s} {load:12s} {row['throughput']:8,.0f} req/s  {latency_line(row)}  "
+                  f"service CPU {row['service_cpu_ms_per_call']:.2f} ms/call")
         walk = measured["walk"]
         if walk:
             print(f"{backend:9s} single traversal p50 {walk['single_traversal']['p50_ms']:.2f} ms vs client walk "
