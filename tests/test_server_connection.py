@@ -13,7 +13,7 @@ import threading
 import time
 import contextlib
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -163,9 +163,9 @@ def _read_frame(conn: socket.socket) -> tuple[int, bytes]:
 
 
 @contextmanager
-def fake_server(behave: Callable[[socket.socket, bytes], None]) -> Iterator[str]:
-    """A WebSocket server on a free port: each connection completes the handshake, reads one
-    request frame and then ``behave(conn, request)``."""
+def fake_server(behave: Callable[[socket.socket, bytes], None], tls: Any = None) -> Iterator[str]:
+    """A WebSocket server on a free port (wss:// with ``tls``, a server SSLContext): each
+    connection completes the handshake, reads one request frame and then ``behave(conn, request)``."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(10)
     stop = threading.Event()
@@ -174,6 +174,8 @@ def fake_server(behave: Callable[[socket.socket, bytes], None]) -> Iterator[str]
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
+                if tls is not None and not stop.is_set():
+                    conn = tls.wrap_socket(conn, server_side=True)
             except OSError:
                 return
             with conn:
@@ -203,7 +205,7 @@ def fake_server(behave: Callable[[socket.socket, bytes], None]) -> Iterator[str]
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield f"ws://127.0.0.1:{listener.getsockname()[1]}/gremlin"
+        yield f"{'wss' if tls else 'ws'}://localhost:{listener.getsockname()[1]}/gremlin"
     finally:
         stop.set()
         with contextlib.suppress(OSError):  # wakes the accept() waiting for a connection
@@ -315,3 +317,42 @@ def test_a_request_over_the_frame_sizes_is_sent_whole(server_url: str) -> None:
             assert g.inject(text).to_list() == [text]
     finally:
         lean.close()
+
+
+def _self_signed(tmp_path) -> tuple[Any, Any]:
+    """A server SSLContext with a certificate for localhost, and a client context trusting it."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cafile=str(cert_file))
+    return server, client
+
+
+def test_wss_speaks_tls_and_checks_the_certificate(tmp_path) -> None:
+    import ssl
+    server, client = _self_signed(tmp_path)
+    with fake_server(lambda conn, request: conn.sendall(_frame(0x2, _answer(request, 5))), tls=server) as url:
+        lean = ServerRemoteConnection(url, ssl_context=client)
+        assert traversal().with_remote(lean).inject(1).to_list() == [5]
+        lean.close()
+        untrusted = ServerRemoteConnection(url)  # the system's authorities do not know this certificate
+        with pytest.raises(ssl.SSLCertVerificationError):
+            traversal().with_remote(untrusted).inject(1).to_list()
