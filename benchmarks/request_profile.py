@@ -14,6 +14,15 @@ and once more with ``profile()`` appended (the server's execution time); each wr
 with ``profile()`` (writes are not idempotent twice over; profiling them executes them all the same),
 so its round trip includes the profile's own cost. Without ``--gremlin-url`` it starts
 ``../shared/gremlin-server`` on a free port (Java needed) and stops it at the end.
+
+Then a resolve's round trip is split (``--split-rounds``, 0 to skip): the resolves' traversals are
+sent again one at a time, each request in turn through every variant (so that the machine's load
+falls on all of them alike): through the service's connection (retries, breaker, telemetry), the
+bare connection ``gremlin.connect`` gives, gremlinpython's stock driver, the bare connection without
+the tenant's PartitionStrategy and with its has() steps written out instead, the request
+pre-serialised and sent raw over a WebSocket (neither encoded nor decoded), and a trivial
+``inject(1)``; with the client's CPU per request (this process's, the driver's threads included)
+and the server's execution time (``profile()``).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from benchmarks.harness import add_batch_argument, parse_on_tree, percentile  # 
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from benchmarks.service import gremlin_server  # noqa: E402
 
-__all__ = ["main", "count_steps", "step_shares"]
+__all__ = ["main", "count_steps", "step_shares", "split_resolve"]
 
 
 def count_steps(bytecode: Any) -> int:
@@ -71,12 +80,16 @@ class Recorder:
     def __init__(self) -> None:
         self.rows: list[dict] = []
         self.kind = "ingest"
+        #: the resolves' traversals, for the split
+        self.resolves: list = []
 
     def submit(self, traversal: Any) -> list:
         began = time.perf_counter()
         steps, size = count_steps(traversal.bytecode), _request_bytes(traversal.bytecode)
         encode = (time.perf_counter() - began) * 1000
         writes = any(step[0] in ("mergeV", "mergeE", "property", "addE") for step in _all_steps(traversal.bytecode))
+        if self.kind == "resolve":
+            self.resolves.append(_copy(traversal))
         began = time.perf_counter()
         if writes:
             metrics = traversal.profile().to_list()[0]
@@ -166,10 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gremlin-url", help="the Gremlin Server to profile (default: start ../shared/gremlin-server)")
     add_batch_argument(parser)
     parser.add_argument("--resolves", type=int, default=200, help="resolves after the load")
+    parser.add_argument("--split-rounds", type=int, default=3,
+                        help="times each resolve is sent through each variant of the split (0: no split)")
     add_mix_arguments(parser, people=300)
     args = parse_on_tree(parser, argv)
     with gremlin_server(args.gremlin_url) as url:
-        rows = profile(url, args)
+        rows, resolves = profile(url, args)
+        split = split_resolve(url, resolves, args.split_rounds) if args.split_rounds else []
     per_call = {kind: sum(1 for r in rows if r["kind"] == kind) for kind in ("ingest", "resolve")}
     calls = {"ingest": -(-args.events // args.batch), "resolve": args.resolves}
     print(f"{args.events} events in {calls['ingest']} ingest calls: {per_call['ingest'] / calls['ingest']:.2f} "
@@ -177,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(summary(rows)))
     print("ingest write: the server's execution time by top-level step")
     print("\n".join(step_shares(rows)))
+    if split:
+        print(f"a resolve's round trip, one request at a time ({len(resolves)} traversals x {args.split_rounds})")
+        print("\n".join(split))
     return 0
 
 
@@ -195,8 +214,12 @@ def profile(url: str, args: argparse.Namespace) -> list[dict]:
     events = [item.event for item in labelled]
     args.events = len(events)
     recorder = Recorder()
-    # the modules that send ingest's and resolve's traversals
-    identity.domain.ingest.submit = identity.domain.tenant_graph.submit = recorder.submit
+    # every module that sends ingest's and resolve's traversals (ingest's batch read and write
+    # moved between modules over time: those the tree has)
+    for name in ("ingest", "batch_read", "chunk", "tenant_graph"):
+        module = sys.modules.get(f"identity.domain.{name}") or _imported(f"identity.domain.{name}")
+        if module is not None and hasattr(module, "submit"):
+            module.submit = recorder.submit
     ids = IdentityGraph(open_traversal(url), "bench")
     for i in range(0, len(events), args.batch):
         ids.ingest(events[i:i + args.batch])
@@ -209,7 +232,152 @@ def profile(url: str, args: argparse.Namespace) -> list[dict]:
         except Exception:  # a blocked value: not an identifier to resolve
             continue
     close_all()
-    return recorder.rows
+    return recorder.rows, recorder.resolves
+
+
+def _imported(name: str) -> Any:
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def split_resolve(url: str, traversals: list, rounds: int) -> list[str]:
+    """The split of a resolve's round trip (the module docstring): a table's lines."""
+    import gremlin
+    from gremlin_python.process.anonymous_traversal import traversal
+    from gremlin_python.process.traversal import Bytecode, P
+    from identity.graph.connection import close_all, open_traversal
+
+    service = open_traversal(url)  # the service's connection: a ResilientConnection
+    service_connection = next(s.remote_connection for s in service.traversal_strategies.traversal_strategies
+                              if hasattr(s, "remote_connection"))
+    bare, stock = gremlin.connect(url), gremlin.connect(url + "?driver=gremlinpython")
+    codes = [Bytecode(t.bytecode) for t in traversals]
+    tenant = _tenant(codes[0])
+    bare_codes = [_without_strategies(code) for code in codes]
+    written = [_tenant_written_out(code, P.within([tenant])) for code in bare_codes]
+    trivial = traversal().with_remote(bare).inject(1).bytecode
+    raw = _raw_sender(url, codes)
+
+    def through(connection: Any, sent: list) -> Any:
+        return lambda i: list(connection.submit(sent[i]).traversers)
+
+    variants = {
+        "the service's connection (retries, breaker, telemetry)": through(service_connection, codes),
+        f"bare connection ({type(bare).__name__})": through(bare, codes),
+        "gremlinpython's DriverRemoteConnection": through(stock, codes),
+        "bare, no PartitionStrategy": through(bare, bare_codes),
+        "bare, the tenant's has() written out instead": through(bare, written),
+        "bare, inject(1)": through(bare, [trivial] * len(codes)),
+    }
+    if raw is not None:
+        variants["pre-serialised, raw over a WebSocket (no encoding, no decoding)"] = raw
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for i in range(len(codes)):
+            for name, send in variants.items():
+                began, used = time.perf_counter(), time.process_time()
+                send(i)
+                wall[name].append((time.perf_counter() - began) * 1000)
+                cpu[name].append((time.process_time() - used) * 1000)
+    server = []
+    for code in codes:
+        profiled = Bytecode(code)
+        profiled.add_step("profile")
+        server.append(_server_ms(list(bare.submit(profiled).traversers)[0].object))
+    encode, decode = _codec_ms(codes, raw)
+    for closing in (bare.close, stock.close, close_all, getattr(raw, "close", lambda: None)):
+        closing()
+    lines = ["| request | round trip ms (p50, p90) | client CPU ms a request (mean) |", "|---|---:|---:|"]
+    for name in variants:
+        lines.append(f"| {name} | {percentile(wall[name], 0.5):.2f}, {percentile(wall[name], 0.9):.2f} | "
+                     f"{statistics.mean(cpu[name]):.2f} |")
+    lines.append(f"| server execution (profile()) | {percentile(server, 0.5):.2f}, {percentile(server, 0.9):.2f} | |")
+    lines.append(f"| client: encoding the request, decoding the answer (GraphBinary) | | {encode:.2f}, {decode:.2f} |")
+    return lines
+
+
+def _tenant(code: Any) -> str:
+    for instruction in code.source_instructions:
+        strategy = instruction[1] if len(instruction) > 1 else None
+        if type(strategy).__name__ == "PartitionStrategy":
+            return strategy.configuration["write_partition"] if "write_partition" in strategy.configuration \
+                else strategy.configuration["writePartition"]
+    raise ValueError("the resolve traversal carries no PartitionStrategy")
+
+
+def _without_strategies(code: Any) -> Any:
+    from gremlin_python.process.traversal import Bytecode
+    bare = Bytecode(code)
+    bare.source_instructions = [i for i in bare.source_instructions if i[0] != "withStrategies"]
+    return bare
+
+
+#: the steps after which PartitionStrategy filters on the partition key: those returning elements
+_ELEMENT_STEPS = frozenset({"V", "E", "out", "in", "both", "outE", "inE", "bothE", "outV", "inV", "bothV", "otherV"})
+
+
+def _tenant_written_out(code: Any, within: Any) -> Any:
+    """``code`` with has(tenant, within([t])) after every step PartitionStrategy filters after."""
+    from gremlin_python.process.traversal import Bytecode
+    out = Bytecode()
+    for step in code.step_instructions:
+        out.step_instructions.append([step[0], *(_tenant_written_out(a, within) if isinstance(a, Bytecode) else a
+                                                 for a in step[1:])])
+        if step[0] in _ELEMENT_STEPS:
+            out.step_instructions.append(["has", "tenant", within])
+    return out
+
+
+def _raw_sender(url: str, codes: list) -> Any:
+    """A variant sending each request's bytes, serialised beforehand, over a WebSocket and reading
+    the answer's bytes (None on a tree without gremlin.websocket_client)."""
+    try:
+        from gremlin.websocket_client import WebSocket
+    except ImportError:
+        return None
+    import uuid
+    from gremlin_python.driver import serializer
+    from gremlin_python.driver.request import RequestMessage
+    writer = serializer.GraphBinarySerializersV1()
+    frames = [writer.serialize_message(str(uuid.uuid4()), RequestMessage(
+        "traversal", "bytecode", {"gremlin": code, "aliases": {"g": "g"}})) for code in codes]
+    socket = WebSocket.open(url, timeout=10)
+
+    def send(i: int) -> bytes:
+        socket.send_binary(frames[i])
+        return socket.receive()
+    send.close = socket.close  # type: ignore[attr-defined]
+    return send
+
+
+def _codec_ms(codes: list, raw: Any) -> tuple[float, float]:
+    """Mean ms to encode a resolve request, and to decode its answer (read by ``raw``), with the
+    serializer the tree's connection uses."""
+    import uuid
+    from gremlin_python.driver import serializer
+    from gremlin_python.driver.request import RequestMessage
+    try:
+        from gremlin.fast_reader import FastReader
+        from gremlin.server.graphbinary import client_writer
+        codec = serializer.GraphBinarySerializersV1(reader=FastReader(), writer=client_writer())
+    except ImportError:
+        codec = serializer.GraphBinarySerializersV1()
+    began = time.process_time()
+    for code in codes:
+        codec.serialize_message(str(uuid.uuid4()), RequestMessage("traversal", "bytecode",
+                                                                   {"gremlin": code, "aliases": {"g": "g"}}))
+    encode = (time.process_time() - began) * 1000 / len(codes)
+    if raw is None:
+        return encode, float("nan")
+    answers = [raw(i) for i in range(len(codes))]
+    began = time.process_time()
+    for answer in answers:
+        codec.deserialize_message(answer)
+    return encode, (time.process_time() - began) * 1000 / len(answers)
 
 
 if __name__ == "__main__":
