@@ -174,6 +174,41 @@ def test_request_profile_shares_the_writes_server_time_by_top_level_step() -> No
     assert shares == ["  0  25.0%  InjectStep", "  1  75.0%  TraversalSideEffectStep ConstantStep"]
 
 
+def test_request_profile_writes_the_tenant_out_where_partition_strategy_filters() -> None:
+    from gremlin_python.process.graph_traversal import __
+    from gremlin_python.process.traversal import P
+    from identity.domain.tenant_graph import tenant_scoped
+    g = tenant_scoped(open_traversal("memory://"), "acme")
+    code = g.V("a").has_label("identifier").both_e("link").other_v().project("x").by(__.both("nolink").id_()).bytecode
+    written = request_profile._tenant_written_out(request_profile._without_strategies(code), P.within(["acme"]))
+    assert request_profile._tenant(code) == "acme" and written.source_instructions == []
+    steps = [step[0] for step in written.step_instructions]
+    assert steps == ["V", "has", "hasLabel", "bothE", "has", "otherV", "has", "project", "by"]
+    assert [step[0] for step in written.step_instructions[-1][1].step_instructions] == ["both", "has", "id"]
+    close_all()
+
+
+def test_request_profile_splits_a_resolve_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gremlin.server import running_server
+    import identity.domain.tenant_graph as tenant_graph
+    with running_server(gremlin.Graph()) as url:
+        ids = IdentityGraph(open_traversal(url), "acme")
+        ids.ingest([{"event_id": "e1", "type": "login", "timestamp": "2026-11-01T10:00:00Z",
+                     "identifiers": [{"type": "email", "value": "a@example.com"}, {"type": "phone", "value": "+14155550100"}]}])
+        sent: list = []
+        original = tenant_graph.submit
+        monkeypatch.setattr(tenant_graph, "submit",
+                            lambda traversal: (sent.append(request_profile._copy(traversal)), original(traversal))[1])
+        ids.resolve("email", "a@example.com")
+        lines = request_profile.split_resolve(url, sent, 2)
+    close_all()
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
+    assert {"the service's connection (retries, breaker, telemetry)", "bare connection (ServerRemoteConnection)",
+            "gremlinpython's DriverRemoteConnection", "bare, no PartitionStrategy",
+            "bare, the tenant's has() written out instead", "bare, inject(1)",
+            "pre-serialised, raw over a WebSocket (no encoding, no decoding)", "server execution (profile())"} <= rows.keys()
+
+
 @pytest.mark.parametrize("kind", ["memory", *REAL_SERVERS])
 def test_write_idioms_compared_create_the_same_elements(kind: str, request: pytest.FixtureRequest,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
