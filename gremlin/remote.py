@@ -81,7 +81,8 @@ _GRACE_SECONDS = 5.0
 class ServerRemoteConnection(RemoteConnection):
     """Gremlin Server's WebSocket sub-protocol for bytecode requests, sent and read in the calling
     thread: each request takes an idle WebSocket (or opens one, up to ``pool_size``, waiting
-    beyond), writes one frame and reads its answer's frames itself.
+    beyond; an idle one the server hung up on is closed, not used), writes one frame and reads
+    its answer's frames itself.
 
     ``message_serializer`` is a gremlinpython serializer (GraphBinary by default); ``username``
     and ``password`` answer the server's SASL PLAIN challenge; ``headers`` go with each opening
@@ -188,8 +189,12 @@ class ServerRemoteConnection(RemoteConnection):
             while True:
                 if self._closed:
                     raise ConnectionError("This connection is closed")
-                if self._idle:
-                    return self._idle.pop()
+                while self._idle:
+                    socket = self._idle.pop()
+                    if not socket.stale():
+                        return socket
+                    socket.close()  # the server hung up on it while it was idle
+                    self._opened -= 1
                 if self._opened < self._pool_size:
                     self._opened += 1
                     break

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import select
 import socket
 import ssl
 import struct
@@ -97,6 +98,18 @@ class WebSocket:
         expected = base64.b64encode(hashlib.sha1(key + _ACCEPT_GUID).digest()).decode()
         if answered.get("sec-websocket-accept") != expected:
             raise WebSocketError("the server answered the WebSocket upgrade with a wrong Sec-WebSocket-Accept")
+
+    def stale(self) -> bool:
+        """Whether the server said something, or hung up, while no request was waiting: between
+        requests nothing should arrive, so readable means closed (idle connections are dropped by
+        servers and proxies) or a frame not worth the risk. Asked before reusing an idle connection."""
+        if self.closed:
+            return True
+        try:
+            readable, _, _ = select.select([self._socket], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
     def settimeout(self, seconds: float | None) -> None:
         """How long a send or a receive may block (None: for ever); past it, socket.timeout."""

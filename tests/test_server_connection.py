@@ -356,3 +356,18 @@ def test_wss_speaks_tls_and_checks_the_certificate(tmp_path) -> None:
         untrusted = ServerRemoteConnection(url)  # the system's authorities do not know this certificate
         with pytest.raises(ssl.SSLCertVerificationError):
             traversal().with_remote(untrusted).inject(1).to_list()
+
+
+def test_an_idle_connection_the_server_hung_up_on_is_not_used() -> None:
+    # the fake server answers one request per connection, then closes it (as a server or proxy
+    # drops an idle connection)
+    with fake_server(lambda conn, request: conn.sendall(_frame(0x2, _answer(request, 9)))) as url:
+        lean = ServerRemoteConnection(url, pool_size=1)
+        g = traversal().with_remote(lean)
+        assert g.inject(1).to_list() == [9]
+        deadline = time.monotonic() + 5
+        while not lean._idle[0].stale() and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the server's close has arrived
+        assert g.inject(1).to_list() == [9]  # a new connection, not an error
+        assert lean._opened == 1
+        lean.close()
