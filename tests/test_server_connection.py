@@ -43,14 +43,16 @@ def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield url
 
 
-def _both(url: str) -> tuple:
-    lean, stock = gremlin.connect(url), gremlin.connect(url + "?driver=gremlinpython")
+def _both(url: str, serializer: str) -> tuple:
+    lean = gremlin.connect(f"{url}?serializer={serializer}")
+    stock = gremlin.connect(f"{url}?serializer={serializer}&driver=gremlinpython")
     assert type(lean) is ServerRemoteConnection and type(stock) is not ServerRemoteConnection
     return lean, stock
 
 
-def test_it_answers_what_the_stock_driver_answers(server_url: str) -> None:
-    lean, stock = _both(server_url)
+@pytest.mark.parametrize("serializer", ["graphbinary", "graphson"])
+def test_it_answers_what_the_stock_driver_answers(server_url: str, serializer: str) -> None:
+    lean, stock = _both(server_url, serializer)
     try:
         g, h = traversal().with_remote(lean), traversal().with_remote(stock)
         g.add_v("person").property(T.id, "a").property("name", "ann").as_("a").add_v("person").property(
