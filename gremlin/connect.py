@@ -9,8 +9,9 @@
 Query parameters: ``profile=neptune`` (in-process backends: enforce Neptune's rules),
 ``serializer=graphbinary|graphson`` (remote), ``driver=lean|gremlinpython`` (remote: our
 gremlin.remote.ServerRemoteConnection, the default, or gremlinpython's DriverRemoteConnection, which
-also has sessions), ``auth=iam`` (Neptune IAM SigV4 signing, needs botocore), ``synchronous=NORMAL|FULL`` and ``cache_mb=N`` (durable backend: durability of a commit,
-and the MiB its cache of records and pages may hold), ``traversal_source=g``.
+also has sessions), ``auth=iam`` (Neptune IAM SigV4 signing, needs botocore),
+``synchronous=NORMAL|FULL`` and ``cache_mb=N`` (durable backend: durability of a commit, and the MiB
+its cache of records and pages may hold), ``traversal_source=g``.
 """
 
 from __future__ import annotations
