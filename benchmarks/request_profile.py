@@ -23,6 +23,10 @@ the tenant's PartitionStrategy and with its has() steps written out instead, the
 pre-serialised and sent raw over a WebSocket (neither encoded nor decoded), and a trivial
 ``inject(1)``; with the client's CPU per request (this process's, the driver's threads included)
 and the server's execution time (``profile()``).
+
+Last (``--threads``, 0 to skip), resolves from several threads of this process at once, through the
+stock driver and through the connection ``gremlin.connect`` gives, each alone and beside a thread
+burning CPU (as a busy service's other requests do): what the GIL does to each driver's hand-offs.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from benchmarks.harness import add_batch_argument, parse_on_tree, percentile  # 
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from benchmarks.service import gremlin_server  # noqa: E402
 
-__all__ = ["main", "count_steps", "step_shares", "split_resolve"]
+__all__ = ["main", "count_steps", "step_shares", "split_resolve", "concurrent_resolves"]
 
 
 def count_steps(bytecode: Any) -> int:
@@ -181,11 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resolves", type=int, default=200, help="resolves after the load")
     parser.add_argument("--split-rounds", type=int, default=3,
                         help="times each resolve is sent through each variant of the split (0: no split)")
+    parser.add_argument("--threads", type=int, default=4, help="threads resolving at once in the last part (0: skip)")
     add_mix_arguments(parser, people=300)
     args = parse_on_tree(parser, argv)
     with gremlin_server(args.gremlin_url) as url:
         rows, resolves = profile(url, args)
         split = split_resolve(url, resolves, args.split_rounds) if args.split_rounds else []
+        concurrent = concurrent_resolves(url, args.keys, args.threads) if args.threads else []
     per_call = {kind: sum(1 for r in rows if r["kind"] == kind) for kind in ("ingest", "resolve")}
     calls = {"ingest": -(-args.events // args.batch), "resolve": args.resolves}
     print(f"{args.events} events in {calls['ingest']} ingest calls: {per_call['ingest'] / calls['ingest']:.2f} "
@@ -196,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     if split:
         print(f"a resolve's round trip, one request at a time ({len(resolves)} traversals x {args.split_rounds})")
         print("\n".join(split))
+    if concurrent:
+        print(f"resolves from {args.threads} threads at once, 2 rounds alternated")
+        print("\n".join(concurrent))
     return 0
 
 
@@ -216,22 +225,26 @@ def profile(url: str, args: argparse.Namespace) -> list[dict]:
     recorder = Recorder()
     # every module that sends ingest's and resolve's traversals (ingest's batch read and write
     # moved between modules over time: those the tree has)
+    patched = []
     for name in ("ingest", "batch_read", "chunk", "tenant_graph"):
         module = sys.modules.get(f"identity.domain.{name}") or _imported(f"identity.domain.{name}")
         if module is not None and hasattr(module, "submit"):
+            patched.append((module, module.submit))
             module.submit = recorder.submit
     ids = IdentityGraph(open_traversal(url), "bench")
     for i in range(0, len(events), args.batch):
         ids.ingest(events[i:i + args.batch])
     recorder.kind = "resolve"
     rng = random.Random(args.seed)
-    keys = sorted({(i["type"], i["value"]) for e in events for i in e["identifiers"]})
+    keys = args.keys = sorted({(i["type"], i["value"]) for e in events for i in e["identifiers"]})
     for id_type, value in (rng.choice(keys) for _ in range(args.resolves)):
         try:
             ids.resolve(id_type, value)
         except Exception:  # a blocked value: not an identifier to resolve
             continue
     close_all()
+    for module, submit in patched:  # the later parts send as the service sends
+        module.submit = submit
     return recorder.rows, recorder.resolves
 
 
@@ -302,6 +315,73 @@ def split_resolve(url: str, traversals: list, rounds: int) -> list[str]:
     lines.append("| server execution (profile()) | " + (f"{percentile(server, 0.5):.2f}, {percentile(server, 0.9):.2f}"
                                                          if server else "not measured (no profile() step)") + " | |")
     lines.append(f"| client: encoding the request, decoding the answer (GraphBinary) | | {encode:.2f}, {decode:.2f} |")
+    return lines
+
+
+def concurrent_resolves(url: str, keys: list, threads: int, per_thread: int = 300, rounds: int = 2) -> list[str]:
+    """Resolves of tenant "bench" from ``threads`` threads at once (``per_thread`` each, under a
+    request deadline as the service sets one), through each driver, with and without a thread
+    burning CPU beside them; ``rounds`` alternations. A table's lines."""
+    import json
+    import threading
+    from identity import IdentityGraph
+    from identity.graph.connection import close_all, open_traversal
+    from identity.graph.resilience import deadline
+
+    def run(suffix: str, burner: bool, seed: int) -> tuple[float, float, float]:
+        ids = IdentityGraph(open_traversal(url + suffix, pool_size=8), "bench")
+        latencies: list[float] = []
+        lock, stop = threading.Lock(), threading.Event()
+
+        def burn() -> None:
+            blob = {"a": list(range(200)), "b": {str(i): "x" * 20 for i in range(50)}}
+            while not stop.is_set():
+                json.loads(json.dumps(blob))
+
+        def work(n: int) -> None:
+            rng, mine = random.Random(seed * 100 + n), []
+            for _ in range(per_thread):
+                began = time.perf_counter()
+                with deadline(10):
+                    try:
+                        ids.resolve(*rng.choice(keys))
+                    except Exception:  # a blocked value: not an identifier to resolve
+                        pass
+                mine.append((time.perf_counter() - began) * 1000)
+            with lock:
+                latencies.extend(mine)
+
+        for key in keys[:50]:  # the connections opened, the server warm
+            try:
+                ids.resolve(*key)
+            except Exception:
+                pass
+        burning = threading.Thread(target=burn) if burner else None
+        if burning:
+            burning.start()
+        began = time.perf_counter()
+        workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        seconds = time.perf_counter() - began
+        stop.set()
+        if burning:
+            burning.join()
+        close_all()
+        return len(latencies) / seconds, percentile(latencies, 0.5), percentile(latencies, 0.99)
+
+    drivers = {"gremlinpython's DriverRemoteConnection": "?driver=gremlinpython", "gremlin.connect's": ""}
+    rows: dict[tuple[str, bool], list[tuple[float, float, float]]] = {}
+    for round_ in range(rounds):
+        for name, suffix in drivers.items():
+            for burner in (False, True):
+                rows.setdefault((name, burner), []).append(run(suffix, burner, round_))
+    lines = ["| driver | beside a CPU-burning thread | resolves/s | p50 ms | p99 ms |", "|---|---|---:|---:|---:|"]
+    for (name, burner), runs in rows.items():
+        lines.append(f"| {name} | {'yes' if burner else 'no'} | " + " | ".join(
+            ", ".join(f"{r[i]:.0f}" if i == 0 else f"{r[i]:.1f}" for r in runs) for i in range(3)) + " |")
     return lines
 
 
