@@ -3,11 +3,10 @@ and nothing more, in the calling thread.
 
 gremlinpython's driver hands every request from the caller to a thread pool that writes it
 through an asyncio loop, then to another pool thread that reads the answer through the loop
-again, and back to the caller through two futures: four thread hand-offs a request. Each one
-waits for the GIL, and in a busy service (other threads decoding, walking, answering HTTP)
-a hand-off waits up to the interpreter's switch interval (5 ms). Here the caller writes its
-frame and blocks in ``recv`` itself; the GIL is released while it waits and taken once when the
-answer is in.
+again, and back to the caller through two futures: four thread hand-offs a request, each with
+its CPU and, when the process's other threads are busy, its wait for the GIL. Here the caller
+writes its frame and blocks in ``recv`` itself (the GIL released while it waits): half the
+client's CPU a request (docs/benchmarks.md, "What the service sends a graph server").
 
     socket = WebSocket.open("ws://127.0.0.1:8182/gremlin", headers={...}, timeout=10)
     socket.send_binary(payload)
