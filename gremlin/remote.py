@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 import uuid
 from concurrent.futures import Future
 from typing import Any, Mapping
@@ -119,7 +120,7 @@ class ServerRemoteConnection(RemoteConnection):
         timeout = self._read_timeout
         if options.get("evaluationTimeout"):
             timeout = int(options["evaluationTimeout"]) / 1000 + _GRACE_SECONDS
-        socket = self._take()
+        socket = self._take(timeout)
         reusable = False
         try:
             socket.settimeout(timeout)
@@ -184,7 +185,11 @@ class ServerRemoteConnection(RemoteConnection):
             request_id, RequestMessage("traversal", "authentication", {"sasl": sasl}))
 
     # -- the pool --------------------------------------------------------------------------------
-    def _take(self) -> WebSocket:
+    def _take(self, timeout: float | None) -> WebSocket:
+        """An idle WebSocket, or a new one while fewer than ``pool_size`` are open; otherwise waits
+        for one to come back, at most ``timeout`` seconds (the request's own: a caller never waits
+        longer for a connection than it would for an answer)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._available:
             while True:
                 if self._closed:
@@ -198,7 +203,11 @@ class ServerRemoteConnection(RemoteConnection):
                 if self._opened < self._pool_size:
                     self._opened += 1
                     break
-                self._available.wait()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"none of the {self._pool_size} connections to {self.url} came free "
+                                       f"within {timeout:g} s")
+                self._available.wait(remaining)
         try:
             return WebSocket.open(self.url, headers=self._headers, timeout=self._connect_timeout,
                                   ssl_context=self._ssl_context, max_message_bytes=self._max_bytes)

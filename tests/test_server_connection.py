@@ -107,6 +107,21 @@ def test_the_pool_bounds_the_connections_and_every_caller_gets_its_answer(server
         traversal().with_remote(lean).inject(1).to_list()
 
 
+def test_a_caller_waits_for_a_free_connection_no_longer_than_for_an_answer(server_url: str) -> None:
+    lean = ServerRemoteConnection(server_url, pool_size=1, read_timeout=0.3)
+    try:
+        busy = lean._take(None)  # the pool's one connection, held by another request
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="came free"):
+            traversal().with_remote(lean).inject(1).to_list()
+        assert time.monotonic() - started < 5
+        assert unavailable(TimeoutError())  # retried by the resilience layer, as a slow answer is
+        lean._give_back(busy, True)
+        assert traversal().with_remote(lean).inject(1).to_list() == [1]
+    finally:
+        lean.close()
+
+
 def test_credentials_answer_the_servers_challenge() -> None:
     with running_server(gremlin.Graph(), credentials={"ann": "secret"}) as url:
         good = ServerRemoteConnection(url, username="ann", password="secret")
