@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -125,7 +126,10 @@ def _driver_connection(parts: Any, params: dict[str, str], source: str, options:
         options.setdefault("password", unquote(parts.password or ""))
     if params.get("auth") == "iam":
         from .neptune_iam import sigv4_headers
-        options.setdefault("headers", sigv4_headers(clean_url, params.get("region")))
+        region = params.get("region")
+        signed = sigv4_headers(clean_url, region)  # signed now, so missing credentials fail here
+        # the lean client signs every connection it opens later afresh (a signature expires)
+        options.setdefault("headers", signed if driver == "gremlinpython" else partial(sigv4_headers, clean_url, region))
     if driver == "gremlinpython":
         return DriverRemoteConnection(clean_url, source, **options)
     return ServerRemoteConnection(clean_url, source, **options)

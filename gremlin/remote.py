@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from gremlin_python.driver import serializer as serializers
 from gremlin_python.driver import useragent
@@ -86,21 +86,23 @@ class ServerRemoteConnection(RemoteConnection):
     its answer's frames itself.
 
     ``message_serializer`` is a gremlinpython serializer (GraphBinary by default); ``username``
-    and ``password`` answer the server's SASL PLAIN challenge; ``headers`` go with each opening
-    handshake (Neptune's IAM signature). A request waits for its answer the evaluationTimeout it
+    and ``password`` answer the server's SASL PLAIN challenge; ``headers``, or a callable giving
+    them for each new connection, go with each opening handshake (Neptune's IAM signature,
+    which expires: gremlin.connect passes a callable). A request waits for its answer the evaluationTimeout it
     sends plus a grace (``read_timeout`` without one; None: for ever); a connection that failed
     or timed out is closed, never reused, and the error (a ConnectionError or socket timeout) is
     raised for the caller to retry. Sessions are not supported (every request is its own
     transaction): gremlinpython's DriverRemoteConnection has them."""
 
     def __init__(self, url: str, traversal_source: str = "g", *, message_serializer: Any = None,
-                 username: str = "", password: str = "", headers: Mapping[str, str] | None = None,
+                 username: str = "", password: str = "",
+                 headers: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
                  pool_size: int = 8, connect_timeout: float | None = 10.0, read_timeout: float | None = None,
                  ssl_context: Any = None, max_content_length: int = 10 << 20):
         super().__init__(url, traversal_source)
         self._serializer = message_serializer or serializers.GraphBinarySerializersV1()
         self._credentials = (username, password) if username or password else None
-        self._headers = {useragent.userAgentHeader: useragent.userAgent, **(headers or {})}
+        self._headers = headers
         self._pool_size = max(1, pool_size)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -209,11 +211,17 @@ class ServerRemoteConnection(RemoteConnection):
                                        f"within {timeout:g} s")
                 self._available.wait(remaining)
         try:
-            return WebSocket.open(self.url, headers=self._headers, timeout=self._connect_timeout,
+            return WebSocket.open(self.url, headers=self._handshake_headers(), timeout=self._connect_timeout,
                                   ssl_context=self._ssl_context, max_message_bytes=self._max_bytes)
         except BaseException:
             self._forget_one()
             raise
+
+    def _handshake_headers(self) -> dict[str, str]:
+        # a callable signs each handshake afresh: a SigV4 signature (Neptune IAM) expires
+        # minutes after it is made, and the pool opens connections whenever it needs them
+        extra = self._headers() if callable(self._headers) else self._headers
+        return {useragent.userAgentHeader: useragent.userAgent, **(extra or {})}
 
     def _give_back(self, socket: WebSocket, reusable: bool) -> None:
         if not reusable or socket.closed:

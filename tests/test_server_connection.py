@@ -122,6 +122,24 @@ def test_a_caller_waits_for_a_free_connection_no_longer_than_for_an_answer(serve
         lean.close()
 
 
+def test_each_new_connection_sends_the_headers_a_callable_gives_it_then(monkeypatch) -> None:
+    # Neptune's IAM signature expires minutes after it is made: a connection the pool opens
+    # later must carry a signature made then, not the one made when the client was built
+    signatures = iter(["first", "second"])
+    sent: list[dict] = []
+
+    def refuse(url: str, *, headers: dict, **options: Any) -> None:
+        sent.append(headers)
+        raise ConnectionRefusedError("no server here")
+    monkeypatch.setattr("gremlin.remote.WebSocket.open", refuse)
+    lean = ServerRemoteConnection("ws://127.0.0.1:9/gremlin", headers=lambda: {"Authorization": next(signatures)})
+    for _ in range(2):
+        with pytest.raises(ConnectionRefusedError):
+            lean._take(None)
+    assert [h["Authorization"] for h in sent] == ["first", "second"]
+    assert all("User-Agent" in h for h in sent)
+
+
 def test_credentials_answer_the_servers_challenge() -> None:
     with running_server(gremlin.Graph(), credentials={"ann": "secret"}) as url:
         good = ServerRemoteConnection(url, username="ann", password="secret")
