@@ -104,8 +104,8 @@ _DRIVERS = ("lean", "gremlinpython")
 
 def _driver_connection(parts: Any, params: dict[str, str], source: str, options: dict) -> RemoteConnection:
     from gremlin_python.driver import serializer
-    from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
 
+    from .fast_writer import FastWriter, QuietDriverConnection
     from .remote import ServerRemoteConnection
     driver = params.get("driver", "lean").lower()
     if driver not in _DRIVERS:
@@ -114,9 +114,8 @@ def _driver_connection(parts: Any, params: dict[str, str], source: str, options:
     kind = params.get("serializer", "graphbinary").lower()
     if kind == "graphbinary":
         from .fast_reader import FastReader
-        from .server.graphbinary import client_writer
         options.setdefault("message_serializer",
-                           serializer.GraphBinarySerializersV1(reader=FastReader(), writer=client_writer()))
+                           serializer.GraphBinarySerializersV1(reader=FastReader(), writer=FastWriter()))
     elif kind in ("graphson", "graphsonv3"):
         options.setdefault("message_serializer", serializer.GraphSONSerializersV3d0())
     else:
@@ -131,7 +130,7 @@ def _driver_connection(parts: Any, params: dict[str, str], source: str, options:
         # the lean client signs every connection it opens later afresh (a signature expires)
         options.setdefault("headers", signed if driver == "gremlinpython" else partial(sigv4_headers, clean_url, region))
     if driver == "gremlinpython":
-        return DriverRemoteConnection(clean_url, source, **options)
+        return QuietDriverConnection(clean_url, source, **options)
     return ServerRemoteConnection(clean_url, source, **options)
 
 
