@@ -22,6 +22,11 @@ arguments (lists and maps), the way Neptune's documentation batches upserts:
   steps, one per key).
 
 Everything is legal on Neptune: string ids, explicit cardinality (``CardinalityValue``), no lambdas.
+
+The values go into the bytecode as they are (``with_data``): gremlinpython's ``add_step`` copies
+every list and map of its arguments, value by value, looking for child traversals in them, and
+the values of a chunk's write hold none (maps, lists, strings, numbers, tokens and
+``CardinalityValue``s): a third of the CPU building a write took went to that copy.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from typing import Any, Iterable, Mapping
 from gremlin_python.process.graph_traversal import GraphTraversal, __
 from gremlin_python.process.traversal import Merge
 
-__all__ = ["ELEMENT", "NO_ID", "ROW", "EXISTS", "rows", "vertices", "edges", "own", "own_value", "plus", "increment",
+__all__ = ["ELEMENT", "NO_ID", "ROW", "EXISTS", "with_data", "rows", "vertices", "edges", "own", "own_value", "plus", "increment",
            "plus_own", "least_own", "greatest_own", "created_vertices", "created_edges", "existed"]
 
 #: The label of the element ``vertices``/``edges`` start on.
@@ -44,30 +49,39 @@ ROW = "row"
 EXISTS = "identity.domain.writes: an element to create exists"
 
 
+def with_data(traversal: GraphTraversal, step: str, *values: Any) -> GraphTraversal:
+    """``traversal`` followed by ``step(*values)``, the values taken as they are: plain data
+    (strings, numbers, tokens, CardinalityValues, and lists and maps of them), never a child
+    traversal, which gremlinpython's copy would turn into its bytecode. They are not copied:
+    the caller hands them over."""
+    traversal.bytecode.step_instructions.append([step, *values])
+    return traversal
+
+
 def rows(items: Iterable[Mapping[str, Any]]) -> GraphTraversal:
     """One traverser per row (none for no rows)."""
-    return __.constant(list(items)).unfold()
+    return with_data(__.start(), "constant", list(items)).unfold()
 
 
 def vertices(ids: Iterable[str]) -> GraphTraversal:
     """The vertices of ``ids`` (those that exist), labelled ELEMENT."""
-    return __.V(*sorted(ids), NO_ID).as_(ELEMENT)
+    return with_data(__.start(), "V", *sorted(ids), NO_ID).as_(ELEMENT)
 
 
 def edges(ids: Iterable[str]) -> GraphTraversal:
     """The edges of ``ids`` (those that exist), labelled ELEMENT."""
-    return __.E(*sorted(ids), NO_ID).as_(ELEMENT)
+    return with_data(__.start(), "E", *sorted(ids), NO_ID).as_(ELEMENT)
 
 
 def own(values: Mapping[str, Any]) -> GraphTraversal:
     """The value ``values`` holds for the ELEMENT the traverser stands on (nothing when none)."""
-    return __.constant(dict(values)).select(__.select(ELEMENT).id_())
+    return own_value(__.start(), values)
 
 
 def own_value(elements: GraphTraversal, values: Mapping[str, Any]) -> GraphTraversal:
     """``elements`` (a ``vertices``/``edges`` traversal) followed by each element's own value in
     ``values`` (the steps of ``own`` appended, not nested: one child traversal less per element)."""
-    return elements.constant(dict(values)).select(__.select(ELEMENT).id_())
+    return with_data(elements, "constant", dict(values)).select(__.select(ELEMENT).id_())
 
 
 def plus(key: str, amount: GraphTraversal) -> GraphTraversal:
