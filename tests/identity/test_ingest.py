@@ -292,3 +292,21 @@ def test_vertex_ids_are_built_from_the_blind_index(identity, g) -> None:
     assert g.V(identifier_vertex_id("acme", "email", " ANN@example.com")).count().next() == 1
     assert g.V().has_label("identifier").id_().next().startswith("acme:email:")
     assert g.V().has(T.label, "identifier").count().next() == 1
+
+
+def test_the_write_idioms_take_their_values_as_gremlinpython_steps_would() -> None:
+    """writes.with_data puts a write's values into its bytecode without gremlinpython's copy: the
+    bytecode is what the same steps give through gremlinpython's API."""
+    from gremlin_python.process.traversal import CardinalityValue
+
+    from identity.domain import writes
+    rows = [{"search": {T.id: "acme:email:1", T.label: "identifier"}, "create": {"degree": CardinalityValue.single(2)}}]
+    values = {"acme:email:1": 3, "acme:email:2": 4}
+    assert writes.rows(rows).bytecode == __.constant(rows).unfold().bytecode
+    assert writes.vertices(["b", "a"]).bytecode == __.V("a", "b", writes.NO_ID).as_(writes.ELEMENT).bytecode
+    assert writes.edges([]).bytecode == __.E(writes.NO_ID).as_(writes.ELEMENT).bytecode
+    assert writes.own(values).bytecode == __.constant(values).select(__.select(writes.ELEMENT).id_()).bytecode
+    assert writes.own_value(writes.vertices(values), values).bytecode == \
+        __.V(*values, writes.NO_ID).as_(writes.ELEMENT).constant(values).select(__.select(writes.ELEMENT).id_()).bytecode
+    assert writes.plus_own("degree", values).bytecode == \
+        __.union(__.values("degree"), __.constant(values).select(__.select(writes.ELEMENT).id_())).sum_().bytecode
