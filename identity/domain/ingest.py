@@ -66,6 +66,7 @@ def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], ve
     ``reach`` maps each existing identifier to the identifiers its neighbourhood reaches (itself
     included); ``vertices`` holds their properties (with ``nolinks``)."""
     candidates = []
+    made: dict[str, Member] = {}  # the event's identifiers mostly share their customers: one Member each
     for position, identifier in enumerate(event.identifiers):
         reached = reach.get(identifier.vertex_id)
         if reached is None:
@@ -76,17 +77,26 @@ def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], ve
                             (1, created + position, cid))
             candidates.append(Candidate(identifier.index, member, identifier.weak, group={member.id: member}))
             continue
-        candidates.append(stored_candidate(identifier.index, identifier.vertex_id, reached, vertices, config))
+        candidates.append(stored_candidate(identifier.index, identifier.vertex_id, reached, vertices, config, made))
     return candidates
 
 
 def stored_candidate(index: int, vertex_id: str, reached: Iterable[str], vertices: Mapping[str, dict],
-                     config: TenantConfig) -> Candidate:
+                     config: TenantConfig, made: dict[str, Member] | None = None) -> Candidate:
     """The planner's view of a stored identifier at ``index`` in an event: its customer is what
-    its neighbourhood ``reached`` (itself included) holds that is not generic."""
-    members = {v: _member(vertices[v]) for v in members_of(reached, vertices, config.generic_threshold)}
+    its neighbourhood ``reached`` (itself included) holds that is not generic. ``made``: the
+    Members made already from ``vertices`` as they are now, which it adds to."""
+    made = {} if made is None else made
+
+    def member(vertex: str) -> Member:
+        found = made.get(vertex)
+        if found is None:
+            found = made[vertex] = _member(vertices[vertex])
+        return found
+
+    members = {v: member(v) for v in members_of(reached, vertices, config.generic_threshold)}
     start = vertices[vertex_id]
-    return Candidate(index, _member(start), start["type"] in config.weak_types,
+    return Candidate(index, member(vertex_id), start["type"] in config.weak_types,
                      generic=is_generic(start, config.generic_threshold), group=members, exists=True)
 
 
