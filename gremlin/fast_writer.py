@@ -42,8 +42,8 @@ _LONG_MIN, _LONG_MAX = -2 ** 63, 2 ** 63 - 1
 _NULL = bytes(gb.NULL_BYTES)
 _STRING, _INT, _LONG, _LIST, _MAP, _BYTECODE = b"\x03\x00", b"\x01\x00", b"\x02\x00", b"\x09\x00", b"\x0a\x00", b"\x15\x00"
 _TRUE, _FALSE = b"\x27\x00\x01", b"\x27\x00\x00"
-#: strings this long or shorter are kept encoded, up to this many
-_SHORT, _SHORT_KEPT = 32, 4096
+#: map keys this long or shorter are kept encoded (not element ids, the keys of ``own`` maps), this many
+_KEY_LENGTH, _KEYS_KEPT = 32, 1024
 
 
 def _string(value: str) -> bytes:
@@ -75,25 +75,31 @@ class FastWriter(gb.GraphBinaryWriter):
         tokens, token_types = self._tokens, self._token_types
         generic = super().to_dict
         traversal = Traversal
-        #: short strings (keys, labels, types) recur in every row of a write: their encoding, kept
-        short: dict[str, bytes] = {}
+        #: the encodings of map keys (property names, "search", "create": a few, in every row of a write)
+        keys: dict[str, bytes] = {}
 
         def write(obj: Any, out: bytearray | None = None) -> Any:
             if out is None:
                 out = bytearray()
             kind = type(obj)
             if kind is str:
-                data = short.get(obj)
-                if data is None:
-                    data = _STRING + _string(obj)
-                    if len(obj) <= _SHORT and len(short) < _SHORT_KEPT:
-                        short[obj] = data
+                data = obj.encode("utf-8")
+                out += _STRING
+                out += _I32(len(data))
                 out += data
             elif kind is dict:
                 out += _MAP
                 out += _I32(len(obj))
                 for key, value in obj.items():
-                    write(key, out)
+                    if type(key) is str:  # the keys of a request's maps are few, and recur in every row
+                        data = keys.get(key)
+                        if data is None:
+                            data = _STRING + _string(key)
+                            if len(key) <= _KEY_LENGTH and len(keys) < _KEYS_KEPT:
+                                keys[key] = data
+                        out += data
+                    else:
+                        write(key, out)
                     write(value, out)
             elif kind is list:
                 out += _LIST
