@@ -146,8 +146,12 @@ def test_ingest_split_parts_add_up_to_the_ingest() -> None:
     events = [item.event for item in population.generate(population.Mix(people=12, seed=3))]
     for backend in ("memory", "durable"):
         split = ingest_split.run(backend, events, 5)
-        assert split["read"] > 0 and split["write"] > 0 and split["rest"] > 0
-        assert split["read"] + split["write"] + split["rest"] == pytest.approx(split["total"])
+        assert all(split[part] > 0 for part in ("prepare", "read", "view", "plan", "write", "build"))
+        assert split["view"] < split["read"] and split["build"] < split["write"]
+        parts = ("prepare", "read", "plan", "write", "serialise", "decode", "rest")
+        assert sum(split[part] for part in parts) == pytest.approx(split["total"])
+        assert split["prepare"] + split["read"] + split["plan"] + split["write"] <= split["total"] * 1.01
+        assert split["serialise"] == split["decode"] == 0  # in process: no driver
         assert (split["journal"] > 0) == (backend == "durable")
 
 
