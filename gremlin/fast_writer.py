@@ -8,7 +8,7 @@ writes strings, integers, booleans, None, lists, maps, bytecode (child traversal
 ``CardinalityValue`` included) and the enum tokens (T, Direction, Cardinality, Merge, ...) itself,
 and hands any other value to gremlinpython's writer (with gremlin.server.graphbinary's ints and
 decimals), whose containers come back here for their members: the bytes are exactly those
-``client_writer()`` writes (tests/gremlin/test_fast_writer.py compares them).
+``client_writer()`` writes (tests/test_fast_writer.py compares them).
 
 gremlin.connect writes requests with it on both clients (the lean ``ServerRemoteConnection`` and,
 with ``driver=gremlinpython``, gremlinpython's driver). That driver also makes the text of each
