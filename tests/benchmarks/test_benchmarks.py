@@ -148,7 +148,7 @@ def test_ingest_split_parts_add_up_to_the_ingest() -> None:
         split = ingest_split.run(backend, events, 5)
         assert all(split[part] > 0 for part in ("prepare", "read", "view", "plan", "write", "build"))
         assert split["view"] < split["read"] and split["build"] < split["write"]
-        parts = ("prepare", "read", "plan", "write", "serialise", "decode", "rest")
+        parts = ("prepare", "read", "plan", "write", "serialise", "decode", "rest")  # none inside another here
         assert sum(split[part] for part in parts) == pytest.approx(split["total"])
         assert split["prepare"] + split["read"] + split["plan"] + split["write"] <= split["total"] * 1.01
         assert split["serialise"] == split["decode"] == 0  # in process: no driver
