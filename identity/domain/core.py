@@ -130,6 +130,11 @@ class IdentityGraph(TenantGraph):
                 # written only while the customer is as read (a concurrent unlink elsewhere in it
                 # may be what makes this one split it)
                 t = t.and_(*customers.unchanged(around, threshold))
+            elif all(customers.is_generic(around.vertices[v], threshold) for v in (va, vb)):
+                # the walk expands neither (generic or marked shared), so a link between them is
+                # not read, and it holds no customer together: dropped if there, nothing to split,
+                # written only while both are as read
+                t = t.and_(*customers.unchanged(around, threshold))
             else:
                 # read unlinked, so nothing to split: written only while they still are. An ingest
                 # linking them meanwhile, as the other path between them turned generic, left that
