@@ -5,6 +5,7 @@ ceiling, the best recall any resolver can reach that links only identifiers seen
 
     python benchmarks/accuracy.py                         # the default population, results JSON
     python benchmarks/accuracy.py --people 500 --no-save  # a quick look
+    python benchmarks/accuracy.py --generator alt --people 1000 --guards default --hops 3  # the other generator
 
 Scoring (see docs/benchmarks.md): every distinct identifier the events carry is resolved once
 (``resolve(type, value, max_hops=h)``; its customer is the answer's ``customer_id``; an identifier
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import Progress, add_output_arguments, finish, save_results  # noqa: E402
 from benchmarks.population import SHARED, LabelledEvent, add_mix_arguments, generate, mix_from_args  # noqa: E402
+from benchmarks.population_alt import add_alt_arguments, alt_mix_from_args, generate_alt  # noqa: E402
 from identity import IdentityGraph  # noqa: E402
 from identity.base.errors import ValidationError  # noqa: E402
 from identity.domain.guards import TenantConfig  # noqa: E402
@@ -37,7 +39,8 @@ from identity.domain.identifiers import normalize  # noqa: E402
 from identity.graph.connection import close_all, open_traversal  # noqa: E402
 
 __all__ = ["Scores", "pairwise_scores", "guard_variants", "guards_off", "connected_components",
-           "evidence_ceiling", "main"]
+           "evidence_ceiling", "add_population_arguments", "population_of", "truth_of", "ingest_all",
+           "resolve_all", "main"]
 
 Key = tuple[str, str]  # (identifier type, normalised value)
 _TENANT = "bench"
@@ -194,14 +197,31 @@ def evaluate(truth: Truth, customers: dict[Key, Hashable], guards: str, hops: in
             "customers": len(sizes)}
 
 
+def add_population_arguments(parser: argparse.ArgumentParser) -> None:
+    """--generator and the flags of both generators (population_of reads them)."""
+    parser.add_argument("--generator", choices=("population", "alt"), default="population",
+                        help="benchmarks/population.py, or the independently modelled population_alt.py")
+    add_mix_arguments(parser)
+    add_alt_arguments(parser)
+
+
+def population_of(args: argparse.Namespace) -> tuple[object, Iterable[LabelledEvent]]:
+    """The mix the flags describe and its labelled events, from the generator ``--generator`` names."""
+    if getattr(args, "generator", "population") == "alt":
+        mix = alt_mix_from_args(args)
+        return mix, generate_alt(mix)
+    mix = mix_from_args(args)
+    return mix, generate(mix)
+
+
 def run(args: argparse.Namespace, checkpoint: Callable[[dict], None] = lambda results: None) -> dict:
     """Score every requested guard setting; ``checkpoint`` gets the results so far after each."""
-    mix = mix_from_args(args)
-    truth = truth_of(generate(mix))
+    mix, labelled = population_of(args)
+    truth = truth_of(labelled)
     people = sum(1 for owner in set(truth.owner.values()) if owner.startswith("p-"))
     print(f"population: {mix.people} people, {len(truth.events)} events, {len(truth.owner)} distinct identifiers "
           f"({len(truth.person_owned)} owned by one person)", file=sys.stderr)
-    results = {"population": asdict(mix), "events": len(truth.events), "identifiers": len(truth.owner),
+    results = {"generator": getattr(args, "generator", "population"), "population": asdict(mix), "events": len(truth.events), "identifiers": len(truth.owner),
                "person_owned_identifiers": len(truth.person_owned), "people_seen": people,
                "ingest_seconds": {}, "runs": []}
     variants = guard_variants()
@@ -235,7 +255,7 @@ def print_table(results: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_mix_arguments(parser)
+    add_population_arguments(parser)
     parser.add_argument("--hops", type=int, nargs="+", default=[1, 2, 3, 4], help="hop limits for the default guards")
     choices = [*_ANALYTIC, *guard_variants()]
     parser.add_argument("--guards", nargs="+", default=choices, choices=choices, metavar="GUARDS",

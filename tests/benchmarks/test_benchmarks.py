@@ -12,8 +12,8 @@ from gremlin_python.process.traversal import T
 
 import gremlin
 from benchmarks import (accuracy, bulk_load, collector, explain, ingest, ingest_fingerprint, ingest_split, match,
-                        memory, population, render, request_profile, resolve, resolve_at_scale, resolve_many,
-                        tenant_copies, write_idioms)
+                        memory, population, population_alt, render, request_profile, resolve, resolve_at_scale,
+                        resolve_many, tenant_copies, write_idioms, wrong_pairs)
 from benchmarks.harness import percentile
 from identity import IdentityGraph, TenantConfig
 from identity.graph.connection import close_all, open_traversal
@@ -80,6 +80,47 @@ def test_population_rejects_impossible_mixes() -> None:
         population.Mix(wifi_use=1.5)
     with pytest.raises(ValueError):
         population.Mix(people=0)
+
+
+def test_the_alternative_population_has_family_devices_with_a_profile_per_user() -> None:
+    """population_alt.py: seeded, labelled, accepted by the service, and holding what issue #17's
+    populations hold: a cookie of one person on a device a household owns (a browser profile on
+    the family laptop or tablet), home IPs a household owns, public Wi-Fi and junk nobody owns."""
+    mix = population_alt.AltMix(people=120, seed=4, junk_rate=0.2, wifi_use=0.3)
+    items = list(population_alt.generate_alt(mix))
+    assert [i.to_json() for i in items] == [i.to_json() for i in population_alt.generate_alt(mix)]
+    assert [i.to_json() for i in items] != [i.to_json() for i in population_alt.generate_alt(
+        population_alt.AltMix(people=120, seed=5))]
+    assert all(len(item.owners) == len(item.event["identifiers"]) for item in items)
+    kinds = set()
+    for item in items:
+        owned = {i["type"]: o for i, o in zip(item.event["identifiers"], item.owners)}
+        if owned.get("device_id", "").startswith("h-") and owned.get("cookie", "").startswith("p-"):
+            kinds.add("profile on a family device")
+        if owned.get("ip", "").startswith("h-"):
+            kinds.add("home ip")
+        if any(i["type"] == "ip" and i["value"].startswith("192.0.") and o == population.SHARED
+               for i, o in zip(item.event["identifiers"], item.owners)):
+            kinds.add("public wifi")
+    assert kinds == {"profile on a family device", "home ip", "public wifi"}
+    identity = IdentityGraph(open_traversal("memory://"), "t")
+    try:
+        results = identity.ingest([item.event for item in items])
+    finally:
+        close_all()
+    assert any(refusal.get("reason") == "blocked" for r in results for refusal in r.refused)
+    with pytest.raises(ValueError):
+        population_alt.AltMix(wifi_use=1.5)
+
+
+def test_accuracy_and_wrong_pairs_run_on_the_alternative_population(tmp_path: Path, capsys) -> None:
+    assert accuracy.main(["--generator", "alt", *TINY, "--hops", "3", "--guards", "default", "--out",
+                          str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "accuracy.json").read_text())
+    assert result["generator"] == "alt" and result["population"]["own_device_use"] == 0.65
+    capsys.readouterr()
+    assert wrong_pairs.main(["--generator", "alt", "--people", "60", "--seed", "2"]) == 0
+    assert capsys.readouterr().out.startswith("default: precision ")
 
 
 def test_the_evidence_ceiling_never_walks_through_an_identifier_no_one_person_owns() -> None:

@@ -1,0 +1,93 @@
+"""Where the wrong pairs come from: one guard setting on one population, its over-merged customers
+taken apart with the truth.
+
+    python benchmarks/wrong_pairs.py --generator alt --people 1000 --guards default
+    python benchmarks/wrong_pairs.py --people 1000 --household-size 3 --guards 'no device scope'
+
+For every customer holding scored identifiers of several people, the person owning most of them
+is its "owner"; every scored identifier of another person in it makes wrong pairs with the
+owner's identifiers. Those pairs are counted by the misplaced identifier's type, by whether its
+person shares the owner's household, and by whether it was ever seen on a device of a household
+(a family tablet, laptop, TV), and by whether an event ever carried it with a personal identifier
+(email, phone, account id) of its own person ("identified") or never ("anonymous only"): what a
+guard could use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.accuracy import (_TENANT, add_population_arguments, guard_variants, ingest_all,  # noqa: E402
+                                 pairwise_scores, population_of, resolve_all, truth_of)
+from identity import IdentityGraph  # noqa: E402
+from identity.graph.connection import close_all, open_traversal  # noqa: E402
+
+#: The identifier types that name one person (identity.domain.guards.TenantConfig.personal_types).
+_PERSONAL = frozenset({"partner_id", "email", "hashed_email", "phone"})
+
+
+def household_of(events, owners) -> dict[str, str]:
+    """person -> the household whose identifiers their events carried (the home IP, a shared device)."""
+    found: dict[str, str] = {}
+    for person, event_owners in zip(events, owners):
+        for owner in event_owners:
+            if owner.startswith("h-"):
+                found.setdefault(person, owner)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_population_arguments(parser)
+    parser.add_argument("--guards", default="default", choices=list(guard_variants()))
+    parser.add_argument("--hops", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--top", type=int, default=15, help="kinds of misplaced identifiers listed")
+    args = parser.parse_args(argv)
+    _, labelled = population_of(args)
+    labelled = list(labelled)
+    truth = truth_of(labelled)
+    homes = household_of([item.person for item in labelled], [item.owners for item in labelled])
+    on_household_device, identified = set(), set()
+    for keys, item in zip(truth.keys, labelled):
+        if any(o.startswith("h-") for i, o in zip(item.event["identifiers"], item.owners) if i["type"] == "device_id"):
+            on_household_device.update(keys)
+        if any(o == item.person and i["type"] in _PERSONAL for i, o in zip(item.event["identifiers"], item.owners)):
+            identified.update(keys)
+    identity = IdentityGraph(open_traversal("memory://"), _TENANT, config=guard_variants()[args.guards])
+    ingest_all(identity, truth.events, args.batch, args.guards, quiet=True)
+    customers = resolve_all(identity, truth.owner, args.hops, args.guards, quiet=True)
+    close_all()
+    owned = truth.person_owned
+    scores = pairwise_scores(owned, customers)
+    members: dict[object, list] = defaultdict(list)
+    for key, person in owned.items():
+        members[customers.get(key, ("alone", key))].append((key, person))
+    causes: Counter = Counter()
+    for held in members.values():
+        people = Counter(person for _, person in held)
+        if len(people) < 2:
+            continue
+        owner, _ = people.most_common(1)[0]
+        for key, person in held:
+            if person == owner:
+                continue
+            household = "same household" if homes.get(person) and homes.get(person) == homes.get(owner) else "other"
+            device = "on a household device" if key in on_household_device else "personal devices only"
+            seen = "identified" if key in identified else "anonymous only"
+            causes[(key[0], household, device, seen)] += people[owner]
+    print(f"{args.guards}: precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f}; "
+          f"wrong pairs {scores.predicted_pairs - scores.correct_pairs} of {scores.predicted_pairs}")
+    total = sum(causes.values()) or 1
+    for (id_type, household, device, seen), n in causes.most_common(args.top):
+        print(f"{n:6d} ({n / total:4.0%})  misplaced {id_type:20s} {household:15s} {device:22s} {seen}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
