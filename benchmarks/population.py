@@ -11,7 +11,8 @@ the ground truth the service never sees. ``--events-only`` prints just the event
 The world: people with one or two emails, a phone (some change it part-way), one or two personal
 devices each with its own cookies (renewed now and then: churn), a partner customer id (account
 holders) and payment fingerprints (buyers). People live in households; a household shares a home
-IP and, often, a tablet (with its own cookies) that every member uses. A few public Wi-Fi IPs are
+IP and, often, a tablet (with its own cookies) that every member uses: one browser for the
+household, or (``--tablet-profiles``) a browser profile per member, whose cookies are that member's. A few public Wi-Fi IPs are
 shared by thousands; a few store placeholder emails are typed in for many walk-in customers; some
 events carry junk (test addresses, zeroed device ids, "undefined" cookies). Events are logins,
 purchases and page views, each carrying the identifiers that kind of event realistically has.
@@ -77,6 +78,9 @@ class Mix:
     tablet_share: float = 0.5
     #: share of a tablet-owning household member's events made on the tablet
     tablet_use: float = 0.3
+    #: share of household tablets with a browser profile per member (each member's own cookies,
+    #: which are that member's); the others have one cookie for the household
+    tablet_profiles: float = 0.0
     #: public Wi-Fi IPs (0: one per 2,000 people, at least 3)
     wifi_ips: int = 0
     #: chance an event comes from public Wi-Fi rather than home
@@ -90,7 +94,7 @@ class Mix:
 
     def __post_init__(self) -> None:
         shares = ("second_email", "second_device", "partner_share", "payer_share", "phone_change", "cookie_churn",
-                  "tablet_share", "tablet_use", "wifi_use", "placeholder_use", "junk_rate", "variant_rate")
+                  "tablet_share", "tablet_use", "tablet_profiles", "wifi_use", "placeholder_use", "junk_rate", "variant_rate")
         for name in shares:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
@@ -110,6 +114,8 @@ class Household:
     home_ip: str
     tablet: str | None = None
     tablet_cookie: str | None = None
+    #: a browser profile per member on the tablet (Person.tablet_cookie) instead of tablet_cookie
+    profiles: bool = False
 
     @property
     def owner(self) -> str:
@@ -128,6 +134,8 @@ class Person:
     cards: list[str]
     #: (time from which the phone is new, the new phone) when the phone changes
     new_phone: tuple[int, str] | None = None
+    #: the current cookie of their profile on the household tablet (Household.profiles)
+    tablet_cookie: str | None = None
 
     @property
     def owner(self) -> str:
@@ -173,6 +181,8 @@ class _Block:
         if self.rng.random() < self.mix.tablet_share:
             household.tablet = self._uuid()
             household.tablet_cookie = self._cookie()
+            # drawn only when asked for, so that the default population stays what it was
+            household.profiles = self.mix.tablet_profiles > 0 and self.rng.random() < self.mix.tablet_profiles
         return household
 
     def _uuid(self) -> str:
@@ -219,7 +229,12 @@ class _Block:
         kind = rng.choices(("page_view", "login", "purchase"), weights=(5, 3, 2))[0]
         ids: list[tuple[str, str, str]] = []  # (type, value, owner)
         on_tablet = household.tablet is not None and rng.random() < mix.tablet_use
-        if on_tablet:
+        if on_tablet and household.profiles:
+            ids.append(("device_id", household.tablet, household.owner))
+            if person.tablet_cookie is None or rng.random() < mix.cookie_churn:
+                person.tablet_cookie = self._cookie()
+            ids.append(("cookie", person.tablet_cookie, person.owner))
+        elif on_tablet:
             ids.append(("device_id", household.tablet, household.owner))
             if rng.random() < mix.cookie_churn:
                 household.tablet_cookie = self._cookie()

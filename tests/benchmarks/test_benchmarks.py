@@ -75,6 +75,22 @@ def test_population_is_seeded_labelled_and_accepted_by_the_service() -> None:
     assert blocked > 0  # the junk is there and the default guards drop it
 
 
+def test_population_tablet_profiles_give_each_member_their_own_cookies_on_the_tablet() -> None:
+    def tablet_cookie_owners(mix: population.Mix) -> set[str]:
+        """The kinds of owner ("p", "h") of the cookies seen with a household's tablet."""
+        found = set()
+        for item in population.generate(mix):
+            owners = {i["type"]: owner for i, owner in zip(item.event["identifiers"], item.owners)}
+            if owners.get("device_id", "").startswith("h-"):
+                found.add(owners["cookie"][0])
+        return found
+
+    mix = dict(people=60, seed=5, household_size=3.0, tablet_share=1.0)
+    assert tablet_cookie_owners(population.Mix(**mix)) == {"h"}
+    assert tablet_cookie_owners(population.Mix(**mix, tablet_profiles=1.0)) == {"p"}
+    assert population.Mix().tablet_profiles == 0.0  # the default population is drawn as before
+
+
 def test_population_rejects_impossible_mixes() -> None:
     with pytest.raises(ValueError):
         population.Mix(wifi_use=1.5)
