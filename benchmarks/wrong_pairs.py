@@ -10,7 +10,8 @@ owner's identifiers. Those pairs are counted by the misplaced identifier's type,
 person shares the owner's household, and by whether it was ever seen on a device of a household
 (a family tablet, laptop, TV), and by whether an event ever carried it with a personal identifier
 (email, phone, account id) of its own person ("identified") or never ("anonymous only"): what a
-guard could use.
+guard could use. ``--missed`` does the same for the pairs it missed: each person's identifiers
+outside the customer holding most of theirs.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hops", type=int, default=3)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--top", type=int, default=15, help="kinds of misplaced identifiers listed")
+    parser.add_argument("--missed", action="store_true",
+                        help="also where the missed pairs come from: a person's identifiers outside the customer "
+                             "holding most of them")
     args = parser.parse_args(argv)
     _, labelled = population_of(args)
     labelled = list(labelled)
@@ -83,10 +87,30 @@ def main(argv: list[str] | None = None) -> int:
             causes[(key[0], household, device, seen)] += people[owner]
     print(f"{args.guards}: precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f}; "
           f"wrong pairs {scores.predicted_pairs - scores.correct_pairs} of {scores.predicted_pairs}")
-    total = sum(causes.values()) or 1
-    for (id_type, household, device, seen), n in causes.most_common(args.top):
-        print(f"{n:6d} ({n / total:4.0%})  misplaced {id_type:20s} {household:15s} {device:22s} {seen}")
+    _table("misplaced", causes, args.top)
+    if args.missed:
+        # a person's identifiers outside the customer holding most of them miss pairs with those
+        missed: Counter = Counter()
+        held_by: dict[str, list] = defaultdict(list)
+        for key, person in owned.items():
+            held_by[person].append((customers.get(key, ("alone", key)), key))
+        for person, held in held_by.items():
+            home, _ = Counter(customer for customer, _ in held).most_common(1)[0]
+            at_home = sum(1 for customer, _ in held if customer == home)
+            for customer, key in held:
+                if customer != home:
+                    device = "on a household device" if key in on_household_device else "personal devices only"
+                    seen = "identified" if key in identified else "anonymous only"
+                    missed[(key[0], "apart", device, seen)] += at_home
+        print(f"missed pairs {scores.true_pairs - scores.correct_pairs} of {scores.true_pairs}")
+        _table("apart", missed, args.top)
     return 0
+
+
+def _table(what: str, counts: Counter, top: int) -> None:
+    total = sum(counts.values()) or 1
+    for (id_type, household, device, seen), n in counts.most_common(top):
+        print(f"{n:6d} ({n / total:4.0%})  {what} {id_type:20s} {household:15s} {device:22s} {seen}")
 
 
 if __name__ == "__main__":
