@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
 __all__ = ["Mix", "Person", "Household", "LabelledEvent", "generate", "person_owned_keys", "events_and_keys", "add_mix_arguments",
-           "mix_from_args", "SHARED"]
+           "add_field_arguments", "check_shares", "mix_from_args", "SHARED"]
 
 #: The owner of identifiers no single person or household owns.
 SHARED = "shared"
@@ -95,9 +95,7 @@ class Mix:
     def __post_init__(self) -> None:
         shares = ("second_email", "second_device", "partner_share", "payer_share", "phone_change", "cookie_churn",
                   "tablet_share", "tablet_use", "tablet_profiles", "wifi_use", "placeholder_use", "junk_rate", "variant_rate")
-        for name in shares:
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1")
+        check_shares(self, shares)
         if self.people < 1 or self.days < 1 or self.wifi_ips < 0:
             raise ValueError("people and days must be positive, wifi_ips >= 0")
         if self.events_per_person < 1 or self.household_size < 1:
@@ -322,14 +320,29 @@ def events_and_keys(mix: Mix) -> tuple[list[dict], list[tuple[str, str]]]:
     return [item.event for item in labelled], person_owned_keys(labelled)
 
 
-def add_mix_arguments(parser: argparse.ArgumentParser, **defaults: object) -> None:
-    """One flag per Mix field (``--events-per-person`` ...); ``defaults`` override Mix's."""
-    group = parser.add_argument_group("population")
-    for item in fields(Mix):
+def check_shares(mix: object, names: Iterable[str]) -> None:
+    """ValueError unless each of ``mix``'s fields ``names`` is a share, between 0 and 1."""
+    for name in names:
+        if not 0.0 <= getattr(mix, name) <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1")
+
+
+def add_field_arguments(group: argparse._ArgumentGroup, mix: type, prefix: str = "", skip: Iterable[str] = (),
+                        **defaults: object) -> None:
+    """One flag per field of the dataclass ``mix`` (``--{prefix}events-per-person`` ...) but ``skip``;
+    ``defaults`` override the dataclass's."""
+    for item in fields(mix):
+        if item.name in skip:
+            continue
         default = defaults.get(item.name, item.default)
         kind = int if isinstance(item.default, int) else float
-        group.add_argument("--" + item.name.replace("_", "-"), type=kind, default=default,
+        group.add_argument(f"--{prefix}{item.name.replace('_', '-')}", type=kind, default=default,
                            metavar=kind.__name__.upper(), help=f"(default {default})")
+
+
+def add_mix_arguments(parser: argparse.ArgumentParser, **defaults: object) -> None:
+    """One flag per Mix field (``--events-per-person`` ...); ``defaults`` override Mix's."""
+    add_field_arguments(parser.add_argument_group("population"), Mix, **defaults)
 
 
 def mix_from_args(args: argparse.Namespace) -> Mix:

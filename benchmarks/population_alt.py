@@ -47,7 +47,7 @@ from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.population import SHARED, LabelledEvent  # noqa: E402
+from benchmarks.population import SHARED, LabelledEvent, add_field_arguments, check_shares  # noqa: E402
 
 __all__ = ["AltMix", "generate_alt", "add_alt_arguments", "alt_mix_from_args"]
 
@@ -100,9 +100,7 @@ class AltMix:
             raise ValueError("people, days and family_bias must be positive")
         shares = ("laptop_share", "tablet_share", "tv_share", "cgnat_share", "office_share", "typo_rate",
                   "second_account", "wifi_use", "junk_rate", "own_device_use")
-        for name in shares:
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1")
+        check_shares(self, shares)
 
     @property
     def kinds(self) -> dict[str, float]:
@@ -314,13 +312,9 @@ def generate_alt(mix: AltMix) -> Iterator[LabelledEvent]:
 
 
 def add_alt_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("alternative population (--generator alt)")
-    for item in fields(AltMix):
-        if item.name in ("people", "seed"):
-            continue  # population.py's flags of the same name serve both generators
-        kind = int if isinstance(item.default, int) else float
-        group.add_argument("--alt-" + item.name.replace("_", "-"), type=kind, default=item.default,
-                           metavar=kind.__name__.upper(), help=f"(default {item.default})")
+    # population.py's --people and --seed serve both generators
+    add_field_arguments(parser.add_argument_group("alternative population (--generator alt)"), AltMix,
+                        prefix="alt-", skip=("people", "seed"))
 
 
 def alt_mix_from_args(args: argparse.Namespace) -> AltMix:
