@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
 __all__ = ["Mix", "Person", "Household", "LabelledEvent", "generate", "person_owned_keys", "events_and_keys", "add_mix_arguments",
-           "add_field_arguments", "check_shares", "mix_from_args", "SHARED"]
+           "add_field_arguments", "check_shares", "mix_from_args", "write_lines", "SHARED"]
 
 #: The owner of identifiers no single person or household owns.
 SHARED = "shared"
@@ -358,10 +358,14 @@ def main(argv: list[str] | None = None) -> int:
         mix = mix_from_args(args)
     except ValueError as error:
         parser.error(str(error))
-    out = sys.stdout
-    for labelled in generate(mix):
-        out.write((json.dumps(labelled.event) if args.events_only else labelled.to_json()) + "\n")
+    write_lines(generate(mix), events_only=args.events_only)
     return 0
+
+
+def write_lines(items: Iterable[LabelledEvent], events_only: bool) -> None:
+    """The labelled events as JSON Lines on stdout, or (``events_only``) just the events."""
+    for labelled in items:
+        sys.stdout.write((json.dumps(labelled.event) if events_only else labelled.to_json()) + "\n")
 
 
 if __name__ == "__main__":

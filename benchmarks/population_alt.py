@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import sys
 import uuid
@@ -47,7 +46,8 @@ from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.population import SHARED, LabelledEvent, add_field_arguments, check_shares  # noqa: E402
+from benchmarks.population import (SHARED, LabelledEvent, add_field_arguments, check_shares,  # noqa: E402
+                                   write_lines)
 
 __all__ = ["AltMix", "generate_alt", "add_alt_arguments", "alt_mix_from_args"]
 
@@ -334,8 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         mix = alt_mix_from_args(args)
     except ValueError as error:
         parser.error(str(error))
-    for labelled in generate_alt(mix):
-        sys.stdout.write((json.dumps(labelled.event) if args.events_only else labelled.to_json()) + "\n")
+    write_lines(generate_alt(mix), events_only=args.events_only)
     return 0
 
 
