@@ -94,6 +94,7 @@ def guard_variants() -> dict[str, TenantConfig]:
             "no account bridge": TenantConfig(account_types=frozenset()),
             "no shared marking": TenantConfig(shared_on_conflict=frozenset()),
             "no multi-user devices": TenantConfig(multi_user_on_conflict=frozenset()),
+            "no device scope": TenantConfig(device_scoped_types=frozenset()),
             "no conflict count": TenantConfig(shared_after_conflicts=0),
             "no generic threshold": TenantConfig(generic_threshold=10 ** 9, max_fanout=10 ** 9),
             "no type limits": TenantConfig(type_limits={})}

@@ -30,6 +30,11 @@ plain-Python reference share exactly the same decisions):
   on it) is known to be used by several people: from then on it never joins two customers that
   both hold personal identifiers, a new one included (a household member's first sign-in on the
   family tablet); unlike a shared email it stays expanded, so nothing it joined before splits;
+- an identifier of a ``device_scoped`` type (a cookie: it lives in one browser profile) seen on
+  such a device belongs to whoever the event identifies, not to the device's customer: in an
+  event carrying a device several people use, it joins a customer neither through the device nor
+  through the event's other weak identifiers (the household IP); it joins the person whose
+  email, phone, account id or card the event carries, else nobody until such an event;
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -109,6 +114,11 @@ class TenantConfig:
     #: that both hold personal identifiers, whether or not they are established already. It is
     #: still expanded (what it joined before stays joined), unlike a shared email.
     multi_user_on_conflict: frozenset[str] = frozenset({"device_id"})
+    #: Types scoped to one device (a cookie lives in one browser profile): in an event
+    #: carrying a device several people use (``multi_user_on_conflict``), such an identifier joins
+    #: a customer only through an identifier that names someone (not weak, not that device), never
+    #: the device's customer through the device or the event's other weak identifiers.
+    device_scoped_types: frozenset[str] = frozenset({"cookie"})
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -130,10 +140,14 @@ class TenantConfig:
             raise ValueError("default_country_code must be 1..3 digits, not starting with 0")
         unknown = (set(self.weak_types) | set(self.shareable_types) | set(self.personal_types)
                    | set(self.shared_on_conflict) | set(self.account_types) | set(self.multi_user_on_conflict)
+                   | set(self.device_scoped_types)
                    | set(self.type_limits) | set(self.blocked_values)
                    | set(self.blocked_patterns)) - set(IDENTIFIER_TYPES)
         if unknown:
             raise ValueError(f"unknown identifier types in TenantConfig: {sorted(unknown)}")
+        if self.device_scoped_types & (self.shareable_types | self.personal_types | self.multi_user_on_conflict):
+            raise ValueError("device_scoped_types must name neither shareable, personal nor multi-user types: "
+                             "an identifier scoped to a device names neither a person nor the device")
         if (self.generic_threshold < 1 or self.max_hops < 0 or self.max_fanout < 1 or self.path_cap < 1
                 or self.shared_after_conflicts < 0):
             raise ValueError("generic_threshold, max_fanout and path_cap must be positive, max_hops and "
@@ -258,6 +272,9 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
     shared: list[str] = []
     conflicts: list[str] = []
     in_event = {c.member.id for c in candidates}
+    # the event's devices several people use: known before it, or found by it (a refusal below
+    # counting; stronger pairs are decided first, so before a cookie's)
+    devices = {c.member.id for c in candidates if _is_multi_user_type(c.member.type, config)}
 
     def refuse(x: int, y: int, reason: str, detail: str) -> None:
         a, b = candidates[x], candidates[y]
@@ -289,6 +306,12 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
             continue
         if (a.weak or b.weak) and ga.strong and gb.strong:
             refuse(x, y, "weak_bridge", "a weak identifier never bridges two customers")
+            continue
+        scoped = _device_scoped(a, b, config) or _device_scoped(b, a, config)
+        if scoped and any(c.member.conflicts >= 1 or c.member.id in conflicts
+                          for c in candidates if c.member.id in devices):
+            refuse(x, y, "device_scope", f"a {scoped} on a device several people use joins only whoever the "
+                                         "event identifies")
             continue
         exceeded = _exceeded_limit(ga, gb, config)
         if exceeded:
@@ -409,6 +432,17 @@ def _identifies_other(bridge: Member, own: _Group, other: _Group, in_event: set[
     device's own customer is not (the refusal said so)."""
     return (_is_multi_user_type(bridge.type, config) and _holds_personal(own, config, besides=bridge.id)
             and any(m.id in in_event and m.type in config.personal_types for m in other.members.values()))
+
+
+def _device_scoped(scoped: Candidate, other: Candidate, config: TenantConfig) -> str | None:
+    """``scoped``'s type when it is of a device-scoped type (a cookie) and ``other`` is a device
+    or a weak identifier: the links through which, on a device several people use, it would join
+    the device's customer, or the household's through the home IP, instead of its own person's."""
+    if scoped.member.type not in config.device_scoped_types:
+        return None
+    if other.weak or _is_multi_user_type(other.member.type, config):
+        return scoped.member.type
+    return None
 
 
 def _multi_user_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig) -> str | None:

@@ -367,7 +367,9 @@ def test_a_device_two_people_identified_themselves_on_never_joins_a_new_account_
     assert signed_in.refused == [{"a": {"index": 0, "type": "partner_id"}, "b": {"index": 1, "type": "device_id"},
                                   "reason": "multi_user_bridge",
                                   "detail": "a device_id several people use never joins two identified customers"}]
-    assert page_view.refused == [] and page_view.customer_id == bob.customer_id  # anonymous: still attaches
+    # an anonymous page view's cookie on it is nobody's yet (device_scope), the tablet still Bob's
+    assert [r["reason"] for r in page_view.refused] == ["device_scope"]
+    assert page_view.customer_id == bob.customer_id != identity.resolve(*PAGE_VIEW_COOKIE).customer_id
     assert both.refused == [] and both.merged  # direct evidence still joins
     assert identity.resolve(*ACCOUNT).customer_id == identity.resolve(*ANN).customer_id != bob.customer_id
     tablet = identity.resolve(*TABLET)
@@ -410,6 +412,7 @@ def test_multi_user_devices_are_configurable(make_identity, clock) -> None:
     identity = make_identity(config=TenantConfig(multi_user_on_conflict=frozenset()))
     bob, ann, signed_in, page_view, both = _family_tablet(identity, clock, batched=False)
     assert signed_in.refused == [] and signed_in.customer_id == bob.customer_id  # the guest "signed up"
+    assert page_view.refused == [] and page_view.customer_id == bob.customer_id  # no device is multi-user
     with pytest.raises(ValueError):
         TenantConfig(multi_user_on_conflict=frozenset({"shoe_size"}))
 
@@ -426,3 +429,58 @@ def test_an_email_marked_shared_by_an_event_merges_nothing_in_the_rest_of_that_e
     assert "shared_bridge" in [r["reason"] for r in typed.refused]
     assert identity.resolve(*device).customer_id == bob.customer_id
     assert identity.resolve(*device).identifiers.keys() == {"device_id", "phone", "email"}
+
+
+BOB_COOKIE, ANN_COOKIE, ANN_NEW_COOKIE = ("cookie", "ck-bob-1"), ("cookie", "ck-ann-1"), ("cookie", "ck-ann-2")
+HOME_IP = ("ip", "81.2.69.160")
+
+
+def _family_tablet_profiles(identity, clock, batched: bool) -> list:
+    """Bob checks out on the family tablet in his browser profile, with the home IP; Ann signs in
+    with her email in her own profile (so two people use the tablet); a page view then comes from
+    Ann's renewed cookie, with the home IP; then Ann signs in with that cookie."""
+    events = [event("e1", TABLET, BOB_COOKIE, HOME_IP, BOB, kind="purchase"),
+              event("e2", TABLET, ANN_COOKIE, HOME_IP, ANN),
+              event("e3", ANN_NEW_COOKIE, TABLET, HOME_IP, kind="page_view"),
+              event("e4", TABLET, ANN_NEW_COOKIE, HOME_IP, ANN)]
+    return _ingest(identity, clock, events, batched)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_a_cookie_on_a_family_tablet_joins_only_the_person_it_was_seen_with(identity, clock, batched: bool) -> None:
+    bob, ann, page_view, login = _family_tablet_profiles(identity, clock, batched)
+    assert "shared_bridge" in [r["reason"] for r in ann.refused]  # the tablet is Bob's, Ann is not Bob
+    ann_id = identity.resolve(*ANN).customer_id
+    assert identity.resolve(*ANN_COOKIE).customer_id == ann_id != bob.customer_id
+    # seen with the tablet and the home IP only, the renewed cookie joins neither Bob (through the
+    # tablet) nor the household (through the home IP): nothing says whose it is yet
+    assert [r["reason"] for r in page_view.refused] == ["device_scope", "device_scope"]
+    assert page_view.customer_id not in (bob.customer_id, ann_id)
+    # Ann's sign-in with it says: it is hers, and resolving it answers Ann, not the household
+    assert identity.resolve(*ANN_NEW_COOKIE).customer_id == ann_id
+    assert sorted(c["value"] for c in identity.resolve(*ANN).identifiers["cookie"]) == ["ck-ann-1", "ck-ann-2"]
+    resolved = identity.resolve(*BOB)
+    assert resolved.customer_id == bob.customer_id and identity.resolve(*TABLET).customer_id == bob.customer_id
+    assert [c["value"] for c in resolved.identifiers["cookie"]] == ["ck-bob-1"]
+
+
+def test_the_reference_model_keeps_cookies_on_multi_user_devices_alike(identity, clock) -> None:
+    from identity.domain.reference import ReferenceIdentity
+    reference = ReferenceIdentity("acme", clock=clock)
+    expected = [r.to_dict() for r in _family_tablet_profiles(reference, clock, batched=False)]
+    assert "device_scope" in {r["reason"] for result in expected for r in result["refused"]}
+    assert [r.to_dict() for r in _family_tablet_profiles(identity, clock, batched=False)] == expected
+    for key in (BOB, ANN, TABLET, BOB_COOKIE, ANN_COOKIE, ANN_NEW_COOKIE, HOME_IP):
+        found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
+        assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
+
+
+def test_device_scoped_types_are_configurable(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig(device_scoped_types=frozenset()))
+    bob, ann, page_view, login = _family_tablet_profiles(identity, clock, batched=False)
+    # without the rule, the renewed cookie joins the tablet's customer and stays there
+    assert page_view.refused == [] and page_view.customer_id == bob.customer_id
+    assert identity.resolve(*ANN_NEW_COOKIE).customer_id == bob.customer_id
+    for not_scoped in ({"device_id"}, {"email"}, {"phone"}, {"shoe_size"}):
+        with pytest.raises(ValueError):
+            TenantConfig(device_scoped_types=frozenset(not_scoped))

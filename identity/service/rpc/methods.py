@@ -408,7 +408,7 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                            "identifier shared or generic answers for itself alone); do_not_link rules between "
                            "their customers (unlink, with when); refused: events that carried both customers, "
                            "with the guard rule that refuses joining them, run again on what is stored "
-                           "(weak_bridge, shared_bridge, account_bridge, multi_user_bridge, type_limit, "
+                           "(weak_bridge, shared_bridge, account_bridge, multi_user_bridge, device_scope, type_limit, "
                            "do_not_link); not_crossed: shortest paths through identifiers resolve does not go "
                            "through (shared, generic or past max_fanout, with their degree, conflicts and first "
                            "and last seen); customer_ids_differ (joined within max_hops, but the walks from each "
