@@ -31,10 +31,11 @@ plain-Python reference share exactly the same decisions):
   both hold personal identifiers, a new one included (a household member's first sign-in on the
   family tablet); unlike a shared email it stays expanded, so nothing it joined before splits;
 - an identifier of a ``device_scoped`` type (a cookie: it lives in one browser profile) seen on
-  such a device belongs to whoever the event identifies, not to the device's customer: in an
-  event carrying a device several people use, it joins a customer neither through the device nor
-  through the event's other weak identifiers (the household IP); it joins the person whose
-  email, phone, account id or card the event carries, else nobody until such an event;
+  such a device, once refused as a bridge ``device_scope_after_conflicts`` times (the first
+  refusal may be its own user's second email), belongs to whoever the event identifies, not to
+  the device's customer: it joins a customer neither through the device nor through the event's
+  other weak identifiers (the household IP); it joins the person whose email, phone, account id
+  or card the event carries, else nobody until such an event;
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -114,11 +115,17 @@ class TenantConfig:
     #: that both hold personal identifiers, whether or not they are established already. It is
     #: still expanded (what it joined before stays joined), unlike a shared email.
     multi_user_on_conflict: frozenset[str] = frozenset({"device_id"})
-    #: Types scoped to one device (a cookie lives in one browser profile): in an event
-    #: carrying a device several people use (``multi_user_on_conflict``), such an identifier joins
-    #: a customer only through an identifier that names someone (not weak, not that device), never
-    #: the device's customer through the device or the event's other weak identifiers.
+    #: Types scoped to one device (a cookie lives in one browser profile): in an event carrying
+    #: a device several people use (``multi_user_on_conflict``, with ``device_scope_after_conflicts``
+    #: refusals counted), such an identifier joins a customer only through an identifier that
+    #: names someone (not weak, not that device), never the device's customer through the device
+    #: or the event's other weak identifiers.
     device_scoped_types: frozenset[str] = frozenset({"cookie"})
+    #: ... once the device's ``conflicts`` count (this event's included) reaches this: the first
+    #: refusal may be its own user's (a second email refused on their own device counts), and
+    #: after it a multi-user device counts again only when a type limit refuses another person's
+    #: identifiers on it (a second account holder signing in).
+    device_scope_after_conflicts: int = 2
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -149,9 +156,9 @@ class TenantConfig:
             raise ValueError("device_scoped_types must name neither shareable, personal nor multi-user types: "
                              "an identifier scoped to a device names neither a person nor the device")
         if (self.generic_threshold < 1 or self.max_hops < 0 or self.max_fanout < 1 or self.path_cap < 1
-                or self.shared_after_conflicts < 0):
-            raise ValueError("generic_threshold, max_fanout and path_cap must be positive, max_hops and "
-                             "shared_after_conflicts >= 0")
+                or self.shared_after_conflicts < 0 or self.device_scope_after_conflicts < 1):
+            raise ValueError("generic_threshold, max_fanout, path_cap and device_scope_after_conflicts must be "
+                             "positive, max_hops and shared_after_conflicts >= 0")
         self._exact = {t: frozenset(v.lower() for v in values) for t, values in self.blocked_values.items()}
         self._patterns = {t: tuple(re.compile(p, re.IGNORECASE) for p in patterns)
                           for t, patterns in self.blocked_patterns.items()}
@@ -272,8 +279,9 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
     shared: list[str] = []
     conflicts: list[str] = []
     in_event = {c.member.id for c in candidates}
-    # the event's devices several people use: known before it, or found by it (a refusal below
-    # counting; stronger pairs are decided first, so before a cookie's)
+    # the event's devices of a multi-user type: their conflicts count, with this event's (a
+    # refusal below counting; stronger pairs are decided first, so before a cookie's), says
+    # whether its cookies are scoped to whoever the event identifies
     devices = {c.member.id for c in candidates if _is_multi_user_type(c.member.type, config)}
 
     def refuse(x: int, y: int, reason: str, detail: str) -> None:
@@ -308,7 +316,7 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
             refuse(x, y, "weak_bridge", "a weak identifier never bridges two customers")
             continue
         scoped = _device_scoped(a, b, config) or _device_scoped(b, a, config)
-        if scoped and any(c.member.conflicts >= 1 or c.member.id in conflicts
+        if scoped and any(c.member.conflicts + (c.member.id in conflicts) >= config.device_scope_after_conflicts
                           for c in candidates if c.member.id in devices):
             refuse(x, y, "device_scope", f"a {scoped} on a device several people use joins only whoever the "
                                          "event identifies")

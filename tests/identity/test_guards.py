@@ -367,9 +367,7 @@ def test_a_device_two_people_identified_themselves_on_never_joins_a_new_account_
     assert signed_in.refused == [{"a": {"index": 0, "type": "partner_id"}, "b": {"index": 1, "type": "device_id"},
                                   "reason": "multi_user_bridge",
                                   "detail": "a device_id several people use never joins two identified customers"}]
-    # an anonymous page view's cookie on it is nobody's yet (device_scope), the tablet still Bob's
-    assert [r["reason"] for r in page_view.refused] == ["device_scope"]
-    assert page_view.customer_id == bob.customer_id != identity.resolve(*PAGE_VIEW_COOKIE).customer_id
+    assert page_view.refused == [] and page_view.customer_id == bob.customer_id  # anonymous: still attaches
     assert both.refused == [] and both.merged  # direct evidence still joins
     assert identity.resolve(*ACCOUNT).customer_id == identity.resolve(*ANN).customer_id != bob.customer_id
     tablet = identity.resolve(*TABLET)
@@ -432,25 +430,29 @@ def test_an_email_marked_shared_by_an_event_merges_nothing_in_the_rest_of_that_e
 
 
 BOB_COOKIE, ANN_COOKIE, ANN_NEW_COOKIE = ("cookie", "ck-bob-1"), ("cookie", "ck-ann-1"), ("cookie", "ck-ann-2")
+BOB_ACCOUNT, ANN_ACCOUNT = ("partner_id", "cust-bob"), ("partner_id", "cust-ann")
 HOME_IP = ("ip", "81.2.69.160")
 
 
 def _family_tablet_profiles(identity, clock, batched: bool) -> list:
-    """Bob checks out on the family tablet in his browser profile, with the home IP; Ann signs in
-    with her email in her own profile (so two people use the tablet); a page view then comes from
-    Ann's renewed cookie, with the home IP; then Ann signs in with that cookie."""
-    events = [event("e1", TABLET, BOB_COOKIE, HOME_IP, BOB, kind="purchase"),
-              event("e2", TABLET, ANN_COOKIE, HOME_IP, ANN),
-              event("e3", ANN_NEW_COOKIE, TABLET, HOME_IP, kind="page_view"),
-              event("e4", TABLET, ANN_NEW_COOKIE, HOME_IP, ANN)]
+    """Bob signs in on the family tablet in his browser profile, with the home IP; Ann signs in
+    with her own account in her own profile, twice (the type limit refuses the tablet as the
+    bridge between two account holders each time: two refusals counted, so several people use
+    it); a page view then comes from Ann's renewed cookie, with the home IP; then Ann signs in
+    with that cookie."""
+    events = [event("e1", TABLET, BOB_COOKIE, HOME_IP, BOB_ACCOUNT),
+              event("e2", TABLET, ANN_COOKIE, HOME_IP, ANN_ACCOUNT),
+              event("e3", TABLET, ANN_COOKIE, HOME_IP, ANN_ACCOUNT),
+              event("e4", ANN_NEW_COOKIE, TABLET, HOME_IP, kind="page_view"),
+              event("e5", TABLET, ANN_NEW_COOKIE, HOME_IP, ANN_ACCOUNT)]
     return _ingest(identity, clock, events, batched)
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
 def test_a_cookie_on_a_family_tablet_joins_only_the_person_it_was_seen_with(identity, clock, batched: bool) -> None:
-    bob, ann, page_view, login = _family_tablet_profiles(identity, clock, batched)
-    assert "shared_bridge" in [r["reason"] for r in ann.refused]  # the tablet is Bob's, Ann is not Bob
-    ann_id = identity.resolve(*ANN).customer_id
+    bob, ann, again, page_view, login = _family_tablet_profiles(identity, clock, batched)
+    assert "type_limit" in [r["reason"] for r in ann.refused] and "type_limit" in [r["reason"] for r in again.refused]
+    ann_id = identity.resolve(*ANN_ACCOUNT).customer_id
     assert identity.resolve(*ANN_COOKIE).customer_id == ann_id != bob.customer_id
     # seen with the tablet and the home IP only, the renewed cookie joins neither Bob (through the
     # tablet) nor the household (through the home IP): nothing says whose it is yet
@@ -458,8 +460,8 @@ def test_a_cookie_on_a_family_tablet_joins_only_the_person_it_was_seen_with(iden
     assert page_view.customer_id not in (bob.customer_id, ann_id)
     # Ann's sign-in with it says: it is hers, and resolving it answers Ann, not the household
     assert identity.resolve(*ANN_NEW_COOKIE).customer_id == ann_id
-    assert sorted(c["value"] for c in identity.resolve(*ANN).identifiers["cookie"]) == ["ck-ann-1", "ck-ann-2"]
-    resolved = identity.resolve(*BOB)
+    assert sorted(c["value"] for c in identity.resolve(*ANN_ACCOUNT).identifiers["cookie"]) == ["ck-ann-1", "ck-ann-2"]
+    resolved = identity.resolve(*BOB_ACCOUNT)
     assert resolved.customer_id == bob.customer_id and identity.resolve(*TABLET).customer_id == bob.customer_id
     assert [c["value"] for c in resolved.identifiers["cookie"]] == ["ck-bob-1"]
 
@@ -470,17 +472,41 @@ def test_the_reference_model_keeps_cookies_on_multi_user_devices_alike(identity,
     expected = [r.to_dict() for r in _family_tablet_profiles(reference, clock, batched=False)]
     assert "device_scope" in {r["reason"] for result in expected for r in result["refused"]}
     assert [r.to_dict() for r in _family_tablet_profiles(identity, clock, batched=False)] == expected
-    for key in (BOB, ANN, TABLET, BOB_COOKIE, ANN_COOKIE, ANN_NEW_COOKIE, HOME_IP):
+    for key in (BOB_ACCOUNT, ANN_ACCOUNT, TABLET, BOB_COOKIE, ANN_COOKIE, ANN_NEW_COOKIE, HOME_IP):
         found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
         assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
 
 
-def test_device_scoped_types_are_configurable(make_identity, clock) -> None:
-    identity = make_identity(config=TenantConfig(device_scoped_types=frozenset()))
-    bob, ann, page_view, login = _family_tablet_profiles(identity, clock, batched=False)
-    # without the rule, the renewed cookie joins the tablet's customer and stays there
-    assert page_view.refused == [] and page_view.customer_id == bob.customer_id
-    assert identity.resolve(*ANN_NEW_COOKIE).customer_id == bob.customer_id
+@pytest.mark.parametrize("config, scoped", [
+    (TenantConfig(device_scoped_types=frozenset()), False),            # the rule off
+    (TenantConfig(device_scope_after_conflicts=3), False),             # two refusals are not enough
+    (TenantConfig(device_scope_after_conflicts=1), True)], ids=["off", "after 3", "after 1"])
+def test_device_scoped_types_are_configurable(make_identity, clock, config, scoped: bool) -> None:
+    identity = make_identity(config=config)
+    bob, ann, again, page_view, login = _family_tablet_profiles(identity, clock, batched=False)
+    if scoped:
+        assert identity.resolve(*ANN_NEW_COOKIE).customer_id == identity.resolve(*ANN_ACCOUNT).customer_id
+    else:  # the renewed cookie joins the tablet's customer and stays there
+        assert page_view.refused == [] and page_view.customer_id == bob.customer_id
+        assert identity.resolve(*ANN_NEW_COOKIE).customer_id == bob.customer_id
+
+
+def test_device_scope_settings_are_validated() -> None:
     for not_scoped in ({"device_id"}, {"email"}, {"phone"}, {"shoe_size"}):
         with pytest.raises(ValueError):
             TenantConfig(device_scoped_types=frozenset(not_scoped))
+    with pytest.raises(ValueError):
+        TenantConfig(device_scope_after_conflicts=0)
+
+
+def test_one_refusal_on_a_device_does_not_scope_its_cookies(identity, clock) -> None:
+    """A person's second email refused on their own device counts once: their new cookie there,
+    seen in a page view, still joins them."""
+    phone, cookie, new_cookie = ("device_id", "ann-phone"), ("cookie", "ck-phone-1"), ("cookie", "ck-phone-2")
+    first = identity.ingest([event("e1", phone, cookie, ANN)])[0]
+    clock.tick()
+    second = identity.ingest([event("e2", phone, cookie, ("email", "ann.work@example.com"))])[0]
+    assert "shared_bridge" in [r["reason"] for r in second.refused]
+    clock.tick()
+    page_view = identity.ingest([event("e3", new_cookie, phone, kind="page_view")])[0]
+    assert page_view.refused == [] and page_view.customer_id == first.customer_id
