@@ -123,8 +123,22 @@ def _cpu_per_request(server: Server, method: str, body: str | None, count: int) 
 
 def pieces(events: list[dict], keys: list, calls: int = 1500) -> dict[str, float]:
     """CPU ms per call of each piece of a resolve request, timed alone in this process on a
-    durable graph of ``events`` (this checkout's code)."""
+    durable graph of ``events`` (this checkout's code), under the telemetry `identity serve`
+    installs (the one installed before is put back)."""
     from identity.base import telemetry
+
+    installed = telemetry.from_environment({})  # what `identity serve` installs with no OTEL_* set
+    previous = telemetry.install(installed)
+    try:
+        return _timed_pieces(events, keys, calls)
+    finally:
+        telemetry.install(previous)
+        installed.shutdown()
+
+
+def _timed_pieces(events: list[dict], keys: list, calls: int) -> dict[str, float]:
+    from identity.base import telemetry
+    from identity.graph.connection import release
     from identity.security import auth
     from identity.service.config import Config
     from identity.service.rpc import dispatch
@@ -133,11 +147,11 @@ def pieces(events: list[dict], keys: list, calls: int = 1500) -> dict[str, float
     from identity.service.rpc.methods import Context, method_table
     from identity.service.rpc.server import ensure_dev_tenant
 
-    telemetry.install(telemetry.from_environment({}))  # what `identity serve` installs with no OTEL_* set
     rng = random.Random(2)
     sample = [rng.choice(keys) for _ in range(calls)]
     with tempfile.TemporaryDirectory(prefix="identity-rpc-cost-") as tmp:
-        service = build_service(Config(data_dir=Path(tmp) / "data", graph_url=(Path(tmp) / "graph").as_uri()))
+        graph_url = (Path(tmp) / "graph").as_uri()
+        service = build_service(Config(data_dir=Path(tmp) / "data", graph_url=graph_url))
         try:
             key = ensure_dev_tenant(service.registry)
             graph = service.identity("dev")
@@ -185,6 +199,7 @@ def pieces(events: list[dict], keys: list, calls: int = 1500) -> dict[str, float
                 loop.close()
         finally:
             service.close()
+            release(graph_url)  # closes the durable store, as `identity serve` does at shutdown
 
 
 def main(argv: list[str] | None = None) -> int:

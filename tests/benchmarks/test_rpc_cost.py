@@ -40,11 +40,13 @@ def test_thread_cpu_counts_the_main_thread_apart_from_the_others() -> None:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_rpc_cost_measures_a_real_service_and_the_pieces(capsys: pytest.CaptureFixture[str]) -> None:
-    assert rpc_cost.main([*TINY, "--requests", "20", "--pieces"]) == 0
+    assert rpc_cost.main([*TINY, "--requests", "100", "--pieces"]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.strip().startswith("1 "))
     total, loop, threads = _resolve_cpu(row)
-    assert total > 0 and loop > 0 and abs(total - loop - threads) < 0.05
+    # /proc counts 10 ms ticks, by thread and for the process (which keeps ended threads' too):
+    # over 100 calls each figure is within a few ticks, 0.1 ms a call each
+    assert loop > 0 and threads > 0 and loop + threads <= total + 0.5
     pieces = {line[:34].strip(): float(line[34:]) for line in out.split("CPU ms per call)\n")[1].splitlines()
               if line.startswith("  ")}
     assert set(pieces) >= {"IdentityGraph.resolve", "the resolve method", "Service.run(the method)", "authentication"}
