@@ -613,9 +613,14 @@ class DiskStore(GraphStore):
         with self._lock:
             rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {_END_COLUMN[side]} = ? AND label = ? "
                                "ORDER BY rid", (adjacency.rid, number))
-            found = adjacency.keep(side, label, [row[0] for row in rows])
+            found = self._keep_list(adjacency, side, label, [row[0] for row in rows])
             self._make_edges(rows)
-            self._vertices.resize(adjacency.rid, self._vertices.estimate(adjacency.rid) + _PER_ADJACENT * len(found) + 120)
+        return found
+
+    def _keep_list(self, adjacency: DiskAdjacency, side: int, label: str, rids: list[int]) -> list[int]:
+        """One list read from the file kept in ``adjacency``, the cache charged for it."""
+        found = adjacency.keep(side, label, rids)
+        self._vertices.resize(adjacency.rid, self._vertices.estimate(adjacency.rid) + _PER_ADJACENT * len(found) + 120)
         return found
 
     def _all_adjacent(self, adjacency: DiskAdjacency, side: int) -> list[int]:
@@ -703,12 +708,10 @@ class DiskStore(GraphStore):
                         edge_rows[edge[0]] = edge
                         far.append(make_vertex(row[8:]))  # the live record if there is one
             self._make_edges(list(edge_rows.values()))  # its ends are made: no read
-            estimate, resize = self._vertices.estimate, self._vertices.resize
             for adjacency, side, label, number in wanted:
                 rids = found.get((side, adjacency.rid, number), [])
                 rids.sort()  # creation order, as _read_adjacent's ORDER BY rid
-                adjacency.keep(side, label, rids)
-                resize(adjacency.rid, estimate(adjacency.rid) + _PER_ADJACENT * len(rids) + 120)
+                self._keep_list(adjacency, side, label, rids)
 
     # -- scans ------------------------------------------------------------------------------------
 
