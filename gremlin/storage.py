@@ -515,6 +515,12 @@ class GraphStore:
         between two barriers could tell: gremlin/engine/frontier.py). Changes nothing a
         traversal sees."""
 
+    def read_ids(self, kind: str, ids: list) -> None:
+        """Make the look-ups of ``ids`` (vertices when ``kind`` is "V", else edges) that follow
+        cheap: a store that reads elements from a file reads those it has not met in one query
+        and learns which are absent (gremlin/disk_store.py); the engine calls it for ``V(ids)`` and
+        ``E(ids)`` of several ids. Changes nothing a traversal sees."""
+
     # -- what each kind of store supplies ---------------------------------------------------
 
     def scan_vertices(self) -> Iterable[VertexRecord]:  # pragma: no cover - interface

@@ -459,3 +459,28 @@ def test_walks_whose_records_fit_the_cache_are_walked_again_without_a_read(tmp_p
     walk()
     assert reads == [] and store.cache_stats()["evicted"] == 0
     store.close()
+
+
+def test_several_ids_not_cached_are_read_in_one_query_and_the_absent_remembered(tmp_path: Path) -> None:
+    # ingest's write asks for every element it creates (it must fail on one that exists): one
+    # query for all of a V(ids)/E(ids), where each id was a read
+    store = open_store(tmp_path)
+    chain(store, 20)
+    store.close()
+    url = tmp_path.as_uri()
+    g = traversal().with_remote(gremlin.connect(url))
+    reads = counted_reads(gremlin.open_graph(url).store)
+    assert g.V("v3", "new1", "v7", "v3", "new2").id_().to_list() == ["v3", "v7", "v3"]
+    assert g.E("e5", "new1", "e9").id_().to_list() == ["e5", "e9"]
+    assert len(reads) == 3  # the vertices, the edges, the edges' ends
+    reads.clear()
+    assert g.V("new1", "new2", "v7").to_list()[0].id == "v7" and g.E("new1", "e5").count().next() == 1
+    assert reads == []  # found before, or known absent
+    # an id that exists in the file, read among others, fails a create as one read alone does
+    with pytest.raises(Exception, match="already exists"):
+        g.V("v11", "new3").fold().add_v("item").property(T.id, "new3").add_v("item").property(T.id, "v11").iterate()
+    assert g.V("new3").to_list() == [] and g.V("v11").values("n").to_list() == [11]
+    gremlin.forget_graph(url)
+    store = open_store(tmp_path)
+    assert [v.id for v in store.scan_vertices()] == [f"v{n}" for n in range(20)]
+    store.close()

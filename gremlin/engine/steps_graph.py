@@ -35,6 +35,8 @@ class GraphStep(Step):
         table = ctx.store.vertices if self.kind == "V" else ctx.store.edges
         visible = ctx.vertex_visible if self.kind == "V" else ctx.edge_visible
         if self.ids is not None:
+            if len(self.ids) > 1:
+                ctx.store.read_ids(self.kind, self.ids)  # on a file, one query for all, not one each
             for id in self.ids:
                 element = table.get(id)
                 if element is None and id is not None:
