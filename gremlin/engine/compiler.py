@@ -11,6 +11,7 @@ from typing import Any
 
 from decimal import Decimal
 from enum import Enum
+from itertools import islice
 
 from gremlin_python.process.traversal import Bytecode, Direction
 from gremlin_python.statics import BigDecimal, long
@@ -50,12 +51,40 @@ def convert_argument(value: Any) -> Any:
         return Decimal(value.unscaled_value).scaleb(-value.scale)
     if callable(value) or type(value).__name__ == "Lambda":
         raise UnsupportedStepError("Lambdas are not supported (Neptune rejects them too)")
-    if isinstance(value, dict):  # a merge map: mostly plain keys and values
-        return {k if type(k) in _PLAIN else convert_argument(k): v if type(v) in _PLAIN else convert_argument(v)
-                for k, v in value.items()}
+    if isinstance(value, dict):
+        return _converted_map(value)
     if isinstance(value, list):
-        return [convert_argument(v) for v in value]
+        return _converted_list(value)
     return value
+
+
+# A write's arguments are lists of maps (rows) that hold nothing to convert: they are used as
+# they came, not copied (the engine never changes an argument, so the caller's bytecode runs the
+# same again); a copy is made only from the first item that converts to something else.
+
+def _converted_map(value: dict) -> dict:
+    converted = None
+    for position, (k, v) in enumerate(value.items()):
+        new_k = k if type(k) in _PLAIN else convert_argument(k)
+        new_v = v if type(v) in _PLAIN else convert_argument(v)
+        if converted is None:
+            if new_k is k and new_v is v:
+                continue
+            converted = dict(islice(value.items(), position))
+        converted[new_k] = new_v
+    return value if converted is None else converted
+
+
+def _converted_list(value: list) -> list:
+    converted = None
+    for position, v in enumerate(value):
+        new_v = v if type(v) in _PLAIN else convert_argument(v)
+        if converted is None:
+            if new_v is v:
+                continue
+            converted = value[:position]
+        converted.append(new_v)
+    return value if converted is None else converted
 
 
 def compile_bytecode(bytecode: Bytecode, disabled: frozenset = frozenset()) -> Traversal:
