@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import pytest
 from gremlin_python.process.graph_traversal import GraphTraversal, __
-from gremlin_python.process.traversal import Cardinality, CardinalityValue, Merge, T
+from gremlin_python.process.strategies import PartitionStrategy
+from gremlin_python.process.traversal import Cardinality, CardinalityValue, Direction, Merge, T
 from gremlin_python.statics import BigDecimal
 
 from gremlin.engine.base import Traversal
@@ -113,3 +114,28 @@ def test_a_write_sent_twice_writes_the_same_and_its_arguments_are_unchanged(g):
     assert repr(rows) == repr(kept)  # (a CardinalityValue has no ==: its text shows its value)
     assert sorted(g.V().has("seen", True).id_().to_list()) == ["v0", "v1", "v2"]
     assert g.V("v1").values("n").to_list() == [1]
+
+
+def test_a_merge_creates_its_element_with_its_maps_properties_as_property_would(g):
+    # the plain rows a merge creates are written as one table (steps_mutate._write_created_map);
+    # a partition to write, a null or a cardinality an edge refuses take property()'s path
+    (g.merge_v({T.id: "a", T.label: "item", "n": 1})
+     .option(Merge.on_create, {"s": CardinalityValue.single("x"), "l": CardinalityValue.list_("y"), "f": 2.5})
+     .iterate())
+    g.add_v("item").property(T.id, "b").iterate()
+    (g.merge_e({T.id: "ab", T.label: "next", Direction.OUT: "a", Direction.IN: "b"})
+     .option(Merge.on_create, {"w": 3, "t": "u"}).iterate())
+    assert g.V("a").value_map().next() == {"n": [1], "s": ["x"], "l": ["y"], "f": [2.5]}
+    assert g.E("ab").value_map().next() == {"w": 3, "t": "u"}
+    with pytest.raises(Exception):
+        (g.merge_e({T.label: "next", Direction.OUT: "b", Direction.IN: "a"})
+         .option(Merge.on_create, {"w": CardinalityValue.list_(3)}).iterate())
+
+
+def test_a_merge_in_a_partition_creates_its_element_in_it(g):
+    parted = g.with_strategies(PartitionStrategy(partition_key="_p", write_partition="one", read_partitions=["one"]))
+    parted.merge_v({T.id: "a", T.label: "item"}).option(Merge.on_create, {"n": 1}).iterate()
+    parted.merge_v({T.id: "b", T.label: "item"}).iterate()
+    parted.merge_e({T.label: "next", Direction.OUT: "a", Direction.IN: "b"}).option(Merge.on_create, {"w": 2}).iterate()
+    assert g.V("a").value_map().next() == {"n": [1], "_p": ["one"]}
+    assert g.E().value_map().next() == {"w": 2, "_p": "one"}

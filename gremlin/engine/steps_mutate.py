@@ -456,6 +456,33 @@ def _merge_map_properties(props: dict, default: Any, match: bool, vertex: bool) 
     return found
 
 
+def _write_created_map(ctx: Context, element: Any, props: dict, default: Any, traverser: Traverser) -> None:
+    """A merge's new element gets its onCreate map's properties (``props``, the tokens apart),
+    each key's cardinality its value's, else ``default``. Mostly plain values under string keys,
+    with no partition to write and no profile to check them: written as one table at once, what
+    ``_write_first_properties`` ends up writing for them, without a property() call's parts made and
+    checked per key (a write creates thousands of elements); anything else takes that path."""
+    if ctx.profile is None and not ctx.filters.write_properties:
+        vertex = isinstance(element, VertexRecord)
+        created = {}
+        for key, value in props.items():
+            cardinality = default
+            if type(value) is not str:  # (a CardinalityValue names its own)
+                cardinality, value = split_cardinality_value(value, default)
+            if type(key) is not str or value is None or isinstance(value, Traversal) or \
+                    (not vertex and cardinality is not None and _cardinality_name(cardinality) != "single"):
+                break  # property()'s path: a null, a traversal, a token, a cardinality an edge refuses
+            created[key] = value
+        else:
+            if vertex:
+                ctx.store.add_first_vertex_properties(element, created)
+            else:
+                ctx.store.add_first_edge_properties(element, created)
+            return
+    _write_first_properties(ctx, element, _merge_map_properties(props, default, False, isinstance(element, VertexRecord)),
+                            traverser)
+
+
 def _write_first_properties(ctx: Context, element: Any, props: list[PropertyArgs], traverser: Traverser) -> None:
     """Every property a new element gets (addV, addE, mergeV and mergeE alike): its write
     partition's, but those ``props`` replace (writing them first would be undone at once), then
@@ -521,8 +548,7 @@ class MergeVertexStep(_MergeStep):
             if ctx.profile is not None:
                 ctx.profile.check_new_element(tokens.get("id"), label)
             vertex = ctx.store.add_vertex(label, tokens.get("id"))
-            _write_first_properties(ctx, vertex, _merge_map_properties(
-                props, self.option_cardinality.get("onCreate"), False, True), traverser)
+            _write_created_map(ctx, vertex, props, self.option_cardinality.get("onCreate"), traverser)
             yield self._emit(traverser, vertex)
 
     def _find(self, ctx: Context, tokens: dict, props: dict) -> list[VertexRecord]:
@@ -595,7 +621,7 @@ class MergeEdgeStep(_MergeStep):
             if ctx.profile is not None:
                 ctx.profile.check_new_element(tokens.get("id"), label)
             edge = ctx.store.add_edge(label, ends["OUT"], ends["IN"], tokens.get("id"))
-            _write_first_properties(ctx, edge, _merge_map_properties(props, None, False, False), traverser)
+            _write_created_map(ctx, edge, props, None, traverser)
             yield self._emit(traverser, edge)
 
     def _find(self, ctx: Context, tokens: dict, props: dict, out_v: Any, in_v: Any) -> list[EdgeRecord]:
