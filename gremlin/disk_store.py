@@ -503,13 +503,13 @@ class DiskStore(GraphStore):
         vertices = kind == "V"
         which = self._vertex_kind if vertices else self._edge_kind
         keys, absent, removed = which.cache.keys, which.absent, which.removed
+        try:  # most are cached (a read's, a write's own elements): no call of ours for those
+            unknown = [id for id in ids if (ref := keys.get(id)) is None or ref() is None]
+        except TypeError:  # an unhashable id (it names no element): all left to the look-ups by id
+            return
         missing: dict[Any, list] = {}  # key column -> the ids asked for with it (5 and 5.0 share one)
-        for id in ids:
-            try:
-                ref = keys.get(id)
-            except TypeError:  # an unhashable id names no element
-                continue
-            if (ref is not None and ref() is not None) or id is None or id in absent or (removed and id in removed):
+        for id in unknown:
+            if id is None or id in absent or (removed and id in removed):
                 continue
             try:
                 missing.setdefault(id_key(id), []).append(id)

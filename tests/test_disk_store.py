@@ -480,6 +480,11 @@ def test_several_ids_not_cached_are_read_in_one_query_and_the_absent_remembered(
     with pytest.raises(Exception, match="already exists"):
         g.V("v11", "new3").fold().add_v("item").property(T.id, "new3").add_v("item").property(T.id, "v11").iterate()
     assert g.V("new3").to_list() == [] and g.V("v11").values("n").to_list() == [11]
+    # an id no element can have (unhashable) among them: each is looked up alone, as before
+    store = gremlin.open_graph(url).store
+    reads.clear()
+    store.read_ids("V", [["v12"], "v13", "v14"])
+    assert len(reads) == 0 and store.vertices.get(["v12"]) is None and store.vertices["v13"].id == "v13"
     gremlin.forget_graph(url)
     store = open_store(tmp_path)
     assert [v.id for v in store.scan_vertices()] == [f"v{n}" for n in range(20)]
