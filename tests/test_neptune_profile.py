@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
-from gremlin_python.process.traversal import Cardinality, T
+from gremlin_python.process.traversal import Cardinality, CardinalityValue, Direction, Merge, T
 
 import gremlin
 from gremlin import NeptuneProfileError, UnsupportedStepError
@@ -76,3 +76,18 @@ def test_tinkergraph_profile_allows_what_neptune_refuses():
     assert g.V(1).values("tag").to_list() == ["x", "x"]
     assert g.V(1).properties("tag").values("since").to_list() == [2020]
     assert g.V(1).out().add_e("self").to(__.V(1)).to_list() == []
+
+
+def test_a_merge_creating_an_element_is_checked_as_property_would_be(neptune):
+    # a merge's onCreate map is written as one table (steps_mutate._write_created_map): each value
+    # still goes through the profile's check
+    with pytest.raises(NeptuneProfileError, match="list cardinality"):
+        neptune.merge_v({T.id: "p"}).option(Merge.on_create, {"tag": CardinalityValue.list_("x")}).iterate()
+    with pytest.raises(NeptuneProfileError, match="list property values"):
+        neptune.merge_v({T.id: "p"}).option(Merge.on_create, {"data": CardinalityValue.single([1, 2])}).iterate()
+    with pytest.raises(NeptuneProfileError, match="dict property values"):
+        neptune.add_v("person").property(T.id, "q").iterate()
+        neptune.merge_e({T.label: "knows", Direction.OUT: "q", Direction.IN: "q", "data": {"a": 1}}).iterate()
+    assert neptune.V("p").to_list() == [] and neptune.E().to_list() == []
+    neptune.merge_v({T.id: "p"}).option(Merge.on_create, {"tag": CardinalityValue.set_("x"), "n": 1}).iterate()
+    assert neptune.V("p").value_map().next() == {"tag": ["x"], "n": [1]}

@@ -458,29 +458,39 @@ def _merge_map_properties(props: dict, default: Any, match: bool, vertex: bool) 
 
 def _write_created_map(ctx: Context, element: Any, props: dict, default: Any, traverser: Traverser) -> None:
     """A merge's new element gets its onCreate map's properties (``props``, the tokens apart),
-    each key's cardinality its value's, else ``default``. Mostly plain values under string keys,
-    with no partition to write and no profile to check them: written as one table at once, what
-    ``_write_first_properties`` ends up writing for them, without a property() call's parts made and
-    checked per key (a write creates thousands of elements); anything else takes that path."""
-    if ctx.profile is None and not ctx.filters.write_properties:
-        vertex = isinstance(element, VertexRecord)
-        created = {}
-        for key, value in props.items():
-            cardinality = default
-            if type(value) is not str:  # (a CardinalityValue names its own)
-                cardinality, value = split_cardinality_value(value, default)
-            if type(key) is not str or value is None or isinstance(value, Traversal) or \
-                    (not vertex and cardinality is not None and _cardinality_name(cardinality) != "single"):
-                break  # property()'s path: a null, a traversal, a token, a cardinality an edge refuses
-            created[key] = value
+    each key's cardinality its value's, else ``default``, and its write partition's. When every
+    value is plain under a string key, as a merge map mostly holds: checked by the profile as
+    property() checks each, then written as one table, which is what ``_write_first_properties``
+    ends up writing for them, without a property() call's parts made per key (a write creates
+    thousands of elements). Anything else takes that path."""
+    vertex = isinstance(element, VertexRecord)
+    profile, partition = ctx.profile, ctx.filters.write_properties
+    created = {}
+    for key, value in props.items():
+        cardinality = default
+        if type(value) is not str:  # (a CardinalityValue names its own)
+            cardinality, value = split_cardinality_value(value, default)
+        if type(key) is not str or value is None or isinstance(value, Traversal):
+            break  # a token, a null (removes), a traversal: property()'s path
+        name = None if cardinality is None else _cardinality_name(cardinality)
+        if vertex:
+            if partition and key in partition and (name or (profile.default_cardinality if profile is not None
+                                                             else "single")) != "single":
+                break  # the partition's value kept beside this one: property()'s path
+        elif name not in (None, "single"):
+            break  # refused on an edge, by property()'s path
+        if profile is not None:
+            profile.check_property(element, key, value, name, {})
+        created[key] = value
+    else:
+        if partition:  # the partition's properties first, but those the map replaces
+            created = {**{key: value for key, value in partition.items() if key not in created}, **created}
+        if vertex:
+            ctx.store.add_first_vertex_properties(element, created)
         else:
-            if vertex:
-                ctx.store.add_first_vertex_properties(element, created)
-            else:
-                ctx.store.add_first_edge_properties(element, created)
-            return
-    _write_first_properties(ctx, element, _merge_map_properties(props, default, False, isinstance(element, VertexRecord)),
-                            traverser)
+            ctx.store.add_first_edge_properties(element, created)
+        return
+    _write_first_properties(ctx, element, _merge_map_properties(props, default, False, vertex), traverser)
 
 
 def _write_first_properties(ctx: Context, element: Any, props: list[PropertyArgs], traverser: Traverser) -> None:
