@@ -8,6 +8,12 @@ rows to SQLite apart) and, on a graph server, writing the requests and decoding 
     python benchmarks/ingest_split.py --backends memory durable --repeat 3
     python benchmarks/ingest_split.py --backends gremlin --gremlin-url ws://127.0.0.1:8182/gremlin
     python benchmarks/ingest_split.py --tree /tmp/main           # another checkout's identity/ and gremlin/
+    valgrind --tool=cachegrind --cache-sim=no python benchmarks/ingest_split.py --people 100 --batch 200 [--batches 1]
+
+Under valgrind the instructions the whole run executes ("I refs") are counted, which the
+machine's load does not change as it changes CPU time: the run's count less that of the same
+command with ``--batches 1`` (imports, the first batch and its compiles) is what the later
+batches' events took; divided by their number (printed), instructions per event.
 
 The events go in order, in batches of ``--batch``, into an empty graph in this process (on a
 server, under a tenant of their own, through the service's own connection: retries, fast reader
@@ -143,11 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gremlin-url", help="the graph server of the gremlin backend")
     add_batch_argument(parser)
     parser.add_argument("--repeat", type=int, default=1, help="runs per backend; the fastest is printed")
+    parser.add_argument("--batches", type=int, help="ingest only the first N batches (instruction counts: the doc)")
     add_mix_arguments(parser, people=300)
     args = parse_on_tree(parser, argv)
     if "gremlin" in args.backends and not args.gremlin_url:
         parser.error("the gremlin backend needs --gremlin-url")
     events = [item.event for item in generate(mix_from_args(args))]
+    if args.batches is not None:
+        print(f"{max(0, len(events) - args.batch):,} events after the first batch")
+        events = events[:args.batches * args.batch]
     from gremlin.heap import HeapSettler
     HeapSettler().install()
     print(f"{len(events):,} events in batches of {args.batch}; CPU ms per event of {args.tree.resolve()}")
