@@ -44,8 +44,22 @@ except ImportError:  # pragma: no cover - Python < 3.9
 
 __all__ = ["to_json", "dumps", "dumps_encoded", "loads"]
 
-_JSON_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                               check_circular=False).encode
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False)
+
+
+def _c_encoder() -> Callable[[Any], str] | None:
+    """``_ENCODER.encode`` without its cost per call: ``encode`` builds the C encoder again for
+    every value (a durable write encodes a row per element it changes, about ten an event); this
+    is the one it builds, made once, with the same settings, so it writes the same text."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return None
+    encode = make(None, _ENCODER.default, json.encoder.encode_basestring, None, _ENCODER.key_separator,
+                  _ENCODER.item_separator, _ENCODER.sort_keys, _ENCODER.skipkeys, _ENCODER.allow_nan)
+    return lambda value: "".join(encode(value, 0))
+
+
+_JSON_DUMPS = _c_encoder() or _ENCODER.encode
 
 
 def _b64(data: bytes) -> str:

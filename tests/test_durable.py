@@ -417,3 +417,19 @@ def test_a_file_url_graph_survives_forget_and_reconnect(directory: Path) -> None
     conn.close()
     gremlin.forget_graph(url)
 
+
+
+@pytest.mark.parametrize("value", ["x", "é\u2028\"\\\n", 5, -2 ** 70, 1.5, 1e300, True, None, [], [1, [2.0, "a"]],
+                                   {"long": 5}, {"map": [[1, {"set": [2]}]]}])
+def test_the_codec_writes_what_its_json_encoder_writes(value):
+    # codec's text comes from the C encoder made once (JSONEncoder.encode made it at every call)
+    assert codec.dumps_encoded(value) == codec._ENCODER.encode(value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), [float("inf")], {1j: 2}, object()])
+def test_the_codec_refuses_what_its_json_encoder_refuses(value):
+    with pytest.raises((ValueError, TypeError)) as made_once:
+        codec.dumps_encoded(value)
+    with pytest.raises((ValueError, TypeError)) as made_each_time:
+        codec._ENCODER.encode(value)
+    assert str(made_once.value) == str(made_each_time.value)
