@@ -13,6 +13,7 @@ from gremlin_python.process.traversal import Cardinality, Direction, Merge, T
 from ..errors import InvalidArgumentError, ReadOnlyViolation
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
+from .bytecode import is_cardinality_value
 from .common import (NOTHING, element_id, enum_name, is_element, resolve_vertex,
                      split_cardinality_value, token_name, vertex_property_items)
 from .steps_graph import ROOT
@@ -580,10 +581,34 @@ def _merge_v(*args: Any) -> Step:
     return MergeVertexStep(args)
 
 
+_EDGE_CARDINALITY = "option() with the Cardinality argument can only be used following mergeV()"
+
+
+def _refuse_cardinality(spec: dict, message: str) -> None:
+    """A literal mergeE() map may not give a value a cardinality (Gremlin Server 3.7.3 refuses it in
+    an option map; in the search map it stores the Cardinality value itself, which it then cannot
+    return: refused here before anything is written)."""
+    if any(is_cardinality_value(value) for value in spec.values()):
+        raise InvalidArgumentError(message)
+
+
 class MergeEdgeStep(_MergeStep):
     name = "mergeE"
     java_name = "MergeEdgeStep"
     tokens = (T.id, T.label, Direction.OUT, Direction.IN)
+
+    def __init__(self, args: tuple):
+        super().__init__(args)
+        if isinstance(self.search, dict):
+            _refuse_cardinality(self.search, "mergeE() cannot give a value a Cardinality: edge properties have none")
+
+    def modulate(self, name: str, args: tuple) -> None:
+        # An edge property has no cardinality: TinkerPop refuses one as the traversal is built
+        if name == "option" and (len(args) == 3 or (len(args) == 2 and isinstance(args[1], dict))):
+            if len(args) == 3:
+                raise InvalidArgumentError(_EDGE_CARDINALITY)
+            _refuse_cardinality(args[1], _EDGE_CARDINALITY)
+        super().modulate(name, args)
 
     def _endpoint(self, ctx: Context, traverser: Traverser, value: Any) -> VertexRecord | None:
         """The vertex a Direction names (a vertex, an id, or Merge.outV/inV and its option), or None
