@@ -69,7 +69,7 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
 
     What comes back is kept small, for the graph builds a map per row: identifiers as element
     maps, the links of each expanded identifier as its neighbours' ids (a link's id follows from
-    its ends, model.link_id), do-not-link edges among them as pairs, and times only for the links
+    its ends, model.link_id; scoped links, which join nothing, left out), do-not-link edges among them as pairs, and times only for the links
     an event of the batch may write (those joining two of its identifiers)."""
     targets = ReadTargets.of(tenant, events)
     if not targets.ids:
@@ -82,10 +82,13 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
     seen = __.select("seen").unfold().is_(P.neq(0))
     query = (walk.fold().project("vertices", "neighbours", "nolinks", "links", "events", "suppressed")
              .by(collected("seen", __.element_map(*PLANNED_KEYS)))
-             .by(collected("expanded", __.union(__.id_(), __.both(model.LINK).id_()).fold()))
+             # a scoped link joins nothing (model.SCOPED): its ends as its unscoped neighbours' are
+             # (both ends: the identifier itself comes again, and is passed over)
+             .by(collected("expanded", __.union(__.id_(), __.both_e(model.LINK).has_not(model.SCOPED)
+                                                .both_v().id_()).fold()))
              .by(seen.both_e(model.NOLINK).dedup().local(__.both_v().id_().fold()).fold())
-             .by(__.E(*pairs).project("id", "first_seen", "last_seen").by(T.id).by("first_seen").by("last_seen")
-                 .fold() if pairs else __.constant([]))
+             .by(__.E(*pairs).project("id", "first_seen", "last_seen", "scoped").by(T.id).by("first_seen")
+                 .by("last_seen").by(__.values(model.SCOPED).fold()).fold() if pairs else __.constant([]))
              .by(__.V(*targets.events).id_().fold())
              .by(__.V(*targets.suppressions).id_().fold()))
     return view_of(submit(query)[0], pairs)
@@ -132,11 +135,11 @@ def view_of(state: dict, pairs: dict[str, tuple[str, str]]) -> View:
     for vertex, *neighbours in state["neighbours"]:
         for other in neighbours:
             # else the walk's limit cut it off; a link between two expanded identifiers comes twice
-            if other in vertices and other not in view.adjacency.get(vertex, ()):
+            if other in vertices and other != vertex and other not in view.adjacency.get(vertex, ()):
                 view.link(vertex, other)
     for row in state["links"]:
         view.links[row["id"]] = [row["first_seen"], row["last_seen"]]
         low, high = pairs[row["id"]]
-        if low in vertices and high in vertices:
+        if low in vertices and high in vertices and not row.get("scoped"):
             view.link(low, high)
     return view

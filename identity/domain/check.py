@@ -184,6 +184,9 @@ class _Scan:
         edges = {label: self.rows(f"{label} edges", g.E().has_label(label).has(model.TENANT, tenant).local(
                      __.union(__.id_(), __.out_v().id_(), __.in_v().id_()).fold()))
                  for label in (model.LINK, model.NOLINK, model.OBSERVED)}
+        # links that join nothing (model.SCOPED): they count in degrees, not in customers
+        scoped = set(self.rows("scoped links", g.E().has_label(model.LINK).has(model.TENANT, tenant)
+                               .has(model.SCOPED).id_()))
         # an edge of another tenant (or of none) on one of this tenant's vertices
         foreign = self.rows("foreign edges", g.V().has(model.TENANT, tenant).both_e()
                             .not_(__.has(model.TENANT, tenant)).dedup().id_())
@@ -195,7 +198,7 @@ class _Scan:
         event_ids = self._events(events, acknowledged)
         self._links(edges[model.LINK], edges[model.NOLINK], degrees)
         self._observations(edges[model.OBSERVED], event_ids, degrees)
-        self._customer_ids(identifiers, edges[model.LINK], retired)
+        self._customer_ids(identifiers, [row for row in edges[model.LINK] if row[0] not in scoped], retired)
         for edge in foreign:
             self.find("cross_tenant", edge, "an edge of another tenant (or of none) on this tenant's vertex")
         report.findings = sorted(self.findings, key=lambda f: (FINDING_KINDS.index(f.kind), f.element))

@@ -68,6 +68,8 @@ class Chunk:
         self.shared: set[str] = set()  # stored identifiers the chunk marks shared
         self.conflicts: dict[str, int] = {}  # stored identifier -> how much its conflict count rises
         self.links: dict[str, LinkWrite] = {}
+        #: stored link -> when it stopped joining (model.SCOPED: guards.scoped_links)
+        self.scoped: dict[str, int] = {}
         self.events: list[tuple[PreparedEvent, list[str], int]] = []  # event, its identifiers, ingest time
         #: (predicate name, argument) -> identifiers whose degree must still satisfy it
         self.expected: dict[tuple, set[str]] = {}
@@ -82,7 +84,7 @@ class Chunk:
     @property
     def writes(self) -> int:
         return (len(self.created) + len(self.touched) + len(self.links) + len(self.shared) + len(self.conflicts)
-                + len(self.carry) + 2 * len(self.retired) + sum(1 + len(ids) for _, ids, _ in self.events))
+                + len(self.scoped) + len(self.carry) + 2 * len(self.retired) + sum(1 + len(ids) for _, ids, _ in self.events))
 
     def depend(self, view: View, reach: dict[str, int], candidate_ids: set[str]) -> None:
         """Record what a plan read about the identifiers it reached, as of the chunk's start.
@@ -203,6 +205,7 @@ class Chunk:
             writes.vertices(self.shared).property(_SINGLE, model.SHARED, True),
             writes.vertices(self.conflicts).property(_SINGLE, model.CONFLICTS,
                                                      writes.plus_own(model.CONFLICTS, self.conflicts)),
+            writes.edges(self.scoped).property(model.SCOPED, writes.own({lid: long(ms) for lid, ms in self.scoped.items()})),
             writes.edges(lid for lid, _ in stored).property(
                 "count", writes.plus_own("count", {lid: link.count for lid, link in stored})),
             # first_seen/first_event and last_seen/last_event move together: the time decides

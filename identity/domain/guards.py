@@ -36,6 +36,10 @@ plain-Python reference share exactly the same decisions):
   the device's customer: it joins a customer neither through the device nor through the event's
   other weak identifiers (the household IP); it joins the person whose email, phone, account id
   or card the event carries, else nobody until such an event;
+- with ``device_scope_past_links``, the links such a cookie got on the device before it was
+  known to be multi-user (to the device, and to weak identifiers) stop joining when it gets
+  there: ``scoped_links`` names them, ingest marks them and every walk passes them by, so the
+  customers they held split (identity.domain.customers);
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -45,11 +49,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .identifiers import IDENTIFIER_TYPES, compact_phone
 
-__all__ = ["TenantConfig", "is_blocked", "Member", "Candidate", "LinkPlan", "plan_links"]
+__all__ = ["TenantConfig", "is_blocked", "Member", "Candidate", "LinkPlan", "plan_links", "scoped_links"]
 
 _DEFAULT_BLOCKED: dict[str, tuple[str, ...]] = {
     "email": ("test@test.com", "test@example.com", "email@email.com", "a@a.com", "none@none.com",
@@ -126,6 +130,13 @@ class TenantConfig:
     #: after it a multi-user device counts again only when a type limit refuses another person's
     #: identifiers on it (a second account holder signing in).
     device_scope_after_conflicts: int = 2
+    #: When a device's ``conflicts`` count reaches ``device_scope_after_conflicts``, the links
+    #: its device-scoped identifiers got before (each cookie linked to it: its link to the device
+    #: and its links to weak identifiers or other multi-user devices, the links the rule above
+    #: refuses from then on) stop joining: they are marked ``scoped`` and no walk crosses them,
+    #: and the customers they held split, as when an identifier turns generic. A cookie keeps
+    #: its links to identifiers that name someone (its user's email, account id, card).
+    device_scope_past_links: bool = False
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -238,6 +249,9 @@ class LinkPlan:
     shared: list[str] = field(default_factory=list)
     #: identifiers whose conflict count this event raises by one
     conflicts: list[str] = field(default_factory=list)
+    #: devices whose conflict count this event raises to ``device_scope_after_conflicts``, when
+    #: ``device_scope_past_links``: the links ``scoped_links`` names stop joining
+    scoped_devices: list[str] = field(default_factory=list)
 
 
 class _Group:
@@ -361,7 +375,29 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
     anchors = {c.member.id: c.member if c.generic or c.member.id in shared else owner[c.member.id].anchor()
                for c in candidates}
     customer = anchors[candidates[0].member.id].cid if candidates else None
-    return LinkPlan(links, refused, merged, customer, anchors, shared, conflicts)
+    scoped_devices = [c.member.id for c in candidates if config.device_scope_past_links
+                      and c.member.id in devices and c.member.id in conflicts
+                      and c.member.conflicts + 1 == config.device_scope_after_conflicts]
+    return LinkPlan(links, refused, merged, customer, anchors, shared, conflicts, scoped_devices)
+
+
+def scoped_links(device: str, neighbours_of: Callable[[str], Iterable[str]], type_of: Callable[[str], str],
+                 config: TenantConfig) -> list[tuple[str, str]]:
+    """The links that stop joining when ``device`` turns multi-user (``device_scope_past_links``):
+    for each identifier of a device-scoped type linked to it (a cookie), its link to the device
+    and its links to weak identifiers or multi-user devices: the links through which the cookie
+    joined the device's customer, or the household's through the home IP, before the device was
+    known to be shared, and which ``device_scope`` refuses from then on. Sorted, each pair
+    (cookie, other), so that every caller marks the same ones in the same order."""
+    pairs = set()
+    for scoped in neighbours_of(device):
+        if type_of(scoped) not in config.device_scoped_types:
+            continue
+        for other in neighbours_of(scoped):
+            kind = type_of(other)
+            if other == device or kind in config.weak_types or _is_multi_user_type(kind, config):
+                pairs.add((scoped, other))
+    return sorted(pairs)
 
 
 def _pairs_in_priority_order(candidates: list[Candidate], config: TenantConfig) -> list[tuple[int, int]]:

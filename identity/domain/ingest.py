@@ -46,7 +46,7 @@ from .batch_read import View, read_batch
 from .chunk import Chunk, LinkWrite
 from .customers import is_generic
 from .events import CreationClock, IngestResult, PreparedEvent, without_suppressed
-from .guards import Candidate, LinkPlan, Member, TenantConfig, plan_links
+from .guards import Candidate, LinkPlan, Member, TenantConfig, plan_links, scoped_links
 from .walk import members_of
 
 __all__ = ["ingest_batch", "candidates_from", "stored_candidate", "stored_customer", "MAX_WRITES_PER_TRAVERSAL"]
@@ -222,6 +222,9 @@ def _plan(event: PreparedEvent, view: View, chunk: Chunk, tenant: str, config: T
         chunk.depend(view, reached, candidate_ids)
     added = _apply(event, candidates, plan, view, chunk, tenant, protector, now_ms)
     customer = plan.customer_id
+    if plan.scoped_devices:  # their cookies' earlier links stop joining: customers may fall apart
+        customer = _scope_past_links(event, candidates, plan.scoped_devices, view, chunk, tenant, config, clock,
+                                     now_ms) or customer
     turned = [c.member.id for c in candidates
               if not c.generic and is_generic(view.vertices[c.member.id], config.generic_threshold)]
     if turned:  # they left their customers, which may have fallen apart
@@ -243,13 +246,43 @@ def _turned_generic(event: PreparedEvent, candidates: list[Candidate], turned: l
     # already (the plans reached them), the ids they carry are now
     for vertex in around.vertices:
         chunk.expect(vertex, view.vertices[vertex][model.CID])
+    _record(change, view, chunk)
+    return view.customer_id(candidates[0].member.id, config)
+
+
+def _scope_past_links(event: PreparedEvent, candidates: list[Candidate], devices: list[str], view: View,
+                      chunk: Chunk, tenant: str, config: TenantConfig, clock: CreationClock, now_ms: int) -> str | None:
+    """Mark the links guards.scoped_links names for ``devices`` (just turned multi-user) and keep
+    the ids of the customers they held (identity.domain.customers.split, as for an unlink); the
+    customer id of the event's first identifier (its result) after it, None when none was marked."""
+    def type_of(vertex: str) -> str:
+        return view.vertices[vertex]["type"]
+    pairs = sorted({pair for device in devices
+                    for pair in scoped_links(device, lambda v: view.adjacency.get(v, ()), type_of, config)})
+    if not pairs:
+        return None
+    around = view.around(sorted({v for pair in pairs for v in pair}), config)
+    # new ids are named after the first link scoped: an element id that is scoped once
+    mint = customers.Mint(model.link_id(tenant, *model.link_ends(*pairs[0])), lambda: clock.stamps(now_ms, 1))
+    change = customers.split(tenant, around, config.generic_threshold, mint, cut=pairs)
+    for vertex in around.vertices:  # the write is right only while the ids read are carried still
+        chunk.expect(vertex, view.vertices[vertex][model.CID])
+    for a, b in pairs:
+        view.adjacency[a].pop(b, None)
+        view.adjacency[b].pop(a, None)
+        chunk.scoped[model.link_id(tenant, *model.link_ends(a, b))] = now_ms
+    _record(change, view, chunk)
+    return view.customer_id(candidates[0].member.id, config)
+
+
+def _record(change: customers.Reassignment, view: View, chunk: Chunk) -> None:
+    """A split's new customer ids, in the view and as the chunk's writes."""
     for vertex, (cid, since) in change.carry.items():
         props = view.vertices[vertex]
         props[model.CID], props[model.SINCE] = cid, since
         if vertex not in chunk.created:
             chunk.carry[vertex] = (cid, since)
     chunk.retire(change.retire)
-    return view.customer_id(candidates[0].member.id, config)
 
 
 def _apply(event: PreparedEvent, candidates: list[Candidate], plan: LinkPlan, view: View, chunk: Chunk,

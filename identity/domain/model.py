@@ -13,7 +13,7 @@ from gremlin_python.process.traversal import Direction, T
 
 __all__ = [
     "IDENTIFIER", "EVENT", "SUPPRESSED", "RETIRED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SHARED", "CONFLICTS",
-    "CID", "SINCE", "HEIR", "SEALED_PROPERTIES",
+    "SCOPED", "CID", "SINCE", "HEIR", "SEALED_PROPERTIES",
     "identifier_id", "suppression_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "fresh_customer_id",
     "retired_id", "link_ends", "vertex_key", "edge_key",
 ]
@@ -38,6 +38,12 @@ SHARED = "shared"
 #: identified (``multi_user_on_conflict``: from one on, several people use it). Absent until the
 #: first time.
 CONFLICTS = "conflicts"
+#: A link property, set (to the ingest time, epoch ms) when the link stops joining: it held a
+#: device-scoped identifier (a cookie) to a device, or to a weak identifier, before the device
+#: was known to be used by several people (identity.domain.guards, ``device_scope_past_links``).
+#: Every walk passes it by (``hasNot('scoped')``), as it passes a shared identifier by; it
+#: still counts in ``degree``. Absent otherwise.
+SCOPED = "scoped"
 #: An identifier property: the customer id it carries (identity.domain.customers): its customer's id,
 #: or an alias of it when customers merged.
 CID = "cid"

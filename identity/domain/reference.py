@@ -17,7 +17,7 @@ from ..security.protect import DevelopmentProtector, Protector
 from . import customers, model
 from .customers import is_generic
 from .events import CreationClock, IngestResult, PreparedEvent, prepare_batch, without_suppressed
-from .guards import TenantConfig, plan_links
+from .guards import TenantConfig, plan_links, scoped_links
 from .identifiers import normalize, parse_timestamp
 from .ingest import candidates_from, stored_customer
 
@@ -29,6 +29,7 @@ class _Link:
     first_seen: int
     last_seen: int
     count: int
+    scoped: int | None = None  # when it stopped joining (model.SCOPED)
 
 
 @dataclass
@@ -52,7 +53,7 @@ class ReferenceIdentity:
     def _neighbours(self, vertex: str, as_of_ms: int | None) -> list[str]:
         found = []
         for pair, link in self.links.items():
-            if vertex in pair and (as_of_ms is None or link.first_seen <= as_of_ms):
+            if vertex in pair and link.scoped is None and (as_of_ms is None or link.first_seen <= as_of_ms):
                 (other,) = pair - {vertex}
                 found.append(other)
         return found
@@ -150,12 +151,21 @@ class ReferenceIdentity:
                 link.count += 1
         customer = plan.customer_id
         threshold = self.config.generic_threshold
+        first = candidates[0].member.id
+        pairs = sorted({pair for device in plan.scoped_devices for pair in scoped_links(
+            device, lambda v: self._neighbours(v, None), lambda v: self.identifiers[v]["type"], self.config)})
+        if pairs:
+            cause = model.link_id(self.tenant, *model.link_ends(*pairs[0]))
+            self._change(customers.split(self.tenant, self._around(sorted({v for pair in pairs for v in pair})),
+                                         threshold, self._mint(cause, now_ms), cut=pairs))
+            for pair in pairs:
+                self.links[frozenset(pair)].scoped = now_ms
+            customer = customers.customer_id(self._around([first]), first, threshold)
         turned = [c.member.id for c in candidates if not c.generic and is_generic(self.identifiers[c.member.id], threshold)]
         if turned:
             self._change(customers.split(self.tenant, self._around(turned, turned), threshold,
                                          self._mint(event.vertex_id, now_ms), turned_generic=turned, added=added,
                                          new=[c.member.id for c in candidates if not c.exists]))
-            first = candidates[0].member.id
             customer = customers.customer_id(self._around([first]), first, threshold)
         return IngestResult(event.event_id, customer, plan.merged, list(event.blocked) + plan.refused)
 

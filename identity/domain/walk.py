@@ -6,7 +6,8 @@ at a time, unrolled (``max_hops`` is small), never building paths::
 
     g.inject(0).aggregate('starts').aggregate('seen').aggregate('crossed').aggregate('reached').
       V(start).aggregate('starts').aggregate('seen').                            // hop 0
-      has('degree', lte(L)).bothE('link')[.has('first_seen', lte(T))].aggregate('crossed').
+      has('degree', lte(L)).hasNot('shared').bothE('link').hasNot('scoped')[.has('first_seen', lte(T))].
+        aggregate('crossed').
         otherV().where(without('seen')).dedup().aggregate('reached').limit(cap).aggregate('seen').
       ...                                                                        // up to max_hops
 
@@ -16,7 +17,9 @@ whatever order the engine runs traversers in within a hop. Each identifier is ex
 each link crossed once from each expanded end: the work is proportional to what is reached.
 ``L`` is the fan-out bound: an identifier with more links than L is reported but not expanded
 (that is how generic values stop spreading), and so is one marked ``shared`` (several people use
-it: identity.domain.guards); ``cap`` bounds the identifiers one hop adds.
+it: identity.domain.guards); a link marked ``scoped`` (a cookie's, from before its device was known
+to be used by several people: model.SCOPED) is never crossed; ``cap`` bounds the identifiers one
+hop adds.
 
 The client gets the identifiers and the links crossed, and walks them again level by level
 (``nearest``, ``shortest_paths``): hop distances, and for each identifier the smallest (length, ids) path as
@@ -76,7 +79,7 @@ def neighbourhood_walk(start: GraphTraversal, *, max_hops: int, expand_limit: in
         walk = walk.has("degree", P.lte(expand_limit)).has_not(model.SHARED)
         if expanded is not None:
             walk = walk.aggregate(expanded)
-        walk = walk.both_e(model.LINK)
+        walk = walk.both_e(model.LINK).has_not(model.SCOPED)
         if as_of_ms is not None:
             walk = walk.has("first_seen", P.lte(long(as_of_ms)))
         walk = (walk.aggregate("crossed").other_v().where(P.without("seen"))

@@ -1,5 +1,6 @@
 """Customer ids stay put (issue #20): random sequences of ingest (re-ingest included), unlink,
-forget of an identifier or of a customer, and events that mark an email shared, on every backend,
+forget of an identifier or of a customer, events that mark an email shared and events that turn a
+device multi-user (its cookie's links scoped), on every backend,
 compared step by step with the plain-Python reference model (identity/domain/reference.py), and checked
 against what the ids promise (identity/domain/customers.py, docs/data-model.md "Customer ids"):
 
@@ -42,8 +43,10 @@ TIMESTAMPS = [1_714_550_400_000 + n * 3_600_000 for n in range(4)]
 
 def _config() -> TenantConfig:
     # generic_threshold 3: identifiers turn generic (and customers fall apart) often; max_hops 10
-    # exceeds any path among 10 identifiers
-    return TenantConfig(generic_threshold=3, type_limits={"email": 2, "partner_id": 1}, max_hops=10)
+    # exceeds any path among 10 identifiers; a device's first refusal scopes its cookies' links
+    # (device_scope_past_links): customers fall apart that way too
+    return TenantConfig(generic_threshold=3, type_limits={"email": 2, "partner_id": 1}, max_hops=10,
+                        device_scope_past_links=True, device_scope_after_conflicts=1)
 
 
 identifier = st.sampled_from(POOL)
@@ -55,8 +58,12 @@ forget_op = st.tuples(st.just("forget"), identifier)
 forget_customer_op = st.tuples(st.just("forget customer"), st.integers(0, 50))  # one of the ids seen
 # an email someone else's known customer types with its own phone: marked shared (identity.domain.guards)
 share_op = st.tuples(st.just("share"), st.sampled_from(EMAILS), st.sampled_from(EMAILS), st.permutations(PHONES))
-streams = st.lists(st.one_of(ingest_op, ingest_op, ingest_op, unlink_op, forget_op, forget_customer_op, share_op),
-                   min_size=1, max_size=16)
+# a cookie seen on a device, someone signing in there, then someone else: the device turns
+# multi-user and the cookie's links stop joining (device_scope_past_links)
+DEVICES = [("device_id", f"dev-{n}") for n in range(2)]
+tablet_op = st.tuples(st.just("tablet"), st.sampled_from(DEVICES), st.permutations(EMAILS))
+streams = st.lists(st.one_of(ingest_op, ingest_op, ingest_op, unlink_op, forget_op, forget_customer_op, share_op,
+                             tablet_op), min_size=1, max_size=16)
 
 
 # found by hypothesis: the last event merges a customer into an older one while the identifier
@@ -123,6 +130,13 @@ class Checker:
         kind = op[0]
         if kind == "ingest":
             self.ingest(op[1], op[2], op[3])
+        elif kind == "tablet":
+            _, device, (first, second, _) = op
+            for body in ((None, [device, ("cookie", "ck-0"), ("ip", "203.0.113.1")], TIMESTAMPS[0]),
+                         (None, [device, first], TIMESTAMPS[1]), (None, [device, second], TIMESTAMPS[2])):
+                self.ingest(*body)
+                self.check(kind)
+            return
         elif kind == "share":
             _, email, other, (phone, other_phone) = op
             for body in ((None, [email, phone], TIMESTAMPS[0]), (None, [other, other_phone], TIMESTAMPS[1]),

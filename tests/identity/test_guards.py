@@ -510,3 +510,82 @@ def test_one_refusal_on_a_device_does_not_scope_its_cookies(identity, clock) -> 
     clock.tick()
     page_view = identity.ingest([event("e3", new_cookie, phone, kind="page_view")])[0]
     assert page_view.refused == [] and page_view.customer_id == first.customer_id
+
+
+PAST_LINKS = TenantConfig(device_scope_past_links=True)
+
+
+def _cookie_seen_before_the_tablet_was_shared(identity, clock, batched: bool, count: int = 5) -> list:
+    """Bob signs in on the family tablet; Ann's cookie is first seen there in a page view (with
+    the home IP), before anyone knows the tablet is shared: it joins Bob's customer. Ann then
+    signs in with her account in that profile, twice: the type limit refuses the tablet as the
+    bridge between two account holders, and the weak-bridge rule her cookie as the bridge to her
+    account (it is Bob's customer's); the second refusal makes the tablet multi-user. Then she
+    signs in once more."""
+    events = [event("e1", TABLET, BOB_COOKIE, HOME_IP, BOB_ACCOUNT),
+              event("e2", ANN_COOKIE, TABLET, HOME_IP, kind="page_view"),
+              event("e3", TABLET, ANN_COOKIE, HOME_IP, ANN_ACCOUNT),
+              event("e4", TABLET, ANN_COOKIE, HOME_IP, ANN_ACCOUNT),
+              event("e5", TABLET, ANN_COOKIE, HOME_IP, ANN_ACCOUNT)]
+    return _ingest(identity, clock, events[:count], batched)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_a_cookie_that_joined_a_tablet_before_it_was_shared_leaves_when_it_is(make_identity, clock,
+                                                                              batched: bool) -> None:
+    identity = make_identity(config=PAST_LINKS)
+    bob, page_view, first, second, third = _cookie_seen_before_the_tablet_was_shared(identity, clock, batched)
+    assert page_view.customer_id == bob.customer_id and page_view.refused == []
+    assert {r["reason"] for r in first.refused} == {"type_limit", "weak_bridge"}
+    # the second refusal: the tablet is multi-user, the links Ann's cookie got on it (to the tablet,
+    # to the home IP) stop joining, and so do Bob's cookie's; Bob keeps his id, his account its cookie
+    ann_id = identity.resolve(*ANN_ACCOUNT).customer_id
+    resolved = identity.resolve(*BOB_ACCOUNT)
+    assert resolved.customer_id == bob.customer_id != ann_id
+    assert [c["value"] for c in resolved.identifiers["cookie"]] == ["ck-bob-1"]
+    assert sorted(resolved.identifiers) == ["cookie", "device_id", "ip", "partner_id"]
+    assert identity.resolve(*TABLET).customer_id == bob.customer_id
+    # Ann's signed-in event joins her cookie to her: no longer Bob's
+    assert "device_scope" in {r["reason"] for r in third.refused}
+    assert third.customer_id == identity.resolve(*ANN_COOKIE).customer_id == ann_id
+    assert sorted(identity.resolve(*ANN_ACCOUNT).identifiers) == ["cookie", "partner_id"]
+    # replayed, nothing changes: the same answers, nothing marked or split again
+    before = {key: identity.resolve(*key).customer_id for key in (BOB_ACCOUNT, ANN_ACCOUNT, ANN_COOKIE, TABLET)}
+    again = _cookie_seen_before_the_tablet_was_shared(identity, clock, batched)
+    assert all(result.duplicate for result in again)
+    assert {key: identity.resolve(*key).customer_id for key in before} == before
+
+
+def test_without_past_links_the_cookie_stays_with_the_tablets_customer(identity, clock) -> None:
+    bob, *_ = _cookie_seen_before_the_tablet_was_shared(identity, clock, batched=False)
+    assert identity.resolve(*ANN_COOKIE).customer_id == bob.customer_id != identity.resolve(*ANN_ACCOUNT).customer_id
+
+
+def test_the_customer_a_scoped_cookie_leaves_is_split_by_the_id_rule(make_identity, clock) -> None:
+    """After the second refusal (before Ann's third sign-in) the cookie stands alone: it gets a
+    new id, the one its old id's customer (Bob's) keeps, and the graph checks clean."""
+    from identity.domain.check import check_graph
+    from identity.security.protect import DevelopmentProtector
+    identity = make_identity(config=PAST_LINKS)
+    bob, page_view, first, second = _cookie_seen_before_the_tablet_was_shared(identity, clock, False, count=4)
+    alone = identity.resolve(*ANN_COOKIE)
+    assert alone.customer_id not in (bob.customer_id, identity.resolve(*ANN_ACCOUNT).customer_id)
+    assert list(alone.identifiers) == ["cookie"] and alone.aliases == []
+    assert identity.resolve("customer", bob.customer_id).customer_id == bob.customer_id
+    report = check_graph(identity.g, "acme", protector=DevelopmentProtector(), acknowledged=[f"e{n}" for n in range(1, 5)])
+    assert report.findings == []
+    # forgetting the cookie afterwards takes nothing else with it
+    identity.forget(*ANN_COOKIE)
+    assert identity.resolve(*ANN_COOKIE) is None and identity.resolve(*BOB_ACCOUNT).customer_id == bob.customer_id
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_the_reference_model_scopes_past_links_alike(make_identity, clock, batched: bool) -> None:
+    from identity.domain.reference import ReferenceIdentity
+    reference = ReferenceIdentity("acme", config=PAST_LINKS, clock=clock)
+    expected = [r.to_dict() for r in _cookie_seen_before_the_tablet_was_shared(reference, clock, batched=False)]
+    identity = make_identity(config=PAST_LINKS)
+    assert [r.to_dict() for r in _cookie_seen_before_the_tablet_was_shared(identity, clock, batched)] == expected
+    for key in (BOB_ACCOUNT, ANN_ACCOUNT, TABLET, BOB_COOKIE, ANN_COOKIE, HOME_IP):
+        found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
+        assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
