@@ -86,7 +86,8 @@ def guards_off() -> TenantConfig:
 
 
 def guard_variants() -> dict[str, TenantConfig]:
-    """The default guards, and each guard switched off alone."""
+    """The default guards, each guard switched off alone, and the settings measured against them
+    (off by default)."""
     return {"default": TenantConfig(),
             "no blocked values": TenantConfig(blocked_values={}, blocked_patterns={}),
             "no weak types": TenantConfig(weak_types=frozenset()),
@@ -97,7 +98,9 @@ def guard_variants() -> dict[str, TenantConfig]:
             "no device scope": TenantConfig(device_scoped_types=frozenset()),
             "no conflict count": TenantConfig(shared_after_conflicts=0),
             "no generic threshold": TenantConfig(generic_threshold=10 ** 9, max_fanout=10 ** 9),
-            "no type limits": TenantConfig(type_limits={})}
+            "no type limits": TenantConfig(type_limits={}),
+            "device scope past links": TenantConfig(device_scope_past_links=True),
+            "past links from 1": TenantConfig(device_scope_past_links=True, device_scope_after_conflicts=1)}
 
 
 class _UnionFind:
