@@ -16,7 +16,8 @@ Read-only, two graph round trips at most:
    customers in the event, as the customers are now) to name the rule that refuses joining them.
 
 When they are apart it lists what it finds, each with its timestamps: a do-not-link rule between
-the two customers (``unlink``: when it was made); shortest paths that exist but go through an
+the two customers (``unlink``: when it was made); a link between them that stopped joining
+(``scoped``: when); shortest paths that exist but go through an
 identifier resolve's walk does not cross (marked shared, generic by its link count, or past the
 call's fan-out bound: its degree, conflict count, first and last seen); events whose link the
 guards refuse; an identifier that answers for itself alone (shared or generic); a path within
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, __
-from gremlin_python.process.traversal import P
+from gremlin_python.process.traversal import P, T
 
 from ..base.errors import ValidationError
 from ..graph.connection import submit
@@ -107,10 +108,14 @@ class _Read:
             nolinks = (__.select("seen").unfold().is_(P.neq(0)).dedup().both_e(model.NOLINK).dedup()
                        .element_map("created").fold())
             suppressed = __.V(*[model.suppression_id(v) for v in starts]).element_map("created").fold()
+            # the links no walk crosses (model.SCOPED) at the identifiers reached: when
+            scoped = (__.select("seen").unfold().is_(P.neq(0)).dedup().both_e(model.LINK).has(model.SCOPED).dedup()
+                      .project("id", "ends", "scoped").by(T.id).by(__.both_v().id_().fold()).by(model.SCOPED).fold())
             result = submit(hood_traversal(walk, max_hops=max(max_hops, config.max_hops),
                                            expand_limit=max(self.expand, config.expand_limit),
                                            path_cap=config.path_cap * len(starts),
-                                           extra={"nolinks": nolinks, "suppressed": suppressed}))[0]
+                                           extra={"nolinks": nolinks, "suppressed": suppressed,
+                                                  "scoped": scoped}))[0]
         self.vertices = identifier_vertices(result.get("vertices", []))
         self.edges, self.links = link_map(self.vertices, result.get("edges", []))
         decoded = (result, self.vertices, self.edges, self.links)
@@ -120,6 +125,7 @@ class _Read:
         self.nolinks = {frozenset((rule["out"], rule["in"])): rule["created"]
                         for rule in map(plain, result.get("nolinks", []))}
         self.suppressed = {rule["id"]: rule["created"] for rule in map(plain, result.get("suppressed", []))}
+        self.scoped = {row["id"]: (tuple(row["ends"]), row["scoped"]) for row in result.get("scoped", [])}
 
 
 class _Explanation:
@@ -146,6 +152,7 @@ class _Explanation:
         if found and not same:
             apart += [reason for side in self.sides for reason in self.no_customer(side)]
             apart += self.do_not_link()
+            apart += self.scoped_between()
             blocked = [] if paths else [path for path in self.shortest(lambda v: True) if self.stops(path)]
             joint = self.joint_query_ids()
         events = self.events([link for path in paths + blocked for link in path[1::2]], joint)
@@ -195,6 +202,20 @@ class _Explanation:
         props = self.graph.vertices[side.vertex]
         if is_generic(props, self.threshold):
             yield {"reason": "no_customer", "identifier": side.name, **self.stop(side.vertex)}
+
+    def scoped_between(self) -> list[dict[str, Any]]:
+        """The links between the two customers (resolve's) that stopped joining (model.SCOPED): a
+        cookie's, made on a device before it was known to be used by several people."""
+        a, b = (self.graph.resolved[side.vertex].paths for side in self.sides)
+        found = []
+        for link, ((x, y), when) in sorted(self.graph.scoped.items()):
+            if y in a and x in b:
+                x, y = y, x
+            if x in a and y in b:
+                found.append({"reason": "scoped", "between": [self.described(x), self.described(y)],
+                              "scoped": iso(when), "detail": "a cookie's link made on a device before it was known "
+                              "to be used by several people joins nothing since (device_scope_past_links)"})
+        return found
 
     def do_not_link(self) -> list[dict[str, Any]]:
         """The do-not-link rules (unlink) between the two customers, as ingest sees them."""

@@ -590,3 +590,13 @@ def test_the_reference_model_scopes_past_links_alike(make_identity, clock, batch
     for key in (BOB_ACCOUNT, ANN_ACCOUNT, TABLET, BOB_COOKIE, ANN_COOKIE, HOME_IP):
         found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
         assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
+
+
+def test_explain_names_the_scoped_links_between_two_customers(make_identity, clock) -> None:
+    identity = make_identity(config=PAST_LINKS)
+    _cookie_seen_before_the_tablet_was_shared(identity, clock, False, count=4)
+    answer = identity.explain(ANN_COOKIE, BOB_ACCOUNT)
+    scoped = [reason for reason in answer["apart"] if reason["reason"] == "scoped"]
+    assert not answer["same_customer"]
+    assert sorted(reason["between"][1]["type"] for reason in scoped) == ["device_id", "ip"]
+    assert all(reason["between"][0]["value"] == "ck-ann-1" and reason["scoped"] for reason in scoped)

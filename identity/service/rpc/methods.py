@@ -160,7 +160,7 @@ _EXPLANATION = _object({
                                          "events": {"type": "array", "items": _ANY_OBJECT}}}}})},
     "apart": {"type": "array", "items": {"type": "object", "required": ["reason"], "properties": {"reason": {
         "enum": ["unknown", "blocked", "suppressed", "no_customer", "do_not_link", "refused", "not_crossed",
-                 "customer_ids_differ", "no_path"]}}}},
+                 "scoped", "customer_ids_differ", "no_path"]}}}},
     "truncated": {"type": "boolean", "description": "a hop of the walk was cut at the tenant's path_cap"}})
 _FORGOTTEN = ("identifiers", "links", "events", "event_attributes", "suppressed")
 _EXPORTED = ("identifiers", "links", "do_not_link", "events")
@@ -409,7 +409,9 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                            "their customers (unlink, with when); refused: events that carried both customers, "
                            "with the guard rule that refuses joining them, run again on what is stored "
                            "(weak_bridge, shared_bridge, account_bridge, multi_user_bridge, device_scope, type_limit, "
-                           "do_not_link); not_crossed: shortest paths through identifiers resolve does not go "
+                           "do_not_link); scoped: links between their customers that stopped joining (a cookie's, made "
+                           "on a device before it was known to be used by several people, with when); not_crossed: "
+                           "shortest paths through identifiers resolve does not go "
                            "through (shared, generic or past max_fanout, with their degree, conflicts and first "
                            "and last seen); customer_ids_differ (joined within max_hops, but the walks from each "
                            "reach different oldest customer ids); no_path within max_hops. Values are those stored "
