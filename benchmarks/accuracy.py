@@ -86,8 +86,7 @@ def guards_off() -> TenantConfig:
 
 
 def guard_variants() -> dict[str, TenantConfig]:
-    """The default guards, each guard switched off alone, and the settings measured against them
-    (off by default)."""
+    """The default guards, each guard switched off alone, and a setting measured against them."""
     return {"default": TenantConfig(),
             "no blocked values": TenantConfig(blocked_values={}, blocked_patterns={}),
             "no weak types": TenantConfig(weak_types=frozenset()),
@@ -99,8 +98,8 @@ def guard_variants() -> dict[str, TenantConfig]:
             "no conflict count": TenantConfig(shared_after_conflicts=0),
             "no generic threshold": TenantConfig(generic_threshold=10 ** 9, max_fanout=10 ** 9),
             "no type limits": TenantConfig(type_limits={}),
-            "device scope past links": TenantConfig(device_scope_past_links=True),
-            "past links from 1": TenantConfig(device_scope_past_links=True, device_scope_after_conflicts=1)}
+            "no past links": TenantConfig(device_scope_past_links=False),
+            "past links from 1": TenantConfig(device_scope_after_conflicts=1)}
 
 
 class _UnionFind:

@@ -136,7 +136,7 @@ class TenantConfig:
     #: refuses from then on) stop joining: they are marked ``scoped`` and no walk crosses them,
     #: and the customers they held split, as when an identifier turns generic. A cookie keeps
     #: its links to identifiers that name someone (its user's email, account id, card).
-    device_scope_past_links: bool = False
+    device_scope_past_links: bool = True
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50

@@ -479,7 +479,8 @@ def test_the_reference_model_keeps_cookies_on_multi_user_devices_alike(identity,
 
 @pytest.mark.parametrize("config, scoped", [
     (TenantConfig(device_scoped_types=frozenset()), False),            # the rule off
-    (TenantConfig(device_scope_after_conflicts=3), False),             # two refusals are not enough
+    # two refusals are not enough (and the third, in the last event, would scope the cookie's past links)
+    (TenantConfig(device_scope_after_conflicts=3, device_scope_past_links=False), False),
     (TenantConfig(device_scope_after_conflicts=1), True)], ids=["off", "after 3", "after 1"])
 def test_device_scoped_types_are_configurable(make_identity, clock, config, scoped: bool) -> None:
     identity = make_identity(config=config)
@@ -557,7 +558,8 @@ def test_a_cookie_that_joined_a_tablet_before_it_was_shared_leaves_when_it_is(ma
     assert {key: identity.resolve(*key).customer_id for key in before} == before
 
 
-def test_without_past_links_the_cookie_stays_with_the_tablets_customer(identity, clock) -> None:
+def test_without_past_links_the_cookie_stays_with_the_tablets_customer(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig(device_scope_past_links=False))
     bob, *_ = _cookie_seen_before_the_tablet_was_shared(identity, clock, batched=False)
     assert identity.resolve(*ANN_COOKIE).customer_id == bob.customer_id != identity.resolve(*ANN_ACCOUNT).customer_id
 
