@@ -136,10 +136,11 @@ class IdentityGraph(TenantGraph):
                 # written only while both are as read
                 t = t.and_(*customers.unchanged(around, threshold))
             else:
-                # read unlinked, so nothing to split: written only while they still are. An ingest
-                # linking them meanwhile, as the other path between them turned generic, left that
-                # link all that holds their customer: dropped unsplit, both parts kept one id
-                t = t.and_(edges([lid]).count().is_(0))
+                # read unlinked, so nothing to split: written only while they still are (a scoped
+                # link joins nothing: model.SCOPED). An ingest linking them meanwhile, as the other
+                # path between them turned generic, left that link all that holds their customer:
+                # dropped unsplit, both parts kept one id
+                t = t.and_(edges([lid]).has_not(model.SCOPED).count().is_(0))
             # the link is dropped and the degrees lowered in the same traversal, only if it is
             # there then: a concurrent ingest cannot make the degrees disagree with the links
             t = t.V(low).side_effect(

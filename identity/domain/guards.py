@@ -382,16 +382,24 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
 
 
 def scoped_links(device: str, neighbours_of: Callable[[str], Iterable[str]], type_of: Callable[[str], str],
-                 config: TenantConfig) -> list[tuple[str, str]]:
+                 expands: Callable[[str], bool], config: TenantConfig) -> list[tuple[str, str]]:
     """The links that stop joining when ``device`` turns multi-user (``device_scope_past_links``):
     for each identifier of a device-scoped type linked to it (a cookie), its link to the device
     and its links to weak identifiers or multi-user devices: the links through which the cookie
     joined the device's customer, or the household's through the home IP, before the device was
     known to be shared, and which ``device_scope`` refuses from then on. Sorted, each pair
-    (cookie, other), so that every caller marks the same ones in the same order."""
-    pairs = set()
+    (cookie, other), so that every caller marks the same ones in the same order. What ingest's
+    walk reads of them (``expands``: not generic by the fan-out bound; ``max_hops``): the device's
+    links when it ``expands``, a cookie's when it ``expands`` too and ``max_hops`` reaches past it
+    (a generic cookie joins nothing already)."""
+    pairs: set[tuple[str, str]] = set()
+    if config.max_hops < 1 or not expands(device):
+        return []
     for scoped in neighbours_of(device):
         if type_of(scoped) not in config.device_scoped_types:
+            continue
+        if config.max_hops < 2 or not expands(scoped):
+            pairs.add((scoped, device))
             continue
         for other in neighbours_of(scoped):
             kind = type_of(other)

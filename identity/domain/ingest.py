@@ -257,8 +257,10 @@ def _scope_past_links(event: PreparedEvent, candidates: list[Candidate], devices
     customer id of the event's first identifier (its result) after it, None when none was marked."""
     def type_of(vertex: str) -> str:
         return view.vertices[vertex]["type"]
-    pairs = sorted({pair for device in devices
-                    for pair in scoped_links(device, lambda v: view.adjacency.get(v, ()), type_of, config)})
+    def expands(vertex: str) -> bool:
+        return not is_generic(view.vertices[vertex], config.expand_limit)
+    pairs = sorted({pair for device in devices for pair in scoped_links(
+        device, lambda v: view.adjacency.get(v, ()), type_of, expands, config)})
     if not pairs:
         return None
     around = view.around(sorted({v for pair in pairs for v in pair}), config)

@@ -153,7 +153,8 @@ class ReferenceIdentity:
         threshold = self.config.generic_threshold
         first = candidates[0].member.id
         pairs = sorted({pair for device in plan.scoped_devices for pair in scoped_links(
-            device, lambda v: self._neighbours(v, None), lambda v: self.identifiers[v]["type"], self.config)})
+            device, lambda v: self._neighbours(v, None), lambda v: self.identifiers[v]["type"],
+            lambda v: not is_generic(self.identifiers[v], self.config.expand_limit), self.config)})
         if pairs:
             cause = model.link_id(self.tenant, *model.link_ends(*pairs[0]))
             self._change(customers.split(self.tenant, self._around(sorted({v for pair in pairs for v in pair})),

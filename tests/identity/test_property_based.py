@@ -59,6 +59,18 @@ UNLINK_OF_TWO_GENERIC_IDENTIFIERS = [
     ("unlink", _EMAIL, _PHONE),
 ]
 
+# found by hypothesis: the device turned multi-user and its link to the cookie was scoped; the walk
+# does not cross it, so unlink read the two unlinked and its guard (no link there) never held
+_TABLET = ("device_id", "dev-1"), ("cookie", "ck-0"), [("partner_id", f"crm-{n}") for n in range(3)]
+UNLINK_OF_A_SCOPED_LINK = [("tablet", *_TABLET, TIMESTAMPS[0]), ("unlink", _TABLET[0], _TABLET[1])]
+# found by hypothesis: the cookie, linked past the generic threshold, is not expanded by ingest's
+# walk, so its other links are not read (nor scoped); the reference scoped them all
+SCOPED_LINKS_OF_A_GENERIC_COOKIE = [
+    ("tablet", *_TABLET, TIMESTAMPS[0]),
+    ("ingest", None, [_TABLET[1], ("ip", "203.0.113.1"), ("phone", "+15550100000")], TIMESTAMPS[2], False),
+    ("tablet", ("device_id", "dev-0"), _TABLET[1], _TABLET[2], TIMESTAMPS[0]),
+]
+
 
 class Clock:
     now = 1_700_000_000.0
@@ -166,6 +178,8 @@ def test_service_and_reference_agree(url: str, gremlin_servers) -> None:
                                      HealthCheck.filter_too_much])
     @given(stream=streams, batch=st.sampled_from([1, 3, 25]))
     @example(stream=UNLINK_OF_TWO_GENERIC_IDENTIFIERS, batch=1)
+    @example(stream=UNLINK_OF_A_SCOPED_LINK, batch=1)
+    @example(stream=SCOPED_LINKS_OF_A_GENERIC_COOKIE, batch=1)
     def agree(stream: list, batch: int) -> None:
         assume(not (zombies and sends_a_forgotten_event_again(stream)))
         service, reference, connection = _replay(url, stream, batch)
