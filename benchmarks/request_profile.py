@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import add_batch_argument, parse_on_tree, percentile  # noqa: E402
+from benchmarks.harness import add_batch_argument, parse_on_tree, percentile, process_cpu_seconds  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from benchmarks.service import gremlin_server  # noqa: E402
 
@@ -81,11 +81,17 @@ def _server_ms(metrics: Any) -> float:
 class Recorder:
     """Stands in for ``identity.graph.connection.submit`` in the modules that send traversals."""
 
-    def __init__(self) -> None:
+    def __init__(self, server_pid: int | None = None, profile_writes: bool = True) -> None:
         self.rows: list[dict] = []
+        self.profile_writes = profile_writes
+        #: the graph server's process, whose CPU each request costs is read from /proc around it
+        self.server_pid = server_pid
         self.kind = "ingest"
         #: the resolves' traversals, for the split
         self.resolves: list = []
+
+    def _server_cpu(self) -> float:
+        return process_cpu_seconds(self.server_pid) if self.server_pid else 0.0
 
     def submit(self, traversal: Any) -> list:
         began = time.perf_counter()
@@ -94,18 +100,23 @@ class Recorder:
         writes = any(step[0] in ("mergeV", "mergeE", "property", "addE") for step in _all_steps(traversal.bytecode))
         if self.kind == "resolve":
             self.resolves.append(_copy(traversal))
-        began = time.perf_counter()
-        if writes:
+        began, server_cpu = time.perf_counter(), self._server_cpu()
+        if writes and self.profile_writes:
             metrics = traversal.profile().to_list()[0]
             result = [True] if _last_count(metrics) else []
+            round_trip = (time.perf_counter() - began) * 1000
+        elif writes:
+            result, metrics = _copy(traversal).to_list(), None
             round_trip = (time.perf_counter() - began) * 1000
         else:
             result = _copy(traversal).to_list()
             round_trip = (time.perf_counter() - began) * 1000
+        server_cpu = (self._server_cpu() - server_cpu) * 1000
+        if not writes:
             metrics = traversal.profile().to_list()[0]
         self.rows.append({"kind": self.kind, "op": "write" if writes else "read", "steps": steps, "bytes": size,
                           "round_trip_ms": round_trip, "server_ms": _server_ms(metrics), "encode_ms": encode,
-                          "step_ms": _step_ms(metrics)})
+                          "step_ms": _step_ms(metrics), "server_cpu_ms": server_cpu})
         return result
 
 
@@ -162,8 +173,9 @@ def _last_count(metrics: Any) -> int:
 
 def summary(rows: list[dict]) -> list[str]:
     lines = ["| request | count | steps (median, max) | KB (median, max) | round trip ms (p50, p99) | "
-             "server execution ms (p50, p99) | round trip − execution ms (p50) | client encoding ms (p50) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "server execution ms (p50, p99) | round trip − execution ms (p50) | client encoding ms (p50) | "
+             "server CPU ms (mean) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for kind, op in sorted({(r["kind"], r["op"]) for r in rows}):
         chosen = [r for r in rows if (r["kind"], r["op"]) == (kind, op)]
         steps = [r["steps"] for r in chosen]
@@ -174,8 +186,14 @@ def summary(rows: list[dict]) -> list[str]:
         lines.append(f"| {kind} {op} | {len(chosen)} | {statistics.median(steps):.0f}, {max(steps)} | "
                      f"{statistics.median(size):.1f}, {max(size):.1f} | {percentile(trip, 0.5):.1f}, "
                      f"{percentile(trip, 0.99):.1f} | {percentile(server, 0.5):.1f}, {percentile(server, 0.99):.1f} | "
-                     f"{percentile(overhead, 0.5):.1f} | {percentile([r['encode_ms'] for r in chosen], 0.5):.1f} |")
+                     f"{percentile(overhead, 0.5):.1f} | {percentile([r['encode_ms'] for r in chosen], 0.5):.1f} | "
+                     f"{_mean_server_cpu(chosen)} |")
     return lines
+
+
+def _mean_server_cpu(rows: list[dict]) -> str:
+    spent = [r["server_cpu_ms"] for r in rows if r.get("server_cpu_ms") is not None]
+    return f"{statistics.mean(spent):.1f}" if spent and any(spent) else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split-rounds", type=int, default=3,
                         help="times each resolve is sent through each variant of the split (0: no split)")
     parser.add_argument("--threads", type=int, default=4, help="threads resolving at once in the last part (0: skip)")
+    parser.add_argument("--server-pid", type=int,
+                        help="the graph server's process id: the server CPU each request costs (/proc, around it)")
+    parser.add_argument("--plain-writes", action="store_true",
+                        help="send writes without profile(): their server CPU without profile()'s own cost "
+                             "(no execution times, no step shares)")
     add_mix_arguments(parser, people=300)
     args = parse_on_tree(parser, argv)
     with gremlin_server(args.gremlin_url) as url:
@@ -197,8 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.events} events in {calls['ingest']} ingest calls: {per_call['ingest'] / calls['ingest']:.2f} "
           f"requests per call; {per_call['resolve'] / max(1, calls['resolve']):.2f} per resolve")
     print("\n".join(summary(rows)))
-    print("ingest write: the server's execution time by top-level step")
-    print("\n".join(step_shares(rows)))
+    for op in ("read", "write"):
+        shares = step_shares(rows, op=op)
+        if shares:
+            print(f"ingest {op}: the server's execution time by top-level step")
+            print("\n".join(shares))
     if split:
         print(f"a resolve's round trip, one request at a time ({len(resolves)} traversals x {args.split_rounds})")
         print("\n".join(split))
@@ -222,7 +248,7 @@ def profile(url: str, args: argparse.Namespace) -> list[dict]:
     labelled = list(generate(mix_from_args(args)))
     events = [item.event for item in labelled]
     args.events = len(events)
-    recorder = Recorder()
+    recorder = Recorder(args.server_pid, profile_writes=not args.plain_writes)
     # every module that sends ingest's and resolve's traversals (ingest's batch read and write
     # moved between modules over time: those the tree has)
     patched = []
