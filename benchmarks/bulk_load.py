@@ -107,7 +107,7 @@ def read_state(store: Any, tenant: str, config: Any, targets: Any) -> dict:
         if edge is not None and edge_visible(edge):
             links.append({"id": edge.id, "first_seen": edge.props["first_seen"], "last_seen": edge.props["last_seen"]})
     return {"vertices": [element_map(v) for v in seen],
-            "neighbours": [[v.id, *(o.id for o in linked(v) if vertex_visible(o))] for v in expanded],
+            "neighbours": [{"id": v.id, "linked": [o.id for o in linked(v) if vertex_visible(o)]} for v in expanded],
             "nolinks": [[end.id for end in (e.out_v, e.in_v) if vertex_visible(end)] for e in nolinks],
             "links": links,
             "events": [v.id for v in map(get_vertex, targets.events) if v is not None and vertex_visible(v)],

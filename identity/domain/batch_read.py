@@ -69,8 +69,12 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
 
     What comes back is kept small, for the graph builds a map per row: identifiers as element
     maps, the links of each expanded identifier as its neighbours' ids (a link's id follows from
-    its ends, model.link_id; scoped links, which join nothing, left out), do-not-link edges among them as pairs, and times only for the links
-    an event of the batch may write (those joining two of its identifiers)."""
+    its ends, model.link_id; scoped links, which join nothing, left out), do-not-link edges among
+    them as pairs, and times only for the links an event of the batch may write (those joining two
+    of its identifiers). An expanded identifier's neighbours come as ``{id, linked}``: a
+    ``union()`` of its id and theirs in a ``local()`` cost Gremlin Server 3.7.3 about a third of
+    the read's CPU (a branch set up per identifier), a ``project()`` a third of that
+    (docs/benchmarks.md, "Where an ingested event's CPU goes")."""
     targets = ReadTargets.of(tenant, events)
     if not targets.ids:
         return View({}, {}, {}, set(), set())
@@ -84,8 +88,9 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
              .by(collected("seen", __.element_map(*PLANNED_KEYS)))
              # a scoped link joins nothing (model.SCOPED): its ends as its unscoped neighbours' are
              # (both ends: the identifier itself comes again, and is passed over)
-             .by(collected("expanded", __.union(__.id_(), __.both_e(model.LINK).has_not(model.SCOPED)
-                                                .both_v().id_()).fold()))
+             .by(__.select("expanded").unfold().is_(P.neq(0)).dedup()
+                 .project("id", "linked").by(T.id)
+                 .by(__.both_e(model.LINK).has_not(model.SCOPED).both_v().id_().fold()).fold())
              .by(seen.both_e(model.NOLINK).dedup().local(__.both_v().id_().fold()).fold())
              .by(__.E(*pairs).project("id", "first_seen", "last_seen", "scoped").by(T.id).by("first_seen")
                  .by("last_seen").by(__.values(model.SCOPED).fold()).fold() if pairs else __.constant([]))
@@ -132,8 +137,9 @@ def view_of(state: dict, pairs: dict[str, tuple[str, str]]) -> View:
     for props in vertices.values():
         props["nolinks"] = frozenset(props["nolinks"])
     view = View(vertices, {}, {}, set(state["events"]), set(state["suppressed"]))
-    for vertex, *neighbours in state["neighbours"]:
-        for other in neighbours:
+    for row in state["neighbours"]:
+        vertex = row["id"]
+        for other in row["linked"]:
             # else the walk's limit cut it off; a link between two expanded identifiers comes twice
             if other in vertices and other != vertex and other not in view.adjacency.get(vertex, ()):
                 view.link(vertex, other)

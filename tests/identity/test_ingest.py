@@ -272,6 +272,20 @@ def test_a_write_has_the_same_steps_whatever_its_chunk_holds(identity, connectio
     assert _steps(connection.sent[-1]) == first
 
 
+def test_the_batch_read_sets_up_no_branch_per_row(identity, connection) -> None:
+    """A graph server sets up a branch step's children again for every traverser that enters it:
+    inside the batch read's per-identifier rows a ``union()`` cost Gremlin Server about a third of
+    the read's CPU (docs/benchmarks.md, "Where an ingested event's CPU goes")."""
+    identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
+    identity.ingest([event("e3", ANN, DEVICE)])
+    read = connection.sent[-2]
+    assert not any(step[0] == "mergeV" for step in read.step_instructions)  # the read, not the write
+
+    def names(steps: list) -> list[str]:
+        return [name for step in steps for name in (step[0], *(n for child in step[1:] for n in names(child)))]
+    assert "project" in names(_steps(read)) and not {"union", "choose", "coalesce", "optional"} & set(names(_steps(read)))
+
+
 def test_stats(identity) -> None:
     identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
     stats = identity.stats()
