@@ -286,6 +286,25 @@ def test_the_batch_read_sets_up_no_branch_per_row(identity, connection) -> None:
     assert "project" in names(_steps(read)) and not {"union", "choose", "coalesce", "optional"} & set(names(_steps(read)))
 
 
+def test_an_observed_edge_runs_no_child_traversal(identity, connection) -> None:
+    """Gremlin Server hashes a traverser and its path for every child traversal it runs on it: an
+    observed edge's ends are ids in its own search map (``mergeE()`` of the incoming map), not
+    ``option(outV)``/``option(inV)`` traversals run per edge on the event's row."""
+    from gremlin_python.process.traversal import Bytecode, Merge
+    identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
+
+    def steps(bytecode: Bytecode):
+        for step in bytecode.step_instructions:
+            yield step
+            for arg in step[1:]:
+                if isinstance(arg, Bytecode):
+                    yield from steps(arg)
+    written = list(steps(connection.sent[-1]))
+    assert ["mergeE"] in written  # the observed edges: a merge of the incoming map
+    assert not [step for step in written if step[0] == "option" and step[1] in (Merge.out_v, Merge.in_v)]
+    assert identity.stats()["events"] == 2 and identity.stats()["observations"] == 4
+
+
 def test_stats(identity) -> None:
     identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
     stats = identity.stats()
