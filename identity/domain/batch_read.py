@@ -11,7 +11,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import P, T
 
 from ..graph.connection import submit
-from . import customers, model
+from . import customers, model, writes
 from .events import PreparedEvent
 from .guards import TenantConfig
 from .walk import collected, nearest, neighbourhood_walk, plain, walk_source
@@ -80,7 +80,7 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
         return View({}, {}, {}, set(), set())
     ids, pairs = targets.ids, targets.pairs
     expand = config.expand_limit
-    walk = neighbourhood_walk(walk_source(g).aggregate("expanded").V(*ids).has_label(model.IDENTIFIER),
+    walk = neighbourhood_walk(walk_source(writes.unbulked(g)).aggregate("expanded").V(*ids).has_label(model.IDENTIFIER),
                               max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids),
                               expanded="expanded")
     seen = __.select("seen").unfold().is_(P.neq(0))

@@ -215,7 +215,7 @@ class Chunk:
             _conditional_set(writes.edges(raised), P.lte, {k: long(t) for k, (t, _) in raised.items()},
                              "last_seen").property("last_event", writes.own({k: e for k, (_, e) in raised.items()})),
         ]
-        t = g.inject(0).and_(self.guard())
+        t = writes.unbulked(g).inject(0).and_(self.guard())
         for write in writes_in_order:
             t = t.side_effect(write)
         if self.carry or self.retired:  # customer ids moved by a split (identity.domain.customers)

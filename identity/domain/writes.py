@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from gremlin_python.process.graph_traversal import GraphTraversal, __
+from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
 from gremlin_python.process.traversal import Merge
 
-__all__ = ["ELEMENT", "NO_ID", "ROW", "EXISTS", "with_data", "rows", "vertices", "edges", "own", "own_value", "plus", "increment",
+__all__ = ["unbulked", "ELEMENT", "NO_ID", "ROW", "EXISTS", "with_data", "rows", "vertices", "edges", "own", "own_value", "plus", "increment",
            "plus_own", "least_own", "greatest_own", "created_vertices", "created_edges", "existed"]
 
 #: The label of the element ``vertices``/``edges`` start on.
@@ -47,6 +47,18 @@ NO_ID = "-"
 ROW = "row"
 #: The message of the failure a create raises when its element exists (``created_vertices``).
 EXISTS = "identity.domain.writes: an element to create exists"
+
+
+def unbulked(g: GraphTraversalSource) -> GraphTraversalSource:
+    """``g`` whose traversers each carry a sack no operator merges (``withSack(0)``), so that none is
+    ever merged with another into one bulk. Gremlin Server (3.7.3) hashes a traverser, its object
+    and its path, each time it runs a child traversal on it and at every barrier, to find equal
+    ones to merge: in a write that is a row map per merge option, and the whole map ``own`` looks
+    each element's value up in, for every element (a third of the server's CPU per write,
+    docs/benchmarks.md "Where an ingested event's CPU goes"); a traverser carrying such a sack is
+    hashed by its identity. What a write or a batch read answers does not change: merging equal
+    traversers only ever saves work, and theirs are seldom equal. ``sack()`` is never read."""
+    return g.with_sack(0)
 
 
 def with_data(traversal: GraphTraversal, step: str, *values: Any) -> GraphTraversal:

@@ -305,6 +305,16 @@ def test_an_observed_edge_runs_no_child_traversal(identity, connection) -> None:
     assert identity.stats()["events"] == 2 and identity.stats()["observations"] == 4
 
 
+def test_the_batch_read_and_the_write_merge_no_traversers(identity, connection) -> None:
+    """Their traversers carry a sack no operator merges (writes.unbulked): Gremlin Server then
+    hashes each by its identity, not its object and path, whenever it runs a child traversal on it."""
+    identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
+    read, write = connection.sent[-2:]
+    assert [step[0] for step in write.step_instructions[:2]] == ["inject", "and"]  # the write: its guard first
+    for sent in (read, write):
+        assert ["withSack", 0] in [list(source) for source in sent.source_instructions]
+
+
 def test_stats(identity) -> None:
     identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
     stats = identity.stats()
