@@ -11,6 +11,7 @@ service per backend (so later levels run on a bigger graph). Memory per identifi
 of the service process's RSS from start to the end of the load, divided by the identifiers stored.
 Service CPU per event (user + system time of the service process over a level, divided by its
 events) is the figure to compare on a shared machine: throughput there depends on the load.
+``--server-pid`` (the process of ``--gremlin-url``'s server) adds the graph server's CPU per event.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import add_batch_argument, add_output_arguments, finish, latency_line, save_results  # noqa: E402
+from benchmarks.harness import (add_batch_argument, add_output_arguments, finish, latency_line,  # noqa: E402
+                                process_cpu_seconds, save_results)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
 from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
 
@@ -45,12 +47,17 @@ def measure_backend(backend: str, events: list[dict], args: argparse.Namespace) 
         rows = []
         for n, concurrency in enumerate(levels):
             calls = ingest_calls(events[n * size:(n + 1) * size], args.batch)
-            cpu = server.cpu_seconds()
+            graph_pid = args.server_pid if backend == "gremlin" else None
+            cpu, graph_cpu = server.cpu_seconds(), process_cpu_seconds(graph_pid) if graph_pid else 0.0
             row = run_load(server, calls, concurrency, label=f"{backend} ingest x{concurrency}", quiet=args.quiet,
                            weight=events_in)
-            cpu_ms = 1000.0 * (server.cpu_seconds() - cpu) / max(1, sum(events_in(params) for _, params in calls))
+            count = max(1, sum(events_in(params) for _, params in calls))
+            cpu_ms = 1000.0 * (server.cpu_seconds() - cpu) / count
             rows.append({**row, "events_per_second": row["units_per_second"],
                          "service_cpu_ms_per_event": round(cpu_ms, 3)})
+            if graph_pid:
+                rows[-1]["graph_server_cpu_ms_per_event"] = round(
+                    1000.0 * (process_cpu_seconds(graph_pid) - graph_cpu) / count, 3)
         rss_end = server.rss_bytes()
         client = RpcClient(server)
         stats = client.call("stats")
@@ -67,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     add_backend_arguments(parser)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8], help="client threads per level")
     add_batch_argument(parser)
+    parser.add_argument("--server-pid", type=int,
+                        help="the process id of --gremlin-url's server: its CPU per event too (/proc)")
     add_output_arguments(parser, "ingest")
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
@@ -78,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.save:  # after each backend, so a long run interrupted later keeps what it measured
             save_results(args.name, results, args.out)
         for row in measured["levels"]:
+            graph_cpu = (f"  graph server CPU {row['graph_server_cpu_ms_per_event']:5.2f} ms/event"
+                         if "graph_server_cpu_ms_per_event" in row else "")
             print(f"{backend:9s} clients {row['concurrency']:3d}  {row['events_per_second']:8,.0f} events/s  "
-                  f"service CPU {row['service_cpu_ms_per_event']:5.2f} ms/event  call {latency_line(row, 1)}")
+                  f"service CPU {row['service_cpu_ms_per_event']:5.2f} ms/event{graph_cpu}  call {latency_line(row, 1)}")
         print(f"{backend:9s} {measured['stats']['identifiers']} identifiers, "
               f"{measured['bytes_per_identifier']} bytes RSS growth per identifier")
     return finish(args, results)
