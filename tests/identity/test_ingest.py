@@ -315,6 +315,20 @@ def test_the_batch_read_and_the_write_merge_no_traversers(identity, connection) 
         assert ["withSack", 0] in [list(source) for source in sent.source_instructions]
 
 
+def test_the_batch_read_walks_with_only_vertices_seen(identity, connection) -> None:
+    """TinkerPop answers the walk's where(without('seen')) by a hash lookup only when every member
+    of 'seen' is a vertex: its placeholder (0, so that it exists when no start is found) goes in
+    after the walk, not before it."""
+    identity.ingest([event("e1", ANN, PHONE)])
+    identity.ingest([event("e2", ANN, DEVICE)])
+    read = connection.sent[-2]
+    names = [step[0] for step in read.step_instructions]
+    start = names.index("V")
+    assert ["aggregate", "seen"] not in [list(step) for step in read.step_instructions[:start]]
+    assert ["aggregate", "seen"] in [list(step) for step in read.step_instructions[start:]]
+    assert identity.resolve(*ANN).customer_id == identity.resolve(*DEVICE).customer_id
+
+
 def test_stats(identity) -> None:
     identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
     stats = identity.stats()
