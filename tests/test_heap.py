@@ -100,10 +100,12 @@ def _graph_with_edges() -> tuple[Graph, object]:
     lambda g: g.V().group().by("name").by(__.both().count()).next(),
     lambda g: g.V().as_("a").out().as_("b").select("a", "b").by("name").to_list(),
     lambda g: g.V().both().fail("stop").to_list(),
-], ids=["nearest-first", "paths", "group", "select", "failing"])
+    lambda g: g.V("1").has("name", "n1").both().has_label("p").has_not("x").values("name").to_list(),
+], ids=["nearest-first", "paths", "group", "select", "failing", "has"])
 def test_traversals_leave_no_cyclic_garbage(run):
     """What makes pausing the collector during a traversal safe: reference counting frees all of
-    a traversal's garbage, so nothing piles up while the collector is paused."""
+    a traversal's garbage, so nothing piles up while the collector is paused, and nothing the
+    settler froze meanwhile (a running traversal's steps, say) is left as a cycle never freed."""
     graph, g = _graph_with_edges()
     gc.collect()
     gc.disable()

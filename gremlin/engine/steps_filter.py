@@ -26,9 +26,16 @@ class FilterStep(Step):
     PredicateError (TinkerPop's ERROR): the step drops the traverser, or, when it must pass
     ERROR on to its parent (``passes_errors``, see filter_strategies.py), lets it through."""
 
-    def __init__(self, name: str, keep: Callable[[Context, Traverser], bool]):
+    def __init__(self, name: str, keep: Callable[[Context, Traverser], bool] | None = None):
         self.name = name
-        self.keep = keep
+        if keep is not None:
+            self.keep = keep
+
+    def keep(self, ctx: Context, traverser: Traverser) -> bool:
+        """(a subclass's test, when it passes no ``keep``: a bound method of its own held by the
+        step would be a reference cycle, so each compiled traversal would be garbage only the
+        collector frees, and one the heap settler froze would never be freed)"""
+        raise NotImplementedError
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         keep = self.keep
@@ -187,9 +194,9 @@ class HasStep(FilterStep):
         #: has(key, value or P): a property's values tested by a predicate
         self.plain_property = self.label is None and self.token is None and type(key) is str and \
             self.predicate is not NOTHING and not isinstance(self.predicate, Traversal)
-        super().__init__("has", self._keep)
+        super().__init__("has")
 
-    def _keep(self, ctx: Context, traverser: Traverser) -> bool:
+    def keep(self, ctx: Context, traverser: Traverser) -> bool:
         element = traverser.obj
         if type(element) is VertexRecord and self.plain_property and not ctx.filters.vertex_property:
             # has(key, P) on a vertex, as _property_matches() answers it: a walk's every hop
