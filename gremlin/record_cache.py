@@ -51,6 +51,9 @@ class RecordCache:
         self.evicted = 0
         #: weak references whose record was freed, to drop from ``refs`` and ``keys``
         self._dead: list[_Ref] = []
+        # one callback for every reference: a bound method made per record would be one more
+        # object for each to allocate and for the collector to walk while the record is cached
+        self._on_gone = self._gone
 
     def _gone(self, ref: _Ref) -> None:
         # A weak reference's callback: the record was freed. It runs in whichever thread let go
@@ -73,7 +76,7 @@ class RecordCache:
         the store's lock, as for every change to the cache."""
         if self._dead:
             self._reap()
-        ref = _Ref(record, self._gone)
+        ref = _Ref(record, self._on_gone)
         ref.rid, ref.key = rid, key
         self.refs[rid] = ref
         self.keys[key] = ref

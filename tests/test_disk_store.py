@@ -72,6 +72,23 @@ def test_the_cache_stays_within_its_budget_and_lets_records_go(tmp_path: Path) -
     store.close()
 
 
+def test_a_cached_record_costs_no_callback_object_of_its_own(tmp_path: Path) -> None:
+    # every object a cached record brings is allocated when it is made and walked by the
+    # collector until a freeze: the weak references share their cache's one callback
+    store = open_store(tmp_path)
+    chain(store, 50)
+    store.close()
+    store = open_store(tmp_path)
+    with store.transaction():
+        vertex = store.vertices["v0"]
+        for _ in range(49):
+            vertex = vertex.edges("out", ("next",))[0].in_v
+    for cache in (store._vertices, store._edges):
+        assert len(cache.refs) >= 49
+        assert len({id(ref.__callback__) for ref in cache.refs.values()}) == 1
+    store.close()
+
+
 def test_one_record_per_element_while_anything_holds_it(tmp_path: Path) -> None:
     store = open_store(tmp_path, cache_mb=0.05)
     chain(store, 400)
