@@ -15,6 +15,17 @@ dies *inside a reference cycle* (an open connection, say) is never reclaimed. A 
 only after ``threshold`` long-lived objects have accumulated, so that is a few objects per
 ``threshold`` graph objects, and ``uninstall()`` hands everything back to the collector.
 
+A full collection still walks what reached the oldest generation since the last freeze, and on
+a store that serves from disk (``file://``) that is its record cache's churn: records made for a
+walk live in the cache for a while, so they pass through both young generations into the oldest
+one, then are let go and freed by reference counting. CPython collects the oldest generation
+every 10 collections of the middle one, so at 200 resolves a second on the 1.18M-identifier graph
+each full collection walked the records of about 500 walks (about 50,000 objects, 25-35 ms of
+CPU, during which every request waits). The settler makes that every ``full_every`` (2)
+collections of the middle one: the same objects walked in total, in pauses a fifth as long
+(docs/benchmarks.md, "The embedded graph at scale"). It sets the collector's third threshold
+while installed and puts back the one it found when uninstalled.
+
 The settler also pauses the collector while a traversal runs in this process
 (``paused_for_traversal``, called by the engine). A traversal's garbage is freed by reference
 counting (tests/test_heap.py checks that traversals, failing ones included, leave no cyclic
@@ -35,11 +46,15 @@ import threading
 from contextlib import contextmanager, nullcontext
 from typing import Any, ContextManager, Iterator
 
-__all__ = ["HeapSettler", "DEFAULT_THRESHOLD", "paused_for_traversal"]
+__all__ = ["HeapSettler", "DEFAULT_THRESHOLD", "DEFAULT_FULL_EVERY", "paused_for_traversal"]
 
 #: Survivors of a full collection that trigger a freeze: a pause over this many objects is a
 #: few tens of milliseconds on a slow core.
 DEFAULT_THRESHOLD = 20_000
+
+
+#: Collections of the middle generation between two full collections (CPython's default: 10).
+DEFAULT_FULL_EVERY = 2
 
 
 #: The installed HeapSettler, if any.
@@ -70,16 +85,22 @@ def paused_for_traversal() -> ContextManager[None]:
 
 class HeapSettler:
     """Freezes the long-lived heap now and after each full collection that leaves at least
-    ``threshold`` objects, and (``pause_traversals``) pauses the collector while a traversal
+    ``threshold`` objects, makes a full collection every ``full_every`` collections of the
+    middle generation, and (``pause_traversals``) pauses the collector while a traversal
     runs; ``freezes`` counts how often it froze."""
 
-    def __init__(self, threshold: int = DEFAULT_THRESHOLD, *, pause_traversals: bool = True):
+    def __init__(self, threshold: int = DEFAULT_THRESHOLD, *, pause_traversals: bool = True,
+                 full_every: int = DEFAULT_FULL_EVERY):
         if threshold < 1:
             raise ValueError(f"threshold must be at least 1, not {threshold}")
+        if full_every < 1:
+            raise ValueError(f"full_every must be at least 1, not {full_every}")
         self.threshold = threshold
         self.pause_traversals = pause_traversals
+        self.full_every = full_every
         self.freezes = 0
         self._installed = False
+        self._found_thresholds: tuple[int, ...] | None = None
         self._lock = threading.Lock()
 
     def install(self) -> "HeapSettler":
@@ -87,6 +108,9 @@ class HeapSettler:
         with self._lock:
             if not self._installed:
                 gc.callbacks.append(self._after_collection)
+                self._found_thresholds = gc.get_threshold()
+                young, middle = self._found_thresholds[:2]
+                gc.set_threshold(young, middle, self.full_every)
                 self._installed = True
                 _settler = self
         self.settle()
@@ -102,6 +126,8 @@ class HeapSettler:
         with self._lock:
             if self._installed:
                 gc.callbacks.remove(self._after_collection)
+                if self._found_thresholds is not None and gc.get_threshold()[2] == self.full_every:
+                    gc.set_threshold(*self._found_thresholds)  # unless someone set it since
                 self._installed = False
                 if _settler is self:
                     _settler = None

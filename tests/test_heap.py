@@ -59,6 +59,27 @@ def test_a_full_collection_leaving_few_survivors_does_not_freeze(settler):
 def test_threshold_must_be_positive():
     with pytest.raises(ValueError, match="threshold"):
         HeapSettler(0)
+    with pytest.raises(ValueError, match="full_every"):
+        HeapSettler(full_every=0)
+
+
+def test_installed_it_makes_full_collections_more_often_and_puts_back_the_found_threshold():
+    # a full collection walks what reached the oldest generation since the last freeze: on a
+    # disk store's churning cache, the oftener the shorter each pause
+    found = gc.get_threshold()
+    try:
+        gc.set_threshold(900, 11, 12)
+        hs = HeapSettler(10**9, full_every=3).install()
+        assert gc.get_threshold() == (900, 11, 3)
+        hs.uninstall()
+        assert gc.get_threshold() == (900, 11, 12)
+        hs = HeapSettler(10**9).install()
+        assert gc.get_threshold() == (900, 11, 2)
+        gc.set_threshold(900, 11, 50)  # the host's own choice since: kept
+        hs.uninstall()
+        assert gc.get_threshold() == (900, 11, 50)
+    finally:
+        gc.set_threshold(*found)
 
 
 def test_dropped_records_are_freed_without_the_collector():
