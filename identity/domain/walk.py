@@ -250,17 +250,12 @@ def nearest(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mappin
 def shortest_paths(start: str, vertices: Mapping[str, dict], links: Mapping[str, Mapping[str, str]],
                    max_hops: int, expand_limit: int) -> dict[str, list[str]]:
     """Identifier -> its smallest (length, ids) path from ``start`` (ids: v, e, v, ...), by ``nearest``."""
-    steps = nearest(start, vertices, links, max_hops, expand_limit)
     paths = {start: [start]}
-
-    def path_to(vertex: str) -> list[str]:
-        if vertex not in paths:
-            _, parent, link = steps[vertex]
-            paths[vertex] = path_to(parent) + [link, vertex]
-        return paths[vertex]
-
-    for vertex in steps:
-        path_to(vertex)
+    # nearest() finds identifiers hop by hop, so each one's parent comes before it (no recursive
+    # closure: one would be a reference cycle holding every resolve's paths for the collector)
+    for vertex, (_, parent, link) in nearest(start, vertices, links, max_hops, expand_limit).items():
+        if vertex != start:
+            paths[vertex] = paths[parent] + [link, vertex]
     return paths
 
 

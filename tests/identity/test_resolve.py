@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from identity import NotFound, TenantConfig, ValidationError
@@ -72,6 +74,20 @@ def test_shortest_paths_take_the_smallest_path_and_expand_only_the_unbusy() -> N
                      "e": ["a", "ab", "b", "bd", "d", "de", "e"]}
     assert shortest_paths("a", vertices, links, 3, 5)["e"] == ["a", "ac", "c", "ce", "e"]
     assert shortest_paths("a", vertices, links, 0, 5) == {"a": ["a"]}
+
+
+def test_shortest_paths_leave_no_garbage_for_the_collector() -> None:
+    # every resolve computes them: a reference cycle would hold its paths until a collection
+    # (and for ever if the service's heap settler froze them meanwhile)
+    links = {"a": {"b": "ab"}, "b": {"a": "ab", "c": "bc"}, "c": {"b": "bc"}}
+    vertices = {v: {"degree": len(links[v])} for v in links}
+    gc.collect()
+    gc.disable()
+    try:
+        assert shortest_paths("a", vertices, links, 3, 5)["c"] == ["a", "ab", "b", "bc", "c"]
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_a_dense_cluster_gives_shortest_hops_and_one_deterministic_path(identity) -> None:
