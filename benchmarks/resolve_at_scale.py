@@ -12,6 +12,8 @@ benchmark run should, so this reuses the graph memory.py built in process. Two m
   tenants and keys) until ``GET /readyz`` answers 200, which needs the graph to answer a
   traversal; the time from the process start, the CPU it used (its share of a loaded machine
   varies, that does not) and its RSS then.
+- The collector: each phase's collections in the service, by generation (how many, their CPU in
+  total, the longest and the median), timed by a ``gc.callbacks`` hook.
 - Resolve: that graph was written with the development protector (identity.security.protect), not a
   tenant key ring, so the service here is the real RPC application (identity.service.rpc.make_app, the
   same handlers, JSON-RPC, authentication and worker pool) around IdentityGraphs on that
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import random
 import subprocess
@@ -50,10 +53,43 @@ TENANT = "bench"  # the tenant benchmarks/memory.py loads
 _READY_TIMEOUT_S = 900
 
 
+class _Collections:
+    """The collector's pauses in this process: the CPU of each collection, by generation (a
+    collection holds the GIL, so every request waits for it)."""
+
+    def __init__(self) -> None:
+        import threading
+        self._lock = threading.Lock()
+        self._started: dict[int, float] = {}
+        self._taken: dict[int, list[float]] = {}
+
+    def __call__(self, phase: str, info: dict) -> None:
+        import threading
+        if phase == "start":
+            self._started[threading.get_ident()] = time.thread_time()
+            return
+        started = self._started.pop(threading.get_ident(), None)
+        if started is not None:
+            with self._lock:
+                self._taken.setdefault(info["generation"], []).append(time.thread_time() - started)
+
+    def report(self) -> dict:
+        """Per generation since the last report: collections, CPU ms in total, longest, median."""
+        with self._lock:
+            taken, self._taken = self._taken, {}
+        return {f"gen{generation}": {"count": len(times), "cpu_ms": round(sum(times) * 1000, 1),
+                                     "max_ms": round(max(times) * 1000, 2),
+                                     "p50_ms": round(sorted(times)[len(times) // 2] * 1000, 2)}
+                for generation, times in sorted(taken.items())}
+
+
 def serve(graph: Path, cache_mb: float) -> None:
-    """The child: open the graph, serve JSON-RPC; prints url and key once it answers, then on a
-    ``count`` line on stdin the graph's identifiers (after the measurements: counting reads it all)."""
+    """The child: open the graph, serve JSON-RPC; prints url and key once it answers; on a ``gc``
+    line on stdin the collections since the last one (JSON), on a ``count`` line the graph's
+    identifiers (after the measurements: counting reads it all)."""
     import asyncio
+    import gc
+    import json
     import threading
 
     import tornado.httpserver
@@ -68,6 +104,8 @@ def serve(graph: Path, cache_mb: float) -> None:
     from identity.service.rpc import Service, make_app
 
     settle_heap()
+    collections = _Collections()
+    gc.callbacks.append(collections)
     url = durable_url(graph, cache_mb)
     open_traversal(url).V().limit(1).count().next()  # opens the graph (a whole-graph store loads it)
     registry = TenantRegistry(tempfile.mkdtemp(prefix="identity-scale-"))
@@ -78,7 +116,9 @@ def serve(graph: Path, cache_mb: float) -> None:
 
     def answer_counts() -> None:
         for line in sys.stdin:
-            if line.strip() == "count":
+            if line.strip() == "gc":
+                print(f"gc {json.dumps(collections.report())}", flush=True)
+            elif line.strip() == "count":
                 counts = graph_label_counts(gremlin.open_graph(url).store)
                 print(f"count {counts.get('identifier', 0)}", flush=True)
 
@@ -169,12 +209,20 @@ def main(argv: list[str] | None = None) -> int:
             return [("resolve", {"type": t, "value": v, "max_hops": args.hops})
                     for t, v in (rng.choice(keys) for _ in range(count))]
 
+        def collections() -> dict:
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.write("gc\n")
+            child.stdin.flush()
+            return json.loads(child.stdout.readline().split(" ", 1)[1])
+
         def measured(count: int, clients: int, **options: Any) -> dict:
-            """run_load's row, with the service's CPU per request: steadier than latency when
-            the machine's other work takes turns with the service."""
+            """run_load's row, with the service's CPU per request (steadier than latency when
+            the machine's other work takes turns with the service) and its collections."""
+            collections()
             cpu = server.cpu_seconds()
             row = run_load(server, calls(count), clients, quiet=args.quiet, **options)
-            return {**row, "service_cpu_ms": round((server.cpu_seconds() - cpu) / count * 1000, 3)}
+            return {**row, "service_cpu_ms": round((server.cpu_seconds() - cpu) / count * 1000, 3),
+                    "collections": collections()}
 
         first = measured(args.first, args.rate_clients, rate=args.rate, label=f"first @{args.rate:g}/s")
         run_load(server, calls(200), 1, quiet=True)  # warm-up
@@ -190,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
                           (f"warm {args.rate:g}/s, {args.rate_clients} clients", fixed)):
             print(f"{name:28s} {row['throughput']:8,.0f} req/s  {latency_line(row)}  max {row['max_ms']:.2f} ms  "
                   f"service CPU {row['service_cpu_ms']:.2f} ms/req")
+            print(f"{'':28s} collections: " + "; ".join(
+                f"{generation} {c['count']} x, {c['cpu_ms']:.0f} ms of CPU ({c['cpu_ms'] / max(1, row['requests']):.3f} "
+                f"per request), longest {c['max_ms']:.1f}, median {c['p50_ms']:.2f}"
+                for generation, c in row["collections"].items()))
         print(f"graph: {identifiers:,} identifiers; service RSS {rss / 2**20:,.0f} MiB = "
               f"{rss / max(1, identifiers):,.0f} B per identifier", flush=True)
         results = {"population": vars(mix_from_args(args)), "events_sampled": args.events, "hops": args.hops,
