@@ -22,8 +22,9 @@ one, then are let go and freed by reference counting. CPython collects the oldes
 every 10 collections of the middle one, so at 200 resolves a second on the 1.18M-identifier graph
 each full collection walked the records of about 500 walks (about 50,000 objects, 25-35 ms of
 CPU, during which every request waits). The settler makes that every ``full_every`` (2)
-collections of the middle one: the same objects walked in total, in pauses a fifth as long
-(docs/benchmarks.md, "The embedded graph at scale"). It sets the collector's third threshold
+collections of the middle one, and freezes after one that leaves ``threshold`` (4,000)
+survivors: about the same objects walked in total, in pauses of 3-4 ms (docs/benchmarks.md,
+"The embedded graph at scale"). It sets the collector's third threshold
 while installed and puts back the one it found when uninstalled.
 
 The settler also pauses the collector while a traversal runs in this process
@@ -48,9 +49,11 @@ from typing import Any, ContextManager, Iterator
 
 __all__ = ["HeapSettler", "DEFAULT_THRESHOLD", "DEFAULT_FULL_EVERY", "paused_for_traversal"]
 
-#: Survivors of a full collection that trigger a freeze: a pause over this many objects is a
-#: few tens of milliseconds on a slow core.
-DEFAULT_THRESHOLD = 20_000
+#: Survivors of a full collection that trigger a freeze: what is not frozen yet is walked again
+#: by each full collection, so this bounds the pause and how often a survivor is walked (with
+#: 20,000, at ``DEFAULT_FULL_EVERY``, the disk store's churn was walked by two or three full
+#: collections before a freeze: 1.8 times the CPU of 4,000).
+DEFAULT_THRESHOLD = 4_000
 
 
 #: Collections of the middle generation between two full collections (CPython's default: 10).
