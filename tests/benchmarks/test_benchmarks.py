@@ -376,6 +376,10 @@ def test_resolve_at_scale_serves_the_graph_memory_kept(tmp_path: Path) -> None:
     assert measured["first_requests"]["requests"] == 10 and measured["first_requests"]["errors"] == 0
     assert measured["closed_loop"]["requests"] == 20 and measured["closed_loop"]["errors"] == 0
     assert measured["fixed_rate"]["errors"] == 0 and measured["service_rss_bytes"] > 0
+    # the service's collections by phase and generation (a resolve leaves young collections behind)
+    phases = [measured[phase]["collections"] for phase in ("first_requests", "closed_loop", "fixed_rate")]
+    assert all(set(collections) <= {"gen0", "gen1", "gen2"} for collections in phases)
+    assert sum(collections.get("gen0", {}).get("count", 0) for collections in phases) > 0
 
 
 def test_match_runs_its_patterns_and_writes_what_it_measured(tmp_path: Path, capsys) -> None:
