@@ -489,7 +489,7 @@ def test_merge_e_names_what_it_cannot_create(modern):
     assert modern.E("7").values("weight").next() == 0.5
     # a start step's onMatch traversal sees the matched element
     (modern.merge_v({T.id: "1"})
-     .option(Merge.on_match, __.sideEffect(__.properties("age").drop()).constant({"age": 30})).iterate())
+     .option(Merge.on_match, __.side_effect(__.properties("age").drop()).constant({"age": 30})).iterate())
     assert modern.V("1").values("age").to_list() == [30]
 
 

@@ -582,20 +582,20 @@ def test_the_engine_end_to_end(engine_url: str, kind: str) -> None:
     with remote(engine_url, kind) as g:
         g.V().drop().iterate()
         assert g.inject(1, 2, 3).to_list() == [1, 2, 3]
-        marko = g.addV("person").property("name", "marko").property("age", 29).next()
+        marko = g.add_v("person").property("name", "marko").property("age", 29).next()
         assert marko.label == "person" and {p.label: p.value for p in marko.properties} == {"name": "marko", "age": 29}
-        josh = g.addV("person").property("name", "josh").next()
-        edge = g.V(marko.id).addE("knows").to(__.V(josh.id)).property("weight", 1.0).next()
+        josh = g.add_v("person").property("name", "josh").next()
+        edge = g.V(marko.id).add_e("knows").to(__.V(josh.id)).property("weight", 1.0).next()
         assert (edge.outV.id, edge.inV.id, [(p.key, p.value) for p in edge.properties]) == \
             (marko.id, josh.id, [("weight", 1.0)])
-        path = g.V(marko.id).outE().inV().path().by("name").by(T.label).next()
+        path = g.V(marko.id).out_e().in_v().path().by("name").by(T.label).next()
         assert path.objects == ["marko", "knows", "josh"]
         assert g.V().group().by("name").by(__.count()).next() == {"marko": 1, "josh": 1}
         assert g.V().has("name", P.within("marko", "nobody")).values("age").to_list() == [29]
         assert g.with_("materializeProperties", "tokens").V(marko.id).next().properties in (None, [])
         assert len(g.inject(*range(300)).to_list()) == 300
         with pytest.raises(GremlinServerError) as caught:
-            g.V().has("name", "marko").addV("x").property(T.id, josh.id).iterate()
+            g.V().has("name", "marko").add_v("x").property(T.id, josh.id).iterate()
         assert caught.value.status_code == 597 and caught.value.status_message
         assert g.V().count().next() == 2  # the failed traversal wrote nothing
 
@@ -624,8 +624,8 @@ def test_the_engine_honours_evaluation_timeout(engine_url: str) -> None:
     with remote(engine_url) as g:
         g.V().drop().iterate()
         for i in range(8):
-            g.addV("n").property("i", i).iterate()
-        g.V().as_("a").V().where(P.neq("a")).addE("x").from_("a").iterate()
+            g.add_v("n").property("i", i).iterate()
+        g.V().as_("a").V().where(P.neq("a")).add_e("x").from_("a").iterate()
         with pytest.raises(GremlinServerError) as caught:
             g.with_("evaluationTimeout", 100).V().repeat(__.both()).times(12).path().count().next()
     assert caught.value.status_code == 598
