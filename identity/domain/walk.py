@@ -40,7 +40,7 @@ from gremlin_python.statics import long
 from . import model
 from .customers import anchor, components, is_generic
 
-__all__ = ["Hood", "walk_source", "walked", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods", "hoods_of",
+__all__ = ["Hood", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods", "hoods_of",
            "cut_identifiers", "cut_starts",
            "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain", "identifier_row",
            "identifier_vertices"]
@@ -62,18 +62,8 @@ class Hood:
 
 def walk_source(g: GraphTraversalSource) -> GraphTraversal:
     """A traversal to start a neighbourhood walk from (then ``.V(...)``): its collections start with
-    a placeholder (0) so that they exist even when the start is not found; ``seen`` gets its own
-    only once the walk is done (``walked``): Gremlin Server (TinkerPop 3.7.3) answers
-    ``where(without('seen'))`` by a hash look-up only while every member of ``seen`` is a vertex,
-    else by comparing each identifier a hop reaches with every member (docs/benchmarks.md, "The
-    graph server's CPU per event")."""
-    return g.inject(0).aggregate("starts").aggregate("crossed").aggregate("reached")
-
-
-def walked(walk: GraphTraversal) -> GraphTraversal:
-    """A walk's traversers folded into one, its ``seen`` collection given its placeholder (0), so
-    that it exists even when the start was not found."""
-    return walk.fold().side_effect(__.constant(0).aggregate("seen"))
+    a placeholder (0) so that they exist even when the start is not found."""
+    return g.inject(0).aggregate("starts").aggregate("seen").aggregate("crossed").aggregate("reached")
 
 
 def neighbourhood_walk(start: GraphTraversal, *, max_hops: int, expand_limit: int, cap: int,
@@ -115,7 +105,7 @@ def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, p
     walk = neighbourhood_walk(start, max_hops=max_hops, expand_limit=expand_limit, cap=path_cap,
                               as_of_ms=as_of_ms)
     extra = extra or {}
-    result = (walked(walk).project("starts", "reached", "vertices", "edges", *extra)
+    result = (walk.fold().project("starts", "reached", "vertices", "edges", *extra)
               .by(collected("starts", __.id_()))
               .by(__.select("reached").unfold().is_(P.neq(0)).count())
               .by(collected("seen", identifier_row()))
