@@ -14,7 +14,7 @@ from ..graph.connection import submit
 from . import customers, model, writes
 from .events import PreparedEvent
 from .guards import TenantConfig
-from .walk import collected, nearest, neighbourhood_walk, plain
+from .walk import collected, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["View", "read_batch", "ReadTargets", "view_of", "PLANNED_KEYS"]
 
@@ -80,16 +80,14 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
         return View({}, {}, {}, set(), set())
     ids, pairs = targets.ids, targets.pairs
     expand = config.expand_limit
-    # walk_source's collections, but "seen" gets its placeholder only after the walk: TinkerPop
-    # (3.7.3) answers where(without('seen')) with a hash lookup only when every member of 'seen'
-    # is of the vertex's class, else by comparing the vertex with each member in turn, for every
-    # identifier each hop reaches
-    source = writes.unbulked(g).inject(0).aggregate("starts").aggregate("crossed").aggregate("reached")
-    walk = neighbourhood_walk(source.aggregate("expanded").V(*ids).has_label(model.IDENTIFIER),
-                              max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids),
+    # "seen" gets its placeholder after the walk (walk_source): a member that is not a vertex
+    # makes Gremlin Server compare each identifier a hop reaches with every member
+    start = walk_source(writes.unbulked(g), seen=False).aggregate("expanded").V(*ids).has_label(model.IDENTIFIER)
+    walk = neighbourhood_walk(start, max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids),
                               expanded="expanded")
     seen = __.select("seen").unfold().is_(P.neq(0))
-    query = (walk.fold().side_effect(__.constant(0).aggregate("seen")).project("vertices", "neighbours", "nolinks", "links", "events", "suppressed")
+    query = (walk.fold().side_effect(__.constant(0).aggregate("seen"))
+             .project("vertices", "neighbours", "nolinks", "links", "events", "suppressed")
              .by(collected("seen", __.element_map(*PLANNED_KEYS)))
              # a scoped link joins nothing (model.SCOPED): its ends as its unscoped neighbours' are
              # (both ends: the identifier itself comes again, and is passed over)

@@ -60,10 +60,15 @@ class Hood:
         return len(self.paths[vertex_id]) // 2
 
 
-def walk_source(g: GraphTraversalSource) -> GraphTraversal:
+def walk_source(g: GraphTraversalSource, *, seen: bool = True) -> GraphTraversal:
     """A traversal to start a neighbourhood walk from (then ``.V(...)``): its collections start with
-    a placeholder (0) so that they exist even when the start is not found."""
-    return g.inject(0).aggregate("starts").aggregate("seen").aggregate("crossed").aggregate("reached")
+    a placeholder (0) so that they exist even when the start is not found. Without ``seen``, the
+    caller gives ``seen`` its placeholder after the walk (the batch read: Gremlin Server 3.7.3
+    answers ``where(without('seen'))`` by a hash look-up only while every member is a vertex)."""
+    source = g.inject(0).aggregate("starts")
+    if seen:
+        source = source.aggregate("seen")
+    return source.aggregate("crossed").aggregate("reached")
 
 
 def neighbourhood_walk(start: GraphTraversal, *, max_hops: int, expand_limit: int, cap: int,
