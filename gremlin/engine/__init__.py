@@ -19,7 +19,8 @@ from gremlin_python.process.traversal import Traverser as GTraverser
 from ..errors import GremlinError, LimitExceeded, TraversalError
 from ..heap import paused_for_traversal
 from ..storage import GraphStore, Store
-from .base import Context
+from .base import Context, Traversal
+from .compiled import CompiledTraversals
 from .compiler import compile_bytecode
 from .detach import detach_traversers
 from .limits import NO_LIMITS, Limits, at_most, budget_for
@@ -64,6 +65,8 @@ class Graph:
         self.profile = profile if isinstance(profile, Profile) else profile_named(profile)
         self.store = store if store is not None else Store(id_kind=self.profile.id_kind)
         self.optimize = optimize
+        #: recent traversals compiled, by shape (compiled.py)
+        self.compiled = CompiledTraversals()
         #: what call() can run: the profile's services unless given; register() adds more
         self.services = services if services is not None else self.profile.service_registry()
 
@@ -82,15 +85,18 @@ class Graph:
         ctx.budget.start(limits.timeout_for(requested))
         ctx.bytecode = bytecode
         with _engine_errors:
-            traversal = compile_bytecode(bytecode, ctx.disabled_strategies)
+            traversal = self.compiled.traversal(bytecode, ctx.disabled_strategies,
+                                                lambda: self._compile(bytecode, ctx.disabled_strategies))
             traversal.declare_side_effects(ctx.side_effects)
-            if self.optimize:
-                optimize(traversal)
         materialize = not self.profile.references_only and options.get("materializeProperties", "all") != "tokens"
         properties_from = self.store if materialize else None
         root = Traverser(ROOT, 1, None, (), ctx.sack_initial)
         with paused_for_traversal(), self.store.transaction(), _engine_errors:
             return detach_traversers(at_most(traversal.run(ctx, (root,)), limits.max_results), properties_from)
+
+    def _compile(self, bytecode: Bytecode, disabled: Iterable[str]) -> Traversal:
+        traversal = compile_bytecode(bytecode, frozenset(disabled))
+        return optimize(traversal) if self.optimize else traversal
 
     def close(self) -> None:
         self.store.close()

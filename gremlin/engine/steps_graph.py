@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from copy import copy
 from typing import Any, Iterator
 
 from gremlin_python.structure.graph import Edge as GEdge
@@ -18,18 +19,29 @@ from .values import g_equal
 _DIRECTIONS = {"out": "out", "in": "in", "both": "both"}
 
 
+def _start_ids(args: tuple) -> list | None:
+    """The ids V(args...)/E(args...) starts from; None for every element: no ids, or V([]) (an
+    empty list of ids is no ids, as TinkerPop)."""
+    ids = ids_of(args) if args else None
+    return None if ids == [] and len(args) == 1 else ids
+
+
 class GraphStep(Step):
     """V(ids...) or E(ids...), at the start or in the middle of a traversal."""
 
     def __init__(self, kind: str, args: tuple):
         self.kind = kind
         self.name = kind
-        self.ids = ids_of(args) if args else None
-        if self.ids == [] and len(args) == 1:
-            self.ids = None  # V([]): an empty list of ids is no ids, every element (as TinkerPop)
+        self.ids = _start_ids(args)
         # has() steps right after V() are folded in by the optimizer to use the index.
         self.index_key: str | None = None
         self.index_value: Any = None
+
+    def rebound(self, args: tuple) -> "GraphStep":
+        """This step starting from other ids (a kept compiled traversal run again: compiled.py)."""
+        bound = copy(self)
+        bound.ids = _start_ids(args)
+        return bound
 
     def elements(self, ctx: Context) -> Iterator[Any]:
         table = ctx.store.vertices if self.kind == "V" else ctx.store.edges
