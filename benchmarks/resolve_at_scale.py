@@ -83,7 +83,7 @@ class _Collections:
                 for generation, times in sorted(taken.items())}
 
 
-def serve(graph: Path, cache_mb: float) -> None:
+def serve(graph: Path, cache_mb: float, workers: int | None = None) -> None:
     """The child: open the graph, serve JSON-RPC; prints url and key once it answers; on a ``gc``
     line on stdin the collections since the last one (JSON), on a ``count`` line the graph's
     identifiers (after the measurements: counting reads it all)."""
@@ -112,7 +112,8 @@ def serve(graph: Path, cache_mb: float) -> None:
     registry.create_tenant(TENANT, "default")
     key = auth.issue_key(registry, TENANT).key
     graphs = {TENANT: IdentityGraph(open_traversal(url), TENANT)}
-    service = Service(registry, identity_factory=graphs.__getitem__, ping=lambda region: None)
+    service = Service(registry, identity_factory=graphs.__getitem__, ping=lambda region: None,
+                      **({"workers": workers} if workers else {}))
 
     def answer_counts() -> None:
         for line in sys.stdin:
@@ -178,20 +179,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-clients", type=int, default=16, help="client threads in the fixed-rate runs")
     parser.add_argument("--hops", type=int, default=3, help="max_hops of every resolve")
     parser.add_argument("--no-readyz", dest="readyz", action="store_false", help="skip the readiness measurement")
+    parser.add_argument("--workers", type=int, default=None, help="the service's worker threads (default: its own)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     add_tree_argument(parser)
     add_output_arguments(parser, "resolve_at_scale")
     args = parser.parse_args(argv)
     if args.serve:
         use_tree(args.tree)
-        serve(args.serve, args.cache_mb)
+        serve(args.serve, args.cache_mb, args.workers)
         return 0
     if not args.graph or not args.graph.is_dir():
         parser.error("--graph must name the durable graph directory benchmarks/memory.py kept")
     ready = readiness(args.graph, args.cache_mb, args.tree) if args.readyz else None
     keys = person_owned_keys(itertools.islice(generate(mix_from_args(args)), args.events))
     command = [sys.executable, __file__, "--serve", str(args.graph), "--cache-mb", str(args.cache_mb),
-               "--tree", str(args.tree)]
+               "--tree", str(args.tree), *(["--workers", str(args.workers)] if args.workers else [])]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env(args.tree))
     try:

@@ -53,14 +53,15 @@ class _Keyer:
         self.left = _KEY_BUDGET
 
     def bytecode(self, bytecode: Bytecode) -> tuple:
-        return (type(bytecode), tuple(self.instruction(i) for i in bytecode.source_instructions),
-                tuple(self.instruction(i) for i in bytecode.step_instructions))
+        return (type(bytecode), tuple([self.instruction(i) for i in bytecode.source_instructions]),
+                tuple([self.instruction(i) for i in bytecode.step_instructions]))
 
     def instruction(self, instruction: list) -> tuple:
         self.left -= len(instruction)
         if self.left < 0:
             raise _Unkeyable
-        return (instruction[0], *[self.value(a) for a in instruction[1:]])
+        scalars, value = _SCALARS, self.value  # most arguments are keys and numbers: no call for them
+        return (instruction[0], *[(type(a), a) if type(a) in scalars else value(a) for a in instruction[1:]])
 
     def value(self, value: Any) -> Any:
         kind = type(value)
@@ -79,10 +80,9 @@ class _Keyer:
         if self.left < 0:
             raise _Unkeyable
         if kind is dict:
-            return dict, tuple((self.value(k), self.value(v)) for k, v in value.items())
-        if kind in (list, tuple, set, frozenset):
-            items = sorted(value, key=repr) if kind in (set, frozenset) else value
-            return kind, tuple(self.value(v) for v in items)
+            return dict, tuple([(self.value(k), self.value(v)) for k, v in value.items()])
+        if kind in (list, tuple, set, frozenset):  # a set in its own order: equal sets may differ in it
+            return kind, tuple([self.value(v) for v in value])
         raise _Unkeyable
 
 
