@@ -11,8 +11,8 @@ import pytest
 from gremlin_python.process.traversal import T
 
 import gremlin
-from benchmarks import (accuracy, bulk_load, collector, explain, ingest, ingest_fingerprint, ingest_split, match,
-                        memory, population, population_alt, render, request_profile, resolve, resolve_at_scale,
+from benchmarks import (accuracy, bulk_load, collector, explain, first_walks, ingest, ingest_fingerprint, ingest_split,
+                        match, memory, population, population_alt, render, request_profile, resolve, resolve_at_scale,
                         resolve_many, tenant_copies, write_idioms, wrong_pairs)
 from benchmarks.harness import percentile
 from identity import IdentityGraph, TenantConfig
@@ -352,6 +352,19 @@ def test_collector_script_compares_the_settler_in_processes_of_their_own(tmp_pat
     assert plain["objects_frozen"] == 0 and "freezes" not in plain
     assert settled["freezes"] >= 1 and settled["objects_frozen"] > settled["objects_walked"]
     assert all(run["p50_ms"] <= run["p99_ms"] <= run["max_ms"] for run in runs)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_first_walks_resolves_identifiers_of_the_graph_memory_kept(tmp_path: Path, capsys) -> None:
+    graph, keys = tmp_path / "graph", tmp_path / "keys.json"
+    assert memory.main([*TINY, "--keep", str(graph), "--out", str(tmp_path)]) == 0
+    population_flags = ["--people", "12", "--seed", "3"]
+    assert first_walks.main([*population_flags, "--graph", str(graph), "--keys", str(keys), "--walks", "0"]) == 0
+    assert keys.exists() and len(json.loads(keys.read_text())) > 0
+    capsys.readouterr()
+    assert first_walks.main([*population_flags, "--graph", str(graph), "--keys", str(keys), "--walks", "6"]) == 0
+    assert capsys.readouterr().out.strip() == "6 of 6 found"
 
 
 @pytest.mark.integration
