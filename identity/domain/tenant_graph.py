@@ -26,8 +26,8 @@ from . import customers, model
 from .events import CreationClock
 from .guards import TenantConfig
 from .identifiers import normalize
-from .walk import (Hood, anchor_of, cut_identifiers, cut_starts, hood_traversal, identifier_vertices, link_map,
-                   parse_hoods, walk_source)
+from .walk import (Hood, anchor_of, cut_starts, hood_traversal, identifier_vertices, link_map, parse_hoods,
+                   several_source, several_traversal, walk_source)
 
 __all__ = ["TenantGraph", "identifier_vertex_id", "tenant_scoped", "tenant_partition", "CUSTOMER_LOOKUP_TYPE",
            "MAX_CONFLICTS"]
@@ -110,13 +110,13 @@ class TenantGraph:
         """The neighbourhood of each of ``ids`` (identifier vertex ids) that exists, as hood()
         reads it, in one round trip (plus one per start whose own walk a hop's cap would cut, or
         that the walk together's cap may have cut: walk.cut_starts)."""
-        start = walk_source(self.reader).V(*ids).has_label(model.IDENTIFIER)
+        start = several_source(self.reader).V(*ids).has_label(model.IDENTIFIER)
         if as_of_ms is not None:
             start = start.has("first_seen", P.lte(long(as_of_ms)))
         expand = min(self.config.generic_threshold, max_fanout)
         cap = self.config.path_cap
-        query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=cap * len(ids),
-                               as_of_ms=as_of_ms, extra={"cut": cut_identifiers()}, edge_properties=edge_properties)
+        query = several_traversal(start, max_hops=max_hops, expand_limit=expand, cap=cap * len(ids),
+                                  as_of_ms=as_of_ms, edge_properties=edge_properties)
         result = submit(query)[0]
         hoods = parse_hoods(result, max_hops=max_hops, expand_limit=expand)
         touched = cut_starts(result, hoods)

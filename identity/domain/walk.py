@@ -36,12 +36,13 @@ from typing import Any, Iterable, Mapping
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
 from gremlin_python.process.traversal import Direction, P, T
 from gremlin_python.statics import long
+from gremlin_python.structure.graph import Edge
 
 from . import model
 from .customers import anchor, components, is_generic
 
 __all__ = ["Hood", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods", "hoods_of",
-           "cut_identifiers", "cut_starts",
+           "cut_starts", "several_source", "several_traversal", "several_vertices",
            "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain", "identifier_row",
            "identifier_vertices"]
 
@@ -163,12 +164,15 @@ def plain(element_map: dict) -> dict[str, Any]:
 
 def link_map(vertices: Mapping[str, dict],
              element_maps: Iterable[dict]) -> tuple[dict[str, dict], dict[str, dict[str, str]]]:
-    """The links a walk crossed (element maps, or id and ends: hood_traversal) -> (link id -> properties, identifier -> neighbour ->
+    """The links a walk crossed (element maps, id and ends: hood_traversal, or edges:
+    several_traversal) -> (link id -> properties, identifier -> neighbour ->
     link id), the second holding only links whose ends both came back."""
     edges: dict[str, dict] = {}
     links: dict[str, dict[str, str]] = {}
     for row in element_maps:
-        if "ends" in row:  # hood_traversal without edge_properties
+        if isinstance(row, Edge):  # several_traversal without edge_properties
+            props = {"id": row.id, "out": row.outV.id, "in": row.inV.id}
+        elif "ends" in row:  # hood_traversal without edge_properties
             props = {"id": row["id"], "out": row["ends"][0], "in": row["ends"][-1]}
         else:
             props = plain(row)
@@ -179,9 +183,61 @@ def link_map(vertices: Mapping[str, dict],
     return edges, links
 
 
+def several_source(g: GraphTraversalSource) -> GraphTraversal:
+    """walk_source for several_traversal: ``seen`` gets its placeholder only after the walk, and
+    ``cut`` (what the cap cut) has one."""
+    return walk_source(g, seen=False).aggregate("cut")
+
+
+def several_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, cap: int,
+                      as_of_ms: int | None = None, edge_properties: bool = False) -> GraphTraversal:
+    """The neighbourhoods of several start identifiers as one result map (parse_hoods reads it):
+    ``start`` is a ``several_source`` traversal positioned on them, ``cap`` the walk together's.
+
+    Its cost per start does not grow with the starts (docs/benchmarks.md, "Batch resolve"):
+    on Gremlin Server 3.7.3 a child traversal run on each element of a large collection
+    (hood_traversal's ``local(project(...))`` per identifier and per link) cost up to 15 times as
+    much per element at 250 starts as at 10, so each collection comes back as plain elements,
+    one step each: identifiers as element maps, links as edges (an edge carries its id and
+    ends) or element maps, do-not-link partners as the do-not-link edges. ``seen`` holds only
+    vertices while the walk and the cut read it (TinkerPop looks a vertex up in it by hash only
+    then, else compares it with every member): the cut is collected before ``seen`` gets its
+    placeholder."""
+    walk = neighbourhood_walk(start, max_hops=max_hops, expand_limit=expand_limit, cap=cap, as_of_ms=as_of_ms)
+    def members(key: str) -> GraphTraversal:  # a new one each time: gremlinpython's steps append in place
+        return __.select(key).unfold().is_(P.neq(0)).dedup()
+
+    return (walk.fold()
+            .side_effect(__.select("reached").unfold().is_(P.neq(0)).where(P.without("seen")).aggregate("cut"))
+            .side_effect(__.constant(0).aggregate("seen"))
+            .project("starts", "reached", "vertices", "nolinks", "edges", "cut")
+            .by(members("starts").id_().fold())
+            .by(__.select("reached").unfold().is_(P.neq(0)).count())
+            .by(members("seen").element_map().fold())
+            .by(members("seen").both_e(model.NOLINK).dedup().fold())
+            .by((members("crossed").element_map() if edge_properties else members("crossed")).fold())
+            .by(__.select("cut").unfold().is_(P.neq(0)).id_().fold()))
+
+
+def several_vertices(result: dict) -> dict[str, dict[str, Any]]:
+    """several_traversal's identifiers by vertex id, as identifier_vertices gives them."""
+    partners: dict[str, set[str]] = {}
+    for edge in result.get("nolinks", ()):
+        partners.setdefault(edge.outV.id, set()).add(edge.inV.id)
+        partners.setdefault(edge.inV.id, set()).add(edge.outV.id)
+    vertices = {}
+    for element_map in result.get("vertices", ()):
+        props = plain(element_map)
+        props["nolinks"] = frozenset(partners.get(props["id"], ()))
+        vertices[props["id"]] = props
+    return vertices
+
+
 def parse_hoods(result: dict, *, max_hops: int, expand_limit: int) -> dict[str, Hood]:
-    """The traversal's single result -> one Hood per start identifier (none if it was not found)."""
-    vertices = identifier_vertices(result.get("vertices", []))
+    """The traversal's single result (hood_traversal's or several_traversal's) -> one Hood per
+    start identifier (none if it was not found)."""
+    vertices = (several_vertices(result) if "nolinks" in result
+                else identifier_vertices(result.get("vertices", [])))
     return hoods_of(result, vertices, *link_map(vertices, result.get("edges", [])), max_hops=max_hops,
                     expand_limit=expand_limit)
 
@@ -197,15 +253,10 @@ def hoods_of(result: dict, vertices: dict[str, dict], edges: dict[str, dict], li
             for start in starts if start in vertices}
 
 
-def cut_identifiers() -> GraphTraversal:
-    """A hood_traversal ``extra``: each time a hop's cap cut an identifier that no later hop reached
-    (its id, once per cut), which cut_starts reads."""
-    return __.select("reached").unfold().is_(P.neq(0)).where(P.without("seen")).id_().fold()
-
-
 def cut_starts(result: dict, hoods: Mapping[str, Hood]) -> set[str]:
-    """The starts of a walk from several starts (``result``, with cut_identifiers as "cut"; its
-    ``hoods``) that its cap may have cut: those linked, through the links it crossed, to an
+    """The starts of a walk from several starts (``result``: several_traversal's, whose "cut"
+    lists each time a hop's cap cut an identifier that no later hop reached, its id once per cut;
+    its ``hoods``) that its cap may have cut: those linked, through the links it crossed, to an
     identifier it cut. A start linked to none walked as it would have walked alone: the cap
     only drops identifiers, and what its walk reached is linked to nothing dropped. All of
     them when a hop cut an identifier that a later hop reached (it came back, on a path that may
