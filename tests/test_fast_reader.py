@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import math
 
+import pytest
+
 from hypothesis import given, settings, strategies as st
 from gremlin_python.process.traversal import Direction, T, Traverser
 from gremlin_python.structure.graph import Edge, Path, Vertex
@@ -53,3 +55,19 @@ def test_types_it_hands_over_read_as_gremlinpython_reads_them() -> None:
     for value in ([Edge("e", a, "link", b), {"v": a}], Path([{"x"}], [a, "b"]), {1, 2, "3"}, float("nan"),
                   {"m": [None, Traverser(a, 2)]}):
         _same(*_both(value))
+
+
+def test_edges_read_here_as_gremlinpython_reads_them(monkeypatch) -> None:
+    """A walk's links come back as edges (resolve_many): read here, not handed over, with the same
+    ids, labels and ends."""
+    edges = [Edge("e1", Vertex("a", "identifier"), "link", Vertex("b", "person")),
+             Edge(7, Vertex(1, "x"), "nolink", Vertex(2, "y")), None]
+    monkeypatch.setattr(FastReader, "_generic", lambda *args: pytest.fail("an edge was handed over"))
+    expected, found = _both(edges)
+    assert [_fields(edge) for edge in found] == [_fields(edge) for edge in expected]
+    assert _fields(found[0]) == ("e1", "link", "a", "identifier", "b", "person", [])
+
+
+def _fields(edge):
+    return edge and (edge.id, edge.label, edge.outV.id, edge.outV.label, edge.inV.id, edge.inV.label,
+                     edge.properties)
