@@ -5,6 +5,10 @@ benchmarks; ``--rate`` sets one).
 
     python benchmarks/resolve_many.py                          # memory graph, 10,000 identifiers
     python benchmarks/resolve_many.py --backends memory --gremlin-url ws://127.0.0.1:8300/gremlin
+    python benchmarks/resolve_many.py --backends gremlin --gremlin-url URL --server-pid PID --tree /tmp/main
+
+``--server-pid`` (the process of ``--gremlin-url``'s server) adds the graph server's CPU per
+identifier; ``--tree`` runs the service from another checkout (before/after in one session).
 
 Every answer of resolve_many is compared with resolve's for the same identifier (a mismatch fails
 the run). The service's CPU per identifier is what the per-identifier price (identity.service.rpc.methods:
@@ -23,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import add_output_arguments, finish, process_cpu_seconds  # noqa: E402
+from benchmarks.harness import add_output_arguments, add_tree_argument, finish, process_cpu_seconds  # noqa: E402
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
 from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
@@ -33,16 +37,21 @@ from identity.domain.resolve import MAX_RESOLVE_MANY  # noqa: E402
 _RESOLVES_PER_BATCH = 100
 
 
-def _timed(server, requests: list, send) -> dict:
-    """Send ``requests`` one after another on one connection; seconds and service CPU seconds."""
+def _timed(server, requests: list, send, graph_pid: int | None = None) -> dict:
+    """Send ``requests`` one after another on one connection; seconds, service CPU seconds and
+    (with ``graph_pid``) the graph server's CPU seconds."""
     client = RpcClient(server, timeout=600)
+    graph_cpu = process_cpu_seconds(graph_pid) if graph_pid else 0.0
     cpu, started = process_cpu_seconds(server.pid), time.perf_counter()
     try:
         answers = [send(client, request) for request in requests]
     finally:
         client.close()
-    return {"seconds": round(time.perf_counter() - started, 3),
-            "service_cpu_seconds": round(process_cpu_seconds(server.pid) - cpu, 3), "answers": answers}
+    timed = {"seconds": round(time.perf_counter() - started, 3),
+             "service_cpu_seconds": round(process_cpu_seconds(server.pid) - cpu, 3), "answers": answers}
+    if graph_pid:
+        timed["graph_server_cpu_seconds"] = round(process_cpu_seconds(graph_pid) - graph_cpu, 3)
+    return timed
 
 
 def _batch(client: RpcClient, calls: list[dict]) -> list:
@@ -60,12 +69,14 @@ def _batch(client: RpcClient, calls: list[dict]) -> list:
 def measure(backend: str, events: list[dict], wanted: list[dict], args: argparse.Namespace) -> dict:
     settings = {"IDENTITY_RATE_PER_SECOND": str(args.rate)} if args.rate is not None else {}
     settings["IDENTITY_REQUEST_TIMEOUT"] = "60"  # the baseline's batches of 100 resolves, not resolve_many
-    with running_service(backend, gremlin_url=args.gremlin_url, settings=settings) as server:
+    graph_pid = args.server_pid if backend == "gremlin" else None
+    with running_service(backend, gremlin_url=args.gremlin_url, settings=settings, tree=args.tree) as server:
         run_load(server, ingest_calls(events, 50), 2, label=f"{backend} load", quiet=args.quiet, weight=events_in)
         calls = [wanted[n:n + args.per_call] for n in range(0, len(wanted), args.per_call)]
-        many = _timed(server, calls, lambda client, chunk: client.call("resolve_many", {"identifiers": chunk}))
+        many = _timed(server, calls, lambda client, chunk: client.call("resolve_many", {"identifiers": chunk}),
+                      graph_pid)
         one_by_one = [wanted[n:n + _RESOLVES_PER_BATCH] for n in range(0, len(wanted), _RESOLVES_PER_BATCH)]
-        single = _timed(server, one_by_one, _batch)
+        single = _timed(server, one_by_one, _batch, graph_pid)
     got = [answer for chunk in many.pop("answers") for answer in chunk["results"]]
     expected = [answer for chunk in single.pop("answers") for answer in chunk]
     mismatches = sum(1 for a, b in zip(got, expected) if a != b)
@@ -86,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--identifiers", type=int, default=10_000, help="identifiers to resolve")
     parser.add_argument("--per-call", type=int, default=MAX_RESOLVE_MANY, help="identifiers per resolve_many call")
     parser.add_argument("--rate", type=float, default=None, help="the service's rate_per_second (default: off)")
+    parser.add_argument("--server-pid", type=int,
+                        help="the process id of --gremlin-url's server: its CPU per identifier too (/proc)")
+    add_tree_argument(parser)
     add_output_arguments(parser, "resolve_many")
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
@@ -101,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['resolve_many']['seconds']:.2f} s, resolve in batches of {_RESOLVES_PER_BATCH} "
               f"{row[f'resolve_batches_of_{_RESOLVES_PER_BATCH}']['seconds']:.2f} s; service CPU per identifier "
               f"{row['service_cpu_ms_per_identifier']['resolve_many']:.3f} ms vs "
-              f"{row['service_cpu_ms_per_identifier']['resolve']:.3f} ms; same answers")
+              f"{row['service_cpu_ms_per_identifier']['resolve']:.3f} ms; same answers"
+              + ("" if "graph_server_cpu_seconds" not in row["resolve_many"] else
+                 f"; graph server CPU {row['resolve_many']['graph_server_cpu_seconds']:.2f} s vs "
+                 f"{row[f'resolve_batches_of_{_RESOLVES_PER_BATCH}']['graph_server_cpu_seconds']:.2f} s"))
     return finish(args, results)
 
 
