@@ -185,8 +185,11 @@ def link_map(vertices: Mapping[str, dict],
 
 def several_source(g: GraphTraversalSource) -> GraphTraversal:
     """walk_source for several_traversal: ``seen`` gets its placeholder only after the walk, and
-    ``cut`` (what the cap cut) has one."""
-    return walk_source(g, seen=False).aggregate("cut")
+    ``cut`` (what the cap cut) has one. Elements come back as references (their ids, labels and
+    an edge's ends: ``materializeProperties=tokens``, as Neptune always sends them): Gremlin
+    Server 3.7 sends an edge with all its properties by default, twice the bytes of its element
+    map to write and to read."""
+    return walk_source(g.with_("materializeProperties", "tokens"), seen=False).aggregate("cut")
 
 
 def several_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, cap: int,
@@ -197,13 +200,14 @@ def several_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int
     Its cost per start does not grow with the starts (docs/benchmarks.md, "Batch resolve"):
     on Gremlin Server 3.7.3 a child traversal run on each element of a large collection
     (hood_traversal's ``local(project(...))`` per identifier and per link) cost up to 15 times as
-    much per element at 250 starts as at 10, so each collection comes back as plain elements,
-    one step each: identifiers as element maps, links as edges (an edge carries its id and
+    much per element at 250 starts as at 10, so each collection comes back by one step per
+    element: identifiers as element maps, links as edges (a reference carries the link's id and
     ends) or element maps, do-not-link partners as the do-not-link edges. ``seen`` holds only
     vertices while the walk and the cut read it (TinkerPop looks a vertex up in it by hash only
     then, else compares it with every member): the cut is collected before ``seen`` gets its
     placeholder."""
     walk = neighbourhood_walk(start, max_hops=max_hops, expand_limit=expand_limit, cap=cap, as_of_ms=as_of_ms)
+
     def members(key: str) -> GraphTraversal:  # a new one each time: gremlinpython's steps append in place
         return __.select(key).unfold().is_(P.neq(0)).dedup()
 

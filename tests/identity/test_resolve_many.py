@@ -127,3 +127,40 @@ def test_only_the_starts_the_walk_togethers_cap_may_have_cut_are_walked_again(ma
     assert connection.submits - before == 2  # the walk together, then ann's own
     assert answers == [identity.resolve(item["type"], item["value"]) for item in wanted]
     assert answers[0].truncated and not answers[1].truncated and not answers[2].truncated
+
+
+def _steps(bytecode) -> list[tuple[str, tuple]]:
+    """Every step of ``bytecode``, its child traversals' steps after each step that holds them."""
+    from gremlin_python.process.traversal import Bytecode, Traversal
+    found = []
+    for name, *args in bytecode.step_instructions:
+        found.append((name, tuple(args)))
+        for arg in args:
+            child = arg.bytecode if isinstance(arg, Traversal) else arg
+            if isinstance(child, Bytecode):
+                found.extend(_steps(child))
+    return found
+
+
+def test_the_walk_together_costs_the_same_per_start_whatever_the_starts(identity, clock, monkeypatch) -> None:
+    """What made a walk of 250 starts cost Gremlin Server 3.7.3 several times what 250 walks cost
+    (docs/benchmarks.md, "Batch resolve"): a child traversal run on each identifier and link
+    reached (local(project(...))), and 'seen' holding its placeholder while each identifier a hop
+    reaches and each one the cap cut is looked up in it (then compared with every member, not
+    looked up by hash). The walk together sends neither; unknown starts still resolve to None."""
+    import identity.domain.tenant_graph as tenant_graph
+    wanted = [*_population(identity, clock)[:6], {"type": "email", "value": "nobody@example.com"}]
+    sent = []
+    submit = tenant_graph.submit
+    monkeypatch.setattr(tenant_graph, "submit", lambda traversal: sent.append(traversal.bytecode) or submit(traversal))
+    answers = identity.resolve_many(wanted)
+    assert len(sent) == 1
+    assert answers == [identity.resolve(item["type"], item["value"]) for item in wanted]
+    steps = _steps(sent[0])
+    names = [name for name, _ in steps]
+    assert "local" not in names and names.count("project") == 1
+    seen = [n for n, (name, args) in enumerate(steps) if name == "aggregate" and args == ("seen",)]
+    lookups = [n for n, (name, args) in enumerate(steps) if name == "where"]
+    placeholder = next(n for n in seen if steps[n - 1] == ("constant", (0,)))
+    assert seen[0] > names.index("V") and lookups and max(lookups) < placeholder
+    assert identity.resolve_many([{"type": "email", "value": "nobody@example.com"}] * 2) == [None, None]
