@@ -88,6 +88,7 @@ def read_state(store: Any, tenant: str, config: Any, targets: Any) -> dict:
         frontier = list(reached)[:cap]
         seen.update(dict.fromkeys(frontier))
     from gremlin_python.process.traversal import T
+    from gremlin_python.structure.graph import Edge, Vertex
 
     def element_map(v: Any) -> dict:
         row = {T.id: v.id, T.label: v.label}
@@ -95,9 +96,12 @@ def read_state(store: Any, tenant: str, config: Any, targets: Any) -> dict:
             row.setdefault(key, value)
         return row
 
-    def linked(v: Any) -> list:
-        return [e.in_v if e.out_v is v else e.out_v for e in v.edges("both", (model.LINK,)) if edge_visible(e)]
+    def reference(e: Any) -> Edge:  # an edge as materializeProperties=tokens sends it
+        return Edge(e.id, Vertex(e.out_v.id, e.out_v.label), e.label, Vertex(e.in_v.id, e.in_v.label))
 
+    crossed: dict[Any, None] = {}
+    for vertex in expanded:
+        crossed.update(dict.fromkeys(e for e in vertex.edges("both", (model.LINK,)) if edge_visible(e)))
     nolinks: dict[Any, None] = {}
     for vertex in seen:
         nolinks.update(dict.fromkeys(e for e in vertex.edges("both", (model.NOLINK,)) if edge_visible(e)))
@@ -105,10 +109,11 @@ def read_state(store: Any, tenant: str, config: Any, targets: Any) -> dict:
     for lid in targets.pairs:
         edge = get_edge(lid)
         if edge is not None and edge_visible(edge):
-            links.append({"id": edge.id, "first_seen": edge.props["first_seen"], "last_seen": edge.props["last_seen"]})
+            links.append({T.id: edge.id, **{key: edge.props[key] for key in ("first_seen", "last_seen", model.SCOPED)
+                                            if key in edge.props}})
     return {"vertices": [element_map(v) for v in seen],
-            "neighbours": [{"id": v.id, "linked": [o.id for o in linked(v) if vertex_visible(o)]} for v in expanded],
-            "nolinks": [[end.id for end in (e.out_v, e.in_v) if vertex_visible(end)] for e in nolinks],
+            "crossed": [reference(e) for e in crossed if vertex_visible(e.out_v) and vertex_visible(e.in_v)],
+            "nolinks": [reference(e) for e in nolinks if vertex_visible(e.out_v) and vertex_visible(e.in_v)],
             "links": links,
             "events": [v.id for v in map(get_vertex, targets.events) if v is not None and vertex_visible(v)],
             "suppressed": [v.id for v in map(get_vertex, targets.suppressions) if v is not None and vertex_visible(v)]}

@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from gremlin_python.process.graph_traversal import GraphTraversalSource, __
-from gremlin_python.process.traversal import P, T
+from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
+from gremlin_python.process.traversal import P
 
 from ..graph.connection import submit
 from . import customers, model, writes
 from .events import PreparedEvent
 from .guards import TenantConfig
-from .walk import collected, nearest, neighbourhood_walk, plain, walk_source
+from .walk import nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["View", "read_batch", "ReadTargets", "view_of", "PLANNED_KEYS"]
 
@@ -67,14 +67,12 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
     subgraph a per-identifier walk could see, and View.reach walks each start's own
     neighbourhood in it, by the same rules, on the client. ``cap`` is ``path_cap`` per start.
 
-    What comes back is kept small, for the graph builds a map per row: identifiers as element
-    maps, the links of each expanded identifier as its neighbours' ids (a link's id follows from
-    its ends, model.link_id; scoped links, which join nothing, left out), do-not-link edges among
-    them as pairs, and times only for the links an event of the batch may write (those joining two
-    of its identifiers). An expanded identifier's neighbours come as ``{id, linked}``: a
-    ``union()`` of its id and theirs in a ``local()`` cost Gremlin Server 3.7.3 about a third of
-    the read's CPU (a branch set up per identifier), a ``project()`` a third of that
-    (docs/benchmarks.md, "Where an ingested event's CPU goes")."""
+    What comes back is kept small, and each collection by one step per element, never a child
+    traversal (Gremlin Server 3.7.3 paid more per element the larger the collection:
+    walk.several_traversal): identifiers as element maps of the planned keys, the links crossed
+    (those of every expanded identifier but scoped ones, which join nothing) and do-not-link
+    edges among them as references (ids and ends: ``materializeProperties=tokens``), and times
+    only for the links an event of the batch may write (those joining two of its identifiers)."""
     targets = ReadTargets.of(tenant, events)
     if not targets.ids:
         return View({}, {}, {}, set(), set())
@@ -82,21 +80,20 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
     expand = config.expand_limit
     # "seen" gets its placeholder after the walk (walk_source): a member that is not a vertex
     # makes Gremlin Server compare each identifier a hop reaches with every member
-    start = walk_source(writes.unbulked(g), seen=False).aggregate("expanded").V(*ids).has_label(model.IDENTIFIER)
-    walk = neighbourhood_walk(start, max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids),
-                              expanded="expanded")
-    seen = __.select("seen").unfold().is_(P.neq(0))
+    source = writes.unbulked(g).with_("materializeProperties", "tokens")
+    start = walk_source(source, seen=False).V(*ids).has_label(model.IDENTIFIER)
+    walk = neighbourhood_walk(start, max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids))
+
+    def members(key: str) -> GraphTraversal:  # a new one each time: gremlinpython's steps append in place
+        return __.select(key).unfold().is_(P.neq(0)).dedup()
+
     query = (walk.fold().side_effect(__.constant(0).aggregate("seen"))
-             .project("vertices", "neighbours", "nolinks", "links", "events", "suppressed")
-             .by(collected("seen", __.element_map(*PLANNED_KEYS)))
-             # a scoped link joins nothing (model.SCOPED): its ends as its unscoped neighbours' are
-             # (both ends: the identifier itself comes again, and is passed over)
-             .by(__.select("expanded").unfold().is_(P.neq(0)).dedup()
-                 .project("id", "linked").by(T.id)
-                 .by(__.both_e(model.LINK).has_not(model.SCOPED).both_v().id_().fold()).fold())
-             .by(seen.both_e(model.NOLINK).dedup().local(__.both_v().id_().fold()).fold())
-             .by(__.E(*pairs).project("id", "first_seen", "last_seen", "scoped").by(T.id).by("first_seen")
-                 .by("last_seen").by(__.values(model.SCOPED).fold()).fold() if pairs else __.constant([]))
+             .project("vertices", "crossed", "nolinks", "links", "events", "suppressed")
+             .by(members("seen").element_map(*PLANNED_KEYS).fold())
+             .by(members("crossed").fold())
+             .by(members("seen").both_e(model.NOLINK).dedup().fold())
+             .by(__.E(*pairs).element_map("first_seen", "last_seen", model.SCOPED).fold() if pairs
+                 else __.constant([]))
              .by(__.V(*targets.events).id_().fold())
              .by(__.V(*targets.suppressions).id_().fold()))
     return view_of(submit(query)[0], pairs)
@@ -133,22 +130,22 @@ def view_of(state: dict, pairs: dict[str, tuple[str, str]]) -> View:
         props = plain(row)
         props["nolinks"] = set()
         vertices[props["id"]] = props
-    for a, b in state["nolinks"]:
+    for edge in state["nolinks"]:
+        a, b = edge.outV.id, edge.inV.id
         if a in vertices and b in vertices:
             vertices[a]["nolinks"].add(b)
             vertices[b]["nolinks"].add(a)
     for props in vertices.values():
         props["nolinks"] = frozenset(props["nolinks"])
     view = View(vertices, {}, {}, set(state["events"]), set(state["suppressed"]))
-    for row in state["neighbours"]:
-        vertex = row["id"]
-        for other in row["linked"]:
-            # else the walk's limit cut it off; a link between two expanded identifiers comes twice
-            if other in vertices and other != vertex and other not in view.adjacency.get(vertex, ()):
-                view.link(vertex, other)
+    for edge in state["crossed"]:
+        a, b = edge.outV.id, edge.inV.id
+        if a in vertices and b in vertices:  # else the walk's limit cut the far end off
+            view.link(a, b)
     for row in state["links"]:
-        view.links[row["id"]] = [row["first_seen"], row["last_seen"]]
-        low, high = pairs[row["id"]]
-        if low in vertices and high in vertices and not row.get("scoped"):
+        props = plain(row)
+        view.links[props["id"]] = [props["first_seen"], props["last_seen"]]
+        low, high = pairs[props["id"]]
+        if low in vertices and high in vertices and model.SCOPED not in props:
             view.link(low, high)
     return view

@@ -329,6 +329,29 @@ def test_the_batch_read_walks_with_only_vertices_seen(identity, connection) -> N
     assert identity.resolve(*ANN).customer_id == identity.resolve(*DEVICE).customer_id
 
 
+def test_the_batch_read_runs_no_child_traversal_per_identifier_or_link(identity, connection) -> None:
+    """Gremlin Server 3.7.3 paid more for each child traversal run per element the larger the
+    collection (docs/benchmarks.md, "Batch resolve"): the read's identifiers, links and
+    do-not-link edges come back by one step per element, the links as references; the view
+    planned on it is the same (a do-not-link rule and a link seen again included)."""
+    identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
+    identity.unlink(ANN, PHONE)
+    results = identity.ingest([event("e3", ANN, DEVICE), event("e4", PHONE, DEVICE)])
+    read = connection.sent[-2]
+    assert not any(step[0] == "mergeV" for step in read.step_instructions)  # the read, not the write
+
+    def names(steps: list) -> list[str]:
+        return [name for step in steps for name in (step[0], *(n for child in step[1:] for n in names(child)))]
+    sent = names(_steps(read))
+    assert "local" not in sent and sent.count("project") == 1
+    options = [source[1].configuration for source in read.source_instructions
+               if source[0] == "withStrategies" and type(source[1]).__name__ == "OptionsStrategy"]
+    assert {"materializeProperties": "tokens"} in options
+    assert [r["reason"] for r in results[0].refused] == ["do_not_link"]  # read through the rule's edge
+    assert identity.resolve(*ANN).customer_id != identity.resolve(*PHONE).customer_id
+    assert identity.stats()["links"] == 1  # PHONE-DEVICE, seen again
+
+
 def test_stats(identity) -> None:
     identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
     stats = identity.stats()
