@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.accuracy import (_TENANT, add_population_arguments, guard_variants, ingest_all,  # noqa: E402
                                  pairwise_scores, population_of, resolve_all, truth_of)
 from identity import IdentityGraph  # noqa: E402
+from identity.domain.tenant_graph import identifier_vertex_id  # noqa: E402
 from identity.graph.connection import close_all, open_traversal  # noqa: E402
 
 #: The identifier types that name one person (identity.domain.guards.TenantConfig.personal_types).
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hops", type=int, default=3)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--top", type=int, default=15, help="kinds of misplaced identifiers listed")
+    parser.add_argument("--paths", action="store_true",
+                        help="also the path that joins each misplaced identifier to the customer's owner: the types "
+                             "on it, whose each identifier is, and each device's conflict count (which guard did "
+                             "not fire)")
     parser.add_argument("--missed", action="store_true",
                         help="also where the missed pairs come from: a person's identifiers outside the customer "
                              "holding most of them")
@@ -66,13 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     identity = IdentityGraph(open_traversal("memory://"), _TENANT, config=guard_variants()[args.guards])
     ingest_all(identity, truth.events, args.batch, args.guards, quiet=True)
     customers = resolve_all(identity, truth.owner, args.hops, args.guards, quiet=True)
-    close_all()
     owned = truth.person_owned
     scores = pairwise_scores(owned, customers)
     members: dict[object, list] = defaultdict(list)
     for key, person in owned.items():
         members[customers.get(key, ("alone", key))].append((key, person))
     causes: Counter = Counter()
+    paths: Counter = Counter()
+    bridges: Counter = Counter()
+    examples: dict[str, str] = {}
+    keys_of = ({identifier_vertex_id(_TENANT, key[0], key[1], protector=identity.protector): key for key in truth.owner}
+               if args.paths else {})
     for held in members.values():
         people = Counter(person for _, person in held)
         if len(people) < 2:
@@ -85,9 +94,23 @@ def main(argv: list[str] | None = None) -> int:
             device = "on a household device" if key in on_household_device else "personal devices only"
             seen = "identified" if key in identified else "anonymous only"
             causes[(key[0], household, device, seen)] += people[owner]
+            if args.paths:
+                kind, example = joining_path(identity, key, owner, keys_of, truth.owner, identified, args.hops)
+                paths[kind] += people[owner]
+                bridges[bridge_of(kind)] += people[owner]
+                examples.setdefault(kind, example)
+    close_all()
     print(f"{args.guards}: precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f}; "
           f"wrong pairs {scores.predicted_pairs - scores.correct_pairs} of {scores.predicted_pairs}")
     _table("misplaced", causes, args.top)
+    if args.paths:
+        total = sum(paths.values()) or 1
+        print("what joins them (the misplaced identifier, then the first identifier on the path not its person's):")
+        for kind, n in bridges.most_common(args.top):
+            print(f"{n:6d} ({n / total:4.0%})  {kind}")
+        print("the paths that join them (misplaced identifier ... the owner's nearest identifier):")
+        for kind, n in paths.most_common(args.top):
+            print(f"{n:6d} ({n / total:4.0%})  {kind}    e.g. {examples[kind]}")
     if args.missed:
         # a person's identifiers outside the customer holding most of them miss pairs with those
         missed: Counter = Counter()
@@ -105,6 +128,46 @@ def main(argv: list[str] | None = None) -> int:
         print(f"missed pairs {scores.true_pairs - scores.correct_pairs} of {scores.true_pairs}")
         _table("apart", missed, args.top)
     return 0
+
+
+def joining_path(identity: IdentityGraph, key, owner: str, keys_of: dict, owners: dict, identified: set,
+                 hops: int) -> tuple[str, str]:
+    """The resolve walk's shortest path from the misplaced identifier ``key`` to the nearest
+    identifier of ``owner`` (the person owning most of its customer), as a kind: each identifier on
+    it by type and whose it is (``mine``: the misplaced identifier's person; ``owner``; ``household``;
+    ``shared``; ``other``), a device with its conflict count (``c0``: the multi-user guard never
+    fired on it), the misplaced identifier ``anon`` when no event identified its person with it.
+    Also an example with the identifiers' (truncated) values."""
+    person = owners[key]
+    hood = identity.pinned().hood(key[0], key[1], max_hops=hops, max_fanout=50)
+    found = [v for v in hood.paths if owners.get(keys_of.get(v)) == owner] if hood else []
+    if not found:
+        return "no path within the hops (joined by a customer id only)", "-"
+    nearest = min(found, key=lambda v: (hood.hops(v), v))
+    kinds, shown = [], []
+    for position, vertex in enumerate(hood.paths[nearest][::2]):
+        props, held = hood.vertices[vertex], keys_of.get(vertex)
+        who = owners.get(held, "?")
+        whose = ("mine" if who == person else "owner" if who == owner else "household" if who.startswith("h-")
+                 else "shared" if who == "shared" else "other")
+        label = f"{props['type']}[{whose}"
+        if props["type"] == "device_id":
+            label += f",c{min(props.get('conflicts', 0), 2)}"
+        if position == 0 and held not in identified:
+            label += ",anon"
+        kinds.append(label + "]")
+        shown.append(f"{props['type']}:{held[1][:12] if held else '?'}")
+    return " - ".join(kinds), " - ".join(shown)
+
+
+def bridge_of(kind: str) -> str:
+    """A path kind (joining_path) cut to the misplaced identifier and the first identifier on it
+    that is not its person's: what joined it to someone else."""
+    steps = kind.split(" - ")
+    if len(steps) < 2:
+        return kind
+    further = next((step for step in steps[1:] if "[mine" not in step), steps[-1])
+    return f"{steps[0]} -> {further}"
 
 
 def _table(what: str, counts: Counter, top: int) -> None:
