@@ -40,6 +40,9 @@ plain-Python reference share exactly the same decisions):
   known to be multi-user (to the device, and to weak identifiers) stop joining when it gets
   there: ``scoped_links`` names them, ingest marks them and every walk passes them by, so the
   customers they held split (identity.domain.customers);
+- with ``device_profiles_at_once``, a device is counted as used by several people also when two
+  cookies linked to it are alive at once (their sightings overlap: two browser profiles used in
+  turn), not only when a bridge through it is refused (``mark_profiles_at_once``);
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -49,11 +52,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
+from .customers import is_generic
 from .identifiers import IDENTIFIER_TYPES, compact_phone
 
-__all__ = ["TenantConfig", "is_blocked", "Member", "Candidate", "LinkPlan", "plan_links", "scoped_links"]
+__all__ = ["TenantConfig", "is_blocked", "Member", "Candidate", "LinkPlan", "plan_links", "scoped_links",
+           "mark_profiles_at_once"]
 
 _DEFAULT_BLOCKED: dict[str, tuple[str, ...]] = {
     "email": ("test@test.com", "test@example.com", "email@email.com", "a@a.com", "none@none.com",
@@ -137,6 +142,13 @@ class TenantConfig:
     #: and the customers they held split, as when an identifier turns generic. A cookie keeps
     #: its links to identifiers that name someone (its user's email, account id, card).
     device_scope_past_links: bool = True
+    #: A device on which two identifiers of a device-scoped type are alive at once (two browser
+    #: profiles' cookies: one seen again after the other first appeared) counts as used by
+    #: several people: each event carrying one of them, the device and the other linked to the
+    #: device with overlapping first/last sightings raises the device's ``conflicts`` by one, up to
+    #: ``device_scope_after_conflicts``. A cookie expiring and its successor follow each other; two
+    #: people's profiles on a family laptop interleave (and so do one person's two browsers).
+    device_profiles_at_once: bool = False
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -235,6 +247,9 @@ class Candidate:
     #: the identifiers already forming its customer (itself included); just itself when new
     group: dict[str, Member] = field(default_factory=dict)
     exists: bool = False
+    #: a stored device holding two device-scoped identifiers alive at once, one of them this
+    #: event's (``mark_profiles_at_once``)
+    profiles_at_once: bool = False
 
 
 @dataclass
@@ -297,6 +312,12 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
     # refusal below counting; stronger pairs are decided first, so before a cookie's), says
     # whether its cookies are scoped to whoever the event identifies
     devices = {c.member.id for c in candidates if _is_multi_user_type(c.member.type, config)}
+
+    for candidate in candidates:  # counted first: a cookie of this event is scoped by it already
+        device = candidate.member
+        if (candidate.profiles_at_once and device.id in devices
+                and device.conflicts < config.device_scope_after_conflicts):
+            conflicts.append(device.id)
 
     def refuse(x: int, y: int, reason: str, detail: str) -> None:
         a, b = candidates[x], candidates[y]
@@ -379,6 +400,38 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
                       and c.member.id in devices and c.member.id in conflicts
                       and c.member.conflicts + 1 == config.device_scope_after_conflicts]
     return LinkPlan(links, refused, merged, customer, anchors, shared, conflicts, scoped_devices)
+
+
+def mark_profiles_at_once(candidates: list[Candidate], ts: int, reach: Mapping[str, Mapping[str, int]],
+                          vertices: Mapping[str, dict], config: TenantConfig) -> None:
+    """Set ``profiles_at_once`` on each stored device of a multi-user type in the event
+    (``device_profiles_at_once``) linked to an identifier of a device-scoped type, not in the event,
+    alive at once with one the event carries: their first..last sightings (the event's ``ts``
+    included for the event's own) overlap. ``reach`` maps each stored identifier of the event to
+    its neighbourhood (identifier -> hops: a device's links are its identifiers at one hop, scoped
+    links not crossed); ``vertices`` holds their properties (``first_seen``, ``last_seen``).
+    A cookie's successor after it expired never overlaps it; two profiles used in turn do."""
+    if not config.device_profiles_at_once:
+        return
+    in_event = {c.member.id for c in candidates}
+    alive = []
+    for candidate in candidates:
+        if candidate.member.type in config.device_scoped_types:
+            props = vertices.get(candidate.member.id) if candidate.exists else None
+            alive.append((min(props["first_seen"], ts), max(props["last_seen"], ts)) if props else (ts, ts))
+    if not alive:
+        return
+    for candidate in candidates:
+        if not (candidate.exists and _is_multi_user_type(candidate.member.type, config)):
+            continue
+        for other, hops in reach.get(candidate.member.id, {}).items():
+            props = vertices[other]
+            if (hops != 1 or other in in_event or props["type"] not in config.device_scoped_types
+                    or is_generic(props, config.generic_threshold)):
+                continue
+            if any(props["first_seen"] < last and first < props["last_seen"] for first, last in alive):
+                candidate.profiles_at_once = True
+                break
 
 
 def scoped_links(device: str, neighbours_of: Callable[[str], Iterable[str]], type_of: Callable[[str], str],

@@ -46,7 +46,7 @@ from .batch_read import View, read_batch
 from .chunk import Chunk, LinkWrite
 from .customers import is_generic
 from .events import CreationClock, IngestResult, PreparedEvent, without_suppressed
-from .guards import Candidate, LinkPlan, Member, TenantConfig, plan_links, scoped_links
+from .guards import Candidate, LinkPlan, Member, TenantConfig, mark_profiles_at_once, plan_links, scoped_links
 from .walk import members_of
 
 __all__ = ["ingest_batch", "candidates_from", "stored_candidate", "stored_customer", "MAX_WRITES_PER_TRAVERSAL"]
@@ -59,12 +59,12 @@ MAX_WRITES_PER_TRAVERSAL = 1000
 _MAX_CONFLICTS = 25
 
 
-def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], vertices: Mapping[str, dict],
+def candidates_from(event: PreparedEvent, reach: Mapping[str, Mapping[str, int]], vertices: Mapping[str, dict],
                     tenant: str, config: TenantConfig, created: int) -> list[Candidate]:
     """The planner's view of the event: existing identifiers with their customers, new ones alone,
     stamped ``created`` + their position in the event (CreationClock.stamps).
     ``reach`` maps each existing identifier to the identifiers its neighbourhood reaches (itself
-    included); ``vertices`` holds their properties (with ``nolinks``)."""
+    included) and their hops; ``vertices`` holds their properties (with ``nolinks``)."""
     candidates = []
     made: dict[str, Member] = {}  # the event's identifiers mostly share their customers: one Member each
     for position, identifier in enumerate(event.identifiers):
@@ -78,6 +78,7 @@ def candidates_from(event: PreparedEvent, reach: Mapping[str, Iterable[str]], ve
             candidates.append(Candidate(identifier.index, member, identifier.weak, group={member.id: member}))
             continue
         candidates.append(stored_candidate(identifier.index, identifier.vertex_id, reached, vertices, config, made))
+    mark_profiles_at_once(candidates, event.timestamp_ms, reach, vertices, config)
     return candidates
 
 

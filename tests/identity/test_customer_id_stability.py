@@ -44,9 +44,10 @@ TIMESTAMPS = [1_714_550_400_000 + n * 3_600_000 for n in range(4)]
 def _config() -> TenantConfig:
     # generic_threshold 3: identifiers turn generic (and customers fall apart) often; max_hops 10
     # exceeds any path among 10 identifiers; a device's first refusal scopes its cookies' links
-    # (device_scope_past_links): customers fall apart that way too
+    # (device_scope_past_links): customers fall apart that way too, and two cookies alive at once on
+    # a device count as a refusal there (device_profiles_at_once)
     return TenantConfig(generic_threshold=3, type_limits={"email": 2, "partner_id": 1}, max_hops=10,
-                        device_scope_past_links=True, device_scope_after_conflicts=1)
+                        device_scope_past_links=True, device_scope_after_conflicts=1, device_profiles_at_once=True)
 
 
 identifier = st.sampled_from(POOL)

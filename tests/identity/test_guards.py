@@ -602,3 +602,65 @@ def test_explain_names_the_scoped_links_between_two_customers(make_identity, clo
     assert not answer["same_customer"]
     assert sorted(reason["between"][1]["type"] for reason in scoped) == ["device_id", "ip"]
     assert all(reason["between"][0]["value"] == "ck-ann-1" and reason["scoped"] for reason in scoped)
+
+
+PROFILES_AT_ONCE = TenantConfig(device_profiles_at_once=True)
+LAPTOP = ("device_id", "9d0e6b2a-41c7-4f3e-8a5b-2c7e1f9d3a64")
+_MINUTE = 60_000
+
+
+def _profiles_in_turn(identity, clock, batched: bool) -> list:
+    """Bob signs in on the family laptop in his browser profile; Ann then browses in her own
+    profile, and Bob and Ann in turn, never signing in there: no bridge is ever refused, only
+    their two cookies are alive at once (Ann's first seen before Bob's last, and the other way)."""
+    events = [event("e1", LAPTOP, BOB_COOKIE, HOME_IP, BOB_ACCOUNT, ts=1_714_550_400_000),
+              event("e2", ANN_COOKIE, LAPTOP, HOME_IP, kind="page_view", ts=1_714_550_400_000 + _MINUTE),
+              event("e3", BOB_COOKIE, LAPTOP, HOME_IP, kind="page_view", ts=1_714_550_400_000 + 2 * _MINUTE),
+              event("e4", ANN_COOKIE, LAPTOP, HOME_IP, kind="page_view", ts=1_714_550_400_000 + 3 * _MINUTE)]
+    return _ingest(identity, clock, events, batched)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_two_cookies_alive_at_once_on_a_device_scope_its_cookies(make_identity, clock, batched: bool) -> None:
+    identity = make_identity(config=PROFILES_AT_ONCE)
+    bob, ann, bob_again, ann_again = _profiles_in_turn(identity, clock, batched)
+    assert ann.customer_id == bob.customer_id  # nothing says yet that the laptop is shared
+    # Bob's cookie seen again after Ann's appeared counts once, Ann's seen again after it twice: the
+    # laptop is multi-user, the links its cookies got on it stop joining; Bob's keeps his account
+    assert identity.stats()["identifiers"] == 5
+    resolved = identity.resolve(*BOB_ACCOUNT)
+    assert resolved.customer_id == bob.customer_id and [c["value"] for c in resolved.identifiers["cookie"]] == ["ck-bob-1"]
+    assert identity.resolve(*ANN_COOKIE).customer_id != bob.customer_id
+    assert list(identity.resolve(*ANN_COOKIE).identifiers) == ["cookie"]
+
+
+def test_without_profiles_at_once_cookies_in_turn_stay_with_the_devices_customer(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig(device_profiles_at_once=False))
+    bob, *_ = _profiles_in_turn(identity, clock, batched=False)
+    assert identity.resolve(*ANN_COOKIE).customer_id == bob.customer_id
+
+
+def test_a_cookie_and_its_successor_are_not_alive_at_once(make_identity, clock) -> None:
+    """A phone's cookie expires and a new one follows it (and is used in turn with nothing):
+    one profile after another, the phone's own user's; the new cookie joins them."""
+    identity = make_identity(config=PROFILES_AT_ONCE)
+    phone, old, new = ("device_id", "ann-phone"), ("cookie", "ck-phone-1"), ("cookie", "ck-phone-2")
+    results = _ingest(identity, clock, [
+        event("e1", phone, old, ANN, ts=1_714_550_400_000),
+        event("e2", old, phone, kind="page_view", ts=1_714_550_400_000 + _MINUTE),
+        event("e3", new, phone, kind="page_view", ts=1_714_550_400_000 + 2 * _MINUTE),
+        event("e4", new, phone, kind="page_view", ts=1_714_550_400_000 + 3 * _MINUTE)], batched=False)
+    assert all(result.refused == [] for result in results)
+    assert identity.resolve(*new).customer_id == identity.resolve(*ANN).customer_id == results[0].customer_id
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_the_reference_model_counts_profiles_at_once_alike(make_identity, clock, batched: bool) -> None:
+    from identity.domain.reference import ReferenceIdentity
+    reference = ReferenceIdentity("acme", config=PROFILES_AT_ONCE, clock=clock)
+    expected = [r.to_dict() for r in _profiles_in_turn(reference, clock, batched=False)]
+    identity = make_identity(config=PROFILES_AT_ONCE)
+    assert [r.to_dict() for r in _profiles_in_turn(identity, clock, batched)] == expected
+    for key in (BOB_ACCOUNT, LAPTOP, BOB_COOKIE, ANN_COOKIE, HOME_IP):
+        found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
+        assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
