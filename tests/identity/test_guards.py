@@ -582,16 +582,23 @@ def test_the_customer_a_scoped_cookie_leaves_is_split_by_the_id_rule(make_identi
     assert identity.resolve(*ANN_COOKIE) is None and identity.resolve(*BOB_ACCOUNT).customer_id == bob.customer_id
 
 
-@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
-def test_the_reference_model_scopes_past_links_alike(make_identity, clock, batched: bool) -> None:
+def _same_as_the_reference_model(make_identity, clock, config: TenantConfig, stream, batched: bool, keys) -> None:
+    """``stream`` (identity, clock, batched) -> results gives the reference model's results (one by
+    one) on the identity under test (``batched`` or not), and then the same answer for each of ``keys``."""
     from identity.domain.reference import ReferenceIdentity
-    reference = ReferenceIdentity("acme", config=PAST_LINKS, clock=clock)
-    expected = [r.to_dict() for r in _cookie_seen_before_the_tablet_was_shared(reference, clock, batched=False)]
-    identity = make_identity(config=PAST_LINKS)
-    assert [r.to_dict() for r in _cookie_seen_before_the_tablet_was_shared(identity, clock, batched)] == expected
-    for key in (BOB_ACCOUNT, ANN_ACCOUNT, TABLET, BOB_COOKIE, ANN_COOKIE, HOME_IP):
+    reference = ReferenceIdentity("acme", config=config, clock=clock)
+    expected = [r.to_dict() for r in stream(reference, clock, False)]
+    identity = make_identity(config=config)
+    assert [r.to_dict() for r in stream(identity, clock, batched)] == expected
+    for key in keys:
         found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
         assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_the_reference_model_scopes_past_links_alike(make_identity, clock, batched: bool) -> None:
+    _same_as_the_reference_model(make_identity, clock, PAST_LINKS, _cookie_seen_before_the_tablet_was_shared, batched,
+                                 (BOB_ACCOUNT, ANN_ACCOUNT, TABLET, BOB_COOKIE, ANN_COOKIE, HOME_IP))
 
 
 def test_explain_names_the_scoped_links_between_two_customers(make_identity, clock) -> None:
@@ -656,11 +663,5 @@ def test_a_cookie_and_its_successor_are_not_alive_at_once(make_identity, clock) 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
 def test_the_reference_model_counts_profiles_at_once_alike(make_identity, clock, batched: bool) -> None:
-    from identity.domain.reference import ReferenceIdentity
-    reference = ReferenceIdentity("acme", config=PROFILES_AT_ONCE, clock=clock)
-    expected = [r.to_dict() for r in _profiles_in_turn(reference, clock, batched=False)]
-    identity = make_identity(config=PROFILES_AT_ONCE)
-    assert [r.to_dict() for r in _profiles_in_turn(identity, clock, batched)] == expected
-    for key in (BOB_ACCOUNT, LAPTOP, BOB_COOKIE, ANN_COOKIE, HOME_IP):
-        found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
-        assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
+    _same_as_the_reference_model(make_identity, clock, PROFILES_AT_ONCE, _profiles_in_turn, batched,
+                                 (BOB_ACCOUNT, LAPTOP, BOB_COOKIE, ANN_COOKIE, HOME_IP))
