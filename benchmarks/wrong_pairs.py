@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     causes: Counter = Counter()
     paths: Counter = Counter()
     bridges: Counter = Counter()
+    direct: Counter = Counter()
     examples: dict[str, str] = {}
     keys_of = ({identifier_vertex_id(_TENANT, key[0], key[1], protector=identity.protector): key for key in truth.owner}
                if args.paths else {})
@@ -95,9 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             seen = "identified" if key in identified else "anonymous only"
             causes[(key[0], household, device, seen)] += people[owner]
             if args.paths:
-                kind, example = joining_path(identity, key, owner, keys_of, truth.owner, identified, args.hops)
+                kind, example, linked = joining_path(identity, key, owner, keys_of, truth.owner, identified, args.hops)
                 paths[kind] += people[owner]
                 bridges[bridge_of(kind)] += people[owner]
+                direct[linked] += people[owner]
                 examples.setdefault(kind, example)
     close_all()
     print(f"{args.guards}: precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f}; "
@@ -105,9 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     _table("misplaced", causes, args.top)
     if args.paths:
         total = sum(paths.values()) or 1
-        print("what joins them (the misplaced identifier, then the first identifier on the path not its person's):")
-        for kind, n in bridges.most_common(args.top):
-            print(f"{n:6d} ({n / total:4.0%})  {kind}")
+        for title, counts in (("the first identifier on the path not its person's", bridges),
+                              ("what it is linked to that is not its person's", direct)):
+            print(f"what joins them (the misplaced identifier, then {title}):")
+            for kind, n in counts.most_common(args.top):
+                print(f"{n:6d} ({n / total:4.0%})  {kind}")
         print("the paths that join them (misplaced identifier ... the owner's nearest identifier):")
         for kind, n in paths.most_common(args.top):
             print(f"{n:6d} ({n / total:4.0%})  {kind}    e.g. {examples[kind]}")
@@ -131,43 +135,50 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def joining_path(identity: IdentityGraph, key, owner: str, keys_of: dict, owners: dict, identified: set,
-                 hops: int) -> tuple[str, str]:
+                 hops: int) -> tuple[str, str, str]:
     """The resolve walk's shortest path from the misplaced identifier ``key`` to the nearest
     identifier of ``owner`` (the person owning most of its customer), as a kind: each identifier on
     it by type and whose it is (``mine``: the misplaced identifier's person; ``owner``; ``household``;
     ``shared``; ``other``), a device with its conflict count (``c0``: the multi-user guard never
     fired on it), the misplaced identifier ``anon`` when no event identified its person with it.
-    Also an example with the identifiers' (truncated) values."""
+    Also an example with the identifiers' (truncated) values, and what the misplaced identifier
+    is linked to directly that is not its person's: the walk's shortest path is one of several
+    equally short ones (a cookie's link to the family tablet and to the home IP), picked by ids."""
     person = owners[key]
     hood = identity.pinned().hood(key[0], key[1], max_hops=hops, max_fanout=50)
     found = [v for v in hood.paths if owners.get(keys_of.get(v)) == owner] if hood else []
     if not found:
-        return "no path within the hops (joined by a customer id only)", "-"
+        alone = "no path within the hops (joined by a customer id only)"
+        return alone, "-", alone
     nearest = min(found, key=lambda v: (hood.hops(v), v))
-    kinds, shown = [], []
-    for position, vertex in enumerate(hood.paths[nearest][::2]):
+
+    def label(vertex: str, first: bool = False) -> str:
         props, held = hood.vertices[vertex], keys_of.get(vertex)
         who = owners.get(held, "?")
         whose = ("mine" if who == person else "owner" if who == owner else "household" if who.startswith("h-")
                  else "shared" if who == "shared" else "other")
-        label = f"{props['type']}[{whose}"
+        text = f"{props['type']}[{whose}"
         if props["type"] == "device_id":
-            label += f",c{min(props.get('conflicts', 0), 2)}"
-        if position == 0 and held not in identified:
-            label += ",anon"
-        kinds.append(label + "]")
-        shown.append(f"{props['type']}:{held[1][:12] if held else '?'}")
-    return " - ".join(kinds), " - ".join(shown)
+            text += f",c{min(props.get('conflicts', 0), 2)}"
+        if first and held not in identified:
+            text += ",anon"
+        return text + "]"
+
+    path = hood.paths[nearest][::2]
+    kinds = [label(vertex, position == 0) for position, vertex in enumerate(path)]
+    shown = [f"{hood.vertices[v]['type']}:{keys_of[v][1][:12] if v in keys_of else '?'}" for v in path]
+    # what it is linked to directly that is not its person's (a shortest path picks one of several)
+    linked = sorted({label(v) for v in hood.paths if hood.hops(v) == 1} - {kinds[0]})
+    linked = [text for text in linked if "[mine" not in text]
+    return " - ".join(kinds), " - ".join(shown), kinds[0] + " -> " + (" + ".join(linked) or "its person's only")
 
 
 def bridge_of(kind: str) -> str:
     """A path kind (joining_path) cut to the misplaced identifier and the first identifier on it
-    that is not its person's: what joined it to someone else."""
+    that is not its person's: what joined it to someone else, on that path."""
     steps = kind.split(" - ")
-    if len(steps) < 2:
-        return kind
-    further = next((step for step in steps[1:] if "[mine" not in step), steps[-1])
-    return f"{steps[0]} -> {further}"
+    further = next((step for step in steps[1:] if "[mine" not in step), None)
+    return f"{steps[0]} -> {further}" if further else kind
 
 
 def _table(what: str, counts: Counter, top: int) -> None:
