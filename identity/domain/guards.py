@@ -148,7 +148,7 @@ class TenantConfig:
     #: device with overlapping first/last sightings raises the device's ``conflicts`` by one, up to
     #: ``device_scope_after_conflicts``. A cookie expiring and its successor follow each other; two
     #: people's profiles on a family laptop interleave (and so do one person's two browsers).
-    device_profiles_at_once: bool = False
+    device_profiles_at_once: bool = True
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50

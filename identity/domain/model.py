@@ -35,8 +35,8 @@ TENANT = "tenant"
 SHARED = "shared"
 #: An identifier property: how often ingest refused it as a shareable bridge to a new competing
 #: identifier (identity.domain.guards, ``shared_after_conflicts``), or, for a device, to anyone the event
-#: identified (``multi_user_on_conflict``: from one on, several people use it). Absent until the
-#: first time.
+#: identified (``multi_user_on_conflict``: from one on, several people use it), or events showing
+#: two of its cookies alive at once (``device_profiles_at_once``). Absent until the first time.
 CONFLICTS = "conflicts"
 #: A link property, set (to the ingest time, epoch ms) when the link stops joining: it held a
 #: device-scoped identifier (a cookie) to a device, or to a weak identifier, before the device
