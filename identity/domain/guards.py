@@ -404,10 +404,10 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
 
 def mark_profiles_at_once(candidates: list[Candidate], ts: int, reach: Mapping[str, Mapping[str, int]],
                           vertices: Mapping[str, dict], config: TenantConfig) -> None:
-    """Set ``profiles_at_once`` on each stored device of a multi-user type in the event
-    (``device_profiles_at_once``) linked to an identifier of a device-scoped type, not in the event,
-    alive at once with one the event carries: their first..last sightings (the event's ``ts``
-    included for the event's own) overlap. ``reach`` maps each stored identifier of the event to
+    """Set ``profiles_at_once`` (``device_profiles_at_once``) on each stored device of a multi-user
+    type in the event, its count still below ``device_scope_after_conflicts``, linked to an
+    identifier of a device-scoped type, not in the event, alive at once with one the event carries:
+    their first..last sightings (the event's ``ts`` included for the event's own) overlap. ``reach`` maps each stored identifier of the event to
     its neighbourhood (identifier -> hops: a device's links are its identifiers at one hop, scoped
     links not crossed); ``vertices`` holds their properties (``first_seen``, ``last_seen``).
     A cookie's successor after it expired never overlaps it; two profiles used in turn do."""
@@ -422,9 +422,11 @@ def mark_profiles_at_once(candidates: list[Candidate], ts: int, reach: Mapping[s
     if not alive:
         return
     for candidate in candidates:
-        if not (candidate.exists and _is_multi_user_type(candidate.member.type, config)):
+        device = candidate.member
+        if (not candidate.exists or not _is_multi_user_type(device.type, config)
+                or device.conflicts >= config.device_scope_after_conflicts):  # plan_links would not count it
             continue
-        for other, hops in reach.get(candidate.member.id, {}).items():
+        for other, hops in reach.get(device.id, {}).items():
             props = vertices[other]
             if (hops != 1 or other in in_event or props["type"] not in config.device_scoped_types
                     or is_generic(props, config.generic_threshold)):
