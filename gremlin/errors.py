@@ -13,6 +13,7 @@ in-process backends and the WebSocket endpoint report failures the same way::
      |    +-- ElementNotFound         a mutation naming an element that is gone
      |    +-- ConflictError           an id that is already taken
      |    +-- LimitExceeded           more results, collected values or memory than allowed
+     |    +-- EngineFault             Python's own failure inside a step: a bug in the engine
      +-- TraversalTimeout             evaluationTimeout exceeded, 598
      +-- TraversalCancelled           stopped because its caller went away
      +-- AuthenticationError          bad credentials, 401 (Gremlin Server's status)
@@ -32,6 +33,7 @@ __all__ = [
     "ElementNotFound",
     "ConflictError",
     "LimitExceeded",
+    "EngineFault",
     "TraversalTimeout",
     "TraversalCancelled",
     "AuthenticationError",
@@ -97,6 +99,12 @@ class ConflictError(TraversalError):
 class LimitExceeded(TraversalError):
     """A traversal that would return more results, hold more values in one collection (fold,
     aggregate, group, ...) or use more memory than whoever runs it allows (gremlin.engine.Limits)."""
+
+
+class EngineFault(TraversalError):
+    """A Python exception (TypeError, KeyError, ...) that escaped a step: never TinkerPop's answer to
+    bad input, which is always an error of its own that says what is wrong. Still reported to the
+    client as a failed traversal, but the conformance and differential checks count it as a bug."""
 
 
 class TraversalTimeout(GremlinError):

@@ -29,7 +29,7 @@ from gremlin.conformance.gherkin import GherkinError, Scenario, parse_feature
 from gremlin.conformance.graphs import Lookups, read_graphson
 from gremlin.conformance.notation import Float32, LambdaNotation, NotationError, SetValue, parse_value, split_items
 from gremlin.engine.bytecode import step_names
-from gremlin.errors import GremlinError, InvalidArgumentError, UnsupportedStepError
+from gremlin.errors import EngineFault, GremlinError, InvalidArgumentError, UnsupportedStepError
 from gremlin.language import parse
 
 FIXTURES = Path(__file__).parent / "conformance_fixtures"
@@ -264,6 +264,8 @@ def test_errors_are_classified() -> None:
     assert classify_error(GremlinServerError({**server, "message": "The foo() step is not supported"})) == UNSUPPORTED
     assert classify_error(GremlinServerError({**server, "message": "Vertex with id already exists"})) == RAISED
     assert classify_error(KeyError("x")) == UNEXPECTED
+    # a Python error the engine caught on its way out is still a bug, not the error a scenario expects
+    assert classify_error(EngineFault("TypeError: 'int' object is not iterable")) == UNEXPECTED
 
 
 def test_writes_are_detected_in_nested_traversals() -> None:

@@ -67,3 +67,10 @@ def test_the_engine_answers_as_the_reference_server(path: Path, gremlin_servers:
     settled = [f"{c.probe.source}: {c.probe.query}" for c in comparisons if not c.differs and c.probe.known]
     assert not new, "answers differ from the reference:\n" + "\n".join(new)
     assert not settled, "marked known but agreeing now (remove the mark and the docs' entry):\n" + "\n".join(settled)
+
+
+def test_a_python_error_escaping_the_engine_always_differs() -> None:
+    """A TypeError inside a step is a bug even where the server raises too: TinkerPop's error says
+    what is wrong with the input, Python's only where the step broke."""
+    assert compare_answers("g.V()", Answer(error="EngineFault: TypeError: x", fault=True), Answer(error="y")) is not None
+    assert compare_answers("g.V()", Answer(error="EngineFault: TypeError: x", fault=True), Answer(results=[])) is not None

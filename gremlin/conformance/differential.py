@@ -9,10 +9,11 @@ recorded (docs/gremlin.md says why): it is reported as known and does not fail t
 a known difference that no longer differs is reported so its mark can go.
 
 Answers are the same when both backends raise, or when both return equivalent results
-(conformance/compare.py: numbers by value, elements by id, maps by entries). Results are compared
-in order only when the query orders them (``order()``); Gremlin Server sends a traversal's
-results through a bulking set, so equal results arrive together whatever order the traversal
-produced them in. Both error messages are kept, so a reader can compare their gist.
+(conformance/compare.py: numbers by value, elements by id, maps by entries); a Python exception
+escaping this engine (EngineFault: a TypeError where TinkerPop says what is wrong) always differs.
+Results are compared in order only when the query orders them (``order()``); Gremlin Server sends a
+traversal's results through a bulking set, so equal results arrive together whatever order the
+traversal produced them in. Both error messages are kept, so a reader can compare their gist.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from ..errors import EngineFault
 from ..language import parse_query
 from .backends import EMPTY, Backend, open_backend
 from .compare import check_ordered, check_unordered, render
@@ -49,6 +51,8 @@ class Probe:
 class Answer:
     results: list[Any] | None = None
     error: str | None = None
+    #: the error was Python's own failure escaping the engine (EngineFault), not a Gremlin error
+    fault: bool = False
 
     def describe(self) -> str:
         if self.error is not None:
@@ -108,6 +112,8 @@ def _bulked(results: Sequence[Any]) -> list[Any]:
 
 def compare_answers(query: str, ours: Answer, reference: Answer) -> str | None:
     """None when the answers agree, else what differs."""
+    if ours.fault or reference.fault:
+        return "a Python error escaped the engine where TinkerPop raises an error of its own or answers"
     if ours.error is not None or reference.error is not None:
         if ours.error is not None and reference.error is not None:
             return None
@@ -123,7 +129,7 @@ def _answer(handle: Any, probe: Probe, timeout_ms: int) -> Answer:
         return Answer(results=submit(handle.connection, with_source_options(
             bytecode, timeout_ms=timeout_ms, side_effects={})))
     except Exception as error:  # an error is an answer to compare, whatever raised it
-        return Answer(error=f"{type(error).__name__}: {error_message(error)}")
+        return Answer(error=f"{type(error).__name__}: {error_message(error)}", fault=isinstance(error, EngineFault))
 
 
 def run_probes(probes: Iterable[Probe], ours: Backend, reference: Backend, *,

@@ -15,7 +15,7 @@ from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.strategies import OptionsStrategy
 from gremlin_python.process.traversal import Bytecode
 
-from ..errors import GremlinError, UnsupportedStepError
+from ..errors import EngineFault, GremlinError, UnsupportedStepError
 from .compare import from_wire
 
 __all__ = [
@@ -43,6 +43,8 @@ def classify_error(error: BaseException) -> str:
     """UNSUPPORTED, RAISED (a Gremlin error a scenario may expect) or UNEXPECTED."""
     if isinstance(error, UnsupportedStepError):
         return UNSUPPORTED
+    if isinstance(error, EngineFault):
+        return UNEXPECTED  # Python's own failure in a step: a bug, even where the scenario expects an error
     if isinstance(error, GremlinError):
         return RAISED
     if isinstance(error, GremlinServerError):

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from gremlin_python.process.traversal import Bytecode, TraversalStrategy
 from gremlin_python.process.traversal import Traverser as GTraverser
 
-from ..errors import GremlinError, LimitExceeded, TraversalError
+from ..errors import EngineFault, GremlinError, LimitExceeded, TraversalError
 from ..heap import paused_for_traversal
 from ..storage import GraphStore, Store
 from .base import Context, Traversal
@@ -50,7 +50,7 @@ class _EngineErrors:
         if issubclass(kind, MemoryError):
             raise LimitExceeded("The traversal needs more memory than it may use: narrow it") from None
         if issubclass(kind, (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError)):
-            raise TraversalError(f"{kind.__name__}: {error}") from error
+            raise EngineFault(f"{kind.__name__}: {error}") from error
         return False
 
 

@@ -14,6 +14,8 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from ..errors import TraversalError
+
 __all__ = ["add", "sub", "mul", "div"]
 
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
@@ -96,7 +98,7 @@ def div(a: Any, b: Any) -> Any:
     if kind in ("long", "bigint"):
         x, y = _integral(a), _integral(b)
         if y == 0:
-            raise ZeroDivisionError("/ by zero")
+            raise TraversalError("/ by zero")  # Java's ArithmeticException
         quotient = abs(x) // abs(y) * (1 if (x >= 0) == (y >= 0) else -1)
         return _wrap(quotient) if kind == "long" else quotient
     if kind == "double":

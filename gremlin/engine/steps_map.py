@@ -13,7 +13,7 @@ from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, ByModulatedStep, Projection, named, property_items, property_values, token_value
 from .traverser import Traverser
-from .values import MapEntry, OrderedSet, PathValue, PropertyValue
+from .values import MapEntry, OrderedSet, PathValue, PropertyValue, java_type_name
 
 
 class MapStep(Step):
@@ -178,6 +178,8 @@ class ElementMapStep(Step):
                 out = {T.id: element.id, T.label: element.label}
                 out.update(element.property_items())  # a key's last value wins, as below
                 return out
+        if not isinstance(element, (VertexRecord, EdgeRecord, VertexPropertyRecord, GVertex, GEdge)):
+            raise InvalidArgumentError(f"The {self.name}() step needs an element, not {java_type_name(element)}")
         out: dict = {}
         # a vertex property is named by its key and value, anything else by its label (TinkerPop)
         if self.name == "elementMap":
@@ -203,8 +205,6 @@ class ElementMapStep(Step):
                     out[T.value] = element.value
             elif mask & WithOptions.labels:
                 out[T.label] = element.label
-        if not isinstance(element, (VertexRecord, EdgeRecord, VertexPropertyRecord, GVertex, GEdge)):
-            raise InvalidArgumentError(f"The {self.name}() step needs an element, not {type(element).__name__}")
         # a vertex's values under a key are a list (elementMap keeps the last of them), any other
         # element's a single value, as TinkerPop's maps put them
         if self.name == "propertyMap":  # property elements; the others read values only

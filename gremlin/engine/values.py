@@ -477,7 +477,17 @@ def java_type_name(value: Any) -> str:
         return "Map"
     if isinstance(value, (list, tuple)):
         return "List"
-    return type(value).__name__
+    if isinstance(value, (set, frozenset)):
+        return "Set"
+    if isinstance(value, str):
+        return "String"
+    if value is None:
+        return "null"
+    if isinstance(value, PathValue):
+        return "Path"
+    if isinstance(value, MapEntry):
+        return "Map.Entry"
+    return type(value).__name__.replace("Record", "")
 
 
 def _collection(arg: Any) -> list:
