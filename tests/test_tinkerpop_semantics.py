@@ -165,3 +165,18 @@ def test_an_element_sent_in_a_traversal_is_the_graphs_in_inject_and_a_reference_
     assert reference().element_map().to_list() == [{T.id: "1", T.label: "vertex"}]
     assert g.inject(0).constant(marko).both().to_list() == []
     assert g.inject(0).constant(knows).out_v().id_().to_list() == ["1"]
+
+
+def test_column_keys_are_sets_of_a_map_and_of_each_step_of_a_path(modern):
+    """TinkerPop's Column: a map's keys are its keySet (a set), a path's keys its labels, one set
+    per step, whether select(keys) or by(keys) applies it."""
+    g = modern
+    labels = g.V("1").as_("a", "b").out("created").as_("c").path().select(Column.keys).next()
+    assert labels == [{"a", "b"}, {"c"}] and all(isinstance(step, (set, frozenset)) for step in labels)
+    keys = g.V().group_count().by(T.label).project("k").by(Column.keys).next()["k"]
+    assert isinstance(keys, (set, frozenset)) and keys == {"person", "software"}
+    assert g.V("1").as_("a").out("created").path().project("k").by(Column.keys).next() == {"k": [{"a"}, set()]}
+    assert g.V("1").out("created").path().select(Column.values).next() == [Vertex("1"), Vertex("3")]
+    with pytest.raises(FAILURES):
+        g.inject(1).project("k").by(Column.keys).to_list()
+

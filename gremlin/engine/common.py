@@ -17,7 +17,7 @@ from .bytecode import is_cardinality_value
 from .operators import apply_operator
 from .tokens import enum_name, token_name
 from .traverser import Traverser
-from .values import MapEntry, PropertyValue, g_hash_key
+from .values import MapEntry, OrderedSet, PathValue, PropertyValue, g_hash_key, java_type_name
 
 __all__ = ["NOTHING", "Projection", "enum_name", "element_id", "is_element", "vertex_properties",
            "vertex_property_items", "property_values", "property_items", "token_name", "resolve_vertex",
@@ -207,12 +207,23 @@ def project_value(ctx: Context, obj: Any, kind: str, arg: Any) -> Any:
     if kind == "token":
         return token_value(obj, arg)
     if kind == "column":
-        if isinstance(obj, dict):
-            return list(obj.keys()) if arg == "keys" else list(obj.values())
-        if isinstance(obj, MapEntry):
-            return obj.key if arg == "keys" else obj.value
-        raise InvalidArgumentError(f"Column.{arg} needs a map, not {type(obj).__name__}")
+        return column_value(obj, arg)
     raise AssertionError(kind)
+
+
+def column_value(obj: Any, column: str) -> Any:
+    """Column.keys or Column.values ("keys"/"values") of a map, a map entry or a path, as TinkerPop's
+    Column gives them: a map's keys as a set in the map's order, its values as a list; a path's
+    labels as one set per step (sorted: a step's labels keep no order here), its objects as a list."""
+    keys = column == "keys"
+    if isinstance(obj, dict):
+        return OrderedSet(obj.keys()) if keys else list(obj.values())
+    if isinstance(obj, MapEntry):
+        return obj.key if keys else obj.value
+    if isinstance(obj, PathValue):
+        return [OrderedSet(sorted(labels)) for labels in obj.labels] if keys else list(obj.objects)
+    raise InvalidArgumentError(
+        f"Column.{column} needs a map, a map entry or a path, not {java_type_name(obj)}")
 
 
 def token_value(obj: Any, name: str) -> Any:

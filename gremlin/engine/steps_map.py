@@ -11,9 +11,10 @@ from gremlin_python.structure.graph import Vertex as GVertex
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, ByModulatedStep, Projection, named, property_items, property_values, token_value
+from .common import (NOTHING, ByModulatedStep, Projection, column_value, named, property_items, property_values,
+                     token_value)
 from .traverser import Traverser
-from .values import MapEntry, OrderedSet, PathValue, PropertyValue, java_type_name
+from .values import MapEntry, PathValue, PropertyValue, java_type_name
 
 
 class MapStep(Step):
@@ -336,15 +337,7 @@ class SelectStep(ByModulatedStep):
 
     def _select(self, ctx: Context, traverser: Traverser) -> Any:
         if self.column is not None:
-            obj = traverser.obj
-            if isinstance(obj, dict):
-                # keySet(): a set, in the map's order; values(): a collection
-                return OrderedSet(obj.keys()) if self.column == Column.keys else list(obj.values())
-            if isinstance(obj, MapEntry):
-                return obj.key if self.column == Column.keys else obj.value
-            if isinstance(obj, PathValue):
-                return [sorted(ls) for ls in obj.labels] if self.column == Column.keys else list(obj.objects)
-            raise InvalidArgumentError(f"select({self.column}) needs a map, not {type(obj).__name__}")
+            return column_value(traverser.obj, self.column.name)
         if self.traversal is not None:
             label = self.id_label
             if label is not None:  # select(select(label).id()): no child traverser to run
