@@ -180,3 +180,17 @@ def test_column_keys_are_sets_of_a_map_and_of_each_step_of_a_path(modern):
     with pytest.raises(FAILURES):
         g.inject(1).project("k").by(Column.keys).to_list()
 
+
+def test_merge_of_a_list_takes_a_collection_and_of_a_map_a_map(modern):
+    g = modern
+    for traversal in (g.V().fold().merge({"a": 1}),                      # a list with a map
+                      g.V().values("name").fold().merge(2),               # ... with a number
+                      g.V().values("name").fold().merge("ab"),            # ... with a string
+                      g.V().values("name").fold().merge(__.constant({"a": 1})),
+                      g.inject({"a": 1}).merge([1]),                      # a map with a list
+                      g.inject(1).merge([1])):                            # not a collection
+        with pytest.raises(FAILURES) as raised:
+            traversal.to_list()
+        assert "merge step" in str(raised.value)
+    assert sorted(g.inject([1, 2]).merge([2, 3]).unfold().to_list()) == [1, 2, 3]
+    assert g.inject({"a": 1}).merge({"b": 2}).next() == {"a": 1, "b": 2}

@@ -16,7 +16,7 @@ from .tostring import gremlin_str
 from .traverser import Traverser
 from .java_order import hash_positions
 from .operators import apply_operator
-from .values import OrderedSet, PathValue, g_hash_key, test_predicate
+from .values import OrderedSet, PathValue, g_hash_key, java_type_name, test_predicate
 
 # -- sack -------------------------------------------------------------------------------------------
 
@@ -76,8 +76,8 @@ def _string_arg(name: str, fn: Callable, value: Any, args: tuple, local: bool = 
     if not isinstance(value, str):
         if local:
             raise InvalidArgumentError(f"The {name}(local) step can only take string or list of strings, "
-                                       f"not {_kind(value)}")
-        raise InvalidArgumentError(f"The {name}() step can only take string as argument, not {_kind(value)}")
+                                       f"not {java_type_name(value)}")
+        raise InvalidArgumentError(f"The {name}() step can only take string as argument, not {java_type_name(value)}")
     return fn(value, *args)
 
 
@@ -117,7 +117,7 @@ def _concat(*args: Any) -> Step:
     def concat(ctx: Context, t: Traverser) -> Any:
         parts = [] if t.obj is None else [t.obj]
         if t.obj is not None and not isinstance(t.obj, str):
-            raise InvalidArgumentError(f"String concat() can only take string as argument, not {_kind(t.obj)}")
+            raise InvalidArgumentError(f"String concat() can only take string as argument, not {java_type_name(t.obj)}")
         for arg in args:
             value = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
             if value is not None:
@@ -195,10 +195,6 @@ def _reverse() -> Step:
 
 # -- lists ----------------------------------------------------------------------------------------------
 
-def _kind(value: Any) -> str:
-    return type(value).__name__.replace("Record", "")
-
-
 def _is_list_like(value: Any) -> bool:
     return isinstance(value, (list, tuple, set, frozenset, PathValue))
 
@@ -208,7 +204,7 @@ def _require_list(value: Any, if_null: str, otherwise: str) -> list:
     if value is None:
         raise InvalidArgumentError(if_null)
     if not _is_list_like(value):
-        raise InvalidArgumentError(f"{otherwise}, encountered {_kind(value)}")
+        raise InvalidArgumentError(f"{otherwise}, encountered {java_type_name(value)}")
     return list(value)
 
 
@@ -253,8 +249,8 @@ def _list_arg(ctx: Context, t: Traverser, arg: Any, name: str) -> list:
     if not isinstance(arg, Traversal):
         return list(arg)
     return _require_list(arg.first(ctx, t, None),
-                         f"traversal argument for {name} step must yield an iterable type, not null",
-                         f"traversal argument for {name} step must yield an iterable type")
+                         f"Provided traversal argument for {name} step must yield an iterable type, not null",
+                         f"Provided traversal argument for {name} step must yield an iterable type")
 
 
 def _set_op(name: str, op: Callable[[dict, dict], dict]) -> Callable[[Any], Step]:
@@ -292,11 +288,15 @@ def _merge(arg: Any) -> Step:
             other = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
             if not isinstance(other, dict):
                 raise InvalidArgumentError("merge step expected provided argument to evaluate to a Map, "
-                                           f"encountered {_kind(other)}")
+                                           f"encountered {java_type_name(other)}")
             return {**t.obj, **other}
+        if isinstance(arg, dict):
+            raise InvalidArgumentError("merge step type mismatch: expected argument to be Iterable but got Map")
         left = {g_hash_key(v): v for v in _as_list("merge", t.obj)}
+        _check_list_arg("merge", arg)
         left.update({g_hash_key(v): v for v in _list_arg(ctx, t, arg, "merge")})
-        return set(left.values())
+        members = list(left.values())
+        return OrderedSet(members[i] for i in hash_positions(members))  # a HashSet in TinkerGraph
     return MapStep("merge", merge)
 
 
