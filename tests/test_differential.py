@@ -74,3 +74,15 @@ def test_a_python_error_escaping_the_engine_always_differs() -> None:
     what is wrong with the input, Python's only where the step broke."""
     assert compare_answers("g.V()", Answer(error="EngineFault: TypeError: x", fault=True), Answer(error="y")) is not None
     assert compare_answers("g.V()", Answer(error="EngineFault: TypeError: x", fault=True), Answer(results=[])) is not None
+
+
+def test_no_probe_makes_the_engine_leak_a_python_error() -> None:
+    """Every probe, on this engine alone: wrong types, nulls and odd bounds get an error of the
+    engine's own that says what is wrong (as Gremlin Server's do), never a TypeError from a step."""
+    ours = open_backend("memory://", DEFAULT_DATA_DIR)
+    try:
+        comparisons = run_probes([p for path in PROBES for p in read_probes(path)], ours, ours)
+    finally:
+        ours.close()
+    leaked = [f"{c.probe.source}: {c.probe.query}: {c.ours.error}" for c in comparisons if c.ours.fault]
+    assert not leaked, "Python errors escaped the engine:\n" + "\n".join(leaked)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import TraversalError
+from .values import java_type_name
 
 __all__ = ["add", "sub", "mul", "div"]
 
@@ -27,6 +28,9 @@ def _kind(value: Any) -> str | None:
         return None if value != value else "double"
     if isinstance(value, Decimal):
         return None if value.is_nan() else "decimal"
+    if not isinstance(value, int) or isinstance(value, bool):
+        # NumberHelper casts each side to Number first
+        raise TraversalError(f"{java_type_name(value)} cannot be cast to Number: {value!r}")
     return "long" if _LONG_MIN <= value <= _LONG_MAX else "bigint"
 
 

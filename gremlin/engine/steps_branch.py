@@ -272,6 +272,8 @@ class OptionalStep(Step):
 
 @register("optional")
 def _optional(child: Any) -> Step:
+    if not isinstance(child, Traversal):
+        raise InvalidArgumentError(f"optional() takes a traversal, not {child!r}")
     return OptionalStep(child)
 
 
@@ -393,11 +395,15 @@ def _option_matches(option: Any, key: Any, ctx: Context, traverser: Traverser) -
 
 @register("choose")
 def _choose(*args: Any) -> Step:
+    if not args or any(arg is None for arg in args):
+        raise InvalidArgumentError(f"choose() takes a traversal, a predicate or a function, not {args!r}")
     return ChooseStep(args)
 
 
 @register("branch")
 def _branch(selector: Any) -> Step:
+    if selector is None:
+        raise InvalidArgumentError("branch() takes a traversal or a function, not null")
     step = ChooseStep((selector,))
     step.name = "branch"
     return step

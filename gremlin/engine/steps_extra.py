@@ -59,6 +59,7 @@ def _string_step(name: str, fn: Callable[..., Any], *args: Any) -> Step:
     scope = Scope.global_
     if args and isinstance(args[0], Scope):
         scope, args = args[0], args[1:]
+    _check_string_args(name, args)
 
     def apply(ctx: Context, t: Traverser) -> Any:
         value = t.obj
@@ -70,6 +71,22 @@ def _string_step(name: str, fn: Callable[..., Any], *args: Any) -> Step:
             return None
         return _string_arg(name, fn, value, args)
     return MapStep(name, apply)
+
+
+#: what each string step's arguments must be (Gremlin Server finds no method for other types): a
+#: string may be null, a position may not
+_STRING_ARGUMENTS = {"split": (str,), "replace": (str, str), "substring": (int, int)}
+
+
+def _check_string_args(name: str, args: tuple) -> None:
+    kinds = _STRING_ARGUMENTS.get(name, ())
+    if len(args) > len(kinds):
+        raise InvalidArgumentError(f"{name}() takes at most {len(kinds)} arguments, not {len(args)}")
+    for arg, kind in zip(args, kinds):
+        if kind is str and arg is not None and not isinstance(arg, str):
+            raise InvalidArgumentError(f"{name}() takes a string, not {java_type_name(arg)} {arg!r}")
+        if kind is int and (not isinstance(arg, int) or isinstance(arg, bool)):
+            raise InvalidArgumentError(f"{name}() takes an integer position, not {java_type_name(arg)} {arg!r}")
 
 
 def _string_arg(name: str, fn: Callable, value: Any, args: tuple, local: bool = False) -> Any:
@@ -95,7 +112,8 @@ for _name, _fn in {
     "lTrim": lambda s: s.lstrip(), "rTrim": lambda s: s.rstrip(),
     # splitByWholeSeparator: no empty pieces; no separator (null or "") splits at whitespace
     "length": len, "split": lambda s, sep=None: [p for p in s.split(sep) if p] if sep else s.split(),
-    "replace": lambda s, old, new: s.replace(old, new) if old is not None else s,
+    # StringUtils.replace: a null search or replacement leaves the string as it is
+    "replace": lambda s, old, new: s.replace(old, new) if old is not None and new is not None else s,
     "substring": _substring,
 }.items():
     register(_name)(lambda *args, _n=_name, _f=_fn: _string_step(_n, _f, *args))
@@ -156,7 +174,7 @@ class FormatStep(ByModulatedStep):
                 positional += 1
             else:
                 value = self._variable(ctx, traverser, match.group(1))
-            if value is NOTHING:
+            if value is NOTHING or value is None:  # a null value gives no string at all
                 return NOTHING
             parts += [self.template[position:match.start()], gremlin_str(value)]
             position = match.end()

@@ -564,22 +564,29 @@ def _scoped(args: tuple) -> tuple[Any, tuple]:
     return Scope.global_, args
 
 
+def _count_arg(step: str, value: Any) -> int:
+    """A range/limit/skip/tail bound: a whole number (a long in TinkerPop), never null or text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise InvalidArgumentError(f"{step}() takes whole numbers, not {java_type_name(value)} {value!r}")
+    return int(value)
+
+
 @register("range")
 def _range(*args: Any) -> Step:
     scope, (low, high) = _scoped(args)
-    return RangeStep("range", scope, int(low), int(high))
+    return RangeStep("range", scope, _count_arg("range", low), _count_arg("range", high))
 
 
 @register("limit")
 def _limit(*args: Any) -> Step:
     scope, (n,) = _scoped(args)
-    return RangeStep("limit", scope, 0, int(n))
+    return RangeStep("limit", scope, 0, _count_arg("limit", n))
 
 
 @register("skip")
 def _skip(*args: Any) -> Step:
     scope, (n,) = _scoped(args)
-    return RangeStep("skip", scope, int(n), -1)
+    return RangeStep("skip", scope, _count_arg("skip", n), -1)
 
 
 class TailStep(Step):
@@ -620,7 +627,7 @@ class TailStep(Step):
 @register("tail")
 def _tail(*args: Any) -> Step:
     scope, rest = _scoped(args)
-    return TailStep(scope, int(rest[0]) if rest else 1)
+    return TailStep(scope, _count_arg("tail", rest[0]) if rest else 1)
 
 
 # -- paths -----------------------------------------------------------------------------------
