@@ -183,4 +183,6 @@ def _modulate(steps: list[Step], pending: list, name: str, args: tuple) -> None:
         raise InvalidArgumentError(f"{name}() must follow the step it modulates")
     if name in ("read", "write"):
         raise UnsupportedStepError(f"The io() step's {name}() is not supported by this engine")
+    if name == "by" and args == (None,):  # by() is the identity; by(null) names nothing
+        raise InvalidArgumentError("by() takes a key, a token, a traversal or a comparator, not null")
     steps[-1].modulate(name, args)

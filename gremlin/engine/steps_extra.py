@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 from gremlin_python.process.traversal import P, Pop, Scope
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, ByModulatedStep, Projection, is_element, property_items
 from .steps_filter import FilterStep, _decided, _none, combine_ternary
@@ -132,6 +132,10 @@ def _as_string(*args: Any) -> Step:
 
 @register("concat")
 def _concat(*args: Any) -> Step:
+    for arg in args:  # concat(String...) or concat(Traversal, Traversal...)
+        if arg is not None and not isinstance(arg, (str, Traversal)):
+            raise InvalidArgumentError(f"concat() takes strings or traversals, not {java_type_name(arg)} {arg!r}")
+
     def concat(ctx: Context, t: Traverser) -> Any:
         parts = [] if t.obj is None else [t.obj]
         if t.obj is not None and not isinstance(t.obj, str):
@@ -139,7 +143,10 @@ def _concat(*args: Any) -> Step:
         for arg in args:
             value = arg.first(ctx, t, None) if isinstance(arg, Traversal) else arg
             if value is not None:
-                parts.append(value if isinstance(value, str) else gremlin_str(value))
+                if not isinstance(value, str):  # a traversal's answer is cast to String
+                    raise TraversalError(f"concat() joins strings: {java_type_name(value)} {value!r} cannot be "
+                                         "cast to String")
+                parts.append(value)
         # null concatenated with nothing but nulls stays null
         return None if t.obj is None and len(parts) == 0 else "".join(parts)
     return MapStep("concat", concat)

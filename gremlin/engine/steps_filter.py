@@ -302,6 +302,8 @@ def _has_id(*ids: Any) -> Step:
 
 @register("hasKey")
 def _has_key_step(*keys: Any) -> Step:
+    if any(not isinstance(key, (str, P)) and key is not None for key in keys):  # a null key matches none
+        raise InvalidArgumentError(f"hasKey() takes string keys or a predicate, not {keys!r}")
     predicate = _values_predicate(keys)
     return FilterStep("hasKey", lambda ctx, t: _has_subject(t.obj, "hasKey") is not None and
                       _token_matches(t.obj, "key", predicate))
@@ -496,6 +498,8 @@ class RangeStep(Step):
         self.scope = scope
         # as TinkerPop counts: a negative low end is the start, a high end below -1 ends at once
         self.low = max(low, 0)
+        #: range(local) of a collection gives one item bare when high - low == 1 with low as given
+        self.single = high != -1 and high - low == 1 and name in ("limit", "range")
         self.high = 0 if high < -1 else high
         #: Set by the optimizer when every traverser reaching this step has bulk 1 (it follows
         #: a global dedup()): then each counts one and the range is a plain slice.
@@ -514,7 +518,7 @@ class RangeStep(Step):
 
     def _slices(self, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:
-            value = _slice_local(traverser.obj, self.low, self.high, self.name == "limit" or self.name == "range")
+            value = _slice_local(traverser.obj, self.low, self.high, self.single)
             if value is not NOTHING:
                 yield traverser.split(value)
 
@@ -538,7 +542,7 @@ class RangeStep(Step):
                 return
 
 
-def _slice_local(value: Any, low: int, high: int, single_unwraps: bool) -> Any:
+def _slice_local(value: Any, low: int, high: int, single: bool) -> Any:
     if isinstance(value, dict):
         items = list(value.items())
         sliced = items[low:] if high == -1 else items[low:high]
@@ -546,13 +550,13 @@ def _slice_local(value: Any, low: int, high: int, single_unwraps: bool) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         items = list(value)
         sliced = items[low:] if high == -1 else items[low:high]
-        if high != -1 and high - low == 1 and single_unwraps:
+        if single:
             return sliced[0] if sliced else NOTHING
         return OrderedSet(sliced) if isinstance(value, (set, frozenset)) else sliced  # a set stays a set
     if isinstance(value, PathValue):
         items = list(value.objects)
         sliced = items[low:] if high == -1 else items[low:high]
-        if high != -1 and high - low == 1 and single_unwraps:
+        if single:
             return sliced[0] if sliced else NOTHING
         return sliced
     return value

@@ -314,7 +314,8 @@ class SelectStep(ByModulatedStep):
             self.traversal = args[0]
         elif not args:
             raise InvalidArgumentError("select() needs at least one key")
-        elif not all(isinstance(key, str) for key in args):
+        elif args == [None] or not all(isinstance(key, str) or key is None for key in args):
+            # one of several keys may be null (it selects nothing), as select(String, String...) allows
             raise InvalidArgumentError(f"select() takes string keys, a Column or a traversal, not {args!r}")
         self.keys = tuple(args)
         self.bys: list[Projection] = []

@@ -19,7 +19,7 @@ from .common import (NOTHING, element_id, enum_name, is_element, resolve_vertex,
 from .steps_graph import ROOT
 from .steps_map import select_value
 from .traverser import Traverser
-from .values import PropertyValue, g_equal
+from .values import PropertyValue, g_equal, java_type_name
 
 
 def _check_writable(ctx: Context) -> None:
@@ -358,15 +358,20 @@ class _MergeStep(Step):
 
     def _map(self, ctx: Context, traverser: Traverser, spec: Any, what: str) -> dict | None:
         if spec is NOTHING:
-            if what == "search":
+            if what == "search":  # no argument: the incoming map, which TinkerPop casts to a Map
                 obj = traverser.obj
-                return obj if isinstance(obj, dict) else {}
+                if isinstance(obj, dict):
+                    return obj
+                if obj is ROOT or obj is None:
+                    return {}
+                raise InvalidArgumentError(f"{self.name}() with no argument needs an incoming map, "
+                                           f"not {java_type_name(obj)} {obj!r}")
             return None
         value = _value_of(ctx, traverser, spec)
         if value is NOTHING or value is None:
             return None if what != "search" else {}
         if not isinstance(value, dict):
-            raise InvalidArgumentError(f"{self.name}() needs a map for {what}, not {type(value).__name__}")
+            raise InvalidArgumentError(f"{self.name}() needs a map for {what}, not {java_type_name(value)}")
         self._validate(value, what)
         return value
 

@@ -153,7 +153,10 @@ def _require_numbers(name: str, values: list) -> None:
 
 @register("count")
 def _count(*args: Any) -> Step:
-    return CountStep("count", _scope(args)[0])
+    scope, rest = _scope(args)
+    if rest:
+        raise InvalidArgumentError(f"count() takes a Scope or nothing, not {rest!r}")
+    return CountStep("count", scope)
 
 
 @register("sum")
