@@ -21,7 +21,7 @@ from .values import MapEntry, OrderedSet, PathValue, PropertyValue, g_hash_key, 
 
 __all__ = ["NOTHING", "Projection", "enum_name", "element_id", "is_element", "vertex_properties",
            "vertex_property_items", "property_values", "property_items", "token_name", "resolve_vertex",
-           "resolve_edge", "ids_of"]
+           "resolve_edge", "ids_of", "column_value", "require_traversals"]
 
 
 class _Nothing:
@@ -209,6 +209,13 @@ def project_value(ctx: Context, obj: Any, kind: str, arg: Any) -> Any:
     if kind == "column":
         return column_value(obj, arg)
     raise AssertionError(kind)
+
+
+def require_traversals(step: str, children: tuple) -> None:
+    """A step whose arguments are child traversals refuses anything else (a null) when it is built."""
+    for child in children:
+        if not isinstance(child, Traversal):
+            raise InvalidArgumentError(f"{step}() takes traversals, not {child!r}")
 
 
 def column_value(obj: Any, column: str) -> Any:

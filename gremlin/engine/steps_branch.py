@@ -10,7 +10,7 @@ from gremlin_python.process.traversal import P, Pick, Scope
 from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, Traversal, register
 from .nearest_first import nearest_first, walkable
-from .common import NOTHING, Projection, batched, enum_name, merge_bulks
+from .common import NOTHING, Projection, batched, enum_name, merge_bulks, require_traversals
 from .steps_filter import DedupStep, RangeStep, SampleStep, TailStep
 from .steps_reduce import is_barrier
 from .traverser import Traverser
@@ -247,6 +247,7 @@ class CoalesceStep(Step):
 
 @register("coalesce")
 def _coalesce(*branches: Any) -> Step:
+    require_traversals("coalesce", branches)
     return CoalesceStep(branches)
 
 
@@ -272,8 +273,7 @@ class OptionalStep(Step):
 
 @register("optional")
 def _optional(child: Any) -> Step:
-    if not isinstance(child, Traversal):
-        raise InvalidArgumentError(f"optional() takes a traversal, not {child!r}")
+    require_traversals("optional", (child,))
     return OptionalStep(child)
 
 
@@ -303,6 +303,7 @@ class LocalStep(Step):
 
 @register("local")
 def _local(child: Any) -> Step:
+    require_traversals("local", (child,))
     return LocalStep(child)
 
 

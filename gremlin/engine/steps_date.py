@@ -38,6 +38,8 @@ def _date(step: str, value: Any) -> datetime:
     return _utc(value)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
 _UNITS = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1), "hour": timedelta(hours=1),
           "day": timedelta(days=1)}
 
@@ -60,5 +62,7 @@ def _date_add(unit: Any, amount: Any) -> Step:
 def _date_diff(other: Any) -> Step:
     def diff(ctx: Context, traverser: Traverser) -> int:
         value = other.first(ctx, traverser, None) if isinstance(other, Traversal) else other
-        return int((_date("dateDiff", traverser.obj) - _date("dateDiff", value)).total_seconds())
+        # a traversal that gives no date (null) stands for the epoch, as TinkerPop's DateDiffStep has it
+        since = _EPOCH if value is None and isinstance(other, Traversal) else _date("dateDiff", value)
+        return int((_date("dateDiff", traverser.obj) - since).total_seconds())
     return MapStep("dateDiff", diff)

@@ -13,7 +13,8 @@ from gremlin_python.structure.io.util import HashableDict
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import NOTHING, Projection, element_id, merge_bulks, token_name, token_value, vertex_property_items
+from .common import (NOTHING, Projection, element_id, merge_bulks, require_traversals, token_name, token_value,
+                     vertex_property_items)
 from .randomness import step_random
 from .steps_map import select_value
 from .traverser import OWN_KEY, Traverser, is_simple
@@ -352,6 +353,7 @@ def negate(ctx: Context, outcome: Callable[[], bool]) -> bool:
 
 @register("not")
 def _not(child: Traversal) -> Step:
+    require_traversals("not", (child,))
     return _Children("not", (child,), lambda ctx, t: negate(ctx, lambda: child.has_result(ctx, t)))
 
 
@@ -370,6 +372,7 @@ class InfixMarker(Step):
 def _and(*children: Traversal) -> Step:
     if not children:
         return InfixMarker("and")
+    require_traversals("and", children)
     return _Connective("and", children, False)
 
 
@@ -377,6 +380,7 @@ def _and(*children: Traversal) -> Step:
 def _or(*children: Traversal) -> Step:
     if not children:
         return InfixMarker("or")
+    require_traversals("or", children)
     return _Connective("or", children, True)
 
 
@@ -722,6 +726,8 @@ class CoinStep(Step):
 
 @register("coin")
 def _coin(probability: float) -> Step:
+    if isinstance(probability, bool) or not isinstance(probability, (int, float)):
+        raise InvalidArgumentError(f"coin() takes a probability, not {java_type_name(probability)} {probability!r}")
     return CoinStep(probability)
 
 

@@ -307,11 +307,20 @@ class GroupStep(ByModulatedStep):
 
 @register("group")
 def _group(*args: Any) -> Step:
+    _side_effect_key("group", args)
     return GroupStep("group", args[0] if args else None)
+
+
+def _side_effect_key(step: str, args: tuple) -> None:
+    """A side effect's key, when a step is given one, is a string."""
+    for key in args:
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"{step}() takes a side effect key (a string), not {key!r}")
 
 
 @register("groupCount")
 def _group_count(*args: Any) -> Step:
+    _side_effect_key("groupCount", args)
     return GroupStep("groupCount", args[0] if args else None)
 
 
@@ -454,11 +463,13 @@ class AggregateStep(Step):
 @register("aggregate")
 def _aggregate(*args: Any) -> Step:
     scope, rest = _scope(args)
+    _side_effect_key("aggregate", rest)
     return AggregateStep("aggregate", scope, rest[0])
 
 
 @register("store")
 def _store(key: str) -> Step:
+    _side_effect_key("store", (key,))
     return AggregateStep("store", Scope.local, key)
 
 

@@ -66,6 +66,8 @@ def apply_source_instructions(ctx: Context, bytecode: Bytecode, options: dict) -
                 ctx.side_effect_reducers[args[0]] = args[2]
             ctx.side_effects[args[0]] = convert_argument(args[1])
         elif name == "withSack":
+            if len(args) == 2 and args[1] is None:  # no split operator, as withSack(initial)
+                args = args[:1]
             if len(args) > 2 or (len(args) == 2 and not isinstance(args[1], Operator)):
                 raise UnsupportedStepError("withSack() with a split operator (a lambda) is not supported")
             if len(args) == 2:
