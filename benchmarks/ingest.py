@@ -5,6 +5,7 @@ service's resident memory per identifier stored.
     python benchmarks/ingest.py                                   # memory, durable, endpoint
     python benchmarks/ingest.py --backends durable --people 20000 --concurrency 2 4
     python benchmarks/ingest.py --gremlin-url ws://localhost:8182/gremlin   # adds that backend
+    python benchmarks/ingest.py --backends gremlin --warmup-people 0        # a just-started server, cold
 
 The events are split into one consecutive slice per concurrency level, loaded in order into one
 service per backend (so later levels run on a bigger graph). Memory per identifier is the growth
@@ -12,6 +13,8 @@ of the service process's RSS from start to the end of the load, divided by the i
 Service CPU per event (user + system time of the service process over a level, divided by its
 events) is the figure to compare on a shared machine: throughput there depends on the load.
 ``--server-pid`` (the process of ``--gremlin-url``'s server) adds the graph server's CPU per event.
+On the gremlin backend the server is warmed first (``--warmup-people``, default 300): the same
+levels of ingest, of other people, through another service, not counted.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.harness import (add_batch_argument, add_output_arguments, finish, latency_line,  # noqa: E402
                                 process_cpu_seconds, save_results)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
-from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
+from benchmarks.service import (WARMUP_TENANT, RpcClient, add_backend_arguments, add_warmup_argument,  # noqa: E402
+                                after_warmup, backend_names, run_load, running_service, warmup_mix)
+from identity.service.rpc.server import DEV_TENANT  # noqa: E402
 
 __all__ = ["main", "ingest_calls"]
 
@@ -39,10 +45,11 @@ def events_in(params: dict) -> int:
     return len(params["events"])
 
 
-def measure_backend(backend: str, events: list[dict], args: argparse.Namespace) -> dict:
+def measure_backend(backend: str, events: list[dict], args: argparse.Namespace, gremlin_url: str | None,
+                    tenant: str = DEV_TENANT) -> dict:
     levels = args.concurrency
     size = -(-len(events) // len(levels))
-    with running_service(backend, gremlin_url=args.gremlin_url) as server:
+    with running_service(backend, gremlin_url=gremlin_url, tenant=tenant) as server:
         rss_start = server.rss_bytes()
         rows = []
         for n, concurrency in enumerate(levels):
@@ -74,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     add_backend_arguments(parser)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8], help="client threads per level")
     add_batch_argument(parser)
+    add_warmup_argument(parser)
     parser.add_argument("--server-pid", type=int,
                         help="the process id of --gremlin-url's server: its CPU per event too (/proc)")
     add_output_arguments(parser, "ingest")
@@ -81,9 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     mix = mix_from_args(args)
     events = [labelled.event for labelled in generate(mix)]
     results = {"population": asdict(mix), "events": len(events),
-               "batch": args.batch, "backends": {}}
+               "batch": args.batch, "warmup_people": args.warmup_people, "backends": {}}
+
+    def measure(backend: str, gremlin_url: str | None, warm: bool) -> dict:
+        if not warm:
+            return measure_backend(backend, events, args, gremlin_url)
+        warmup = [labelled.event for labelled in generate(warmup_mix(mix, args.warmup_people))]
+        return measure_backend(backend, warmup, args, gremlin_url, WARMUP_TENANT)
+
     for backend in backend_names(args.backends, args.gremlin_url):
-        results["backends"][backend] = measured = measure_backend(backend, events, args)
+        results["backends"][backend] = measured = after_warmup(backend, args.gremlin_url, args.warmup_people,
+                                                               partial(measure, backend))
         if args.save:  # after each backend, so a long run interrupted later keeps what it measured
             save_results(args.name, results, args.out)
         for row in measured["levels"]:

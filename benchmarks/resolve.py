@@ -9,7 +9,9 @@ walk that makes one round trip per hop.
     python benchmarks/resolve.py --tree /tmp/main ...    # the service from another checkout
 
 Each row prints the service's CPU per call beside its rate and latency: on a shared machine the
-rate moves with the load, the CPU a call costs much less.
+rate moves with the load, the CPU a call costs much less. On the gremlin backend the server is
+warmed first (``--warmup-people``, default 300): the same load and resolves, of other people,
+through another service, not counted (``0``: a just-started server).
 
 The walk comparison runs in this process through gremlinpython against a Gremlin endpoint on the
 same graph (the service's console endpoint for in-process graphs), so both sides pay the same
@@ -24,6 +26,7 @@ import random
 import sys
 import time
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,7 +37,8 @@ from benchmarks.harness import (Progress, add_output_arguments, add_tree_argumen
                                 latency_summary)
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
-from benchmarks.service import Server, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
+from benchmarks.service import (WARMUP_TENANT, Server, add_backend_arguments, add_warmup_argument,  # noqa: E402
+                                after_warmup, backend_names, run_load, running_service, warmup_mix)
 from identity import IdentityGraph
 from identity.domain import model  # noqa: E402
 from identity.domain.guards import TenantConfig  # noqa: E402
@@ -67,8 +71,8 @@ def client_walk(g, start: str, max_hops: int, expand_limit: int) -> tuple[list[d
 def compare_walk(server: Server, keys: list[tuple[str, str]], hops: int, quiet: bool) -> dict:
     config = TenantConfig()
     g = open_traversal(server.gremlin_url, **server.gremlin_options)
-    protector = keyring_for(Config(data_dir=str(server.data_dir))).protector(DEV_TENANT)
-    identity = IdentityGraph(g, DEV_TENANT, protector=protector)
+    protector = keyring_for(Config(data_dir=str(server.data_dir))).protector(server.tenant)
+    identity = IdentityGraph(g, server.tenant, protector=protector)
     expand = config.expand_limit  # what resolve expands with its default max_fanout
     single, walk, trips = [], [], []
     bar = Progress(f"{server.backend} walk vs single", len(keys), quiet)
@@ -77,7 +81,7 @@ def compare_walk(server: Server, keys: list[tuple[str, str]], hops: int, quiet: 
         began = time.perf_counter()
         identity.resolve(id_type, value, max_hops=hops)
         middle = time.perf_counter()
-        answer = client_walk(g, identifier_vertex_id(DEV_TENANT, id_type, value, protector=protector), hops, expand)
+        answer = client_walk(g, identifier_vertex_id(server.tenant, id_type, value, protector=protector), hops, expand)
         ended = time.perf_counter()
         single.append((middle - began) * 1000)
         walk.append((ended - middle) * 1000)
@@ -92,9 +96,10 @@ def compare_walk(server: Server, keys: list[tuple[str, str]], hops: int, quiet: 
             "walk_round_trips_mean": round(sum(trips) / len(trips), 2) if trips else None}
 
 
-def measure_backend(backend: str, events: list[dict], keys: list[tuple[str, str]], args: argparse.Namespace) -> dict:
+def measure_backend(backend: str, events: list[dict], keys: list[tuple[str, str]], args: argparse.Namespace,
+                    gremlin_url: str | None, tenant: str = DEV_TENANT) -> dict:
     rng = random.Random(args.seed + 1)
-    with running_service(backend, gremlin_url=args.gremlin_url, tree=args.tree) as server:
+    with running_service(backend, gremlin_url=gremlin_url, tree=args.tree, tenant=tenant) as server:
         run_load(server, ingest_calls(events, 50), 2, label=f"{backend} load", quiet=args.quiet, weight=events_in)
 
         def calls(count: int) -> list[tuple[str, dict]]:
@@ -129,14 +134,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-clients", type=int, default=16, help="client threads in the fixed-rate run")
     parser.add_argument("--walk-samples", type=int, default=300, help="resolves in the walk comparison (0: skip)")
     parser.add_argument("--hops", type=int, default=TenantConfig().max_hops, help="max_hops of every resolve")
+    add_warmup_argument(parser)
     add_output_arguments(parser, "resolve")
     add_tree_argument(parser)  # the service runs from it; the walk comparison from this checkout
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
     events, keys = events_and_keys(mix)
-    results = {"population": asdict(mix), "events": len(events), "hops": args.hops, "backends": {}}
+    results = {"population": asdict(mix), "events": len(events), "hops": args.hops,
+               "warmup_people": args.warmup_people, "backends": {}}
+
+    def measure(backend: str, gremlin_url: str | None, warm: bool) -> dict:
+        if not warm:
+            return measure_backend(backend, events, keys, args, gremlin_url)
+        return measure_backend(backend, *events_and_keys(warmup_mix(mix, args.warmup_people)), args, gremlin_url,
+                               WARMUP_TENANT)
+
     for backend in backend_names(args.backends, args.gremlin_url):
-        results["backends"][backend] = measured = measure_backend(backend, events, keys, args)
+        results["backends"][backend] = measured = after_warmup(backend, args.gremlin_url, args.warmup_people,
+                                                               partial(measure, backend))
         for row in measured["levels"] + ([measured["fixed_rate"]] if measured["fixed_rate"] else []):
             load = (f"@{row['target_rate']:g}/s " if row["target_rate"] else "") + f"x{row['concurrency']}"
             print(f"{backend:9s} {load:12s} {row['throughput']:8,.0f} req/s  {latency_line(row)}  "

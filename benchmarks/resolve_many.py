@@ -8,7 +8,9 @@ benchmarks; ``--rate`` sets one).
     python benchmarks/resolve_many.py --backends gremlin --gremlin-url URL --server-pid PID --tree /tmp/main
 
 ``--server-pid`` (the process of ``--gremlin-url``'s server) adds the graph server's CPU per
-identifier; ``--tree`` runs the service from another checkout (before/after in one session).
+identifier; ``--tree`` runs the service from another checkout (before/after in one session). On
+the gremlin backend the server is warmed first (``--warmup-people``, default 300): the same load
+and resolves, of other people, through another service, not counted (``0``: a just-started server).
 
 Every answer of resolve_many is compared with resolve's for the same identifier (a mismatch fails
 the run). The service's CPU per identifier is what the per-identifier price (identity.service.rpc.methods:
@@ -23,6 +25,7 @@ import random
 import sys
 import time
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,8 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.harness import add_output_arguments, add_tree_argument, finish, process_cpu_seconds  # noqa: E402
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
-from benchmarks.service import RpcClient, add_backend_arguments, backend_names, run_load, running_service  # noqa: E402
+from benchmarks.service import (WARMUP_TENANT, RpcClient, add_backend_arguments, add_warmup_argument,  # noqa: E402
+                                after_warmup, backend_names, run_load, running_service, warmup_mix)
 from identity.domain.resolve import MAX_RESOLVE_MANY  # noqa: E402
+from identity.service.rpc.server import DEV_TENANT  # noqa: E402
 
 #: What the issue's bulk user sent before resolve_many: JSON-RPC batches of this many resolve calls.
 _RESOLVES_PER_BATCH = 100
@@ -66,11 +71,19 @@ def _batch(client: RpcClient, calls: list[dict]) -> list:
     return [reply["result"] for reply in replies]
 
 
-def measure(backend: str, events: list[dict], wanted: list[dict], args: argparse.Namespace) -> dict:
+def _wanted(mix, count: int) -> tuple[list[dict], list[dict]]:
+    """``mix``'s events, and ``count`` of its person-owned identifiers (all of them if fewer), shuffled."""
+    events, keys = events_and_keys(mix)
+    random.Random(mix.seed).shuffle(keys)
+    return events, [{"type": t, "value": v} for t, v in keys[:count]]
+
+
+def measure(backend: str, events: list[dict], wanted: list[dict], args: argparse.Namespace,
+            gremlin_url: str | None, tenant: str = DEV_TENANT) -> dict:
     settings = {"IDENTITY_RATE_PER_SECOND": str(args.rate)} if args.rate is not None else {}
     settings["IDENTITY_REQUEST_TIMEOUT"] = "60"  # the baseline's batches of 100 resolves, not resolve_many
     graph_pid = args.server_pid if backend == "gremlin" else None
-    with running_service(backend, gremlin_url=args.gremlin_url, settings=settings, tree=args.tree) as server:
+    with running_service(backend, gremlin_url=gremlin_url, settings=settings, tree=args.tree, tenant=tenant) as server:
         run_load(server, ingest_calls(events, 50), 2, label=f"{backend} load", quiet=args.quiet, weight=events_in)
         calls = [wanted[n:n + args.per_call] for n in range(0, len(wanted), args.per_call)]
         many = _timed(server, calls, lambda client, chunk: client.call("resolve_many", {"identifiers": chunk}),
@@ -99,18 +112,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=None, help="the service's rate_per_second (default: off)")
     parser.add_argument("--server-pid", type=int,
                         help="the process id of --gremlin-url's server: its CPU per identifier too (/proc)")
+    add_warmup_argument(parser)
     add_tree_argument(parser)
     add_output_arguments(parser, "resolve_many")
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
-    events, keys = events_and_keys(mix)
-    random.Random(mix.seed).shuffle(keys)
-    if len(keys) < args.identifiers:
-        raise SystemExit(f"the population has {len(keys)} person-owned identifiers; ask for more --people")
-    wanted = [{"type": t, "value": v} for t, v in keys[:args.identifiers]]
-    results = {"population": asdict(mix), "events": len(events), "rate_per_second": args.rate, "backends": {}}
+    events, wanted = _wanted(mix, args.identifiers)
+    if len(wanted) < args.identifiers:
+        raise SystemExit(f"the population has {len(wanted)} person-owned identifiers; ask for more --people")
+    results = {"population": asdict(mix), "events": len(events), "rate_per_second": args.rate,
+               "warmup_people": args.warmup_people, "backends": {}}
+
+    def measured(backend: str, gremlin_url: str | None, warm: bool) -> dict:
+        if not warm:
+            return measure(backend, events, wanted, args, gremlin_url)
+        # the warm-up resolves as many identifiers as its people own, up to --identifiers
+        return measure(backend, *_wanted(warmup_mix(mix, args.warmup_people), args.identifiers), args, gremlin_url,
+                       WARMUP_TENANT)
+
     for backend in backend_names(args.backends, args.gremlin_url):
-        results["backends"][backend] = row = measure(backend, events, wanted, args)
+        results["backends"][backend] = row = after_warmup(backend, args.gremlin_url, args.warmup_people,
+                                                          partial(measured, backend))
         print(f"{backend:9s} {row['identifiers']:,} identifiers: resolve_many ({row['per_call']} a call) "
               f"{row['resolve_many']['seconds']:.2f} s, resolve in batches of {_RESOLVES_PER_BATCH} "
               f"{row[f'resolve_batches_of_{_RESOLVES_PER_BATCH}']['seconds']:.2f} s; service CPU per identifier "

@@ -24,17 +24,25 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 from urllib.parse import urlsplit
 
 from benchmarks.harness import ROOT, Progress, latency_summary, process_cpu_seconds, process_rss_bytes
+from identity.service.rpc.server import DEV_TENANT
 
 __all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "run_threads", "backend_names",
-           "add_backend_arguments", "child_process", "wait_for_line", "gremlin_server", "SHARED_GREMLIN_SERVER"]
+           "add_backend_arguments", "add_warmup_argument", "warmup_mix", "after_warmup", "WARMUP_TENANT", "child_process",
+           "wait_for_line", "gremlin_server", "SHARED_GREMLIN_SERVER"]
 
 BACKENDS = ("memory", "durable", "endpoint", "gremlin")
+#: the warm-up population's seed is the measured one's plus this: other people, other identifiers
+_WARMUP_SEED_OFFSET = 1_000_003
+#: the tenant the warm-up acts for: none of its vertex ids (an event's is named by tenant and event
+#: id) and none of its counts (``stats``) is the measured dev tenant's
+WARMUP_TENANT = "warmup"
+T = TypeVar("T")
 _START_TIMEOUT_S = 120
 #: Apache TinkerPop's Gremlin Server 3.7.3 beside the checkout (its README says how it runs)
 SHARED_GREMLIN_SERVER = ROOT.parent / "shared" / "gremlin-server"
@@ -59,6 +67,40 @@ def backend_names(requested: Sequence[str], gremlin_url: str | None) -> list[str
         print("gremlin backend skipped: no Java or no ../shared/gremlin-server (give --gremlin-url)", file=sys.stderr)
         names.remove("gremlin")
     return names
+
+
+def add_warmup_argument(parser: argparse.ArgumentParser, default: int = 300) -> None:
+    parser.add_argument("--warmup-people", type=int, default=default, metavar="N",
+                        help="gremlin backend: before the measured run, the same work on N other people (another "
+                             "seed) through another identity serve (its own data dir, so another tenant key) on the "
+                             "same graph server, not counted: the server's JVM is then warm, as a long-running "
+                             f"server's is (default {default}; 0: measure a just-started server)")
+
+
+def warmup_mix(mix: Any, people: int) -> Any:
+    """The warm-up's population: ``mix`` (a benchmarks.population.Mix) with ``people`` people of another seed."""
+    return replace(mix, people=people, seed=mix.seed + _WARMUP_SEED_OFFSET)
+
+
+def after_warmup(backend: str, gremlin_url: str | None, warmup_people: int,
+                 measure: Callable[[str | None, bool], T]) -> T:
+    """``measure(gremlin_url, False)``: the measured run of ``backend``. On the gremlin backend the
+    graph server (``gremlin_url``, or one started here for both runs) first serves
+    ``measure(url, True)``, the warm-up on ``warmup_people`` other people (none when 0), whose
+    result is dropped: a just-started JVM interprets and compiles the server's code paths during
+    the first thousands of requests, which a production server (Neptune, a long-running Gremlin
+    Server) has long done. The warm-up's service and
+    population must differ from the measured run's (another data dir: another tenant key, so none
+    of its vertices is the measured run's). The embedded backends' graph lives in the measured
+    service's own process: they get no warm-up."""
+    if backend != "gremlin":
+        return measure(gremlin_url, False)
+    with gremlin_server(gremlin_url) as url:
+        if warmup_people > 0:
+            print(f"{backend}: warming the graph server up on {warmup_people} other people (not counted)",
+                  file=sys.stderr)
+            measure(url, True)
+        return measure(url, False)
 
 
 def _can_start_gremlin_server() -> bool:
@@ -103,8 +145,10 @@ class Server:
     gremlin_url: str | None
     #: the service's data directory (its tenants' key rings: what identifier vertex ids are keyed with)
     data_dir: Path
-    #: driver options reaching ``gremlin_url`` (the service's console takes the dev tenant and its key)
+    #: driver options reaching ``gremlin_url`` (the service's console takes the tenant and its key)
     gremlin_options: dict = field(default_factory=dict)
+    #: the tenant ``key`` acts for
+    tenant: str = DEV_TENANT
 
     def cpu_seconds(self) -> float:
         """CPU the service process has used so far."""
@@ -163,9 +207,12 @@ def _env(tree: Path = ROOT) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_service(backend: str, *, gremlin_url: str | None = None, workers: int = 8,
-                    settings: dict[str, str] | None = None, tree: Path = ROOT) -> Iterator[Server]:
+                    settings: dict[str, str] | None = None, tree: Path = ROOT,
+                    tenant: str = DEV_TENANT) -> Iterator[Server]:
     """``identity serve`` on ``backend`` (a fresh, empty graph; rate limit off unless ``settings``,
-    ``IDENTITY_*`` variables, say otherwise), from the checkout ``tree``, until the block ends."""
+    ``IDENTITY_*`` variables, say otherwise), from the checkout ``tree``, until the block ends. The
+    clients act for ``tenant``: the dev tenant, or one created with a key of its own in the
+    service's fresh data directory before it starts."""
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
         env = _env(tree.resolve())
@@ -184,6 +231,7 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
         env.update({"IDENTITY_DATA_DIR": str(work / "data"), "IDENTITY_GRAPH_URL": graph_url,
                     "IDENTITY_RATE_PER_SECOND": "0", "IDENTITY_WORKERS": str(workers),
                     "IDENTITY_LOG_LEVEL": "WARNING", **(settings or {})})
+        tenant_key = None if tenant == DEV_TENANT else _tenant_key(tenant, env, work)
         process, lines = stack.enter_context(child_process(
             [sys.executable, "-m", "identity", "serve", "--port", "0", "--gremlin-port", "0"], env, work))
         url = wait_for_line(lines, "identity listening on ", process).split()[3]
@@ -191,9 +239,20 @@ def running_service(backend: str, *, gremlin_url: str | None = None, workers: in
         if urlsplit(graph_url).scheme in ("memory", "file"):
             console = wait_for_line(lines, "gremlin console endpoint on ", process).split()[-1]
         key = wait_for_line(lines, "dev tenant API key", process).split()[-1]
+        key = tenant_key or key
         walk_url = console if console else graph_url
-        options = {"username": "dev", "password": key} if console else {}  # the dev tenant's admin key
-        yield Server(url, key, process.pid, backend, walk_url, work / "data", options)
+        options = {"username": tenant, "password": key} if console else {}
+        yield Server(url, key, process.pid, backend, walk_url, work / "data", options, tenant)
+
+
+def _tenant_key(tenant: str, env: dict[str, str], cwd: Path) -> str:
+    """Create ``tenant`` in ``env``'s data directory (``identity tenant create``, ``key create``); its key."""
+    for command in (["tenant", "create", tenant, "--region", "local"], ["key", "create", tenant]):
+        done = subprocess.run([sys.executable, "-m", "identity", *command], env=env, cwd=cwd, capture_output=True,
+                              text=True, timeout=_START_TIMEOUT_S)
+        if done.returncode != 0:
+            raise RuntimeError(f"identity {' '.join(command)}: {done.stderr[-500:]}")
+    return done.stdout.split()[-1]
 
 
 class RpcClient:
