@@ -15,6 +15,7 @@ from benchmarks import (accuracy, bulk_load, collector, explain, first_walks, in
                         match, memory, population, population_alt, render, request_profile, resolve, resolve_at_scale,
                         resolve_many, tenant_copies, write_idioms, wrong_pairs)
 from benchmarks.harness import percentile
+from benchmarks.service import WARMUP_TENANT, after_warmup, backend_names, gremlin_server, warmup_mix
 from identity import IdentityGraph, TenantConfig
 from identity.graph.connection import close_all, open_traversal
 from tests.gremlin_servers import KINDS as REAL_SERVERS
@@ -333,6 +334,58 @@ def test_resolve_many_script_compares_with_resolve_through_a_real_service(tmp_pa
     measured = json.loads((tmp_path / "resolve_many.json").read_text())["backends"]["memory"]
     assert measured["same_answers"] and measured["identifiers"] == 40 and measured["known"] == 40
     assert measured["resolve_many"]["seconds"] > 0 and measured["service_cpu_ms_per_identifier"]["resolve"] > 0
+
+
+def test_only_the_real_server_is_warmed_up_first_on_other_people() -> None:
+    calls: list = []
+
+    def measure(url: str | None, warm: bool) -> str:
+        calls.append((url, warm))
+        return "warm-up" if warm else "measured"
+    assert after_warmup("gremlin", "ws://given", 5, measure) == "measured"
+    assert calls == [("ws://given", True), ("ws://given", False)]
+    calls.clear()
+    assert after_warmup("gremlin", "ws://given", 0, measure) == "measured" and calls == [("ws://given", False)]
+    calls.clear()
+    assert after_warmup("durable", None, 5, measure) == "measured" and calls == [(None, False)]
+    mix = population.Mix(people=40, seed=3, household_size=3.0)
+    warm = warmup_mix(mix, 7)
+    assert (warm.people, warm.household_size) == (7, 3.0) and warm.seed != mix.seed
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["ingest", "resolve_many", "resolve"])
+def test_the_real_server_is_warmed_up_by_another_tenant_and_measured_as_the_embedded_graph(
+        script: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    if backend_names(["gremlin"], None) != ["gremlin"]:
+        pytest.skip("no Java or no ../shared/gremlin-server to start a fresh server from")
+    sizes = {"ingest": ["--concurrency", "1", "--batch", "5"],
+             "resolve_many": ["--identifiers", "30", "--per-call", "15"],
+             "resolve": ["--concurrency", "2", "--requests", "10", "--rate", "0", "--walk-samples", "3"]}[script]
+    main = {"ingest": ingest.main, "resolve_many": resolve_many.main, "resolve": resolve.main}[script]
+    with gremlin_server() as url:  # fresh: what it holds afterwards is this run's
+        assert main([*TINY, *sizes, "--backends", "memory", "gremlin", "--gremlin-url", url,
+                     "--warmup-people", "6", "--out", str(tmp_path)]) == 0
+        g = open_traversal(url)
+        try:
+            tenants = g.V().has_label("identifier").group_count().by("tenant").next()
+        finally:
+            close_all()
+    assert "warming the graph server up on 6 other people" in capsys.readouterr().err
+    saved = json.loads((tmp_path / f"{script}.json").read_text())
+    assert saved["warmup_people"] == 6
+    memory, gremlin = saved["backends"]["memory"], saved["backends"]["gremlin"]
+    # the warm-up's identifiers are another tenant's, so the measured run's are the embedded graph's
+    assert set(tenants) == {"dev", WARMUP_TENANT} and tenants[WARMUP_TENANT] > 0
+    if script == "ingest":
+        assert gremlin["stats"]["identifiers"] == memory["stats"]["identifiers"] == tenants["dev"]
+        assert gremlin["stats"]["events"] == memory["stats"]["events"]
+    elif script == "resolve_many":
+        assert gremlin["known"] == memory["known"] == 30 and gremlin["same_answers"]
+    else:
+        assert [row["errors"] for row in gremlin["levels"]] == [0]
+        assert gremlin["walk"]["walk_round_trips_mean"] >= 2  # the walk found the measured tenant's identifiers
 
 
 def test_explain_script_measures_explain_against_resolve(tmp_path: Path) -> None:
