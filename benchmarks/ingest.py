@@ -13,7 +13,7 @@ of the service process's RSS from start to the end of the load, divided by the i
 Service CPU per event (user + system time of the service process over a level, divided by its
 events) is the figure to compare on a shared machine: throughput there depends on the load.
 ``--server-pid`` (the process of ``--gremlin-url``'s server) adds the graph server's CPU per event.
-On the gremlin backend the server is warmed first (``--warmup-people``, default 300): the same
+On the gremlin backend the server is warmed first (``--warmup-people``, default 1,000): the same
 levels of ingest, of other people, through another service, not counted.
 """
 

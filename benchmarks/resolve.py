@@ -10,7 +10,7 @@ walk that makes one round trip per hop.
 
 Each row prints the service's CPU per call beside its rate and latency: on a shared machine the
 rate moves with the load, the CPU a call costs much less. On the gremlin backend the server is
-warmed first (``--warmup-people``, default 300): the same load and resolves, of other people,
+warmed first (``--warmup-people``, default 1,000): the same load and resolves, of other people,
 through another service, not counted (``0``: a just-started server).
 
 The walk comparison runs in this process through gremlinpython against a Gremlin endpoint on the

@@ -9,7 +9,7 @@ benchmarks; ``--rate`` sets one).
 
 ``--server-pid`` (the process of ``--gremlin-url``'s server) adds the graph server's CPU per
 identifier; ``--tree`` runs the service from another checkout (before/after in one session). On
-the gremlin backend the server is warmed first (``--warmup-people``, default 300): the same load
+the gremlin backend the server is warmed first (``--warmup-people``, default 1,000): the same load
 and resolves, of other people, through another service, not counted (``0``: a just-started server).
 
 Every answer of resolve_many is compared with resolve's for the same identifier (a mismatch fails

@@ -69,7 +69,7 @@ def backend_names(requested: Sequence[str], gremlin_url: str | None) -> list[str
     return names
 
 
-def add_warmup_argument(parser: argparse.ArgumentParser, default: int = 300) -> None:
+def add_warmup_argument(parser: argparse.ArgumentParser, default: int = 1000) -> None:
     parser.add_argument("--warmup-people", type=int, default=default, metavar="N",
                         help="gremlin backend: before the measured run, the same work on N other people (another "
                              "seed) through another identity serve (its own data dir, so another tenant key) on the "
