@@ -341,20 +341,24 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
             links.append((x, y))
             continue
         ga, gb = owner[a.member.id], owner[b.member.id]
-        if ga is gb:
-            links.append((x, y))
-            continue
-        if any(other in gb.members for m in ga.members.values() for other in m.nolinks):
-            refuse(x, y, "do_not_link", "would join identifiers that were unlinked")
-            continue
-        if (a.weak or b.weak) and ga.strong and gb.strong:
-            refuse(x, y, "weak_bridge", "a weak identifier never bridges two customers")
-            continue
+        if ga is not gb:
+            if any(other in gb.members for m in ga.members.values() for other in m.nolinks):
+                refuse(x, y, "do_not_link", "would join identifiers that were unlinked")
+                continue
+            if (a.weak or b.weak) and ga.strong and gb.strong:
+                refuse(x, y, "weak_bridge", "a weak identifier never bridges two customers")
+                continue
+        # whether or not the two are one customer already: a cookie in the device's customer
+        # (through the home IP, say) is no more the device's than a new one, and past-links
+        # marking never reaches a link made after the device turned multi-user
         scoped = _device_scoped(a, b, config) or _device_scoped(b, a, config)
         if scoped and any(c.member.conflicts + (c.member.id in conflicts) >= config.device_scope_after_conflicts
                           for c in candidates if c.member.id in devices):
             refuse(x, y, "device_scope", f"a {scoped} on a device several people use joins only whoever the "
                                          "event identifies")
+            continue
+        if ga is gb:
+            links.append((x, y))
             continue
         exceeded = _exceeded_limit(ga, gb, config)
         if exceeded:
