@@ -601,6 +601,60 @@ def test_the_reference_model_scopes_past_links_alike(make_identity, clock, batch
                                  (BOB_ACCOUNT, ANN_ACCOUNT, TABLET, BOB_COOKIE, ANN_COOKIE, HOME_IP))
 
 
+def _cookie_in_the_household_before_the_tablet(identity, clock, batched: bool, through_ip: bool = True) -> list:
+    """Bob and Ann each sign in on the family tablet (the second refusal makes it multi-user);
+    Ann's renewed cookie is first seen with the home IP only (on the household's Wi-Fi, no
+    device reported), which joins it to the household's customer; then it is seen on the tablet.
+    Without that first sighting the cookie is new when it meets the tablet."""
+    events = [event("e1", TABLET, BOB_COOKIE, HOME_IP, BOB_ACCOUNT),
+              event("e2", TABLET, ANN_COOKIE, HOME_IP, ANN_ACCOUNT),
+              event("e3", TABLET, ANN_COOKIE, HOME_IP, ANN_ACCOUNT),
+              event("e4", ANN_NEW_COOKIE, HOME_IP, kind="page_view"),
+              event("e5", ANN_NEW_COOKIE, TABLET, HOME_IP, kind="page_view")]
+    return _ingest(identity, clock, events if through_ip else events[:3] + events[4:], batched)
+
+
+@pytest.mark.parametrize("through_ip", [True, False], ids=["in the household first", "new on the tablet"])
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_a_cookie_on_a_multi_user_tablet_is_refused_there_whatever_it_joined_before(make_identity, clock, batched: bool,
+                                                                                    through_ip: bool) -> None:
+    """Whether a cookie's links on a multi-user device are refused does not depend on whether the
+    cookie is in the device's customer already: a link made after the device turned multi-user is
+    one that past-links marking never reaches, so it would join for good."""
+    identity = make_identity()
+    bob, *_, on_tablet = _cookie_in_the_household_before_the_tablet(identity, clock, batched, through_ip)
+    assert [r["reason"] for r in on_tablet.refused] == ["device_scope", "device_scope"]
+    # no link to the tablet: the cookie reaches it, if at all, only through the home IP (its
+    # sighting without the tablet keeps it in the household, which this rule does not undo)
+    resolved = identity.resolve(*ANN_NEW_COOKIE)
+    assert [d["hops"] for d in resolved.identifiers.get("device_id", [])] == ([2] if through_ip else [])
+    assert (resolved.customer_id == bob.customer_id) == through_ip
+    # replayed, nothing changes; the graph checks clean; forgetting the cookie takes nothing else
+    from identity.domain.check import check_graph
+    from identity.security.protect import DevelopmentProtector
+    keys = (BOB_ACCOUNT, ANN_ACCOUNT, TABLET, HOME_IP)
+    before = {key: identity.resolve(*key).customer_id for key in keys + (ANN_NEW_COOKIE,)}
+    assert all(r.duplicate for r in _cookie_in_the_household_before_the_tablet(identity, clock, batched, through_ip))
+    assert {key: identity.resolve(*key).customer_id for key in before} == before
+    stored = [f"e{n}" for n in range(1, 6) if through_ip or n != 4]
+    assert check_graph(identity.g, "acme", protector=DevelopmentProtector(), acknowledged=stored).findings == []
+    identity.forget(*ANN_NEW_COOKIE)
+    assert identity.resolve(*ANN_NEW_COOKIE) is None
+    assert {key: identity.resolve(*key).customer_id for key in keys} == {key: before[key] for key in keys}
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_the_reference_model_refuses_a_cookie_already_in_the_customer_alike(make_identity, clock,
+                                                                           batched: bool) -> None:
+    from identity.domain.reference import ReferenceIdentity
+    reference = ReferenceIdentity("acme", clock=clock)
+    on_tablet = _cookie_in_the_household_before_the_tablet(reference, clock, False)[-1]
+    assert [r["reason"] for r in on_tablet.refused] == ["device_scope", "device_scope"]
+    assert reference.resolve(*ANN_NEW_COOKIE)[1]["device_id"] == [(TABLET[1], 2, False)]
+    _same_as_the_reference_model(make_identity, clock, TenantConfig(), _cookie_in_the_household_before_the_tablet,
+                                 batched, (BOB_ACCOUNT, ANN_ACCOUNT, TABLET, ANN_NEW_COOKIE, HOME_IP))
+
+
 def test_explain_names_the_scoped_links_between_two_customers(make_identity, clock) -> None:
     identity = make_identity(config=PAST_LINKS)
     _cookie_seen_before_the_tablet_was_shared(identity, clock, False, count=4)
