@@ -47,6 +47,14 @@ class View:
         self.adjacency.setdefault(a, {})[b] = ""
         self.adjacency.setdefault(b, {})[a] = ""
 
+    def scope(self, a: str, b: str) -> None:
+        """The stored link between ``a`` and ``b`` stopped joining (model.SCOPED): planning refuses
+        it again (guards.Member.scoped_with)."""
+        for vertex, other in ((a, b), (b, a)):
+            if vertex in self.vertices:
+                props = self.vertices[vertex]
+                props["scoped_with"] = props.get("scoped_with", frozenset()) | {other}
+
     def around(self, starts: Iterable[str], config: TenantConfig, expand_too: Iterable[str] = ()) -> customers.Neighbourhood:
         """The customers around ``starts``, as resolve walks them (identity.domain.customers.walk)."""
         return customers.walk(starts, self.vertices.get, lambda v: self.adjacency.get(v, ()),
@@ -146,6 +154,9 @@ def view_of(state: dict, pairs: dict[str, tuple[str, str]]) -> View:
         props = plain(row)
         view.links[props["id"]] = [props["first_seen"], props["last_seen"]]
         low, high = pairs[props["id"]]
-        if low in vertices and high in vertices and model.SCOPED not in props:
-            view.link(low, high)
+        if low in vertices and high in vertices:
+            if model.SCOPED in props:
+                view.scope(low, high)
+            else:
+                view.link(low, high)
     return view

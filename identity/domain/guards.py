@@ -231,6 +231,8 @@ class Member:
     #: how often it was refused as a shareable bridge to a competing identifier the event carried
     #: (for a ``shared_on_conflict`` type: a new one; for a ``multi_user_on_conflict`` type: any)
     conflicts: int = 0
+    #: the identifiers its stored link to stopped joining (model.SCOPED: ``device_scope_past_links``)
+    scoped_with: frozenset[str] = frozenset()
 
     def anchor_key(self) -> tuple:
         return (self.rank, self.id)
@@ -334,6 +336,10 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         a, b = candidates[x], candidates[y]
         if b.member.id in a.member.nolinks:
             refuse(x, y, "do_not_link", "these identifiers were unlinked")
+            continue
+        if b.member.id in a.member.scoped_with:  # seen together again is the evidence judged already
+            refuse(x, y, "scoped", "their link stopped joining when a device it went through turned out "
+                                   "to be used by several people")
             continue
         if a.generic or b.generic or a.member.id in shared or b.member.id in shared:
             # attach only: a generic identifier merges nothing, nor one this event marked shared

@@ -114,7 +114,7 @@ def stored_customer(candidates: list[Candidate]) -> str | None:
 
 def _member(props: dict) -> Member:
     return Member(props["id"], props["type"], props["created"], props[model.CID], customers.rank(props),
-                  props["nolinks"], props.get(model.CONFLICTS, 0))
+                  props["nolinks"], props.get(model.CONFLICTS, 0), props.get("scoped_with", frozenset()))
 
 
 # -- the batch ------------------------------------------------------------------------------------
@@ -273,6 +273,7 @@ def _scope_past_links(event: PreparedEvent, candidates: list[Candidate], devices
     for a, b in pairs:
         view.adjacency[a].pop(b, None)
         view.adjacency[b].pop(a, None)
+        view.scope(a, b)
         chunk.scoped[model.link_id(tenant, *model.link_ends(a, b))] = now_ms
     _record(change, view, chunk)
     return view.customer_id(candidates[0].member.id, config)

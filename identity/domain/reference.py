@@ -72,6 +72,10 @@ class ReferenceIdentity:
                     queue.append(other)
         return hops
 
+    def _scoped_with(self, vertex: str) -> frozenset[str]:
+        return frozenset(other for pair, link in self.links.items() if vertex in pair and link.scoped is not None
+                         for other in pair - {vertex})
+
     def _nolinks_of(self, vertex: str) -> frozenset[str]:
         return frozenset(other for pair in self.nolinks if vertex in pair for other in pair - {vertex})
 
@@ -110,7 +114,8 @@ class ReferenceIdentity:
         expand = self.config.expand_limit
         reach = {i.vertex_id: self.hood(i.vertex_id, self.config.max_hops, expand)
                  for i in event.identifiers if i.vertex_id in self.identifiers}
-        vertices = {v: {**self.identifiers[v], "nolinks": self._nolinks_of(v)} for hops in reach.values() for v in hops}
+        vertices = {v: {**self.identifiers[v], "nolinks": self._nolinks_of(v), "scoped_with": self._scoped_with(v)}
+                    for hops in reach.values() for v in hops}
         candidates = candidates_from(event, reach, vertices, self.tenant, self.config,
                                      self._creation.stamps(now_ms, len(event.identifiers)))
         plan = plan_links(candidates, self.config)

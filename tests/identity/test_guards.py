@@ -582,6 +582,31 @@ def test_the_customer_a_scoped_cookie_leaves_is_split_by_the_id_rule(make_identi
     assert identity.resolve(*ANN_COOKIE) is None and identity.resolve(*BOB_ACCOUNT).customer_id == bob.customer_id
 
 
+def _scoped_cookie_seen_again_at_home(identity, clock, batched: bool) -> list:
+    """The tablet turns multi-user (Ann's cookie's links to it and to the home IP stop joining);
+    then Ann's cookie is seen again with the home IP alone, in a page view."""
+    return (_cookie_seen_before_the_tablet_was_shared(identity, clock, batched, count=4)
+            + _ingest(identity, clock, [event("e6", ANN_COOKIE, HOME_IP, kind="page_view")], batched))
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_a_scoped_link_seen_again_stays_scoped(make_identity, clock, batched: bool) -> None:
+    """The same two identifiers seen together again are the evidence already judged: the link
+    stays scoped and the answer says so, rather than announcing a merge that no walk would see."""
+    identity = make_identity(config=PAST_LINKS)
+    *before, again = _scoped_cookie_seen_again_at_home(identity, clock, batched)
+    alone = identity.resolve(*ANN_COOKIE)
+    assert [r["reason"] for r in again.refused] == ["scoped"] and again.merged == []
+    assert again.customer_id == alone.customer_id != identity.resolve(*HOME_IP).customer_id
+    assert list(alone.identifiers) == ["cookie"]
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_the_reference_model_keeps_a_scoped_link_scoped_alike(make_identity, clock, batched: bool) -> None:
+    _same_as_the_reference_model(make_identity, clock, PAST_LINKS, _scoped_cookie_seen_again_at_home, batched,
+                                 (BOB_ACCOUNT, ANN_ACCOUNT, TABLET, ANN_COOKIE, HOME_IP))
+
+
 def _same_as_the_reference_model(make_identity, clock, config: TenantConfig, stream, batched: bool, keys) -> None:
     """``stream`` (identity, clock, batched) -> results gives the reference model's results (one by
     one) on the identity under test (``batched`` or not), and then the same answer for each of ``keys``."""
