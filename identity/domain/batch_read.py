@@ -7,14 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
-from gremlin_python.process.traversal import P
+from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 
 from ..graph.connection import submit
 from . import customers, model, writes
 from .events import PreparedEvent
 from .guards import TenantConfig
-from .walk import nearest, neighbourhood_walk, plain, walk_source
+from .walk import members, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["View", "read_batch", "ReadTargets", "view_of", "PLANNED_KEYS"]
 
@@ -91,9 +90,6 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
     source = writes.unbulked(g).with_("materializeProperties", "tokens")
     start = walk_source(source, seen=False).V(*ids).has_label(model.IDENTIFIER)
     walk = neighbourhood_walk(start, max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids))
-
-    def members(key: str) -> GraphTraversal:  # a new one each time: gremlinpython's steps append in place
-        return __.select(key).unfold().is_(P.neq(0)).dedup()
 
     query = (walk.fold().side_effect(__.constant(0).aggregate("seen"))
              .project("vertices", "crossed", "nolinks", "links", "events", "suppressed")

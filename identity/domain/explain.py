@@ -44,7 +44,7 @@ from .identifiers import normalize
 from .ingest import stored_candidate
 from .resolve import iso, open_value
 from .tenant_graph import TenantGraph
-from .walk import (anchor_of, hood_traversal, hoods_of, identifier_vertices, link_map, members_of, plain,
+from .walk import (anchor_of, hood_traversal, hoods_of, identifier_vertices, link_map, members, members_of, plain,
                    shortest_paths, walk_source)
 
 __all__ = ["explain", "all_shortest_paths", "MAX_PATHS", "EVENTS_PER_LINK", "MAX_JOINT_EVENTS", "EVENT_SCAN"]
@@ -105,11 +105,11 @@ class _Read:
         result: dict[str, Any] = {}
         if starts:
             walk = walk_source(identity.reader).V(*starts).has_label(model.IDENTIFIER)
-            nolinks = (__.select("seen").unfold().is_(P.neq(0)).dedup().both_e(model.NOLINK).dedup()
+            nolinks = (members("seen").both_e(model.NOLINK).dedup()
                        .element_map("created").fold())
             suppressed = __.V(*[model.suppression_id(v) for v in starts]).element_map("created").fold()
             # the links no walk crosses (model.SCOPED) at the identifiers reached: when
-            scoped = (__.select("seen").unfold().is_(P.neq(0)).dedup().both_e(model.LINK).has(model.SCOPED).dedup()
+            scoped = (members("seen").both_e(model.LINK).has(model.SCOPED).dedup()
                       .project("id", "ends", "scoped").by(T.id).by(__.both_v().id_().fold()).by(model.SCOPED).fold())
             result = submit(hood_traversal(walk, max_hops=max(max_hops, config.max_hops),
                                            expand_limit=max(self.expand, config.expand_limit),

@@ -41,7 +41,7 @@ from gremlin_python.structure.graph import Edge
 from . import model
 from .customers import anchor, components, is_generic
 
-__all__ = ["Hood", "walk_source", "neighbourhood_walk", "collected", "hood_traversal", "parse_hoods", "hoods_of",
+__all__ = ["Hood", "walk_source", "neighbourhood_walk", "members", "collected", "hood_traversal", "parse_hoods", "hoods_of",
            "cut_starts", "several_source", "several_traversal", "several_vertices",
            "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain", "identifier_row",
            "identifier_vertices"]
@@ -93,9 +93,15 @@ def neighbourhood_walk(start: GraphTraversal, *, max_hops: int, expand_limit: in
     return walk
 
 
+def members(key: str) -> GraphTraversal:
+    """A walk collection's elements without its placeholder, once each (a new traversal each
+    call: gremlinpython's steps append in place)."""
+    return __.select(key).unfold().is_(P.neq(0)).dedup()
+
+
 def collected(key: str, row: GraphTraversal | None = None) -> GraphTraversal:
     """A walk collection without its placeholder, each element as ``row`` (if given), folded."""
-    elements = __.select(key).unfold().is_(P.neq(0)).dedup()
+    elements = members(key)
     return (elements.local(row) if row is not None else elements).fold()
 
 
@@ -207,9 +213,6 @@ def several_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int
     then, else compares it with every member): the cut is collected before ``seen`` gets its
     placeholder."""
     walk = neighbourhood_walk(start, max_hops=max_hops, expand_limit=expand_limit, cap=cap, as_of_ms=as_of_ms)
-
-    def members(key: str) -> GraphTraversal:  # a new one each time: gremlinpython's steps append in place
-        return __.select(key).unfold().is_(P.neq(0)).dedup()
 
     return (walk.fold()
             .side_effect(__.select("reached").unfold().is_(P.neq(0)).where(P.without("seen")).aggregate("cut"))
