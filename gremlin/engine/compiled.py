@@ -113,7 +113,7 @@ class CompiledTraversals:
 
     def __init__(self, size: int = DEFAULT_SIZE):
         self.size = size
-        self._kept: OrderedDict[tuple, Traversal] = OrderedDict()
+        self._kept: OrderedDict[tuple, tuple[Traversal, list[int]]] = OrderedDict()  # and its id steps' places
         self._lock = Lock()
         self.hits = 0
         self.misses = 0
@@ -127,20 +127,23 @@ class CompiledTraversals:
         key, ids = described
         key = (key, frozenset(disabled))
         with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None:
+            found = self._kept.get(key)
+            if found is not None:
                 self._kept.move_to_end(key)
                 self.hits += 1
-        if kept is None:
+        if found is None:
             kept = compile()
-            if _id_steps(kept, len(ids)) is None:
+            positions = _id_steps(kept, len(ids))
+            if positions is None:
                 return kept  # the id steps did not stay where the bytecode put them: not kept
+            found = kept, positions
             self.misses += 1
             with self._lock:
-                self._kept[key] = kept
+                self._kept[key] = found
                 if len(self._kept) > self.size:
                     self._kept.popitem(last=False)
-        return _bound(kept, ids) if ids else kept
+        kept, positions = found
+        return _bound(kept, positions, ids) if ids else kept
 
 
 def _id_steps(traversal: Traversal, count: int) -> list[int] | None:
@@ -149,11 +152,9 @@ def _id_steps(traversal: Traversal, count: int) -> list[int] | None:
     return positions if len(positions) == count else None
 
 
-def _bound(kept: Traversal, ids: list[tuple]) -> Traversal:
-    """A copy of ``kept`` whose id steps start from ``ids`` (the other steps shared)."""
+def _bound(kept: Traversal, positions: list[int], ids: list[tuple]) -> Traversal:
+    """A copy of ``kept`` whose id steps (at ``positions``) start from ``ids`` (the other steps shared)."""
     steps = list(kept.steps)
-    positions = _id_steps(kept, len(ids))
-    assert positions is not None  # checked when it was kept
     for position, args in zip(positions, ids):
         steps[position] = steps[position].rebound(args)
     bound = Traversal(steps)
