@@ -91,6 +91,14 @@ class IdentityGraph(TenantGraph):
         return resolve.resolve_many(self.pinned(), identifiers, max_hops=max_hops, max_identifiers=max_identifiers,
                                     max_fanout=max_fanout, evidence=evidence, as_of=as_of)
 
+    def resolve_each(self, asked: list[tuple[str, str]], *, max_hops: int | None = None, max_identifiers: int = 100,
+                     max_fanout: int = 50, evidence: bool = False,
+                     as_of: float | str | None = None) -> list[Resolution | None | ValidationError]:
+        """What resolve() answers for each ``(id_type, value)`` of ``asked``, or the ValidationError
+        it raises for it, walking them together (identity.domain.resolve.resolve_each)."""
+        return resolve.resolve_each(self.pinned(), asked, max_hops=max_hops, max_identifiers=max_identifiers,
+                                    max_fanout=max_fanout, evidence=evidence, as_of=as_of)
+
     def explain(self, a: tuple[str, str], b: tuple[str, str], *, max_hops: int | None = None,
                 max_fanout: int = 50) -> dict:
         """Whether identifiers ``a`` and ``b`` are one customer now (as resolve answers it, with

@@ -16,8 +16,8 @@ from .identifiers import parse_timestamp
 from .tenant_graph import CUSTOMER_LOOKUP_TYPE, TenantGraph
 from .walk import Hood
 
-__all__ = ["Resolution", "resolve", "resolve_many", "open_value", "iso", "MAX_HOPS_LIMIT", "MAX_RESOLVE_MANY",
-           "STARTS_PER_WALK"]
+__all__ = ["Resolution", "resolve", "resolve_many", "resolve_each", "open_value", "iso", "MAX_HOPS_LIMIT",
+           "MAX_RESOLVE_MANY", "STARTS_PER_WALK"]
 
 #: The most links a walk may cross from its start (resolve's, resolve_many's and explain's max_hops).
 MAX_HOPS_LIMIT = 10
@@ -89,25 +89,54 @@ def resolve_many(graph: TenantGraph, identifiers: list, *, max_hops: int | None 
     a customer id are resolved on their own, one round trip each."""
     if not isinstance(identifiers, list) or not 1 <= len(identifiers) <= MAX_RESOLVE_MANY:
         raise ValidationError("identifiers", f"must be a list of 1..{MAX_RESOLVE_MANY} identifiers")
+    asked: list[tuple[Any, Any, str] | ValidationError] = []
+    for position, item in enumerate(identifiers):
+        where = f"identifiers[{position}]"
+        if not isinstance(item, dict) or set(item) != {"type", "value"}:
+            asked.append(ValidationError(where, "must be an object with exactly 'type' and 'value'"))
+        else:
+            asked.append((item["type"], item["value"], where))
+    return _together(graph, asked, max_hops=max_hops, max_identifiers=max_identifiers, max_fanout=max_fanout,
+                     evidence=evidence, as_of=as_of)
+
+
+def resolve_each(graph: TenantGraph, asked: list[tuple[str, str]], *, max_hops: int | None = None,
+                 max_identifiers: int = 100, max_fanout: int = 50, evidence: bool = False,
+                 as_of: float | str | None = None) -> list[Resolution | None | ValidationError]:
+    """What resolve() answers for each ``(id_type, value)`` of ``asked`` with these options, in
+    order, walked together as resolve_many walks its identifiers: its Resolution, None, or the
+    ValidationError resolve() raises for it, named as resolve() names it (an invalid option
+    raises, as it would for each). The service walks a tenant's queued resolves with it
+    (identity.service.rpc.admission)."""
+    return _together(graph, [(id_type, value, "") for id_type, value in asked], max_hops=max_hops,
+                     max_identifiers=max_identifiers, max_fanout=max_fanout, evidence=evidence, as_of=as_of)
+
+
+def _together(graph: TenantGraph, asked: list[tuple[Any, Any, str] | ValidationError], *, max_hops: int | None,
+              max_identifiers: int, max_fanout: int, evidence: bool,
+              as_of: float | str | None) -> list[Resolution | None | ValidationError]:
+    """resolve_many's walk of ``asked``, each an ``(id_type, value, field)`` (``field`` names
+    its invalid inputs, as TenantGraph.hood's) or the error it already is."""
     max_hops = graph.config.max_hops if max_hops is None else max_hops
     check_int("max_hops", max_hops, 0, MAX_HOPS_LIMIT)
     check_int("max_identifiers", max_identifiers, 1, 1_000_000)
     check_int("max_fanout", max_fanout, 1, 1_000_000)
     as_of_ms = None if as_of is None else parse_timestamp(as_of, field="as_of", epoch_unit_ms=False)
-    answers: list[Resolution | None | ValidationError] = [None] * len(identifiers)
+    answers: list[Resolution | None | ValidationError] = [None] * len(asked)
     starts: dict[str, list[int]] = {}  # vertex id -> the positions asking for it
-    for position, item in enumerate(identifiers):
-        where = f"identifiers[{position}]"
+    for position, item in enumerate(asked):
+        if isinstance(item, ValidationError):
+            answers[position] = item
+            continue
+        id_type, value, where = item
         try:
-            if not isinstance(item, dict) or set(item) != {"type", "value"}:
-                raise ValidationError(where, "must be an object with exactly 'type' and 'value'")
-            if item["type"] == CUSTOMER_LOOKUP_TYPE:
-                hood = graph.hood(item["type"], item["value"], max_hops=max_hops, max_fanout=max_fanout,
+            if id_type == CUSTOMER_LOOKUP_TYPE:
+                hood = graph.hood(id_type, value, max_hops=max_hops, max_fanout=max_fanout,
                                   as_of_ms=as_of_ms, field=where, edge_properties=evidence)
                 answers[position] = hood and _resolution(graph, hood, max_hops, max_identifiers, max_fanout,
-                                                         evidence, asked=item["value"])
+                                                         evidence, asked=value)
                 continue
-            starts.setdefault(graph.vertex_id(item["type"], item["value"], field=where), []).append(position)
+            starts.setdefault(graph.vertex_id(id_type, value, field=where), []).append(position)
         except ValidationError as invalid:
             answers[position] = invalid
     ids = list(starts)

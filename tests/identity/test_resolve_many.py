@@ -164,3 +164,30 @@ def test_the_walk_together_costs_the_same_per_start_whatever_the_starts(identity
     placeholder = next(n for n in seen if steps[n - 1] == ("constant", (0,)))
     assert seen[0] > names.index("V") and lookups and max(lookups) < placeholder
     assert identity.resolve_many([{"type": "email", "value": "nobody@example.com"}] * 2) == [None, None]
+
+
+def _answer_or_error(resolve, *args, **options):
+    """What a resolve answers, or the (type, field, reason) of the ValidationError it raises."""
+    try:
+        return resolve(*args, **options)
+    except ValidationError as error:
+        return ValidationError, error.field, error.reason
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "defaults")
+def test_resolve_each_answers_or_refuses_each_as_resolve_does(make_identity, clock, connection, options) -> None:
+    """The service's walk of a tenant's queued resolves (identity.service.rpc.service): each
+    answer resolve's, each invalid identifier its own error as resolve names it, in one walk."""
+    identity = make_identity(config=TenantConfig(generic_threshold=8))
+    asked = [(item["type"], item["value"]) for item in _population(identity, clock)]
+    customer = identity.resolve("email", "p1-0@example.com").customer_id
+    asked += [("email", "nobody@example.com"), ("shoe_size", "9"), ("customer", customer),
+              ("phone", "not a phone"), ("email", " P2-0@Example.com "), ("customer", "x-1")]
+    expected = [_answer_or_error(identity.resolve, *item, **options) for item in asked]
+    before = connection.submits
+    answers = identity.resolve_each(asked, **options)
+    assert connection.submits - before == 2  # one walk, one customer-id lookup
+    assert [(type(a), a.field, a.reason) if isinstance(a, ValidationError) else a for a in answers] == expected
+    assert [e[1] for e in expected if isinstance(e, tuple)] == ["type", "value", "value"]
+    with pytest.raises(ValidationError, match="max_hops"):  # an option: as resolve raises it for each
+        identity.resolve_each(asked[:2], max_hops=11)
