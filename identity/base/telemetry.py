@@ -84,6 +84,9 @@ class Telemetry:
             "identity.resolve.identifiers", description="Identifiers in a resolved customer")
         self.customer_hops = meter.create_histogram(
             "identity.resolve.hops", description="Farthest identifier of a resolved customer, in links")
+        self.together = meter.create_histogram(
+            "identity.rpc.together", description="Calls of one tenant run as one (resolves walked together), "
+                                                 "by method")
         meter.create_observable_gauge("identity.graph.circuit_state", callbacks=[self._circuit_states],
                                       description="Graph circuit breaker: 0 closed, 1 half-open, 2 open")
 
@@ -125,6 +128,14 @@ class Telemetry:
 
     def ingest_replanned(self) -> None:
         self.ingest_replans.add(1)
+
+    def calls_together(self, calls: int, method: str) -> None:
+        self.together.record(calls, {"rpc.method": method})
+
+    @staticmethod
+    def ran_with_others(calls: int) -> None:
+        """The current call (its span) ran as one with others: ``calls`` in all."""
+        trace.get_current_span().set_attribute("identity.rpc.together", calls)
 
     def resolved(self, identifiers: int, hops: int) -> None:
         self.customer_size.record(identifiers)

@@ -115,6 +115,10 @@ class Config:
     #: take every worker.
     tenant_concurrency: int = 2
     tenant_queue: int = 16
+    #: The most resolves of one tenant walked as one: when a resolve's turn comes, resolves with
+    #: the same options already waiting for theirs run with it (identity.service.rpc.service; 1:
+    #: each alone). Nothing waits for more to come.
+    resolve_together: int = 8
     #: On SIGTERM/SIGINT, how long in-flight requests may finish.
     grace_period: float = 10.0
     #: Threads running graph work.
@@ -285,7 +289,7 @@ def _check(config: Config) -> None:
     if not 0 <= config.port <= 65535 or not 0 <= config.gremlin_port <= 65535:
         raise ConfigError("port and gremlin_port must be between 0 and 65535")
     for name in ("max_body_bytes", "max_header_bytes", "max_batch", "workers", "graph_attempts", "circuit_threshold",
-                 "max_request_cost", "tenant_concurrency", "tenant_queue",
+                 "max_request_cost", "tenant_concurrency", "tenant_queue", "resolve_together",
                  "gremlin_timeout_ms", "gremlin_memory_mb", "gremlin_write_timeout_ms"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be at least 1")

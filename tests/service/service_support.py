@@ -90,6 +90,9 @@ class FakeIdentityGraph:
     def resolve_many(self, identifiers: list[dict], **options: Any) -> list[FakeResult | None]:
         return [self.resolve(item["type"], item["value"], **options) for item in identifiers]
 
+    def resolve_each(self, asked: list[tuple[str, str]], **options: Any) -> list[FakeResult | None]:
+        return [self.resolve(id_type, value, **options) for id_type, value in asked]
+
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None:
         if a not in self.customers or b not in self.customers:
             from identity.base.errors import NotFound

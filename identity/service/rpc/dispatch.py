@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +23,7 @@ from .errors import RpcError
 from .methods import Context, Method
 from .nesting import too_deep
 from .schema import validate
+from .service import Joinable
 
 __all__ = ["MAX_JSON_DEPTH", "Item", "Plan", "parse", "make_plan", "refusal", "cost", "run", "response", "error_response"]
 
@@ -186,7 +188,8 @@ async def run(plan: Plan, context: Context) -> Any:
             with telemetry.current().rpc(item.method.name) as call:
                 try:
                     result = await service.run(item.method.call, context, item.params, tenant=tenant, until=until,
-                                               charged=item.method.cost(item.params))
+                                               charged=item.method.cost(item.params),
+                                               joinable=_joinable(item.method, item.params, context))
                 except Exception as error:  # every failure becomes a JSON-RPC error object
                     item.error = errors.from_exception(error)
                     if item.error.code == errors.DEADLINE_EXCEEDED:
@@ -201,6 +204,14 @@ async def run(plan: Plan, context: Context) -> Any:
     if not responses:
         return None
     return responses if plan.batch else responses[0]
+
+
+def _joinable(method: Method, params: dict[str, Any], context: Context) -> Joinable | None:
+    """How the call may run with its tenant's calls waiting beside it (Service.run), if it may."""
+    if method.together is None or method.together_key is None:
+        return None
+    return Joinable(method.name, (method.name, method.together_key(params)),
+                    functools.partial(method.together, context), params)
 
 
 def response(request_id: Any, result: Any) -> dict[str, Any]:

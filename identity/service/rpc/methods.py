@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 from ...base import telemetry
 from ...base.errors import IdentityError, ValidationError
@@ -58,6 +58,12 @@ class Method:
     #: answering an invalid item with its own error while the others run (resolve_many, ingest):
     #: before the call, only the array itself is checked.
     each: str | None = None
+    #: Calls that may run as one (identity.service.rpc.service.Joinable): params -> what calls
+    #: that run together share (None: this one runs alone) ...
+    together_key: Callable[[dict[str, Any]], Hashable] | None = None
+    #: ... and the run of several calls' params with that key: one function per call, giving
+    #: its result or raising its error, as ``call`` would have for it alone.
+    together: Callable[[Context, list[dict[str, Any]]], list[Callable[[], Any]]] | None = None
 
     @functools.cached_property
     def checked_params(self) -> dict[str, Any]:
@@ -255,6 +261,27 @@ def _resolve(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
     return _resolved(ctx.service.identity(ctx.principal.tenant).resolve(params["type"], params["value"], **options))
 
 
+def _resolve_options(params: dict[str, Any]) -> tuple:
+    """What resolves walked together share: their options, each with its JSON type (1 and 1.0,
+    or true and 1, are not the same option to the checks a resolve runs)."""
+    return tuple((name, type(params[name]).__name__, params[name]) for name in _RESOLVE_OPTIONS if name in params)
+
+
+def _resolve_together(ctx: Context, calls: list[dict[str, Any]]) -> list[Callable[[], Any]]:
+    """resolve for each of ``calls`` (params whose options are the same), walked together
+    (IdentityGraph.resolve_each): each call gets resolve's answer, or the error it raises."""
+    options = {name: calls[0][name] for name in _RESOLVE_OPTIONS if name in calls[0]}
+    answers = ctx.service.identity(ctx.principal.tenant).resolve_each(
+        [(params["type"], params["value"]) for params in calls], **options)
+    return [functools.partial(_answered, answer) for answer in answers]
+
+
+def _answered(answer: Any) -> dict[str, Any] | None:
+    if isinstance(answer, Exception):
+        raise answer
+    return _resolved(answer)
+
+
 def _resolve_many(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     identifiers = params["identifiers"]
     invalid = _checked_items("resolve_many", identifiers)
@@ -378,7 +405,10 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
         Method("resolve", "Resolve an identifier to its customer and the customer's identifiers",
                _object({"type": _SUBJECT["properties"]["type"], "value": _SUBJECT["properties"]["value"],
                         **_RESOLVE_OPTION_SCHEMAS}, ("type", "value")),
-               {"type": ["object", "null"], "description": "null when the identifier is unknown"}, _resolve),
+               {"type": ["object", "null"], "description": "null when the identifier is unknown"}, _resolve,
+               description="Resolves of one tenant with the same options that wait for their turn together "
+                           "are walked as one (at most the resolve_together setting), each answered as alone.",
+               together_key=_resolve_options, together=_resolve_together),
         Method("resolve_many", f"Resolve up to {MAX_RESOLVE_MANY} identifiers in one call",
                _object({"identifiers": {"type": "array", "minItems": 1, "maxItems": MAX_RESOLVE_MANY,
                                         "items": _SUBJECT},

@@ -10,8 +10,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Hashable, Protocol, Sequence
 
+from ...base import telemetry
 from ...base.errors import DeadlineExceeded
 from ...graph.resilience import deadline
 from ...security.tenants import TenantRegistry
@@ -19,7 +20,7 @@ from ..config import Config
 from .admission import Admission
 from .ratelimit import RateLimiter
 
-__all__ = ["Limits", "Service", "IdentityLike", "UNIT_CPU_SECONDS"]
+__all__ = ["Limits", "Service", "IdentityLike", "Joinable", "UNIT_CPU_SECONDS"]
 
 
 class IdentityLike(Protocol):
@@ -28,6 +29,7 @@ class IdentityLike(Protocol):
     def ingest(self, events: list[dict], *, atomic: bool = True) -> list[Any]: ...
     def resolve(self, id_type: str, value: str, **options: Any) -> Any: ...
     def resolve_many(self, identifiers: list[dict], **options: Any) -> list[Any]: ...
+    def resolve_each(self, asked: list[tuple[str, str]], **options: Any) -> list[Any]: ...
     def unlink(self, a: tuple[str, str], b: tuple[str, str]) -> None: ...
     def forget(self, id_type: str, value: str) -> dict: ...
     def export(self, id_type: str, value: str) -> dict: ...
@@ -42,6 +44,35 @@ class _CpuUsed:
     """The CPU seconds a worker thread spent on one call (written by the worker)."""
 
     seconds = 0.0
+
+
+@dataclass(eq=False)
+class Joinable:
+    """A call that may run as one with calls of its tenant waiting for their turn: those with an
+    equal ``key`` give ``many`` their ``each``, in queue order, and it answers one function per
+    call, which returns that call's result or raises its error in the call's own context (its
+    span). identity.service.rpc.methods: resolve's walk together."""
+
+    method: str
+    key: Hashable
+    many: Callable[[list[Any]], list[Callable[[], Any]]]
+    each: Any
+
+
+@dataclass(eq=False)
+class _Waiting:
+    """A Joinable call in its tenant's queue (identity.service.rpc.admission.Joining)."""
+
+    call: Joinable
+    until: float
+    charged: float
+    context: contextvars.Context
+    answer: asyncio.Future
+    taken: bool = False
+
+    @property
+    def key(self) -> Hashable:
+        return self.call.key
 
 
 _CONFIGURED = Config()
@@ -60,6 +91,7 @@ class Limits:
     max_request_cost: int = _CONFIGURED.max_request_cost
     tenant_concurrency: int = _CONFIGURED.tenant_concurrency
     tenant_queue: int = _CONFIGURED.tenant_queue
+    resolve_together: int = _CONFIGURED.resolve_together
 
     @classmethod
     def of(cls, config: Config) -> "Limits":
@@ -100,6 +132,7 @@ class Service:
         self._identities_lock = threading.Lock()
         self._inflight = 0
         self._idle: asyncio.Event | None = None
+        self._together: set[asyncio.Task] = set()  # groups running (a task is only weakly held)
 
     def identity(self, tenant: str) -> IdentityLike:
         with self._identities_lock:
@@ -109,21 +142,87 @@ class Service:
             return graph
 
     async def run(self, function: Callable[..., Any], *args: Any, tenant: str | None = None,
-                  until: float | None = None, charged: float = 0.0) -> Any:
+                  until: float | None = None, charged: float = 0.0, joinable: Joinable | None = None) -> Any:
         """Blocking graph work off the event loop, in the caller's context (its span), under the
         request's deadline ``until`` (time.monotonic; default: ``request_timeout`` from now) and,
         for a ``tenant``, in one of its slots (identity.service.rpc.admission). The tenant was charged
         ``charged`` units for it up front; the CPU the work took beyond that is charged after it
-        (RateLimiter.settle): a call's price is known before it runs, its cost only after."""
+        (RateLimiter.settle): a call's price is known before it runs, its cost only after.
+
+        A ``joinable`` call (``function(*args)`` is what it runs alone) whose turn comes while
+        calls with its key wait for theirs takes up to ``resolve_together`` - 1 of them along and
+        runs them as one (``Joinable.many``); one that was taken along gets its answer from that
+        run. Each keeps its deadline and pays an equal share of the run's CPU."""
         end = until if until is not None else time.monotonic() + self.request_timeout
         if tenant is None:
             return await self._in_worker(end, function, *args)
-        async with self.admission.slot(tenant, end):
-            used = _CpuUsed()
+        if joinable is None or self.limits.resolve_together <= 1:
+            async with self.admission.slot(tenant, end):
+                return await self._charged(tenant, end, charged, function, *args)
+        waiting = _Waiting(joinable, end, charged, contextvars.copy_context(),
+                           asyncio.get_running_loop().create_future())
+        if await self.admission.turn(tenant, end, waiting):
+            others = self.admission.take_along(tenant, joinable.key, self.limits.resolve_together - 1)
+            if not others:
+                try:
+                    return await self._charged(tenant, end, charged, function, *args)
+                finally:
+                    self.admission.release(tenant)
+            task = asyncio.ensure_future(self._run_together(tenant, [waiting, *others]))
+            self._together.add(task)
+            task.add_done_callback(self._together.discard)
+        try:  # the run goes on for the others when this call's deadline passes
+            return await asyncio.wait_for(asyncio.shield(waiting.answer), max(0.0, end - time.monotonic()))
+        except asyncio.TimeoutError:
+            waiting.answer.cancel()  # nobody reads it now
+            raise DeadlineExceeded("the request's deadline passed while it ran with others") from None
+
+    async def _charged(self, tenant: str, end: float, charged: float, function: Callable[..., Any],
+                       *args: Any) -> Any:
+        used = _CpuUsed()
+        try:
+            return await self._in_worker(end, function, *args, used=used)
+        finally:
+            self.limiter.settle(tenant, used.seconds / UNIT_CPU_SECONDS - charged)
+
+    async def _run_together(self, tenant: str, group: list[_Waiting]) -> None:
+        """``group``'s calls run as one in the slot its first holds (given back at the end), under
+        the latest of their deadlines; each answer goes to its call, the CPU in equal shares."""
+        used = _CpuUsed()
+        try:
+            end = max(waiting.until for waiting in group)
+            telemetry.current().calls_together(len(group), group[0].call.method)
             try:
-                return await self._in_worker(end, function, *args, used=used)
-            finally:
-                self.limiter.settle(tenant, used.seconds / UNIT_CPU_SECONDS - charged)
+                outcomes = await self._in_worker(end, self._each_answer, group, used=used)
+            except Exception as error:  # the run as a whole failed (the graph, the deadline): each call fails
+                outcomes = [(False, error)] * len(group)
+            for waiting, (ok, outcome) in zip(group, outcomes):
+                if waiting.answer.done():  # it gave up at its deadline
+                    pass
+                elif ok:
+                    waiting.answer.set_result(outcome)
+                else:
+                    waiting.answer.set_exception(outcome)
+                self.limiter.settle(tenant, used.seconds / len(group) / UNIT_CPU_SECONDS - waiting.charged)
+        finally:
+            self.admission.release(tenant)
+
+    @staticmethod
+    def _each_answer(group: list[_Waiting]) -> list[tuple[bool, Any]]:
+        """In a worker: ``many`` on the group's inputs, then each call's own part in its context."""
+        finish = group[0].call.many([waiting.call.each for waiting in group])
+        outcomes: list[tuple[bool, Any]] = []
+        for waiting, answer in zip(group, finish):
+            try:
+                outcomes.append((True, waiting.context.run(Service._marked, answer, len(group))))
+            except Exception as error:  # this call's own error: the others still get their answers
+                outcomes.append((False, error))
+        return outcomes
+
+    @staticmethod
+    def _marked(answer: Callable[[], Any], calls: int) -> Any:
+        telemetry.current().ran_with_others(calls)
+        return answer()
 
     async def _in_worker(self, end: float, function: Callable[..., Any], *args: Any,
                          used: "_CpuUsed | None" = None) -> Any:
