@@ -47,7 +47,6 @@ from benchmarks.harness import (ROOT, add_loaded_graph_arguments, add_output_arg
                                 durable_url, finish, latency_line, process_cpu_seconds, process_rss_bytes,
                                 use_tree)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args, person_owned_keys  # noqa: E402
-from benchmarks.service import Server, child_process, run_load, wait_for_line  # noqa: E402
 
 TENANT = "bench"  # the tenant benchmarks/memory.py loads
 _READY_TIMEOUT_S = 900
@@ -83,6 +82,18 @@ class _Collections:
                 for generation, times in sorted(taken.items())}
 
 
+def _together(reader: Any) -> dict:
+    """Resolves walked together so far (identity.rpc.together; a tree without it: none): walks
+    of several and the calls in them."""
+    for resource in reader.get_metrics_data().resource_metrics if reader is not None else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == "identity.rpc.together":
+                    points = metric.data.data_points
+                    return {"walks": sum(p.count for p in points), "calls": int(sum(p.sum for p in points))}
+    return {"walks": 0, "calls": 0}
+
+
 def serve(graph: Path, cache_mb: float, workers: int | None = None) -> None:
     """The child: open the graph, serve JSON-RPC; prints url and key once it answers; on a ``gc``
     line on stdin the collections since the last one (JSON), on a ``count`` line the graph's
@@ -98,12 +109,14 @@ def serve(graph: Path, cache_mb: float, workers: int | None = None) -> None:
     import gremlin
     from benchmarks.harness import graph_label_counts
     from identity import IdentityGraph
+    from identity.base import telemetry
     from identity.graph.connection import open_traversal, settle_heap
     from identity.security import auth
     from identity.security.tenants import TenantRegistry
     from identity.service.rpc import Service, make_app
 
     settle_heap()
+    telemetry.install(telemetry.from_environment({}))  # as identity serve does: metrics on, no exporter
     collections = _Collections()
     gc.callbacks.append(collections)
     url = durable_url(graph, cache_mb)
@@ -119,6 +132,8 @@ def serve(graph: Path, cache_mb: float, workers: int | None = None) -> None:
         for line in sys.stdin:
             if line.strip() == "gc":
                 print(f"gc {json.dumps(collections.report())}", flush=True)
+            elif line.strip() == "together":
+                print(f"together {json.dumps(_together(telemetry.current().prometheus))}", flush=True)
             elif line.strip() == "count":
                 counts = graph_label_counts(gremlin.open_graph(url).store)
                 print(f"count {counts.get('identifier', 0)}", flush=True)
@@ -141,6 +156,7 @@ def _env(tree: Path) -> dict[str, str]:
 
 def readiness(graph: Path, cache_mb: float, tree: Path) -> dict:
     """``identity serve`` on ``graph``: seconds from its start until /readyz answers 200, and its RSS."""
+    from benchmarks.service import child_process, wait_for_line  # imports identity: not before --tree
     with tempfile.TemporaryDirectory(prefix="identity-ready-") as data:
         env = {**_env(tree), "IDENTITY_DATA_DIR": data, "IDENTITY_GRAPH_URL": durable_url(graph, cache_mb),
                "IDENTITY_LOG_LEVEL": "WARNING"}
@@ -190,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.graph or not args.graph.is_dir():
         parser.error("--graph must name the durable graph directory benchmarks/memory.py kept")
+    from benchmarks.service import Server, run_load  # imports identity: the --serve child uses --tree's
     ready = readiness(args.graph, args.cache_mb, args.tree) if args.readyz else None
     keys = person_owned_keys(itertools.islice(generate(mix_from_args(args)), args.events))
     command = [sys.executable, __file__, "--serve", str(args.graph), "--cache-mb", str(args.cache_mb),
@@ -217,14 +234,22 @@ def main(argv: list[str] | None = None) -> int:
             child.stdin.flush()
             return json.loads(child.stdout.readline().split(" ", 1)[1])
 
+        def together() -> dict:
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.write("together\n")
+            child.stdin.flush()
+            return json.loads(child.stdout.readline().split(" ", 1)[1])
+
         def measured(count: int, clients: int, **options: Any) -> dict:
             """run_load's row, with the service's CPU per request (steadier than latency when
-            the machine's other work takes turns with the service) and its collections."""
+            the machine's other work takes turns with the service), its collections and the
+            resolves it walked together."""
             collections()
-            cpu = server.cpu_seconds()
+            cpu, before = server.cpu_seconds(), together()
             row = run_load(server, calls(count), clients, quiet=args.quiet, **options)
+            after = together()
             return {**row, "service_cpu_ms": round((server.cpu_seconds() - cpu) / count * 1000, 3),
-                    "collections": collections()}
+                    "collections": collections(), "together": {k: after[k] - before[k] for k in after}}
 
         first = measured(args.first, args.rate_clients, rate=args.rate, label=f"first @{args.rate:g}/s")
         run_load(server, calls(200), 1, quiet=True)  # warm-up
@@ -244,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{generation} {c['count']} x, {c['cpu_ms']:.0f} ms of CPU ({c['cpu_ms'] / max(1, row['requests']):.3f} "
                 f"per request), longest {c['max_ms']:.1f}, median {c['p50_ms']:.2f}"
                 for generation, c in row["collections"].items()))
+            print(f"{'':28s} walked together: {row['together']['calls']:,} of {row['requests']:,} resolves in "
+                  f"{row['together']['walks']:,} walks")
         print(f"graph: {identifiers:,} identifiers; service RSS {rss / 2**20:,.0f} MiB = "
               f"{rss / max(1, identifiers):,.0f} B per identifier", flush=True)
         results = {"population": vars(mix_from_args(args)), "events_sampled": args.events, "hops": args.hops,
