@@ -122,6 +122,30 @@ def test_the_setting_bounds_the_walk_and_1_walks_each_alone(tmp_path: Path, monk
             fx.service.close()
 
 
+def test_each_call_walked_together_pays_its_own_price(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bucket of 3 units that never refills: three queued resolves are charged, walked together;
+    the fourth, which the bucket cannot pay for, is refused as it would be alone."""
+    from identity.service.rpc.ratelimit import RateLimiter
+
+    limiter = RateLimiter(rate=0.001, burst=3, clock=lambda: 0.0)
+    fx = make_service(tmp_path, limits=Limits(tenant_concurrency=1), limiter=limiter)
+    try:
+        graph = fx.service.identity("acme")
+        graph.ingest([_event(f"e{n}", ("email", f"p{n}@example.com")) for n in range(4)])
+        groups: list[int] = []
+        resolve_each = graph.resolve_each
+        monkeypatch.setattr(graph, "resolve_each", lambda asked, **o: groups.append(len(asked)) or
+                            resolve_each(asked, **o))
+        context = Context(fx.service, auth.authenticate(fx.service.registry, f"Bearer {fx.user_key}"))
+        replies = asyncio.run(_queued(fx.service, context, [_resolve(n, f"p{n}@example.com") for n in range(3)],
+                                      late=_resolve(3, "p3@example.com")))
+        assert groups == [3] and all("result" in reply for reply in replies[:3])
+        assert replies[3]["error"]["code"] == -32006
+        assert limiter._buckets["acme"].tokens == 0  # 1 unit each; their share of the walk's CPU below it
+    finally:
+        fx.service.close()
+
+
 def test_taken_along_in_order_leaving_other_keys_and_expired_calls_in_place() -> None:
     class Call:
         def __init__(self, key: str, until: float):
