@@ -52,6 +52,19 @@ async def _queued(service: Any, context: Context, calls: list[dict], *, late: di
     return list(await asyncio.wait_for(asyncio.gather(*tasks), _WAIT_S))
 
 
+def _walks_together(graph: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each walk of several resolves ``graph`` makes from now on (resolve_each)."""
+    groups: list[int] = []
+    resolve_each = graph.resolve_each
+    monkeypatch.setattr(graph, "resolve_each", lambda asked, **o: groups.append(len(asked)) or
+                        resolve_each(asked, **o))
+    return groups
+
+
+def _context(service: Any, key: str) -> Context:
+    return Context(service, auth.authenticate(service.registry, f"Bearer {key}"))
+
+
 async def _one_at_a_time(context: Context, calls: list[dict]) -> list[Any]:
     return [await dispatch.run(dispatch.make_plan(call, TABLE, 10), context) for call in calls]
 
@@ -67,16 +80,13 @@ def test_queued_resolves_are_walked_together_each_answered_as_alone(backend_url:
                       _event("c", ("device_id", "dev-b"), ("cookie", "ck-b")),
                       _event("d", ("email", "carol@example.com"), ("phone", "+15550100003"))])
         customer = graph.resolve("email", "ann@example.com").customer_id
-        context = Context(service, auth.authenticate(service.registry, f"Bearer {real.keys['acme']}"))
+        context = _context(service, real.keys["acme"])
         calls = [_resolve(1, "ann@example.com"), _resolve(2, "nobody@example.com"), _resolve(3, "9", "shoe_size"),
                  _resolve(4, customer, "customer"), _resolve(5, "not a phone", "phone"),
                  _resolve(6, "bob@example.com", max_hops=1),  # other options: a walk of its own
                  _resolve(7, "BOB@example.com"), _resolve(8, "x-1", "customer"),
                  _resolve(9, "carol@example.com", evidence=True), _resolve(10, "ann@example.com")]
-        groups: list[int] = []
-        resolve_each = graph.resolve_each
-        monkeypatch.setattr(graph, "resolve_each", lambda asked, **o: groups.append(len(asked)) or
-                            resolve_each(asked, **o))
+        groups = _walks_together(graph, monkeypatch)
         walks: list[int] = []
         submit = tenant_graph.submit
         monkeypatch.setattr(tenant_graph, "submit", lambda traversal: walks.append(1) or submit(traversal))
@@ -108,12 +118,8 @@ def test_the_setting_bounds_the_walk_and_1_walks_each_alone(tmp_path: Path, monk
         try:
             graph = fx.service.identity("acme")
             graph.ingest([_event(f"e{n}", ("email", f"p{n}@example.com")) for n in range(7)])
-            groups: list[int] = []
-            resolve_each = graph.resolve_each
-            monkeypatch.setattr(graph, "resolve_each", lambda asked, **o: groups.append(len(asked)) or
-                                resolve_each(asked, **o))
-            context = Context(fx.service, auth.authenticate(fx.service.registry, f"Bearer {fx.user_key}"))
-            replies = asyncio.run(_queued(fx.service, context, calls))
+            groups = _walks_together(graph, monkeypatch)
+            replies = asyncio.run(_queued(fx.service, _context(fx.service, fx.user_key), calls))
             # the first takes 2 along, the fourth the next 2, the seventh runs alone
             assert groups == expected
             assert [reply["result"]["identifiers"]["email"][0]["value"] for reply in replies] == \
@@ -132,12 +138,9 @@ def test_each_call_walked_together_pays_its_own_price(tmp_path: Path, monkeypatc
     try:
         graph = fx.service.identity("acme")
         graph.ingest([_event(f"e{n}", ("email", f"p{n}@example.com")) for n in range(4)])
-        groups: list[int] = []
-        resolve_each = graph.resolve_each
-        monkeypatch.setattr(graph, "resolve_each", lambda asked, **o: groups.append(len(asked)) or
-                            resolve_each(asked, **o))
-        context = Context(fx.service, auth.authenticate(fx.service.registry, f"Bearer {fx.user_key}"))
-        replies = asyncio.run(_queued(fx.service, context, [_resolve(n, f"p{n}@example.com") for n in range(3)],
+        groups = _walks_together(graph, monkeypatch)
+        replies = asyncio.run(_queued(fx.service, _context(fx.service, fx.user_key),
+                                      [_resolve(n, f"p{n}@example.com") for n in range(3)],
                                       late=_resolve(3, "p3@example.com")))
         assert groups == [3] and all("result" in reply for reply in replies[:3])
         assert replies[3]["error"]["code"] == -32006
