@@ -101,7 +101,9 @@ def guard_variants() -> dict[str, TenantConfig]:
             "no past links": TenantConfig(device_scope_past_links=False),
             "past links from 1": TenantConfig(device_scope_after_conflicts=1),
             "profiles at once": TenantConfig(device_profiles_at_once=True),
-            "no profiles at once": TenantConfig(device_profiles_at_once=False)}
+            "no profiles at once": TenantConfig(device_profiles_at_once=False),
+            "reused cards": TenantConfig(reused_types=frozenset({"payment_fingerprint"})),
+            "reused cards and phones": TenantConfig(reused_types=frozenset({"payment_fingerprint", "phone"}))}
 
 
 class _UnionFind:

@@ -12,6 +12,10 @@ plain-Python reference share exactly the same decisions):
   bridge two customers only when those do not each hold a different identifier of one personal
   type (two emails, two phones, two partner ids): two people behind one tablet or one typed-in
   address are likelier than one person adding a second email or phone through it;
+- reused types (``reused_types``, off by default: a family card a child pays with, the household
+  landline) are judged as shareable ones, except that such an identifier still joins a customer
+  holding a different email or phone when the event also carries a device of its own customer that
+  nobody else is known to use (its holder paying on their own phone with a new email);
 - generic identifiers (linked to more than ``generic_threshold`` others) still get links but
   never merge anything, and resolution does not expand them;
 - a shareable identifier that names no person (a device) never joins a customer holding an
@@ -104,6 +108,12 @@ class TenantConfig:
     #: identifier never bridges two customers that each hold a different identifier of one
     #: personal type (the bridge itself does not count).
     shareable_types: frozenset[str] = frozenset({"device_id", "email"})
+    #: Strong types the members of a household use in turn (a family card: a child pays with a
+    #: parent's; the household landline): such an identifier bridges two customers that each hold a
+    #: different identifier of one personal type only when the event also carries a device of the
+    #: bridge's own customer that is not known to be used by several people (its holder paying on
+    #: their own phone: their new email, not someone else's). Not in ``shareable_types`` too.
+    reused_types: frozenset[str] = frozenset()
     #: Types that name one person: two sides each holding one (a different one) are two people.
     personal_types: frozenset[str] = frozenset({"partner_id", "email", "hashed_email", "phone"})
     #: Types that name a signed-in account: a shareable identifier of no personal type (a
@@ -170,7 +180,7 @@ class TenantConfig:
             raise ValueError("default_country_code must be 1..3 digits, not starting with 0")
         unknown = (set(self.weak_types) | set(self.shareable_types) | set(self.personal_types)
                    | set(self.shared_on_conflict) | set(self.account_types) | set(self.multi_user_on_conflict)
-                   | set(self.device_scoped_types)
+                   | set(self.device_scoped_types) | set(self.reused_types)
                    | set(self.type_limits) | set(self.blocked_values)
                    | set(self.blocked_patterns)) - set(IDENTIFIER_TYPES)
         if unknown:
@@ -178,6 +188,10 @@ class TenantConfig:
         if self.device_scoped_types & (self.shareable_types | self.personal_types | self.multi_user_on_conflict):
             raise ValueError("device_scoped_types must name neither shareable, personal nor multi-user types: "
                              "an identifier scoped to a device names neither a person nor the device")
+        if self.reused_types & (self.shareable_types | self.weak_types | self.device_scoped_types):
+            raise ValueError("reused_types must name neither shareable, weak nor device-scoped types: a shareable "
+                             "identifier never bridges two identified customers, a weak one never bridges, "
+                             "whatever the event's device")
         if (self.generic_threshold < 1 or self.max_hops < 0 or self.max_fanout < 1 or self.path_cap < 1
                 or self.shared_after_conflicts < 0 or self.device_scope_after_conflicts < 1):
             raise ValueError("generic_threshold, max_fanout, path_cap and device_scope_after_conflicts must be "
@@ -375,7 +389,8 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         if multi_user:
             refuse(x, y, "multi_user_bridge", f"a {multi_user} several people use never joins two identified customers")
             continue
-        conflict = _shared_bridge(a.member, ga, gb, config) or _shared_bridge(b.member, gb, ga, config)
+        conflict = (_shared_bridge(a.member, ga, gb, config, candidates)
+                    or _shared_bridge(b.member, gb, ga, config, candidates))
         if conflict:
             refuse(x, y, "shared_bridge", f"a shared {conflict[0]} never joins two holders of different {conflict[1]}s")
             for bridge, own, other in ((a.member, ga, gb), (b.member, gb, ga)):
@@ -482,17 +497,31 @@ def _pairs_in_priority_order(candidates: list[Candidate], config: TenantConfig) 
     return sorted(pairs, key=key)
 
 
-def _shared_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig) -> tuple[str, str] | None:
+def _shared_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig,
+                   candidates: list[Candidate]) -> tuple[str, str] | None:
     """(bridge type, personal type) when ``bridge``, of a shareable type, would join its customer
     ``own`` to ``other`` although both already hold an identifier of one personal type. The
     bridge itself does not count on its own side, the other side's identifiers all do: a new
-    email arriving on a tablet whose customer has an email is a second person, not a merge."""
-    if bridge.type not in config.shareable_types:
+    email arriving on a tablet whose customer has an email is a second person, not a merge.
+    A bridge of a ``reused_types`` type (a family card) is judged so too, unless the event's
+    ``candidates`` carry a device of ``own`` that no one else is known to use (``_own_device``)."""
+    if bridge.type not in config.shareable_types and (bridge.type not in config.reused_types
+                                                      or _own_device(bridge, own, candidates, config)):
         return None
     mine = {m.type for m in own.members.values() if m.id != bridge.id}
     theirs = {m.type for m in other.members.values()}
     conflicts = mine & theirs & config.personal_types
     return (bridge.type, min(conflicts, key=config.priority)) if conflicts else None
+
+
+def _own_device(bridge: Member, own: _Group, candidates: list[Candidate], config: TenantConfig) -> bool:
+    """True when the event carries, besides ``bridge``, a stored device (of a ``multi_user_on_conflict``
+    type) already in ``own``, the bridge's customer, that no refusal or profiles alive at once has
+    shown to be used by several people: the card holder paying on their own phone or laptop. A
+    device new in this event is no evidence of whose it is; a family tablet is no evidence either."""
+    return any(c.exists and not c.generic and not c.profiles_at_once and c.member.id != bridge.id
+               and c.member.id in own.members and c.member.conflicts == 0 and _is_multi_user_type(c.member.type, config)
+               for c in candidates)
 
 
 def _guest_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig) -> str | None:

@@ -744,3 +744,57 @@ def test_a_cookie_and_its_successor_are_not_alive_at_once(make_identity, clock) 
 def test_the_reference_model_counts_profiles_at_once_alike(make_identity, clock, batched: bool) -> None:
     _same_as_the_reference_model(make_identity, clock, PROFILES_AT_ONCE, _profiles_in_turn, batched,
                                  (BOB_ACCOUNT, LAPTOP, BOB_COOKIE, ANN_COOKIE, HOME_IP))
+
+
+FAMILY_CARD = ("payment_fingerprint", "card_7f3a9c2e41d05b68")
+ANN_PHONE_DEVICE, BOB_PHONE_DEVICE = ("device_id", "ann-phone-601"), ("device_id", "bob-phone-602")
+ANN_SECOND = ("email", "ann.shop@example.com")
+REUSED_CARD = TenantConfig(reused_types=frozenset({"payment_fingerprint"}))
+
+
+def _family_card(identity, clock, batched: bool) -> list:
+    """Ann checks out on her phone with her card; Bob, her teenage son, checks out on his own phone
+    with his own email and her card; Ann then checks out on her phone with a second email of hers
+    and the card; then on the family tablet Bob signed in on too, with Bob's email and her card."""
+    events = [event("e1", ANN, ANN_PHONE_DEVICE, FAMILY_CARD), event("e2", BOB, BOB_PHONE_DEVICE, FAMILY_CARD),
+              event("e3", ANN_SECOND, ANN_PHONE_DEVICE, FAMILY_CARD), event("e4", TABLET, ANN),
+              event("e5", TABLET, BOB), event("e6", BOB, TABLET, FAMILY_CARD)]
+    return _ingest(identity, clock, events, batched)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_a_card_two_people_pay_with_joins_a_new_email_only_on_its_holders_own_device(make_identity, clock,
+                                                                                    batched: bool) -> None:
+    identity = make_identity(config=REUSED_CARD)
+    ann, bob, second, _, _, on_tablet = _family_card(identity, clock, batched)
+    assert bob.customer_id != ann.customer_id and bob.merged == []
+    assert {"a": {"index": 0, "type": "email"}, "b": {"index": 2, "type": "payment_fingerprint"},
+            "reason": "shared_bridge",
+            "detail": "a shared payment_fingerprint never joins two holders of different emails"} in bob.refused
+    assert {r["reason"] for r in bob.refused} == {"shared_bridge"}
+    # on her own phone (in her customer, nobody else known on it) the card is hers: her new email joins
+    assert second.refused == [] and second.customer_id == ann.customer_id
+    # the family tablet is no evidence of whose the card is
+    assert "shared_bridge" in {r["reason"] for r in on_tablet.refused}
+    assert identity.resolve(*BOB).customer_id == bob.customer_id
+    assert set(identity.resolve(*BOB).identifiers) == {"email", "device_id"}
+    assert identity.resolve(*ANN_SECOND).customer_id == identity.resolve(*FAMILY_CARD).customer_id == ann.customer_id
+
+
+def test_without_reused_types_a_card_joins_whoever_pays_with_it(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig())
+    ann, bob, *_ = _family_card(identity, clock, batched=False)
+    assert bob.refused == [] and bob.customer_id == ann.customer_id
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_the_reference_model_refuses_reused_cards_alike(make_identity, clock, batched: bool) -> None:
+    _same_as_the_reference_model(make_identity, clock, REUSED_CARD, _family_card, batched,
+                                 (ANN, BOB, ANN_SECOND, FAMILY_CARD, ANN_PHONE_DEVICE, BOB_PHONE_DEVICE, TABLET))
+
+
+def test_reused_types_are_validated() -> None:
+    for invalid in ({"shoe_size"}, {"email"}, {"cookie"}, {"ip"}):  # unknown, shareable, device-scoped, weak
+        with pytest.raises(ValueError):
+            TenantConfig(reused_types=frozenset(invalid))
+    assert TenantConfig(reused_types=frozenset({"payment_fingerprint", "phone"})).reused_types
