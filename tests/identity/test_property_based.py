@@ -27,9 +27,11 @@ AS_OF = [None, TIMESTAMPS[1] / 1000, TIMESTAMPS[3] / 1000]
 
 def _config() -> TenantConfig:
     # device_scope_past_links: a device turning multi-user scopes its cookies' links (walks pass them by);
-    # device_profiles_at_once: two cookies alive at once on a device count it multi-user too
+    # device_profiles_at_once: two cookies alive at once on a device count it multi-user too;
+    # reused_types: a phone joins two identified customers only beside a device of its own customer
     return TenantConfig(generic_threshold=3, type_limits={"email": 2, "partner_id": 1}, max_hops=3,
-                        device_scope_past_links=True, device_profiles_at_once=True)
+                        device_scope_past_links=True, device_profiles_at_once=True,
+                        reused_types=frozenset({"phone"}))
 
 
 identifier = st.sampled_from(POOL)

@@ -40,6 +40,7 @@ def test_the_defaults_round_trip_through_json() -> None:
     ({"type_limits": {"email": "many"}}, "settings.type_limits.email"),
     ({"weak_types": ["shoe_size"]}, "settings"),  # TenantConfig's own rule
     ({"generic_threshold": 0}, "settings"),
+    ({"reused_types": ["email"]}, "settings"),  # shareable already: reused_types names strong types of no other rule
     ({"blocked_patterns": {"email": ["(unclosed"]}}, "settings.blocked_patterns.email"),
 ])
 def test_invalid_settings_name_the_field_never_the_value(settings: dict, field: str) -> None:
@@ -163,3 +164,15 @@ def test_a_settings_change_during_a_call_is_not_seen_half_way(make_identity, tmp
     assert answer() == before  # walked and answered under the settings the call found
     after = answer()  # the next call, under the change: a generic start answers for itself
     assert after["identifiers"] == {"email": [{"value": "ann@example.com", "hops": 0, "generic": True}]}
+
+
+@needs_tomllib
+def test_the_config_file_and_the_api_set_reused_types(tmp_path: Path) -> None:
+    config = load_toml(tmp_path, '[tenants.acme.guards]\nreused_types = ["payment_fingerprint"]\n')
+    assert config_with(config.tenant_guards()["acme"]).reused_types == frozenset({"payment_fingerprint"})
+    registry = TenantRegistry(tmp_path / "registry").load()
+    registry.create_tenant("acme", "local")
+    settings = GuardSettings(registry, config.tenant_guards())
+    settings.change("acme", {"reused_types": ["payment_fingerprint", "phone"]})
+    assert settings.config_for("acme").reused_types == frozenset({"payment_fingerprint", "phone"})
+    assert settings_document(settings.config_for("acme"))["reused_types"] == ["payment_fingerprint", "phone"]
