@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also the path that joins each misplaced identifier to the customer's owner: the types "
                              "on it, whose each identifier is, and each device's conflict count (which guard did "
                              "not fire)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="also what the events carry about cards and phones several people use (identity "
+                             "reuse) against those one person uses: the emails and accounts seen with them, and "
+                             "whose device the events came from")
     parser.add_argument("--missed", action="store_true",
                         help="also where the missed pairs come from: a person's identifiers outside the customer "
                              "holding most of them")
@@ -68,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             on_household_device.update(keys)
         if any(o == item.person and i["type"] in _PERSONAL for i, o in zip(item.event["identifiers"], item.owners)):
             identified.update(keys)
+    if args.reuse:
+        reuse_evidence(labelled)
     identity = IdentityGraph(open_traversal("memory://"), _TENANT, config=guard_variants()[args.guards])
     ingest_all(identity, truth.events, args.batch, args.guards, quiet=True)
     customers = resolve_all(identity, truth.owner, args.hops, args.guards, quiet=True)
@@ -132,6 +138,45 @@ def main(argv: list[str] | None = None) -> int:
         print(f"missed pairs {scores.true_pairs - scores.correct_pairs} of {scores.true_pairs}")
         _table("apart", missed, args.top)
     return 0
+
+
+def reuse_evidence(labelled: list, types: tuple[str, ...] = ("payment_fingerprint", "phone")) -> None:
+    """For each of ``types`` (strong identifiers a household may share: a card, the landline), its
+    values used by one person against those several people's events carried (the truth), and what
+    the events show of each kind: how many were seen with two or more emails or account ids, and
+    how many of their events came from a device of the identifier's owner, a household's device or
+    another person's."""
+    users: dict = defaultdict(set)
+    seen_with: dict = defaultdict(lambda: defaultdict(set))
+    devices: dict = defaultdict(Counter)
+    for item in labelled:
+        identifiers = item.event["identifiers"]
+        device_owners = [o for i, o in zip(identifiers, item.owners) if i["type"] == "device_id"]
+        for identifier, owner in zip(identifiers, item.owners):
+            if identifier["type"] not in types or owner == "shared":
+                continue
+            key = (identifier["type"], identifier["value"])
+            users[key].add(item.person)
+            for other in identifiers:
+                if other["type"] in ("email", "partner_id"):
+                    seen_with[key][other["type"]].add(other["value"].lower())
+            for device_owner in device_owners:
+                devices[key][
+                    "its owner's" if device_owner == owner else "a household's" if device_owner.startswith("h-")
+                    else "another person's"] += 1
+    print("identity reuse (the truth): values used by one person / by several people")
+    for id_type in types:
+        keys = [key for key in users if key[0] == id_type]
+        for label, several in (("one person", False), ("several people", True)):
+            chosen = [key for key in keys if (len(users[key]) > 1) == several]
+            two = {kind: sum(1 for key in chosen if len(seen_with[key][kind]) > 1) for kind in ("email", "partner_id")}
+            by_device = Counter()
+            for key in chosen:
+                by_device.update(devices[key])
+            events = sum(by_device.values()) or 1
+            print(f"  {id_type:20s} {label:15s} {len(chosen):5d} values; with 2+ emails {two['email']}, 2+ accounts "
+                  f"{two['partner_id']}; events on " + ", ".join(f"{where} device {n / events:.0%}"
+                                                               for where, n in sorted(by_device.items())))
 
 
 def joining_path(identity: IdentityGraph, key, owner: str, keys_of: dict, owners: dict, identified: set,
