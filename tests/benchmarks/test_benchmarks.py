@@ -514,3 +514,20 @@ def test_tenant_copies_are_in_the_value_indexes_the_graph_keeps(tmp_path: Path) 
     cid, before = vertices_of_cid()
     assert tenant_copies.main(["--graph", str(graph), "--copies", "2", "--quiet", "--no-save"]) == 0
     assert vertices_of_cid(cid)[1] == {**before, "bench1": before["bench"], "bench2": before["bench"]}
+
+
+def test_wrong_pairs_reuse_tells_a_card_several_people_pay_with_from_one_persons(capsys) -> None:
+    def checkout(person: str, device: str, device_owner: str, email: str, card: str, card_owner: str):
+        identifiers = [{"type": "device_id", "value": device}, {"type": "email", "value": email},
+                       {"type": "payment_fingerprint", "value": card}]
+        return population.LabelledEvent(person, {"identifiers": identifiers}, [device_owner, person, card_owner])
+    wrong_pairs.reuse_evidence([
+        checkout("p-1", "ann-phone", "p-1", "ann@example.com", "card-ann", "p-1"),
+        checkout("p-2", "bob-phone", "p-2", "bob@example.com", "card-ann", "p-1"),  # her son pays with it
+        checkout("p-1", "tablet", "h-1", "ann@example.com", "card-own", "p-1"),
+        checkout("p-1", "ann-phone", "p-1", "ann.shop@example.com", "card-own", "p-1")])
+    lines = capsys.readouterr().out.splitlines()
+    assert any("several people" in line and " 1 values; with 2+ emails 1, 2+ accounts 0" in line
+               and "another person's device 50%" in line and "its owner's device 50%" in line for line in lines)
+    assert any("one person" in line and " 1 values; with 2+ emails 1" in line
+               and "a household's device 50%" in line for line in lines if "payment_fingerprint" in line)
