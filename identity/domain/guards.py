@@ -12,8 +12,8 @@ plain-Python reference share exactly the same decisions):
   bridge two customers only when those do not each hold a different identifier of one personal
   type (two emails, two phones, two partner ids): two people behind one tablet or one typed-in
   address are likelier than one person adding a second email or phone through it;
-- reused types (``reused_types``, off by default: a family card a child pays with, the household
-  landline) are judged as shareable ones, except that such an identifier still joins a customer
+- reused types (``reused_types``, default the payment card: a family card a child pays with; the
+  household landline if a tenant adds the phone) are judged as shareable ones, except that such an identifier still joins a customer
   holding a different email or phone when the event also carries a device of its own customer that
   nobody else is known to use (its holder paying on their own phone with a new email);
 - generic identifiers (linked to more than ``generic_threshold`` others) still get links but
@@ -113,7 +113,7 @@ class TenantConfig:
     #: different identifier of one personal type only when the event also carries a device of the
     #: bridge's own customer that is not known to be used by several people (its holder paying on
     #: their own phone: their new email, not someone else's). Not in ``shareable_types`` too.
-    reused_types: frozenset[str] = frozenset()
+    reused_types: frozenset[str] = frozenset({"payment_fingerprint"})
     #: Types that name one person: two sides each holding one (a different one) are two people.
     personal_types: frozenset[str] = frozenset({"partner_id", "email", "hashed_email", "phone"})
     #: Types that name a signed-in account: a shareable identifier of no personal type (a

@@ -752,6 +752,10 @@ ANN_SECOND = ("email", "ann.shop@example.com")
 REUSED_CARD = TenantConfig(reused_types=frozenset({"payment_fingerprint"}))
 
 
+def test_cards_are_reused_types_by_default() -> None:
+    assert TenantConfig().reused_types == REUSED_CARD.reused_types
+
+
 def _family_card(identity, clock, batched: bool) -> list:
     """Ann checks out on her phone with her card; Bob, her teenage son, checks out on his own phone
     with his own email and her card; Ann then checks out on her phone with a second email of hers
@@ -782,7 +786,7 @@ def test_a_card_two_people_pay_with_joins_a_new_email_only_on_its_holders_own_de
 
 
 def test_without_reused_types_a_card_joins_whoever_pays_with_it(make_identity, clock) -> None:
-    identity = make_identity(config=TenantConfig())
+    identity = make_identity(config=TenantConfig(reused_types=frozenset()))
     ann, bob, *_ = _family_card(identity, clock, batched=False)
     assert bob.refused == [] and bob.customer_id == ann.customer_id
 
