@@ -11,7 +11,8 @@ walk that makes one round trip per hop.
 Each row prints the service's CPU per call beside its rate and latency: on a shared machine the
 rate moves with the load, the CPU a call costs much less. On the gremlin backend the server is
 warmed first (``--warmup-people``, default 1,000): the same load and resolves, of other people,
-through another service, not counted (``0``: a just-started server).
+through another service, not counted (``0``: a just-started server). ``--server-pid`` (the process
+of ``--gremlin-url``'s server) adds the graph server's CPU per call.
 
 The walk comparison runs in this process through gremlinpython against a Gremlin endpoint on the
 same graph (the service's console endpoint for in-process graphs), so both sides pay the same
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gremlin_python.process.traversal import P  # noqa: E402
 
 from benchmarks.harness import (Progress, add_output_arguments, add_tree_argument, finish, latency_line,  # noqa: E402
-                                latency_summary)
+                                latency_summary, process_cpu_seconds)
 from benchmarks.ingest import events_in, ingest_calls  # noqa: E402
 from benchmarks.population import add_mix_arguments, events_and_keys, mix_from_args  # noqa: E402
 from benchmarks.service import (WARMUP_TENANT, Server, add_backend_arguments, add_warmup_argument,  # noqa: E402
@@ -106,10 +107,15 @@ def measure_backend(backend: str, events: list[dict], keys: list[tuple[str, str]
             return [("resolve", {"type": t, "value": v, "max_hops": args.hops})
                     for t, v in (rng.choice(keys) for _ in range(count))]
 
+        graph_pid = args.server_pid if backend == "gremlin" else None
+
         def measured(sent: list[tuple[str, dict]], clients: int, label: str, rate: float | None = None) -> dict:
-            cpu = server.cpu_seconds()
+            cpu, graph_cpu = server.cpu_seconds(), process_cpu_seconds(graph_pid) if graph_pid else 0.0
             row = run_load(server, sent, clients, rate=rate, label=label, quiet=args.quiet)
             row["service_cpu_ms_per_call"] = round((server.cpu_seconds() - cpu) * 1000 / len(sent), 3)
+            if graph_pid:
+                row["graph_server_cpu_ms_per_call"] = round(
+                    (process_cpu_seconds(graph_pid) - graph_cpu) * 1000 / len(sent), 3)
             return row
 
         levels = [measured(calls(args.requests), c, f"{backend} resolve x{c}") for c in args.concurrency]
@@ -135,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--walk-samples", type=int, default=300, help="resolves in the walk comparison (0: skip)")
     parser.add_argument("--hops", type=int, default=TenantConfig().max_hops, help="max_hops of every resolve")
     add_warmup_argument(parser)
+    parser.add_argument("--server-pid", type=int,
+                        help="the process id of --gremlin-url's server: its CPU per call too (/proc)")
     add_output_arguments(parser, "resolve")
     add_tree_argument(parser)  # the service runs from it; the walk comparison from this checkout
     args = parser.parse_args(argv)
@@ -154,8 +162,10 @@ def main(argv: list[str] | None = None) -> int:
                                                                partial(measure, backend))
         for row in measured["levels"] + ([measured["fixed_rate"]] if measured["fixed_rate"] else []):
             load = (f"@{row['target_rate']:g}/s " if row["target_rate"] else "") + f"x{row['concurrency']}"
+            graph_cpu = (f"  graph server CPU {row['graph_server_cpu_ms_per_call']:.2f} ms/call"
+                         if "graph_server_cpu_ms_per_call" in row else "")
             print(f"{backend:9s} {load:12s} {row['throughput']:8,.0f} req/s  {latency_line(row)}  "
-                  f"service CPU {row['service_cpu_ms_per_call']:.2f} ms/call")
+                  f"service CPU {row['service_cpu_ms_per_call']:.2f} ms/call{graph_cpu}")
         walk = measured["walk"]
         if walk:
             print(f"{backend:9s} single traversal p50 {walk['single_traversal']['p50_ms']:.2f} ms vs client walk "
