@@ -16,7 +16,7 @@ from typing import Callable
 
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
 from gremlin_python.process.strategies import PartitionStrategy
-from gremlin_python.process.traversal import P, T
+from gremlin_python.process.traversal import Bytecode, P, T
 from gremlin_python.statics import long
 
 from ..base.errors import ValidationError
@@ -37,6 +37,13 @@ CUSTOMER_LOOKUP_TYPE = "customer"
 #: How often in a row unlink and forget read again after a concurrent write changed what they
 #: read (each time, they planned a customer split on it), before giving up.
 MAX_CONFLICTS = 25
+
+
+#: the start of a kept walk's bytecode before a call's start takes its place (TenantGraph._identifier_hood)
+_START = "\x00start"
+#: the most walk shapes a TenantGraph keeps: a client chooses max_hops and max_fanout, so the
+#: shapes are many; the few in use are kept, any other is built for its call
+_WALKS_KEPT = 32
 
 
 def identifier_vertex_id(tenant: str, id_type: str, value: str, *, protector: Protector | None = None,
@@ -81,6 +88,8 @@ class TenantGraph:
         self.protector = protector or DevelopmentProtector()
         self.clock = clock
         self._creation = CreationClock(clock)
+        #: resolve's walk bytecode by shape (_identifier_hood), shared with the pinned() views
+        self._walks: dict[tuple, tuple[Bytecode, int]] = {}
 
     @property
     def config(self) -> TenantConfig:
@@ -125,8 +134,8 @@ class TenantGraph:
             if vertex not in touched and max(per_hop.values()) <= cap:
                 hood.capped = False  # the flag is the walk together's: its own walk was not cut
                 continue
-            alone, _ = self._walk(walk_source(self.reader).V(vertex).has_label(model.IDENTIFIER), max_hops=max_hops,
-                                  max_fanout=max_fanout, as_of_ms=as_of_ms, edge_properties=edge_properties)
+            alone, _ = self._identifier_hood(vertex, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms,
+                                             edge_properties=edge_properties)
             if alone is not None:
                 hoods[vertex] = alone
         return hoods
@@ -147,7 +156,8 @@ class TenantGraph:
             if retired:
                 extra["heir"] = __.V(model.retired_id(self.tenant, value)).values(model.HEIR).fold()
         else:
-            start = walk_source(self.reader).V(self.vertex_id(id_type, value, field=field)).has_label(model.IDENTIFIER)
+            return self._identifier_hood(self.vertex_id(id_type, value, field=field), max_hops=max_hops,
+                                         max_fanout=max_fanout, as_of_ms=as_of_ms, edge_properties=edge_properties)[0]
         hood, result = self._walk(start, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms, extra=extra,
                                   edge_properties=edge_properties)
         if hood is None and result.get("heir"):  # retired: it resolves through its heir, a live id
@@ -164,9 +174,42 @@ class TenantGraph:
         expand = min(self.config.generic_threshold, max_fanout)
         query = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=self.config.path_cap,
                                as_of_ms=as_of_ms, extra=extra, edge_properties=edge_properties)
+        return self._walked(query, max_hops, expand)
+
+    def _walked(self, query: GraphTraversal, max_hops: int, expand: int) -> tuple[Hood | None, dict]:
         result = submit(query)[0]
         hoods = parse_hoods(result, max_hops=max_hops, expand_limit=expand)
         return next(iter(hoods.values()), None), result
+
+    def _identifier_hood(self, vertex: str, *, max_hops: int, max_fanout: int, as_of_ms: int | None,
+                         edge_properties: bool) -> tuple[Hood | None, dict]:
+        """_walk from the identifier ``vertex``. Without ``as_of_ms``, the walk's bytecode is built
+        once per shape (its bounds, evidence or not) and sent again with another start:
+        gremlinpython builds its ~80 steps (child traversals included) in about 0.14 ms of CPU,
+        an eighth of a resolve's in process on a graph server (docs/benchmarks.md, "The service's
+        CPU per resolve")."""
+        if as_of_ms is not None:
+            start = walk_source(self.reader).V(vertex).has_label(model.IDENTIFIER)
+            return self._walk(start, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms,
+                              edge_properties=edge_properties)
+        expand = min(self.config.generic_threshold, max_fanout)
+        shape = (max_hops, expand, self.config.path_cap, edge_properties)
+        kept = self._walks.get(shape)
+        if kept is None:
+            start = walk_source(self.reader).V(_START).has_label(model.IDENTIFIER)
+            built = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=self.config.path_cap,
+                                   edge_properties=edge_properties).bytecode
+            place = next(n for n, step in enumerate(built.step_instructions) if step == ["V", _START])
+            kept = (built, place)
+            if len(self._walks) < _WALKS_KEPT:
+                self._walks[shape] = kept
+        built, place = kept
+        # a copy of the top-level instruction lists with the start in its place; the child
+        # traversals are shared, never changed (gremlinpython appends only to a traversal's own)
+        bytecode = Bytecode(built)
+        bytecode.step_instructions[place] = ["V", vertex]
+        return self._walked(GraphTraversal(self.reader.graph, self.reader.traversal_strategies, bytecode),
+                            max_hops, expand)
 
     def _carrier(self, cid: str) -> GraphTraversal:
         """A walk source on the identifier a customer id's lookup starts from: one carrying it (not

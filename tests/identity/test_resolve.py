@@ -8,7 +8,7 @@ import pytest
 
 from identity import NotFound, TenantConfig, ValidationError
 from identity.domain import model
-from identity.domain.walk import shortest_paths
+from identity.domain.walk import hood_traversal, shortest_paths
 from identity_helpers import event
 
 ANN = ("email", "ann@example.com")
@@ -172,3 +172,22 @@ def test_resolution_to_dict_is_json_ready(chain) -> None:
     document = chain.resolve(*ANN, evidence=True).to_dict()
     assert json.loads(json.dumps(document))["customer_id"].startswith("c-")
     assert {"customer_id", "identifiers", "evidence", "truncated"} <= set(document)
+
+
+def test_resolve_builds_its_walk_once_per_shape(chain, monkeypatch) -> None:
+    """The walk's bytecode is kept by its bounds and sent again with another start: each start
+    still gets its own neighbourhood, and other bounds another walk."""
+    from identity.domain import tenant_graph
+    built = []
+    monkeypatch.setattr(tenant_graph, "hood_traversal",
+                        lambda *args, **kwargs: built.append(kwargs) or hood_traversal(*args, **kwargs))
+    assert _hops(chain.resolve(*COOKIE)) == {"cookie": [("ck-1", 0)], "device_id": [(DEVICE[1], 1)],
+                                             "phone": [("+15550100200", 2)], "email": [("ann@example.com", 3)]}
+    assert _hops(chain.resolve(*ANN))["cookie"] == [("ck-1", 3)]
+    assert _hops(chain.resolve(*PHONE)) == {"phone": [("+15550100200", 0)], "email": [("ann@example.com", 1)],
+                                            "device_id": [(DEVICE[1], 1)], "cookie": [("ck-1", 2)]}
+    assert len(built) == 1
+    assert set(chain.resolve(*DEVICE, max_hops=1).identifiers) == {"device_id", "phone", "cookie"}
+    assert chain.resolve(*DEVICE, evidence=True).evidence
+    assert len(built) == 3
+    assert chain.resolve("email", "nobody@example.com") is None and len(built) == 3
