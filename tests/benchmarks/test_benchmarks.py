@@ -4,6 +4,7 @@ end on a tiny population and writes results of the documented shape."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -531,3 +532,18 @@ def test_wrong_pairs_reuse_tells_a_card_several_people_pay_with_from_one_persons
                and "another person's device 50%" in line and "its owner's device 50%" in line for line in lines)
     assert any("one person" in line and " 1 values; with 2+ emails 1" in line
                and "a household's device 50%" in line for line in lines if "payment_fingerprint" in line)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_resolve_script_adds_the_graph_servers_cpu_per_call(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    if backend_names(["gremlin"], None) != ["gremlin"]:
+        pytest.skip("no Java or no ../shared/gremlin-server to start a fresh server from")
+    with gremlin_server() as url:
+        # --server-pid reads any process's CPU from /proc (in clock ticks: a short run may read 0)
+        assert resolve.main([*TINY, "--backends", "gremlin", "--gremlin-url", url, "--server-pid", str(os.getpid()),
+                             "--concurrency", "2", "--requests", "10", "--rate", "10", "--rate-seconds", "0.5",
+                             "--walk-samples", "0", "--warmup-people", "0", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "resolve.json").read_text())["backends"]["gremlin"]
+    assert all(row["graph_server_cpu_ms_per_call"] >= 0 for row in [*rows["levels"], rows["fixed_rate"]])
+    assert "graph server CPU" in capsys.readouterr().out
