@@ -187,7 +187,7 @@ class TenantGraph:
         once per shape (its bounds, evidence or not) and sent again with another start:
         gremlinpython builds its ~80 steps (child traversals included) in about 0.14 ms of CPU,
         an eighth of a resolve's in process on a graph server (docs/benchmarks.md, "The service's
-        CPU per resolve")."""
+        and the server's CPU per resolve")."""
         if as_of_ms is not None:
             start = walk_source(self.reader).V(vertex).has_label(model.IDENTIFIER)
             return self._walk(start, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms,
