@@ -32,7 +32,7 @@ from .compare import check_ordered, check_unordered, render
 from .execution import error_message, submit, with_source_options, writes_to_graph
 from .runner import DEFAULT_DATA_DIR
 
-__all__ = ["Probe", "Answer", "Comparison", "read_probes", "compare_answers", "run_probes", "main"]
+__all__ = ["Probe", "Answer", "Comparison", "read_probes", "compare_answers", "run_probes", "ask", "bulked", "main"]
 
 _KNOWN = "## known:"
 
@@ -89,7 +89,7 @@ def read_probes(path: str | Path) -> list[Probe]:
     return probes
 
 
-def _bulked(results: Sequence[Any]) -> list[Any]:
+def bulked(results: Sequence[Any]) -> list[Any]:
     """``results`` grouped as Gremlin Server's result bulking groups them: each value where it first
     appeared, repeated by how often it appeared (per batch of 1,000)."""
     from .compare import equivalent, fingerprint
@@ -119,13 +119,14 @@ def compare_answers(query: str, ours: Answer, reference: Answer) -> str | None:
             return None
         return "only one of them raised an error"
     if "order(" in query:
-        return check_ordered(_bulked(reference.results or []), _bulked(ours.results or []))
+        return check_ordered(bulked(reference.results or []), bulked(ours.results or []))
     return check_unordered(reference.results or [], ours.results or [])
 
 
-def _answer(handle: Any, probe: Probe, timeout_ms: int) -> Answer:
+def ask(handle: Any, query: str, timeout_ms: int) -> Answer:
+    """The answer of one Gremlin text on a graph handle: its results, or its error."""
     try:
-        bytecode = parse_query(probe.query).bytecode
+        bytecode = parse_query(query).bytecode
         return Answer(results=submit(handle.connection, with_source_options(
             bytecode, timeout_ms=timeout_ms, side_effects={})))
     except Exception as error:  # an error is an answer to compare, whatever raised it
@@ -149,7 +150,7 @@ def run_probes(probes: Iterable[Probe], ours: Backend, reference: Backend, *,
                 handle = empty[id(backend)]
             else:
                 handle = backend.graph(probe.graph)
-            answers.append(_answer(handle, probe, timeout_ms))
+            answers.append(ask(handle, probe.query, timeout_ms))
             if probe.graph != EMPTY:
                 try:
                     wrote = writes_to_graph(parse_query(probe.query).bytecode)

@@ -1,0 +1,848 @@
+"""Well-typed random traversals over the standard graphs, for the generated differential (fuzz.py).
+
+A traversal is a tree: a `Chain` of `Step`s whose arguments are literal text or child chains, so the
+fuzzer can shrink one that differs by dropping steps anywhere in it, and print it as a probe line.
+`Generator(seed).case()` gives one `Case`: a graph, a traversal and, for writes, the query that reads
+the graph's state afterwards.
+
+What keeps the comparison honest (a difference must be the engine's, not chance):
+
+- Each stream has a kind (vertices, edges, vertex properties, numbers, strings, lists, maps, paths,
+  dates, anything) and steps are drawn from those that kind takes, with a little ill-typed input
+  left in on purpose (errors are compared too: both sides must raise).
+- Gremlin leaves the order of `V()`, of a vertex's edges and of everything after them unspecified
+  (TinkerGraph walks hash maps, this engine creation order), so steps whose answer depends on that
+  order (`limit()`, `range()`, `tail()`, `skip()`, `dedup().by()`, `sample()`) are only drawn for a
+  stream that an `order()` by a total key has made ordered, and until a step that spreads traversers
+  again (`out()`, `unfold()`, `union()`...) forgets it. Results are compared as multisets at every
+  level unless the stream ends ordered.
+- Numbers of one traversal are either whole or fractional apart from the graph's own (`1` and `1.0`
+  are one value to this engine's hash collections and two to Java's, a documented difference).
+- No argument is null: Gremlin Server 3.7.3 fails hashing some steps' null arguments at random.
+- Everything terminates: `repeat()` has `times()` or a `loops()` bound, the grateful-dead graph is
+  entered from a few named vertices and walked at most two hops deep by `repeat()`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+__all__ = ["Step", "Chain", "Case", "Generator", "GRAPHS", "STATE_QUERY"]
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Steps in a row; ``root`` chains start with ``g``."""
+
+    steps: tuple["Step", ...]
+    root: bool = False
+
+    def render(self) -> str:
+        if self.root:
+            return "g" + "".join("." + step.render() for step in self.steps)
+        if not self.steps:
+            return "identity()"
+        return ".".join(step.render() for step in self.steps)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    args: tuple["str | Chain", ...] = ()
+
+    def render(self) -> str:
+        return f"{self.name}({', '.join(a if isinstance(a, str) else a.render() for a in self.args)})"
+
+
+@dataclass(frozen=True)
+class Case:
+    graph: str
+    traversal: Chain
+    #: the results' order is the traversal's (it ends in an ordered stream)
+    ordered: bool
+    #: a traversal that writes: read the graph afterwards with STATE_QUERY
+    writes: bool = False
+
+    @property
+    def query(self) -> str:
+        return self.traversal.render()
+
+
+#: The graph after a write, without generated ids (the server's and this engine's differ by design).
+STATE_QUERY = ('g.V().project("l", "p", "o").by(label).by(valueMap()).by(outE().project("l", "p", "i")'
+               '.by(label).by(valueMap()).by(inV().valueMap()).fold())')
+
+
+@dataclass(frozen=True)
+class GraphSchema:
+    name: str
+    vertex_labels: tuple[str, ...]
+    edge_labels: tuple[str, ...]
+    #: vertex property key -> sample values (the first few exist in the graph)
+    vertex_keys: dict[str, tuple[str, ...]]
+    edge_keys: dict[str, tuple[str, ...]]
+    vertex_ids: tuple[str, ...]
+    edge_ids: tuple[str, ...]
+    #: starts that keep a walk small (the grateful-dead graph has 808 vertices and 8,049 edges)
+    starts: tuple[str, ...]
+    repeat_depth: int
+    meta_keys: tuple[str, ...] = ()
+
+
+GRAPHS = {
+    "modern": GraphSchema(
+        "modern", ("person", "software"), ("knows", "created"),
+        {"name": ('"marko"', '"vadas"', '"lop"', '"josh"', '"ripple"', '"peter"', '"zz"'),
+         "age": ("27", "29", "32", "35", "30"), "lang": ('"java"', '"scala"')},
+        {"weight": ("0.4", "0.5", "1.0", "0.2", "0.75")},
+        ("1", "2", "3", "4", "5", "6", "99"), ("7", "8", "9", "10", "11", "12"),
+        ("V()", "V(1)", "V(4)", "V(1, 2, 3)", "V().hasLabel(\"person\")", "E()", "E(7, 9)"), 3),
+    "crew": GraphSchema(
+        "crew", ("person", "software"), ("develops", "uses"),
+        {"name": ('"marko"', '"stephen"', '"matthias"', '"daniel"', '"gremlin"', '"tinkergraph"'),
+         "location": ('"san diego"', '"santa fe"', '"brussels"', '"dulles"', '"kaiserslautern"')},
+        {"since": ("2009", "2010", "2011"), "skill": ("3", "4", "5")},
+        ("1", "7", "8", "9", "10", "11"), ("13", "14", "15", "16"),
+        ("V()", "V(1)", "V(7, 8)", "E()", "V().hasLabel(\"software\")"), 2, ("startTime", "endTime")),
+    "grateful": GraphSchema(
+        "grateful", ("song", "artist"), ("followedBy", "sungBy", "writtenBy"),
+        {"name": ('"Garcia"', '"Hunter"', '"HEY BO DIDDLEY"', '"BERTHA"', '"NOT FADE AWAY"', '"Weir"'),
+         "performances": ("1", "5", "10", "100", "394"), "songType": ('"original"', '"cover"')},
+        {"weight": ("1", "2", "5", "10")},
+        ("1", "2", "3", "4", "339", "340"), (),
+        ("V(1)", "V(3, 4)", "V(340)", "V().has(\"name\", within(\"Garcia\", \"BERTHA\"))",
+         "V().has(\"name\", \"Weir\")"), 1),
+    "sink": GraphSchema(
+        "sink", ("loops", "message"), ("self", "link"), {"name": ('"loop"', '"a"', '"b"')}, {},
+        ("1000", "2000", "2001"), ("1001", "2002", "2003"), ("V()", "V(2000)", "E()", "V(1000)"), 3),
+}
+
+ELEMENT = ("v", "e")
+_WHOLE = ("0", "1", "2", "3", "-1", "7", "10", "29")
+_FRACTIONAL = ("0.5", "1.5", "-2.5", "3.25", "0.1")
+_STRINGS = ('"a"', '"b"', '"marko"', '"A b"', '" x "', '""', '"a,b"', '"lop"')
+
+
+@dataclass
+class _Scope:
+    """What the traversal being built has made so far."""
+
+    schema: GraphSchema
+    numbers: tuple[str, ...]
+    labels: list[str] = field(default_factory=list)
+    side_effects: list[str] = field(default_factory=list)
+    sack: bool = False
+
+
+class Generator:
+    """Random traversals from a seed: the same seed gives the same cases."""
+
+    def __init__(self, seed: int, *, max_steps: int = 6, max_depth: int = 2):
+        self.random = random.Random(seed)
+        self.max_steps = max_steps
+        self.max_depth = max_depth
+
+    # -- cases -------------------------------------------------------------------------------
+
+    def case(self) -> Case:
+        roll = self.random.random()
+        if roll < 0.08:
+            return self._write_case()
+        if roll < 0.26:
+            return self._inject_case()
+        graph = self.random.choice(("modern", "modern", "modern", "crew", "crew", "grateful", "sink"))
+        return self._graph_case(graph)
+
+    def _scope(self, schema: GraphSchema) -> _Scope:
+        return _Scope(schema, _WHOLE if self.random.random() < 0.6 else _FRACTIONAL)
+
+    def _graph_case(self, graph: str) -> Case:
+        schema = GRAPHS[graph]
+        scope = self._scope(schema)
+        steps: list[Step] = []
+        if self.random.random() < 0.1:
+            scope.sack = True
+            steps.append(Step("withSack", (self.random.choice(scope.numbers),)))
+        start = self.random.choice(schema.starts)
+        steps.extend(_parse_start(start))
+        kind = "e" if start.startswith("E(") else "v"
+        body, kind, ordered = self.chain(scope, kind, depth=0, ordered=False,
+                                         length=self.random.randint(1, self.max_steps))
+        steps.extend(body)
+        steps.extend(self._ending(scope, kind))
+        return Case(graph, Chain(tuple(steps), root=True), ordered and not self._ending_unorders)
+
+    def _inject_case(self) -> Case:
+        scope = self._scope(GRAPHS["modern"])
+        roll = self.random.random()
+        if roll < 0.45:
+            values = self.random.sample(scope.numbers, self.random.randint(1, 4))
+            kind = "num"
+        elif roll < 0.7:
+            values, kind = self.random.sample(_STRINGS, self.random.randint(1, 3)), "str"
+        elif roll < 0.82:
+            values, kind = [self._list_literal(scope) for _ in range(self.random.randint(1, 2))], "list"
+        elif roll < 0.9:
+            values = [f'datetime("2023-0{self.random.randint(1, 9)}-1{self.random.randint(0, 9)}T0{self.random.randint(0, 9)}:00:00Z")']
+            kind = "date"
+        else:
+            values = self.random.sample((*scope.numbers[:3], *_STRINGS[:3], "true", "null"), self.random.randint(2, 4))
+            kind = "any"
+        steps = [Step("inject", tuple(values))]
+        body, kind, ordered = self.chain(scope, kind, depth=0, ordered=False,
+                                         length=self.random.randint(1, self.max_steps))
+        steps.extend(body)
+        steps.extend(self._ending(scope, kind))
+        return Case("modern", Chain(tuple(steps), root=True), ordered and not self._ending_unorders)
+
+    _ending_unorders = False
+
+    def _ending(self, scope: _Scope, kind: str) -> list[Step]:
+        """Sometimes read a side effect back at the end."""
+        self._ending_unorders = False
+        if scope.side_effects and self.random.random() < 0.5:
+            self._ending_unorders = True
+            return [Step("cap", (f'"{self.random.choice(scope.side_effects)}"',))]
+        return []
+
+    def _write_case(self) -> Case:
+        scope = self._scope(GRAPHS["modern"])
+        r = self.random
+        name = r.choice(GRAPHS["modern"].vertex_keys["name"])
+        age = r.choice(("27", "29", "30", "31"))
+        label = r.choice(('"person"', '"software"', '"dog"'))
+        search = r.choice((f"[(T.label): {label}, \"name\": {name}]", f"[\"name\": {name}]",
+                           f"[(T.label): {label}]", f"[(T.id): {r.choice(('1', '3', '77'))}]"))
+        roll = r.random()
+        if roll < 0.45:
+            steps = [Step("mergeV", (search,))]
+            for option in r.sample(("onCreate", "onMatch"), r.randint(0, 2)):
+                value = r.choice((f"[\"age\": {age}]", f"[\"age\": {age}, \"k\": {r.choice(_STRINGS)}]",
+                                  f"[\"name\": {r.choice(_STRINGS)}]", "[:]",
+                                  f"[\"age\": single({age})]", f"[\"k\": list({age})]"))
+                steps.append(Step("option", (f"Merge.{option}", value)))
+            if r.random() < 0.3:
+                steps = [Step("V", ("1", "2")), *steps]
+        elif roll < 0.75:
+            out_v, in_v = r.choice(("1", "2", "4")), r.choice(("1", "3", "6"))
+            edge = r.choice(("knows", "created", "likes"))
+            search = f"[(T.label): \"{edge}\", (Direction.OUT): {out_v}, (Direction.IN): {in_v}]"
+            steps = [Step("mergeE", (search,))]
+            for option in r.sample(("onCreate", "onMatch"), r.randint(0, 2)):
+                steps.append(Step("option", (f"Merge.{option}", r.choice(
+                    ("[\"weight\": 0.5]", "[\"w\": 1]", "[:]", f"[\"weight\": {r.choice(scope.numbers)}]")))))
+        else:
+            starts = (Step("V", (r.choice(("1", "2", "3")),)),)
+            write = r.choice((
+                Step("property", (f"\"{r.choice(('name', 'age', 'k'))}\"", r.choice((age, *_STRINGS[:3])))),
+                Step("property", ("single", '"age"', age)),
+                Step("property", ("list", '"k"', r.choice(_STRINGS[:3]))),
+                Step("addE", ('"likes"',)),
+                Step("drop", ()),
+                Step("sideEffect", (Chain((Step("properties", ('"age"',)), Step("drop", ()))),)),
+            ))
+            steps = [*starts, write]
+            if write.name == "addE":
+                steps.append(Step("to", (Chain((Step("V", (r.choice(("1", "4", "5")),)),)),)))
+        ending = r.choice(((Step("count", ()),), (Step("valueMap", ()),), (Step("label", ()),),
+                           (Step("values", ('"age"',)),), (Step("elementMap", ()), Step("select", ('"name"',)))))
+        return Case("modern", Chain((*steps, *ending), root=True), False, writes=True)
+
+    # -- chains --------------------------------------------------------------------------------
+
+    def chain(self, scope: _Scope, kind: str, *, depth: int, ordered: bool,
+              length: int) -> tuple[list[Step], str, bool]:
+        steps: list[Step] = []
+        for _ in range(length):
+            made = self.step(scope, kind, depth, ordered)
+            if made is None:
+                break
+            new_steps, kind, ordered = made
+            steps.extend(new_steps)
+        return steps, kind, ordered
+
+    def child(self, scope: _Scope, kind: str, depth: int, *, length: int | None = None,
+              want: Sequence[str] | None = None) -> tuple[Chain, str]:
+        """An anonymous child traversal from ``kind`` (of up to ``length`` steps; one ending in a
+        kind of ``want`` when given, tried a few times)."""
+        for _ in range(8):
+            steps, out, _ = self.chain(scope, kind, depth=depth + 1, ordered=False,
+                                       length=length if length is not None else self.random.randint(1, 2))
+            if steps and (want is None or out in want):
+                return Chain(tuple(steps)), out
+        return self._simple_child(scope, kind, want)
+
+    def _simple_child(self, scope: _Scope, kind: str, want: Sequence[str] | None) -> tuple[Chain, str]:
+        if kind in ELEMENT and (want is None or "num" in want or "any" in want):
+            return Chain((Step("values", (self._key(scope, kind),)),)), "any"
+        if kind == "v" and want is not None and "v" in want:
+            return Chain((Step("out", ()),)), "v"
+        return Chain((Step("constant", (self.random.choice(scope.numbers),)),)), "num"
+
+    def step(self, scope: _Scope, kind: str, depth: int, ordered: bool):
+        options = self._options(scope, kind, depth, ordered)
+        if not options:
+            return None
+        makers, weights = zip(*options)
+        return self.random.choices(makers, weights)[0](scope, kind, depth, ordered)
+
+    # each option: (maker, weight); a maker returns (steps, kind, ordered)
+    def _options(self, scope: _Scope, kind: str, depth: int, ordered: bool) -> list[tuple[Callable, float]]:
+        o: list[tuple[Callable, float]] = []
+        nested = depth < self.max_depth
+        if kind in ELEMENT:
+            o += [(self._has, 3), (self._has_label, 1), (self._has_id, 0.5), (self._has_not, 0.5),
+                  (self._values, 2), (self._properties, 1), (self._element_map, 1.5), (self._id_label, 1)]
+            if kind == "v":
+                o += [(self._move, 4), (self._move_edge, 1.5)]
+                if nested:
+                    o.append((self._repeat, 1.5))
+            else:
+                o.append((self._edge_end, 3))
+        if kind == "vp":
+            o += [(self._vp_step, 3), (self._has, 0.5)]
+        if kind == "prop":
+            o += [(self._prop_step, 2)]
+        if kind in ("num", "any"):
+            o += [(self._is, 2), (self._math, 1.5), (self._number_reduce, 1.5)]
+        if kind in ("str", "any"):
+            o += [(self._string_step, 3), (self._is, 1)]
+        if kind == "date":
+            o += [(self._date_step, 4)]
+        if kind == "list":
+            o += [(self._list_step, 5)]
+        if kind == "map":
+            o += [(self._map_step, 4)]
+        if kind == "path":
+            o += [(self._path_step, 3)]
+        # any kind
+        o += [(self._count, 1), (self._fold, 1.5), (self._order, 1.5), (self._dedup, 1),
+              (self._label, 1.5), (self._group, 1.2), (self._side_effect_store, 0.8),
+              (self._constant, 0.2), (self._path, 0.8), (self._as_string, 0.3)]
+        if scope.labels:
+            o += [(self._select, 1.5), (self._where_labels, 0.8)]
+            if kind in ("num", "any", "v"):
+                o.append((self._math_labels, 0.5))
+        if scope.side_effects:
+            o.append((self._where_side_effect, 0.6))
+        if scope.sack:
+            o.append((self._sack, 2))
+        if nested:
+            o += [(self._union, 1.5), (self._coalesce, 0.8), (self._optional, 0.6), (self._local, 1),
+                  (self._choose, 1), (self._filter_child, 1.5), (self._project, 1.2), (self._logic, 0.8),
+                  (self._map_child, 0.6), (self._side_effect_child, 0.5)]
+        if ordered:
+            o += [(self._range, 2.5)]
+        return o
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _key(self, scope: _Scope, kind: str) -> str:
+        keys = list(scope.schema.edge_keys if kind == "e" else scope.schema.vertex_keys) or ["name"]
+        if self.random.random() < 0.08:
+            return '"nokey"'
+        return f'"{self.random.choice(keys)}"'
+
+    def _value_for(self, scope: _Scope, kind: str, key: str) -> str:
+        keys = scope.schema.edge_keys if kind == "e" else scope.schema.vertex_keys
+        values = keys.get(key.strip('"'))
+        if not values or self.random.random() < 0.08:
+            return self.random.choice((*scope.numbers[:3], *_STRINGS[:2]))
+        return self.random.choice(values)
+
+    def _predicate(self, values: Sequence[str], numeric: bool) -> str:
+        r = self.random
+        a, b = r.choice(values), r.choice(values)
+        choices = [f"eq({a})", f"neq({a})", f"within({a}, {b})", f"without({a})"]
+        if numeric:
+            choices += [f"gt({a})", f"lte({a})", f"between({a}, {b})", f"inside({a}, {b})", f"outside({a}, {b})",
+                        f"gt({a}).and(lt({b}))", f"lt({a}).or(gte({b}))", f"not(gt({a}))"]
+        else:
+            s = r.choice(("a", "ar", "o", "G", ""))
+            choices += [f"startingWith(\"{s}\")", f"containing(\"{s}\")", f"endingWith(\"{s}\")",
+                        f"notContaining(\"{s}\")", "regex(\"[a-m].*\")", f"gte({a})"]
+        return r.choice(choices)
+
+    def _list_literal(self, scope: _Scope) -> str:
+        pool = scope.numbers if self.random.random() < 0.6 else _STRINGS
+        items = [self.random.choice(pool) for _ in range(self.random.randint(0, 4))]
+        return "[" + ", ".join(items) + "]"
+
+    # -- element steps -------------------------------------------------------------------------
+
+    def _has(self, scope, kind, depth, ordered):
+        if kind == "vp":
+            meta = scope.schema.meta_keys or ("startTime",)
+            return [Step("has", (f'"{self.random.choice(meta)}"',))], kind, ordered
+        key = self._key(scope, kind)
+        roll = self.random.random()
+        if roll < 0.25:
+            return [Step("has", (key,))], kind, ordered
+        values = (scope.schema.edge_keys if kind == "e" else scope.schema.vertex_keys).get(key.strip('"'), _STRINGS)
+        numeric = all(not v.startswith('"') for v in values)
+        if roll < 0.55:
+            return [Step("has", (key, self._value_for(scope, kind, key)))], kind, ordered
+        if roll < 0.65 and kind == "v":
+            label = self.random.choice(scope.schema.vertex_labels)
+            return [Step("has", (f'"{label}"', key, self._value_for(scope, kind, key)))], kind, ordered
+        return [Step("has", (key, self._predicate(values, numeric)))], kind, ordered
+
+    def _has_label(self, scope, kind, depth, ordered):
+        labels = scope.schema.edge_labels if kind == "e" else scope.schema.vertex_labels
+        picked = self.random.sample(labels, self.random.randint(1, min(2, len(labels))))
+        if self.random.random() < 0.2:
+            return [Step("hasLabel", (f"within({', '.join(chr(34) + l + chr(34) for l in picked)})",))], kind, ordered
+        return [Step("hasLabel", tuple(f'"{l}"' for l in picked))], kind, ordered
+
+    def _has_id(self, scope, kind, depth, ordered):
+        ids = scope.schema.edge_ids if kind == "e" else scope.schema.vertex_ids
+        if not ids:
+            return self._has(scope, kind, depth, ordered)
+        return [Step("hasId", tuple(self.random.sample(ids, self.random.randint(1, 2))))], kind, ordered
+
+    def _has_not(self, scope, kind, depth, ordered):
+        return [Step("hasNot", (self._key(scope, kind),))], kind, ordered
+
+    def _values(self, scope, kind, depth, ordered):
+        keys = [self._key(scope, kind) for _ in range(self.random.choice((0, 1, 1, 1, 2)))]
+        multi = kind == "v" and (not keys or len(keys) > 1 or keys[0] == '"location"')
+        return [Step("values", tuple(keys))], "any", ordered and not multi
+
+    def _properties(self, scope, kind, depth, ordered):
+        keys = tuple(self._key(scope, kind) for _ in range(self.random.choice((0, 1, 1))))
+        return [Step("properties", keys)], "vp" if kind == "v" else "prop", False
+
+    def _element_map(self, scope, kind, depth, ordered):
+        r = self.random.random()
+        if r < 0.35:
+            keys = tuple(self._key(scope, kind) for _ in range(self.random.randint(0, 2)))
+            return [Step("elementMap", keys)], "map", ordered
+        if r < 0.75:
+            args = self.random.choice(((), ("true",), (self._key(scope, kind),)))
+            step = Step("valueMap", args)
+            if self.random.random() < 0.25:
+                return [step, Step("with", ("WithOptions.tokens",))], "map", ordered
+            if self.random.random() < 0.2:
+                return [Step("valueMap", ()), Step("by", (Chain((Step("unfold", ()),)),))], "map", ordered
+            return [step], "map", ordered
+        return [Step("propertyMap", ())], "map", ordered
+
+    def _id_label(self, scope, kind, depth, ordered):
+        if self.random.random() < 0.5:
+            return [Step("label", ())], "str", ordered
+        return [Step("id", ())], "num", ordered
+
+    def _move(self, scope, kind, depth, ordered):
+        direction = self.random.choice(("out", "in", "both", "out", "in"))
+        labels = self.random.sample(scope.schema.edge_labels, self.random.choice((0, 1, 1)))
+        steps = [Step(direction, tuple(f'"{l}"' for l in labels))]
+        if self.random.random() < 0.15:
+            steps.append(Step("simplePath", ()))
+        return steps, "v", False
+
+    def _move_edge(self, scope, kind, depth, ordered):
+        direction = self.random.choice(("outE", "inE", "bothE"))
+        labels = self.random.sample(scope.schema.edge_labels, self.random.choice((0, 1)))
+        return [Step(direction, tuple(f'"{l}"' for l in labels))], "e", False
+
+    def _edge_end(self, scope, kind, depth, ordered):
+        end = self.random.choice(("inV", "outV", "otherV", "bothV"))
+        return [Step(end, ())], "v", ordered and end in ("inV", "outV")
+
+    def _vp_step(self, scope, kind, depth, ordered):
+        r = self.random.random()
+        if r < 0.35:
+            return [Step("value", ())], "any", ordered
+        if r < 0.5:
+            return [Step("key", ())], "str", ordered
+        if r < 0.65:
+            return [Step("properties", ())], "prop", False
+        if r < 0.75:
+            return [Step("element", ())], "v", ordered
+        if r < 0.85:
+            return [Step(self.random.choice(("valueMap", "propertyMap", "elementMap")), ())], "map", ordered
+        return [Step("label", ())], "str", ordered
+
+    def _prop_step(self, scope, kind, depth, ordered):
+        step = self.random.choice(("value", "key", "element", "label"))
+        return [Step(step, ())], {"value": "any", "key": "str", "label": "str", "element": "any"}[step], ordered
+
+    def _repeat(self, scope, kind, depth, ordered):
+        r = self.random
+        body_steps: list[Step] = [self.random.choice((Step("out", ()), Step("both", ()), Step("in", ()),
+                                                       Step("out", (f'"{r.choice(scope.schema.edge_labels)}"',))))]
+        if r.random() < 0.3:
+            body_steps.append(Step("simplePath", ()))
+        if r.random() < 0.2:
+            label = f"r{len(scope.labels)}"
+            body_steps.append(Step("as", (f'"{label}"',)))
+            scope.labels.append(label)
+        if r.random() < 0.15 and scope.sack:
+            body_steps.append(Step("sack", ("sum",)))
+            body_steps.append(Step("by", (Chain((Step("constant", ("1",)),)),)))
+        if r.random() < 0.1:
+            body_steps.append(Step("dedup", ()))
+        body = Chain(tuple(body_steps))
+        limit = r.randint(1, scope.schema.repeat_depth)
+        mode = r.random()
+        steps = [Step("repeat", (body,))]
+        if mode < 0.45:
+            steps.append(Step("times", (str(limit),)))
+        elif mode < 0.65:
+            steps.append(Step("until", (Chain((Step("loops", ()), Step("is", (str(limit),)))),)))
+        else:
+            condition = self.random.choice((
+                Chain((Step("hasLabel", (f'"{scope.schema.vertex_labels[-1]}"',)),)),
+                Chain((Step("has", (self._key(scope, "v"),)),)),
+                Chain((Step("outE", ()), Step("count", ()), Step("is", ("0",)))),
+            ))
+            bound = Chain((Step("or", (condition, Chain((Step("loops", ()), Step("is", (str(limit),)))))),))
+            steps.append(Step("until", (bound,)))
+        if r.random() < 0.4:
+            emit = r.choice(((), (Chain((Step("hasLabel", (f'"{scope.schema.vertex_labels[0]}"',)),)),)))
+            if r.random() < 0.5:
+                steps.append(Step("emit", emit))
+            else:
+                steps = [Step("emit", emit), *steps]
+        if r.random() < 0.2:
+            steps.append(Step("loops", ()))
+            return steps, "num", False
+        return steps, "v", False
+
+    # -- value steps ---------------------------------------------------------------------------
+
+    def _is(self, scope, kind, depth, ordered):
+        pool = scope.numbers if kind == "num" or self.random.random() < 0.6 else _STRINGS
+        return [Step("is", (self._predicate(pool, pool is scope.numbers),))], kind, ordered
+
+    def _math(self, scope, kind, depth, ordered):
+        n = self.random.choice([v for v in scope.numbers if v not in ("0",)] or ["2"])
+        expression = self.random.choice((f"_ + {n}", f"_ * 2", f"_ / {n}", "_ - _", "sqrt(_)", "abs(_)",
+                                         f"_ % 3", "-_", "_ ^ 2", "floor(_ / 2)", "signum(_)", "_ / 0"))
+        steps = [Step("math", (f'"{expression}"',))]
+        if self.random.random() < 0.1:
+            steps.append(Step("by", (Chain((Step("constant", (n,)),)),)))
+        return steps, "num", ordered
+
+    def _math_labels(self, scope, kind, depth, ordered):
+        a = self.random.choice(scope.labels)
+        expression = self.random.choice((f"{a} + 1", f"_ - {a}", f"{a} * {a}"))
+        steps = [Step("math", (f'"{expression}"',))]
+        for _ in range(self.random.randint(0, 2)):
+            by = self.random.choice(('"age"', '"weight"', "", Chain((Step("count", ()),))))
+            steps.append(Step("by", (by,) if by else ()))
+        return steps, "num", ordered
+
+    def _number_reduce(self, scope, kind, depth, ordered):
+        step = self.random.choice(("sum", "max", "min", "mean"))
+        return [Step(step, ())], "num", False
+
+    def _string_step(self, scope, kind, depth, ordered):
+        r = self.random
+        step = r.choice((
+            Step("toUpper", ()), Step("toLower", ()), Step("length", ()), Step("trim", ()), Step("lTrim", ()),
+            Step("rTrim", ()), Step("reverse", ()), Step("concat", (r.choice(_STRINGS),)),
+            Step("concat", (Chain((Step("constant", ('"-"',)),)), r.choice(_STRINGS))),
+            Step("substring", (str(r.randint(-2, 2)),)), Step("substring", (str(r.randint(0, 2)), str(r.randint(-1, 4)))),
+            Step("split", (r.choice(('","', '"a"', '" "', '""')),)), Step("replace", ('"a"', '"o"')),
+            Step("toUpper", ("local",)), Step("length", ("local",)), Step("asDate", ()),
+        ))
+        out = {"length": "num", "split": "list", "asDate": "date"}.get(step.name, "str")
+        if step.args == ("local",):
+            out = "num" if step.name == "length" else "str"
+        return [step], out, ordered
+
+    def _date_step(self, scope, kind, depth, ordered):
+        r = self.random
+        unit = r.choice(("second", "minute", "hour", "day"))
+        step = r.choice((Step("dateAdd", (f"DT.{unit}", str(r.randint(-3, 40)))),
+                         Step("dateDiff", ('datetime("2023-01-01T00:00:00Z")',)),
+                         Step("dateDiff", (Chain((Step("constant", ('datetime("2023-05-05T12:00:00Z")',)),)),)),
+                         Step("asString", ()), Step("asDate", ())))
+        return [step], {"dateDiff": "num", "asString": "str"}.get(step.name, "date"), ordered
+
+    def _as_string(self, scope, kind, depth, ordered):
+        return [Step("asString", self.random.choice(((), ("local",))))], "str", ordered
+
+    def _list_step(self, scope, kind, depth, ordered):
+        r = self.random
+        literal = self._list_literal(scope)
+        choices = [
+            (Step("unfold", ()), "any", ordered), (Step("count", ("local",)), "num", ordered),
+            (Step("sum", ("local",)), "num", ordered), (Step("max", ("local",)), "any", ordered),
+            (Step("min", ("local",)), "any", ordered), (Step("mean", ("local",)), "num", ordered),
+            (Step("dedup", ("local",)), "list", ordered), (Step("order", ("local",)), "list", ordered),
+            (Step("reverse", ()), "list", ordered), (Step("index", ()), "list", ordered),
+            (Step("conjoin", ('"-"',)), "str", ordered), (Step("intersect", (literal,)), "list", ordered),
+            (Step("difference", (literal,)), "list", ordered), (Step("disjunct", (literal,)), "list", ordered),
+            (Step("merge", (literal,)), "list", ordered), (Step("combine", (literal,)), "list", ordered),
+            (Step("product", (literal,)), "list", ordered),
+            (Step("all", (self._predicate(scope.numbers, True),)), "list", ordered),
+            (Step("any", (self._predicate(_STRINGS, False),)), "list", ordered),
+            (Step("limit", ("local", str(r.randint(0, 2)))), "any", ordered),
+            (Step("range", ("local", str(r.randint(0, 1)), str(r.randint(1, 3)))), "any", ordered),
+            (Step("tail", ("local", str(r.randint(1, 2)))), "any", ordered),
+            (Step("skip", ("local", str(r.randint(0, 2)))), "any", ordered),
+            (Step("sample", ("local", "0")), "list", ordered),
+            (Step("count", ("local",)), "num", ordered),
+        ]
+        step, out, keep = r.choice(choices)
+        return [step], out, keep
+
+    def _map_step(self, scope, kind, depth, ordered):
+        r = self.random
+        choices = [
+            ([Step("select", ("keys",))], "any"), ([Step("select", ("values",))], "any"),
+            ([Step("unfold", ())], "any"), ([Step("count", ("local",))], "num"),
+            ([Step("select", ('"name"',))], "any"), ([Step("select", ("T.label",))], "any"),
+            ([Step("order", ("local",)), Step("by", ("keys", "desc"))], "map"),
+            ([Step("order", ("local",)), Step("by", ("values",))], "map"),
+            ([Step("unfold", ()), Step("select", ("values",))], "any"),
+            ([Step("dedup", ("local",))], "map"), ([Step("limit", ("local", "1"))], "map"),
+            ([Step("format", ('"%{name} %{age}"',))], "str"),
+        ]
+        steps, out = r.choice(choices)
+        return steps, out, ordered and steps[0].name not in ("unfold",)
+
+    def _path(self, scope, kind, depth, ordered):
+        steps = [Step("path", ())]
+        for _ in range(self.random.choice((0, 0, 1, 2))):
+            by = self.random.choice(('"name"', "T.id", "", Chain((Step("label", ()),)), Chain((Step("values", ('"age"',)),))))
+            steps.append(Step("by", (by,) if by else ()))
+        return steps, "path", ordered
+
+    def _path_step(self, scope, kind, depth, ordered):
+        r = self.random
+        choices = [
+            ([Step("count", ("local",))], "num"), ([Step("unfold", ())], "any"),
+            ([Step("limit", ("local", "1"))], "any"), ([Step("tail", ("local", "1"))], "any"),
+            ([Step("index", ())], "list"), ([Step("select", ("keys",))], "any"),
+            ([Step("reverse", ())], "any"),
+        ]
+        steps, out = r.choice(choices)
+        return steps, out, ordered and out != "any"
+
+    # -- any kind ------------------------------------------------------------------------------
+
+    def _count(self, scope, kind, depth, ordered):
+        return [Step("count", ())], "num", False
+
+    def _fold(self, scope, kind, depth, ordered):
+        if self.random.random() < 0.2 and kind == "num":
+            seed = self.random.choice(scope.numbers)
+            return [Step("fold", (seed, self.random.choice(("sum", "max", "min", "mult"))))], "num", False
+        return [Step("fold", ())], "list", False
+
+    def _order_key(self, scope: _Scope, kind: str) -> tuple[tuple, bool]:
+        """A by() for order() and whether it orders the stream totally."""
+        r = self.random
+        if kind in ELEMENT:
+            return r.choice(((("T.id",), True), (('"name"',), kind == "v" and scope.schema.name != "grateful"),
+                             ((Chain((Step("both" if kind == "v" else "bothV", ()), Step("count", ()))),), False),
+                             ((self._key(scope, kind), "desc"), False), (("T.label",), False)))
+        if kind == "map":
+            return ((Chain((Step("select", ('"name"',)),)),), False)
+        return r.choice((((), True), (("desc",), True), (("shuffle",), False)))
+
+    def _order(self, scope, kind, depth, ordered):
+        by, total = self._order_key(scope, kind)
+        steps = [Step("order", ())]
+        if by and by != ("shuffle",):
+            steps.append(Step("by", by))
+        elif by == ("shuffle",):
+            steps.append(Step("by", ("shuffle",)))
+        if kind in ELEMENT and not total and self.random.random() < 0.7:
+            steps.append(Step("by", ("T.id",)))
+            total = True
+        return steps, kind, total
+
+    def _dedup(self, scope, kind, depth, ordered):
+        if kind in ELEMENT and ordered and self.random.random() < 0.5:
+            return [Step("dedup", ()), Step("by", (self.random.choice(('"age"', "T.label")),))], kind, ordered
+        if scope.labels and self.random.random() < 0.2:
+            return [Step("dedup", (f'"{self.random.choice(scope.labels)}"',))], kind, False
+        return [Step("dedup", ())], kind, ordered
+
+    def _label(self, scope, kind, depth, ordered):
+        label = self.random.choice(("a", "b", "c")) if self.random.random() < 0.3 else f"l{len(scope.labels)}"
+        if label not in scope.labels:
+            scope.labels.append(label)
+        return [Step("as", (f'"{label}"',))], kind, ordered
+
+    def _select(self, scope, kind, depth, ordered):
+        r = self.random
+        labels = r.sample(scope.labels, min(len(scope.labels), r.randint(1, 2)))
+        pop = r.choice(((), (), ("first",), ("last",), ("all",), ("mixed",)))
+        steps = [Step("select", (*pop, *(f'"{l}"' for l in labels)))]
+        for _ in range(r.randint(0, len(labels))):
+            steps.append(Step("by", r.choice((('"name"',), ("T.id",), (Chain((Step("count", ("local",)),)),),
+                                              ()))))
+        return steps, "map" if len(labels) > 1 else "any", ordered
+
+    def _where_labels(self, scope, kind, depth, ordered):
+        r = self.random
+        a = r.choice(scope.labels)
+        if r.random() < 0.5:
+            steps = [Step("where", (r.choice((f'eq("{a}")', f'neq("{a}")', f'gt("{a}")')),))]
+        else:
+            b = r.choice(scope.labels)
+            steps = [Step("where", (f'"{a}"', r.choice((f'eq("{b}")', f'neq("{b}")', f'lt("{b}")'))))]
+        for _ in range(r.randint(0, 2)):
+            steps.append(Step("by", r.choice((('"name"',), ('"age"',), (Chain((Step("count", ("local",)),)),), ()))))
+        return steps, kind, ordered
+
+    def _where_side_effect(self, scope, kind, depth, ordered):
+        key = self.random.choice(scope.side_effects)
+        return [Step("where", (self.random.choice((f'within("{key}")', f'without("{key}")')),))], kind, ordered
+
+    def _group(self, scope, kind, depth, ordered):
+        r = self.random
+        key = None
+        if r.random() < 0.25:
+            key = f"m{len(scope.side_effects)}"
+            scope.side_effects.append(key)
+        name = r.choice(("group", "groupCount"))
+        steps = [Step(name, (f'"{key}"',) if key else ())]
+        by_key = self._by(scope, kind, depth)
+        if by_key is not None:
+            steps.append(by_key)
+            if name == "group" and r.random() < 0.6:
+                value = r.choice((Step("by", (Chain((Step("count", ()),)),)),
+                                  Step("by", (Chain((Step("fold", ()),)),)),
+                                  Step("by", (r.choice(('"name"', "T.id")),)),
+                                  Step("by", (Chain((Step("values", ('"age"',)), Step("sum", ()))),))))
+                steps.append(value)
+        return steps, kind if key else "map", ordered if key else False
+
+    def _by(self, scope: _Scope, kind: str, depth: int) -> Step | None:
+        r = self.random
+        if kind in ELEMENT:
+            return r.choice((Step("by", ("T.label",)), Step("by", (self._key(scope, kind),)),
+                             Step("by", (Chain((Step("out" if kind == "v" else "inV", ()), Step("count", ()))),)),
+                             None))
+        if kind in ("num", "str", "any"):
+            return r.choice((None, Step("by", (Chain((Step("is", (self._predicate(scope.numbers, True),)),)),))))
+        return None
+
+    def _side_effect_store(self, scope, kind, depth, ordered):
+        key = f"x{len(scope.side_effects)}"
+        scope.side_effects.append(key)
+        step = self.random.choice(("aggregate", "aggregate", "store"))
+        steps = [Step(step, (f'"{key}"',))]
+        if step == "aggregate" and self.random.random() < 0.3:
+            steps = [Step("aggregate", ("local", f'"{key}"'))]
+        if self.random.random() < 0.3 and kind in ELEMENT:
+            steps.append(Step("by", (self.random.choice(('"name"', "T.label", "T.id")),)))
+        return steps, kind, ordered and step != "store"
+
+    def _constant(self, scope, kind, depth, ordered):
+        value = self.random.choice((*scope.numbers, *_STRINGS, self._list_literal(scope)))
+        return [Step("constant", (value,))], "list" if value.startswith("[") else "any", ordered
+
+    def _sack(self, scope, kind, depth, ordered):
+        r = self.random
+        if r.random() < 0.5:
+            return [Step("sack", ())], "num", ordered
+        operator = r.choice(("sum", "mult", "min", "max", "minus"))
+        by = r.choice(((), ('"age"',), ('"weight"',), (Chain((Step("constant", (r.choice(scope.numbers),)),)),)))
+        steps = [Step("sack", (operator,))]
+        if by:
+            steps.append(Step("by", by))
+        return steps, kind, ordered
+
+    # -- children --------------------------------------------------------------------------------
+
+    def _union(self, scope, kind, depth, ordered):
+        branches = [self.child(scope, kind, depth)[0] for _ in range(self.random.randint(1, 3))]
+        return [Step("union", tuple(branches))], "any", False
+
+    def _coalesce(self, scope, kind, depth, ordered):
+        branches = [self.child(scope, kind, depth)[0] for _ in range(2)]
+        return [Step("coalesce", tuple(branches))], "any", False
+
+    def _optional(self, scope, kind, depth, ordered):
+        child, out = self.child(scope, kind, depth)
+        return [Step("optional", (child,))], out if out == kind else "any", False
+
+    def _local(self, scope, kind, depth, ordered):
+        child, out = self.child(scope, kind, depth, length=self.random.randint(1, 3))
+        return [Step("local", (child,))], out, False
+
+    def _map_child(self, scope, kind, depth, ordered):
+        child, out = self.child(scope, kind, depth)
+        return [Step(self.random.choice(("map", "flatMap")), (child,))], out, False
+
+    def _choose(self, scope, kind, depth, ordered):
+        r = self.random
+        if kind in ELEMENT and r.random() < 0.4:
+            labels = scope.schema.edge_labels if kind == "e" else scope.schema.vertex_labels
+            steps = [Step("choose", ("T.label",))]
+            for label in r.sample(labels, r.randint(1, len(labels))):
+                steps.append(Step("option", (f'"{label}"', self.child(scope, kind, depth)[0])))
+            if r.random() < 0.5:
+                steps.append(Step("option", ("none", self.child(scope, kind, depth)[0])))
+            return steps, "any", False
+        condition = self.child(scope, kind, depth, length=1)[0]
+        branches = [self.child(scope, kind, depth)[0] for _ in range(r.randint(1, 2))]
+        return [Step("choose", (condition, *branches))], "any", False
+
+    def _filter_child(self, scope, kind, depth, ordered):
+        child, _ = self.child(scope, kind, depth)
+        name = self.random.choice(("where", "where", "filter", "not"))
+        return [Step(name, (child,))], kind, ordered
+
+    def _logic(self, scope, kind, depth, ordered):
+        children = tuple(self.child(scope, kind, depth, length=1)[0] for _ in range(2))
+        return [Step(self.random.choice(("and", "or")), children)], kind, ordered
+
+    def _project(self, scope, kind, depth, ordered):
+        keys = ["p", "q", "r"][:self.random.randint(1, 3)]
+        steps = [Step("project", tuple(f'"{k}"' for k in keys))]
+        for _ in keys:
+            if kind in ELEMENT and self.random.random() < 0.4:
+                steps.append(Step("by", (self._key(scope, kind),)))
+            else:
+                steps.append(Step("by", (self.child(scope, kind, depth)[0],)))
+        return steps, "map", ordered
+
+    def _side_effect_child(self, scope, kind, depth, ordered):
+        key = f"s{len(scope.side_effects)}"
+        inner, _ = self.child(scope, kind, depth, length=1)
+        scope.side_effects.append(key)
+        child = Chain((*inner.steps, Step("aggregate", (f'"{key}"',))))
+        return [Step("sideEffect", (child,))], kind, ordered
+
+    def _range(self, scope, kind, depth, ordered):
+        r = self.random
+        step = r.choice((Step("limit", (str(r.randint(0, 3)),)), Step("range", (str(r.randint(0, 2)), str(r.randint(1, 4)))),
+                         Step("tail", (str(r.randint(1, 3)),)), Step("skip", (str(r.randint(0, 2)),))))
+        return [step], kind, ordered
+
+
+def _parse_start(start: str) -> list[Step]:
+    """A start such as ``V(1, 2).hasLabel("person")`` as steps (start texts have no nesting)."""
+    steps = []
+    for part in start.split(")."):
+        name, _, args = part.partition("(")
+        if args.endswith(")") and args.count("(") < args.count(")"):
+            args = args[:-1]
+        steps.append(Step(name, tuple(_split_args(args)) if args else ()))
+    return steps
+
+
+def _split_args(text: str) -> list[str]:
+    """Top-level comma-separated arguments (a nested call's commas stay inside it)."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        depth += char in "([" and 1 or 0
+        depth -= char in ")]" and 1 or 0
+        current += char
+    if current.strip():
+        parts.append(current.strip())
+    return parts
