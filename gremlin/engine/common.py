@@ -193,9 +193,13 @@ class ByModulatedStep(Step):
 def project_value(ctx: Context, obj: Any, kind: str, arg: Any) -> Any:
     if kind == "key":
         if isinstance(obj, VertexRecord):
+            found = NOTHING
             for _, value in vertex_property_items(ctx, obj, (arg,)):
-                return value
-            return NOTHING
+                if found is not NOTHING:  # TinkerPop reads it as Vertex.property(key), which refuses
+                    raise InvalidArgumentError(
+                        f"Multiple properties exist for the provided key, use Vertex.properties({arg})")
+                found = value
+            return found
         if isinstance(obj, EdgeRecord):
             return obj.props.get(arg, NOTHING)
         if isinstance(obj, VertexPropertyRecord):
@@ -270,8 +274,8 @@ def merge_bulks(traversers: list[Traverser], ctx: Context | None = None) -> list
     """Traversers at the same object with the same loops, labelled history and sack, as one
     traverser with their summed bulk, in order of first arrival (TinkerPop's TraverserSet): what
     keeps repeat() linear in the graph rather than in its paths. Only valid when no step reads
-    whole paths (Context.reads_paths). With a sack merge operator (withSack(v, Operator)) sacks
-    need not be equal: the merged traverser's sack is the operator over theirs; under
+    whole paths (Context.reads_paths). A traverser with a sack merges only under a sack merge
+    operator (withSack(v, Operator)): the merged traverser's sack is the operator over theirs; under
     withBulk(false) a merged traverser keeps a bulk of 1."""
     if len(traversers) < 2:
         return traversers
@@ -279,9 +283,12 @@ def merge_bulks(traversers: list[Traverser], ctx: Context | None = None) -> list
     one_bulk = ctx is not None and ctx.one_bulk
     merged: dict = {}
     for traverser in traversers:
+        if merger is None and traverser.sack is not None:
+            # TinkerPop's traverser with a sack and no merge operator equals no other (it
+            # "carries an unmergeable sack"): it stays apart whatever its sack holds
+            merged[id(traverser)] = traverser.copy()
+            continue
         key = (g_hash_key(traverser.obj), traverser.loops, _labelled_history(traverser))
-        if merger is None:
-            key += (g_hash_key(traverser.sack),)
         found = merged.get(key)
         if found is None:
             merged[key] = traverser.copy()

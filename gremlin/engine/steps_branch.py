@@ -216,6 +216,10 @@ class UnionStep(Step):
         # A branch with a barrier sees every traverser, as in TinkerPop: a count() inside a
         # branch counts all that reach it, not one traverser's share.
         inputs = ctx.gather(traversers)
+        if not inputs:
+            return  # TinkerPop's BranchStep polls only a branch that was given a traverser: no seed
+        if not ctx.reads_paths:  # each branch's start holds them in a TraverserSet, equal ones merged
+            inputs = merge_bulks(inputs, ctx)
         for branch in self.branches:
             yield from branch.run(ctx, (t.copy() for t in inputs))
 
@@ -235,13 +239,17 @@ class CoalesceStep(Step):
         return self.branches
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        # TinkerPop's CoalesceStep is a FlatMapStep: the first branch with results gives their
+        # values, each one step on from the traverser that came in (the branch's own path, labels
+        # and sack changes stay in the branch), as flatMap() does
         for traverser in traversers:
             for branch in self.branches:
                 results = iter(branch.run(ctx, (traverser,)))
                 first = next(results, None)
                 if first is not None:
-                    yield first
-                    yield from results
+                    yield traverser.split(first.obj)
+                    for result in results:
+                        yield traverser.split(result.obj)
                     break
 
 
@@ -256,11 +264,19 @@ class OptionalStep(Step):
 
     def __init__(self, child: Traversal):
         self.child = child
+        self._barrier: bool | None = None  # whether the child holds one: worked out on the first run
 
     def children(self) -> tuple:
         return (self.child,)
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        if self._barrier is None:
+            self._barrier = holds_barrier(self.child)
+        if self._barrier:
+            # TinkerPop's OptionalStep asks its child for a leftover result before it hands it the
+            # first traverser: a reducing barrier there (fold(), count(), groupCount()) answers
+            # that first question with its seed, once per run of the step, traversers or none
+            yield from self.child.run(ctx, iter(()))
         for traverser in traversers:
             results = iter(self.child.run(ctx, (traverser,)))
             first = next(results, None)
@@ -363,7 +379,9 @@ class ChooseStep(Step):
                 routed.setdefault(id(branch), []).append(traverser)
         for branch in dict.fromkeys(branches):
             if id(branch) in routed:
-                yield from branch.run(ctx, iter(routed[id(branch)]))
+                # the branch's start holds them in a TraverserSet: equal ones merge, as in union()
+                arrived = routed[id(branch)] if ctx.reads_paths else merge_bulks(routed[id(branch)], ctx)
+                yield from branch.run(ctx, iter(arrived))
 
     def _route(self, ctx: Context, traverser: Traverser) -> list[Traversal]:
         """The branches ``traverser`` goes down."""

@@ -64,13 +64,23 @@ def _string_step(name: str, fn: Callable[..., Any], *args: Any) -> Step:
     def apply(ctx: Context, t: Traverser) -> Any:
         value = t.obj
         if scope == Scope.local:
-            if isinstance(value, list):
-                return [None if v is None else _string_arg(name, fn, v, args, local=True) for v in value]
+            if _is_iterable(value):
+                return [None if v is None else _string_arg(name, fn, v, args, local=True) for v in _members(value)]
             return None if value is None else _string_arg(name, fn, value, args, local=True)
         if value is None:
             return None
         return _string_arg(name, fn, value, args)
     return MapStep(name, apply)
+
+
+def _is_iterable(value: Any) -> bool:
+    """What a string step's local scope walks into: TinkerPop's Iterables (a list, a set, a path;
+    a map is not one)."""
+    return isinstance(value, (list, tuple, set, frozenset, PathValue))
+
+
+def _members(value: Any) -> Any:
+    return value.objects if isinstance(value, PathValue) else value
 
 
 #: what each string step's arguments must be (Gremlin Server finds no method for other types): a
@@ -124,8 +134,8 @@ def _as_string(*args: Any) -> Step:
     local = bool(args) and args[0] == Scope.local
 
     def as_string(ctx: Context, t: Traverser) -> Any:
-        if local and isinstance(t.obj, list):
-            return [None if v is None else gremlin_str(v) for v in t.obj]
+        if local and _is_iterable(t.obj):
+            return [None if v is None else gremlin_str(v) for v in _members(t.obj)]
         return None if t.obj is None else gremlin_str(t.obj)
     return MapStep("asString", as_string)
 
@@ -135,6 +145,9 @@ def _concat(*args: Any) -> Step:
     for arg in args:  # concat(String...) or concat(Traversal, Traversal...)
         if arg is not None and not isinstance(arg, (str, Traversal)):
             raise InvalidArgumentError(f"concat() takes strings or traversals, not {java_type_name(arg)} {arg!r}")
+    if any(isinstance(arg, Traversal) for arg in args) and any(isinstance(arg, str) for arg in args):  # null is either
+        raise InvalidArgumentError("concat() takes strings or traversals, not both: "
+                                   "Could not locate exact method given the supplied arguments")
 
     def concat(ctx: Context, t: Traverser) -> Any:
         parts = [] if t.obj is None else [t.obj]

@@ -447,9 +447,14 @@ class PathStep(Step):
                     if self.to_label else len(labels) - 1
                 labels, objects = labels[lo:hi + 1], objects[lo:hi + 1]
             if self.bys:
-                projected = [self.bys[i % len(self.bys)](ctx, Traverser.start(obj)) for i, obj in enumerate(objects)]
-                if any(value is NOTHING for value in projected):
-                    continue  # an unproductive by() filters the traverser
+                projected = []
+                for i, obj in enumerate(objects):
+                    value = self.bys[i % len(self.bys)](ctx, Traverser.start(obj))
+                    if value is NOTHING:
+                        break  # an unproductive by() filters the traverser: the objects after it go unread
+                    projected.append(value)
+                if len(projected) < len(objects):
+                    continue
                 objects = projected
             yield traverser.split(PathValue(labels, objects))
 

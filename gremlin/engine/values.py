@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from gremlin_python.process.traversal import P, T, TextP
 from gremlin_python.statics import long
+from gremlin_python.structure.io.util import HashableDict
 from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Element as GElement
 from gremlin_python.structure.graph import Vertex as GVertex
@@ -57,7 +58,7 @@ class OrderedSet(frozenset):
     __slots__ = ("_order",)
 
     def __new__(cls, items: Any = ()) -> "OrderedSet":
-        items = list(dict.fromkeys(items))
+        items = list(dict.fromkeys(_set_member(item) for item in items))
         made = super().__new__(cls, items)
         made._order = tuple(items)
         return made
@@ -67,6 +68,16 @@ class OrderedSet(frozenset):
 
     def __repr__(self) -> str:
         return "{" + ", ".join(repr(item) for item in self._order) + "}"
+
+
+def _set_member(item: Any) -> Any:
+    """A member a Python set can hold: a map or a list (which Java's sets hold by their content)
+    as its hashable form, a set as an OrderedSet."""
+    if isinstance(item, (dict, list)):
+        return HashableDict.of(item)
+    if isinstance(item, set):
+        return OrderedSet(item)
+    return item
 
 
 class MapEntry:
