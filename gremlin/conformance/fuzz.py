@@ -159,13 +159,16 @@ def _replaced(chain: Chain, where: tuple, new: Chain) -> Chain:
     return Chain(tuple(steps), chain.root)
 
 
-def _smaller(traversal: Chain) -> Iterator[Chain]:
-    """Traversals one step (or one child argument) smaller, the outermost first."""
+def _smaller(traversal: Chain, keep: tuple[str, ...] = ()) -> Iterator[Chain]:
+    """Traversals one step (or one child argument) smaller, the outermost first; steps named in
+    ``keep`` stay."""
     for where, chain in list(_chains(traversal)):
         # a root keeps its source steps and the step that starts it
         first = next((i + 1 for i, s in enumerate(chain.steps) if s.name in _STARTS), 1) if chain.root else 0
         # drop a step and the by()/option()/times() modulators that follow it
         for i in range(len(chain.steps) - 1, first - 1, -1):
+            if chain.steps[i].name in keep:
+                continue
             end = i + 1
             while end < len(chain.steps) and chain.steps[end].name in ("by", "option", "times", "until", "emit", "with"):
                 end += 1
@@ -185,15 +188,22 @@ def _smaller(traversal: Chain) -> Iterator[Chain]:
 
 def shrink(case: Case, ours: Backend, reference: Backend, signature: tuple, timeout_ms: int,
            budget: int = 80) -> tuple[Case, Outcome, Outcome, str]:
-    """The smallest case found (greedily) that still differs with the same ``signature``."""
-    best = case
-    best_ours, best_reference = run_case(ours, case, timeout_ms), run_case(reference, case, timeout_ms)
-    difference = compare_case(case, best_ours, best_reference) or ""
+    """The smallest case found (greedily) that still differs with the same ``signature``.
+
+    A case that differs only in the order of its results keeps every order() and by() step (an
+    order made partial is no difference); any other is compared as multisets while it shrinks
+    (a step dropped may have been what ordered it)."""
+    order_only = compare_case(replace(case, ordered=False), run_case(ours, case, timeout_ms),
+                              run_case(reference, case, timeout_ms)) is None
+    best = case if order_only else replace(case, ordered=False)
+    keep = ("order", "by") if order_only else ()
+    best_ours, best_reference = run_case(ours, best, timeout_ms), run_case(reference, best, timeout_ms)
+    difference = compare_case(best, best_ours, best_reference) or ""
     tried: set[str] = set()
     improved = True
     while improved and budget > 0:
         improved = False
-        for candidate in _smaller(best.traversal):
+        for candidate in _smaller(best.traversal, keep):
             text = candidate.render()
             if text in tried:
                 continue

@@ -205,7 +205,7 @@ def project_value(ctx: Context, obj: Any, kind: str, arg: Any) -> Any:
         if isinstance(obj, VertexPropertyRecord):
             return obj.meta.get(arg, NOTHING)
         if isinstance(obj, dict):
-            return obj.get(arg, NOTHING)
+            return obj.get(arg)  # Map.get: a key it lacks is null, not nothing (TinkerPop's ValueTraversal)
         raise InvalidArgumentError(
             f"The by(\"{arg}\") modulator can only be applied to an element or a map, not {type(obj).__name__}")
     if kind == "token":

@@ -29,6 +29,7 @@ from typing import Any
 from gremlin_python.process.traversal import P, Scope
 
 from .base import Step, Traversal
+from .early_limit import move_ranges_early
 from .common import NOTHING, Projection
 from .steps_filter import CoinStep, DedupStep, FilterStep, HasStep, PathFilterStep, RangeStep, _Children, _Connective
 from .steps_map import AsStep, SelectStep, _Identity
@@ -39,7 +40,8 @@ from .steps_where import WhereStep
 __all__ = ["finish_traversal", "DISABLED", "DEFAULT_FILTER_STRATEGIES"]
 
 #: The strategies reproduced here, by the names withoutStrategies() gives them.
-DEFAULT_FILTER_STRATEGIES = frozenset({"FilterRankingStrategy", "InlineFilterStrategy", "IdentityRemovalStrategy"})
+DEFAULT_FILTER_STRATEGIES = frozenset({"FilterRankingStrategy", "InlineFilterStrategy", "IdentityRemovalStrategy",
+                                       "EarlyLimitStrategy"})
 
 _HAS_NAMES = frozenset({"has", "hasLabel", "hasId", "hasKey", "hasValue"})
 #: Filter steps (TinkerPop FilterStep subclasses) that take no part in ranking.
@@ -57,16 +59,19 @@ def finish_traversal(traversal: Traversal) -> Traversal:
     filter() and and() children into it, as TinkerPop ranks the whole tree before it inlines;
     a step's rank counts its children's steps as they were then (``Traversal.rank``)."""
     steps = traversal.steps
-    filters = identities = 0
+    filters = identities = ranges = 0
     for step in steps:  # most traversals hold no filter: they cost this loop alone
         kind = type(step)
         if kind in _FILTER_TYPES:
             filters += 1
+            ranges += kind is RangeStep
         elif kind is _Identity:
             identities += 1
     if not filters and not identities:
         return traversal
     disabled = DISABLED.get()
+    if ranges and "EarlyLimitStrategy" not in disabled:
+        move_ranges_early(traversal)
     if identities and len(steps) > 1 and "IdentityRemovalStrategy" not in disabled:
         _remove_identities(traversal)
     if filters > 1 and "FilterRankingStrategy" not in disabled:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Callable, Iterable, Iterator
 
 from gremlin_python.process.traversal import P, Pop, Scope, TextP
@@ -18,7 +18,7 @@ from .common import (NOTHING, Projection, element_id, merge_bulks, require_trave
 from .randomness import step_random
 from .steps_map import select_value
 from .traverser import OWN_KEY, Traverser, is_simple
-from .values import (OrderedSet, PathValue, PropertyValue, g_equal, g_hash_key, indexed, is_number, java_type_name,
+from .values import (MapEntry, OrderedSet, PathValue, PropertyValue, g_equal, g_hash_key, indexed, is_number, java_type_name,
                      predicate_truth)
 
 
@@ -436,8 +436,9 @@ class DedupStep(Step):
             values = []
             for label in self.labels:
                 value = select_value(ctx, traverser, label, Pop.last)
-                if value is NOTHING:
-                    return NOTHING
+                if value is NOTHING:  # TinkerPop's DedupGlobalStep reads the label as a scope key
+                    raise TraversalError(f"Neither the map, sideEffects, nor path has a {label}-key: "
+                                         f"DedupGlobalStep({list(self.labels)})")
                 if self.by is not None:
                     value = self.by(ctx, traverser.split(value))
                     if value is NOTHING:  # unproductive by(): the traverser is filtered
@@ -484,7 +485,11 @@ def _dedup_local(collection: Any) -> Any:
         return OrderedSet(HashableDict.of(item) for item in unique.values())
     if isinstance(collection, set):
         return list(collection)
-    return collection
+    if isinstance(collection, dict):  # a map is its entries, each a member of the set
+        return OrderedSet(MapEntry(key, value) for key, value in collection.items())
+    if isinstance(collection, PathValue):
+        return _dedup_local(collection.objects)
+    return OrderedSet((collection,))  # anything else is a set of itself
 
 
 @register("dedup")
@@ -513,9 +518,11 @@ class RangeStep(Step):
         if self.scope == Scope.local:
             return self._slices(traversers)
         if self.unit_bulks and ctx.loop_state is None:
-            # cut in C, one generator frame less per traverser; like _range it pulls no
-            # traverser past the high end
-            return islice(traversers, self.low, None if self.high == -1 else self.high)
+            # cut in C, one generator frame less per traverser; like _range it pulls one
+            # traverser past the high end when asked for more, and no further
+            if self.high == -1:
+                return islice(traversers, self.low, None)
+            return chain(islice(traversers, self.low, self.high), _pull_one(traversers))
         # inside repeat() every pass counts on from the last, as dedup() remembers (one body)
         counted = [0] if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), [0])
         return self._range(traversers, counted)
@@ -527,10 +534,12 @@ class RangeStep(Step):
                 yield traverser.split(value)
 
     def _range(self, traversers: Iterator[Traverser], counted: list[int]) -> Iterator[Traverser]:
+        # TinkerPop's RangeGlobalStep learns it is done only from the traverser it pulls after
+        # the high end (a side effect before it sees that one too), then pulls no more
         low, high = self.low, self.high
-        if high == 0 or (high != -1 and counted[0] >= high):
-            return
         for traverser in traversers:
+            if high != -1 and counted[0] >= high:
+                return
             start, end = counted[0], counted[0] + traverser.bulk
             counted[0] = end
             if end <= low:
@@ -542,8 +551,13 @@ class RangeStep(Step):
                 kept = keep_to - max(start, low)
                 if kept > 0:
                     yield traverser.copy(kept)
-            if high != -1 and counted[0] >= high:
-                return
+
+
+def _pull_one(traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+    """Pulls one traverser and gives nothing: what a range does once it has given its last."""
+    for _ in traversers:
+        return
+    yield  # a generator, so the pull waits until the range is asked for more
 
 
 def _slice_local(value: Any, low: int, high: int, single: bool) -> Any:

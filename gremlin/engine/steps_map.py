@@ -103,7 +103,8 @@ def _keys(keys: tuple) -> tuple | None:
     for key in keys or ():
         if not isinstance(key, str):
             raise InvalidArgumentError(f"Property keys must be strings, not {key!r}")
-    return keys
+    # a key named twice reads its properties once: TinkerGraph tests each property against the keys
+    return tuple(dict.fromkeys(keys)) if keys else keys
 
 
 @register("properties")

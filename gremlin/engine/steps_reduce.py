@@ -63,7 +63,7 @@ class ReduceStep(Step):
             return
         value = self.reduce(self.inputs(ctx, traversers))
         if value is not NOTHING:
-            yield Traverser.start(value)
+            yield Traverser.start(value, sack=ctx.sack_initial)
 
 
 class CountStep(ReduceStep):
@@ -199,7 +199,7 @@ class FoldStep(Step):
                     continue
                 ctx.collecting(len(out) + bulk)
                 out.extend([traverser.obj] * bulk)
-            yield Traverser.start(out)
+            yield Traverser.start(out, sack=ctx.sack_initial)
             return
         acc = self.seed
         # with a collection seed (fold([], addAll)) TinkerPop hands the operator each value in a
@@ -215,7 +215,7 @@ class FoldStep(Step):
             for _ in range(traverser.bulk):
                 ctx.tick()
                 acc = apply_operator(self.operator, acc, traverser.obj)
-        yield Traverser.start(acc)
+        yield Traverser.start(acc, sack=ctx.sack_initial)
 
 
 @register("fold")
@@ -286,7 +286,7 @@ class GroupStep(ByModulatedStep):
             groups: dict = {}
             for _ in self._accumulate(ctx, traversers, groups):
                 pass
-            yield Traverser.start(self._finish(ctx, groups))
+            yield Traverser.start(self._finish(ctx, groups), sack=ctx.sack_initial)
             return
         # the side effect's values are those of every traverser so far (over every pass of a
         # repeat()), laid over what the side effect held before this step first ran; it is
@@ -375,6 +375,11 @@ class OrderStep(Step):
             for traverser in traversers:
                 obj = traverser.obj
                 if isinstance(obj, dict):
+                    if obj and all(by.kind == "identity" and order != Order.shuffle for by, order in self.bys):
+                        # the entries themselves compared: Java's Map.Entry is not Comparable
+                        raise InvalidArgumentError("order(local) of a map compares its entries, which do not compare: "
+                                                   "java.util.Map$Entry cannot be cast to java.lang.Comparable "
+                                                   "(order it by(keys) or by(values))")
                     entries = [Traverser.start(MapEntry(k, v)) for k, v in obj.items()]
                     yield traverser.split({e.obj.key: e.obj.value for e in self._sort(ctx, entries)})
                 elif isinstance(obj, (list, tuple, set, frozenset)):
@@ -483,9 +488,9 @@ class CapStep(Step):
         for _ in traversers:
             pass
         if len(self.keys) == 1:
-            yield Traverser.start(_side_effect_value(ctx, self.keys[0]))
+            yield Traverser.start(_side_effect_value(ctx, self.keys[0]), sack=ctx.sack_initial)
         else:  # a map of the side effects that exist (TinkerPop leaves out the others)
-            yield Traverser.start({k: ctx.side_effects[k] for k in self.keys if k in ctx.side_effects})
+            yield Traverser.start({k: ctx.side_effects[k] for k in self.keys if k in ctx.side_effects}, sack=ctx.sack_initial)
 
 
 def _side_effect_value(ctx: Context, key: str) -> Any:
