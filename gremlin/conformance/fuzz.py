@@ -92,10 +92,15 @@ def canonical(value: Any) -> Any:
     if isinstance(value, Path):
         return Path(value.labels, [canonical(o) for o in value.objects])
     if isinstance(value, dict):
-        return {k: canonical(v) for k, v in value.items()}
+        return {_canonical_key(k): canonical(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return sorted((canonical(v) for v in value), key=_key)
     return value
+
+
+def _canonical_key(key: Any) -> Any:
+    """A map key in its fixed order too (a list key arrives as a tuple)."""
+    return tuple(sorted(key, key=_key)) if isinstance(key, tuple) else key
 
 
 def _compare(ordered: bool, ours: Answer, reference: Answer) -> str | None:

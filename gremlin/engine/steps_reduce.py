@@ -11,9 +11,11 @@ from typing import Any, Iterator
 
 from gremlin_python.process.traversal import Order, Scope
 
+from gremlin_python.structure.graph import Element as GElement
 from gremlin_python.structure.io.util import HashableDict
 
 from ..errors import InvalidArgumentError, TraversalError
+from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import ByModulatedStep, NOTHING, Projection, enum_name, merge_bulks
 from . import java_numbers
@@ -21,7 +23,14 @@ from .java_order import hash_positions
 from .operators import apply_operator
 from .randomness import step_random
 from .traverser import Traverser
-from .values import MapEntry, PathValue, g_hash_key, is_number, order_compare, order_key
+from .values import MapEntry, PathValue, PropertyValue, g_hash_key, is_number, java_type_name, order_compare, order_key
+
+
+def _java_comparable(value: Any) -> bool:
+    """Whether Java holds the value as a Comparable: scalars, strings, dates and tokens do;
+    elements, properties, collections, maps, map entries and paths do not."""
+    return not isinstance(value, (VertexRecord, EdgeRecord, VertexPropertyRecord, PropertyValue, GElement,
+                                  list, tuple, set, frozenset, dict, MapEntry, PathValue))
 
 
 def _scope(args: tuple) -> tuple[Any, tuple]:
@@ -350,9 +359,10 @@ class OrderStep(Step):
     def children(self) -> list:
         return [p.arg for p, _ in self.bys if p.kind == "traversal"]
 
-    def _sort(self, ctx: Context, items: list[Traverser]) -> list[Traverser]:
+    def _sort(self, ctx: Context, items: list[Traverser], local: bool = False) -> list[Traverser]:
         bys = self.bys or [(Projection(), Order.asc)]
-        if any(order == Order.shuffle for _, order in bys):
+        shuffle = any(order == Order.shuffle for _, order in bys)
+        if shuffle and not local:
             step_random(ctx, self).shuffle(items)
             return items
         keyed = []
@@ -362,9 +372,17 @@ class OrderStep(Step):
                 value = projection(ctx, t)
                 if value is NOTHING:
                     break
+                if local and not _java_comparable(value):
+                    # OrderLocalStep holds each by() value as a Comparable (its type bound), so one
+                    # that is no Comparable fails, whatever the order: by(shuffle) and one item too
+                    raise InvalidArgumentError(f"order(local): {java_type_name(value)} cannot be cast to "
+                                               "java.lang.Comparable (order it by() a value that compares)")
                 keys.append(value)
             else:
                 keyed.append((keys, t))
+        if shuffle:
+            step_random(ctx, self).shuffle(keyed)
+            return [t for _, t in keyed]
         for index in range(len(bys) - 1, -1, -1):
             descending = bys[index][1] in (Order.desc, getattr(Order, "decr", None))
             keyed.sort(key=lambda kt: order_key(kt[0][index]), reverse=descending)
@@ -375,16 +393,11 @@ class OrderStep(Step):
             for traverser in traversers:
                 obj = traverser.obj
                 if isinstance(obj, dict):
-                    if obj and all(by.kind == "identity" and order != Order.shuffle for by, order in self.bys):
-                        # the entries themselves compared: Java's Map.Entry is not Comparable
-                        raise InvalidArgumentError("order(local) of a map compares its entries, which do not compare: "
-                                                   "java.util.Map$Entry cannot be cast to java.lang.Comparable "
-                                                   "(order it by(keys) or by(values))")
                     entries = [Traverser.start(MapEntry(k, v)) for k, v in obj.items()]
-                    yield traverser.split({e.obj.key: e.obj.value for e in self._sort(ctx, entries)})
+                    yield traverser.split({e.obj.key: e.obj.value for e in self._sort(ctx, entries, local=True)})
                 elif isinstance(obj, (list, tuple, set, frozenset)):
                     items = [Traverser.start(v) for v in obj]
-                    yield traverser.split([t.obj for t in self._sort(ctx, items)])
+                    yield traverser.split([t.obj for t in self._sort(ctx, items, local=True)])
                 else:
                     yield traverser
             return
