@@ -23,7 +23,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import EngineFault
 from ..language import parse_query
@@ -32,7 +32,7 @@ from .compare import check_ordered, check_unordered, render
 from .execution import error_message, submit, with_source_options, writes_to_graph
 from .runner import DEFAULT_DATA_DIR
 
-__all__ = ["Probe", "Answer", "Comparison", "read_probes", "compare_answers", "run_probes", "ask", "bulked", "main"]
+__all__ = ["Probe", "Answer", "Comparison", "read_probes", "compare_answers", "compare_results", "run_probes", "ask", "bulked", "main"]
 
 _KNOWN = "## known:"
 
@@ -112,15 +112,25 @@ def bulked(results: Sequence[Any]) -> list[Any]:
 
 def compare_answers(query: str, ours: Answer, reference: Answer) -> str | None:
     """None when the answers agree, else what differs."""
+    return compare_results(ours, reference, ordered="order(" in query)
+
+
+def compare_results(ours: Answer, reference: Answer, *, ordered: bool,
+                    normalise: Callable[[Any], Any] | None = None) -> str | None:
+    """None when both raised or both gave equivalent results (in order only when ``ordered``;
+    each result through ``normalise`` first, when given), else what differs."""
     if ours.fault or reference.fault:
         return "a Python error escaped the engine where TinkerPop raises an error of its own or answers"
     if ours.error is not None or reference.error is not None:
         if ours.error is not None and reference.error is not None:
             return None
-        return "only one of them raised an error"
-    if "order(" in query:
-        return check_ordered(bulked(reference.results or []), bulked(ours.results or []))
-    return check_unordered(reference.results or [], ours.results or [])
+        return "only this engine raised an error" if ours.error is not None else "only the reference raised an error"
+    mine, theirs = ours.results or [], reference.results or []
+    if normalise is not None:
+        mine, theirs = [normalise(r) for r in mine], [normalise(r) for r in theirs]
+    if ordered:
+        return check_ordered(bulked(theirs), bulked(mine))
+    return check_unordered(theirs, mine)
 
 
 def ask(handle: Any, query: str, timeout_ms: int) -> Answer:

@@ -29,8 +29,8 @@ from typing import Any, Iterator, Sequence
 from gremlin_python.structure.graph import Path
 
 from .backends import Backend, open_backend
-from .compare import check_ordered, check_unordered, render
-from .differential import Answer, ask, bulked
+from .compare import render
+from .differential import Answer, ask, compare_results
 from .generate import STATE_QUERY, Case, Chain, Generator, Step
 from .runner import DEFAULT_DATA_DIR
 
@@ -104,16 +104,7 @@ def _canonical_key(key: Any) -> Any:
 
 
 def _compare(ordered: bool, ours: Answer, reference: Answer) -> str | None:
-    if ours.fault or reference.fault:
-        return "a Python error escaped the engine"
-    if ours.error is not None or reference.error is not None:
-        if ours.error is not None and reference.error is not None:
-            return None
-        return "only this engine raised" if ours.error is not None else "only the reference raised"
-    mine, theirs = ([canonical(r) for r in answer.results or []] for answer in (ours, reference))
-    if ordered:
-        return check_ordered(bulked(theirs), bulked(mine))
-    return check_unordered(theirs, mine)
+    return compare_results(ours, reference, ordered=ordered, normalise=canonical)
 
 
 def compare_case(case: Case, ours: Outcome, reference: Outcome) -> str | None:
