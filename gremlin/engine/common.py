@@ -148,11 +148,15 @@ class Projection:
 
     __slots__ = ("kind", "arg")
 
-    def __init__(self, arg: Any = None):
+    def __init__(self, arg: Any = None, *, rewrite: bool = True):
         if arg is None:
             self.kind, self.arg = "identity", None
         elif isinstance(arg, Traversal):
             self.kind, self.arg = ("identity", None) if arg.is_identity() else ("traversal", arg)
+            if rewrite and len(arg.steps) == 1 and getattr(arg.steps[0], "by_equivalent", None):
+                # TinkerPop's ByModulatorOptimizationStrategy: by(values(k)) reads as by(k) (so a map
+                # gives Map.get, a multi-property fails), by(id())/by(label()) as the T tokens
+                self.kind, self.arg = arg.steps[0].by_equivalent
         elif isinstance(arg, str):
             self.kind, self.arg = "key", arg
         elif isinstance(arg, T):

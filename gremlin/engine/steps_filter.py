@@ -522,6 +522,7 @@ class RangeStep(Step):
             # traverser past the high end when asked for more, and no further
             if self.high == -1:
                 return islice(traversers, self.low, None)
+            traversers = iter(traversers)
             return chain(islice(traversers, self.low, self.high), _pull_one(traversers))
         # inside repeat() every pass counts on from the last, as dedup() remembers (one body)
         counted = [0] if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), [0])
@@ -555,9 +556,9 @@ class RangeStep(Step):
 
 def _pull_one(traversers: Iterator[Traverser]) -> Iterator[Traverser]:
     """Pulls one traverser and gives nothing: what a range does once it has given its last."""
-    for _ in traversers:
-        return
-    yield  # a generator, so the pull waits until the range is asked for more
+    next(traversers, None)
+    return
+    yield  # never reached: it makes this a generator, so the pull waits until the range is asked for more
 
 
 def _slice_local(value: Any, low: int, high: int, single: bool) -> Any:

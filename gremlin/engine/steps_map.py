@@ -62,12 +62,16 @@ class FlatMapStep(Step):
 
 @register("id")
 def _id() -> Step:
-    return MapStep("id", lambda ctx, t: token_value(t.obj, "id"))
+    step = MapStep("id", lambda ctx, t: token_value(t.obj, "id"))
+    step.by_equivalent = ("token", "id")  # by(id()) is by(T.id) (ByModulatorOptimizationStrategy)
+    return step
 
 
 @register("label")
 def _label() -> Step:
-    return MapStep("label", lambda ctx, t: token_value(t.obj, "label"))
+    step = MapStep("label", lambda ctx, t: token_value(t.obj, "label"))
+    step.by_equivalent = ("token", "label")
+    return step
 
 
 @register("key")
@@ -130,7 +134,10 @@ def _values(*keys: Any) -> Step:
             return
         for _, value in property_items(ctx, obj, keys):
             yield value
-    return FlatMapStep("values", values)
+    step = FlatMapStep("values", values)
+    if len(keys) == 1:
+        step.by_equivalent = ("key", keys[0])  # by(values(k)) is by(k) (ByModulatorOptimizationStrategy)
+    return step
 
 
 class ElementMapStep(Step):

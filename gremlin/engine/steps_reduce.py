@@ -17,13 +17,19 @@ from gremlin_python.structure.io.util import HashableDict
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
-from .common import ByModulatedStep, NOTHING, Projection, enum_name, merge_bulks
+from .common import ByModulatedStep, NOTHING, Projection, enum_name, merge_bulks, project_value
 from . import java_numbers
 from .java_order import hash_positions
 from .operators import apply_operator
 from .randomness import step_random
 from .traverser import Traverser
 from .values import MapEntry, PathValue, PropertyValue, g_hash_key, is_number, java_type_name, order_compare, order_key
+
+
+def _value_traversal(traversal: Traversal) -> bool:
+    """Whether a by() traversal is one TinkerPop rewrites into a ValueTraversal (values(k), id(),
+    label(): ByModulatorOptimizationStrategy)."""
+    return len(traversal.steps) == 1 and getattr(traversal.steps[0], "by_equivalent", None) is not None
 
 
 def _java_comparable(value: Any) -> bool:
@@ -242,6 +248,14 @@ class GroupStep(ByModulatedStep):
         self.label = label
         self.bys: list[Projection] = []
 
+    def modulate(self, name: str, args: tuple) -> None:
+        if name == "by" and args:
+            # a by(values(k)) stays a traversal here, as on a Gremlin Server: as the key it reads
+            # what values() reads (a map fails), as the value it is a ValueTraversal (_finish)
+            self.bys.append(Projection(args[0], rewrite=False))
+            return
+        super().modulate(name, args)
+
     def _accumulate(self, ctx: Context, traversers: Iterator[Traverser], groups: dict) -> Iterator[Traverser]:
         key_by = self.bys[0] if self.bys else Projection()
         for traverser in traversers:
@@ -275,6 +289,13 @@ class GroupStep(ByModulatedStep):
                 ctx.collecting(sum(t.bulk for t in members))
             if value_by is None or value_by.kind == "identity":
                 out[key] = [t.obj for t in members for _ in range(t.bulk)]
+            elif value_by.kind == "traversal" and _value_traversal(value_by.arg):
+                # by(values(k)) is TinkerPop's ValueTraversal there: each member given to it
+                # overwrites its value, and one without k leaves it empty for good
+                kind, arg = value_by.arg.steps[0].by_equivalent
+                values = [project_value(ctx, t.obj, kind, arg) for t in members]
+                if values and NOTHING not in values:
+                    out[key] = values[-1]
             elif value_by.kind == "traversal":
                 # the value traversal sees every member of the group and its first result is
                 # the value (a reducing step makes that the whole group's); no result, no entry
