@@ -110,6 +110,9 @@ def _string_arg(name: str, fn: Callable, value: Any, args: tuple, local: bool = 
 
 def _substring(value: str, start: int, end: int | None = None) -> str:
     n = len(value)
+    if n == 0 and (start < 0 or (end is not None and end < 0)):
+        # TinkerPop counts a negative position from the end modulo the length: of "" that divides by zero
+        raise TraversalError("substring() of an empty string from a negative position: / by zero")
     start = max(0, start + n if start < 0 else start)
     if end is None:
         return value[start:]
