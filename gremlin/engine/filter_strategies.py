@@ -29,19 +29,20 @@ from typing import Any
 from gremlin_python.process.traversal import P, Scope
 
 from .base import Step, Traversal
+from .count_limit import limit_counts
 from .early_limit import move_ranges_early
 from .common import NOTHING, Projection
 from .steps_filter import CoinStep, DedupStep, FilterStep, HasStep, PathFilterStep, RangeStep, _Children, _Connective
 from .steps_map import AsStep, SelectStep, _Identity
 from .steps_mutate import DropStep
-from .steps_reduce import OrderStep
+from .steps_reduce import CountStep, OrderStep
 from .steps_where import WhereStep
 
 __all__ = ["finish_traversal", "DISABLED", "DEFAULT_FILTER_STRATEGIES"]
 
 #: The strategies reproduced here, by the names withoutStrategies() gives them.
 DEFAULT_FILTER_STRATEGIES = frozenset({"FilterRankingStrategy", "InlineFilterStrategy", "IdentityRemovalStrategy",
-                                       "EarlyLimitStrategy"})
+                                       "EarlyLimitStrategy", "CountStrategy"})
 
 _HAS_NAMES = frozenset({"has", "hasLabel", "hasId", "hasKey", "hasValue"})
 #: Filter steps (TinkerPop FilterStep subclasses) that take no part in ranking.
@@ -59,7 +60,7 @@ def finish_traversal(traversal: Traversal) -> Traversal:
     filter() and and() children into it, as TinkerPop ranks the whole tree before it inlines;
     a step's rank counts its children's steps as they were then (``Traversal.rank``)."""
     steps = traversal.steps
-    filters = identities = ranges = 0
+    filters = identities = ranges = counts = 0
     for step in steps:  # most traversals hold no filter: they cost this loop alone
         kind = type(step)
         if kind in _FILTER_TYPES:
@@ -67,9 +68,13 @@ def finish_traversal(traversal: Traversal) -> Traversal:
             ranges += kind is RangeStep
         elif kind is _Identity:
             identities += 1
+        elif kind is CountStep:
+            counts += 1
     if not filters and not identities:
         return traversal
     disabled = DISABLED.get()
+    if counts and "CountStrategy" not in disabled:
+        limit_counts(traversal)
     if ranges and "EarlyLimitStrategy" not in disabled:
         move_ranges_early(traversal)
     if identities and len(steps) > 1 and "IdentityRemovalStrategy" not in disabled:

@@ -247,10 +247,18 @@ class CoalesceStep(Step):
                 results = iter(branch.run(ctx, (traverser,)))
                 first = next(results, None)
                 if first is not None:
-                    yield traverser.split(first.obj)
+                    yield _one_on(traverser, first)
                     for result in results:
-                        yield traverser.split(result.obj)
+                        yield _one_on(traverser, result)
                     break
+
+
+def _one_on(traverser: Traverser, result: Traverser) -> Traverser:
+    """``result``'s object one step on from ``traverser``, with ``result``'s bulk (a branch's
+    merged traversers count as many as they stand for)."""
+    made = traverser.split(result.obj)
+    made.bulk = result.bulk
+    return made
 
 
 @register("coalesce")

@@ -339,9 +339,13 @@ def _is(value: Any) -> Step:
         # leaves out its collections' placeholder, once per element it collected
         arg = predicate.value
         if predicate.operator == "eq":
-            return FilterStep("is", lambda ctx, t: g_equal(t.obj, arg))
-        return FilterStep("is", lambda ctx, t: not g_equal(t.obj, arg))
-    return FilterStep("is", lambda ctx, t: _holds(ctx, predicate, t.obj))
+            step = FilterStep("is", lambda ctx, t: g_equal(t.obj, arg))
+        else:
+            step = FilterStep("is", lambda ctx, t: not g_equal(t.obj, arg))
+    else:
+        step = FilterStep("is", lambda ctx, t: _holds(ctx, predicate, t.obj))
+    step.is_predicate = predicate  # what count_limit.py reads
+    return step
 
 
 # -- logical -------------------------------------------------------------------------------------

@@ -493,8 +493,10 @@ class TraversalMapStep(Step):
                 if value is not NOTHING:
                     yield traverser.split(value)
             else:
-                for value in self.child.values(ctx, traverser):
-                    yield traverser.split(value)
+                for result in self.child.apply(ctx, traverser):  # with its bulk: repeat() merges them
+                    made = traverser.split(result.obj)
+                    made.bulk = result.bulk
+                    yield made
 
 
 @register("map")

@@ -164,6 +164,9 @@ class MatchStep(Step):
             end_label = labels[0]
             self.end_labels[end_label] = None
             steps = steps[:len(steps) - trailing]
+            # a pattern's count joins on its end variable, so the count must be whole: TinkerPop's
+            # CountStrategy leaves count().is() alone there (count_limit.py put a range in front)
+            steps = [step for step in steps if not getattr(step, "count_limit", False)]
         return _Pattern(self, len(self.patterns), select_key, nested, steps, end_label)
 
     def _compute_start_label(self) -> str:
