@@ -171,8 +171,9 @@ class Generator:
         body, kind, ordered = self.chain(scope, kind, depth=0, ordered=False,
                                          length=self.random.randint(1, self.max_steps))
         steps.extend(body)
-        steps.extend(self._ending(scope, kind))
-        return Case(graph, Chain(tuple(steps), root=True), ordered and not self._ending_unorders)
+        ending = self._ending(scope)
+        steps.extend(ending)
+        return Case(graph, Chain(tuple(steps), root=True), ordered and not ending)
 
     def _inject_case(self) -> Case:
         scope = self._scope(GRAPHS["modern"])
@@ -194,16 +195,13 @@ class Generator:
         body, kind, ordered = self.chain(scope, kind, depth=0, ordered=False,
                                          length=self.random.randint(1, self.max_steps))
         steps.extend(body)
-        steps.extend(self._ending(scope, kind))
-        return Case("modern", Chain(tuple(steps), root=True), ordered and not self._ending_unorders)
+        ending = self._ending(scope)
+        steps.extend(ending)
+        return Case("modern", Chain(tuple(steps), root=True), ordered and not ending)
 
-    _ending_unorders = False
-
-    def _ending(self, scope: _Scope, kind: str) -> list[Step]:
-        """Sometimes read a side effect back at the end."""
-        self._ending_unorders = False
+    def _ending(self, scope: _Scope) -> list[Step]:
+        """Sometimes read a side effect back at the end (its one result has no order to keep)."""
         if scope.side_effects and self.random.random() < 0.5:
-            self._ending_unorders = True
             return [Step("cap", (f'"{self.random.choice(scope.side_effects)}"',))]
         return []
 
