@@ -19,7 +19,7 @@ from .tokens import enum_name, token_name
 from .traverser import Traverser
 from .values import MapEntry, OrderedSet, PathValue, PropertyValue, g_hash_key, java_type_name
 
-__all__ = ["NOTHING", "Projection", "enum_name", "element_id", "is_element", "vertex_properties",
+__all__ = ["NOTHING", "Projection", "enum_name", "element_id", "is_element", "require_element", "vertex_properties",
            "vertex_property_items", "property_values", "property_items", "token_name", "resolve_vertex",
            "resolve_edge", "ids_of", "column_value", "require_traversals"]
 
@@ -120,11 +120,17 @@ def property_items(ctx: Context, element: Any, keys: tuple = ()) -> list[tuple[s
     if isinstance(element, VertexPropertyRecord):
         table = element.meta
         return [(key, table[key]) for key in (keys or list(table)) if key in table]
-    if isinstance(element, GElement):
-        return []  # a reference (a vertex or edge sent as a value): an id and a label only
-    if isinstance(element, dict):
+    require_element(element)
+    return []  # a reference (a vertex or edge sent as a value): an id and a label only
+
+
+def require_element(value: Any) -> None:
+    """What properties()/values() read must be an element (TinkerPop casts it, whatever the keys)."""
+    if isinstance(value, (VertexRecord, EdgeRecord, VertexPropertyRecord, GElement)):
+        return
+    if isinstance(value, dict):
         raise InvalidArgumentError("properties() needs an element, not a map")
-    raise InvalidArgumentError(f"The properties() step cannot be applied to {type(element).__name__}")
+    raise InvalidArgumentError(f"The properties() step cannot be applied to {type(value).__name__}")
 
 
 def resolve_vertex(ctx: Context, ref: Any) -> VertexRecord:

@@ -12,7 +12,7 @@ from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import (NOTHING, ByModulatedStep, Projection, column_value, named, property_items, property_values,
-                     token_value)
+                     require_element, token_value)
 from .traverser import Traverser
 from .values import MapEntry, PathValue, PropertyValue, java_type_name
 
@@ -115,7 +115,7 @@ def _keys(keys: tuple) -> tuple | None:
 def _properties(*keys: Any) -> Step:
     keys = _keys(keys)
     if keys is None:
-        return FlatMapStep("properties", lambda ctx, t: ())
+        return FlatMapStep("properties", lambda ctx, t: require_element(t.obj) or ())
     return FlatMapStep("properties", lambda ctx, t: property_values(ctx, t.obj, keys))
 
 
@@ -123,16 +123,12 @@ def _properties(*keys: Any) -> Step:
 def _values(*keys: Any) -> Step:
     keys = _keys(keys)
     if keys is None:
-        return FlatMapStep("values", lambda ctx, t: ())
+        return FlatMapStep("values", lambda ctx, t: require_element(t.obj) or ())
 
     def values(ctx: Context, t: Traverser) -> Iterator[Any]:
-        obj = t.obj
-        if isinstance(obj, dict):
-            for key in keys:
-                if key in obj:
-                    yield obj[key]
-            return
-        for _, value in property_items(ctx, obj, keys):
+        # a map is no element: TinkerPop's PropertiesStep casts it and fails (by(values(k)) of a
+        # map is another matter: it reads as by(k), Map.get, through by_equivalent below)
+        for _, value in property_items(ctx, t.obj, keys):
             yield value
     step = FlatMapStep("values", values)
     if len(keys) == 1:
