@@ -126,12 +126,19 @@ class RepeatStep(Step):
                 results = self.body.run(ctx, iter(frontier))
             finally:
                 ctx.loop_state = outer_state
+            # unrolled (per_pass), the last pass ends in a barrier as every other does
+            # (RepeatUnrollStrategy's NoOpBarrierStep): its traversers leave merged
+            last_merged: list[Traverser] | None = [] if per_pass and times is not None and level >= times \
+                and not ctx.reads_paths else None
             for result in results:
                 ctx.tick()
                 loops = counted.get(result.loops)
                 if loops is None:
                     loops = counted[result.loops] = result.loops[:-1] + ((self.loop_name, level),)
                 result.loops = loops
+                if last_merged is not None:
+                    last_merged.append(_exit(result))
+                    continue
                 if (times is not None and level >= times) or \
                         (until is not None and until.has_result(ctx, result)):
                     yield _exit(result)
@@ -139,6 +146,8 @@ class RepeatStep(Step):
                 if emit_all or (self.emit is not None and self.emit.has_result(ctx, result)):
                     yield _exit(result)
                 next_frontier.append(result)
+            if last_merged is not None:
+                yield from merge_bulks(last_merged, ctx)
             frontier = next_frontier if ctx.reads_paths else merge_bulks(next_frontier, ctx)
 
 
@@ -241,24 +250,17 @@ class CoalesceStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         # TinkerPop's CoalesceStep is a FlatMapStep: the first branch with results gives their
         # values, each one step on from the traverser that came in (the branch's own path, labels
-        # and sack changes stay in the branch), as flatMap() does
+        # and sack changes stay in the branch), as flatMap() does; a branch sees the traverser
+        # at a bulk of 1 (its side effects and barriers count it once)
         for traverser in traversers:
             for branch in self.branches:
-                results = iter(branch.run(ctx, (traverser,)))
+                results = iter(branch.run(ctx, (traverser.copy(1),)))
                 first = next(results, None)
                 if first is not None:
-                    yield _one_on(traverser, first)
+                    yield traverser.split_on(first)
                     for result in results:
-                        yield _one_on(traverser, result)
+                        yield traverser.split_on(result)
                     break
-
-
-def _one_on(traverser: Traverser, result: Traverser) -> Traverser:
-    """``result``'s object one step on from ``traverser``, with ``result``'s bulk (a branch's
-    merged traversers count as many as they stand for)."""
-    made = traverser.split(result.obj)
-    made.bulk = result.bulk
-    return made
 
 
 @register("coalesce")

@@ -489,10 +489,8 @@ class TraversalMapStep(Step):
                 if value is not NOTHING:
                     yield traverser.split(value)
             else:
-                for result in self.child.apply(ctx, traverser):  # with its bulk: repeat() merges them
-                    made = traverser.split(result.obj)
-                    made.bulk = result.bulk
-                    yield made
+                for result in self.child.apply(ctx, traverser):
+                    yield traverser.split_on(result)
 
 
 @register("map")

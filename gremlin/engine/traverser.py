@@ -82,6 +82,15 @@ class Traverser:
         """A child traverser at ``obj`` whose path extends this one's."""
         return Traverser(obj, self.bulk, PathNode(obj, NO_LABELS, self.path), self.loops, self.sack)
 
+    def split_on(self, result: "Traverser") -> "Traverser":
+        """A child traverser at ``result``'s object, ``result`` being what a flatMap child
+        (flatMap(), coalesce()) gave for this traverser run at a bulk of 1: as TinkerPop's
+        FlatMapStep, each of the child's results stands for this traverser's whole bulk (the
+        child's own merged traversers count as many as they stand for)."""
+        made = self.split(result.obj)
+        made.bulk = self.bulk * result.bulk
+        return made
+
     def replace(self, obj: Any) -> "Traverser":
         """Same history, new head object (the path's last entry is replaced)."""
         parent = self.path.parent if self.path is not None else None
