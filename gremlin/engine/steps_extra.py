@@ -120,11 +120,22 @@ def _substring(value: str, start: int, end: int | None = None) -> str:
     return value[start:end] if end > start else ""
 
 
+def _split(value: str, separator: str | None = None) -> list[str]:
+    """StringUtils.splitByWholeSeparator: no separator (null or "") splits at whitespace; else
+    adjacent and leading separators give no piece, but what follows the last one is kept even
+    when empty (" x " is ["x", ""], "a," is ["a", ""])."""
+    if not separator:
+        return value.split()
+    if not value:
+        return []
+    *pieces, last = value.split(separator)
+    return [piece for piece in pieces if piece] + [last]
+
+
 for _name, _fn in {
     "toLower": str.lower, "toUpper": str.upper, "trim": lambda s: s.strip(),
     "lTrim": lambda s: s.lstrip(), "rTrim": lambda s: s.rstrip(),
-    # splitByWholeSeparator: no empty pieces; no separator (null or "") splits at whitespace
-    "length": len, "split": lambda s, sep=None: [p for p in s.split(sep) if p] if sep else s.split(),
+    "length": len, "split": _split,
     # StringUtils.replace: a null search or replacement leaves the string as it is
     "replace": lambda s, old, new: s.replace(old, new) if old is not None and new is not None else s,
     "substring": _substring,
