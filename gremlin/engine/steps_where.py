@@ -210,11 +210,24 @@ _CONNECTIVES: dict[str, Callable[[Context, Iterator[Callable[[], bool]]], bool]]
 
 def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bool:
     """A where() child that starts or ends with as('x') compares with the path's 'x'; so do the
-    children of an and(), or() or not() that is all of a where() child."""
+    children of an and(), or() or not() that starts a where() child."""
     steps = child.steps
-    if len(steps) == 1 and steps[0].name in _CONNECTIVES and steps[0].children():
-        return _CONNECTIVES[steps[0].name](
+    if steps and steps[0].name in _CONNECTIVES and steps[0].children():
+        passed = _CONNECTIVES[steps[0].name](
             ctx, (lambda c=c: _where_traversal(ctx, c, traverser) for c in steps[0].children()))
+        rest = steps[1:]
+        if not rest:
+            return passed
+        starts = iter((traverser.copy(1),) if passed else ())  # the connective is a filter step
+        if not isinstance(rest[-1], AsStep):
+            return next(iter(Traversal(rest).run(ctx, starts)), None) is not None
+        # TinkerPop gives such a child a WhereEndStep for its end label but no WhereStartStep (the
+        # connective starts it), and only a WhereStartStep sets the value the end step matches
+        # (Java's obj.equals(null)): it lets nothing through, whatever the label names
+        for result in Traversal(rest[:-1]).run(ctx, starts):
+            if result.obj is None:
+                raise TraversalError('Cannot invoke "Object.equals(Object)" because the traverser\'s object is null')
+        return False
     start_label = steps[0].labels[0] if steps and isinstance(steps[0], AsStep) else None
     end_label = steps[-1].labels[0] if len(steps) > 1 and isinstance(steps[-1], AsStep) else None
     if start_label is None and end_label is None:
