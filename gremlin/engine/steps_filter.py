@@ -482,13 +482,11 @@ class DedupStep(Step):
 
 def _dedup_local(collection: Any) -> Any:
     """dedup(local): a LinkedHashSet in TinkerPop, the first of equal items in their order."""
-    if isinstance(collection, (list, tuple)):
+    if isinstance(collection, (list, tuple, set, frozenset)):  # a set too (an OrderedSet in its order)
         unique: dict = {}
         for item in collection:
             unique.setdefault(g_hash_key(item), item)
         return OrderedSet(HashableDict.of(item) for item in unique.values())
-    if isinstance(collection, set):
-        return list(collection)
     if isinstance(collection, dict):  # a map is its entries, each a member of the set
         return OrderedSet(MapEntry(key, value) for key, value in collection.items())
     if isinstance(collection, PathValue):
