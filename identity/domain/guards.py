@@ -13,9 +13,10 @@ plain-Python reference share exactly the same decisions):
   type (two emails, two phones, two partner ids): two people behind one tablet or one typed-in
   address are likelier than one person adding a second email or phone through it;
 - reused types (``reused_types``, default the payment card: a family card a child pays with; the
-  household landline if a tenant adds the phone) are judged as shareable ones, except that such an identifier still joins a customer
-  holding a different email or phone when the event also carries a device of its own customer that
-  nobody else is known to use (its holder paying on their own phone with a new email);
+  household landline if a tenant adds the phone) are judged as shareable ones, except that such an
+  identifier still joins a customer holding a different email or phone when the event also
+  carries a device of its own customer that nobody else is known to use (its holder paying on
+  their own phone with a new email);
 - generic identifiers (linked to more than ``generic_threshold`` others) still get links but
   never merge anything, and resolution does not expand them;
 - a shareable identifier that names no person (a device) never joins a customer holding an
