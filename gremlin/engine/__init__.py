@@ -27,6 +27,7 @@ from .limits import NO_LIMITS, Limits, at_most, budget_for
 from .optimize import optimize
 from .profiles import Profile, profile_named
 from .services import Service, ServiceRegistry
+from .steps_filter import PredicateError
 from .steps_graph import ROOT
 from .strategies import apply_source_instructions, impose_strategies, settle_imposed
 from .traverser import Traverser
@@ -45,6 +46,10 @@ class _EngineErrors:
     def __exit__(self, kind: Any, error: Any, trace: Any) -> bool:
         if kind is None or issubclass(kind, GremlinError):
             return False
+        if issubclass(kind, PredicateError):
+            # an ERROR no filter step read (an option()'s predicate comparing what does not
+            # compare): TinkerPop's GremlinTypeErrorException fails the traversal
+            raise TraversalError("A predicate compared values that do not compare, outside any filter") from None
         if issubclass(kind, RecursionError):
             raise TraversalError("The traversal nests too deeply to evaluate") from None
         if issubclass(kind, MemoryError):

@@ -5,7 +5,9 @@ predicate follows, n the least count that decides the predicate, so the count st
 count is only tested (``where(out().count().is(gt(0)))``) nothing shows; where it is the answer it
 does: ``g.inject(0, 10, 7).count().is(gt(0))`` is 1 on a Gremlin Server, not 3. This reproduces the
 range it inserts (and so the counts it gives), not the strategy's other rewrites into ``not()``,
-which answer alike.
+which answer alike. Its bound for ``within()``/``without()`` is the greatest member by Java's natural
+order (``Collections.max``), which fails the traversal before it runs when there is no member or
+members of two classes (``count().is(within())``, ``count().is(within(1, "a"))``).
 """
 
 from __future__ import annotations
@@ -13,12 +15,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from decimal import Decimal
+
 from gremlin_python.process.traversal import P, Scope
+from gremlin_python.statics import bigint, long
+
+from ..errors import TraversalError
 
 from .base import Traversal
 from .steps_filter import RangeStep
+from .steps_map import AsStep
 from .steps_reduce import CountStep
-from .values import is_number
+from .values import is_number, java_type_name
 
 __all__ = ["limit_counts"]
 
@@ -74,6 +82,34 @@ def _ceiling(value: Any) -> int:
     return math.ceil(number)
 
 
+def _java_class(value: Any) -> str:
+    """The class Java's compareTo casts its argument to: each number type is its own."""
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, bigint):
+        return "BigInteger"
+    if isinstance(value, long):
+        return "Long"
+    if isinstance(value, Decimal):
+        return "BigDecimal"
+    return java_type_name(value)
+
+
+def _greatest(members: list, operator: str) -> Any:
+    """Collections.max of the members, failing where it does."""
+    if not members:
+        raise TraversalError(f"{operator}() of no values after count(): CountStrategy takes their greatest "
+                             "(NoSuchElementException)")
+    if len(members) == 1:
+        return members[0]
+    classes = [_java_class(member) for member in members]
+    if "null" in classes or len(set(classes)) > 1:
+        other = next((c for c in classes if c != classes[0]), classes[0])
+        raise TraversalError(f"class {other} cannot be cast to class {classes[0]} ({operator}() after count(): "
+                             "CountStrategy compares its values to take their greatest)")
+    return max(members)
+
+
 def high_range(predicate: Any) -> int | None:
     """The count past which ``is(predicate)`` is decided, as CountStrategy works it out."""
     high = None
@@ -81,9 +117,10 @@ def high_range(predicate: Any) -> int | None:
         candidate = None
         if operator in _SCALAR and is_number(value):
             candidate = _ceiling(value) + (1 if operator in _PLUS_ONE else 0)
-        elif operator in ("within", "without") and isinstance(value, (list, tuple, set, frozenset)) and value \
-                and all(is_number(v) for v in value):
-            candidate = int(max(value)) + (1 if operator == "within" else 0)
+        elif operator in ("within", "without") and isinstance(value, (list, tuple, set, frozenset)):
+            greatest = _greatest(list(value), operator)
+            if is_number(greatest):
+                candidate = int(greatest) + (1 if operator == "within" else 0)
         if candidate is not None and (high is None or candidate > high):
             high = candidate
     return high
@@ -94,7 +131,11 @@ def limit_counts(traversal: Traversal) -> None:
     index = 0
     while index < len(steps) - 1:
         step = steps[index]
-        predicate = getattr(steps[index + 1], "is_predicate", None)
+        # as() labels TinkerPop's count step itself: count().as("c").is(P) is a count and an is()
+        after = index + 1
+        while after < len(steps) - 1 and type(steps[after]) is AsStep:
+            after += 1
+        predicate = getattr(steps[after], "is_predicate", None)
         if type(step) is CountStep and step.scope == Scope.global_ and predicate is not None \
                 and not (index > 0 and type(steps[index - 1]) is RangeStep):  # a range given is kept
             high = high_range(predicate)

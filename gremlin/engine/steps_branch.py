@@ -11,10 +11,10 @@ from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, Traversal, register
 from .nearest_first import nearest_first, walkable
 from .common import NOTHING, Projection, batched, enum_name, merge_bulks, require_traversals
-from .steps_filter import DedupStep, RangeStep, SampleStep, TailStep
+from .steps_filter import DedupStep, PredicateError, RangeStep, SampleStep, TailStep
 from .steps_reduce import is_barrier
 from .traverser import Traverser
-from .values import g_hash_key, test_predicate
+from .values import g_hash_key, predicate_truth, test_predicate
 
 
 class RepeatStep(Step):
@@ -116,6 +116,7 @@ class RepeatStep(Step):
             frontier.append(entered)
         level = 0
         times, until, emit_all = self.times, self.until, self.emit_all
+        emit_after_until = self.until_first and not self.emit_first and (emit_all or self.emit is not None)
         while frontier:
             level += 1
             # Every traverser of a level has looped the same number of times.
@@ -139,11 +140,16 @@ class RepeatStep(Step):
                 if last_merged is not None:
                     last_merged.append(_exit(result))
                     continue
+                if emit_after_until and (emit_all or self.emit.has_result(ctx, result)):
+                    # TinkerPop's RepeatEndStep emits (emit() after repeat()) before the traverser
+                    # goes back to the RepeatStep, which tests a while-do until(): one that ends
+                    # there leaves twice, emitted and done
+                    yield _exit(result)
                 if (times is not None and level >= times) or \
                         (until is not None and until.has_result(ctx, result)):
                     yield _exit(result)
                     continue
-                if emit_all or (self.emit is not None and self.emit.has_result(ctx, result)):
+                if not emit_after_until and (emit_all or (self.emit is not None and self.emit.has_result(ctx, result))):
                     yield _exit(result)
                 next_frontier.append(result)
             if last_merged is not None:
@@ -370,10 +376,17 @@ class ChooseStep(Step):
         key, branch = args
         if not isinstance(branch, Traversal):
             raise InvalidArgumentError("option() takes a traversal as its branch")
+        if isinstance(key, Pick) and self.name == "choose":
+            # choose() sends a traverser down one branch: any would be a second (branch() allows it)
+            if enum_name(key) == "any":
+                raise InvalidArgumentError("Choose step can not have an any-option as only one option per "
+                                           "traverser is allowed")
+            if any(isinstance(option, Pick) and enum_name(option) == enum_name(key) for option, _ in self.options):
+                raise InvalidArgumentError(f"Choose step can only have one traversal per pick token: {enum_name(key)}")
         self.options.append((key, branch))
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        branches = [t for _, t in self.options] if self.selector is not None else \
+        branches = [t for _, t in self._options_in_order()] if self.selector is not None else \
             [b for b in (self.true_branch, self.false_branch) if isinstance(b, Traversal)]
         if not any(holds_barrier(branch) for branch in branches):
             return (result for traverser in traversers for branch in self._route(ctx, traverser)
@@ -407,16 +420,26 @@ class ChooseStep(Step):
                                  f"in {self.name}()")
         chosen = [branch for option, branch in self.options if _option_matches(option, key, ctx, traverser)]
         picks = {"any"} if chosen else {"any", "none"}
-        chosen += [branch for option, branch in self.options
-                   if isinstance(option, Pick) and enum_name(option) in picks]
-        return chosen
+        # TinkerPop reads its pick-token branches before those of values (BranchStep's children)
+        return [branch for option, branch in self.options
+                if isinstance(option, Pick) and enum_name(option) in picks] + chosen
+
+    def _options_in_order(self) -> list[tuple[Any, Traversal]]:
+        """The options pick tokens first, as TinkerPop holds and reads them."""
+        return sorted(self.options, key=lambda option: not isinstance(option[0], Pick))
 
 
 def _option_matches(option: Any, key: Any, ctx: Context, traverser: Traverser) -> bool:
     if isinstance(option, Pick):
         return False
     if isinstance(option, P):
-        return test_predicate(option, key)
+        # an option's predicate is no filter: a comparison that cannot decide (ERROR: lt(1) of a
+        # string) goes on up, to a filter() or where() above that reads it as false, or out of
+        # the traversal as an error
+        truth = predicate_truth(option, key)
+        if truth is None:
+            raise PredicateError()
+        return truth
     if isinstance(option, Traversal):
         return option.has_result(ctx, traverser)
     return g_hash_key(option) == g_hash_key(key)

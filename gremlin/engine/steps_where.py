@@ -33,6 +33,7 @@ class WhereStep(ByModulatedStep):
         self.bys: list[Projection] = []
         if len(args) == 1 and isinstance(args[0], Traversal):
             self.traversal = args[0]
+            _check_where_traversal(self.traversal)
         elif len(args) == 1 and isinstance(args[0], P):
             self.predicate = args[0]
         elif len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], P):
@@ -129,6 +130,46 @@ def scope_value(ctx: Context, traverser: Traverser, key: Any, step: Any) -> Any:
     return value
 
 
+def _check_where_traversal(child: Traversal) -> None:
+    """Refuse a where() child with a variable only TinkerPop's filter tells apart and its where()
+    cannot take (``where(where(as("a")))``, ``where(not(where(as("a"))))``): such a child makes a
+    WhereTraversalStep, which finds no start or end label of its own to match, and fails as built."""
+    if _has_variables(child) and not _has_scope_keys(child):
+        raise InvalidArgumentError("A where()-traversal must have at least a start or end label (i.e. "
+                                   "variable) of its own, not only in a where() child of it")
+
+
+def _has_variables(child: Traversal) -> bool:
+    """TinkerPop's TraversalHelper.getVariableLocations is not empty: a labelled start or end, a
+    where('a', P) at either end, or such a child under an and()/or()/not()/where() that starts it."""
+    steps = child.steps
+    if not steps:
+        return False
+    first, last = steps[0], steps[-1]
+    if isinstance(first, AsStep) or (isinstance(first, WhereStep) and first.start_key is not None):
+        return True
+    if (first.name in _CONNECTIVES or (isinstance(first, WhereStep) and first.traversal is not None)) \
+            and any(_has_variables(c) for c in first.children()):
+        return True
+    return (isinstance(last, WhereStep) and last.start_key is not None) or \
+        (len(steps) > 1 and isinstance(last, AsStep))
+
+
+def _has_scope_keys(child: Traversal) -> bool:
+    """What WhereTraversalStep configures a label to match from: an as() start or end, in the
+    child or in those of an and()/or()/not() that starts it."""
+    steps = child.steps
+    if not steps:
+        return False
+    first = steps[0]
+    if first.name in _CONNECTIVES and first.children():
+        if any(_has_scope_keys(c) for c in first.children()):
+            return True
+    elif isinstance(first, AsStep):
+        return True
+    return len(steps) > 1 and isinstance(steps[-1], AsStep)
+
+
 def _scope_key(predicate: P) -> Any:
     """The label a where() predicate names: its value, or the first of a within()/without() list."""
     value = predicate.value
@@ -212,9 +253,15 @@ def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bo
     """A where() child that starts or ends with as('x') compares with the path's 'x'; so do the
     children of an and(), or() or not() that starts a where() child."""
     steps = child.steps
-    if steps and steps[0].name in _CONNECTIVES and steps[0].children():
-        passed = _CONNECTIVES[steps[0].name](
-            ctx, (lambda c=c: _where_traversal(ctx, c, traverser) for c in steps[0].children()))
+    # hasNot(k) is TinkerPop's not(properties(k)): a NotStep, which starts the child as not() does
+    starts_connective = steps and ((steps[0].name in _CONNECTIVES and steps[0].children())
+                                   or (steps[0].name == "hasNot" and len(steps) > 1))
+    if starts_connective:
+        if steps[0].name == "hasNot":
+            passed = next(iter(steps[0].run(ctx, iter((traverser.copy(1),)))), None) is not None
+        else:
+            passed = _CONNECTIVES[steps[0].name](
+                ctx, (lambda c=c: _where_traversal(ctx, c, traverser) for c in steps[0].children()))
         rest = steps[1:]
         if not rest:
             return passed
@@ -238,6 +285,8 @@ def _where_traversal(ctx: Context, child: Traversal, traverser: Traverser) -> bo
         start = traverser.split(scope_value(ctx, traverser, start_label, f"WhereStartStep({start_label})"))
         body = body[1:]
     if end_label is not None:
+        # the WhereStartStep primes the WhereEndStep as the traverser enters: the label is read
+        # even when nothing reaches the end (V(2).where(out().as("b")) fails without "b")
         target = scope_value(ctx, traverser, end_label, f"WhereEndStep({end_label})")
         body = body[:-1]
         return any(g_equal(result.obj, target) for result in Traversal(body).apply(ctx, start))
