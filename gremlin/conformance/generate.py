@@ -98,7 +98,8 @@ GRAPHS = {
          "age": ("27", "29", "32", "35", "30"), "lang": ('"java"', '"scala"')},
         {"weight": ("0.4", "0.5", "1.0", "0.2", "0.75")},
         ("1", "2", "3", "4", "5", "6", "99"), ("7", "8", "9", "10", "11", "12"),
-        ("V()", "V(1)", "V(4)", "V(1, 2, 3)", "V().hasLabel(\"person\")", "E()", "E(7, 9)"), 3),
+        ("V()", "V(1)", "V(4)", "V(1, 2, 3)", "V().hasLabel(\"person\")", "E()", "E(7, 9)", "V(99)",
+         "V().hasLabel(\"none\")"), 3),
     "crew": GraphSchema(
         "crew", ("person", "software"), ("develops", "uses"),
         {"name": ('"marko"', '"stephen"', '"matthias"', '"daniel"', '"gremlin"', '"tinkergraph"'),
@@ -122,6 +123,10 @@ GRAPHS = {
 ELEMENT = ("v", "e")
 _WHOLE = ("0", "1", "2", "3", "-1", "7", "10", "29")
 _FRACTIONAL = ("0.5", "1.5", "-2.5", "3.25", "0.1")
+# Typed pools (Long, BigDecimal), for type promotion in sum/mean/math/sack/compare: a traversal's
+# literals all come from one pool, so Java's hash collections never hold 1 and 1L of its own making
+_LONG = ("0L", "1L", "2L", "3L", "-1L", "7L", "10L", "29L")
+_DECIMAL = ("0.5m", "1.5m", "-2.5m", "3.25m", "0.1m", "0.2m")
 _STRINGS = ('"a"', '"b"', '"marko"', '"A b"', '" x "', '""', '"a,b"', '"lop"')
 
 
@@ -134,6 +139,9 @@ class _Scope:
     labels: list[str] = field(default_factory=list)
     side_effects: list[str] = field(default_factory=list)
     sack: bool = False
+    #: an unordered dedup() has run: which of equal traversers it kept (their path, labels, sack
+    #: and loops) is the unspecified order's choice, so nothing after it reads those
+    history_lost: bool = False
 
 
 class Generator:
@@ -156,7 +164,9 @@ class Generator:
         return self._graph_case(graph)
 
     def _scope(self, schema: GraphSchema) -> _Scope:
-        return _Scope(schema, _WHOLE if self.random.random() < 0.6 else _FRACTIONAL)
+        roll = self.random.random()
+        return _Scope(schema, _WHOLE if roll < 0.45 else _LONG if roll < 0.6 else
+                      _FRACTIONAL if roll < 0.85 else _DECIMAL)
 
     def _graph_case(self, graph: str) -> Case:
         schema = GRAPHS[graph]
@@ -219,7 +229,8 @@ class Generator:
             for option in r.sample(("onCreate", "onMatch"), r.randint(0, 2)):
                 value = r.choice((f"[\"age\": {age}]", f"[\"age\": {age}, \"k\": {r.choice(_STRINGS)}]",
                                   f"[\"name\": {r.choice(_STRINGS)}]", "[:]",
-                                  f"[\"age\": single({age})]", f"[\"k\": list({age})]"))
+                                  f"[\"age\": single({age})]", f"[\"k\": list({age})]",
+                                  f"[\"name\": set({name})]", f"[\"name\": list({r.choice(_STRINGS[:3])})]"))
                 steps.append(Step("option", (f"Merge.{option}", value)))
             if r.random() < 0.3:
                 steps = [Step("V", ("1", "2")), *steps]
@@ -237,6 +248,9 @@ class Generator:
                 Step("property", (f"\"{r.choice(('name', 'age', 'k'))}\"", r.choice((age, *_STRINGS[:3])))),
                 Step("property", ("single", '"age"', age)),
                 Step("property", ("list", '"k"', r.choice(_STRINGS[:3]))),
+                Step("property", ("set", r.choice(('"k"', '"name"')), r.choice((name, *_STRINGS[:3])))),
+                Step("property", ("list", '"name"', name)),
+                Step("property", ('"k"', r.choice(_STRINGS[:3]), '"since"', r.choice(("2020", '"x"')))),
                 Step("addE", ('"likes"',)),
                 Step("drop", ()),
                 Step("sideEffect", (Chain((Step("properties", ('"age"',)), Step("drop", ()))),)),
@@ -245,6 +259,7 @@ class Generator:
             if write.name == "addE":
                 steps.append(Step("to", (Chain((Step("V", (r.choice(("1", "4", "5")),)),)),)))
         ending = r.choice(((Step("count", ()),), (Step("valueMap", ()),), (Step("label", ()),),
+                           (Step("properties", ()), Step("valueMap", ())), (Step("values", ('"name"',)), Step("fold", ())),
                            (Step("values", ('"age"',)),), (Step("elementMap", ()), Step("select", ('"name"',)))))
         return Case("modern", Chain((*steps, *ending), root=True), False, writes=True)
 
@@ -271,6 +286,16 @@ class Generator:
             if steps and (want is None or out in want):
                 return Chain(tuple(steps)), out
         return self._simple_child(scope, kind, want)
+
+    def single_child(self, scope: _Scope, kind: str, depth: int, *, length: int | None = None) -> tuple[Chain, str]:
+        """A child for ``by()`` or ``map()``, which take its first result: one that may give several
+        (in an order Gremlin leaves unspecified) is reduced first, so the first is the only one."""
+        child, out = self.child(scope, kind, depth, length=length)
+        if not _may_give_several(child):
+            return child, out
+        if self.random.random() < 0.5:
+            return Chain((*child.steps, Step("count", ()))), "num"
+        return Chain((*child.steps, Step("fold", ()))), "bag"
 
     def _simple_child(self, scope: _Scope, kind: str, want: Sequence[str] | None) -> tuple[Chain, str]:
         if kind in ELEMENT and (want is None or "num" in want or "any" in want):
@@ -300,16 +325,16 @@ class Generator:
             else:
                 o.append((self._edge_end, 3))
         if kind == "vp":
-            o += [(self._vp_step, 3), (self._has, 0.5)]
+            o += [(self._vp_step, 3), (self._has, 0.5), (self._has_key_value, 1)]
         if kind == "prop":
-            o += [(self._prop_step, 2)]
+            o += [(self._prop_step, 2), (self._has_key_value, 1)]
         if kind in ("num", "any"):
             o += [(self._is, 2), (self._math, 1.5), (self._number_reduce, 1.5)]
         if kind in ("str", "any"):
             o += [(self._string_step, 3), (self._is, 1)]
         if kind == "date":
             o += [(self._date_step, 4)]
-        if kind == "list":
+        if kind in ("list", "bag"):
             o += [(self._list_step, 5)]
         if kind == "map":
             o += [(self._map_step, 4)]
@@ -318,14 +343,17 @@ class Generator:
         # any kind
         o += [(self._count, 1), (self._fold, 1.5), (self._order, 1.5), (self._dedup, 1),
               (self._label, 1.5), (self._group, 1.2), (self._side_effect_store, 0.8),
-              (self._constant, 0.2), (self._path, 0.8), (self._as_string, 0.3)]
-        if scope.labels:
+              (self._constant, 0.2), (self._as_string, 0.3)]
+        history = not scope.history_lost
+        if history:
+            o.append((self._path, 0.8))
+        if scope.labels and history:
             o += [(self._select, 1.5), (self._where_labels, 0.8)]
             if kind in ("num", "any", "v"):
                 o.append((self._math_labels, 0.5))
         if scope.side_effects:
             o.append((self._where_side_effect, 0.6))
-        if scope.sack:
+        if scope.sack and history:
             o.append((self._sack, 2))
         if nested:
             o += [(self._union, 1.5), (self._coalesce, 0.8), (self._optional, 0.6), (self._local, 1),
@@ -353,14 +381,24 @@ class Generator:
     def _predicate(self, values: Sequence[str], numeric: bool) -> str:
         r = self.random
         a, b = r.choice(values), r.choice(values)
+        # now and then a value of another type (compared, not matched: eq is false, gt fails to
+        # compare and filters in 3.7's ternary logic), and within() of mixed members
+        other = r.choice(("true", '"a"', "1", "2.5"))
         choices = [f"eq({a})", f"neq({a})", f"within({a}, {b})", f"without({a})"]
-        if numeric:
+        if r.random() < 0.15:
+            choices = [f"within({a}, {other})", f"without({other}, {a})", f"eq({other})", f"neq({other})",
+                       f"gt({other})", f"within()", f"without()", f"within([{a}, {b}])"]
+        elif numeric:
             choices += [f"gt({a})", f"lte({a})", f"between({a}, {b})", f"inside({a}, {b})", f"outside({a}, {b})",
-                        f"gt({a}).and(lt({b}))", f"lt({a}).or(gte({b}))", f"not(gt({a}))"]
+                        f"gt({a}).and(lt({b}))", f"lt({a}).or(gte({b}))", f"not(gt({a}))",
+                        f"not(within({a}, {b}))", f"gte({a}).negate()"]
         else:
-            s = r.choice(("a", "ar", "o", "G", ""))
+            s = r.choice(("a", "ar", "o", "G", "", " "))
             choices += [f"startingWith(\"{s}\")", f"containing(\"{s}\")", f"endingWith(\"{s}\")",
-                        f"notContaining(\"{s}\")", "regex(\"[a-m].*\")", f"gte({a})"]
+                        f"notContaining(\"{s}\")", "regex(\"[a-m].*\")", f"gte({a})",
+                        f"notStartingWith(\"{s}\")", f"notEndingWith(\"{s}\")", "notRegex(\"^.a\")",
+                        "regex(\"(?i)MAR\")", f"startingWith(\"{s}\").or(endingWith(\"p\"))",
+                        f"not(containing(\"{s}\"))"]
         return r.choice(choices)
 
     def _list_literal(self, scope: _Scope) -> str:
@@ -436,8 +474,8 @@ class Generator:
         direction = self.random.choice(("out", "in", "both", "out", "in"))
         labels = self.random.sample(scope.schema.edge_labels, self.random.choice((0, 1, 1)))
         steps = [Step(direction, tuple(f'"{l}"' for l in labels))]
-        if self.random.random() < 0.15:
-            steps.append(Step("simplePath", ()))
+        if self.random.random() < 0.15 and not scope.history_lost:
+            steps.append(Step(self.random.choice(("simplePath", "simplePath", "cyclicPath")), ()))
         return steps, "v", False
 
     def _move_edge(self, scope, kind, depth, ordered):
@@ -463,6 +501,22 @@ class Generator:
             return [Step(self.random.choice(("valueMap", "propertyMap", "elementMap")), ())], "map", ordered
         return [Step("label", ())], "str", ordered
 
+    def _has_key_value(self, scope, kind, depth, ordered):
+        r = self.random
+        keys = scope.schema.edge_keys if kind == "prop" else scope.schema.vertex_keys
+        if r.random() < 0.5:
+            picked = r.sample(list(keys) or ["name"], min(len(keys) or 1, r.randint(1, 2)))
+            args = tuple(f'"{k}"' for k in picked)
+            if r.random() < 0.3:
+                args = (r.choice((f"within({', '.join(args)})", f"neq({args[0]})", 'startingWith("n")')),)
+            return [Step("hasKey", args)], kind, ordered
+        key = r.choice(list(keys) or ["name"])
+        values = keys.get(key, _STRINGS)
+        numeric = all(not v.startswith('"') for v in values)
+        if r.random() < 0.5:
+            return [Step("hasValue", (r.choice(values),))], kind, ordered
+        return [Step("hasValue", (self._predicate(values, numeric),))], kind, ordered
+
     def _prop_step(self, scope, kind, depth, ordered):
         step = self.random.choice(("value", "key", "element", "label"))
         return [Step(step, ())], {"value": "any", "key": "str", "label": "str", "element": "any"}[step], ordered
@@ -471,7 +525,10 @@ class Generator:
         r = self.random
         body_steps: list[Step] = [self.random.choice((Step("out", ()), Step("both", ()), Step("in", ()),
                                                        Step("out", (f'"{r.choice(scope.schema.edge_labels)}"',))))]
-        if r.random() < 0.3:
+        dedup = r.random() < 0.1
+        if dedup:  # the next pass runs after it: it reads no history either
+            scope.history_lost = True
+        if r.random() < 0.3 and not scope.history_lost:
             body_steps.append(Step("simplePath", ()))
         if r.random() < 0.2:
             label = f"r{len(scope.labels)}"
@@ -480,16 +537,29 @@ class Generator:
         if r.random() < 0.15 and scope.sack:
             body_steps.append(Step("sack", ("sum",)))
             body_steps.append(Step("by", (Chain((Step("constant", ("1",)),)),)))
-        if r.random() < 0.1:
+        if dedup:
             body_steps.append(Step("dedup", ()))
-        body = Chain(tuple(body_steps))
         limit = r.randint(1, scope.schema.repeat_depth)
+        if r.random() < 0.15 and scope.schema.repeat_depth > 1:
+            # a nested repeat: one hop more per pass at most, its loops() counting its own passes
+            inner = Chain((r.choice((Step("out", ()), Step("both", ()))),))
+            inner_steps = [Step("repeat", (inner,)), Step("times", (str(r.randint(0, 1)),))]
+            if r.random() < 0.5:
+                inner_steps = [Step("until", (Chain((Step("loops", ()), Step("is", ("1",)))),)),
+                               Step("repeat", (inner,))]
+            if r.random() < 0.3:
+                inner_steps.insert(0, Step("emit", ()))
+            body_steps.extend(inner_steps)
+            limit = min(limit, 2)
+        body = Chain(tuple(body_steps))
         mode = r.random()
         steps = [Step("repeat", (body,))]
+        while_do = r.random() < 0.35  # until()/times() before repeat(): tested before each pass
         if mode < 0.45:
-            steps.append(Step("times", (str(limit),)))
+            times = 0 if r.random() < 0.1 else limit
+            steps.insert(0 if while_do else 1, Step("times", (str(times),)))
         elif mode < 0.65:
-            steps.append(Step("until", (Chain((Step("loops", ()), Step("is", (str(limit),)))),)))
+            steps.insert(0 if while_do else 1, Step("until", (Chain((Step("loops", ()), Step("is", (str(limit),)))),)))
         else:
             condition = self.random.choice((
                 Chain((Step("hasLabel", (f'"{scope.schema.vertex_labels[-1]}"',)),)),
@@ -497,14 +567,15 @@ class Generator:
                 Chain((Step("outE", ()), Step("count", ()), Step("is", ("0",)))),
             ))
             bound = Chain((Step("or", (condition, Chain((Step("loops", ()), Step("is", (str(limit),)))))),))
-            steps.append(Step("until", (bound,)))
+            steps.insert(0 if while_do else 1, Step("until", (bound,)))
         if r.random() < 0.4:
             emit = r.choice(((), (Chain((Step("hasLabel", (f'"{scope.schema.vertex_labels[0]}"',)),)),)))
             if r.random() < 0.5:
                 steps.append(Step("emit", emit))
             else:
                 steps = [Step("emit", emit), *steps]
-        if r.random() < 0.2:
+        # loops() after a repeat().times(n) is a known difference (RepeatUnrollStrategy unrolls it)
+        if r.random() < 0.2 and mode >= 0.45 and not scope.history_lost:
             steps.append(Step("loops", ()))
             return steps, "num", False
         return steps, "v", False
@@ -516,8 +587,9 @@ class Generator:
         return [Step("is", (self._predicate(pool, pool is scope.numbers),))], kind, ordered
 
     def _math(self, scope, kind, depth, ordered):
-        n = self.random.choice([v for v in scope.numbers if v not in ("0",)] or ["2"])
-        expression = self.random.choice((f"_ + {n}", f"_ * 2", f"_ / {n}", "_ - _", "sqrt(_)", "abs(_)",
+        n = self.random.choice([v for v in scope.numbers if v not in ("0", "0L")] or ["2"])
+        literal = n.rstrip("Lm")  # math() expressions have no type suffixes
+        expression = self.random.choice((f"_ + {literal}", f"_ * 2", f"_ / {literal}", "_ - _", "sqrt(_)", "abs(_)",
                                          f"_ % 3", "-_", "_ ^ 2", "floor(_ / 2)", "signum(_)", "_ / 0"))
         steps = [Step("math", (f'"{expression}"',))]
         if self.random.random() < 0.1:
@@ -546,10 +618,15 @@ class Generator:
             Step("substring", (str(r.randint(-2, 2)),)), Step("substring", (str(r.randint(0, 2)), str(r.randint(-1, 4)))),
             Step("split", (r.choice(('","', '"a"', '" "', '""')),)), Step("replace", ('"a"', '"o"')),
             Step("toUpper", ("local",)), Step("length", ("local",)), Step("asDate", ()),
+            # odd arguments: nothing to add, an empty pattern, an empty or backwards range
+            Step("concat", ()), Step("replace", ('""', '"x"')), Step("replace", ('"a"', '""')),
+            Step("substring", ("1", "1")), Step("substring", ("3", "1")), Step("substring", ("-10",)),
+            Step("trim", ("local",)), Step("toLower", ("local",)), Step("split", ("local", '"a"')),
+            Step("format", ('"%{_}!"',)),
         ))
         out = {"length": "num", "split": "list", "asDate": "date"}.get(step.name, "str")
-        if step.args == ("local",):
-            out = "num" if step.name == "length" else "str"
+        if step.args[:1] == ("local",):
+            out = {"length": "num", "split": "list"}.get(step.name, "str")
         return [step], out, ordered
 
     def _date_step(self, scope, kind, depth, ordered):
@@ -573,6 +650,7 @@ class Generator:
             (Step("min", ("local",)), "any", ordered), (Step("mean", ("local",)), "num", ordered),
             (Step("dedup", ("local",)), "list", ordered), (Step("order", ("local",)), "list", ordered),
             (Step("reverse", ()), "list", ordered), (Step("index", ()), "list", ordered),
+            (Step("index", ()), "map", ordered),
             (Step("conjoin", ('"-"',)), "str", ordered), (Step("intersect", (literal,)), "list", ordered),
             (Step("difference", (literal,)), "list", ordered), (Step("disjunct", (literal,)), "list", ordered),
             (Step("merge", (literal,)), "list", ordered), (Step("combine", (literal,)), "list", ordered),
@@ -586,7 +664,13 @@ class Generator:
             (Step("sample", ("local", "0")), "list", ordered),
             (Step("count", ("local",)), "num", ordered),
         ]
+        if kind == "bag":  # what reads a bag's order (its positions, its first members) is not drawn
+            choices = [(s, "bag" if out == "list" and s.name != "order" else out, keep) for s, out, keep in choices
+                       if s.name not in ("index", "conjoin", "limit", "range", "tail", "skip")]
         step, out, keep = r.choice(choices)
+        if step.name == "index" and out == "map":  # positions as a map, not [member, position] pairs
+            indexer = r.choice(("map", "list"))
+            return [step, Step("with", ("WithOptions.indexer", f"WithOptions.{indexer}"))], indexer, keep
         return [step], out, keep
 
     def _map_step(self, scope, kind, depth, ordered):
@@ -631,7 +715,8 @@ class Generator:
         if self.random.random() < 0.2 and kind == "num":
             seed = self.random.choice(scope.numbers)
             return [Step("fold", (seed, self.random.choice(("sum", "max", "min", "mult"))))], "num", False
-        return [Step("fold", ())], "list", False
+        # a fold of a stream in no specified order is a list in no specified order: a bag
+        return [Step("fold", ())], "list" if ordered else "bag", False
 
     def _order_key(self, scope: _Scope, kind: str) -> tuple[tuple, bool]:
         """A by() for order() and whether it orders the stream totally."""
@@ -657,10 +742,14 @@ class Generator:
         return steps, kind, total
 
     def _dedup(self, scope, kind, depth, ordered):
+        # which of equal traversers dedup() keeps is the first in the stream's order: with labels
+        # (dedup("a") keeps one traverser of each "a", whatever it holds) that order must be set
         if kind in ELEMENT and ordered and self.random.random() < 0.5:
             return [Step("dedup", ()), Step("by", (self.random.choice(('"age"', "T.label")),))], kind, ordered
-        if scope.labels and self.random.random() < 0.2:
-            return [Step("dedup", (f'"{self.random.choice(scope.labels)}"',))], kind, False
+        if scope.labels and ordered and self.random.random() < 0.3:
+            return [Step("dedup", (f'"{self.random.choice(scope.labels)}"',))], kind, ordered
+        if not ordered:
+            scope.history_lost = True
         return [Step("dedup", ())], kind, ordered
 
     def _label(self, scope, kind, depth, ordered):
@@ -769,8 +858,11 @@ class Generator:
         return [Step("local", (child,))], out, False
 
     def _map_child(self, scope, kind, depth, ordered):
+        if self.random.random() < 0.5:
+            child, out = self.single_child(scope, kind, depth)
+            return [Step("map", (child,))], out, False
         child, out = self.child(scope, kind, depth)
-        return [Step(self.random.choice(("map", "flatMap")), (child,))], out, False
+        return [Step("flatMap", (child,))], out, False
 
     def _choose(self, scope, kind, depth, ordered):
         r = self.random
@@ -779,9 +871,29 @@ class Generator:
             steps = [Step("choose", ("T.label",))]
             for label in r.sample(labels, r.randint(1, len(labels))):
                 steps.append(Step("option", (f'"{label}"', self.child(scope, kind, depth)[0])))
-            if r.random() < 0.5:
-                steps.append(Step("option", ("none", self.child(scope, kind, depth)[0])))
+            for pick in r.sample(("none", "Pick.any"), r.choice((0, 1, 1, 2))):
+                steps.append(Step("option", (pick, self.child(scope, kind, depth)[0])))
             return steps, "any", False
+        if kind in ("v", "num") and r.random() < 0.35:
+            # choose() on a value, options on values of it (numbers, predicates), none/any
+            if kind == "v":
+                key = r.choice([k for k, values in scope.schema.vertex_keys.items()
+                                if all(not v.startswith('"') for v in values)] or ["name"])
+                steps = [Step("choose", (Chain((Step("values", (f'"{key}"',)),)),))]
+                values = scope.schema.vertex_keys[key]
+            else:
+                steps, values = [Step("choose", (Chain((Step("math", ('"_ % 2"',)),)),))], ("0", "1", "0.0", "1.0")
+            for value in r.sample(values, min(len(values), r.randint(1, 2))):
+                steps.append(Step("option", (value, self.child(scope, kind, depth)[0])))
+            if r.random() < 0.4:
+                steps.append(Step("option", (self._predicate(scope.numbers, True), self.child(scope, kind, depth)[0])))
+            for pick in r.sample(("none", "Pick.any"), r.choice((0, 1))):
+                steps.append(Step("option", (pick, self.child(scope, kind, depth)[0])))
+            return steps, "any", False
+        if r.random() < 0.25:
+            predicate = self._predicate(scope.numbers if kind == "num" else _STRINGS, kind == "num")
+            branches = [self.child(scope, kind, depth)[0] for _ in range(r.randint(1, 2))]
+            return [Step("choose", (predicate, *branches))], "any", False
         condition = self.child(scope, kind, depth, length=1)[0]
         branches = [self.child(scope, kind, depth)[0] for _ in range(r.randint(1, 2))]
         return [Step("choose", (condition, *branches))], "any", False
@@ -802,7 +914,7 @@ class Generator:
             if kind in ELEMENT and self.random.random() < 0.4:
                 steps.append(Step("by", (self._key(scope, kind),)))
             else:
-                steps.append(Step("by", (self.child(scope, kind, depth)[0],)))
+                steps.append(Step("by", (self.single_child(scope, kind, depth)[0],)))
         return steps, "map", ordered
 
     def _side_effect_child(self, scope, kind, depth, ordered):
@@ -817,6 +929,38 @@ class Generator:
         step = r.choice((Step("limit", (str(r.randint(0, 3)),)), Step("range", (str(r.randint(0, 2)), str(r.randint(1, 4)))),
                          Step("tail", (str(r.randint(1, 3)),)), Step("skip", (str(r.randint(0, 2)),))))
         return [step], kind, ordered
+
+
+#: steps that give at most one result for each traverser (filters, maps, reducers); with
+#: ``_REDUCERS`` what ``_may_give_several`` lets through as single-valued
+_ONE_OR_NONE = frozenset({
+    "has", "hasLabel", "hasId", "hasNot", "hasKey", "hasValue", "is", "where", "filter", "not", "and", "or",
+    "simplePath", "cyclicPath", "dedup", "as", "sideEffect", "aggregate", "store", "barrier", "identity",
+    "id", "label", "key", "value", "element", "inV", "outV", "constant", "math", "select", "project",
+    "path", "valueMap", "elementMap", "propertyMap", "asString", "asDate", "toUpper", "toLower", "length",
+    "trim", "lTrim", "rTrim", "reverse", "concat", "substring", "split", "replace", "format", "dateAdd",
+    "dateDiff", "index", "conjoin", "intersect", "difference", "disjunct", "merge", "combine", "product",
+    "all", "any", "by", "with", "loops", "sack", "map", "none", "discard",
+})
+_REDUCERS = frozenset({"count", "sum", "min", "max", "mean", "fold", "group", "groupCount", "cap"})
+#: steps that take a Scope: with ``local`` first they work inside one traverser's object
+_SCOPED = frozenset({"count", "sum", "min", "max", "mean", "dedup", "order", "limit", "range", "tail",
+                     "skip", "sample", "aggregate"})
+
+
+def _may_give_several(chain: Chain) -> bool:
+    """Whether ``chain`` may give one traverser several results (drawn order is then unspecified)."""
+    several = False
+    for step in chain.steps:
+        local = step.name in _SCOPED and step.args[:1] == ("local",)
+        if step.name in _REDUCERS and not local:
+            several = False
+        elif step.name in ("values", "properties"):
+            several = several or len(step.args) != 1 or step.args[0] in ('"location"',)
+        elif step.name not in _ONE_OR_NONE and not local \
+                and step.name not in ("order", "limit", "range", "tail", "skip", "sample"):
+            several = True  # a global order/range step keeps as many as it gets, or fewer
+    return several
 
 
 def _parse_start(start: str) -> list[Step]:
