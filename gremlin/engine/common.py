@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import islice
-from typing import Any, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from gremlin_python.process.traversal import Column, T
 from gremlin_python.structure.graph import Edge as GEdge
@@ -280,7 +280,8 @@ def gremlin_element_ref(value: Any) -> Any:
     return value
 
 
-def merge_bulks(traversers: list[Traverser], ctx: Context | None = None) -> list[Traverser]:
+def merge_bulks(traversers: list[Traverser], ctx: Context | None = None,
+                object_key: Callable[[Any], Any] = g_hash_key) -> list[Traverser]:
     """Traversers at the same object with the same loops, labelled history and sack, as one
     traverser with their summed bulk, in order of first arrival (TinkerPop's TraverserSet): what
     keeps repeat() linear in the graph rather than in its paths. Only valid when no step reads
@@ -298,7 +299,7 @@ def merge_bulks(traversers: list[Traverser], ctx: Context | None = None) -> list
             # "carries an unmergeable sack"): it stays apart whatever its sack holds
             merged[id(traverser)] = traverser.copy()
             continue
-        key = (g_hash_key(traverser.obj), traverser.loops, _labelled_history(traverser))
+        key = (object_key(traverser.obj), traverser.loops, _labelled_history(traverser))
         found = merged.get(key)
         if found is None:
             merged[key] = traverser.copy()

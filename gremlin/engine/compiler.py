@@ -124,6 +124,8 @@ def compile_steps(instructions: list) -> Traversal:
             step = factory(*args)
         except TypeError as error:
             raise InvalidArgumentError(f"{name}() was given arguments it does not accept: {error}") from None
+        if steps and isinstance(step, steps_graph.InjectStep):
+            step.after_a_step = True
         if isinstance(step, steps_mutate.PropertyStep) and steps and \
                 isinstance(steps[-1], (steps_mutate.AddVertexStep, steps_mutate.AddEdgeStep)):
             steps[-1].fold(step)

@@ -15,10 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from decimal import Decimal
-
 from gremlin_python.process.traversal import P, Scope
-from gremlin_python.statics import bigint, long
 
 from ..errors import TraversalError
 
@@ -26,7 +23,7 @@ from .base import Traversal
 from .steps_filter import RangeStep
 from .steps_map import AsStep
 from .steps_reduce import CountStep
-from .values import is_number, java_type_name
+from .values import is_number, java_class
 
 __all__ = ["limit_counts"]
 
@@ -82,19 +79,6 @@ def _ceiling(value: Any) -> int:
     return math.ceil(number)
 
 
-def _java_class(value: Any) -> str:
-    """The class Java's compareTo casts its argument to: each number type is its own."""
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, bigint):
-        return "BigInteger"
-    if isinstance(value, long):
-        return "Long"
-    if isinstance(value, Decimal):
-        return "BigDecimal"
-    return java_type_name(value)
-
-
 def _greatest(members: list, operator: str) -> Any:
     """Collections.max of the members, failing where it does."""
     if not members:
@@ -102,7 +86,7 @@ def _greatest(members: list, operator: str) -> Any:
                              "(NoSuchElementException)")
     if len(members) == 1:
         return members[0]
-    classes = [_java_class(member) for member in members]
+    classes = [java_class(member) for member in members]
     if "null" in classes or len(set(classes)) > 1:
         other = next((c for c in classes if c != classes[0]), classes[0])
         raise TraversalError(f"class {other} cannot be cast to class {classes[0]} ({operator}() after count(): "

@@ -73,8 +73,6 @@ def finish_traversal(traversal: Traversal) -> Traversal:
     if not filters and not identities:
         return traversal
     disabled = DISABLED.get()
-    if counts and "CountStrategy" not in disabled:
-        limit_counts(traversal)
     if ranges and "EarlyLimitStrategy" not in disabled:
         move_ranges_early(traversal)
     if identities and len(steps) > 1 and "IdentityRemovalStrategy" not in disabled:
@@ -85,6 +83,10 @@ def finish_traversal(traversal: Traversal) -> Traversal:
     if ("traversal-filter" in kinds or "and" in kinds) and "InlineFilterStrategy" not in disabled:
         _traversal_rank(traversal)  # fixed now, as the steps were before inlining
         _inline_filters(traversal)
+    # CountStrategy comes after the filter strategies: count().filter(identity()).is(gt(0)) and
+    # count().or(as("c")).is(...) have their count bounded, as count().is(...) has
+    if counts and "CountStrategy" not in disabled:
+        limit_counts(traversal)
     if not _ERROR_PARENTS.isdisjoint(kinds):
         _mark_children(traversal)
     return traversal

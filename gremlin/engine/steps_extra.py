@@ -136,8 +136,8 @@ for _name, _fn in {
     "toLower": str.lower, "toUpper": str.upper, "trim": lambda s: s.strip(),
     "lTrim": lambda s: s.lstrip(), "rTrim": lambda s: s.rstrip(),
     "length": len, "split": _split,
-    # StringUtils.replace: a null search or replacement leaves the string as it is
-    "replace": lambda s, old, new: s.replace(old, new) if old is not None and new is not None else s,
+    # StringUtils.replace: an empty (or null) search string or a null replacement leaves it as it is
+    "replace": lambda s, old, new: s.replace(old, new) if old and new is not None else s,
     "substring": _substring,
 }.items():
     register(_name)(lambda *args, _n=_name, _f=_fn: _string_step(_n, _f, *args))

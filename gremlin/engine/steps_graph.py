@@ -11,10 +11,10 @@ from gremlin_python.structure.graph import Vertex as GVertex
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexRecord
 from .base import Context, Step, register
-from .common import element_id, ids_of, named
+from .common import element_id, ids_of, merge_bulks, named
 from .frontier import read_ahead
 from .traverser import NO_LABELS, PathNode, Traverser, is_simple, on_path
-from .values import g_equal
+from .values import g_equal, java_equality_key
 
 _DIRECTIONS = {"out": "out", "in": "in", "both": "both"}
 
@@ -113,15 +113,31 @@ class InjectStep(Step):
 
     def __init__(self, values: tuple):
         self.values = values
+        #: TinkerPop's InjectStep puts its values in the TraverserSet of its starts and drains it
+        #: before it pulls from the step before it: after a step, its values come first. Starting
+        #: a child, it is given the parent's traverser into that set first (the compiler says which)
+        self.after_a_step = False
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
-        sack = None
+        if self.after_a_step:
+            first = next(traversers, None)
+            yield from self._injected(ctx, ctx.sack_initial)
+            if first is not None:
+                yield first
+            yield from traversers
+            return
+        sack = ctx.sack_initial
         for traverser in traversers:
             sack = traverser.sack
             if traverser.obj is not _ROOT:
                 yield traverser
-        for value in self.values:
-            yield Traverser.start(_attach(ctx, value), sack=sack)
+        yield from self._injected(ctx, sack)
+
+    def _injected(self, ctx: Context, sack: Any) -> list[Traverser]:
+        """The values as traversers, equal ones (by Java's equals) as one, as a TraverserSet holds
+        them: inject(2, 1, 2).fold() is [2, 2, 1], and a local() child sees a bulk of 2."""
+        starts = [Traverser.start(_attach(ctx, value), sack=sack) for value in self.values]
+        return merge_bulks(starts, ctx, java_equality_key) if len(starts) > 1 else starts
 
 
 class _Root:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from gremlin_python.process.traversal import P, T, TextP
-from gremlin_python.statics import long
+from gremlin_python.statics import bigint, long
 from gremlin_python.structure.io.util import HashableDict
 from gremlin_python.structure.graph import Edge as GEdge
 from gremlin_python.structure.graph import Element as GElement
@@ -499,6 +499,28 @@ def java_type_name(value: Any) -> str:
     if isinstance(value, MapEntry):
         return "Map.Entry"
     return type(value).__name__.replace("Record", "")
+
+
+def java_class(value: Any) -> str:
+    """The Java class of a value on a Gremlin Server, each number type its own (Java's equals and
+    compareTo tell Integer 1, Long 1 and Double 1.0 apart)."""
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, bigint):
+        return "BigInteger"
+    if isinstance(value, long):
+        return "Long"
+    if isinstance(value, Decimal):
+        return "BigDecimal"
+    return java_type_name(value)
+
+
+def java_equality_key(value: Any) -> Any:
+    """A hash key that equal values share as Java's equals has it at the top level: numbers of two
+    types apart (g_hash_key keeps them together, as eq() compares them)."""
+    if is_number(value):
+        return (java_class(value), g_hash_key(value))
+    return g_hash_key(value)
 
 
 def _collection(arg: Any) -> list:
