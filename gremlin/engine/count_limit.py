@@ -23,7 +23,7 @@ from .base import Traversal
 from .steps_filter import RangeStep
 from .steps_map import AsStep
 from .steps_reduce import CountStep
-from .values import is_number, java_class
+from .values import is_number, java_type_name
 
 __all__ = ["limit_counts"]
 
@@ -86,7 +86,7 @@ def _greatest(members: list, operator: str) -> Any:
                              "(NoSuchElementException)")
     if len(members) == 1:
         return members[0]
-    classes = [java_class(member) for member in members]
+    classes = [java_type_name(member) for member in members]
     if "null" in classes or len(set(classes)) > 1:
         other = next((c for c in classes if c != classes[0]), classes[0])
         raise TraversalError(f"class {other} cannot be cast to class {classes[0]} ({operator}() after count(): "

@@ -473,9 +473,16 @@ def _string_op(op: str, value: Any, arg: Any) -> bool | None:
 
 
 def java_type_name(value: Any) -> str:
-    """The Java class a value would be on a Gremlin Server, for error messages."""
+    """The Java class a value would be on a Gremlin Server (each number type its own, as Java's
+    equals and compareTo tell Integer 1, Long 1 and Double 1.0 apart)."""
     if isinstance(value, bool):
         return "Boolean"
+    if isinstance(value, bigint):
+        return "BigInteger"
+    if isinstance(value, long):
+        return "Long"
+    if isinstance(value, Decimal):
+        return "BigDecimal"
     if isinstance(value, int):
         return "Integer" if -2 ** 31 <= value < 2 ** 31 else "Long"
     if isinstance(value, float):
@@ -501,25 +508,11 @@ def java_type_name(value: Any) -> str:
     return type(value).__name__.replace("Record", "")
 
 
-def java_class(value: Any) -> str:
-    """The Java class of a value on a Gremlin Server, each number type its own (Java's equals and
-    compareTo tell Integer 1, Long 1 and Double 1.0 apart)."""
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, bigint):
-        return "BigInteger"
-    if isinstance(value, long):
-        return "Long"
-    if isinstance(value, Decimal):
-        return "BigDecimal"
-    return java_type_name(value)
-
-
 def java_equality_key(value: Any) -> Any:
     """A hash key that equal values share as Java's equals has it at the top level: numbers of two
     types apart (g_hash_key keeps them together, as eq() compares them)."""
     if is_number(value):
-        return (java_class(value), g_hash_key(value))
+        return (java_type_name(value), g_hash_key(value))
     return g_hash_key(value)
 
 
