@@ -102,6 +102,7 @@ def guard_variants() -> dict[str, TenantConfig]:
             "past links from 1": TenantConfig(device_scope_after_conflicts=1),
             "profiles at once": TenantConfig(device_profiles_at_once=True),
             "no profiles at once": TenantConfig(device_profiles_at_once=False),
+            "profiles not conclusive": TenantConfig(device_profiles_conclusive=False),
             "no reused cards": TenantConfig(reused_types=frozenset()),
             "reused cards and phones": TenantConfig(reused_types=frozenset({"payment_fingerprint", "phone"}))}
 

@@ -47,7 +47,10 @@ plain-Python reference share exactly the same decisions):
   customers they held split (identity.domain.customers);
 - with ``device_profiles_at_once``, a device is counted as used by several people also when two
   cookies linked to it are alive at once (their sightings overlap: two browser profiles used in
-  turn), not only when a bridge through it is refused (``mark_profiles_at_once``);
+  turn), not only when a bridge through it is refused (``mark_profiles_at_once``); with
+  ``device_profiles_conclusive`` one such event takes its count to ``device_scope_after_conflicts``
+  at once (two browser profiles alive at once are two people's more often than one person's two
+  browsers, and a refusal may be the device's own user's second email: the threshold is for those);
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -160,6 +163,11 @@ class TenantConfig:
     #: ``device_scope_after_conflicts``. A cookie expiring and its successor follow each other; two
     #: people's profiles on a family laptop interleave (and so do one person's two browsers).
     device_profiles_at_once: bool = True
+    #: ... and one such event takes the device's count straight to ``device_scope_after_conflicts``
+    #: (the cookie scope and its past links apply from it), not one up: the threshold is there
+    #: because a refusal may be the device's own user's (their second email on their own device);
+    #: two profiles alive at once are seen, not inferred. Off: one up per event, as a refusal.
+    device_profiles_conclusive: bool = True
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -279,7 +287,8 @@ class LinkPlan:
     anchors: dict[str, Member] = field(default_factory=dict)
     #: identifiers this event revealed as used by several people (to mark shared)
     shared: list[str] = field(default_factory=list)
-    #: identifiers whose conflict count this event raises by one
+    #: identifiers whose conflict count this event raises, by one for each time it is listed (a
+    #: device whose profiles are alive at once, ``device_profiles_conclusive``, up to the threshold)
     conflicts: list[str] = field(default_factory=list)
     #: devices whose conflict count this event raises to ``device_scope_after_conflicts``, when
     #: ``device_scope_past_links``: the links ``scoped_links`` names stop joining
@@ -334,7 +343,8 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         device = candidate.member
         if (candidate.profiles_at_once and device.id in devices
                 and device.conflicts < config.device_scope_after_conflicts):
-            conflicts.append(device.id)
+            rise = config.device_scope_after_conflicts - device.conflicts if config.device_profiles_conclusive else 1
+            conflicts.extend([device.id] * rise)
 
     def refuse(x: int, y: int, reason: str, detail: str) -> None:
         a, b = candidates[x], candidates[y]
@@ -373,7 +383,7 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         # (through the home IP, say) is no more the device's than a new one, and past-links
         # marking never reaches a link made after the device turned multi-user
         scoped = _device_scoped(a, b, config) or _device_scoped(b, a, config)
-        if scoped and any(c.member.conflicts + (c.member.id in conflicts) >= config.device_scope_after_conflicts
+        if scoped and any(c.member.conflicts + conflicts.count(c.member.id) >= config.device_scope_after_conflicts
                           for c in candidates if c.member.id in devices):
             refuse(x, y, "device_scope", f"a {scoped} on a device several people use joins only whoever the "
                                          "event identifies")
@@ -423,8 +433,9 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
                for c in candidates}
     customer = anchors[candidates[0].member.id].cid if candidates else None
     scoped_devices = [c.member.id for c in candidates if config.device_scope_past_links
-                      and c.member.id in devices and c.member.id in conflicts
-                      and c.member.conflicts + 1 == config.device_scope_after_conflicts]
+                      and c.member.id in devices and c.member.id in conflicts  # reached by this event
+                      and c.member.conflicts < config.device_scope_after_conflicts
+                      <= c.member.conflicts + conflicts.count(c.member.id)]
     return LinkPlan(links, refused, merged, customer, anchors, shared, conflicts, scoped_devices)
 
 

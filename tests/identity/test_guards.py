@@ -695,15 +695,18 @@ LAPTOP = ("device_id", "9d0e6b2a-41c7-4f3e-8a5b-2c7e1f9d3a64")
 _MINUTE = 60_000
 
 
+def _profiles_in_turn_events() -> list[dict]:
+    return [event("e1", LAPTOP, BOB_COOKIE, HOME_IP, BOB_ACCOUNT, ts=1_714_550_400_000),
+            event("e2", ANN_COOKIE, LAPTOP, HOME_IP, kind="page_view", ts=1_714_550_400_000 + _MINUTE),
+            event("e3", BOB_COOKIE, LAPTOP, HOME_IP, kind="page_view", ts=1_714_550_400_000 + 2 * _MINUTE),
+            event("e4", ANN_COOKIE, LAPTOP, HOME_IP, kind="page_view", ts=1_714_550_400_000 + 3 * _MINUTE)]
+
+
 def _profiles_in_turn(identity, clock, batched: bool) -> list:
     """Bob signs in on the family laptop in his browser profile; Ann then browses in her own
     profile, and Bob and Ann in turn, never signing in there: no bridge is ever refused, only
     their two cookies are alive at once (Ann's first seen before Bob's last, and the other way)."""
-    events = [event("e1", LAPTOP, BOB_COOKIE, HOME_IP, BOB_ACCOUNT, ts=1_714_550_400_000),
-              event("e2", ANN_COOKIE, LAPTOP, HOME_IP, kind="page_view", ts=1_714_550_400_000 + _MINUTE),
-              event("e3", BOB_COOKIE, LAPTOP, HOME_IP, kind="page_view", ts=1_714_550_400_000 + 2 * _MINUTE),
-              event("e4", ANN_COOKIE, LAPTOP, HOME_IP, kind="page_view", ts=1_714_550_400_000 + 3 * _MINUTE)]
-    return _ingest(identity, clock, events, batched)
+    return _ingest(identity, clock, _profiles_in_turn_events(), batched)
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
@@ -738,6 +741,34 @@ def test_a_cookie_and_its_successor_are_not_alive_at_once(make_identity, clock) 
         event("e4", new, phone, kind="page_view", ts=1_714_550_400_000 + 3 * _MINUTE)], batched=False)
     assert all(result.refused == [] for result in results)
     assert identity.resolve(*new).customer_id == identity.resolve(*ANN).customer_id == results[0].customer_id
+
+
+def test_profiles_at_once_are_conclusive_by_default() -> None:
+    assert TenantConfig().device_profiles_conclusive and TenantConfig().device_profiles_at_once
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_one_event_showing_two_profiles_alive_at_once_scopes_the_devices_cookies(make_identity, clock,
+                                                                                batched: bool) -> None:
+    """Bob's cookie seen again after Ann's first appeared is the first overlap: with the default
+    (``device_profiles_conclusive``) the laptop's count reaches the threshold at once, the links
+    its cookies got there stop joining, and Ann's cookie is no longer in Bob's customer."""
+    identity = make_identity(config=TenantConfig())
+    bob, ann, _ = _ingest(identity, clock, _profiles_in_turn_events()[:3], batched)
+    assert ann.customer_id == bob.customer_id  # nothing said yet that the laptop is shared
+    assert identity.resolve(*ANN_COOKIE).customer_id != identity.resolve(*BOB_ACCOUNT).customer_id
+    assert list(identity.resolve(*ANN_COOKIE).identifiers) == ["cookie"]
+    assert [c["value"] for c in identity.resolve(*BOB_ACCOUNT).identifiers["cookie"]] == ["ck-bob-1"]
+
+
+def test_profiles_not_conclusive_count_one_an_event(make_identity, clock) -> None:
+    """The same events up to the first overlap, counted one up (as a refusal): the laptop is
+    below the threshold, and Ann's cookie stays in the laptop's customer until the second."""
+    identity = make_identity(config=TenantConfig(device_profiles_conclusive=False))
+    bob, *_ = _ingest(identity, clock, _profiles_in_turn_events()[:3], batched=False)
+    assert identity.resolve(*ANN_COOKIE).customer_id == identity.resolve(*BOB_ACCOUNT).customer_id == bob.customer_id
+    _ingest(identity, clock, _profiles_in_turn_events()[3:], batched=False)
+    assert identity.resolve(*ANN_COOKIE).customer_id != identity.resolve(*BOB_ACCOUNT).customer_id
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
