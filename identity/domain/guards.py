@@ -159,8 +159,8 @@ class TenantConfig:
     #: A device on which two identifiers of a device-scoped type are alive at once (two browser
     #: profiles' cookies: one seen again after the other first appeared) counts as used by
     #: several people: each event carrying one of them, the device and the other linked to the
-    #: device with overlapping first/last sightings raises the device's ``conflicts`` by one, up to
-    #: ``device_scope_after_conflicts``. A cookie expiring and its successor follow each other; two
+    #: device with overlapping first/last sightings raises the device's ``conflicts`` by one (or at
+    #: once, below), up to ``device_scope_after_conflicts``. A cookie expiring and its successor follow each other; two
     #: people's profiles on a family laptop interleave (and so do one person's two browsers).
     device_profiles_at_once: bool = True
     #: ... and one such event takes the device's count straight to ``device_scope_after_conflicts``
