@@ -51,6 +51,10 @@ plain-Python reference share exactly the same decisions):
   ``device_profiles_conclusive`` one such event takes its count to ``device_scope_after_conflicts``
   at once (two browser profiles alive at once are two people's more often than one person's two
   browsers, and a refusal may be the device's own user's second email: the threshold is for those);
+- with ``device_scope_sign_in``, on a device past that threshold such a cookie joins an account
+  holder (a customer holding an ``account_types`` id) only through the account id, their signing
+  in, not through their email, phone or card typed there: a child buying with a parent's email or
+  card in their own browser profile does not sign in as the parent;
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -168,6 +172,13 @@ class TenantConfig:
     #: because a refusal may be the device's own user's (their second email on their own device);
     #: two profiles alive at once are seen, not inferred. Off: one up per event, as a refusal.
     device_profiles_conclusive: bool = True
+    #: On a device past ``device_scope_after_conflicts``, an identifier of a device-scoped type
+    #: (a cookie) joins a customer holding an id of an ``account_types`` type (an account holder)
+    #: only through that account id (their signing in), not through the email, phone or card of
+    #: theirs the event carries (typed at checkout by whoever uses the profile: a child with a
+    #: parent's email, a teenager with a parent's card). A customer without an account is joined
+    #: as before, by whatever of theirs the event carries.
+    device_scope_sign_in: bool = True
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -383,10 +394,16 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         # (through the home IP, say) is no more the device's than a new one, and past-links
         # marking never reaches a link made after the device turned multi-user
         scoped = _device_scoped(a, b, config) or _device_scoped(b, a, config)
-        if scoped and any(c.member.conflicts + conflicts.count(c.member.id) >= config.device_scope_after_conflicts
-                          for c in candidates if c.member.id in devices):
-            refuse(x, y, "device_scope", f"a {scoped} on a device several people use joins only whoever the "
-                                         "event identifies")
+        holder = _typed_for_holder(a, b, config) or _typed_for_holder(b, a, config)
+        if (scoped or holder) and any(c.member.conflicts + conflicts.count(c.member.id)
+                                      >= config.device_scope_after_conflicts
+                                      for c in candidates if c.member.id in devices):
+            if scoped:
+                refuse(x, y, "device_scope", f"a {scoped} on a device several people use joins only whoever the "
+                                             "event identifies")
+            else:
+                refuse(x, y, "device_scope", f"a {holder} on a device several people use joins an account holder "
+                                             "only when they sign in")
             continue
         if ga is gb:
             links.append((x, y))
@@ -599,6 +616,21 @@ def _device_scoped(scoped: Candidate, other: Candidate, config: TenantConfig) ->
     if scoped.member.type not in config.device_scoped_types:
         return None
     if other.weak or _is_multi_user_type(other.member.type, config):
+        return scoped.member.type
+    return None
+
+
+def _typed_for_holder(scoped: Candidate, other: Candidate, config: TenantConfig) -> str | None:
+    """``scoped``'s type when it is of a device-scoped type (a cookie) and ``other`` names someone
+    (an email, phone or card) whose stored customer holds an account id that ``other`` is not
+    (``device_scope_sign_in``): on a device several people use, an account holder's email or
+    card typed in a browser profile without signing in is more often another member buying with
+    it (a child with a parent's email, a teenager with a parent's card) than the holder, who
+    signs in; the cookie joins them through the account id, in this event or a later one."""
+    if (not config.device_scope_sign_in or scoped.member.type not in config.device_scoped_types
+            or other.weak or other.member.type in config.account_types):
+        return None
+    if any(m.type in config.account_types for m in other.group.values()):
         return scoped.member.type
     return None
 

@@ -771,6 +771,51 @@ def test_profiles_not_conclusive_count_one_an_event(make_identity, clock) -> Non
     assert identity.resolve(*ANN_COOKIE).customer_id != identity.resolve(*BOB_ACCOUNT).customer_id
 
 
+KID_COOKIE = ("cookie", "ck-kid-1")
+
+
+def _kid_buys_with_a_parents_email(identity, clock, batched: bool) -> list:
+    """Bob, an account holder, signs in on his phone and on the family laptop, whose profiles are
+    then seen alive at once (the laptop is multi-user); his child checks out in their own profile
+    there with Bob's email, not signed in, and later Bob signs in in that profile."""
+    start = 1_714_550_400_000
+    events = [event("e0", BOB_PHONE_DEVICE, BOB_ACCOUNT, BOB, ts=start - 86_400_000),
+              *_profiles_in_turn_events()[:3],
+              event("e5", KID_COOKIE, LAPTOP, HOME_IP, BOB, kind="checkout", ts=start + 4 * _MINUTE),
+              event("e6", KID_COOKIE, LAPTOP, HOME_IP, BOB_ACCOUNT, ts=start + 5 * _MINUTE)]
+    return _ingest(identity, clock, events, batched)
+
+
+def test_sign_in_scope_is_on_by_default() -> None:
+    assert TenantConfig().device_scope_sign_in
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_a_cookie_on_a_multi_user_device_joins_an_account_holder_only_by_their_sign_in(make_identity, clock,
+                                                                                       batched: bool) -> None:
+    identity = make_identity(config=TenantConfig())
+    results = _kid_buys_with_a_parents_email(identity, clock, batched)
+    bob = results[0].customer_id
+    checkout, sign_in = results[-2], results[-1]
+    assert checkout.customer_id != bob
+    assert {(r["reason"], r["detail"]) for r in checkout.refused if {r["a"]["type"], r["b"]["type"]} == {"cookie", "email"}} \
+        == {("device_scope", "a cookie on a device several people use joins an account holder only when they sign in")}
+    assert sign_in.customer_id == bob  # Bob signing in in that profile: it is his after all
+    assert identity.resolve(*KID_COOKIE).customer_id == identity.resolve(*BOB).customer_id == bob
+
+
+def test_without_sign_in_scope_a_typed_email_joins_the_cookie_to_its_holder(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig(device_scope_sign_in=False))
+    results = _kid_buys_with_a_parents_email(identity, clock, batched=False)
+    assert results[-2].customer_id == results[0].customer_id
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_the_reference_model_scopes_typed_identifiers_alike(make_identity, clock, batched: bool) -> None:
+    _same_as_the_reference_model(make_identity, clock, TenantConfig(), _kid_buys_with_a_parents_email, batched,
+                                 (BOB_ACCOUNT, LAPTOP, BOB_COOKIE, ANN_COOKIE, KID_COOKIE, BOB, HOME_IP))
+
+
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
 def test_the_reference_model_counts_profiles_at_once_alike(make_identity, clock, batched: bool) -> None:
     _same_as_the_reference_model(make_identity, clock, PROFILES_AT_ONCE, _profiles_in_turn, batched,
