@@ -103,7 +103,7 @@ def guard_variants() -> dict[str, TenantConfig]:
             "profiles at once": TenantConfig(device_profiles_at_once=True),
             "no profiles at once": TenantConfig(device_profiles_at_once=False),
             "profiles not conclusive": TenantConfig(device_profiles_conclusive=False),
-            "no sign-in scope": TenantConfig(device_scope_sign_in=False),
+            "sign-in scope": TenantConfig(device_scope_sign_in=True),
             "no reused cards": TenantConfig(reused_types=frozenset()),
             "reused cards and phones": TenantConfig(reused_types=frozenset({"payment_fingerprint", "phone"}))}
 

@@ -51,7 +51,7 @@ plain-Python reference share exactly the same decisions):
   ``device_profiles_conclusive`` one such event takes its count to ``device_scope_after_conflicts``
   at once (two browser profiles alive at once are two people's more often than one person's two
   browsers, and a refusal may be the device's own user's second email: the threshold is for those);
-- with ``device_scope_sign_in``, on a device past that threshold such a cookie joins an account
+- with ``device_scope_sign_in`` (off by default), on a device past that threshold such a cookie joins an account
   holder (a customer holding an ``account_types`` id) only through the account id, their signing
   in, not through their email, phone or card typed there: a child buying with a parent's email or
   card in their own browser profile does not sign in as the parent;
@@ -177,8 +177,9 @@ class TenantConfig:
     #: only through that account id (their signing in), not through the email, phone or card of
     #: theirs the event carries (typed at checkout by whoever uses the profile: a child with a
     #: parent's email, a teenager with a parent's card). A customer without an account is joined
-    #: as before, by whatever of theirs the event carries.
-    device_scope_sign_in: bool = True
+    #: as before, by whatever of theirs the event carries. Off by default: where nobody buys with a
+    #: parent's email or card (benchmarks/population.py) it costs recall and buys no precision.
+    device_scope_sign_in: bool = False
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50

@@ -772,6 +772,7 @@ def test_profiles_not_conclusive_count_one_an_event(make_identity, clock) -> Non
 
 
 KID_COOKIE = ("cookie", "ck-kid-1")
+SIGN_IN = TenantConfig(device_scope_sign_in=True)
 
 
 def _kid_buys_with_a_parents_email(identity, clock, batched: bool) -> list:
@@ -786,14 +787,14 @@ def _kid_buys_with_a_parents_email(identity, clock, batched: bool) -> list:
     return _ingest(identity, clock, events, batched)
 
 
-def test_sign_in_scope_is_on_by_default() -> None:
-    assert TenantConfig().device_scope_sign_in
+def test_sign_in_scope_is_off_by_default() -> None:
+    assert not TenantConfig().device_scope_sign_in
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
 def test_a_cookie_on_a_multi_user_device_joins_an_account_holder_only_by_their_sign_in(make_identity, clock,
                                                                                        batched: bool) -> None:
-    identity = make_identity(config=TenantConfig())
+    identity = make_identity(config=SIGN_IN)
     results = _kid_buys_with_a_parents_email(identity, clock, batched)
     bob = results[0].customer_id
     checkout, sign_in = results[-2], results[-1]
@@ -804,15 +805,15 @@ def test_a_cookie_on_a_multi_user_device_joins_an_account_holder_only_by_their_s
     assert identity.resolve(*KID_COOKIE).customer_id == identity.resolve(*BOB).customer_id == bob
 
 
-def test_without_sign_in_scope_a_typed_email_joins_the_cookie_to_its_holder(make_identity, clock) -> None:
-    identity = make_identity(config=TenantConfig(device_scope_sign_in=False))
+def test_by_default_a_typed_email_joins_the_cookie_to_its_holder(make_identity, clock) -> None:
+    identity = make_identity(config=TenantConfig())
     results = _kid_buys_with_a_parents_email(identity, clock, batched=False)
     assert results[-2].customer_id == results[0].customer_id
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
 def test_the_reference_model_scopes_typed_identifiers_alike(make_identity, clock, batched: bool) -> None:
-    _same_as_the_reference_model(make_identity, clock, TenantConfig(), _kid_buys_with_a_parents_email, batched,
+    _same_as_the_reference_model(make_identity, clock, SIGN_IN, _kid_buys_with_a_parents_email, batched,
                                  (BOB_ACCOUNT, LAPTOP, BOB_COOKIE, ANN_COOKIE, KID_COOKIE, BOB, HOME_IP))
 
 
