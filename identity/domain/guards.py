@@ -51,10 +51,10 @@ plain-Python reference share exactly the same decisions):
   ``device_profiles_conclusive`` one such event takes its count to ``device_scope_after_conflicts``
   at once (two browser profiles alive at once are two people's more often than one person's two
   browsers, and a refusal may be the device's own user's second email: the threshold is for those);
-- with ``device_scope_sign_in`` (off by default), on a device past that threshold such a cookie joins an account
-  holder (a customer holding an ``account_types`` id) only through the account id, their signing
-  in, not through their email, phone or card typed there: a child buying with a parent's email or
-  card in their own browser profile does not sign in as the parent;
+- with ``device_scope_sign_in`` (off by default), on a device past that threshold such a cookie
+  joins an account holder (a customer holding an ``account_types`` id) only through the account
+  id, their signing in, not through their email, phone or card typed there: a child buying with a
+  parent's email or card in their own browser profile does not sign in as the parent;
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -164,8 +164,9 @@ class TenantConfig:
     #: profiles' cookies: one seen again after the other first appeared) counts as used by
     #: several people: each event carrying one of them, the device and the other linked to the
     #: device with overlapping first/last sightings raises the device's ``conflicts`` by one (or at
-    #: once, below), up to ``device_scope_after_conflicts``. A cookie expiring and its successor follow each other; two
-    #: people's profiles on a family laptop interleave (and so do one person's two browsers).
+    #: once, below), up to ``device_scope_after_conflicts``. A cookie expiring and its successor
+    #: follow each other; two people's profiles on a family laptop interleave (and so do one
+    #: person's two browsers).
     device_profiles_at_once: bool = True
     #: ... and one such event takes the device's count straight to ``device_scope_after_conflicts``
     #: (the cookie scope and its past links apply from it), not one up: the threshold is there

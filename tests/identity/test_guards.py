@@ -799,8 +799,10 @@ def test_a_cookie_on_a_multi_user_device_joins_an_account_holder_only_by_their_s
     bob = results[0].customer_id
     checkout, sign_in = results[-2], results[-1]
     assert checkout.customer_id != bob
-    assert {(r["reason"], r["detail"]) for r in checkout.refused if {r["a"]["type"], r["b"]["type"]} == {"cookie", "email"}} \
-        == {("device_scope", "a cookie on a device several people use joins an account holder only when they sign in")}
+    cookie_to_email = {(r["reason"], r["detail"]) for r in checkout.refused
+                       if {r["a"]["type"], r["b"]["type"]} == {"cookie", "email"}}
+    assert cookie_to_email == {("device_scope", "a cookie on a device several people use joins an account holder "
+                                                "only when they sign in")}
     assert sign_in.customer_id == bob  # Bob signing in in that profile: it is his after all
     assert identity.resolve(*KID_COOKIE).customer_id == identity.resolve(*BOB).customer_id == bob
 
