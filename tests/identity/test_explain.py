@@ -161,6 +161,21 @@ def test_the_guard_rule_refusing_the_event_is_named(make_identity, connection, r
     assert [(r["rule"], r["event"]["event_id"]) for r in refused] == [(rule, events[-1]["event_id"])]
 
 
+def test_a_cookie_kept_from_an_account_holder_it_did_not_sign_in_as(make_identity, connection) -> None:
+    kid_cookie = ("cookie", "ck-kid")
+    identity = make_identity(config=TenantConfig(device_scope_sign_in=True, device_scope_after_conflicts=1))
+    identity.ingest([event("e1", ACCOUNT, ANN, ANN_DEVICE, ts=T0), event("e2", BOB, BOB_PHONE, ts=T0 + HOUR),
+                     # Bob checks out on Ann's tablet: refused, and the tablet is known to be shared
+                     event("e3", ANN_DEVICE, BOB, ts=T0 + 2 * HOUR),
+                     # a child's profile there, checking out with Ann's email, not signed in as her
+                     event("e4", kid_cookie, ANN_DEVICE, ANN, ts=T0 + 3 * HOUR, kind="checkout")])
+    answer = _explain(identity, connection, kid_cookie, ANN)
+    assert not answer["same_customer"]
+    [refused] = [r for r in answer["apart"] if r["reason"] == "refused"]
+    assert (refused["rule"], refused["event"]["event_id"]) == ("device_scope", "e4")
+    assert refused["detail"] == "a cookie on a device several people use joins an account holder only when they sign in"
+
+
 def test_joined_within_the_bound_but_answered_by_two_ids(identity, connection) -> None:
     bob_device, bob_cookie = ("device_id", "dev-bob"), ("cookie", "ck-bob")
     # Ann's id is older; Bob's identifiers carry his id on as an alias after the merge (e4)
