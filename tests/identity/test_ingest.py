@@ -286,10 +286,11 @@ def test_the_batch_read_sets_up_no_branch_per_row(identity, connection) -> None:
     assert "project" in names(_steps(read)) and not {"union", "choose", "coalesce", "optional"} & set(names(_steps(read)))
 
 
-def test_an_observed_edge_runs_no_child_traversal(identity, connection) -> None:
-    """Gremlin Server hashes a traverser and its path for every child traversal it runs on it: an
-    observed edge's ends are ids in its own search map (``mergeE()`` of the incoming map), not
-    ``option(outV)``/``option(inV)`` traversals run per edge on the event's row."""
+def test_an_observed_edge_is_added_not_merged(identity, connection) -> None:
+    """An observed edge is an ``addE()`` from its new event to its identifier, found in one map of
+    the chunk's identifiers by id: a ``mergeE()`` row makes Gremlin Server build, strategy-apply
+    and run a search traversal of its own (and ``option(outV)``/``option(inV)`` ran two child
+    traversals per edge on the event's row, each hashing the traverser and its path)."""
     from gremlin_python.process.traversal import Bytecode, Merge
     identity.ingest([event("e1", ANN, PHONE), event("e2", PHONE, DEVICE)])
 
@@ -300,9 +301,11 @@ def test_an_observed_edge_runs_no_child_traversal(identity, connection) -> None:
                 if isinstance(arg, Bytecode):
                     yield from steps(arg)
     written = list(steps(connection.sent[-1]))
-    assert ["mergeE"] in written  # the observed edges: a merge of the incoming map
+    assert ["addE", "observed"] in written
+    assert ["mergeE"] not in written  # no merge of an observed edge's own map
     assert not [step for step in written if step[0] == "option" and step[1] in (Merge.out_v, Merge.in_v)]
     assert identity.stats()["events"] == 2 and identity.stats()["observations"] == 4
+    assert identity.g.E().has_label("observed").has("tenant", identity.tenant).count().next() == 4
 
 
 def test_the_batch_read_and_the_write_merge_no_traversers(identity, connection) -> None:
