@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from gremlin_python.process.traversal import Cardinality, Direction, Merge, T
+from gremlin_python.structure.graph import Vertex as GVertex
 
 from ..errors import InvalidArgumentError, ReadOnlyViolation
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
@@ -248,9 +249,13 @@ class AddEdgeStep(Step):
 
     def _endpoint(self, ctx: Context, traverser: Traverser, spec: Any) -> VertexRecord:
         if spec is NOTHING:
-            if not isinstance(traverser.obj, VertexRecord):
+            # the traverser's vertex; a reference (a vertex sent in the bytecode) is the graph's
+            # vertex of its id, as TinkerPop attaches it
+            if isinstance(traverser.obj, VertexRecord):
+                return traverser.obj
+            if not isinstance(traverser.obj, GVertex):
                 raise InvalidArgumentError("addE() needs from() and to() when the traverser is not a vertex")
-            return traverser.obj
+            return resolve_vertex(ctx, traverser.obj)
         if isinstance(spec, Traversal):
             value = spec.first(ctx, traverser, NOTHING)
             if value is NOTHING:

@@ -192,7 +192,7 @@ class Chunk:
         for event, identifier_ids, ingested_at in self.events:
             events.append({"search": model.vertex_key(tenant, event.vertex_id, model.EVENT),
                            "create": _single(self.event_props(event, ingested_at, protector)),
-                           "observes": identifier_ids})
+                           "observes": writes.ends(identifier_ids, model.IDENTIFIER)})
         # the creates first: they are what can fail on the data (an id taken, an end gone), and
         # then before anything else is written (what is left on a graph without transactions is
         # said in docs/data-model.md); the events last, so that a stored event was written whole
@@ -219,13 +219,12 @@ class Chunk:
             t = t.side_effect(write)
         if self.carry or self.retired:  # customer ids moved by a split (identity.domain.customers)
             t = customers.write(t, customers.Reassignment(self.carry, self.retired), tenant, self.events[-1][2])
-        # an event, then its observed edges, added from it to each identifier it observes, found
-        # in one map of the chunk's observed identifiers by id (writes.observed): the event is
-        # new, so none of its edges can exist, and an addE() searches for nothing where a mergeE()
-        # row built, strategy-applied and ran a search traversal of its own on the server
-        # (docs/benchmarks.md, "The graph server's CPU per event")
-        observed = {i for _, identifier_ids, _ in self.events for i in identifier_ids}
-        return t.side_effect(writes.created_vertices_with_edges(events, "observes", model.OBSERVED, observed))
+        # an event, then its observed edges, added from it to each identifier it observes (a
+        # reference the graph resolves by id): the event is new, so none of its edges can exist,
+        # and an addE() searches for nothing where a mergeE() row built, strategy-applied and ran
+        # a search traversal of its own on the server (docs/benchmarks.md, "The graph server's
+        # CPU per event")
+        return t.side_effect(writes.created_vertices_with_edges(events, "observes", model.OBSERVED))
 
     # what a new element of the chunk holds besides its search map (model.vertex_key / edge_key:
     # id, label, tenant); times as long: gremlinpython's GraphBinary writes a plain int as a 32-bit Int

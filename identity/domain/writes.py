@@ -34,11 +34,12 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
-from gremlin_python.process.traversal import Merge, T
+from gremlin_python.process.traversal import Merge
+from gremlin_python.structure.graph import Vertex
 
 __all__ = ["unbulked", "ELEMENT", "NO_ID", "ROW", "EXISTS", "with_data", "rows", "vertices", "edges", "own", "own_value", "plus", "increment",
-           "plus_own", "least_own", "greatest_own", "created_vertices", "created_vertices_with_edges", "created_edges",
-           "existed"]
+           "plus_own", "least_own", "greatest_own", "created_vertices", "created_vertices_with_edges", "ends",
+           "created_edges", "existed"]
 
 #: The label of the element ``vertices``/``edges`` start on.
 ELEMENT = "element"
@@ -46,8 +47,8 @@ ELEMENT = "element"
 NO_ID = "-"
 #: The label of the row a created element came from (``created_vertices``).
 ROW = "row"
-#: Labels of created_vertices_with_edges: the ends by id, the new vertex, the end's id.
-_ENDS, _NEW, _END = "ends", "new", "end"
+#: The label of the new vertex in created_vertices_with_edges.
+_NEW = "new"
 #: The message of the failure a create raises when its element exists (``created_vertices``).
 EXISTS = "identity.domain.writes: an element to create exists"
 
@@ -133,21 +134,23 @@ def created_vertices(items: Iterable[Mapping[str, Any]], start: GraphTraversal |
     return _failing_on_match(rows(items, start).as_(ROW).merge_v(__.select("search")))
 
 
-def created_vertices_with_edges(items: Iterable[Mapping[str, Any]], key: str, label: str,
-                                ends: Iterable[str]) -> GraphTraversal:
+def created_vertices_with_edges(items: Iterable[Mapping[str, Any]], key: str, label: str) -> GraphTraversal:
     """``created_vertices``, then an edge labelled ``label`` from each new vertex to every vertex
-    whose id its row lists under ``key`` (all of them among ``ends``, which must exist).
+    its row lists under ``key`` (as references: ``ends``), all of which must exist.
 
-    The ends are looked up once, into one map by id (``V(ends).group().by(id)``), and each edge
-    is an ``addE()`` to its end found in that map: the vertex is new, so no such edge can exist,
-    and an ``addE()`` searches for nothing where a ``mergeE()`` row makes the server build,
-    strategy-apply and run a search traversal of its own (Gremlin Server 3.7.3:
+    Each edge is an ``addE()`` from the new vertex to the reference, which the graph resolves by
+    its id (Gremlin Server attaches it: ``graph.vertices(id)``): the vertex is new, so no such
+    edge can exist, and an ``addE()`` searches for nothing where a ``mergeE()`` row makes the
+    server build, strategy-apply and run a search traversal of its own (Gremlin Server 3.7.3:
     ``graph.traversal().V(out).outE(label).where(inV().hasId(in))`` per row). An end that is
     not there fails the traversal, as a ``mergeE()`` to a missing vertex does."""
-    by_id = with_data(__.start(), "V", *sorted(ends), NO_ID).group().by(T.id).as_(_ENDS)
-    new = created_vertices(items, by_id).as_(_NEW)
-    end = __.select(_ENDS).select(__.select(_END)).unfold()
-    return new.select(ROW).select(key).unfold().as_(_END).add_e(label).from_(_NEW).to(end)
+    new = created_vertices(items).as_(_NEW)
+    return new.select(ROW).select(key).unfold().add_e(label).from_(_NEW)
+
+
+def ends(ids: Iterable[str], label: str) -> list[Vertex]:
+    """References to the vertices of ``ids`` (labelled ``label``), for ``created_vertices_with_edges``."""
+    return [Vertex(vertex_id, label) for vertex_id in ids]
 
 
 def created_edges(items: Iterable[Mapping[str, Any]]) -> GraphTraversal:
