@@ -40,6 +40,21 @@ def test_ids_asked_for_and_absent_are_found_once_created_in_the_same_traversal(g
     assert g.V("x", "y").id_().to_list() == ["x"]
 
 
+def test_add_e_from_a_label_to_a_vertex_sent_as_data_resolves_it_by_id(g):
+    """Ingest's observed edges: addE() with no to() goes to the traverser's vertex, which may be a
+    reference sent in the bytecode (a vertex of id and label only): TinkerPop attaches it to the
+    graph's vertex of that id, and fails the traversal when there is none."""
+    from gremlin_python.structure.graph import Vertex
+    _items(g, "a", "b")
+    g.inject(0).add_v("item").property(T.id, "n").as_("new").constant([Vertex("a", "item"), Vertex("b", "item")]) \
+        .unfold().add_e("saw").from_("new").iterate()
+    assert sorted(g.V("n").out("saw").values("n").to_list()) == ["a", "b"]
+    with pytest.raises(Exception):
+        g.inject(0).add_v("item").property(T.id, "m").as_("new").constant([Vertex("none", "item")]) \
+            .unfold().add_e("saw").from_("new").iterate()
+    assert g.V("none").to_list() == [] and g.V("m").out("saw").to_list() == []
+
+
 def test_an_element_dropped_earlier_in_the_traversal_is_not_found_by_several_ids(g):
     _items(g, "a", "b", "c")
     assert g.inject(0).side_effect(__.V("b").drop()).V("a", "b", "c").id_().to_list() == ["a", "c"]
