@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
-from gremlin_python.process.traversal import Cardinality, CardinalityValue, Direction, P, T
+from gremlin_python.process.traversal import Cardinality, CardinalityValue, P
 from gremlin_python.statics import long
 
 from ..graph.connection import submit

@@ -20,12 +20,15 @@ arguments (lists and maps), the way Neptune's documentation batches upserts:
   It fails the traversal when its element exists (``existed`` recognises that failure), as
   ``addV``/``addE`` with an id do, but takes its properties as data (an ``addV`` takes them as
   steps, one per key).
+- ``created_vertices_with_edges(rows, key, label)`` - ``created_vertices``, then an ``addE()`` from
+  each new vertex to each vertex reference (``ends(ids, label)``) its row lists under ``key``: the
+  graph resolves a reference by its id, so no edge runs a search of its own.
 
 Everything is legal on Neptune: string ids, explicit cardinality (``CardinalityValue``), no lambdas.
 
 The values go into the bytecode as they are (``with_data``): gremlinpython's ``add_step`` copies
 every list and map of its arguments, value by value, looking for child traversals in them, and
-the values of a chunk's write hold none (maps, lists, strings, numbers, tokens and
+the values of a chunk's write hold none (maps, lists, strings, numbers, tokens, vertex references and
 ``CardinalityValue``s): a third of the CPU building a write took went to that copy.
 """
 
@@ -74,9 +77,9 @@ def with_data(traversal: GraphTraversal, step: str, *values: Any) -> GraphTraver
     return traversal
 
 
-def rows(items: Iterable[Mapping[str, Any]], start: GraphTraversal | None = None) -> GraphTraversal:
-    """One traverser per row (none for no rows), after ``start``'s steps when given."""
-    return with_data(__.start() if start is None else start, "constant", list(items)).unfold()
+def rows(items: Iterable[Mapping[str, Any]]) -> GraphTraversal:
+    """One traverser per row (none for no rows)."""
+    return with_data(__.start(), "constant", list(items)).unfold()
 
 
 def vertices(ids: Iterable[str]) -> GraphTraversal:
@@ -127,11 +130,11 @@ def plus_own(key: str, amounts: Mapping[str, int]) -> GraphTraversal:
     return plus(key, own(amounts))
 
 
-def created_vertices(items: Iterable[Mapping[str, Any]], start: GraphTraversal | None = None) -> GraphTraversal:
+def created_vertices(items: Iterable[Mapping[str, Any]]) -> GraphTraversal:
     """A new vertex per row (``search``: its id, label and tenant; ``create``: its other
     properties), failing the whole traversal where one exists already. The vertex is the
-    traverser after it, its row labelled ROW. ``start``: steps before the rows (``rows``)."""
-    return _failing_on_match(rows(items, start).as_(ROW).merge_v(__.select("search")))
+    traverser after it, its row labelled ROW."""
+    return _failing_on_match(rows(items).as_(ROW).merge_v(__.select("search")))
 
 
 def created_vertices_with_edges(items: Iterable[Mapping[str, Any]], key: str, label: str) -> GraphTraversal:
