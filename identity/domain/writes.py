@@ -28,8 +28,8 @@ Everything is legal on Neptune: string ids, explicit cardinality (``CardinalityV
 
 The values go into the bytecode as they are (``with_data``): gremlinpython's ``add_step`` copies
 every list and map of its arguments, value by value, looking for child traversals in them, and
-the values of a chunk's write hold none (maps, lists, strings, numbers, tokens, vertex references and
-``CardinalityValue``s): a third of the CPU building a write took went to that copy.
+the values of a chunk's write hold none (maps, lists, strings, numbers, tokens, vertex references
+and ``CardinalityValue``s): a third of the CPU building a write took went to that copy.
 """
 
 from __future__ import annotations
