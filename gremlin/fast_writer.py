@@ -5,8 +5,10 @@ gremlinpython's GraphBinaryWriter writes every value through a class per type (a
 look-up, a classmethod call and a prefix built by two packs): about 4 ms for the 100 KB write an
 ingest of 20 events sends, a fifth of the service's CPU per event on a graph server. This writer
 writes strings, integers, booleans, None, lists, maps, bytecode (child traversals and
-``CardinalityValue`` included) and the enum tokens (T, Direction, Cardinality, Merge, ...) itself,
-and hands any other value to gremlinpython's writer (with gremlin.server.graphbinary's ints and
+``CardinalityValue`` included), predicates (``P``, not ``TextP``) and the enum tokens (T, Direction,
+Cardinality, Merge, ...) itself, the encodings of names that recur from request to request (map keys,
+labels and property keys among the values, instruction names: about a third of a resolve walk's
+write) kept, and hands any other value to gremlinpython's writer (with gremlin.server.graphbinary's ints and
 decimals), whose containers come back here for their members: the bytes are exactly those
 ``client_writer()`` writes (tests/test_fast_writer.py compares them).
 
@@ -26,7 +28,7 @@ import struct
 from typing import Any, Callable
 
 from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
-from gremlin_python.process.traversal import Bytecode, CardinalityValue, Traversal
+from gremlin_python.process.traversal import P, Bytecode, CardinalityValue, Traversal
 from gremlin_python.statics import long
 from gremlin_python.structure.io import graphbinaryV1 as gb
 from gremlin_python.structure.io.util import SymbolUtil
@@ -42,7 +44,9 @@ _LONG_MIN, _LONG_MAX = -2 ** 63, 2 ** 63 - 1
 _NULL = bytes(gb.NULL_BYTES)
 _STRING, _INT, _LONG, _LIST, _MAP, _BYTECODE = b"\x03\x00", b"\x01\x00", b"\x02\x00", b"\x09\x00", b"\x0a\x00", b"\x15\x00"
 _TRUE, _FALSE = b"\x27\x00\x01", b"\x27\x00\x00"
-#: map keys this long or shorter are kept encoded (not element ids, the keys of ``own`` maps), this many
+_P = bytes((gb.DataType.p.value, 0))
+#: strings this long or shorter are kept encoded (map keys, names among values; not element ids, the keys
+#: of ``own`` maps), this many
 _KEY_LENGTH, _KEYS_KEPT = 32, 1024
 
 
@@ -75,28 +79,41 @@ class FastWriter(gb.GraphBinaryWriter):
         tokens, token_types = self._tokens, self._token_types
         generic = super().to_dict
         traversal = Traversal
-        #: the encodings of map keys (property names, "search", "create": a few, in every row of a write)
-        keys: dict[str, bytes] = {}
+        #: the encodings of recurring strings: map keys (property names, "search", "create": a few,
+        #: in every row of a write) and the short names among values (labels, property keys, side
+        #: effect keys: a walk's bytecode repeats them in every request), up to _KEYS_KEPT
+        strings: dict[str, bytes] = {}
+        #: instruction and predicate names, bare (no type code): a closed set, written in every request
+        names: dict[str, bytes] = {}
+
+        def name(text: str) -> bytes:
+            data = _string(text)
+            if len(names) < _KEYS_KEPT:
+                names[text] = data
+            return data
 
         def write(obj: Any, out: bytearray | None = None) -> Any:
             if out is None:
                 out = bytearray()
             kind = type(obj)
             if kind is str:
-                data = obj.encode("utf-8")
-                out += _STRING
-                out += _I32(len(data))
+                data = strings.get(obj)
+                if data is None:
+                    data = _STRING + _string(obj)
+                    # a name, not a value: values (ids, sealed cells, emails) seldom recur
+                    if len(obj) <= _KEY_LENGTH and obj.isidentifier() and len(strings) < _KEYS_KEPT:
+                        strings[obj] = data
                 out += data
             elif kind is dict:
                 out += _MAP
                 out += _I32(len(obj))
                 for key, value in obj.items():
                     if type(key) is str:  # the keys of a request's maps are few, and recur in every row
-                        data = keys.get(key)
+                        data = strings.get(key)
                         if data is None:
                             data = _STRING + _string(key)
-                            if len(key) <= _KEY_LENGTH and len(keys) < _KEYS_KEPT:
-                                keys[key] = data
+                            if len(key) <= _KEY_LENGTH and len(strings) < _KEYS_KEPT:
+                                strings[key] = data
                         out += data
                     else:
                         write(key, out)
@@ -125,6 +142,16 @@ class FastWriter(gb.GraphBinaryWriter):
                     write(instruction[2], out)
             elif kind is bool:
                 out += _TRUE if obj else _FALSE
+            elif kind is P:  # a predicate (not a TextP): its operator, then its arguments, as gremlinpython's
+                out += _P
+                out += names.get(obj.operator) or name(obj.operator)
+                if obj.other is not None:
+                    arguments = [obj.value, obj.other]
+                else:
+                    arguments = obj.value if isinstance(obj.value, list) else [obj.value]
+                out += _I32(len(arguments))
+                for argument in arguments:
+                    write(argument, out)
             elif obj is None:
                 out += _NULL
                 return None  # as gremlinpython's writer answers for None
@@ -138,8 +165,8 @@ class FastWriter(gb.GraphBinaryWriter):
             out += _BYTECODE
             for instructions, source in ((bytecode.step_instructions, False), (bytecode.source_instructions, True)):
                 out += _I32(len(instructions))
-                for name, *args in instructions:
-                    out += _string(name)
+                for instruction, *args in instructions:
+                    out += names.get(instruction) or name(instruction)
                     out += _I32(len(args))
                     for arg in args:
                         if source and isinstance(arg, type):  # a class, as gremlinpython names it

@@ -57,6 +57,19 @@ def test_values_it_hands_over_are_written_as_client_writer_writes_them() -> None
         assert _written(FastWriter(), value) == _written(client_writer(), value)
 
 
+def test_one_writer_writes_recurring_names_and_predicates_as_client_writer_each_time() -> None:
+    """A writer keeps the encodings of names it met (labels, keys, instruction and predicate
+    names): the second and later writes of values that repeat them are still exact."""
+    writer = FastWriter()
+    values = [__.V("a").has_label("identifier").has("first_seen", P.lte(long(5))).out_e("link").as_("e"),
+              {"identifier": ["first_seen", "identifier", "a-b", "x@y.z"], "e": P.within(["e", "identifier"])},
+              __.has("first_seen", P.gt(3).and_(P.lt(long(9)))).where(P.neq("e")).has("k", TextP.containing("e")),
+              "identifier", "first_seen", "a" * 40, "9lives"]
+    for _ in range(3):
+        for value in values:
+            assert _written(writer, value) == _written(client_writer(), value)
+
+
 def _request(writer, bytecode) -> bytes:
     message = RequestMessage(processor="traversal", op="bytecode",
                              args={"gremlin": bytecode, "aliases": {"g": "g"}})
