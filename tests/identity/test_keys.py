@@ -239,6 +239,21 @@ def test_another_process_sees_a_rotation(tmp_path: Path, keyring: Keyring) -> No
     assert server.open("y", "value", server.seal("y", "value", "bob")) == "bob"
 
 
+def test_cells_sealed_under_two_key_versions_open_in_any_order(tmp_path: Path, keyring: Keyring) -> None:
+    """A protector keeps the cipher of the key it last opened with: another version's cell
+    opens with its own key, and back again."""
+    keyring.ensure("acme")
+    protector = _server_keyring(tmp_path, recheck_after=0).protector("acme")
+    old = protector.seal("x", "value", "ann")
+    keyring.rotate("acme")
+    new = protector.seal("y", "value", "bob")
+    assert (sealed_version(old), sealed_version(new)) == (1, 2)
+    for _ in range(2):
+        assert protector.open("x", "value", old) == "ann" and protector.open("y", "value", new) == "bob"
+    with pytest.raises(SealedValueError):
+        protector.open("y", "value", old)  # the cached cipher still binds the cell
+
+
 def test_the_hot_path_looks_at_the_ring_file_again_after_recheck_after(tmp_path: Path, keyring: Keyring) -> None:
     keyring.ensure("acme")
     trusting, checking = (_server_keyring(tmp_path, s).protector("acme") for s in (3600, 0))
@@ -274,6 +289,7 @@ def test_offboarding_shreds_the_keys(acme: IdentityGraph, keyring: Keyring, regi
     for (element, prop), sealed in cells.items():
         with pytest.raises(KeysDestroyed):
             acme.protector.open(element, prop, sealed)
+    assert acme.protector._opener is None  # nor is the cipher of a destroyed key kept
     with pytest.raises(KeysDestroyed):
         acme.resolve(*ANN)
     with pytest.raises(KeysDestroyed):

@@ -224,21 +224,21 @@ class Keyring:
     def _load(self, tenant: str, *, allow_destroyed: bool = False, fresh: bool = True) -> dict[str, Any] | None:
         """The tenant's document, None if absent. Re-read if the file changed; unless ``fresh``,
         a ring checked less than ``recheck_after`` seconds ago is trusted without a stat."""
-        _check_tenant(tenant)
         with self._lock:
-            ring = self._rings.get(tenant)
+            ring = self._rings.get(tenant) if type(tenant) is str else None
             now = time.monotonic()
-            path = self._path(tenant)
             if not fresh and ring is not None and now - ring.checked < self.recheck_after:
-                stamp = ring.stamp
+                stamp = ring.stamp  # the hot path: no stat, and its tenant id was checked when it was read
             else:
-                stamp = file_stamp(path)
+                _check_tenant(tenant)
+                stamp = file_stamp(self._path(tenant))
                 if ring is not None:
                     ring.checked = now
             if ring is None or ring.stamp != stamp:
                 if stamp is None:
                     self._rings.pop(tenant, None)
                     return None
+                path = self._path(tenant)
                 try:
                     document = json.loads(path.read_text(encoding="utf-8"))
                 except ValueError:  # e.g. zeroed by a destroy() that crashed before its tombstone
