@@ -14,7 +14,7 @@ from gremlin_python.process.traversal import T
 import gremlin
 from benchmarks import (accuracy, bulk_load, collector, explain, first_walks, ingest, ingest_fingerprint, ingest_split,
                         match, memory, population, population_alt, render, request_profile, resolve, resolve_at_scale,
-                        resolve_many, tenant_copies, write_idioms, wrong_pairs)
+                        resolve_in_process, resolve_many, tenant_copies, write_idioms, wrong_pairs)
 from benchmarks.harness import percentile
 from benchmarks.service import WARMUP_TENANT, after_warmup, backend_names, gremlin_server, warmup_mix
 from identity import IdentityGraph, TenantConfig
@@ -212,6 +212,15 @@ def test_ingest_split_parts_add_up_to_the_ingest() -> None:
         assert split["prepare"] + split["read"] + split["plan"] + split["write"] <= split["total"] * 1.01
         assert split["serialise"] == split["decode"] == 0  # in process: no driver
         assert (split["journal"] > 0) == (backend == "durable")
+
+
+@pytest.mark.parametrize("graph", ["durable", "memory://"])
+def test_resolve_in_process_prints_the_cpu_of_each_resolve(graph: str, capsys) -> None:
+    argv = ["--people", "12", "--seed", "3", "--resolves", "5"] + ([] if graph == "durable" else ["--graph-url", graph])
+    assert resolve_in_process.main(argv) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{sum(1 for _ in population.generate(population.Mix(people=12, seed=3)))} events, 5 resolves: ")
+    assert float(line.split(": ")[1].split()[0]) > 0 and line.endswith(f"({graph})")
 
 
 def test_write_idioms_compared_write_the_same_values() -> None:
