@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                 release(url)
     finally:
         telemetry.install(previous).shutdown()
-    print(f"{len(events)} events, {args.resolves} resolves: "
-          f"{1000 * used / max(1, args.resolves):.3f} ms of CPU each ({args.graph_url or 'durable'})")
+    each = f"{1000 * used / args.resolves:.3f} ms of CPU each" if args.resolves else "none measured"
+    print(f"{len(events)} events, {args.resolves} resolves: {each} ({args.graph_url or 'durable'})")
     return 0
 
 
