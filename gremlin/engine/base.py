@@ -200,6 +200,9 @@ class Step:
     #: A filter step that cannot decide (TinkerPop's ERROR) passes it on to its parent step when
     #: true, reads it as false when false (set by filter_strategies.finish_traversal).
     passes_errors = False
+    #: The labels a label-reading step keeps on the paths of the traversers it passes on, dropping
+    #: the others; None keeps them all (set by path_retraction.py, TinkerPop's PathRetractionStrategy).
+    keep_labels: frozenset | None = None
 
     def modulate(self, name: str, args: tuple) -> None:
         raise InvalidArgumentError(f"The {self.name}() step cannot be modulated by {name}()")

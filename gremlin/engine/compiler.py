@@ -20,7 +20,7 @@ from gremlin_python.process.traversal import Traversal as GTraversal
 from ..errors import InvalidArgumentError, UnsupportedStepError
 from . import steps_branch, steps_filter, steps_graph, steps_map, steps_mutate, steps_reduce  # noqa: F401
 from . import steps_date, steps_extra, steps_math, steps_where  # noqa: F401
-from . import steps_call, steps_match
+from . import path_retraction, steps_call, steps_match
 from .base import STEPS, Step, Traversal
 from .bytecode import is_cardinality_value
 from .filter_strategies import DISABLED, finish_traversal
@@ -98,6 +98,8 @@ def compile_bytecode(bytecode: Bytecode, disabled: frozenset = frozenset()) -> T
     if "InlineFilterStrategy" not in disabled:
         traversal.steps = steps_match.inline_filter_patterns(traversal.steps)  # root only, as TinkerPop
     steps_call.mark_start(traversal.steps)
+    if path_retraction.NAME not in disabled:
+        path_retraction.retract_paths(traversal)
     return traversal
 
 

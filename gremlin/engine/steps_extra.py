@@ -193,10 +193,16 @@ class FormatStep(ByModulatedStep):
         self.bys: list[Projection] = []
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        keep = self.keep_labels
         for traverser in traversers:
             text = self._format(ctx, traverser)
             if text is not NOTHING:
-                yield traverser.split(text)
+                made = traverser.split(text)
+                yield made if keep is None else made.keeping(keep)
+
+    def variables(self) -> list[str]:
+        """The names the template's %{...} give, "_" for each positional one."""
+        return _FORMAT_VARIABLE.findall(self.template)
 
     def _format(self, ctx: Context, traverser: Traverser) -> Any:
         parts: list[str] = []

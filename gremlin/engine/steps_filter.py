@@ -457,7 +457,9 @@ class DedupStep(Step):
             return (traverser.split(_dedup_local(traverser.obj)) for traverser in traversers)
         if self.done_before:
             return traversers
-        return self.deduped(ctx, traversers, self.seen(ctx))
+        passing = self.deduped(ctx, traversers, self.seen(ctx))
+        keep = self.keep_labels
+        return passing if keep is None else (traverser.keeping(keep) for traverser in passing)
 
     def seen(self, ctx: Context) -> set:
         """The keys this step has let through in this run."""

@@ -330,10 +330,14 @@ class SelectStep(ByModulatedStep):
         return (self.traversal,) if self.traversal is not None else ()
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        keep = self.keep_labels
+        # TinkerPop's SelectOneStep passes a null it selected on with every label
+        one = len(self.keys) == 1
         for traverser in traversers:
             value = self._select(ctx, traverser)
             if value is not NOTHING:
-                yield traverser.split(value)
+                made = traverser.split(value)
+                yield made if keep is None or (one and value is None) else made.keeping(keep)
 
     def one_value(self, ctx: Context, traverser: Traverser, default: Any) -> Any:
         """What this step alone, as a child traversal, gives first for ``traverser`` (Traversal.first)."""

@@ -160,10 +160,12 @@ class MathStep(ByModulatedStep):
         self.bys: list[Projection] = []
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        keep = self.keep_labels
         for traverser in traversers:
             env = self._values(ctx, traverser)
             if env is not None:
-                yield traverser.split(self.expression(env))
+                made = traverser.split(self.expression(env))
+                yield made if keep is None else made.keeping(keep)
 
     def _values(self, ctx: Context, traverser: Traverser) -> dict | None:
         """The variables' values, or None when a by() yields nothing (the traverser is dropped).

@@ -58,6 +58,11 @@ class WhereStep(ByModulatedStep):
         return self.bys[index % len(self.bys)]
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
+        passing = self._passing(ctx, traversers)
+        keep = self.keep_labels
+        return passing if keep is None else (traverser.keeping(keep) for traverser in passing)
+
+    def _passing(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         if self.traversal is not None:
             for traverser in traversers:
                 # where(traversal) reads an ERROR from its child as false (a BinaryReductionStep)

@@ -76,7 +76,9 @@ def apply_source_instructions(ctx: Context, bytecode: Bytecode, options: dict) -
         elif name == "withBulk":
             ctx.one_bulk = bool(args) and args[0] is False  # merged traversers keep a bulk of 1
         elif name == "withPath":
-            continue
+            # every traverser carries its whole path: TinkerPop's PathRetractionStrategy leaves it
+            # alone, as withoutStrategies() would (and the compiled traversals kept apart by it)
+            ctx.disabled_strategies.add("PathRetractionStrategy")
         elif name == "with":
             options[args[0]] = args[1] if len(args) > 1 else True
         elif name == "withComputer":

@@ -107,6 +107,30 @@ class Traverser:
             node = PathNode(self.path.obj, self.path.labels | frozenset(labels), self.path.parent)
         return Traverser(self.obj, self.bulk, node, self.loops, self.sack)
 
+    def keeping(self, labels: frozenset) -> "Traverser":
+        """This traverser with only ``labels`` left on its path (TinkerPop's keepLabels), itself
+        when it has no other. Steps that label nothing are left out of the new path, as
+        TinkerPop's labelled path holds none: only a traversal that reads no whole path drops
+        labels (path_retraction.py); the head stays, it is the traverser's object."""
+        head = self.path
+        node = head
+        while node is not None and node.labels <= labels:
+            node = node.parent
+        if node is None:
+            return self
+        kept = []
+        node = head.parent
+        while node is not None:
+            if node.labels:
+                left = node.labels & labels
+                if left:
+                    kept.append((node.obj, left))
+            node = node.parent
+        parent = None
+        for obj, left in reversed(kept):
+            parent = PathNode(obj, left, parent)
+        return Traverser(self.obj, self.bulk, PathNode(head.obj, head.labels & labels, parent), self.loops, self.sack)
+
     def path_value(self) -> PathValue:
         nodes = self.path.nodes() if self.path is not None else []
         return PathValue([set(n.labels) for n in nodes], [n.obj for n in nodes])
