@@ -20,8 +20,9 @@ by TinkerPop's rules (worked out here over a model of TinkerPop's traversal tree
 keep whatever it grows to. RepeatUnrollStrategy runs first: ``repeat(x).times(n)`` with no
 ``emit()``, no global ``dedup()``, no ``loops()`` and no ``sack(operator)`` in ``x`` is, for this
 strategy, ``x`` written n times in its parent (so each pass's steps see the next pass's reads
-as later steps, and nothing is lost between passes). A ``match()`` never drops labels itself,
-and the steps of its patterns, which it runs its own way, drop none here either.
+as later steps, and nothing is lost between passes). A ``match()`` never drops labels itself;
+the steps of its patterns keep its variables (and what the levels above read), ``select()`` there
+every label.
 
 A label dropped is one no later step reads, so it shows in an answer only where traversers go
 round again: in a repeat() body the next pass reads the body's labels again, and a label only a
@@ -152,9 +153,19 @@ def _modelled(step: Step, owner: _Traversal, *, live: bool, primary: bool) -> _S
     if isinstance(step, WhereStep) and step.traversal is not None and made.processor and made.children:
         _mark_where_ends(made.children[0], step.traversal)
     if made.processor == _MATCH:
-        for child in made.children:  # the patterns' steps: a match() runs them its own way
-            for pattern_step in _all_model_steps(child):
-                pattern_step.live = False
+        for pattern, child in zip(step.patterns, made.children):
+            # TinkerPop's MatchStartStep and MatchEndStep read the pattern's variables
+            child.steps[:0] = [_variable_step(child, pattern.select_key)]
+            child.steps.append(_variable_step(child, pattern.end_label))
+            for pattern_step in child.steps:  # TinkerPop's select() leaves a pattern's labels alone
+                if isinstance(pattern_step.step, SelectStep):
+                    pattern_step.live = False
+    return made
+
+
+def _variable_step(owner: _Traversal, variable: str | None) -> _Step:
+    made = _Step(Step(), owner, False)
+    made.scope_keys = {variable} if variable is not None else set()
     return made
 
 
@@ -293,6 +304,9 @@ def _apply(model: _Traversal) -> None:
                 step.keep = keep if step.processor == _SHARE else set(keep)
             else:
                 step.keep |= keep
+            if model.parent is not None and model.parent.processor == _MATCH:
+                # a step of a match() pattern keeps the match's variables, whatever came before
+                step.keep = set(model.parent.step.start_labels) | set(model.parent.step.end_labels)
     keep |= found
 
     ancestry = []
