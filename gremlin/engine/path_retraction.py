@@ -131,8 +131,8 @@ def _may_drop(traversal: Traversal) -> bool:
 # --- the model -------------------------------------------------------------------------------
 
 def _model(traversal: Traversal, parent: _Step | None, *, live: bool, primary: bool) -> _Traversal:
-    """``live``: inside a repeat() body TinkerPop keeps; ``primary``: the first copy of the steps
-    (an unrolled repeat's later copies are the same engine steps again)."""
+    """``live``: inside a repeat() body, where steps drop labels at run time; ``primary``: the first
+    copy of the steps (an unrolled repeat's later copies are the same engine steps again)."""
     model = _Traversal(parent)
     for step in traversal.steps:
         if isinstance(step, RepeatStep) and _unrolled(step):
