@@ -114,9 +114,12 @@ class Traverser:
         labels (path_retraction.py); the head stays, it is the traverser's object."""
         head = self.path
         node = head
-        while node is not None and node.labels <= labels:
+        while node is not None:
+            held = node.labels
+            if held and not held <= labels:
+                break
             node = node.parent
-        if node is None:
+        else:
             return self
         kept = []
         node = head.parent
