@@ -80,13 +80,16 @@ class Telemetry:
         self.ingest_replans = meter.create_counter(
             "identity.ingest.replans", description="Ingest chunks read and planned again because another writer "
                                                    "(another instance) changed what their plans read")
+        self.ingest_groups = meter.create_histogram(
+            "identity.ingest.group", description="Events a tenant's writer wrote as one group (one read, one "
+                                                 "write per chunk): its concurrent ingests together")
         self.customer_size = meter.create_histogram(
             "identity.resolve.identifiers", description="Identifiers in a resolved customer")
         self.customer_hops = meter.create_histogram(
             "identity.resolve.hops", description="Farthest identifier of a resolved customer, in links")
         self.together = meter.create_histogram(
-            "identity.rpc.together", description="Calls of one tenant run as one (resolves walked together), "
-                                                 "by method")
+            "identity.rpc.together", description="Calls of one tenant run as one (resolves walked together, "
+                                                 "ingests written together), by method")
         meter.create_observable_gauge("identity.graph.circuit_state", callbacks=[self._circuit_states],
                                       description="Graph circuit breaker: 0 closed, 1 half-open, 2 open")
 
@@ -128,6 +131,9 @@ class Telemetry:
 
     def ingest_replanned(self) -> None:
         self.ingest_replans.add(1)
+
+    def ingest_group(self, events: int) -> None:
+        self.ingest_groups.record(events)
 
     def calls_together(self, calls: int, method: str) -> None:
         self.together.record(calls, {"rpc.method": method})

@@ -21,6 +21,7 @@ from gremlin_python.process.graph_traversal import GraphTraversalSource, __
 from gremlin_python.process.traversal import Cardinality, Merge, T
 from gremlin_python.statics import long
 
+from ..base import telemetry
 from ..base.errors import GraphUnavailable, NotFound, ValidationError, check_int
 from ..graph.connection import submit
 from ..graph.group_commit import GroupCommit
@@ -58,16 +59,36 @@ class IdentityGraph(TenantGraph):
         element writes for large batches). Concurrent calls on this object are written
         together, by one of them, as one batch: the results are those of the calls made one
         after another, in the order they were queued."""
+        (outcome,) = self.ingest_each([(events, atomic)])
+        if isinstance(outcome, ValidationError):
+            raise outcome
+        return outcome
+
+    def ingest_each(self, calls: list[tuple[list[dict], bool]]
+                    ) -> list[list[IngestResult | RejectedEvent] | ValidationError]:
+        """What ingest(events, atomic=atomic) answers for each of ``calls``, or the ValidationError
+        it raises for it (nothing of that call written), the others' valid events written as one
+        batch, in order: one caller of the tenant's writer for them all (the service's ingests
+        waiting for their turn together: identity.service.rpc.service)."""
         now_ms = int(self.clock() * 1000)
         config = self.config
-        prepared = prepare_batch(events, self.tenant, config, self.protector, now_ms, atomic=atomic)
-        valid = [(config, event) for event in prepared if isinstance(event, PreparedEvent)]
+        outcomes: list[list[IngestResult | RejectedEvent] | ValidationError] = []
+        for events, atomic in calls:
+            try:
+                outcomes.append(prepare_batch(events, self.tenant, config, self.protector, now_ms, atomic=atomic))
+            except ValidationError as invalid:
+                outcomes.append(invalid)
+        valid = [(config, event) for prepared in outcomes if isinstance(prepared, list)
+                 for event in prepared if isinstance(event, PreparedEvent)]
         written = iter(self._ingest_writer.submit(valid) if valid else ())
-        return [next(written) if isinstance(event, PreparedEvent) else event for event in prepared]
+        return [outcome if isinstance(outcome, ValidationError) else
+                [next(written) if isinstance(event, PreparedEvent) else event for event in outcome]
+                for outcome in outcomes]
 
     def _ingest_prepared(self, queued: list[tuple[TenantConfig, PreparedEvent]]) -> list[IngestResult]:
         """A group's events, each run of callers that found the same settings ingested under them
         (one run unless an operator changed them while the callers queued), in queue order."""
+        telemetry.current().ingest_group(len(queued))
         results: list[IngestResult] = []
         for config, run in itertools.groupby(queued, key=lambda item: item[0]):
             results.extend(ingest_batch(self.g, self.tenant, [event for _, event in run], config, self.protector,

@@ -119,6 +119,12 @@ class Config:
     #: the same options already waiting for theirs run with it (identity.service.rpc.service; 1:
     #: each alone). Nothing waits for more to come.
     resolve_together: int = 8
+    #: The most ingest calls of one tenant written as one group: when an ingest's turn comes, the
+    #: ingests already waiting for theirs run with it, in its slot and one worker, their events
+    #: read once and written together (identity.service.rpc.service; 1: each alone, though
+    #: concurrent calls still share the tenant's writer: identity.graph.group_commit). Each call
+    #: keeps its price, its deadline and its own answer or error. Nothing waits for more to come.
+    ingest_together: int = 4
     #: On SIGTERM/SIGINT, how long in-flight requests may finish.
     grace_period: float = 10.0
     #: Threads running graph work.
@@ -290,6 +296,7 @@ def _check(config: Config) -> None:
         raise ConfigError("port and gremlin_port must be between 0 and 65535")
     for name in ("max_body_bytes", "max_header_bytes", "max_batch", "workers", "graph_attempts", "circuit_threshold",
                  "max_request_cost", "tenant_concurrency", "tenant_queue", "resolve_together",
+                 "ingest_together",
                  "gremlin_timeout_ms", "gremlin_memory_mb", "gremlin_write_timeout_ms"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be at least 1")

@@ -76,6 +76,9 @@ class CountingTelemetry:
     def ingest_replanned(self) -> None:
         self.replans += 1
 
+    def ingest_group(self, events: int) -> None:
+        pass
+
 
 def test_a_write_whose_plan_went_stale_is_planned_again(connect: Connect, clock, monkeypatch) -> None:
     counted = CountingTelemetry()

@@ -76,6 +76,17 @@ class FakeIdentityGraph:
                                        "refused": [], "duplicate": duplicate}, duplicate))
         return results
 
+    def ingest_each(self, calls: list[tuple[list[dict], bool]]) -> list[Any]:
+        """ingest()'s answer or ValidationError for each call, one after another."""
+        from identity.base.errors import ValidationError
+        outcomes: list[Any] = []
+        for events, atomic in calls:
+            try:
+                outcomes.append(self.ingest(events, atomic=atomic))
+            except ValidationError as invalid:
+                outcomes.append(invalid)
+        return outcomes
+
     def resolve(self, id_type: str, value: str, **options: Any) -> FakeResult | None:
         customer = self.customers.get((id_type, value))
         if customer is None:

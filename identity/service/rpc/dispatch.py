@@ -211,7 +211,8 @@ def _joinable(method: Method, params: dict[str, Any], context: Context) -> Joina
     if method.together is None or method.together_key is None:
         return None
     return Joinable(method.name, (method.name, method.together_key(params)),
-                    functools.partial(method.together, context), params)
+                    functools.partial(method.together, context), params,
+                    getattr(context.service.limits, method.together_most))
 
 
 def response(request_id: Any, result: Any) -> dict[str, Any]:

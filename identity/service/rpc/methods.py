@@ -64,6 +64,8 @@ class Method:
     #: ... and the run of several calls' params with that key: one function per call, giving
     #: its result or raising its error, as ``call`` would have for it alone.
     together: Callable[[Context, list[dict[str, Any]]], list[Callable[[], Any]]] | None = None
+    #: ... and the setting (identity.service.rpc.service.Limits) bounding how many run as one.
+    together_most: str = "resolve_together"
 
     @functools.cached_property
     def checked_params(self) -> dict[str, Any]:
@@ -225,16 +227,43 @@ def _checked_items(method_name: str, items: list[Any], prefix: str = "") -> dict
 def _ingest(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """An invalid event gets its own error and the others are ingested; ``atomic``: an invalid
     event fails the call (-32602, every event's errors) and nothing is written."""
+    (answer,) = _ingest_together(ctx, [params])
+    return answer()
+
+
+def _ingest_together(ctx: Context, calls: list[dict[str, Any]]) -> list[Callable[[], Any]]:
+    """ingest for each of ``calls``, their valid events written as one batch by the tenant's
+    writer (IdentityGraph.ingest_each): each call gets what ingest answers it alone, or its
+    error; a call that fails (an invalid event of an atomic call) has nothing written."""
+    checked = [_checked_events(params) for params in calls]
+    asked = [(events, params.get("atomic", False)) for params, (events, _, _) in zip(calls, checked)
+             if events is not None]
+    written = iter(ctx.service.identity(ctx.principal.tenant).ingest_each(asked) if asked else ())
+    return [functools.partial(_ingested, results, valid, next(written) if events is not None else [])
+            for events, results, valid in checked]
+
+
+def _checked_events(params: dict[str, Any]) -> tuple[list[Any] | None, Any, list[int]]:
+    """A call's valid events to ingest (None: none, nothing to write), its results so far (the
+    invalid events' errors; the call's error when it is atomic) and the valid events' positions."""
     events, atomic = params["events"], params.get("atomic", False)
     invalid = _checked_items("ingest", events, "params." if atomic else "")
     if atomic and invalid:  # as the schema check before the call words it
-        raise RpcError.invalid_params([problem.to_dict() for problems in invalid.values() for problem in problems][:20])
+        return None, RpcError.invalid_params(
+            [problem.to_dict() for problems in invalid.values() for problem in problems][:20]), []
     valid = [n for n in range(len(events)) if n not in invalid]
     results: list[Any] = [None] * len(events)
     for n, problems in invalid.items():
         results[n] = {"event_id": given_event_id(events[n]), "error": item_error(problems)}
-    written = ctx.service.identity(ctx.principal.tenant).ingest([events[n] for n in valid], atomic=atomic) \
-        if valid else []
+    return ([events[n] for n in valid] if valid else None), results, valid
+
+
+def _ingested(results: Any, valid: list[int], written: Any) -> dict[str, Any]:
+    """A call's answer from its checked results and what the core answered for its valid events."""
+    if isinstance(results, Exception):
+        raise results
+    if isinstance(written, Exception):
+        raise written
     for n, result in zip(valid, written):
         if isinstance(result, RejectedEvent):  # the core numbers the events it was given
             field = re.sub(r"^events\[\d+\]", f"events[{n}]", result.error.field)
@@ -399,9 +428,12 @@ def method_table(max_batch: int = 1000) -> dict[str, Method]:
                            "into it), refused (links refused by guards, with reasons), duplicate; for an invalid "
                            "event, event_id (as sent, when valid) and error (the -32602 error object naming each "
                            "field and rule): the valid events are ingested all the same, unless atomic is true. "
-                           f"Costs 1 unit per event plus 1 per {PAIRS_PER_UNIT} pairs of its identifiers.",
+                           f"Costs 1 unit per event plus 1 per {PAIRS_PER_UNIT} pairs of its identifiers. Ingests of "
+                           "one tenant that wait for their turn together are written as one group (at most the "
+                           "ingest_together setting), each answered as alone.",
                cost=lambda params: ingest_cost(params["events"]),
-               cost_summary=f"1 unit per event, plus 1 per {PAIRS_PER_UNIT} pairs of its identifiers", each="events"),
+               cost_summary=f"1 unit per event, plus 1 per {PAIRS_PER_UNIT} pairs of its identifiers", each="events",
+               together_key=lambda params: (), together=_ingest_together, together_most="ingest_together"),
         Method("resolve", "Resolve an identifier to its customer and the customer's identifiers",
                _object({"type": _SUBJECT["properties"]["type"], "value": _SUBJECT["properties"]["value"],
                         **_RESOLVE_OPTION_SCHEMAS}, ("type", "value")),

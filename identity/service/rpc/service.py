@@ -27,6 +27,7 @@ class IdentityLike(Protocol):
     """The slice of identity.domain.core.IdentityGraph the service calls."""
 
     def ingest(self, events: list[dict], *, atomic: bool = True) -> list[Any]: ...
+    def ingest_each(self, calls: list[tuple[list[dict], bool]]) -> list[Any]: ...
     def resolve(self, id_type: str, value: str, **options: Any) -> Any: ...
     def resolve_many(self, identifiers: list[dict], **options: Any) -> list[Any]: ...
     def resolve_each(self, asked: list[tuple[str, str]], **options: Any) -> list[Any]: ...
@@ -51,12 +52,14 @@ class Joinable:
     """A call that may run as one with calls of its tenant waiting for their turn: those with an
     equal ``key`` give ``many`` their ``each``, in queue order, and it answers one function per
     call, which returns that call's result or raises its error in the call's own context (its
-    span). identity.service.rpc.methods: resolve's walk together."""
+    span); at most ``most`` calls run as one (1: each alone). identity.service.rpc.methods:
+    resolve's walk together, ingest's write together."""
 
     method: str
     key: Hashable
     many: Callable[[list[Any]], list[Callable[[], Any]]]
     each: Any
+    most: int
 
 
 @dataclass(eq=False)
@@ -92,6 +95,7 @@ class Limits:
     tenant_concurrency: int = _CONFIGURED.tenant_concurrency
     tenant_queue: int = _CONFIGURED.tenant_queue
     resolve_together: int = _CONFIGURED.resolve_together
+    ingest_together: int = _CONFIGURED.ingest_together
 
     @classmethod
     def of(cls, config: Config) -> "Limits":
@@ -150,19 +154,20 @@ class Service:
         (RateLimiter.settle): a call's price is known before it runs, its cost only after.
 
         A ``joinable`` call (``function(*args)`` is what it runs alone) whose turn comes while
-        calls with its key wait for theirs takes up to ``resolve_together`` - 1 of them along and
-        runs them as one (``Joinable.many``); one that was taken along gets its answer from that
-        run. Each keeps its deadline and pays an equal share of the run's CPU."""
+        calls with its key wait for theirs takes up to ``Joinable.most`` - 1 of them along and
+        runs them as one (``Joinable.many``) in its slot and one worker; one that was taken along
+        gets its answer from that run. Each keeps its deadline and pays its price and an equal
+        share of the run's CPU."""
         end = until if until is not None else time.monotonic() + self.request_timeout
         if tenant is None:
             return await self._in_worker(end, function, *args)
-        if joinable is None or self.limits.resolve_together <= 1:
+        if joinable is None or joinable.most <= 1:
             async with self.admission.slot(tenant, end):
                 return await self._charged(tenant, end, charged, function, *args)
         waiting = _Waiting(joinable, end, charged, contextvars.copy_context(),
                            asyncio.get_running_loop().create_future())
         if await self.admission.turn(tenant, end, waiting):
-            others = self.admission.take_along(tenant, joinable.key, self.limits.resolve_together - 1)
+            others = self.admission.take_along(tenant, joinable.key, joinable.most - 1)
             if not others:
                 try:
                     return await self._charged(tenant, end, charged, function, *args)
