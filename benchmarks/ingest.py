@@ -27,11 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import (add_batch_argument, add_output_arguments, finish, latency_line,  # noqa: E402
-                                process_cpu_seconds, save_results)
+from benchmarks.harness import (add_batch_argument, add_output_arguments, add_tree_argument, finish,  # noqa: E402
+                                latency_line, process_cpu_seconds, save_results)
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
-from benchmarks.service import (WARMUP_TENANT, RpcClient, add_backend_arguments, add_warmup_argument,  # noqa: E402
-                                after_warmup, backend_names, run_load, running_service, warmup_mix)
+from benchmarks.service import (WARMUP_TENANT, RpcClient, Server, add_backend_arguments,  # noqa: E402
+                                add_warmup_argument, after_warmup, backend_names, run_load, running_service, scraped,
+                                warmup_mix)
 from identity.service.rpc.server import DEV_TENANT  # noqa: E402
 
 __all__ = ["main", "ingest_calls"]
@@ -45,23 +46,32 @@ def events_in(params: dict) -> int:
     return len(params["events"])
 
 
+def _groups_written(server: Server) -> tuple[float, float]:
+    """The groups the service's tenant writers have written so far, and their events."""
+    return scraped([server], "identity_ingest_group_count"), scraped([server], "identity_ingest_group_sum")
+
+
 def measure_backend(backend: str, events: list[dict], args: argparse.Namespace, gremlin_url: str | None,
                     tenant: str = DEV_TENANT) -> dict:
     levels = args.concurrency
     size = -(-len(events) // len(levels))
-    with running_service(backend, gremlin_url=gremlin_url, tenant=tenant) as server:
+    with running_service(backend, gremlin_url=gremlin_url, tree=args.tree, tenant=tenant) as server:
         rss_start = server.rss_bytes()
         rows = []
         for n, concurrency in enumerate(levels):
             calls = ingest_calls(events[n * size:(n + 1) * size], args.batch)
             graph_pid = args.server_pid if backend == "gremlin" else None
             cpu, graph_cpu = server.cpu_seconds(), process_cpu_seconds(graph_pid) if graph_pid else 0.0
+            groups = _groups_written(server)
             row = run_load(server, calls, concurrency, label=f"{backend} ingest x{concurrency}", quiet=args.quiet,
                            weight=events_in)
             count = max(1, sum(events_in(params) for _, params in calls))
             cpu_ms = 1000.0 * (server.cpu_seconds() - cpu) / count
             rows.append({**row, "events_per_second": row["units_per_second"],
                          "service_cpu_ms_per_event": round(cpu_ms, 3)})
+            groups = [after - before for after, before in zip(_groups_written(server), groups)]
+            if groups[0]:  # a service that counts them (identity.ingest.group)
+                rows[-1]["groups"], rows[-1]["events_per_group"] = int(groups[0]), round(groups[1] / groups[0], 1)
             if graph_pid:
                 rows[-1]["graph_server_cpu_ms_per_event"] = round(
                     1000.0 * (process_cpu_seconds(graph_pid) - graph_cpu) / count, 3)
@@ -84,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     add_warmup_argument(parser)
     parser.add_argument("--server-pid", type=int,
                         help="the process id of --gremlin-url's server: its CPU per event too (/proc)")
+    add_tree_argument(parser)  # the service runs from it
     add_output_arguments(parser, "ingest")
     args = parser.parse_args(argv)
     mix = mix_from_args(args)
@@ -105,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         for row in measured["levels"]:
             graph_cpu = (f"  graph server CPU {row['graph_server_cpu_ms_per_event']:5.2f} ms/event"
                          if "graph_server_cpu_ms_per_event" in row else "")
+            groups = f"  {row['groups']} groups of {row['events_per_group']} events" if "groups" in row else ""
             print(f"{backend:9s} clients {row['concurrency']:3d}  {row['events_per_second']:8,.0f} events/s  "
-                  f"service CPU {row['service_cpu_ms_per_event']:5.2f} ms/event{graph_cpu}  call {latency_line(row, 1)}")
+                  f"service CPU {row['service_cpu_ms_per_event']:5.2f} ms/event{graph_cpu}  call {latency_line(row, 1)}"
+                  f"{groups}")
         print(f"{backend:9s} {measured['stats']['identifiers']} identifiers, "
               f"{measured['bytes_per_identifier']} bytes RSS growth per identifier")
     return finish(args, results)

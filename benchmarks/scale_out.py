@@ -37,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator
@@ -47,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.accuracy import pairwise_scores, truth_of  # noqa: E402
 from benchmarks.harness import Progress, add_output_arguments, finish  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
-from benchmarks.service import RpcClient, Server, _env, child_process, run_load, run_threads, wait_for_line  # noqa: E402
+from benchmarks.service import (RpcClient, Server, _env, child_process, run_load, run_threads, scraped,  # noqa: E402
+                                wait_for_line)
 
 _REGION = "local"  # the region of the tenants: served by the graph of --gremlin-url
 
@@ -121,17 +121,6 @@ def ingest_spread(servers: list[Server], events: list[dict], batch: int, clients
                            for n, server in enumerate(servers) for _ in range(clients)])
     bar.close()
     return results, seconds, retried[0]
-
-
-def scraped(servers: list[Server], metric: str) -> float:
-    """The sum over ``servers`` of a counter their ``/metrics`` show (every label)."""
-    total = 0.0
-    for server in servers:
-        with urllib.request.urlopen(server.url + "/metrics", timeout=30) as response:
-            for line in response.read().decode().splitlines():
-                if line.startswith(metric + "{") or line.startswith(metric + " "):
-                    total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def resolve_every(server: Server, keys: list[tuple[str, str]], quiet: bool) -> dict:

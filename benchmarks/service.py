@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -34,7 +35,7 @@ from identity.service.rpc.server import DEV_TENANT
 
 __all__ = ["BACKENDS", "Server", "running_service", "RpcClient", "run_load", "run_threads", "backend_names",
            "add_backend_arguments", "add_warmup_argument", "warmup_mix", "after_warmup", "WARMUP_TENANT", "child_process",
-           "wait_for_line", "gremlin_server", "SHARED_GREMLIN_SERVER"]
+           "wait_for_line", "gremlin_server", "SHARED_GREMLIN_SERVER", "scraped"]
 
 BACKENDS = ("memory", "durable", "endpoint", "gremlin")
 #: the warm-up population's seed is the measured one's plus this: other people, other identifiers
@@ -276,6 +277,17 @@ class RpcClient:
 
     def close(self) -> None:
         self._connection.close()
+
+
+def scraped(servers: list[Server], metric: str) -> float:
+    """The sum over ``servers`` of a counter their ``/metrics`` show (every label)."""
+    total = 0.0
+    for server in servers:
+        with urllib.request.urlopen(server.url + "/metrics", timeout=30) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith(metric + "{") or line.startswith(metric + " "):
+                    total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def run_threads(threads: Sequence[threading.Thread]) -> float:
