@@ -602,6 +602,12 @@ def _refuse_cardinality(spec: dict, message: str) -> None:
         raise InvalidArgumentError(message)
 
 
+class _NoVertexFound(Exception):
+    """A Merge.outV/inV option's map found no vertex: TinkerPop takes the first of none
+    (Optional.get), and the NoSuchElementException that raises ends the step's stream as if it
+    were exhausted. No error, no edge, and no traverser after it reaches the step."""
+
+
 class MergeEdgeStep(_MergeStep):
     name = "mergeE"
     java_name = "MergeEdgeStep"
@@ -631,14 +637,24 @@ class MergeEdgeStep(_MergeStep):
             resolved = _value_of(ctx, traverser, option)
             if isinstance(resolved, dict):
                 matches = MergeVertexStep._find(None, ctx, *_split_tokens(resolved))  # type: ignore[arg-type]
-                resolved = matches[0] if matches else None
+                if not matches:
+                    raise _NoVertexFound()
+                return matches[0]
             if resolved is None or resolved is NOTHING:
                 raise InvalidArgumentError(f"Could not resolve vertex for option(Merge.{which})")
+            if not isinstance(resolved, (VertexRecord, GVertex)):  # an id is taken in the merge map only
+                raise InvalidArgumentError(f"Vertex could not be resolved from mergeE: {resolved}")
             return resolve_vertex(ctx, resolved)
         return ctx.store.vertices.get(element_id(value)) if not isinstance(value, VertexRecord) else value
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         _check_writable(ctx)
+        try:
+            yield from self._merge_each(ctx, traversers)
+        except _NoVertexFound:
+            return
+
+    def _merge_each(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:
             search = self._map(ctx, traverser, self.search, "search")
             self._check_constant_on_match()
