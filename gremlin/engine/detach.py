@@ -121,9 +121,9 @@ def detach(value: Any, store: Store | None) -> Any:
     if isinstance(value, (list, tuple)):
         return [v if type(v) in _SCALARS else detach(v, store) for v in value]
     if isinstance(value, (set, frozenset)):
-        if any(isinstance(v, (dict, list, tuple, MapEntry)) for v in value):
-            # a set of maps or lists: gremlinpython cannot make a Python set of them and reads the
-            # server's Set as a list, so an in-process answer is that list too
+        if any(isinstance(v, (dict, list, tuple, set, frozenset, MapEntry)) for v in value):
+            # a set of maps, lists or sets: gremlinpython cannot make a Python set of them and reads
+            # the server's Set as a list, so an in-process answer is that list too
             return [detach(v, store) for v in value]
         return {_key(v, store) for v in value}
     if value is ROOT:
