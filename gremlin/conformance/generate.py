@@ -89,6 +89,9 @@ class GraphSchema:
     starts: tuple[str, ...]
     repeat_depth: int
     meta_keys: tuple[str, ...] = ()
+    #: hops a traversal may walk in all (moves and repeat passes), where the graph is dense enough
+    #: that three hops from a named vertex give hundreds of thousands of results
+    max_hops: int | None = None
 
 
 GRAPHS = {
@@ -99,7 +102,7 @@ GRAPHS = {
         {"weight": ("0.4", "0.5", "1.0", "0.2", "0.75")},
         ("1", "2", "3", "4", "5", "6", "99"), ("7", "8", "9", "10", "11", "12"),
         ("V()", "V(1)", "V(4)", "V(1, 2, 3)", "V().hasLabel(\"person\")", "E()", "E(7, 9)", "V(99)",
-         "V().hasLabel(\"none\")"), 3),
+         "V().hasLabel(\"none\")", "V(1, 99, 4)", "E(7, 99)"), 3),
     "crew": GraphSchema(
         "crew", ("person", "software"), ("develops", "uses"),
         {"name": ('"marko"', '"stephen"', '"matthias"', '"daniel"', '"gremlin"', '"tinkergraph"'),
@@ -114,7 +117,7 @@ GRAPHS = {
         {"weight": ("1", "2", "5", "10")},
         ("1", "2", "3", "4", "339", "340"), (),
         ("V(1)", "V(3, 4)", "V(340)", "V().has(\"name\", within(\"Garcia\", \"BERTHA\"))",
-         "V().has(\"name\", \"Weir\")"), 1),
+         "V().has(\"name\", \"Weir\")"), 1, max_hops=2),
     "sink": GraphSchema(
         "sink", ("loops", "message"), ("self", "link"), {"name": ('"loop"', '"a"', '"b"')}, {},
         ("1000", "2000", "2001"), ("1001", "2002", "2003"), ("V()", "V(2000)", "E()", "V(1000)"), 3),
@@ -127,6 +130,8 @@ _FRACTIONAL = ("0.5", "1.5", "-2.5", "3.25", "0.1")
 # literals all come from one pool, so Java's hash collections never hold 1 and 1L of its own making
 _LONG = ("0L", "1L", "2L", "3L", "-1L", "7L", "10L", "29L")
 _DECIMAL = ("0.5m", "1.5m", "-2.5m", "3.25m", "0.1m", "0.2m")
+#: numbers of every type with distinct values, for the promotion rules of reducers
+_MIXED_NUMBERS = ("1", "2L", "2.5", "0.5m", "-3", "7L", "1.25m", "10", "-0.75", "4000000000L")
 _STRINGS = ('"a"', '"b"', '"marko"', '"A b"', '" x "', '""', '"a,b"', '"lop"')
 
 
@@ -139,6 +144,8 @@ class _Scope:
     labels: list[str] = field(default_factory=list)
     side_effects: list[str] = field(default_factory=list)
     sack: bool = False
+    #: hops drawn so far, in any branch (see GraphSchema.max_hops)
+    hops: int = 0
     #: an unordered dedup() has run: which of equal traversers it kept (their path, labels, sack
     #: and loops) is the unspecified order's choice, so nothing after it reads those
     history_lost: bool = False
@@ -195,7 +202,9 @@ class Generator:
             values, kind = self.random.sample(_STRINGS, self.random.randint(1, 3)), "str"
         elif roll < 0.82:
             values, kind = [self._list_literal(scope) for _ in range(self.random.randint(1, 2))], "list"
-        elif roll < 0.9:
+        elif roll < 0.86:
+            return self._mixed_numbers_case()
+        elif roll < 0.92:
             values = [f'datetime("2023-0{self.random.randint(1, 9)}-1{self.random.randint(0, 9)}T0{self.random.randint(0, 9)}:00:00Z")']
             kind = "date"
         else:
@@ -208,6 +217,23 @@ class Generator:
         ending = self._ending(scope)
         steps.extend(ending)
         return Case("modern", Chain(tuple(steps), root=True), ordered and not ending)
+
+    def _mixed_numbers_case(self) -> Case:
+        """Numbers of every type at once (Integer, Long, Double, BigDecimal) into reducers, global
+        or over a list: the promotion rules. Their values are distinct as numbers, so no hash
+        collection of Java's holds two of them equal (``1`` and ``1.0`` are a documented difference)."""
+        r = self.random
+        pool = r.sample(_MIXED_NUMBERS, r.randint(1, 5))
+        reducer = r.choice(("sum", "mean", "min", "max"))
+        if r.random() < 0.5:
+            steps = [Step("inject", (f"[{', '.join(pool)}]",)), Step(reducer, ("local",))]
+        else:
+            steps = [Step("inject", tuple(pool)), Step(reducer, ())]
+        if r.random() < 0.3:
+            steps.append(Step("math", ('"_ * 2"',)))
+        elif r.random() < 0.3:
+            steps.append(Step("is", (r.choice(("gt(1)", "lte(2.5)", "eq(3L)", "within(1.5m, 2)")),)))
+        return Case("modern", Chain(tuple(steps), root=True), False)
 
     def _ending(self, scope: _Scope) -> list[Step]:
         """Sometimes read a side effect back at the end (its one result has no order to keep)."""
@@ -232,16 +258,43 @@ class Generator:
                                   f"[\"age\": single({age})]", f"[\"k\": list({age})]",
                                   f"[\"name\": set({name})]", f"[\"name\": list({r.choice(_STRINGS[:3])})]"))
                 steps.append(Step("option", (f"Merge.{option}", value)))
-            if r.random() < 0.3:
+            roll = r.random()
+            if roll < 0.3:
                 steps = [Step("V", ("1", "2")), *steps]
+            elif roll < 0.45:
+                # mergeV() reading its map from the traverser (the map a writer injects)
+                steps = [Step("inject", (search,)), Step("mergeV", r.choice(((), (Chain((Step("identity", ()),)),)))),
+                         *steps[1:]]
+            elif roll < 0.55 and "T.label" not in search:
+                steps.append(Step("option", ("Merge.onCreate", f"[(T.label): {label}, \"age\": {age}]")))
         elif roll < 0.75:
             out_v, in_v = r.choice(("1", "2", "4")), r.choice(("1", "3", "6"))
             edge = r.choice(("knows", "created", "likes"))
             search = f"[(T.label): \"{edge}\", (Direction.OUT): {out_v}, (Direction.IN): {in_v}]"
+            if r.random() < 0.4:
+                # the ends as Merge tokens, each given by option(Merge.outV/inV) as a map or a
+                # traversal (how a writer names vertices it has not read)
+                search = f"[(T.label): \"{edge}\", (Direction.OUT): Merge.outV, (Direction.IN): Merge.inV]"
             steps = [Step("mergeE", (search,))]
+            if "Merge.outV" in search:
+                for end, vertex in (("outV", out_v), ("inV", in_v)):
+                    steps.append(Step("option", (f"Merge.{end}", r.choice((
+                        f"[(T.id): {vertex}]", f"[(T.id): {r.choice(('77', vertex))}]",
+                        f"[\"name\": {r.choice(GRAPHS['modern'].vertex_keys['name'][:4])}]")))))
             for option in r.sample(("onCreate", "onMatch"), r.randint(0, 2)):
                 steps.append(Step("option", (f"Merge.{option}", r.choice(
-                    ("[\"weight\": 0.5]", "[\"w\": 1]", "[:]", f"[\"weight\": {r.choice(scope.numbers)}]")))))
+                    ("[\"weight\": 0.5]", "[\"w\": 1]", "[:]", f"[\"weight\": {r.choice(scope.numbers)}]",
+                     f"[\"weight\": single({r.choice(scope.numbers)})]")))))
+        elif roll < 0.82:
+            # the upsert of a vertex as writers wrote it before mergeV(): fold, then the one found or a new one
+            vertex = r.choice(("person", "dog"))
+            found = Chain((Step("unfold", ()),))
+            made = Chain((Step("addV", (f'"{vertex}"',)), Step("property", ('"name"', name)),
+                          *((Step("property", ("single", '"age"', age)),) if r.random() < 0.5 else ())))
+            steps = [Step("V", ()), Step("has", (f'"{vertex}"', '"name"', name)), Step("fold", ()),
+                     Step("coalesce", (found, made))]
+            if r.random() < 0.4:
+                steps.append(Step("property", ("single", '"age"', age)))
         else:
             starts = (Step("V", (r.choice(("1", "2", "3")),)),)
             write = r.choice((
@@ -251,11 +304,23 @@ class Generator:
                 Step("property", ("set", r.choice(('"k"', '"name"')), r.choice((name, *_STRINGS[:3])))),
                 Step("property", ("list", '"name"', name)),
                 Step("property", ('"k"', r.choice(_STRINGS[:3]), '"since"', r.choice(("2020", '"x"')))),
+                # a value from a traversal: the first it gives (none is an error)
+                Step("property", (r.choice(('"k"', '"name"')), Chain((Step("values", (r.choice(('"name"', '"lang"')),)),)))),
+                Step("property", ("single", '"age"', Chain((Step("values", ('"age"',)), Step("sum", ()))))),
                 Step("addE", ('"likes"',)),
                 Step("drop", ()),
+                Step("outE", (r.choice(('"knows"', '"created"')),)), Step("properties", ('"age"',)),
+                Step("addV", (label,)),
                 Step("sideEffect", (Chain((Step("properties", ('"age"',)), Step("drop", ()))),)),
             ))
             steps = [*starts, write]
+            if write.name in ("outE", "properties"):
+                steps.append(Step("drop", ()))
+            elif write.name == "addV":
+                steps = [write, Step("property", ('"name"', name)), Step("property", ("single", '"age"', age))]
+                if r.random() < 0.4:
+                    steps.append(Step("addE", ('"knows"',)))
+                    steps.append(Step(r.choice(("from", "to")), (Chain((Step("V", (r.choice(("1", "4", "99")),)),)),)))
             if write.name == "addE":
                 steps.append(Step("to", (Chain((Step("V", (r.choice(("1", "4", "5")),)),)),)))
         ending = r.choice(((Step("count", ()),), (Step("valueMap", ()),), (Step("label", ()),),
@@ -318,7 +383,7 @@ class Generator:
         if kind in ELEMENT:
             o += [(self._has, 3), (self._has_label, 1), (self._has_id, 0.5), (self._has_not, 0.5),
                   (self._values, 2), (self._properties, 1), (self._element_map, 1.5), (self._id_label, 1)]
-            if kind == "v":
+            if kind == "v" and (scope.schema.max_hops is None or scope.hops < scope.schema.max_hops):
                 o += [(self._move, 4), (self._move_edge, 1.5)]
                 if nested:
                     o.append((self._repeat, 1.5))
@@ -436,7 +501,13 @@ class Generator:
         ids = scope.schema.edge_ids if kind == "e" else scope.schema.vertex_ids
         if not ids:
             return self._has(scope, kind, depth, ordered)
-        return [Step("hasId", tuple(self.random.sample(ids, self.random.randint(1, 2))))], kind, ordered
+        r = self.random
+        if r.random() < 0.35:
+            a, b = r.sample(ids, 2)
+            predicate = r.choice((f"within({a}, {b})", f"without({a})", f"neq({a})", f"gt({a})",
+                                  f"lte({a})", f"between({a}, {b})", f"within({a}, 99, \"x\")"))
+            return [Step("hasId", (predicate,))], kind, ordered
+        return [Step("hasId", tuple(r.sample(ids, r.randint(1, 2))))], kind, ordered
 
     def _has_not(self, scope, kind, depth, ordered):
         return [Step("hasNot", (self._key(scope, kind),))], kind, ordered
@@ -463,7 +534,8 @@ class Generator:
             if self.random.random() < 0.2:
                 return [Step("valueMap", ()), Step("by", (Chain((Step("unfold", ()),)),))], "map", ordered
             return [step], "map", ordered
-        return [Step("propertyMap", ())], "map", ordered
+        keys = tuple(self._key(scope, kind) for _ in range(self.random.choice((0, 0, 1, 2))))
+        return [Step("propertyMap", keys)], "map", ordered
 
     def _id_label(self, scope, kind, depth, ordered):
         if self.random.random() < 0.5:
@@ -471,14 +543,20 @@ class Generator:
         return [Step("id", ())], "num", ordered
 
     def _move(self, scope, kind, depth, ordered):
+        scope.hops += 1
         direction = self.random.choice(("out", "in", "both", "out", "in"))
         labels = self.random.sample(scope.schema.edge_labels, self.random.choice((0, 1, 1)))
         steps = [Step(direction, tuple(f'"{l}"' for l in labels))]
         if self.random.random() < 0.15 and not scope.history_lost:
             steps.append(Step(self.random.choice(("simplePath", "simplePath", "cyclicPath")), ()))
+            if scope.labels and self.random.random() < 0.5:
+                # only part of the path: from a label, to one, or between two
+                bound = self.random.choice((("from",), ("to",), ("from", "to")))
+                steps.extend(Step(b, (f'"{self.random.choice(scope.labels)}"',)) for b in bound)
         return steps, "v", False
 
     def _move_edge(self, scope, kind, depth, ordered):
+        scope.hops += 1
         direction = self.random.choice(("outE", "inE", "bothE"))
         labels = self.random.sample(scope.schema.edge_labels, self.random.choice((0, 1)))
         return [Step(direction, tuple(f'"{l}"' for l in labels))], "e", False
@@ -540,6 +618,7 @@ class Generator:
         if dedup:
             body_steps.append(Step("dedup", ()))
         limit = r.randint(1, scope.schema.repeat_depth)
+        scope.hops += limit
         if r.random() < 0.15 and scope.schema.repeat_depth > 1:
             # a nested repeat: one hop more per pass at most, its loops() counting its own passes
             inner = Chain((r.choice((Step("out", ()), Step("both", ()))),))
@@ -832,7 +911,7 @@ class Generator:
         r = self.random
         if r.random() < 0.5:
             return [Step("sack", ())], "num", ordered
-        operator = r.choice(("sum", "mult", "min", "max", "minus"))
+        operator = r.choice(("sum", "mult", "min", "max", "minus", "div"))
         by = r.choice(((), ('"age"',), ('"weight"',), (Chain((Step("constant", (r.choice(scope.numbers),)),)),)))
         steps = [Step("sack", (operator,))]
         if by:
@@ -911,8 +990,13 @@ class Generator:
         keys = ["p", "q", "r"][:self.random.randint(1, 3)]
         steps = [Step("project", tuple(f'"{k}"' for k in keys))]
         for _ in keys:
-            if kind in ELEMENT and self.random.random() < 0.4:
+            roll = self.random.random()
+            if kind in ELEMENT and roll < 0.4:
                 steps.append(Step("by", (self._key(scope, kind),)))
+            elif roll > 0.8:
+                steps.append(Step("by", self.random.choice(((), (Chain((Step("constant", (self.random.choice(
+                    (*scope.numbers[:2], *_STRINGS[:2])),)),)),), (Chain((Step("fold", ()),)),),
+                    (Chain((Step("identity", ()),)),)))))
             else:
                 steps.append(Step("by", (self.single_child(scope, kind, depth)[0],)))
         return steps, "map", ordered
