@@ -79,12 +79,22 @@ def _is_sequence(value: Any) -> bool:
 
 
 def from_wire(value: Any) -> Any:
-    """gremlinpython reads a GraphBinary BigDecimal as statics.BigDecimal; compare it as a Decimal."""
+    """gremlinpython reads a GraphBinary BigDecimal as statics.BigDecimal; compare it as a Decimal,
+    inside lists, sets, maps and paths too (``fold()`` of BigDecimals)."""
     from decimal import Decimal
 
     from gremlin_python.statics import BigDecimal
+    kind = type(value)
     if isinstance(value, BigDecimal):
         return Decimal(value.unscaled_value).scaleb(-value.scale)
+    if kind is list:
+        return [from_wire(v) for v in value]
+    if kind is set:
+        return {from_wire(v) for v in value}
+    if kind is dict:
+        return {from_wire(k): from_wire(v) for k, v in value.items()}
+    if kind is Path:
+        return Path(value.labels, [from_wire(o) for o in value.objects])
     return value
 
 

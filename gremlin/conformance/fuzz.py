@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Iterator, Sequence
 
-from gremlin_python.structure.graph import Path
+from gremlin_python.structure.graph import Path, VertexProperty
 
 from .backends import Backend, open_backend
 from .compare import render
@@ -84,6 +84,8 @@ def _key(value: Any) -> str:
         return "[" + ",".join(sorted(_key(v) for v in value)) + "]"
     if isinstance(value, (set, frozenset)):
         return "{" + ",".join(sorted(_key(v) for v in value)) + "}"
+    if isinstance(value, VertexProperty):  # rendered without its id, which tells equal ones apart
+        return f"{render(value)}#{_key(value.id)}"
     return render(value)
 
 
