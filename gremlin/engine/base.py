@@ -203,6 +203,9 @@ class Step:
     #: The labels a label-reading step keeps on the paths of the traversers it passes on, dropping
     #: the others; None keeps them all (set by path_retraction.py, TinkerPop's PathRetractionStrategy).
     keep_labels: frozenset | None = None
+    #: A step that may raise an ERROR outside any filter (choose() with a predicate option) when
+    #: true; filter_strategies.finish_traversal then names the filter after it that reads it.
+    raises_errors = False
 
     def modulate(self, name: str, args: tuple) -> None:
         raise InvalidArgumentError(f"The {self.name}() step cannot be modulated by {name}()")

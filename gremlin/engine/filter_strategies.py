@@ -89,7 +89,26 @@ def finish_traversal(traversal: Traversal) -> Traversal:
         limit_counts(traversal)
     if not _ERROR_PARENTS.isdisjoint(kinds):
         _mark_children(traversal)
+    if any(step.raises_errors for step in traversal.steps):
+        _name_error_readers(traversal)
     return traversal
+
+
+def _name_error_readers(traversal: Traversal) -> None:
+    """An ERROR a step raises outside any filter (choose().option(lt(1)) of a string) goes down
+    the traversal to the next filter step, whose loop over its starts catches it: there it is
+    false (the traverser is gone, the stream goes on) unless that filter passes ERROR to its parent
+    (TinkerPop's FilterStep). A barrier between loses only that traverser too: the filter asks it
+    again and it goes on with its starts. With no filter after it, the ERROR fails the traversal."""
+    steps = traversal.steps
+    for position, step in enumerate(steps):
+        if not step.raises_errors:
+            continue
+        step.error_reader = None
+        for later in steps[position + 1:]:
+            if type(later) in _FILTER_TYPES and type(later) is not OrderStep:
+                step.error_reader = later
+                break
 
 
 def _traversal_rank(traversal: Traversal) -> int:

@@ -376,6 +376,8 @@ class ChooseStep(Step):
         key, branch = args
         if not isinstance(branch, Traversal):
             raise InvalidArgumentError("option() takes a traversal as its branch")
+        if isinstance(key, P):
+            self.raises_errors = True
         if isinstance(key, Pick) and self.name == "choose":
             # choose() sends a traverser down one branch: any would be a second (branch() allows it)
             if enum_name(key) == "any":
@@ -406,8 +408,23 @@ class ChooseStep(Step):
                 arrived = routed[id(branch)] if ctx.reads_paths else merge_bulks(routed[id(branch)], ctx)
                 yield from branch.run(ctx, iter(arrived))
 
+    #: the filter step after this one that reads an ERROR of an option's predicate as false
+    #: (filter_strategies.finish_traversal), when its traversal has one
+    error_reader: Step | None = None
+
     def _route(self, ctx: Context, traverser: Traverser) -> list[Traversal]:
-        """The branches ``traverser`` goes down."""
+        """The branches ``traverser`` goes down (none when its option's predicate cannot decide
+        and a filter step after this one drops it, as TinkerPop's does)."""
+        if self.error_reader is None:
+            return self._branches_of(ctx, traverser)
+        try:
+            return self._branches_of(ctx, traverser)
+        except PredicateError:
+            if self.error_reader.passes_errors:
+                raise
+            return []
+
+    def _branches_of(self, ctx: Context, traverser: Traverser) -> list[Traversal]:
         if self.selector is None:
             if self.predicate is not None:
                 chosen = test_predicate(self.predicate, traverser.obj)
