@@ -20,7 +20,7 @@ from gremlin_python.process.traversal import Traversal as GTraversal
 from ..errors import InvalidArgumentError, UnsupportedStepError
 from . import steps_branch, steps_filter, steps_graph, steps_map, steps_mutate, steps_reduce  # noqa: F401
 from . import steps_date, steps_extra, steps_math, steps_where  # noqa: F401
-from . import path_retraction, steps_call, steps_match
+from . import labelled_paths, path_retraction, steps_call, steps_match
 from .base import STEPS, Step, Traversal
 from .bytecode import is_cardinality_value
 from .filter_strategies import DISABLED, finish_traversal
@@ -100,6 +100,8 @@ def compile_bytecode(bytecode: Bytecode, disabled: frozenset = frozenset()) -> T
     steps_call.mark_start(traversal.steps)
     if path_retraction.NAME not in disabled:
         path_retraction.retract_paths(traversal)
+    if labelled_paths.WITH_PATH not in disabled:
+        labelled_paths.mark_in_place_labels(traversal)
     return traversal
 
 

@@ -44,12 +44,27 @@ def _movable(step: Step) -> bool:
 
 def move_ranges_early(traversal: Traversal) -> None:
     steps = traversal.steps
-    for index in range(1, len(steps)):
+    anchored = bool(steps) and not _movable(steps[0])
+    index = 0
+    while index + 1 < len(steps):
+        index += 1
         step = steps[index]
         if type(step) is not RangeStep or step.scope != Scope.global_:
+            anchored = anchored or not _movable(step)
             continue
+        if anchored:
+            # TinkerPop moves a range's labels to the step before it whenever some earlier step
+            # could take the range: the as() after it goes in front of it (where the labels land
+            # on a labelled path depends on that step, labelled_paths.py)
+            end = index + 1
+            while end < len(steps) and type(steps[end]) is AsStep:
+                end += 1
+            if end > index + 1:
+                steps[index:end] = steps[index + 1:end] + [step]
+                index = end - 1
         to = index
         while to > 1 and _movable(steps[to - 1]):  # a traversal's first step starts it: no range goes before
             to -= 1
         if any(_side_effect(passed) for passed in steps[to:index]):
             steps.insert(to, steps.pop(index))
+        anchored = True  # a later range may go behind this one

@@ -256,6 +256,9 @@ def _element_map(*args: Any) -> Step:
 
 class AsStep(Step):
     name = "as"
+    #: The labels belong to a step that passes its traversers on, in a traversal that reads no
+    #: whole path: they may join an earlier equal object (set by labelled_paths.py).
+    in_place = False
 
     def __init__(self, labels: tuple):
         if not labels or not all(isinstance(label, str) for label in labels):
@@ -264,8 +267,12 @@ class AsStep(Step):
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         labels = self.labels
-        for traverser in traversers:
-            yield traverser.labelled(labels)
+        if self.in_place:
+            for traverser in traversers:
+                yield traverser.labelled_in_place(labels)
+        else:
+            for traverser in traversers:
+                yield traverser.labelled(labels)
 
 
 @register("as")

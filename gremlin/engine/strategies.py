@@ -25,6 +25,7 @@ from gremlin_python.process.traversal import Bytecode, Operator, TraversalStrate
 from ..errors import InvalidArgumentError, UnsupportedStepError
 from .base import Context, Traversal
 from .compiler import convert_argument
+from .labelled_paths import WITH_PATH
 from .traverser import Traverser
 
 __all__ = ["apply_source_instructions", "impose_strategies", "settle_imposed", "IMPOSABLE"]
@@ -79,6 +80,7 @@ def apply_source_instructions(ctx: Context, bytecode: Bytecode, options: dict) -
             # every traverser carries its whole path: TinkerPop's PathRetractionStrategy leaves it
             # alone, as withoutStrategies() would (and the compiled traversals kept apart by it)
             ctx.disabled_strategies.add("PathRetractionStrategy")
+            ctx.disabled_strategies.add(WITH_PATH)  # and as() labels the newest object (labelled_paths.py)
         elif name == "with":
             options[args[0]] = args[1] if len(args) > 1 else True
         elif name == "withComputer":

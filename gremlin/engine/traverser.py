@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..storage import EdgeRecord, VertexRecord
-from .values import PathValue, g_hash_key
+from .values import PathValue, g_hash_key, java_equality_key
 
 __all__ = ["Traverser", "PathNode", "is_simple", "on_path", "NO_LABELS", "OWN_KEY"]
 
@@ -63,6 +63,14 @@ def on_path(node: PathNode | None, obj: Any) -> bool:
     return False
 
 
+def _java_equal(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if type(a) in OWN_KEY or type(b) in OWN_KEY:
+        return False  # one record per id: elements are equal only when they are the same record
+    return java_equality_key(a) == java_equality_key(b)
+
+
 class Traverser:
     __slots__ = ("obj", "bulk", "path", "loops", "sack")
 
@@ -106,6 +114,29 @@ class Traverser:
         else:
             node = PathNode(self.path.obj, self.path.labels | frozenset(labels), self.path.parent)
         return Traverser(self.obj, self.bulk, node, self.loops, self.sack)
+
+    def labelled_in_place(self, labels: tuple[str, ...]) -> "Traverser":
+        """The labels of a step that passes its traverser on (a filter, a side effect, a branch's
+        end) on a path that holds only labelled objects (TinkerPop's labelled-path traverser's
+        addLabels): they join the newest labelled object when the traverser's object equals it
+        (Java's equals), else they label the traverser's object. This path also holds the
+        unlabelled steps, which are copied when the labels land behind them."""
+        head = self.path
+        node = head
+        while node is not None and not node.labels:
+            node = node.parent
+        obj = self.obj
+        if node is None or node is head or obj is None or not _java_equal(node.obj, obj):
+            return self.labelled(labels)
+        between = []
+        walk = head
+        while walk is not node:
+            between.append(walk)
+            walk = walk.parent
+        made = PathNode(node.obj, node.labels | frozenset(labels), node.parent)
+        for unlabelled in reversed(between):
+            made = PathNode(unlabelled.obj, NO_LABELS, made)
+        return Traverser(obj, self.bulk, made, self.loops, self.sack)
 
     def keeping(self, labels: frozenset) -> "Traverser":
         """This traverser with only ``labels`` left on its path (TinkerPop's keepLabels), itself
