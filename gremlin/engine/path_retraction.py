@@ -45,7 +45,7 @@ from .common import ByModulatedStep
 from .steps_branch import ChooseStep, RepeatStep, UnionStep
 from .steps_extra import FormatStep, SackStep
 from .steps_filter import DedupStep
-from .steps_graph import EdgeVertexStep
+from .labelled_paths import needs_whole_path
 from .steps_map import AsStep, SelectStep
 from .steps_match import MatchStep, where_scope_keys
 from .steps_math import MathStep
@@ -55,10 +55,6 @@ from .steps_where import WhereStep
 __all__ = ["retract_paths", "NAME"]
 
 NAME = "PathRetractionStrategy"
-
-#: Steps whose TinkerPop counterpart needs the whole path (TraverserRequirement.PATH) or holds a
-#: lambda: in a traversal with one, the strategy does nothing.
-_WHOLE_PATH_STEPS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
 
 # how a PathProcessor takes the labels the strategy gives it
 _COPY, _SHARE, _MATCH = "copy", "share", "match"
@@ -118,9 +114,7 @@ def _may_drop(traversal: Traversal) -> bool:
     time (there is a repeat()): one look at each step, all a traversal without repeat() pays."""
     looped = False
     for step in traversal.all_steps():
-        if step.name in _WHOLE_PATH_STEPS or (isinstance(step, EdgeVertexStep) and step.name == "otherV"):
-            return False
-        if isinstance(step, SelectStep) and step.traversal is not None:
+        if needs_whole_path(step):
             return False
         if isinstance(step, SackStep) and step.operator is not None:  # TinkerPop's SackValueStep holds a lambda
             return False
