@@ -37,6 +37,8 @@ class OpenRpc(ServiceTestCase):
         limits = document["info"]["x-limits"]
         assert limits["max_request_cost"] == self.fx.service.limits.max_request_cost
         assert limits["request_timeout_s"] == self.fx.service.request_timeout and limits["max_json_depth"] == 32
+        assert limits["resolve_together"] == self.fx.service.limits.resolve_together
+        assert limits["ingest_together"] == self.fx.service.limits.ingest_together
         costs = {method["name"]: method["x-cost"] for method in document["methods"]}
         assert costs["resolve"] == "1 unit" and costs["stats"] == "100 units" and "pairs" in costs["ingest"]
 

@@ -34,6 +34,7 @@ def openrpc_document(table: dict[str, Method], *, version: str = "0.1.0", url: s
                             "max_batch": limits.max_batch, "max_json_depth": MAX_JSON_DEPTH,
                             "max_request_cost": limits.max_request_cost,
                             "tenant_concurrency": limits.tenant_concurrency, "tenant_queue": limits.tenant_queue,
+                            "resolve_together": limits.resolve_together, "ingest_together": limits.ingest_together,
                             **({"request_timeout_s": request_timeout} if request_timeout else {})}
     return {
         "openrpc": OPENRPC_VERSION,
