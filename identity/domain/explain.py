@@ -205,17 +205,42 @@ class _Explanation:
 
     def scoped_between(self) -> list[dict[str, Any]]:
         """The links between the two customers (resolve's) that stopped joining (model.SCOPED): a
-        cookie's, made on a device before it was known to be used by several people."""
+        cookie's, made on a device before it was known to be used by several people; and two such
+        links of an identifier in neither customer, one to each (``through``: a device whose links
+        to personal identifiers stopped joining, ``device_past_personal_links``: it joined the two
+        before it was known to be used by several people). Such a device was not read (no walk
+        crosses a scoped link): it is named by its type, the rest of its vertex id being a blind index."""
         a, b = (self.graph.resolved[side.vertex].paths for side in self.sides)
         found = []
+        outside: dict[str, list[tuple[str, int]]] = {}  # an identifier in neither -> its scoped ends in one
         for link, ((x, y), when) in sorted(self.graph.scoped.items()):
             if y in a and x in b:
                 x, y = y, x
             if x in a and y in b:
                 found.append({"reason": "scoped", "between": [self.described(x), self.described(y)],
-                              "scoped": iso(when), "detail": "a cookie's link made on a device before it was known "
-                              "to be used by several people joins nothing since (device_scope_past_links)"})
+                              "scoped": iso(when), "detail": self._scoped_detail(x, y)})
+                continue
+            for inside, other in ((x, y), (y, x)):
+                if (inside in a or inside in b) and other not in a and other not in b:
+                    outside.setdefault(other, []).append((inside, when))
+        for middle, ends in sorted(outside.items()):
+            # one entry per identifier gone through, between each side's start when it is an end
+            sides = [[(v, when) for v, when in ends if v in hood] for hood in (a, b)]
+            if not all(sides):
+                continue
+            (x, x_when), (z, z_when) = (min(found_in, key=lambda end: (end[0] != side.vertex, end))
+                                        for found_in, side in zip(sides, self.sides))
+            found.append({"reason": "scoped", "between": [self.described(x), self.described(z)],
+                          "through": {"type": middle.rsplit(":", 2)[1]}, "scoped": iso(max(x_when, z_when)),
+                          "detail": self._scoped_detail(x, z)})
         return found
+
+    def _scoped_detail(self, x: str, y: str) -> str:
+        if {self.graph.vertices[x]["type"], self.graph.vertices[y]["type"]} & self.config.device_scoped_types:
+            return ("a cookie's link made on a device before it was known to be used by several people joins "
+                    "nothing since (device_scope_past_links)")
+        return ("joined through a device before it was known to be used by several people: its links to personal "
+                "identifiers join nothing since (device_past_personal_links)")
 
     def do_not_link(self) -> list[dict[str, Any]]:
         """The do-not-link rules (unlink) between the two customers, as ingest sees them."""

@@ -51,6 +51,12 @@ plain-Python reference share exactly the same decisions):
   ``device_profiles_conclusive`` one such event takes its count to ``device_scope_after_conflicts``
   at once (two browser profiles alive at once are two people's more often than one person's two
   browsers, and a refusal may be the device's own user's second email: the threshold is for those);
+- with ``device_past_personal_links``, the device's own links to personal identifiers (the
+  emails, phones and account ids typed or signed in on it before it was known to be multi-user)
+  stop joining at that point too: the first of a household to sign in on the family tablet joined
+  the tablet's customer, and the next one's joined through it before the guards could know; those
+  links are marked as the cookies' are (``scoped_links``), so each member's customer falls back to
+  what their own devices and events hold;
 - with ``device_scope_sign_in`` (off by default), on a device past that threshold such a cookie
   joins an account holder (a customer holding an ``account_types`` id) only through the account
   id, their signing in, not through their email, phone or card typed there: a child buying with a
@@ -181,6 +187,13 @@ class TenantConfig:
     #: as before, by whatever of theirs the event carries. Off by default: where nobody buys with a
     #: parent's email or card (benchmarks/population.py) it costs recall and buys no precision.
     device_scope_sign_in: bool = False
+    #: When a device's ``conflicts`` count reaches ``device_scope_after_conflicts``, its own links
+    #: to identifiers of a ``personal_types`` type (the emails, phones and account ids signed in or
+    #: typed on it before it was known to be used by several people) stop joining too, as its
+    #: cookies' past links do (``device_scope_past_links``): before the count, each member's first
+    #: sign-in on a family tablet joined the tablet's customer, the household's members through it.
+    #: Its links to cards and cookies stay (a card names its holder; a cookie's are the rule above's).
+    device_past_personal_links: bool = True
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -451,7 +464,8 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
     anchors = {c.member.id: c.member if c.generic or c.member.id in shared else owner[c.member.id].anchor()
                for c in candidates}
     customer = anchors[candidates[0].member.id].cid if candidates else None
-    scoped_devices = [c.member.id for c in candidates if config.device_scope_past_links
+    scoped_devices = [c.member.id for c in candidates
+                      if (config.device_scope_past_links or config.device_past_personal_links)
                       and c.member.id in devices and c.member.id in conflicts  # reached by this event
                       and c.member.conflicts < config.device_scope_after_conflicts
                       <= c.member.conflicts + conflicts.count(c.member.id)]
@@ -494,12 +508,15 @@ def mark_profiles_at_once(candidates: list[Candidate], ts: int, reach: Mapping[s
 
 def scoped_links(device: str, neighbours_of: Callable[[str], Iterable[str]], type_of: Callable[[str], str],
                  expands: Callable[[str], bool], config: TenantConfig) -> list[tuple[str, str]]:
-    """The links that stop joining when ``device`` turns multi-user (``device_scope_past_links``):
+    """The links that stop joining when ``device`` turns multi-user. With ``device_scope_past_links``,
     for each identifier of a device-scoped type linked to it (a cookie), its link to the device
     and its links to weak identifiers or multi-user devices: the links through which the cookie
     joined the device's customer, or the household's through the home IP, before the device was
-    known to be shared, and which ``device_scope`` refuses from then on. Sorted, each pair
-    (cookie, other), so that every caller marks the same ones in the same order. What ingest's
+    known to be shared, and which ``device_scope`` refuses from then on. With
+    ``device_past_personal_links``, the device's links to identifiers of a personal type: the
+    people who signed in or typed their email or phone on it before it was known to be shared,
+    joined to one another through it. Sorted, each pair (cookie or personal identifier, other), so
+    that every caller marks the same ones in the same order. What ingest's
     walk reads of them (``expands``: not generic by the fan-out bound; ``max_hops``): the device's
     links when it ``expands``, a cookie's when it ``expands`` too and ``max_hops`` reaches past it
     (a generic cookie joins nothing already)."""
@@ -507,7 +524,9 @@ def scoped_links(device: str, neighbours_of: Callable[[str], Iterable[str]], typ
     if config.max_hops < 1 or not expands(device):
         return []
     for scoped in neighbours_of(device):
-        if type_of(scoped) not in config.device_scoped_types:
+        if type_of(scoped) in config.personal_types and config.device_past_personal_links:
+            pairs.add((scoped, device))
+        if type_of(scoped) not in config.device_scoped_types or not config.device_scope_past_links:
             continue
         if config.max_hops < 2 or not expands(scoped):
             pairs.add((scoped, device))

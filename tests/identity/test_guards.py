@@ -881,3 +881,60 @@ def test_reused_types_are_validated() -> None:
         with pytest.raises(ValueError):
             TenantConfig(reused_types=frozenset(invalid))
     assert TenantConfig(reused_types=frozenset({"payment_fingerprint", "phone"})).reused_types
+
+
+ANN_PHONE_NUMBER, ANN_OWN_PHONE = ("phone", "+15550101234"), ("device_id", "ann-own-phone")
+
+
+def _member_joined_through_the_tablet_before_it_was_shared(identity, clock, batched: bool) -> list:
+    """Bob signs in on the family tablet; Ann types her phone number there (nothing says the tablet
+    is shared yet: her number joins Bob's customer through it), then uses it with her email on her
+    own phone (joining them too); then she signs in with her own account on the tablet, twice: the
+    type limit refuses the tablet as the bridge between two account holders each time, and the
+    second refusal makes the tablet multi-user."""
+    events = [event("e1", TABLET, BOB_ACCOUNT, BOB),
+              event("e2", TABLET, ANN_PHONE_NUMBER),
+              event("e3", ANN_OWN_PHONE, ANN_PHONE_NUMBER, ANN),
+              event("e4", TABLET, ANN_ACCOUNT),
+              event("e5", TABLET, ANN_ACCOUNT)]
+    return _ingest(identity, clock, events, batched)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_a_member_joined_through_a_tablet_before_it_was_shared_leaves_when_it_is(make_identity, clock,
+                                                                                 batched: bool) -> None:
+    identity = make_identity()
+    bob, typed, own_phone, first, second = _member_joined_through_the_tablet_before_it_was_shared(
+        identity, clock, batched)
+    assert typed.refused == [] and typed.customer_id == own_phone.customer_id == bob.customer_id
+    assert [r["reason"] for r in first.refused] == [r["reason"] for r in second.refused] == ["type_limit"]
+    # the tablet's links to Bob's account and email and to Ann's number stop joining
+    # (device_past_personal_links): Ann's number, email and phone are one customer, Bob's another
+    ann = identity.resolve(*ANN_PHONE_NUMBER)
+    assert sorted(ann.identifiers) == ["device_id", "email", "phone"]
+    assert [d["value"] for d in ann.identifiers["device_id"]] == ["ann-own-phone"]
+    resolved_bob = identity.resolve(*BOB_ACCOUNT)
+    assert sorted(resolved_bob.identifiers) == ["email", "partner_id"] and resolved_bob.customer_id != ann.customer_id
+    # the larger part keeps the old id; seen together again, the scoped link stays scoped
+    assert bob.customer_id in (ann.customer_id, resolved_bob.customer_id)
+    again = _ingest(identity, clock, [event("e6", TABLET, ANN_PHONE_NUMBER)], batched)[0]
+    assert [r["reason"] for r in again.refused] == ["scoped"]
+    assert identity.resolve(*ANN_PHONE_NUMBER).customer_id == ann.customer_id
+
+
+def test_the_reference_model_scopes_a_tablets_personal_links_as_ingest_does(make_identity, clock) -> None:
+    from identity.domain.reference import ReferenceIdentity
+    reference = ReferenceIdentity("acme", clock=clock)
+    expected = [r.to_dict() for r in _member_joined_through_the_tablet_before_it_was_shared(reference, clock, False)]
+    identity = make_identity()
+    assert [r.to_dict() for r in _member_joined_through_the_tablet_before_it_was_shared(identity, clock, False)] == expected
+    for key in (BOB_ACCOUNT, BOB, ANN_ACCOUNT, ANN, ANN_PHONE_NUMBER, ANN_OWN_PHONE, TABLET):
+        found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
+        assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
+
+
+def test_without_past_personal_links_the_member_stays_in_the_tablets_customer(make_identity, clock) -> None:
+    assert TenantConfig().device_past_personal_links
+    identity = make_identity(config=TenantConfig(device_past_personal_links=False))
+    bob, *_ = _member_joined_through_the_tablet_before_it_was_shared(identity, clock, batched=False)
+    assert identity.resolve(*ANN_PHONE_NUMBER).customer_id == identity.resolve(*BOB_ACCOUNT).customer_id == bob.customer_id
