@@ -65,12 +65,14 @@ def _events(count: int, width: int) -> list[dict]:
 
 def _fingerprint(url: str) -> tuple:
     """Every element with its properties, but what a clock, a nonce or a random id decides
-    (creation stamps: ``created`` and a customer id's ``since``; sealed values, the ids of
-    ``observed`` edges), and which identifier and which customer id is the older."""
+    (creation stamps: ``created`` and a customer id's ``since``; when a link was scoped; sealed
+    values, the ids of ``observed`` edges), and which identifier and which customer id is the
+    older, and which links are scoped."""
     g = open_traversal(url)
     stamps = ("created", "since")
-    return (stored_elements(g, "V", without=set(stamps)), stored_elements(g, "E"),
-            [g.V().has(stamp).order().by(stamp).by(T.id).id_().to_list() for stamp in stamps])
+    return (stored_elements(g, "V", without=set(stamps)), stored_elements(g, "E", without={"scoped"}),
+            [g.V().has(stamp).order().by(stamp).by(T.id).id_().to_list() for stamp in stamps],
+            g.E().has("scoped").id_().order().to_list())
 
 
 class IngestDeadline(RealCoreTestCase):
