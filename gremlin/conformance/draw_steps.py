@@ -68,7 +68,9 @@ class StepDraws:
             args = self.random.choice(((), ("true",), (self._key(scope, kind),)))
             step = Step("valueMap", args)
             if self.random.random() < 0.25:
-                return [step, Step("with", ("WithOptions.tokens",))], "map", ordered
+                tokens = self.random.choice(((), ("WithOptions.ids",), ("WithOptions.labels",), ("WithOptions.all",),
+                                             ("WithOptions.none",)))
+                return [step, Step("with", ("WithOptions.tokens", *tokens))], "map", ordered
             if self.random.random() < 0.2:
                 return [Step("valueMap", ()), Step("by", (Chain((Step("unfold", ()),)),))], "map", ordered
             return [step], "map", ordered
@@ -168,32 +170,42 @@ class StepDraws:
                 inner_steps.insert(0, Step("emit", ()))
             body_steps.extend(inner_steps)
             limit = min(limit, 2)
+        # a named loop (repeat("a", ...)): loops("a") counts its passes from anywhere inside it
+        name = f"p{len(scope.labels)}" if r.random() < 0.25 else None
+        loops = Step("loops", (f'"{name}"',) if name else ())
+        if name and any(s.name == "repeat" for s in body_steps) and r.random() < 0.6:
+            # the nested repeat also stops on the outer loop's count, which does not move inside it
+            inner_until = Chain((Step("or", (Chain((Step("loops", ()), Step("is", ("1",)))),
+                                             Chain((loops, Step("is", (r.choice(("0", "gt(0)")),)))))),))
+            body_steps = [s for s in body_steps if s.name not in ("times", "until")]
+            body_steps.append(Step("until", (inner_until,)))
         body = Chain(tuple(body_steps))
         mode = r.random()
-        steps = [Step("repeat", (body,))]
+        steps = [Step("repeat", (f'"{name}"', body) if name else (body,))]
         while_do = r.random() < 0.35  # until()/times() before repeat(): tested before each pass
         if mode < 0.45:
             times = 0 if r.random() < 0.1 else limit
             steps.insert(0 if while_do else 1, Step("times", (str(times),)))
         elif mode < 0.65:
-            steps.insert(0 if while_do else 1, Step("until", (Chain((Step("loops", ()), Step("is", (str(limit),)))),)))
+            steps.insert(0 if while_do else 1, Step("until", (Chain((loops, Step("is", (str(limit),)))),)))
         else:
             condition = self.random.choice((
                 Chain((Step("hasLabel", (f'"{scope.schema.vertex_labels[-1]}"',)),)),
                 Chain((Step("has", (self._key(scope, "v"),)),)),
                 Chain((Step("outE", ()), Step("count", ()), Step("is", ("0",)))),
             ))
-            bound = Chain((Step("or", (condition, Chain((Step("loops", ()), Step("is", (str(limit),)))))),))
+            bound = Chain((Step("or", (condition, Chain((loops, Step("is", (str(limit),)))))),))
             steps.insert(0 if while_do else 1, Step("until", (bound,)))
         if r.random() < 0.4:
-            emit = r.choice(((), (Chain((Step("hasLabel", (f'"{scope.schema.vertex_labels[0]}"',)),)),)))
+            emit = r.choice(((), (Chain((Step("hasLabel", (f'"{scope.schema.vertex_labels[0]}"',)),)),),
+                             (Chain((loops, Step("is", (r.choice(("gt(0)", "1", "neq(1)")),)))),)))
             if r.random() < 0.5:
                 steps.append(Step("emit", emit))
             else:
                 steps = [Step("emit", emit), *steps]
         # loops() after a repeat().times(n) is a known difference (RepeatUnrollStrategy unrolls it)
         if r.random() < 0.2 and mode >= 0.45 and not scope.history_lost:
-            steps.append(Step("loops", ()))
+            steps.append(loops)
             return steps, "num", False
         return steps, "v", False
 
@@ -294,7 +306,7 @@ class StepDraws:
         r = self.random
         choices = [
             ([Step("select", ("keys",))], "any"), ([Step("select", ("values",))], "any"),
-            ([Step("unfold", ())], "any"), ([Step("count", ("local",))], "num"),
+            ([Step("unfold", ())], "entry"), ([Step("count", ("local",))], "num"),
             ([Step("select", ('"name"',))], "any"), ([Step("select", ("T.label",))], "any"),
             ([Step("order", ("local",)), Step("by", ("keys", "desc"))], "map"),
             ([Step("order", ("local",)), Step("by", ("values",))], "map"),
@@ -416,7 +428,9 @@ class StepDraws:
                 value = r.choice((Step("by", (Chain((Step("count", ()),)),)),
                                   Step("by", (Chain((Step("fold", ()),)),)),
                                   Step("by", (r.choice(('"name"', "T.id")),)),
-                                  Step("by", (Chain((Step("values", ('"age"',)), Step("sum", ()))),))))
+                                  Step("by", (Chain((Step("values", ('"age"',)), Step("sum", ()))),)),
+                                  Step("by", (Chain((Step("values", (self._key(scope, kind),)), Step("fold", ()))),)),
+                                  Step("by", ("T.label",))))
                 steps.append(value)
         return steps, kind if key else "map", ordered if key else False
 

@@ -33,11 +33,12 @@ from .draw_model import (
     GraphSchema, Step, _may_give_several, _parse_start, _Scope,
 )
 from .draw_steps import StepDraws
+from .draw_values import ValueDraws
 
 __all__ = ["Step", "Chain", "Case", "Generator", "GRAPHS", "STATE_QUERY"]
 
 
-class Generator(StepDraws):
+class Generator(StepDraws, ValueDraws):
     """Random traversals from a seed: the same seed gives the same cases."""
 
     def __init__(self, seed: int, *, max_steps: int = 6, max_depth: int = 2):
@@ -289,12 +290,18 @@ class Generator(StepDraws):
             o += [(self._list_step, 5)]
         if kind == "map":
             o += [(self._map_step, 4)]
+        if kind == "entry":
+            o += [(self._entry_step, 5)]
+        if kind in ("num", "any", *ELEMENT):
+            o += [(self._null_flow, 0.4 if kind in ELEMENT else 0.6)]
+        if kind == "e":
+            o += [(self._math_edge, 0.8)]
         if kind == "path":
             o += [(self._path_step, 3)]
         # any kind
         o += [(self._count, 1), (self._fold, 1.5), (self._order, 1.5), (self._dedup, 1),
               (self._label, 1.5), (self._group, 1.2), (self._side_effect_store, 0.8),
-              (self._constant, 0.2), (self._as_string, 0.3)]
+              (self._constant, 0.2), (self._as_string, 0.3), (self._barrier, 0.2)]
         history = not scope.history_lost
         if history:
             o.append((self._path, 0.8))
