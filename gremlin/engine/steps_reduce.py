@@ -32,6 +32,15 @@ def _value_traversal(traversal: Traversal) -> bool:
     return len(traversal.steps) == 1 and getattr(traversal.steps[0], "by_equivalent", None) is not None
 
 
+def _folded_value_traversal(traversal: Traversal) -> bool:
+    """Whether a group's value traversal is ``values(k).fold()`` (or of ``id()``/``label()``, a
+    seeded fold too), which ByModulatorOptimizationStrategy takes for ``by(k)``: TinkerPop's
+    group then folds each member's ValueTraversal (``Vertex.property(k)``), not what values() reads."""
+    steps = traversal.steps
+    return len(steps) == 2 and isinstance(steps[1], FoldStep) and \
+        getattr(steps[0], "by_equivalent", None) is not None
+
+
 def _java_comparable(value: Any) -> bool:
     """Whether Java holds the value as a Comparable: scalars, strings, dates and tokens do;
     elements, properties, collections, maps, map entries and paths do not."""
@@ -296,6 +305,16 @@ class GroupStep(ByModulatedStep):
                 values = [project_value(ctx, t.obj, kind, arg) for t in members]
                 if values and NOTHING not in values:
                     out[key] = values[-1]
+            elif value_by.kind == "traversal" and _folded_value_traversal(value_by.arg):
+                # a multi-property refused, a member without k left out, a seeded fold's
+                # operator never applied (TinkerPop folds into a list whatever fold() said)
+                kind, arg = value_by.arg.steps[0].by_equivalent
+                folded = []
+                for member in members:
+                    value = project_value(ctx, member.obj, kind, arg)
+                    if value is not NOTHING:
+                        folded.extend([value] * member.bulk)
+                out[key] = folded
             elif value_by.kind == "traversal":
                 # the value traversal sees every member of the group and its first result is
                 # the value (a reducing step makes that the whole group's); no result, no entry
