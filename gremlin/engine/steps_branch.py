@@ -13,7 +13,7 @@ from .nearest_first import nearest_first, walkable
 from .common import NOTHING, Projection, batched, enum_name, merge_bulks, require_traversals
 from .steps_filter import DedupStep, PredicateError, RangeStep, SampleStep, TailStep
 from .steps_reduce import is_barrier
-from .traverser import Traverser
+from .traverser import Traverser, tagged_loops
 from .values import g_hash_key, predicate_truth, test_predicate
 
 
@@ -135,7 +135,9 @@ class RepeatStep(Step):
                 ctx.tick()
                 loops = counted.get(result.loops)
                 if loops is None:
-                    loops = counted[result.loops] = result.loops[:-1] + ((self.loop_name, level),)
+                    # (a match() in the body may have tagged the entry: the tags stay)
+                    loops = counted[result.loops] = result.loops[:-1] + ((self.loop_name, level,
+                                                                          *result.loops[-1][2:]),)
                 result.loops = loops
                 if last_merged is not None:
                     last_merged.append(_exit(result))
@@ -162,7 +164,13 @@ _UNROLL_BATCH = 1000
 
 
 def _exit(traverser: Traverser) -> Traverser:
-    return Traverser(traverser.obj, traverser.bulk, traverser.path, traverser.loops[:-1], traverser.sack)
+    loops = traverser.loops
+    left = loops[:-1]
+    if len(loops[-1]) > 2 and left:
+        # a match() in the body tagged it: an outer loop may bring it back there (TinkerPop's
+        # tags last the traverser's life; outside every repeat() nothing reads them)
+        left = tagged_loops(left, loops[-1][2])
+    return Traverser(traverser.obj, traverser.bulk, traverser.path, left, traverser.sack)
 
 
 def _condition(args: tuple) -> Traversal:

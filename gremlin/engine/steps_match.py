@@ -38,7 +38,7 @@ from .steps_filter import DedupStep, HasStep, RangeStep, SampleStep, TailStep
 from .steps_map import AsStep, SelectStep, TraversalMapStep
 from .steps_reduce import BarrierStep, is_barrier
 from .steps_where import WhereStep
-from .traverser import OWN_KEY, PathNode, Traverser
+from .traverser import OWN_KEY, PathNode, Traverser, tagged_loops
 from .values import g_equal, g_hash_key, is_number
 
 __all__ = ["MatchStep", "fold_into_match", "inline_filter_patterns"]
@@ -282,9 +282,19 @@ class MatchStep(Step):
                 traverser = next(traversers, None)
                 if traverser is None:
                     return
-                if bind_start and not any(label in starts for label in _path_labels(traverser.path)):
-                    traverser = traverser.labelled((self.computed_start,))
                 executed: frozenset = frozenset()
+                if traverser.loops:
+                    # back on a later pass of a repeat(): what it matched then still counts
+                    # and it takes no start variable again (TinkerPop's traverser tags)
+                    earlier = _matched_before(traverser, state)
+                    if earlier is not None:
+                        executed, bind = earlier, False
+                    else:
+                        bind = bind_start
+                else:
+                    bind = bind_start
+                if bind and not any(label in starts for label in _path_labels(traverser.path)):
+                    traverser = traverser.labelled((self.computed_start,))
             else:
                 traverser, executed = result
             if self.dedup_labels and state.is_duplicate(traverser):
@@ -292,7 +302,10 @@ class MatchStep(Step):
             if (executed == every) if is_and else bool(executed):
                 if self.dedup_labels:
                     state.dedups.add(state.dedup_key(traverser, strict=True))
-                yield traverser.split(self._bindings(traverser))
+                made = traverser.split(self._bindings(traverser))
+                if made.loops:
+                    made.loops = tagged_loops(made.loops, ((state, executed),))
+                yield made
                 continue
             if is_and:
                 pattern = state.choose(traverser, executed)
@@ -417,6 +430,17 @@ class _Run:
     def is_duplicate(self, traverser: Traverser) -> bool:
         key = self.dedup_key(traverser)
         return key is not _MISSING and key in self.dedups
+
+
+def _matched_before(traverser: Traverser, run: "_Run") -> frozenset | None:
+    """The patterns of ``run``'s match() that ``traverser`` completed before, None if it never
+    left it: a tag kept beside its loop counts, since only a repeat() brings it back."""
+    for entry in traverser.loops:
+        if len(entry) > 2:
+            for tagged, executed in entry[2]:
+                if tagged is run:
+                    return executed
+    return None
 
 
 def _next_result(pending: list[deque]) -> tuple[Traverser, frozenset] | None:

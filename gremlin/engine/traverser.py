@@ -11,7 +11,7 @@ from typing import Any
 from ..storage import EdgeRecord, VertexRecord
 from .values import PathValue, g_hash_key, java_equality_key
 
-__all__ = ["Traverser", "PathNode", "is_simple", "on_path", "NO_LABELS", "OWN_KEY"]
+__all__ = ["Traverser", "PathNode", "is_simple", "on_path", "NO_LABELS", "OWN_KEY", "tagged_loops"]
 
 
 class PathNode:
@@ -61,6 +61,14 @@ def on_path(node: PathNode | None, obj: Any) -> bool:
             return True
         node = node.parent
     return False
+
+
+def tagged_loops(loops: tuple, tags: tuple) -> tuple:
+    """``loops`` (a traverser's repeat() entries, innermost last: (name, count) or (name, count,
+    tags)) with ``tags`` added to its innermost entry: what a match() in a repeat() body marks a
+    traverser with, TinkerPop's traverser tags, kept where only a traverser in a loop carries them."""
+    name, count, *held = loops[-1]
+    return loops[:-1] + ((name, count, (held[0] if held else ()) + tags),)
 
 
 def _java_equal(a: Any, b: Any) -> bool:
@@ -174,9 +182,9 @@ class Traverser:
             return 0
         if name is None:
             return self.loops[-1][1]
-        for loop_name, count in reversed(self.loops):
-            if loop_name == name:
-                return count
+        for entry in reversed(self.loops):  # (name, count) or (name, count, match() tags)
+            if entry[0] == name:
+                return entry[1]
         return 0
 
     def __repr__(self) -> str:
