@@ -141,11 +141,11 @@ class ElementMapStep(Step):
 
     def __init__(self, name: str, args: tuple):
         self.name = name
-        self.include_tokens = False
-        self.tokens_mask = 0
+        #: WithOptions bits of the tokens a valueMap() includes (valueMap(true) is all of them)
+        self.tokens = WithOptions.none
         keys = list(args)
         if keys and isinstance(keys[0], bool):
-            self.include_tokens = keys.pop(0)
+            self.tokens = WithOptions.all if keys.pop(0) else WithOptions.none
         self.keys = _keys(tuple(keys)) or ()
         self.bys: list[Projection] = []
         # elementMap() of every property (it takes no by()): the whole element, built in one go
@@ -154,11 +154,28 @@ class ElementMapStep(Step):
     def modulate(self, name: str, args: tuple) -> None:
         if name == "by" and self.name in ("valueMap", "propertyMap"):
             self.bys.append(Projection(args[0] if args else None))
-        elif name == "with" and args and args[0] in (WithOptions.tokens, "~tinkerpop.valueMap.tokens"):
-            self.include_tokens = True
-            self.tokens_mask = args[1] if len(args) > 1 else WithOptions.all
+        elif name == "with" and args and args[0] == WithOptions.tokens and self.name != "elementMap":
+            self._configure_tokens(args[1:])
+        elif name == "with" and self.name == "elementMap":
+            raise InvalidArgumentError("elementMap() takes no with() option")
         else:
             super().modulate(name, args)
+
+    def _configure_tokens(self, values: tuple) -> None:
+        """As TinkerPop's PropertyMapStep: a boolean (none given is true) sets all or none, a
+        WithOptions number adds its tokens to those already included (valueMap(true) has all)."""
+        if not values:
+            values = (True,)
+        if len(values) > 1:
+            raise InvalidArgumentError(f"with(WithOptions.tokens) takes one value, not {len(values)}")
+        value = values[0]
+        if isinstance(value, bool):
+            self.tokens = WithOptions.all if value else WithOptions.none
+        elif isinstance(value, int):
+            self.tokens |= value
+        else:
+            raise InvalidArgumentError(
+                f"with(WithOptions.tokens) takes a boolean or a WithOptions token, not {java_type_name(value)}")
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         for traverser in traversers:
@@ -199,8 +216,8 @@ class ElementMapStep(Step):
                     (element.inV, element.outV)
                 out[Direction.IN] = {T.id: in_v.id, T.label: in_v.label}
                 out[Direction.OUT] = {T.id: out_v.id, T.label: out_v.label}
-        elif self.include_tokens and self.name == "valueMap":
-            mask = self.tokens_mask or WithOptions.all
+        elif self.tokens and self.name == "valueMap":
+            mask = self.tokens
             if mask & WithOptions.ids:
                 out[T.id] = element.id
             if isinstance(element, VertexPropertyRecord):
