@@ -301,7 +301,9 @@ class Generator(StepDraws, ValueDraws):
         # any kind
         o += [(self._count, 1), (self._fold, 1.5), (self._order, 1.5), (self._dedup, 1),
               (self._label, 1.5), (self._group, 1.2), (self._side_effect_store, 0.8),
-              (self._constant, 0.2), (self._as_string, 0.3), (self._barrier, 0.2)]
+              (self._constant, 0.2), (self._barrier, 0.2)]
+        if kind not in ("bag", "map"):  # the text of a bag (or of a map holding one) is in no set order
+            o.append((self._as_string, 0.3))
         history = not scope.history_lost
         if history:
             o.append((self._path, 0.8))

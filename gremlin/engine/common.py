@@ -186,6 +186,18 @@ class Projection:
         return value
 
 
+def refuse_replaced_by(step: str, arg: Any) -> None:
+    """TinkerPop's ByModulatorOptimizationStrategy replaces a by() child that is one values(k),
+    id(), label(), key(), value() or identity() step by its token, through the parent's
+    replaceLocalChild, which math(), valueMap()/propertyMap() and select(traversal) do not have:
+    the traversal fails as the strategy applies (TinkerPop 3.7)."""
+    if isinstance(arg, Traversal) and len(arg.steps) == 1:
+        only = arg.steps[0]
+        if getattr(only, "by_equivalent", None) is not None or only.name in ("key", "value", "identity"):
+            raise InvalidArgumentError(
+                f"This traversal parent does not support the replacement of local traversals: {step}")
+
+
 class ByModulatedStep(Step):
     """A step whose by() modulators accumulate, in order, as Projections in ``self.bys``."""
 

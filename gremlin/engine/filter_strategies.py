@@ -353,9 +353,9 @@ def _scope_keys(step: Step) -> set[str] | None:
         return {k for k in step.keys if isinstance(k, str)}
     if isinstance(step, DedupStep):
         return set(step.labels)
-    variables = getattr(step, "scope_keys", None)
+    variables = getattr(step, "scope_keys", None)  # match(), math(), format()
     if callable(variables):
-        return variables()
+        return set(variables())
     return set()
 
 

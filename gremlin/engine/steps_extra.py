@@ -204,6 +204,10 @@ class FormatStep(ByModulatedStep):
         """The names the template's %{...} give, "_" for each positional one."""
         return _FORMAT_VARIABLE.findall(self.template)
 
+    def scope_keys(self) -> set[str]:
+        """The names it may read as labels (TinkerPop's Scoping keys: its variables but ``_``)."""
+        return {v for v in self.variables() if v != "_"}
+
     def _format(self, ctx: Context, traverser: Traverser) -> Any:
         parts: list[str] = []
         position = 0
@@ -245,6 +249,8 @@ def _reverse() -> Step:
             return value[::-1]
         if isinstance(value, (list, tuple)):
             return list(reversed(value))
+        if isinstance(value, (set, frozenset)):  # any Iterable is a list reversed (a set in its order)
+            return list(reversed(list(value)))
         if isinstance(value, PathValue):
             return list(reversed(value.objects))
         return value

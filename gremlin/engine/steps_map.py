@@ -12,7 +12,7 @@ from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import (NOTHING, ByModulatedStep, Projection, column_value, named, property_items, property_values,
-                     require_element, token_value)
+                     refuse_replaced_by, require_element, token_value)
 from .traverser import Traverser
 from .values import MapEntry, PathValue, PropertyValue, java_type_name
 
@@ -153,6 +153,8 @@ class ElementMapStep(Step):
 
     def modulate(self, name: str, args: tuple) -> None:
         if name == "by" and self.name in ("valueMap", "propertyMap"):
+            if args:
+                refuse_replaced_by("PropertyMapStep", args[0])
             self.bys.append(Projection(args[0] if args else None))
         elif name == "with" and args and args[0] == WithOptions.tokens and self.name != "elementMap":
             self._configure_tokens(args[1:])
@@ -352,6 +354,11 @@ class SelectStep(ByModulatedStep):
 
     def children(self) -> tuple:
         return (self.traversal,) if self.traversal is not None else ()
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name == "by" and args and self.traversal is not None:
+            refuse_replaced_by("TraversalSelectStep", args[0])
+        super().modulate(name, args)
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         keep = self.keep_labels

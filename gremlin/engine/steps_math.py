@@ -17,7 +17,7 @@ from gremlin_python.process.traversal import Pop
 
 from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, register
-from .common import NOTHING, ByModulatedStep, Projection
+from .common import NOTHING, ByModulatedStep, Projection, refuse_replaced_by
 from .steps_map import select_value
 from .traverser import Traverser
 from .values import is_number
@@ -158,6 +158,15 @@ class MathStep(ByModulatedStep):
         self.expression = parser.parse()
         self.variables = parser.variables
         self.bys: list[Projection] = []
+
+    def scope_keys(self) -> set[str]:
+        """The labels the expression reads (TinkerPop's Scoping keys: its variables but ``_``)."""
+        return {v for v in self.variables if v != "_"}
+
+    def modulate(self, name: str, args: tuple) -> None:
+        if name == "by" and args:
+            refuse_replaced_by("MathStep", args[0])
+        super().modulate(name, args)
 
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         keep = self.keep_labels
