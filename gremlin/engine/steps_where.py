@@ -156,8 +156,25 @@ def _has_variables(child: Traversal) -> bool:
     if (first.name in _CONNECTIVES or (isinstance(first, WhereStep) and first.traversal is not None)) \
             and any(_has_variables(c) for c in first.children()):
         return True
+    if first.name == "match" and _match_has_variables(first):
+        return True
     return (isinstance(last, WhereStep) and last.start_key is not None) or \
         (len(steps) > 1 and isinstance(last, AsStep))
+
+
+def _match_has_variables(match: Step) -> bool:
+    """A match() starting the child: TinkerPop looks into its patterns, where a start variable
+    given by as() (not by a where()) or an end variable counts, so where(match(...)) is refused."""
+    for pattern in match.patterns:
+        if pattern.end_label is not None:
+            return True
+        if pattern.nested is not None:
+            if _match_has_variables(pattern.nested):
+                return True
+        elif pattern.select_key is not None and not (
+                pattern.body.steps and isinstance(pattern.body.steps[0], WhereStep)):
+            return True
+    return False
 
 
 def _has_scope_keys(child: Traversal) -> bool:
