@@ -64,7 +64,8 @@ class ValueDraws:
             ('"_ - _"', (key,)),
             ('"_ / 2"', (Chain((Step("outV", ()), Step("values", ('"age"',)))),)),
             # a lone values(k) there fails as TinkerPop's ByModulatorOptimizationStrategy applies
-            ('"_ + 1"', (r.choice((Chain((Step("values", (key,)),)), Chain((Step("values", (key,)), Step("max", ()))))),)),
+            ('"_ + 1"', (r.choice((Chain((Step("values", (key,)),)),
+                                   Chain((Step("values", (key,)), Step("max", ()))))),)),
             ('"_ + 1"', ()),  # an edge is no number: an error on both sides
         ))
         return [Step("math", (expression,)), *(Step("by", (b,)) for b in bys)], "num", ordered
