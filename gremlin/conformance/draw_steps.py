@@ -203,8 +203,10 @@ class StepDraws:
                 steps.append(Step("emit", emit))
             else:
                 steps = [Step("emit", emit), *steps]
-        # loops() after a repeat().times(n) is a known difference (RepeatUnrollStrategy unrolls it)
-        if r.random() < 0.2 and mode >= 0.45 and not scope.history_lost:
+        # loops() after a repeat().times(n) is a known difference (RepeatUnrollStrategy unrolls it),
+        # and so after a nested repeat() (TinkerPop's nested-loop traverser fails outside its loops)
+        nested = any(s.name == "repeat" for s in body_steps)
+        if r.random() < 0.2 and mode >= 0.45 and not scope.history_lost and not nested:
             steps.append(loops)
             return steps, "num", False
         return steps, "v", False
