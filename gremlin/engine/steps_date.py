@@ -11,7 +11,7 @@ from ..errors import InvalidArgumentError
 from .base import Context, Step, Traversal, register
 from .steps_map import MapStep
 from .traverser import Traverser
-from .values import is_number
+from .values import is_number, java_type_name
 
 
 def _utc(value: datetime) -> datetime:
@@ -52,8 +52,11 @@ def _as_date_step() -> Step:
 @register("dateAdd")
 def _date_add(unit: Any, amount: Any) -> Step:
     name = unit.name if isinstance(unit, DT) else str(unit)
-    if name not in _UNITS or not isinstance(amount, int):
-        raise InvalidArgumentError("dateAdd() takes a DT unit (second, minute, hour, day) and a whole number")
+    # TinkerPop's dateAdd(DT, int): a Long (2L, or a number past 32 bits) is an argument type mismatch
+    if name not in _UNITS or isinstance(amount, bool) or not isinstance(amount, int) \
+            or java_type_name(amount) != "Integer":
+        raise InvalidArgumentError("dateAdd() takes a DT unit (second, minute, hour, day) and an Integer, "
+                                   f"not {java_type_name(amount)}")
     delta = _UNITS[name] * amount
     return MapStep("dateAdd", lambda ctx, t: _date("dateAdd", t.obj) + delta)
 
