@@ -40,7 +40,7 @@ SHAPES = [
     lambda g, i: g.V(i).both_e("k").order().by("since").project("s", "v").by("since").by(__.other_v().id_()),
     lambda g, i: g.with_sack(1).V(i).repeat(__.out("k").sack(Operator.sum_).by("w")).times(2).sack(),
     lambda g, i: g.V(i).match(__.as_("p").out("k").as_("q"), __.as_("q").out("k").as_("r")).select("r").by(T.id),
-    lambda g, i: g.V(i).element_map().with_(WithOptions.tokens),
+    lambda g, i: g.V(i).value_map().with_(WithOptions.tokens, WithOptions.ids),  # elementMap() takes no with()
     lambda g, i: g.V(i).out("k").fold().project("n", "ids").by(__.count(Scope.local)).by(__.unfold().id_().fold()),
     lambda g, i: g.V(i, "e").values("w").sum_(),
     lambda g, i: g.V(i).both("k").id_().is_(TextP.starting_with("c")),
