@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import TraversalError
 from ..storage import EdgeRecord, VertexRecord
 from .values import PathValue, g_hash_key, java_equality_key
 
@@ -185,7 +186,8 @@ class Traverser:
         for entry in reversed(self.loops):  # (name, count) or (name, count, match() tags)
             if entry[0] == name:
                 return entry[1]
-        return 0
+        # inside a loop, TinkerPop's looping traverser knows the names of its loops: no other
+        raise TraversalError(f"Loop name not defined: {name}")
 
     def __repr__(self) -> str:
         return f"Traverser({self.obj!r}, bulk={self.bulk})"
