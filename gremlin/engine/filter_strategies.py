@@ -32,6 +32,7 @@ from .base import Step, Traversal
 from .count_limit import limit_counts
 from .early_limit import move_ranges_early
 from .common import NOTHING, Projection
+from .steps_extra import is_lambda_holder
 from .steps_filter import CoinStep, DedupStep, FilterStep, HasStep, PathFilterStep, RangeStep, _Children, _Connective
 from .steps_map import AsStep, SelectStep, _Identity
 from .steps_mutate import DropStep
@@ -304,8 +305,9 @@ def _rank_filters(traversal: Traversal) -> None:
         modified = False
         for i in range(len(units) - 1):
             unit, following = units[i], units[i + 1]
-            if following.step is None or (unit.labels and _uses_labels(following.step, unit.labels)):
-                continue
+            if following.step is None or _holds_lambda(following.step) or \
+                    (unit.labels and _uses_labels(following.step, unit.labels)):
+                continue  # (TinkerPop takes a lambda, sack(operator) here, to read every label)
             if following.ranked() == 0:
                 continue
             if unit.labels and unit.step is not None:
@@ -323,6 +325,21 @@ def _rank_filters(traversal: Traversal) -> None:
             if unit.labels:
                 rebuilt.append(AsStep(tuple(dict.fromkeys(unit.labels))))
         traversal.steps[:] = rebuilt
+
+
+def _holds_lambda(step: Step) -> bool:
+    """Whether ``step`` or a step in its children is a lambda holder (FilterRankingStrategy's
+    usesLabels is true for one whatever the labels: nothing moves past it)."""
+    return any(is_lambda_holder(s) for s in _with_children(step))
+
+
+def _with_children(step: Step):
+    pending = [step]
+    while pending:
+        current = pending.pop()
+        yield current
+        for child in child_traversals(current):
+            pending.extend(child.steps)
 
 
 def _uses_labels(step: Step, labels: list[str]) -> bool:

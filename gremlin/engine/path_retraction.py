@@ -43,7 +43,7 @@ from typing import Any, Iterator
 from .base import Step, Traversal
 from .common import ByModulatedStep
 from .steps_branch import ChooseStep, RepeatStep, UnionStep
-from .steps_extra import FormatStep, SackStep
+from .steps_extra import FormatStep, is_lambda_holder
 from .steps_filter import DedupStep
 from .labelled_paths import needs_whole_path
 from .steps_map import AsStep, SelectStep
@@ -116,7 +116,7 @@ def _may_drop(traversal: Traversal) -> bool:
     for step in traversal.all_steps():
         if needs_whole_path(step):
             return False
-        if isinstance(step, SackStep) and step.operator is not None:  # TinkerPop's SackValueStep holds a lambda
+        if is_lambda_holder(step):
             return False
         looped = looped or isinstance(step, RepeatStep)
     return looped
@@ -170,7 +170,7 @@ def _unrolled(repeat: RepeatStep) -> bool:
             or repeat.emit_all:
         return False
     for step in repeat.body.all_steps():
-        if step.name == "loops" or (isinstance(step, SackStep) and step.operator is not None):
+        if step.name == "loops" or is_lambda_holder(step):
             return False
     return not _has_global_dedup(repeat.body)
 

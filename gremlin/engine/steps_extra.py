@@ -21,6 +21,12 @@ from .values import OrderedSet, PathValue, g_hash_key, java_type_name, test_pred
 # -- sack -------------------------------------------------------------------------------------------
 
 
+def is_lambda_holder(step: Step) -> bool:
+    """Whether ``step`` is what TinkerPop holds as a LambdaHolder (strategies treat one as reading
+    any label): of this engine's steps, sack(operator), TinkerPop's SackValueStep with its operator."""
+    return isinstance(step, SackStep) and step.operator is not None
+
+
 class SackStep(Step):
     """sack() reads the traverser's sack; sack(operator).by(...) folds a value into it."""
 
