@@ -145,6 +145,9 @@ def compile_steps(instructions: list) -> Traversal:
     if pending:
         raise InvalidArgumentError(
             f"The repeat()-traversal was not defined: {pending[0][0]}() must modulate a repeat() step")
+    for step in steps:
+        if isinstance(step, steps_branch.RepeatStep):
+            step.verify()
     return finish_traversal(Traversal(steps))
 
 

@@ -12,7 +12,7 @@ from .base import Context, Step, Traversal, register
 from .nearest_first import nearest_first, walkable
 from .common import NOTHING, Projection, batched, enum_name, merge_bulks, require_traversals
 from .steps_filter import DedupStep, PredicateError, RangeStep, SampleStep, TailStep
-from .steps_reduce import is_barrier
+from .steps_reduce import is_barrier, is_reducing_barrier
 from .traverser import Traverser, tagged_loops
 from .values import g_hash_key, predicate_truth, test_predicate
 
@@ -94,6 +94,15 @@ class RepeatStep(Step):
             return nearest_first(ctx, self.nearest_first_by, self.times, traverser, seen)
         return self.nearest_first_dedup.deduped(ctx, self._loop(ctx, [traverser], state), seen)
 
+    def verify(self) -> None:
+        """TinkerPop's StandardVerificationStrategy: a reducing barrier straight in the body of a
+        repeat() that RepeatUnrollStrategy leaves in place (one with until() or emit()) is refused."""
+        if self.body is not None and not self._unrolled():
+            for step in self.body.steps:
+                if is_reducing_barrier(step):
+                    raise InvalidArgumentError(
+                        f"The parent of a reducing barrier can not be repeat()-step: {step.name}()")
+
     def _unrolled(self) -> bool:
         return self.times is not None and self.until is None and self.emit is None and not self.emit_all \
             and not any(step.name in ("dedup", "loops") for step in self.body.all_steps())
@@ -135,9 +144,10 @@ class RepeatStep(Step):
                 ctx.tick()
                 loops = counted.get(result.loops)
                 if loops is None:
-                    # (a match() in the body may have tagged the entry: the tags stay)
-                    loops = counted[result.loops] = result.loops[:-1] + ((self.loop_name, level,
-                                                                          *result.loops[-1][2:]),)
+                    # (a match() in the body may have tagged the entry: the tags stay; a barrier
+                    # in the body, fold() say, gives traversers with no loop entry at all)
+                    tags = result.loops[-1][2:] if result.loops else ()
+                    loops = counted[result.loops] = result.loops[:-1] + ((self.loop_name, level, *tags),)
                 result.loops = loops
                 if last_merged is not None:
                     last_merged.append(_exit(result))

@@ -615,6 +615,14 @@ def _barrier(*args: Any) -> Step:
     return BarrierStep(args[0] if args else None)
 
 
+def is_reducing_barrier(step: Step) -> bool:
+    """Whether ``step`` is one of TinkerPop's ReducingBarrierSteps (count(), sum(), min(), max(),
+    mean(), fold(), group(), groupCount() over the stream, not local, not a side effect)."""
+    if isinstance(step, (ReduceStep, FoldStep)):
+        return getattr(step, "scope", Scope.global_) != Scope.local
+    return isinstance(step, GroupStep) and step.label is None
+
+
 def is_barrier(step: Step) -> bool:
     """Whether ``step`` sees every traverser before it emits any (TinkerPop's Barrier steps)."""
     if isinstance(step, (ReduceStep, FoldStep, OrderStep, AggregateStep)):
