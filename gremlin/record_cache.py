@@ -43,8 +43,13 @@ class RecordCache:
         self.typical_bytes = typical_bytes
         self.refs: dict[int, _Ref] = {}
         self.keys: dict[Any, _Ref] = {}
-        #: rid -> (record, estimated bytes), least recently let in first
-        self.hot: OrderedDict[int, tuple[Any, int]] = OrderedDict()
+        #: rid -> record, least recently let in first; its estimated bytes in ``sizes``. Not a
+        #: (record, bytes) pair per entry: a tuple holding a record stays tracked by the cyclic
+        #: collector, one more object per cached record that each full collection walks before
+        #: the heap settler freezes it (gremlin.heap), and one more allocation per use
+        self.hot: OrderedDict[int, Any] = OrderedDict()
+        #: rid -> estimated bytes of each hot record (ints only: the collector does not track it)
+        self.sizes: dict[int, int] = {}
         #: hot rids used since they last reached the young end
         self.used: set[int] = set()
         self.hot_bytes = 0
@@ -85,14 +90,16 @@ class RecordCache:
 
     def heat(self, rid: int, record: Any, size: int | None = None) -> None:
         """Hold ``record`` strongly (again), as the most recently used."""
-        held = self.hot.pop(rid, None)
-        if held is not None:
-            self.hot_bytes -= held[1]
+        hot, sizes = self.hot, self.sizes
+        if hot.pop(rid, None) is not None:
+            held = sizes[rid]
+            self.hot_bytes -= held
             if size is None:
-                size = held[1]
+                size = held
         elif size is None:
             size = self.typical_bytes
-        self.hot[rid] = (record, size)
+        hot[rid] = record
+        sizes[rid] = size
         self.hot_bytes += size
         if self.hot_bytes > self.budget:
             self.trim()
@@ -130,14 +137,13 @@ class RecordCache:
 
     def resize(self, rid: int, size: int) -> None:
         """A hot record's estimate changed (its edges were read, say)."""
-        held = self.hot.get(rid)
+        held = self.sizes.get(rid)
         if held is not None:
-            self.hot_bytes += size - held[1]
-            self.hot[rid] = (held[0], size)
+            self.hot_bytes += size - held
+            self.sizes[rid] = size
 
     def estimate(self, rid: int) -> int:
-        held = self.hot.get(rid)
-        return held[1] if held is not None else 0
+        return self.sizes.get(rid, 0)
 
     def forget(self, rid: int, key: Any) -> None:
         """The element is gone (removed): its id must not find this record any more."""
@@ -147,21 +153,20 @@ class RecordCache:
         ref = self.keys.get(key)
         if ref is not None and ref.rid == rid:
             del self.keys[key]
-        held = self.hot.pop(rid, None)
-        if held is not None:
-            self.hot_bytes -= held[1]
+        if self.hot.pop(rid, None) is not None:
+            self.hot_bytes -= self.sizes.pop(rid)
         self.used.discard(rid)
 
     def trim(self) -> None:
         """Let go of the least recently used records until the hot ones fit the budget."""
-        hot, used, limit = self.hot, self.used, self.budget
+        hot, sizes, used, limit = self.hot, self.sizes, self.used, self.budget
         while self.hot_bytes > limit and hot:
-            rid, held = hot.popitem(last=False)
+            rid, record = hot.popitem(last=False)
             if rid in used:  # used since it came in: a second chance, at the young end
                 used.discard(rid)
-                hot[rid] = held
+                hot[rid] = record
                 continue
-            self.hot_bytes -= held[1]
+            self.hot_bytes -= sizes.pop(rid)
             self.evicted += 1
 
     def clear(self) -> None:
@@ -170,6 +175,7 @@ class RecordCache:
         self.refs.clear()
         self.keys.clear()
         self.hot.clear()
+        self.sizes.clear()
         self.used.clear()
         self.hot_bytes = 0
 
