@@ -233,6 +233,23 @@ def _record_entry(vp: VertexPropertyRecord, names: Names) -> list:
     return [_to_json(vp.id), _to_json(vp.value), meta]
 
 
+#: Longs decoded lately, one object per value (bounded: emptied when full). A walk meets the same
+#: times on an identifier and on its links (an event's time is the link's first_seen and its
+#: ends'); each long is an object the cyclic collector tracks (gremlinpython's ``long`` has a
+#: ``__dict__``) and that every full collection walks while its record is cached.
+_LONGS: dict[int, long] = {}
+_LONGS_KEPT = 4_096
+
+
+def _shared_long(value: int) -> long:
+    found = _LONGS.get(value)
+    if found is None:
+        if len(_LONGS) >= _LONGS_KEPT:
+            _LONGS.clear()
+        found = _LONGS[value] = long(value)
+    return found
+
+
 def _value_pairs(flat: list, by_id: list) -> list:
     out: list = []
     for position in range(0, len(flat), 2):
@@ -242,7 +259,7 @@ def _value_pairs(flat: list, by_id: list) -> list:
             out.append(flat[position + 1])
         else:
             out.append(by_id[~number])
-            out.append(long(flat[position + 1]))
+            out.append(_shared_long(flat[position + 1]))
     return out
 
 
@@ -262,7 +279,7 @@ def decode_vertex_props(vertex: VertexRecord, text: str, names: Names) -> Proper
                 out.append(value)
             else:
                 out.append(by_id[~number])
-                out.append(long(value))
+                out.append(_shared_long(value))
             continue
         key = by_id[number[0]]
         records = tuple(VertexPropertyRecord(entry[0], key, entry[1], vertex,
