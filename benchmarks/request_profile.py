@@ -43,7 +43,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import add_batch_argument, parse_on_tree, percentile, process_cpu_seconds  # noqa: E402
 from benchmarks.population import add_mix_arguments, generate, mix_from_args  # noqa: E402
-from benchmarks.service import gremlin_server  # noqa: E402
 
 __all__ = ["main", "count_steps", "step_shares", "split_resolve", "concurrent_resolves"]
 
@@ -211,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(no execution times, no step shares)")
     add_mix_arguments(parser, people=300)
     args = parse_on_tree(parser, argv)
+    # imported after --tree is applied: benchmarks.service imports identity (and with it gremlin)
+    from benchmarks.service import gremlin_server
     with gremlin_server(args.gremlin_url) as url:
         rows, resolves = profile(url, args)
         split = split_resolve(url, resolves, args.split_rounds) if args.split_rounds else []
