@@ -152,10 +152,14 @@ class Names:
         #: name -> number, numbering a new name when it is looked up (``numbers[name]``)
         self.numbers = _Numbers(self)
         self.unwritten: list[tuple[int, str]] = []
+        #: a vertex row's ``edges`` text -> its labels decoded (decode_edge_labels); numbers
+        #: mean the same names until the next load (a failed transaction's names are dropped)
+        self.label_sets: dict[str, tuple] = {}
 
     def load(self, conn: sqlite3.Connection) -> None:
         import sys
         self.by_id, self.unwritten = [], []
+        self.label_sets = {}
         self.numbers = _Numbers(self)
         for number, name in conn.execute("SELECT id, name FROM names ORDER BY id"):
             name = sys.intern(name)
@@ -313,14 +317,21 @@ def encode_edge_labels(labels: tuple[tuple[str, ...], tuple[str, ...]], names: N
 
 
 _NO_LABELS: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+#: distinct ``edges`` texts decoded once each per Names (a graph's vertices share a few dozen)
+_LABEL_SETS_KEPT = 1024
 
 
 def decode_edge_labels(text: str | None, names: Names) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if text is None:
         return _NO_LABELS
-    by_id = names.by_id
-    out, in_ = _loads(text)
-    return tuple(by_id[number] for number in out), tuple(by_id[number] for number in in_)
+    found = names.label_sets.get(text)
+    if found is None:
+        by_id = names.by_id
+        out, in_ = _loads(text)
+        found = tuple(by_id[number] for number in out), tuple(by_id[number] for number in in_)
+        if len(names.label_sets) < _LABEL_SETS_KEPT:
+            names.label_sets[text] = found
+    return found
 
 
 def label_ids(names: Names, labels: Iterable[str]) -> list[int]:

@@ -741,13 +741,17 @@ class DiskStore(GraphStore):
             edge_rows: dict[int, tuple] = {}  # an edge between two frontier vertices comes once per end
             far: list[VertexRecord] = []  # held until their edges hold them
             make_vertex = self._make_vertex
+            vertex_refs = self._vertices.refs
             for parts, params in statements:
                 for row in self._query(" UNION ALL ".join(parts), params):
                     side, edge = row[0], row[1:8]
                     found.setdefault((side, edge[4 + side], edge[3]), []).append(edge[0])
                     if edge[0] not in edge_rows:
                         edge_rows[edge[0]] = edge
-                        far.append(make_vertex(row[8:]))  # the live record if there is one
+                        # most far ends are cached already (the vertex a hop came from): no call
+                        ref = vertex_refs.get(row[8])
+                        vertex = ref() if ref is not None else None
+                        far.append(vertex if vertex is not None else make_vertex(row[8:]))
             self._make_edges(list(edge_rows.values()))  # its ends are made: no read
             for adjacency, side, label, number in wanted:
                 rids = found.get((side, adjacency.rid, number), [])

@@ -122,6 +122,24 @@ def test_equal_longs_read_from_rows_are_one_object(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_vertex_rows_labels_are_decoded_once_per_text_until_the_names_reload(tmp_path: Path) -> None:
+    # most vertices share a few label sets: one decoded tuple each, dropped when the names are
+    # read again (a failed transaction's numbers may then name another label)
+    from gremlin.disk_rows import decode_edge_labels
+    store = open_store(tmp_path)
+    chain(store, 4)
+    store.close()
+    store = open_store(tmp_path)
+    names = store._names
+    text = store._connection().execute("SELECT edges FROM vertices WHERE key = 'v1'").fetchone()[0]
+    first = decode_edge_labels(text, names)
+    assert first == (("next",), ("next",)) and decode_edge_labels(text, names) is first
+    names.load(store._connection())
+    again = decode_edge_labels(text, names)
+    assert again == first and again is not first
+    store.close()
+
+
 def test_one_record_per_element_while_anything_holds_it(tmp_path: Path) -> None:
     store = open_store(tmp_path, cache_mb=0.05)
     chain(store, 400)
