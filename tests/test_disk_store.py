@@ -18,6 +18,7 @@ from gremlin_python.statics import long
 
 import gremlin
 from gremlin import codec
+from gremlin.disk_rows import decode_edge_labels
 from gremlin.disk_store import DiskStore
 from gremlin.durable import DATABASE_NAME, WAL_CHECKPOINT_PAGES, DurableStoreError, open_store
 from gremlin.storage import VertexPropertyRecord
@@ -34,6 +35,14 @@ def chain(store: DiskStore, count: int) -> None:
             if previous is not None:
                 store.add_edge("next", previous, vertex, f"e{n}")
             previous = vertex
+
+
+def reopened_chain(directory: Path, count: int) -> DiskStore:
+    """A chain of ``count`` written, closed and opened again: nothing of it cached yet."""
+    store = open_store(directory)
+    chain(store, count)
+    store.close()
+    return open_store(directory)
 
 
 def file_changes(directory: Path) -> tuple:
@@ -75,10 +84,7 @@ def test_the_cache_stays_within_its_budget_and_lets_records_go(tmp_path: Path) -
 def test_a_cached_record_costs_no_callback_object_of_its_own(tmp_path: Path) -> None:
     # every object a cached record brings is allocated when it is made and walked by the
     # collector until a freeze: the weak references share their cache's one callback
-    store = open_store(tmp_path)
-    chain(store, 50)
-    store.close()
-    store = open_store(tmp_path)
+    store = reopened_chain(tmp_path, 50)
     with store.transaction():
         vertex = store.vertices["v0"]
         for _ in range(49):
@@ -92,10 +98,7 @@ def test_a_cached_record_costs_no_callback_object_of_its_own(tmp_path: Path) -> 
 def test_a_hot_record_is_held_without_an_object_of_its_own(tmp_path: Path) -> None:
     # a (record, bytes) pair per hot record was one more object per cached record for the
     # collector to track and walk until a freeze; the bytes are kept apart, in plain ints
-    store = open_store(tmp_path)
-    chain(store, 5)
-    store.close()
-    store = open_store(tmp_path)
+    store = reopened_chain(tmp_path, 5)
     vertex = store.vertices["v3"]
     gc.collect()
     assert [type(holder) for holder in gc.get_referrers(vertex) if type(holder) is tuple] == []
@@ -125,11 +128,7 @@ def test_equal_longs_read_from_rows_are_one_object(tmp_path: Path) -> None:
 def test_a_vertex_rows_labels_are_decoded_once_per_text_until_the_names_reload(tmp_path: Path) -> None:
     # most vertices share a few label sets: one decoded tuple each, dropped when the names are
     # read again (a failed transaction's numbers may then name another label)
-    from gremlin.disk_rows import decode_edge_labels
-    store = open_store(tmp_path)
-    chain(store, 4)
-    store.close()
-    store = open_store(tmp_path)
+    store = reopened_chain(tmp_path, 4)
     names = store._names
     text = store._connection().execute("SELECT edges FROM vertices WHERE key = 'v1'").fetchone()[0]
     first = decode_edge_labels(text, names)
