@@ -61,6 +61,12 @@ plain-Python reference share exactly the same decisions):
   joins an account holder (a customer holding an ``account_types`` id) only through the account
   id, their signing in, not through their email, phone or card typed there: a child buying with a
   parent's email or card in their own browser profile does not sign in as the parent;
+- with ``shared_browser_profiles``, on a device past that threshold, an identifier of a
+  ``device_scoped_types`` type (a cookie) refused as the weak bridge between its identified
+  customer and an established one, with a device of its own, whose email, phone or account id the
+  event carries (someone else signing in in that browser profile) is marked *shared*: a browser
+  profile two people use; from then on it is treated as a generic one, and the customers it held
+  split;
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -194,6 +200,14 @@ class TenantConfig:
     #: sign-in on a family tablet joined the tablet's customer, the household's members through it.
     #: Its links to cards and cookies stay (a card names its holder; a cookie's are the rule above's).
     device_past_personal_links: bool = True
+    #: On a device past ``device_scope_after_conflicts``, an identifier of a ``device_scoped_types``
+    #: type (a cookie: one browser profile) refused as the weak bridge between its customer, which
+    #: holds personal identifiers, and an established customer holding a device of its own whose
+    #: personal identifier the event carries (someone known elsewhere signing in or typing their
+    #: email in that profile) is marked *shared*: a browser profile two people use. From then on it
+    #: is treated as a generic identifier: its links join nothing (the members it joined before
+    #: split), and its anonymous history (page views) is attributed to neither.
+    shared_browser_profiles: bool = True
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50
@@ -383,6 +397,11 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
             if _identifies_other(bridge, own, other, in_event, config) and bridge.id not in conflicts:
                 conflicts.append(bridge.id)
 
+    def scoping_device() -> bool:
+        """The event carries a device whose count (this event's included) is past the threshold."""
+        return any(c.member.conflicts + conflicts.count(c.member.id) >= config.device_scope_after_conflicts
+                   for c in candidates if c.member.id in devices)
+
     for x, y in _pairs_in_priority_order(candidates, config):
         a, b = candidates[x], candidates[y]
         if b.member.id in a.member.nolinks:
@@ -404,15 +423,17 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
                 continue
             if (a.weak or b.weak) and ga.strong and gb.strong:
                 refuse(x, y, "weak_bridge", "a weak identifier never bridges two customers")
+                for profile, own, other, by in ((a.member, ga, gb, b.member), (b.member, gb, ga, a.member)):
+                    if (_signed_in_by_another(profile, own, other, by, in_event, config)
+                            and profile.id not in shared and scoping_device()):
+                        shared.append(profile.id)
                 continue
         # whether or not the two are one customer already: a cookie in the device's customer
         # (through the home IP, say) is no more the device's than a new one, and past-links
         # marking never reaches a link made after the device turned multi-user
         scoped = _device_scoped(a, b, config) or _device_scoped(b, a, config)
         holder = _typed_for_holder(a, b, config) or _typed_for_holder(b, a, config)
-        if (scoped or holder) and any(c.member.conflicts + conflicts.count(c.member.id)
-                                      >= config.device_scope_after_conflicts
-                                      for c in candidates if c.member.id in devices):
+        if (scoped or holder) and scoping_device():
             if scoped:
                 refuse(x, y, "device_scope", f"a {scoped} on a device several people use joins only whoever the "
                                              "event identifies")
@@ -608,6 +629,20 @@ def _competitor_in_event(bridge: Member, own: _Group, other: _Group, in_event: s
     if not any(m.id in in_event and m.type in mine for m in other.members.values()):
         return None
     return "known" if other.existing else "new"
+
+
+def _signed_in_by_another(profile: Member, own: _Group, other: _Group, by: Member, in_event: set[str],
+                          config: TenantConfig) -> bool:
+    """True when ``profile``, of a device-scoped type (a cookie), just refused as the weak bridge from
+    ``own``, a customer holding personal identifiers, to ``other``, was used by someone known
+    elsewhere: the event's other identifier ``by`` is one of ``other``'s personal identifiers (an
+    account signed in, an email typed) and ``other`` holds a device the event does not carry (its
+    own phone or laptop). Two identified people in one browser profile (``shared_browser_profiles``).
+    A person's second email refused so before is a customer of no device: not someone else."""
+    return (config.shared_browser_profiles and profile.type in config.device_scoped_types
+            and by.type in config.personal_types and other.existing
+            and any(_is_multi_user_type(m.type, config) and m.id not in in_event for m in other.members.values())
+            and _holds_personal(own, config, besides=profile.id))
 
 
 def _is_multi_user_type(id_type: str, config: TenantConfig) -> bool:

@@ -938,3 +938,69 @@ def test_without_past_personal_links_the_member_stays_in_the_tablets_customer(ma
     identity = make_identity(config=TenantConfig(device_past_personal_links=False))
     bob, *_ = _member_joined_through_the_tablet_before_it_was_shared(identity, clock, batched=False)
     assert identity.resolve(*ANN_PHONE_NUMBER).customer_id == identity.resolve(*BOB_ACCOUNT).customer_id == bob.customer_id
+
+
+
+FAMILY_COOKIE, CAROL_OWN_PHONE = ("cookie", "ck-family-1"), ("device_id", "carol-own-phone")
+CAROL_ACCOUNT = ("partner_id", "cust-carol")
+
+
+def _a_third_member_signs_in_on_one_browser_profile(identity, clock, batched: bool) -> list:
+    """The family tablet has one browser profile. Bob signs in there with his account; Ann, a guest,
+    types her email in the same profile (Bob's customer holds no email: nothing says she is someone
+    else, she joins it through the tablet and the cookie) and uses it on her own phone; Carol, known
+    by her account on her own phone, signs in in that profile twice (the type limit refuses the
+    tablet as the bridge between two account holders each time; the second makes it multi-user)."""
+    events = [event("e1", TABLET, FAMILY_COOKIE, BOB_ACCOUNT),
+              event("e2", TABLET, FAMILY_COOKIE, ANN),
+              event("e3", ANN_OWN_PHONE, ANN),
+              event("e4", CAROL_OWN_PHONE, CAROL_ACCOUNT),
+              event("e5", TABLET, FAMILY_COOKIE, CAROL_ACCOUNT),
+              event("e6", TABLET, FAMILY_COOKIE, CAROL_ACCOUNT)]
+    return _ingest(identity, clock, events, batched)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
+def test_a_browser_profile_another_known_person_signs_in_on_joins_nobody(make_identity, clock,
+                                                                        batched: bool) -> None:
+    identity = make_identity()
+    results = _a_third_member_signs_in_on_one_browser_profile(identity, clock, batched)
+    assert results[1].refused == [] and results[1].customer_id == results[0].customer_id  # Ann joined Bob
+    assert "weak_bridge" in [r["reason"] for r in results[4].refused]
+    # the cookie is marked shared (shared_browser_profiles): it joins nothing, and with the tablet's
+    # personal links scoped (device_past_personal_links) Ann and Bob are two customers again
+    ann, bob = identity.resolve(*ANN), identity.resolve(*BOB_ACCOUNT)
+    assert ann.customer_id != bob.customer_id
+    assert sorted(ann.identifiers) == ["cookie", "device_id", "email"]
+    assert [d["value"] for d in ann.identifiers["device_id"]] == [ANN_OWN_PHONE[1]]
+    for resolved in (ann, bob):  # listed as a generic identifier is: attached, joining nothing
+        assert [(c["value"], c["generic"]) for c in resolved.identifiers["cookie"]] == [(FAMILY_COOKIE[1], True)]
+    assert identity.resolve(*CAROL_ACCOUNT).customer_id not in (ann.customer_id, bob.customer_id)
+
+
+def test_the_reference_model_marks_a_shared_browser_profile_as_ingest_does(make_identity, clock) -> None:
+    from identity.domain.reference import ReferenceIdentity
+    reference = ReferenceIdentity("acme", clock=clock)
+    expected = [r.to_dict() for r in _a_third_member_signs_in_on_one_browser_profile(reference, clock, False)]
+    identity = make_identity()
+    assert [r.to_dict() for r in _a_third_member_signs_in_on_one_browser_profile(identity, clock, False)] == expected
+    for key in (BOB_ACCOUNT, ANN, CAROL_ACCOUNT, ANN_OWN_PHONE, CAROL_OWN_PHONE, TABLET, FAMILY_COOKIE):
+        found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
+        assert (found.customer_id, sorted(found.identifiers)) == (customer, sorted(identifiers))
+
+
+def test_a_persons_new_email_in_their_own_profile_leaves_it_theirs(make_identity, clock) -> None:
+    """Ann types a second, new email in her own browser profile: refused as a bridge (a new email
+    is no established customer), the cookie stays hers."""
+    identity = make_identity()
+    _, second = _ingest(identity, clock, [event("e1", ANN_OWN_PHONE, ANN_COOKIE, ANN),
+                                          event("e2", ANN_OWN_PHONE, ANN_COOKIE, ANN_SECOND)], batched=False)
+    assert "weak_bridge" in [r["reason"] for r in second.refused]
+    assert identity.resolve(*ANN_COOKIE).customer_id == identity.resolve(*ANN).customer_id
+
+
+def test_without_shared_browser_profiles_the_profile_keeps_the_members_joined(make_identity, clock) -> None:
+    assert TenantConfig().shared_browser_profiles
+    identity = make_identity(config=TenantConfig(shared_browser_profiles=False))
+    _a_third_member_signs_in_on_one_browser_profile(identity, clock, batched=False)
+    assert identity.resolve(*ANN).customer_id == identity.resolve(*BOB_ACCOUNT).customer_id
