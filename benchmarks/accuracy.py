@@ -100,7 +100,7 @@ def guard_variants() -> dict[str, TenantConfig]:
             "no type limits": TenantConfig(type_limits={}),
             "no past links": TenantConfig(device_scope_past_links=False),
             "no past personal links": TenantConfig(device_past_personal_links=False),
-            "no shared profiles": TenantConfig(shared_browser_profiles=False),
+            "shared browser profiles": TenantConfig(shared_browser_profiles=True),
             "past links from 1": TenantConfig(device_scope_after_conflicts=1),
             "profiles at once": TenantConfig(device_profiles_at_once=True),
             "no profiles at once": TenantConfig(device_profiles_at_once=False),

@@ -61,7 +61,7 @@ plain-Python reference share exactly the same decisions):
   joins an account holder (a customer holding an ``account_types`` id) only through the account
   id, their signing in, not through their email, phone or card typed there: a child buying with a
   parent's email or card in their own browser profile does not sign in as the parent;
-- with ``shared_browser_profiles``, on a device past that threshold, an identifier of a
+- with ``shared_browser_profiles`` (off by default), on a device past that threshold, an identifier of a
   ``device_scoped_types`` type (a cookie) refused as the weak bridge between its identified
   customer and an established one, with a device of its own, whose email, phone or account id the
   event carries (someone else signing in in that browser profile) is marked *shared*: a browser
@@ -206,8 +206,10 @@ class TenantConfig:
     #: personal identifier the event carries (someone known elsewhere signing in or typing their
     #: email in that profile) is marked *shared*: a browser profile two people use. From then on it
     #: is treated as a generic identifier: its links join nothing (the members it joined before
-    #: split), and its anonymous history (page views) is attributed to neither.
-    shared_browser_profiles: bool = True
+    #: split), and its anonymous history (page views) is attributed to neither. Off by default: on
+    #: benchmarks/population.py it raises precision on two seeds of three, lowers it on the third
+    #: and on population_alt.py moves nothing (docs/benchmarks.md, "Shared browser profiles").
+    shared_browser_profiles: bool = False
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
     generic_threshold: int = 50

@@ -943,6 +943,7 @@ def test_without_past_personal_links_the_member_stays_in_the_tablets_customer(ma
 
 FAMILY_COOKIE, CAROL_OWN_PHONE = ("cookie", "ck-family-1"), ("device_id", "carol-own-phone")
 CAROL_ACCOUNT = ("partner_id", "cust-carol")
+SHARED_PROFILES = TenantConfig(shared_browser_profiles=True)
 
 
 def _a_third_member_signs_in_on_one_browser_profile(identity, clock, batched: bool) -> list:
@@ -963,7 +964,7 @@ def _a_third_member_signs_in_on_one_browser_profile(identity, clock, batched: bo
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "one batch"])
 def test_a_browser_profile_another_known_person_signs_in_on_joins_nobody(make_identity, clock,
                                                                         batched: bool) -> None:
-    identity = make_identity()
+    identity = make_identity(config=SHARED_PROFILES)
     results = _a_third_member_signs_in_on_one_browser_profile(identity, clock, batched)
     assert results[1].refused == [] and results[1].customer_id == results[0].customer_id  # Ann joined Bob
     assert "weak_bridge" in [r["reason"] for r in results[4].refused]
@@ -980,9 +981,9 @@ def test_a_browser_profile_another_known_person_signs_in_on_joins_nobody(make_id
 
 def test_the_reference_model_marks_a_shared_browser_profile_as_ingest_does(make_identity, clock) -> None:
     from identity.domain.reference import ReferenceIdentity
-    reference = ReferenceIdentity("acme", clock=clock)
+    reference = ReferenceIdentity("acme", config=SHARED_PROFILES, clock=clock)
     expected = [r.to_dict() for r in _a_third_member_signs_in_on_one_browser_profile(reference, clock, False)]
-    identity = make_identity()
+    identity = make_identity(config=SHARED_PROFILES)
     assert [r.to_dict() for r in _a_third_member_signs_in_on_one_browser_profile(identity, clock, False)] == expected
     for key in (BOB_ACCOUNT, ANN, CAROL_ACCOUNT, ANN_OWN_PHONE, CAROL_OWN_PHONE, TABLET, FAMILY_COOKIE):
         found, (customer, identifiers) = identity.resolve(*key), reference.resolve(*key)
@@ -991,8 +992,8 @@ def test_the_reference_model_marks_a_shared_browser_profile_as_ingest_does(make_
 
 def test_a_persons_new_email_in_their_own_profile_leaves_it_theirs(make_identity, clock) -> None:
     """Ann types a second, new email in her own browser profile: refused as a bridge (a new email
-    is no established customer), the cookie stays hers."""
-    identity = make_identity()
+    is no customer with a device of its own), the cookie stays hers."""
+    identity = make_identity(config=SHARED_PROFILES)
     _, second = _ingest(identity, clock, [event("e1", ANN_OWN_PHONE, ANN_COOKIE, ANN),
                                           event("e2", ANN_OWN_PHONE, ANN_COOKIE, ANN_SECOND)], batched=False)
     assert "weak_bridge" in [r["reason"] for r in second.refused]
@@ -1000,7 +1001,7 @@ def test_a_persons_new_email_in_their_own_profile_leaves_it_theirs(make_identity
 
 
 def test_without_shared_browser_profiles_the_profile_keeps_the_members_joined(make_identity, clock) -> None:
-    assert TenantConfig().shared_browser_profiles
-    identity = make_identity(config=TenantConfig(shared_browser_profiles=False))
+    assert not TenantConfig().shared_browser_profiles  # the default: docs/benchmarks.md, "Shared browser profiles"
+    identity = make_identity()
     _a_third_member_signs_in_on_one_browser_profile(identity, clock, batched=False)
     assert identity.resolve(*ANN).customer_id == identity.resolve(*BOB_ACCOUNT).customer_id
