@@ -309,3 +309,22 @@ def test_two_people_a_tablet_joined_before_it_was_known_shared(make_identity, co
     assert [side["value"] for side in scoped["between"]] == ["+15550101234", "cust-bob"]
     assert scoped["through"] == {"type": "device_id"} and scoped["scoped"]  # when ingest marked it
     assert scoped["detail"].endswith("(device_past_personal_links)")
+
+
+def test_two_people_kept_apart_by_a_shared_browser_profile(make_identity, connection) -> None:
+    """Bob signs in in the family tablet's one browser profile, Ann (a guest) types her email there
+    (joined to Bob through it) and on her own phone; Carol, known by her own phone, signs in in the
+    profile twice (the tablet turns multi-user). With shared_browser_profiles the cookie is marked
+    shared: explain names it as what the walk does not cross between Ann and Bob."""
+    tablet, cookie, bob_account = ("device_id", "tablet-1"), ("cookie", "ck-family-1"), ("partner_id", "cust-bob")
+    carol_account, carol_phone, ann_own = ("partner_id", "cust-carol"), ("device_id", "carol-1"), ("device_id", "ann-1")
+    identity = make_identity(config=TenantConfig(shared_browser_profiles=True))
+    identity.ingest([event("e1", tablet, cookie, bob_account, ts=T0), event("e2", tablet, cookie, ANN, ts=T0 + HOUR),
+                     event("e3", ann_own, ANN, ts=T0 + 2 * HOUR),
+                     event("e4", carol_phone, carol_account, ts=T0 + 3 * HOUR),
+                     event("e5", tablet, cookie, carol_account, ts=T0 + 4 * HOUR),
+                     event("e6", tablet, cookie, carol_account, ts=T0 + 5 * HOUR)])
+    answer = _explain(identity, connection, ANN, bob_account)
+    assert not answer["same_customer"]
+    crossed = [r for r in answer["apart"] if r["reason"] == "not_crossed"]
+    assert [(i["value"], i["why"]) for r in crossed for i in r["identifiers"]] == [("ck-family-1", "shared")]
