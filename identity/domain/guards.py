@@ -206,9 +206,9 @@ class TenantConfig:
     #: personal identifier the event carries (someone known elsewhere signing in or typing their
     #: email in that profile) is marked *shared*: a browser profile two people use. From then on it
     #: is treated as a generic identifier: its links join nothing (the members it joined before
-    #: split), and its anonymous history (page views) is attributed to neither. Off by default: on
-    #: benchmarks/population.py it raises precision on two seeds of three, lowers it on the third
-    #: and on population_alt.py moves nothing (docs/benchmarks.md, "Shared browser profiles").
+    #: split), and its anonymous history (page views) is attributed to neither. Off by default: it
+    #: raises precision on two benchmarks/population.py seeds of three and one population_alt.py
+    #: seed of two, and lowers it on one (docs/benchmarks.md, "Shared browser profiles").
     shared_browser_profiles: bool = False
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
