@@ -231,7 +231,7 @@ class _Explanation:
             (x, x_when), (z, z_when) = (min(found_in, key=lambda end: (end[0] != side.vertex, end))
                                         for found_in, side in zip(sides, self.sides))
             found.append({"reason": "scoped", "between": [self.described(x), self.described(z)],
-                          "through": {"type": middle.rsplit(":", 2)[1]}, "scoped": iso(max(x_when, z_when)),
+                          "through": {"type": model.identifier_type(middle)}, "scoped": iso(max(x_when, z_when)),
                           "detail": self._scoped_detail(x, z)})
         return found
 

@@ -14,8 +14,8 @@ from gremlin_python.process.traversal import Direction, T
 __all__ = [
     "IDENTIFIER", "EVENT", "SUPPRESSED", "RETIRED", "OBSERVED", "LINK", "NOLINK", "TENANT", "SHARED", "CONFLICTS",
     "SCOPED", "CID", "SINCE", "HEIR", "SEALED_PROPERTIES",
-    "identifier_id", "suppression_id", "event_vertex_id", "link_id", "nolink_id", "customer_id", "fresh_customer_id",
-    "retired_id", "link_ends", "vertex_key", "edge_key",
+    "identifier_id", "identifier_type", "suppression_id", "event_vertex_id", "link_id", "nolink_id", "customer_id",
+    "fresh_customer_id", "retired_id", "link_ends", "vertex_key", "edge_key",
 ]
 
 # vertex labels
@@ -64,6 +64,11 @@ def _digest(*parts: str) -> str:
 
 def identifier_id(tenant: str, id_type: str, blind_index: str) -> str:
     return f"{tenant}:{id_type}:{blind_index[:_ID_DIGEST_CHARS]}"
+
+
+def identifier_type(identifier_vertex_id: str) -> str:
+    """The type an identifier's vertex id names (``identifier_id``'s layout), without reading it."""
+    return identifier_vertex_id.rsplit(":", 2)[1]
 
 
 def suppression_id(identifier_vertex_id: str) -> str:
