@@ -42,7 +42,7 @@ from typing import Any, Iterator
 
 from .base import Step, Traversal
 from .common import ByModulatedStep
-from .steps_branch import ChooseStep, RepeatStep, UnionStep
+from .steps_branch import ChooseStep, RepeatStep, UnionStep, global_children, unrolled_by_strategy
 from .steps_extra import FormatStep, is_lambda_holder
 from .steps_filter import DedupStep
 from .labelled_paths import needs_whole_path
@@ -129,7 +129,7 @@ def _model(traversal: Traversal, parent: _Step | None, *, live: bool, primary: b
     copy of the steps (an unrolled repeat's later copies are the same engine steps again)."""
     model = _Traversal(parent)
     for step in traversal.steps:
-        if isinstance(step, RepeatStep) and _unrolled(step):
+        if isinstance(step, RepeatStep) and unrolled_by_strategy(step):
             for copy in range(min(step.times, 2)):  # the passes after the first are all alike
                 for inner in step.body.steps:
                     model.steps.append(_modelled(inner, model, live=True, primary=primary and copy == 0))
@@ -163,40 +163,6 @@ def _variable_step(owner: _Traversal, variable: str | None) -> _Step:
     return made
 
 
-def _unrolled(repeat: RepeatStep) -> bool:
-    """RepeatUnrollStrategy's test: times(n > 0), no emit() or until(), and in the body no global
-    dedup() (its global children looked into) nor loops() or lambda (sack(operator)) anywhere."""
-    if repeat.times is None or repeat.times <= 0 or repeat.until is not None or repeat.emit is not None \
-            or repeat.emit_all:
-        return False
-    for step in repeat.body.all_steps():
-        if step.name == "loops" or is_lambda_holder(step):
-            return False
-    return not _has_global_dedup(repeat.body)
-
-
-def _has_global_dedup(traversal: Traversal) -> bool:
-    for step in traversal.steps:
-        if isinstance(step, DedupStep) and step.scope != step.scope.local:
-            return True
-        for child in _global_children(step):
-            if _has_global_dedup(child):
-                return True
-    return False
-
-
-def _global_children(step: Step) -> list[Traversal]:
-    if isinstance(step, RepeatStep):
-        return [step.body]
-    if isinstance(step, UnionStep):
-        return list(step.branches)
-    if isinstance(step, ChooseStep):
-        return [t for _, t in step.options] + [t for t in (getattr(step, "true_branch", None),
-                                                         getattr(step, "false_branch", None))
-                                               if isinstance(t, Traversal)]
-    return []
-
-
 def _tinkerpop_children(step: Step) -> list[Traversal | None]:
     """The step's children as TinkerPop's step has them: its local children, then its global
     ones; None for one that holds no step of the engine's (it counts, it is never looked into)."""
@@ -207,7 +173,7 @@ def _tinkerpop_children(step: Step) -> list[Traversal | None]:
     if isinstance(step, UnionStep):
         return [None] + list(step.branches)  # the branch traversal that picks every option
     if isinstance(step, ChooseStep):
-        globals_ = _global_children(step)
+        globals_ = global_children(step)
         return [None] + [c for c in step.children() if not any(c is g for g in globals_)] + globals_
     if isinstance(step, GroupStep):
         children = [b.arg if b.kind == "traversal" else None for b in step.bys]

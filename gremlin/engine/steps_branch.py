@@ -12,6 +12,7 @@ from .base import Context, Step, Traversal, register
 from .nearest_first import nearest_first, walkable
 from .common import NOTHING, Projection, batched, enum_name, merge_bulks, require_traversals
 from .steps_filter import DedupStep, PredicateError, RangeStep, SampleStep, TailStep
+from .steps_extra import is_lambda_holder
 from .steps_reduce import is_barrier, is_reducing_barrier
 from .traverser import Traverser, tagged_loops
 from .values import g_hash_key, predicate_truth, test_predicate
@@ -76,15 +77,15 @@ class RepeatStep(Step):
     def run(self, ctx: Context, traversers: Iterator[Traverser]) -> Iterator[Traverser]:
         # One body serves every pass and every traverser, so its steps' state (dedup()'s seen
         # values, limit()'s count) is shared; a repeat() nested in another's body shares the
-        # outer one's. TinkerPop unrolls repeat(x).times(n) into x n times over (not when x has
-        # dedup() or loops()), so there each pass has a fresh x and the starts go together, in
+        # outer one's. TinkerPop unrolls repeat(x).times(n) into x n times over (not when x has a
+        # global dedup(), loops() or a lambda), so there each pass has a fresh x and the starts go together, in
         # batches, through barriers that bulk them.
         state = {} if ctx.loop_state is None else ctx.loop_state.setdefault(id(self), {})
         if self.nearest_first_by is not None:
             # chained, not re-yielded: a search yields hundreds of traversers per start
             seen = self.nearest_first_dedup.seen(ctx)
             return chain.from_iterable(self._nearest_first(ctx, traverser, state, seen) for traverser in traversers)
-        if self._unrolled():
+        if unrolled_by_strategy(self):
             batches = batched(traversers, _UNROLL_BATCH) if not ctx.reads_paths else ([t] for t in traversers)
             return (result for batch in batches for result in self._loop(ctx, batch, state, per_pass=True))
         return (result for traverser in traversers for result in self._loop(ctx, [traverser], state))
@@ -97,15 +98,11 @@ class RepeatStep(Step):
     def verify(self) -> None:
         """TinkerPop's StandardVerificationStrategy: a reducing barrier straight in the body of a
         repeat() that RepeatUnrollStrategy leaves in place (one with until() or emit()) is refused."""
-        if self.body is not None and not self._unrolled():
+        if self.body is not None and not unrolled_by_strategy(self):
             for step in self.body.steps:
                 if is_reducing_barrier(step):
                     raise InvalidArgumentError(
                         f"The parent of a reducing barrier can not be repeat()-step: {step.name}()")
-
-    def _unrolled(self) -> bool:
-        return self.times is not None and self.until is None and self.emit is None and not self.emit_all \
-            and not any(step.name in ("dedup", "loops") for step in self.body.all_steps())
 
     def _loop(self, ctx: Context, starts: list[Traverser], state: dict,
               per_pass: bool = False) -> Iterator[Traverser]:
@@ -494,3 +491,38 @@ def _branch(selector: Any) -> Step:
     step = ChooseStep((selector,))
     step.name = "branch"
     return step
+
+
+def unrolled_by_strategy(repeat: RepeatStep) -> bool:
+    """RepeatUnrollStrategy's test: times(n > 0), no emit() or until(), and in the body no global
+    dedup() (its global children looked into) nor loops() or lambda (sack(operator)) anywhere."""
+    if repeat.times is None or repeat.times <= 0 or repeat.until is not None or repeat.emit is not None \
+            or repeat.emit_all:
+        return False
+    for step in repeat.body.all_steps():
+        if step.name == "loops" or is_lambda_holder(step):
+            return False
+    return not _has_global_dedup(repeat.body)
+
+
+def _has_global_dedup(traversal: Traversal) -> bool:
+    for step in traversal.steps:
+        if isinstance(step, DedupStep) and step.scope != step.scope.local:
+            return True
+        for child in global_children(step):
+            if _has_global_dedup(child):
+                return True
+    return False
+
+
+def global_children(step: Step) -> list[Traversal]:
+    """The children of a branching step a global dedup() in them dedups across (RepeatUnrollStrategy's look)."""
+    if isinstance(step, RepeatStep):
+        return [step.body]
+    if isinstance(step, UnionStep):
+        return list(step.branches)
+    if isinstance(step, ChooseStep):
+        return [t for _, t in step.options] + [t for t in (getattr(step, "true_branch", None),
+                                                         getattr(step, "false_branch", None))
+                                               if isinstance(t, Traversal)]
+    return []
