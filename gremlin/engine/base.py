@@ -83,7 +83,7 @@ class Budget:
 
 
 #: Steps whose answer depends on a traverser's whole history, not just its labelled part.
-_PATH_READERS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
+PATH_READERS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
 
 
 class Context:
@@ -145,7 +145,7 @@ class Context:
         repeat() may merge traversers that differ only in unlabelled history into one bulk. Found
         from the bytecode the first time a repeat() asks, so other traversals never pay for it."""
         if self._reads_paths is None:
-            self._reads_paths = self.bytecode is None or bool(step_names(self.bytecode) & _PATH_READERS)
+            self._reads_paths = self.bytecode is None or bool(step_names(self.bytecode) & PATH_READERS)
         return self._reads_paths
 
     def gather(self, traversers: Iterable[Traverser]) -> list[Traverser]:

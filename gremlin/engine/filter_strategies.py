@@ -305,9 +305,8 @@ def _rank_filters(traversal: Traversal) -> None:
         modified = False
         for i in range(len(units) - 1):
             unit, following = units[i], units[i + 1]
-            if following.step is None or _holds_lambda(following.step) or \
-                    (unit.labels and _uses_labels(following.step, unit.labels)):
-                continue  # (TinkerPop takes a lambda, sack(operator) here, to read every label)
+            if following.step is None or _uses_labels(following.step, unit.labels):
+                continue
             if following.ranked() == 0:
                 continue
             if unit.labels and unit.step is not None:
@@ -327,21 +326,6 @@ def _rank_filters(traversal: Traversal) -> None:
         traversal.steps[:] = rebuilt
 
 
-def _holds_lambda(step: Step) -> bool:
-    """Whether ``step`` or a step in its children is a lambda holder (FilterRankingStrategy's
-    usesLabels is true for one whatever the labels: nothing moves past it)."""
-    return any(is_lambda_holder(s) for s in _with_children(step))
-
-
-def _with_children(step: Step):
-    pending = [step]
-    while pending:
-        current = pending.pop()
-        yield current
-        for child in child_traversals(current):
-            pending.extend(child.steps)
-
-
 def _uses_labels(step: Step, labels: list[str]) -> bool:
     """Whether ``step`` (or a step in its children) reads any of ``labels``; when a step's reads
     cannot be told, it is taken to read them (so nothing moves past it)."""
@@ -359,6 +343,8 @@ def _uses_labels(step: Step, labels: list[str]) -> bool:
 
 def _scope_keys(step: Step) -> set[str] | None:
     """The labels (path labels, side effects) a step reads; None when that cannot be told."""
+    if is_lambda_holder(step):  # a lambda, sack(operator): TinkerPop's usesLabels takes it to read every label
+        return None
     if isinstance(step, WhereStep):
         keys = set() if step.start_key is None else {step.start_key}
         if step.predicate is not None:

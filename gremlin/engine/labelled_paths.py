@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from gremlin_python.process.traversal import Scope
 
-from .base import Step, Traversal
+from .base import PATH_READERS, Step, Traversal
 from .steps_graph import EdgeVertexStep
 from .steps_map import AsStep, SelectStep
 from .steps_match import MatchStep
@@ -34,7 +34,6 @@ __all__ = ["needs_whole_path", "mark_in_place_labels", "WITH_PATH"]
 #: kept apart by that set): every traverser then carries its whole path.
 WITH_PATH = "withPath"
 
-_WHOLE_PATH_STEPS = frozenset({"path", "simplePath", "cyclicPath", "tree"})
 
 #: Steps that hand on the traversers they receive (TinkerPop's filters, side effects, barriers and
 #: branch steps) rather than splitting them onto a new object; each scoped one only globally (its
@@ -50,7 +49,7 @@ _UNSPLIT_GLOBALLY = frozenset({"dedup", "limit", "range", "skip", "tail", "sampl
 
 def needs_whole_path(step: Step) -> bool:
     """The step reads whole paths (TinkerPop's PATH requirement)."""
-    return (step.name in _WHOLE_PATH_STEPS or (isinstance(step, EdgeVertexStep) and step.name == "otherV")
+    return (step.name in PATH_READERS or (isinstance(step, EdgeVertexStep) and step.name == "otherV")
             or (isinstance(step, SelectStep) and step.traversal is not None))
 
 

@@ -53,8 +53,7 @@ def _as_date_step() -> Step:
 def _date_add(unit: Any, amount: Any) -> Step:
     name = unit.name if isinstance(unit, DT) else str(unit)
     # TinkerPop's dateAdd(DT, int): a Long (2L, or a number past 32 bits) is an argument type mismatch
-    if name not in _UNITS or isinstance(amount, bool) or not isinstance(amount, int) \
-            or java_type_name(amount) != "Integer":
+    if name not in _UNITS or java_type_name(amount) != "Integer":
         raise InvalidArgumentError("dateAdd() takes a DT unit (second, minute, hour, day) and an Integer, "
                                    f"not {java_type_name(amount)}")
     delta = _UNITS[name] * amount
