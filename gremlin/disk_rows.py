@@ -53,7 +53,7 @@ from .errors import GremlinError
 from .property_table import EMPTY, PropertyTable
 from .storage import VertexPropertyRecord, VertexRecord
 
-__all__ = ["FORMAT_VERSION", "SCHEMA", "Names", "id_column", "typed_id", "encode_vertex_props",
+__all__ = ["FORMAT_VERSION", "SCHEMA", "VERTEX_COLUMNS", "EDGE_COLUMNS", "Names", "id_column", "typed_id", "encode_vertex_props",
            "decode_vertex_props", "encode_edge_props", "decode_edge_props", "encode_edge_labels",
            "decode_edge_labels", "label_ids", "index_value"]
 
@@ -71,6 +71,10 @@ CREATE INDEX IF NOT EXISTS edges_in ON edges (in_rid, label);
 CREATE TABLE IF NOT EXISTS value_index (key INTEGER NOT NULL, value NOT NULL, rid INTEGER NOT NULL,
     PRIMARY KEY (key, value, rid)) WITHOUT ROWID;
 """
+
+#: a row's columns, in the order the store reads them
+VERTEX_COLUMNS = "rid, key, id, label, props, edges"
+EDGE_COLUMNS = "rid, key, id, label, out_rid, in_rid, props"
 
 _loads, _to_json, _dumps_encoded = codec.loads, codec.to_json, codec.dumps_encoded
 _EMPTY_PROPS = "[]"

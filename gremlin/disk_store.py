@@ -4,7 +4,9 @@ The file is the primary copy (gremlin/disk_rows.py: one row per element, edges i
 vertex and label). Nothing is loaded at open; a record is made from its row the first time a
 traversal reaches the element and kept in a cache bounded by ``cache_mb``
 (gremlin/record_cache.py), which also guarantees one record per element while anything holds
-it. A vertex's edges are read per direction and label, on first use, as one index range.
+it. A vertex's edges are read per direction and label, on first use, as one index range
+(gremlin/disk_adjacency.py); vertices are found by property value through the value indexes kept
+in the file (gremlin/disk_index.py).
 
 Transactions: the undo log (GraphStore) keeps the records right; the rows a transaction
 changes are gathered and written in one SQLite transaction before the traversal's result is
@@ -19,22 +21,22 @@ write: a vertex property held bare and read as an element gets an id derived fro
 from __future__ import annotations
 
 import sqlite3
-from bisect import insort
 from functools import partial
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .codec import dumps_encoded, loads
-from .disk_rows import (Names, decode_edge_labels, decode_edge_props, decode_vertex_props, encode_edge_labels,
-                        encode_edge_props, encode_vertex_props, id_column, index_value, typed_id)
+from .disk_adjacency import IN, OUT, AdjacencyReads, DiskAdjacency
+from .disk_index import ValueIndexes
+from .disk_rows import (EDGE_COLUMNS, VERTEX_COLUMNS, Names, decode_edge_labels, decode_edge_props,
+                        decode_vertex_props, encode_edge_labels, encode_edge_props, encode_vertex_props, id_column,
+                        typed_id)
 from .disk_snapshot import ParentLink, SnapshotReader
 from .element_ids import id_key
 from .errors import ConflictError, ElementNotFound, GremlinError
-from .property_table import EMPTY, PropertyTable
+from .property_table import EMPTY
 from .record_cache import RecordCache
-from .storage import _ABSENT, EXTERNAL, UNSELECTIVE_FROM, EdgeRecord, GraphStore, VertexRecord, _shared, \
-    _Transaction, _values
+from .storage import EXTERNAL, EdgeRecord, GraphStore, VertexRecord, _shared, _Transaction
 
 __all__ = ["DiskStore", "DiskAdjacency", "DEFAULT_CACHE_MB", "DurableStoreError"]
 
@@ -44,23 +46,10 @@ DEFAULT_CACHE_MB = 256
 SCAN_CHUNK = 256
 #: The most ids one ``rid IN (...)`` query names (SQLite allows 999 parameters in old builds).
 _IN_CHUNK = 500
-#: The most parameters one frontier read names (gremlin/engine/frontier.py): vertex rids and
-#: label numbers, under the 999 of old SQLite builds; each SELECT of its UNION ALL names two or
-#: more, so it has fewer than SQLite's 500 compound terms.
-_FRONTIER_PARAMS = 900
 #: Ids remembered as absent per kind (ingest asks for many that are not there yet: a new
 #: event's, a suppression's), so that asking again costs no read of the file.
 ABSENT_IDS = 50_000
 
-_OUT, _IN = 0, 1
-_SIDES = {"out": (_OUT,), "in": (_IN,), "both": (_OUT, _IN)}
-_END_COLUMN = ("out_rid", "in_rid")
-
-_VERTEX_COLUMNS = "rid, key, id, label, props, edges"
-_EDGE_COLUMNS = "rid, key, id, label, out_rid, in_rid, props"
-#: an edge row then its far end's vertex row (read_frontier)
-_FRONTIER_COLUMNS = ("e.rid, e.key, e.id, e.label, e.out_rid, e.in_rid, e.props, "
-                     "v.rid, v.key, v.id, v.label, v.props, v.edges")
 _UPSERT_VERTEX = ("INSERT INTO vertices (rid, key, id, label, props, edges) VALUES (?, ?, ?, ?, ?, ?) "
                   "ON CONFLICT (rid) DO UPDATE SET props = excluded.props, edges = excluded.edges")
 _UPSERT_EDGE = ("INSERT INTO edges (rid, key, id, label, out_rid, in_rid, props) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -71,7 +60,6 @@ _UPSERT_EDGE = ("INSERT INTO edges (rid, key, id, label, out_rid, in_rid, props)
 _VERTEX_BYTES = 480
 _EDGE_BYTES = 400
 _PER_TEXT_BYTE = 2
-_PER_ADJACENT = 12
 #: The records' share of the cache that edge records get: what they take of the records a walk
 #: makes (identity's neighbourhoods at 1.18M identifiers: 2.4 edges a vertex, 54% of the bytes;
 #: docs/gremlin.md, "The durable store"). Two thirds went to vertices before, so edges filled
@@ -81,72 +69,6 @@ _EDGE_SHARE = 0.55
 
 class DurableStoreError(GremlinError):
     """The graph directory cannot be opened, read or written."""
-
-
-class DiskAdjacency:
-    """A disk vertex's edges (its ``out_edges``; its ``in_edges`` is ``EXTERNAL``): the labels it
-    has edges of, per direction (its row's ``edges``), and the edge row ids per direction and
-    label read from the file so far, kept current by the store. Also the vertex's row id, and
-    whether it is still in the graph (``live``)."""
-
-    __slots__ = ("store", "rid", "live", "labels", "sides", "labels_text")
-
-    def __init__(self, store: "DiskStore", rid: int, labels: tuple = ((), ()), labels_text: Any = None):
-        self.store = store
-        self.rid = rid
-        self.live = True
-        #: (out labels, in labels): every label the vertex has edges of (maybe a few more)
-        self.labels: tuple[tuple[str, ...], tuple[str, ...]] = labels
-        #: (labels, the row's ``edges`` text for them): the text read or last written, reused
-        #: while ``labels`` is that same tuple (it is replaced, never changed, when a label comes)
-        self.labels_text: tuple[tuple, str | None] | None = (labels, labels_text) if labels_text is not None else None
-        #: per direction (out, in): None, or label -> edge rids in creation order for the labels read
-        self.sides: list[dict[str, list[int]] | None] | None = None
-
-    def edges(self, direction: str, labels: tuple[str, ...] = ()) -> list[EdgeRecord]:
-        return self.store._incident(self, direction, labels)
-
-    def keep(self, side: int, label: str, rids: list[int]) -> list[int]:
-        sides = self.sides
-        if sides is None:
-            sides = self.sides = [None, None]
-        lists = sides[side]
-        if lists is None:
-            lists = sides[side] = {}
-        lists[label] = rids
-        return rids
-
-    def link(self, side: int, label: str, rid: int) -> bool:
-        """A new edge: in its list if that list has been read (a later read finds it in the
-        file). True when the vertex had no edge of that label on that side (its row changes)."""
-        if label not in self.labels[side]:
-            self.labels = (self.labels[0] + (label,), self.labels[1]) if side == _OUT else \
-                (self.labels[0], self.labels[1] + (label,))
-            self.keep(side, label, [rid])
-            return True
-        sides = self.sides
-        lists = sides[side] if sides is not None else None
-        found = lists.get(label) if lists is not None else None
-        if found is not None:
-            insort(found, rid)
-        return False
-
-    def unlink(self, side: int, label: str, rid: int) -> None:
-        sides = self.sides
-        lists = sides[side] if sides is not None else None
-        found = lists.get(label) if lists is not None else None
-        if found is not None and rid in found:
-            found.remove(rid)
-
-    def size(self) -> int:
-        """Estimated bytes of what is known."""
-        if self.sides is None:
-            return 0
-        return sum(64 + 56 * len(lists) + _PER_ADJACENT * sum(map(len, lists.values()))
-                   for lists in self.sides if lists is not None)
-
-    def __repr__(self) -> str:
-        return f"DiskAdjacency(rid={self.rid})"
 
 
 class _Table:
@@ -187,7 +109,7 @@ class _Table:
         return f"<{'vertices' if self._kind == 'V' else 'edges'} of {self._store!r}>"
 
 
-class DiskStore(GraphStore):
+class DiskStore(AdjacencyReads, ValueIndexes, GraphStore):
     """A GraphStore whose graph lives in an open SQLite connection in format 2 (see
     gremlin/durable.py for opening a directory, its lock and older formats)."""
 
@@ -234,10 +156,10 @@ class DiskStore(GraphStore):
         self._absent_vertices: OrderedDict[Any, None] = OrderedDict()
         self._absent_edges: OrderedDict[Any, None] = OrderedDict()
         self._vertex_kind = _Kind(self._vertices, self._absent_vertices, self._removed_vertices,
-                                  self._removed_vertex_rids, f"SELECT {_VERTEX_COLUMNS} FROM vertices WHERE key = ?",
+                                  self._removed_vertex_rids, f"SELECT {VERTEX_COLUMNS} FROM vertices WHERE key = ?",
                                   self._make_vertex)
         self._edge_kind = _Kind(self._edges, self._absent_edges, self._removed_edges, self._removed_edge_rids,
-                                f"SELECT {_EDGE_COLUMNS} FROM edges WHERE key = ?", lambda row: self._make_edges([row])[0])
+                                f"SELECT {EDGE_COLUMNS} FROM edges WHERE key = ?", lambda row: self._make_edges([row])[0])
         self._writing = False  # an SQLite transaction is open
         #: a copy in a forked child (read_through): it reads through its parent and writes nothing
         self._read_only = False
@@ -517,7 +439,7 @@ class DiskStore(GraphStore):
                 continue  # an id the file cannot hold: the look-up by id answers it
         if len(missing) < 2:
             return  # one read either way
-        table, columns = ("vertices", _VERTEX_COLUMNS) if vertices else ("edges", _EDGE_COLUMNS)
+        table, columns = ("vertices", VERTEX_COLUMNS) if vertices else ("edges", EDGE_COLUMNS)
         wanted = list(missing)
         with self._lock:
             for start in range(0, len(wanted), _IN_CHUNK):
@@ -564,7 +486,7 @@ class DiskStore(GraphStore):
                     found[rid] = vertex
         for start in range(0, len(missing), _IN_CHUNK):
             chunk = missing[start:start + _IN_CHUNK]
-            rows = self._read(f"SELECT {_VERTEX_COLUMNS} FROM vertices WHERE rid IN "
+            rows = self._read(f"SELECT {VERTEX_COLUMNS} FROM vertices WHERE rid IN "
                               f"({','.join('?' * len(chunk))})", chunk)
             for row in rows:
                 found[row[0]] = self._make_vertex(row)
@@ -614,163 +536,26 @@ class DiskStore(GraphStore):
         with self._lock:
             for start in range(0, len(missing), _IN_CHUNK):
                 chunk = missing[start:start + _IN_CHUNK]
-                rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE rid IN ({','.join('?' * len(chunk))})",
+                rows = self._query(f"SELECT {EDGE_COLUMNS} FROM edges WHERE rid IN ({','.join('?' * len(chunk))})",
                                    chunk)
                 for row, edge in zip(rows, self._make_edges(rows)):
                     loaded[row[0]] = edge
         return [edge if edge is not None else loaded[rid] for rid, edge in zip(rids, found)
                 if edge is not None or rid in loaded]
 
-    # -- adjacency --------------------------------------------------------------------------------
-
-    def _incident(self, adjacency: DiskAdjacency, direction: str, labels: tuple[str, ...]) -> list[EdgeRecord]:
-        """VertexRecord.edges() of a disk vertex."""
-        rids: list[int] = []
-        for side in _SIDES[direction]:
-            if labels:
-                own = adjacency.labels[side]
-                sides = adjacency.sides
-                lists = sides[side] if sides is not None else None
-                # (no call per label: a walk's every step asks) a label the vertex has no edge
-                # of costs nothing; one whose edges were read is answered from memory
-                for label in labels:
-                    if label not in own:
-                        continue
-                    found = lists.get(label) if lists is not None else None
-                    if found is None:
-                        found = self._read_adjacent(adjacency, side, label)
-                        lists = adjacency.sides[side]
-                    rids += found
-            else:
-                rids += self._all_adjacent(adjacency, side)
-        return self._edges_by_rid(rids) if rids else []
-
-    def _read_adjacent(self, adjacency: DiskAdjacency, side: int, label: str) -> list[int]:
-        """The edges of one label on one side of a vertex, read from the file (made records) and
-        kept in its adjacency."""
-        number = self._names.known(label)
-        if number is None:  # a label never stored: no edge has it
-            return []
-        with self._lock:
-            rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {_END_COLUMN[side]} = ? AND label = ? "
-                               "ORDER BY rid", (adjacency.rid, number))
-            found = self._keep_list(adjacency, side, label, [row[0] for row in rows])
-            self._make_edges(rows)
-        return found
-
-    def _keep_list(self, adjacency: DiskAdjacency, side: int, label: str, rids: list[int]) -> list[int]:
-        """One list read from the file kept in ``adjacency``, the cache charged for it."""
-        found = adjacency.keep(side, label, rids)
-        self._vertices.resize(adjacency.rid, self._vertices.estimate(adjacency.rid) + _PER_ADJACENT * len(found) + 120)
-        return found
-
-    def _all_adjacent(self, adjacency: DiskAdjacency, side: int) -> list[int]:
-        """Every edge rid of one side of a vertex, by label number, then creation."""
-        labels = adjacency.labels[side]
-        if not labels:
-            return []
-        sides = adjacency.sides
-        lists = sides[side] if sides is not None else None
-        if lists is None or any(label not in lists for label in labels):
-            with self._lock:
-                rows = self._query(f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {_END_COLUMN[side]} = ? "
-                                   "ORDER BY label, rid", (adjacency.rid,))
-                by_id = self._names.by_id
-                lists: dict[str, list[int]] = {}
-                for row in rows:
-                    lists.setdefault(by_id[row[3]], []).append(row[0])
-                if adjacency.sides is None:
-                    adjacency.sides = [None, None]
-                for label in labels:  # kept in the row though its last edge went
-                    lists.setdefault(label, [])
-                adjacency.sides[side] = lists
-                self._make_edges(rows)
-                self._vertices.resize(adjacency.rid, self._vertices.estimate(adjacency.rid) + adjacency.size())
-        lists = adjacency.sides[side] if adjacency.sides is not None else None
-        if not lists:
-            return []
-        names = self._names
-        return [rid for _, rids in sorted((names.id(label), rids) for label, rids in lists.items()) for rid in rids]
-
-    reads_frontiers = True
-
-    def read_frontier(self, vertices: list[VertexRecord], direction: str, labels: tuple[str, ...]) -> None:
-        """GraphStore.read_frontier: the edge lists (per vertex, side and label) that
-        ``vertex.edges`` would read one query each, each with its far ends in a second, read
-        together: each list an index range of ``(out_rid, label)`` or ``(in_rid, label)`` joined
-        to its far ends' rows, in one ``UNION ALL`` per up to ``_FRONTIER_PARAMS`` parameters.
-        Kept in each vertex's adjacency as ``_read_adjacent`` keeps one list."""
-        names = self._names
-        # (side, label number) -> the adjacencies whose list of it is not read yet
-        groups: dict[tuple[int, int], list[DiskAdjacency]] = {}
-        wanted: list[tuple[DiskAdjacency, int, str, int]] = []
-        met: set[int] = set()
-        for vertex in vertices:
-            adjacency = vertex.out_edges
-            if type(adjacency) is not DiskAdjacency or not adjacency.live or adjacency.rid in met:
-                continue
-            met.add(adjacency.rid)
-            sides = adjacency.sides
-            for side in _SIDES[direction]:
-                own = adjacency.labels[side]
-                lists = sides[side] if sides is not None else None
-                for label in labels or own:
-                    if label not in own or (lists is not None and label in lists):
-                        continue  # known empty, or read already
-                    number = names.known(label)
-                    if number is not None:
-                        groups.setdefault((side, number), []).append(adjacency)
-                        wanted.append((adjacency, side, label, number))
-        if not wanted:
-            return
-        statements: list[tuple[list[str], list[int]]] = [([], [])]
-        for (side, number), adjacencies in groups.items():
-            for start in range(0, len(adjacencies), _FRONTIER_PARAMS - 1):
-                rids = [adjacency.rid for adjacency in adjacencies[start:start + _FRONTIER_PARAMS - 1]]
-                parts, params = statements[-1]
-                if parts and len(params) + len(rids) + 1 > _FRONTIER_PARAMS:
-                    parts, params = [], []
-                    statements.append((parts, params))
-                parts.append(f"SELECT {side}, {_FRONTIER_COLUMNS} FROM edges e JOIN vertices v "
-                             f"ON v.rid = e.{_END_COLUMN[1 - side]} "
-                             f"WHERE e.{_END_COLUMN[side]} IN ({','.join('?' * len(rids))}) AND e.label = ?")
-                params += rids
-                params.append(number)
-        with self._lock:
-            found: dict[tuple[int, int, int], list[int]] = {}
-            edge_rows: dict[int, tuple] = {}  # an edge between two frontier vertices comes once per end
-            far: list[VertexRecord] = []  # held until their edges hold them
-            make_vertex = self._make_vertex
-            vertex_refs = self._vertices.refs
-            for parts, params in statements:
-                for row in self._query(" UNION ALL ".join(parts), params):
-                    side, edge = row[0], row[1:8]
-                    found.setdefault((side, edge[4 + side], edge[3]), []).append(edge[0])
-                    if edge[0] not in edge_rows:
-                        edge_rows[edge[0]] = edge
-                        # most far ends are cached already (the vertex a hop came from): no call
-                        ref = vertex_refs.get(row[8])
-                        vertex = ref() if ref is not None else None
-                        far.append(vertex if vertex is not None else make_vertex(row[8:]))
-            self._make_edges(list(edge_rows.values()))  # its ends are made: no read
-            for adjacency, side, label, number in wanted:
-                rids = found.get((side, adjacency.rid, number), [])
-                rids.sort()  # creation order, as _read_adjacent's ORDER BY rid
-                self._keep_list(adjacency, side, label, rids)
-
     # -- scans ------------------------------------------------------------------------------------
 
     def scan_vertices(self) -> Iterator[VertexRecord]:
         """Every vertex present when the scan starts (those added meanwhile are not met), in
         creation order, read a chunk at a time; the scan's records do not displace the cache's."""
-        for rids, vertices in self._scan("vertices", _VERTEX_COLUMNS, self._removed_vertex_rids,
+        for rids, vertices in self._scan("vertices", VERTEX_COLUMNS, self._removed_vertex_rids,
                                          lambda rows: [self._make_vertex(row, hot=False) for row in rows]):
             for vertex in vertices:
                 if vertex.out_edges.live:  # not removed since
                     yield vertex
 
     def scan_edges(self) -> Iterator[EdgeRecord]:
-        for rids, edges in self._scan("edges", _EDGE_COLUMNS, self._removed_edge_rids,
+        for rids, edges in self._scan("edges", EDGE_COLUMNS, self._removed_edge_rids,
                                       lambda rows: self._make_edges(rows, hot=False)):
             for rid, edge in zip(rids, edges):
                 if rid not in self._removed_edge_rids:  # not removed since
@@ -808,79 +593,6 @@ class DiskStore(GraphStore):
     def _count(self, table: str) -> int:
         with self._lock:
             return self._query(f"SELECT count(*) FROM {table}")[0][0]
-
-    # -- value indexes -----------------------------------------------------------------------------
-
-    def lookup(self, key: str, value: Any) -> list[VertexRecord] | None:
-        """Vertices whose ``key`` may equal ``value`` (candidates: the caller compares), from the
-        key's value index; None when no index can answer. As in the in-memory store, a key's
-        index is built by its first lookup, with one scan, and kept current from then on; here
-        it is kept in the file (``value_index``), so that scan happens once for the graph's
-        life: the one write a read can cause. An index whose largest value holds most of 1,000
-        or more vertices (a partition key) is not kept: lookups on that key scan."""
-        if key in self._unselective or (self._read_only and key not in self._indexed):
-            return None  # (a forked reader cannot write the index its scan would build: it scans)
-        wanted = index_value(value)
-        if wanted is None:
-            return None
-        with self.transaction():  # the traversal's (a first lookup's index is written with it)
-            number = self._indexed.get(key)
-            if number is None:
-                number = self._build_index(key)
-                if number is None:
-                    return None
-            rows = self._query("SELECT rid FROM value_index WHERE key = ? AND value = ? ORDER BY rid",
-                               (number, wanted))
-            found = self._vertices_by_rid([row[0] for row in rows])
-            return [found[row[0]] for row in rows if row[0] in found]
-
-    def _build_index(self, key: str) -> int | None:
-        """Index ``key`` (one scan, its rows written with the running transaction); its name
-        number, or None when the index narrows nothing."""
-        number = self._names.id(key)
-        self._indexed[key] = number  # _reindex keeps it current from here: the scan may write
-        rows = []
-        for vertex in self.scan_vertices():
-            for value in _values(vertex.props.get(key, _ABSENT)):
-                indexed = index_value(value)
-                if indexed is not None:
-                    rows.append((number, indexed, vertex.out_edges.rid))
-        self._index_changes.extend((True, *row) for row in rows)
-        self._write_pending()
-        conn = self._connection()
-        largest, vertices = self._read("SELECT coalesce(max(n), 0), (SELECT count(*) FROM vertices) FROM "
-                                       "(SELECT count(*) AS n FROM value_index WHERE key = ? GROUP BY value)", (number,))[0]
-        if vertices >= UNSELECTIVE_FROM and 2 * largest > vertices:
-            del self._indexed[key]
-            self._unselective.add(key)
-            conn.execute("DELETE FROM value_index WHERE key = ?", (number,))
-            number = None
-        self._store_indexes(conn)
-        return number
-
-    def _load_indexes(self, conn: sqlite3.Connection) -> None:
-        row = conn.execute("SELECT value FROM meta WHERE name = 'indexes'").fetchone()
-        indexed, unselective = loads(row[0]) if row else ([], [])
-        self._indexed = {key: self._names.id(key) for key in indexed}
-        self._unselective = set(unselective)
-
-    def _store_indexes(self, conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO meta (name, value) VALUES ('indexes', ?) ON CONFLICT (name) DO UPDATE SET "
-                     "value = excluded.value", (dumps_encoded([sorted(self._indexed), sorted(self._unselective)]),))
-
-    def _reindex(self, vertex: VertexRecord, before: PropertyTable, after: PropertyTable) -> None:
-        """(changes to ``value_index`` rows, written with the vertex)"""
-        if not self._indexed:
-            return
-        rid = vertex.out_edges.rid
-        for key, number in self._indexed.items():
-            old, new = before.get(key, _ABSENT), after.get(key, _ABSENT)
-            if old is new:
-                continue
-            olds = {index_value(value) for value in _values(old)} - {None}
-            news = {index_value(value) for value in _values(new)} - {None}
-            self._index_changes.extend((False, number, value, rid) for value in olds - news)
-            self._index_changes.extend((True, number, value, rid) for value in news - olds)
 
     # -- vertices ----------------------------------------------------------------------------------
 
@@ -951,7 +663,7 @@ class DiskStore(GraphStore):
     def _link(self, edge: EdgeRecord, rid: int) -> None:
         """``edge`` (row ``rid``) in its ends' adjacency; an end that gets its first edge of the
         label on that side has its row written (its labels), and all of it is undone with the edge."""
-        ends = ((edge.out_v, _OUT), (edge.in_v, _IN))
+        ends = ((edge.out_v, OUT), (edge.in_v, IN))
         for vertex, side in ends:
             adjacency = vertex.out_edges
             labels = adjacency.labels
@@ -970,16 +682,16 @@ class DiskStore(GraphStore):
             return
         size = self._edges.estimate(rid) or _EDGE_BYTES
         self._edges.forget(rid, edge.id)
-        edge.out_v.out_edges.unlink(_OUT, edge.label, rid)
-        edge.in_v.out_edges.unlink(_IN, edge.label, rid)
+        edge.out_v.out_edges.unlink(OUT, edge.label, rid)
+        edge.in_v.out_edges.unlink(IN, edge.label, rid)
         self._deleted_edges.append(rid)
         self._removed_edges[edge.id] = rid
         self._removed_edge_rids.add(rid)
 
         def undo() -> None:
             self._edges.add(rid, edge.id, edge, size)
-            edge.out_v.out_edges.link(_OUT, edge.label, rid)  # its labels still hold edge.label
-            edge.in_v.out_edges.link(_IN, edge.label, rid)
+            edge.out_v.out_edges.link(OUT, edge.label, rid)  # its labels still hold edge.label
+            edge.in_v.out_edges.link(IN, edge.label, rid)
         self._undo(undo)
 
     # -- what the cache holds --------------------------------------------------------------------

@@ -12,7 +12,7 @@ from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import Order, P, Scope, T
 
-from gremlin import Graph, disk_store
+from gremlin import Graph, disk_adjacency
 from gremlin.durable import open_store
 from gremlin.engine import frontier
 from gremlin.engine.compiler import compile_bytecode
@@ -59,7 +59,7 @@ SHAPES = [
 def test_a_frontier_read_together_answers_as_each_vertex_read_alone(tmp_path: Path, monkeypatch, shape, chunk,
                                                                    params) -> None:
     monkeypatch.setattr(frontier, "FRONTIER_CHUNK", chunk)
-    monkeypatch.setattr(disk_store, "_FRONTIER_PARAMS", params)
+    monkeypatch.setattr(disk_adjacency, "_FRONTIER_PARAMS", params)
     answers = []
     for reads_ahead in (True, False):
         directory = tmp_path / str(reads_ahead)
