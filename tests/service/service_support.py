@@ -241,6 +241,11 @@ class RealCoreTestCase(AsyncHTTPTestCase):
     def get_httpserver_options(self) -> dict[str, Any]:
         return dict(self._app.server_options)
 
+    def get_async_test_timeout(self) -> float:
+        # what bounds each fetch (tornado's 5 s default cut a real-core ingest of 24 wide events
+        # at load 10); a hung test still ends
+        return 60.0
+
     def call(self, method: str, params: dict[str, Any], key: str = "user") -> dict:
         """One JSON-RPC call with ``key`` (a name in ``self.keys``, or a key itself): its reply, which
         came with HTTP 200."""
