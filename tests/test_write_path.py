@@ -154,3 +154,27 @@ def test_a_merge_in_a_partition_creates_its_element_in_it(g):
     parted.merge_e({T.label: "next", Direction.OUT: "a", Direction.IN: "b"}).option(Merge.on_create, {"w": 2}).iterate()
     assert g.V("a").value_map().next() == {"n": [1], "_p": ["one"]}
     assert g.E().value_map().next() == {"w": 2, "_p": "one"}
+
+
+def test_a_single_value_built_as_it_is_is_gremlinpythons_and_is_written_as_it():
+    """writes.single skips gremlinpython's argument copy for plain values; what it builds is
+    CardinalityValue.single's object, encoded to the same bytes by both GraphBinary writers."""
+    from gremlin_python.statics import long
+    from gremlin_python.structure.io.graphbinaryV1 import GraphBinaryWriter
+
+    from gremlin.fast_writer import FastWriter
+    from identity.domain import writes
+    for value in ("x", 3, long(1 << 40), 2.5, True, [1, "y"], {"k": 1}):
+        built, stock = writes.single(value), CardinalityValue.single(value)
+        assert type(built) is CardinalityValue and built == stock and built.bindings == stock.bindings
+        row = {"search": {T.id: "a"}, "create": {"p": built}}
+        stock_row = {"search": {T.id: "a"}, "create": {"p": stock}}
+        assert FastWriter().write_object(row) == GraphBinaryWriter().write_object(stock_row)
+
+
+def test_a_merge_writes_single_values_built_as_they_are(g):
+    from identity.domain import writes
+    rows = [{"search": {T.id: f"v{n}", T.label: "item"},
+             "create": {"n": writes.single(n), "s": writes.single("x"), "b": writes.single(False)}} for n in range(2)]
+    g.inject(0).constant(rows).unfold().merge_v(__.select("search")).option(Merge.on_create, __.select("create")).iterate()
+    assert g.V("v1").value_map().next() == {"n": [1], "s": ["x"], "b": [False]}

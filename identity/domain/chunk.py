@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
-from gremlin_python.process.traversal import Cardinality, CardinalityValue, P
+from gremlin_python.process.traversal import Cardinality, P
 from gremlin_python.statics import long
 
 from ..graph.connection import submit
@@ -257,7 +257,7 @@ class Chunk:
 def _single(properties: dict) -> dict:
     """An onCreate map whose every property is written with single cardinality (Neptune's
     default is set; a map that comes from a traversal cannot take option()'s cardinality)."""
-    return {key: CardinalityValue.single(value) for key, value in properties.items()}
+    return {key: writes.single(value) for key, value in properties.items()}
 
 
 def _conditional_set(elements: GraphTraversal, compare: Any, values: Mapping[str, int], key: str) -> GraphTraversal:
