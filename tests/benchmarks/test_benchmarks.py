@@ -12,8 +12,8 @@ import pytest
 from gremlin_python.process.traversal import T
 
 import gremlin
-from benchmarks import (accuracy, bulk_load, collector, explain, first_walks, ingest, ingest_fingerprint, ingest_split,
-                        match, memory, population, population_alt, render, request_profile, resolve, resolve_at_scale,
+from benchmarks import (accuracy, bulk_load, collector, explain, first_walks, group_wall, ingest, ingest_fingerprint,
+                        ingest_split, match, memory, population, population_alt, render, request_profile, resolve, resolve_at_scale,
                         resolve_in_process, resolve_many, tenant_copies, write_idioms, wrong_pairs)
 from benchmarks.harness import percentile
 from benchmarks.service import WARMUP_TENANT, after_warmup, backend_names, gremlin_server, warmup_mix
@@ -556,3 +556,36 @@ def test_resolve_script_adds_the_graph_servers_cpu_per_call(tmp_path: Path, caps
     rows = json.loads((tmp_path / "resolve.json").read_text())["backends"]["gremlin"]
     assert all(row["graph_server_cpu_ms_per_call"] >= 0 for row in [*rows["levels"], rows["fixed_rate"]])
     assert "graph server CPU" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_group_wall_times_each_group_the_service_writes_on_a_graph_server(capsys: pytest.CaptureFixture) -> None:
+    if backend_names(["gremlin"], None) != ["gremlin"]:
+        pytest.skip("no Java or no ../shared/gremlin-server to start a fresh server from")
+    environment = dict(os.environ)
+    with gremlin_server() as url:
+        # --server-pid: this process stands in (its CPU and threads read from /proc as the server's)
+        assert group_wall.main(["--gremlin-url", url, "--server-pid", str(os.getpid()), "--",
+                                *TINY, "--batch", "5", "--concurrency", "2", "--warmup-people", "0"]) == 0
+    assert dict(os.environ) == environment  # the probe's variables gone again
+    lines = capsys.readouterr().out.splitlines()
+    groups = next(line for line in lines if " groups of " in line and line.split()[0].isdigit())
+    assert int(groups.split()[0]) > 0, lines
+    waits = [line for line in lines if line.strip().startswith("wait for the answer")]
+    assert len(waits) == 2 and all(float(line.split()[-1]) > 0 for line in waits)  # the read's and the write's
+    assert any(line.startswith("plans") and float(line.split()[1]) > 0 for line in lines)
+
+
+def test_group_wall_sums_the_groups_per_event() -> None:
+    records = [{"at": 0.0, "events": 10, "group_wall": 20.0, "group_cpu": 8.0, "read_total_wall": 9.0,
+                "read_requests": 1, "read_bytes_out": 2048, "read_bytes_in": 4096, "write_requests": 1,
+                "write_bytes_out": 1024, "write_bytes_in": 0, "read_server_wait_wall": 5.0},
+               {"at": 0.03, "events": 30, "group_wall": 20.0, "group_cpu": 8.0, "read_total_wall": 7.0,
+                "read_requests": 1, "read_bytes_out": 2048, "read_bytes_in": 4096, "write_requests": 1,
+                "write_bytes_out": 1024, "write_bytes_in": 0, "read_server_wait_wall": 3.0}]
+    lines = group_wall.summary(records)
+    assert lines[0].startswith("2 groups of 20.0 events; the writer busy 80% of 0.1 s")
+    assert next(line for line in lines if line.startswith("group ")).split()[1:] == ["1.000", "0.400"]
+    assert next(line for line in lines if line.startswith("read (all")).split()[-2] == "0.400"
+    assert "read: 2.0 KB sent, 4.0 KB answered a request" in lines
