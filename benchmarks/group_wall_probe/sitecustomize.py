@@ -168,11 +168,15 @@ if _DIR and "identity" in getattr(sys, "orig_argv", ()) and "serve" in sys.orig_
                "identity.domain.batch_read": "view_of", "identity.graph.group_commit": "GroupCommit",
                "gremlin.websocket_client": "WebSocket", "gremlin_python.driver.serializer": "GraphBinarySerializersV1"}
 
+    _installed: list = []
+
     def _importing(name, *args, **kwargs):
         """Install once every module patched is imported whole (an import hook: the service
-        imports them itself, in its own order)."""
+        imports them itself, in its own order). Once only: imports nest, and each frame of this
+        hook still on the stack checks again when its own import returns."""
         module = _import(name, *args, **kwargs)
-        if all(hasattr(sys.modules.get(m), attribute) for m, attribute in _NEEDED.items()):
+        if not _installed and all(hasattr(sys.modules.get(m), attribute) for m, attribute in _NEEDED.items()):
+            _installed.append(True)
             builtins.__import__ = _import
             _install()
         return module

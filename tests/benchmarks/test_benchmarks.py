@@ -570,8 +570,9 @@ def test_group_wall_times_each_group_the_service_writes_on_a_graph_server(capsys
                                 *TINY, "--batch", "5", "--concurrency", "2", "--warmup-people", "0"]) == 0
     assert dict(os.environ) == environment  # the probe's variables gone again
     lines = capsys.readouterr().out.splitlines()
+    written = next(line for line in lines if line.startswith("gremlin ") and " groups of " in line).split()
     groups = next(line for line in lines if " groups of " in line and line.split()[0].isdigit())
-    assert int(groups.split()[0]) > 0, lines
+    assert groups.split()[0] == written[written.index("groups") - 1], lines  # each group recorded once
     waits = [line for line in lines if line.strip().startswith("wait for the answer")]
     assert len(waits) == 2 and all(float(line.split()[-1]) > 0 for line in waits)  # the read's and the write's
     assert any(line.startswith("plans") and float(line.split()[1]) > 0 for line in lines)
