@@ -1005,3 +1005,46 @@ def test_without_shared_browser_profiles_the_profile_keeps_the_members_joined(ma
     identity = make_identity()
     _a_third_member_signs_in_on_one_browser_profile(identity, clock, batched=False)
     assert identity.resolve(*ANN).customer_id == identity.resolve(*BOB_ACCOUNT).customer_id
+
+
+SECOND_DEVICE = TenantConfig(second_device_bridge=True)
+BOB_ACCOUNT_ON_TABLET = ("partner_id", "cust-bob-7")
+
+
+def _a_member_signs_in_on_a_second_device(identity, clock) -> list:
+    """Ann, a guest known by her email and phone on her laptop, checks out on the family tablet
+    too; then Bob signs in on the tablet with his account id, no email or phone of Ann's type
+    conflicting with it."""
+    results = []
+    for item in (event("e1", ANN, ANN_PHONE, LAPTOP), event("e2", ANN, TABLET),
+                 event("e3", BOB_ACCOUNT_ON_TABLET, TABLET)):
+        results += identity.ingest([item])
+        clock.tick()
+    return results
+
+
+def test_a_second_device_of_a_customer_does_not_join_it_to_a_new_account(make_identity, clock) -> None:
+    identity = make_identity(config=SECOND_DEVICE)
+    ann, on_tablet, bob = _a_member_signs_in_on_a_second_device(identity, clock)
+    assert [r["reason"] for r in bob.refused] == ["second_device_bridge"]
+    assert bob.customer_id != ann.customer_id
+    assert identity.resolve(*ANN).customer_id == ann.customer_id
+    assert "partner_id" not in identity.resolve(*ANN).identifiers
+    # the refusal counts the tablet: Bob's next sign-in there is a multi-user bridge
+    again = identity.ingest([event("e4", BOB_ACCOUNT_ON_TABLET, TABLET)])[0]
+    assert [r["reason"] for r in again.refused] == ["multi_user_bridge"]
+
+
+def test_without_second_device_bridge_the_account_joins_the_tablets_customer(make_identity, clock) -> None:
+    assert not TenantConfig().second_device_bridge  # docs/benchmarks.md, "A second device's first sign-in"
+    identity = make_identity()
+    ann, on_tablet, bob = _a_member_signs_in_on_a_second_device(identity, clock)
+    assert bob.refused == [] and identity.resolve(*BOB_ACCOUNT_ON_TABLET).customer_id == ann.customer_id
+
+
+def test_a_guest_signing_up_on_their_one_device_joins_their_account(make_identity, clock) -> None:
+    identity = make_identity(config=SECOND_DEVICE)
+    guest = identity.ingest([event("e1", ANN, ANN_PHONE, TABLET)])[0]
+    clock.tick()
+    signed_up = identity.ingest([event("e2", BOB_ACCOUNT_ON_TABLET, TABLET)])[0]
+    assert signed_up.refused == [] and signed_up.customer_id == guest.customer_id
