@@ -68,9 +68,9 @@ plain-Python reference share exactly the same decisions):
   profile two people use; from then on it is treated as a generic one, and the customers it held
   split;
 - with ``second_device_bridge`` (off by default), a device no refusal has counted yet, whose
-  customer holds personal identifiers and a device of its own besides, does not join that
-  customer to personal identifiers of other types (a household member's account id signed in on
-  the family tablet of a guest known by email and phone); the refusal counts the device;
+  customer is a guest (an email or phone, no account id) holding a device of its own besides,
+  does not join that customer to an account id signing in on it (a household member's account on
+  the family tablet); the refusal counts the device;
 - per-customer type limits (at most K emails ...) refuse a merge that would exceed them; links
   are decided in ``type_priority`` order so that the most trusted types win;
 - do-not-link rules left by unlink() refuse any merge joining the two sides again.
@@ -214,14 +214,13 @@ class TenantConfig:
     #: raises precision on two benchmarks/population.py seeds of three and one population_alt.py
     #: seed of two, and lowers it on one (docs/benchmarks.md, "Shared browser profiles").
     shared_browser_profiles: bool = False
-    #: A device of a ``multi_user_on_conflict`` type not yet counted, whose customer holds personal
-    #: identifiers and another such device the event does not carry (its holder's own phone:
-    #: this one is a second device of theirs, a family tablet, say), never joins that customer to
-    #: a side holding personal identifiers of types it does not (the ``shareable_types`` rule
-    #: refuses those it does): a household member signing in on the family tablet with their
-    #: account id, the tablet's customer a guest known by email and phone. The refusal
-    #: (``second_device_bridge``) counts the device as a ``multi_user_bridge`` refusal would. Off by
-    #: default: docs/benchmarks.md, "A second device's first sign-in".
+    #: A device of a ``multi_user_on_conflict`` type not yet counted, whose customer is a guest
+    #: (personal identifiers, no ``account_types`` id) holding another such device the event does
+    #: not carry (its own phone: this one is a second device, a family tablet, say), never joins
+    #: that customer to an account id signing in there: a household member's account on the
+    #: family tablet of a guest known by email and phone. The refusal (``second_device_bridge``)
+    #: counts the device as a ``multi_user_bridge`` refusal would. Off by default: docs/benchmarks.md,
+    #: "A second device's first sign-in".
     second_device_bridge: bool = False
     #: An identifier linked to more than this many others is generic: it never merges and
     #: resolution does not expand it.
@@ -489,8 +488,8 @@ def plan_links(candidates: list[Candidate], config: TenantConfig) -> LinkPlan:
         second = (_second_device_bridge(a.member, ga, gb, config, in_event)
                   or _second_device_bridge(b.member, gb, ga, config, in_event))
         if second:
-            refuse(x, y, "second_device_bridge", f"a {second} beside its customer's own device never joins it "
-                                                 "to someone holding other personal identifiers")
+            refuse(x, y, "second_device_bridge", f"a {second} beside a guest's own device never joins them to "
+                                                 "an account signing in on it")
             count_multi_user(a.member, ga, b.member, gb)
             continue
         survivor, absorbed = sorted((ga, gb), key=lambda g: g.anchor().anchor_key())
@@ -638,17 +637,19 @@ def _guest_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConf
 def _second_device_bridge(bridge: Member, own: _Group, other: _Group, config: TenantConfig,
                           in_event: set[str]) -> str | None:
     """The bridge's type when ``bridge``, a device (``_is_multi_user_type``) no refusal has counted
-    yet (``_multi_user_bridge`` judges the others), would join its established customer ``own``,
-    which holds personal identifiers and another device the event does not carry, to ``other``,
-    which holds personal identifiers too (``second_device_bridge``): the ``shareable_types`` rule
-    let it through because their types differ (an account id against an email and a phone), but
-    a customer with a device of its own is someone whose identity arrives there; on a second device
-    of theirs, a new identity is as likely a household member's. What still joins through it: an
-    anonymous side, a customer with no other device (a guest signing up on their one phone), and
-    any event carrying both sides' identifiers."""
+    yet (``_multi_user_bridge`` judges the others), would join its established customer ``own``, a
+    guest (personal identifiers, no ``account_types`` id) holding another device that the event
+    does not carry, to ``other``, which holds an account id (``second_device_bridge``): an account
+    signing in there for the first time. ``_guest_bridge`` lets a new account join a guest's device
+    (a guest signing up); on a device beside the guest's own phone or laptop (a family tablet) it
+    is as likely a household member's account. What still joins through it: an anonymous side, a
+    guest with no other device, a customer holding an account id already (its other account ids
+    meet the type limit), and any event carrying both sides' identifiers."""
     if not config.second_device_bridge or not _is_multi_user_type(bridge.type, config) or bridge.conflicts:
         return None
-    if not (own.existing and _holds_personal(own, config, besides=bridge.id) and _holds_personal(other, config)):
+    if not (own.existing and _holds_personal(own, config, besides=bridge.id)
+            and any(m.type in config.account_types for m in other.members.values())
+            and not any(m.type in config.account_types for m in own.members.values())):
         return None
     if not any(m.id != bridge.id and m.id not in in_event and _is_multi_user_type(m.type, config)
                for m in own.members.values()):
