@@ -101,7 +101,7 @@ def guard_variants() -> dict[str, TenantConfig]:
             "no past links": TenantConfig(device_scope_past_links=False),
             "no past personal links": TenantConfig(device_past_personal_links=False),
             "shared browser profiles": TenantConfig(shared_browser_profiles=True),
-            "second device bridge": TenantConfig(second_device_bridge=True),
+            "no second device bridge": TenantConfig(second_device_bridge=False),
             "past links from 1": TenantConfig(device_scope_after_conflicts=1),
             "profiles at once": TenantConfig(device_profiles_at_once=True),
             "no profiles at once": TenantConfig(device_profiles_at_once=False),

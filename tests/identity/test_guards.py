@@ -1007,7 +1007,6 @@ def test_without_shared_browser_profiles_the_profile_keeps_the_members_joined(ma
     assert identity.resolve(*ANN).customer_id == identity.resolve(*BOB_ACCOUNT).customer_id
 
 
-SECOND_DEVICE = TenantConfig(second_device_bridge=True)
 BOB_ACCOUNT_ON_TABLET = ("partner_id", "cust-bob-7")
 
 
@@ -1024,7 +1023,8 @@ def _a_member_signs_in_on_a_second_device(identity, clock) -> list:
 
 
 def test_a_second_device_of_a_customer_does_not_join_it_to_a_new_account(make_identity, clock) -> None:
-    identity = make_identity(config=SECOND_DEVICE)
+    assert TenantConfig().second_device_bridge  # the default: docs/benchmarks.md, "A guest's second device"
+    identity = make_identity()
     ann, on_tablet, bob = _a_member_signs_in_on_a_second_device(identity, clock)
     assert [r["reason"] for r in bob.refused] == ["second_device_bridge"]
     assert bob.customer_id != ann.customer_id
@@ -1036,14 +1036,13 @@ def test_a_second_device_of_a_customer_does_not_join_it_to_a_new_account(make_id
 
 
 def test_without_second_device_bridge_the_account_joins_the_tablets_customer(make_identity, clock) -> None:
-    assert not TenantConfig().second_device_bridge  # docs/benchmarks.md, "A second device's first sign-in"
-    identity = make_identity()
+    identity = make_identity(config=TenantConfig(second_device_bridge=False))
     ann, on_tablet, bob = _a_member_signs_in_on_a_second_device(identity, clock)
     assert bob.refused == [] and identity.resolve(*BOB_ACCOUNT_ON_TABLET).customer_id == ann.customer_id
 
 
 def test_a_guest_signing_up_on_their_one_device_joins_their_account(make_identity, clock) -> None:
-    identity = make_identity(config=SECOND_DEVICE)
+    identity = make_identity()
     guest = identity.ingest([event("e1", ANN, ANN_PHONE, TABLET)])[0]
     clock.tick()
     signed_up = identity.ingest([event("e2", BOB_ACCOUNT_ON_TABLET, TABLET)])[0]
