@@ -328,3 +328,20 @@ def test_two_people_kept_apart_by_a_shared_browser_profile(make_identity, connec
     assert not answer["same_customer"]
     crossed = [r for r in answer["apart"] if r["reason"] == "not_crossed"]
     assert [(i["value"], i["why"]) for r in crossed for i in r["identifiers"]] == [("ck-family-1", "shared")]
+
+
+def test_an_account_refused_on_a_guests_second_device_is_kept_apart_by_the_counted_device(
+        make_identity, connection) -> None:
+    """Ann, a guest with a phone of her own, checks out on the family tablet; Bob's account signs
+    in there first time: refused (second_device_bridge), which counts the tablet, so explain's
+    replay of that event on what is stored names the multi-user rule, as for a shared bridge."""
+    tablet, account = ("device_id", "dev-family-tablet"), ("partner_id", "cust-bob")
+    identity = make_identity()
+    results = identity.ingest([event("e1", ANN, ANN_PHONE, ANN_DEVICE, ts=T0),
+                               event("e2", ANN, tablet, ts=T0 + HOUR),
+                               event("e3", account, tablet, ts=T0 + 2 * HOUR)])
+    assert [r["reason"] for r in results[-1].refused] == ["second_device_bridge"]
+    answer = _explain(identity, connection, ANN, account)
+    assert not answer["same_customer"]
+    assert [(r["rule"], r["event"]["event_id"]) for r in answer["apart"] if r["reason"] == "refused"] == [
+        ("multi_user_bridge", "e3")]
