@@ -17,6 +17,7 @@ from gremlin_python.process.traversal import Pop
 
 from ..errors import InvalidArgumentError, TraversalError
 from .base import Context, Step, register
+from .java_cbrt import cbrt
 from .common import NOTHING, ByModulatedStep, Projection, refuse_replaced_by
 from .steps_map import select_value
 from .traverser import Traverser
@@ -24,13 +25,22 @@ from .values import is_number
 
 _FUNCTIONS: dict[str, Callable[[float], float]] = {
     "abs": abs, "acos": math.acos, "asin": math.asin, "atan": math.atan,
-    "cbrt": lambda x: math.copysign(abs(x) ** (1 / 3), x),
+    "cbrt": cbrt,
     "ceil": math.ceil, "cos": math.cos, "cosh": math.cosh, "exp": math.exp, "floor": math.floor,
     "log": lambda x: _log(math.log, x), "log10": lambda x: _log(math.log10, x),
-    "log2": lambda x: _log(math.log2, x), "log1p": lambda x: _log(math.log, 1 + x), "sin": math.sin,
+    # exp4j's log2 divides natural logarithms (math.log2 rounds differently: log2(3) is ...563 in Java)
+    "log2": lambda x: _log(math.log, x) / math.log(2.0), "sin": math.sin,
     "sinh": math.sinh, "sqrt": math.sqrt, "tan": math.tan, "tanh": math.tanh,
     "signum": lambda x: float((x > 0) - (x < 0)),
 }
+# exp4j's other functions (log1p, expm1, pow...) are no functions to TinkerPop's math(): it takes their
+# names for variables, which exp4j refuses; so do the unknown names here (a variable naming nothing).
+#: past the largest double, Java's functions give an infinity where Python's raise OverflowError
+_OVERFLOW_SIGNED = {math.sinh}
+#: exp4j's constants that TinkerPop does not take for variables (its names are ASCII only)
+_CONSTANTS = {"π": math.pi, "φ": 1.61803398874}
+
+
 def _log(function: Callable[[float], float], x: float) -> float:
     return -math.inf if x == 0 else function(x)  # Java's log(0); a negative one is NaN via _apply
 
@@ -113,7 +123,7 @@ class _Parser:
         if token is not None and token == ("op", "^"):
             self.position += 1
             exponent = self._unary()  # right-associative
-            return lambda env: math.pow(base(env), exponent(env))
+            return lambda env: _power(base(env), exponent(env))
         return base
 
     def _primary(self) -> _Compiled:
@@ -131,6 +141,9 @@ class _Parser:
                 raise self._error()
             self.position += 1
             return inner
+        if kind == "op" and text in _CONSTANTS:
+            constant = _CONSTANTS[text]
+            return lambda env: constant
         if kind == "name" and text in _FUNCTIONS:
             function, argument = _FUNCTIONS[text], self._unary()
             return lambda env: _apply(function, argument(env))
@@ -144,8 +157,23 @@ class _Parser:
 def _apply(function: Callable[[float], float], value: float) -> float:
     try:
         return float(function(value))
-    except (ValueError, OverflowError):
+    except ValueError:
         return math.nan
+    except OverflowError:
+        return math.copysign(math.inf, value) if function in _OVERFLOW_SIGNED else math.inf
+
+
+def _power(base: float, exponent: float) -> float:
+    """Java's Math.pow: an infinity past the largest double and for a zero to a negative power
+    (negative for an odd integer power of a negative base), NaN for a fraction of a negative base,
+    where Python's raises."""
+    try:
+        return math.pow(base, exponent)
+    except (OverflowError, ValueError):
+        if base < 0 and exponent != int(exponent):
+            return math.nan
+        odd = exponent == int(exponent) and int(exponent) % 2 == 1
+        return math.copysign(math.inf, base) if odd else math.inf
 
 
 class MathStep(ByModulatedStep):
