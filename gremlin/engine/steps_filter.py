@@ -17,7 +17,7 @@ from .common import (NOTHING, Projection, element_id, merge_bulks, require_trave
                      vertex_property_items)
 from .randomness import step_random
 from .steps_map import select_value
-from .traverser import OWN_KEY, Traverser, is_simple
+from .traverser import OWN_KEY, Traverser, is_simple, sub_path_bounds
 from .values import (MapEntry, OrderedSet, PathValue, PropertyValue, g_equal, g_hash_key, indexed, is_number, java_type_name,
                      predicate_truth)
 
@@ -684,12 +684,9 @@ class PathFilterStep(Step):
 
     def _objects(self, ctx: Context, traverser: Traverser) -> list:
         nodes = traverser.path.nodes() if traverser.path is not None else []
-        if self.from_label is not None:
-            starts = [i for i, n in enumerate(nodes) if self.from_label in n.labels]
-            nodes = nodes[starts[0]:] if starts else []
-        if self.to_label is not None:
-            ends = [i for i, n in enumerate(nodes) if self.to_label in n.labels]
-            nodes = nodes[:ends[0] + 1] if ends else nodes
+        if self.from_label is not None or self.to_label is not None:
+            lo, hi = sub_path_bounds([n.labels for n in nodes], self.from_label, self.to_label)
+            nodes = nodes[lo:hi + 1]
         objects = [n.obj for n in nodes]
         if self.bys:
             objects = [self.bys[i % len(self.bys)](ctx, Traverser.start(obj)) for i, obj in enumerate(objects)]

@@ -13,7 +13,7 @@ from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
 from .base import Context, Step, Traversal, register
 from .common import (NOTHING, ByModulatedStep, Projection, column_value, named, property_items, property_values,
                      refuse_replaced_by, require_element, token_value)
-from .traverser import Traverser
+from .traverser import Traverser, sub_path_bounds
 from .values import MapEntry, PathValue, PropertyValue, java_type_name
 
 
@@ -480,10 +480,7 @@ class PathStep(Step):
             path = traverser.path_value()
             labels, objects = path.labels, path.objects
             if self.from_label is not None or self.to_label is not None:
-                lo = next((i for i, ls in enumerate(labels) if self.from_label in ls), 0) \
-                    if self.from_label else 0
-                hi = next((i for i, ls in enumerate(labels) if self.to_label in ls), len(labels) - 1) \
-                    if self.to_label else len(labels) - 1
+                lo, hi = sub_path_bounds(labels, self.from_label, self.to_label)
                 labels, objects = labels[lo:hi + 1], objects[lo:hi + 1]
             if self.bys:
                 projected = []

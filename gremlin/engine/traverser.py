@@ -12,7 +12,7 @@ from ..errors import TraversalError
 from ..storage import EdgeRecord, VertexRecord
 from .values import PathValue, g_hash_key, java_equality_key
 
-__all__ = ["Traverser", "PathNode", "is_simple", "on_path", "NO_LABELS", "OWN_KEY", "tagged_loops"]
+__all__ = ["Traverser", "PathNode", "is_simple", "sub_path_bounds", "on_path", "NO_LABELS", "OWN_KEY", "tagged_loops"]
 
 
 class PathNode:
@@ -51,6 +51,25 @@ def is_simple(node: PathNode | None) -> bool:
         seen.add(key)
         node = node.parent
     return True
+
+
+def sub_path_bounds(labels: list, from_label: str | None, to_label: str | None) -> tuple[int, int]:
+    """The first and last positions of a path's part between from() and to() labels (inclusive), as
+    TinkerPop's Path.subPath finds them: each label at its last position on the path, one that names
+    nothing or a from() after the to() an IllegalArgumentException (not an empty part)."""
+    found = {}
+    for bound in (from_label, to_label):
+        if bound is not None:
+            found[bound] = next((i for i in range(len(labels) - 1, -1, -1) if bound in labels[i]), None)
+    lo = found.get(from_label, 0) if from_label is not None else 0
+    hi = found.get(to_label) if to_label is not None else len(labels) - 1
+    if lo is None:
+        raise TraversalError(f"Could not locate path from-label: {from_label}")
+    if hi is None:
+        raise TraversalError(f"Could not locate path to-label: {to_label}")
+    if lo > hi:
+        raise TraversalError(f"Could not isolate path because from comes after to: {from_label}->{to_label}")
+    return lo, hi
 
 
 def on_path(node: PathNode | None, obj: Any) -> bool:
