@@ -185,7 +185,10 @@ def _infix_connectives(steps: list[Step]) -> list[Step]:
 
 
 def _modulate(steps: list[Step], pending: list, name: str, args: tuple) -> None:
-    if name in _LOOP_MODULATORS and (not steps or not isinstance(steps[-1], steps_branch.RepeatStep)):
+    if name in _LOOP_MODULATORS and (not steps or not isinstance(steps[-1], steps_branch.RepeatStep)
+                                     or not steps[-1].takes_modulator(name)):
+        # before a repeat(), or after one whose until()/times() or emit() is already declared: as
+        # TinkerPop's, it begins the next repeat() (a while-do modulator of it)
         pending.append((name, args))
         return
     if not steps:

@@ -48,6 +48,13 @@ class RepeatStep(Step):
     def children(self) -> list:
         return [t for t in (self.body, self.until, self.emit) if isinstance(t, Traversal)]
 
+    def takes_modulator(self, name: str) -> bool:
+        """Whether a loop modulator after this repeat() is its own: until() and times() share one
+        place (times(n) is an until() of the loop count), emit() has the other."""
+        if name == "emit":
+            return self.emit is None and not self.emit_all
+        return self.until is None and self.times is None
+
     def modulate(self, name: str, args: tuple, before: bool = False) -> None:
         if name == "times":
             self.times = int(args[0])
@@ -423,6 +430,9 @@ class ChooseStep(Step):
                 arrived = routed[id(branch)] if ctx.reads_paths else merge_bulks(routed[id(branch)], ctx)
                 yield from branch.run(ctx, iter(arrived))
 
+    #: branch() of a T token or Column: each traverser fails (see _branch)
+    selects_traverser = False
+
     #: the filter step after this one that reads an ERROR of an option's predicate as false
     #: (filter_strategies.finish_traversal), when its traversal has one
     error_reader: Step | None = None
@@ -446,6 +456,9 @@ class ChooseStep(Step):
             else:
                 chosen = self.condition.has_result(ctx, traverser)
             return [self.true_branch if chosen else self.false_branch]
+        if self.selects_traverser:
+            raise TraversalError(f"branch({self.selector!r}) reads the traverser, not its object: a Traverser "
+                                 "cannot be cast to an Element, a Map or a Path")
         key = self.selector(ctx, traverser)
         if key is NOTHING:  # TinkerPop's branch() needs a value to pick an option by
             raise TraversalError(f"The provided traverser does not map to a value: {traverser.obj!r} "
@@ -490,6 +503,9 @@ def _branch(selector: Any) -> Step:
         raise InvalidArgumentError("branch() takes a traversal or a function, not null")
     step = ChooseStep((selector,))
     step.name = "branch"
+    # TinkerPop's branch(Function) maps the traverser itself by the function (choose() maps its
+    # object): a T token or a Column given there meets a Traverser, which it cannot read
+    step.selects_traverser = not isinstance(selector, Traversal)
     return step
 
 
