@@ -156,7 +156,7 @@ def g_equal(a: Any, b: Any) -> bool:
     if is_number(a) and is_number(b):
         if _is_nan(a) or _is_nan(b):
             return False
-        return a == b
+        return a == b and not _zeros_apart(a, b)
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, (VertexRecord, EdgeRecord, VertexPropertyRecord, GElement)) and \
@@ -176,6 +176,22 @@ def g_equal(a: Any, b: Any) -> bool:
         return type(a) is type(b) and a == b
     except Exception:
         return False
+
+
+def _zeros_apart(a: Any, b: Any) -> bool:
+    """Two equal numbers that Java still tells apart: -0.0 and 0 compared as doubles (Double.compare,
+    which P.eq/lt, order() and Double.equals use); against a BigDecimal both are its zero."""
+    if a != 0 or isinstance(a, Decimal) or isinstance(b, Decimal):
+        return False
+    return math.copysign(1.0, a) != math.copysign(1.0, b)
+
+
+def _number_cmp(a: Any, b: Any) -> int:
+    """Two numbers (no NaN) as NumberHelper.compare orders them: -0.0 before 0."""
+    c = (a > b) - (a < b)
+    if c == 0 and _zeros_apart(a, b):
+        return -1 if math.copysign(1.0, a) < 0 else 1
+    return c
 
 
 _UNKEYED = object()
@@ -261,7 +277,8 @@ def g_hash_key(value: Any) -> Any:
         if _is_nan(value):
             return ("nan",)
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            # -0.0 is a value of its own to Java's Double.equals
+            return int(value) if value or math.copysign(1.0, value) > 0 else ("-0.0",)
         if isinstance(value, Decimal):
             return int(value) if value == value.to_integral_value() else float(value)
         return value
@@ -329,7 +346,7 @@ def g_compare(a: Any, b: Any) -> int:
     if is_number(a) and is_number(b):
         if _is_nan(a) or _is_nan(b):
             raise Incomparable()
-        return (a > b) - (a < b)
+        return _number_cmp(a, b)
     if a is None or b is None:
         if a is None and b is None:
             return 0
@@ -380,7 +397,7 @@ def order_compare(a: Any, b: Any) -> int:
     if ra == 2:
         if _is_nan(a) or _is_nan(b):
             return (0 if _is_nan(a) and _is_nan(b) else (1 if _is_nan(a) else -1))
-        return _cmp(a, b)
+        return _number_cmp(a, b)
     if ra in (6, 7, 8):
         return order_compare(a.id, b.id)
     if ra == 9:
