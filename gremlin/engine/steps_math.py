@@ -26,7 +26,8 @@ from .values import is_number
 _FUNCTIONS: dict[str, Callable[[float], float]] = {
     "abs": abs, "acos": math.acos, "asin": math.asin, "atan": math.atan,
     "cbrt": cbrt,
-    "ceil": math.ceil, "cos": math.cos, "cosh": math.cosh, "exp": math.exp, "floor": math.floor,
+    "ceil": lambda x: _rounded(math.ceil, x), "cos": math.cos, "cosh": math.cosh, "exp": math.exp,
+    "floor": lambda x: _rounded(math.floor, x),
     "log": lambda x: _log(math.log, x), "log10": lambda x: _log(math.log10, x),
     # exp4j's log2 divides natural logarithms (math.log2 rounds differently: log2(3) is ...563 in Java)
     "log2": lambda x: _log(math.log, x) / math.log(2.0), "sin": math.sin,
@@ -39,6 +40,13 @@ _FUNCTIONS: dict[str, Callable[[float], float]] = {
 _OVERFLOW_SIGNED = {math.sinh}
 #: exp4j's constants that TinkerPop does not take for variables (its names are ASCII only)
 _CONSTANTS = {"π": math.pi, "φ": 1.61803398874}
+
+
+def _rounded(function: Callable[[float], int], x: float) -> float:
+    """Java's ceil/floor: a double with the argument's sign (ceil(-0.5) is -0.0), infinities kept."""
+    if math.isinf(x) or x != x:
+        return x
+    return math.copysign(float(function(x)), x)
 
 
 def _log(function: Callable[[float], float], x: float) -> float:
