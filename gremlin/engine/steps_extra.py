@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterator
 from gremlin_python.process.traversal import P, Pop, Scope
 
 from ..errors import InvalidArgumentError, TraversalError
+from . import java_strings
 from .base import Context, Step, Traversal, register
 from .common import NOTHING, ByModulatedStep, Projection, is_element, property_items
 from .steps_filter import FilterStep, _decided, _none, combine_ternary
@@ -115,15 +116,13 @@ def _string_arg(name: str, fn: Callable, value: Any, args: tuple, local: bool = 
 
 
 def _substring(value: str, start: int, end: int | None = None) -> str:
-    n = len(value)
+    n = java_strings.length(value)
     if n == 0 and (start < 0 or (end is not None and end < 0)):
         # TinkerPop counts a negative position from the end modulo the length: of "" that divides by zero
         raise TraversalError("substring() of an empty string from a negative position: / by zero")
     start = max(0, start + n if start < 0 else start)
-    if end is None:
-        return value[start:]
-    end = end + n if end < 0 else end
-    return value[start:end] if end > start else ""
+    end = n if end is None else end + n if end < 0 else end
+    return java_strings.substring_units(value, start, end) if end > start else ""
 
 
 def _split(value: str, separator: str | None = None) -> list[str]:
@@ -131,7 +130,7 @@ def _split(value: str, separator: str | None = None) -> list[str]:
     adjacent and leading separators give no piece, but what follows the last one is kept even
     when empty (" x " is ["x", ""], "a," is ["a", ""])."""
     if not separator:
-        return value.split()
+        return java_strings.split_at_whitespace(value)
     if not value:
         return []
     *pieces, last = value.split(separator)
@@ -139,9 +138,9 @@ def _split(value: str, separator: str | None = None) -> list[str]:
 
 
 for _name, _fn in {
-    "toLower": str.lower, "toUpper": str.upper, "trim": lambda s: s.strip(),
-    "lTrim": lambda s: s.lstrip(), "rTrim": lambda s: s.rstrip(),
-    "length": len, "split": _split,
+    "toLower": str.lower, "toUpper": str.upper, "trim": lambda s: s.strip(java_strings.JAVA_WHITESPACE),
+    "lTrim": lambda s: s.lstrip(java_strings.JAVA_WHITESPACE), "rTrim": lambda s: s.rstrip(java_strings.JAVA_WHITESPACE),
+    "length": java_strings.length, "split": _split,
     # StringUtils.replace: an empty (or null) search string or a null replacement leaves it as it is
     "replace": lambda s, old, new: s.replace(old, new) if old and new is not None else s,
     "substring": _substring,
