@@ -76,7 +76,7 @@ GRAPHS = {
         {"weight": ("0.4", "0.5", "1.0", "0.2", "0.75")},
         ("1", "2", "3", "4", "5", "6", "99"), ("7", "8", "9", "10", "11", "12"),
         ("V()", "V(1)", "V(4)", "V(1, 2, 3)", "V().hasLabel(\"person\")", "E()", "E(7, 9)", "V(99)",
-         "V().hasLabel(\"none\")", "V(1, 99, 4)", "E(7, 99)"), 3),
+         "V().hasLabel(\"none\")", "V(1, 99, 4)", "E(7, 99)", "V(1, 1, 2)", "E(7, 7)"), 3),
     "crew": GraphSchema(
         "crew", ("person", "software"), ("develops", "uses"),
         {"name": ('"marko"', '"stephen"', '"matthias"', '"daniel"', '"gremlin"', '"tinkergraph"'),
@@ -99,7 +99,7 @@ GRAPHS = {
 
 ELEMENT = ("v", "e")
 _WHOLE = ("0", "1", "2", "3", "-1", "7", "10", "29")
-_FRACTIONAL = ("0.5", "1.5", "-2.5", "3.25", "0.1")
+_FRACTIONAL = ("0.5", "1.5", "-2.5", "3.25", "0.1", "-0.0")
 # Typed pools (Long, BigDecimal), for type promotion in sum/mean/math/sack/compare: a traversal's
 # literals all come from one pool, so Java's hash collections never hold 1 and 1L of its own making
 _LONG = ("0L", "1L", "2L", "3L", "-1L", "7L", "10L", "29L")

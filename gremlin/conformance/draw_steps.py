@@ -221,7 +221,12 @@ class StepDraws:
         n = self.random.choice([v for v in scope.numbers if v not in ("0", "0L")] or ["2"])
         literal = n.rstrip("Lm")  # math() expressions have no type suffixes
         expression = self.random.choice((f"_ + {literal}", f"_ * 2", f"_ / {literal}", "_ - _", "sqrt(_)", "abs(_)",
-                                         f"_ % 3", "-_", "_ ^ 2", "floor(_ / 2)", "signum(_)", "_ / 0"))
+                                         f"_ % 3", "-_", "_ ^ 2", "floor(_ / 2)", "signum(_)", "_ / 0",
+                                         # (round 6) Java's Math where Python's differs: fdlibm's cbrt,
+                                         # infinities past the largest double, NaN of a negative base's
+                                         # fraction, and -0.0 (ceil of a small negative, 0 times one)
+                                         "cbrt(_)", "exp(_ * 1000)", "_ ^ 1000", "(-_) ^ 0.5", "ceil(_ / -10)",
+                                         "floor(-_ / 10)", "0 * -_", "2 ^ (_ * 500)"))
         steps = [Step("math", (f'"{expression}"',))]
         if self.random.random() < 0.1:
             steps.append(Step("by", (Chain((Step("constant", (n,)),)),)))
@@ -321,6 +326,11 @@ class StepDraws:
 
     def _path(self, scope, kind, depth, ordered):
         steps = [Step("path", ())]
+        if scope.labels and self.random.random() < 0.3:
+            # (round 6) only part of the path, between labels (one naming nothing is an error)
+            bound = self.random.choice((("from",), ("to",), ("from", "to")))
+            labels = [*scope.labels, "none"]
+            steps.extend(Step(b, (f'"{self.random.choice(labels)}"',)) for b in bound)
         for _ in range(self.random.choice((0, 0, 1, 2))):
             by = self.random.choice(('"name"', "T.id", "", Chain((Step("label", ()),)), Chain((Step("values", ('"age"',)),))))
             steps.append(Step("by", (by,) if by else ()))
@@ -378,7 +388,11 @@ class StepDraws:
         if kind in ELEMENT and ordered and self.random.random() < 0.5:
             return [Step("dedup", ()), Step("by", (self.random.choice(('"age"', "T.label")),))], kind, ordered
         if scope.labels and ordered and self.random.random() < 0.3:
-            return [Step("dedup", (f'"{self.random.choice(scope.labels)}"',))], kind, ordered
+            labels = self.random.sample(scope.labels, min(len(scope.labels), self.random.choice((1, 2))))
+            steps = [Step("dedup", tuple(f'"{label}"' for label in labels))]
+            if len(labels) > 1 and self.random.random() < 0.5:  # (round 6) several labels, by() of each
+                steps.append(Step("by", (self.random.choice(('"name"', "T.label", "T.id")),)))
+            return steps, kind, ordered
         if not ordered:
             scope.history_lost = True
         return [Step("dedup", ())], kind, ordered
@@ -501,7 +515,11 @@ class StepDraws:
         r = self.random
         if kind in ELEMENT and r.random() < 0.4:
             labels = scope.schema.edge_labels if kind == "e" else scope.schema.vertex_labels
-            steps = [Step("choose", ("T.label",))]
+            # (round 6) branch() too: of a traversal, or of T.label, which TinkerPop applies to the
+            # traverser (each fails); it takes option(Pick.any) beside others, choose() refuses it
+            name = r.choice(("choose", "choose", "branch"))
+            selector = "T.label" if name == "choose" or r.random() < 0.3 else Chain((Step("label", ()),))
+            steps = [Step(name, (selector,))]
             for label in r.sample(labels, r.randint(1, len(labels))):
                 steps.append(Step("option", (f'"{label}"', self.child(scope, kind, depth)[0])))
             for pick in r.sample(("none", "Pick.any"), r.choice((0, 1, 1, 2))):

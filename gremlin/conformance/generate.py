@@ -182,6 +182,29 @@ class Generator(StepDraws, ValueDraws):
                      Step("coalesce", (found, made))]
             if r.random() < 0.4:
                 steps.append(Step("property", ("single", '"age"', age)))
+        elif roll < 0.87:
+            # (round 6) writes on edges: properties set, replaced and dropped, and a cardinality
+            # (which an edge property has not)
+            steps = [Step("E", (r.choice(("7", "9", "12")),)), r.choice((
+                Step("property", ('"weight"', r.choice(scope.numbers))),
+                Step("property", ('"k"', r.choice(_STRINGS[:3]))),
+                Step("property", ('"weight"', r.choice(scope.numbers), '"k"', r.choice(_STRINGS[:3]))),
+                Step("property", ("single", '"weight"', r.choice(scope.numbers))),
+                Step("property", ('"weight"', Chain((Step("outV", ()), Step("values", ('"age"',)))))),
+                Step("properties", ('"weight"',)),
+                Step("properties", ()),
+            ))]
+            if steps[-1].name == "properties":
+                steps.append(Step("drop", ()))
+        elif roll < 0.92:
+            # (round 6) a new vertex's multi-properties: list and set cardinality, meta-properties,
+            # single() replacing them all
+            steps = [Step("addV", (label,))]
+            for _ in range(r.randint(1, 4)):
+                cardinality = r.choice(("list", "set", "single", "list"))
+                value = r.choice((*_STRINGS[:3], age))
+                meta = ('"since"', r.choice(("2020", '"x"'))) if r.random() < 0.3 else ()
+                steps.append(Step("property", (cardinality, '"k"', value, *meta)))
         else:
             starts = (Step("V", (r.choice(("1", "2", "3")),)),)
             write = r.choice((
