@@ -108,9 +108,13 @@ def set_property(ctx: Context, element: Any, prop: PropertyArgs, traverser: Trav
         # property(k, v, T.id, x) names the vertex property's id, as TinkerGraph allows
         vp_id = meta.pop(T.id, None) if meta else None  # hashing T.id is not free: most writes have no meta
         store.add_vertex_property(element, key, value, cardinality, meta, id=vp_id)
+    elif isinstance(element, (EdgeRecord, VertexPropertyRecord)) and prop.cardinality is not None:
+        # TinkerPop's AddPropertyStep refuses any cardinality named for what is no vertex (and sets
+        # an edge's or a vertex property's key and value alone: key-values after them are passed over)
+        kind = "an Edge" if isinstance(element, EdgeRecord) else "a VertexProperty"
+        raise InvalidArgumentError(f"Property cardinality can only be set for a Vertex but the traversal "
+                                   f"encountered {kind} for key: {key}")
     elif isinstance(element, EdgeRecord):
-        if meta or prop.cardinality not in (None, "single"):
-            raise InvalidArgumentError("Edge properties have no cardinality and no meta-properties")
         if value is None:
             store.remove_edge_property(element, key)
         else:
