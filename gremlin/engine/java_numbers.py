@@ -11,13 +11,16 @@ a BigDecimal, which never wrap; a float is a Double.
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
+from fractions import Fraction
 from typing import Any
+
+from gremlin_python.statics import bigint
 
 from ..errors import TraversalError
 from .values import java_type_name
 
-__all__ = ["add", "sub", "mul", "div"]
+__all__ = ["add", "sub", "mul", "div", "decimal_divide"]
 
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -31,7 +34,7 @@ def _kind(value: Any) -> str | None:
     if not isinstance(value, int) or isinstance(value, bool):
         # NumberHelper casts each side to Number first
         raise TraversalError(f"{java_type_name(value)} cannot be cast to Number: {value!r}")
-    return "long" if _LONG_MIN <= value <= _LONG_MAX else "bigint"
+    return "long" if _LONG_MIN <= value <= _LONG_MAX and not isinstance(value, bigint) else "bigint"
 
 
 def _widest(a: Any, b: Any) -> str:
@@ -66,7 +69,7 @@ def _apply(a: Any, b: Any, operate: Any) -> Any:
     if kind == "decimal":
         return operate(_decimal(a), _decimal(b))
     result = operate(_integral(a), _integral(b))
-    return _wrap(result) if kind == "long" else result
+    return _wrap(result) if kind == "long" else bigint(result)  # a BigInteger stays one, however small
 
 
 def _decimal(value: Any) -> Decimal:
@@ -104,10 +107,43 @@ def div(a: Any, b: Any) -> Any:
         if y == 0:
             raise TraversalError("/ by zero")  # Java's ArithmeticException
         quotient = abs(x) // abs(y) * (1 if (x >= 0) == (y >= 0) else -1)
-        return _wrap(quotient) if kind == "long" else quotient
+        return _wrap(quotient) if kind == "long" else bigint(quotient)
     if kind == "double":
         x, y = float(a), float(b)
         if y == 0:
             return math.nan if x == 0 or x != x else math.copysign(math.inf, x) * math.copysign(1, y)
         return x / y
-    return _decimal(a) / _decimal(b)
+    return decimal_divide(_decimal(a), _decimal(b))
+
+
+def _scale(value: Decimal) -> int:
+    return -value.as_tuple().exponent
+
+
+def _precision(value: Decimal) -> int:
+    return len(value.as_tuple().digits)
+
+
+def decimal_divide(a: Decimal, b: Decimal) -> Decimal:
+    """NumberHelper's BigDecimal division: the exact quotient (BigDecimal.divide) at the scale Java
+    gives it (a's scale less b's, or more where the quotient needs it) when its decimal expansion
+    ends; else rounded (half up) to the larger precision plus 10 digits and to no more than the
+    larger scale or 10 places (``1m / 3`` is 0.3333333333, not Python's 28 digits)."""
+    if not b:
+        raise TraversalError("Division by zero" if a else "Division undefined")  # Java's ArithmeticException
+    quotient = Fraction(a) / Fraction(b)
+    denominator = quotient.denominator
+    for factor in (2, 5):
+        while denominator % factor == 0:
+            denominator //= factor
+    context = Context(prec=max(_precision(a), _precision(b)) + 10, rounding=ROUND_HALF_UP)
+    if denominator == 1:  # terminating: exact, at the preferred scale or the one it needs
+        exact = Context(prec=max(_precision(a), _precision(b)) + 4 * len(str(quotient.denominator)) + 20)
+        value = exact.divide(a, b)
+        scale = max(_scale(a) - _scale(b), _scale(value.normalize(exact)))
+        return value.quantize(Decimal(1).scaleb(-scale), context=exact)
+    value = context.divide(a, b)
+    scale = max(_scale(a), _scale(b), 10)
+    if _scale(value) > scale:
+        value = value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    return value

@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any, Iterator
 
 from gremlin_python.process.traversal import Order, Scope
+from gremlin_python.statics import bigint
 
 from gremlin_python.structure.graph import Element as GElement
 from gremlin_python.structure.io.util import HashableDict
@@ -128,8 +129,8 @@ class MeanStep(ReduceStep):
             return _all_null(pairs)
         total = _total(self.scope, numbers)
         # divided as floating point: a Double, or a BigDecimal for a BigInteger or BigDecimal sum
-        if isinstance(total, Decimal) or (isinstance(total, int) and not -(1 << 63) <= total < 1 << 63):
-            return Decimal(total) / count
+        if isinstance(total, (Decimal, bigint)) or (isinstance(total, int) and not -(1 << 63) <= total < 1 << 63):
+            return java_numbers.decimal_divide(Decimal(total), Decimal(count))
         return float(total) / count
 
 
@@ -236,9 +237,10 @@ class FoldStep(Step):
                 if isinstance(acc, Sized):
                     ctx.collecting(len(acc))
                 continue
-            for _ in range(traverser.bulk):
-                ctx.tick()
-                acc = apply_operator(self.operator, acc, traverser.obj)
+            # once for a traverser whatever its bulk: TinkerPop's FoldStep projects a traverser to its
+            # object alone unless it folds by addAll (inject(1, 2, 2).fold(0, sum) is 3, the 2s one traverser)
+            ctx.tick()
+            acc = apply_operator(self.operator, acc, traverser.obj)
         yield Traverser.start(acc, sack=ctx.sack_initial)
 
 
