@@ -106,7 +106,9 @@ _LONG = ("0L", "1L", "2L", "3L", "-1L", "7L", "10L", "29L")
 _DECIMAL = ("0.5m", "1.5m", "-2.5m", "3.25m", "0.1m", "0.2m")
 #: numbers of every type with distinct values, for the promotion rules of reducers
 _MIXED_NUMBERS = ("1", "2L", "2.5", "0.5m", "-3", "7L", "1.25m", "10", "-0.75", "4000000000L")
-_STRINGS = ('"a"', '"b"', '"marko"', '"A b"', '" x "', '""', '"a,b"', '"lop"')
+#: (round 6) the last two: a character outside the BMP (two UTF-16 units to Java) and a no-break space
+#: (no whitespace to Java's trim())
+_STRINGS = ('"a"', '"b"', '"marko"', '"A b"', '" x "', '""', '"a,b"', '"lop"', '"é😀"', '"\u00a0b "')
 
 
 @dataclass
