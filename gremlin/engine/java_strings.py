@@ -1,13 +1,15 @@
 """Java's String where Python's str answers differently, for the string steps: lengths and positions
 count UTF-16 code units (an emoji is two: ``length()`` of "😀" is 2), and whitespace is
 Character.isWhitespace's, which leaves out the no-break spaces (U+00A0, U+2007, U+202F) and U+0085
-that Python's ``str.isspace()`` takes in (``trim()``, ``split()`` without a separator)."""
+that Python's ``str.isspace()`` takes in (``trim()``, ``split()`` without a separator); strings order by
+their UTF-16 units (String.compareTo), so a character outside the BMP (a surrogate pair, from U+D800)
+comes before U+E000-U+FFFF, where Python's code points put it after."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["JAVA_WHITESPACE", "length", "substring_units", "split_at_whitespace"]
+__all__ = ["JAVA_WHITESPACE", "length", "substring_units", "split_at_whitespace", "compare"]
 
 #: what str.isspace() takes, less U+0085, U+00A0, U+2007 and U+202F (the test checks it against Python's)
 JAVA_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
@@ -35,3 +37,10 @@ def substring_units(value: str, start: int, end: int) -> str:
 
 def split_at_whitespace(value: str) -> list[str]:
     return [piece for piece in _WHITESPACE_RUN.split(value) if piece]
+
+
+def compare(a: str, b: str) -> int:
+    """String.compareTo's sign."""
+    if not (a.isascii() and b.isascii()) and (_astral(a) or _astral(b)):
+        a, b = a.encode("utf-16-be", "surrogatepass"), b.encode("utf-16-be", "surrogatepass")
+    return (a > b) - (a < b)

@@ -23,6 +23,7 @@ from gremlin_python.structure.graph import Vertex as GVertex
 
 from ..errors import InvalidArgumentError, TraversalError
 from ..storage import EdgeRecord, VertexPropertyRecord, VertexRecord
+from . import java_strings
 
 __all__ = ["java_type_name", "OrderedSet", "Members", "indexed", "is_number", "g_equal", "g_compare", "order_key", "test_predicate", "predicate_truth", "g_hash_key",
            "PropertyValue", "MapEntry", "PathValue"]
@@ -358,6 +359,8 @@ def g_compare(a: Any, b: Any) -> int:
         return g_compare(a.id, b.id) if type(a.id) is type(b.id) else _cmp(str(a.id), str(b.id))
     if ra == 9:
         raise Incomparable()
+    if ra == 4:
+        return java_strings.compare(a, b)
     try:
         return _cmp(a, b)
     except TypeError:
@@ -418,7 +421,9 @@ def order_compare(a: Any, b: Any) -> int:
             b = {b.key: b.value} if isinstance(b, MapEntry) else b
         return order_compare(sorted(a.items(), key=lambda kv: _OrderKey(kv[0])),
                              sorted(b.items(), key=lambda kv: _OrderKey(kv[0])))
-    if ra in (1, 3, 4, 5):
+    if ra == 4:
+        return java_strings.compare(a, b)
+    if ra in (1, 3, 5):
         try:
             return _cmp(a, b)
         except TypeError:
