@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any, Iterator, Sequence
 
 from gremlin_python.structure.graph import Path, VertexProperty
+from gremlin_python.structure.io.util import HashableDict
 
 from .backends import Backend, open_backend
 from .compare import render
@@ -101,8 +102,14 @@ def canonical(value: Any) -> Any:
 
 
 def _canonical_key(key: Any) -> Any:
-    """A map key in its fixed order too (a list key arrives as a tuple)."""
-    return tuple(sorted(key, key=_key)) if isinstance(key, tuple) else key
+    """A map key in its fixed order too (a list key arrives as a tuple, a map key as a HashableDict,
+    whose lists are in an unspecified order as well)."""
+    if isinstance(key, tuple):
+        return tuple(sorted((_canonical_key(k) for k in key), key=_key))
+    if isinstance(key, dict):
+        return HashableDict({_canonical_key(k): _canonical_key(tuple(v) if isinstance(v, list) else v)
+                             for k, v in key.items()})
+    return key
 
 
 def _compare(ordered: bool, ours: Answer, reference: Answer) -> str | None:
