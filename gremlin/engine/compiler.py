@@ -145,10 +145,20 @@ def compile_steps(instructions: list) -> Traversal:
     if pending:
         raise InvalidArgumentError(
             f"The repeat()-traversal was not defined: {pending[0][0]}() must modulate a repeat() step")
-    for step in steps:
+    for index, step in enumerate(steps):
         if isinstance(step, steps_branch.RepeatStep):
             step.verify()
+            step.merges_last_pass = _merges_last_pass(steps[index + 1:])
     return finish_traversal(Traversal(steps))
+
+
+def _merges_last_pass(after: list[Step]) -> bool:
+    """Whether an unrolled repeat()'s last pass merges its equal traversers: RepeatUnrollStrategy adds
+    no barrier after it when a Barrier follows (past identity(), which IdentityRemovalStrategy drops),
+    and of those a reducing one takes each traverser as it comes, a collecting one (order(),
+    aggregate(), barrier()) merges them in its TraverserSet anyway."""
+    following = next((s for s in after if type(s) is not steps_map._Identity), None)
+    return following is None or not steps_reduce.is_reducing_barrier(following)
 
 
 def _infix_connectives(steps: list[Step]) -> list[Step]:

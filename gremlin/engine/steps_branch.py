@@ -24,6 +24,10 @@ class RepeatStep(Step):
 
     name = "repeat"
 
+    #: unrolled, the last pass leaves through RepeatUnrollStrategy's barrier, which it adds only
+    #: when no barrier step follows the repeat() (the compiler says)
+    merges_last_pass = True
+
     def __init__(self, args: tuple):
         if len(args) == 2:
             self.loop_name, self.body = args
@@ -143,7 +147,7 @@ class RepeatStep(Step):
             # unrolled (per_pass), the last pass ends in a barrier as every other does
             # (RepeatUnrollStrategy's NoOpBarrierStep): its traversers leave merged
             last_merged: list[Traverser] | None = [] if per_pass and times is not None and level >= times \
-                and not ctx.reads_paths else None
+                and not ctx.reads_paths and self.merges_last_pass else None
             for result in results:
                 ctx.tick()
                 loops = counted.get(result.loops)
