@@ -44,8 +44,8 @@ from .identifiers import normalize
 from .ingest import stored_candidate
 from .resolve import iso, open_value
 from .tenant_graph import TenantGraph
-from .walk import (anchor_of, hood_traversal, hoods_of, identifier_vertices, link_map, members, members_of, plain,
-                   shortest_paths, walk_source)
+from .walk import (anchor_of, hood_source, hood_traversal, hoods_of, link_map, members, members_of, plain,
+                   result_vertices, shortest_paths)
 
 __all__ = ["explain", "all_shortest_paths", "MAX_PATHS", "EVENTS_PER_LINK", "MAX_JOINT_EVENTS", "EVENT_SCAN"]
 
@@ -104,7 +104,7 @@ class _Read:
         self.expand = min(config.generic_threshold, max_fanout)  # resolve's walk
         result: dict[str, Any] = {}
         if starts:
-            walk = walk_source(identity.reader).V(*starts).has_label(model.IDENTIFIER)
+            walk = hood_source(identity.reader).V(*starts).has_label(model.IDENTIFIER)
             nolinks = (members("seen").both_e(model.NOLINK).dedup()
                        .element_map("created").fold())
             suppressed = __.V(*[model.suppression_id(v) for v in starts]).element_map("created").fold()
@@ -114,16 +114,16 @@ class _Read:
             result = submit(hood_traversal(walk, max_hops=max(max_hops, config.max_hops),
                                            expand_limit=max(self.expand, config.expand_limit),
                                            path_cap=config.path_cap * len(starts),
-                                           extra={"nolinks": nolinks, "suppressed": suppressed,
+                                           extra={"nolink_rules": nolinks, "suppressed": suppressed,
                                                   "scoped": scoped}))[0]
-        self.vertices = identifier_vertices(result.get("vertices", []))
+        self.vertices = result_vertices(result)
         self.edges, self.links = link_map(self.vertices, result.get("edges", []))
         decoded = (result, self.vertices, self.edges, self.links)
         self.resolved = hoods_of(*decoded, max_hops=max_hops, expand_limit=self.expand)
         self.ingested = hoods_of(*decoded, max_hops=config.max_hops, expand_limit=config.expand_limit)
         self.capped = any(hood.capped for hood in self.resolved.values())
         self.nolinks = {frozenset((rule["out"], rule["in"])): rule["created"]
-                        for rule in map(plain, result.get("nolinks", []))}
+                        for rule in map(plain, result.get("nolink_rules", []))}
         self.suppressed = {rule["id"]: rule["created"] for rule in map(plain, result.get("suppressed", []))}
         self.scoped = {row["id"]: (tuple(row["ends"]), row["scoped"]) for row in result.get("scoped", [])}
 

@@ -26,8 +26,8 @@ from . import customers, model
 from .events import CreationClock
 from .guards import TenantConfig
 from .identifiers import normalize
-from .walk import (Hood, anchor_of, cut_starts, hood_traversal, identifier_vertices, link_map, parse_hoods,
-                   several_source, several_traversal, walk_source)
+from .walk import (Hood, anchor_of, cut_starts, hood_source, hood_traversal, link_map, parse_hoods, result_vertices,
+                   several_source, several_traversal)
 
 __all__ = ["TenantGraph", "identifier_vertex_id", "tenant_scoped", "tenant_partition", "CUSTOMER_LOOKUP_TYPE",
            "MAX_CONFLICTS"]
@@ -167,7 +167,7 @@ class TenantGraph:
 
     def _walk(self, start: GraphTraversal, *, max_hops: int, max_fanout: int, as_of_ms: int | None,
               extra: dict[str, GraphTraversal] | None = None, edge_properties: bool = False) -> tuple[Hood | None, dict]:
-        """The neighbourhood of ``start``'s one identifier (a walk_source traversal on it), and
+        """The neighbourhood of ``start``'s one identifier (a hood_source traversal on it), and
         the walk's whole result (with what ``extra`` asked: walk.hood_traversal)."""
         if as_of_ms is not None:
             start = start.has("first_seen", P.lte(long(as_of_ms)))
@@ -189,14 +189,14 @@ class TenantGraph:
         an eighth of a resolve's in process on a graph server (docs/benchmarks.md, "The service's
         and the server's CPU per resolve")."""
         if as_of_ms is not None:
-            start = walk_source(self.reader).V(vertex).has_label(model.IDENTIFIER)
+            start = hood_source(self.reader).V(vertex).has_label(model.IDENTIFIER)
             return self._walk(start, max_hops=max_hops, max_fanout=max_fanout, as_of_ms=as_of_ms,
                               edge_properties=edge_properties)
         expand = min(self.config.generic_threshold, max_fanout)
         shape = (max_hops, expand, self.config.path_cap, edge_properties)
         kept = self._walks.get(shape)
         if kept is None:
-            start = walk_source(self.reader).V(_START).has_label(model.IDENTIFIER)
+            start = hood_source(self.reader).V(_START).has_label(model.IDENTIFIER)
             built = hood_traversal(start, max_hops=max_hops, expand_limit=expand, path_cap=self.config.path_cap,
                                    edge_properties=edge_properties).bytecode
             place = next(n for n, step in enumerate(built.step_instructions) if step == ["V", _START])
@@ -219,15 +219,15 @@ class TenantGraph:
             # has('cid') right after V(), where the embedded graph answers it from a value index
             return __.V().has(model.CID, cid).has_label(model.IDENTIFIER).has(model.TENANT, self.tenant)
         members = carriers().has("degree", P.lte(self.config.generic_threshold)).has_not(model.SHARED)
-        return walk_source(self.reader).coalesce(members.order().by(T.id).limit(1),
+        return hood_source(self.reader).coalesce(members.order().by(T.id).limit(1),
                                                  carriers().order().by(T.id).limit(1))
     def around(self, vertex_ids: list[str], config: TenantConfig) -> customers.Neighbourhood:
         """The customers around identifiers as ingest sees them (``config``'s bounds: the tenant's),
         read from the writer in one round trip, for unlink and forget to split them."""
-        start = walk_source(self.g).V(*vertex_ids).has_label(model.IDENTIFIER)
+        start = hood_source(self.g).V(*vertex_ids).has_label(model.IDENTIFIER)
         result = submit(hood_traversal(start, max_hops=config.max_hops, expand_limit=config.expand_limit,
                                        path_cap=config.path_cap * len(vertex_ids), edge_properties=False))[0]
-        vertices = identifier_vertices(result["vertices"])
+        vertices = result_vertices(result)
         links: dict[str, set[str]] = {}
         crossed, _ = link_map(vertices, result["edges"])  # every link, a cut far end's too
         for edge in crossed.values():

@@ -41,10 +41,9 @@ from gremlin_python.structure.graph import Edge
 from . import model
 from .customers import anchor, components, is_generic
 
-__all__ = ["Hood", "walk_source", "neighbourhood_walk", "members", "collected", "hood_traversal", "parse_hoods", "hoods_of",
-           "cut_starts", "several_source", "several_traversal", "several_vertices",
-           "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain", "identifier_row",
-           "identifier_vertices"]
+__all__ = ["Hood", "walk_source", "neighbourhood_walk", "members", "hood_source", "hood_traversal", "parse_hoods",
+           "hoods_of", "cut_starts", "several_source", "several_traversal", "result_vertices",
+           "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain"]
 
 
 @dataclass
@@ -99,53 +98,44 @@ def members(key: str) -> GraphTraversal:
     return __.select(key).unfold().is_(P.neq(0)).dedup()
 
 
-def collected(key: str, row: GraphTraversal | None = None) -> GraphTraversal:
-    """A walk collection without its placeholder, each element as ``row`` (if given), folded."""
-    elements = members(key)
-    return (elements.local(row) if row is not None else elements).fold()
+def hood_source(g: GraphTraversalSource) -> GraphTraversal:
+    """walk_source for hood_traversal: elements come back as references (ids, labels and an
+    edge's ends: ``materializeProperties=tokens``, as Neptune always sends them), so a link
+    crossed comes back as its id and ends unless its properties are asked for."""
+    return walk_source(g.with_("materializeProperties", "tokens"))
 
 
 def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, path_cap: int,
                    as_of_ms: int | None = None, extra: dict[str, GraphTraversal] | None = None,
                    edge_properties: bool = True) -> GraphTraversal:
-    """The neighbourhood of one start identifier as a single result map (parse_hoods reads it):
-    ``start`` is a ``walk_source`` traversal positioned on it. ``extra`` adds keys to the map,
-    each computed by an anonymous traversal (same round trip). Without ``edge_properties`` each
-    link comes back as its id and ends only (what the walk needs; evidence needs the rest): an
-    edge's element map is its properties plus two nested maps, the largest part of the answer
-    a client of a graph server decodes."""
+    """The neighbourhood of the start identifier(s) as a single result map (parse_hoods and
+    result_vertices read it): ``start`` is a ``hood_source`` traversal positioned on them.
+    ``extra`` adds keys to the map, each computed by an anonymous traversal (same round trip).
+    Without ``edge_properties`` each link comes back as a reference, its id and ends (what the
+    walk needs; evidence needs the rest)."""
     walk = neighbourhood_walk(start, max_hops=max_hops, expand_limit=expand_limit, cap=path_cap,
                               as_of_ms=as_of_ms)
-    extra = extra or {}
-    result = (walk.fold().project("starts", "reached", "vertices", "edges", *extra)
-              .by(collected("starts", __.id_()))
-              .by(__.select("reached").unfold().is_(P.neq(0)).count())
-              .by(collected("seen", identifier_row()))
-              .by(collected("crossed", __.element_map() if edge_properties else _link_ends())))
-    for traversal in extra.values():
+    result = _collections(walk.fold(), edge_properties, *extra or {})
+    for traversal in (extra or {}).values():
         result = result.by(traversal)
     return result
 
 
-def _link_ends() -> GraphTraversal:
-    """A link as its id and its two ends (in no particular order: links are undirected)."""
-    return __.project("id", "ends").by(T.id).by(__.both_v().id_().fold())
-
-
-def identifier_row(*keys: str) -> GraphTraversal:
-    """An identifier vertex's properties (``keys`` only, when given) and its do-not-link
-    partners, as identifier_vertices reads them."""
-    return __.project("m", "nl").by(__.element_map(*keys)).by(__.both(model.NOLINK).id_().fold())
-
-
-def identifier_vertices(rows: Iterable[dict]) -> dict[str, dict[str, Any]]:
-    """identifier_row() results by vertex id, each as plain properties: 'id', 'label', ..., 'nolinks'."""
-    vertices = {}
-    for row in rows:
-        props = plain(row["m"])
-        props["nolinks"] = frozenset(row.get("nl", ()))
-        vertices[props["id"]] = props
-    return vertices
+def _collections(folded: GraphTraversal, edge_properties: bool, *more: str) -> GraphTraversal:
+    """What a walk reached (``folded``: the walk, folded) as one map, each collection by one
+    step per element and never a child traversal per element: Gremlin Server 3.7.3 compiles and
+    runs a child (``local(project(...))`` per identifier and per link) for each element, which
+    cost it 15-20% of a resolve's CPU (docs/benchmarks.md, "Where the server's CPU per resolve
+    goes"), and up to 15 times as much per element at 250 starts as at 10 (several_traversal).
+    Identifiers come back as element maps, their do-not-link partners as the do-not-link edges,
+    links as references (the source's ``materializeProperties=tokens``) or element maps. The
+    caller adds a ``by()`` for each of ``more``."""
+    return (folded.project("starts", "reached", "vertices", "nolinks", "edges", *more)
+            .by(members("starts").id_().fold())
+            .by(__.select("reached").unfold().is_(P.neq(0)).count())
+            .by(members("seen").element_map().fold())
+            .by(members("seen").both_e(model.NOLINK).dedup().fold())
+            .by((members("crossed").element_map() if edge_properties else members("crossed")).fold()))
 
 
 def plain(element_map: dict) -> dict[str, Any]:
@@ -170,16 +160,14 @@ def plain(element_map: dict) -> dict[str, Any]:
 
 def link_map(vertices: Mapping[str, dict],
              element_maps: Iterable[dict]) -> tuple[dict[str, dict], dict[str, dict[str, str]]]:
-    """The links a walk crossed (element maps, id and ends: hood_traversal, or edges:
-    several_traversal) -> (link id -> properties, identifier -> neighbour ->
-    link id), the second holding only links whose ends both came back."""
+    """The links a walk crossed (edges, or element maps with edge_properties: hood_traversal,
+    several_traversal) -> (link id -> properties, identifier -> neighbour -> link id), the
+    second holding only links whose ends both came back."""
     edges: dict[str, dict] = {}
     links: dict[str, dict[str, str]] = {}
     for row in element_maps:
-        if isinstance(row, Edge):  # several_traversal without edge_properties
+        if isinstance(row, Edge):  # without edge_properties
             props = {"id": row.id, "out": row.outV.id, "in": row.inV.id}
-        elif "ends" in row:  # hood_traversal without edge_properties
-            props = {"id": row["id"], "out": row["ends"][0], "in": row["ends"][-1]}
         else:
             props = plain(row)
         edges[props["id"]] = props
@@ -204,30 +192,21 @@ def several_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int
     ``start`` is a ``several_source`` traversal positioned on them, ``cap`` the walk together's.
 
     Its cost per start does not grow with the starts (docs/benchmarks.md, "Batch resolve"):
-    on Gremlin Server 3.7.3 a child traversal run on each element of a large collection
-    (hood_traversal's ``local(project(...))`` per identifier and per link) cost up to 15 times as
-    much per element at 250 starts as at 10, so each collection comes back by one step per
-    element: identifiers as element maps, links as edges (a reference carries the link's id and
-    ends) or element maps, do-not-link partners as the do-not-link edges. ``seen`` holds only
+    each collection comes back by one step per element (_collections). ``seen`` holds only
     vertices while the walk and the cut read it (TinkerPop looks a vertex up in it by hash only
     then, else compares it with every member): the cut is collected before ``seen`` gets its
     placeholder."""
     walk = neighbourhood_walk(start, max_hops=max_hops, expand_limit=expand_limit, cap=cap, as_of_ms=as_of_ms)
 
-    return (walk.fold()
+    return (_collections(walk.fold()
             .side_effect(__.select("reached").unfold().is_(P.neq(0)).where(P.without("seen")).aggregate("cut"))
-            .side_effect(__.constant(0).aggregate("seen"))
-            .project("starts", "reached", "vertices", "nolinks", "edges", "cut")
-            .by(members("starts").id_().fold())
-            .by(__.select("reached").unfold().is_(P.neq(0)).count())
-            .by(members("seen").element_map().fold())
-            .by(members("seen").both_e(model.NOLINK).dedup().fold())
-            .by((members("crossed").element_map() if edge_properties else members("crossed")).fold())
+            .side_effect(__.constant(0).aggregate("seen")), edge_properties, "cut")
             .by(__.select("cut").unfold().is_(P.neq(0)).id_().fold()))
 
 
-def several_vertices(result: dict) -> dict[str, dict[str, Any]]:
-    """several_traversal's identifiers by vertex id, as identifier_vertices gives them."""
+def result_vertices(result: dict) -> dict[str, dict[str, Any]]:
+    """A walk's identifiers (hood_traversal's or several_traversal's result) by vertex id, each
+    as plain properties: 'id', 'label', ..., and 'nolinks', its do-not-link partners."""
     partners: dict[str, set[str]] = {}
     for edge in result.get("nolinks", ()):
         partners.setdefault(edge.outV.id, set()).add(edge.inV.id)
@@ -243,8 +222,7 @@ def several_vertices(result: dict) -> dict[str, dict[str, Any]]:
 def parse_hoods(result: dict, *, max_hops: int, expand_limit: int) -> dict[str, Hood]:
     """The traversal's single result (hood_traversal's or several_traversal's) -> one Hood per
     start identifier (none if it was not found)."""
-    vertices = (several_vertices(result) if "nolinks" in result
-                else identifier_vertices(result.get("vertices", [])))
+    vertices = result_vertices(result)
     return hoods_of(result, vertices, *link_map(vertices, result.get("edges", [])), max_hops=max_hops,
                     expand_limit=expand_limit)
 
