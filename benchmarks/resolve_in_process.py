@@ -8,16 +8,19 @@ that the machine's load does not move (issues #15 and #18).
 The population (``benchmarks/population.py``'s flags) is ingested through ``IdentityGraph`` as the
 service builds it (its key ring, telemetry as ``identity serve`` installs it without OTEL_*), into a
 fresh durable graph or the Gremlin Server ``--graph-url`` (a new tenant key each run, so runs do not
-see each other's identifiers), 50 warm-up resolves follow, then ``--resolves`` resolves of random
-identifiers: their CPU ms each is printed. Under cachegrind, run it with ``--resolves 0`` and ``N``:
-the difference of the two ``I refs`` over N is the instructions of one resolve (on a graph server:
-the service's side only, building and writing the request, reading and opening the answer).
+see each other's identifiers, and event ids of the run's own: a server stores an event once per
+tenant and id, and took a second run's events for ones it held, leaving every resolve unknown),
+50 warm-up resolves follow, then ``--resolves`` resolves of random identifiers: their CPU ms each
+is printed. Under cachegrind, run it with ``--resolves 0`` and ``N``: the difference of the two
+``I refs`` over N is the instructions of one resolve (on a graph server: the service's side only,
+building and writing the request, reading and opening the answer).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import secrets
 import sys
 import tempfile
 import time
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     from identity.service.rpc.server import ensure_dev_tenant
 
     events, keys = events_and_keys(mix_from_args(args))
+    run = secrets.token_hex(4)
+    events = [{**event, "event_id": f"{run}-{event['event_id']}"} for event in events]
     rng = random.Random(2)
     sample = [rng.choice(keys) for _ in range(_WARM_UP + args.resolves)]
     previous = telemetry.install(telemetry.from_environment({}))
