@@ -123,10 +123,10 @@ def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, p
 
 def _collections(folded: GraphTraversal, edge_properties: bool, *more: str) -> GraphTraversal:
     """What a walk reached (``folded``: the walk, folded) as one map, each collection by one
-    step per element and never a child traversal per element: Gremlin Server 3.7.3 compiles and
-    runs a child (``local(project(...))`` per identifier and per link) for each element, which
-    cost it 15-20% of a resolve's CPU (docs/benchmarks.md, "Where the server's CPU per resolve
-    goes"), and up to 15 times as much per element at 250 starts as at 10 (several_traversal).
+    step per element and never a child traversal per element: Gremlin Server 3.7.3 runs a child
+    (``local(project(...))`` per identifier and per link) for each element, which cost it 4-20%
+    of a resolve's CPU (docs/benchmarks.md, "Where the server's CPU per resolve goes"), and up to
+    15 times as much per element at 250 starts as at 10 (several_traversal).
     Identifiers come back as element maps, their do-not-link partners as the do-not-link edges,
     links as references (the source's ``materializeProperties=tokens``) or element maps. The
     caller adds a ``by()`` for each of ``more``."""
