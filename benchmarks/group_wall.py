@@ -49,7 +49,8 @@ _SERVER = [("server CPU", "server_cpu"), ("its request threads ran", "server_req
 def summary(records: list[dict]) -> list[str]:
     """The lines printed for the groups ``records`` (the probe's JSON lines)."""
     events = sum(record["events"] for record in records)
-    total = {key: sum(record.get(key, 0.0) for record in records) for record in records for key in record}
+    keys = {key for record in records for key in record}
+    total = {key: sum(record.get(key, 0.0) for record in records) for key in keys}
     per = lambda key: total.get(key, 0.0) / events  # noqa: E731
     span = (records[-1]["at"] - records[0]["at"]) * 1000 + records[-1]["group_wall"]
     lines = [f"{len(records)} groups of {events / len(records):.1f} events; the writer busy "

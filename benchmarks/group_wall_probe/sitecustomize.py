@@ -16,7 +16,9 @@ import os
 import sys
 
 _DIR = os.environ.get("GROUP_WALL_DIR")
-if _DIR and "identity" in getattr(sys, "orig_argv", ()) and "serve" in sys.orig_argv:
+_ARGS = [os.path.basename(arg) for arg in getattr(sys, "orig_argv", ())]
+# `python -m identity serve` (benchmarks/service.py) or the `identity serve` console script
+if _DIR and "identity" in _ARGS and "serve" in _ARGS:
     import builtins
     import json
     import select
@@ -147,7 +149,12 @@ if _DIR and "identity" in getattr(sys, "orig_argv", ()) and "serve" in sys.orig_
 
         def write_next_group(self):
             with self._changed:
-                record = {"at": time.time(), "events": sum(len(caller.items) for caller in self._queue)}
+                taken = 0  # the callers _write_next_group takes: whole ones, up to max_group items
+                for caller in self._queue:
+                    if taken >= self._max_group:
+                        break
+                    taken += len(caller.items)
+                record = {"at": time.time(), "events": taken}
             _local.record, _local.kind = record, "other"
             wall, thread, sched = time.perf_counter(), time.thread_time(), _own_sched()
             try:

@@ -13,7 +13,7 @@ from ..graph.connection import submit
 from . import customers, model, writes
 from .events import PreparedEvent
 from .guards import TenantConfig
-from .walk import members, nearest, neighbourhood_walk, plain, walk_source
+from .walk import by_reference, members, nearest, neighbourhood_walk, plain, walk_source
 
 __all__ = ["View", "read_batch", "ReadTargets", "view_of", "PLANNED_KEYS"]
 
@@ -87,7 +87,7 @@ def read_batch(g: GraphTraversalSource, tenant: str, events: list[PreparedEvent]
     expand = config.expand_limit
     # "seen" gets its placeholder after the walk (walk_source): a member that is not a vertex
     # makes Gremlin Server compare each identifier a hop reaches with every member
-    source = writes.unbulked(g).with_("materializeProperties", "tokens")
+    source = by_reference(writes.unbulked(g))
     start = walk_source(source, seen=False).V(*ids).has_label(model.IDENTIFIER)
     walk = neighbourhood_walk(start, max_hops=config.max_hops, expand_limit=expand, cap=config.path_cap * len(ids))
 

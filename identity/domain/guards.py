@@ -219,7 +219,7 @@ class TenantConfig:
     #: not carry (its own phone: this one is a second device, a family tablet, say), never joins
     #: that customer to an account id signing in there: a household member's account on the
     #: family tablet of a guest known by email and phone. The refusal (``second_device_bridge``)
-    #: counts the device as a ``multi_user_bridge`` refusal would. On by default: it raises precision
+    #: counts the device as an ``account_bridge`` refusal does. On by default: it raises precision
     #: or holds it on both generators' populations at F1 -0.0003 to +0.0030 (docs/benchmarks.md,
     #: "A guest's second device").
     second_device_bridge: bool = True

@@ -41,7 +41,7 @@ from gremlin_python.structure.graph import Edge
 from . import model
 from .customers import anchor, components, is_generic
 
-__all__ = ["Hood", "walk_source", "neighbourhood_walk", "members", "hood_source", "hood_traversal", "parse_hoods",
+__all__ = ["Hood", "by_reference", "walk_source", "neighbourhood_walk", "members", "hood_source", "hood_traversal", "parse_hoods",
            "hoods_of", "cut_starts", "several_source", "several_traversal", "result_vertices",
            "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain"]
 
@@ -58,6 +58,14 @@ class Hood:
 
     def hops(self, vertex_id: str) -> int:
         return len(self.paths[vertex_id]) // 2
+
+
+def by_reference(g: GraphTraversalSource) -> GraphTraversalSource:
+    """``g`` whose elements come back as references: ids, labels and an edge's ends
+    (``materializeProperties=tokens``, as Neptune always sends them). Gremlin Server 3.7 sends an
+    element with all its properties by default: an edge twice the bytes of its element map, to
+    write and to read, where a walk only needs its id and ends."""
+    return g.with_("materializeProperties", "tokens")
 
 
 def walk_source(g: GraphTraversalSource, *, seen: bool = True) -> GraphTraversal:
@@ -99,10 +107,9 @@ def members(key: str) -> GraphTraversal:
 
 
 def hood_source(g: GraphTraversalSource) -> GraphTraversal:
-    """walk_source for hood_traversal: elements come back as references (ids, labels and an
-    edge's ends: ``materializeProperties=tokens``, as Neptune always sends them), so a link
-    crossed comes back as its id and ends unless its properties are asked for."""
-    return walk_source(g.with_("materializeProperties", "tokens"))
+    """walk_source for hood_traversal, by reference: a link crossed comes back as its id and ends
+    unless its properties are asked for."""
+    return walk_source(by_reference(g))
 
 
 def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, path_cap: int,
@@ -179,11 +186,8 @@ def link_map(vertices: Mapping[str, dict],
 
 def several_source(g: GraphTraversalSource) -> GraphTraversal:
     """walk_source for several_traversal: ``seen`` gets its placeholder only after the walk, and
-    ``cut`` (what the cap cut) has one. Elements come back as references (their ids, labels and
-    an edge's ends: ``materializeProperties=tokens``, as Neptune always sends them): Gremlin
-    Server 3.7 sends an edge with all its properties by default, twice the bytes of its element
-    map to write and to read."""
-    return walk_source(g.with_("materializeProperties", "tokens"), seen=False).aggregate("cut")
+    ``cut`` (what the cap cut) has one; elements come back by reference."""
+    return walk_source(by_reference(g), seen=False).aggregate("cut")
 
 
 def several_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, cap: int,

@@ -1025,7 +1025,7 @@ def _a_member_signs_in_on_a_second_device(identity, clock) -> list:
 def test_a_second_device_of_a_customer_does_not_join_it_to_a_new_account(make_identity, clock) -> None:
     assert TenantConfig().second_device_bridge  # the default: docs/benchmarks.md, "A guest's second device"
     identity = make_identity()
-    ann, on_tablet, bob = _a_member_signs_in_on_a_second_device(identity, clock)
+    ann, _, bob = _a_member_signs_in_on_a_second_device(identity, clock)
     assert [r["reason"] for r in bob.refused] == ["second_device_bridge"]
     assert bob.customer_id != ann.customer_id
     assert identity.resolve(*ANN).customer_id == ann.customer_id
@@ -1037,7 +1037,7 @@ def test_a_second_device_of_a_customer_does_not_join_it_to_a_new_account(make_id
 
 def test_without_second_device_bridge_the_account_joins_the_tablets_customer(make_identity, clock) -> None:
     identity = make_identity(config=TenantConfig(second_device_bridge=False))
-    ann, on_tablet, bob = _a_member_signs_in_on_a_second_device(identity, clock)
+    ann, _, bob = _a_member_signs_in_on_a_second_device(identity, clock)
     assert bob.refused == [] and identity.resolve(*BOB_ACCOUNT_ON_TABLET).customer_id == ann.customer_id
 
 
