@@ -44,8 +44,8 @@ from .identifiers import normalize
 from .ingest import stored_candidate
 from .resolve import iso, open_value
 from .tenant_graph import TenantGraph
-from .walk import (anchor_of, hood_source, hood_traversal, hoods_of, link_map, members, members_of, plain,
-                   result_vertices, shortest_paths)
+from .walk import (anchor_of, edge_props, hood_source, hood_traversal, hoods_of, link_map, members, members_of,
+                   plain, result_vertices, shortest_paths)
 
 __all__ = ["explain", "all_shortest_paths", "MAX_PATHS", "EVENTS_PER_LINK", "MAX_JOINT_EVENTS", "EVENT_SCAN"]
 
@@ -105,8 +105,6 @@ class _Read:
         result: dict[str, Any] = {}
         if starts:
             walk = hood_source(identity.reader).V(*starts).has_label(model.IDENTIFIER)
-            nolinks = (members("seen").both_e(model.NOLINK).dedup()
-                       .element_map("created").fold())
             suppressed = __.V(*[model.suppression_id(v) for v in starts]).element_map("created").fold()
             # the links no walk crosses (model.SCOPED) at the identifiers reached: when
             scoped = (members("seen").both_e(model.LINK).has(model.SCOPED).dedup()
@@ -114,8 +112,8 @@ class _Read:
             result = submit(hood_traversal(walk, max_hops=max(max_hops, config.max_hops),
                                            expand_limit=max(self.expand, config.expand_limit),
                                            path_cap=config.path_cap * len(starts),
-                                           extra={"nolink_rules": nolinks, "suppressed": suppressed,
-                                                  "scoped": scoped}))[0]
+                                           extra={"suppressed": suppressed, "scoped": scoped},
+                                           nolink_created=True))[0]
         self.vertices = result_vertices(result)
         self.edges, self.links = link_map(self.vertices, result.get("edges", []))
         decoded = (result, self.vertices, self.edges, self.links)
@@ -123,7 +121,7 @@ class _Read:
         self.ingested = hoods_of(*decoded, max_hops=config.max_hops, expand_limit=config.expand_limit)
         self.capped = any(hood.capped for hood in self.resolved.values())
         self.nolinks = {frozenset((rule["out"], rule["in"])): rule["created"]
-                        for rule in map(plain, result.get("nolink_rules", []))}
+                        for rule in map(edge_props, result.get("nolinks", []))}
         self.suppressed = {rule["id"]: rule["created"] for rule in map(plain, result.get("suppressed", []))}
         self.scoped = {row["id"]: (tuple(row["ends"]), row["scoped"]) for row in result.get("scoped", [])}
 

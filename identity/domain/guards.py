@@ -652,8 +652,7 @@ def _second_device_bridge(bridge: Member, own: _Group, other: _Group, config: Te
             and any(m.type in config.account_types for m in other.members.values())
             and not any(m.type in config.account_types for m in own.members.values())):
         return None
-    if not any(m.id != bridge.id and m.id not in in_event and _is_multi_user_type(m.type, config)
-               for m in own.members.values()):
+    if not _device_of_its_own(own, in_event, config, besides=bridge.id):
         return None
     return bridge.type
 
@@ -686,8 +685,14 @@ def _signed_in_by_another(profile: Member, own: _Group, other: _Group, by: Membe
     A person's second email refused so before is a customer of no device: not someone else."""
     return (config.shared_browser_profiles and profile.type in config.device_scoped_types
             and by.type in config.personal_types and other.existing
-            and any(_is_multi_user_type(m.type, config) and m.id not in in_event for m in other.members.values())
+            and _device_of_its_own(other, in_event, config)
             and _holds_personal(own, config, besides=profile.id))
+
+
+def _device_of_its_own(group: _Group, in_event: set[str], config: TenantConfig, besides: str = "") -> bool:
+    """``group`` holds a device (a multi-user type) the event does not carry: its own phone or laptop."""
+    return any(m.id != besides and m.id not in in_event and _is_multi_user_type(m.type, config)
+               for m in group.members.values())
 
 
 def _is_multi_user_type(id_type: str, config: TenantConfig) -> bool:

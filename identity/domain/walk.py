@@ -43,7 +43,7 @@ from .customers import anchor, components, is_generic
 
 __all__ = ["Hood", "by_reference", "walk_source", "neighbourhood_walk", "members", "hood_source", "hood_traversal", "parse_hoods",
            "hoods_of", "cut_starts", "several_source", "several_traversal", "result_vertices",
-           "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain"]
+           "edge_props", "link_map", "nearest", "shortest_paths", "anchor_of", "members_of", "plain"]
 
 
 @dataclass
@@ -114,21 +114,23 @@ def hood_source(g: GraphTraversalSource) -> GraphTraversal:
 
 def hood_traversal(start: GraphTraversal, *, max_hops: int, expand_limit: int, path_cap: int,
                    as_of_ms: int | None = None, extra: dict[str, GraphTraversal] | None = None,
-                   edge_properties: bool = True) -> GraphTraversal:
+                   edge_properties: bool = True, nolink_created: bool = False) -> GraphTraversal:
     """The neighbourhood of the start identifier(s) as a single result map (parse_hoods and
     result_vertices read it): ``start`` is a ``hood_source`` traversal positioned on them.
     ``extra`` adds keys to the map, each computed by an anonymous traversal (same round trip).
     Without ``edge_properties`` each link comes back as a reference, its id and ends (what the
-    walk needs; evidence needs the rest)."""
+    walk needs; evidence needs the rest); with ``nolink_created`` each do-not-link edge comes
+    with when it was made (explain)."""
     walk = neighbourhood_walk(start, max_hops=max_hops, expand_limit=expand_limit, cap=path_cap,
                               as_of_ms=as_of_ms)
-    result = _collections(walk.fold(), edge_properties, *extra or {})
+    result = _collections(walk.fold(), edge_properties, *extra or {}, nolink_created=nolink_created)
     for traversal in (extra or {}).values():
         result = result.by(traversal)
     return result
 
 
-def _collections(folded: GraphTraversal, edge_properties: bool, *more: str) -> GraphTraversal:
+def _collections(folded: GraphTraversal, edge_properties: bool, *more: str,
+                 nolink_created: bool = False) -> GraphTraversal:
     """What a walk reached (``folded``: the walk, folded) as one map, each collection by one
     step per element and never a child traversal per element: Gremlin Server 3.7.3 runs a child
     (``local(project(...))`` per identifier and per link) for each element, which cost it 4-20%
@@ -137,11 +139,12 @@ def _collections(folded: GraphTraversal, edge_properties: bool, *more: str) -> G
     Identifiers come back as element maps, their do-not-link partners as the do-not-link edges,
     links as references (the source's ``materializeProperties=tokens``) or element maps. The
     caller adds a ``by()`` for each of ``more``."""
+    nolinks = members("seen").both_e(model.NOLINK).dedup()
     return (folded.project("starts", "reached", "vertices", "nolinks", "edges", *more)
             .by(members("starts").id_().fold())
             .by(__.select("reached").unfold().is_(P.neq(0)).count())
             .by(members("seen").element_map().fold())
-            .by(members("seen").both_e(model.NOLINK).dedup().fold())
+            .by((nolinks.element_map("created") if nolink_created else nolinks).fold())
             .by((members("crossed").element_map() if edge_properties else members("crossed")).fold()))
 
 
@@ -165,6 +168,14 @@ def plain(element_map: dict) -> dict[str, Any]:
     return out
 
 
+def edge_props(row: Edge | dict) -> dict[str, Any]:
+    """An edge a walk returned, a reference or an element map, as plain properties ('id', 'out',
+    'in', and whatever else the map holds)."""
+    if isinstance(row, Edge):
+        return {"id": row.id, "out": row.outV.id, "in": row.inV.id}
+    return plain(row)
+
+
 def link_map(vertices: Mapping[str, dict],
              element_maps: Iterable[dict]) -> tuple[dict[str, dict], dict[str, dict[str, str]]]:
     """The links a walk crossed (edges, or element maps with edge_properties: hood_traversal,
@@ -173,10 +184,7 @@ def link_map(vertices: Mapping[str, dict],
     edges: dict[str, dict] = {}
     links: dict[str, dict[str, str]] = {}
     for row in element_maps:
-        if isinstance(row, Edge):  # without edge_properties
-            props = {"id": row.id, "out": row.outV.id, "in": row.inV.id}
-        else:
-            props = plain(row)
+        props = edge_props(row)
         edges[props["id"]] = props
         if props["out"] in vertices and props["in"] in vertices:  # else the far end was cut at ``cap``
             links.setdefault(props["out"], {})[props["in"]] = props["id"]
@@ -212,9 +220,9 @@ def result_vertices(result: dict) -> dict[str, dict[str, Any]]:
     """A walk's identifiers (hood_traversal's or several_traversal's result) by vertex id, each
     as plain properties: 'id', 'label', ..., and 'nolinks', its do-not-link partners."""
     partners: dict[str, set[str]] = {}
-    for edge in result.get("nolinks", ()):
-        partners.setdefault(edge.outV.id, set()).add(edge.inV.id)
-        partners.setdefault(edge.inV.id, set()).add(edge.outV.id)
+    for edge in map(edge_props, result.get("nolinks", ())):
+        partners.setdefault(edge["out"], set()).add(edge["in"])
+        partners.setdefault(edge["in"], set()).add(edge["out"])
     vertices = {}
     for element_map in result.get("vertices", ()):
         props = plain(element_map)
