@@ -40,7 +40,9 @@ def split_at_whitespace(value: str) -> list[str]:
 
 
 def compare(a: str, b: str) -> int:
-    """String.compareTo's sign."""
-    if not (a.isascii() and b.isascii()) and (_astral(a) or _astral(b)):
+    """String.compareTo's sign. UTF-16 units order two strings otherwise than code points only
+    where, at the first difference, one character is outside the BMP and the other in
+    U+E000-U+FFFF: never when either string is ASCII."""
+    if not (a.isascii() or b.isascii()) and (_astral(a) or _astral(b)):
         a, b = a.encode("utf-16-be", "surrogatepass"), b.encode("utf-16-be", "surrogatepass")
     return (a > b) - (a < b)

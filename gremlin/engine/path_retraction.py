@@ -205,9 +205,7 @@ def _scope_keys(step: Step) -> set:
         return set(where_scope_keys(step))
     if isinstance(step, DedupStep):
         return set(step.labels) if step.scope != step.scope.local else set()
-    if isinstance(step, (MathStep, FormatStep)):
-        return step.scope_keys()
-    if isinstance(step, MatchStep):
+    if isinstance(step, (MathStep, FormatStep, MatchStep)):
         return set(step.scope_keys())
     return set()
 

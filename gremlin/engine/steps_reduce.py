@@ -627,8 +627,8 @@ def is_reducing_barrier(step: Step) -> bool:
 
 def is_barrier(step: Step) -> bool:
     """Whether ``step`` sees every traverser before it emits any (TinkerPop's Barrier steps)."""
-    if isinstance(step, (ReduceStep, FoldStep, OrderStep, AggregateStep)):
+    if is_reducing_barrier(step):
+        return True
+    if isinstance(step, (OrderStep, AggregateStep)):
         return getattr(step, "scope", Scope.global_) != Scope.local
-    if isinstance(step, GroupStep):
-        return step.label is None
     return isinstance(step, (CapStep, BarrierStep))

@@ -157,7 +157,7 @@ def g_equal(a: Any, b: Any) -> bool:
     if is_number(a) and is_number(b):
         if _is_nan(a) or _is_nan(b):
             return False
-        return a == b and not _zeros_apart(a, b)
+        return a == b and (a != 0 or not _zeros_apart(a, b))
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, (VertexRecord, EdgeRecord, VertexPropertyRecord, GElement)) and \
